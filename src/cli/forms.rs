@@ -1,0 +1,124 @@
+//! `sello forms` and `sello forms show <id>`.
+
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+
+use super::{Failure, find_form, load_catalog};
+use crate::config::Config;
+use crate::forms::{FieldSpec, FieldType, FormSpec};
+
+#[derive(Debug, Args)]
+pub struct FormsArgs {
+    /// Salida en JSON, para programas
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    action: Option<FormsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum FormsAction {
+    /// Muestra los campos de un formulario y el criterio que cumple cada uno
+    Show {
+        /// Identificador del formulario, como «oficio-comision»
+        id: String,
+        /// Salida en JSON, para programas
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(config: &Config, args: FormsArgs) -> Result<(), Failure> {
+    let catalog = load_catalog(config)?;
+    match args.action {
+        None if args.json => {
+            let list: Vec<_> = catalog
+                .iter()
+                .map(|f| serde_json::json!({"id": f.id, "family": f.family, "title": f.title}))
+                .collect();
+            print_json(&list)
+        }
+        None => {
+            let width = catalog.iter().map(|f| f.id.as_str().len()).max().unwrap_or(0);
+            for form in catalog.iter() {
+                println!("{:width$}  {:8}  {}", form.id, form.family.label(), form.title);
+            }
+            Ok(())
+        }
+        Some(FormsAction::Show { id, json }) => {
+            let form = find_form(&catalog, &id)?;
+            if json || args.json {
+                print_json(form)
+            } else {
+                print!("{}", describe(form));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Internal(e.into()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// The form as a clerk or template author reads it.
+fn describe(form: &FormSpec) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {} ({})", form.id, form.title, form.family.label());
+    let _ = writeln!(out, "Origen: {}", form.seed);
+    if !form.description.is_empty() {
+        let _ = writeln!(out, "{}", form.description);
+    }
+    for criterion in &form.criteria {
+        let _ = writeln!(out, "Cumple: {criterion}");
+    }
+    let _ = writeln!(out, "\nCampos:");
+    describe_fields(&mut out, &form.fields, "  ");
+    out
+}
+
+fn describe_fields(out: &mut String, fields: &[FieldSpec], indent: &str) {
+    for field in fields {
+        let required = if field.required { "obligatorio" } else { "opcional" };
+        let _ = writeln!(
+            out,
+            "{indent}{} — {} [{}{}, {required}]",
+            field.name,
+            field.label,
+            field.kind.label(),
+            limits(&field.kind)
+        );
+        if let Some(criterion) = &field.criterion {
+            let _ = writeln!(out, "{indent}    criterio: {criterion}");
+        }
+        if !field.help.is_empty() {
+            let _ = writeln!(out, "{indent}    {}", field.help);
+        }
+        if let FieldType::List { columns, .. } = &field.kind {
+            describe_fields(out, columns, &format!("{indent}    · "));
+        }
+    }
+}
+
+fn limits(kind: &FieldType) -> String {
+    match kind {
+        FieldType::Text { max_length, .. } | FieldType::LongText { max_length, .. } => {
+            format!(", hasta {max_length} caracteres")
+        }
+        FieldType::Integer { min, max } => match (min, max) {
+            (Some(min), Some(max)) => format!(", de {min} a {max}"),
+            (Some(min), None) => format!(", desde {min}"),
+            (None, Some(max)) => format!(", hasta {max}"),
+            (None, None) => String::new(),
+        },
+        FieldType::Enum { values } => format!(": {}", values.join(" | ")),
+        FieldType::Person { identity, .. } => format!(", nombre e identificación ({identity:?})").to_lowercase(),
+        FieldType::List {
+            min_rows, max_rows, ..
+        } => format!(", de {min_rows} a {max_rows} filas"),
+        FieldType::Date | FieldType::Time | FieldType::Money { .. } => String::new(),
+    }
+}

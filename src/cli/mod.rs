@@ -1,0 +1,94 @@
+//! The `sello` command line. Exit status: 0 on success, 2 for invalid data or
+//! usage (the problems on stderr), 1 for an internal error.
+
+mod forms;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::forms::{Catalog, Problems};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sello",
+    version,
+    about = "Sello: documentos oficiales de asistencia social, generados, firmados y archivados"
+)]
+struct Cli {
+    /// Archivo de configuración (por defecto, sello.toml si existe)
+    #[arg(long, global = true, value_name = "ARCHIVO")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lista los formularios del catálogo, o muestra uno con `forms show <id>`
+    Forms(forms::FormsArgs),
+    /// Genera el PDF de un formulario a partir de sus datos (borrador)
+    Render(render::RenderArgs),
+}
+
+/// How a command failed, which decides the exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The user asked for something that cannot be done as asked.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data does not fit the form.
+    #[error("los datos no son válidos para «{form}» ({} problema(s)):\n{problems}", problems.0.len())]
+    InvalidData { form: String, problems: Problems },
+    /// Something Sello or its installation got wrong.
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Failure {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::Usage(_) | Failure::Config(_) | Failure::InvalidData { .. } => ExitCode::from(2),
+            Failure::Internal(_) => ExitCode::from(1),
+        }
+    }
+}
+
+/// Runs the command line; the binary's `main` is only this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Forms(args) => forms::run(&config, args),
+        Command::Render(args) => render::run(&config, args),
+    }
+}
+
+fn load_catalog(config: &Config) -> Result<Catalog, Failure> {
+    Catalog::load(&config.forms_dir).map_err(|e| Failure::Internal(e.into()))
+}
+
+fn find_form<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a crate::forms::FormSpec, Failure> {
+    catalog.get(id).ok_or_else(|| {
+        let known: Vec<&str> = catalog.iter().map(|f| f.id.as_str()).collect();
+        Failure::Usage(format!(
+            "no existe el formulario «{id}»; los disponibles son: {}",
+            known.join(", ")
+        ))
+    })
+}

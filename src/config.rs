@@ -1,0 +1,307 @@
+//! Configuration, read once at start-up: an optional `sello.toml` (or the
+//! file given with `--config`), then `SELLO_*` environment variables, which
+//! win. A bad setting stops start-up with a message that names it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_FILE: &str = "sello.toml";
+const ENV_PREFIX: &str = "SELLO_";
+
+/// A setting that could not be accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuración: «{setting}»: {message}")]
+pub struct ConfigError {
+    /// The setting's name, with where it came from (`office_code (SELLO_OFFICE_CODE)`).
+    pub setting: String,
+    pub message: String,
+}
+
+/// The office's settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The institution (letterhead, first line): "Sistema DIF Municipal de …".
+    pub institution: String,
+    pub office_name: String,
+    /// Short code used in folios (`DIF-SLP`): uppercase letters, digits, hyphens.
+    pub office_code: String,
+    pub address: String,
+    pub logo: Option<PathBuf>,
+    /// Where verification links point, without a trailing slash.
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub time_zone: Tz,
+    /// The catalog of forms and the shared template library.
+    pub forms_dir: PathBuf,
+}
+
+/// The settings as written in the file, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    institution: Option<String>,
+    office_name: Option<String>,
+    office_code: Option<String>,
+    address: Option<String>,
+    logo: Option<String>,
+    base_url: Option<String>,
+    data_dir: Option<String>,
+    time_zone: Option<String>,
+    forms_dir: Option<String>,
+}
+
+const SETTINGS: [&str; 9] = [
+    "institution",
+    "office_name",
+    "office_code",
+    "address",
+    "logo",
+    "base_url",
+    "data_dir",
+    "time_zone",
+    "forms_dir",
+];
+
+impl Config {
+    /// Loads the configuration from `file` (or `sello.toml` if present) and
+    /// the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, std::env::vars())
+    }
+
+    /// Loads from an explicit environment, so tests need not touch the process's.
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut values: BTreeMap<&'static str, (String, String)> = BTreeMap::new();
+        for (name, value, source) in read_file(file)? {
+            values.insert(name, (value, source));
+        }
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let lower = name.to_ascii_lowercase();
+            let Some(setting) = SETTINGS.iter().find(|s| **s == lower) else {
+                return Err(ConfigError {
+                    setting: key.clone(),
+                    message: format!(
+                        "variable desconocida; las válidas son {}",
+                        SETTINGS
+                            .iter()
+                            .map(|s| format!("{ENV_PREFIX}{}", s.to_ascii_uppercase()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            };
+            values.insert(setting, (value, key));
+        }
+        Self::check(values)
+    }
+
+    fn check(mut values: BTreeMap<&'static str, (String, String)>) -> Result<Self, ConfigError> {
+        let mut take = |name: &'static str, default: &str| -> (String, String) {
+            values
+                .remove(name)
+                .unwrap_or_else(|| (default.to_owned(), format!("{name} (valor por defecto)")))
+        };
+        let fail = |source: &str, message: String| ConfigError {
+            setting: source.to_owned(),
+            message,
+        };
+
+        let (institution, source) = take("institution", "Sistema para el Desarrollo Integral de la Familia");
+        if institution.trim().is_empty() {
+            return Err(fail(&source, "no puede estar vacío".into()));
+        }
+        let (office_name, source) = take("office_name", "DIF Municipal");
+        if office_name.trim().is_empty() {
+            return Err(fail(&source, "no puede estar vacío".into()));
+        }
+        let (office_code, source) = take("office_code", "DIF");
+        let code_ok = (1..=20).contains(&office_code.len())
+            && office_code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        if !code_ok {
+            return Err(fail(
+                &source,
+                format!("«{office_code}» no sirve como clave de oficina: use de 1 a 20 mayúsculas, dígitos o guiones, como «DIF-SLP»"),
+            ));
+        }
+        let (address, _) = take("address", "");
+        let (logo, source) = take("logo", "");
+        let logo = if logo.is_empty() {
+            None
+        } else {
+            let path = PathBuf::from(&logo);
+            if logo_extension(&path).is_none() {
+                return Err(fail(&source, format!("«{logo}» debe ser una imagen .png, .jpg o .svg")));
+            }
+            if !path.is_file() {
+                return Err(fail(&source, format!("no existe el archivo «{logo}»")));
+            }
+            Some(path)
+        };
+        let (base_url, source) = take("base_url", "http://127.0.0.1:8080");
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let url_ok = ["http://", "https://"].iter().any(|scheme| {
+            base_url
+                .strip_prefix(scheme)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+        });
+        if !url_ok {
+            return Err(fail(
+                &source,
+                format!("«{base_url}» no es una dirección web; escriba, por ejemplo, «https://sello.dif.gob.mx»"),
+            ));
+        }
+        let (data_dir, source) = take("data_dir", "./data");
+        if data_dir.trim().is_empty() {
+            return Err(fail(&source, "no puede estar vacío".into()));
+        }
+        let (time_zone, source) = take("time_zone", "America/Mexico_City");
+        let time_zone: Tz = time_zone.parse().map_err(|_| {
+            fail(
+                &source,
+                format!("«{time_zone}» no es una zona horaria; use un nombre como «America/Mexico_City», «America/Santiago» o «America/Panama»"),
+            )
+        })?;
+        let (forms_dir, source) = take("forms_dir", "forms");
+        let forms_dir = PathBuf::from(forms_dir);
+        if !forms_dir.join("_lib").is_dir() {
+            return Err(fail(
+                &source,
+                format!("«{}» no contiene la biblioteca de plantillas _lib", forms_dir.display()),
+            ));
+        }
+        Ok(Self {
+            institution,
+            office_name,
+            office_code,
+            address,
+            logo,
+            base_url,
+            data_dir: PathBuf::from(data_dir),
+            time_zone,
+            forms_dir,
+        })
+    }
+}
+
+/// The logo's image format, from its extension.
+pub fn logo_extension(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => Some("png"),
+        "jpg" | "jpeg" => Some("jpg"),
+        "svg" => Some("svg"),
+        _ => None,
+    }
+}
+
+fn read_file(file: Option<&Path>) -> Result<Vec<(&'static str, String, String)>, ConfigError> {
+    let (path, must_exist) = match file {
+        Some(path) => (path.to_owned(), true),
+        None => (PathBuf::from(DEFAULT_FILE), false),
+    };
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(ConfigError {
+                setting: "--config".into(),
+                message: format!("no se pudo leer {}: {e}", path.display()),
+            });
+        }
+    };
+    let settings: FileSettings = toml::from_str(&text).map_err(|e| ConfigError {
+        setting: path.display().to_string(),
+        message: e.message().to_owned(),
+    })?;
+    let origin = |name: &str| format!("{name} ({})", path.display());
+    let pairs = [
+        ("institution", settings.institution),
+        ("office_name", settings.office_name),
+        ("office_code", settings.office_code),
+        ("address", settings.address),
+        ("logo", settings.logo),
+        ("base_url", settings.base_url),
+        ("data_dir", settings.data_dir),
+        ("time_zone", settings.time_zone),
+        ("forms_dir", settings.forms_dir),
+    ];
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v, origin(name))))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut all = vec![("SELLO_FORMS_DIR".to_owned(), concat!(env!("CARGO_MANIFEST_DIR"), "/forms").to_owned())];
+        all.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        all
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(config.time_zone, chrono_tz::America::Mexico_City);
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sello.toml");
+        fs::write(&file, "office_code = \"DIF-A\"\ntime_zone = \"America/Santiago\"\n").unwrap();
+        let config = Config::from_sources(Some(&file), env(&[("SELLO_OFFICE_CODE", "DIF-B")])).unwrap();
+        assert_eq!(config.office_code, "DIF-B");
+        assert_eq!(config.time_zone, chrono_tz::America::Santiago);
+    }
+
+    #[test]
+    fn a_bad_time_zone_names_the_variable() {
+        let err = Config::from_sources(None, env(&[("SELLO_TIME_ZONE", "Mexico/Narnia")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_TIME_ZONE");
+        assert!(err.message.contains("Mexico/Narnia"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sello.toml");
+        fs::write(&file, "ofice_code = \"X\"\n").unwrap();
+        let err = Config::from_sources(Some(&file), env(&[])).unwrap_err();
+        assert!(err.message.contains("ofice_code"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_variable_is_refused_by_name() {
+        let err = Config::from_sources(None, env(&[("SELLO_OFICE", "x")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_OFICE");
+    }
+
+    #[test]
+    fn a_missing_config_file_given_explicitly_is_an_error() {
+        let err = Config::from_sources(Some(Path::new("/no/such/sello.toml")), env(&[])).unwrap_err();
+        assert_eq!(err.setting, "--config");
+    }
+
+    #[test]
+    fn office_codes_must_fit_in_a_folio() {
+        let err = Config::from_sources(None, env(&[("SELLO_OFFICE_CODE", "dif slp")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_OFFICE_CODE");
+    }
+}

@@ -1,0 +1,93 @@
+//! Loads every form of the `forms/` folder once, at start-up.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::spec::{FormId, FormSpec, RawForm};
+
+/// Why the catalog could not be loaded; names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("no se pudo leer la carpeta de formularios {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// All forms, by id, in alphabetical order.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    root: PathBuf,
+    forms: BTreeMap<FormId, FormSpec>,
+}
+
+impl Catalog {
+    /// Reads `root/<id>/form.toml` for every folder not starting with `_`
+    /// (`_lib` and `_fonts` are shared, not forms).
+    pub fn load(root: &Path) -> Result<Self, CatalogError> {
+        let unreadable = |source| CatalogError::Unreadable {
+            path: root.to_owned(),
+            source,
+        };
+        let mut forms = BTreeMap::new();
+        for entry in fs::read_dir(root).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(['_', '.']) || !entry.path().is_dir() {
+                continue;
+            }
+            let spec = load_form(&entry.path(), &name)?;
+            forms.insert(spec.id.clone(), spec);
+        }
+        Ok(Self {
+            root: root.to_owned(),
+            forms,
+        })
+    }
+
+    /// The folder that holds every form and the shared library.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The form with this id, if the catalog has it.
+    pub fn get(&self, id: &str) -> Option<&FormSpec> {
+        let id = FormId::parse(id).ok()?;
+        self.forms.get(&id)
+    }
+
+    /// Every form, in alphabetical order of id.
+    pub fn iter(&self) -> impl Iterator<Item = &FormSpec> {
+        self.forms.values()
+    }
+
+    /// The folder of one form.
+    pub fn form_dir(&self, id: &FormId) -> PathBuf {
+        self.root.join(id.as_str())
+    }
+}
+
+fn load_form(dir: &Path, folder: &str) -> Result<FormSpec, CatalogError> {
+    let path = dir.join("form.toml");
+    let invalid = |message: String| CatalogError::Invalid {
+        path: path.clone(),
+        message,
+    };
+    let text = fs::read_to_string(&path).map_err(|e| invalid(e.to_string()))?;
+    let raw: RawForm = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let spec = raw.check().map_err(invalid)?;
+    if spec.id.as_str() != folder {
+        return Err(invalid(format!(
+            "el id «{}» no coincide con el nombre de la carpeta «{folder}»",
+            spec.id
+        )));
+    }
+    if !dir.join("template.typ").is_file() {
+        return Err(invalid("falta template.typ junto a form.toml".into()));
+    }
+    Ok(spec)
+}

@@ -1,0 +1,122 @@
+//! Shape and check-digit rules of the national identity numbers the seeds
+//! use: Mexico's CURP, Chile's RUN and Panama's cédula. Catching a mistyped
+//! number here saves a returned document later.
+
+use super::spec::IdentityKind;
+
+/// Checks `value` against `kind`; the error explains what a clerk should fix.
+pub(super) fn check(kind: IdentityKind, value: &str) -> Result<(), String> {
+    match kind {
+        IdentityKind::Curp => check_curp(value),
+        IdentityKind::Run => check_run(value),
+        IdentityKind::Cedula => check_cedula(value),
+        IdentityKind::Any => Ok(()),
+    }
+}
+
+const CURP_ALPHABET: &str = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
+
+fn check_curp(value: &str) -> Result<(), String> {
+    let chars: Vec<char> = value.chars().collect();
+    let shape_ok = chars.len() == 18
+        && chars[0..4].iter().all(|c| c.is_ascii_uppercase())
+        && chars[4..10].iter().all(char::is_ascii_digit)
+        && matches!(chars[10], 'H' | 'M' | 'X')
+        && chars[11..16].iter().all(|c| c.is_ascii_uppercase())
+        && chars[16].is_ascii_alphanumeric()
+        && chars[17].is_ascii_digit();
+    if !shape_ok {
+        return Err("la CURP debe tener 18 caracteres en mayúsculas, \
+                    como «GOML850312MSPRPR09»"
+            .into());
+    }
+    let sum: u32 = chars[..17]
+        .iter()
+        .zip((2..=18).rev())
+        .map(|(c, weight)| {
+            let value = CURP_ALPHABET.chars().position(|a| a == *c).unwrap_or(0) as u32;
+            value * weight
+        })
+        .sum();
+    let expected = (10 - sum % 10) % 10;
+    if chars[17].to_digit(10) == Some(expected) {
+        Ok(())
+    } else {
+        Err("la CURP no es válida: su dígito verificador no corresponde; revise que esté bien escrita".into())
+    }
+}
+
+fn check_run(value: &str) -> Result<(), String> {
+    let compact: String = value.chars().filter(|c| *c != '.').collect();
+    let Some((body, check)) = compact.split_once('-') else {
+        return Err("el RUN debe escribirse con guion y dígito verificador, como «12.345.678-5»".into());
+    };
+    if body.is_empty() || body.len() > 8 || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("el RUN debe tener hasta 8 dígitos antes del guion, como «12.345.678-5»".into());
+    }
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .zip([2, 3, 4, 5, 6, 7].iter().cycle())
+        .map(|(b, weight)| u32::from(b - b'0') * weight)
+        .sum();
+    let expected = match 11 - sum % 11 {
+        11 => '0',
+        10 => 'K',
+        d => char::from_digit(d, 10).unwrap_or('?'),
+    };
+    if check.len() == 1 && check.to_ascii_uppercase().starts_with(expected) {
+        Ok(())
+    } else {
+        Err("el RUN no es válido: su dígito verificador no corresponde; revise que esté bien escrito".into())
+    }
+}
+
+fn check_cedula(value: &str) -> Result<(), String> {
+    // Province (1–13), or PE / E / N, optionally followed by AV or PI;
+    // then volume (tomo) and entry (asiento): `8-123-4567`, `PE-12-345`.
+    let parts: Vec<&str> = value.split('-').collect();
+    let digits = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    let prefix_ok = |p: &str| {
+        let p = p.strip_suffix("AV").or_else(|| p.strip_suffix("PI")).unwrap_or(p);
+        matches!(p, "PE" | "E" | "N") || p.parse::<u8>().is_ok_and(|n| (1..=13).contains(&n))
+    };
+    let ok = parts.len() == 3 && prefix_ok(parts[0]) && digits(parts[1], 4) && digits(parts[2], 6);
+    if ok {
+        Ok(())
+    } else {
+        Err("la cédula debe escribirse como «8-123-4567» (provincia, tomo y asiento)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curp_check_digit_catches_a_typo() {
+        assert_eq!(check_curp("GOML850312MSPRPR09"), Ok(()));
+        assert!(check_curp("GOML850312MSPRPR08").is_err());
+        assert!(check_curp("goml850312msprpr09").is_err());
+        assert!(check_curp("GOML850312").is_err());
+    }
+
+    #[test]
+    fn run_check_digit_accepts_dots_and_k() {
+        assert_eq!(check_run("12.345.678-5"), Ok(()));
+        assert_eq!(check_run("12345678-5"), Ok(()));
+        assert_eq!(check_run("10.000.013-K"), Ok(()));
+        assert!(check_run("12.345.678-4").is_err());
+        assert!(check_run("123456785").is_err());
+    }
+
+    #[test]
+    fn cedula_shapes_of_panama() {
+        for ok in ["8-123-4567", "PE-12-345", "E-8-123456", "4AV-12-345", "13-1-1"] {
+            assert_eq!(check_cedula(ok), Ok(()), "{ok}");
+        }
+        for bad in ["8-123", "14-1-1", "X-1-1", "8-12345-1", "8--1"] {
+            assert!(check_cedula(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The form catalog: each form is a folder under `forms/` with a `form.toml`
+//! (what the form asks for), a `template.typ` (how it is laid out) and an
+//! `example.json` (realistic example data).
+
+mod catalog;
+mod identity;
+mod spec;
+mod validate;
+
+pub use catalog::{Catalog, CatalogError};
+pub use spec::{Family, FieldSpec, FieldType, FormId, FormSpec, IdentityKind};
+pub use validate::{Problem, Problems, validate};

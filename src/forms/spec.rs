@@ -1,0 +1,410 @@
+//! What a form asks for, as declared in its `form.toml`.
+//!
+//! The file is read into loose `Raw*` structs (so unknown keys are refused
+//! with their name) and then checked into the typed [`FormSpec`], so code past
+//! this module never meets a limit that does not fit its field type.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A form identifier: lowercase ASCII letters, digits and inner hyphens,
+/// the same as the form's folder name (`oficio-comision`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct FormId(String);
+
+impl FormId {
+    /// Parses an identifier, refusing anything that could name another folder.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let well_formed = !raw.is_empty()
+            && raw.len() <= 64
+            && !raw.starts_with('-')
+            && !raw.ends_with('-')
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if well_formed {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!(
+                "«{raw}» no es un identificador de formulario válido \
+                 (minúsculas, dígitos y guiones, como «oficio-comision»)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FormId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The families of documents an office produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Carta,
+    Oficio,
+    Acta,
+    Lista,
+    #[serde(rename = "padrón", alias = "padron")]
+    Padron,
+    Plan,
+    Ficha,
+    Informe,
+}
+
+impl Family {
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Carta => "carta",
+            Family::Oficio => "oficio",
+            Family::Acta => "acta",
+            Family::Lista => "lista",
+            Family::Padron => "padrón",
+            Family::Plan => "plan",
+            Family::Ficha => "ficha",
+            Family::Informe => "informe",
+        }
+    }
+}
+
+/// Which national identity number a person field carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// Mexico's Clave Única de Registro de Población.
+    Curp,
+    /// Chile's Rol Único Nacional, with its check digit.
+    Run,
+    /// Panama's cédula de identidad personal.
+    Cedula,
+    /// Any identifier the office uses (staff number, passport…).
+    Any,
+}
+
+/// A form, checked and ready to validate data against.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormSpec {
+    pub id: FormId,
+    pub title: String,
+    pub family: Family,
+    /// The seed document the form comes from (`004`), with its title.
+    pub seed: String,
+    pub description: String,
+    /// What the form as a whole satisfies (standard, procedure step…).
+    pub criteria: Vec<String>,
+    pub fields: Vec<FieldSpec>,
+}
+
+/// One field of a form, or one column of a table field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldSpec {
+    pub name: String,
+    pub label: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub help: String,
+    pub required: bool,
+    /// The criterion of the seed this field satisfies, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<String>,
+    #[serde(flatten)]
+    pub kind: FieldType,
+}
+
+/// The type of a field, with the limits that make sense for it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldType {
+    Text {
+        min_length: Option<usize>,
+        max_length: usize,
+    },
+    LongText {
+        min_length: Option<usize>,
+        max_length: usize,
+    },
+    Date,
+    Time,
+    Integer {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
+    /// An amount of money, kept in cents so no rounding ever happens.
+    Money {
+        min_cents: Option<i64>,
+        max_cents: Option<i64>,
+    },
+    Enum {
+        values: Vec<String>,
+    },
+    Person {
+        identity: IdentityKind,
+        identity_required: bool,
+    },
+    List {
+        min_rows: usize,
+        max_rows: usize,
+        columns: Vec<FieldSpec>,
+    },
+}
+
+impl FieldType {
+    /// The type's name as a clerk reads it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FieldType::Text { .. } => "texto",
+            FieldType::LongText { .. } => "texto largo",
+            FieldType::Date => "fecha",
+            FieldType::Time => "hora",
+            FieldType::Integer { .. } => "número entero",
+            FieldType::Money { .. } => "importe",
+            FieldType::Enum { .. } => "opción",
+            FieldType::Person { .. } => "persona",
+            FieldType::List { .. } => "tabla",
+        }
+    }
+}
+
+/// Default longest single-line text, generous for names and addresses.
+const TEXT_MAX: usize = 300;
+/// Default longest long text, about ten pages of prose.
+const LONG_TEXT_MAX: usize = 30_000;
+/// Default most rows in a table; padrones override it.
+const LIST_MAX_ROWS: usize = 1_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawForm {
+    id: String,
+    title: String,
+    family: Family,
+    seed: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    criteria: Vec<String>,
+    fields: Vec<RawField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: String,
+    label: String,
+    #[serde(default)]
+    help: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default = "yes")]
+    required: bool,
+    criterion: Option<String>,
+    min_length: Option<usize>,
+    max_length: Option<usize>,
+    min: Option<f64>,
+    max: Option<f64>,
+    values: Option<Vec<String>>,
+    identity: Option<IdentityKind>,
+    identity_required: Option<bool>,
+    min_rows: Option<usize>,
+    max_rows: Option<usize>,
+    columns: Option<Vec<RawField>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl RawForm {
+    /// Checks the declaration; the error names the field and what is wrong.
+    pub(super) fn check(self) -> Result<FormSpec, String> {
+        let id = FormId::parse(&self.id)?;
+        if self.title.trim().is_empty() {
+            return Err("«title» está vacío".into());
+        }
+        let fields = check_fields(self.fields, "")?;
+        Ok(FormSpec {
+            id,
+            title: self.title,
+            family: self.family,
+            seed: self.seed,
+            description: self.description,
+            criteria: self.criteria,
+            fields,
+        })
+    }
+}
+
+fn check_fields(raw: Vec<RawField>, parent: &str) -> Result<Vec<FieldSpec>, String> {
+    let mut fields: Vec<FieldSpec> = Vec::with_capacity(raw.len());
+    for field in raw {
+        let path = format!("{parent}{}", field.name);
+        if !is_field_name(&field.name) {
+            return Err(format!(
+                "campo «{path}»: el nombre debe ir en minúsculas, sin acentos ni espacios"
+            ));
+        }
+        if fields.iter().any(|f| f.name == field.name) {
+            return Err(format!("campo «{path}» declarado dos veces"));
+        }
+        let checked = field.check(&path).map_err(|e| format!("campo «{path}»: {e}"))?;
+        fields.push(checked);
+    }
+    Ok(fields)
+}
+
+fn is_field_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl RawField {
+    fn check(self, path: &str) -> Result<FieldSpec, String> {
+        let allowed: &[&str] = match self.kind.as_str() {
+            "text" | "long_text" => &["min_length", "max_length"],
+            "integer" | "money" => &["min", "max"],
+            "enum" => &["values"],
+            "person" => &["identity", "identity_required"],
+            "list" => &["min_rows", "max_rows", "columns"],
+            "date" | "time" => &[],
+            other => return Err(format!("tipo desconocido «{other}»")),
+        };
+        for (key, present) in self.limit_keys() {
+            if present && !allowed.contains(&key) {
+                return Err(format!("«{key}» no aplica a un campo de tipo «{}»", self.kind));
+            }
+        }
+        let kind = match self.kind.as_str() {
+            "text" => FieldType::Text {
+                min_length: self.min_length,
+                max_length: self.max_length.unwrap_or(TEXT_MAX),
+            },
+            "long_text" => FieldType::LongText {
+                min_length: self.min_length,
+                max_length: self.max_length.unwrap_or(LONG_TEXT_MAX),
+            },
+            "date" => FieldType::Date,
+            "time" => FieldType::Time,
+            "integer" => FieldType::Integer {
+                min: self.min.map(|v| v as i64),
+                max: self.max.map(|v| v as i64),
+            },
+            "money" => FieldType::Money {
+                min_cents: self.min.map(|v| (v * 100.0).round() as i64),
+                max_cents: self.max.map(|v| (v * 100.0).round() as i64),
+            },
+            "enum" => match self.values {
+                Some(values) if !values.is_empty() => FieldType::Enum { values },
+                _ => return Err("un campo «enum» necesita «values»".into()),
+            },
+            "person" => FieldType::Person {
+                identity: self.identity.unwrap_or(IdentityKind::Any),
+                identity_required: self.identity_required.unwrap_or(true),
+            },
+            _ => {
+                let columns = match self.columns {
+                    Some(columns) if !columns.is_empty() => {
+                        check_fields(columns, &format!("{path}[]."))?
+                    }
+                    _ => return Err("una tabla necesita «columns»".into()),
+                };
+                if columns
+                    .iter()
+                    .any(|c| matches!(c.kind, FieldType::List { .. }))
+                {
+                    return Err("una tabla no puede contener otra tabla".into());
+                }
+                let min_rows = self.min_rows.unwrap_or(usize::from(self.required));
+                let max_rows = self.max_rows.unwrap_or(LIST_MAX_ROWS);
+                if min_rows > max_rows {
+                    return Err("«min_rows» es mayor que «max_rows»".into());
+                }
+                FieldType::List {
+                    min_rows,
+                    max_rows,
+                    columns,
+                }
+            }
+        };
+        Ok(FieldSpec {
+            name: self.name,
+            label: self.label,
+            help: self.help,
+            required: self.required,
+            criterion: self.criterion,
+            kind,
+        })
+    }
+
+    fn limit_keys(&self) -> [(&'static str, bool); 9] {
+        [
+            ("min_length", self.min_length.is_some()),
+            ("max_length", self.max_length.is_some()),
+            ("min", self.min.is_some()),
+            ("max", self.max.is_some()),
+            ("values", self.values.is_some()),
+            ("identity", self.identity.is_some()),
+            ("identity_required", self.identity_required.is_some()),
+            ("min_rows", self.min_rows.is_some() || self.max_rows.is_some()),
+            ("columns", self.columns.is_some()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FormSpec, String> {
+        let raw: RawForm = toml::from_str(text).map_err(|e| e.to_string())?;
+        raw.check()
+    }
+
+    const HEAD: &str = "id = \"x\"\ntitle = \"X\"\nfamily = \"carta\"\nseed = \"000\"\n";
+
+    #[test]
+    fn form_ids_cannot_name_other_folders() {
+        assert!(FormId::parse("oficio-comision").is_ok());
+        for bad in ["", "../etc", "_lib", "Oficio", "a/b", "-x", "x-"] {
+            assert!(FormId::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_limit_that_does_not_fit_the_type_is_refused_by_name() {
+        let text = format!(
+            "{HEAD}[[fields]]\nname = \"fecha\"\nlabel = \"Fecha\"\ntype = \"date\"\nmax_length = 3\n"
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("fecha") && err.contains("max_length"), "{err}");
+    }
+
+    #[test]
+    fn table_columns_are_checked_with_their_path() {
+        let text = format!(
+            "{HEAD}[[fields]]\nname = \"filas\"\nlabel = \"Filas\"\ntype = \"list\"\n\
+             [[fields.columns]]\nname = \"Mal Nombre\"\nlabel = \"x\"\ntype = \"text\"\n"
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("filas[].Mal Nombre"), "{err}");
+    }
+
+    #[test]
+    fn fields_are_required_unless_declared_optional() {
+        let text = format!(
+            "{HEAD}[[fields]]\nname = \"a\"\nlabel = \"A\"\ntype = \"text\"\n\
+             [[fields]]\nname = \"b\"\nlabel = \"B\"\ntype = \"text\"\nrequired = false\n"
+        );
+        let spec = parse(&text).unwrap();
+        assert!(spec.fields[0].required);
+        assert!(!spec.fields[1].required);
+    }
+}

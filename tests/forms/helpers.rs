@@ -1,0 +1,156 @@
+//! Shared set-up: the real catalog, one renderer per test binary, and PDF
+//! inspection through the same tools an archivist would use (poppler, qpdf).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, TimeZone};
+use chrono_tz::Tz;
+use sello::config::Config;
+use sello::forms::{Catalog, FieldType, FormSpec};
+use sello::render::{DocumentContext, Renderer};
+use serde_json::Value;
+
+pub fn forms_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("forms")
+}
+
+pub fn config_for(forms_dir: &Path) -> Config {
+    let env = [("SELLO_FORMS_DIR".to_owned(), forms_dir.display().to_string())];
+    Config::from_sources(None, env).expect("test configuration is valid")
+}
+
+pub static CATALOG: LazyLock<Catalog> =
+    LazyLock::new(|| Catalog::load(&forms_dir()).expect("the catalog loads"));
+
+pub static RENDERER: LazyLock<Renderer> =
+    LazyLock::new(|| Renderer::new(&config_for(&forms_dir())).expect("the renderer starts"));
+
+pub fn form(id: &str) -> &'static FormSpec {
+    CATALOG.get(id).unwrap_or_else(|| panic!("form {id} is in the catalog"))
+}
+
+pub fn example(id: &str) -> Value {
+    let path = forms_dir().join(id).join("example.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("example.json exists"))
+        .expect("example.json is JSON")
+}
+
+pub fn issue_time() -> DateTime<Tz> {
+    chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 22, 10, 30, 0)
+        .single()
+        .expect("a valid time")
+}
+
+/// Validates and renders a draft, panicking with the reasons if either fails.
+pub fn render(id: &str, data: &Value) -> Vec<u8> {
+    let form = form(id);
+    if let Err(problems) = sello::forms::validate(form, data) {
+        panic!("{id}: data refused:\n{problems}");
+    }
+    RENDERER
+        .render(form, data, &DocumentContext::draft(issue_time()))
+        .unwrap_or_else(|e| panic!("{id}: {e}"))
+        .pdf
+}
+
+fn write_temp(pdf: &[u8]) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".pdf").tempfile().expect("temp file");
+    std::fs::write(file.path(), pdf).expect("write temp pdf");
+    file
+}
+
+fn run_tool(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program).args(args).output().unwrap_or_else(|e| {
+        panic!("{program} is needed by the tests (the README's test command installs it): {e}")
+    })
+}
+
+/// The PDF's text as poppler extracts it, whitespace collapsed to single spaces.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("pdftotext", &["-raw", "-enc", "UTF-8", path, "-"]);
+    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
+    squash(&String::from_utf8_lossy(&output.stdout))
+}
+
+pub fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `qpdf --check`: Ok, or qpdf's complaint.
+pub fn qpdf_check(pdf: &[u8]) -> Result<(), String> {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("qpdf", &["--check", path]);
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+    }
+}
+
+/// The bytes of a file attached to the PDF, read back by qpdf.
+pub fn attachment(pdf: &[u8], name: &str) -> Option<Vec<u8>> {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("qpdf", &[&format!("--show-attachment={name}"), path]);
+    output.status.success().then_some(output.stdout)
+}
+
+/// Page count, from poppler.
+pub fn page_count(pdf: &[u8]) -> usize {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("pdfinfo", &[path]);
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().expect("a number")))
+        .expect("pdfinfo prints Pages")
+}
+
+/// "2026-12-03" as it may be printed: long in prose, short in tables.
+pub fn date_forms(iso: &str) -> [String; 2] {
+    const MONTHS: [&str; 12] = [
+        "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+        "octubre", "noviembre", "diciembre",
+    ];
+    let parts: Vec<u32> = iso.split('-').map(|p| p.parse().expect("ISO date")).collect();
+    [
+        format!("{} de {} de {}", parts[2], MONTHS[parts[1] as usize - 1], parts[0]),
+        format!("{:02}/{:02}/{}", parts[2], parts[1], parts[0]),
+    ]
+}
+
+/// Every required value of `data`, as alternatives of how it may be printed.
+pub fn required_values(fields: &[sello::forms::FieldSpec], data: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for field in fields.iter().filter(|f| f.required) {
+        let Some(value) = data.get(&field.name) else { continue };
+        let name = field.name.clone();
+        match (&field.kind, value) {
+            (FieldType::Date, Value::String(s)) => out.push((name, date_forms(s).to_vec())),
+            (FieldType::Person { .. }, Value::Object(p)) => {
+                for key in ["nombre", "identificacion"] {
+                    if let Some(Value::String(s)) = p.get(key) {
+                        out.push((format!("{name}.{key}"), vec![s.clone()]));
+                    }
+                }
+            }
+            (FieldType::List { columns, .. }, Value::Array(rows)) => {
+                for (i, row) in rows.iter().enumerate() {
+                    for (path, alternatives) in required_values(columns, row) {
+                        out.push((format!("{name}[{}].{path}", i + 1), alternatives));
+                    }
+                }
+            }
+            (_, Value::String(s)) => out.push((name, vec![s.clone()])),
+            (_, Value::Number(n)) => out.push((name, vec![n.to_string()])),
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,10 @@
+//! The form catalog, validation and rendering, through the library's public
+//! API and the `sello` binary.
+
+mod cli;
+mod examples;
+mod helpers;
+mod injection;
+mod pdf;
+mod sandbox;
+mod validation;
