@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::identity;
+use crate::render::printable;
 use super::spec::{FieldSpec, FieldType, FormSpec};
 
 /// One thing wrong with the data.
@@ -183,6 +184,13 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
 }
 
 fn check_length(label: &str, text: &str, min: Option<usize>, max: usize) -> Option<String> {
+    if let Some(c) = text.chars().find(|c| !matches!(c, '\n' | '\r' | '\t') && !printable(*c)) {
+        return Some(format!(
+            "«{label}» contiene el carácter «{}» (U+{:04X}), que no se puede imprimir; quítelo o reemplácelo",
+            c.escape_default(),
+            c as u32
+        ));
+    }
     let length = text.trim().chars().count();
     if length > max {
         return Some(format!(

@@ -16,6 +16,7 @@ use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 pub use context::{DocumentContext, Letterhead, Verification};
+pub use fonts::printable;
 use world::{DocumentWorld, Shared};
 
 use crate::config::{Config, logo_extension};

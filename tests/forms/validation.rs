@@ -174,3 +174,14 @@ fn money_keeps_two_decimals_and_is_not_negative() {
         assert!(found.0[0].message.contains(words), "{bad}: {}", found.0[0].message);
     }
 }
+
+#[test]
+fn characters_no_font_can_print_are_refused_by_field() {
+    let id = "lista-asistencia";
+    assert_refused(id, &["asistentes", "0", "nombre"], json!("Wáng 王"), "asistentes[1].nombre", "U+738B");
+    assert_refused(id, &["motivo"], json!("Reunión\u{0007}"), "motivo", "U+0007");
+    // Accents, ñ, emoji sequences and tabs in long text are all printable.
+    let mut data = example(id);
+    data["asistentes"][0]["nombre"] = json!("Ñuñoa Güemes ❤️ 👨‍👩‍👧 Ü");
+    assert!(validate(form(id), &data).is_ok());
+}
