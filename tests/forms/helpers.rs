@@ -154,3 +154,12 @@ pub fn required_values(fields: &[sello::forms::FieldSpec], data: &Value) -> Vec<
     }
     out
 }
+
+/// The text of one page (1-based), whitespace collapsed.
+pub fn page_text(pdf: &[u8], page: usize) -> String {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let page = page.to_string();
+    let output = run_tool("pdftotext", &["-raw", "-enc", "UTF-8", "-f", &page, "-l", &page, path, "-"]);
+    squash(&String::from_utf8_lossy(&output.stdout))
+}

@@ -7,4 +7,5 @@ mod helpers;
 mod injection;
 mod pdf;
 mod sandbox;
+mod tables;
 mod validation;

@@ -1,0 +1,44 @@
+//! Long tables: the header repeats on every page and no row is split.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{example, page_count, page_text, render};
+
+fn padron(rows: usize) -> Value {
+    let mut data = example("padron-beneficiarios");
+    data["beneficiarios"] = (1..=rows)
+        .map(|i| {
+            json!({
+                "nombre": format!("Beneficiaria Número {i} Hernández"),
+                // Long enough to wrap, so a split row would show.
+                "domicilio": format!("Calle Prolongación Ignacio Zaragoza número {i}, interior B, entre Calle Miguel Hidalgo y Costilla y Calle José María Morelos y Pavón, a espaldas del mercado municipal y frente a la cancha de usos múltiples, Colonia Centro Histórico, Localidad {i}"),
+                "servicio": "Despensa",
+                "fecha": "2026-05-04",
+            })
+        })
+        .collect();
+    data
+}
+
+#[test]
+fn a_long_padron_repeats_its_header_and_never_splits_a_row() {
+    let rows = 120;
+    let pdf = render("padron-beneficiarios", &padron(rows));
+    let pages = page_count(&pdf);
+    assert!(pages >= 3, "expected several pages, got {pages}");
+    let texts: Vec<String> = (1..=pages).map(|p| page_text(&pdf, p)).collect();
+    for (i, text) in texts.iter().enumerate() {
+        assert!(text.contains("No. Nombre CURP Domicilio Servicio Fecha"), "page {} has no header:\n{text}", i + 1);
+    }
+    for i in 1..=rows {
+        let name = format!("Beneficiaria Número {i} Hernández");
+        let page = texts
+            .iter()
+            .position(|t| t.contains(&name))
+            .unwrap_or_else(|| panic!("row {i} is on no page"));
+        assert!(
+            texts[page].contains(&format!("Calle Prolongación Ignacio Zaragoza número {i}, interior B, entre Calle Miguel Hidalgo y Costilla y Calle José María Morelos y Pavón, a espaldas del mercado municipal y frente a la cancha de usos múltiples, Colonia Centro Histórico, Localidad {i}")),
+            "row {i} is split across pages"
+        );
+    }
+}
