@@ -148,6 +148,9 @@ impl Config {
             if !path.is_file() {
                 return Err(fail(&source, format!("no existe el archivo «{logo}»")));
             }
+            if let Err(reason) = crate::render::check_logo(&path) {
+                return Err(fail(&source, format!("«{logo}» no es una imagen válida: {reason}")));
+            }
             Some(path)
         };
         let (base_url, source) = take("base_url", "http://127.0.0.1:8080");
@@ -297,6 +300,16 @@ mod tests {
     fn a_missing_config_file_given_explicitly_is_an_error() {
         let err = Config::from_sources(Some(Path::new("/no/such/sello.toml")), env(&[])).unwrap_err();
         assert_eq!(err.setting, "--config");
+    }
+
+    #[test]
+    fn a_logo_that_is_not_an_image_is_refused_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let logo = dir.path().join("escudo.png");
+        fs::write(&logo, "esto no es un PNG").unwrap();
+        let err = Config::from_sources(None, env(&[("SELLO_LOGO", logo.to_str().unwrap())])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_LOGO");
+        assert!(err.message.contains("no es una imagen válida"), "{err}");
     }
 
     #[test]

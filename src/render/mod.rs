@@ -153,3 +153,16 @@ fn pdf_timestamp(at: &DateTime<Tz>) -> Option<Timestamp> {
     let offset_minutes = at.offset().fix().local_minus_utc() / 60;
     Timestamp::new_local(datetime, offset_minutes)
 }
+
+/// Whether the logo file decodes as the image its extension says, so a bad
+/// file is refused at start-up rather than on every document.
+pub fn check_logo(path: &std::path::Path) -> Result<(), String> {
+    use typst::visualize::{ExchangeFormat, RasterImage, SvgImage};
+    let bytes = Bytes::new(std::fs::read(path).map_err(|e| e.to_string())?);
+    match logo_extension(path) {
+        Some("svg") => SvgImage::new(bytes).map(drop).map_err(|e| format!("{e:?}")),
+        Some("jpg") => RasterImage::plain(bytes, ExchangeFormat::Jpg).map(drop).map_err(|e| e.to_string()),
+        Some(_) => RasterImage::plain(bytes, ExchangeFormat::Png).map(drop).map_err(|e| e.to_string()),
+        None => Err("formato desconocido".into()),
+    }
+}
