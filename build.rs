@@ -16,7 +16,8 @@ fn main() {
     fonts.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("ttf" | "otf")));
     fonts.sort();
 
-    let mut code = String::from("/// Fonts shipped in forms/_fonts.\npub static EXTRA_FONTS: &[&[u8]] = &[\n");
+    let mut code =
+        String::from("/// Fonts shipped in forms/_fonts.\npub static EXTRA_FONTS: &[&[u8]] = &[\n");
     for font in &fonts {
         println!("cargo::rerun-if-changed={}", font.display());
         writeln!(code, "    include_bytes!({:?}),", font.display().to_string()).expect("writing to a String");

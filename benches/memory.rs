@@ -18,7 +18,10 @@ fn status_mb(key: &str) -> f64 {
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing.
-    let documents: usize = std::env::var("SELLO_BENCH_OFICIOS").ok().and_then(|n| n.parse().ok()).unwrap_or(5_000);
+    let documents: usize = std::env::var("SELLO_BENCH_OFICIOS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000);
     let bench = support::Bench::new();
     let mut oficio = support::example("oficio-comision");
 
@@ -33,8 +36,11 @@ fn main() {
         }
     }
     let per_document = started.elapsed().as_secs_f64() * 1000.0 / documents as f64;
-    println!("oficio-comision: {documents} documentos, {per_document:.2} ms de media, RSS final {:.1} MB, pico {:.1} MB",
-        status_mb("VmRSS:"), status_mb("VmHWM:"));
+    println!(
+        "oficio-comision: {documents} documentos, {per_document:.2} ms de media, RSS final {:.1} MB, pico {:.1} MB",
+        status_mb("VmRSS:"),
+        status_mb("VmHWM:")
+    );
 
     let padron = support::padron(10_000);
     let started = Instant::now();

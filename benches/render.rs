@@ -10,13 +10,17 @@ fn render_benchmarks(c: &mut Criterion) {
     let bench = support::Bench::new();
 
     let oficio = support::example("oficio-comision");
-    c.bench_function("render oficio-comision", |b| b.iter(|| bench.render("oficio-comision", &oficio)));
+    c.bench_function("render oficio-comision", |b| {
+        b.iter(|| bench.render("oficio-comision", &oficio))
+    });
 
     let mut group = c.benchmark_group("render padron-beneficiarios");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     for rows in [1_000, 10_000] {
         let padron = support::padron(rows);
-        group.bench_function(format!("{rows} filas"), |b| b.iter(|| bench.render("padron-beneficiarios", &padron)));
+        group.bench_function(format!("{rows} filas"), |b| {
+            b.iter(|| bench.render("padron-beneficiarios", &padron))
+        });
     }
     group.finish();
 }

@@ -133,7 +133,9 @@ impl Config {
         if !code_ok {
             return Err(fail(
                 &source,
-                format!("«{office_code}» no sirve como clave de oficina: use de 1 a 20 mayúsculas, dígitos o guiones, como «DIF-SLP»"),
+                format!(
+                    "«{office_code}» no sirve como clave de oficina: use de 1 a 20 mayúsculas, dígitos o guiones, como «DIF-SLP»"
+                ),
             ));
         }
         let (address, _) = take("address", "");
@@ -143,13 +145,19 @@ impl Config {
         } else {
             let path = PathBuf::from(&logo);
             if logo_extension(&path).is_none() {
-                return Err(fail(&source, format!("«{logo}» debe ser una imagen .png, .jpg o .svg")));
+                return Err(fail(
+                    &source,
+                    format!("«{logo}» debe ser una imagen .png, .jpg o .svg"),
+                ));
             }
             if !path.is_file() {
                 return Err(fail(&source, format!("no existe el archivo «{logo}»")));
             }
             if let Err(reason) = crate::render::check_logo(&path) {
-                return Err(fail(&source, format!("«{logo}» no es una imagen válida: {reason}")));
+                return Err(fail(
+                    &source,
+                    format!("«{logo}» no es una imagen válida: {reason}"),
+                ));
             }
             Some(path)
         };
@@ -163,7 +171,9 @@ impl Config {
         if !url_ok {
             return Err(fail(
                 &source,
-                format!("«{base_url}» no es una dirección web; escriba, por ejemplo, «https://sello.dif.gob.mx»"),
+                format!(
+                    "«{base_url}» no es una dirección web; escriba, por ejemplo, «https://sello.dif.gob.mx»"
+                ),
             ));
         }
         let (data_dir, source) = take("data_dir", "./data");
@@ -182,7 +192,10 @@ impl Config {
         if !forms_dir.join("_lib").is_dir() {
             return Err(fail(
                 &source,
-                format!("«{}» no contiene la biblioteca de plantillas _lib", forms_dir.display()),
+                format!(
+                    "«{}» no contiene la biblioteca de plantillas _lib",
+                    forms_dir.display()
+                ),
             ));
         }
         Ok(Self {
@@ -252,7 +265,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        let mut all = vec![("SELLO_FORMS_DIR".to_owned(), concat!(env!("CARGO_MANIFEST_DIR"), "/forms").to_owned())];
+        let mut all = vec![(
+            "SELLO_FORMS_DIR".to_owned(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/forms").to_owned(),
+        )];
         all.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         all
     }
@@ -268,7 +284,11 @@ mod tests {
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("sello.toml");
-        fs::write(&file, "office_code = \"DIF-A\"\ntime_zone = \"America/Santiago\"\n").unwrap();
+        fs::write(
+            &file,
+            "office_code = \"DIF-A\"\ntime_zone = \"America/Santiago\"\n",
+        )
+        .unwrap();
         let config = Config::from_sources(Some(&file), env(&[("SELLO_OFFICE_CODE", "DIF-B")])).unwrap();
         assert_eq!(config.office_code, "DIF-B");
         assert_eq!(config.time_zone, chrono_tz::America::Santiago);

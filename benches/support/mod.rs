@@ -17,8 +17,11 @@ pub struct Bench {
 impl Bench {
     pub fn new() -> Self {
         let forms = Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
-        let config = Config::from_sources(None, [("SELLO_FORMS_DIR".to_owned(), forms.display().to_string())])
-            .expect("configuration");
+        let config = Config::from_sources(
+            None,
+            [("SELLO_FORMS_DIR".to_owned(), forms.display().to_string())],
+        )
+        .expect("configuration");
         Self {
             catalog: Catalog::load(&forms).expect("catalog"),
             renderer: Renderer::new(&config).expect("renderer"),
@@ -45,21 +48,63 @@ impl Bench {
 }
 
 pub fn example(id: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("forms").join(id).join("example.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("forms")
+        .join(id)
+        .join("example.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("example")).expect("JSON")
 }
 
 const GIVEN: [&str; 12] = [
-    "María Guadalupe", "José Luis", "Juana", "Francisco Javier", "Rosa Elena", "Juan Carlos",
-    "Ana Karen", "Pedro", "Verónica", "Luis Ángel", "Esperanza", "Miguel Ángel",
+    "María Guadalupe",
+    "José Luis",
+    "Juana",
+    "Francisco Javier",
+    "Rosa Elena",
+    "Juan Carlos",
+    "Ana Karen",
+    "Pedro",
+    "Verónica",
+    "Luis Ángel",
+    "Esperanza",
+    "Miguel Ángel",
 ];
 const SURNAMES: [&str; 12] = [
-    "Hernández", "García", "Martínez", "López", "González", "Rodríguez", "Pérez", "Sánchez",
-    "Ramírez", "Torres", "Loredo", "Castañón",
+    "Hernández",
+    "García",
+    "Martínez",
+    "López",
+    "González",
+    "Rodríguez",
+    "Pérez",
+    "Sánchez",
+    "Ramírez",
+    "Torres",
+    "Loredo",
+    "Castañón",
 ];
-const STREETS: [&str; 6] = ["Calle Hidalgo", "Av. San Pedro", "Calle Morelos", "Privada Los Pinos", "Calle Allende", "Av. Juárez"];
-const PLACES: [&str; 5] = ["Col. Centro", "La Lugarda", "Rancho Nuevo", "El Zapote", "Col. San Felipe"];
-const SERVICES: [&str; 5] = ["Silla de ruedas", "Andadera", "Despensa", "Aparato auditivo", "Desayuno escolar"];
+const STREETS: [&str; 6] = [
+    "Calle Hidalgo",
+    "Av. San Pedro",
+    "Calle Morelos",
+    "Privada Los Pinos",
+    "Calle Allende",
+    "Av. Juárez",
+];
+const PLACES: [&str; 5] = [
+    "Col. Centro",
+    "La Lugarda",
+    "Rancho Nuevo",
+    "El Zapote",
+    "Col. San Felipe",
+];
+const SERVICES: [&str; 5] = [
+    "Silla de ruedas",
+    "Andadera",
+    "Despensa",
+    "Aparato auditivo",
+    "Desayuno escolar",
+];
 
 /// A padrón with `rows` beneficiaries, varied like a real one.
 pub fn padron(rows: usize) -> Value {

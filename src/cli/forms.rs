@@ -115,7 +115,9 @@ fn limits(kind: &FieldType) -> String {
             (None, None) => String::new(),
         },
         FieldType::Enum { values } => format!(": {}", values.join(" | ")),
-        FieldType::Person { identity, .. } => format!(", nombre e identificación ({identity:?})").to_lowercase(),
+        FieldType::Person { identity, .. } => {
+            format!(", nombre e identificación ({identity:?})").to_lowercase()
+        }
         FieldType::List {
             min_rows, max_rows, ..
         } => format!(", de {min_rows} a {max_rows} filas"),

@@ -98,7 +98,10 @@ fn issue_time(at: Option<&str>, zone: Tz) -> Result<DateTime<Tz>, Failure> {
 
 /// Writes through a temporary file, so a failure never leaves half a PDF.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("no se pudo escribir en {}", dir.display()))?;
     std::io::Write::write_all(&mut temp, bytes)

@@ -10,10 +10,7 @@ use super::spec::{FormId, FormSpec, RawForm};
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("no se pudo leer la carpeta de formularios {}: {source}", path.display())]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
 }

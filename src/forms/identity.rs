@@ -76,7 +76,8 @@ fn check_cedula(value: &str) -> Result<(), String> {
     // Province (1–13), or PE / E / N, optionally followed by AV or PI;
     // then volume (tomo) and entry (asiento): `8-123-4567`, `PE-12-345`.
     let parts: Vec<&str> = value.split('-').collect();
-    let digits = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    let digits =
+        |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
     let prefix_ok = |p: &str| {
         let p = p.strip_suffix("AV").or_else(|| p.strip_suffix("PI")).unwrap_or(p);
         matches!(p, "PE" | "E" | "N") || p.parse::<u8>().is_ok_and(|n| (1..=13).contains(&n))

@@ -311,15 +311,10 @@ impl RawField {
             },
             _ => {
                 let columns = match self.columns {
-                    Some(columns) if !columns.is_empty() => {
-                        check_fields(columns, &format!("{path}[]."))?
-                    }
+                    Some(columns) if !columns.is_empty() => check_fields(columns, &format!("{path}[]."))?,
                     _ => return Err("una tabla necesita «columns»".into()),
                 };
-                if columns
-                    .iter()
-                    .any(|c| matches!(c.kind, FieldType::List { .. }))
-                {
+                if columns.iter().any(|c| matches!(c.kind, FieldType::List { .. })) {
                     return Err("una tabla no puede contener otra tabla".into());
                 }
                 let min_rows = self.min_rows.unwrap_or(usize::from(self.required));

@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::identity;
-use crate::render::printable;
 use super::spec::{FieldSpec, FieldType, FormSpec};
+use crate::render::printable;
 
 /// One thing wrong with the data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -156,12 +156,10 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
             Some(n) => check_range(label, n, *min, *max, |n| n.to_string()).map_or((), fail),
             None => fail(format!("«{label}» debe ser un número entero, sin decimales")),
         },
-        FieldType::Money {
-            min_cents,
-            max_cents,
-        } => match parse_cents(value) {
-            Some(cents) => check_range(label, cents, min_cents.or(Some(0)), *max_cents, cents_text)
-                .map_or((), fail),
+        FieldType::Money { min_cents, max_cents } => match parse_cents(value) {
+            Some(cents) => {
+                check_range(label, cents, min_cents.or(Some(0)), *max_cents, cents_text).map_or((), fail)
+            }
             None => fail(format!(
                 "«{label}» debe ser un importe con hasta dos decimales, como 1500.50"
             )),
@@ -184,7 +182,10 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
 }
 
 fn check_length(label: &str, text: &str, min: Option<usize>, max: usize) -> Option<String> {
-    if let Some(c) = text.chars().find(|c| !matches!(c, '\n' | '\r' | '\t') && !printable(*c)) {
+    if let Some(c) = text
+        .chars()
+        .find(|c| !matches!(c, '\n' | '\r' | '\t') && !printable(*c))
+    {
         return Some(format!(
             "«{label}» contiene el carácter «{}» (U+{:04X}), que no se puede imprimir; quítelo o reemplácelo",
             c.escape_default(),
@@ -257,7 +258,12 @@ fn parse_cents(value: &Value) -> Option<i64> {
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || whole.len() > 13 || fraction.len() > 2 || !all_digits(whole) || !all_digits(fraction) {
+    if whole.is_empty()
+        || whole.len() > 13
+        || fraction.len() > 2
+        || !all_digits(whole)
+        || !all_digits(fraction)
+    {
         return None;
     }
     let cents = whole.parse::<i64>().ok()? * 100 + format!("{fraction:0<2}").parse::<i64>().ok()?;
@@ -340,7 +346,10 @@ fn check_rows(
     };
     if rows.len() < min_rows || rows.len() > max_rows {
         let message = if rows.len() < min_rows {
-            format!("«{label}» debe tener al menos {min_rows} fila(s) y tiene {}", rows.len())
+            format!(
+                "«{label}» debe tener al menos {min_rows} fila(s) y tiene {}",
+                rows.len()
+            )
         } else {
             format!("«{label}» admite hasta {max_rows} filas y tiene {}", rows.len())
         };
@@ -368,7 +377,13 @@ mod tests {
     #[test]
     fn dates_are_parsed_strictly() {
         assert!(parse_date("2026-11-22").is_some());
-        for bad in ["2026-2-3", "22/11/2026", "2026-02-30", "2026-11-22T10:00", " 2026-11-22"] {
+        for bad in [
+            "2026-2-3",
+            "22/11/2026",
+            "2026-02-30",
+            "2026-11-22T10:00",
+            " 2026-11-22",
+        ] {
             assert!(parse_date(bad).is_none(), "{bad}");
         }
     }

@@ -59,7 +59,11 @@ impl DocumentContext {
         }
     }
 
-    pub(super) fn for_template<'a>(&'a self, letterhead: &'a Letterhead, form: &'a FormSpec) -> TemplateContext<'a> {
+    pub(super) fn for_template<'a>(
+        &'a self,
+        letterhead: &'a Letterhead,
+        form: &'a FormSpec,
+    ) -> TemplateContext<'a> {
         TemplateContext {
             letterhead,
             formulario: FormSummary {

@@ -53,7 +53,8 @@ pub fn printable(c: char) -> bool {
     }
     // Joiners and variation selectors shape emoji and scripts; they have no
     // glyph of their own.
-    if matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}') {
+    if matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+    {
         return true;
     }
     let code = c as usize;

@@ -137,8 +137,7 @@ fn compile_and_export(
 }
 
 fn typst_date(at: &DateTime<Tz>) -> Datetime {
-    Datetime::from_ymd(at.year(), at.month() as u8, at.day() as u8)
-        .expect("a chrono date is a valid date")
+    Datetime::from_ymd(at.year(), at.month() as u8, at.day() as u8).expect("a chrono date is a valid date")
 }
 
 fn pdf_timestamp(at: &DateTime<Tz>) -> Option<Timestamp> {
@@ -161,8 +160,12 @@ pub fn check_logo(path: &std::path::Path) -> Result<(), String> {
     let bytes = Bytes::new(std::fs::read(path).map_err(|e| e.to_string())?);
     match logo_extension(path) {
         Some("svg") => SvgImage::new(bytes).map(drop).map_err(|e| format!("{e:?}")),
-        Some("jpg") => RasterImage::plain(bytes, ExchangeFormat::Jpg).map(drop).map_err(|e| e.to_string()),
-        Some(_) => RasterImage::plain(bytes, ExchangeFormat::Png).map(drop).map_err(|e| e.to_string()),
+        Some("jpg") => RasterImage::plain(bytes, ExchangeFormat::Jpg)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        Some(_) => RasterImage::plain(bytes, ExchangeFormat::Png)
+            .map(drop)
+            .map_err(|e| e.to_string()),
         None => Err("formato desconocido".into()),
     }
 }

@@ -49,7 +49,11 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(library: Library, forms_root: PathBuf, logo: Option<(String, Bytes)>) -> std::io::Result<Self> {
+    pub fn new(
+        library: Library,
+        forms_root: PathBuf,
+        logo: Option<(String, Bytes)>,
+    ) -> std::io::Result<Self> {
         let forms_root = forms_root.canonicalize()?;
         let lib_dir = forms_root.join("_lib").canonicalize()?;
         Ok(Self {

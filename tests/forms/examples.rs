@@ -21,7 +21,11 @@ fn every_example_renders_with_every_required_value_in_its_text() {
         let data = example(form.id.as_str());
         let text = pdf_text(&render(form.id.as_str(), &data));
         let values = required_values(&form.fields, &data);
-        assert!(!values.is_empty(), "{}: the example fills no required field", form.id);
+        assert!(
+            !values.is_empty(),
+            "{}: the example fills no required field",
+            form.id
+        );
         for (path, alternatives) in values {
             assert!(
                 alternatives.iter().any(|v| text.contains(&squash(v))),
@@ -45,7 +49,11 @@ fn every_draft_says_so_on_every_page() {
             form.id
         );
         for page in 1..=pages {
-            assert!(text.contains(&format!("Página {page} de {pages}")), "{}: page {page}", form.id);
+            assert!(
+                text.contains(&format!("Página {page} de {pages}")),
+                "{}: page {page}",
+                form.id
+            );
         }
     }
 }
@@ -63,7 +71,10 @@ fn every_example_passes_qpdf_check() {
 #[test]
 fn the_letterhead_and_the_long_spanish_date_are_printed() {
     let text = pdf_text(&render("oficio-comision", &example("oficio-comision")));
-    assert!(text.contains("Sistema para el Desarrollo Integral de la Familia"), "{text}");
+    assert!(
+        text.contains("Sistema para el Desarrollo Integral de la Familia"),
+        "{text}"
+    );
     // Issued on 2026-11-22 (see helpers::issue_time).
     assert!(text.contains("a 22 de noviembre de 2026."), "{text}");
     assert!(text.contains("Oficio núm.: se asigna al emitir"), "{text}");

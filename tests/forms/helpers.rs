@@ -28,7 +28,9 @@ pub static RENDERER: LazyLock<Renderer> =
     LazyLock::new(|| Renderer::new(&config_for(&forms_dir())).expect("the renderer starts"));
 
 pub fn form(id: &str) -> &'static FormSpec {
-    CATALOG.get(id).unwrap_or_else(|| panic!("form {id} is in the catalog"))
+    CATALOG
+        .get(id)
+        .unwrap_or_else(|| panic!("form {id} is in the catalog"))
 }
 
 pub fn example(id: &str) -> Value {
@@ -57,7 +59,10 @@ pub fn render(id: &str, data: &Value) -> Vec<u8> {
 }
 
 fn write_temp(pdf: &[u8]) -> tempfile::NamedTempFile {
-    let file = tempfile::Builder::new().suffix(".pdf").tempfile().expect("temp file");
+    let file = tempfile::Builder::new()
+        .suffix(".pdf")
+        .tempfile()
+        .expect("temp file");
     std::fs::write(file.path(), pdf).expect("write temp pdf");
     file
 }
@@ -73,7 +78,11 @@ pub fn pdf_text(pdf: &[u8]) -> String {
     let file = write_temp(pdf);
     let path = file.path().to_str().expect("utf-8 temp path");
     let output = run_tool("pdftotext", &["-raw", "-enc", "UTF-8", path, "-"]);
-    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     squash(&String::from_utf8_lossy(&output.stdout))
 }
 
@@ -89,7 +98,11 @@ pub fn qpdf_check(pdf: &[u8]) -> Result<(), String> {
     if output.status.success() {
         Ok(())
     } else {
-        Err(format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }
 
@@ -108,19 +121,37 @@ pub fn page_count(pdf: &[u8]) -> usize {
     let output = run_tool("pdfinfo", &[path]);
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().expect("a number")))
+        .find_map(|l| {
+            l.strip_prefix("Pages:")
+                .map(|n| n.trim().parse().expect("a number"))
+        })
         .expect("pdfinfo prints Pages")
 }
 
 /// "2026-12-03" as it may be printed: long in prose, short in tables.
 pub fn date_forms(iso: &str) -> [String; 2] {
     const MONTHS: [&str; 12] = [
-        "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-        "octubre", "noviembre", "diciembre",
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
     ];
     let parts: Vec<u32> = iso.split('-').map(|p| p.parse().expect("ISO date")).collect();
     [
-        format!("{} de {} de {}", parts[2], MONTHS[parts[1] as usize - 1], parts[0]),
+        format!(
+            "{} de {} de {}",
+            parts[2],
+            MONTHS[parts[1] as usize - 1],
+            parts[0]
+        ),
         format!("{:02}/{:02}/{}", parts[2], parts[1], parts[0]),
     ]
 }
@@ -129,7 +160,9 @@ pub fn date_forms(iso: &str) -> [String; 2] {
 pub fn required_values(fields: &[sello::forms::FieldSpec], data: &Value) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for field in fields.iter().filter(|f| f.required) {
-        let Some(value) = data.get(&field.name) else { continue };
+        let Some(value) = data.get(&field.name) else {
+            continue;
+        };
         let name = field.name.clone();
         match (&field.kind, value) {
             (FieldType::Date, Value::String(s)) => out.push((name, date_forms(s).to_vec())),
@@ -160,6 +193,9 @@ pub fn page_text(pdf: &[u8], page: usize) -> String {
     let file = write_temp(pdf);
     let path = file.path().to_str().expect("utf-8 temp path");
     let page = page.to_string();
-    let output = run_tool("pdftotext", &["-raw", "-enc", "UTF-8", "-f", &page, "-l", &page, path, "-"]);
+    let output = run_tool(
+        "pdftotext",
+        &["-raw", "-enc", "UTF-8", "-f", &page, "-l", &page, path, "-"],
+    );
     squash(&String::from_utf8_lossy(&output.stdout))
 }

@@ -8,9 +8,15 @@ use crate::helpers::{example, pdf_text, render, squash};
 const HOSTILE: [(&str, &str); 5] = [
     ("evento", "#read(\"/etc/passwd\")"),
     ("lugar_evento", "#eval(\"1+1\") y #import \"/etc/hostname\": *"),
-    ("objeto", "Barra \\ invertida, \\\\doble, \"comillas\" y 'simples', ] [ } { ) ( 😀🇲🇽"),
+    (
+        "objeto",
+        "Barra \\ invertida, \\\\doble, \"comillas\" y 'simples', ] [ } { ) ( 😀🇲🇽",
+    ),
     ("vehiculo", "*Juan* _x_ $y$ <l> @r ] ["),
-    ("lugar_expedicion", "#set page(width: 1cm) = Título // comentario /* y */"),
+    (
+        "lugar_expedicion",
+        "#set page(width: 1cm) = Título // comentario /* y */",
+    ),
 ];
 
 #[test]
@@ -22,10 +28,16 @@ fn markup_and_code_in_user_data_print_literally() {
     data["comisionados"][0]["nombre"] = json!("*Juan* _x_ $y$ <l> @r ] [");
     let text = pdf_text(&render("oficio-comision", &data));
     for (field, value) in HOSTILE {
-        assert!(text.contains(&squash(value)), "{field}: «{value}» not printed literally:\n{text}");
+        assert!(
+            text.contains(&squash(value)),
+            "{field}: «{value}» not printed literally:\n{text}"
+        );
     }
     assert!(text.contains("C. *Juan* _x_ $y$ <l> @r ] ["), "{text}");
-    assert!(!text.contains("root:"), "the contents of /etc/passwd reached the PDF");
+    assert!(
+        !text.contains("root:"),
+        "the contents of /etc/passwd reached the PDF"
+    );
 }
 
 #[test]

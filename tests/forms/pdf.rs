@@ -35,7 +35,10 @@ fn the_pdf_declares_pdf_a_3b() {
     let part_3 = text.contains("<pdfaid:part>3</pdfaid:part>") || text.contains("pdfaid:part=\"3\"");
     let level_b = text.contains("<pdfaid:conformance>B</pdfaid:conformance>")
         || text.contains("pdfaid:conformance=\"B\"");
-    assert!(part_3 && level_b, "no PDF/A-3b identification in the XMP metadata");
+    assert!(
+        part_3 && level_b,
+        "no PDF/A-3b identification in the XMP metadata"
+    );
 }
 
 #[test]

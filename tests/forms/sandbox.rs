@@ -36,20 +36,30 @@ fn render_in(dir: &Path, id: &str) -> Result<Vec<u8>, RenderError> {
     let catalog = Catalog::load(dir).expect("catalog");
     let form = catalog.get(id).expect("form");
     renderer
-        .render(form, &json!({}), &DocumentContext::draft(crate::helpers::issue_time()))
+        .render(
+            form,
+            &json!({}),
+            &DocumentContext::draft(crate::helpers::issue_time()),
+        )
         .map(|r| r.pdf)
 }
 
 fn template_error(dir: &Path, id: &str) -> String {
     match render_in(dir, id) {
         Err(RenderError::Template(lines)) => lines.join("\n"),
-        other => panic!("{id}: expected a template error, got {:?}", other.map(|pdf| pdf.len())),
+        other => panic!(
+            "{id}: expected a template error, got {:?}",
+            other.map(|pdf| pdf.len())
+        ),
     }
 }
 
 #[test]
 fn a_template_cannot_read_files_of_the_machine() {
-    let dir = forms_with(&[("lee-sistema", "#read(\"/etc/passwd\")\n"), ("sube", "#read(\"../../../../etc/passwd\")\n")]);
+    let dir = forms_with(&[
+        ("lee-sistema", "#read(\"/etc/passwd\")\n"),
+        ("sube", "#read(\"../../../../etc/passwd\")\n"),
+    ]);
     for id in ["lee-sistema", "sube"] {
         let error = template_error(dir.path(), id);
         assert!(error.contains(&format!("forms/{id}/template.typ:1:")), "{error}");
@@ -58,7 +68,10 @@ fn a_template_cannot_read_files_of_the_machine() {
 
 #[test]
 fn a_template_cannot_read_another_forms_folder() {
-    let dir = forms_with(&[("curioso", "#read(\"/forms/vecino/secreto.txt\")\n"), ("vecino", "Hola")]);
+    let dir = forms_with(&[
+        ("curioso", "#read(\"/forms/vecino/secreto.txt\")\n"),
+        ("vecino", "Hola"),
+    ]);
     fs::write(dir.path().join("vecino/secreto.txt"), "secreto").expect("write");
     let error = template_error(dir.path(), "curioso");
     assert!(error.contains("forms/curioso/template.typ:1:"), "{error}");
@@ -82,7 +95,10 @@ fn a_template_reads_its_own_folder_and_the_library() {
     fs::write(dir.path().join("propio/nota.txt"), "Nota propia del formulario").expect("write");
     let pdf = render_in(dir.path(), "propio").expect("renders");
     let text = crate::helpers::pdf_text(&pdf);
-    assert!(text.contains("Nota propia del formulario 5 de enero de 2026"), "{text}");
+    assert!(
+        text.contains("Nota propia del formulario 5 de enero de 2026"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -28,7 +28,11 @@ fn a_long_padron_repeats_its_header_and_never_splits_a_row() {
     assert!(pages >= 3, "expected several pages, got {pages}");
     let texts: Vec<String> = (1..=pages).map(|p| page_text(&pdf, p)).collect();
     for (i, text) in texts.iter().enumerate() {
-        assert!(text.contains("No. Nombre CURP Domicilio Servicio Fecha"), "page {} has no header:\n{text}", i + 1);
+        assert!(
+            text.contains("No. Nombre CURP Domicilio Servicio Fecha"),
+            "page {} has no header:\n{text}",
+            i + 1
+        );
     }
     for i in 1..=rows {
         let name = format!("Beneficiaria Número {i} Hernández");
