@@ -83,7 +83,13 @@ pub fn pdf_text(pdf: &[u8]) -> String {
         "pdftotext failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    squash(&String::from_utf8_lossy(&output.stdout))
+    squash(&rejoin_hyphens(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Spanish typography repeats a hyphen at the start of the next line when a
+/// compound word breaks there ("técnico-⏎-profesional"); read it as one.
+fn rejoin_hyphens(text: &str) -> String {
+    text.replace("-\n-", "-")
 }
 
 pub fn squash(text: &str) -> String {
@@ -156,6 +162,32 @@ pub fn date_forms(iso: &str) -> [String; 2] {
     ]
 }
 
+/// An amount as it may be printed: as given, or as `dinero` formats it
+/// ("$1,850.50"), or in Chilean pesos ("$1.850").
+pub fn money_forms(amount: &Value) -> Vec<String> {
+    let text = match amount {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let cents = (text.parse::<f64>().unwrap_or(0.0) * 100.0).round() as i64;
+    let group = |n: i64, sep: char| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    };
+    vec![
+        text,
+        format!("${}.{:02}", group(cents / 100, ','), cents % 100),
+        format!("${}", group(cents / 100, '.')),
+    ]
+}
+
 /// Every required value of `data`, as alternatives of how it may be printed.
 pub fn required_values(fields: &[sello::forms::FieldSpec], data: &Value) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
@@ -166,6 +198,7 @@ pub fn required_values(fields: &[sello::forms::FieldSpec], data: &Value) -> Vec<
         let name = field.name.clone();
         match (&field.kind, value) {
             (FieldType::Date, Value::String(s)) => out.push((name, date_forms(s).to_vec())),
+            (FieldType::Money { .. }, amount) => out.push((name, money_forms(amount))),
             (FieldType::Person { .. }, Value::Object(p)) => {
                 for key in ["nombre", "identificacion"] {
                     if let Some(Value::String(s)) = p.get(key) {
@@ -197,5 +230,5 @@ pub fn page_text(pdf: &[u8], page: usize) -> String {
         "pdftotext",
         &["-raw", "-enc", "UTF-8", "-f", &page, "-l", &page, path, "-"],
     );
-    squash(&String::from_utf8_lossy(&output.stdout))
+    squash(&rejoin_hyphens(&String::from_utf8_lossy(&output.stdout)))
 }
