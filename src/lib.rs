@@ -2,6 +2,10 @@
 //! Typst templates, signed, verified and archived.
 
 pub mod cli;
+pub mod code;
 pub mod config;
 pub mod forms;
+pub mod keys;
+pub mod pdf;
+pub mod qr;
 pub mod render;

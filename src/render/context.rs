@@ -32,11 +32,18 @@ impl Letterhead {
     }
 }
 
-/// The verification code and link printed on an issued document.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
-    pub codigo: String,
+/// What makes a document official: its verification code and link, the QR
+/// code and the key that signs it.
+#[derive(Debug, Clone)]
+pub struct Issuance {
+    /// The code as printed, `XXXX-XXXX-…`.
+    pub code: String,
+    /// `<base-url>/v/<code>`, printed in the footer.
     pub url: String,
+    /// The QR code (SVG) of the link with its offline payload.
+    pub qr_svg: String,
+    /// The id of the office key that signs the document.
+    pub key_id: String,
 }
 
 /// The per-document facts that are not form data.
@@ -46,7 +53,7 @@ pub struct DocumentContext {
     pub issued_at: DateTime<Tz>,
     pub folio: Option<String>,
     /// `None` while the document is a draft.
-    pub verification: Option<Verification>,
+    pub issuance: Option<Issuance>,
 }
 
 impl DocumentContext {
@@ -55,7 +62,16 @@ impl DocumentContext {
         Self {
             issued_at,
             folio: None,
-            verification: None,
+            issuance: None,
+        }
+    }
+
+    /// An issued document: code, link, QR and signing key on every page.
+    pub fn issued(issued_at: DateTime<Tz>, folio: Option<String>, issuance: Issuance) -> Self {
+        Self {
+            issued_at,
+            folio,
+            issuance: Some(issuance),
         }
     }
 
@@ -74,8 +90,16 @@ impl DocumentContext {
             folio: self.folio.as_deref(),
             fecha: self.issued_at.format("%Y-%m-%d").to_string(),
             fecha_hora: self.issued_at.to_rfc3339(),
-            borrador: self.verification.is_none(),
-            verificacion: self.verification.as_ref(),
+            borrador: self.issuance.is_none(),
+            verificacion: self.issuance.as_ref().map(|i| TemplateVerification {
+                codigo: &i.code,
+                url: &i.url,
+                qr: super::world::QR_PATH,
+            }),
+            firma_electronica: self.issuance.as_ref().map(|i| ElectronicSignature {
+                fecha: self.issued_at.format("%Y-%m-%d").to_string(),
+                clave: &i.key_id,
+            }),
         }
     }
 }
@@ -90,7 +114,21 @@ pub(super) struct TemplateContext<'a> {
     fecha: String,
     fecha_hora: String,
     borrador: bool,
-    verificacion: Option<&'a Verification>,
+    verificacion: Option<TemplateVerification<'a>>,
+    firma_electronica: Option<ElectronicSignature<'a>>,
+}
+
+#[derive(Serialize)]
+struct TemplateVerification<'a> {
+    codigo: &'a str,
+    url: &'a str,
+    qr: &'static str,
+}
+
+#[derive(Serialize)]
+struct ElectronicSignature<'a> {
+    fecha: String,
+    clave: &'a str,
 }
 
 #[derive(Serialize)]

@@ -15,7 +15,7 @@ use typst::{Library, World};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-pub use context::{DocumentContext, Letterhead, Verification};
+pub use context::{DocumentContext, Issuance, Letterhead};
 pub use fonts::printable;
 use world::{DocumentWorld, Shared};
 
@@ -86,7 +86,7 @@ impl Renderer {
             form: form.id.to_string(),
             message,
         };
-        let data_bytes = serde_json::to_vec(data).map_err(|e| setup(e.to_string()))?;
+        let data_bytes = data_json(data);
         let context_bytes = serde_json::to_vec(&context.for_template(&self.letterhead, form))
             .map_err(|e| setup(e.to_string()))?;
         let issued_at = context.issued_at;
@@ -95,6 +95,7 @@ impl Renderer {
             form.id.as_str(),
             data_bytes,
             context_bytes,
+            context.issuance.as_ref().map(|i| i.qr_svg.clone().into_bytes()),
             typst_date(&issued_at),
         )
         .map_err(|e| setup(e.to_string()))?;
@@ -104,6 +105,12 @@ impl Renderer {
         comemo::evict(MEMO_MAX_AGE);
         result
     }
+}
+
+/// The document's data as attached to the PDF and hashed into the QR.
+pub fn data_json(data: &serde_json::Value) -> Vec<u8> {
+    // Serialising a `Value` cannot fail: its keys are strings.
+    serde_json::to_vec(data).unwrap_or_default()
 }
 
 fn compile_and_export(

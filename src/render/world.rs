@@ -25,6 +25,10 @@ pub const DATA_PATH: &str = "/data.json";
 /// Virtual path of what the office and Sello add: letterhead, folio, mode.
 pub const CONTEXT_PATH: &str = "/context.json";
 
+/// Virtual path of the QR code of an issued document.
+pub const QR_PATH: &str = "/qr.svg";
+
+static QR_ID: LazyLock<FileId> = LazyLock::new(|| file_id(QR_PATH));
 static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id(DATA_PATH));
 static CONTEXT_ID: LazyLock<FileId> = LazyLock::new(|| file_id(CONTEXT_PATH));
 
@@ -77,6 +81,7 @@ pub struct DocumentWorld<'a> {
     main: FileId,
     data: Bytes,
     context: Bytes,
+    qr: Option<Bytes>,
     today: Datetime,
 }
 
@@ -86,6 +91,7 @@ impl<'a> DocumentWorld<'a> {
         form_id: &str,
         data: Vec<u8>,
         context: Vec<u8>,
+        qr: Option<Vec<u8>>,
         today: Datetime,
     ) -> FileResult<Self> {
         let form_dir = shared
@@ -101,6 +107,7 @@ impl<'a> DocumentWorld<'a> {
             form_prefix,
             data: Bytes::new(data),
             context: Bytes::new(context),
+            qr: qr.map(Bytes::new),
             today,
         })
     }
@@ -165,7 +172,7 @@ impl World for DocumentWorld<'_> {
     }
 
     fn source(&self, id: FileId) -> FileResult<Source> {
-        if id == *DATA_ID || id == *CONTEXT_ID {
+        if id == *DATA_ID || id == *CONTEXT_ID || id == *QR_ID {
             return Err(FileError::NotSource);
         }
         // Check access before the cache: another form's file is not ours.
@@ -186,6 +193,9 @@ impl World for DocumentWorld<'_> {
         }
         if id == *CONTEXT_ID {
             return Ok(self.context.clone());
+        }
+        if id == *QR_ID {
+            return self.qr.clone().ok_or(FileError::AccessDenied);
         }
         if let Some((logo_id, bytes)) = &self.shared.logo {
             if id == *logo_id {

@@ -1,0 +1,233 @@
+//! The detached CMS SignedData inside a PDF signature (SubFilter
+//! `ETSI.CAdES.detached`): built with RustCrypto's `cms`, and checked here.
+//!
+//! Signed attributes: content-type, message-digest, signing-time and
+//! signing-certificate-v2 (which binds the signer's certificate, as CAdES
+//! requires). Ed25519 digests with SHA-512 (RFC 8419); P-256 with SHA-256.
+
+use chrono::{DateTime, Utc};
+use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::ContentInfo;
+use cms::signed_data::{EncapsulatedContentInfo, SignedData, SignerIdentifier};
+use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5911, rfc5912, rfc8410};
+use der::asn1::{OctetString, SetOfVec, UtcTime};
+use der::{Any, Decode, Encode, Sequence};
+use sha2::{Digest, Sha256, Sha512};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+use x509_cert::time::Time;
+
+use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of};
+
+/// id-aa-signingCertificateV2 (RFC 5035).
+const SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// ESSCertIDv2 with the default hash algorithm (SHA-256) left out.
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    cert_hash: OctetString,
+}
+
+/// SigningCertificateV2 without policies.
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+/// The digest the algorithm's CMS profile requires.
+pub fn digest_of(algorithm: KeyAlgorithm, parts: &[&[u8]]) -> Vec<u8> {
+    match algorithm {
+        KeyAlgorithm::Ed25519 => {
+            let mut hasher = Sha512::new();
+            parts.iter().for_each(|p| hasher.update(p));
+            hasher.finalize().to_vec()
+        }
+        KeyAlgorithm::P256 => {
+            let mut hasher = Sha256::new();
+            parts.iter().for_each(|p| hasher.update(p));
+            hasher.finalize().to_vec()
+        }
+    }
+}
+
+fn digest_algorithm(algorithm: KeyAlgorithm) -> AlgorithmIdentifierOwned {
+    let oid = match algorithm {
+        KeyAlgorithm::Ed25519 => rfc5912::ID_SHA_512,
+        KeyAlgorithm::P256 => rfc5912::ID_SHA_256,
+    };
+    AlgorithmIdentifierOwned { oid, parameters: None }
+}
+
+fn attribute(oid: ObjectIdentifier, value: Any) -> der::Result<Attribute> {
+    let mut values = SetOfVec::new();
+    values.insert(value)?;
+    Ok(Attribute { oid, values })
+}
+
+/// Builds the DER CMS for `message_digest` (the digest of the byte ranges).
+pub fn sign(key: &OfficeKey, message_digest: &[u8], signing_time: DateTime<Utc>) -> Result<Vec<u8>, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("no se pudo construir la firma CMS: {e}");
+    let content = EncapsulatedContentInfo {
+        econtent_type: rfc5911::ID_DATA,
+        econtent: None,
+    };
+    let tbs = key.certificate.tbs_certificate();
+    let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+        issuer: tbs.issuer().clone(),
+        serial_number: tbs.serial_number().clone(),
+    });
+    let seconds = u64::try_from(signing_time.timestamp()).map_err(|e| failed(&e))?;
+    let time = Time::UtcTime(UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(|e| failed(&e))?);
+    let certificate_hash = Sha256::digest(&key.certificate_der).to_vec();
+    let signing_certificate = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            cert_hash: OctetString::new(certificate_hash).map_err(|e| failed(&e))?,
+        }],
+    };
+
+    let digest_alg = digest_algorithm(key.algorithm);
+    let mut signer_info = SignerInfoBuilder::new(sid, digest_alg.clone(), &content, Some(message_digest)).map_err(|e| failed(&e))?;
+    signer_info
+        .add_signed_attribute(attribute(rfc5911::ID_SIGNING_TIME, Any::encode_from(&time).map_err(|e| failed(&e))?).map_err(|e| failed(&e))?)
+        .map_err(|e| failed(&e))?;
+    signer_info
+        .add_signed_attribute(
+            attribute(SIGNING_CERTIFICATE_V2, Any::encode_from(&signing_certificate).map_err(|e| failed(&e))?)
+                .map_err(|e| failed(&e))?,
+        )
+        .map_err(|e| failed(&e))?;
+
+    let mut signed_data = SignedDataBuilder::new(&content);
+    signed_data.add_digest_algorithm(digest_alg).map_err(|e| failed(&e))?;
+    signed_data
+        .add_certificate(CertificateChoices::Certificate(key.certificate.clone()))
+        .map_err(|e| failed(&e))?;
+    match &key.secret {
+        SecretKey::Ed25519(secret) => signed_data.add_signer_info::<_, ed25519_dalek::Signature>(signer_info, secret),
+        SecretKey::P256(secret) => signed_data.add_signer_info::<_, p256::ecdsa::DerSignature>(signer_info, secret),
+    }
+    .map_err(|e| failed(&e))?;
+    let content_info = signed_data.build().map_err(|e| failed(&e))?;
+    content_info.to_der().map_err(|e| failed(&e))
+}
+
+/// What a valid CMS vouches for.
+#[derive(Debug, Clone)]
+pub struct CmsSigner {
+    pub certificate: Certificate,
+    pub algorithm: KeyAlgorithm,
+    pub signing_time: Option<DateTime<Utc>>,
+}
+
+/// Checks a DER CMS against the signed byte ranges. The error says why the
+/// signature is not valid, in Spanish.
+pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, String> {
+    let content_info = ContentInfo::from_der(der_bytes).map_err(|_| "la firma CMS está mal formada".to_owned())?;
+    if content_info.content_type != rfc5911::ID_SIGNED_DATA {
+        return Err("la firma no es un SignedData de CMS".into());
+    }
+    let signed_data: SignedData = content_info
+        .content
+        .decode_as()
+        .map_err(|_| "la firma CMS está mal formada".to_owned())?;
+    if signed_data.encap_content_info.econtent.is_some() {
+        return Err("la firma CMS no es separada (detached)".into());
+    }
+    let signer_infos: Vec<_> = signed_data.signer_infos.0.iter().collect();
+    let [signer_info] = signer_infos.as_slice() else {
+        return Err("la firma CMS debe tener exactamente un firmante".into());
+    };
+    let SignerIdentifier::IssuerAndSerialNumber(sid) = &signer_info.sid else {
+        return Err("la firma CMS no identifica al firmante por emisor y número de serie".into());
+    };
+    let certificate = signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .find_map(|choice| match choice {
+            CertificateChoices::Certificate(c)
+                if c.tbs_certificate().issuer() == &sid.issuer && c.tbs_certificate().serial_number() == &sid.serial_number =>
+            {
+                Some(c.clone())
+            }
+            _ => None,
+        })
+        .ok_or("la firma CMS no incluye el certificado del firmante")?;
+    let algorithm = algorithm_of(&certificate).map_err(|e| e.to_string())?;
+    if signer_info.digest_alg != digest_algorithm(algorithm) {
+        return Err("algoritmo de resumen inesperado para la clave del firmante".into());
+    }
+
+    let attributes = signer_info.signed_attrs.as_ref().ok_or("la firma CMS no tiene atributos firmados")?;
+    let single = |oid: ObjectIdentifier| -> Result<&Any, String> {
+        let found: Vec<_> = attributes.iter().filter(|a| a.oid == oid).collect();
+        match found.as_slice() {
+            [attribute] if attribute.values.len() == 1 => attribute.values.get(0).ok_or_else(|| "atributo vacío".to_owned()),
+            _ => Err(format!("atributo firmado {oid} ausente o repetido")),
+        }
+    };
+    let content_type: ObjectIdentifier = single(rfc5911::ID_CONTENT_TYPE)?
+        .decode_as()
+        .map_err(|_| "tipo de contenido ilegible")?;
+    if content_type != rfc5911::ID_DATA {
+        return Err("tipo de contenido firmado inesperado".into());
+    }
+    let digest: OctetString = single(rfc5911::ID_MESSAGE_DIGEST)?
+        .decode_as()
+        .map_err(|_| "resumen firmado ilegible")?;
+    if digest.as_bytes() != digest_of(algorithm, signed_parts).as_slice() {
+        return Err("el documento fue modificado: su resumen no coincide con el firmado".into());
+    }
+    let signing_certificate: SigningCertificateV2 = single(SIGNING_CERTIFICATE_V2)?
+        .decode_as()
+        .map_err(|_| "atributo signing-certificate-v2 ilegible")?;
+    let certificate_der = certificate.to_der().map_err(|e| e.to_string())?;
+    let bound = signing_certificate
+        .certs
+        .first()
+        .is_some_and(|id| id.cert_hash.as_bytes() == Sha256::digest(&certificate_der).as_slice());
+    if !bound {
+        return Err("el atributo signing-certificate-v2 no corresponde al certificado".into());
+    }
+    let signing_time = single(rfc5911::ID_SIGNING_TIME)
+        .ok()
+        .and_then(|any| any.decode_as::<Time>().ok())
+        .and_then(|time| DateTime::<Utc>::from_timestamp(time.to_unix_duration().as_secs() as i64, 0));
+
+    let signed_attributes_der = attributes.to_der().map_err(|e| e.to_string())?;
+    let public_key = certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    let signature = signer_info.signature.as_bytes();
+    let valid = match algorithm {
+        KeyAlgorithm::Ed25519 => {
+            use ed25519_dalek::pkcs8::DecodePublicKey;
+            signer_info.signature_algorithm.oid == rfc8410::ID_ED_25519
+                && ed25519_dalek::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
+                    ed25519_dalek::Signature::from_slice(signature)
+                        .is_ok_and(|sig| key.verify_strict(&signed_attributes_der, &sig).is_ok())
+                })
+        }
+        KeyAlgorithm::P256 => {
+            use p256::pkcs8::DecodePublicKey;
+            use signature::Verifier;
+            signer_info.signature_algorithm.oid == rfc5912::ECDSA_WITH_SHA_256
+                && p256::ecdsa::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
+                    p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify(&signed_attributes_der, &sig).is_ok())
+                })
+        }
+    };
+    if !valid {
+        return Err("la firma criptográfica no es válida".into());
+    }
+    Ok(CmsSigner {
+        certificate,
+        algorithm,
+        signing_time,
+    })
+}

@@ -1,0 +1,12 @@
+//! PDF signatures: signing Sello's documents by incremental update and
+//! verifying them strictly.
+
+mod cms;
+mod file;
+mod object;
+mod sign;
+mod verify;
+
+pub use file::{PdfError, PdfFile};
+pub use sign::{SignError, SignatureRequest, sign_pdf};
+pub use verify::{SignatureReport, VerifyReport, verify_pdf};

@@ -1,0 +1,228 @@
+//! Adds a signature to a PDF as an incremental update: the bytes before it
+//! stay untouched. The update holds the signature dictionary (its
+//! `/ByteRange` covers the whole file but `/Contents`), an invisible
+//! signature field on the first page, the form that lists the fields, and —
+//! for the first signature — a catalog that certifies the document (DocMDP):
+//! afterwards only further signatures may be added.
+//!
+//! Only the trailer, the catalog, the first page and the form are read, so
+//! signing a long padrón costs the same as signing a letter.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::cms;
+use super::file::{PdfError, PdfFile};
+use super::object::{Dict, Object};
+use crate::keys::OfficeKey;
+
+/// Bytes reserved for the CMS; an Ed25519 or P-256 CMS with its certificate
+/// takes about 1.5 KB.
+const CONTENTS_RESERVED: usize = 8192;
+/// Room for `[0 a b c]` with three ten-digit numbers.
+const BYTE_RANGE_WIDTH: usize = 40;
+
+/// Who signs and when.
+pub struct SignatureRequest<'a> {
+    pub key: &'a OfficeKey,
+    pub signer: &'a str,
+    pub cargo: &'a str,
+    pub signing_time: DateTime<Tz>,
+}
+
+/// Why a PDF could not be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{0}")]
+    Pdf(#[from] PdfError),
+    #[error("{0}")]
+    Cms(String),
+}
+
+/// Returns `pdf` with one more signature appended.
+pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, SignError> {
+    let file = PdfFile::parse(pdf)?;
+    let trailer = file.trailer().clone();
+    let size = u32::try_from(trailer.int("Size").ok_or(PdfError::Unsupported("falta /Size"))?)
+        .map_err(|_| PdfError::Unsupported("/Size inválido"))?;
+    let root = file.root()?;
+    let catalog = file.dict(&Object::Ref(root.0, root.1))?;
+    let (page_ref, mut page) = file.first_page(&catalog)?;
+
+    let existing_form = catalog.reference("AcroForm");
+    let mut fields = match existing_form {
+        Some(form) => file
+            .dict(&Object::Ref(form.0, form.1))?
+            .get("Fields")
+            .and_then(Object::as_array)
+            .map(<[Object]>::to_vec)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let certify = existing_form.is_none();
+
+    let sig_num = size;
+    let field_num = size + 1;
+    let (form_num, new_size) = match existing_form {
+        Some((n, _)) => (n, size + 2),
+        None => (size + 2, size + 3),
+    };
+
+    fields.push(Object::Ref(field_num, 0));
+    let field_name = format!("Firma {}", fields.len());
+
+    let mut annots = match page.get("Annots") {
+        Some(Object::Array(items)) => items.clone(),
+        Some(Object::Ref(n, g)) => match file.object((*n, *g))? {
+            Object::Array(items) => items,
+            _ => return Err(PdfError::Unsupported("/Annots inválido").into()),
+        },
+        _ => Vec::new(),
+    };
+    annots.push(Object::Ref(field_num, 0));
+    page.set("Annots", Object::Array(annots));
+
+    let mut widget = Dict::default();
+    widget.set("Type", Object::name_of("Annot"));
+    widget.set("Subtype", Object::name_of("Widget"));
+    widget.set("FT", Object::name_of("Sig"));
+    widget.set("T", Object::String(field_name.into_bytes()));
+    widget.set("V", Object::Ref(sig_num, 0));
+    widget.set("Rect", Object::Array(vec![Object::int_of(0); 4]));
+    // Print + Locked: invisible widgets still need the print flag in PDF/A.
+    widget.set("F", Object::int_of(132));
+    widget.set("P", Object::Ref(page_ref.0, page_ref.1));
+
+    let mut form = Dict::default();
+    form.set("Fields", Object::Array(fields));
+    form.set("SigFlags", Object::int_of(3));
+
+    let mut out = pdf.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut offsets: Vec<(u32, usize)> = Vec::new();
+
+    // The signature dictionary, with placeholders filled in below.
+    offsets.push((sig_num, out.len()));
+    let (byte_range_at, contents_at) = write_signature_dict(&mut out, sig_num, request, certify);
+
+    write_object(&mut out, &mut offsets, field_num, &Object::Dict(widget));
+    write_object(&mut out, &mut offsets, form_num, &Object::Dict(form));
+    write_object(&mut out, &mut offsets, page_ref.0, &Object::Dict(page));
+    if certify {
+        let mut new_catalog = catalog.clone();
+        new_catalog.set("AcroForm", Object::Ref(form_num, 0));
+        let mut perms = Dict::default();
+        perms.set("DocMDP", Object::Ref(sig_num, 0));
+        new_catalog.set("Perms", Object::Dict(perms));
+        write_object(&mut out, &mut offsets, root.0, &Object::Dict(new_catalog));
+    }
+
+    let xref_at = out.len();
+    write_xref(&mut out, &mut offsets);
+    let mut new_trailer = Dict::default();
+    new_trailer.set("Size", Object::int_of(i64::from(new_size)));
+    new_trailer.set("Root", Object::Ref(root.0, root.1));
+    for key in ["Info", "ID"] {
+        if let Some(value) = trailer.get(key) {
+            new_trailer.set(key, value.clone());
+        }
+    }
+    new_trailer.set("Prev", Object::int_of(file.revisions[file.revisions.len() - 1].xref_offset as i64));
+    out.extend_from_slice(b"trailer\n");
+    Object::Dict(new_trailer).write(&mut out);
+    out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+
+    // Fill /ByteRange, then sign everything but /Contents.
+    let contents_end = contents_at + 2 + 2 * CONTENTS_RESERVED;
+    let byte_range = format!("[0 {contents_at} {contents_end} {}]", out.len() - contents_end);
+    out[byte_range_at..byte_range_at + byte_range.len()].copy_from_slice(byte_range.as_bytes());
+    let digest = cms::digest_of(request.key.algorithm, &[&out[..contents_at], &out[contents_end..]]);
+    let signature = cms::sign(request.key, &digest, request.signing_time.with_timezone(&Utc)).map_err(SignError::Cms)?;
+    if signature.len() > CONTENTS_RESERVED {
+        return Err(SignError::Cms("la firma no cabe en el espacio reservado".into()));
+    }
+    let hex: String = signature.iter().map(|b| format!("{b:02X}")).collect();
+    out[contents_at + 1..contents_at + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    Ok(out)
+}
+
+fn write_object(out: &mut Vec<u8>, offsets: &mut Vec<(u32, usize)>, number: u32, object: &Object) {
+    offsets.push((number, out.len()));
+    out.extend_from_slice(format!("{number} 0 obj\n").as_bytes());
+    object.write(out);
+    out.extend_from_slice(b"\nendobj\n");
+}
+
+/// Writes the signature dictionary; returns where `/ByteRange`'s value and
+/// `/Contents`' `<` are.
+fn write_signature_dict(out: &mut Vec<u8>, number: u32, request: &SignatureRequest<'_>, certify: bool) -> (usize, usize) {
+    let mut head = Dict::default();
+    head.set("Type", Object::name_of("Sig"));
+    head.set("Filter", Object::name_of("Adobe.PPKLite"));
+    head.set("SubFilter", Object::name_of("ETSI.CAdES.detached"));
+    head.set("Name", Object::String(pdf_text(request.signer)));
+    head.set("Reason", Object::String(pdf_text(&format!("Firmado electrónicamente por {}, {}", request.signer, request.cargo))));
+    head.set("M", Object::String(pdf_date(&request.signing_time).into_bytes()));
+    if certify {
+        let mut params = Dict::default();
+        params.set("Type", Object::name_of("TransformParams"));
+        // P 2: filling in forms and signing are the only changes allowed.
+        params.set("P", Object::int_of(2));
+        params.set("V", Object::name_of("1.2"));
+        let mut reference = Dict::default();
+        reference.set("Type", Object::name_of("SigRef"));
+        reference.set("TransformMethod", Object::name_of("DocMDP"));
+        reference.set("TransformParams", Object::Dict(params));
+        head.set("Reference", Object::Array(vec![Object::Dict(reference)]));
+    }
+    out.extend_from_slice(format!("{number} 0 obj\n").as_bytes());
+    let mut dict_bytes = Vec::new();
+    head.write(&mut dict_bytes);
+    dict_bytes.truncate(dict_bytes.len() - 2); // reopen: append the two placeholders
+    out.extend_from_slice(&dict_bytes);
+    out.extend_from_slice(b"/ByteRange ");
+    let byte_range_at = out.len();
+    out.extend_from_slice(format!("{:<width$}", "[0 0 0 0]", width = BYTE_RANGE_WIDTH).as_bytes());
+    out.extend_from_slice(b"/Contents ");
+    let contents_at = out.len();
+    out.push(b'<');
+    out.extend(std::iter::repeat_n(b'0', 2 * CONTENTS_RESERVED));
+    out.push(b'>');
+    out.extend_from_slice(b">>\nendobj\n");
+    (byte_range_at, contents_at)
+}
+
+fn write_xref(out: &mut Vec<u8>, offsets: &mut [(u32, usize)]) {
+    offsets.sort_unstable();
+    out.extend_from_slice(b"xref\n");
+    let mut i = 0;
+    while i < offsets.len() {
+        let mut j = i + 1;
+        while j < offsets.len() && offsets[j].0 == offsets[j - 1].0 + 1 {
+            j += 1;
+        }
+        out.extend_from_slice(format!("{} {}\n", offsets[i].0, j - i).as_bytes());
+        for (_, offset) in &offsets[i..j] {
+            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        i = j;
+    }
+}
+
+/// A PDF text string: PDFDocEncoding is not UTF-8, so use UTF-16BE with BOM.
+fn pdf_text(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_be_bytes());
+    }
+    bytes
+}
+
+/// `D:20261122103000-06'00'`.
+fn pdf_date(at: &DateTime<Tz>) -> String {
+    let offset = at.format("%z").to_string(); // -0600
+    let (hours, minutes) = offset.split_at(3);
+    format!("D:{}{hours}'{minutes}'", at.format("%Y%m%d%H%M%S"))
+}

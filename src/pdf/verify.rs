@@ -1,0 +1,338 @@
+//! Verifies the signatures of a PDF that Sello issued, strictly: Sello
+//! writes every byte of its documents, so anything but its own signature
+//! revisions after the first signature is reported as a modification.
+//!
+//! For each signature: the `/ByteRange` starts at 0, its gap is exactly the
+//! signature's own `/Contents` hex string, it reaches the end of the
+//! signature's revision, the CMS verifies against those bytes, and the key
+//! is one the office vouches for (a retired key only before retirement).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::cms;
+use super::file::{Entry, PdfError, PdfFile};
+use super::object::{Dict, Object};
+use crate::keys::{KeyAlgorithm, KeyId, KeyStatus, TrustedKeys, certificate_name};
+
+/// A revision with more objects than this is not one of Sello's signature
+/// revisions (which add at most five).
+const MAX_SIGNATURE_REVISION_OBJECTS: usize = 16;
+
+/// What one signature says, and whether it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// The signature field, "Firma 1", "Firma 2"…
+    pub field: String,
+    /// Who signed, as the signature names them.
+    pub signer: String,
+    /// The office the certificate names.
+    pub office: Option<String>,
+    pub key_id: Option<String>,
+    pub algorithm: Option<KeyAlgorithm>,
+    pub signing_time: Option<DateTime<Utc>>,
+    /// Whether the signed bytes reach the end of the file.
+    pub covers_whole_file: bool,
+    pub valid: bool,
+    /// Why the signature is not valid, in Spanish.
+    pub problem: Option<String>,
+}
+
+/// The verdict on a whole file.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub signatures: Vec<SignatureReport>,
+    /// What changed after the first signature besides signatures, if anything.
+    pub modification: Option<String>,
+}
+
+impl VerifyReport {
+    /// Valid only with at least one signature, every signature valid, and
+    /// nothing but signatures added after the first.
+    pub fn is_valid(&self) -> bool {
+        !self.signatures.is_empty() && self.signatures.iter().all(|s| s.valid) && self.modification.is_none()
+    }
+}
+
+struct FoundSignature {
+    revision: usize,
+    number: u32,
+    offset: usize,
+    dict: Dict,
+}
+
+/// Verifies every signature of `bytes` against the keys in `trusted`.
+/// An error means the file is not a PDF Sello can read at all.
+pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, PdfError> {
+    let file = PdfFile::parse(bytes)?;
+    let mut modification = None;
+    let mut found = Vec::new();
+    for (index, revision) in file.revisions.iter().enumerate().skip(1) {
+        if revision.entries.len() > MAX_SIGNATURE_REVISION_OBJECTS {
+            modification.get_or_insert(format!("la revisión {} agrega o cambia demasiados objetos", index + 1));
+            continue;
+        }
+        for (number, entry) in &revision.entries {
+            if let Entry::InUse { offset, generation } = entry {
+                if let Ok(Object::Dict(dict)) = file.object_at(*offset, (*number, *generation)) {
+                    if dict.name("Type") == Some(b"Sig") {
+                        found.push(FoundSignature {
+                            revision: index,
+                            number: *number,
+                            offset: *offset,
+                            dict,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    let last_end = file.revisions[file.revisions.len() - 1].end;
+    let signatures: Vec<SignatureReport> = found
+        .iter()
+        .map(|signature| check_signature(&file, signature, trusted))
+        .collect();
+    if let Some(first) = found.first() {
+        if let Some(problem) = changes_after(&file, first.revision, &found) {
+            modification.get_or_insert(problem);
+        }
+    }
+    if last_end != bytes.len() {
+        modification.get_or_insert("hay bytes añadidos después de la última revisión del documento".into());
+    }
+    Ok(VerifyReport {
+        signatures,
+        modification,
+    })
+}
+
+fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &TrustedKeys) -> SignatureReport {
+    let field = field_name(file, signature.number).unwrap_or_else(|| format!("Firma (objeto {})", signature.number));
+    let signer = signature
+        .dict
+        .get("Name")
+        .and_then(|name| match name {
+            Object::String(bytes) => Some(decode_text(bytes)),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut report = SignatureReport {
+        field,
+        signer,
+        office: None,
+        key_id: None,
+        algorithm: None,
+        signing_time: None,
+        covers_whole_file: false,
+        valid: false,
+        problem: None,
+    };
+    match check_signature_bytes(file, signature, trusted, &mut report) {
+        Ok(()) => report.valid = true,
+        Err(problem) => report.problem = Some(problem),
+    }
+    report
+}
+
+fn check_signature_bytes(
+    file: &PdfFile<'_>,
+    signature: &FoundSignature,
+    trusted: &TrustedKeys,
+    report: &mut SignatureReport,
+) -> Result<(), String> {
+    let bytes = file.bytes;
+    let dict = &signature.dict;
+    if dict.name("SubFilter") != Some(b"ETSI.CAdES.detached") {
+        return Err("la firma no es de tipo ETSI.CAdES.detached".into());
+    }
+    let range: Vec<i64> = dict
+        .get("ByteRange")
+        .and_then(Object::as_array)
+        .map(|items| items.iter().filter_map(Object::as_int).collect())
+        .unwrap_or_default();
+    let [start, first_len, second_start, second_len] = range[..] else {
+        return Err("/ByteRange ausente o mal formado".into());
+    };
+    let revision_end = file.revisions[signature.revision].end as i64;
+    if start != 0 {
+        return Err("/ByteRange no empieza al inicio del archivo".into());
+    }
+    if first_len <= 0 || second_start <= first_len || second_len < 0 {
+        return Err("/ByteRange inválido (tramos vacíos o superpuestos)".into());
+    }
+    if second_start + second_len != revision_end {
+        return Err("/ByteRange no llega al final de la revisión firmada".into());
+    }
+    let (gap_start, gap_end) = (first_len as usize, second_start as usize);
+    report.covers_whole_file = second_start + second_len == bytes.len() as i64;
+
+    // The gap must be exactly this signature's own /Contents hex string.
+    let object_end = signature.offset + find(&bytes[signature.offset..], b"endobj").ok_or("objeto de firma sin cerrar")?;
+    if gap_start <= signature.offset || gap_end > object_end {
+        return Err("/ByteRange excluye bytes fuera de la propia firma".into());
+    }
+    let before = &bytes[signature.offset..gap_start];
+    let key_at = rfind(before, b"/Contents").ok_or("/Contents ausente")?;
+    let between = &before[key_at + b"/Contents".len()..];
+    if !between.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("el hueco de /ByteRange no es el valor de /Contents".into());
+    }
+    let hex = &bytes[gap_start..gap_end];
+    if hex.len() < 2 || hex[0] != b'<' || hex[hex.len() - 1] != b'>' || !hex[1..hex.len() - 1].iter().all(u8::is_ascii_hexdigit) {
+        return Err("/Contents no es una cadena hexadecimal".into());
+    }
+    let contents = match dict.get("Contents") {
+        Some(Object::String(value)) if !value.is_empty() => value,
+        _ => return Err("/Contents vacío o ausente".into()),
+    };
+    if decode_hex(&hex[1..hex.len() - 1]).as_deref() != Some(contents.as_slice()) {
+        return Err("el hueco de /ByteRange no es el valor de /Contents".into());
+    }
+    let cms_der = strip_padding(contents).ok_or("/Contents no contiene una firma CMS")?;
+
+    let signer = cms::verify(cms_der, &[&bytes[..gap_start], &bytes[gap_end..revision_end as usize]])?;
+    let key_id = KeyId::of_certificate(&signer.certificate).map_err(|e| e.to_string())?;
+    report.key_id = Some(key_id.to_string());
+    report.algorithm = Some(signer.algorithm);
+    report.signing_time = signer.signing_time;
+    report.office = certificate_name(&signer.certificate);
+    let known = trusted.get(&key_id).ok_or("la clave que firmó no es una clave conocida de la oficina")?;
+    if let KeyStatus::Retired { since } = known.status {
+        match signer.signing_time {
+            Some(time) if time <= since => {}
+            _ => return Err(format!("la clave {key_id} fue retirada el {} y no puede firmar después", since.format("%Y-%m-%d"))),
+        }
+    }
+    Ok(())
+}
+
+/// What changed in revisions after `first`, besides Sello's own signature
+/// objects: the signature, its field, the form and the first page's /Annots.
+fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> Option<String> {
+    let root = file.root().ok()?;
+    for index in first..file.revisions.len() {
+        let revision = &file.revisions[index];
+        let signatures = found.iter().filter(|s| s.revision == index).count();
+        if signatures != 1 {
+            return Some(format!("la revisión {} no es una firma de Sello", index + 1));
+        }
+        if revision.entries.len() > MAX_SIGNATURE_REVISION_OBJECTS {
+            return Some(format!("la revisión {} agrega o cambia demasiados objetos", index + 1));
+        }
+        for (number, entry) in &revision.entries {
+            let Entry::InUse { offset, generation } = entry else {
+                return Some(format!("la revisión {} elimina el objeto {number}", index + 1));
+            };
+            let Ok(Object::Dict(now)) = file.object_at(*offset, (*number, *generation)) else {
+                return Some(format!("la revisión {} cambia el objeto {number}", index + 1));
+            };
+            let before = match file.entry_as_of(*number, index - 1) {
+                Some((_, Entry::InUse { .. })) => file.object_as_of((*number, *generation), index - 1).ok(),
+                _ => None,
+            };
+            if !allowed_change(before.as_ref().and_then(Object::as_dict), &now, *number == root.0) {
+                return Some(format!("la revisión {} cambia el objeto {number}, que no es parte de una firma", index + 1));
+            }
+        }
+    }
+    None
+}
+
+/// Whether `now` (replacing `before`, or new) is a signature object or a
+/// change that only adds signatures.
+fn allowed_change(before: Option<&Dict>, now: &Dict, is_catalog: bool) -> bool {
+    let Some(before) = before else {
+        // New objects: a signature, a signature field, or the form.
+        let is_signature = now.name("Type") == Some(b"Sig");
+        let is_field = now.name("FT") == Some(b"Sig") && now.name("Subtype") == Some(b"Widget");
+        let is_form = now.get("Fields").is_some() && now.0.len() <= 3;
+        return is_signature || is_field || is_form;
+    };
+    let ignoring = |dict: &Dict, keys: &[&str]| {
+        let mut copy = dict.clone();
+        keys.iter().for_each(|k| copy.remove(k));
+        copy
+    };
+    if is_catalog {
+        return ignoring(before, &["AcroForm", "Perms"]) == ignoring(now, &["AcroForm", "Perms"]);
+    }
+    if now.get("Fields").is_some() && before.get("Fields").is_some() {
+        return now.0.len() <= 3 && extends(before.get("Fields"), now.get("Fields"));
+    }
+    if now.name("Type") == Some(b"Page") {
+        return ignoring(before, &["Annots"]) == ignoring(now, &["Annots"]) && extends(before.get("Annots"), now.get("Annots"));
+    }
+    false
+}
+
+/// Whether the array `now` is the array `before` with items appended.
+fn extends(before: Option<&Object>, now: Option<&Object>) -> bool {
+    let before = before.and_then(Object::as_array).unwrap_or(&[]);
+    match now.and_then(Object::as_array) {
+        Some(now) => now.len() > before.len() && now.starts_with(before),
+        None => false,
+    }
+}
+
+fn field_name(file: &PdfFile<'_>, signature_number: u32) -> Option<String> {
+    let catalog = file.dict(&Object::Ref(file.root().ok()?.0, file.root().ok()?.1)).ok()?;
+    let form = file.dict(catalog.get("AcroForm")?).ok()?;
+    for field in form.get("Fields")?.as_array()? {
+        let field = file.dict(field).ok()?;
+        if field.reference("V").map(|r| r.0) == Some(signature_number) {
+            if let Some(Object::String(name)) = field.get("T") {
+                return Some(decode_text(name));
+            }
+        }
+    }
+    None
+}
+
+/// A PDF text string: UTF-16BE with BOM, or PDFDocEncoding (Latin-1 here).
+fn decode_text(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        let units: Vec<u16> = rest.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        bytes.iter().map(|&b| char::from(b)).collect()
+    }
+}
+
+fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|pair| std::str::from_utf8(pair).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// The DER value at the start of `contents`, if the rest is zero padding.
+fn strip_padding(contents: &[u8]) -> Option<&[u8]> {
+    if contents.first() != Some(&0x30) {
+        return None;
+    }
+    let first = *contents.get(1)?;
+    let (header, length) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let count = usize::from(first & 0x7F);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let length = contents.get(2..2 + count)?.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (2 + count, length)
+    };
+    let end = header.checked_add(length)?;
+    let (value, padding) = (contents.get(..end)?, contents.get(end..)?);
+    padding.iter().all(|b| *b == 0).then_some(value)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
