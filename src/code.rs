@@ -112,7 +112,11 @@ mod tests {
             let printed = code.display();
             assert_eq!(printed.len(), 27 + 6);
             assert_eq!(VerificationCode::parse(&printed), Ok(code));
-            let typed = printed.replace('-', " ").to_lowercase().replace('1', "l").replace('0', "o");
+            let typed = printed
+                .replace('-', " ")
+                .to_lowercase()
+                .replace('1', "l")
+                .replace('0', "o");
             assert_eq!(VerificationCode::parse(&typed), Ok(code));
         }
     }
@@ -136,7 +140,10 @@ mod tests {
 
     #[test]
     fn two_codes_differ() {
-        assert_ne!(VerificationCode::generate().unwrap(), VerificationCode::generate().unwrap());
+        assert_ne!(
+            VerificationCode::generate().unwrap(),
+            VerificationCode::generate().unwrap()
+        );
     }
 
     #[test]

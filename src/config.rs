@@ -38,6 +38,25 @@ pub struct Config {
     pub time_zone: Tz,
     /// The catalog of forms and the shared template library.
     pub forms_dir: PathBuf,
+    /// The folder of the office's active signing key; `None` means the one
+    /// Sello keeps in the data directory (generated on first issuance).
+    pub signing_key: Option<PathBuf>,
+    /// Keys no longer used to sign, still trusted for what they signed before.
+    pub retired_keys: Vec<RetiredKey>,
+}
+
+/// A retired signing key: its folder (or certificate file) and when it stopped signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredKey {
+    pub path: PathBuf,
+    pub retired_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetiredKey {
+    path: String,
+    retired_at: String,
 }
 
 /// The settings as written in the file, all optional.
@@ -53,9 +72,12 @@ struct FileSettings {
     data_dir: Option<String>,
     time_zone: Option<String>,
     forms_dir: Option<String>,
+    signing_key: Option<String>,
+    #[serde(default)]
+    retired_keys: Vec<RawRetiredKey>,
 }
 
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 10] = [
     "institution",
     "office_name",
     "office_code",
@@ -65,6 +87,7 @@ const SETTINGS: [&str; 9] = [
     "data_dir",
     "time_zone",
     "forms_dir",
+    "signing_key",
 ];
 
 impl Config {
@@ -80,7 +103,8 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         let mut values: BTreeMap<&'static str, (String, String)> = BTreeMap::new();
-        for (name, value, source) in read_file(file)? {
+        let (settings, retired) = read_file(file)?;
+        for (name, value, source) in settings {
             values.insert(name, (value, source));
         }
         for (key, value) in env {
@@ -103,7 +127,9 @@ impl Config {
             };
             values.insert(setting, (value, key));
         }
-        Self::check(values)
+        let mut config = Self::check(values)?;
+        config.retired_keys = retired;
+        Ok(config)
     }
 
     fn check(mut values: BTreeMap<&'static str, (String, String)>) -> Result<Self, ConfigError> {
@@ -198,7 +224,11 @@ impl Config {
                 ),
             ));
         }
+        let (signing_key, _) = take("signing_key", "");
+        let signing_key = (!signing_key.trim().is_empty()).then(|| PathBuf::from(signing_key));
         Ok(Self {
+            signing_key,
+            retired_keys: Vec::new(),
             institution,
             office_name,
             office_code,
@@ -223,14 +253,18 @@ pub fn logo_extension(path: &Path) -> Option<&'static str> {
     }
 }
 
-fn read_file(file: Option<&Path>) -> Result<Vec<(&'static str, String, String)>, ConfigError> {
+type FileValues = (Vec<(&'static str, String, String)>, Vec<RetiredKey>);
+
+fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
     let (path, must_exist) = match file {
         Some(path) => (path.to_owned(), true),
         None => (PathBuf::from(DEFAULT_FILE), false),
     };
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((Vec::new(), Vec::new()));
+        }
         Err(e) => {
             return Err(ConfigError {
                 setting: "--config".into(),
@@ -253,11 +287,37 @@ fn read_file(file: Option<&Path>) -> Result<Vec<(&'static str, String, String)>,
         ("data_dir", settings.data_dir),
         ("time_zone", settings.time_zone),
         ("forms_dir", settings.forms_dir),
+        ("signing_key", settings.signing_key),
     ];
-    Ok(pairs
+    let mut retired = Vec::new();
+    for (i, raw) in settings.retired_keys.into_iter().enumerate() {
+        let setting = format!("retired_keys[{}].retired_at ({})", i + 1, path.display());
+        let retired_at = parse_moment(&raw.retired_at).ok_or_else(|| ConfigError {
+            setting,
+            message: format!(
+                "«{}» no es una fecha; use 2026-11-22 o 2026-11-22T10:00:00-06:00",
+                raw.retired_at
+            ),
+        })?;
+        retired.push(RetiredKey {
+            path: PathBuf::from(raw.path),
+            retired_at,
+        });
+    }
+    let values = pairs
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v, origin(name))))
-        .collect())
+        .collect();
+    Ok((values, retired))
+}
+
+/// A moment written as an RFC 3339 date-time, or a date (its first instant, UTC).
+fn parse_moment(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(moment) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(moment.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
 #[cfg(test)]

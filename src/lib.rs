@@ -5,6 +5,7 @@ pub mod cli;
 pub mod code;
 pub mod config;
 pub mod forms;
+pub mod issue;
 pub mod keys;
 pub mod pdf;
 pub mod qr;

@@ -43,7 +43,13 @@ pub enum QrError {
 }
 
 /// Encodes and signs the payload; returns its base32 text.
-pub fn signed_payload(key: &OfficeKey, claims_form: &str, folio: Option<&str>, issued_on: NaiveDate, data_sha256: &[u8; 32]) -> String {
+pub fn signed_payload(
+    key: &OfficeKey,
+    claims_form: &str,
+    folio: Option<&str>,
+    issued_on: NaiveDate,
+    data_sha256: &[u8; 32],
+) -> String {
     let mut payload = vec![VERSION];
     payload.extend_from_slice(&key.key_id.bytes());
     let date: u32 = issued_on.format("%Y%m%d").to_string().parse().unwrap_or(0);
@@ -69,13 +75,21 @@ pub fn link(base_url: &str, code: &str, payload: &str) -> String {
 
 /// Reads and checks a QR's text: the whole link, or just its payload.
 pub fn verify(text: &str, trusted: &TrustedKeys) -> Result<QrClaims, QrError> {
-    let encoded = text.trim().rsplit_once('#').map_or(text.trim(), |(_, fragment)| fragment);
-    let payload = BASE32_NOPAD.decode(encoded.as_bytes()).map_err(|_| QrError::Malformed)?;
+    let encoded = text
+        .trim()
+        .rsplit_once('#')
+        .map_or(text.trim(), |(_, fragment)| fragment);
+    let payload = BASE32_NOPAD
+        .decode(encoded.as_bytes())
+        .map_err(|_| QrError::Malformed)?;
     // Only the canonical encoding is accepted: nothing reserialised.
     if BASE32_NOPAD.encode(&payload) != encoded {
         return Err(QrError::Malformed);
     }
-    let mut reader = Reader { bytes: &payload, pos: 0 };
+    let mut reader = Reader {
+        bytes: &payload,
+        pos: 0,
+    };
     if reader.take(1)? != [VERSION] {
         return Err(QrError::Malformed);
     }
@@ -91,7 +105,9 @@ pub fn verify(text: &str, trusted: &TrustedKeys) -> Result<QrClaims, QrError> {
     }
     let issued_on = NaiveDate::parse_from_str(&date.to_string(), "%Y%m%d").map_err(|_| QrError::Malformed)?;
 
-    let known = trusted.get(&key_id).ok_or_else(|| QrError::UnknownKey(key_id.to_string()))?;
+    let known = trusted
+        .get(&key_id)
+        .ok_or_else(|| QrError::UnknownKey(key_id.to_string()))?;
     let message = [DOMAIN, &payload[..signed_len]].concat();
     if !verify_raw(known.algorithm, &known.certificate, &message, signature) {
         return Err(QrError::BadSignature);
@@ -105,7 +121,12 @@ pub fn verify(text: &str, trusted: &TrustedKeys) -> Result<QrClaims, QrError> {
     })
 }
 
-fn verify_raw(algorithm: KeyAlgorithm, certificate: &x509_cert::Certificate, message: &[u8], signature: &[u8]) -> bool {
+fn verify_raw(
+    algorithm: KeyAlgorithm,
+    certificate: &x509_cert::Certificate,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
     use der::Encode;
     let Ok(public_key) = certificate.tbs_certificate().subject_public_key_info().to_der() else {
         return false;
@@ -114,14 +135,16 @@ fn verify_raw(algorithm: KeyAlgorithm, certificate: &x509_cert::Certificate, mes
         KeyAlgorithm::Ed25519 => {
             use ed25519_dalek::pkcs8::DecodePublicKey;
             ed25519_dalek::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-                ed25519_dalek::Signature::from_slice(signature).is_ok_and(|sig| key.verify_strict(message, &sig).is_ok())
+                ed25519_dalek::Signature::from_slice(signature)
+                    .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok())
             })
         }
         KeyAlgorithm::P256 => {
             use p256::pkcs8::DecodePublicKey;
             use signature::Verifier;
             p256::ecdsa::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-                p256::ecdsa::Signature::from_slice(signature).is_ok_and(|sig| key.verify(message, &sig).is_ok())
+                p256::ecdsa::Signature::from_slice(signature)
+                    .is_ok_and(|sig| key.verify(message, &sig).is_ok())
             })
         }
     }

@@ -47,6 +47,16 @@ impl Bench {
     }
 }
 
+/// The example oficio with the fields a clerk changes from one to the next.
+pub fn oficio_round(example: &Value, round: usize) -> Value {
+    let mut data = example.clone();
+    data["evento"] = json!(format!("Capacitación regional número {round}"));
+    data["comisionados"][0]["nombre"] =
+        json!(format!("{} {}", GIVEN[round % 12], SURNAMES[(round / 12) % 12]));
+    data["fecha_evento"] = json!(format!("2026-12-{:02}", 1 + round % 28));
+    data
+}
+
 pub fn example(id: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("forms")
@@ -108,12 +118,18 @@ const SERVICES: [&str; 5] = [
 
 /// A padrón with `rows` beneficiaries, varied like a real one.
 pub fn padron(rows: usize) -> Value {
+    padron_round(rows, 0)
+}
+
+/// Another padrón of the same office: the same localities, services and
+/// common names, but every address and name different from round to round.
+pub fn padron_round(rows: usize, round: usize) -> Value {
     let beneficiarios: Vec<Value> = (0..rows)
         .map(|i| {
             json!({
-                "nombre": format!("{} {} {}", GIVEN[i % 12], SURNAMES[(i / 12) % 12], SURNAMES[(i / 7) % 12]),
-                "curp": format!("HEGM{:06}MSPRRR0{}", 800101 + (i % 90_000), i % 10),
-                "domicilio": format!("{} {}, {}", STREETS[i % 6], 1 + (i * 37) % 1500, PLACES[i % 5]),
+                "nombre": format!("{} {} {}", GIVEN[(i + round) % 12], SURNAMES[(i / 12 + round) % 12], SURNAMES[(i / 7) % 12]),
+                "curp": format!("HEGM{:06}MSPRRR{:02}", 800_101 + (i + round * 7_919) % 90_000, (i + round) % 100),
+                "domicilio": format!("{} {}, {}", STREETS[i % 6], 1 + (i * 37 + round * 11) % 1500, PLACES[i % 5]),
                 "servicio": SERVICES[i % 5],
                 "fecha": format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28),
             })

@@ -1,8 +1,13 @@
 //! The `sello` command line. Exit status: 0 on success, 2 for invalid data or
 //! usage (the problems on stderr), 1 for an internal error.
 
+mod common;
 mod forms;
+mod issue;
+mod keys;
 mod render;
+mod sign;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +37,14 @@ enum Command {
     Forms(forms::FormsArgs),
     /// Genera el PDF de un formulario a partir de sus datos (borrador)
     Render(render::RenderArgs),
+    /// Emite un documento oficial: código de verificación, QR y firma
+    Issue(issue::IssueArgs),
+    /// Agrega otra firma a un documento emitido por Sello
+    Sign(sign::SignArgs),
+    /// Verifica las firmas de un PDF o el contenido de un QR, sin red
+    Verify(verify::VerifyArgs),
+    /// Administra claves de firma
+    Keys(keys::KeysArgs),
 }
 
 /// How a command failed, which decides the exit status.
@@ -63,7 +76,7 @@ impl Failure {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {failure}");
             failure.exit_code()
@@ -71,11 +84,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
-    let config = Config::load(cli.config.as_deref())?;
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let config = || Config::load(cli.config.as_deref());
+    let done = |result: Result<(), Failure>| result.map(|()| ExitCode::SUCCESS);
     match cli.command {
-        Command::Forms(args) => forms::run(&config, args),
-        Command::Render(args) => render::run(&config, args),
+        // Generating a key needs no configuration.
+        Command::Keys(args) => done(keys::run(args)),
+        Command::Forms(args) => done(forms::run(&config()?, args)),
+        Command::Render(args) => done(render::run(&config()?, args)),
+        Command::Issue(args) => done(issue::run(&config()?, args)),
+        Command::Sign(args) => done(sign::run(&config()?, args)),
+        Command::Verify(args) => verify::run(&config()?, args),
     }
 }
 

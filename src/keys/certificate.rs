@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef};
+use x509_cert::Certificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::certificate::TbsCertificate;
@@ -13,7 +14,6 @@ use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
-use x509_cert::Certificate;
 
 use super::{KeyError, SecretKey};
 
@@ -76,7 +76,9 @@ fn escape_dn(value: &str) -> String {
 pub(super) fn self_signed(secret: &SecretKey, office: &str) -> Result<Certificate, KeyError> {
     let office = office.trim();
     if office.is_empty() {
-        return Err(KeyError::Other("el nombre de la oficina no puede estar vacío".into()));
+        return Err(KeyError::Other(
+            "el nombre de la oficina no puede estar vacío".into(),
+        ));
     }
     let subject = Name::from_str(&format!("CN={}", escape_dn(office)))
         .map_err(|e| KeyError::Other(format!("nombre de oficina inválido: {e}")))?;
@@ -87,15 +89,18 @@ pub(super) fn self_signed(secret: &SecretKey, office: &str) -> Result<Certificat
     let serial = SerialNumber::new(&serial)?;
     let validity = Validity::from_now(VALIDITY)?;
     let profile = OfficeProfile { subject };
-    let failed = |e: x509_cert::builder::Error| KeyError::Other(format!("no se pudo crear el certificado: {e}"));
+    let failed =
+        |e: x509_cert::builder::Error| KeyError::Other(format!("no se pudo crear el certificado: {e}"));
     match secret {
         SecretKey::Ed25519(key) => {
-            let spki = SubjectPublicKeyInfo::from_key(&key.verifying_key()).map_err(|e| KeyError::Other(e.to_string()))?;
+            let spki = SubjectPublicKeyInfo::from_key(&key.verifying_key())
+                .map_err(|e| KeyError::Other(e.to_string()))?;
             let builder = CertificateBuilder::new(profile, serial, validity, spki).map_err(failed)?;
             builder.build::<_, ed25519_dalek::Signature>(key).map_err(failed)
         }
         SecretKey::P256(key) => {
-            let spki = SubjectPublicKeyInfo::from_key(key.verifying_key()).map_err(|e| KeyError::Other(e.to_string()))?;
+            let spki = SubjectPublicKeyInfo::from_key(key.verifying_key())
+                .map_err(|e| KeyError::Other(e.to_string()))?;
             let builder = CertificateBuilder::new(profile, serial, validity, spki).map_err(failed)?;
             builder.build::<_, p256::ecdsa::DerSignature>(key).map_err(failed)
         }

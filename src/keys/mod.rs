@@ -3,6 +3,7 @@
 //! A key is known by its key id, derived from its public key.
 
 mod certificate;
+mod setup;
 mod store;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 pub use certificate::common_name as certificate_name;
+pub use setup::{certificate_path, default_key_dir, office_key, trusted_keys};
 pub use store::{KeyStatus, KnownKey, TrustedKeys};
 
 /// The private key file inside a key folder.
@@ -81,7 +83,9 @@ impl KeyId {
                 id.copy_from_slice(&bytes);
                 Ok(Self(id))
             }
-            _ => Err(format!("«{text}» no es un identificador de clave (16 dígitos hexadecimales)")),
+            _ => Err(format!(
+                "«{text}» no es un identificador de clave (16 dígitos hexadecimales)"
+            )),
         }
     }
 
@@ -154,7 +158,9 @@ impl OfficeKey {
     /// Refuses to overwrite an existing key.
     pub fn generate(dir: &Path, office: &str, algorithm: KeyAlgorithm) -> Result<Self, KeyError> {
         let secret = match algorithm {
-            KeyAlgorithm::Ed25519 => SecretKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes()?)),
+            KeyAlgorithm::Ed25519 => {
+                SecretKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes()?))
+            }
             KeyAlgorithm::P256 => loop {
                 // A random scalar is valid unless it is zero or beyond the
                 // group order, which essentially never happens.
@@ -188,10 +194,24 @@ impl OfficeKey {
             KeyAlgorithm::Ed25519 => ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).map(SecretKey::Ed25519),
             KeyAlgorithm::P256 => p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).map(SecretKey::P256),
         }
-        .map_err(|_| file_error(&key_path, "no es una clave privada PKCS#8 válida para su certificado"))?;
+        .map_err(|_| {
+            file_error(
+                &key_path,
+                "no es una clave privada PKCS#8 válida para su certificado",
+            )
+        })?;
         let key = Self::from_parts(secret, certificate)?;
-        if key.public_key_der()? != key.certificate.tbs_certificate().subject_public_key_info().to_der()? {
-            return Err(file_error(&key_path, "la clave privada no corresponde al certificado"));
+        if key.public_key_der()?
+            != key
+                .certificate
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()?
+        {
+            return Err(file_error(
+                &key_path,
+                "la clave privada no corresponde al certificado",
+            ));
         }
         Ok(key)
     }
@@ -246,7 +266,9 @@ pub fn algorithm_of(certificate: &Certificate) -> Result<KeyAlgorithm, KeyError>
     } else if spki.algorithm.oid == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY {
         Ok(KeyAlgorithm::P256)
     } else {
-        Err(KeyError::Other("el certificado usa un algoritmo que Sello no admite".into()))
+        Err(KeyError::Other(
+            "el certificado usa un algoritmo que Sello no admite".into(),
+        ))
     }
 }
 
@@ -267,7 +289,8 @@ pub fn parse_certificate(bytes: &[u8]) -> Result<Certificate, KeyError> {
 
 fn random_bytes() -> Result<[u8; 32], KeyError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| KeyError::Other(format!("generador aleatorio del sistema: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| KeyError::Other(format!("generador aleatorio del sistema: {e}")))?;
     Ok(bytes)
 }
 
@@ -298,7 +321,9 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
             file_error(path, e)
         }
     })?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| file_error(path, e))
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| file_error(path, e))
 }
 
 fn refuse_if_exposed(path: &Path) -> Result<(), KeyError> {
@@ -307,7 +332,9 @@ fn refuse_if_exposed(path: &Path) -> Result<(), KeyError> {
     {
         use std::os::unix::fs::PermissionsExt;
         if metadata.permissions().mode() & 0o077 != 0 {
-            return Err(KeyError::Exposed { path: path.to_owned() });
+            return Err(KeyError::Exposed {
+                path: path.to_owned(),
+            });
         }
     }
     let _ = metadata;

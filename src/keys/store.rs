@@ -12,7 +12,9 @@ use super::{KeyAlgorithm, KeyError, KeyId, algorithm_of};
 pub enum KeyStatus {
     Active,
     /// Retired at this moment: signatures made later are not valid.
-    Retired { since: DateTime<Utc> },
+    Retired {
+        since: DateTime<Utc>,
+    },
 }
 
 /// A key the office vouches for.

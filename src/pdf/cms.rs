@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::ContentInfo;
+use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{EncapsulatedContentInfo, SignedData, SignerIdentifier};
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc5912, rfc8410};
@@ -58,7 +58,10 @@ fn digest_algorithm(algorithm: KeyAlgorithm) -> AlgorithmIdentifierOwned {
         KeyAlgorithm::Ed25519 => rfc5912::ID_SHA_512,
         KeyAlgorithm::P256 => rfc5912::ID_SHA_256,
     };
-    AlgorithmIdentifierOwned { oid, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    }
 }
 
 fn attribute(oid: ObjectIdentifier, value: Any) -> der::Result<Attribute> {
@@ -80,7 +83,9 @@ pub fn sign(key: &OfficeKey, message_digest: &[u8], signing_time: DateTime<Utc>)
         serial_number: tbs.serial_number().clone(),
     });
     let seconds = u64::try_from(signing_time.timestamp()).map_err(|e| failed(&e))?;
-    let time = Time::UtcTime(UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(|e| failed(&e))?);
+    let time = Time::UtcTime(
+        UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(|e| failed(&e))?,
+    );
     let certificate_hash = Sha256::digest(&key.certificate_der).to_vec();
     let signing_certificate = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
@@ -89,25 +94,41 @@ pub fn sign(key: &OfficeKey, message_digest: &[u8], signing_time: DateTime<Utc>)
     };
 
     let digest_alg = digest_algorithm(key.algorithm);
-    let mut signer_info = SignerInfoBuilder::new(sid, digest_alg.clone(), &content, Some(message_digest)).map_err(|e| failed(&e))?;
-    signer_info
-        .add_signed_attribute(attribute(rfc5911::ID_SIGNING_TIME, Any::encode_from(&time).map_err(|e| failed(&e))?).map_err(|e| failed(&e))?)
+    let mut signer_info = SignerInfoBuilder::new(sid, digest_alg.clone(), &content, Some(message_digest))
         .map_err(|e| failed(&e))?;
     signer_info
         .add_signed_attribute(
-            attribute(SIGNING_CERTIFICATE_V2, Any::encode_from(&signing_certificate).map_err(|e| failed(&e))?)
-                .map_err(|e| failed(&e))?,
+            attribute(
+                rfc5911::ID_SIGNING_TIME,
+                Any::encode_from(&time).map_err(|e| failed(&e))?,
+            )
+            .map_err(|e| failed(&e))?,
+        )
+        .map_err(|e| failed(&e))?;
+    signer_info
+        .add_signed_attribute(
+            attribute(
+                SIGNING_CERTIFICATE_V2,
+                Any::encode_from(&signing_certificate).map_err(|e| failed(&e))?,
+            )
+            .map_err(|e| failed(&e))?,
         )
         .map_err(|e| failed(&e))?;
 
     let mut signed_data = SignedDataBuilder::new(&content);
-    signed_data.add_digest_algorithm(digest_alg).map_err(|e| failed(&e))?;
+    signed_data
+        .add_digest_algorithm(digest_alg)
+        .map_err(|e| failed(&e))?;
     signed_data
         .add_certificate(CertificateChoices::Certificate(key.certificate.clone()))
         .map_err(|e| failed(&e))?;
     match &key.secret {
-        SecretKey::Ed25519(secret) => signed_data.add_signer_info::<_, ed25519_dalek::Signature>(signer_info, secret),
-        SecretKey::P256(secret) => signed_data.add_signer_info::<_, p256::ecdsa::DerSignature>(signer_info, secret),
+        SecretKey::Ed25519(secret) => {
+            signed_data.add_signer_info::<_, ed25519_dalek::Signature>(signer_info, secret)
+        }
+        SecretKey::P256(secret) => {
+            signed_data.add_signer_info::<_, p256::ecdsa::DerSignature>(signer_info, secret)
+        }
     }
     .map_err(|e| failed(&e))?;
     let content_info = signed_data.build().map_err(|e| failed(&e))?;
@@ -125,7 +146,8 @@ pub struct CmsSigner {
 /// Checks a DER CMS against the signed byte ranges. The error says why the
 /// signature is not valid, in Spanish.
 pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, String> {
-    let content_info = ContentInfo::from_der(der_bytes).map_err(|_| "la firma CMS está mal formada".to_owned())?;
+    let content_info =
+        ContentInfo::from_der(der_bytes).map_err(|_| "la firma CMS está mal formada".to_owned())?;
     if content_info.content_type != rfc5911::ID_SIGNED_DATA {
         return Err("la firma no es un SignedData de CMS".into());
     }
@@ -133,8 +155,20 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         .content
         .decode_as()
         .map_err(|_| "la firma CMS está mal formada".to_owned())?;
-    if signed_data.encap_content_info.econtent.is_some() {
-        return Err("la firma CMS no es separada (detached)".into());
+    if signed_data.encap_content_info.econtent.is_some()
+        || signed_data.encap_content_info.econtent_type != rfc5911::ID_DATA
+    {
+        return Err("la firma CMS no es separada (detached) sobre datos".into());
+    }
+    // Fields outside the signed attributes are pinned to what Sello writes,
+    // so no bit of the CMS can change without the verdict changing.
+    let certificates = signed_data.certificates.as_ref().map_or(0, |set| set.0.len());
+    if signed_data.version != CmsVersion::V1
+        || signed_data.crls.is_some()
+        || certificates != 1
+        || signed_data.digest_algorithms.len() != 1
+    {
+        return Err("la firma CMS no tiene la estructura que Sello escribe".into());
     }
     let signer_infos: Vec<_> = signed_data.signer_infos.0.iter().collect();
     let [signer_info] = signer_infos.as_slice() else {
@@ -149,7 +183,8 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         .flat_map(|set| set.0.iter())
         .find_map(|choice| match choice {
             CertificateChoices::Certificate(c)
-                if c.tbs_certificate().issuer() == &sid.issuer && c.tbs_certificate().serial_number() == &sid.serial_number =>
+                if c.tbs_certificate().issuer() == &sid.issuer
+                    && c.tbs_certificate().serial_number() == &sid.serial_number =>
             {
                 Some(c.clone())
             }
@@ -157,15 +192,26 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         })
         .ok_or("la firma CMS no incluye el certificado del firmante")?;
     let algorithm = algorithm_of(&certificate).map_err(|e| e.to_string())?;
-    if signer_info.digest_alg != digest_algorithm(algorithm) {
+    let expected_digest = digest_algorithm(algorithm);
+    if signer_info.digest_alg != expected_digest
+        || signed_data.digest_algorithms.get(0) != Some(&expected_digest)
+    {
         return Err("algoritmo de resumen inesperado para la clave del firmante".into());
     }
+    if signer_info.version != CmsVersion::V1 || signer_info.unsigned_attrs.is_some() {
+        return Err("la firma CMS no tiene la estructura que Sello escribe".into());
+    }
 
-    let attributes = signer_info.signed_attrs.as_ref().ok_or("la firma CMS no tiene atributos firmados")?;
+    let attributes = signer_info
+        .signed_attrs
+        .as_ref()
+        .ok_or("la firma CMS no tiene atributos firmados")?;
     let single = |oid: ObjectIdentifier| -> Result<&Any, String> {
         let found: Vec<_> = attributes.iter().filter(|a| a.oid == oid).collect();
         match found.as_slice() {
-            [attribute] if attribute.values.len() == 1 => attribute.values.get(0).ok_or_else(|| "atributo vacío".to_owned()),
+            [attribute] if attribute.values.len() == 1 => {
+                attribute.values.get(0).ok_or_else(|| "atributo vacío".to_owned())
+            }
             _ => Err(format!("atributo firmado {oid} ausente o repetido")),
         }
     };
@@ -218,7 +264,8 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
             use signature::Verifier;
             signer_info.signature_algorithm.oid == rfc5912::ECDSA_WITH_SHA_256
                 && p256::ecdsa::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-                    p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify(&signed_attributes_der, &sig).is_ok())
+                    p256::ecdsa::Signature::from_der(signature)
+                        .is_ok_and(|sig| key.verify(&signed_attributes_der, &sig).is_ok())
                 })
         }
     };

@@ -101,7 +101,9 @@ impl<'a> PdfFile<'a> {
     /// Reads object `id` as revision `upto` saw it.
     pub fn object_as_of(&self, id: (u32, u16), upto: usize) -> Result<Object, PdfError> {
         match self.entry_as_of(id.0, upto) {
-            Some((_, Entry::InUse { offset, generation })) if generation == id.1 => self.object_at(offset, id),
+            Some((_, Entry::InUse { offset, generation })) if generation == id.1 => {
+                self.object_at(offset, id)
+            }
             _ => Err(PdfError::Unsupported("referencia a un objeto inexistente")),
         }
     }
@@ -113,7 +115,9 @@ impl<'a> PdfFile<'a> {
         }
         let mut parser = Parser::new(self.bytes, offset);
         if parser.object_header()? != id {
-            return Err(PdfError::Unsupported("la tabla de referencias no coincide con el objeto"));
+            return Err(PdfError::Unsupported(
+                "la tabla de referencias no coincide con el objeto",
+            ));
         }
         Ok(parser.object()?)
     }
@@ -132,18 +136,25 @@ impl<'a> PdfFile<'a> {
 
     /// The catalog (`/Root`) reference of the newest revision.
     pub fn root(&self) -> Result<(u32, u16), PdfError> {
-        self.trailer().reference("Root").ok_or(PdfError::Unsupported("falta /Root"))
+        self.trailer()
+            .reference("Root")
+            .ok_or(PdfError::Unsupported("falta /Root"))
     }
 
     /// The reference and dictionary of the first page.
     pub fn first_page(&self, catalog: &Dict) -> Result<((u32, u16), Dict), PdfError> {
-        let mut node = catalog.reference("Pages").ok_or(PdfError::Unsupported("falta /Pages"))?;
+        let mut node = catalog
+            .reference("Pages")
+            .ok_or(PdfError::Unsupported("falta /Pages"))?;
         for _ in 0..32 {
             let dict = self.dict(&Object::Ref(node.0, node.1))?;
             match dict.name("Type") {
                 Some(b"Page") => return Ok((node, dict)),
                 Some(b"Pages") => {
-                    let first = dict.get("Kids").and_then(Object::as_array).and_then(|kids| kids.first());
+                    let first = dict
+                        .get("Kids")
+                        .and_then(Object::as_array)
+                        .and_then(|kids| kids.first());
                     match first {
                         Some(Object::Ref(n, g)) => node = (*n, *g),
                         _ => return Err(PdfError::Unsupported("árbol de páginas inválido")),
@@ -187,17 +198,24 @@ fn read_section(bytes: &[u8], offset: usize) -> Result<Revision, PdfError> {
         }
         let first = parser.unsigned()?;
         let count = parser.unsigned()?;
-        if count > MAX_ENTRIES || first + count > u64::from(u32::MAX) || count * 18 > (bytes.len() - parser.pos) as u64 {
+        if count > MAX_ENTRIES
+            || first + count > u64::from(u32::MAX)
+            || count * 18 > (bytes.len() - parser.pos) as u64
+        {
             return Err(PdfError::Unsupported("sección de referencias desmesurada"));
         }
         for number in first..first + count {
             let position = parser.unsigned()? as usize;
-            let generation = u16::try_from(parser.unsigned()?).map_err(|_| PdfError::Unsupported("generación inválida"))?;
+            let generation = u16::try_from(parser.unsigned()?)
+                .map_err(|_| PdfError::Unsupported("generación inválida"))?;
             parser.skip_space();
             let kind = bytes.get(parser.pos).copied();
             parser.pos += 1;
             let entry = match kind {
-                Some(b'n') => Entry::InUse { offset: position, generation },
+                Some(b'n') => Entry::InUse {
+                    offset: position,
+                    generation,
+                },
                 Some(b'f') => Entry::Free,
                 _ => return Err(PdfError::Unsupported("entrada de referencia inválida")),
             };

@@ -8,5 +8,6 @@ mod sign;
 mod verify;
 
 pub use file::{PdfError, PdfFile};
+pub use object::{Dict, Object};
 pub use sign::{SignError, SignatureRequest, sign_pdf};
 pub use verify::{SignatureReport, VerifyReport, verify_pdf};

@@ -171,7 +171,10 @@ fn is_whitespace(b: u8) -> bool {
 }
 
 fn is_delimiter(b: u8) -> bool {
-    matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
+    matches!(
+        b,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
 }
 
 impl<'a> Parser<'a> {
@@ -373,7 +376,12 @@ impl<'a> Parser<'a> {
             if self.pos > gen_start {
                 let generation = std::str::from_utf8(&self.bytes[gen_start..self.pos]).unwrap_or("");
                 self.skip_space();
-                if self.peek() == Some(b'R') && self.bytes.get(self.pos + 1).is_none_or(|b| is_whitespace(*b) || is_delimiter(*b)) {
+                if self.peek() == Some(b'R')
+                    && self
+                        .bytes
+                        .get(self.pos + 1)
+                        .is_none_or(|b| is_whitespace(*b) || is_delimiter(*b))
+                {
                     self.pos += 1;
                     return match (first.parse(), generation.parse()) {
                         (Ok(n), Ok(g)) => Ok(Object::Ref(n, g)),
@@ -391,7 +399,10 @@ impl<'a> Parser<'a> {
 
     fn number_token(&mut self) -> Result<String, ParseError> {
         let start = self.pos;
-        while self.peek().is_some_and(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.')) {
+        while self
+            .peek()
+            .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.'))
+        {
             self.pos += 1;
         }
         let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or("");
@@ -527,7 +538,10 @@ mod tests {
     fn truncated_input_is_an_error() {
         for bad in ["<</A 1", "[1 2", "(abc", "<4142", "/", "", "12 0 "] {
             let result = parse(bad);
-            assert!(result.is_err() || matches!(result, Ok(Object::Number(_)) | Ok(Object::Name(_))), "{bad}");
+            assert!(
+                result.is_err() || matches!(result, Ok(Object::Number(_)) | Ok(Object::Name(_))),
+                "{bad}"
+            );
         }
     }
 }

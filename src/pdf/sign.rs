@@ -129,7 +129,10 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
             new_trailer.set(key, value.clone());
         }
     }
-    new_trailer.set("Prev", Object::int_of(file.revisions[file.revisions.len() - 1].xref_offset as i64));
+    new_trailer.set(
+        "Prev",
+        Object::int_of(file.revisions[file.revisions.len() - 1].xref_offset as i64),
+    );
     out.extend_from_slice(b"trailer\n");
     Object::Dict(new_trailer).write(&mut out);
     out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
@@ -138,8 +141,12 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
     let contents_end = contents_at + 2 + 2 * CONTENTS_RESERVED;
     let byte_range = format!("[0 {contents_at} {contents_end} {}]", out.len() - contents_end);
     out[byte_range_at..byte_range_at + byte_range.len()].copy_from_slice(byte_range.as_bytes());
-    let digest = cms::digest_of(request.key.algorithm, &[&out[..contents_at], &out[contents_end..]]);
-    let signature = cms::sign(request.key, &digest, request.signing_time.with_timezone(&Utc)).map_err(SignError::Cms)?;
+    let digest = cms::digest_of(
+        request.key.algorithm,
+        &[&out[..contents_at], &out[contents_end..]],
+    );
+    let signature =
+        cms::sign(request.key, &digest, request.signing_time.with_timezone(&Utc)).map_err(SignError::Cms)?;
     if signature.len() > CONTENTS_RESERVED {
         return Err(SignError::Cms("la firma no cabe en el espacio reservado".into()));
     }
@@ -157,13 +164,24 @@ fn write_object(out: &mut Vec<u8>, offsets: &mut Vec<(u32, usize)>, number: u32,
 
 /// Writes the signature dictionary; returns where `/ByteRange`'s value and
 /// `/Contents`' `<` are.
-fn write_signature_dict(out: &mut Vec<u8>, number: u32, request: &SignatureRequest<'_>, certify: bool) -> (usize, usize) {
+fn write_signature_dict(
+    out: &mut Vec<u8>,
+    number: u32,
+    request: &SignatureRequest<'_>,
+    certify: bool,
+) -> (usize, usize) {
     let mut head = Dict::default();
     head.set("Type", Object::name_of("Sig"));
     head.set("Filter", Object::name_of("Adobe.PPKLite"));
     head.set("SubFilter", Object::name_of("ETSI.CAdES.detached"));
     head.set("Name", Object::String(pdf_text(request.signer)));
-    head.set("Reason", Object::String(pdf_text(&format!("Firmado electrónicamente por {}, {}", request.signer, request.cargo))));
+    head.set(
+        "Reason",
+        Object::String(pdf_text(&format!(
+            "Firmado electrónicamente por {}, {}",
+            request.signer, request.cargo
+        ))),
+    );
     head.set("M", Object::String(pdf_date(&request.signing_time).into_bytes()));
     if certify {
         let mut params = Dict::default();

@@ -69,7 +69,10 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
     let mut found = Vec::new();
     for (index, revision) in file.revisions.iter().enumerate().skip(1) {
         if revision.entries.len() > MAX_SIGNATURE_REVISION_OBJECTS {
-            modification.get_or_insert(format!("la revisión {} agrega o cambia demasiados objetos", index + 1));
+            modification.get_or_insert(format!(
+                "la revisión {} agrega o cambia demasiados objetos",
+                index + 1
+            ));
             continue;
         }
         for (number, entry) in &revision.entries {
@@ -108,7 +111,8 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
 }
 
 fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &TrustedKeys) -> SignatureReport {
-    let field = field_name(file, signature.number).unwrap_or_else(|| format!("Firma (objeto {})", signature.number));
+    let field =
+        field_name(file, signature.number).unwrap_or_else(|| format!("Firma (objeto {})", signature.number));
     let signer = signature
         .dict
         .get("Name")
@@ -168,7 +172,8 @@ fn check_signature_bytes(
     report.covers_whole_file = second_start + second_len == bytes.len() as i64;
 
     // The gap must be exactly this signature's own /Contents hex string.
-    let object_end = signature.offset + find(&bytes[signature.offset..], b"endobj").ok_or("objeto de firma sin cerrar")?;
+    let object_end =
+        signature.offset + find(&bytes[signature.offset..], b"endobj").ok_or("objeto de firma sin cerrar")?;
     if gap_start <= signature.offset || gap_end > object_end {
         return Err("/ByteRange excluye bytes fuera de la propia firma".into());
     }
@@ -179,7 +184,11 @@ fn check_signature_bytes(
         return Err("el hueco de /ByteRange no es el valor de /Contents".into());
     }
     let hex = &bytes[gap_start..gap_end];
-    if hex.len() < 2 || hex[0] != b'<' || hex[hex.len() - 1] != b'>' || !hex[1..hex.len() - 1].iter().all(u8::is_ascii_hexdigit) {
+    if hex.len() < 2
+        || hex[0] != b'<'
+        || hex[hex.len() - 1] != b'>'
+        || !hex[1..hex.len() - 1].iter().all(u8::is_ascii_hexdigit)
+    {
         return Err("/Contents no es una cadena hexadecimal".into());
     }
     let contents = match dict.get("Contents") {
@@ -191,17 +200,27 @@ fn check_signature_bytes(
     }
     let cms_der = strip_padding(contents).ok_or("/Contents no contiene una firma CMS")?;
 
-    let signer = cms::verify(cms_der, &[&bytes[..gap_start], &bytes[gap_end..revision_end as usize]])?;
+    let signer = cms::verify(
+        cms_der,
+        &[&bytes[..gap_start], &bytes[gap_end..revision_end as usize]],
+    )?;
     let key_id = KeyId::of_certificate(&signer.certificate).map_err(|e| e.to_string())?;
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
     report.office = certificate_name(&signer.certificate);
-    let known = trusted.get(&key_id).ok_or("la clave que firmó no es una clave conocida de la oficina")?;
+    let known = trusted
+        .get(&key_id)
+        .ok_or("la clave que firmó no es una clave conocida de la oficina")?;
     if let KeyStatus::Retired { since } = known.status {
         match signer.signing_time {
             Some(time) if time <= since => {}
-            _ => return Err(format!("la clave {key_id} fue retirada el {} y no puede firmar después", since.format("%Y-%m-%d"))),
+            _ => {
+                return Err(format!(
+                    "la clave {key_id} fue retirada el {} y no puede firmar después",
+                    since.format("%Y-%m-%d")
+                ));
+            }
         }
     }
     Ok(())
@@ -218,7 +237,10 @@ fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> 
             return Some(format!("la revisión {} no es una firma de Sello", index + 1));
         }
         if revision.entries.len() > MAX_SIGNATURE_REVISION_OBJECTS {
-            return Some(format!("la revisión {} agrega o cambia demasiados objetos", index + 1));
+            return Some(format!(
+                "la revisión {} agrega o cambia demasiados objetos",
+                index + 1
+            ));
         }
         for (number, entry) in &revision.entries {
             let Entry::InUse { offset, generation } = entry else {
@@ -232,7 +254,10 @@ fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> 
                 _ => None,
             };
             if !allowed_change(before.as_ref().and_then(Object::as_dict), &now, *number == root.0) {
-                return Some(format!("la revisión {} cambia el objeto {number}, que no es parte de una firma", index + 1));
+                return Some(format!(
+                    "la revisión {} cambia el objeto {number}, que no es parte de una firma",
+                    index + 1
+                ));
             }
         }
     }
@@ -261,7 +286,8 @@ fn allowed_change(before: Option<&Dict>, now: &Dict, is_catalog: bool) -> bool {
         return now.0.len() <= 3 && extends(before.get("Fields"), now.get("Fields"));
     }
     if now.name("Type") == Some(b"Page") {
-        return ignoring(before, &["Annots"]) == ignoring(now, &["Annots"]) && extends(before.get("Annots"), now.get("Annots"));
+        return ignoring(before, &["Annots"]) == ignoring(now, &["Annots"])
+            && extends(before.get("Annots"), now.get("Annots"));
     }
     false
 }
@@ -276,7 +302,9 @@ fn extends(before: Option<&Object>, now: Option<&Object>) -> bool {
 }
 
 fn field_name(file: &PdfFile<'_>, signature_number: u32) -> Option<String> {
-    let catalog = file.dict(&Object::Ref(file.root().ok()?.0, file.root().ok()?.1)).ok()?;
+    let catalog = file
+        .dict(&Object::Ref(file.root().ok()?.0, file.root().ok()?.1))
+        .ok()?;
     let form = file.dict(catalog.get("AcroForm")?).ok()?;
     for field in form.get("Fields")?.as_array()? {
         let field = file.dict(field).ok()?;
@@ -292,7 +320,10 @@ fn field_name(file: &PdfFile<'_>, signature_number: u32) -> Option<String> {
 /// A PDF text string: UTF-16BE with BOM, or PDFDocEncoding (Latin-1 here).
 fn decode_text(bytes: &[u8]) -> String {
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        let units: Vec<u16> = rest.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]))
+            .collect();
         String::from_utf16_lossy(&units)
     } else {
         bytes.iter().map(|&b| char::from(b)).collect()
@@ -304,7 +335,11 @@ fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     hex.chunks(2)
-        .map(|pair| std::str::from_utf8(pair).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect()
 }
 
@@ -321,7 +356,10 @@ fn strip_padding(contents: &[u8]) -> Option<&[u8]> {
         if count == 0 || count > 4 {
             return None;
         }
-        let length = contents.get(2..2 + count)?.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let length = contents
+            .get(2..2 + count)?
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (2 + count, length)
     };
     let end = header.checked_add(length)?;

@@ -1,0 +1,108 @@
+//! Issuing a document: validate its data, create its verification code,
+//! render it with the code, link and QR on every page, and sign it.
+
+use chrono::DateTime;
+use chrono_tz::Tz;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::code::VerificationCode;
+use crate::forms::{FormSpec, Problems, validate};
+use crate::keys::OfficeKey;
+use crate::pdf::{SignError, SignatureRequest, sign_pdf};
+use crate::qr;
+use crate::render::{DocumentContext, Issuance, RenderError, Renderer, data_json};
+
+/// What is needed to issue one document.
+pub struct IssueRequest<'a> {
+    pub form: &'a FormSpec,
+    pub data: &'a Value,
+    pub issued_at: DateTime<Tz>,
+    /// Assigned by the archive; `None` outside it.
+    pub folio: Option<String>,
+    /// Who signs, and as what (shown in the signature's metadata).
+    pub signer: &'a str,
+    pub cargo: &'a str,
+}
+
+/// An issued, signed document.
+pub struct IssuedDocument {
+    pub pdf: Vec<u8>,
+    pub code: VerificationCode,
+    /// `<base-url>/v/<code>`.
+    pub url: String,
+    /// What the QR code holds: the link and, after `#`, the signed payload.
+    pub qr_link: String,
+    /// SHA-256 of the data JSON attached to the PDF.
+    pub data_sha256: [u8; 32],
+    /// The QR code's version (size); 1 is the smallest.
+    pub qr_version: i16,
+    pub pages: usize,
+}
+
+/// Why a document was not issued. Nothing is written in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("los datos no son válidos:\n{0}")]
+    Invalid(Problems),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("no se pudo firmar: {0}")]
+    Sign(#[from] SignError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Issues a document signed with `key`, with links under `base_url`.
+pub fn issue(
+    renderer: &Renderer,
+    key: &OfficeKey,
+    base_url: &str,
+    request: &IssueRequest<'_>,
+) -> Result<IssuedDocument, IssueError> {
+    validate(request.form, request.data).map_err(IssueError::Invalid)?;
+    let code = VerificationCode::generate()
+        .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
+    let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();
+    let payload = qr::signed_payload(
+        key,
+        request.form.id.as_str(),
+        request.folio.as_deref(),
+        request.issued_at.date_naive(),
+        &data_sha256,
+    );
+    let printed_code = code.display();
+    let url = format!("{base_url}/v/{printed_code}");
+    let qr_link = qr::link(base_url, &printed_code, &payload);
+    let image = qr::render(&qr_link).map_err(IssueError::Other)?;
+
+    let context = DocumentContext::issued(
+        request.issued_at,
+        request.folio.clone(),
+        Issuance {
+            code: printed_code,
+            url: url.clone(),
+            qr_svg: image.svg,
+            key_id: key.key_id.to_string(),
+        },
+    );
+    let rendered = renderer.render(request.form, request.data, &context)?;
+    let pdf = sign_pdf(
+        &rendered.pdf,
+        &SignatureRequest {
+            key,
+            signer: request.signer,
+            cargo: request.cargo,
+            signing_time: request.issued_at,
+        },
+    )?;
+    Ok(IssuedDocument {
+        pdf,
+        code,
+        url,
+        qr_link,
+        data_sha256,
+        qr_version: image.version,
+        pages: rendered.pages,
+    })
+}

@@ -1,0 +1,352 @@
+//! The signing commands as an office uses them: keys generate, issue, sign,
+//! verify (a PDF or a QR), with their exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::{TestKey, root};
+use sello::keys::KeyAlgorithm;
+
+fn sello(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .env("SELLO_FORMS_DIR", root().join("forms"))
+        .env("SELLO_DATA_DIR", dir.join("data"))
+        .env("SELLO_BASE_URL", "https://sello.example");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("sello runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn example_data() -> String {
+    root()
+        .join("forms/oficio-comision/example.json")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn keys_generate_writes_a_private_key_and_a_certificate_and_prints_the_key_id() {
+    let dir = tempfile::tempdir().expect("temp");
+    for algorithm in ["ed25519", "p256"] {
+        let out = dir.path().join(algorithm);
+        let output = sello(
+            dir.path(),
+            &[
+                "keys",
+                "generate",
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--name",
+                "DIF Soledad",
+                "--algorithm",
+                algorithm,
+            ],
+            &[],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let key_id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        assert_eq!(key_id.len(), 16);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join("clave.pem"))
+                .expect("key")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let key = sello::keys::OfficeKey::load(&out).expect("loads");
+        assert_eq!(key.key_id.to_string(), key_id);
+        assert_eq!(key.subject_name(), "DIF Soledad");
+        let again = sello(
+            dir.path(),
+            &[
+                "keys",
+                "generate",
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--name",
+                "X",
+            ],
+            &[],
+        );
+        assert_eq!(again.status.code(), Some(2), "must not overwrite a key");
+    }
+}
+
+#[test]
+fn a_private_key_others_can_read_is_refused() {
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            key.dir.path().join("clave.pem"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .expect("chmod");
+    }
+    let error = sello::keys::OfficeKey::load(key.dir.path()).expect_err("refused");
+    assert!(error.to_string().contains("chmod 600"), "{error}");
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("o.pdf");
+    let output = sello(
+        dir.path(),
+        &[
+            "issue",
+            "oficio-comision",
+            "--data",
+            &example_data(),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        &[("SELLO_SIGNING_KEY", key.dir.path().to_str().expect("utf-8"))],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("otros usuarios pueden leer"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn the_first_issue_without_a_key_generates_one_and_says_so() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("o.pdf");
+    let first = sello(
+        dir.path(),
+        &[
+            "issue",
+            "oficio-comision",
+            "--data",
+            &example_data(),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("se generó una nueva"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(dir.path().join("data/claves/oficina/clave.pem").exists());
+    let second = sello(
+        dir.path(),
+        &[
+            "issue",
+            "oficio-comision",
+            "--data",
+            &example_data(),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(second.status.code(), Some(0));
+    assert!(!stderr(&second).contains("se generó"), "{}", stderr(&second));
+    // The printed code is the one on the document.
+    let code = String::from_utf8_lossy(&second.stdout).trim().to_owned();
+    assert!(sello::code::VerificationCode::parse(&code).is_ok(), "{code}");
+
+    let verified = sello(dir.path(), &["verify", out.to_str().expect("utf-8")], &[]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("VÁLIDA"));
+}
+
+#[test]
+fn verify_exits_one_for_a_tampered_file_and_two_for_a_non_pdf() {
+    let dir = tempfile::tempdir().expect("temp");
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let mut pdf = crate::helpers::issue_with(&key.key, "oficio-comision").pdf;
+    let cert = key.cert_path();
+    let path = dir.path().join("o.pdf");
+    std::fs::write(&path, &pdf).expect("write");
+    let ok = sello(
+        dir.path(),
+        &[
+            "verify",
+            path.to_str().expect("utf-8"),
+            "--cert",
+            cert.to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("JSON");
+    assert_eq!(report["signatures"][0]["valid"], true);
+    assert_eq!(report["signatures"][0]["algorithm"], "ed25519");
+
+    let unknown = sello(dir.path(), &["verify", path.to_str().expect("utf-8")], &[]);
+    assert_eq!(
+        unknown.status.code(),
+        Some(1),
+        "without the office certificate the key is unknown"
+    );
+
+    let middle = pdf.len() / 2;
+    pdf[middle] ^= 0x20;
+    std::fs::write(&path, &pdf).expect("write");
+    let tampered = sello(
+        dir.path(),
+        &[
+            "verify",
+            path.to_str().expect("utf-8"),
+            "--cert",
+            cert.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(tampered.status.code(), Some(1));
+
+    let text = dir.path().join("nota.pdf");
+    std::fs::write(&text, "no soy un PDF").expect("write");
+    let not_pdf = sello(dir.path(), &["verify", text.to_str().expect("utf-8")], &[]);
+    assert_eq!(not_pdf.status.code(), Some(2));
+}
+
+#[test]
+fn sign_adds_a_signature_and_refuses_documents_sello_did_not_issue() {
+    let dir = tempfile::tempdir().expect("temp");
+    let office = TestKey::example(KeyAlgorithm::Ed25519);
+    let director = TestKey::example(KeyAlgorithm::P256);
+    let issued = dir.path().join("issued.pdf");
+    std::fs::write(
+        &issued,
+        crate::helpers::issue_with(&office.key, "oficio-comision").pdf,
+    )
+    .expect("write");
+    let office_key = office.dir.path().to_str().expect("utf-8").to_owned();
+    let signed = dir.path().join("signed.pdf");
+    let output = sello(
+        dir.path(),
+        &[
+            "sign",
+            issued.to_str().expect("utf-8"),
+            "--key",
+            director.dir.path().to_str().expect("utf-8"),
+            "--signer",
+            "Mtra. Guadalupe Torres Medina",
+            "--cargo",
+            "Directora",
+            "--out",
+            signed.to_str().expect("utf-8"),
+        ],
+        &[("SELLO_SIGNING_KEY", &office_key)],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = sello(
+        dir.path(),
+        &[
+            "verify",
+            signed.to_str().expect("utf-8"),
+            "--cert",
+            director.cert_path().to_str().expect("utf-8"),
+            "--json",
+        ],
+        &[("SELLO_SIGNING_KEY", &office_key)],
+    );
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    assert_eq!(report["signatures"][1]["signer"], "Mtra. Guadalupe Torres Medina");
+
+    // A draft is not an issued document.
+    let draft = dir.path().join("draft.pdf");
+    let rendered = sello(
+        dir.path(),
+        &[
+            "render",
+            "oficio-comision",
+            "--data",
+            &example_data(),
+            "--out",
+            draft.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(rendered.status.code(), Some(0));
+    let refused = sello(
+        dir.path(),
+        &[
+            "sign",
+            draft.to_str().expect("utf-8"),
+            "--key",
+            director.dir.path().to_str().expect("utf-8"),
+            "--signer",
+            "X",
+            "--cargo",
+            "Y",
+            "--out",
+            dir.path().join("x.pdf").to_str().expect("utf-8"),
+        ],
+        &[("SELLO_SIGNING_KEY", &office_key)],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("no es un documento emitido por Sello"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn verify_qr_checks_the_payload_offline() {
+    let dir = tempfile::tempdir().expect("temp");
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let issued = crate::helpers::issue_with(&key.key, "oficio-comision");
+    let cert = key.cert_path();
+    let ok = sello(
+        dir.path(),
+        &[
+            "verify",
+            "--qr",
+            &issued.qr_link,
+            "--cert",
+            cert.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let printed = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        printed.contains("oficio-comision") && printed.contains("2026-11-22"),
+        "{printed}"
+    );
+    let mut tampered = issued.qr_link.clone();
+    let last = tampered.pop().expect("char");
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let bad = sello(
+        dir.path(),
+        &[
+            "verify",
+            "--qr",
+            &tampered,
+            "--cert",
+            cert.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+}

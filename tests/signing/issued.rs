@@ -1,0 +1,82 @@
+//! What an issued document looks like: no draft mark, the code and link on
+//! every page, the electronic signature line, the data attached and hashed.
+
+use std::process::Command;
+
+use sello::code::VerificationCode;
+use sello::keys::KeyAlgorithm;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestKey, issue_with, write_temp};
+
+fn text_of(pdf: &[u8]) -> String {
+    let file = write_temp(pdf);
+    let output = Command::new("pdftotext")
+        .args(["-raw", "-enc", "UTF-8"])
+        .arg(file.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn an_issued_document_carries_its_code_and_link_on_every_page_and_no_draft_mark() {
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let issued = issue_with(&key.key, "carta-compromiso");
+    let text = text_of(&issued.pdf);
+    assert!(issued.pages >= 2);
+    assert!(!text.contains("BORRADOR"), "{text}");
+    let code = issued.code.display();
+    assert_eq!(
+        text.matches(&code).count(),
+        2 * issued.pages,
+        "code and link on each page:\n{text}"
+    );
+    assert_eq!(text.matches(&issued.url).count(), issued.pages, "{text}");
+    assert!(issued.url.starts_with(crate::helpers::BASE_URL));
+    assert!(
+        text.contains(&format!(
+            "Firmado electrónicamente el 22 de noviembre de 2026 · clave {}",
+            key.key.key_id
+        )),
+        "{text}"
+    );
+    assert_eq!(VerificationCode::parse(&code), Ok(issued.code));
+}
+
+#[test]
+fn every_issue_gets_a_new_code() {
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let first = issue_with(&key.key, "oficio-comision");
+    let second = issue_with(&key.key, "oficio-comision");
+    assert_ne!(first.code, second.code);
+}
+
+#[test]
+fn the_attached_data_is_what_the_qr_hash_vouches_for() {
+    let key = TestKey::example(KeyAlgorithm::P256);
+    let issued = issue_with(&key.key, "informe-final");
+    let file = write_temp(&issued.pdf);
+    let output = Command::new("qpdf")
+        .arg("--show-attachment=data.json")
+        .arg(file.path())
+        .output()
+        .expect("qpdf");
+    assert!(output.status.success());
+    let hash: [u8; 32] = Sha256::digest(&output.stdout).into();
+    assert_eq!(hash, issued.data_sha256);
+    let attached: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(attached, crate::helpers::example("informe-final"));
+}
+
+#[test]
+fn the_qr_is_small_enough_for_a_phone_camera_on_paper() {
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let issued = issue_with(&key.key, "oficio-ayuda-funcional");
+    // Version 10 is 57 modules: at 2.3 cm, 0.4 mm per module.
+    assert!(issued.qr_version <= 11, "QR version {}", issued.qr_version);
+}

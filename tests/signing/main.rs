@@ -1,0 +1,10 @@
+//! Issued documents: signatures, verification codes and QR payloads, the
+//! known attacks on PDF signatures, and independent validators.
+
+mod attacks;
+mod cli;
+mod helpers;
+mod hostile;
+mod interop;
+mod issued;
+mod qr;
