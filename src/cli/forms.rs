@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::{Failure, find_form, load_catalog};
 use crate::config::Config;
-use crate::forms::{FieldSpec, FieldType, FormSpec};
+use crate::forms::{FieldSpec, FieldType, FormSpec, Rule};
 
 #[derive(Debug, Args)]
 pub struct FormsArgs {
@@ -77,7 +77,33 @@ fn describe(form: &FormSpec) -> String {
     }
     let _ = writeln!(out, "\nCampos:");
     describe_fields(&mut out, &form.fields, "  ");
+    if !form.rules.is_empty() {
+        let _ = writeln!(out, "\nReglas:");
+        for declared in &form.rules {
+            let kind = if declared.warning { "aviso" } else { "regla" };
+            let _ = writeln!(out, "  [{kind}] {}", describe_rule(&declared.rule));
+        }
+    }
     out
+}
+
+fn describe_rule(rule: &Rule) -> String {
+    match rule {
+        Rule::Order { fields, strict } => {
+            let relation = if *strict { "estrictamente en orden" } else { "en orden" };
+            format!("{} van {relation}", fields.join(" ≤ "))
+        }
+        Rule::Sum { fields, equals } => format!("{} suman {equals}", fields.join(" + ")),
+        Rule::Count { list, equals } => format!("{equals} es el número de filas de {list}"),
+        Rule::Covers { list, column } => format!("{list} incluye todas las opciones de {column}"),
+        Rule::RequiredIf { field, when, is } => format!("{field} es obligatorio cuando {when} es «{is}»"),
+        Rule::Unique { list, column } => format!("{column} no se repite en {list}"),
+        Rule::ComposicionFamiliar => {
+            "las cifras de integrantes coinciden con la lista; un jefe(a) de hogar; representante y cobrador son integrantes".into()
+        }
+        Rule::PrelacionCobrador => "el cobrador de transferencias sigue el orden de prelación a–e (avisa si se salta una letra)".into(),
+        Rule::RepresentanteAdulto => "el representante es mayor de edad, salvo familia integrada solo por menores adultos".into(),
+    }
 }
 
 fn describe_fields(out: &mut String, fields: &[FieldSpec], indent: &str) {

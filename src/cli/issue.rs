@@ -44,6 +44,9 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
         form: form.id.to_string(),
         problems,
     })?;
+    for warning in crate::forms::warnings(form, &data) {
+        eprintln!("aviso: {warning}");
+    }
     let (key, notice) = office_key(config).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(notice) = notice {
         eprintln!("{notice}");

@@ -35,6 +35,9 @@ pub fn run(config: &Config, args: RenderArgs) -> Result<(), Failure> {
         form: form.id.to_string(),
         problems,
     })?;
+    for warning in crate::forms::warnings(form, &data) {
+        eprintln!("aviso: {warning}");
+    }
     let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
 
     let renderer = Renderer::new(config).context("no se pudo preparar el generador de PDF")?;

@@ -3,10 +3,13 @@
 //! `example.json` (realistic example data).
 
 mod catalog;
+mod familias;
 mod identity;
+mod rules;
 mod spec;
 mod validate;
 
 pub use catalog::{Catalog, CatalogError};
+pub use rules::{DeclaredRule, Rule};
 pub use spec::{Family, FieldSpec, FieldType, FormId, FormSpec, IdentityKind};
-pub use validate::{Problem, Problems, validate};
+pub use validate::{Problem, Problems, validate, warnings};

@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::rules::{DeclaredRule, RawRule};
+
 /// A form identifier: lowercase ASCII letters, digits and inner hyphens,
 /// the same as the form's folder name (`oficio-comision`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -101,6 +103,9 @@ pub struct FormSpec {
     /// What the form as a whole satisfies (standard, procedure step…).
     pub criteria: Vec<String>,
     pub fields: Vec<FieldSpec>,
+    /// Rules across fields, from the seed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<DeclaredRule>,
 }
 
 /// One field of a form, or one column of a table field.
@@ -191,6 +196,8 @@ pub(super) struct RawForm {
     #[serde(default)]
     criteria: Vec<String>,
     fields: Vec<RawField>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,7 +236,14 @@ impl RawForm {
             return Err("«title» está vacío".into());
         }
         let fields = check_fields(self.fields, "")?;
+        let rules = self
+            .rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, rule)| rule.check(&fields).map_err(|e| format!("regla {}: {e}", i + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(FormSpec {
+            rules,
             id,
             title: self.title,
             family: self.family,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::identity;
+use super::rules;
 use super::spec::{FieldSpec, FieldType, FormSpec};
 use crate::render::printable;
 
@@ -59,11 +60,15 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
-/// Checks `data` against `form`; returns every problem found.
+/// Checks `data` against `form`, field by field and then the form's rules;
+/// returns every problem found.
 pub fn validate(form: &FormSpec, data: &Value) -> Result<(), Problems> {
     let mut problems = Vec::new();
     match data {
-        Value::Object(object) => check_object(&form.fields, object, "", &mut problems),
+        Value::Object(object) => {
+            check_object(&form.fields, object, "", &mut problems);
+            problems.extend(rules::check(&form.rules, &form.fields, data).errors);
+        }
         _ => problems.push(Problem {
             path: String::new(),
             message: "los datos deben ser un objeto JSON con los campos del formulario".into(),
@@ -74,6 +79,12 @@ pub fn validate(form: &FormSpec, data: &Value) -> Result<(), Problems> {
     } else {
         Err(Problems(problems))
     }
+}
+
+/// What the form's rules warn about in data that is otherwise valid: shown
+/// to the clerk, who may go on.
+pub fn warnings(form: &FormSpec, data: &Value) -> Vec<Problem> {
+    rules::check(&form.rules, &form.fields, data).warnings
 }
 
 fn check_object(

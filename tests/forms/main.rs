@@ -7,6 +7,7 @@ mod helpers;
 mod injection;
 mod letterhead;
 mod pdf;
+mod rules;
 mod sandbox;
 mod tables;
 mod validation;
