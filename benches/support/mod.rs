@@ -1,6 +1,9 @@
 //! What the benchmarks share: the real catalog and renderer, and realistic
 //! padrones of any size.
 
+// Each benchmark uses part of this module.
+#![allow(dead_code)]
+
 use std::path::Path;
 
 use chrono::TimeZone;

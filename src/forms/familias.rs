@@ -78,10 +78,10 @@ pub(super) fn composicion(data: &Value, found: &mut Vec<Problem>) {
         ("integrantes_nna", minors, "niños, niñas y adolescentes"),
         ("integrantes_total", members.len() as i64, "integrantes en total"),
     ] {
-        if let Some(declared) = data.get(field).and_then(Value::as_i64) {
-            if declared != expected {
-                found.push(problem(field, format!("dice {declared}, pero la lista de integrantes tiene {expected} {what} a la fecha de aplicación")));
-            }
+        if let Some(declared) = data.get(field).and_then(Value::as_i64)
+            && declared != expected
+        {
+            found.push(problem(field, format!("dice {declared}, pero la lista de integrantes tiene {expected} {what} a la fecha de aplicación")));
         }
     }
     let heads: Vec<&Member> = members.iter().filter(|m| m.head).collect();
@@ -125,27 +125,25 @@ pub(super) fn composicion(data: &Value, found: &mut Vec<Problem>) {
         ("representante", "El representante"),
         ("cobrador", "El cobrador de transferencias"),
     ] {
-        if let Some(id) = person_id(data, field) {
-            if !members.iter().any(|m| m.id == id) {
-                found.push(problem(
-                    &format!("{field}.identificacion"),
-                    format!(
-                        "{who} debe ser uno de los integrantes de la familia (su RUN no está en la lista)"
-                    ),
-                ));
-            }
+        if let Some(id) = person_id(data, field)
+            && !members.iter().any(|m| m.id == id)
+        {
+            found.push(problem(
+                &format!("{field}.identificacion"),
+                format!("{who} debe ser uno de los integrantes de la familia (su RUN no está en la lista)"),
+            ));
         }
     }
     let all_minors = adults == 0;
     if let Some(representative) =
         person_id(data, "representante").and_then(|id| members.iter().find(|m| m.id == id))
+        && representative.age < Some(18)
+        && !all_minors
     {
-        if representative.age < Some(18) && !all_minors {
-            found.push(problem(
+        found.push(problem(
                 "representante",
                 format!("el representante familiar debe ser mayor de edad ({} tiene {} años); solo un menor adulto puede serlo si la familia está integrada solo por menores adultos", representative.name, representative.age.unwrap_or(0)),
             ));
-        }
     }
 }
 

@@ -327,15 +327,14 @@ fn check_person(
     let before = problems.len();
     check_object(&[name, number], person, &format!("{path}."), problems);
     let number_ok = problems.len() == before;
-    if let (true, Some(text)) = (number_ok, person.get("identificacion").and_then(Value::as_str)) {
-        if !text.trim().is_empty() {
-            if let Err(message) = identity::check(identity, text.trim()) {
-                problems.push(Problem {
-                    path: format!("{path}.identificacion"),
-                    message,
-                });
-            }
-        }
+    if let (true, Some(text)) = (number_ok, person.get("identificacion").and_then(Value::as_str))
+        && !text.trim().is_empty()
+        && let Err(message) = identity::check(identity, text.trim())
+    {
+        problems.push(Problem {
+            path: format!("{path}.identificacion"),
+            message,
+        });
     }
 }
 

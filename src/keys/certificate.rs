@@ -35,6 +35,8 @@ impl BuilderProfile for OfficeProfile {
         self.subject.clone()
     }
 
+    // Each extension is built against those already present.
+    #[allow(clippy::vec_init_then_push)]
     fn build_extensions(
         &self,
         spk: SubjectPublicKeyInfoRef<'_>,
@@ -47,13 +49,13 @@ impl BuilderProfile for OfficeProfile {
                 ca: false,
                 path_len_constraint: None,
             }
-            .to_extension(&tbs.subject(), &extensions)?,
+            .to_extension(tbs.subject(), &extensions)?,
         );
         extensions.push(
             KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)
-                .to_extension(&tbs.subject(), &extensions)?,
+                .to_extension(tbs.subject(), &extensions)?,
         );
-        extensions.push(SubjectKeyIdentifier::try_from(spk)?.to_extension(&tbs.subject(), &extensions)?);
+        extensions.push(SubjectKeyIdentifier::try_from(spk)?.to_extension(tbs.subject(), &extensions)?);
         Ok(extensions)
     }
 }

@@ -76,17 +76,16 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
             continue;
         }
         for (number, entry) in &revision.entries {
-            if let Entry::InUse { offset, generation } = entry {
-                if let Ok(Object::Dict(dict)) = file.object_at(*offset, (*number, *generation)) {
-                    if dict.name("Type") == Some(b"Sig") {
-                        found.push(FoundSignature {
-                            revision: index,
-                            number: *number,
-                            offset: *offset,
-                            dict,
-                        });
-                    }
-                }
+            if let Entry::InUse { offset, generation } = entry
+                && let Ok(Object::Dict(dict)) = file.object_at(*offset, (*number, *generation))
+                && dict.name("Type") == Some(b"Sig")
+            {
+                found.push(FoundSignature {
+                    revision: index,
+                    number: *number,
+                    offset: *offset,
+                    dict,
+                });
             }
         }
     }
@@ -96,10 +95,10 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
         .iter()
         .map(|signature| check_signature(&file, signature, trusted))
         .collect();
-    if let Some(first) = found.first() {
-        if let Some(problem) = changes_after(&file, first.revision, &found) {
-            modification.get_or_insert(problem);
-        }
+    if let Some(first) = found.first()
+        && let Some(problem) = changes_after(&file, first.revision, &found)
+    {
+        modification.get_or_insert(problem);
     }
     if last_end != bytes.len() {
         modification.get_or_insert("hay bytes añadidos después de la última revisión del documento".into());
@@ -308,10 +307,10 @@ fn field_name(file: &PdfFile<'_>, signature_number: u32) -> Option<String> {
     let form = file.dict(catalog.get("AcroForm")?).ok()?;
     for field in form.get("Fields")?.as_array()? {
         let field = file.dict(field).ok()?;
-        if field.reference("V").map(|r| r.0) == Some(signature_number) {
-            if let Some(Object::String(name)) = field.get("T") {
-                return Some(decode_text(name));
-            }
+        if field.reference("V").map(|r| r.0) == Some(signature_number)
+            && let Some(Object::String(name)) = field.get("T")
+        {
+            return Some(decode_text(name));
         }
     }
     None
@@ -331,7 +330,7 @@ fn decode_text(bytes: &[u8]) -> String {
 }
 
 fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.chunks(2)

@@ -197,10 +197,10 @@ impl World for DocumentWorld<'_> {
         if id == *QR_ID {
             return self.qr.clone().ok_or(FileError::AccessDenied);
         }
-        if let Some((logo_id, bytes)) = &self.shared.logo {
-            if id == *logo_id {
-                return Ok(bytes.clone());
-            }
+        if let Some((logo_id, bytes)) = &self.shared.logo
+            && id == *logo_id
+        {
+            return Ok(bytes.clone());
         }
         self.read_template_file(id)
     }
