@@ -1,15 +1,49 @@
 //! Reading data, times and writing files, for every subcommand.
 
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
+use clap::Args;
+use serde_json::Value;
 
 use super::Failure;
+use crate::forms::{FormSpec, validate, warnings};
 
-pub fn read_data(source: &str) -> Result<serde_json::Value, Failure> {
+/// What `render` and `issue` both take: a form, its data, where to write.
+#[derive(Debug, Args)]
+pub struct DocumentArgs {
+    /// Identificador del formulario, como «oficio-comision»
+    pub form: String,
+    /// Archivo JSON con los datos del documento, o «-» para leerlos de la entrada
+    #[arg(long, value_name = "ARCHIVO")]
+    pub data: String,
+    /// Dónde escribir el PDF
+    #[arg(long, value_name = "ARCHIVO")]
+    pub out: PathBuf,
+    /// Fecha (y hora) de emisión, como 2026-11-22 o 2026-11-22T10:30:00-06:00;
+    /// por defecto, ahora. La misma fecha y los mismos datos dan el mismo PDF.
+    #[arg(long, value_name = "FECHA")]
+    pub at: Option<String>,
+}
+
+/// Reads the document's data and checks it against the form; the rules'
+/// warnings are printed for the clerk.
+pub fn checked_data(form: &FormSpec, source: &str) -> Result<Value, Failure> {
+    let data = read_data(source)?;
+    validate(form, &data).map_err(|problems| Failure::InvalidData {
+        form: form.id.to_string(),
+        problems,
+    })?;
+    for warning in warnings(form, &data) {
+        eprintln!("aviso: {warning}");
+    }
+    Ok(data)
+}
+
+fn read_data(source: &str) -> Result<serde_json::Value, Failure> {
     let (text, name) = if source == "-" {
         let mut text = String::new();
         std::io::stdin()

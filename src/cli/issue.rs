@@ -1,12 +1,10 @@
 //! `sello issue <form> --data <file.json> --out <file.pdf>`: an official,
 //! signed document with its verification code and QR.
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 use clap::Args;
 
-use super::common::{issue_time, read_data, write_atomically};
+use super::common::{DocumentArgs, checked_data, issue_time, write_atomically};
 use super::{Failure, find_form, load_catalog};
 use crate::config::Config;
 use crate::issue::{IssueError, IssueRequest, issue};
@@ -15,38 +13,23 @@ use crate::render::Renderer;
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
-    /// Identificador del formulario, como «oficio-comision»
-    form: String,
-    /// Archivo JSON con los datos del documento, o «-» para leerlos de la entrada
-    #[arg(long, value_name = "ARCHIVO")]
-    data: String,
-    /// Dónde escribir el PDF firmado
-    #[arg(long, value_name = "ARCHIVO")]
-    out: PathBuf,
+    #[command(flatten)]
+    document: DocumentArgs,
     /// Nombre de quien firma (por defecto, la oficina)
     #[arg(long, value_name = "NOMBRE")]
     signer: Option<String>,
     /// Cargo de quien firma
     #[arg(long, value_name = "CARGO", default_value = "Sello electrónico de la oficina")]
     cargo: String,
-    /// Fecha y hora de emisión (por defecto, ahora)
-    #[arg(long, value_name = "FECHA")]
-    at: Option<String>,
 }
 
 pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
+    let document = &args.document;
     let catalog = load_catalog(config)?;
-    let form = find_form(&catalog, &args.form)?;
-    let data = read_data(&args.data)?;
-    let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
+    let form = find_form(&catalog, &document.form)?;
     // Validate before touching keys, so bad data never creates a key.
-    crate::forms::validate(form, &data).map_err(|problems| Failure::InvalidData {
-        form: form.id.to_string(),
-        problems,
-    })?;
-    for warning in crate::forms::warnings(form, &data) {
-        eprintln!("aviso: {warning}");
-    }
+    let data = checked_data(form, &document.data)?;
+    let issued_at = issue_time(document.at.as_deref(), config.time_zone)?;
     let (key, notice) = office_key(config).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(notice) = notice {
         eprintln!("{notice}");
@@ -68,11 +51,11 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
         },
         other => Failure::Internal(anyhow::anyhow!(other)),
     })?;
-    write_atomically(&args.out, &issued.pdf)?;
+    write_atomically(&document.out, &issued.pdf)?;
     eprintln!(
         "«{}» emitido y firmado en {} ({} página(s)); clave {}; QR versión {}.",
         form.title,
-        args.out.display(),
+        document.out.display(),
         issued.pages,
         key.key_id,
         issued.qr_version

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::spec::{FieldSpec, FieldType};
-use super::validate::{Problem, parse_date};
+use super::validate::{Problem, is_blank, parse_date};
 
 /// A rule, checked against the form's fields when the form is loaded.
 #[derive(Debug, Clone, Serialize)]
@@ -400,15 +400,6 @@ fn plain(path: &str) -> String {
     match (path.find('['), path.find(']')) {
         (Some(open), Some(close)) if open < close => format!("{}[]{}", &path[..open], &path[close + 1..]),
         _ => path.to_owned(),
-    }
-}
-
-fn is_blank(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.trim().is_empty(),
-        Some(Value::Array(a)) => a.is_empty(),
-        Some(_) => false,
     }
 }
 

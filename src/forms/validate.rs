@@ -107,7 +107,7 @@ fn check_object(
     }
 }
 
-fn is_blank(value: Option<&Value>) -> bool {
+pub(super) fn is_blank(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
         Some(Value::String(s)) => s.trim().is_empty(),
