@@ -1,6 +1,7 @@
 //! Sello: official documents for social-assistance offices, generated from
 //! Typst templates, signed, verified and archived.
 
+pub mod archive;
 pub mod cli;
 pub mod code;
 pub mod config;
