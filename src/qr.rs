@@ -184,7 +184,9 @@ pub fn render(link: &str) -> Result<QrImage, String> {
     };
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
-        .quiet_zone(true)
+        // The page's margins and the footer's gutter are the quiet zone, so
+        // every millimetre of the slot goes to modules.
+        .quiet_zone(false)
         .module_dimensions(4, 4)
         .build();
     Ok(QrImage { svg, version })
