@@ -84,7 +84,7 @@ impl Store {
         let options = PgConnectOptions::from_str(url)?.options([("search_path", schema)]);
         let store = Self::Postgres(
             PgPoolOptions::new()
-                .max_connections(8)
+                .max_connections(4)
                 .connect_with(options)
                 .await?,
         );

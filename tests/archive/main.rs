@@ -34,7 +34,11 @@ impl PostgresSchema {
 }
 
 pub async fn postgres() -> (Store, PostgresSchema) {
-    let admin = sqlx::PgPool::connect(&postgres_url())
+    // One connection to create and drop the schema: the server's connection
+    // limit is shared by every test running on the machine.
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&postgres_url())
         .await
         .expect("the test PostgreSQL is running");
     let mut random = [0u8; 6];
