@@ -36,6 +36,17 @@ pub enum Store {
     Postgres(PgPool),
 }
 
+/// Runs the same sqlx code on whichever pool the store holds: the queries
+/// are written once, the types differ per backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// Increments a series' counter for a year, creating it at 1.
 const NEXT_FOLIO: &str = "INSERT INTO folio_counters (office_code, series_code, year, last_number) \
      VALUES ($1, $2, $3, 1) \
@@ -112,62 +123,21 @@ impl Store {
         const OFFICE: &str = "INSERT INTO offices (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING";
         const SERIES: &str = "INSERT INTO series (office_code, code, name) VALUES ($1, $2, $3) \
              ON CONFLICT (office_code, code) DO NOTHING";
-        match self {
-            Self::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(OFFICE)
-                    .bind(office.0)
-                    .bind(office.1)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(SERIES)
-                    .bind(office.0)
-                    .bind(series.0)
-                    .bind(series.1)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-            Self::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(OFFICE)
-                    .bind(office.0)
-                    .bind(office.1)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(SERIES)
-                    .bind(office.0)
-                    .bind(series.0)
-                    .bind(series.1)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(OFFICE).bind(office.0).bind(office.1).execute(&mut *tx).await?;
+            sqlx::query(SERIES).bind(office.0).bind(series.0).bind(series.1).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
     /// Takes the next folio number of a series for a year, in its own
     /// transaction. Concurrent callers never get the same number.
     pub async fn next_folio_number(&self, office: &str, series: &str, year: i32) -> Result<u32, StoreError> {
-        let number: i64 = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_scalar(NEXT_FOLIO)
-                    .bind(office)
-                    .bind(series)
-                    .bind(year)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_scalar(NEXT_FOLIO)
-                    .bind(office)
-                    .bind(series)
-                    .bind(year)
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let number: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(NEXT_FOLIO).bind(office).bind(series).bind(year).fetch_one(pool).await?
+        });
         u32::try_from(number)
             .map_err(|_| StoreError::Invalid(format!("número de folio fuera de rango: {number}")))
     }
@@ -176,24 +146,9 @@ impl Store {
     pub async fn last_folio_number(&self, office: &str, series: &str, year: i32) -> Result<u32, StoreError> {
         const LAST: &str = "SELECT COALESCE(MAX(last_number), 0) FROM folio_counters \
              WHERE office_code = $1 AND series_code = $2 AND year = $3";
-        let number: i64 = match self {
-            Self::Sqlite(pool) => {
-                sqlx::query_scalar(LAST)
-                    .bind(office)
-                    .bind(series)
-                    .bind(year)
-                    .fetch_one(pool)
-                    .await?
-            }
-            Self::Postgres(pool) => {
-                sqlx::query_scalar(LAST)
-                    .bind(office)
-                    .bind(series)
-                    .bind(year)
-                    .fetch_one(pool)
-                    .await?
-            }
-        };
+        let number: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(LAST).bind(office).bind(series).bind(year).fetch_one(pool).await?
+        });
         Ok(u32::try_from(number).unwrap_or(0))
     }
 }

@@ -25,6 +25,23 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `sello issue oficio-comision` of the example into `out`.
+fn issue_oficio(dir: &Path, out: &Path, env: &[(&str, &str)]) -> Output {
+    let data = example_data();
+    sello(
+        dir,
+        &[
+            "issue",
+            "oficio-comision",
+            "--data",
+            &data,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        env,
+    )
+}
+
 fn example_data() -> String {
     root()
         .join("forms/oficio-comision/example.json")
@@ -98,16 +115,9 @@ fn a_private_key_others_can_read_is_refused() {
     assert!(error.to_string().contains("chmod 600"), "{error}");
     let dir = tempfile::tempdir().expect("temp");
     let out = dir.path().join("o.pdf");
-    let output = sello(
+    let output = issue_oficio(
         dir.path(),
-        &[
-            "issue",
-            "oficio-comision",
-            "--data",
-            &example_data(),
-            "--out",
-            out.to_str().expect("utf-8"),
-        ],
+        &out,
         &[("SELLO_SIGNING_KEY", key.dir.path().to_str().expect("utf-8"))],
     );
     assert_eq!(output.status.code(), Some(2));
@@ -123,18 +133,7 @@ fn a_private_key_others_can_read_is_refused() {
 fn the_first_issue_without_a_key_generates_one_and_says_so() {
     let dir = tempfile::tempdir().expect("temp");
     let out = dir.path().join("o.pdf");
-    let first = sello(
-        dir.path(),
-        &[
-            "issue",
-            "oficio-comision",
-            "--data",
-            &example_data(),
-            "--out",
-            out.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let first = issue_oficio(dir.path(), &out, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
         stderr(&first).contains("se generó una nueva"),
@@ -142,18 +141,7 @@ fn the_first_issue_without_a_key_generates_one_and_says_so() {
         stderr(&first)
     );
     assert!(dir.path().join("data/claves/oficina/clave.pem").exists());
-    let second = sello(
-        dir.path(),
-        &[
-            "issue",
-            "oficio-comision",
-            "--data",
-            &example_data(),
-            "--out",
-            out.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
+    let second = issue_oficio(dir.path(), &out, &[]);
     assert_eq!(second.status.code(), Some(0));
     assert!(!stderr(&second).contains("se generó"), "{}", stderr(&second));
     // The printed code is the one on the document.
