@@ -43,6 +43,13 @@ pub struct Config {
     pub signing_key: Option<PathBuf>,
     /// Keys no longer used to sign, still trusted for what they signed before.
     pub retired_keys: Vec<RetiredKey>,
+    /// `sqlite://…` or `postgres://…`; by default `<data_dir>/sello.db`.
+    pub database_url: String,
+    /// How folios are printed, e.g. `{office}/{series}/{year}/{n:04}`.
+    pub folio_format: crate::archive::FolioFormat,
+    /// Where PDFs are kept: a folder (by default `<data_dir>/documentos`)
+    /// or an S3 bucket, `s3://bucket/prefix`.
+    pub blob_store: String,
 }
 
 /// A retired signing key: its folder (or certificate file) and when it stopped signing.
@@ -73,11 +80,14 @@ struct FileSettings {
     time_zone: Option<String>,
     forms_dir: Option<String>,
     signing_key: Option<String>,
+    database_url: Option<String>,
+    folio_format: Option<String>,
+    blob_store: Option<String>,
     #[serde(default)]
     retired_keys: Vec<RawRetiredKey>,
 }
 
-const SETTINGS: [&str; 10] = [
+const SETTINGS: [&str; 13] = [
     "institution",
     "office_name",
     "office_code",
@@ -88,6 +98,9 @@ const SETTINGS: [&str; 10] = [
     "time_zone",
     "forms_dir",
     "signing_key",
+    "database_url",
+    "folio_format",
+    "blob_store",
 ];
 
 impl Config {
@@ -226,7 +239,33 @@ impl Config {
         }
         let (signing_key, _) = take("signing_key", "");
         let signing_key = (!signing_key.trim().is_empty()).then(|| PathBuf::from(signing_key));
+        let data_dir = PathBuf::from(data_dir);
+        let (database_url, source) = take("database_url", "");
+        let database_url = if database_url.trim().is_empty() {
+            format!("sqlite://{}", data_dir.join("sello.db").display())
+        } else if ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| database_url.starts_with(scheme))
+        {
+            database_url
+        } else {
+            return Err(fail(
+                &source,
+                "debe empezar con sqlite:// o postgres://".to_owned(),
+            ));
+        };
+        let (folio_format, source) = take("folio_format", crate::archive::DEFAULT_FORMAT);
+        let folio_format = crate::archive::FolioFormat::parse(&folio_format).map_err(|e| fail(&source, e))?;
+        let (blob_store, _) = take("blob_store", "");
+        let blob_store = if blob_store.trim().is_empty() {
+            data_dir.join("documentos").display().to_string()
+        } else {
+            blob_store
+        };
         Ok(Self {
+            database_url,
+            folio_format,
+            blob_store,
             signing_key,
             retired_keys: Vec::new(),
             institution,
@@ -235,7 +274,7 @@ impl Config {
             address,
             logo,
             base_url,
-            data_dir: PathBuf::from(data_dir),
+            data_dir,
             time_zone,
             forms_dir,
         })
@@ -288,6 +327,9 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         ("time_zone", settings.time_zone),
         ("forms_dir", settings.forms_dir),
         ("signing_key", settings.signing_key),
+        ("database_url", settings.database_url),
+        ("folio_format", settings.folio_format),
+        ("blob_store", settings.blob_store),
     ];
     let mut retired = Vec::new();
     for (i, raw) in settings.retired_keys.into_iter().enumerate() {

@@ -38,6 +38,18 @@ pub struct IssuedDocument {
     /// The QR code's version (size); 1 is the smallest.
     pub qr_version: i16,
     pub pages: usize,
+    /// The signature made, as the archive records it.
+    pub signature: SignatureRecord,
+}
+
+/// Who signed a document, with which key, when.
+#[derive(Debug, Clone)]
+pub struct SignatureRecord {
+    pub key_id: String,
+    pub algorithm: &'static str,
+    pub signer: String,
+    pub cargo: String,
+    pub signed_at: String,
 }
 
 /// Why a document was not issued. Nothing is written in any case.
@@ -104,5 +116,12 @@ pub fn issue(
         data_sha256,
         qr_version: image.version,
         pages: rendered.pages,
+        signature: SignatureRecord {
+            key_id: key.key_id.to_string(),
+            algorithm: key.algorithm.label(),
+            signer: request.signer.to_owned(),
+            cargo: request.cargo.to_owned(),
+            signed_at: request.issued_at.to_rfc3339(),
+        },
     })
 }

@@ -3,8 +3,24 @@
 
 use std::fmt;
 
+use crate::forms::Family;
+
 /// The default format: office, series, year and a four-digit number.
 pub const DEFAULT_FORMAT: &str = "{office}/{series}/{year}/{n:04}";
+
+/// The series a form family is numbered in: its code in folios and its name.
+pub fn series_of(family: Family) -> (&'static str, &'static str) {
+    match family {
+        Family::Carta => ("CA", "Cartas"),
+        Family::Oficio => ("OF", "Oficios"),
+        Family::Acta => ("AC", "Actas"),
+        Family::Lista => ("LI", "Listas y reportes"),
+        Family::Padron => ("PA", "Padrones"),
+        Family::Plan => ("PL", "Planes"),
+        Family::Ficha => ("FI", "Fichas"),
+        Family::Informe => ("IN", "Informes"),
+    }
+}
 
 /// A folio format, checked once: it must contain `{n}` or `{n:0K}`.
 #[derive(Debug, Clone, PartialEq, Eq)]

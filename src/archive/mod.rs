@@ -1,11 +1,115 @@
 //! The archive: where every issued document lives. One storage boundary
 //! over SQLite (embedded, the default) and PostgreSQL (for offices that
-//! outgrow one machine), each with its own migrations.
-//!
-//! This first part holds offices, series and folio counters.
+//! outgrow one machine), each with its own migrations, plus a store of
+//! PDFs addressed by their SHA-256.
 
+mod annul;
+pub(crate) mod audit;
+mod blobs;
+mod checks;
+mod documents;
+mod export;
+mod filing;
 mod folio;
+mod issuing;
+mod search;
 mod store;
+pub mod text;
 
-pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat};
+use crate::config::Config;
+
+pub use audit::{AuditEvent, ChainBreak};
+pub use blobs::{BlobError, BlobStore, sha256_hex};
+pub use checks::{AuditReport, BlobProblem, FsckReport};
+pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};
+pub use export::ExportSummary;
+pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
+pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
+pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};
+pub use search::{PER_PAGE_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};
+
+/// The office an archive issues for.
+#[derive(Debug, Clone)]
+pub struct Office {
+    pub code: String,
+    pub name: String,
+}
+
+/// Why an archive operation did not happen. Nothing is changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("la clave de idempotencia «{0}» ya se usó con otros datos; use otra clave o los mismos datos")]
+    IdempotencyConflict(String),
+    #[error("el documento con la clave de idempotencia «{0}» aún se está emitiendo; intente en un momento")]
+    InProgress(String),
+    #[error("no existe el documento «{0}» en el archivo de esta oficina")]
+    DocumentNotFound(String),
+    #[error("no existe el expediente «{0}» en el archivo de esta oficina")]
+    ExpedienteNotFound(String),
+    /// The operation is not allowed as asked; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// Rendering or signing failed; the folio was recorded as annulled.
+    #[error("{0}")]
+    Issue(#[from] crate::issue::IssueError),
+}
+
+impl From<sqlx::Error> for ArchiveError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(error))
+    }
+}
+
+/// An office's archive: its database and its PDFs.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    store: Store,
+    blobs: BlobStore,
+    office: Office,
+    folio_format: FolioFormat,
+}
+
+impl Archive {
+    pub fn new(store: Store, blobs: BlobStore, office: Office, folio_format: FolioFormat) -> Self {
+        Self {
+            store,
+            blobs,
+            office,
+            folio_format,
+        }
+    }
+
+    /// Opens the archive the configuration names, creating the data folder,
+    /// the database and the blob store on first use.
+    pub async fn open(config: &Config) -> Result<Self, ArchiveError> {
+        if config.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StoreError::Invalid(format!("no se pudo crear {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let store = Store::open(&config.database_url).await?;
+        let blobs = BlobStore::open(&config.blob_store)?;
+        let office = Office {
+            code: config.office_code.clone(),
+            name: config.office_name.clone(),
+        };
+        Ok(Self::new(store, blobs, office, config.folio_format.clone()))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    pub fn office(&self) -> &Office {
+        &self.office
+    }
+}

@@ -41,14 +41,43 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
+            $crate::archive::Store::Sqlite($pool) => $body,
+            $crate::archive::Store::Postgres($pool) => $body,
         }
     };
 }
+pub(crate) use on_pool;
+
+/// Starts a transaction that writes. SQLite takes its write lock at once
+/// (`BEGIN IMMEDIATE`): a transaction that read first and wrote later could
+/// otherwise fail when another writer committed in between.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+        self.begin()
+    }
+}
 
 /// Increments a series' counter for a year, creating it at 1.
-const NEXT_FOLIO: &str = "INSERT INTO folio_counters (office_code, series_code, year, last_number) \
+pub(crate) const NEXT_FOLIO: &str = "INSERT INTO folio_counters (office_code, series_code, year, last_number) \
      VALUES ($1, $2, $3, 1) \
      ON CONFLICT (office_code, series_code, year) \
      DO UPDATE SET last_number = folio_counters.last_number + 1 \

@@ -1,7 +1,7 @@
 //! Reading data, times and writing files, for every subcommand.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
@@ -20,9 +20,6 @@ pub struct DocumentArgs {
     /// Archivo JSON con los datos del documento, o «-» para leerlos de la entrada
     #[arg(long, value_name = "ARCHIVO")]
     pub data: String,
-    /// Dónde escribir el PDF
-    #[arg(long, value_name = "ARCHIVO")]
-    pub out: PathBuf,
     /// Fecha (y hora) de emisión, como 2026-11-22 o 2026-11-22T10:30:00-06:00;
     /// por defecto, ahora. La misma fecha y los mismos datos dan el mismo PDF.
     #[arg(long, value_name = "FECHA")]
@@ -81,6 +78,44 @@ pub fn issue_time(at: Option<&str>, zone: Tz) -> Result<DateTime<Tz>, Failure> {
             "--at: «{at}» no es una fecha; escriba 2026-11-22 o 2026-11-22T10:30:00-06:00"
         ))
     })
+}
+
+/// A runtime for the commands that use the archive.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("no se pudo iniciar el entorno de ejecución: {e}")))
+}
+
+/// Who is acting, for the audit trail: the system user at the terminal.
+pub fn terminal_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME"));
+    match user {
+        Ok(user) if !user.trim().is_empty() => format!("{} (terminal)", user.trim()),
+        _ => "terminal".to_owned(),
+    }
+}
+
+/// Opens the office's archive, telling apart a bad setting from a failure.
+pub async fn open_archive(config: &crate::config::Config) -> Result<crate::archive::Archive, Failure> {
+    crate::archive::Archive::open(config)
+        .await
+        .map_err(archive_failure)
+}
+
+/// How an archive error reaches the user: what they can fix is a usage
+/// error; the rest is internal.
+pub fn archive_failure(error: crate::archive::ArchiveError) -> Failure {
+    use crate::archive::ArchiveError as E;
+    match error {
+        E::IdempotencyConflict(_)
+        | E::InProgress(_)
+        | E::DocumentNotFound(_)
+        | E::ExpedienteNotFound(_)
+        | E::Refused(_) => Failure::Usage(error.to_string()),
+        other => Failure::Internal(anyhow::anyhow!(other)),
+    }
 }
 
 /// Writes through a temporary file, so a failure never leaves half a PDF.

@@ -1,11 +1,19 @@
-//! `sello issue <form> --data <file.json> --out <file.pdf>`: an official,
-//! signed document with its verification code and QR.
+//! `sello issue <form> --data <file.json> [--out <file.pdf>]`: an official,
+//! signed document, filed in the archive with its folio, verification code
+//! and QR.
+
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use serde_json::json;
 
-use super::common::{DocumentArgs, checked_data, issue_time, write_atomically};
+use super::common::{
+    DocumentArgs, archive_failure, checked_data, issue_time, open_archive, runtime, terminal_actor,
+    write_atomically,
+};
 use super::{Failure, find_form, load_catalog};
+use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::config::Config;
 use crate::issue::{IssueError, IssueRequest, issue};
 use crate::keys::office_key;
@@ -15,12 +23,26 @@ use crate::render::Renderer;
 pub struct IssueArgs {
     #[command(flatten)]
     document: DocumentArgs,
+    /// Dónde escribir también el PDF (siempre queda en el archivo)
+    #[arg(long, value_name = "ARCHIVO")]
+    out: Option<PathBuf>,
     /// Nombre de quien firma (por defecto, la oficina)
     #[arg(long, value_name = "NOMBRE")]
     signer: Option<String>,
     /// Cargo de quien firma
     #[arg(long, value_name = "CARGO", default_value = "Sello electrónico de la oficina")]
     cargo: String,
+    /// Número del expediente donde archivarlo; por defecto, el de la
+    /// familia o persona de los datos
+    #[arg(long, value_name = "NÚMERO")]
+    expediente: Option<i64>,
+    /// Clave para reintentar sin duplicar: la misma clave con los mismos
+    /// datos devuelve el mismo documento
+    #[arg(long, value_name = "CLAVE")]
+    idempotency_key: Option<String>,
+    /// Imprime el resultado en JSON
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
@@ -30,36 +52,92 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     // Validate before touching keys, so bad data never creates a key.
     let data = checked_data(form, &document.data)?;
     let issued_at = issue_time(document.at.as_deref(), config.time_zone)?;
+    if let Some(key) = args.idempotency_key.as_deref()
+        && (key.trim().is_empty() || key.len() > 200)
+    {
+        return Err(Failure::Usage(
+            "--idempotency-key: la clave debe tener de 1 a 200 caracteres".into(),
+        ));
+    }
     let (key, notice) = office_key(config).map_err(|e| Failure::Usage(e.to_string()))?;
     if let Some(notice) = notice {
         eprintln!("{notice}");
     }
     let renderer = Renderer::new(config).context("no se pudo preparar el generador de PDF")?;
-    let signer = args.signer.unwrap_or_else(|| key.subject_name());
-    let request = IssueRequest {
+    let signer = args.signer.clone().unwrap_or_else(|| key.subject_name());
+    let actor = terminal_actor();
+    let order = IssueOrder {
         form,
         data: &data,
         issued_at,
-        folio: None,
-        signer: &signer,
-        cargo: &args.cargo,
+        actor: &actor,
+        expediente_id: args.expediente,
+        idempotency_key: args.idempotency_key.as_deref(),
     };
-    let issued = issue(&renderer, &key, &config.base_url, &request).map_err(|e| match e {
-        IssueError::Invalid(problems) => Failure::InvalidData {
-            form: form.id.to_string(),
-            problems,
-        },
-        other => Failure::Internal(anyhow::anyhow!(other)),
+
+    let runtime = runtime()?;
+    let (issued, pdf) = runtime.block_on(async {
+        let archive = open_archive(config).await?;
+        let issued = archive
+            .issue(&order, |folio| {
+                let request = IssueRequest {
+                    form,
+                    data: &data,
+                    issued_at,
+                    folio: Some(folio.to_string()),
+                    signer: &signer,
+                    cargo: &args.cargo,
+                };
+                issue(&renderer, &key, &config.base_url, &request)
+            })
+            .await
+            .map_err(|e| match e {
+                ArchiveError::Issue(IssueError::Invalid(problems)) => Failure::InvalidData {
+                    form: form.id.to_string(),
+                    problems,
+                },
+                other => archive_failure(other),
+            })?;
+        let pdf = match &issued {
+            Issued::New { document, .. } => document.pdf.clone(),
+            Issued::Existing(record) => archive.pdf(record).await.map_err(archive_failure)?,
+        };
+        Ok::<_, Failure>((issued, pdf))
     })?;
-    write_atomically(&document.out, &issued.pdf)?;
-    eprintln!(
-        "«{}» emitido y firmado en {} ({} página(s)); clave {}; QR versión {}.",
-        form.title,
-        document.out.display(),
-        issued.pages,
-        key.key_id,
-        issued.qr_version
-    );
-    println!("{}", issued.code);
+
+    if let Some(out) = &args.out {
+        write_atomically(out, &pdf)?;
+    }
+    let record = issued.record();
+    let url = record.verification_url.clone().unwrap_or_default();
+    let code = url.rsplit('/').next().unwrap_or_default().to_owned();
+    match &issued {
+        Issued::New { document, .. } => eprintln!(
+            "«{}» emitido y firmado con folio {} en el expediente {} ({} página(s); clave {}; QR versión {}).",
+            form.title, record.folio, record.expediente_id, document.pages, key.key_id, document.qr_version
+        ),
+        Issued::Existing(_) => eprintln!(
+            "La clave de idempotencia ya se usó con estos datos: es el documento {} emitido el {}; no se emitió otro.",
+            record.folio, record.issued_at
+        ),
+    }
+    if let Some(out) = &args.out {
+        eprintln!("PDF escrito en {}.", out.display());
+    }
+    if args.json {
+        let report = json!({
+            "id": record.id,
+            "folio": record.folio,
+            "codigo": code,
+            "verificacion": url,
+            "expediente": record.expediente_id,
+            "estado": record.status,
+            "pdf_sha256": record.pdf_sha256,
+            "nuevo": matches!(issued, Issued::New { .. }),
+        });
+        println!("{report:#}");
+    } else {
+        println!("{code}");
+    }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! The `sello` command line. Exit status: 0 on success, 2 for invalid data or
 //! usage (the problems on stderr), 1 for an internal error.
 
+mod annul;
+mod archive;
 mod common;
+mod expediente;
 mod forms;
 mod issue;
 mod keys;
@@ -39,6 +42,12 @@ enum Command {
     Render(render::RenderArgs),
     /// Emite un documento oficial: código de verificación, QR y firma
     Issue(issue::IssueArgs),
+    /// Anula un documento emitido (queda en el archivo, marcado y con el motivo)
+    Annul(annul::AnnulArgs),
+    /// Busca en el archivo y lo comprueba
+    Archive(archive::ArchiveArgs),
+    /// Consulta y exporta expedientes
+    Expediente(expediente::ExpedienteArgs),
     /// Agrega otra firma a un documento emitido por Sello
     Sign(sign::SignArgs),
     /// Verifica las firmas de un PDF o el contenido de un QR, sin red
@@ -61,13 +70,16 @@ pub enum Failure {
     /// Something Sello or its installation got wrong.
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
+    /// A check found the archive damaged.
+    #[error("{0}")]
+    Broken(String),
 }
 
 impl Failure {
     fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Usage(_) | Failure::Config(_) | Failure::InvalidData { .. } => ExitCode::from(2),
-            Failure::Internal(_) => ExitCode::from(1),
+            Failure::Internal(_) | Failure::Broken(_) => ExitCode::from(1),
         }
     }
 }
@@ -93,6 +105,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Forms(args) => done(forms::run(&config()?, args)),
         Command::Render(args) => done(render::run(&config()?, args)),
         Command::Issue(args) => done(issue::run(&config()?, args)),
+        Command::Annul(args) => done(annul::run(&config()?, args)),
+        Command::Archive(args) => done(archive::run(&config()?, args)),
+        Command::Expediente(args) => done(expediente::run(&config()?, args)),
         Command::Sign(args) => done(sign::run(&config()?, args)),
         Command::Verify(args) => verify::run(&config()?, args),
     }

@@ -1,5 +1,7 @@
 //! `sello render <id> --data <file.json|-> --out <file.pdf>`: a draft PDF.
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 use clap::Args;
 
@@ -12,9 +14,13 @@ use crate::render::{DocumentContext, Renderer};
 pub struct RenderArgs {
     #[command(flatten)]
     document: DocumentArgs,
+    /// Dónde escribir el PDF
+    #[arg(long, value_name = "ARCHIVO")]
+    out: PathBuf,
 }
 
 pub fn run(config: &Config, args: RenderArgs) -> Result<(), Failure> {
+    let out = args.out;
     let args = args.document;
     let catalog = load_catalog(config)?;
     let form = find_form(&catalog, &args.form)?;
@@ -28,11 +34,11 @@ pub fn run(config: &Config, args: RenderArgs) -> Result<(), Failure> {
     for warning in &rendered.warnings {
         eprintln!("{warning}");
     }
-    write_atomically(&args.out, &rendered.pdf)?;
+    write_atomically(&out, &rendered.pdf)?;
     eprintln!(
         "Borrador de «{}» escrito en {} ({} página(s)).",
         form.title,
-        args.out.display(),
+        out.display(),
         rendered.pages
     );
     Ok(())

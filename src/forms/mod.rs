@@ -11,5 +11,7 @@ mod validate;
 
 pub use catalog::{Catalog, CatalogError};
 pub use rules::{DeclaredRule, Rule};
-pub use spec::{Family, FieldSpec, FieldType, FormId, FormSpec, IdentityKind};
+pub use spec::{
+    ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FormId, FormSpec, IdentityKind,
+};
 pub use validate::{Problem, Problems, validate, warnings};

@@ -106,6 +106,45 @@ pub struct FormSpec {
     /// Rules across fields, from the seed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<DeclaredRule>,
+    /// Which expediente the form's documents are filed in; without it, the
+    /// office's administrative expediente of the series and year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expediente: Option<ExpedienteRule>,
+}
+
+/// Whose case file a document belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpedienteKind {
+    Familia,
+    Persona,
+    Grupo,
+    Comunidad,
+    Programa,
+}
+
+impl ExpedienteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpedienteKind::Familia => "familia",
+            ExpedienteKind::Persona => "persona",
+            ExpedienteKind::Grupo => "grupo",
+            ExpedienteKind::Comunidad => "comunidad",
+            ExpedienteKind::Programa => "programa",
+        }
+    }
+}
+
+/// How a document's expediente is found from its data: `key` names the
+/// field that identifies it (for a person field, its identity number) and
+/// `title` the field that names it (for a person field, the person's name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpedienteRule {
+    pub kind: ExpedienteKind,
+    pub key: String,
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 /// One field of a form, or one column of a table field.
@@ -198,6 +237,7 @@ pub(super) struct RawForm {
     fields: Vec<RawField>,
     #[serde(default)]
     rules: Vec<RawRule>,
+    expediente: Option<ExpedienteRule>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,8 +282,12 @@ impl RawForm {
             .enumerate()
             .map(|(i, rule)| rule.check(&fields).map_err(|e| format!("regla {}: {e}", i + 1)))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(rule) = &self.expediente {
+            check_expediente_rule(rule, &fields)?;
+        }
         Ok(FormSpec {
             rules,
+            expediente: self.expediente,
             id,
             title: self.title,
             family: self.family,
@@ -253,6 +297,24 @@ impl RawForm {
             fields,
         })
     }
+}
+
+/// The expediente's key and title must be top-level fields that hold one
+/// text or one person.
+fn check_expediente_rule(rule: &ExpedienteRule, fields: &[FieldSpec]) -> Result<(), String> {
+    for name in std::iter::once(&rule.key).chain(&rule.title) {
+        let field = fields
+            .iter()
+            .find(|f| &f.name == name)
+            .ok_or_else(|| format!("[expediente]: el campo «{name}» no existe"))?;
+        if !matches!(field.kind, FieldType::Text { .. } | FieldType::Person { .. }) {
+            return Err(format!(
+                "[expediente]: el campo «{name}» es de tipo {}; debe ser texto o persona",
+                field.kind.label()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_fields(raw: Vec<RawField>, parent: &str) -> Result<Vec<FieldSpec>, String> {

@@ -1,0 +1,219 @@
+//! Where PDFs are kept, content-addressed by SHA-256: a folder by default.
+//! A blob is written, made durable and read back against its hash before
+//! the row that points at it is committed.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::audit::hex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("almacén de documentos: {0}")]
+    Io(String),
+    #[error("el documento {0} no está en el almacén")]
+    Missing(String),
+    #[error("el documento {sha256} del almacén no corresponde a su hash (se leyó {found})")]
+    Corrupt { sha256: String, found: String },
+}
+
+/// The blob store of an archive.
+#[derive(Debug, Clone)]
+pub enum BlobStore {
+    Filesystem(FolderBlobs),
+}
+
+impl BlobStore {
+    /// Opens the store named by the `blob_store` setting.
+    pub fn open(location: &str) -> Result<Self, BlobError> {
+        Ok(Self::Filesystem(FolderBlobs::open(Path::new(location))?))
+    }
+
+    /// Stores `bytes` and returns their SHA-256 (hex), after reading them
+    /// back and checking the hash.
+    pub async fn put(&self, bytes: Vec<u8>) -> Result<String, BlobError> {
+        match self {
+            Self::Filesystem(folder) => {
+                let folder = folder.clone();
+                run_blocking(move || folder.put(&bytes)).await
+            }
+        }
+    }
+
+    /// The blob with this SHA-256, checked against it.
+    pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, BlobError> {
+        match self {
+            Self::Filesystem(folder) => {
+                let (folder, sha256) = (folder.clone(), sha256.to_owned());
+                run_blocking(move || folder.get(&sha256)).await
+            }
+        }
+    }
+
+    /// The hashes of every blob in the store.
+    pub async fn list(&self) -> Result<Vec<String>, BlobError> {
+        match self {
+            Self::Filesystem(folder) => {
+                let folder = folder.clone();
+                run_blocking(move || folder.list()).await
+            }
+        }
+    }
+
+    /// Removes a blob that no row points at (see `fsck --repair`).
+    pub async fn remove(&self, sha256: &str) -> Result<(), BlobError> {
+        match self {
+            Self::Filesystem(folder) => {
+                let (folder, sha256) = (folder.clone(), sha256.to_owned());
+                run_blocking(move || folder.remove(&sha256)).await
+            }
+        }
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BlobError::Io(e.to_string()))?
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Blobs in a folder, as `ab/cd/abcd….pdf` so no folder grows too large.
+#[derive(Debug, Clone)]
+pub struct FolderBlobs {
+    root: PathBuf,
+}
+
+impl FolderBlobs {
+    pub fn open(root: &Path) -> Result<Self, BlobError> {
+        std::fs::create_dir_all(root)
+            .map_err(|e| BlobError::Io(format!("no se pudo crear {}: {e}", root.display())))?;
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    fn path_of(&self, sha256: &str) -> PathBuf {
+        self.root
+            .join(&sha256[0..2])
+            .join(&sha256[2..4])
+            .join(format!("{sha256}.pdf"))
+    }
+
+    fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {
+        let sha256 = sha256_hex(bytes);
+        let path = self.path_of(&sha256);
+        let io = |e: std::io::Error| BlobError::Io(format!("{}: {e}", path.display()));
+        if path.exists() && self.get(&sha256).is_ok() {
+            return Ok(sha256);
+        }
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(io)?;
+        // Write aside, flush to disk, then rename into place: a crash leaves
+        // either no blob or a whole one.
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        temp.write_all(bytes).map_err(io)?;
+        temp.as_file().sync_all().map_err(io)?;
+        temp.persist(&path).map_err(|e| io(e.error))?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        self.get(&sha256)?;
+        Ok(sha256)
+    }
+
+    fn get(&self, sha256: &str) -> Result<Vec<u8>, BlobError> {
+        if !is_sha256_hex(sha256) {
+            return Err(BlobError::Missing(sha256.to_owned()));
+        }
+        let path = self.path_of(sha256);
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => BlobError::Missing(sha256.to_owned()),
+            _ => BlobError::Io(format!("{}: {e}", path.display())),
+        })?;
+        let found = sha256_hex(&bytes);
+        if found != sha256 {
+            return Err(BlobError::Corrupt {
+                sha256: sha256.to_owned(),
+                found,
+            });
+        }
+        Ok(bytes)
+    }
+
+    fn list(&self) -> Result<Vec<String>, BlobError> {
+        let mut found = Vec::new();
+        let io = |e: std::io::Error| BlobError::Io(format!("{}: {e}", self.root.display()));
+        for first in std::fs::read_dir(&self.root).map_err(io)? {
+            let first = first.map_err(io)?.path();
+            if !first.is_dir() {
+                continue;
+            }
+            for second in std::fs::read_dir(&first).map_err(io)? {
+                let second = second.map_err(io)?.path();
+                if !second.is_dir() {
+                    continue;
+                }
+                for file in std::fs::read_dir(&second).map_err(io)? {
+                    let name = file.map_err(io)?.file_name();
+                    let name = name.to_string_lossy();
+                    if let Some(sha256) = name.strip_suffix(".pdf").filter(|s| is_sha256_hex(s)) {
+                        found.push(sha256.to_owned());
+                    }
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    fn remove(&self, sha256: &str) -> Result<(), BlobError> {
+        if !is_sha256_hex(sha256) {
+            return Err(BlobError::Missing(sha256.to_owned()));
+        }
+        let path = self.path_of(sha256);
+        std::fs::remove_file(&path).map_err(|e| BlobError::Io(format!("{}: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_read_back_and_a_damaged_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FolderBlobs::open(dir.path()).unwrap();
+        let sha = blobs.put(b"%PDF-1.7 uno").unwrap();
+        assert_eq!(sha, sha256_hex(b"%PDF-1.7 uno"));
+        assert_eq!(blobs.get(&sha).unwrap(), b"%PDF-1.7 uno");
+        assert_eq!(
+            blobs.put(b"%PDF-1.7 uno").unwrap(),
+            sha,
+            "storing twice is harmless"
+        );
+        assert_eq!(blobs.list().unwrap(), vec![sha.clone()]);
+
+        std::fs::write(blobs.path_of(&sha), b"%PDF-1.7 dos").unwrap();
+        assert!(matches!(blobs.get(&sha), Err(BlobError::Corrupt { .. })));
+        // Storing it again repairs it.
+        blobs.put(b"%PDF-1.7 uno").unwrap();
+        assert_eq!(blobs.get(&sha).unwrap(), b"%PDF-1.7 uno");
+        assert!(matches!(
+            blobs.get("../../etc/passwd"),
+            Err(BlobError::Missing(_))
+        ));
+    }
+}

@@ -1,0 +1,208 @@
+//! Reading documents and expedientes back from the archive.
+
+use serde::Serialize;
+
+use super::audit::AuditEvent;
+use super::store::on_pool;
+use super::{Archive, ArchiveError};
+
+/// Where a document stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Its folio is taken and it is being rendered and signed: invisible.
+    Reservado,
+    Emitido,
+    Anulado,
+    Reemplazado,
+}
+
+impl Status {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "reservado" => Some(Self::Reservado),
+            "emitido" => Some(Self::Emitido),
+            "anulado" => Some(Self::Anulado),
+            "reemplazado" => Some(Self::Reemplazado),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reservado => "reservado",
+            Self::Emitido => "emitido",
+            Self::Anulado => "anulado",
+            Self::Reemplazado => "reemplazado",
+        }
+    }
+}
+
+/// A document as the archive keeps it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DocumentRecord {
+    pub id: i64,
+    pub folio: String,
+    pub form: String,
+    pub status: String,
+    pub expediente_id: i64,
+    /// The form's data, as JSON.
+    #[serde(skip)]
+    pub data: String,
+    pub data_sha256: Option<String>,
+    #[serde(skip)]
+    pub code_hash: Option<String>,
+    pub verification_url: Option<String>,
+    pub pdf_sha256: Option<String>,
+    pub pdf_size: Option<i64>,
+    pub pages: Option<i64>,
+    pub issued_at: String,
+    pub issued_by: String,
+    pub annulled_at: Option<String>,
+    pub annulled_by: Option<String>,
+    pub annul_reason: Option<String>,
+    pub replaced_by: Option<i64>,
+}
+
+impl DocumentRecord {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Reservado)
+    }
+}
+
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, folio, form, status, expediente_id, data, data_sha256, \
+     code_hash, verification_url, pdf_sha256, pdf_size, pages, issued_at, issued_by, annulled_at, annulled_by, \
+     annul_reason, replaced_by";
+
+/// An expediente as the archive keeps it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExpedienteRecord {
+    pub id: i64,
+    pub office_code: String,
+    pub kind: String,
+    pub key: String,
+    pub title: String,
+    pub opened_on: String,
+    pub closed_on: Option<String>,
+    pub retention: String,
+}
+
+/// A signature recorded for a document.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SignatureRow {
+    pub key_id: String,
+    pub algorithm: String,
+    pub signer: String,
+    pub cargo: String,
+    pub signed_at: String,
+}
+
+/// A person linked to an expediente.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PersonRow {
+    pub identity: String,
+    pub name: String,
+}
+
+impl Archive {
+    /// A document of this office by its id or its folio. Documents still
+    /// being issued are not visible.
+    pub async fn document(&self, reference: &str) -> Result<DocumentRecord, ArchiveError> {
+        let reference = reference.trim();
+        let by_id = reference.parse::<i64>().ok();
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND status <> 'reservado' \
+             AND (folio = $2 OR id = $3)"
+        );
+        let found: Option<DocumentRecord> = on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql)
+                .bind(&self.office.code)
+                .bind(reference)
+                .bind(by_id.unwrap_or(-1))
+                .fetch_optional(pool)
+                .await?
+        });
+        found.ok_or_else(|| ArchiveError::DocumentNotFound(reference.to_owned()))
+    }
+
+    /// The document whose verification code hashes to `code_hash`, in any
+    /// office of this archive: what a QR leads to.
+    pub async fn document_by_code_hash(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<DocumentRecord>, ArchiveError> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE code_hash = $1 AND status <> 'reservado'"
+        );
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(code_hash).fetch_optional(pool).await?
+        }))
+    }
+
+    /// The signed PDF of an issued document, checked against its hash.
+    pub async fn pdf(&self, document: &DocumentRecord) -> Result<Vec<u8>, ArchiveError> {
+        let sha256 = document.pdf_sha256.as_deref().ok_or_else(|| {
+            ArchiveError::Refused(format!(
+                "el folio {} no tiene PDF: no llegó a emitirse",
+                document.folio
+            ))
+        })?;
+        Ok(self.blobs.get(sha256).await?)
+    }
+
+    pub async fn signatures(&self, document_id: i64) -> Result<Vec<SignatureRow>, ArchiveError> {
+        const SQL: &str = "SELECT key_id, algorithm, signer, cargo, signed_at FROM signatures \
+             WHERE document_id = $1 ORDER BY id";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(document_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// An expediente of this office by its id.
+    pub async fn expediente(&self, id: i64) -> Result<ExpedienteRecord, ArchiveError> {
+        const SQL: &str = "SELECT id, office_code, kind, key, title, opened_on, closed_on, retention \
+             FROM expedientes WHERE id = $1 AND office_code = $2";
+        let found: Option<ExpedienteRecord> = on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(id).bind(&self.office.code).fetch_optional(pool).await?
+        });
+        found.ok_or_else(|| ArchiveError::ExpedienteNotFound(id.to_string()))
+    }
+
+    /// The visible documents of an expediente, by folio order.
+    pub async fn expediente_documents(&self, id: i64) -> Result<Vec<DocumentRecord>, ArchiveError> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE expediente_id = $1 AND office_code = $2 \
+             AND status <> 'reservado' ORDER BY issued_at, id"
+        );
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?
+        }))
+    }
+
+    pub async fn expediente_persons(&self, id: i64) -> Result<Vec<PersonRow>, ArchiveError> {
+        const SQL: &str = "SELECT p.identity, p.name FROM persons p \
+             JOIN expediente_persons ep ON ep.person_id = p.id WHERE ep.expediente_id = $1 ORDER BY p.name";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
+        }))
+    }
+
+    /// The audit events about an expediente or any of its documents, in order.
+    pub async fn expediente_events(&self, id: i64) -> Result<Vec<AuditEvent>, ArchiveError> {
+        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, details, \
+             prev_hash, hash FROM audit_events WHERE expediente_id = $1 \
+             OR document_id IN (SELECT id FROM documents WHERE expediente_id = $1) ORDER BY seq";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
+        }))
+    }
+
+    /// The audit events about one document, in order.
+    pub async fn document_events(&self, id: i64) -> Result<Vec<AuditEvent>, ArchiveError> {
+        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, details, \
+             prev_hash, hash FROM audit_events WHERE document_id = $1 ORDER BY seq";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
+        }))
+    }
+}

@@ -1,0 +1,395 @@
+//! Issuing into the archive. A document's folio is taken in a first short
+//! transaction that records the document as `reservado`; it is rendered and
+//! signed outside any transaction (so several can render at once); its PDF
+//! is stored and checked; then a second transaction marks it `emitido`,
+//! indexes it and seals the audit event. If anything fails in between, or
+//! the process dies, the folio is recorded as annulled ("emisión fallida"
+//! or "emisión interrumpida"): numbers are never reused and never silently
+//! missing, as with a spoiled sheet of paper.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike as _, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::audit::{NewEvent, append_event, hex};
+use super::documents::{DOCUMENT_COLUMNS, DocumentRecord};
+use super::filing::{expediente_of, persons_in};
+use super::folio::{Folio, series_of};
+use super::store::{BeginWrite as _, NEXT_FOLIO, on_pool};
+use super::text::{data_text, fold};
+use super::{Archive, ArchiveError, Backend};
+use crate::forms::FormSpec;
+use crate::issue::{IssueError, IssuedDocument};
+
+/// What the archive needs to issue one document.
+pub struct IssueOrder<'a> {
+    pub form: &'a FormSpec,
+    pub data: &'a Value,
+    pub issued_at: DateTime<Tz>,
+    /// Who issues it, for the audit trail.
+    pub actor: &'a str,
+    /// File it here instead of the expediente derived from the data.
+    pub expediente_id: Option<i64>,
+    /// The same key with the same data returns the same document.
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// A folio taken for a document that is being issued.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub document_id: i64,
+    pub folio: Folio,
+    pub expediente_id: i64,
+    expediente_title: String,
+}
+
+/// The outcome of an issuance.
+pub enum Issued {
+    /// Issued now, with its PDF and verification code.
+    New {
+        record: DocumentRecord,
+        document: Box<IssuedDocument>,
+    },
+    /// Issued before under the same idempotency key, with the same data.
+    Existing(DocumentRecord),
+}
+
+impl Issued {
+    pub fn record(&self) -> &DocumentRecord {
+        match self {
+            Issued::New { record, .. } | Issued::Existing(record) => record,
+        }
+    }
+}
+
+/// How long a reservation may stay unfinished before it is taken for the
+/// remains of a crash; issuing even a long padrón takes seconds.
+pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Retention classes, by kind of expediente.
+fn retention(kind: &str) -> &'static str {
+    match kind {
+        "familia" | "persona" => "10 años desde el cierre",
+        _ => "5 años desde el cierre",
+    }
+}
+
+/// SHA-256 of the form and its data with object keys sorted: the same data
+/// written in another order is the same request.
+pub fn request_sha256(form: &str, data: &Value) -> String {
+    fn canonical(value: &Value) -> Value {
+        match value {
+            Value::Object(fields) => {
+                let mut keys: Vec<_> = fields.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), canonical(&fields[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    hex(&Sha256::digest(
+        json!([form, canonical(data)]).to_string().as_bytes(),
+    ))
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl Archive {
+    /// Issues a document: takes its folio, has `render` make the signed PDF
+    /// for that folio, stores it and commits. `render` runs on this thread
+    /// (inside `block_in_place` when the runtime allows it).
+    pub async fn issue(
+        &self,
+        order: &IssueOrder<'_>,
+        render: impl FnOnce(&Folio) -> Result<IssuedDocument, IssueError>,
+    ) -> Result<Issued, ArchiveError> {
+        let reservation = match self.reserve(order).await? {
+            Ok(reservation) => reservation,
+            Err(existing) => return Ok(Issued::Existing(existing)),
+        };
+        let folio = reservation.folio.clone();
+        let rendered = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| render(&folio)),
+            _ => render(&folio),
+        };
+        let document = match rendered {
+            Ok(document) => document,
+            Err(error) => {
+                self.abandon(&reservation, &format!("emisión fallida: {error}"))
+                    .await?;
+                return Err(error.into());
+            }
+        };
+        match self.complete(&reservation, order, &document).await {
+            Ok(record) => Ok(Issued::New {
+                record,
+                document: Box::new(document),
+            }),
+            Err(error) => {
+                self.abandon(&reservation, &format!("emisión fallida: {error}"))
+                    .await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Takes a folio for the document and records it as `reservado`, with
+    /// its expediente and persons; or, for a known idempotency key with the
+    /// same data, returns the document issued before.
+    pub async fn reserve(
+        &self,
+        order: &IssueOrder<'_>,
+    ) -> Result<Result<Reservation, DocumentRecord>, ArchiveError> {
+        let office = &self.office;
+        let form_id = order.form.id.as_str();
+        let request = request_sha256(form_id, order.data);
+        let (series_code, series_name) = series_of(order.form.family);
+        let year = order.issued_at.year();
+        let derived = expediente_of(order.form, order.data, series_name, year);
+        let persons = persons_in(order.form, order.data);
+        let issued_on = order.issued_at.date_naive().to_string();
+        let reserved_at = now();
+
+        let outcome = on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some(key) = order.idempotency_key {
+                let earlier: Option<(String, String)> = sqlx::query_as(
+                    "SELECT status, request_sha256 FROM documents WHERE office_code = $1 AND idempotency_key = $2",
+                )
+                .bind(&office.code)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match earlier {
+                    Some((_, earlier_request)) if earlier_request != request => {
+                        return Err(ArchiveError::IdempotencyConflict(key.to_owned()));
+                    }
+                    Some((status, _)) if status == "reservado" => {
+                        return Err(ArchiveError::InProgress(key.to_owned()));
+                    }
+                    Some(_) => {
+                        let sql = format!(
+                            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND idempotency_key = $2"
+                        );
+                        let record: DocumentRecord = sqlx::query_as(&sql)
+                            .bind(&office.code)
+                            .bind(key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        return Ok(Err(record));
+                    }
+                    None => {}
+                }
+            }
+
+            sqlx::query("INSERT INTO offices (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING")
+                .bind(&office.code).bind(&office.name).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO series (office_code, code, name) VALUES ($1, $2, $3) \
+                 ON CONFLICT (office_code, code) DO NOTHING")
+                .bind(&office.code).bind(series_code).bind(series_name).execute(&mut *tx).await?;
+
+            let (expediente_id, expediente_title) = match order.expediente_id {
+                Some(id) => {
+                    let found: Option<(String, Option<String>)> = sqlx::query_as(
+                        "SELECT title, closed_on FROM expedientes WHERE id = $1 AND office_code = $2",
+                    )
+                    .bind(id).bind(&office.code).fetch_optional(&mut *tx).await?;
+                    match found {
+                        None => return Err(ArchiveError::ExpedienteNotFound(id.to_string())),
+                        Some((title, Some(closed))) => return Err(ArchiveError::Refused(format!(
+                            "el expediente {id} «{title}» se cerró el {closed}; no recibe documentos nuevos"
+                        ))),
+                        Some((title, None)) => (id, title),
+                    }
+                }
+                None => {
+                    let opened = sqlx::query(
+                        "INSERT INTO expedientes (office_code, kind, key, title, opened_on, retention) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (office_code, kind, key) DO NOTHING",
+                    )
+                    .bind(&office.code).bind(derived.kind).bind(&derived.key).bind(&derived.title)
+                    .bind(&issued_on).bind(retention(derived.kind))
+                    .execute(&mut *tx).await?.rows_affected() == 1;
+                    let (id, title, closed): (i64, String, Option<String>) = sqlx::query_as(
+                        "SELECT id, title, closed_on FROM expedientes WHERE office_code = $1 AND kind = $2 AND key = $3",
+                    )
+                    .bind(&office.code).bind(derived.kind).bind(&derived.key).fetch_one(&mut *tx).await?;
+                    if let Some(closed) = closed {
+                        return Err(ArchiveError::Refused(format!(
+                            "el expediente {id} «{title}» se cerró el {closed}; indique otro con --expediente"
+                        )));
+                    }
+                    if opened {
+                        append_event!(tx, NewEvent {
+                            actor: order.actor.to_owned(),
+                            action: "expediente.abierto",
+                            office_code: Some(office.code.clone()),
+                            document_id: None,
+                            expediente_id: Some(id),
+                            details: json!({"tipo": derived.kind, "clave": derived.key, "titulo": title}),
+                        });
+                    }
+                    (id, title)
+                }
+            };
+
+            let number: i64 = sqlx::query_scalar(NEXT_FOLIO)
+                .bind(&office.code).bind(series_code).bind(year).fetch_one(&mut *tx).await?;
+            let number = u32::try_from(number)
+                .map_err(|_| ArchiveError::Refused(format!("número de folio fuera de rango: {number}")))?;
+            let folio = self.folio_format.folio(&office.code, series_code, year, number);
+
+            let document_id: i64 = sqlx::query_scalar(
+                "INSERT INTO documents (office_code, series_code, year, number, folio, form, expediente_id, \
+                 status, data, request_sha256, idempotency_key, issued_at, issued_on, issued_by, reserved_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'reservado', $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            )
+            .bind(&office.code).bind(series_code).bind(year).bind(i64::from(number)).bind(folio.as_str())
+            .bind(form_id).bind(expediente_id).bind(order.data.to_string()).bind(&request)
+            .bind(order.idempotency_key).bind(order.issued_at.to_rfc3339()).bind(&issued_on)
+            .bind(order.actor).bind(&reserved_at)
+            .fetch_one(&mut *tx).await
+            .map_err(|e| match (&e, order.idempotency_key) {
+                // Another issuance with the same key got in first.
+                (sqlx::Error::Database(db), Some(key)) if db.is_unique_violation() => {
+                    ArchiveError::InProgress(key.to_owned())
+                }
+                _ => e.into(),
+            })?;
+
+            for person in &persons {
+                let person_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO persons (office_code, identity, name) VALUES ($1, $2, $3) \
+                     ON CONFLICT (office_code, identity) DO UPDATE SET name = excluded.name RETURNING id",
+                )
+                .bind(&office.code).bind(&person.identity).bind(&person.name).fetch_one(&mut *tx).await?;
+                sqlx::query("INSERT INTO expediente_persons (expediente_id, person_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING")
+                    .bind(expediente_id).bind(person_id).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO document_persons (document_id, person_id, role) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING")
+                    .bind(document_id).bind(person_id).bind(&person.role).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, DocumentRecord>(Reservation { document_id, folio, expediente_id, expediente_title })
+        });
+        Ok(outcome)
+    }
+
+    /// Stores the signed PDF, checks it, and marks the document issued.
+    pub async fn complete(
+        &self,
+        reservation: &Reservation,
+        order: &IssueOrder<'_>,
+        document: &IssuedDocument,
+    ) -> Result<DocumentRecord, ArchiveError> {
+        let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
+        let body = fold(&format!(
+            "{}\n{}\n{}\n{}",
+            order.form.title,
+            reservation.folio,
+            reservation.expediente_title,
+            data_text(order.data)
+        ));
+        let index_sql = match self.store.backend() {
+            Backend::Sqlite => "INSERT INTO document_search (rowid, body) VALUES ($1, $2)",
+            Backend::Postgres => {
+                "INSERT INTO document_search (document_id, body) VALUES ($1, to_tsvector('simple', $2))"
+            }
+        };
+        let signature = &document.signature;
+        let id = reservation.document_id;
+        on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
+                 pdf_size = $5, pages = $6, verification_url = $7 WHERE id = $1 AND status = 'reservado'",
+            )
+            .bind(id).bind(hex(&document.data_sha256)).bind(hex(&document.code.hash())).bind(&pdf_sha256)
+            .bind(document.pdf.len() as i64).bind(document.pages as i64).bind(&document.url)
+            .execute(&mut *tx).await?.rows_affected();
+            if updated != 1 {
+                return Err(ArchiveError::Refused(format!(
+                    "el folio {} fue anulado mientras se emitía", reservation.folio
+                )));
+            }
+            sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(&signature.signer)
+                .bind(&signature.cargo).bind(&signature.signed_at)
+                .execute(&mut *tx).await?;
+            sqlx::query(index_sql).bind(id).bind(&body).execute(&mut *tx).await?;
+            append_event!(tx, NewEvent {
+                actor: order.actor.to_owned(),
+                action: "documento.emitido",
+                office_code: Some(self.office.code.clone()),
+                document_id: Some(id),
+                expediente_id: Some(reservation.expediente_id),
+                details: json!({
+                    "folio": reservation.folio.as_str(),
+                    "formulario": order.form.id.as_str(),
+                    "pdf_sha256": pdf_sha256,
+                    "firmante": signature.signer,
+                    "clave": signature.key_id,
+                }),
+            });
+            tx.commit().await?;
+        });
+        self.document(&id.to_string()).await
+    }
+
+    /// Records a reserved folio as annulled, with the reason: the issuance
+    /// failed or was interrupted.
+    pub async fn abandon(&self, reservation: &Reservation, reason: &str) -> Result<(), ArchiveError> {
+        self.annul_reserved(reservation.document_id, reservation.folio.as_str(), reason)
+            .await
+    }
+
+    async fn annul_reserved(&self, id: i64, folio: &str, reason: &str) -> Result<(), ArchiveError> {
+        on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE documents SET status = 'anulado', annulled_at = $2, annulled_by = 'sello', \
+                 annul_reason = $3, idempotency_key = NULL WHERE id = $1 AND status = 'reservado'",
+            )
+            .bind(id).bind(now()).bind(reason).execute(&mut *tx).await?.rows_affected();
+            if updated == 1 {
+                append_event!(tx, NewEvent {
+                    actor: "sello".to_owned(),
+                    action: "folio.anulado",
+                    office_code: Some(self.office.code.clone()),
+                    document_id: Some(id),
+                    expediente_id: None,
+                    details: json!({"folio": folio, "motivo": reason}),
+                });
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Annuls the folios of issuances interrupted (by a crash) more than
+    /// `older_than` ago; returns those folios.
+    pub async fn recover_interrupted(&self, older_than: Duration) -> Result<Vec<String>, ArchiveError> {
+        let cutoff = Utc::now() - chrono::Duration::from_std(older_than).unwrap_or_default();
+        let cutoff = cutoff.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let stale: Vec<(i64, String)> = on_pool!(&self.store, pool => {
+            sqlx::query_as("SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 ORDER BY id")
+                .bind(&cutoff).fetch_all(pool).await?
+        });
+        for (id, folio) in &stale {
+            self.annul_reserved(*id, folio, "emisión interrumpida").await?;
+        }
+        Ok(stale.into_iter().map(|(_, folio)| folio).collect())
+    }
+}

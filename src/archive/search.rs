@@ -1,0 +1,186 @@
+//! Search: accent- and case-insensitive full text over the documents'
+//! text, field values and persons' names, with filters, ranking and pages.
+//! SQLite answers with FTS5, PostgreSQL with a `tsvector`; both index text
+//! folded the same way (see [`super::text`]), so they match the same.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::filing::normal_identity;
+use super::store::on_pool;
+use super::text::query_terms;
+use super::{Archive, ArchiveError, Backend};
+
+/// What to look for. Empty text lists by filters alone, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub form: Option<String>,
+    /// A series code (`OF`, `AC`…): one family of documents.
+    pub series: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub expediente: Option<i64>,
+    /// A CURP, RUN or cédula of a person named in the document.
+    pub person: Option<String>,
+    /// Counted from 1.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// One document found.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SearchHit {
+    pub id: i64,
+    pub folio: String,
+    pub form: String,
+    pub status: String,
+    pub issued_on: String,
+    pub expediente_id: i64,
+    pub expediente_title: String,
+    /// Higher is a better match.
+    pub rank: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub hits: Vec<SearchHit>,
+}
+
+/// The most results on one page.
+pub const PER_PAGE_MAX: u32 = 100;
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+impl Archive {
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ArchiveError> {
+        let per_page = query.per_page.clamp(1, PER_PAGE_MAX);
+        let page = query.page.max(1);
+        let backend = self.store.backend();
+        let terms = query_terms(&query.text);
+        let mut params = vec![Param::Text(self.office.code.clone())];
+        let mut filters = vec![
+            "d.office_code = $1".to_owned(),
+            "d.status <> 'reservado'".to_owned(),
+        ];
+        let mut add = |condition: &str, param: Param, params: &mut Vec<Param>| {
+            params.push(param);
+            filters.push(condition.replace('?', &format!("${}", params.len())));
+        };
+
+        // The text condition comes first, so its parameter is $2 and the
+        // ranking can refer to it again.
+        let (from, rank) = if terms.is_empty() {
+            ("documents d", "CAST(0 AS DOUBLE PRECISION)")
+        } else {
+            // All words are required; the last may be the start of a word,
+            // as when typing a name.
+            let last = terms.len() - 1;
+            let prefix = |i: usize, t: &String| i == last && t.chars().count() >= 3;
+            match backend {
+                Backend::Sqlite => {
+                    let expression = terms
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| {
+                            if prefix(i, t) {
+                                format!("\"{t}\"*")
+                            } else {
+                                format!("\"{t}\"")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    add("document_search MATCH ?", Param::Text(expression), &mut params);
+                    (
+                        "document_search JOIN documents d ON d.id = document_search.rowid",
+                        "-bm25(document_search)",
+                    )
+                }
+                Backend::Postgres => {
+                    let expression = terms
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| if prefix(i, t) { format!("{t}:*") } else { t.clone() })
+                        .collect::<Vec<_>>()
+                        .join(" & ");
+                    add(
+                        "s.body @@ to_tsquery('simple', ?)",
+                        Param::Text(expression),
+                        &mut params,
+                    );
+                    (
+                        "document_search s JOIN documents d ON d.id = s.document_id",
+                        "ts_rank(s.body, to_tsquery('simple', $2))::float8",
+                    )
+                }
+            }
+        };
+
+        if let Some(form) = &query.form {
+            add("d.form = ?", Param::Text(form.clone()), &mut params);
+        }
+        if let Some(series) = &query.series {
+            add("d.series_code = ?", Param::Text(series.clone()), &mut params);
+        }
+        if let Some(status) = &query.status {
+            add("d.status = ?", Param::Text(status.clone()), &mut params);
+        }
+        if let Some(from) = query.from {
+            add("d.issued_on >= ?", Param::Text(from.to_string()), &mut params);
+        }
+        if let Some(to) = query.to {
+            add("d.issued_on <= ?", Param::Text(to.to_string()), &mut params);
+        }
+        if let Some(expediente) = query.expediente {
+            add("d.expediente_id = ?", Param::Int(expediente), &mut params);
+        }
+        if let Some(person) = &query.person {
+            add(
+                "d.id IN (SELECT dp.document_id FROM document_persons dp JOIN persons p ON p.id = dp.person_id \
+                 WHERE p.identity = ?)",
+                Param::Text(normal_identity(person)),
+                &mut params,
+            );
+        }
+
+        let conditions = filters.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {conditions}");
+        let hits_sql = format!(
+            "SELECT d.id, d.folio, d.form, d.status, d.issued_on, d.expediente_id, e.title AS expediente_title, \
+             {rank} AS rank FROM {from} JOIN expedientes e ON e.id = d.expediente_id WHERE {conditions} \
+             ORDER BY rank DESC, d.issued_at DESC, d.id DESC LIMIT {per_page} OFFSET {}",
+            (page - 1) as u64 * per_page as u64
+        );
+        let (total, hits) = on_pool!(&self.store, pool => {
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            let mut hits = sqlx::query_as::<_, SearchHit>(&hits_sql);
+            for param in &params {
+                match param {
+                    Param::Text(text) => {
+                        count = count.bind(text.clone());
+                        hits = hits.bind(text.clone());
+                    }
+                    Param::Int(n) => {
+                        count = count.bind(*n);
+                        hits = hits.bind(*n);
+                    }
+                }
+            }
+            (count.fetch_one(pool).await?, hits.fetch_all(pool).await?)
+        });
+        Ok(SearchResults {
+            total,
+            page,
+            per_page,
+            hits,
+        })
+    }
+}

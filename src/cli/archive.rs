@@ -1,0 +1,204 @@
+//! `sello archive search | audit-verify | fsck`: finding documents and
+//! checking the archive.
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+
+use super::Failure;
+use super::common::{archive_failure, open_archive, runtime};
+use crate::archive::{SearchQuery, Status};
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    #[command(subcommand)]
+    command: ArchiveCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ArchiveCommand {
+    /// Busca documentos por texto (sin distinguir acentos ni mayúsculas) y filtros
+    Search(SearchArgs),
+    /// Comprueba la cadena de eventos de auditoría, de principio a fin
+    AuditVerify {
+        /// Imprime el resultado en JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Comprueba cada PDF contra su hash y busca archivos huérfanos
+    Fsck {
+        /// Elimina los PDF que ningún documento usa
+        #[arg(long)]
+        repair: bool,
+        /// Imprime el resultado en JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// Palabras a buscar: nombres, folios, valores de los campos
+    #[arg(default_value = "")]
+    query: String,
+    /// Solo este formulario, como «oficio-comision»
+    #[arg(long, value_name = "ID")]
+    form: Option<String>,
+    /// Solo esta serie: OF, CA, AC, LI, PA, PL, FI o IN
+    #[arg(long, value_name = "SERIE")]
+    series: Option<String>,
+    /// Solo documentos en este estado: emitido, anulado o reemplazado
+    #[arg(long, value_name = "ESTADO")]
+    status: Option<String>,
+    /// Emitidos desde esta fecha (2026-01-31)
+    #[arg(long, value_name = "FECHA")]
+    from: Option<String>,
+    /// Emitidos hasta esta fecha, inclusive
+    #[arg(long, value_name = "FECHA")]
+    to: Option<String>,
+    /// Solo los de este expediente
+    #[arg(long, value_name = "NÚMERO")]
+    expediente: Option<i64>,
+    /// Solo los que nombran a esta persona (CURP, RUN o cédula)
+    #[arg(long, value_name = "IDENTIFICACIÓN")]
+    person: Option<String>,
+    /// Página de resultados, desde 1
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+    /// Resultados por página (hasta 100)
+    #[arg(long, default_value_t = 20)]
+    per_page: u32,
+    /// Imprime el resultado en JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
+    let runtime = runtime()?;
+    match args.command {
+        ArchiveCommand::Search(args) => search(config, &runtime, args),
+        ArchiveCommand::AuditVerify { json } => {
+            let report = runtime.block_on(async {
+                open_archive(config)
+                    .await?
+                    .verify_audit()
+                    .await
+                    .map_err(archive_failure)
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            }
+            match report.broken {
+                None => {
+                    eprintln!(
+                        "Cadena de auditoría íntegra: {} evento(s); último hash {}.",
+                        report.events, report.last_hash
+                    );
+                    Ok(())
+                }
+                Some(broken) => Err(Failure::Broken(format!(
+                    "la cadena de auditoría está rota en el evento {}: {}",
+                    broken.seq, broken.problem
+                ))),
+            }
+        }
+        ArchiveCommand::Fsck { repair, json } => {
+            let report = runtime.block_on(async {
+                open_archive(config)
+                    .await?
+                    .fsck(repair)
+                    .await
+                    .map_err(archive_failure)
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            }
+            eprintln!(
+                "Base de datos: {}. {} documento(s) con PDF revisados; {} PDF en el almacén.",
+                report.database, report.documents_checked, report.blobs_in_store
+            );
+            for folio in &report.interrupted {
+                eprintln!("folio {folio}: su emisión se interrumpió; quedó registrado como anulado");
+            }
+            for problem in &report.problems {
+                eprintln!(
+                    "folio {}: {} ({})",
+                    problem.folio, problem.problem, problem.sha256
+                );
+            }
+            for orphan in &report.orphans {
+                eprintln!("PDF huérfano: {orphan}");
+            }
+            if report.orphans_removed > 0 {
+                eprintln!("Se eliminaron {} PDF huérfano(s).", report.orphans_removed);
+            } else if repair && !report.orphans.is_empty() {
+                eprintln!("Hay emisiones en curso: no se eliminó ningún huérfano; repita en un momento.");
+            }
+            if let Some(broken) = &report.audit.broken {
+                eprintln!("auditoría: evento {}: {}", broken.seq, broken.problem);
+            }
+            if report.is_clean() {
+                eprintln!("El archivo está íntegro.");
+                Ok(())
+            } else {
+                Err(Failure::Broken("el archivo tiene problemas (vea arriba)".into()))
+            }
+        }
+    }
+}
+
+fn search(config: &Config, runtime: &tokio::runtime::Runtime, args: SearchArgs) -> Result<(), Failure> {
+    let date = |flag: &str, text: &Option<String>| -> Result<Option<NaiveDate>, Failure> {
+        text.as_deref()
+            .map(|t| {
+                NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .map_err(|_| Failure::Usage(format!("{flag}: «{t}» no es una fecha; escriba 2026-01-31")))
+            })
+            .transpose()
+    };
+    if let Some(status) = &args.status
+        && Status::parse(status).is_none_or(|s| s == Status::Reservado)
+    {
+        return Err(Failure::Usage(format!(
+            "--status: «{status}» no es un estado; use emitido, anulado o reemplazado"
+        )));
+    }
+    let query = SearchQuery {
+        text: args.query.clone(),
+        form: args.form.clone(),
+        series: args.series.as_deref().map(str::to_ascii_uppercase),
+        status: args.status.clone(),
+        from: date("--from", &args.from)?,
+        to: date("--to", &args.to)?,
+        expediente: args.expediente,
+        person: args.person.clone(),
+        page: args.page,
+        per_page: args.per_page,
+    };
+    let results = runtime.block_on(async {
+        open_archive(config)
+            .await?
+            .search(&query)
+            .await
+            .map_err(archive_failure)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
+        return Ok(());
+    }
+    eprintln!(
+        "{} documento(s); página {} de {}.",
+        results.total,
+        results.page,
+        (results.total as u64)
+            .div_ceil(u64::from(results.per_page))
+            .max(1)
+    );
+    for hit in &results.hits {
+        println!(
+            "{}\t{}\t{}\t{}\texpediente {} «{}»",
+            hit.folio, hit.issued_on, hit.form, hit.status, hit.expediente_id, hit.expediente_title
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! `sello expediente show <id>` and `sello expediente export <id> --out <file.zip>`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::Failure;
+use super::common::{archive_failure, open_archive, runtime};
+use crate::config::Config;
+
+#[derive(Debug, Args)]
+pub struct ExpedienteArgs {
+    #[command(subcommand)]
+    command: ExpedienteCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExpedienteCommand {
+    /// Muestra un expediente: sus documentos y personas
+    Show {
+        /// Número del expediente
+        id: i64,
+    },
+    /// Exporta un expediente a un ZIP verificable sin Sello
+    Export {
+        /// Número del expediente
+        id: i64,
+        /// Archivo ZIP a escribir
+        #[arg(long, value_name = "ARCHIVO")]
+        out: PathBuf,
+    },
+}
+
+pub fn run(config: &Config, args: ExpedienteArgs) -> Result<(), Failure> {
+    let runtime = runtime()?;
+    match args.command {
+        ExpedienteCommand::Show { id } => runtime.block_on(async {
+            let archive = open_archive(config).await?;
+            let expediente = archive.expediente(id).await.map_err(archive_failure)?;
+            let documents = archive.expediente_documents(id).await.map_err(archive_failure)?;
+            let persons = archive.expediente_persons(id).await.map_err(archive_failure)?;
+            println!(
+                "Expediente {} ({}) «{}», abierto el {}{}; conservación: {}.",
+                expediente.id,
+                expediente.kind,
+                expediente.title,
+                expediente.opened_on,
+                expediente
+                    .closed_on
+                    .map(|c| format!(", cerrado el {c}"))
+                    .unwrap_or_default(),
+                expediente.retention
+            );
+            for person in &persons {
+                println!("persona\t{}\t{}", person.identity, person.name);
+            }
+            for document in &documents {
+                println!(
+                    "documento\t{}\t{}\t{}\t{}",
+                    document.folio, document.issued_at, document.form, document.status
+                );
+            }
+            Ok(())
+        }),
+        ExpedienteCommand::Export { id, out } => {
+            let summary = runtime.block_on(async {
+                let archive = open_archive(config).await?;
+                archive.export_expediente(id, &out).await.map_err(archive_failure)
+            })?;
+            eprintln!(
+                "Expediente {id} exportado en {}: {} documento(s), {} evento(s) de auditoría, {} bytes.",
+                out.display(),
+                summary.documents,
+                summary.events,
+                summary.bytes
+            );
+            Ok(())
+        }
+    }
+}
