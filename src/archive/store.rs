@@ -171,6 +171,12 @@ impl Store {
             .map_err(|_| StoreError::Invalid(format!("número de folio fuera de rango: {number}")))
     }
 
+    /// Runs one statement without parameters, for maintenance and tests;
+    /// returns the rows it changed.
+    pub async fn execute(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => sqlx::query(sql).execute(pool).await?.rows_affected()))
+    }
+
     /// The last folio number given in a series and year (0 if none).
     pub async fn last_folio_number(&self, office: &str, series: &str, year: i32) -> Result<u32, StoreError> {
         const LAST: &str = "SELECT COALESCE(MAX(last_number), 0) FROM folio_counters \

@@ -2,9 +2,26 @@
 //! against the PostgreSQL at 127.0.0.1:5432 (database `test`), each test in
 //! a fresh database (a temporary file, or a schema of its own).
 
+mod audit;
+mod checks;
+mod crash;
 mod folios;
+mod issuing;
+mod search;
 
-use sello::archive::Store;
+use std::sync::LazyLock;
+
+use chrono::TimeZone as _;
+use chrono_tz::Tz;
+use sello::archive::{
+    Archive, ArchiveError, BlobStore, DocumentRecord, FolioFormat, IssueOrder, Issued, Office, Store,
+};
+use sello::config::Config;
+use sello::forms::Catalog;
+use sello::issue::{IssueRequest, issue};
+use sello::keys::{KeyAlgorithm, OfficeKey};
+use sello::render::Renderer;
+use serde_json::Value;
 
 /// `SELLO_TEST_DATABASE_URL` overrides where the PostgreSQL tests run.
 pub fn postgres_url() -> String {
@@ -73,6 +90,154 @@ macro_rules! conformance {
                 let (store, schema) = $crate::postgres().await;
                 super::$name(store).await;
                 schema.drop_now().await;
+            }
+        }
+    };
+}
+
+/// An archive with its blob folder, a signing key and the real renderer:
+/// documents are rendered and signed for real.
+pub struct Fixture {
+    pub archive: Archive,
+    pub key: std::sync::Arc<OfficeKey>,
+    pub blobs_dir: tempfile::TempDir,
+    _key_dir: tempfile::TempDir,
+    _db_dir: Option<tempfile::TempDir>,
+    schema: Option<PostgresSchema>,
+}
+
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
+}
+
+pub fn config() -> Config {
+    let env = [(
+        "SELLO_FORMS_DIR".to_owned(),
+        root().join("forms").display().to_string(),
+    )];
+    Config::from_sources(None, env).expect("valid configuration")
+}
+
+pub static CATALOG: LazyLock<Catalog> =
+    LazyLock::new(|| Catalog::load(&root().join("forms")).expect("catalog"));
+pub static RENDERER: LazyLock<Renderer> = LazyLock::new(|| Renderer::new(&config()).expect("renderer"));
+pub const BASE_URL: &str = "https://sello.dif-soledad.gob.mx";
+
+pub fn example(id: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("forms").join(id).join("example.json")).expect("example");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+pub fn at(day: u32) -> chrono::DateTime<Tz> {
+    chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, day, 10, 30, 0)
+        .single()
+        .expect("time")
+}
+
+impl Fixture {
+    pub async fn new(
+        store: Store,
+        db_dir: Option<tempfile::TempDir>,
+        schema: Option<PostgresSchema>,
+    ) -> Self {
+        let blobs_dir = tempfile::tempdir().expect("temp dir");
+        let key_dir = tempfile::tempdir().expect("temp dir");
+        let key = OfficeKey::generate(&key_dir.path().join("k"), "DIF Soledad", KeyAlgorithm::Ed25519)
+            .expect("key");
+        let blobs = BlobStore::open(blobs_dir.path().to_str().expect("utf-8")).expect("blobs");
+        let office = Office {
+            code: "DIF-SLP".into(),
+            name: "DIF Soledad de Graciano Sánchez".into(),
+        };
+        Self {
+            archive: Archive::new(store, blobs, office, FolioFormat::default()),
+            key: std::sync::Arc::new(key),
+            blobs_dir,
+            _key_dir: key_dir,
+            _db_dir: db_dir,
+            schema,
+        }
+    }
+
+    /// Issues `data` as form `form` on the given day of November 2026.
+    pub async fn issue_on(
+        &self,
+        form: &str,
+        data: &Value,
+        day: u32,
+        idempotency_key: Option<&str>,
+    ) -> Result<Issued, ArchiveError> {
+        issue_into(&self.archive, &self.key, form, data, day, idempotency_key).await
+    }
+
+    pub async fn issue(&self, form: &str, data: &Value) -> DocumentRecord {
+        self.issue_on(form, data, 22, None)
+            .await
+            .expect("issues")
+            .record()
+            .clone()
+    }
+
+    pub async fn cleanup(self) {
+        if let Some(schema) = self.schema {
+            schema.drop_now().await;
+        }
+    }
+}
+
+/// Issues through the archive with the real renderer and signer.
+pub async fn issue_into(
+    archive: &Archive,
+    key: &OfficeKey,
+    form: &str,
+    data: &Value,
+    day: u32,
+    idempotency_key: Option<&str>,
+) -> Result<Issued, ArchiveError> {
+    let spec = CATALOG.get(form).expect("form");
+    let order = IssueOrder {
+        form: spec,
+        data,
+        issued_at: at(day),
+        actor: "ana.lopez",
+        expediente_id: None,
+        idempotency_key,
+    };
+    archive
+        .issue(&order, |folio| {
+            let request = IssueRequest {
+                form: spec,
+                data,
+                issued_at: at(day),
+                folio: Some(folio.to_string()),
+                signer: "Mtra. Guadalupe Torres Medina",
+                cargo: "Directora",
+            };
+            issue(&RENDERER, key, BASE_URL, &request)
+        })
+        .await
+}
+
+/// Runs one archive conformance test against both backends.
+#[macro_export]
+macro_rules! archive_conformance {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let (store, dir) = $crate::sqlite().await;
+                let fixture = $crate::Fixture::new(store, Some(dir), None).await;
+                super::$name(&fixture).await;
+                fixture.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let (store, schema) = $crate::postgres().await;
+                let fixture = $crate::Fixture::new(store, None, Some(schema)).await;
+                super::$name(&fixture).await;
+                fixture.cleanup().await;
             }
         }
     };

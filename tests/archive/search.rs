@@ -1,0 +1,229 @@
+//! Search: accent- and case-insensitive, with filters, ranking and pages,
+//! the same on both databases.
+
+use sello::archive::{SearchQuery, SearchResults};
+use serde_json::Value;
+
+use crate::{Fixture, example};
+
+fn carta(familia_id: &str, familia: &str, representante: &str, run: &str, domicilio: &str) -> Value {
+    let mut data = example("carta-compromiso");
+    data["familia_id"] = familia_id.into();
+    data["familia_nombre"] = familia.into();
+    data["representante"]["nombre"] = representante.into();
+    data["representante"]["identificacion"] = run.into();
+    data["domicilio"] = domicilio.into();
+    data
+}
+
+async fn search(fixture: &Fixture, query: SearchQuery) -> SearchResults {
+    fixture.archive.search(&query).await.expect("search")
+}
+
+fn text(words: &str) -> SearchQuery {
+    SearchQuery {
+        text: words.into(),
+        per_page: 20,
+        ..SearchQuery::default()
+    }
+}
+
+fn folios(results: &SearchResults) -> Vec<&str> {
+    results.hits.iter().map(|h| h.folio.as_str()).collect()
+}
+
+async fn text_search_ignores_accents_and_case_and_filters_narrow_it(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let perez = carta(
+        "FAM-1",
+        "Familia Pérez Soto",
+        "José Pérez Muñoz",
+        "12.345.678-5",
+        "Pasaje Los Aromos 12",
+    );
+    let nino = carta(
+        "FAM-2",
+        "Familia Rojas",
+        "Carolina Rojas Díaz",
+        "15.432.876-9",
+        "Villa El Niño 45",
+    );
+    let many = carta(
+        "FAM-3",
+        "Familia Pérez Pérez",
+        "Josefa Pérez Pérez",
+        "15.432.876-9",
+        "Calle Pérez 3",
+    );
+    let a = fixture
+        .issue_on("carta-compromiso", &perez, 20, None)
+        .await
+        .expect("a")
+        .record()
+        .clone();
+    let b = fixture
+        .issue_on("carta-compromiso", &nino, 21, None)
+        .await
+        .expect("b")
+        .record()
+        .clone();
+    let c = fixture
+        .issue_on("oficio-comision", &example("oficio-comision"), 22, None)
+        .await
+        .expect("c")
+        .record()
+        .clone();
+    let d = fixture
+        .issue_on("carta-compromiso", &many, 22, None)
+        .await
+        .expect("d")
+        .record()
+        .clone();
+
+    // "jose perez" finds "José Pérez"; the last word may be a prefix.
+    let found = search(fixture, text("jose perez")).await;
+    assert_eq!(folios(&found), [a.folio.as_str()], "{found:?}");
+    assert_eq!(search(fixture, text("JOSÉ PÉR")).await.total, 1);
+    assert_eq!(folios(&search(fixture, text("nino")).await), [b.folio.as_str()]);
+    assert_eq!(folios(&search(fixture, text("Niño")).await), [b.folio.as_str()]);
+    assert_eq!(search(fixture, text("munoz jose")).await.total, 1);
+    assert_eq!(search(fixture, text("inexistente")).await.total, 0);
+    // Form titles and folios are searchable too.
+    assert!(folios(&search(fixture, text("oficio de comision")).await).contains(&c.folio.as_str()));
+    assert_eq!(folios(&search(fixture, text(&c.folio)).await), [c.folio.as_str()]);
+
+    // The document that says "Pérez" most ranks first.
+    let ranked = search(fixture, text("perez")).await;
+    assert_eq!(ranked.total, 2);
+    assert_eq!(
+        folios(&ranked),
+        [d.folio.as_str(), a.folio.as_str()],
+        "{ranked:?}"
+    );
+
+    // Filters, alone and with text.
+    let by_form = search(
+        fixture,
+        SearchQuery {
+            form: Some("oficio-comision".into()),
+            ..text("")
+        },
+    )
+    .await;
+    assert_eq!(folios(&by_form), [c.folio.as_str()]);
+    let by_series = search(
+        fixture,
+        SearchQuery {
+            series: Some("CA".into()),
+            ..text("")
+        },
+    )
+    .await;
+    assert_eq!(by_series.total, 3);
+    let by_day = search(
+        fixture,
+        SearchQuery {
+            from: chrono::NaiveDate::from_ymd_opt(2026, 11, 21),
+            to: chrono::NaiveDate::from_ymd_opt(2026, 11, 21),
+            ..text("")
+        },
+    )
+    .await;
+    assert_eq!(folios(&by_day), [b.folio.as_str()]);
+    let by_expediente = search(
+        fixture,
+        SearchQuery {
+            expediente: Some(a.expediente_id),
+            ..text("")
+        },
+    )
+    .await;
+    assert_eq!(folios(&by_expediente), [a.folio.as_str()]);
+    // A RUN written with or without dots finds the same person.
+    let by_person = search(
+        fixture,
+        SearchQuery {
+            person: Some("15432876-9".into()),
+            ..text("")
+        },
+    )
+    .await;
+    assert_eq!(by_person.total, 2);
+    let by_person_and_text = search(
+        fixture,
+        SearchQuery {
+            person: Some("15.432.876-9".into()),
+            ..text("niño")
+        },
+    )
+    .await;
+    assert_eq!(folios(&by_person_and_text), [b.folio.as_str()]);
+
+    // Annulled documents stay findable, and the status filter tells them apart.
+    archive
+        .annul(&b.folio, "Datos equivocados", "director", None)
+        .await
+        .expect("annul");
+    let annulled = search(
+        fixture,
+        SearchQuery {
+            status: Some("anulado".into()),
+            ..text("nino")
+        },
+    )
+    .await;
+    assert_eq!(folios(&annulled), [b.folio.as_str()]);
+    assert_eq!(annulled.hits[0].status, "anulado");
+    let current = search(
+        fixture,
+        SearchQuery {
+            status: Some("emitido".into()),
+            ..text("nino")
+        },
+    )
+    .await;
+    assert_eq!(current.total, 0);
+
+    // Pages: newest first when there is no text, no document twice.
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let results = search(
+            fixture,
+            SearchQuery {
+                page,
+                per_page: 2,
+                ..text("")
+            },
+        )
+        .await;
+        assert_eq!(results.total, 4);
+        seen.extend(results.hits.iter().map(|h| h.folio.clone()));
+    }
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[0], d.folio, "newest first: {seen:?}");
+    let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 4);
+}
+crate::archive_conformance!(text_search_ignores_accents_and_case_and_filters_narrow_it);
+
+async fn searching_never_shows_an_issuance_in_progress(fixture: &Fixture) {
+    let spec = crate::CATALOG.get("oficio-comision").expect("form");
+    let data = example("oficio-comision");
+    let order = sello::archive::IssueOrder {
+        form: spec,
+        data: &data,
+        issued_at: crate::at(22),
+        actor: "ana.lopez",
+        expediente_id: None,
+        idempotency_key: None,
+    };
+    fixture
+        .archive
+        .reserve(&order)
+        .await
+        .expect("reserves")
+        .expect("new");
+    assert_eq!(search(fixture, text("")).await.total, 0);
+    assert_eq!(search(fixture, text("oficio")).await.total, 0);
+}
+crate::archive_conformance!(searching_never_shows_an_issuance_in_progress);
