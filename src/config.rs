@@ -435,6 +435,30 @@ mod tests {
     }
 
     #[test]
+    fn the_archive_lives_in_the_data_directory_unless_told_otherwise() {
+        let config = Config::from_sources(None, env(&[("SELLO_DATA_DIR", "/srv/sello")])).unwrap();
+        assert_eq!(config.database_url, "sqlite:///srv/sello/sello.db");
+        assert_eq!(config.blob_store, "/srv/sello/documentos");
+        assert_eq!(config.folio_format, crate::archive::FolioFormat::default());
+        let config = Config::from_sources(
+            None,
+            env(&[("SELLO_DATABASE_URL", "postgres://sello@db/sello"), ("SELLO_FOLIO_FORMAT", "{series}-{n:05}/{year}")]),
+        )
+        .unwrap();
+        assert_eq!(config.database_url, "postgres://sello@db/sello");
+        assert_eq!(config.folio_format.folio("X", "OF", 2026, 7).as_str(), "OF-00007/2026");
+    }
+
+    #[test]
+    fn bad_archive_settings_are_named() {
+        let err = Config::from_sources(None, env(&[("SELLO_DATABASE_URL", "mysql://x")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_DATABASE_URL");
+        let err = Config::from_sources(None, env(&[("SELLO_FOLIO_FORMAT", "{office}/{year}")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_FOLIO_FORMAT");
+        assert!(err.message.contains("número"), "{err}");
+    }
+
+    #[test]
     fn office_codes_must_fit_in_a_folio() {
         let err = Config::from_sources(None, env(&[("SELLO_OFFICE_CODE", "dif slp")])).unwrap_err();
         assert_eq!(err.setting, "SELLO_OFFICE_CODE");

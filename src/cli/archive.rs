@@ -127,7 +127,7 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
                 );
             }
             for orphan in &report.orphans {
-                eprintln!("PDF huérfano: {orphan}");
+                eprintln!("PDF huérfano (ningún documento lo usa; --repair lo elimina): {orphan}");
             }
             if report.orphans_removed > 0 {
                 eprintln!("Se eliminaron {} PDF huérfano(s).", report.orphans_removed);
