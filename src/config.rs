@@ -442,11 +442,17 @@ mod tests {
         assert_eq!(config.folio_format, crate::archive::FolioFormat::default());
         let config = Config::from_sources(
             None,
-            env(&[("SELLO_DATABASE_URL", "postgres://sello@db/sello"), ("SELLO_FOLIO_FORMAT", "{series}-{n:05}/{year}")]),
+            env(&[
+                ("SELLO_DATABASE_URL", "postgres://sello@db/sello"),
+                ("SELLO_FOLIO_FORMAT", "{series}-{n:05}/{year}"),
+            ]),
         )
         .unwrap();
         assert_eq!(config.database_url, "postgres://sello@db/sello");
-        assert_eq!(config.folio_format.folio("X", "OF", 2026, 7).as_str(), "OF-00007/2026");
+        assert_eq!(
+            config.folio_format.folio("X", "OF", 2026, 7).as_str(),
+            "OF-00007/2026"
+        );
     }
 
     #[test]

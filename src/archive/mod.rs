@@ -7,6 +7,7 @@ mod annul;
 pub(crate) mod audit;
 mod blobs;
 mod checks;
+mod closing;
 mod documents;
 mod export;
 mod filing;

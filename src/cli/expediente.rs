@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::Failure;
-use super::common::{archive_failure, open_archive, runtime};
+use super::common::{archive_failure, open_archive, runtime, terminal_actor};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -20,6 +20,14 @@ enum ExpedienteCommand {
     Show {
         /// Número del expediente
         id: i64,
+    },
+    /// Cierra un expediente: conserva todo, pero no recibe documentos nuevos
+    Close {
+        /// Número del expediente
+        id: i64,
+        /// Fecha de cierre (por defecto, hoy)
+        #[arg(long, value_name = "FECHA")]
+        on: Option<String>,
     },
     /// Exporta un expediente a un ZIP verificable sin Sello
     Export {
@@ -62,6 +70,23 @@ pub fn run(config: &Config, args: ExpedienteArgs) -> Result<(), Failure> {
             }
             Ok(())
         }),
+        ExpedienteCommand::Close { id, on } => {
+            let on = match on {
+                Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                    Failure::Usage(format!("--on: «{text}» no es una fecha; escriba 2026-01-31"))
+                })?,
+                None => chrono::Utc::now().with_timezone(&config.time_zone).date_naive(),
+            };
+            let closed = runtime.block_on(async {
+                let archive = open_archive(config).await?;
+                archive
+                    .close_expediente(id, on, &terminal_actor())
+                    .await
+                    .map_err(archive_failure)
+            })?;
+            eprintln!("Expediente {} «{}» cerrado el {on}.", closed.id, closed.title);
+            Ok(())
+        }
         ExpedienteCommand::Export { id, out } => {
             let summary = runtime.block_on(async {
                 let archive = open_archive(config).await?;

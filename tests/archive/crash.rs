@@ -92,7 +92,11 @@ async fn issuances_killed_at_random_moments_leave_a_consistent_archive() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.audit.broken.is_none(), "{:?}", report.audit);
     assert!(report.is_clean(), "{report:?}");
-    assert_eq!(report.orphans.len(), report.orphans_removed, "orphans are removed");
+    assert_eq!(
+        report.orphans.len(),
+        report.orphans_removed,
+        "orphans are removed"
+    );
 
     // Every number from 1 to the last is either issued or annulled, once.
     let results = archive

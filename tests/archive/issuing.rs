@@ -302,3 +302,69 @@ async fn concurrent_issuance_gives_every_document_its_own_folio(fixture: &Fixtur
     assert_eq!(report.events, 21);
 }
 crate::archive_conformance!(concurrent_issuance_gives_every_document_its_own_folio);
+
+async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let carta = fixture
+        .issue("carta-compromiso", &example("carta-compromiso"))
+        .await;
+    let spec = crate::CATALOG.get("oficio-comision").expect("form");
+    let data = example("oficio-comision");
+    let order = |expediente_id| sello::archive::IssueOrder {
+        form: spec,
+        data: &data,
+        issued_at: crate::at(22),
+        actor: "ana.lopez",
+        expediente_id,
+        idempotency_key: None,
+    };
+    let render = |folio: &sello::archive::Folio| {
+        let request = sello::issue::IssueRequest {
+            form: spec,
+            data: &data,
+            issued_at: crate::at(22),
+            folio: Some(folio.to_string()),
+            signer: "Directora",
+            cargo: "Directora",
+        };
+        sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
+    };
+    let filed = archive
+        .issue(&order(Some(carta.expediente_id)), render)
+        .await
+        .expect("issues");
+    assert_eq!(filed.record().expediente_id, carta.expediente_id);
+    assert!(matches!(
+        archive.issue(&order(Some(424_242)), render).await,
+        Err(ArchiveError::ExpedienteNotFound(_))
+    ));
+
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+    let before = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+    assert!(matches!(
+        archive
+            .close_expediente(carta.expediente_id, before, "archivista")
+            .await,
+        Err(ArchiveError::Refused(_))
+    ));
+    let closed = archive
+        .close_expediente(carta.expediente_id, day, "archivista")
+        .await
+        .expect("closes");
+    assert_eq!(closed.closed_on.as_deref(), Some("2026-11-30"));
+    let refused = archive.issue(&order(Some(carta.expediente_id)), render).await;
+    assert!(
+        matches!(refused, Err(ArchiveError::Refused(ref m)) if m.contains("cerró")),
+        "{:?}",
+        refused.err()
+    );
+    // Derived from the data, too: the family's closed file takes nothing new.
+    let again = fixture
+        .issue_on("carta-compromiso", &example("carta-compromiso"), 22, None)
+        .await;
+    assert!(matches!(again, Err(ArchiveError::Refused(_))));
+    // Refusals spend no folio.
+    let next = fixture.issue("oficio-comision", &data).await;
+    assert_eq!(next.folio, "DIF-SLP/OF/2026/0002");
+}
+crate::archive_conformance!(a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one);

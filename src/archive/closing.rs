@@ -1,0 +1,51 @@
+//! Closing an expediente: it keeps everything, but receives no new documents.
+
+use chrono::NaiveDate;
+use serde_json::json;
+
+use super::audit::{NewEvent, append_event};
+use super::documents::ExpedienteRecord;
+use super::store::{BeginWrite as _, on_pool};
+use super::{Archive, ArchiveError};
+
+impl Archive {
+    /// Closes expediente `id` on `on` (the day its case ended).
+    pub async fn close_expediente(
+        &self,
+        id: i64,
+        on: NaiveDate,
+        actor: &str,
+    ) -> Result<ExpedienteRecord, ArchiveError> {
+        let expediente = self.expediente(id).await?;
+        if on.to_string() < expediente.opened_on {
+            return Err(ArchiveError::Refused(format!(
+                "el expediente {id} se abrió el {}; no puede cerrarse antes",
+                expediente.opened_on
+            )));
+        }
+        on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            let updated = sqlx::query(
+                "UPDATE expedientes SET closed_on = $2 WHERE id = $1 AND office_code = $3 AND closed_on IS NULL",
+            )
+            .bind(id).bind(on.to_string()).bind(&self.office.code)
+            .execute(&mut *tx).await?.rows_affected();
+            if updated != 1 {
+                return Err(ArchiveError::Refused(format!(
+                    "el expediente {id} ya está cerrado desde el {}",
+                    expediente.closed_on.as_deref().unwrap_or("antes")
+                )));
+            }
+            append_event!(tx, NewEvent {
+                actor: actor.to_owned(),
+                action: "expediente.cerrado",
+                office_code: Some(self.office.code.clone()),
+                document_id: None,
+                expediente_id: Some(id),
+                details: json!({"cerrado": on.to_string()}),
+            });
+            tx.commit().await?;
+        });
+        self.expediente(id).await
+    }
+}
