@@ -1,6 +1,7 @@
-//! Where PDFs are kept, content-addressed by SHA-256: a folder by default.
-//! A blob is written, made durable and read back against its hash before
-//! the row that points at it is committed.
+//! Where PDFs are kept, content-addressed by SHA-256: a folder by default,
+//! or an S3-compatible bucket for scale. A blob is written, made durable
+//! and read back against its hash before the row that points at it is
+//! committed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,11 +24,18 @@ pub enum BlobError {
 #[derive(Debug, Clone)]
 pub enum BlobStore {
     Filesystem(FolderBlobs),
+    S3(super::s3::BucketBlobs),
 }
 
 impl BlobStore {
-    /// Opens the store named by the `blob_store` setting.
+    /// Opens the store named by the `blob_store` setting: a folder, or
+    /// `s3://bucket/prefix` with the connection in the usual `AWS_*`
+    /// variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`).
     pub fn open(location: &str) -> Result<Self, BlobError> {
+        if location.starts_with("s3://") {
+            return Ok(Self::S3(super::s3::BucketBlobs::from_env(location)?));
+        }
         Ok(Self::Filesystem(FolderBlobs::open(Path::new(location))?))
     }
 
@@ -39,6 +47,7 @@ impl BlobStore {
                 let folder = folder.clone();
                 run_blocking(move || folder.put(&bytes)).await
             }
+            Self::S3(bucket) => bucket.put(bytes).await,
         }
     }
 
@@ -49,6 +58,7 @@ impl BlobStore {
                 let (folder, sha256) = (folder.clone(), sha256.to_owned());
                 run_blocking(move || folder.get(&sha256)).await
             }
+            Self::S3(bucket) => bucket.get(sha256).await,
         }
     }
 
@@ -59,6 +69,7 @@ impl BlobStore {
                 let folder = folder.clone();
                 run_blocking(move || folder.list()).await
             }
+            Self::S3(bucket) => bucket.list().await,
         }
     }
 
@@ -69,6 +80,7 @@ impl BlobStore {
                 let (folder, sha256) = (folder.clone(), sha256.to_owned());
                 run_blocking(move || folder.remove(&sha256)).await
             }
+            Self::S3(bucket) => bucket.remove(sha256).await,
         }
     }
 }
@@ -85,7 +97,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn is_sha256_hex(text: &str) -> bool {
+pub(super) fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64
         && text
             .bytes()

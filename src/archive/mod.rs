@@ -13,6 +13,7 @@ mod export;
 mod filing;
 mod folio;
 mod issuing;
+mod s3;
 mod search;
 mod store;
 pub mod text;
@@ -27,6 +28,7 @@ pub use export::ExportSummary;
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};
+pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};
 

@@ -7,6 +7,7 @@ mod checks;
 mod crash;
 mod folios;
 mod issuing;
+mod s3;
 mod search;
 
 use std::sync::LazyLock;
