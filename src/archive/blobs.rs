@@ -97,6 +97,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// The bytes read for a blob, if they still hash to its name.
+pub(super) fn checked(sha256: &str, bytes: Vec<u8>) -> Result<Vec<u8>, BlobError> {
+    let found = sha256_hex(&bytes);
+    if found != sha256 {
+        return Err(BlobError::Corrupt {
+            sha256: sha256.to_owned(),
+            found,
+        });
+    }
+    Ok(bytes)
+}
+
 pub(super) fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64
         && text
@@ -155,14 +167,7 @@ impl FolderBlobs {
             std::io::ErrorKind::NotFound => BlobError::Missing(sha256.to_owned()),
             _ => BlobError::Io(format!("{}: {e}", path.display())),
         })?;
-        let found = sha256_hex(&bytes);
-        if found != sha256 {
-            return Err(BlobError::Corrupt {
-                sha256: sha256.to_owned(),
-                found,
-            });
-        }
-        Ok(bytes)
+        checked(sha256, bytes)
     }
 
     fn list(&self) -> Result<Vec<String>, BlobError> {

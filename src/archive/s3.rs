@@ -10,7 +10,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 
-use super::blobs::{BlobError, is_sha256_hex, sha256_hex};
+use super::blobs::{BlobError, checked, is_sha256_hex, sha256_hex};
 
 /// A bucket (and prefix) holding an archive's PDFs.
 #[derive(Debug, Clone)]
@@ -74,14 +74,7 @@ impl BucketBlobs {
             Err(object_store::Error::NotFound { .. }) => return Err(BlobError::Missing(sha256.to_owned())),
             Err(e) => return Err(BlobError::Io(format!("S3, al leer {sha256}: {e}"))),
         };
-        let found = sha256_hex(&bytes);
-        if found != sha256 {
-            return Err(BlobError::Corrupt {
-                sha256: sha256.to_owned(),
-                found,
-            });
-        }
-        Ok(bytes)
+        checked(sha256, bytes)
     }
 
     pub async fn list(&self) -> Result<Vec<String>, BlobError> {

@@ -138,16 +138,8 @@ crate::archive_conformance!(an_idempotency_key_returns_the_same_document_and_ref
 
 async fn a_failed_issuance_records_its_folio_as_annulled_and_never_reuses_it(fixture: &Fixture) {
     let archive = &fixture.archive;
-    let spec = crate::CATALOG.get("oficio-comision").expect("form");
     let data = example("oficio-comision");
-    let order = sello::archive::IssueOrder {
-        form: spec,
-        data: &data,
-        issued_at: crate::at(22),
-        actor: "ana.lopez",
-        expediente_id: None,
-        idempotency_key: Some("falla"),
-    };
+    let order = crate::order("oficio-comision", &data, None, Some("falla"));
     let failed = archive
         .issue(&order, |_| {
             Err(IssueError::Other("la impresora de PDF se cayó".into()))
@@ -177,16 +169,8 @@ crate::archive_conformance!(a_failed_issuance_records_its_folio_as_annulled_and_
 
 async fn an_interrupted_issuance_is_invisible_then_recorded_as_annulled(fixture: &Fixture) {
     let archive = &fixture.archive;
-    let spec = crate::CATALOG.get("oficio-comision").expect("form");
     let data = example("oficio-comision");
-    let order = sello::archive::IssueOrder {
-        form: spec,
-        data: &data,
-        issued_at: crate::at(22),
-        actor: "ana.lopez",
-        expediente_id: None,
-        idempotency_key: None,
-    };
+    let order = crate::order("oficio-comision", &data, None, None);
     // As if the process died after taking the folio.
     let reservation = archive.reserve(&order).await.expect("reserves").expect("new");
     assert!(matches!(
@@ -310,14 +294,7 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
         .await;
     let spec = crate::CATALOG.get("oficio-comision").expect("form");
     let data = example("oficio-comision");
-    let order = |expediente_id| sello::archive::IssueOrder {
-        form: spec,
-        data: &data,
-        issued_at: crate::at(22),
-        actor: "ana.lopez",
-        expediente_id,
-        idempotency_key: None,
-    };
+    let order = |expediente_id| crate::order("oficio-comision", &data, expediente_id, None);
     let render = |folio: &sello::archive::Folio| {
         let request = sello::issue::IssueRequest {
             form: spec,

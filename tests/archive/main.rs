@@ -187,6 +187,23 @@ impl Fixture {
     }
 }
 
+/// An order for `data` as form `form`, issued on 22 November 2026.
+pub fn order<'a>(
+    form: &str,
+    data: &'a Value,
+    expediente_id: Option<i64>,
+    idempotency_key: Option<&'a str>,
+) -> IssueOrder<'a> {
+    IssueOrder {
+        form: CATALOG.get(form).expect("form"),
+        data,
+        issued_at: at(22),
+        actor: "ana.lopez",
+        expediente_id,
+        idempotency_key,
+    }
+}
+
 /// Issues through the archive with the real renderer and signer.
 pub async fn issue_into(
     archive: &Archive,
@@ -198,12 +215,8 @@ pub async fn issue_into(
 ) -> Result<Issued, ArchiveError> {
     let spec = CATALOG.get(form).expect("form");
     let order = IssueOrder {
-        form: spec,
-        data,
         issued_at: at(day),
-        actor: "ana.lopez",
-        expediente_id: None,
-        idempotency_key,
+        ..crate::order(form, data, None, idempotency_key)
     };
     archive
         .issue(&order, |folio| {

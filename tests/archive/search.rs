@@ -207,16 +207,8 @@ async fn text_search_ignores_accents_and_case_and_filters_narrow_it(fixture: &Fi
 crate::archive_conformance!(text_search_ignores_accents_and_case_and_filters_narrow_it);
 
 async fn searching_never_shows_an_issuance_in_progress(fixture: &Fixture) {
-    let spec = crate::CATALOG.get("oficio-comision").expect("form");
     let data = example("oficio-comision");
-    let order = sello::archive::IssueOrder {
-        form: spec,
-        data: &data,
-        issued_at: crate::at(22),
-        actor: "ana.lopez",
-        expediente_id: None,
-        idempotency_key: None,
-    };
+    let order = crate::order("oficio-comision", &data, None, None);
     fixture
         .archive
         .reserve(&order)
