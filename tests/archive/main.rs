@@ -4,6 +4,7 @@
 
 mod audit;
 mod checks;
+mod cli;
 mod crash;
 mod folios;
 mod issuing;

@@ -1,0 +1,127 @@
+//! The archive from the command line: issue, annul, search, expediente
+//! export, audit-verify and fsck, with their exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sello(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sello"))
+        .current_dir(dir)
+        .args(args)
+        .env("SELLO_FORMS_DIR", crate::root().join("forms"))
+        .env("SELLO_OFFICE_CODE", "DIF-SLP")
+        .output()
+        .expect("sello runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn a_document_goes_through_the_archive_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp");
+    let data = crate::root().join("forms/carta-compromiso/example.json");
+    let data = data.to_str().expect("utf-8");
+    let issue = |key: &str| {
+        sello(
+            dir.path(),
+            &[
+                "issue",
+                "carta-compromiso",
+                "--data",
+                data,
+                "--idempotency-key",
+                key,
+                "--json",
+                "--out",
+                "c.pdf",
+            ],
+        )
+    };
+    let first = issue("k-1");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let report: serde_json::Value = serde_json::from_slice(&first.stdout).expect("JSON");
+    assert_eq!(report["folio"], "DIF-SLP/CA/2026/0001");
+    assert_eq!(report["nuevo"], true);
+    let expediente = report["expediente"].as_i64().expect("expediente").to_string();
+    assert!(dir.path().join("c.pdf").is_file());
+
+    let again = issue("k-1");
+    let replay: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(
+        (replay["folio"].clone(), replay["nuevo"].clone()),
+        (report["folio"].clone(), false.into())
+    );
+    assert_eq!(
+        replay["codigo"], report["codigo"],
+        "the same code, read back from the archive"
+    );
+
+    let second = issue("k-2");
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+
+    let search = sello(dir.path(), &["archive", "search", "carolina munoz"]);
+    assert_eq!(search.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&search.stdout).lines().count(),
+        2,
+        "{}",
+        text(&search)
+    );
+
+    let annul = sello(
+        dir.path(),
+        &[
+            "annul",
+            "DIF-SLP/CA/2026/0001",
+            "--reason",
+            "Duplicada",
+            "--replaced-by",
+            "DIF-SLP/CA/2026/0002",
+        ],
+    );
+    assert_eq!(annul.status.code(), Some(0), "{}", text(&annul));
+    let again = sello(dir.path(), &["annul", "DIF-SLP/CA/2026/0001", "--reason", "x"]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("ya está reemplazado"), "{}", text(&again));
+    let bad_status = sello(dir.path(), &["archive", "search", "", "--status", "borrado"]);
+    assert_eq!(bad_status.status.code(), Some(2));
+    assert!(text(&bad_status).contains("--status"));
+
+    let replaced = sello(dir.path(), &["archive", "search", "", "--status", "reemplazado"]);
+    assert!(String::from_utf8_lossy(&replaced.stdout).contains("DIF-SLP/CA/2026/0001"));
+
+    let export = sello(
+        dir.path(),
+        &["expediente", "export", &expediente, "--out", "e.zip"],
+    );
+    assert_eq!(export.status.code(), Some(0), "{}", text(&export));
+    assert!(dir.path().join("e.zip").is_file());
+    let missing = sello(dir.path(), &["expediente", "export", "999", "--out", "x.zip"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(!dir.path().join("x.zip").exists());
+
+    let audit = sello(dir.path(), &["archive", "audit-verify"]);
+    assert_eq!(audit.status.code(), Some(0), "{}", text(&audit));
+    assert!(text(&audit).contains("4 evento(s)"), "{}", text(&audit));
+    let fsck = sello(dir.path(), &["archive", "fsck"]);
+    assert_eq!(fsck.status.code(), Some(0), "{}", text(&fsck));
+
+    // A PDF removed behind Sello's back makes fsck fail.
+    let sha = report["pdf_sha256"].as_str().expect("sha");
+    let blob = dir
+        .path()
+        .join("data/documentos")
+        .join(&sha[0..2])
+        .join(&sha[2..4])
+        .join(format!("{sha}.pdf"));
+    std::fs::remove_file(blob).expect("remove");
+    let fsck = sello(dir.path(), &["archive", "fsck"]);
+    assert_eq!(fsck.status.code(), Some(1), "{}", text(&fsck));
+    assert!(text(&fsck).contains("DIF-SLP/CA/2026/0001"), "{}", text(&fsck));
+}
