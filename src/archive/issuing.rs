@@ -294,12 +294,19 @@ impl Archive {
         document: &IssuedDocument,
     ) -> Result<DocumentRecord, ArchiveError> {
         let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
+        // Identity numbers also without dots, so «15432876-9» finds
+        // «15.432.876-9».
+        let identities: Vec<String> = persons_in(order.form, order.data)
+            .into_iter()
+            .map(|person| person.identity)
+            .collect();
         let body = fold(&format!(
-            "{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}",
             order.form.title,
             reservation.folio,
             reservation.expediente_title,
-            data_text(order.data)
+            data_text(order.data),
+            identities.join("\n")
         ));
         let index_sql = match self.store.backend() {
             Backend::Sqlite => "INSERT INTO document_search (rowid, body) VALUES ($1, $2)",

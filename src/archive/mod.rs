@@ -29,7 +29,7 @@ pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, per
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};
 pub use s3::BucketBlobs;
-pub use search::{PER_PAGE_MAX, SearchHit, SearchQuery, SearchResults};
+pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};
 
 /// The office an archive issues for.
@@ -75,6 +75,8 @@ pub struct Archive {
     blobs: BlobStore,
     office: Office,
     folio_format: FolioFormat,
+    /// How many matches a search counts exactly and ranks.
+    rank_limit: i64,
 }
 
 impl Archive {
@@ -84,7 +86,14 @@ impl Archive {
             blobs,
             office,
             folio_format,
+            rank_limit: RANKED_MAX,
         }
+    }
+
+    /// Counts and ranks up to `limit` matches per search (see [`RANKED_MAX`]).
+    pub fn with_rank_limit(mut self, limit: i64) -> Self {
+        self.rank_limit = limit.max(1);
+        self
     }
 
     /// Opens the archive the configuration names, creating the data folder,

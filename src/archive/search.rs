@@ -45,7 +45,14 @@ pub struct SearchHit {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResults {
+    /// How many documents match, counted up to [`RANKED_MAX`] (or the
+    /// archive's own limit); beyond
+    /// that `total_exact` is false and `total` is a lower bound.
     pub total: i64,
+    pub total_exact: bool,
+    /// Whether the hits are ordered by relevance (a search with text and at
+    /// most [`RANKED_MAX`] matches) or newest first.
+    pub ranked: bool,
     pub page: u32,
     pub per_page: u32,
     pub hits: Vec<SearchHit>,
@@ -53,6 +60,26 @@ pub struct SearchResults {
 
 /// The most results on one page.
 pub const PER_PAGE_MAX: u32 = 100;
+
+/// Up to this many matches are counted exactly and ranked by relevance.
+/// Beyond it a search lists the newest first and says "more than": ranking
+/// every one of 60,000 matches of a common surname costs more than the
+/// whole answer may take, and nobody pages through them by relevance.
+pub const RANKED_MAX: i64 = 1_000;
+
+impl Archive {
+    /// The folio `text` names exactly, in any case, if this office has it.
+    async fn exact_folio(&self, text: &str) -> Result<Option<String>, ArchiveError> {
+        let candidate = text.trim().to_uppercase();
+        if !candidate.contains('/') || candidate.contains(char::is_whitespace) {
+            return Ok(None);
+        }
+        const SQL: &str = "SELECT folio FROM documents WHERE office_code = $1 AND folio = $2";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_scalar(SQL).bind(&self.office.code).bind(&candidate).fetch_optional(pool).await?
+        }))
+    }
+}
 
 enum Param {
     Text(String),
@@ -64,7 +91,18 @@ impl Archive {
         let per_page = query.per_page.clamp(1, PER_PAGE_MAX);
         let page = query.page.max(1);
         let backend = self.store.backend();
-        let terms = query_terms(&query.text);
+        // A folio typed or pasted whole is looked up as such: its parts
+        // (office, series, year) are in every document's text.
+        let folio = self.exact_folio(&query.text).await?;
+        let terms = if folio.is_some() {
+            Vec::new()
+        } else {
+            query_terms(&query.text)
+        };
+        // A filter on an expediente or a person leaves few documents: the
+        // database may start from them. Otherwise SQLite must start from the
+        // text index (CROSS JOIN fixes the order), or it walks every document.
+        let selective = query.expediente.is_some() || query.person.is_some();
         let mut params = vec![Param::Text(self.office.code.clone())];
         let mut filters = vec![
             "d.office_code = $1".to_owned(),
@@ -99,10 +137,12 @@ impl Archive {
                         .collect::<Vec<_>>()
                         .join(" ");
                     add("document_search MATCH ?", Param::Text(expression), &mut params);
-                    (
-                        "document_search JOIN documents d ON d.id = document_search.rowid",
-                        "-bm25(document_search)",
-                    )
+                    let from = if selective {
+                        "document_search JOIN documents d ON d.id = document_search.rowid"
+                    } else {
+                        "document_search CROSS JOIN documents d ON d.id = document_search.rowid"
+                    };
+                    (from, "-bm25(document_search)")
                 }
                 Backend::Postgres => {
                     let expression = terms
@@ -124,6 +164,9 @@ impl Archive {
             }
         };
 
+        if let Some(folio) = folio {
+            add("d.folio = ?", Param::Text(folio), &mut params);
+        }
         if let Some(form) = &query.form {
             add("d.form = ?", Param::Text(form.clone()), &mut params);
         }
@@ -145,39 +188,57 @@ impl Archive {
         if let Some(person) = &query.person {
             add(
                 "d.id IN (SELECT dp.document_id FROM document_persons dp JOIN persons p ON p.id = dp.person_id \
-                 WHERE p.identity = ?)",
+                 WHERE p.office_code = $1 AND p.identity = ?)",
                 Param::Text(normal_identity(person)),
                 &mut params,
             );
         }
 
         let conditions = filters.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {conditions}");
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {conditions} LIMIT {}) AS capped",
+            self.rank_limit + 1
+        );
+        let total: i64 = on_pool!(&self.store, pool => {
+            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            for param in &params {
+                count = match param {
+                    Param::Text(text) => count.bind(text.clone()),
+                    Param::Int(n) => count.bind(*n),
+                };
+            }
+            count.fetch_one(pool).await?
+        });
+        let total_exact = total <= self.rank_limit;
+        let ranked = total_exact && !terms.is_empty();
+        let order = match (ranked, terms.is_empty(), backend) {
+            (true, _, _) => "rank DESC, d.issued_on DESC, d.id DESC",
+            (false, true, _) => "d.issued_on DESC, d.id DESC",
+            // Newest first straight from the text index, which keeps its
+            // entries in document order.
+            (false, false, Backend::Sqlite) => "document_search.rowid DESC",
+            (false, false, Backend::Postgres) => "d.id DESC",
+        };
         let hits_sql = format!(
             "SELECT d.id, d.folio, d.form, d.status, d.issued_on, d.expediente_id, e.title AS expediente_title, \
              {rank} AS rank FROM {from} JOIN expedientes e ON e.id = d.expediente_id WHERE {conditions} \
-             ORDER BY rank DESC, d.issued_at DESC, d.id DESC LIMIT {per_page} OFFSET {}",
+             ORDER BY {order} LIMIT {per_page} OFFSET {}",
             (page - 1) as u64 * per_page as u64
         );
-        let (total, hits) = on_pool!(&self.store, pool => {
-            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        let hits = on_pool!(&self.store, pool => {
             let mut hits = sqlx::query_as::<_, SearchHit>(&hits_sql);
             for param in &params {
-                match param {
-                    Param::Text(text) => {
-                        count = count.bind(text.clone());
-                        hits = hits.bind(text.clone());
-                    }
-                    Param::Int(n) => {
-                        count = count.bind(*n);
-                        hits = hits.bind(*n);
-                    }
-                }
+                hits = match param {
+                    Param::Text(text) => hits.bind(text.clone()),
+                    Param::Int(n) => hits.bind(*n),
+                };
             }
-            (count.fetch_one(pool).await?, hits.fetch_all(pool).await?)
+            hits.fetch_all(pool).await?
         });
         Ok(SearchResults {
             total,
+            total_exact,
+            ranked,
             page,
             per_page,
             hits,

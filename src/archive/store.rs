@@ -115,7 +115,25 @@ impl Store {
             )));
         };
         store.migrate().await?;
+        store.optimize().await?;
         Ok(store)
+    }
+
+    /// Refreshes the statistics the query planner relies on, where they are
+    /// missing or stale. Without them SQLite may walk every document of the
+    /// office for a search that should touch three. Cheap when up to date.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        if let Self::Sqlite(pool) = self {
+            let mut connection = pool.acquire().await?;
+            // A sample of rows per index is enough, and keeps it fast.
+            sqlx::query("PRAGMA analysis_limit = 1000")
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query("PRAGMA optimize = 0x10002")
+                .execute(&mut *connection)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Opens a PostgreSQL database inside one schema, for tests and for

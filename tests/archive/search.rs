@@ -219,3 +219,52 @@ async fn searching_never_shows_an_issuance_in_progress(fixture: &Fixture) {
     assert_eq!(search(fixture, text("oficio")).await.total, 0);
 }
 crate::archive_conformance!(searching_never_shows_an_issuance_in_progress);
+
+async fn identities_and_folios_are_found_as_typed_and_large_results_come_newest_first(fixture: &Fixture) {
+    let carta = |familia: &str, run: &str| {
+        carta(
+            &format!("FAM-{familia}"),
+            "Familia Rojas",
+            "Carolina Rojas Díaz",
+            run,
+            "Villa Los Aromos 45",
+        )
+    };
+    let mut issued = Vec::new();
+    for (i, run) in ["12.345.678-5", "15.432.876-9", "15.432.876-9", "15.432.876-9"]
+        .iter()
+        .enumerate()
+    {
+        let record = fixture
+            .issue_on(
+                "carta-compromiso",
+                &carta(&i.to_string(), run),
+                20 + i as u32,
+                None,
+            )
+            .await
+            .expect("issues");
+        issued.push(record.record().clone());
+    }
+    // A RUN typed with or without dots, in the text box.
+    assert_eq!(search(fixture, text("15432876-9")).await.total, 3);
+    assert_eq!(search(fixture, text("15.432.876-9")).await.total, 3);
+    assert_eq!(search(fixture, text("12345678-5")).await.total, 1);
+    // A folio typed whole, in any case, is that document alone.
+    let folio = issued[2].folio.to_lowercase();
+    assert_eq!(
+        folios(&search(fixture, text(&folio)).await),
+        [issued[2].folio.as_str()]
+    );
+
+    // Past the ranking limit: a lower bound, newest first, still paged.
+    let archive = fixture.archive.clone().with_rank_limit(2);
+    let many = archive.search(&text("carolina")).await.expect("search");
+    assert!(!many.total_exact && !many.ranked, "{many:?}");
+    assert_eq!(many.total, 3, "counted up to the limit and one more");
+    let newest_first: Vec<&str> = issued.iter().rev().map(|d| d.folio.as_str()).collect();
+    assert_eq!(folios(&many), newest_first);
+    let few = archive.search(&text("12345678-5")).await.expect("search");
+    assert!(few.total_exact && few.ranked);
+}
+crate::archive_conformance!(identities_and_folios_are_found_as_typed_and_large_results_come_newest_first);
