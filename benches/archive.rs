@@ -475,8 +475,8 @@ async fn build_synthetic(store: &Store, docs: i64) {
     );
 }
 
-/// The searches an archivist makes, with how often.
-fn query_mix(docs: i64) -> Vec<(&'static str, SearchQuery)> {
+/// The searches an archivist makes; `folio` is one that exists.
+fn query_mix(docs: i64, folio: String) -> Vec<(&'static str, SearchQuery)> {
     let text = |t: &str| SearchQuery {
         text: t.into(),
         per_page: 20,
@@ -504,7 +504,7 @@ fn query_mix(docs: i64) -> Vec<(&'static str, SearchQuery)> {
             text(&format!("{first} {surname}")),
         ),
         ("surname + place", text(&format!("{surname} pintana"))),
-        ("folio", text(&format!("DIF-SLP/CA/2026/{:06}", docs / 2))),
+        ("folio, pasted whole", text(&folio)),
         ("family id", text(&format!("FAM-{family:07}"))),
         (
             "surname + form filter",
@@ -558,7 +558,12 @@ async fn search_latency() {
         build_synthetic(&store, docs).await;
         let blobs = BlobStore::open(cache.join("blobs").to_str().expect("utf-8")).expect("blobs");
         let archive = Archive::new(store, blobs, office(), FolioFormat::default());
-        let mix = query_mix(docs);
+        let folio: String = match archive.store() {
+            Store::Sqlite(pool) => sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1").bind(docs / 2).fetch_one(pool).await,
+            Store::Postgres(pool) => sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1").bind(docs / 2).fetch_one(pool).await,
+        }
+        .expect("a folio");
+        let mix = query_mix(docs, folio);
         // Warm the caches once, as a running server would have them.
         for (_, query) in &mix {
             archive.search(query).await.expect("search");
