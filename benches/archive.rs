@@ -559,8 +559,18 @@ async fn search_latency() {
         let blobs = BlobStore::open(cache.join("blobs").to_str().expect("utf-8")).expect("blobs");
         let archive = Archive::new(store, blobs, office(), FolioFormat::default());
         let folio: String = match archive.store() {
-            Store::Sqlite(pool) => sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1").bind(docs / 2).fetch_one(pool).await,
-            Store::Postgres(pool) => sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1").bind(docs / 2).fetch_one(pool).await,
+            Store::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
+                    .bind(docs / 2)
+                    .fetch_one(pool)
+                    .await
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
+                    .bind(docs / 2)
+                    .fetch_one(pool)
+                    .await
+            }
         }
         .expect("a folio");
         let mix = query_mix(docs, folio);
