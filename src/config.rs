@@ -50,6 +50,8 @@ pub struct Config {
     /// Where PDFs are kept: a folder (by default `<data_dir>/documentos`)
     /// or an S3 bucket, `s3://bucket/prefix`.
     pub blob_store: String,
+    /// Where `sello serve` listens.
+    pub listen: std::net::SocketAddr,
 }
 
 /// A retired signing key: its folder (or certificate file) and when it stopped signing.
@@ -83,11 +85,12 @@ struct FileSettings {
     database_url: Option<String>,
     folio_format: Option<String>,
     blob_store: Option<String>,
+    listen: Option<String>,
     #[serde(default)]
     retired_keys: Vec<RawRetiredKey>,
 }
 
-const SETTINGS: [&str; 13] = [
+const SETTINGS: [&str; 14] = [
     "institution",
     "office_name",
     "office_code",
@@ -101,6 +104,7 @@ const SETTINGS: [&str; 13] = [
     "database_url",
     "folio_format",
     "blob_store",
+    "listen",
 ];
 
 impl Config {
@@ -262,7 +266,15 @@ impl Config {
         } else {
             blob_store
         };
+        let (listen, source) = take("listen", "127.0.0.1:8080");
+        let listen = listen.parse().map_err(|_| {
+            fail(
+                &source,
+                format!("«{listen}» no es una dirección para escuchar; escriba, por ejemplo, 127.0.0.1:8080"),
+            )
+        })?;
         Ok(Self {
+            listen,
             database_url,
             folio_format,
             blob_store,
@@ -330,6 +342,7 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         ("database_url", settings.database_url),
         ("folio_format", settings.folio_format),
         ("blob_store", settings.blob_store),
+        ("listen", settings.listen),
     ];
     let mut retired = Vec::new();
     for (i, raw) in settings.retired_keys.into_iter().enumerate() {
@@ -459,7 +472,8 @@ mod tests {
     fn bad_archive_settings_are_named() {
         let err = Config::from_sources(None, env(&[("SELLO_DATABASE_URL", "mysql://x")])).unwrap_err();
         assert_eq!(err.setting, "SELLO_DATABASE_URL");
-        let err = Config::from_sources(None, env(&[("SELLO_FOLIO_FORMAT", "{office}/{year}")])).unwrap_err();
+        let err = Config::from_sources(None, env(&[("SELLO_FOLIO_FORMAT", "{office}/{series}/{year}")]))
+            .unwrap_err();
         assert_eq!(err.setting, "SELLO_FOLIO_FORMAT");
         assert!(err.message.contains("número"), "{err}");
     }

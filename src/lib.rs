@@ -11,3 +11,4 @@ pub mod keys;
 pub mod pdf;
 pub mod qr;
 pub mod render;
+pub mod web;

@@ -43,7 +43,7 @@ CREATE TABLE documents (
     series_code TEXT NOT NULL,
     year INTEGER NOT NULL,
     number BIGINT NOT NULL,
-    folio TEXT NOT NULL UNIQUE,
+    folio TEXT NOT NULL,
     form TEXT NOT NULL,
     expediente_id BIGINT NOT NULL REFERENCES expedientes (id),
     status TEXT NOT NULL CHECK (status IN ('reservado', 'emitido', 'anulado', 'reemplazado')),
@@ -68,6 +68,7 @@ CREATE TABLE documents (
     annul_reason TEXT,
     replaced_by BIGINT REFERENCES documents (id),
     UNIQUE (office_code, series_code, year, number),
+    UNIQUE (office_code, folio),
     UNIQUE (office_code, idempotency_key),
     FOREIGN KEY (office_code, series_code) REFERENCES series (office_code, code),
     CHECK (status = 'reservado' OR status = 'anulado' OR (code_hash IS NOT NULL AND pdf_sha256 IS NOT NULL))

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::audit::{NewEvent, append_event};
 use super::documents::DocumentRecord;
 use super::store::{BeginWrite as _, on_pool};
-use super::{Archive, ArchiveError};
+use super::{Archive, ArchiveError, Backend};
 
 /// The longest reason kept, a paragraph.
 const REASON_MAX: usize = 1_000;
@@ -57,25 +57,44 @@ impl Archive {
             None => ("anulado", "documento.anulado"),
         };
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+        // PostgreSQL locks both rows, in id order so that two opposite
+        // replacements cannot deadlock; SQLite's write lock already holds.
+        let lock = match self.store.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        };
+        let ids = [Some(document.id), replacement.as_ref().map(|r| r.id)];
         on_pool!(&self.store, pool => {
             let mut tx = pool.begin_write().await?;
-            // Only a current document can be annulled; checked in the same
-            // statement that changes it, so two clerks cannot both do it.
-            let updated = sqlx::query(
+            // Both must still be current now, inside the transaction: two
+            // clerks cannot both annul, nor replace each other's documents.
+            let current: Vec<(i64, String)> = sqlx::query_as(&format!(
+                "SELECT id, status FROM documents WHERE id IN ($1, $2) ORDER BY id{lock}"
+            ))
+            .bind(document.id).bind(ids[1].unwrap_or(document.id))
+            .fetch_all(&mut *tx).await?;
+            let status_of = |id: i64| current.iter().find(|(i, _)| *i == id).map(|(_, s)| s.as_str());
+            if let Some(now) = status_of(document.id).filter(|s| *s != "emitido") {
+                return Err(ArchiveError::Refused(format!(
+                    "el documento {} ya está {now}: no se puede anular de nuevo",
+                    document.folio
+                )));
+            }
+            if let Some(other) = &replacement
+                && status_of(other.id) != Some("emitido")
+            {
+                return Err(ArchiveError::Refused(format!(
+                    "el reemplazo {} ya no está vigente; debe ser un documento vigente",
+                    other.folio
+                )));
+            }
+            sqlx::query(
                 "UPDATE documents SET status = $2, annulled_at = $3, annulled_by = $4, annul_reason = $5, \
                  replaced_by = $6 WHERE id = $1 AND status = 'emitido'",
             )
             .bind(document.id).bind(status).bind(&at).bind(actor).bind(reason)
-            .bind(replacement.as_ref().map(|r| r.id))
-            .execute(&mut *tx).await?.rows_affected();
-            if updated != 1 {
-                return Err(ArchiveError::Refused(format!(
-                    "el documento {} ya está {} (desde {}): no se puede anular de nuevo",
-                    document.folio,
-                    document.status,
-                    document.annulled_at.as_deref().unwrap_or("antes"),
-                )));
-            }
+            .bind(ids[1])
+            .execute(&mut *tx).await?;
             append_event!(tx, NewEvent {
                 actor: actor.to_owned(),
                 action,

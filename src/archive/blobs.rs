@@ -142,20 +142,31 @@ impl FolderBlobs {
         let sha256 = sha256_hex(bytes);
         let path = self.path_of(&sha256);
         let io = |e: std::io::Error| BlobError::Io(format!("{}: {e}", path.display()));
+        let dir = path.parent().unwrap_or(&self.root).to_owned();
         if path.exists() && self.get(&sha256).is_ok() {
+            // Whole already; its folders' entries may not be durable yet.
+            self.sync_folders(&dir).map_err(io)?;
             return Ok(sha256);
         }
-        let dir = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::create_dir_all(&dir).map_err(io)?;
         // Write aside, flush to disk, then rename into place: a crash leaves
         // either no blob or a whole one.
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
         temp.write_all(bytes).map_err(io)?;
         temp.as_file().sync_all().map_err(io)?;
         temp.persist(&path).map_err(|e| io(e.error))?;
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        self.sync_folders(&dir).map_err(io)?;
         self.get(&sha256)?;
         Ok(sha256)
+    }
+
+    /// Flushes the entries of `ab/cd/`, `ab/` and the root, so that after a
+    /// power cut the file is still found where its row says.
+    fn sync_folders(&self, dir: &Path) -> std::io::Result<()> {
+        for folder in [dir, dir.parent().unwrap_or(&self.root), &self.root] {
+            std::fs::File::open(folder)?.sync_all()?;
+        }
+        Ok(())
     }
 
     fn get(&self, sha256: &str) -> Result<Vec<u8>, BlobError> {

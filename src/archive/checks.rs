@@ -59,10 +59,16 @@ impl Archive {
     pub async fn verify_audit(&self) -> Result<AuditReport, ArchiveError> {
         const EVENTS: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, details, \
              prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+        // The head is read first: events appended while checking are left
+        // for the next check, not taken for a break.
+        let head: (i64, String) = on_pool!(&self.store, pool => {
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?
+        });
         let mut last = (0_i64, GENESIS.to_owned());
-        loop {
+        while last.0 < head.0 {
+            let limit = BATCH.min(head.0 - last.0);
             let events: Vec<AuditEvent> = on_pool!(&self.store, pool => {
-                sqlx::query_as(EVENTS).bind(last.0).bind(BATCH).fetch_all(pool).await?
+                sqlx::query_as(EVENTS).bind(last.0).bind(limit).fetch_all(pool).await?
             });
             if events.is_empty() {
                 break;
@@ -78,9 +84,6 @@ impl Archive {
                 }
             }
         }
-        let head: (i64, String) = on_pool!(&self.store, pool => {
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?
-        });
         let broken = (head != last).then(|| ChainBreak {
             seq: last.0 + 1,
             problem: format!(
@@ -111,15 +114,24 @@ impl Archive {
         // Blobs are listed before rows are read: a PDF stored after this
         // point is not taken for an orphan.
         let in_store = self.blobs.list().await?;
-        let (rows, in_progress): (Vec<(String, String)>, i64) = on_pool!(&self.store, pool => {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query_as("SELECT folio, pdf_sha256 FROM documents WHERE pdf_sha256 IS NOT NULL ORDER BY id")
-                .fetch_all(&mut *tx).await?;
-            let in_progress = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE status = 'reservado'")
-                .fetch_one(&mut *tx).await?;
-            tx.commit().await?;
-            (rows, in_progress)
+        // One statement, so one snapshot on both databases: the PDFs rows
+        // point at and the issuances still in progress.
+        let found: Vec<(String, Option<String>, String)> = on_pool!(&self.store, pool => {
+            sqlx::query_as(
+                "SELECT folio, pdf_sha256, status FROM documents \
+                 WHERE pdf_sha256 IS NOT NULL OR status = 'reservado' ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
         });
+        let in_progress = found
+            .iter()
+            .filter(|(_, _, status)| status == "reservado")
+            .count();
+        let rows: Vec<(String, String)> = found
+            .into_iter()
+            .filter_map(|(folio, sha256, _)| sha256.map(|sha256| (folio, sha256)))
+            .collect();
         let mut problems = Vec::new();
         for (folio, sha256) in &rows {
             let problem = match self.blobs.get(sha256).await {

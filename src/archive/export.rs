@@ -10,7 +10,7 @@ use serde_json::json;
 use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
 
-use super::{Archive, ArchiveError, StoreError};
+use super::{Archive, ArchiveError};
 
 /// What went into an export.
 #[derive(Debug, Clone)]
@@ -58,10 +58,11 @@ impl Archive {
         let documents = self.expediente_documents(id).await?;
         let persons = self.expediente_persons(id).await?;
         let events = self.expediente_events(id).await?;
+        // Failing to write the ZIP is about the path the user chose.
         let io =
-            |e: std::io::Error| ArchiveError::Store(StoreError::Invalid(format!("{}: {e}", out.display())));
+            |e: std::io::Error| ArchiveError::Refused(format!("no se pudo escribir {}: {e}", out.display()));
         let zip_error = |e: zip::result::ZipError| {
-            ArchiveError::Store(StoreError::Invalid(format!("{}: {e}", out.display())))
+            ArchiveError::Refused(format!("no se pudo escribir {}: {e}", out.display()))
         };
 
         let dir = out
@@ -76,13 +77,21 @@ impl Archive {
 
         let mut sums = String::new();
         let mut entries = Vec::new();
+        let mut pdfs = 0;
         for document in &documents {
-            let pdf = self.pdf(document).await?;
-            let name = file_name(&document.folio);
-            zip.start_file(name.as_str(), stored).map_err(zip_error)?;
-            zip.write_all(&pdf).map_err(io)?;
-            let sha256 = document.pdf_sha256.clone().unwrap_or_default();
-            sums.push_str(&format!("{sha256}  {name}\n"));
+            // A folio whose issuance failed has no PDF: it is listed, annulled.
+            let (name, size) = match &document.pdf_sha256 {
+                Some(sha256) => {
+                    let pdf = self.pdf(document).await?;
+                    let name = file_name(&document.folio);
+                    zip.start_file(name.as_str(), stored).map_err(zip_error)?;
+                    zip.write_all(&pdf).map_err(io)?;
+                    sums.push_str(&format!("{sha256}  {name}\n"));
+                    pdfs += 1;
+                    (Some(name), Some(pdf.len()))
+                }
+                None => (None, None),
+            };
             entries.push(json!({
                 "archivo": name,
                 "folio": document.folio,
@@ -90,8 +99,8 @@ impl Archive {
                 "estado": document.status,
                 "emitido": document.issued_at,
                 "emitido_por": document.issued_by,
-                "sha256": sha256,
-                "bytes": pdf.len(),
+                "sha256": document.pdf_sha256,
+                "bytes": size,
                 "paginas": document.pages,
                 "verificacion": document.verification_url,
                 "firmas": self.signatures(document.id).await?,
@@ -127,7 +136,7 @@ impl Archive {
         let bytes = temp.as_file().metadata().map_err(io)?.len();
         temp.persist(out).map_err(|e| io(e.error))?;
         Ok(ExportSummary {
-            documents: documents.len(),
+            documents: pdfs,
             events: events.len(),
             bytes,
         })

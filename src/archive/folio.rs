@@ -22,7 +22,9 @@ pub fn series_of(family: Family) -> (&'static str, &'static str) {
     }
 }
 
-/// A folio format, checked once: it must contain `{n}` or `{n:0K}`.
+/// A folio format, checked once: it must contain the number (`{n}` or
+/// `{n:0K}`), the series and the year, since numbers start again in each
+/// series and year and a folio must never repeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FolioFormat(String);
 
@@ -34,12 +36,18 @@ impl FolioFormat {
             .skip(1)
             .filter_map(|part| part.split_once('}').map(|(name, _)| name))
             .find(|name| !matches!(*name, "office" | "series" | "year" | "n") && !name.starts_with("n:0"));
-        match (has_number, unknown) {
-            (true, None) => Ok(Self(text.to_owned())),
-            (false, _) => Err(format!(
+        let missing = ["{series}", "{year}"]
+            .into_iter()
+            .find(|part| !text.contains(part));
+        match (has_number, unknown, missing) {
+            (true, None, None) => Ok(Self(text.to_owned())),
+            (false, _, _) => Err(format!(
                 "el formato de folio «{text}» debe incluir el número: {{n}} o {{n:04}}"
             )),
-            (_, Some(name)) => Err(format!(
+            (true, None, Some(part)) => Err(format!(
+                "el formato de folio «{text}» debe incluir {part}: la numeración empieza de nuevo en cada serie y año, y un folio no puede repetirse"
+            )),
+            (_, Some(name), _) => Err(format!(
                 "el formato de folio «{text}» usa «{{{name}}}», que no existe; use {{office}}, {{series}}, {{year}} y {{n:04}}"
             )),
         }
@@ -101,14 +109,24 @@ mod tests {
         let format = FolioFormat::parse("{series}-{n:03}/{year}").unwrap();
         assert_eq!(format.folio("X", "ACT", 2026, 7).as_str(), "ACT-007/2026");
         assert!(
-            FolioFormat::parse("{office}/{year}")
+            FolioFormat::parse("{office}/{series}/{year}")
                 .unwrap_err()
                 .contains("número")
         );
         assert!(
-            FolioFormat::parse("{oficina}/{n}")
+            FolioFormat::parse("{oficina}/{series}/{year}/{n}")
                 .unwrap_err()
                 .contains("oficina")
+        );
+        assert!(
+            FolioFormat::parse("{office}/{year}/{n:04}")
+                .unwrap_err()
+                .contains("{series}")
+        );
+        assert!(
+            FolioFormat::parse("{series}/{n:04}")
+                .unwrap_err()
+                .contains("{year}")
         );
     }
 }

@@ -156,10 +156,18 @@ impl Archive {
         let (series_code, series_name) = series_of(order.form.family);
         let year = order.issued_at.year();
         let derived = expediente_of(order.form, order.data, series_name, year);
-        let persons = persons_in(order.form, order.data);
+        // Upserted in one order by every issuance, so two cannot deadlock.
+        let mut persons = persons_in(order.form, order.data);
+        persons.sort_by(|a, b| (&a.identity, &a.role).cmp(&(&b.identity, &b.role)));
         let issued_on = order.issued_at.date_naive().to_string();
         let reserved_at = now();
 
+        // PostgreSQL must lock the expediente so that it is not closed while
+        // a document is filed in it; SQLite's write lock already does.
+        let share_lock = match self.store.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR SHARE",
+        };
         let outcome = on_pool!(&self.store, pool => {
             let mut tx = pool.begin_write().await?;
             if let Some(key) = order.idempotency_key {
@@ -200,9 +208,9 @@ impl Archive {
 
             let (expediente_id, expediente_title) = match order.expediente_id {
                 Some(id) => {
-                    let found: Option<(String, Option<String>)> = sqlx::query_as(
-                        "SELECT title, closed_on FROM expedientes WHERE id = $1 AND office_code = $2",
-                    )
+                    let found: Option<(String, Option<String>)> = sqlx::query_as(&format!(
+                        "SELECT title, closed_on FROM expedientes WHERE id = $1 AND office_code = $2{share_lock}"
+                    ))
                     .bind(id).bind(&office.code).fetch_optional(&mut *tx).await?;
                     match found {
                         None => return Err(ArchiveError::ExpedienteNotFound(id.to_string())),
@@ -220,9 +228,9 @@ impl Archive {
                     .bind(&office.code).bind(derived.kind).bind(&derived.key).bind(&derived.title)
                     .bind(&issued_on).bind(retention(derived.kind))
                     .execute(&mut *tx).await?.rows_affected() == 1;
-                    let (id, title, closed): (i64, String, Option<String>) = sqlx::query_as(
-                        "SELECT id, title, closed_on FROM expedientes WHERE office_code = $1 AND kind = $2 AND key = $3",
-                    )
+                    let (id, title, closed): (i64, String, Option<String>) = sqlx::query_as(&format!(
+                        "SELECT id, title, closed_on FROM expedientes WHERE office_code = $1 AND kind = $2 AND key = $3{share_lock}"
+                    ))
                     .bind(&office.code).bind(derived.kind).bind(&derived.key).fetch_one(&mut *tx).await?;
                     if let Some(closed) = closed {
                         return Err(ArchiveError::Refused(format!(
@@ -261,7 +269,11 @@ impl Archive {
             .fetch_one(&mut *tx).await
             .map_err(|e| match (&e, order.idempotency_key) {
                 // Another issuance with the same key got in first.
-                (sqlx::Error::Database(db), Some(key)) if db.is_unique_violation() => {
+                (sqlx::Error::Database(db), Some(key))
+                    if db.is_unique_violation()
+                        && (db.message().contains("idempotency_key")
+                            || db.constraint().is_some_and(|c| c.contains("idempotency_key"))) =>
+                {
                     ArchiveError::InProgress(key.to_owned())
                 }
                 _ => e.into(),

@@ -13,6 +13,7 @@ mod export;
 mod filing;
 mod folio;
 mod issuing;
+mod public;
 mod s3;
 mod search;
 mod store;
@@ -28,6 +29,7 @@ pub use export::ExportSummary;
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};
+pub use public::PublicView;
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};
@@ -48,7 +50,9 @@ pub enum ArchiveError {
     Blob(#[from] BlobError),
     #[error("la clave de idempotencia «{0}» ya se usó con otros datos; use otra clave o los mismos datos")]
     IdempotencyConflict(String),
-    #[error("el documento con la clave de idempotencia «{0}» aún se está emitiendo; intente en un momento")]
+    #[error(
+        "el documento con la clave de idempotencia «{0}» aún se está emitiendo (o su emisión se interrumpió hace menos de 15 minutos); intente más tarde"
+    )]
     InProgress(String),
     #[error("no existe el documento «{0}» en el archivo de esta oficina")]
     DocumentNotFound(String),
@@ -110,7 +114,10 @@ impl Archive {
             code: config.office_code.clone(),
             name: config.office_name.clone(),
         };
-        Ok(Self::new(store, blobs, office, config.folio_format.clone()))
+        let archive = Self::new(store, blobs, office, config.folio_format.clone());
+        // Issuances a crash interrupted long ago get their folio recorded.
+        archive.recover_interrupted(INTERRUPTED_AFTER).await?;
+        Ok(archive)
     }
 
     pub fn store(&self) -> &Store {

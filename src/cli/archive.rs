@@ -186,14 +186,23 @@ fn search(config: &Config, runtime: &tokio::runtime::Runtime, args: SearchArgs) 
         println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
         return Ok(());
     }
-    eprintln!(
-        "{} documento(s); página {} de {}.",
-        results.total,
-        results.page,
-        (results.total as u64)
-            .div_ceil(u64::from(results.per_page))
-            .max(1)
-    );
+    if results.total_exact {
+        eprintln!(
+            "{} documento(s); página {} de {}{}.",
+            results.total,
+            results.page,
+            (results.total as u64)
+                .div_ceil(u64::from(results.per_page))
+                .max(1),
+            if results.ranked { ", por relevancia" } else { "" }
+        );
+    } else {
+        eprintln!(
+            "Más de {} documentos, del más reciente al más antiguo; página {}. Agregue palabras o filtros para acotar.",
+            results.total - 1,
+            results.page
+        );
+    }
     for hit in &results.hits {
         println!(
             "{}\t{}\t{}\t{}\texpediente {} «{}»",

@@ -117,8 +117,8 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
             form.title, record.folio, record.expediente_id, document.pages, key.key_id, document.qr_version
         ),
         Issued::Existing(_) => eprintln!(
-            "La clave de idempotencia ya se usó con estos datos: es el documento {} emitido el {}; no se emitió otro.",
-            record.folio, record.issued_at
+            "La clave de idempotencia ya se usó con estos datos: es el documento {} del {}, hoy {}; no se emitió otro.",
+            record.folio, record.issued_at, record.status
         ),
     }
     if let Some(out) = &args.out {

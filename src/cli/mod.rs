@@ -9,6 +9,7 @@ mod forms;
 mod issue;
 mod keys;
 mod render;
+mod serve;
 mod sign;
 mod verify;
 
@@ -48,6 +49,8 @@ enum Command {
     Archive(archive::ArchiveArgs),
     /// Consulta y exporta expedientes
     Expediente(expediente::ExpedienteArgs),
+    /// Inicia el servicio web (por ahora, la página pública de verificación)
+    Serve(serve::ServeArgs),
     /// Agrega otra firma a un documento emitido por Sello
     Sign(sign::SignArgs),
     /// Verifica las firmas de un PDF o el contenido de un QR, sin red
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Annul(args) => done(annul::run(&config()?, args)),
         Command::Archive(args) => done(archive::run(&config()?, args)),
         Command::Expediente(args) => done(expediente::run(&config()?, args)),
+        Command::Serve(args) => done(serve::run(&config()?, args)),
         Command::Sign(args) => done(sign::run(&config()?, args)),
         Command::Verify(args) => verify::run(&config()?, args),
     }

@@ -140,3 +140,44 @@ async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) 
     ));
 }
 crate::archive_conformance!(an_exported_expediente_can_be_checked_without_sello);
+
+async fn an_expediente_with_a_spoiled_folio_still_exports(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let data = example("oficio-comision");
+    let issued = fixture.issue("oficio-comision", &data).await;
+    let failed = archive
+        .issue(&crate::order("oficio-comision", &data, None, None), |_| {
+            Err(sello::issue::IssueError::Other("sin papel".into()))
+        })
+        .await;
+    assert!(failed.is_err());
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("e.zip");
+    let summary = archive
+        .export_expediente(issued.expediente_id, &out)
+        .await
+        .expect("exports");
+    assert_eq!(summary.documents, 1, "one PDF");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).expect("zip")).expect("zip");
+    let mut manifest = String::new();
+    zip.by_name("manifest.json")
+        .expect("manifest")
+        .read_to_string(&mut manifest)
+        .expect("read");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("JSON");
+    let spoiled = manifest["documentos"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .find(|d| d["folio"] == "DIF-SLP/OF/2026/0002")
+        .expect("the spoiled folio is listed");
+    assert_eq!(spoiled["estado"], "anulado");
+    assert!(spoiled["archivo"].is_null());
+    // Writing where one cannot is the user's mistake, said plainly.
+    let nowhere = dir.path().join("no/such/folder/e.zip");
+    assert!(matches!(
+        archive.export_expediente(issued.expediente_id, &nowhere).await,
+        Err(sello::archive::ArchiveError::Refused(_))
+    ));
+}
+crate::archive_conformance!(an_expediente_with_a_spoiled_folio_still_exports);

@@ -35,6 +35,8 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
                 "carta-compromiso",
                 "--data",
                 data,
+                "--at",
+                "2026-11-22",
                 "--idempotency-key",
                 key,
                 "--json",

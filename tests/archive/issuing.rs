@@ -345,3 +345,59 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
     assert_eq!(next.folio, "DIF-SLP/OF/2026/0002");
 }
 crate::archive_conformance!(a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one);
+
+async fn two_issuances_with_one_key_at_once_give_one_document(fixture: &Fixture) {
+    let data = example("oficio-comision");
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (archive, key, data) = (fixture.archive.clone(), fixture.key.clone(), data.clone());
+            tokio::spawn(async move {
+                crate::issue_into(&archive, &key, "oficio-comision", &data, 22, Some("una-sola-vez")).await
+            })
+        })
+        .collect();
+    let mut folios = BTreeSet::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(issued) => {
+                folios.insert(issued.record().folio.clone());
+            }
+            // The others either got the same document or were told to wait.
+            Err(ArchiveError::InProgress(key)) => assert_eq!(key, "una-sola-vez"),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(folios.len(), 1, "{folios:?}");
+    let issued = fixture
+        .archive
+        .search(&sello::archive::SearchQuery {
+            per_page: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    assert_eq!(issued.total, 1, "one folio spent");
+}
+crate::archive_conformance!(two_issuances_with_one_key_at_once_give_one_document);
+
+async fn two_documents_cannot_replace_each_other(fixture: &Fixture) {
+    let data = example("oficio-comision");
+    let a = fixture.issue("oficio-comision", &data).await;
+    let b = fixture.issue("oficio-comision", &data).await;
+    let (archive_a, archive_b) = (fixture.archive.clone(), fixture.archive.clone());
+    let (fa, fb) = (a.folio.clone(), b.folio.clone());
+    let one = tokio::spawn(async move { archive_a.annul(&fa, "corrección", "ana", Some(&fb)).await });
+    let (fa, fb) = (a.folio.clone(), b.folio.clone());
+    let other = tokio::spawn(async move { archive_b.annul(&fb, "corrección", "luis", Some(&fa)).await });
+    let results = [one.await.expect("task"), other.await.expect("task")];
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let statuses = [
+        fixture.archive.document(&a.folio).await.expect("a").status,
+        fixture.archive.document(&b.folio).await.expect("b").status,
+    ];
+    assert!(
+        statuses.contains(&"emitido".to_owned()),
+        "one stays current: {statuses:?}"
+    );
+}
+crate::archive_conformance!(two_documents_cannot_replace_each_other);

@@ -1,0 +1,44 @@
+//! What the public verification page may show of a document: enough to
+//! tell an authentic, current document from a forged or annulled one, and
+//! nothing about the people in it.
+
+use serde::Serialize;
+
+use super::store::on_pool;
+use super::{Archive, ArchiveError};
+
+/// A document as a beneficiary who scans its QR sees it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PublicView {
+    pub folio: String,
+    /// The form's id; the page shows its title.
+    pub form: String,
+    pub status: String,
+    pub issued_at: String,
+    pub office_name: String,
+    pub signer: Option<String>,
+    pub cargo: Option<String>,
+    pub pdf_sha256: Option<String>,
+    pub annulled_at: Option<String>,
+    pub annul_reason: Option<String>,
+    /// Where the replacement can be verified, for a replaced document.
+    pub replacement_url: Option<String>,
+}
+
+impl Archive {
+    /// The public view of the document whose verification code hashes to
+    /// `code_hash`, in any office of this archive.
+    pub async fn public_view(&self, code_hash: &str) -> Result<Option<PublicView>, ArchiveError> {
+        // The first signature is the office's, made at issuance.
+        const SQL: &str = "SELECT d.folio, d.form, d.status, d.issued_at, o.name AS office_name, \
+             (SELECT s.signer FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS signer, \
+             (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
+             d.pdf_sha256, d.annulled_at, d.annul_reason, r.verification_url AS replacement_url \
+             FROM documents d JOIN offices o ON o.code = d.office_code \
+             LEFT JOIN documents r ON r.id = d.replaced_by \
+             WHERE d.code_hash = $1 AND d.status <> 'reservado'";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(code_hash).fetch_optional(pool).await?
+        }))
+    }
+}

@@ -1,0 +1,87 @@
+//! The small HTML pages of the public side: one stylesheet inline, no
+//! JavaScript, readable on a cheap phone.
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f4f4f2}\
+main{max-width:34rem;margin:0 auto;padding:1rem}\
+h1{font-size:1.1rem;margin:.2rem 0 1rem;color:#444}\
+.estado{border-radius:.5rem;padding:1rem;margin-bottom:1rem;color:#fff}\
+.estado strong{display:block;font-size:1.6rem}\
+.valido{background:#1d6b34}.anulado{background:#a4161a}.reemplazado{background:#9a5b00}.no-encontrado{background:#555}\
+dl{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin:0 0 1rem}\
+dt{font-size:.8rem;color:#555;margin-top:.6rem}dd{margin:0 0 .4rem;overflow-wrap:anywhere}\
+form{display:flex;flex-wrap:wrap;gap:.5rem}input{flex:1 1 14rem;font-size:1.1rem;padding:.6rem}\
+button{font-size:1.1rem;padding:.6rem 1rem}a{color:#0b4f8a}small{color:#555}";
+
+/// A whole page with `title` and `body` (already escaped HTML).
+pub fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{STYLE}</style></head>\
+         <body><main>{body}</main></body></html>",
+        escape(title)
+    )
+}
+
+/// `2026-11-22T10:30:00-06:00` → `22 de noviembre de 2026`.
+pub fn long_date(moment: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ];
+    use chrono::Datelike as _;
+    match chrono::DateTime::parse_from_rfc3339(moment) {
+        Ok(moment) => format!(
+            "{} de {} de {}",
+            moment.day(),
+            MONTHS[moment.month0() as usize],
+            moment.year()
+        ),
+        Err(_) => moment.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_text_is_escaped() {
+        assert_eq!(
+            escape("<b onclick='x'>\"&"),
+            "&lt;b onclick=&#39;x&#39;&gt;&quot;&amp;"
+        );
+    }
+
+    #[test]
+    fn dates_read_in_spanish() {
+        assert_eq!(long_date("2026-11-22T10:30:00-06:00"), "22 de noviembre de 2026");
+        assert_eq!(long_date("2026-01-05T00:00:00Z"), "5 de enero de 2026");
+    }
+}

@@ -1,0 +1,138 @@
+//! `/v/<code>`: the public verification page. It says whether the document
+//! is authentic and current, annulled or replaced, with its type, folio,
+//! date, office, signer and SHA-256, and never anything about the people
+//! in it. A malformed code and an unknown one get the same answer.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::page::{escape, layout, long_date};
+use crate::archive::{PublicView, hex};
+use crate::code::VerificationCode;
+
+#[derive(Debug, Deserialize)]
+pub struct Lookup {
+    codigo: Option<String>,
+}
+
+/// `/v`: a box to type the code printed under the QR.
+pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
+    match lookup.codigo.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => match VerificationCode::parse(code) {
+            Ok(code) => Redirect::to(&format!("/v/{}", code.display())).into_response(),
+            Err(_) => not_found(),
+        },
+        None => Html(layout("Verificar un documento", &form(""))).into_response(),
+    }
+}
+
+/// `/v/<code>`.
+pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    let Ok(code) = VerificationCode::parse(&code) else {
+        return not_found();
+    };
+    match state.archive.public_view(&hex(&code.hash())).await {
+        Ok(Some(view)) => Html(document_page(&state, &view)).into_response(),
+        Ok(None) => not_found(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(layout(
+                "Verificación no disponible",
+                "<h1>Verificación de documentos</h1><p>El servicio no está disponible en este momento. \
+                 Intente de nuevo en unos minutos.</p>",
+            )),
+        )
+            .into_response(),
+    }
+}
+
+fn form(value: &str) -> String {
+    format!(
+        "<h1>Verificación de documentos</h1>\
+         <p>Escriba el código de verificación impreso al pie del documento, bajo el código QR.</p>\
+         <form method=\"get\" action=\"/v\"><input name=\"codigo\" value=\"{}\" autocomplete=\"off\" \
+         autocapitalize=\"characters\" placeholder=\"XXXX-XXXX-…\" aria-label=\"Código de verificación\">\
+         <button>Verificar</button></form>",
+        escape(value)
+    )
+}
+
+fn not_found() -> Response {
+    let body = format!(
+        "<div class=\"estado no-encontrado\"><strong>No encontrado</strong>\
+         No hay ningún documento emitido con ese código.</div>\
+         <p>Revise que el código esté bien escrito. Si lo copió de un papel y no aparece, ese papel \
+         no es un documento emitido por esta oficina.</p>{}",
+        form("")
+    );
+    (
+        StatusCode::NOT_FOUND,
+        Html(layout("Documento no encontrado", &body)),
+    )
+        .into_response()
+}
+
+fn document_page(state: &AppState, view: &PublicView) -> String {
+    let title = state
+        .catalog
+        .get(&view.form)
+        .map_or_else(|| view.form.clone(), |form| form.title.clone());
+    let status = match view.status.as_str() {
+        "emitido" => "<div class=\"estado valido\"><strong>Válido</strong>\
+             Este documento es auténtico y está vigente.</div>"
+            .to_owned(),
+        "reemplazado" => format!(
+            "<div class=\"estado reemplazado\"><strong>Reemplazado</strong>\
+             Este documento fue sustituido por otro el {}.{}</div>",
+            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default())),
+            view.replacement_url
+                .as_deref()
+                .map_or_else(String::new, |url| format!(
+                    " <a href=\"{}\" style=\"color:#fff\">Ver el documento vigente</a>.",
+                    escape(url)
+                ))
+        ),
+        _ => format!(
+            "<div class=\"estado anulado\"><strong>Anulado</strong>\
+             Este documento fue anulado el {} y no tiene validez.</div>",
+            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default()))
+        ),
+    };
+    let mut details = vec![
+        ("Documento", title),
+        ("Folio", view.folio.clone()),
+        ("Fecha de emisión", long_date(&view.issued_at)),
+        ("Oficina que lo emitió", view.office_name.clone()),
+    ];
+    if let Some(signer) = &view.signer {
+        let cargo = view
+            .cargo
+            .as_deref()
+            .map(|c| format!(", {c}"))
+            .unwrap_or_default();
+        details.push(("Firmado por", format!("{signer}{cargo}")));
+    }
+    if let Some(reason) = view.annul_reason.as_deref().filter(|_| view.status != "emitido") {
+        details.push(("Motivo", reason.to_owned()));
+    }
+    if let Some(sha256) = &view.pdf_sha256 {
+        details.push(("Huella SHA-256 del PDF original", sha256.clone()));
+    }
+    let list: String = details
+        .iter()
+        .map(|(term, value)| format!("<dt>{}</dt><dd>{}</dd>", escape(term), escape(value)))
+        .collect();
+    layout(
+        &format!("{} — verificación", view.folio),
+        &format!(
+            "<h1>Verificación de documentos</h1>{status}<dl>{list}</dl>\
+             <p><small>Los datos personales del documento no se muestran aquí. Compare este folio y \
+             esta fecha con los de su papel.</small></p>"
+        ),
+    )
+}

@@ -1,0 +1,165 @@
+//! The public verification page, `/v/<code>`: status and the minimum
+//! about the document, never personal data; unknown and malformed codes
+//! answered alike; private headers on every answer.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use sello::issue::IssuedDocument;
+use sello::web::{AppState, router};
+use tower::ServiceExt as _;
+
+use crate::{Fixture, example};
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn get(fixture: &Fixture, uri: &str) -> Answer {
+    let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
+    let app = router(Arc::new(AppState {
+        archive: fixture.archive.clone(),
+        catalog,
+    }));
+    let response = app
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).expect("utf-8"),
+    }
+}
+
+async fn issue(fixture: &Fixture, form: &str) -> (sello::archive::DocumentRecord, IssuedDocument) {
+    match fixture
+        .issue_on(form, &example(form), 22, None)
+        .await
+        .expect("issues")
+    {
+        sello::archive::Issued::New { record, document } => (record, *document),
+        sello::archive::Issued::Existing(_) => unreachable!("no idempotency key"),
+    }
+}
+
+async fn the_page_says_valid_annulled_or_replaced_and_shows_no_personal_data(fixture: &Fixture) {
+    let (carta, issued) = issue(fixture, "carta-compromiso").await;
+    let path = format!("/v/{}", issued.code.display());
+    let page = get(fixture, &path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Válido"), "{}", page.body);
+    assert!(page.body.contains(&carta.folio));
+    assert!(page.body.contains("Carta de Compromiso"));
+    assert!(page.body.contains("22 de noviembre de 2026"));
+    assert!(page.body.contains(carta.pdf_sha256.as_deref().expect("sha")));
+    assert!(page.body.contains("Mtra. Guadalupe Torres Medina"));
+    assert!(page.body.len() < 30 * 1024, "{} bytes", page.body.len());
+    assert!(!page.body.contains("<script"));
+    // Nothing about the family: names, RUN, address, family id.
+    let data = example("carta-compromiso");
+    for private in [
+        data["representante"]["nombre"].as_str(),
+        data["representante"]["identificacion"].as_str(),
+        data["domicilio"].as_str(),
+        data["familia_id"].as_str(),
+        data["familia_nombre"].as_str(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(
+            !page.body.contains(&sello::web::escape(private)),
+            "the page shows «{private}»"
+        );
+    }
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("x-robots-tag", "noindex, nofollow"),
+    ] {
+        assert_eq!(
+            page.headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
+    }
+
+    // Replaced: the page says so and links to the current document.
+    let (correction, correction_issued) = issue(fixture, "carta-compromiso").await;
+    fixture
+        .archive
+        .annul(
+            &carta.folio,
+            "Datos de la familia corregidos",
+            "director",
+            Some(&correction.folio),
+        )
+        .await
+        .expect("replace");
+    let page = get(fixture, &path).await;
+    assert!(page.body.contains("Reemplazado"), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("/v/{}", correction_issued.code.display()))
+    );
+    assert!(page.body.contains("Datos de la familia corregidos"));
+
+    // Annulled.
+    fixture
+        .archive
+        .annul(&correction.folio, "Firmada por error", "director", None)
+        .await
+        .expect("annul");
+    let page = get(fixture, &format!("/v/{}", correction_issued.code.display())).await;
+    assert!(
+        page.body.contains("Anulado") && page.body.contains("Firmada por error"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Válido"));
+}
+crate::archive_conformance!(the_page_says_valid_annulled_or_replaced_and_shows_no_personal_data);
+
+async fn unknown_and_malformed_codes_get_the_same_answer(fixture: &Fixture) {
+    let (_, issued) = issue(fixture, "oficio-comision").await;
+    let unknown = sello::code::VerificationCode::generate()
+        .expect("random")
+        .display();
+    let answers = [
+        get(fixture, &format!("/v/{unknown}")).await,
+        get(fixture, "/v/esto-no-es-un-codigo").await,
+        get(fixture, "/v/%3Cscript%3E").await,
+        get(fixture, "/v?codigo=1234").await,
+    ];
+    for answer in &answers {
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        assert_eq!(answer.body, answers[0].body, "every miss reads the same");
+        assert!(answer.body.contains("No encontrado"));
+        assert_eq!(
+            answer.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+    }
+    // A code typed in lower case, without dashes, leads to the document.
+    let typed = issued.code.display().replace('-', "").to_lowercase();
+    let redirect = get(fixture, &format!("/v?codigo={typed}")).await;
+    assert_eq!(redirect.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        redirect.headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("/v/{}", issued.code.display()).as_str())
+    );
+    let empty = get(fixture, "/v").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("<form"));
+    assert_eq!(get(fixture, "/healthz").await.status, StatusCode::OK);
+}
+crate::archive_conformance!(unknown_and_malformed_codes_get_the_same_answer);
