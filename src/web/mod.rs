@@ -17,18 +17,22 @@ use axum::routing::get;
 
 use crate::archive::Archive;
 use crate::forms::Catalog;
+use crate::keys::TrustedKeys;
 
 /// What every request handler shares.
 pub struct AppState {
     pub archive: Archive,
     pub catalog: Catalog,
+    /// The office's keys, to check the signatures of an uploaded PDF.
+    pub trusted: TrustedKeys,
 }
 
 /// The service's routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let public = Router::new()
         .route("/v", get(verify::lookup))
-        .route("/v/{code}", get(verify::page))
+        .route("/v/{code}", get(verify::page).post(verify::compare))
+        .layer(axum::extract::DefaultBodyLimit::max(verify::UPLOAD_MAX))
         .layer(axum::middleware::map_response(private_headers));
     Router::new()
         .route("/healthz", get(healthz))

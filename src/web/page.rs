@@ -26,7 +26,9 @@ h1{font-size:1.1rem;margin:.2rem 0 1rem;color:#444}\
 dl{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin:0 0 1rem}\
 dt{font-size:.8rem;color:#555;margin-top:.6rem}dd{margin:0 0 .4rem;overflow-wrap:anywhere}\
 form{display:flex;flex-wrap:wrap;gap:.5rem}input{flex:1 1 14rem;font-size:1.1rem;padding:.6rem}\
-button{font-size:1.1rem;padding:.6rem 1rem}a{color:#0b4f8a}small{color:#555}";
+button{font-size:1.1rem;padding:.6rem 1rem}a{color:#0b4f8a}small{color:#555}\
+section{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin-bottom:1rem}h2{font-size:1rem}\
+label{display:block;margin-bottom:.5rem}";
 
 /// A whole page with `title` and `body` (already escaped HTML).
 pub fn layout(title: &str, body: &str) -> String {

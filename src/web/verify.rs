@@ -5,15 +5,20 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::AppState;
 use super::page::{escape, layout, long_date};
-use crate::archive::{PublicView, hex};
+use crate::archive::{PublicView, hex, sha256_hex};
 use crate::code::VerificationCode;
+use crate::pdf::verify_pdf;
+
+/// The largest PDF one may upload to compare; issued documents are far
+/// smaller, padrones included.
+pub const UPLOAD_MAX: usize = 30 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct Lookup {
@@ -37,7 +42,7 @@ pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) 
         return not_found();
     };
     match state.archive.public_view(&hex(&code.hash())).await {
-        Ok(Some(view)) => Html(document_page(&state, &view)).into_response(),
+        Ok(Some(view)) => Html(document_page(&state, &code, &view, None)).into_response(),
         Ok(None) => not_found(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -77,7 +82,80 @@ fn not_found() -> Response {
         .into_response()
 }
 
-fn document_page(state: &AppState, view: &PublicView) -> String {
+/// `POST /v/<code>` with a PDF: is it byte for byte the issued original,
+/// and do its signatures verify? The file is checked and forgotten.
+pub async fn compare(
+    State(state): State<Arc<AppState>>,
+    Path(code): Path<String>,
+    mut form: Multipart,
+) -> Response {
+    let Ok(code) = VerificationCode::parse(&code) else {
+        return not_found();
+    };
+    let view = match state.archive.public_view(&hex(&code.hash())).await {
+        Ok(Some(view)) => view,
+        _ => return not_found(),
+    };
+    let mut upload = None;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("pdf") {
+            upload = field.bytes().await.ok();
+            break;
+        }
+    }
+    let verdict = match upload.filter(|bytes| !bytes.is_empty()) {
+        None => "<p class=\"aviso\">Elija el archivo PDF que quiere comparar.</p>".to_owned(),
+        Some(bytes) => comparison(&state, &view, &bytes),
+    };
+    Html(document_page(&state, &code, &view, Some(&verdict))).into_response()
+}
+
+fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> String {
+    let identical = view.pdf_sha256.as_deref() == Some(sha256_hex(bytes).as_str());
+    let same = if identical {
+        "<p><strong>El archivo es idéntico, byte por byte, al original emitido.</strong></p>"
+    } else {
+        "<p><strong>El archivo no es idéntico al original emitido</strong>: fue modificado o es otro \
+         documento.</p>"
+    };
+    let signatures = match verify_pdf(bytes, &state.trusted) {
+        Ok(report) if report.is_valid() => format!(
+            "<p>Sus {} firma(s) digital(es) son válidas.</p>",
+            report.signatures.len()
+        ),
+        Ok(report) => {
+            let problems: String = report
+                .signatures
+                .iter()
+                .filter_map(|s| {
+                    s.problem
+                        .as_deref()
+                        .map(|p| format!("<li>{}: {}</li>", escape(&s.field), escape(p)))
+                })
+                .chain(
+                    report
+                        .modification
+                        .as_deref()
+                        .map(|m| format!("<li>{}</li>", escape(m))),
+                )
+                .collect();
+            if report.signatures.is_empty() {
+                "<p>El archivo no tiene firmas digitales.</p>".to_owned()
+            } else {
+                format!("<p>Sus firmas digitales <strong>no</strong> son válidas:</p><ul>{problems}</ul>")
+            }
+        }
+        Err(_) => "<p>El archivo no es un PDF que se pueda leer.</p>".to_owned(),
+    };
+    format!("<section class=\"comparacion\"><h2>Comparación del archivo</h2>{same}{signatures}</section>")
+}
+
+fn document_page(
+    state: &AppState,
+    code: &VerificationCode,
+    view: &PublicView,
+    verdict: Option<&str>,
+) -> String {
     let title = state
         .catalog
         .get(&view.form)
@@ -127,10 +205,17 @@ fn document_page(state: &AppState, view: &PublicView) -> String {
         .iter()
         .map(|(term, value)| format!("<dt>{}</dt><dd>{}</dd>", escape(term), escape(value)))
         .collect();
+    let upload = format!(
+        "{}<form method=\"post\" enctype=\"multipart/form-data\" action=\"/v/{}\">\
+         <label>¿Tiene el PDF? Compárelo con el original: <input type=\"file\" name=\"pdf\" \
+         accept=\"application/pdf\"></label><button>Comparar</button></form>",
+        verdict.unwrap_or_default(),
+        code.display()
+    );
     layout(
         &format!("{} — verificación", view.folio),
         &format!(
-            "<h1>Verificación de documentos</h1>{status}<dl>{list}</dl>\
+            "<h1>Verificación de documentos</h1>{status}<dl>{list}</dl>{upload}\
              <p><small>Los datos personales del documento no se muestran aquí. Compare este folio y \
              esta fecha con los de su papel.</small></p>"
         ),

@@ -19,15 +19,41 @@ struct Answer {
 }
 
 async fn get(fixture: &Fixture, uri: &str) -> Answer {
+    send(fixture, Request::get(uri).body(Body::empty()).expect("request")).await
+}
+
+/// Posts `bytes` as the file of the page's comparison form.
+async fn upload(fixture: &Fixture, uri: &str, bytes: &[u8]) -> Answer {
+    let boundary = "sello-prueba-7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"pdf\"; filename=\"doc.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let request = Request::post(uri)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    send(fixture, request).await
+}
+
+async fn send(fixture: &Fixture, request: Request<Body>) -> Answer {
     let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
+    let mut trusted = sello::keys::TrustedKeys::default();
+    trusted
+        .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
+        .expect("trust");
     let app = router(Arc::new(AppState {
         archive: fixture.archive.clone(),
         catalog,
+        trusted,
     }));
-    let response = app
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("answers");
+    let response = app.oneshot(request).await.expect("answers");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -163,3 +189,45 @@ async fn unknown_and_malformed_codes_get_the_same_answer(fixture: &Fixture) {
     assert_eq!(get(fixture, "/healthz").await.status, StatusCode::OK);
 }
 crate::archive_conformance!(unknown_and_malformed_codes_get_the_same_answer);
+
+async fn an_uploaded_pdf_is_compared_with_the_original(fixture: &Fixture) {
+    let (_, issued) = issue(fixture, "oficio-comision").await;
+    let path = format!("/v/{}", issued.code.display());
+    let original = upload(fixture, &path, &issued.pdf).await;
+    assert_eq!(original.status, StatusCode::OK);
+    assert!(
+        original.body.contains("idéntico, byte por byte"),
+        "{}",
+        original.body
+    );
+    assert!(
+        original.body.contains("firma(s) digital(es) son válidas"),
+        "{}",
+        original.body
+    );
+
+    // One byte changed inside the signed range.
+    let mut altered = issued.pdf.clone();
+    let at = altered.len() / 3;
+    altered[at] ^= 0x20;
+    let answer = upload(fixture, &path, &altered).await;
+    assert!(answer.body.contains("no es idéntico"), "{}", answer.body);
+    assert!(!answer.body.contains("son válidas."), "{}", answer.body);
+
+    let not_pdf = upload(fixture, &path, b"esto no es un PDF").await;
+    assert!(
+        not_pdf.body.contains("no es idéntico") && not_pdf.body.contains("no es un PDF"),
+        "{}",
+        not_pdf.body
+    );
+    let unknown = sello::code::VerificationCode::generate()
+        .expect("random")
+        .display();
+    assert_eq!(
+        upload(fixture, &format!("/v/{unknown}"), &issued.pdf)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+crate::archive_conformance!(an_uploaded_pdf_is_compared_with_the_original);
