@@ -97,6 +97,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Where a blob lives within its store: `ab/cd/abcd….pdf`, so that no
+/// folder (or listing prefix) grows too large.
+pub(super) fn blob_key(sha256: &str) -> String {
+    format!("{}/{}/{sha256}.pdf", &sha256[0..2], &sha256[2..4])
+}
+
 /// The bytes read for a blob, if they still hash to its name.
 pub(super) fn checked(sha256: &str, bytes: Vec<u8>) -> Result<Vec<u8>, BlobError> {
     let found = sha256_hex(&bytes);
@@ -116,7 +122,7 @@ pub(super) fn is_sha256_hex(text: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Blobs in a folder, as `ab/cd/abcd….pdf` so no folder grows too large.
+/// Blobs in a folder, laid out by [`blob_key`].
 #[derive(Debug, Clone)]
 pub struct FolderBlobs {
     root: PathBuf,
@@ -132,10 +138,7 @@ impl FolderBlobs {
     }
 
     fn path_of(&self, sha256: &str) -> PathBuf {
-        self.root
-            .join(&sha256[0..2])
-            .join(&sha256[2..4])
-            .join(format!("{sha256}.pdf"))
+        self.root.join(blob_key(sha256))
     }
 
     fn put(&self, bytes: &[u8]) -> Result<String, BlobError> {

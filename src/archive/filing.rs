@@ -111,8 +111,8 @@ fn push_person(persons: &mut Vec<NamedPerson>, role: String, value: Option<&Valu
     }
 }
 
-/// Upper case without dots, spaces or hyphens' neighbours of whitespace,
-/// so «15.432.876-9» and «15432876-9» are the same person.
+/// Upper case without dots or spaces, so «15.432.876-9» and «15432876-9»
+/// are the same person.
 pub fn normal_identity(identity: &str) -> String {
     identity
         .chars()

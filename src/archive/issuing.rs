@@ -18,7 +18,7 @@ use super::audit::{NewEvent, append_event, hex};
 use super::documents::{DOCUMENT_COLUMNS, DocumentRecord};
 use super::filing::{expediente_of, persons_in};
 use super::folio::{Folio, series_of};
-use super::store::{BeginWrite as _, NEXT_FOLIO, on_pool};
+use super::store::{BeginWrite as _, NEXT_FOLIO, OFFICE, SERIES, on_pool};
 use super::text::{data_text, fold};
 use super::{Archive, ArchiveError, Backend};
 use crate::forms::FormSpec;
@@ -44,6 +44,8 @@ pub struct Reservation {
     pub folio: Folio,
     pub expediente_id: i64,
     expediente_title: String,
+    /// The persons' identity numbers, indexed at completion.
+    identities: Vec<String>,
 }
 
 /// The outcome of an issuance.
@@ -200,10 +202,8 @@ impl Archive {
                 }
             }
 
-            sqlx::query("INSERT INTO offices (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING")
-                .bind(&office.code).bind(&office.name).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO series (office_code, code, name) VALUES ($1, $2, $3) \
-                 ON CONFLICT (office_code, code) DO NOTHING")
+            sqlx::query(OFFICE).bind(&office.code).bind(&office.name).execute(&mut *tx).await?;
+            sqlx::query(SERIES)
                 .bind(&office.code).bind(series_code).bind(series_name).execute(&mut *tx).await?;
 
             let (expediente_id, expediente_title) = match order.expediente_id {
@@ -293,7 +293,8 @@ impl Archive {
                     .bind(document_id).bind(person_id).bind(&person.role).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok::<_, DocumentRecord>(Reservation { document_id, folio, expediente_id, expediente_title })
+            let identities = persons.iter().map(|p| p.identity.clone()).collect();
+            Ok::<_, DocumentRecord>(Reservation { document_id, folio, expediente_id, expediente_title, identities })
         });
         Ok(outcome)
     }
@@ -308,17 +309,13 @@ impl Archive {
         let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
         // Identity numbers also without dots, so «15432876-9» finds
         // «15.432.876-9».
-        let identities: Vec<String> = persons_in(order.form, order.data)
-            .into_iter()
-            .map(|person| person.identity)
-            .collect();
         let body = fold(&format!(
             "{}\n{}\n{}\n{}\n{}",
             order.form.title,
             reservation.folio,
             reservation.expediente_title,
             data_text(order.data),
-            identities.join("\n")
+            reservation.identities.join("\n")
         ));
         let index_sql = match self.store.backend() {
             Backend::Sqlite => "INSERT INTO document_search (rowid, body) VALUES ($1, $2)",

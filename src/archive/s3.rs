@@ -10,7 +10,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 
-use super::blobs::{BlobError, checked, is_sha256_hex, sha256_hex};
+use super::blobs::{BlobError, blob_key, checked, is_sha256_hex, sha256_hex};
 
 /// A bucket (and prefix) holding an archive's PDFs.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl BucketBlobs {
     }
 
     fn path_of(&self, sha256: &str) -> Path {
-        let key = format!("{}/{}/{sha256}.pdf", &sha256[0..2], &sha256[2..4]);
+        let key = blob_key(sha256);
         match self.prefix.as_ref() {
             "" => Path::from(key),
             prefix => Path::from(format!("{prefix}/{key}")),

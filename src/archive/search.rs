@@ -86,6 +86,20 @@ enum Param {
     Int(i64),
 }
 
+/// Binds the parameters in order to a query of either database.
+macro_rules! bind_all {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match param {
+                Param::Text(text) => query.bind(text.clone()),
+                Param::Int(n) => query.bind(*n),
+            };
+        }
+        query
+    }};
+}
+
 impl Archive {
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ArchiveError> {
         let per_page = query.per_page.clamp(1, PER_PAGE_MAX);
@@ -200,14 +214,7 @@ impl Archive {
             self.rank_limit + 1
         );
         let total: i64 = on_pool!(&self.store, pool => {
-            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-            for param in &params {
-                count = match param {
-                    Param::Text(text) => count.bind(text.clone()),
-                    Param::Int(n) => count.bind(*n),
-                };
-            }
-            count.fetch_one(pool).await?
+            bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &params).fetch_one(pool).await?
         });
         let total_exact = total <= self.rank_limit;
         let ranked = total_exact && !terms.is_empty();
@@ -226,14 +233,7 @@ impl Archive {
             (page - 1) as u64 * per_page as u64
         );
         let hits = on_pool!(&self.store, pool => {
-            let mut hits = sqlx::query_as::<_, SearchHit>(&hits_sql);
-            for param in &params {
-                hits = match param {
-                    Param::Text(text) => hits.bind(text.clone()),
-                    Param::Int(n) => hits.bind(*n),
-                };
-            }
-            hits.fetch_all(pool).await?
+            bind_all!(sqlx::query_as::<_, SearchHit>(&hits_sql), &params).fetch_all(pool).await?
         });
         Ok(SearchResults {
             total,

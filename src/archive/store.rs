@@ -76,6 +76,13 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Records an office, if not already there.
+pub(crate) const OFFICE: &str =
+    "INSERT INTO offices (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING";
+/// Records a series of an office, if not already there.
+pub(crate) const SERIES: &str = "INSERT INTO series (office_code, code, name) VALUES ($1, $2, $3) \
+     ON CONFLICT (office_code, code) DO NOTHING";
+
 /// Increments a series' counter for a year, creating it at 1.
 pub(crate) const NEXT_FOLIO: &str = "INSERT INTO folio_counters (office_code, series_code, year, last_number) \
      VALUES ($1, $2, $3, 1) \
@@ -167,9 +174,6 @@ impl Store {
 
     /// Records an office and one of its series, if not already there.
     pub async fn ensure_series(&self, office: (&str, &str), series: (&str, &str)) -> Result<(), StoreError> {
-        const OFFICE: &str = "INSERT INTO offices (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING";
-        const SERIES: &str = "INSERT INTO series (office_code, code, name) VALUES ($1, $2, $3) \
-             ON CONFLICT (office_code, code) DO NOTHING";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(OFFICE).bind(office.0).bind(office.1).execute(&mut *tx).await?;

@@ -36,15 +36,15 @@ pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
     }
 }
 
-/// `/v/<code>`.
-pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
-    let Ok(code) = VerificationCode::parse(&code) else {
-        return not_found();
+/// The document a code in the address names, or the answer to give instead.
+async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicView), Response> {
+    let Ok(code) = VerificationCode::parse(code) else {
+        return Err(not_found());
     };
     match state.archive.public_view(&hex(&code.hash())).await {
-        Ok(Some(view)) => Html(document_page(&state, &code, &view, None)).into_response(),
-        Ok(None) => not_found(),
-        Err(_) => (
+        Ok(Some(view)) => Ok((code, view)),
+        Ok(None) => Err(not_found()),
+        Err(_) => Err((
             StatusCode::SERVICE_UNAVAILABLE,
             Html(layout(
                 "Verificación no disponible",
@@ -52,7 +52,15 @@ pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) 
                  Intente de nuevo en unos minutos.</p>",
             )),
         )
-            .into_response(),
+            .into_response()),
+    }
+}
+
+/// `/v/<code>`.
+pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    match find(&state, &code).await {
+        Ok((code, view)) => Html(document_page(&state, &code, &view, None)).into_response(),
+        Err(answer) => answer,
     }
 }
 
@@ -89,12 +97,9 @@ pub async fn compare(
     Path(code): Path<String>,
     mut form: Multipart,
 ) -> Response {
-    let Ok(code) = VerificationCode::parse(&code) else {
-        return not_found();
-    };
-    let view = match state.archive.public_view(&hex(&code.hash())).await {
-        Ok(Some(view)) => view,
-        _ => return not_found(),
+    let (code, view) = match find(&state, &code).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let mut upload = None;
     while let Ok(Some(field)) = form.next_field().await {
