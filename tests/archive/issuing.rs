@@ -33,9 +33,12 @@ async fn documents_are_filed_with_folios_in_their_expedientes(fixture: &Fixture)
 
     // The family's documents share its expediente, found from familia_id.
     let family_of = |data: &serde_json::Value| data["familia_id"].as_str().expect("familia_id").to_owned();
-    if family_of(&example("carta-compromiso")) == family_of(&example("plan-intervencion")) {
-        assert_eq!(carta.expediente_id, plan.expediente_id);
-    }
+    assert_eq!(
+        family_of(&example("carta-compromiso")),
+        family_of(&example("plan-intervencion")),
+        "the examples are of one family"
+    );
+    assert_eq!(carta.expediente_id, plan.expediente_id);
     let expediente = archive.expediente(carta.expediente_id).await.expect("expediente");
     assert_eq!(expediente.kind, "familia");
     assert_eq!(expediente.key, family_of(&example("carta-compromiso")));
