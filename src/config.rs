@@ -52,6 +52,12 @@ pub struct Config {
     pub blob_store: String,
     /// Where `sello serve` listens.
     pub listen: std::net::SocketAddr,
+    /// Public verification lookups allowed per client address and minute;
+    /// 0 turns the limit off.
+    pub lookups_per_minute: u32,
+    /// Whether a reverse proxy is in front: only then is the client's
+    /// address taken from `X-Forwarded-For`.
+    pub behind_proxy: bool,
 }
 
 /// A retired signing key: its folder (or certificate file) and when it stopped signing.
@@ -86,11 +92,13 @@ struct FileSettings {
     folio_format: Option<String>,
     blob_store: Option<String>,
     listen: Option<String>,
+    lookups_per_minute: Option<u32>,
+    behind_proxy: Option<bool>,
     #[serde(default)]
     retired_keys: Vec<RawRetiredKey>,
 }
 
-const SETTINGS: [&str; 14] = [
+const SETTINGS: [&str; 16] = [
     "institution",
     "office_name",
     "office_code",
@@ -105,6 +113,8 @@ const SETTINGS: [&str; 14] = [
     "folio_format",
     "blob_store",
     "listen",
+    "lookups_per_minute",
+    "behind_proxy",
 ];
 
 impl Config {
@@ -273,7 +283,27 @@ impl Config {
                 format!("«{listen}» no es una dirección para escuchar; escriba, por ejemplo, 127.0.0.1:8080"),
             )
         })?;
+        let (lookups, source) = take("lookups_per_minute", "120");
+        let lookups_per_minute = lookups.trim().parse().map_err(|_| {
+            fail(
+                &source,
+                format!("«{lookups}» no es un número de consultas por minuto; use, por ejemplo, 120 (0 para no limitar)"),
+            )
+        })?;
+        let (behind_proxy, source) = take("behind_proxy", "false");
+        let behind_proxy = match behind_proxy.trim() {
+            "true" | "1" | "sí" | "si" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(fail(
+                    &source,
+                    format!("«{other}» no es sí o no; use true o false"),
+                ));
+            }
+        };
         Ok(Self {
+            lookups_per_minute,
+            behind_proxy,
             listen,
             database_url,
             folio_format,
@@ -343,6 +373,11 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         ("folio_format", settings.folio_format),
         ("blob_store", settings.blob_store),
         ("listen", settings.listen),
+        (
+            "lookups_per_minute",
+            settings.lookups_per_minute.map(|n| n.to_string()),
+        ),
+        ("behind_proxy", settings.behind_proxy.map(|b| b.to_string())),
     ];
     let mut retired = Vec::new();
     for (i, raw) in settings.retired_keys.into_iter().enumerate() {

@@ -1,6 +1,8 @@
 //! Issuing a document: validate its data, create its verification code,
 //! render it with the code, link and QR on every page, and sign it.
 
+use std::time::Instant;
+
 use chrono::DateTime;
 use chrono_tz::Tz;
 use serde_json::Value;
@@ -40,6 +42,15 @@ pub struct IssuedDocument {
     pub pages: usize,
     /// The signature made, as the archive records it.
     pub signature: SignatureRecord,
+    /// How long rendering and signing took, for the service's metrics.
+    pub timings: Timings,
+}
+
+/// Where the time of an issuance went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub render: std::time::Duration,
+    pub sign: std::time::Duration,
 }
 
 /// Who signed a document, with which key, when.
@@ -98,7 +109,10 @@ pub fn issue(
             key_id: key.key_id.to_string(),
         },
     );
+    let started = Instant::now();
     let rendered = renderer.render(request.form, request.data, &context)?;
+    let render_time = started.elapsed();
+    let started = Instant::now();
     let pdf = sign_pdf(
         &rendered.pdf,
         &SignatureRequest {
@@ -108,6 +122,10 @@ pub fn issue(
             signing_time: request.issued_at,
         },
     )?;
+    let timings = Timings {
+        render: render_time,
+        sign: started.elapsed(),
+    };
     Ok(IssuedDocument {
         pdf,
         code,
@@ -123,5 +141,6 @@ pub fn issue(
             cargo: request.cargo.to_owned(),
             signed_at: request.issued_at.to_rfc3339(),
         },
+        timings,
     })
 }

@@ -1,12 +1,14 @@
 //! Sello: official documents for social-assistance offices, generated from
 //! Typst templates, signed, verified and archived.
 
+pub mod accounts;
 pub mod archive;
 pub mod cli;
 pub mod code;
 pub mod config;
 pub mod forms;
 pub mod issue;
+pub mod issuer;
 pub mod keys;
 pub mod pdf;
 pub mod qr;

@@ -39,7 +39,7 @@ impl Status {
 }
 
 /// A document as the archive keeps it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DocumentRecord {
     pub id: i64,
     pub folio: String,
@@ -75,7 +75,7 @@ pub(crate) const DOCUMENT_COLUMNS: &str = "id, folio, form, status, expediente_i
      annul_reason, replaced_by";
 
 /// An expediente as the archive keeps it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ExpedienteRecord {
     pub id: i64,
     pub office_code: String,
@@ -88,7 +88,7 @@ pub struct ExpedienteRecord {
 }
 
 /// A signature recorded for a document.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SignatureRow {
     pub key_id: String,
     pub algorithm: String,
@@ -98,7 +98,7 @@ pub struct SignatureRow {
 }
 
 /// A person linked to an expediente.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PersonRow {
     pub identity: String,
     pub name: String,

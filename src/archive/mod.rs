@@ -9,6 +9,7 @@ mod blobs;
 mod checks;
 mod closing;
 mod documents;
+mod drafts;
 mod export;
 mod filing;
 mod folio;
@@ -25,6 +26,7 @@ pub use audit::{AuditEvent, ChainBreak, hex};
 pub use blobs::{BlobError, BlobStore, sha256_hex};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
 pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};
+pub use drafts::DraftRecord;
 pub use export::ExportSummary;
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
@@ -33,6 +35,7 @@ pub use public::PublicView;
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};
+pub(crate) use store::{OFFICE as OFFICE_SQL, on_pool};
 
 /// The office an archive issues for.
 #[derive(Debug, Clone)]
@@ -130,5 +133,14 @@ impl Archive {
 
     pub fn office(&self) -> &Office {
         &self.office
+    }
+
+    /// The same archive seen from another office of the installation:
+    /// every lookup, search and issuance is then limited to that office.
+    pub fn for_office(&self, office: Office) -> Self {
+        Self {
+            office,
+            ..self.clone()
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::store::on_pool;
 use super::{Archive, ArchiveError};
 
 /// A document as a beneficiary who scans its QR sees it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PublicView {
     pub folio: String,
     /// The form's id; the page shows its title.

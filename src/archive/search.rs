@@ -30,7 +30,7 @@ pub struct SearchQuery {
 }
 
 /// One document found.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SearchHit {
     pub id: i64,
     pub folio: String,
@@ -43,7 +43,7 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
     /// How many documents match, counted up to [`RANKED_MAX`] (or the
     /// archive's own limit); beyond

@@ -16,7 +16,7 @@ use super::spec::{FieldSpec, FieldType, FormSpec};
 use crate::render::printable;
 
 /// One thing wrong with the data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Where: `comisionados[2].nombre`; empty for the document as a whole.
     pub path: String,

@@ -17,7 +17,10 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 pub use certificate::common_name as certificate_name;
-pub use setup::{certificate_path, default_key_dir, office_key, trusted_keys};
+pub use setup::{
+    RETIRED_AT_FILE, certificate_path, default_key_dir, office_key, retired_keys_dir, rotate_office_key,
+    trusted_keys,
+};
 pub use store::{KeyStatus, KnownKey, TrustedKeys};
 
 /// The private key file inside a key folder.

@@ -33,8 +33,43 @@ pub fn office_key(config: &Config) -> Result<(OfficeKey, Option<String>), KeyErr
     Ok((key, Some(notice)))
 }
 
+/// Where keys Sello retired by rotation are kept, one folder each, with
+/// the moment they stopped signing in [`RETIRED_AT_FILE`].
+pub fn retired_keys_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("claves").join("retiradas")
+}
+
+/// The file, in a retired key's folder, that says when it stopped signing.
+pub const RETIRED_AT_FILE: &str = "retirada.txt";
+
+/// Retires the key Sello keeps in the data directory and generates a new
+/// one. The old key's folder moves, whole, under [`retired_keys_dir`]: its
+/// certificate stays trusted for what it signed before now. A key set in
+/// the configuration (`signing_key`) is rotated there instead.
+pub fn rotate_office_key(config: &Config) -> Result<OfficeKey, KeyError> {
+    if let Some(dir) = &config.signing_key {
+        return Err(KeyError::File {
+            path: dir.clone(),
+            message: "la clave de firma está fijada en la configuración (signing_key); para rotarla, genere otra con «sello keys generate» y cambie la configuración, pasando la anterior a retired_keys".into(),
+        });
+    }
+    let active = default_key_dir(config);
+    let current = OfficeKey::load(&active)?;
+    let retired = retired_keys_dir(config).join(current.key_id.to_string());
+    let io = |path: &Path, e: std::io::Error| KeyError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(retired_keys_dir(config)).map_err(|e| io(&retired, e))?;
+    std::fs::rename(&active, &retired).map_err(|e| io(&retired, e))?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    std::fs::write(retired.join(RETIRED_AT_FILE), format!("{now}\n")).map_err(|e| io(&retired, e))?;
+    let name = format!("{} — {}", config.institution, config.office_name);
+    OfficeKey::generate(&active, &name, KeyAlgorithm::Ed25519)
+}
+
 /// The keys the configuration vouches for: the active one (if it exists
-/// yet) and the retired ones.
+/// yet), the retired ones it lists and those Sello retired by rotation.
 pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
     let mut trusted = TrustedKeys::default();
     let active = config
@@ -49,6 +84,23 @@ pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
             path: active_cert,
             message: "no existe el certificado de la clave configurada".into(),
         });
+    }
+    if let Ok(folders) = std::fs::read_dir(retired_keys_dir(config)) {
+        for folder in folders.flatten().map(|f| f.path()) {
+            let Ok(text) = std::fs::read_to_string(folder.join(RETIRED_AT_FILE)) else {
+                continue;
+            };
+            let since = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|e| KeyError::File {
+                path: folder.join(RETIRED_AT_FILE),
+                message: format!("fecha de retiro no válida: {e}"),
+            })?;
+            trusted.add(
+                load_certificate(&folder.join(CERT_FILE))?,
+                KeyStatus::Retired {
+                    since: since.with_timezone(&chrono::Utc),
+                },
+            )?;
+        }
     }
     for retired in &config.retired_keys {
         let certificate = load_certificate(&certificate_path(&retired.path))?;

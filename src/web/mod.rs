@@ -1,13 +1,24 @@
-//! `sello serve`: the HTTP service. This first part serves the public
-//! verification page a beneficiary reaches from the QR, and a health check;
-//! the staff web app and the JSON API build on it.
+//! `sello serve`: the HTTP service. Staff use the web app (server-rendered
+//! Spanish pages, a session cookie); integrations use the JSON API under
+//! `/api/v1` with tokens; beneficiaries reach the public verification page
+//! from the QR. Operators get `/healthz` and `/metrics`.
 
+pub mod api;
+pub mod auth;
+mod logging;
+mod metrics;
 pub mod page;
+pub mod ratelimit;
+mod staff;
+mod ui;
 mod verify;
 
+pub use logging::init_logging;
+pub use metrics::Metrics;
 pub use page::escape;
+pub use ratelimit::ClientLimiter;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::State;
@@ -15,28 +26,153 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::archive::Archive;
+use crate::accounts::Accounts;
+use crate::archive::{Archive, ArchiveError, DocumentRecord, IssueOrder, Issued, PublicView, hex};
+use crate::code::VerificationCode;
+use crate::config::Config;
 use crate::forms::Catalog;
-use crate::keys::TrustedKeys;
+use crate::issuer::Issuer;
+use crate::keys::{OfficeKey, TrustedKeys};
 
 /// What every request handler shares.
 pub struct AppState {
+    /// The archive of the configured office; each request narrows it to
+    /// the office of who is asking.
     pub archive: Archive,
+    pub accounts: Accounts,
     pub catalog: Catalog,
-    /// The office's keys, to check the signatures of an uploaded PDF.
-    pub trusted: TrustedKeys,
+    pub issuer: Issuer,
+    /// The keys whose signatures verify: the active one and the retired.
+    trusted: RwLock<TrustedKeys>,
+    pub metrics: Metrics,
+    pub lookup_limiter: ClientLimiter,
+    pub login_limiter: ClientLimiter,
+    /// Cookies are marked Secure when the service is reached over HTTPS.
+    pub secure_cookies: bool,
+    pub config: Config,
+}
+
+impl AppState {
+    /// The service over `archive`, signing with `key` and trusting `trusted`.
+    pub fn new(
+        config: &Config,
+        archive: Archive,
+        catalog: Catalog,
+        key: Arc<OfficeKey>,
+        trusted: TrustedKeys,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            accounts: Accounts::new(archive.store().clone()),
+            archive,
+            catalog,
+            issuer: Issuer::new(config, key)?,
+            trusted: RwLock::new(trusted),
+            metrics: Metrics::default(),
+            lookup_limiter: ClientLimiter::new(config.lookups_per_minute, config.behind_proxy),
+            // Generous for an office behind one address; slow for guessing.
+            login_limiter: ClientLimiter::new(30, config.behind_proxy),
+            secure_cookies: config.base_url.starts_with("https://"),
+            config: config.clone(),
+        })
+    }
+
+    pub fn trusted(&self) -> TrustedKeys {
+        match self.trusted.read() {
+            Ok(trusted) => trusted.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_trusted(&self, keys: TrustedKeys) {
+        match self.trusted.write() {
+            Ok(mut trusted) => *trusted = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
+    }
+
+    /// Issues a document and counts it.
+    pub async fn issue(
+        &self,
+        archive: &Archive,
+        order: &IssueOrder<'_>,
+        signer: (&str, &str),
+    ) -> Result<Issued, ArchiveError> {
+        let issued = self.issuer.issue(archive, order, signer).await?;
+        if let Issued::New { document, .. } = &issued {
+            self.metrics
+                .document_issued(order.form.id.as_str(), document.timings);
+            tracing::info!(
+                form = order.form.id.as_str(),
+                office = archive.office().code.as_str(),
+                render_ms = document.timings.render.as_millis() as u64,
+                sign_ms = document.timings.sign.as_millis() as u64,
+                "documento emitido"
+            );
+        }
+        Ok(issued)
+    }
+
+    /// What the public may see of the document a code names; a malformed
+    /// code is simply not found. Counted by outcome.
+    pub async fn public_lookup(&self, code: &str) -> Result<Option<PublicView>, ArchiveError> {
+        let found = match VerificationCode::parse(code) {
+            Ok(code) => self.archive.public_view(&hex(&code.hash())).await?,
+            Err(_) => None,
+        };
+        let outcome = match found.as_ref().map(|view| view.status.as_str()) {
+            Some("emitido") => "emitido",
+            Some("anulado") => "anulado",
+            Some("reemplazado") => "reemplazado",
+            _ => "no_encontrado",
+        };
+        self.metrics.lookup(outcome);
+        Ok(found)
+    }
+}
+
+/// A PDF answer named after the document's folio.
+pub fn pdf_response(document: &DocumentRecord, pdf: Vec<u8>) -> Response {
+    let name: String = document
+        .folio
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
 }
 
 /// The service's routes.
 pub fn router(state: Arc<AppState>) -> Router {
+    let limit = axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit_lookups);
     let public = Router::new()
         .route("/v", get(verify::lookup))
         .route("/v/{code}", get(verify::page).post(verify::compare))
+        .route("/api/v1/verification/{code}", get(api::verification::verify))
+        .route_layer(limit)
         .layer(axum::extract::DefaultBodyLimit::max(verify::UPLOAD_MAX))
         .layer(axum::middleware::map_response(private_headers));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .merge(public)
+        .merge(api::router())
+        .merge(staff::router())
+        .layer(axum::middleware::from_fn(logging::log_request))
         .with_state(state)
 }
 
@@ -64,4 +200,14 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, "ok"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "base de datos no disponible"),
     }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::page::{escape, layout, long_date};
-use crate::archive::{PublicView, hex, sha256_hex};
+use crate::archive::{PublicView, sha256_hex};
 use crate::code::VerificationCode;
 use crate::pdf::verify_pdf;
 
@@ -39,9 +39,10 @@ pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
 /// The document a code in the address names, or the answer to give instead.
 async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicView), Response> {
     let Ok(code) = VerificationCode::parse(code) else {
+        state.metrics.lookup("no_encontrado");
         return Err(not_found());
     };
-    match state.archive.public_view(&hex(&code.hash())).await {
+    match state.public_lookup(&code.display()).await {
         Ok(Some(view)) => Ok((code, view)),
         Ok(None) => Err(not_found()),
         Err(_) => Err((
@@ -123,7 +124,7 @@ fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> String {
         "<p><strong>El archivo no es idéntico al original emitido</strong>: fue modificado o es otro \
          documento.</p>"
     };
-    let signatures = match verify_pdf(bytes, &state.trusted) {
+    let signatures = match verify_pdf(bytes, &state.trusted()) {
         Ok(report) if report.is_valid() => format!(
             "<p>Sus {} firma(s) digital(es) son válidas.</p>",
             report.signatures.len()

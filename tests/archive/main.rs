@@ -10,6 +10,7 @@ mod folios;
 mod issuing;
 mod s3;
 mod search;
+mod service;
 mod verification_page;
 
 use std::sync::LazyLock;

@@ -48,11 +48,15 @@ async fn send(fixture: &Fixture, request: Request<Body>) -> Answer {
     trusted
         .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
         .expect("trust");
-    let app = router(Arc::new(AppState {
-        archive: fixture.archive.clone(),
+    let state = AppState::new(
+        &crate::config(),
+        fixture.archive.clone(),
         catalog,
+        fixture.key.clone(),
         trusted,
-    }));
+    )
+    .expect("state");
+    let app = router(Arc::new(state));
     let response = app.oneshot(request).await.expect("answers");
     let status = response.status();
     let headers = response.headers().clone();

@@ -1,0 +1,69 @@
+//! Staff accounts: who may log in, to which office, with which role; their
+//! sessions and API tokens. Passwords are kept as Argon2id hashes and
+//! tokens as SHA-256 digests, so a copy of the database opens nothing.
+
+mod offices;
+mod password;
+mod roles;
+mod sessions;
+mod tokens;
+mod users;
+
+pub use offices::OfficeRow;
+pub use password::{PasswordError, hash_password, one_time_password, verify_password};
+pub use roles::Role;
+pub use sessions::{LoginOutcome, SESSION_HOURS, Session};
+pub use tokens::ApiToken;
+pub use users::{NewUser, User};
+
+use chrono::{SecondsFormat, Utc};
+
+use crate::archive::{Store, StoreError};
+
+/// Why an account operation did not happen. Nothing is changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request is not acceptable; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no existe ese usuario en esta oficina")]
+    UserNotFound,
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(StoreError::Database(error))
+    }
+}
+
+/// The accounts kept in an archive's database.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    store: Store,
+}
+
+impl Accounts {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+/// Now, as stored: RFC 3339 in UTC, which sorts as text.
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A fresh random token, as text safe in a cookie or header.
+fn random_token() -> Result<String, AccountError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AccountError::Invalid(format!("generador aleatorio del sistema: {e}")))?;
+    Ok(data_encoding::BASE64URL_NOPAD.encode(&bytes))
+}
+
+/// What is kept of a token: its SHA-256.
+fn token_digest(token: &str) -> String {
+    crate::archive::sha256_hex(token.as_bytes())
+}

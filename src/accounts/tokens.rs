@@ -1,0 +1,90 @@
+//! API tokens for integrations: `Authorization: Bearer sello_…`. Each acts
+//! as the user who created it, with that user's role and office.
+
+use serde::Serialize;
+
+use super::users::UserRow;
+use super::{AccountError, Accounts, User, now_text, random_token, token_digest};
+use crate::archive::on_pool;
+
+/// What every token starts with, so a leaked one is recognisable.
+const PREFIX: &str = "sello_";
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl Accounts {
+    /// Creates a token for `user`; its secret is returned only now.
+    pub async fn create_token(&self, user: &User, name: &str) -> Result<(ApiToken, String), AccountError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(AccountError::Invalid(
+                "nombre: describa para qué es el token (hasta 80 caracteres)".into(),
+            ));
+        }
+        let secret = format!("{PREFIX}{}", random_token()?);
+        let token: ApiToken = on_pool!(&self.store, pool => {
+            sqlx::query_as(
+                "INSERT INTO api_tokens (user_id, name, token_sha256, created_at) VALUES ($1, $2, $3, $4) \
+                 RETURNING id, name, created_at, last_used_at, revoked_at",
+            )
+            .bind(user.id).bind(name).bind(token_digest(&secret)).bind(now_text())
+            .fetch_one(pool).await?
+        });
+        Ok((token, secret))
+    }
+
+    /// The active user a token's secret belongs to, if it is valid.
+    pub async fn user_by_token(&self, secret: &str) -> Result<Option<User>, AccountError> {
+        if !secret.starts_with(PREFIX) {
+            return Ok(None);
+        }
+        let columns = super::users::user_columns_of("u");
+        let sql = format!(
+            "SELECT {columns} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.active = $2"
+        );
+        let digest = token_digest(secret);
+        let row: Option<UserRow> = on_pool!(&self.store, pool => {
+            let row = sqlx::query_as(&sql).bind(&digest).bind(true).fetch_optional(pool).await?;
+            if row.is_some() {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_sha256 = $1")
+                    .bind(&digest).bind(now_text()).execute(pool).await?;
+            }
+            row
+        });
+        Ok(row.map(UserRow::into_user))
+    }
+
+    /// A user's tokens, newest first.
+    pub async fn tokens(&self, user_id: i64) -> Result<Vec<ApiToken>, AccountError> {
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(
+                "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
+                 WHERE user_id = $1 ORDER BY id DESC",
+            )
+            .bind(user_id).fetch_all(pool).await?
+        }))
+    }
+
+    /// Revokes one of a user's tokens; it stops working at once.
+    pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<(), AccountError> {
+        let changed = on_pool!(&self.store, pool => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+                .bind(token_id).bind(user_id).bind(now_text()).execute(pool).await?.rows_affected()
+        });
+        if changed == 0 {
+            return Err(AccountError::Invalid(
+                "token: no existe o ya estaba revocado".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Issuing from the service: the renderer, the office's signing key and
+//! where verification links point, shared by every request. Rendering and
+//! signing run on the request's thread (the archive moves them off the
+//! async workers), so several documents are issued at once.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::archive::{Archive, ArchiveError, IssueOrder, Issued};
+use crate::config::Config;
+use crate::forms::FormSpec;
+use crate::issue::{IssueRequest, issue};
+use crate::keys::OfficeKey;
+use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
+
+/// What issues documents for the service.
+pub struct Issuer {
+    renderer: Renderer,
+    key: RwLock<Arc<OfficeKey>>,
+    base_url: String,
+    time_zone: Tz,
+}
+
+impl Issuer {
+    pub fn new(config: &Config, key: Arc<OfficeKey>) -> std::io::Result<Self> {
+        Ok(Self {
+            renderer: Renderer::new(config)?,
+            key: RwLock::new(key),
+            base_url: config.base_url.clone(),
+            time_zone: config.time_zone,
+        })
+    }
+
+    /// The key that signs from now on.
+    pub fn key(&self) -> Arc<OfficeKey> {
+        match self.key.read() {
+            Ok(key) => Arc::clone(&key),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Signs with `key` from now on (after a rotation); issuances already
+    /// under way finish with the key they started with.
+    pub fn replace_key(&self, key: OfficeKey) {
+        let mut slot = match self.key.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(key);
+    }
+
+    /// Now, in the office's time zone.
+    pub fn now(&self) -> DateTime<Tz> {
+        Utc::now().with_timezone(&self.time_zone)
+    }
+
+    /// Issues `order` in `archive`, signed for `signer` (name, cargo).
+    pub async fn issue(
+        &self,
+        archive: &Archive,
+        order: &IssueOrder<'_>,
+        signer: (&str, &str),
+    ) -> Result<Issued, ArchiveError> {
+        let key = self.key();
+        archive
+            .issue(order, |folio| {
+                let request = IssueRequest {
+                    form: order.form,
+                    data: order.data,
+                    issued_at: order.issued_at,
+                    folio: Some(folio.to_string()),
+                    signer: signer.0,
+                    cargo: signer.1,
+                };
+                issue(&self.renderer, &key, &self.base_url, &request)
+            })
+            .await
+    }
+
+    /// A draft's PDF, marked as such: no folio, no code, no signature.
+    pub fn preview(&self, form: &FormSpec, data: &Value) -> Result<Rendered, RenderError> {
+        self.renderer
+            .render(form, data, &DocumentContext::draft(self.now()))
+    }
+}

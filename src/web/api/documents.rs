@@ -1,0 +1,193 @@
+//! Issuing, reading and annulling documents.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Body, PathParams};
+use super::{ApiError, AppState, archive_of};
+use crate::archive::{DocumentRecord, IssueOrder, Issued, SignatureRow};
+use crate::web::auth::ApiCaller;
+
+/// The longest idempotency key accepted.
+const IDEMPOTENCY_KEY_MAX: usize = 200;
+
+/// What to issue.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    /// The form's id, as listed by `/api/v1/forms`.
+    pub form: String,
+    /// The form's fields (see `/api/v1/forms/{id}`).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    /// File it in this expediente instead of the one its data points to.
+    pub expediente: Option<i64>,
+}
+
+/// A document, with its data and signatures.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DocumentBody {
+    pub document: DocumentRecord,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub signatures: Vec<SignatureRow>,
+}
+
+/// An issuance's answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IssuedBody {
+    /// `false` when the idempotency key had already issued this document.
+    pub new: bool,
+    /// The verification code printed under the QR.
+    pub code: String,
+    pub document: DocumentRecord,
+}
+
+/// Why a document is annulled.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnulBody {
+    pub reason: String,
+    /// The folio or id of the current document that replaces it.
+    pub replaced_by: Option<String>,
+}
+
+/// Issues and signs a document. With an `Idempotency-Key`, a retry with
+/// the same data returns the same document (200) instead of a new one.
+#[utoipa::path(post, path = "/api/v1/documents", tag = "documentos",
+    request_body = IssueBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Clave para reintentar sin duplicar")),
+    responses(
+        (status = 201, body = IssuedBody, description = "Emitido ahora"),
+        (status = 200, body = IssuedBody, description = "Ya emitido con esta clave y estos datos"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn issue_document(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    headers: HeaderMap,
+    Body(body): Body<IssueBody>,
+) -> Result<Response, ApiError> {
+    if !user.role.can_issue() {
+        return Err(ApiError::forbidden(user.role));
+    }
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value.to_str().unwrap_or("").trim();
+            if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX {
+                return Err(ApiError::bad_request(format!(
+                    "Idempotency-Key: use de 1 a {IDEMPOTENCY_KEY_MAX} caracteres visibles"
+                )));
+            }
+            Some(key.to_owned())
+        }
+    };
+    let form = state
+        .catalog
+        .get(&body.form)
+        .ok_or_else(|| ApiError::not_found(format!("form: no existe el formulario «{}»", body.form)))?;
+    crate::forms::validate(form, &body.data).map_err(|problems| ApiError::invalid_data(problems.0))?;
+    let archive = archive_of(&state, &user).await?;
+    let actor = format!("{} (API)", user.username);
+    let order = IssueOrder {
+        form,
+        data: &body.data,
+        issued_at: state.issuer.now(),
+        actor: &actor,
+        expediente_id: body.expediente,
+        idempotency_key: idempotency_key.as_deref(),
+    };
+    let issued = state
+        .issue(&archive, &order, (&user.display_name, &user.cargo))
+        .await?;
+    let status = match issued {
+        Issued::New { .. } => StatusCode::CREATED,
+        Issued::Existing(_) => StatusCode::OK,
+    };
+    let record = issued.record().clone();
+    let answer = IssuedBody {
+        new: status == StatusCode::CREATED,
+        code: code_of(&record),
+        document: record,
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+/// The verification code, the last part of the verification link.
+pub fn code_of(record: &DocumentRecord) -> String {
+    record
+        .verification_url
+        .as_deref()
+        .and_then(|url| url.rsplit('/').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A document of the caller's office, by id or folio.
+#[utoipa::path(get, path = "/api/v1/documents/{reference}", tag = "documentos",
+    params(("reference" = String, Path, description = "Id o folio del documento")),
+    responses((status = 200, body = DocumentBody), (status = 401, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn get_document(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(reference): PathParams<String>,
+) -> Result<Json<DocumentBody>, ApiError> {
+    let archive = archive_of(&state, &user).await?;
+    let document = archive.document(&reference).await?;
+    let signatures = archive.signatures(document.id).await?;
+    let data = serde_json::from_str(&document.data).map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(DocumentBody {
+        document,
+        data,
+        signatures,
+    }))
+}
+
+/// The signed PDF, exactly as issued.
+#[utoipa::path(get, path = "/api/v1/documents/{reference}/pdf", tag = "documentos",
+    params(("reference" = String, Path, description = "Id o folio del documento")),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody)))]
+pub async fn get_pdf(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(reference): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let archive = archive_of(&state, &user).await?;
+    let document = archive.document(&reference).await?;
+    let pdf = archive.pdf(&document).await?;
+    Ok(crate::web::pdf_response(&document, pdf))
+}
+
+/// Annuls a current document, or marks it replaced by another.
+#[utoipa::path(post, path = "/api/v1/documents/{reference}/annul", tag = "documentos",
+    request_body = AnnulBody,
+    params(("reference" = String, Path, description = "Id o folio del documento")),
+    responses((status = 200, body = DocumentRecord), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn annul_document(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(reference): PathParams<String>,
+    Body(body): Body<AnnulBody>,
+) -> Result<Json<DocumentRecord>, ApiError> {
+    if !user.role.can_issue() {
+        return Err(ApiError::forbidden(user.role));
+    }
+    let archive = archive_of(&state, &user).await?;
+    let actor = format!("{} (API)", user.username);
+    let record = archive
+        .annul(&reference, &body.reason, &actor, body.replaced_by.as_deref())
+        .await?;
+    Ok(Json(record))
+}

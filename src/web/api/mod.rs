@@ -1,0 +1,214 @@
+//! The JSON API under `/api/v1`, for integrations. Callers authenticate
+//! with an API token (`Authorization: Bearer sello_…`) and act as the
+//! user who created it, within that user's office and role. Every error
+//! has the same envelope; a 5xx never says more than "internal error".
+
+mod catalog;
+mod documents;
+mod extract;
+pub(super) mod records;
+pub(super) mod verification;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::OpenApi;
+
+use super::AppState;
+use crate::accounts::{AccountError, Role, User};
+use crate::archive::{Archive, ArchiveError, Office};
+use crate::forms::Problem;
+
+/// The error envelope: `{"error": {"code", "message", "problems"?}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `not_found`, `invalid_data`, `forbidden`…
+    pub code: &'static str,
+    /// For people, in Spanish.
+    pub message: String,
+    /// For invalid data: each field's path and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+}
+
+/// An API error, turned into the envelope with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: ErrorDetail,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: ErrorDetail {
+                code,
+                message: message.into(),
+                problems: Vec::new(),
+            },
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "falta un token de API válido en «Authorization: Bearer …»",
+        )
+    }
+
+    pub fn forbidden(role: Role) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("el rol {} no permite esta operación", role.as_str()),
+        )
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn invalid_data(problems: Vec<Problem>) -> Self {
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_data",
+            "los datos no son válidos para el formulario; vea «problems»",
+        );
+        error.detail.problems = problems;
+        error
+    }
+
+    /// A failure of ours: logged with its cause, answered without it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "falla interna en la API");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "error interno; intente de nuevo más tarde",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(ErrorBody { error: self.detail })).into_response()
+    }
+}
+
+impl From<ArchiveError> for ApiError {
+    fn from(error: ArchiveError) -> Self {
+        use crate::issue::IssueError;
+        match error {
+            ArchiveError::DocumentNotFound(_) | ArchiveError::ExpedienteNotFound(_) => {
+                Self::not_found(error.to_string())
+            }
+            ArchiveError::IdempotencyConflict(_) | ArchiveError::InProgress(_) => {
+                Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
+            }
+            ArchiveError::Refused(message) => Self::new(StatusCode::CONFLICT, "refused", message),
+            ArchiveError::Issue(IssueError::Invalid(problems)) => Self::invalid_data(problems.0),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Invalid(message) => Self::bad_request(message),
+            AccountError::UserNotFound => Self::not_found(error.to_string()),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// The caller's office's archive: nothing outside it is visible.
+pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, AccountError> {
+    let office = state
+        .accounts
+        .office(&user.office_code)
+        .await?
+        .unwrap_or_else(|| Office {
+            code: user.office_code.clone(),
+            name: user.office_code.clone(),
+        });
+    Ok(state.archive.for_office(office))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sello API",
+        description = "Documentos oficiales firmados: formularios, emisión, archivo y verificación. \
+                       Autenticación: `Authorization: Bearer <token de API>`.",
+        version = "1"
+    ),
+    paths(
+        catalog::list_forms,
+        catalog::form_schema,
+        documents::issue_document,
+        documents::get_document,
+        documents::get_pdf,
+        documents::annul_document,
+        records::get_expediente,
+        records::search,
+        verification::verify,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    security(("token" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// `/api/v1/openapi.json`.
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Unknown paths under `/api/v1` answer in the envelope too.
+async fn unknown() -> ApiError {
+    ApiError::not_found("no existe esa ruta de la API")
+}
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/forms", get(catalog::list_forms))
+        .route("/api/v1/forms/{id}", get(catalog::form_schema))
+        .route("/api/v1/documents", post(documents::issue_document))
+        .route("/api/v1/documents/{reference}", get(documents::get_document))
+        .route("/api/v1/documents/{reference}/pdf", get(documents::get_pdf))
+        .route(
+            "/api/v1/documents/{reference}/annul",
+            post(documents::annul_document),
+        )
+        .route("/api/v1/expedientes/{id}", get(records::get_expediente))
+        .route("/api/v1/search", get(records::search))
+        .route("/api/v1/{*rest}", axum::routing::any(unknown))
+}

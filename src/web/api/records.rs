@@ -1,0 +1,138 @@
+//! Expedientes and the archive's search.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{PathParams, QueryParams};
+use super::{ApiError, AppState, archive_of};
+use crate::archive::{DocumentRecord, ExpedienteRecord, PER_PAGE_MAX, PersonRow, SearchQuery, SearchResults};
+use crate::web::auth::ApiCaller;
+
+/// An expediente with its persons and documents.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExpedienteBody {
+    pub expediente: ExpedienteRecord,
+    pub persons: Vec<PersonRow>,
+    pub documents: Vec<DocumentRecord>,
+}
+
+/// An expediente of the caller's office.
+#[utoipa::path(get, path = "/api/v1/expedientes/{id}", tag = "archivo",
+    params(("id" = i64, Path, description = "Número del expediente")),
+    responses((status = 200, body = ExpedienteBody), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub async fn get_expediente(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<ExpedienteBody>, ApiError> {
+    let archive = archive_of(&state, &user).await?;
+    let expediente = archive.expediente(id).await?;
+    let persons = archive.expediente_persons(id).await?;
+    let documents = archive.expediente_documents(id).await?;
+    Ok(Json(ExpedienteBody {
+        expediente,
+        persons,
+        documents,
+    }))
+}
+
+/// The search's parameters; all optional.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Words (accents and case ignored; the last may be a prefix) or a folio.
+    pub q: Option<String>,
+    /// A form's id.
+    pub form: Option<String>,
+    /// A series: OF, CA, AC, LI, PA, PL, FI, IN.
+    pub series: Option<String>,
+    /// emitido, anulado or reemplazado.
+    pub status: Option<String>,
+    /// Issued on or after (YYYY-MM-DD).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Issued on or before (YYYY-MM-DD).
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// An expediente's number.
+    #[param(value_type = Option<i64>)]
+    pub expediente: Option<String>,
+    /// A person's identity number (CURP, RUN, cédula).
+    pub person: Option<String>,
+    #[param(minimum = 1)]
+    pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+}
+
+impl SearchParams {
+    /// The archive's query, its limits checked.
+    pub fn query(self) -> Result<SearchQuery, String> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(20);
+        if page == 0 {
+            return Err("page: las páginas se cuentan desde 1".into());
+        }
+        if per_page == 0 || per_page > PER_PAGE_MAX {
+            return Err(format!("per_page: de 1 a {PER_PAGE_MAX}"));
+        }
+        if let Some(status) = self.status.as_deref().filter(|s| !s.is_empty())
+            && !["emitido", "anulado", "reemplazado"].contains(&status)
+        {
+            return Err("status: use emitido, anulado o reemplazado".into());
+        }
+        let date = |name: &str, value: Option<String>| -> Result<Option<NaiveDate>, String> {
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| format!("{name}: «{text}» no es una fecha AAAA-MM-DD")),
+            }
+        };
+        let from = date("from", self.from)?;
+        let to = date("to", self.to)?;
+        let expediente = match self
+            .expediente
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(text) => Some(
+                text.parse::<i64>()
+                    .map_err(|_| format!("expediente: «{text}» no es un número de expediente"))?,
+            ),
+        };
+        Ok(SearchQuery {
+            text: self.q.unwrap_or_default(),
+            form: self.form.filter(|f| !f.is_empty()),
+            series: self.series.filter(|s| !s.is_empty()),
+            status: self.status.filter(|s| !s.is_empty()),
+            from,
+            to,
+            expediente,
+            person: self.person.filter(|p| !p.is_empty()),
+            page,
+            per_page,
+        })
+    }
+}
+
+/// Searches the caller's office's archive.
+#[utoipa::path(get, path = "/api/v1/search", tag = "archivo", params(SearchParams),
+    responses((status = 200, body = SearchResults), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody)))]
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    QueryParams(params): QueryParams<SearchParams>,
+) -> Result<Json<SearchResults>, ApiError> {
+    let query = params.query().map_err(ApiError::bad_request)?;
+    let archive = archive_of(&state, &user).await?;
+    Ok(Json(archive.search(&query).await?))
+}

@@ -1,0 +1,124 @@
+//! Limits verification lookups per client address, so codes cannot be
+//! guessed by brute force. Behind a reverse proxy the client's address is
+//! the last one the proxy appended to `X-Forwarded-For`; that header is
+//! believed only when the installation says a proxy is in front.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::AppState;
+
+/// Lookups allowed per client and minute, with a burst of a quarter of it.
+pub struct ClientLimiter {
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    behind_proxy: bool,
+}
+
+impl ClientLimiter {
+    /// `per_minute = 0` turns the limit off (load tests).
+    pub fn new(per_minute: u32, behind_proxy: bool) -> Self {
+        let limiter = NonZeroU32::new(per_minute).map(|rate| {
+            let burst = NonZeroU32::new((per_minute / 4).max(1)).unwrap_or(rate);
+            RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
+        });
+        Self {
+            limiter,
+            behind_proxy,
+        }
+    }
+
+    pub fn client(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
+        let forwarded = self
+            .behind_proxy
+            .then(|| {
+                headers
+                    .get("x-forwarded-for")?
+                    .to_str()
+                    .ok()?
+                    .rsplit(',')
+                    .next()?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .flatten();
+        forwarded
+            .or(peer.map(|p| p.ip()))
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    pub fn allows(&self, client: IpAddr) -> bool {
+        match &self.limiter {
+            Some(limiter) => {
+                // Forget idle clients now and then, so memory stays bounded.
+                if limiter.len() > 100_000 {
+                    limiter.retain_recent();
+                }
+                limiter.check_key(&client).is_ok()
+            }
+            None => true,
+        }
+    }
+}
+
+/// Middleware for the lookup routes: `429` with a Spanish page or envelope.
+pub async fn limit_lookups(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let client = state.lookup_limiter.client(request.headers(), peer);
+    if state.lookup_limiter.allows(client) {
+        return next.run(request).await;
+    }
+    state.metrics.lookup("limitado");
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = if api {
+        super::api::ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "demasiadas consultas desde esta dirección; espere un minuto",
+        )
+        .into_response()
+    } else {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            Html(super::page::layout(
+                "Demasiadas consultas",
+                "<h1>Verificación de documentos</h1><p>Se hicieron demasiadas consultas desde esta \
+                 conexión. Espere un minuto e intente de nuevo.</p>",
+            )),
+        )
+            .into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
+}
+
+/// The address a request came from, when the server knows it.
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
+    }
+}

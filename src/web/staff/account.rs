@@ -1,0 +1,175 @@
+//! My account: change my password, my API tokens.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::accounts::AccountError;
+use crate::web::AppState;
+use crate::web::auth::{Staff, StaffForm};
+use crate::web::ui::{csrf_field, notice, page, unavailable};
+
+fn password_page(staff: &Staff, status: StatusCode, message: Option<Markup>) -> Response {
+    let forced = staff.user().must_change_password;
+    let body = page(
+        staff,
+        "Cambiar contraseña",
+        html! {
+            @if forced {
+                (notice("aviso", "Su contraseña fue asignada por otra persona. Elija una propia para continuar."))
+            }
+            @if let Some(message) = message { (message) }
+            form.tarjeta method="post" action="/contrasena" {
+                (csrf_field(staff))
+                label for="actual" { "Contraseña actual" }
+                input #actual type="password" name="actual" autocomplete="current-password" required;
+                label for="nueva" { "Contraseña nueva" span.ayuda { "Al menos 10 caracteres. Una frase fácil de recordar sirve." } }
+                input #nueva type="password" name="nueva" autocomplete="new-password" minlength="10" required;
+                label for="repetida" { "Repita la contraseña nueva" }
+                input #repetida type="password" name="repetida" autocomplete="new-password" minlength="10" required;
+                div.acciones { button { "Guardar contraseña" } }
+            }
+        },
+    );
+    (status, Html(body.into_string())).into_response()
+}
+
+pub async fn password_form(staff: Staff) -> Response {
+    password_page(&staff, StatusCode::OK, None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    actual: String,
+    nueva: String,
+    repetida: String,
+}
+
+pub async fn change_password(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, form }: StaffForm<PasswordChange>,
+) -> Response {
+    if form.nueva != form.repetida {
+        let message = notice("error", "Contraseña nueva: las dos copias no coinciden.");
+        return password_page(&staff, StatusCode::UNPROCESSABLE_ENTITY, Some(message));
+    }
+    match state
+        .accounts
+        .change_password(staff.user().id, &form.actual, &form.nueva)
+        .await
+    {
+        Ok(()) => Redirect::to("/?aviso=contrasena").into_response(),
+        Err(AccountError::Invalid(message)) => password_page(
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(notice("error", &capitalized(&message))),
+        ),
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// «contraseña actual: …» → «Contraseña actual: …», for a sentence on a page.
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, String)>) -> Response {
+    let user = staff.user();
+    let tokens = match state.accounts.tokens(user.id).await {
+        Ok(tokens) => tokens,
+        Err(error) => return unavailable(&error),
+    };
+    let body = page(
+        staff,
+        "Mi cuenta",
+        html! {
+            dl.datos {
+                dt { "Nombre" } dd { (user.display_name) }
+                dt { "Usuario" } dd { (user.username) }
+                dt { "Cargo" } dd { (user.cargo) }
+                dt { "Rol" } dd { (user.role.label()) }
+                dt { "Oficina" } dd { (user.office_code) }
+            }
+            p { a href="/contrasena" { "Cambiar mi contraseña" } }
+            h2 { "Tokens de API" }
+            p { "Un token permite que otro sistema use la API de Sello con sus permisos. Guárdelo como una contraseña." }
+            @if let Some((name, secret)) = &created {
+                (notice("ok", &format!("Token «{name}» creado. Cópielo ahora: no se volverá a mostrar.")))
+                code.secreto { (secret) }
+            }
+            @if !tokens.is_empty() {
+                table {
+                    thead { tr { th { "Nombre" } th { "Creado" } th { "Último uso" } th { "Estado" } th {} } }
+                    tbody {
+                        @for token in &tokens {
+                            tr {
+                                td { (token.name) }
+                                td { (token.created_at) }
+                                td { (token.last_used_at.as_deref().unwrap_or("nunca")) }
+                                td { @if token.revoked_at.is_some() { "revocado" } @else { "activo" } }
+                                td {
+                                    @if token.revoked_at.is_none() {
+                                        form method="post" action={"/cuenta/tokens/" (token.id) "/revocar"} {
+                                            (csrf_field(staff))
+                                            button.secundario { "Revocar" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form.tarjeta method="post" action="/cuenta/tokens" {
+                (csrf_field(staff))
+                label for="nombre" { "Nombre del token" span.ayuda { "Para qué sistema es, como «Padrón estatal»." } }
+                input #nombre name="nombre" maxlength="80" required;
+                div.acciones { button { "Crear token" } }
+            }
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+pub async fn show(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
+    account_page(&state, &staff, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewToken {
+    nombre: String,
+}
+
+pub async fn create_token(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, form }: StaffForm<NewToken>,
+) -> Response {
+    match state.accounts.create_token(staff.user(), &form.nombre).await {
+        Ok((token, secret)) => account_page(&state, &staff, Some((token.name, secret))).await,
+        Err(AccountError::Invalid(message)) => crate::web::ui::bad_request(&staff, &capitalized(&message)),
+        Err(error) => unavailable(&error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Nothing {}
+
+pub async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    StaffForm { staff, .. }: StaffForm<Nothing>,
+) -> Response {
+    match state.accounts.revoke_token(staff.user().id, id).await {
+        Ok(()) => Redirect::to("/cuenta").into_response(),
+        Err(AccountError::Invalid(message)) => crate::web::ui::not_found(&staff, &capitalized(&message)),
+        Err(error) => unavailable(&error),
+    }
+}

@@ -1,0 +1,310 @@
+//! Administration of an office: its users and roles, the installation's
+//! offices, and the signing keys (active and retired, rotation).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::account::capitalized;
+use crate::accounts::{AccountError, NewUser, Role};
+use crate::keys::{KeyStatus, rotate_office_key, trusted_keys};
+use crate::web::AppState;
+use crate::web::auth::{Staff, StaffForm};
+use crate::web::ui::{csrf_field, notice, page, unavailable};
+
+async fn admin_page(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    message: Option<Markup>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
+        return refused;
+    }
+    let office = &staff.user().office_code;
+    let (users, offices) = match (state.accounts.users(office).await, state.accounts.offices().await) {
+        (Ok(u), Ok(o)) => (u, o),
+        (Err(error), _) | (_, Err(error)) => return unavailable(&error),
+    };
+    let trusted = state.trusted();
+    let body = page(
+        staff,
+        "Administración",
+        html! {
+            @if let Some(message) = message { (message) }
+            h2 { "Usuarios de " (office) }
+            table {
+                thead { tr { th { "Nombre" } th { "Usuario" } th { "Cargo" } th { "Rol y estado" } th { "Contraseña" } } }
+                tbody {
+                    @for user in &users {
+                        tr {
+                            td { (user.display_name) }
+                            td { (user.username) }
+                            td { (user.cargo) }
+                            td {
+                                form.filtros method="post" action={"/admin/usuarios/" (user.id)} {
+                                    (csrf_field(staff))
+                                    select name="rol" aria-label={"Rol de " (user.username)} {
+                                        @for role in Role::ALL { option value=(role.as_str()) selected[role == user.role] { (role.label()) } }
+                                    }
+                                    select name="activo" aria-label={"Estado de " (user.username)} {
+                                        option value="si" selected[user.active] { "Activo" }
+                                        option value="no" selected[!user.active] { "Desactivado" }
+                                    }
+                                    button.secundario { "Guardar" }
+                                }
+                            }
+                            td {
+                                form method="post" action={"/admin/usuarios/" (user.id) "/contrasena"} {
+                                    (csrf_field(staff))
+                                    button.secundario { "Nueva contraseña" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form.tarjeta method="post" action="/admin/usuarios" {
+                (csrf_field(staff))
+                h2 { "Nuevo usuario" }
+                label for="usuario" { "Usuario" span.ayuda { "Con lo que entrará: letras sin acento, dígitos, punto o guion." } }
+                input #usuario name="usuario" required maxlength="40" autocapitalize="none";
+                label for="nombre" { "Nombre completo" }
+                input #nombre name="nombre" required maxlength="120";
+                label for="cargo" { "Cargo" span.ayuda { "Se imprime bajo la firma de lo que emita." } }
+                input #cargo name="cargo" maxlength="120";
+                label for="rol" { "Rol" }
+                select #rol name="rol" { @for role in Role::ALL { option value=(role.as_str()) { (role.label()) } } }
+                div.acciones { button { "Crear usuario" } }
+            }
+            h2 { "Oficinas" }
+            p { "Cada oficina tiene sus propios folios, expedientes, documentos y usuarios; comparten las claves de firma de la instalación." }
+            table {
+                thead { tr { th { "Clave" } th { "Nombre" } } }
+                tbody { @for o in &offices { tr { td { (o.code) } td { (o.name) } } } }
+            }
+            form.tarjeta method="post" action="/admin/oficinas" {
+                (csrf_field(staff))
+                h2 { "Nueva oficina" }
+                label for="clave" { "Clave" span.ayuda { "Va en los folios: mayúsculas, dígitos o guiones, como «DIF-SLP»." } }
+                input #clave name="clave" required maxlength="20" autocapitalize="characters";
+                label for="nombre-oficina" { "Nombre" }
+                input #nombre-oficina name="nombre" required maxlength="200";
+                label for="admin" { "Usuario administrador de la nueva oficina" }
+                input #admin name="administrador" required maxlength="40" autocapitalize="none";
+                div.acciones { button { "Crear oficina" } }
+            }
+            h2 { "Claves de firma" }
+            table {
+                thead { tr { th { "Identificador" } th { "Algoritmo" } th { "Titular" } th { "Estado" } } }
+                tbody {
+                    @for key in trusted.iter() {
+                        tr {
+                            td { code { (key.key_id) } }
+                            td { (key.algorithm.label()) }
+                            td { (crate::keys::certificate_name(&key.certificate).unwrap_or_default()) }
+                            td { @match key.status { KeyStatus::Active => "activa", KeyStatus::Retired { since } => { "retirada desde " (since.to_rfc3339()) } } }
+                        }
+                    }
+                }
+            }
+            form.tarjeta method="post" action="/admin/claves/rotar" {
+                (csrf_field(staff))
+                p { "Rotar genera una clave nueva para firmar desde ahora. La actual queda retirada: lo que ya firmó sigue verificándose. Respalde la carpeta de claves después." }
+                div.acciones { button.peligro { "Rotar la clave de firma" } }
+            }
+        },
+    );
+    (status, Html(body.into_string())).into_response()
+}
+
+pub async fn overview(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
+    admin_page(&state, &staff, StatusCode::OK, None).await
+}
+
+/// The page again, with what happened: a one-time password is shown once.
+async fn after(state: &AppState, staff: &Staff, result: Result<Markup, AccountError>) -> Response {
+    match result {
+        Ok(message) => admin_page(state, staff, StatusCode::OK, Some(message)).await,
+        Err(AccountError::Invalid(message)) => {
+            let message = notice("error", &capitalized(&message));
+            admin_page(state, staff, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        }
+        Err(AccountError::UserNotFound) => {
+            let message = notice("error", "No existe ese usuario en su oficina.");
+            admin_page(state, staff, StatusCode::NOT_FOUND, Some(message)).await
+        }
+        Err(error) => unavailable(&error),
+    }
+}
+
+fn one_time(text: &str, username: &str, password: &str) -> Markup {
+    html! {
+        (notice("ok", text))
+        p { "Usuario: " strong { (username) } ". Contraseña de un solo uso (se muestra solo ahora; deberá cambiarla al entrar):" }
+        code.secreto { (password) }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserFields {
+    usuario: String,
+    nombre: String,
+    cargo: String,
+    rol: String,
+}
+
+pub async fn create_user(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, form }: StaffForm<UserFields>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
+        return refused;
+    }
+    let result = async {
+        let role = Role::parse(&form.rol)
+            .ok_or_else(|| AccountError::Invalid("rol: elija uno de la lista".into()))?;
+        let new = NewUser {
+            username: form.usuario,
+            display_name: form.nombre,
+            cargo: form.cargo,
+            role,
+        };
+        let (user, password) = state
+            .accounts
+            .create_user(&staff.user().office_code, &new)
+            .await?;
+        tracing::info!(user = user.id, by = staff.user().id, "usuario creado");
+        Ok(one_time("Usuario creado.", &user.username, &password))
+    }
+    .await;
+    after(&state, &staff, result).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserChange {
+    rol: String,
+    activo: String,
+}
+
+pub async fn update_user(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    StaffForm { staff, form }: StaffForm<UserChange>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
+        return refused;
+    }
+    let result = async {
+        let role = Role::parse(&form.rol).ok_or_else(|| AccountError::Invalid("rol: elija uno de la lista".into()))?;
+        let active = form.activo == "si";
+        if id == staff.user().id && (!active || role != Role::Administrador) {
+            return Err(AccountError::Invalid(
+                "usuario: no puede quitarse a sí mismo la administración; pida a otro administrador que lo haga".into(),
+            ));
+        }
+        let user = state
+            .accounts
+            .update_user(&staff.user().office_code, id, role, active)
+            .await?;
+        tracing::info!(user = user.id, by = staff.user().id, "usuario modificado");
+        Ok(notice("ok", &format!("Usuario {} actualizado.", user.username)))
+    }
+    .await;
+    after(&state, &staff, result).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Nothing {}
+
+pub async fn reset_password(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    StaffForm { staff, .. }: StaffForm<Nothing>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
+        return refused;
+    }
+    let office = staff.user().office_code.clone();
+    let result = async {
+        let user = state.accounts.user(&office, id).await?;
+        let password = state.accounts.reset_password(&office, id).await?;
+        tracing::info!(user = user.id, by = staff.user().id, "contraseña restablecida");
+        Ok(one_time(
+            "Contraseña restablecida; sus sesiones abiertas se cerraron.",
+            &user.username,
+            &password,
+        ))
+    }
+    .await;
+    after(&state, &staff, result).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OfficeFields {
+    clave: String,
+    nombre: String,
+    administrador: String,
+}
+
+pub async fn create_office(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, form }: StaffForm<OfficeFields>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
+        return refused;
+    }
+    let result = async {
+        let office = state.accounts.create_office(&form.clave, &form.nombre).await?;
+        let admin = NewUser {
+            username: form.administrador,
+            display_name: format!("Administración {}", office.code),
+            cargo: String::new(),
+            role: Role::Administrador,
+        };
+        let (user, password) = state.accounts.create_user(&office.code, &admin).await?;
+        tracing::info!(by = staff.user().id, "oficina creada");
+        Ok(one_time(
+            &format!("Oficina {} creada, con su administrador.", office.code),
+            &user.username,
+            &password,
+        ))
+    }
+    .await;
+    after(&state, &staff, result).await
+}
+
+pub async fn rotate_key(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, .. }: StaffForm<Nothing>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
+        return refused;
+    }
+    let config = state.config.clone();
+    let rotated = tokio::task::spawn_blocking(move || {
+        let key = rotate_office_key(&config)?;
+        let trusted = trusted_keys(&config)?;
+        Ok::<_, crate::keys::KeyError>((key, trusted))
+    })
+    .await;
+    let result = match rotated {
+        Ok(Ok((key, trusted))) => {
+            let id = key.key_id.to_string();
+            state.issuer.replace_key(key);
+            state.set_trusted(trusted);
+            tracing::info!(key = id.as_str(), by = staff.user().id, "clave de firma rotada");
+            Ok(notice(
+                "ok",
+                &format!("Clave rotada: desde ahora se firma con la clave {id}."),
+            ))
+        }
+        Ok(Err(error)) => Err(AccountError::Invalid(error.to_string())),
+        Err(error) => Err(AccountError::Invalid(error.to_string())),
+    };
+    after(&state, &staff, result).await
+}

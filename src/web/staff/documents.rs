@@ -1,0 +1,251 @@
+//! A document's page (PDF, verification link and status, annul, audit
+//! trail) and an expediente's page (documents, persons, timeline, export).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::account::capitalized;
+use super::home::{document_table, form_title};
+use crate::archive::{Archive, ArchiveError, AuditEvent};
+use crate::web::api::archive_of;
+use crate::web::auth::{Staff, StaffForm};
+use crate::web::ui::{bad_request, csrf_field, not_found, page, unavailable};
+use crate::web::{AppState, pdf_response};
+
+/// The staff member's office's archive, or the page that says why not.
+async fn office_archive(state: &AppState, staff: &Staff) -> Result<Archive, Response> {
+    archive_of(state, staff.user()).await.map_err(|e| unavailable(&e))
+}
+
+/// An archive error as a page: a missing document of this office and one
+/// of another office look the same.
+fn failure(staff: &Staff, error: ArchiveError) -> Response {
+    match error {
+        ArchiveError::DocumentNotFound(_) | ArchiveError::ExpedienteNotFound(_) => {
+            not_found(staff, &capitalized(&error.to_string()))
+        }
+        ArchiveError::Refused(message) => bad_request(staff, &capitalized(&message)),
+        other => unavailable(&other),
+    }
+}
+
+fn timeline(events: &[AuditEvent]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Fecha" } th { "Quién" } th { "Qué" } th { "Detalle" } } }
+            tbody {
+                @for event in events {
+                    tr {
+                        td { (event.at.get(..19).unwrap_or(&event.at).replace('T', " ")) }
+                        td { (event.actor) }
+                        td { (event.action) }
+                        td { code { (event.details) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn document(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(reference): Path<String>,
+) -> Response {
+    let archive = match office_archive(&state, &staff).await {
+        Ok(archive) => archive,
+        Err(answer) => return answer,
+    };
+    let document = match archive.document(&reference).await {
+        Ok(document) => document,
+        Err(error) => return failure(&staff, error),
+    };
+    let (signatures, events) = match (
+        archive.signatures(document.id).await,
+        archive.document_events(document.id).await,
+    ) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(error), _) | (_, Err(error)) => return unavailable(&error),
+    };
+    let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
+    let can_annul = staff.user().role.can_issue() && document.status == "emitido";
+    let title = format!("{} {}", form_title(&state, &document.form), document.folio);
+    let body = page(
+        &staff,
+        &title,
+        html! {
+            dl.datos {
+                dt { "Estado" } dd { span class={"estado " (document.status)} { (document.status) } }
+                dt { "Folio" } dd { (document.folio) }
+                dt { "Expediente" } dd { a href={"/expedientes/" (document.expediente_id)} { "Expediente " (document.expediente_id) } }
+                dt { "Emitido" } dd { (document.issued_at) " por " (document.issued_by) }
+                @if let Some(url) = &document.verification_url {
+                    dt { "Verificación" } dd { a href=(url) { (url) } }
+                }
+                @if let Some(sha) = &document.pdf_sha256 { dt { "SHA-256" } dd { code { (sha) } } }
+                @if let Some(at) = &document.annulled_at {
+                    dt { "Anulado" } dd { (at) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
+                }
+                @if let Some(other) = document.replaced_by {
+                    dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { "documento " (other) } }
+                }
+            }
+            @if document.pdf_sha256.is_some() {
+                div.acciones { a.boton href={"/documentos/" (document.id) "/pdf"} { "Descargar PDF" } }
+            }
+            h2 { "Firmas" }
+            ul { @for s in &signatures { li { (s.signer) ", " (s.cargo) " — " (s.algorithm) ", clave " code { (s.key_id) } ", " (s.signed_at) } } }
+            h2 { "Datos" }
+            pre.tarjeta { (serde_json::to_string_pretty(&data).unwrap_or_default()) }
+            @if can_annul {
+                h2 { "Anular" }
+                form.tarjeta method="post" action={"/documentos/" (document.id) "/anular"} {
+                    (csrf_field(&staff))
+                    label for="motivo" { "Motivo" span.ayuda { "Queda en el documento y en la página de verificación." } }
+                    textarea #motivo name="motivo" maxlength="1000" required {}
+                    label for="reemplazo" { "Reemplazado por (opcional)" span.ayuda { "Folio del documento vigente que lo sustituye." } }
+                    input #reemplazo name="reemplazo";
+                    div.acciones { button.peligro { "Anular documento" } }
+                }
+            }
+            h2 { "Historial" }
+            (timeline(&events))
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+pub async fn pdf(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(reference): Path<String>,
+) -> Response {
+    let archive = match office_archive(&state, &staff).await {
+        Ok(archive) => archive,
+        Err(answer) => return answer,
+    };
+    let document = match archive.document(&reference).await {
+        Ok(document) => document,
+        Err(error) => return failure(&staff, error),
+    };
+    match archive.pdf(&document).await {
+        Ok(bytes) => pdf_response(&document, bytes),
+        Err(error) => failure(&staff, error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Annulment {
+    motivo: String,
+    reemplazo: Option<String>,
+}
+
+pub async fn annul(
+    State(state): State<Arc<AppState>>,
+    Path(reference): Path<String>,
+    StaffForm { staff, form }: StaffForm<Annulment>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let archive = match office_archive(&state, &staff).await {
+        Ok(archive) => archive,
+        Err(answer) => return answer,
+    };
+    let replacement = form.reemplazo.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    match archive
+        .annul(&reference, &form.motivo, &staff.user().username, replacement)
+        .await
+    {
+        Ok(record) => {
+            tracing::info!(document = record.id, "documento anulado");
+            Redirect::to(&format!("/documentos/{}", record.id)).into_response()
+        }
+        Err(error) => failure(&staff, error),
+    }
+}
+
+pub async fn expediente(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+    let archive = match office_archive(&state, &staff).await {
+        Ok(archive) => archive,
+        Err(answer) => return answer,
+    };
+    let expediente = match archive.expediente(id).await {
+        Ok(expediente) => expediente,
+        Err(error) => return failure(&staff, error),
+    };
+    let (documents, persons, events) = match (
+        archive.expediente_documents(id).await,
+        archive.expediente_persons(id).await,
+        archive.expediente_events(id).await,
+    ) {
+        (Ok(d), Ok(p), Ok(e)) => (d, p, e),
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
+    };
+    let body = page(
+        &staff,
+        &format!("Expediente {}: {}", expediente.id, expediente.title),
+        html! {
+            dl.datos {
+                dt { "Tipo" } dd { (expediente.kind) }
+                dt { "Clave" } dd { (expediente.key) }
+                dt { "Abierto" } dd { (expediente.opened_on) }
+                dt { "Cerrado" } dd { (expediente.closed_on.as_deref().unwrap_or("abierto")) }
+                dt { "Conservación" } dd { (expediente.retention) }
+            }
+            @if staff.user().role.can_export() {
+                div.acciones { a.boton href={"/expedientes/" (id) "/exportar"} { "Exportar expediente (ZIP)" } }
+            }
+            h2 { "Documentos" }
+            @if documents.is_empty() { p { "Sin documentos." } } @else { (document_table(&state, &documents)) }
+            h2 { "Personas" }
+            @if persons.is_empty() { p { "Sin personas registradas." } } @else {
+                table { thead { tr { th { "Nombre" } th { "Identidad" } } } tbody { @for p in &persons { tr { td { (p.name) } td { (p.identity) } } } } }
+            }
+            h2 { "Historial" }
+            (timeline(&events))
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_export()) {
+        return refused;
+    }
+    let archive = match office_archive(&state, &staff).await {
+        Ok(archive) => archive,
+        Err(answer) => return answer,
+    };
+    let folder = match tempfile::tempdir() {
+        Ok(folder) => folder,
+        Err(error) => return unavailable(&error),
+    };
+    let out = folder.path().join("expediente.zip");
+    if let Err(error) = archive.export_expediente(id, &out).await {
+        return failure(&staff, error);
+    }
+    match tokio::fs::read(&out).await {
+        Ok(bytes) => {
+            tracing::info!(expediente = id, "expediente exportado");
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "application/zip".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"expediente-{id}.zip\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(error) => unavailable(&error),
+    }
+}

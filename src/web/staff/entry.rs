@@ -1,0 +1,325 @@
+//! The entry form of a form, generated from its `form.toml`, and the way
+//! back from the posted fields to the form's JSON. Each input is named by
+//! the same path validation uses (`comisionados[2].nombre`, rows from 1),
+//! so every problem lands next to its field.
+
+use std::collections::{BTreeSet, HashMap};
+
+use maud::{Markup, html};
+use serde_json::{Map, Value};
+
+use crate::forms::{FieldSpec, FieldType, FormSpec, Problem};
+
+/// Blank rows offered after the filled ones of a table.
+const BLANK_ROWS: usize = 2;
+/// Blank rows offered when the clerk asks for more.
+const MORE_ROWS: usize = 8;
+
+/// The posted fields, by name.
+pub struct Posted(HashMap<String, String>);
+
+impl Posted {
+    pub fn new(pairs: &[(String, String)]) -> Self {
+        Posted(pairs.iter().cloned().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The form's data: blank inputs and blank table rows left out, so a
+    /// missing required field is reported as missing.
+    pub fn data(&self, form: &FormSpec) -> Value {
+        Value::Object(self.object(&form.fields, ""))
+    }
+
+    fn object(&self, fields: &[FieldSpec], prefix: &str) -> Map<String, Value> {
+        fields
+            .iter()
+            .filter_map(|field| {
+                let path = format!("{prefix}{}", field.name);
+                self.value(field, &path).map(|value| (field.name.clone(), value))
+            })
+            .collect()
+    }
+
+    fn value(&self, field: &FieldSpec, path: &str) -> Option<Value> {
+        match &field.kind {
+            FieldType::Person { .. } => {
+                let person: Map<String, Value> = ["nombre", "identificacion"]
+                    .into_iter()
+                    .filter_map(|part| {
+                        self.text(&format!("{path}.{part}"))
+                            .map(|text| (part.to_owned(), Value::String(text)))
+                    })
+                    .collect();
+                (!person.is_empty()).then_some(Value::Object(person))
+            }
+            FieldType::List { columns, .. } => {
+                let rows: Vec<Value> = self
+                    .row_numbers(path)
+                    .into_iter()
+                    .map(|n| self.object(columns, &format!("{path}[{n}].")))
+                    .filter(|row| !row.is_empty())
+                    .map(Value::Object)
+                    .collect();
+                (!rows.is_empty()).then_some(Value::Array(rows))
+            }
+            FieldType::Integer { .. } => {
+                let text = self.text(path)?;
+                // Not a number: kept as typed, so validation says what is wrong.
+                Some(
+                    text.parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or(Value::String(text)),
+                )
+            }
+            FieldType::LongText { .. } => self
+                .get(path)
+                .filter(|text| !text.trim().is_empty())
+                .map(|text| Value::String(text.replace("\r\n", "\n").trim_end().to_owned())),
+            _ => self.text(path).map(Value::String),
+        }
+    }
+
+    /// A single-line input, trimmed; `None` when blank.
+    fn text(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// The row numbers posted for a table, in order.
+    fn row_numbers(&self, path: &str) -> BTreeSet<usize> {
+        let prefix = format!("{path}[");
+        self.0
+            .keys()
+            .filter_map(|key| key.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split(']').next()?.parse().ok())
+            .collect()
+    }
+}
+
+/// The inputs of `form`, filled with `data`, each followed by its problems.
+/// `more_rows` names the table whose clerk asked for more rows.
+pub fn fields(form: &FormSpec, data: &Value, problems: &[Problem], more_rows: Option<&str>) -> Markup {
+    html! {
+        @for field in &form.fields {
+            (field_input(field, data.get(&field.name), &field.name, problems, more_rows))
+        }
+    }
+}
+
+fn problems_at(problems: &[Problem], path: &str) -> Markup {
+    html! {
+        @for problem in problems.iter().filter(|p| p.path == path) {
+            p.error-campo id={"error-" (path)} { (problem.message) }
+        }
+    }
+}
+
+fn field_input(
+    field: &FieldSpec,
+    value: Option<&Value>,
+    path: &str,
+    problems: &[Problem],
+    more_rows: Option<&str>,
+) -> Markup {
+    let has_problem = problems.iter().any(|p| p.path == path);
+    let text = value.map(plain).unwrap_or_default();
+    html! {
+        div class=[has_problem.then_some("campo-error")] {
+            @match &field.kind {
+                FieldType::Person { identity_required, .. } => {
+                    fieldset {
+                        legend { (field.label) @if field.required { " *" } }
+                        @if !field.help.is_empty() { span.ayuda { (field.help) } }
+                        @let name_path = format!("{path}.nombre");
+                        @let id_path = format!("{path}.identificacion");
+                        label for=(name_path) { "Nombre" }
+                        input id=(name_path) name=(name_path) maxlength="200"
+                            value=(value.and_then(|v| v.get("nombre")).map(plain).unwrap_or_default());
+                        (problems_at(problems, &name_path))
+                        label for=(id_path) { "Identificación" @if *identity_required { " *" } }
+                        input id=(id_path) name=(id_path) maxlength="40" autocapitalize="characters"
+                            value=(value.and_then(|v| v.get("identificacion")).map(plain).unwrap_or_default());
+                        (problems_at(problems, &id_path))
+                    }
+                }
+                FieldType::List { max_rows, columns, .. } => {
+                    fieldset {
+                        legend { (field.label) @if field.required { " *" } }
+                        @if !field.help.is_empty() { span.ayuda { (field.help) } }
+                        @let rows = value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                        @let blank = if more_rows == Some(path) { MORE_ROWS } else { BLANK_ROWS };
+                        @let shown = (rows.len() + blank).min(*max_rows).max(1);
+                        div style="overflow-x:auto" {
+                            table {
+                                thead { tr { th { "#" } @for column in columns { th { (column.label) @if column.required { " *" } } } } }
+                                tbody {
+                                    @for n in 1..=shown {
+                                        tr {
+                                            td { (n) }
+                                            @for column in columns {
+                                                @let cell_path = format!("{path}[{n}].{}", column.name);
+                                                td {
+                                                    (cell_input(column, rows.get(n - 1).and_then(|r| r.get(&column.name)), &cell_path))
+                                                    (problems_at(problems, &cell_path))
+                                                    @if matches!(column.kind, FieldType::Person { .. }) {
+                                                        (problems_at(problems, &format!("{cell_path}.nombre")))
+                                                        (problems_at(problems, &format!("{cell_path}.identificacion")))
+                                                    }
+                                                }
+                                            }
+                                        }
+                                        (problems_at(problems, &format!("{path}[{n}]")))
+                                    }
+                                }
+                            }
+                        }
+                        @if shown < *max_rows {
+                            button.secundario type="submit" name="_accion" value={"filas:" (path)} formnovalidate { "Más filas" }
+                        }
+                        (problems_at(problems, path))
+                    }
+                }
+                _ => {
+                    label for=(path) {
+                        (field.label) @if field.required { " *" }
+                        @if !field.help.is_empty() { span.ayuda { (field.help) } }
+                    }
+                    (scalar_input(field, &text, path))
+                    (problems_at(problems, path))
+                }
+            }
+        }
+    }
+}
+
+/// A table cell: a person column takes its name and number side by side.
+fn cell_input(column: &FieldSpec, value: Option<&Value>, path: &str) -> Markup {
+    match &column.kind {
+        FieldType::Person { .. } => html! {
+            input name={(path) ".nombre"} aria-label={"Nombre (" (column.label) ")"} placeholder="Nombre"
+                value=(value.and_then(|v| v.get("nombre")).map(plain).unwrap_or_default());
+            input name={(path) ".identificacion"} aria-label={"Identificación (" (column.label) ")"} placeholder="Identificación"
+                value=(value.and_then(|v| v.get("identificacion")).map(plain).unwrap_or_default());
+        },
+        _ => scalar_input(column, &value.map(plain).unwrap_or_default(), path),
+    }
+}
+
+fn scalar_input(field: &FieldSpec, text: &str, path: &str) -> Markup {
+    let label = &field.label;
+    html! {
+        @match &field.kind {
+            FieldType::LongText { max_length, .. } => {
+                textarea id=(path) name=(path) maxlength=(max_length) aria-label=(label) { (text) }
+            }
+            FieldType::Text { max_length, .. } => {
+                input id=(path) name=(path) maxlength=(max_length) aria-label=(label) value=(text);
+            }
+            FieldType::Date => { input id=(path) name=(path) type="date" aria-label=(label) value=(text); }
+            FieldType::Time => { input id=(path) name=(path) type="time" aria-label=(label) value=(text); }
+            FieldType::Integer { min, max } => {
+                input id=(path) name=(path) type="number" step="1" min=[min] max=[max] aria-label=(label) value=(text);
+            }
+            FieldType::Money { .. } => {
+                input id=(path) name=(path) inputmode="decimal" placeholder="0.00" aria-label=(label) value=(text);
+            }
+            FieldType::Enum { values } => {
+                select id=(path) name=(path) aria-label=(label) {
+                    option value="" { "— Elija —" }
+                    @for option in values { option value=(option) selected[option == text] { (option) } }
+                }
+            }
+            FieldType::Person { .. } | FieldType::List { .. } => {}
+        }
+    }
+}
+
+/// A JSON value as the text of an input.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn posted(pairs: &[(&str, &str)]) -> Posted {
+        Posted::new(
+            &pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn catalog_form(id: &str) -> FormSpec {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+        let catalog = crate::forms::Catalog::load(&root).expect("catalog");
+        catalog.get(id).expect("form").clone()
+    }
+
+    #[test]
+    fn posted_fields_become_the_forms_json_without_blanks() {
+        let form = catalog_form("oficio-comision");
+        let data = posted(&[
+            ("lugar_expedicion", "  Soledad, S.L.P. "),
+            ("comisionados[1].nombre", "Lucía"),
+            ("comisionados[1].cargo", "Auxiliar"),
+            ("comisionados[2].nombre", ""),
+            ("comisionados[2].cargo", ""),
+            ("comisionados[3].nombre", "José"),
+            ("conductor.nombre", "Ramiro"),
+            ("conductor.identificacion", ""),
+            ("objeto", "Línea uno\r\nLínea dos\r\n"),
+            ("fecha_regreso", ""),
+        ])
+        .data(&form);
+        assert_eq!(
+            data,
+            json!({
+                "lugar_expedicion": "Soledad, S.L.P.",
+                "comisionados": [{"nombre": "Lucía", "cargo": "Auxiliar"}, {"nombre": "José"}],
+                "objeto": "Línea uno\nLínea dos",
+                "conductor": {"nombre": "Ramiro"},
+            })
+        );
+    }
+
+    #[test]
+    fn markup_typed_in_a_field_is_shown_as_text() {
+        let form = catalog_form("oficio-comision");
+        let data = json!({"evento": "<script>alert(1)</script>"});
+        let html = fields(&form, &data, &[], None).into_string();
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn each_problem_is_shown_next_to_its_field() {
+        let form = catalog_form("oficio-comision");
+        let problems = vec![Problem {
+            path: "comisionados[1].cargo".into(),
+            message: "«Cargo» es obligatorio y está vacío".into(),
+        }];
+        let html = fields(
+            &form,
+            &json!({"comisionados": [{"nombre": "Ana"}]}),
+            &problems,
+            None,
+        )
+        .into_string();
+        let input = html.find("name=\"comisionados[1].cargo\"").expect("cell");
+        let error = html.find("«Cargo» es obligatorio").expect("error");
+        assert!(error > input, "the error follows its input");
+    }
+}

@@ -1,0 +1,317 @@
+//! New documents: choose a form, fill its entry form, preview the draft,
+//! save it for a firmante, or issue and sign it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::html;
+use serde_json::Value;
+
+use super::account::capitalized;
+use super::entry::{Posted, fields};
+use crate::archive::{ArchiveError, IssueOrder, Issued};
+use crate::forms::{FormSpec, Problem, validate};
+use crate::issue::IssueError;
+use crate::web::AppState;
+use crate::web::api::archive_of;
+use crate::web::auth::{Staff, StaffForm};
+use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
+
+pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
+        return refused;
+    }
+    let mut forms: Vec<&FormSpec> = state.catalog.iter().collect();
+    forms.sort_by(|a, b| (a.family.label(), &a.title).cmp(&(b.family.label(), &b.title)));
+    let body = page(
+        &staff,
+        "Nuevo documento",
+        html! {
+            table {
+                thead { tr { th { "Documento" } th { "Tipo" } th { "Para qué" } } }
+                tbody {
+                    @for form in forms {
+                        tr {
+                            td { a href={"/formularios/" (form.id.as_str())} { (form.title) } }
+                            td { (form.family.label()) }
+                            td { (form.description) }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+/// What the entry page shows besides the fields.
+struct EntryPage<'a> {
+    form: &'a FormSpec,
+    data: &'a Value,
+    problems: &'a [Problem],
+    draft: Option<i64>,
+    /// The idempotency key of this issuance: a form sent twice issues once.
+    key: String,
+    more_rows: Option<&'a str>,
+    message: Option<maud::Markup>,
+}
+
+fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>) -> Response {
+    let form = entry.form;
+    let role = staff.user().role;
+    let title = match entry.draft {
+        Some(id) => format!("{} (borrador {id})", form.title),
+        None => form.title.clone(),
+    };
+    let body = page(
+        staff,
+        &title,
+        html! {
+            p { (form.description) }
+            @if let Some(message) = entry.message { (message) }
+            @if !entry.problems.is_empty() {
+                div.nota.error role="alert" {
+                    strong { "Revise estos datos:" }
+                    ul { @for problem in entry.problems { li { (problem.message) } } }
+                }
+            }
+            form.tarjeta method="post" action={"/formularios/" (form.id.as_str())} novalidate {
+                (csrf_field(staff))
+                input type="hidden" name="_clave" value=(entry.key);
+                @if let Some(id) = entry.draft { input type="hidden" name="_borrador" value=(id); }
+                (fields(form, entry.data, entry.problems, entry.more_rows))
+                div.acciones {
+                    button.secundario type="submit" name="_accion" value="vista_previa" formtarget="_blank" { "Vista previa (PDF)" }
+                    button.secundario type="submit" name="_accion" value="guardar" { "Guardar borrador" }
+                    @if role.can_issue() {
+                        button type="submit" name="_accion" value="emitir" { "Emitir y firmar" }
+                    }
+                }
+                p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma; «Emitir y firmar» asigna el folio y firma con su nombre y cargo." }
+            }
+        },
+    );
+    (status, Html(body.into_string())).into_response()
+}
+
+fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    // Without randomness the form still works; only a double submit could repeat.
+    let _ = getrandom::fill(&mut bytes);
+    format!("web-{}", data_encoding::HEXLOWER.encode(&bytes))
+}
+
+pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
+        return refused;
+    }
+    let Some(form) = state.catalog.get(&id) else {
+        return not_found(&staff, &format!("No existe el formulario «{id}»."));
+    };
+    let data = Value::Object(Default::default());
+    entry_page(
+        &staff,
+        StatusCode::OK,
+        EntryPage {
+            form,
+            data: &data,
+            problems: &[],
+            draft: None,
+            key: new_key(),
+            more_rows: None,
+            message: None,
+        },
+    )
+}
+
+pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
+        return refused;
+    }
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let draft = match archive.draft(id).await {
+        Ok(draft) => draft,
+        Err(ArchiveError::Refused(message)) => return not_found(&staff, &capitalized(&message)),
+        Err(error) => return unavailable(&error),
+    };
+    if let Some(document) = draft.document_id {
+        return Redirect::to(&format!("/documentos/{document}")).into_response();
+    }
+    let Some(form) = state.catalog.get(&draft.form) else {
+        return not_found(
+            &staff,
+            &format!("El formulario «{}» ya no está en el catálogo.", draft.form),
+        );
+    };
+    let data: Value = serde_json::from_str(&draft.data).unwrap_or_default();
+    entry_page(
+        &staff,
+        StatusCode::OK,
+        EntryPage {
+            form,
+            data: &data,
+            problems: &[],
+            draft: Some(id),
+            key: new_key(),
+            more_rows: None,
+            message: Some(notice(
+                "aviso",
+                &format!(
+                    "Preparado por {}; actualizado {}.",
+                    draft.author, draft.updated_at
+                ),
+            )),
+        },
+    )
+}
+
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    StaffForm { staff, form: pairs }: StaffForm<Vec<(String, String)>>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
+        return refused;
+    }
+    let Some(form) = state.catalog.get(&id) else {
+        return not_found(&staff, &format!("No existe el formulario «{id}»."));
+    };
+    let control = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let action = control("_accion").unwrap_or_default();
+    let draft = match control("_borrador").map(|d| d.parse::<i64>()) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return bad_request(&staff, "El número de borrador no es válido."),
+    };
+    let key = control("_clave")
+        .filter(|k| k.len() <= 100)
+        .unwrap_or_else(new_key);
+    let data = Posted::new(&pairs).data(form);
+    let entry = |status, problems: &[Problem], more_rows: Option<&str>, message| {
+        entry_page(
+            &staff,
+            status,
+            EntryPage {
+                form,
+                data: &data,
+                problems,
+                draft,
+                key: key.clone(),
+                more_rows,
+                message,
+            },
+        )
+    };
+    if let Some(table) = action.strip_prefix("filas:") {
+        return entry(StatusCode::OK, &[], Some(table), None);
+    }
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    match action.as_str() {
+        "guardar" => match archive
+            .save_draft(draft, form.id.as_str(), &data, staff.user().id)
+            .await
+        {
+            Ok(id) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+            Err(ArchiveError::Refused(message)) => bad_request(&staff, &capitalized(&message)),
+            Err(error) => unavailable(&error),
+        },
+        "vista_previa" => {
+            if let Err(problems) = validate(form, &data) {
+                return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
+            }
+            let preview = tokio::task::block_in_place(|| state.issuer.preview(form, &data));
+            match preview {
+                Ok(rendered) => (
+                    [(axum::http::header::CONTENT_TYPE, "application/pdf")],
+                    rendered.pdf,
+                )
+                    .into_response(),
+                Err(error) => entry(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[],
+                    None,
+                    Some(notice(
+                        "error",
+                        &format!("No se pudo componer el documento: {error}"),
+                    )),
+                ),
+            }
+        }
+        "emitir" => {
+            if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+                return refused;
+            }
+            if let Err(problems) = validate(form, &data) {
+                return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
+            }
+            let user = staff.user();
+            let order = IssueOrder {
+                form,
+                data: &data,
+                issued_at: state.issuer.now(),
+                actor: &user.username,
+                expediente_id: None,
+                idempotency_key: Some(&key),
+            };
+            match state
+                .issue(&archive, &order, (&user.display_name, &user.cargo))
+                .await
+            {
+                Ok(issued) => {
+                    let record = issued.record();
+                    if let Some(draft) = draft
+                        && let Err(error) = archive.close_draft(draft, record.id).await
+                    {
+                        tracing::warn!(error = %error, "no se pudo cerrar el borrador emitido");
+                    }
+                    if let Issued::Existing(_) = issued {
+                        tracing::info!(
+                            document = record.id,
+                            "formulario enviado dos veces; mismo documento"
+                        );
+                    }
+                    Redirect::to(&format!("/documentos/{}", record.id)).into_response()
+                }
+                Err(ArchiveError::Issue(IssueError::Invalid(problems))) => {
+                    entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None)
+                }
+                Err(
+                    error @ (ArchiveError::IdempotencyConflict(_)
+                    | ArchiveError::InProgress(_)
+                    | ArchiveError::Refused(_)
+                    | ArchiveError::ExpedienteNotFound(_)),
+                ) => entry(
+                    StatusCode::CONFLICT,
+                    &[],
+                    None,
+                    Some(notice("error", &capitalized(&error.to_string()))),
+                ),
+                Err(ArchiveError::Issue(error)) => entry(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &[],
+                    None,
+                    Some(notice(
+                        "error",
+                        &format!("No se emitió: {error}. El folio reservado quedó anulado."),
+                    )),
+                ),
+                Err(error) => unavailable(&error),
+            }
+        }
+        _ => bad_request(&staff, "Elija una acción: vista previa, guardar o emitir."),
+    }
+}

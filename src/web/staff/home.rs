@@ -1,0 +1,103 @@
+//! Home: my recent documents, and the drafts waiting to be issued.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::archive::{DocumentRecord, DraftRecord};
+use crate::web::AppState;
+use crate::web::api::archive_of;
+use crate::web::auth::Staff;
+use crate::web::ui::{notice, page, unavailable};
+
+#[derive(Debug, Deserialize)]
+pub struct Notice {
+    aviso: Option<String>,
+}
+
+/// Notices a redirect may ask for, by key: never free text from the address.
+fn notice_text(key: &str) -> Option<&'static str> {
+    match key {
+        "contrasena" => Some("Contraseña guardada."),
+        "borrador" => Some("Borrador guardado."),
+        _ => None,
+    }
+}
+
+pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query): Query<Notice>) -> Response {
+    let user = staff.user();
+    let archive = match archive_of(&state, user).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let documents = archive.recent_documents_by(&user.username, 15).await;
+    let drafts = archive.open_drafts(30).await;
+    let (documents, drafts) = match (documents, drafts) {
+        (Ok(d), Ok(b)) => (d, b),
+        (Err(error), _) | (_, Err(error)) => return unavailable(&error),
+    };
+    let role = user.role;
+    let body = page(
+        &staff,
+        &format!("Hola, {}", user.display_name),
+        html! {
+            @if let Some(text) = query.aviso.as_deref().and_then(notice_text) { (notice("ok", text)) }
+            @if role.can_draft() {
+                div.acciones { a.boton href="/formularios" { "Nuevo documento" } a.boton.secundario href="/buscar" { "Buscar en el archivo" } }
+            } @else {
+                div.acciones { a.boton href="/buscar" { "Buscar en el archivo" } }
+            }
+            @if role.can_draft() {
+                h2 { "Borradores por emitir" }
+                @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts)) }
+            }
+            h2 { "Mis documentos recientes" }
+            @if documents.is_empty() { p { "Aún no ha emitido documentos." } } @else { (document_table(&state, &documents)) }
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+/// A form's title, or its id if the catalog no longer has it.
+pub fn form_title<'a>(state: &'a AppState, form: &'a str) -> &'a str {
+    state.catalog.get(form).map(|f| f.title.as_str()).unwrap_or(form)
+}
+
+pub fn document_table(state: &AppState, documents: &[DocumentRecord]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Folio" } th { "Documento" } th { "Fecha" } th { "Estado" } } }
+            tbody {
+                @for document in documents {
+                    tr {
+                        td { a href={"/documentos/" (document.id)} { (document.folio) } }
+                        td { (form_title(state, &document.form)) }
+                        td { (document.issued_at.get(..10).unwrap_or(&document.issued_at)) }
+                        td { span class={"estado " (document.status)} { (document.status) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn draft_table(state: &AppState, drafts: &[DraftRecord]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Borrador" } th { "Documento" } th { "Preparó" } th { "Actualizado" } } }
+            tbody {
+                @for draft in drafts {
+                    tr {
+                        td { a href={"/borradores/" (draft.id)} { "Borrador " (draft.id) } }
+                        td { (form_title(state, &draft.form)) }
+                        td { (draft.author) }
+                        td { (draft.updated_at.get(..10).unwrap_or(&draft.updated_at)) }
+                    }
+                }
+            }
+        }
+    }
+}

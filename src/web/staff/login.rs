@@ -1,0 +1,182 @@
+//! Logging in and out. The login form is guarded by a double-submit
+//! cookie (there is no session yet to hold a CSRF token); failures are
+//! throttled per address and locked per account.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use crate::accounts::LoginOutcome;
+use crate::web::AppState;
+use crate::web::auth::{LOGIN_COOKIE, SESSION_COOKIE, StaffForm, cookie_value, same_secret, set_cookie};
+use crate::web::ratelimit::PeerAddr;
+use crate::web::ui::{bare_page, notice, unavailable};
+
+#[derive(Debug, Deserialize)]
+pub struct Next {
+    siguiente: Option<String>,
+}
+
+/// Only a path of this site may follow a login: never another site.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        _ => "/",
+    }
+}
+
+fn login_page(state: &AppState, status: StatusCode, next: &str, message: Option<&str>) -> Response {
+    let mut guard = [0u8; 24];
+    if getrandom::fill(&mut guard).is_err() {
+        return unavailable(&"generador aleatorio del sistema");
+    }
+    let guard = data_encoding::BASE64URL_NOPAD.encode(&guard);
+    let body = bare_page(
+        "Entrar",
+        html! {
+            @if let Some(message) = message { (notice("error", message)) }
+            form method="post" action="/entrar" {
+                input type="hidden" name="guardia" value=(guard);
+                input type="hidden" name="siguiente" value=(next);
+                label for="usuario" { "Usuario" }
+                input #usuario name="usuario" autocomplete="username" autocapitalize="none" required autofocus;
+                label for="contrasena" { "Contraseña" }
+                input #contrasena type="password" name="contrasena" autocomplete="current-password" required;
+                div.acciones { button { "Entrar" } }
+            }
+        },
+    );
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            set_cookie(LOGIN_COOKIE, Some(&guard), state.secure_cookies),
+        )],
+        Html(body.into_string()),
+    )
+        .into_response()
+}
+
+pub async fn form(State(state): State<Arc<AppState>>, Query(next): Query<Next>) -> Response {
+    login_page(&state, StatusCode::OK, safe_next(next.siguiente.as_deref()), None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    usuario: String,
+    contrasena: String,
+    guardia: String,
+    siguiente: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    Form(credentials): Form<Credentials>,
+) -> Response {
+    let next = safe_next(credentials.siguiente.as_deref()).to_owned();
+    let guard = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if guard.is_empty() || !same_secret(&guard, &credentials.guardia) {
+        return login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &next,
+            Some("El formulario venció o llegó de otro sitio. Escriba de nuevo su usuario y contraseña."),
+        );
+    }
+    let client = state.login_limiter.client(&headers, peer);
+    if !state.login_limiter.allows(client) {
+        return login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            Some("Demasiados intentos desde esta conexión. Espere unos minutos e intente de nuevo."),
+        );
+    }
+    match state
+        .accounts
+        .login(&credentials.usuario, &credentials.contrasena)
+        .await
+    {
+        Ok(LoginOutcome::Opened { token, session }) => {
+            tracing::info!(user = session.user.id, "sesión iniciada");
+            let target = if session.user.must_change_password {
+                "/contrasena"
+            } else {
+                next.as_str()
+            };
+            (
+                // Two cookies: appended, since a header array would keep only the last.
+                axum::response::AppendHeaders([
+                    (
+                        header::SET_COOKIE,
+                        set_cookie(SESSION_COOKIE, Some(&token), state.secure_cookies),
+                    ),
+                    (
+                        header::SET_COOKIE,
+                        set_cookie(LOGIN_COOKIE, None, state.secure_cookies),
+                    ),
+                ]),
+                Redirect::to(target),
+            )
+                .into_response()
+        }
+        Ok(LoginOutcome::Refused) => login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some("Usuario o contraseña incorrectos."),
+        ),
+        Ok(LoginOutcome::Locked) => login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            Some("Demasiados intentos fallidos con este usuario. Espere 15 minutos e intente de nuevo."),
+        ),
+        Err(error) => unavailable(&error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Nothing {}
+
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: StaffForm<Nothing>,
+) -> Response {
+    if let Some(token) = cookie_value(&headers, SESSION_COOKIE)
+        && let Err(error) = state.accounts.logout(&token).await
+    {
+        return unavailable(&error);
+    }
+    tracing::info!(user = form.staff.user().id, "sesión cerrada");
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, None, state.secure_cookies),
+        )],
+        Redirect::to("/entrar"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_of_this_site_follow_a_login() {
+        assert_eq!(safe_next(Some("/documentos/3")), "/documentos/3");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

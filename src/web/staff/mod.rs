@@ -1,0 +1,81 @@
+//! The staff web app: Spanish, server-rendered, no JavaScript. Every page
+//! needs a session; every state-changing form carries the CSRF token.
+
+mod account;
+mod admin;
+mod documents;
+mod entry;
+mod forms;
+mod home;
+mod login;
+mod search;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::ui::STYLESHEET;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/entrar", get(login::form).post(login::submit))
+        .route("/salir", post(login::logout))
+        .route(
+            "/contrasena",
+            get(account::password_form).post(account::change_password),
+        )
+        .route("/cuenta", get(account::show))
+        .route("/cuenta/tokens", post(account::create_token))
+        .route("/cuenta/tokens/{id}/revocar", post(account::revoke_token))
+        .route("/formularios", get(forms::list))
+        .route("/formularios/{id}", get(forms::blank).post(forms::submit))
+        .route("/borradores/{id}", get(forms::draft))
+        .route("/documentos/{id}", get(documents::document))
+        .route("/documentos/{id}/pdf", get(documents::pdf))
+        .route("/documentos/{id}/anular", post(documents::annul))
+        .route("/expedientes/{id}", get(documents::expediente))
+        .route("/expedientes/{id}/exportar", get(documents::export))
+        .route("/buscar", get(search::search))
+        .route("/admin", get(admin::overview))
+        .route("/admin/usuarios", post(admin::create_user))
+        .route("/admin/usuarios/{id}", post(admin::update_user))
+        .route("/admin/usuarios/{id}/contrasena", post(admin::reset_password))
+        .route("/admin/oficinas", post(admin::create_office))
+        .route("/admin/claves/rotar", post(admin::rotate_key))
+        .layer(axum::middleware::map_response(staff_headers))
+        .route("/estilo.css", get(stylesheet))
+}
+
+/// Staff pages show personal data: not cached, not framed, no scripts.
+async fn staff_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}

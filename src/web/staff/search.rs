@@ -1,0 +1,142 @@
+//! The archive's search, with its filters, for every role.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+
+use super::home::form_title;
+use crate::archive::ArchiveError;
+use crate::web::AppState;
+use crate::web::api::archive_of;
+use crate::web::api::records::SearchParams;
+use crate::web::auth::Staff;
+use crate::web::ui::{notice, page, unavailable};
+
+const SERIES: [(&str, &str); 8] = [
+    ("OF", "Oficios"),
+    ("CA", "Cartas"),
+    ("AC", "Actas"),
+    ("LI", "Listas"),
+    ("PA", "Padrones"),
+    ("PL", "Planes"),
+    ("FI", "Fichas"),
+    ("IN", "Informes"),
+];
+
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Query(params): Query<SearchParams>,
+) -> Response {
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let asked = params.clone();
+    let results = match params.query() {
+        Ok(query) => match archive.search(&query).await {
+            Ok(results) => Ok(results),
+            Err(ArchiveError::Refused(message)) => Err(message),
+            Err(error) => return unavailable(&error),
+        },
+        Err(message) => Err(message),
+    };
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut forms: Vec<_> = state.catalog.iter().collect();
+    forms.sort_by(|a, b| a.title.cmp(&b.title));
+    let body = page(
+        &staff,
+        "Archivo",
+        html! {
+            form.filtros.tarjeta method="get" action="/buscar" {
+                div { label for="q" { "Buscar" } input #q name="q" value=(value(&asked.q)) placeholder="Nombre, CURP, folio, palabras…" autofocus; }
+                div { label for="form" { "Documento" }
+                    select #form name="form" {
+                        option value="" { "Todos" }
+                        @for form in &forms {
+                            option value=(form.id.as_str()) selected[asked.form.as_deref() == Some(form.id.as_str())] { (form.title) }
+                        }
+                    }
+                }
+                div { label for="series" { "Serie" }
+                    select #series name="series" {
+                        option value="" { "Todas" }
+                        @for (code, name) in SERIES {
+                            option value=(code) selected[asked.series.as_deref() == Some(code)] { (name) }
+                        }
+                    }
+                }
+                div { label for="status" { "Estado" }
+                    select #status name="status" {
+                        option value="" { "Todos" }
+                        @for status in ["emitido", "anulado", "reemplazado"] {
+                            option value=(status) selected[asked.status.as_deref() == Some(status)] { (status) }
+                        }
+                    }
+                }
+                div { label for="from" { "Desde" } input #from type="date" name="from" value=(value(&asked.from)); }
+                div { label for="to" { "Hasta" } input #to type="date" name="to" value=(value(&asked.to)); }
+                div { label for="person" { "Identidad" } input #person name="person" value=(value(&asked.person)) placeholder="CURP, RUN, cédula"; }
+                div { label for="expediente" { "Expediente" } input #expediente name="expediente" value=(value(&asked.expediente)) inputmode="numeric" size="6"; }
+                div { button { "Buscar" } }
+            }
+            @match &results {
+                Err(message) => (notice("error", message)),
+                Ok(results) => {
+                    p {
+                        @if results.total_exact { (results.total) " documento(s)." } @else { "Más de " (results.total) " documentos; se muestran los más recientes. Afine la búsqueda." }
+                    }
+                    @if !results.hits.is_empty() {
+                        table {
+                            thead { tr { th { "Folio" } th { "Documento" } th { "Fecha" } th { "Expediente" } th { "Estado" } } }
+                            tbody {
+                                @for hit in &results.hits {
+                                    tr {
+                                        td { a href={"/documentos/" (hit.id)} { (hit.folio) } }
+                                        td { (form_title(&state, &hit.form)) }
+                                        td { (hit.issued_on) }
+                                        td { a href={"/expedientes/" (hit.expediente_id)} { (hit.expediente_title) } }
+                                        td { span class={"estado " (hit.status)} { (hit.status) } }
+                                    }
+                                }
+                            }
+                        }
+                        @let shown = u64::from(results.page) * u64::from(results.per_page);
+                        div.acciones {
+                            @if results.page > 1 {
+                                a.boton.secundario href=(page_link(&asked, results.page - 1)) { "← Anteriores" }
+                            }
+                            @if (shown as i64) < results.total {
+                                a.boton.secundario href=(page_link(&asked, results.page + 1)) { "Siguientes →" }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+fn page_link(asked: &SearchParams, page: u32) -> String {
+    let pairs: Vec<(&str, String)> = [
+        ("q", &asked.q),
+        ("form", &asked.form),
+        ("series", &asked.series),
+        ("status", &asked.status),
+        ("from", &asked.from),
+        ("to", &asked.to),
+        ("person", &asked.person),
+        ("expediente", &asked.expediente),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.clone().filter(|v| !v.is_empty()).map(|v| (name, v)))
+    .chain([("page", page.to_string())])
+    .collect();
+    format!(
+        "/buscar?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}

@@ -1,0 +1,963 @@
+//! The HTTP service, end to end through its router: log in, roles,
+//! offices kept apart, CSRF, the staff pages, the JSON API and its
+//! OpenAPI document, rate limits and metrics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use sello::accounts::{NewUser, Role, User};
+use sello::web::{AppState, router};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::{Fixture, example};
+
+/// An answer, its body as text (or bytes for a PDF).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|_| panic!("JSON: {}", self.text()))
+    }
+
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().expect("ascii").to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// The service over a fixture's archive, with a way to make users.
+pub struct Service {
+    pub app: Router,
+    pub state: Arc<AppState>,
+}
+
+impl Service {
+    pub async fn new(fixture: &Fixture) -> Self {
+        Self::with_config(fixture, crate::config()).await
+    }
+
+    pub async fn with_config(fixture: &Fixture, config: sello::config::Config) -> Self {
+        let mut trusted = sello::keys::TrustedKeys::default();
+        trusted
+            .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
+            .expect("trust");
+        let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
+        let state = Arc::new(
+            AppState::new(
+                &config,
+                fixture.archive.clone(),
+                catalog,
+                fixture.key.clone(),
+                trusted,
+            )
+            .expect("state"),
+        );
+        let office = fixture.archive.office();
+        state
+            .accounts
+            .ensure_first_administrator((&office.code, &office.name))
+            .await
+            .expect("first administrator");
+        Self {
+            app: router(state.clone()),
+            state,
+        }
+    }
+
+    /// A user of `office` with `role` and a password of their own.
+    pub async fn user(&self, office: &str, username: &str, role: Role) -> (User, String) {
+        let (user, one_time) = self
+            .state
+            .accounts
+            .create_user(
+                office,
+                &NewUser {
+                    username: username.into(),
+                    display_name: format!("Persona {username}"),
+                    cargo: "Directora del Sistema DIF Municipal".into(),
+                    role,
+                },
+            )
+            .await
+            .expect("user");
+        let password = format!("{username}-contraseña-propia");
+        self.state
+            .accounts
+            .change_password(user.id, &one_time, &password)
+            .await
+            .expect("password");
+        (user, password)
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.app.clone().oneshot(request).await.expect("answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+            .await
+            .expect("body")
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    /// A browser with its cookies, logged in as `username`.
+    pub async fn browser(&self, username: &str, password: &str) -> Browser<'_> {
+        let mut browser = Browser {
+            service: self,
+            cookies: HashMap::new(),
+        };
+        let answer = browser.login(username, password).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+        browser
+    }
+
+    /// An API token of `user`.
+    pub async fn token(&self, user: &User) -> String {
+        self.state
+            .accounts
+            .create_token(user, "pruebas")
+            .await
+            .expect("token")
+            .1
+    }
+
+    pub async fn api(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.expect("request")).await
+    }
+}
+
+/// Cookies kept between requests, as a browser would.
+pub struct Browser<'a> {
+    service: &'a Service,
+    cookies: HashMap<String, String>,
+}
+
+impl Browser<'_> {
+    fn keep_cookies(&mut self, answer: &Answer) {
+        for value in answer.headers.get_all(header::SET_COOKIE) {
+            let cookie = cookie::Cookie::parse(value.to_str().expect("ascii").to_owned()).expect("cookie");
+            if cookie.value().is_empty() {
+                self.cookies.remove(cookie.name());
+            } else {
+                self.cookies
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Answer {
+        let request = Request::get(uri)
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .expect("request");
+        let answer = self.service.send(request).await;
+        self.keep_cookies(&answer);
+        answer
+    }
+
+    /// Posts a form as given: no CSRF token is added.
+    pub async fn post_raw(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let request = Request::post(uri)
+            .header(header::COOKIE, self.cookie_header())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
+            .expect("request");
+        let answer = self.service.send(request).await;
+        self.keep_cookies(&answer);
+        answer
+    }
+
+    /// Posts a form with the CSRF token the page at `page` carries.
+    pub async fn post(&mut self, page: &str, uri: &str, fields: &[(&str, &str)]) -> Answer {
+        let token = self.csrf_token(page).await;
+        let mut all = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(uri, &all).await
+    }
+
+    /// The CSRF token in the forms of a page.
+    pub async fn csrf_token(&mut self, page: &str) -> String {
+        let html = self.get(page).await.text();
+        hidden_value(&html, "_csrf").expect("the page has a CSRF field")
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Answer {
+        let html = self.get("/entrar").await.text();
+        let guard = hidden_value(&html, "guardia").expect("login guard");
+        self.post_raw(
+            "/entrar",
+            &[
+                ("usuario", username),
+                ("contrasena", password),
+                ("guardia", &guard),
+            ],
+        )
+        .await
+    }
+}
+
+/// The value of a hidden input named `name` in a page.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The posted fields of `oficio-comision`'s example, as the entry form names them.
+pub fn example_fields(form: &str) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(fields) => {
+                for (name, value) in fields {
+                    let path = if prefix.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    walk(&path, value, out);
+                }
+            }
+            Value::Array(rows) => {
+                for (i, row) in rows.iter().enumerate() {
+                    walk(&format!("{prefix}[{}]", i + 1), row, out);
+                }
+            }
+            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", &example(form), &mut out);
+    out
+}
+
+fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+const OFFICE: &str = "DIF-SLP";
+
+async fn the_first_run_creates_one_administrator_who_must_choose_a_password(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    // Service::new already ran it once: a second run creates nobody.
+    let again = service
+        .state
+        .accounts
+        .ensure_first_administrator((OFFICE, "DIF"))
+        .await
+        .expect("runs");
+    assert!(again.is_none());
+    let (admin, password) = service
+        .state
+        .accounts
+        .create_user(
+            OFFICE,
+            &NewUser {
+                username: "segunda".into(),
+                display_name: "Segunda".into(),
+                cargo: String::new(),
+                role: Role::Administrador,
+            },
+        )
+        .await
+        .expect("user");
+    assert!(admin.must_change_password);
+    let mut browser = Browser {
+        service: &service,
+        cookies: HashMap::new(),
+    };
+    let answer = browser.login("segunda", &password).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/contrasena");
+    let session = answer
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .find(|c| c.starts_with("sello_sesion="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    // Every page leads to the password change until it is done.
+    let home = browser.get("/buscar").await;
+    assert_eq!(home.location(), "/contrasena");
+    let changed = browser
+        .post(
+            "/contrasena",
+            "/contrasena",
+            &[
+                ("actual", &password),
+                ("nueva", "una frase larga propia"),
+                ("repetida", "una frase larga propia"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text());
+    assert_eq!(browser.get("/buscar").await.status, StatusCode::OK);
+}
+crate::archive_conformance!(the_first_run_creates_one_administrator_who_must_choose_a_password);
+
+async fn a_firmante_issues_from_the_entry_form_and_annuls_with_a_reason(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (_, password) = service.user(OFFICE, "directora", Role::Firmante).await;
+    let mut browser = service.browser("directora", &password).await;
+
+    let form_page = browser.get("/formularios/oficio-comision").await;
+    assert_eq!(form_page.status, StatusCode::OK);
+    let html = form_page.text();
+    assert!(
+        html.contains("name=\"comisionados[1].nombre\""),
+        "a row input per column"
+    );
+    let key = hidden_value(&html, "_clave").expect("idempotency key");
+
+    // Missing data: the page comes back with the problem next to the field.
+    let answer = browser
+        .post(
+            "/formularios/oficio-comision",
+            "/formularios/oficio-comision",
+            &[
+                ("_accion", "emitir"),
+                ("_clave", &key),
+                ("evento", "Capacitación"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer.text().contains("«Lugar de expedición» es obligatorio"),
+        "{}",
+        answer.text()
+    );
+
+    let mut fields = example_fields("oficio-comision");
+    fields.push(("_accion".into(), "emitir".into()));
+    fields.push(("_clave".into(), key.clone()));
+    let issued = browser
+        .post(
+            "/formularios/oficio-comision",
+            "/formularios/oficio-comision",
+            &as_refs(&fields),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.text());
+    let document_page = issued.location();
+    // The same form sent twice issues one document.
+    let again = browser
+        .post(
+            "/formularios/oficio-comision",
+            "/formularios/oficio-comision",
+            &as_refs(&fields),
+        )
+        .await;
+    assert_eq!(again.location(), document_page);
+
+    let page = browser.get(&document_page).await.text();
+    assert!(
+        page.contains("DIF-SLP/OF/2026/0001") || page.contains("/OF/"),
+        "{page}"
+    );
+    let id: i64 = document_page
+        .rsplit('/')
+        .next()
+        .expect("id")
+        .parse()
+        .expect("number");
+    let record = fixture.archive.document(&id.to_string()).await.expect("archived");
+    assert_eq!(record.status, "emitido");
+    assert_eq!(record.issued_by, "directora");
+    let signatures = fixture.archive.signatures(id).await.expect("signatures");
+    assert_eq!(signatures[0].signer, "Persona directora");
+
+    let pdf = browser.get(&format!("{document_page}/pdf")).await;
+    assert!(pdf.bytes.starts_with(b"%PDF"));
+
+    // Annulling without the session's CSRF token changes nothing.
+    let forged = browser
+        .post_raw(&format!("{document_page}/anular"), &[("motivo", "falsificado")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let forged = browser
+        .post_raw(
+            &format!("{document_page}/anular"),
+            &[("_csrf", "otro-token"), ("motivo", "falsificado")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        fixture
+            .archive
+            .document(&id.to_string())
+            .await
+            .expect("doc")
+            .status,
+        "emitido"
+    );
+
+    let annulled = browser
+        .post(
+            &document_page,
+            &format!("{document_page}/anular"),
+            &[("motivo", "Error en la fecha del evento")],
+        )
+        .await;
+    assert_eq!(annulled.status, StatusCode::SEE_OTHER, "{}", annulled.text());
+    let record = fixture.archive.document(&id.to_string()).await.expect("doc");
+    assert_eq!(record.status, "anulado");
+    assert_eq!(
+        record.annul_reason.as_deref(),
+        Some("Error en la fecha del evento")
+    );
+}
+crate::archive_conformance!(a_firmante_issues_from_the_entry_form_and_annuls_with_a_reason);
+
+async fn each_role_may_do_only_its_part(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (_, capturista) = service.user(OFFICE, "capturista", Role::Capturista).await;
+    let (_, archivista) = service.user(OFFICE, "archivista", Role::Archivista).await;
+    let (_, firmante) = service.user(OFFICE, "firmante", Role::Firmante).await;
+    let record = fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let document_page = format!("/documentos/{}", record.id);
+
+    // A capturista prepares a draft but cannot issue it or annul.
+    let mut clerk = service.browser("capturista", &capturista).await;
+    let mut fields = example_fields("carta-compromiso");
+    fields.push(("_accion".into(), "guardar".into()));
+    let saved = clerk
+        .post(
+            "/formularios/carta-compromiso",
+            "/formularios/carta-compromiso",
+            &as_refs(&fields),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let draft_page = saved.location();
+    assert!(draft_page.starts_with("/borradores/"));
+    let mut issue = example_fields("carta-compromiso");
+    issue.push(("_accion".into(), "emitir".into()));
+    let refused = clerk
+        .post(
+            "/formularios/carta-compromiso",
+            "/formularios/carta-compromiso",
+            &as_refs(&issue),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = clerk
+        .post(
+            &document_page,
+            &format!("{document_page}/anular"),
+            &[("motivo", "no")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(clerk.get("/admin").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        clerk
+            .get(&format!("/expedientes/{}/exportar", record.expediente_id))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The firmante sees the draft on the home page and issues it.
+    let mut director = service.browser("firmante", &firmante).await;
+    assert!(director.get("/").await.text().contains(&draft_page));
+    let html = director.get(&draft_page).await.text();
+    let draft_id = draft_page.rsplit('/').next().expect("id").to_owned();
+    assert_eq!(
+        hidden_value(&html, "_borrador").as_deref(),
+        Some(draft_id.as_str())
+    );
+    issue.push(("_borrador".into(), draft_id));
+    let issued = director
+        .post(&draft_page, "/formularios/carta-compromiso", &as_refs(&issue))
+        .await;
+    assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.text());
+    assert!(issued.location().starts_with("/documentos/"));
+    // An issued draft leads to its document and leaves the pending list.
+    assert_eq!(director.get(&draft_page).await.location(), issued.location());
+    assert!(!director.get("/").await.text().contains(&draft_page));
+    assert_eq!(director.get("/admin").await.status, StatusCode::FORBIDDEN);
+
+    // An archivista searches and exports, and changes nothing.
+    let mut archivist = service.browser("archivista", &archivista).await;
+    assert_eq!(archivist.get("/formularios").await.status, StatusCode::FORBIDDEN);
+    let found = archivist.get("/buscar?q=comision").await;
+    assert!(found.text().contains(&record.folio), "{}", found.text());
+    let export = archivist
+        .get(&format!("/expedientes/{}/exportar", record.expediente_id))
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(export.bytes.starts_with(b"PK"));
+    let refused = archivist
+        .post(
+            &document_page,
+            &format!("{document_page}/anular"),
+            &[("motivo", "no")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        fixture.archive.document(&record.folio).await.expect("doc").status,
+        "emitido"
+    );
+}
+crate::archive_conformance!(each_role_may_do_only_its_part);
+
+async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let record = fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    service
+        .state
+        .accounts
+        .create_office("DIF-OTRA", "Otra oficina")
+        .await
+        .expect("office");
+    let (mine, mine_password) = service.user(OFFICE, "local", Role::Administrador).await;
+    let (other, other_password) = service.user("DIF-OTRA", "ajena", Role::Administrador).await;
+
+    let mut local = service.browser("local", &mine_password).await;
+    assert_eq!(
+        local.get(&format!("/documentos/{}", record.id)).await.status,
+        StatusCode::OK
+    );
+
+    let mut stranger = service.browser("ajena", &other_password).await;
+    for page in [
+        format!("/documentos/{}", record.id),
+        format!("/documentos/{}", record.folio.replace('/', "%2F")),
+        format!("/documentos/{}/pdf", record.id),
+        format!("/expedientes/{}", record.expediente_id),
+        format!("/expedientes/{}/exportar", record.expediente_id),
+    ] {
+        let answer = stranger.get(&page).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{page}");
+        assert!(!answer.text().contains("Lucía"), "{page} leaks data");
+    }
+    let search = stranger.get("/buscar?q=Lucia").await.text();
+    assert!(search.contains("0 documento(s)"), "{search}");
+    let annul = stranger
+        .post(
+            "/",
+            &format!("/documentos/{}/anular", record.id),
+            &[("motivo", "ajeno")],
+        )
+        .await;
+    assert_eq!(annul.status, StatusCode::NOT_FOUND);
+    // The other office's administrator cannot touch this office's users.
+    let reset = stranger
+        .post("/admin", &format!("/admin/usuarios/{}/contrasena", mine.id), &[])
+        .await;
+    assert_eq!(reset.status, StatusCode::NOT_FOUND);
+
+    let token = service.token(&other).await;
+    for uri in [
+        format!("/api/v1/documents/{}", record.id),
+        format!("/api/v1/documents/{}/pdf", record.id),
+        format!("/api/v1/expedientes/{}", record.expediente_id),
+    ] {
+        let answer = service.api("GET", &uri, Some(&token), None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(answer.json()["error"]["code"], "not_found");
+    }
+    let annul = service
+        .api(
+            "POST",
+            &format!("/api/v1/documents/{}/annul", record.id),
+            Some(&token),
+            Some(json!({"reason": "ajeno"})),
+        )
+        .await;
+    assert_eq!(annul.status, StatusCode::NOT_FOUND);
+    let search = service
+        .api("GET", "/api/v1/search?q=Lucia", Some(&token), None)
+        .await;
+    assert_eq!(search.json()["total"], 0);
+    assert_eq!(
+        fixture.archive.document(&record.folio).await.expect("doc").status,
+        "emitido"
+    );
+    let mine_token = service.token(&mine).await;
+    let answer = service
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{}", record.id),
+            Some(&mine_token),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+crate::archive_conformance!(an_office_never_sees_another_offices_documents);
+
+async fn the_api_issues_once_per_idempotency_key_and_answers_errors_in_one_envelope(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (firmante, _) = service.user(OFFICE, "integracion", Role::Firmante).await;
+    let (archivista, _) = service.user(OFFICE, "consulta", Role::Archivista).await;
+    let token = service.token(&firmante).await;
+
+    let none = service.api("GET", "/api/v1/forms", None, None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.json()["error"]["code"], "unauthenticated");
+    let wrong = service
+        .api("GET", "/api/v1/forms", Some("sello_inventado"), None)
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    let forms = service
+        .api("GET", "/api/v1/forms", Some(&token), None)
+        .await
+        .json();
+    assert!(
+        forms
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|f| f["id"] == "oficio-comision")
+    );
+    let schema = service
+        .api("GET", "/api/v1/forms/oficio-comision", Some(&token), None)
+        .await
+        .json();
+    assert_eq!(schema["form"]["fields"][0]["name"], "lugar_expedicion");
+
+    let body = json!({"form": "oficio-comision", "data": example("oficio-comision")});
+    let issue = |key: &'static str, body: Value, token: String| {
+        let service = &service;
+        async move {
+            let request = Request::post("/api/v1/documents")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", key)
+                .body(Body::from(body.to_string()))
+                .expect("request");
+            service.send(request).await
+        }
+    };
+    let first = issue("pedido-1", body.clone(), token.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let first = first.json();
+    assert_eq!(first["new"], true);
+    let again = issue("pedido-1", body.clone(), token.clone()).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["document"]["id"], first["document"]["id"]);
+    assert_eq!(again.json()["code"], first["code"]);
+
+    let mut changed = body.clone();
+    changed["data"]["evento"] = json!("Otro evento");
+    let conflict = issue("pedido-1", changed, token.clone()).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert_eq!(conflict.json()["error"]["code"], "conflict");
+
+    let mut invalid = body.clone();
+    invalid["data"]["fecha_evento"] = json!("3 de diciembre");
+    let invalid = issue("pedido-2", invalid, token.clone()).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problems = &invalid.json()["error"]["problems"];
+    assert_eq!(problems[0]["path"], "fecha_evento", "{problems}");
+
+    let malformed = service
+        .send(
+            Request::post("/api/v1/documents")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{no es json"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.json()["error"]["code"], "bad_request");
+
+    let reader = service.token(&archivista).await;
+    let refused = issue("pedido-3", body.clone(), reader.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["error"]["code"], "forbidden");
+
+    let id = first["document"]["id"].as_i64().expect("id");
+    let got = service
+        .api("GET", &format!("/api/v1/documents/{id}"), Some(&reader), None)
+        .await
+        .json();
+    assert_eq!(got["data"]["evento"], example("oficio-comision")["evento"]);
+    assert_eq!(got["signatures"][0]["signer"], "Persona integracion");
+    let pdf = service
+        .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(&reader), None)
+        .await;
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(
+        sello::archive::sha256_hex(&pdf.bytes),
+        got["document"]["pdf_sha256"].as_str().expect("sha")
+    );
+    let expediente = got["document"]["expediente_id"].as_i64().expect("expediente");
+    let file = service
+        .api(
+            "GET",
+            &format!("/api/v1/expedientes/{expediente}"),
+            Some(&reader),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(file["documents"][0]["id"], id);
+    let found = service
+        .api(
+            "GET",
+            "/api/v1/search?q=capacitacion&status=emitido",
+            Some(&reader),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(found["total"], 1);
+    let bad = service
+        .api("GET", "/api/v1/search?from=ayer", Some(&reader), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.json()["error"]["message"]
+            .as_str()
+            .expect("text")
+            .starts_with("from:")
+    );
+
+    let public = service
+        .api(
+            "GET",
+            &format!("/api/v1/verification/{}", first["code"].as_str().expect("code")),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(public.json()["status"], "emitido");
+    assert!(!public.text().contains("Lucía"), "no personal data");
+
+    let annul = service
+        .api(
+            "POST",
+            &format!("/api/v1/documents/{id}/annul"),
+            Some(&reader),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(annul.status, StatusCode::FORBIDDEN);
+    let annul = service
+        .api(
+            "POST",
+            &format!("/api/v1/documents/{id}/annul"),
+            Some(&token),
+            Some(json!({"reason": ""})),
+        )
+        .await;
+    assert_eq!(annul.status, StatusCode::CONFLICT);
+    let annul = service
+        .api(
+            "POST",
+            &format!("/api/v1/documents/{id}/annul"),
+            Some(&token),
+            Some(json!({"reason": "Datos del vehículo"})),
+        )
+        .await;
+    assert_eq!(annul.status, StatusCode::OK, "{}", annul.text());
+    assert_eq!(annul.json()["status"], "anulado");
+
+    let unknown = service.api("GET", "/api/v1/nada", Some(&token), None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json()["error"]["code"], "not_found");
+}
+crate::archive_conformance!(the_api_issues_once_per_idempotency_key_and_answers_errors_in_one_envelope);
+
+async fn the_openapi_document_lists_every_api_route(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let document = service
+        .api("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .json();
+    let paths: Vec<&str> = document["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for route in [
+        "/api/v1/forms",
+        "/api/v1/forms/{id}",
+        "/api/v1/documents",
+        "/api/v1/documents/{reference}",
+        "/api/v1/documents/{reference}/pdf",
+        "/api/v1/documents/{reference}/annul",
+        "/api/v1/expedientes/{id}",
+        "/api/v1/search",
+        "/api/v1/verification/{code}",
+    ] {
+        assert!(paths.contains(&route), "{route} missing from {paths:?}");
+    }
+    // And every path it lists answers something other than the router's 404.
+    let (user, _) = service.user(OFFICE, "lector", Role::Archivista).await;
+    let token = service.token(&user).await;
+    for path in &paths {
+        let uri = path
+            .replace("{id}", "1")
+            .replace("{reference}", "1")
+            .replace("{code}", "X");
+        let method = if document["paths"][path].get("get").is_some() {
+            "GET"
+        } else {
+            "POST"
+        };
+        let answer = service.api(method, &uri, Some(&token), Some(json!({}))).await;
+        let routed = answer.status != StatusCode::NOT_FOUND
+            || answer.json()["error"]["message"] != "no existe esa ruta de la API";
+        assert!(routed, "{method} {uri} is not routed");
+    }
+}
+crate::archive_conformance!(the_openapi_document_lists_every_api_route);
+
+async fn verification_lookups_are_rate_limited_and_counted(fixture: &Fixture) {
+    let config = sello::config::Config::from_sources(
+        None,
+        [
+            (
+                "SELLO_FORMS_DIR".to_owned(),
+                crate::root().join("forms").display().to_string(),
+            ),
+            ("SELLO_LOOKUPS_PER_MINUTE".to_owned(), "8".to_owned()),
+        ],
+    )
+    .expect("config");
+    let service = Service::with_config(fixture, config).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(service.api("GET", "/v/AAAA-AAAA-AAAA", None, None).await.status);
+    }
+    // A burst of a quarter of the minute's quota, then 429 with Retry-After.
+    assert_eq!(statuses[..2], [StatusCode::NOT_FOUND, StatusCode::NOT_FOUND]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+    let limited = service
+        .api("GET", "/api/v1/verification/AAAA-AAAA-AAAA", None, None)
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers[header::RETRY_AFTER], "60");
+    assert_eq!(limited.json()["error"]["code"], "rate_limited");
+    // Staff pages are not limited.
+    assert_eq!(
+        service.api("GET", "/entrar", None, None).await.status,
+        StatusCode::OK
+    );
+
+    fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let (user, _) = service.user(OFFICE, "metricas", Role::Firmante).await;
+    let token = service.token(&user).await;
+    let issued = service
+        .api(
+            "POST",
+            "/api/v1/documents",
+            Some(&token),
+            Some(json!({"form": "oficio-autorizacion-apoyo", "data": example("oficio-autorizacion-apoyo")})),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text());
+    let metrics = service.api("GET", "/metrics", None, None).await.text();
+    assert!(
+        metrics.contains("sello_documents_issued_total{form=\"oficio-autorizacion-apoyo\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sello_render_seconds_count 1"), "{metrics}");
+    assert!(
+        metrics.contains("sello_verification_lookups_total{outcome=\"limitado\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sello_verification_lookups_total{outcome=\"no_encontrado\"} 2"),
+        "{metrics}"
+    );
+}
+crate::archive_conformance!(verification_lookups_are_rate_limited_and_counted);
+
+async fn login_failures_lock_the_account_for_a_while(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (_, password) = service.user(OFFICE, "olvidadiza", Role::Capturista).await;
+    let mut browser = Browser {
+        service: &service,
+        cookies: HashMap::new(),
+    };
+    for _ in 0..5 {
+        let answer = browser.login("olvidadiza", "no es la contraseña").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(answer.text().contains("Usuario o contraseña incorrectos"));
+    }
+    let locked = browser.login("olvidadiza", &password).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        !locked
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().expect("ascii").starts_with("sello_sesion="))
+    );
+    // An unknown user gets the same answer as a wrong password.
+    let unknown = browser.login("nadie", "no es la contraseña").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    // A login form posted from elsewhere (without the guard cookie) is refused.
+    let mut elsewhere = Browser {
+        service: &service,
+        cookies: HashMap::new(),
+    };
+    let forged = elsewhere
+        .post_raw(
+            "/entrar",
+            &[
+                ("usuario", "olvidadiza"),
+                ("contrasena", &password),
+                ("guardia", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+crate::archive_conformance!(login_failures_lock_the_account_for_a_while);
