@@ -140,8 +140,8 @@ impl Accounts {
         &self,
         office: (&str, &str),
     ) -> Result<Option<(User, String)>, AccountError> {
+        self.create_office_if_missing(office.0, office.1).await?;
         let count: i64 = on_pool!(&self.store, pool => {
-            sqlx::query(crate::archive::OFFICE_SQL).bind(office.0).bind(office.1).execute(pool).await?;
             sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
         });
         if count > 0 {
@@ -156,11 +156,28 @@ impl Accounts {
         self.create_user(office.0, &admin).await.map(Some)
     }
 
+    /// Records the configured office, so its users can be created.
+    pub async fn create_office_if_missing(&self, code: &str, name: &str) -> Result<(), AccountError> {
+        on_pool!(&self.store, pool => {
+            sqlx::query(crate::archive::OFFICE_SQL).bind(code).bind(name).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// A user of `office` by id.
     pub async fn user(&self, office: &str, id: i64) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND office_code = $2");
         let row: Option<UserRow> = on_pool!(&self.store, pool => {
             sqlx::query_as(&sql).bind(id).bind(office).fetch_optional(pool).await?
+        });
+        row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
+    }
+
+    /// An account by its username, in any office (for the command line).
+    pub async fn user_by_username(&self, username: &str) -> Result<User, AccountError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row: Option<UserRow> = on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(username.trim().to_lowercase()).fetch_optional(pool).await?
         });
         row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
     }

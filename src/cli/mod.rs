@@ -11,6 +11,7 @@ mod keys;
 mod render;
 mod serve;
 mod sign;
+mod users;
 mod verify;
 
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Administra claves de firma
     Keys(keys::KeysArgs),
+    /// Cuentas del personal: crear, restablecer la contraseña, tokens de API
+    Users(users::UsersArgs),
 }
 
 /// How a command failed, which decides the exit status.
@@ -114,6 +117,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Serve(args) => done(serve::run(&config()?, args)),
         Command::Sign(args) => done(sign::run(&config()?, args)),
         Command::Verify(args) => verify::run(&config()?, args),
+        Command::Users(args) => done(users::run(&config()?, args)),
     }
 }
 

@@ -1,0 +1,269 @@
+//! A real headless Chromium, through chromedriver: log in, change the
+//! one-time password, fill and issue an oficio de comisión, open its
+//! verification link, see «Válido», annul it, reload and see «Anulado».
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::server::{Server, free_port};
+
+/// chromedriver on a free port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian's chromium-driver; ./scripts/test installs it)");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, url }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn chromium(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    let mut options = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1280,1400", "--lang=es"]
+    });
+    if Path::new("/usr/bin/chromium").exists() {
+        options["binary"] = json!("/usr/bin/chromium");
+    }
+    capabilities.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Where screenshots go: kept after the test, to be looked at.
+fn screenshot_dir() -> PathBuf {
+    let dir = crate::root().join("target").join("capturas-e2e");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is a PNG");
+    assert!(png.len() > 5_000, "{name} has content ({} bytes)", png.len());
+    let path = screenshot_dir().join(name);
+    std::fs::write(&path, &png).expect("screenshot saved");
+    path
+}
+
+async fn fill(client: &Client, name: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(&format!("[name=\"{name}\"]")))
+        .await
+        .unwrap_or_else(|_| panic!("field {name}"));
+    let kind = field.attr("type").await.ok().flatten().unwrap_or_default();
+    if kind == "date" || kind == "time" {
+        // Typing into date inputs depends on the browser's locale; set them directly.
+        client
+            .execute(
+                "document.getElementsByName(arguments[0])[0].value = arguments[1];",
+                vec![json!(name), json!(text)],
+            )
+            .await
+            .expect("set date");
+    } else {
+        field.send_keys(text).await.expect("type");
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Waits for the browser to arrive at a path starting with `prefix`: a
+/// click returns before the page it leads to has loaded.
+async fn arrive(client: &Client, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.expect("url");
+        let ready = client
+            .execute("return document.readyState", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s == "complete"))
+            .unwrap_or(false);
+        if url.path().starts_with(prefix) && ready {
+            return url.to_string();
+        }
+        assert!(Instant::now() < deadline, "still at {url}, expected {prefix}…");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn body_text(client: &Client) -> String {
+    client
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// The example's fields, as the entry form names its inputs.
+fn example_fields() -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(fields) => {
+                for (name, value) in fields {
+                    let path = if prefix.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    walk(&path, value, out);
+                }
+            }
+            Value::Array(rows) => {
+                for (i, row) in rows.iter().enumerate() {
+                    walk(&format!("{prefix}[{}]", i + 1), row, out);
+                }
+            }
+            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let text =
+        std::fs::read_to_string(crate::root().join("forms/oficio-comision/example.json")).expect("example");
+    let mut out = Vec::new();
+    walk("", &serde_json::from_str(&text).expect("JSON"), &mut out);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
+    let server = Server::start(&[]);
+    let driver = Driver::start();
+    let client = chromium(&driver).await;
+    let base = &server.base_url;
+
+    // First login with the one-time password leads to choosing one's own.
+    client.goto(&format!("{base}/")).await.expect("home");
+    arrive(&client, "/entrar").await;
+    fill(&client, "usuario", "admin").await;
+    fill(&client, "contrasena", &server.admin_password).await;
+    screenshot(&client, "01-entrar.png").await;
+    click(&client, "form button").await;
+    arrive(&client, "/contrasena").await;
+    fill(&client, "actual", &server.admin_password).await;
+    fill(&client, "nueva", "directora de pruebas 2026").await;
+    fill(&client, "repetida", "directora de pruebas 2026").await;
+    click(&client, "main form button").await;
+    let home = arrive(&client, "/").await;
+    assert_eq!(
+        home,
+        format!("{base}/?aviso=contrasena"),
+        "the password was accepted"
+    );
+    assert!(body_text(&client).await.contains("Contraseña guardada."));
+
+    // Fill the oficio de comisión and issue it.
+    client
+        .goto(&format!("{base}/formularios/oficio-comision"))
+        .await
+        .expect("form");
+    for (name, value) in example_fields() {
+        fill(&client, &name, &value).await;
+    }
+    screenshot(&client, "02-formulario.png").await;
+    click(&client, "button[value=emitir]").await;
+    let document_url = arrive(&client, "/documentos/").await;
+    let page = body_text(&client).await;
+    assert!(page.contains("DIF/OF/2026/0001"), "{page}");
+    screenshot(&client, "03-documento.png").await;
+
+    // The verification link is the QR's: printed in the PDF, public, «Válido».
+    let link = client
+        .find(Locator::Css("a[href*=\"/v/\"]"))
+        .await
+        .expect("verification link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("href");
+    assert!(link.starts_with(&format!("{base}/v/")), "{link}");
+    let code = link.rsplit('/').next().expect("code").to_owned();
+    client.goto(&link).await.expect("verification page");
+    let verification = body_text(&client).await;
+    assert!(verification.contains("Válido"), "{verification}");
+    assert!(
+        !verification.contains("Lucía"),
+        "the public page shows no personal data"
+    );
+    screenshot(&client, "04-verificacion-valido.png").await;
+
+    // Annul it with a reason; the same link now says «Anulado».
+    client.goto(&document_url).await.expect("document");
+    fill(&client, "motivo", "Se corrigió la fecha del evento").await;
+    click(&client, "button.peligro").await;
+    arrive(&client, "/documentos/").await;
+    screenshot(&client, "05-documento-anulado.png").await;
+    let page = body_text(&client).await;
+    assert!(page.contains("anulado"), "{page}");
+    client.goto(&link).await.expect("verification page");
+    client.refresh().await.expect("reload");
+    let verification = body_text(&client).await;
+    assert!(verification.contains("Anulado"), "{verification}");
+    assert!(
+        verification.contains("Se corrigió la fecha del evento"),
+        "{verification}"
+    );
+    screenshot(&client, "06-verificacion-anulado.png").await;
+    client.close().await.expect("close");
+
+    // The log says what happened, with no names, codes or folios.
+    let log = server.log();
+    assert!(log.contains("documento emitido"), "{log}");
+    for secret in [
+        code.as_str(),
+        "Lucía",
+        "Ramiro",
+        "DIF/OF/2026/0001",
+        "directora de pruebas",
+    ] {
+        let after_start = log.split("Sello escucha").nth(1).unwrap_or_default();
+        assert!(
+            !after_start.contains(secret),
+            "the log contains «{secret}»:\n{after_start}"
+        );
+    }
+    let (clean, took) = server.stop();
+    assert!(clean, "sello serve stops cleanly on SIGTERM");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
