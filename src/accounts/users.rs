@@ -215,6 +215,27 @@ impl Accounts {
         self.user(office, id).await
     }
 
+    /// Changes the name and cargo a user signs with.
+    pub async fn update_profile(
+        &self,
+        user_id: i64,
+        display_name: &str,
+        cargo: &str,
+    ) -> Result<(), AccountError> {
+        let checked = NewUser {
+            username: "valido".into(),
+            display_name: display_name.to_owned(),
+            cargo: cargo.to_owned(),
+            role: Role::Capturista,
+        }
+        .checked()?;
+        on_pool!(&self.store, pool => {
+            sqlx::query("UPDATE users SET display_name = $2, cargo = $3 WHERE id = $1")
+                .bind(user_id).bind(&checked.display_name).bind(&checked.cargo).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Gives a user a new one-time password, ending their sessions.
     pub async fn reset_password(&self, office: &str, id: i64) -> Result<String, AccountError> {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;

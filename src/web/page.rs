@@ -41,8 +41,9 @@ pub fn layout(title: &str, body: &str) -> String {
     )
 }
 
-/// `2026-11-22T10:30:00-06:00` → `22 de noviembre de 2026`.
-pub fn long_date(moment: &str) -> String {
+/// `2026-11-22T10:30:00-06:00` → `22 de noviembre de 2026`, the day it
+/// was in the office's time zone.
+pub fn long_date(moment: &str, zone: chrono_tz::Tz) -> String {
     const MONTHS: [&str; 12] = [
         "enero",
         "febrero",
@@ -58,13 +59,21 @@ pub fn long_date(moment: &str) -> String {
         "diciembre",
     ];
     use chrono::Datelike as _;
-    match chrono::DateTime::parse_from_rfc3339(moment) {
+    match chrono::DateTime::parse_from_rfc3339(moment).map(|m| m.with_timezone(&zone)) {
         Ok(moment) => format!(
             "{} de {} de {}",
             moment.day(),
             MONTHS[moment.month0() as usize],
             moment.year()
         ),
+        Err(_) => moment.to_owned(),
+    }
+}
+
+/// A moment as staff read it in a table: `22/11/2026 21:59`, office time.
+pub fn short_moment(moment: &str, zone: chrono_tz::Tz) -> String {
+    match chrono::DateTime::parse_from_rfc3339(moment) {
+        Ok(moment) => moment.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string(),
         Err(_) => moment.to_owned(),
     }
 }
@@ -82,8 +91,21 @@ mod tests {
     }
 
     #[test]
-    fn dates_read_in_spanish() {
-        assert_eq!(long_date("2026-11-22T10:30:00-06:00"), "22 de noviembre de 2026");
-        assert_eq!(long_date("2026-01-05T00:00:00Z"), "5 de enero de 2026");
+    fn dates_read_in_spanish_in_the_offices_time_zone() {
+        let mexico = chrono_tz::America::Mexico_City;
+        assert_eq!(
+            long_date("2026-11-22T10:30:00-06:00", mexico),
+            "22 de noviembre de 2026"
+        );
+        assert_eq!(long_date("2026-01-05T12:00:00Z", mexico), "5 de enero de 2026");
+        // Stored in UTC after 18:00 in Mexico: still the 22nd there.
+        assert_eq!(
+            long_date("2026-11-23T03:59:00Z", mexico),
+            "22 de noviembre de 2026"
+        );
+        assert_eq!(
+            short_moment("2026-11-23T03:59:00.123Z", mexico),
+            "22/11/2026 21:59"
+        );
     }
 }

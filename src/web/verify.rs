@@ -162,6 +162,7 @@ fn document_page(
     view: &PublicView,
     verdict: Option<&str>,
 ) -> String {
+    let zone = state.config.time_zone;
     let title = state
         .catalog
         .get(&view.form)
@@ -173,7 +174,7 @@ fn document_page(
         "reemplazado" => format!(
             "<div class=\"estado reemplazado\"><strong>Reemplazado</strong>\
              Este documento fue sustituido por otro el {}.{}</div>",
-            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default())),
+            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default(), zone)),
             view.replacement_url
                 .as_deref()
                 .map_or_else(String::new, |url| format!(
@@ -184,19 +185,20 @@ fn document_page(
         _ => format!(
             "<div class=\"estado anulado\"><strong>Anulado</strong>\
              Este documento fue anulado el {} y no tiene validez.</div>",
-            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default()))
+            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default(), zone))
         ),
     };
     let mut details = vec![
         ("Documento", title),
         ("Folio", view.folio.clone()),
-        ("Fecha de emisión", long_date(&view.issued_at)),
+        ("Fecha de emisión", long_date(&view.issued_at, zone)),
         ("Oficina que lo emitió", view.office_name.clone()),
     ];
     if let Some(signer) = &view.signer {
         let cargo = view
             .cargo
             .as_deref()
+            .filter(|c| !c.trim().is_empty())
             .map(|c| format!(", {c}"))
             .unwrap_or_default();
         details.push(("Firmado por", format!("{signer}{cargo}")));

@@ -55,17 +55,18 @@ impl Service {
         trusted
             .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
             .expect("trust");
+        Self::build(fixture, config, fixture.key.clone(), trusted).await
+    }
+
+    pub async fn build(
+        fixture: &Fixture,
+        config: sello::config::Config,
+        key: Arc<sello::keys::OfficeKey>,
+        trusted: sello::keys::TrustedKeys,
+    ) -> Self {
         let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
-        let state = Arc::new(
-            AppState::new(
-                &config,
-                fixture.archive.clone(),
-                catalog,
-                fixture.key.clone(),
-                trusted,
-            )
-            .expect("state"),
-        );
+        let state =
+            Arc::new(AppState::new(&config, fixture.archive.clone(), catalog, key, trusted).expect("state"));
         let office = fixture.archive.office();
         state
             .accounts
@@ -961,3 +962,194 @@ async fn login_failures_lock_the_account_for_a_while(fixture: &Fixture) {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
 crate::archive_conformance!(login_failures_lock_the_account_for_a_while);
+
+async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let config = sello::config::Config::from_sources(
+        None,
+        [
+            (
+                "SELLO_FORMS_DIR".to_owned(),
+                crate::root().join("forms").display().to_string(),
+            ),
+            ("SELLO_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
+        ],
+    )
+    .expect("config");
+    let (key, _) = sello::keys::office_key(&config).expect("key");
+    let first_key = key.key_id.to_string();
+    let trusted = sello::keys::trusted_keys(&config).expect("trusted");
+    let service = Service::build(fixture, config, Arc::new(key), trusted).await;
+    let (_, password) = service.user(OFFICE, "jefa", Role::Administrador).await;
+    let mut admin = service.browser("jefa", &password).await;
+
+    // A new user gets a one-time password, shown once, and must change it.
+    let created = admin
+        .post(
+            "/admin",
+            "/admin/usuarios",
+            &[
+                ("usuario", "Nuevo.Firmante"),
+                ("nombre", "Ana Ruiz"),
+                ("cargo", "Directora"),
+                ("rol", "firmante"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let html = created.text();
+    let start =
+        html.find("<code class=\"secreto\">").expect("password shown") + "<code class=\"secreto\">".len();
+    let one_time = html[start..start + 24].to_owned();
+    let mut newcomer = Browser {
+        service: &service,
+        cookies: HashMap::new(),
+    };
+    let login = newcomer.login("nuevo.firmante", &one_time).await;
+    assert_eq!(login.location(), "/contrasena");
+    let duplicate = admin
+        .post(
+            "/admin",
+            "/admin/usuarios",
+            &[
+                ("usuario", "nuevo.firmante"),
+                ("nombre", "Otra"),
+                ("cargo", ""),
+                ("rol", "capturista"),
+            ],
+        )
+        .await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(duplicate.text().contains("ya existe"));
+
+    // Deactivating ends the user's session at once.
+    let user = service
+        .state
+        .accounts
+        .user_by_username("nuevo.firmante")
+        .await
+        .expect("user");
+    let changed = admin
+        .post(
+            "/admin",
+            &format!("/admin/usuarios/{}", user.id),
+            &[("rol", "firmante"), ("activo", "no")],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    assert!(
+        newcomer
+            .get("/contrasena")
+            .await
+            .location()
+            .starts_with("/entrar")
+    );
+    assert_eq!(
+        newcomer.login("nuevo.firmante", &one_time).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // An administrator cannot lock themselves out.
+    let me = service.state.accounts.user_by_username("jefa").await.expect("me");
+    let refused = admin
+        .post(
+            "/admin",
+            &format!("/admin/usuarios/{}", me.id),
+            &[("rol", "capturista"), ("activo", "si")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Tokens: created on the account page, shown once, revoked at once.
+    let page = admin
+        .post("/cuenta", "/cuenta/tokens", &[("nombre", "Padrón estatal")])
+        .await
+        .text();
+    let start = page.find("sello_").expect("token shown");
+    let token = page[start..].split('<').next().expect("token").to_owned();
+    assert_eq!(
+        service
+            .api("GET", "/api/v1/forms", Some(&token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let listed = service.state.accounts.tokens(me.id).await.expect("tokens");
+    let revoked = admin
+        .post(
+            "/cuenta",
+            &format!("/cuenta/tokens/{}/revocar", listed[0].id),
+            &[],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        service
+            .api("GET", "/api/v1/forms", Some(&token), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The name and cargo one signs with are one's own to set.
+    let saved = admin
+        .post(
+            "/cuenta",
+            "/cuenta/datos",
+            &[
+                ("nombre", "Mtra. Guadalupe Torres"),
+                ("cargo", "Directora General"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+
+    // Rotation: the old key retires, the new one signs, both verify.
+    let before = fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let rotated = admin.post("/admin", "/admin/claves/rotar", &[]).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+    let new_key = service.state.issuer.key().key_id.to_string();
+    assert_ne!(new_key, first_key);
+    let keys = service.state.trusted();
+    assert_eq!(keys.iter().count(), 2);
+    assert!(rotated.text().contains(&first_key) && rotated.text().contains("retirada desde"));
+    let mut fields = example_fields("oficio-comision");
+    fields.push(("_accion".into(), "emitir".into()));
+    let issued = admin
+        .post(
+            "/formularios/oficio-comision",
+            "/formularios/oficio-comision",
+            &as_refs(&fields),
+        )
+        .await;
+    let id = issued.location().rsplit('/').next().expect("id").to_owned();
+    let signatures = fixture
+        .archive
+        .signatures(id.parse().expect("id"))
+        .await
+        .expect("signatures");
+    assert_eq!(signatures[0].key_id, new_key);
+    assert_eq!(signatures[0].signer, "Mtra. Guadalupe Torres");
+    assert_eq!(signatures[0].cargo, "Directora General");
+    let pdf = fixture
+        .archive
+        .pdf(&fixture.archive.document(&id).await.expect("doc"))
+        .await
+        .expect("pdf");
+    assert!(sello::pdf::verify_pdf(&pdf, &keys).expect("verifies").is_valid());
+    let old_pdf = fixture.archive.pdf(&before).await.expect("pdf");
+    let old = sello::pdf::verify_pdf(&old_pdf, &keys).expect("verifies");
+    assert_eq!(
+        old.signatures.len(),
+        1,
+        "the fixture's key is not this installation's: its signature is reported, not trusted"
+    );
+    // The retired key stays trusted after a restart, from the data folder.
+    let reloaded = sello::keys::trusted_keys(&service.state.config).expect("trusted");
+    assert!(
+        reloaded.iter().any(|k| k.key_id.to_string() == first_key
+            && matches!(k.status, sello::keys::KeyStatus::Retired { .. }))
+    );
+}
+crate::archive_conformance!(an_administrator_manages_users_tokens_and_the_signing_key);

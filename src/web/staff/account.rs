@@ -92,11 +92,18 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
         "Mi cuenta",
         html! {
             dl.datos {
-                dt { "Nombre" } dd { (user.display_name) }
                 dt { "Usuario" } dd { (user.username) }
-                dt { "Cargo" } dd { (user.cargo) }
                 dt { "Rol" } dd { (user.role.label()) }
                 dt { "Oficina" } dd { (user.office_code) }
+            }
+            form.tarjeta method="post" action="/cuenta/datos" {
+                (csrf_field(staff))
+                p { "Su nombre y cargo se imprimen bajo la firma de lo que emite." }
+                label for="nombre-completo" { "Nombre completo" }
+                input #nombre-completo name="nombre" value=(user.display_name) required maxlength="120";
+                label for="cargo" { "Cargo" }
+                input #cargo name="cargo" value=(user.cargo) maxlength="120";
+                div.acciones { button { "Guardar mis datos" } }
             }
             p { a href="/contrasena" { "Cambiar mi contraseña" } }
             h2 { "Tokens de API" }
@@ -141,6 +148,27 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
     account_page(&state, &staff, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Profile {
+    nombre: String,
+    cargo: String,
+}
+
+pub async fn update_profile(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, form }: StaffForm<Profile>,
+) -> Response {
+    match state
+        .accounts
+        .update_profile(staff.user().id, &form.nombre, &form.cargo)
+        .await
+    {
+        Ok(()) => Redirect::to("/cuenta").into_response(),
+        Err(AccountError::Invalid(message)) => crate::web::ui::bad_request(&staff, &capitalized(&message)),
+        Err(error) => unavailable(&error),
+    }
 }
 
 #[derive(Debug, Deserialize)]

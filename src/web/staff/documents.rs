@@ -10,10 +10,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::account::capitalized;
+use super::entry::read_only;
 use super::home::{document_table, form_title};
 use crate::archive::{Archive, ArchiveError, AuditEvent};
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
+use crate::web::page::short_moment;
 use crate::web::ui::{bad_request, csrf_field, not_found, page, unavailable};
 use crate::web::{AppState, pdf_response};
 
@@ -34,14 +36,14 @@ fn failure(staff: &Staff, error: ArchiveError) -> Response {
     }
 }
 
-fn timeline(events: &[AuditEvent]) -> Markup {
+fn timeline(events: &[AuditEvent], zone: chrono_tz::Tz) -> Markup {
     html! {
         table {
             thead { tr { th { "Fecha" } th { "Quién" } th { "Qué" } th { "Detalle" } } }
             tbody {
                 @for event in events {
                     tr {
-                        td { (event.at.get(..19).unwrap_or(&event.at).replace('T', " ")) }
+                        td { (short_moment(&event.at, zone)) }
                         td { (event.actor) }
                         td { (event.action) }
                         td { code { (event.details) } }
@@ -74,6 +76,7 @@ pub async fn document(
     };
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
     let can_annul = staff.user().role.can_issue() && document.status == "emitido";
+    let zone = state.config.time_zone;
     let title = format!("{} {}", form_title(&state, &document.form), document.folio);
     let body = page(
         &staff,
@@ -83,13 +86,13 @@ pub async fn document(
                 dt { "Estado" } dd { span class={"estado " (document.status)} { (document.status) } }
                 dt { "Folio" } dd { (document.folio) }
                 dt { "Expediente" } dd { a href={"/expedientes/" (document.expediente_id)} { "Expediente " (document.expediente_id) } }
-                dt { "Emitido" } dd { (document.issued_at) " por " (document.issued_by) }
+                dt { "Emitido" } dd { (short_moment(&document.issued_at, zone)) " por " (document.issued_by) }
                 @if let Some(url) = &document.verification_url {
                     dt { "Verificación" } dd { a href=(url) { (url) } }
                 }
                 @if let Some(sha) = &document.pdf_sha256 { dt { "SHA-256" } dd { code { (sha) } } }
                 @if let Some(at) = &document.annulled_at {
-                    dt { "Anulado" } dd { (at) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
+                    dt { "Anulado" } dd { (short_moment(at, zone)) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
                 }
                 @if let Some(other) = document.replaced_by {
                     dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { "documento " (other) } }
@@ -99,9 +102,19 @@ pub async fn document(
                 div.acciones { a.boton href={"/documentos/" (document.id) "/pdf"} { "Descargar PDF" } }
             }
             h2 { "Firmas" }
-            ul { @for s in &signatures { li { (s.signer) ", " (s.cargo) " — " (s.algorithm) ", clave " code { (s.key_id) } ", " (s.signed_at) } } }
+            ul {
+                @for s in &signatures {
+                    li {
+                        (s.signer) @if !s.cargo.is_empty() { ", " (s.cargo) }
+                        " — " (s.algorithm) ", clave " code { (s.key_id) } ", " (short_moment(&s.signed_at, zone))
+                    }
+                }
+            }
             h2 { "Datos" }
-            pre.tarjeta { (serde_json::to_string_pretty(&data).unwrap_or_default()) }
+            @match state.catalog.get(&document.form) {
+                Some(form) => (read_only(form, &data)),
+                None => pre.tarjeta { (serde_json::to_string_pretty(&data).unwrap_or_default()) },
+            }
             @if can_annul {
                 h2 { "Anular" }
                 form.tarjeta method="post" action={"/documentos/" (document.id) "/anular"} {
@@ -114,7 +127,7 @@ pub async fn document(
                 }
             }
             h2 { "Historial" }
-            (timeline(&events))
+            (timeline(&events, state.config.time_zone))
         },
     );
     Html(body.into_string()).into_response()
@@ -208,7 +221,7 @@ pub async fn expediente(State(state): State<Arc<AppState>>, staff: Staff, Path(i
                 table { thead { tr { th { "Nombre" } th { "Identidad" } } } tbody { @for p in &persons { tr { td { (p.name) } td { (p.identity) } } } } }
             }
             h2 { "Historial" }
-            (timeline(&events))
+            (timeline(&events, state.config.time_zone))
         },
     );
     Html(body.into_string()).into_response()

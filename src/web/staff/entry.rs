@@ -239,6 +239,41 @@ fn scalar_input(field: &FieldSpec, text: &str, path: &str) -> Markup {
     }
 }
 
+/// A document's data to read, each field under its label, tables as tables.
+pub fn read_only(form: &FormSpec, data: &Value) -> Markup {
+    html! {
+        dl.datos {
+            @for field in &form.fields {
+                @if let Some(value) = data.get(&field.name).filter(|v| !v.is_null()) {
+                    dt { (field.label) }
+                    dd { (read_only_value(field, value)) }
+                }
+            }
+        }
+    }
+}
+
+fn read_only_value(field: &FieldSpec, value: &Value) -> Markup {
+    match &field.kind {
+        FieldType::List { columns, .. } => html! {
+            table {
+                thead { tr { @for column in columns { th { (column.label) } } } }
+                tbody {
+                    @for row in value.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                        tr { @for column in columns { td { (row.get(&column.name).map(|v| read_only_value(column, v)).unwrap_or_default()) } } }
+                    }
+                }
+            }
+        },
+        FieldType::Person { .. } => {
+            let name = value.get("nombre").map(plain).unwrap_or_default();
+            let number = value.get("identificacion").map(plain).unwrap_or_default();
+            html! { (name) @if !number.is_empty() { " (" (number) ")" } }
+        }
+        _ => html! { (plain(value)) },
+    }
+}
+
 /// A JSON value as the text of an input.
 fn plain(value: &Value) -> String {
     match value {

@@ -11,6 +11,7 @@ use crate::archive::{DocumentRecord, DraftRecord};
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::Staff;
+use crate::web::page::short_moment;
 use crate::web::ui::{notice, page, unavailable};
 
 #[derive(Debug, Deserialize)]
@@ -75,7 +76,7 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord]) -> Markup 
                     tr {
                         td { a href={"/documentos/" (document.id)} { (document.folio) } }
                         td { (form_title(state, &document.form)) }
-                        td { (document.issued_at.get(..10).unwrap_or(&document.issued_at)) }
+                        td { (short_moment(&document.issued_at, state.config.time_zone)) }
                         td { span class={"estado " (document.status)} { (document.status) } }
                     }
                 }
@@ -94,7 +95,7 @@ fn draft_table(state: &AppState, drafts: &[DraftRecord]) -> Markup {
                         td { a href={"/borradores/" (draft.id)} { "Borrador " (draft.id) } }
                         td { (form_title(state, &draft.form)) }
                         td { (draft.author) }
-                        td { (draft.updated_at.get(..10).unwrap_or(&draft.updated_at)) }
+                        td { (short_moment(&draft.updated_at, state.config.time_zone)) }
                     }
                 }
             }
