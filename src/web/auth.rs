@@ -155,3 +155,31 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_secure_behind_https_and_never_readable_by_scripts() {
+        let cookie = set_cookie(SESSION_COOKIE, Some("abc"), true);
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(!set_cookie(SESSION_COOKIE, Some("abc"), false).contains("Secure"));
+        let cleared = set_cookie(SESSION_COOKIE, None, true);
+        assert!(
+            cleared.starts_with("sello_sesion=;") && cleared.contains("Max-Age=0"),
+            "{cleared}"
+        );
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_identical() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        assert!(!same_secret("", "a"));
+    }
+}

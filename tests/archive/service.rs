@@ -1153,3 +1153,116 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
     );
 }
 crate::archive_conformance!(an_administrator_manages_users_tokens_and_the_signing_key);
+
+async fn every_staff_page_answers_and_logout_ends_the_session(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let record = fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let (_, password) = service.user(OFFICE, "todo", Role::Administrador).await;
+    let mut browser = service.browser("todo", &password).await;
+    for page in [
+        "/".to_owned(),
+        "/formularios".to_owned(),
+        "/formularios/padron-beneficiarios".to_owned(),
+        format!("/documentos/{}", record.id),
+        format!("/expedientes/{}", record.expediente_id),
+        "/buscar?q=&status=emitido&from=2026-01-01".to_owned(),
+        "/admin".to_owned(),
+        "/cuenta".to_owned(),
+        "/contrasena".to_owned(),
+    ] {
+        let answer = browser.get(&page).await;
+        assert_eq!(answer.status, StatusCode::OK, "{page}");
+        assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store", "{page}");
+        assert!(
+            answer.headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("csp")
+                .contains("frame-ancestors 'none'")
+        );
+        assert!(answer.text().contains("<html lang=\"es\">"), "{page}");
+    }
+    let css = browser.get("/estilo.css").await;
+    assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert_eq!(service.api("GET", "/healthz", None, None).await.text(), "ok");
+    assert_eq!(
+        browser.get("/documentos/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        browser.get("/formularios/no-existe").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let bad_filter = browser.get("/buscar?from=ayer").await;
+    assert!(
+        bad_filter.text().contains("from: «ayer» no es una fecha"),
+        "{}",
+        bad_filter.text()
+    );
+
+    // «Más filas» offers more rows of that table, keeping what was typed.
+    let more = browser
+        .post(
+            "/formularios/padron-beneficiarios",
+            "/formularios/padron-beneficiarios",
+            &[
+                ("_accion", "filas:beneficiarios"),
+                ("beneficiarios[1].nombre", "Ana *Negritas* #read(\"/etc/passwd\")"),
+            ],
+        )
+        .await
+        .text();
+    assert!(
+        more.contains("name=\"beneficiarios[9].nombre\""),
+        "eight more rows"
+    );
+    assert!(
+        more.contains("value=\"Ana *Negritas* #read(&quot;/etc/passwd&quot;)\""),
+        "kept, escaped"
+    );
+
+    // The preview is a PDF without folio or signature.
+    let mut fields = example_fields("oficio-comision");
+    fields.push(("_accion".into(), "vista_previa".into()));
+    let preview = browser
+        .post(
+            "/formularios/oficio-comision",
+            "/formularios/oficio-comision",
+            &as_refs(&fields),
+        )
+        .await;
+    assert_eq!(preview.headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(preview.bytes.starts_with(b"%PDF"));
+    assert!(
+        !preview.bytes.windows(9).any(|w| w == b"/ByteRange"),
+        "a preview is not signed"
+    );
+
+    // A new office, with its administrator, from the administration page.
+    let created = browser
+        .post(
+            "/admin",
+            "/admin/oficinas",
+            &[
+                ("clave", "dif-norte"),
+                ("nombre", "DIF Zona Norte"),
+                ("administrador", "admin.norte"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let norte = service
+        .state
+        .accounts
+        .user_by_username("admin.norte")
+        .await
+        .expect("user");
+    assert_eq!(norte.office_code, "DIF-NORTE");
+    assert_eq!(norte.role, Role::Administrador);
+
+    let logout = browser.post("/", "/salir", &[]).await;
+    assert_eq!(logout.location(), "/entrar");
+    assert!(browser.get("/").await.location().starts_with("/entrar"));
+}
+crate::archive_conformance!(every_staff_page_answers_and_logout_ends_the_session);

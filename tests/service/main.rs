@@ -7,6 +7,7 @@
 mod browser;
 mod openapi;
 mod server;
+mod shutdown;
 
 pub fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
