@@ -40,30 +40,62 @@ static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| super::hash_password("sello: usuario inexistente").unwrap_or_default());
 
 impl Accounts {
-    /// Checks a user's password and opens a session.
+    /// Checks a user's password and opens a session. Each attempt is
+    /// counted before the password is checked, so guesses sent in parallel
+    /// cannot outrun the lock.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, AccountError> {
         let username = username.trim().to_lowercase();
-        let found: Option<(i64, String, bool, Option<String>)> = on_pool!(&self.store, pool => {
-            sqlx::query_as("SELECT id, password_hash, active, locked_until FROM users WHERE username = $1")
-                .bind(&username).fetch_optional(pool).await?
+        let now = now_text();
+        let claimed: Option<(i64, String, bool, i64)> = on_pool!(&self.store, pool => {
+            sqlx::query_as(
+                "UPDATE users SET failed_logins = failed_logins + 1 \
+                 WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+                 RETURNING id, password_hash, active, CAST(failed_logins AS BIGINT)",
+            )
+            .bind(&username).bind(&now)
+            .fetch_optional(pool).await?
         });
-        let Some((id, hash, active, locked_until)) = found else {
+        let Some((id, hash, active, attempts)) = claimed else {
+            let exists: Option<i64> = on_pool!(&self.store, pool => {
+                sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                    .bind(&username).fetch_optional(pool).await?
+            });
+            if exists.is_some() {
+                return Ok(LoginOutcome::Locked);
+            }
             verify_blocking(password.to_owned(), DUMMY_HASH.clone()).await;
             return Ok(LoginOutcome::Refused);
         };
-        let now = now_text();
-        if locked_until.is_some_and(|until| until > now) {
+        if attempts > FAILURES_BEFORE_LOCK {
+            self.lock(id).await?;
             return Ok(LoginOutcome::Locked);
         }
         let matches = verify_blocking(password.to_owned(), hash).await;
         if !matches || !active {
-            self.record_failure(id).await?;
+            if attempts >= FAILURES_BEFORE_LOCK {
+                self.lock(id).await?;
+            }
             return Ok(LoginOutcome::Refused);
         }
         on_pool!(&self.store, pool => {
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
                 .bind(id).execute(pool).await?;
         });
+        let (token, session) = self.open_session(id).await?;
+        Ok(LoginOutcome::Opened { token, session })
+    }
+
+    async fn lock(&self, id: i64) -> Result<(), AccountError> {
+        let until = (Utc::now() + Duration::minutes(LOCK_MINUTES)).to_rfc3339_opts(SecondsFormat::Secs, true);
+        on_pool!(&self.store, pool => {
+            sqlx::query("UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1")
+                .bind(id).bind(&until).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// A new session of a user: the cookie's token, returned only now.
+    pub async fn open_session(&self, user_id: i64) -> Result<(String, Session), AccountError> {
         let token = random_token()?;
         let csrf_token = random_token()?;
         let expires =
@@ -73,27 +105,11 @@ impl Accounts {
                 "INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(token_digest(&token)).bind(id).bind(&csrf_token).bind(&now).bind(&expires)
+            .bind(token_digest(&token)).bind(user_id).bind(&csrf_token).bind(now_text()).bind(&expires)
             .execute(pool).await?;
         });
         let session = self.session(&token).await?.ok_or(AccountError::UserNotFound)?;
-        Ok(LoginOutcome::Opened { token, session })
-    }
-
-    async fn record_failure(&self, id: i64) -> Result<(), AccountError> {
-        let locked_until =
-            (Utc::now() + Duration::minutes(LOCK_MINUTES)).to_rfc3339_opts(SecondsFormat::Secs, true);
-        on_pool!(&self.store, pool => {
-            sqlx::query(
-                "UPDATE users SET \
-                 locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, \
-                 failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END \
-                 WHERE id = $1",
-            )
-            .bind(id).bind(FAILURES_BEFORE_LOCK).bind(&locked_until)
-            .execute(pool).await?;
-        });
-        Ok(())
+        Ok((token, session))
     }
 
     /// The open session a cookie's token belongs to, if any: not expired,

@@ -74,6 +74,15 @@ impl Accounts {
         }))
     }
 
+    /// Revokes every token of a user.
+    pub async fn revoke_all_tokens(&self, user_id: i64) -> Result<(), AccountError> {
+        on_pool!(&self.store, pool => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id).bind(now_text()).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Revokes one of a user's tokens; it stops working at once.
     pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<(), AccountError> {
         let changed = on_pool!(&self.store, pool => {

@@ -74,7 +74,7 @@ const NAME_MAX: usize = 120;
 
 impl NewUser {
     /// Checks the fields, naming the first one that is wrong.
-    fn checked(&self) -> Result<NewUser, AccountError> {
+    pub(super) fn checked(&self) -> Result<NewUser, AccountError> {
         let username = self.username.trim().to_lowercase();
         let username_ok = (3..=40).contains(&username.len())
             && username
@@ -113,11 +113,7 @@ impl Accounts {
         let new = new.checked()?;
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
-        let sql = format!(
-            "INSERT INTO users (office_code, username, display_name, cargo, role, password_hash, \
-             must_change_password, active, failed_logins, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING {USER_COLUMNS}"
-        );
+        let sql = insert_user_sql();
         let inserted: Result<UserRow, sqlx::Error> = on_pool!(&self.store, pool => {
             sqlx::query_as(&sql)
                 .bind(office).bind(&new.username).bind(&new.display_name).bind(&new.cargo)
@@ -192,19 +188,30 @@ impl Accounts {
         Ok(rows.into_iter().map(UserRow::into_user).collect())
     }
 
-    /// Changes a user's role or deactivates them; a deactivated user's
-    /// sessions and tokens stop working at once.
+    /// Changes a user's name, cargo and role, or deactivates them; a
+    /// deactivated user's sessions and tokens stop working at once. Only an
+    /// administrator does this: the name and cargo are printed under the
+    /// user's signature.
     pub async fn update_user(
         &self,
         office: &str,
         id: i64,
-        role: Role,
+        change: &NewUser,
         active: bool,
     ) -> Result<User, AccountError> {
+        let checked = NewUser {
+            username: "valido".into(),
+            ..change.clone()
+        }
+        .checked()?;
         let updated = on_pool!(&self.store, pool => {
-            sqlx::query("UPDATE users SET role = $3, active = $4 WHERE id = $1 AND office_code = $2")
-                .bind(id).bind(office).bind(role.as_str()).bind(active)
-                .execute(pool).await?.rows_affected()
+            sqlx::query(
+                "UPDATE users SET role = $3, active = $4, display_name = $5, cargo = $6 \
+                 WHERE id = $1 AND office_code = $2",
+            )
+            .bind(id).bind(office).bind(checked.role.as_str()).bind(active)
+            .bind(&checked.display_name).bind(&checked.cargo)
+            .execute(pool).await?.rows_affected()
         });
         if updated == 0 {
             return Err(AccountError::UserNotFound);
@@ -215,28 +222,8 @@ impl Accounts {
         self.user(office, id).await
     }
 
-    /// Changes the name and cargo a user signs with.
-    pub async fn update_profile(
-        &self,
-        user_id: i64,
-        display_name: &str,
-        cargo: &str,
-    ) -> Result<(), AccountError> {
-        let checked = NewUser {
-            username: "valido".into(),
-            display_name: display_name.to_owned(),
-            cargo: cargo.to_owned(),
-            role: Role::Capturista,
-        }
-        .checked()?;
-        on_pool!(&self.store, pool => {
-            sqlx::query("UPDATE users SET display_name = $2, cargo = $3 WHERE id = $1")
-                .bind(user_id).bind(&checked.display_name).bind(&checked.cargo).execute(pool).await?;
-        });
-        Ok(())
-    }
-
-    /// Gives a user a new one-time password, ending their sessions.
+    /// Gives a user a new one-time password, ending their sessions and
+    /// revoking their API tokens: whoever knew the old one is shut out.
     pub async fn reset_password(&self, office: &str, id: i64) -> Result<String, AccountError> {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
@@ -252,10 +239,12 @@ impl Accounts {
             return Err(AccountError::UserNotFound);
         }
         self.end_sessions(id).await?;
+        self.revoke_all_tokens(id).await?;
         Ok(password)
     }
 
-    /// Sets the password a user chose, after checking their current one.
+    /// Sets the password a user chose, after checking their current one,
+    /// and ends all their sessions: the caller opens a fresh one.
     pub async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), AccountError> {
         let stored: Option<String> = on_pool!(&self.store, pool => {
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
@@ -276,7 +265,28 @@ impl Accounts {
             sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1")
                 .bind(user_id).bind(&hash).bind(false).execute(pool).await?;
         });
+        self.end_sessions(user_id).await?;
         Ok(())
+    }
+}
+
+/// Inserts a user: office, username, name, cargo, role, hash, must change,
+/// active, created at; returns the user's columns.
+pub(super) fn insert_user_sql() -> String {
+    format!(
+        "INSERT INTO users (office_code, username, display_name, cargo, role, password_hash, \
+         must_change_password, active, failed_logins, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING {USER_COLUMNS}"
+    )
+}
+
+/// A taken username, said without telling in which office it is.
+pub(super) fn taken(error: sqlx::Error, username: &str) -> AccountError {
+    match error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            AccountError::Invalid(format!("usuario: «{username}» no está disponible; elija otro"))
+        }
+        other => other.into(),
     }
 }
 

@@ -151,6 +151,20 @@ macro_rules! append_event {
 }
 pub(crate) use append_event;
 
+impl super::Store {
+    /// Appends one event on its own: for what happens outside the archive's
+    /// own operations (accounts, offices, keys).
+    pub async fn record_event(&self, event: NewEvent) -> Result<(), super::StoreError> {
+        use super::store::BeginWrite as _;
+        super::store::on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            append_event!(tx, event);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,14 +41,15 @@ impl Archive {
                 let changed = on_pool!(&self.store, pool => {
                     sqlx::query(
                         "UPDATE drafts SET data = $3, updated_at = $4 \
-                         WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
+                         WHERE id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5",
                     )
-                    .bind(id).bind(&self.office.code).bind(&data).bind(&now)
+                    .bind(id).bind(&self.office.code).bind(&data).bind(&now).bind(form)
                     .execute(pool).await?.rows_affected()
                 });
                 if changed == 0 {
                     return Err(ArchiveError::Refused(
-                        "el borrador no existe o ya se emitió; no se puede cambiar".into(),
+                        "el borrador no existe, es de otro formulario o ya se emitió; no se puede cambiar"
+                            .into(),
                     ));
                 }
                 id
@@ -88,11 +89,14 @@ impl Archive {
         }))
     }
 
-    /// Links an issued draft to its document; it can no longer change.
+    /// Links an issued draft to its document; it can no longer change. A
+    /// draft already linked keeps its first document.
     pub async fn close_draft(&self, id: i64, document_id: i64) -> Result<(), ArchiveError> {
         on_pool!(&self.store, pool => {
-            sqlx::query("UPDATE drafts SET document_id = $3 WHERE id = $1 AND office_code = $2")
-                .bind(id).bind(&self.office.code).bind(document_id).execute(pool).await?;
+            sqlx::query(
+                "UPDATE drafts SET document_id = $3 WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
+            )
+            .bind(id).bind(&self.office.code).bind(document_id).execute(pool).await?;
         });
         Ok(())
     }

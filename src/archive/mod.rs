@@ -22,7 +22,7 @@ pub mod text;
 
 use crate::config::Config;
 
-pub use audit::{AuditEvent, ChainBreak, hex};
+pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
 pub use blobs::{BlobError, BlobStore, sha256_hex};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
 pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};

@@ -43,9 +43,11 @@ pub fn retired_keys_dir(config: &Config) -> PathBuf {
 pub const RETIRED_AT_FILE: &str = "retirada.txt";
 
 /// Retires the key Sello keeps in the data directory and generates a new
-/// one. The old key's folder moves, whole, under [`retired_keys_dir`]: its
-/// certificate stays trusted for what it signed before now. A key set in
-/// the configuration (`signing_key`) is rotated there instead.
+/// one. The new key is made aside first; the old key's certificate goes,
+/// with the moment it stopped signing, under [`retired_keys_dir`], where it
+/// stays trusted for what it signed before; its private key is destroyed,
+/// so it can sign nothing more. A key set in the configuration
+/// (`signing_key`) is rotated there instead.
 pub fn rotate_office_key(config: &Config) -> Result<OfficeKey, KeyError> {
     if let Some(dir) = &config.signing_key {
         return Err(KeyError::File {
@@ -53,19 +55,38 @@ pub fn rotate_office_key(config: &Config) -> Result<OfficeKey, KeyError> {
             message: "la clave de firma está fijada en la configuración (signing_key); para rotarla, genere otra con «sello keys generate» y cambie la configuración, pasando la anterior a retired_keys".into(),
         });
     }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |e: std::io::Error| KeyError::File {
+            path,
+            message: e.to_string(),
+        }
+    };
     let active = default_key_dir(config);
     let current = OfficeKey::load(&active)?;
-    let retired = retired_keys_dir(config).join(current.key_id.to_string());
-    let io = |path: &Path, e: std::io::Error| KeyError::File {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
-    std::fs::create_dir_all(retired_keys_dir(config)).map_err(|e| io(&retired, e))?;
-    std::fs::rename(&active, &retired).map_err(|e| io(&retired, e))?;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    std::fs::write(retired.join(RETIRED_AT_FILE), format!("{now}\n")).map_err(|e| io(&retired, e))?;
+    let claves = config.data_dir.join("claves");
+    // 1. The new key, complete, beside the active one.
+    let fresh = claves.join("oficina.nueva");
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(io(&fresh))?;
+    }
     let name = format!("{} — {}", config.institution, config.office_name);
-    OfficeKey::generate(&active, &name, KeyAlgorithm::Ed25519)
+    OfficeKey::generate(&fresh, &name, KeyAlgorithm::Ed25519)?;
+    // 2. The old certificate and its retirement date, complete.
+    let retired = retired_keys_dir(config).join(current.key_id.to_string());
+    std::fs::create_dir_all(&retired).map_err(io(&retired))?;
+    std::fs::copy(active.join(CERT_FILE), retired.join(CERT_FILE)).map_err(io(&retired))?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    std::fs::write(retired.join(RETIRED_AT_FILE), format!("{now}\n")).map_err(io(&retired))?;
+    // 3. The swap: the old folder aside, the new one in place, the old private key gone.
+    let old = claves.join("oficina.retirada");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    std::fs::rename(&active, &old).map_err(io(&active))?;
+    std::fs::rename(&fresh, &active).map_err(io(&active))?;
+    std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    OfficeKey::load(&active)
 }
 
 /// The keys the configuration vouches for: the active one (if it exists
@@ -87,9 +108,12 @@ pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
     }
     if let Ok(folders) = std::fs::read_dir(retired_keys_dir(config)) {
         for folder in folders.flatten().map(|f| f.path()) {
-            let Ok(text) = std::fs::read_to_string(folder.join(RETIRED_AT_FILE)) else {
-                continue;
-            };
+            // A retired key without its date would silently stop vouching
+            // for everything it signed: that is an error to fix, not to skip.
+            let text = std::fs::read_to_string(folder.join(RETIRED_AT_FILE)).map_err(|e| KeyError::File {
+                path: folder.join(RETIRED_AT_FILE),
+                message: format!("falta la fecha de retiro de la clave: {e}"),
+            })?;
             let since = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|e| KeyError::File {
                 path: folder.join(RETIRED_AT_FILE),
                 message: format!("fecha de retiro no válida: {e}"),

@@ -92,7 +92,7 @@ impl FromRequestParts<Arc<AppState>> for Staff {
             Err(error) => return Err(ui::unavailable(&error)),
         };
         // A password someone else chose is changed before anything else.
-        if session.user.must_change_password && parts.uri.path() != "/contrasena" {
+        if session.user.must_change_password && !["/contrasena", "/salir"].contains(&parts.uri.path()) {
             return Err(Redirect::to("/contrasena").into_response());
         }
         Ok(Staff(session))

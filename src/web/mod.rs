@@ -49,6 +49,8 @@ pub struct AppState {
     pub login_limiter: ClientLimiter,
     /// Cookies are marked Secure when the service is reached over HTTPS.
     pub secure_cookies: bool,
+    /// Held while the signing key is rotated.
+    pub key_rotation: tokio::sync::Mutex<()>,
     pub config: Config,
 }
 
@@ -72,6 +74,7 @@ impl AppState {
             // Generous for an office behind one address; slow for guessing.
             login_limiter: ClientLimiter::new(30, config.behind_proxy),
             secure_cookies: config.base_url.starts_with("https://"),
+            key_rotation: tokio::sync::Mutex::new(()),
             config: config.clone(),
         })
     }
@@ -202,7 +205,18 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// Only for the machine itself (a Prometheus agent beside it): counts of
+/// an office's work are not for the public. Behind a proxy, nothing that
+/// came through it is answered.
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    ratelimit::PeerAddr(peer): ratelimit::PeerAddr,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let local = peer.is_none_or(|p| p.ip().is_loopback()) && !headers.contains_key("x-forwarded-for");
+    if !local {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -210,4 +224,5 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+        .into_response()
 }

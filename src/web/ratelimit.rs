@@ -49,9 +49,10 @@ impl ClientLimiter {
                     .ok()
             })
             .flatten();
-        forwarded
+        let address = forwarded
             .or(peer.map(|p| p.ip()))
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        network_of(address)
     }
 
     pub fn allows(&self, client: IpAddr) -> bool {
@@ -65,6 +66,21 @@ impl ClientLimiter {
             }
             None => true,
         }
+    }
+}
+
+/// The client an address stands for: an IPv6 address by its /64, which one
+/// household or phone holds whole; an IPv4 address by itself.
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -120,5 +136,38 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| *addr),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(c));
+        let v4: IpAddr = "203.0.113.7".parse().expect("ip");
+        assert_eq!(network_of(v4), v4);
+    }
+
+    #[test]
+    fn the_forwarded_address_counts_only_behind_a_proxy() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("198.51.100.1, 203.0.113.9"),
+        );
+        let peer: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let direct = ClientLimiter::new(10, false);
+        assert_eq!(direct.client(&headers, Some(peer)), peer.ip());
+        let proxied = ClientLimiter::new(10, true);
+        assert_eq!(
+            proxied.client(&headers, Some(peer)),
+            "203.0.113.9".parse::<IpAddr>().expect("ip")
+        );
     }
 }

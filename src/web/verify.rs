@@ -28,9 +28,18 @@ pub struct Lookup {
 /// `/v`: a box to type the code printed under the QR.
 pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
     match lookup.codigo.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        // Well-formed or not, every code takes the same path: a redirect,
+        // then the page's own answer.
         Some(code) => match VerificationCode::parse(code) {
             Ok(code) => Redirect::to(&format!("/v/{}", code.display())).into_response(),
-            Err(_) => not_found(),
+            Err(_) => {
+                let typed: String = code
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take(64)
+                    .collect();
+                Redirect::to(&format!("/v/{typed}")).into_response()
+            }
         },
         None => Html(layout("Verificar un documento", &form(""))).into_response(),
     }
@@ -111,7 +120,13 @@ pub async fn compare(
     }
     let verdict = match upload.filter(|bytes| !bytes.is_empty()) {
         None => "<p class=\"aviso\">Elija el archivo PDF que quiere comparar.</p>".to_owned(),
-        Some(bytes) => comparison(&state, &view, &bytes),
+        // Checking signatures of a large upload is CPU work: off the async workers.
+        Some(bytes) => {
+            let (state, view) = (state.clone(), view.clone());
+            tokio::task::spawn_blocking(move || comparison(&state, &view, &bytes))
+                .await
+                .unwrap_or_else(|_| "<p class=\"aviso\">No se pudo revisar el archivo.</p>".to_owned())
+        }
     };
     Html(document_page(&state, &code, &view, Some(&verdict))).into_response()
 }

@@ -15,6 +15,20 @@ use tower::ServiceExt as _;
 
 use crate::{Fixture, example};
 
+/// The configuration of the fixture's office (the installation's own),
+/// with `extra` settings.
+pub fn service_config(extra: &[(&str, &str)]) -> sello::config::Config {
+    let mut env = vec![
+        (
+            "SELLO_FORMS_DIR".to_owned(),
+            crate::root().join("forms").display().to_string(),
+        ),
+        ("SELLO_OFFICE_CODE".to_owned(), "DIF-SLP".to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    sello::config::Config::from_sources(None, env).expect("config")
+}
+
 /// An answer, its body as text (or bytes for a PDF).
 pub struct Answer {
     pub status: StatusCode,
@@ -47,7 +61,7 @@ pub struct Service {
 
 impl Service {
     pub async fn new(fixture: &Fixture) -> Self {
-        Self::with_config(fixture, crate::config()).await
+        Self::with_config(fixture, service_config(&[])).await
     }
 
     pub async fn with_config(fixture: &Fixture, config: sello::config::Config) -> Self {
@@ -555,7 +569,7 @@ async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
     service
         .state
         .accounts
-        .create_office("DIF-OTRA", "Otra oficina")
+        .create_office("DIF-OTRA", "Otra oficina", "admin.otra")
         .await
         .expect("office");
     let (mine, mine_password) = service.user(OFFICE, "local", Role::Administrador).await;
@@ -594,6 +608,20 @@ async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
         .post("/admin", &format!("/admin/usuarios/{}/contrasena", mine.id), &[])
         .await;
     assert_eq!(reset.status, StatusCode::NOT_FOUND);
+
+    // Offices and keys are the installation's: another office's administrator
+    // neither sees nor touches them.
+    assert!(!stranger.get("/admin").await.text().contains("Rotar la clave"));
+    let rotate = stranger.post("/admin", "/admin/claves/rotar", &[]).await;
+    assert_eq!(rotate.status, StatusCode::FORBIDDEN);
+    let office = stranger
+        .post(
+            "/admin",
+            "/admin/oficinas",
+            &[("clave", "DIF-X"), ("nombre", "X"), ("administrador", "x.admin")],
+        )
+        .await;
+    assert_eq!(office.status, StatusCode::FORBIDDEN);
 
     let token = service.token(&other).await;
     for uri in [
@@ -858,17 +886,7 @@ async fn the_openapi_document_lists_every_api_route(fixture: &Fixture) {
 crate::archive_conformance!(the_openapi_document_lists_every_api_route);
 
 async fn verification_lookups_are_rate_limited_and_counted(fixture: &Fixture) {
-    let config = sello::config::Config::from_sources(
-        None,
-        [
-            (
-                "SELLO_FORMS_DIR".to_owned(),
-                crate::root().join("forms").display().to_string(),
-            ),
-            ("SELLO_LOOKUPS_PER_MINUTE".to_owned(), "8".to_owned()),
-        ],
-    )
-    .expect("config");
+    let config = service_config(&[("SELLO_LOOKUPS_PER_MINUTE", "8")]);
     let service = Service::with_config(fixture, config).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
@@ -965,17 +983,8 @@ crate::archive_conformance!(login_failures_lock_the_account_for_a_while);
 
 async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fixture) {
     let data_dir = tempfile::tempdir().expect("temp");
-    let config = sello::config::Config::from_sources(
-        None,
-        [
-            (
-                "SELLO_FORMS_DIR".to_owned(),
-                crate::root().join("forms").display().to_string(),
-            ),
-            ("SELLO_DATA_DIR".to_owned(), data_dir.path().display().to_string()),
-        ],
-    )
-    .expect("config");
+    let data_path = data_dir.path().display().to_string();
+    let config = service_config(&[("SELLO_DATA_DIR", &data_path)]);
     let (key, _) = sello::keys::office_key(&config).expect("key");
     let first_key = key.key_id.to_string();
     let trusted = sello::keys::trusted_keys(&config).expect("trusted");
@@ -1033,7 +1042,12 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
         .post(
             "/admin",
             &format!("/admin/usuarios/{}", user.id),
-            &[("rol", "firmante"), ("activo", "no")],
+            &[
+                ("nombre", "Ana Ruiz"),
+                ("cargo", "Directora"),
+                ("rol", "firmante"),
+                ("activo", "no"),
+            ],
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
@@ -1054,7 +1068,12 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
         .post(
             "/admin",
             &format!("/admin/usuarios/{}", me.id),
-            &[("rol", "capturista"), ("activo", "si")],
+            &[
+                ("nombre", "Jefa"),
+                ("cargo", ""),
+                ("rol", "capturista"),
+                ("activo", "si"),
+            ],
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1090,18 +1109,35 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
         StatusCode::UNAUTHORIZED
     );
 
-    // The name and cargo one signs with are one's own to set.
+    // The name and cargo one signs with are set by an administrator, and audited.
     let saved = admin
         .post(
-            "/cuenta",
-            "/cuenta/datos",
+            "/admin",
+            &format!("/admin/usuarios/{}", me.id),
             &[
                 ("nombre", "Mtra. Guadalupe Torres"),
                 ("cargo", "Directora General"),
+                ("rol", "administrador"),
+                ("activo", "si"),
             ],
         )
         .await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    let events: i64 = match fixture.archive.store() {
+        sello::archive::Store::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'usuario.%'")
+                .fetch_one(pool)
+                .await
+                .expect("count")
+        }
+        sello::archive::Store::Postgres(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'usuario.%'")
+                .fetch_one(pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(events, 3, "created, deactivated, renamed");
 
     // Rotation: the old key retires, the new one signs, both verify.
     let before = fixture
@@ -1266,3 +1302,97 @@ async fn every_staff_page_answers_and_logout_ends_the_session(fixture: &Fixture)
     assert!(browser.get("/").await.location().starts_with("/entrar"));
 }
 crate::archive_conformance!(every_staff_page_answers_and_logout_ends_the_session);
+
+async fn a_draft_is_issued_once_and_parallel_guesses_do_not_outrun_the_lock(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (_, password) = service.user(OFFICE, "dos.pestanas", Role::Firmante).await;
+    let mut first = service.browser("dos.pestanas", &password).await;
+    let mut fields = example_fields("carta-compromiso");
+    fields.push(("_accion".into(), "guardar".into()));
+    let draft_page = first
+        .post(
+            "/formularios/carta-compromiso",
+            "/formularios/carta-compromiso",
+            &as_refs(&fields),
+        )
+        .await
+        .location();
+    let draft_id = draft_page.rsplit('/').next().expect("id").to_owned();
+    // Two tabs open on the draft, each with its own page key, both issue.
+    let mut second = service.browser("dos.pestanas", &password).await;
+    let mut issue = example_fields("carta-compromiso");
+    issue.push(("_accion".into(), "emitir".into()));
+    issue.push(("_borrador".into(), draft_id.clone()));
+    let a = first
+        .post(&draft_page, "/formularios/carta-compromiso", &as_refs(&issue))
+        .await;
+    // The second tab's page was loaded before the first issued.
+    let b = second
+        .post(
+            "/formularios/carta-compromiso",
+            "/formularios/carta-compromiso",
+            &as_refs(&issue),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+    assert_eq!(a.location(), b.location(), "one document from one draft");
+    // A draft of one form cannot be saved or issued as another.
+    let mut other = example_fields("oficio-comision");
+    other.push(("_accion".into(), "guardar".into()));
+    other.push(("_borrador".into(), draft_id));
+    let refused = first
+        .post(
+            "/formularios/oficio-comision",
+            "/formularios/oficio-comision",
+            &as_refs(&other),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    // Twenty wrong passwords at once: no more than five are even checked.
+    let (_, secret) = service.user(OFFICE, "objetivo", Role::Capturista).await;
+    let attempts = (0..20).map(|i| {
+        let service = &service;
+        async move {
+            let mut browser = Browser {
+                service,
+                cookies: HashMap::new(),
+            };
+            browser.login("objetivo", &format!("intento {i}")).await.status
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+    let mut owner = Browser {
+        service: &service,
+        cookies: HashMap::new(),
+    };
+    assert_eq!(
+        owner.login("objetivo", &secret).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Metrics are for the machine itself, not for what came through a proxy.
+    let proxied = service
+        .send(
+            Request::get("/metrics")
+                .header("x-forwarded-for", "203.0.113.9")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(proxied.status, StatusCode::NOT_FOUND);
+    let mut remote = Request::get("/metrics").body(Body::empty()).expect("request");
+    remote
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [203, 0, 113, 9],
+            4000,
+        ))));
+    assert_eq!(service.send(remote).await.status, StatusCode::NOT_FOUND);
+}
+crate::archive_conformance!(a_draft_is_issued_once_and_parallel_guesses_do_not_outrun_the_lock);

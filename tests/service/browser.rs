@@ -228,7 +228,8 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     );
     screenshot(&client, "04-verificacion-valido.png").await;
 
-    // Annul it with a reason; the same link now says «Anulado».
+    // Annul it with a reason; the same link now says «Anulado». On a tablet.
+    client.set_window_size(820, 1180).await.expect("tablet size");
     client.goto(&document_url).await.expect("document");
     fill(&client, "motivo", "Se corrigió la fecha del evento").await;
     click(&client, "button.peligro").await;

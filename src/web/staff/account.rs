@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::accounts::AccountError;
 use crate::web::AppState;
-use crate::web::auth::{Staff, StaffForm};
+use crate::web::auth::{SESSION_COOKIE, Staff, StaffForm, set_cookie};
 use crate::web::ui::{csrf_field, notice, page, unavailable};
 
 fn password_page(staff: &Staff, status: StatusCode, message: Option<Markup>) -> Response {
@@ -62,7 +62,18 @@ pub async fn change_password(
         .change_password(staff.user().id, &form.actual, &form.nueva)
         .await
     {
-        Ok(()) => Redirect::to("/?aviso=contrasena").into_response(),
+        // Every session of the user ended with the change; this one goes on anew.
+        Ok(()) => match state.accounts.open_session(staff.user().id).await {
+            Ok((token, _)) => (
+                [(
+                    axum::http::header::SET_COOKIE,
+                    set_cookie(SESSION_COOKIE, Some(&token), state.secure_cookies),
+                )],
+                Redirect::to("/?aviso=contrasena"),
+            )
+                .into_response(),
+            Err(error) => unavailable(&error),
+        },
         Err(AccountError::Invalid(message)) => password_page(
             &staff,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -92,18 +103,14 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
         "Mi cuenta",
         html! {
             dl.datos {
+                dt { "Nombre" } dd { (user.display_name) }
+                dt { "Cargo" } dd { (user.cargo) }
                 dt { "Usuario" } dd { (user.username) }
                 dt { "Rol" } dd { (user.role.label()) }
                 dt { "Oficina" } dd { (user.office_code) }
             }
-            form.tarjeta method="post" action="/cuenta/datos" {
-                (csrf_field(staff))
-                p { "Su nombre y cargo se imprimen bajo la firma de lo que emite." }
-                label for="nombre-completo" { "Nombre completo" }
-                input #nombre-completo name="nombre" value=(user.display_name) required maxlength="120";
-                label for="cargo" { "Cargo" }
-                input #cargo name="cargo" value=(user.cargo) maxlength="120";
-                div.acciones { button { "Guardar mis datos" } }
+            @if !user.display_name.is_empty() {
+                p { "Firma como " strong { (user.display_name) } @if !user.cargo.is_empty() { ", " (user.cargo) } ". Si su nombre o cargo cambian, pida a quien administra Sello que los corrija." }
             }
             p { a href="/contrasena" { "Cambiar mi contraseña" } }
             h2 { "Tokens de API" }
@@ -148,27 +155,6 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
     account_page(&state, &staff, None).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Profile {
-    nombre: String,
-    cargo: String,
-}
-
-pub async fn update_profile(
-    State(state): State<Arc<AppState>>,
-    StaffForm { staff, form }: StaffForm<Profile>,
-) -> Response {
-    match state
-        .accounts
-        .update_profile(staff.user().id, &form.nombre, &form.cargo)
-        .await
-    {
-        Ok(()) => Redirect::to("/cuenta").into_response(),
-        Err(AccountError::Invalid(message)) => crate::web::ui::bad_request(&staff, &capitalized(&message)),
-        Err(error) => unavailable(&error),
-    }
 }
 
 #[derive(Debug, Deserialize)]

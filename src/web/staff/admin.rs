@@ -10,7 +10,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::account::capitalized;
+use serde_json::json;
+
 use crate::accounts::{AccountError, NewUser, Role};
+use crate::archive::NewEvent;
 use crate::keys::{KeyStatus, rotate_office_key, trusted_keys};
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
@@ -31,6 +34,7 @@ async fn admin_page(
         (Err(error), _) | (_, Err(error)) => return unavailable(&error),
     };
     let trusted = state.trusted();
+    let installation = is_installation_admin(state, staff);
     let body = page(
         staff,
         "Administración",
@@ -38,16 +42,16 @@ async fn admin_page(
             @if let Some(message) = message { (message) }
             h2 { "Usuarios de " (office) }
             table {
-                thead { tr { th { "Nombre" } th { "Usuario" } th { "Cargo" } th { "Rol y estado" } th { "Contraseña" } } }
+                thead { tr { th { "Usuario" } th { "Nombre, cargo, rol y estado" } th { "Contraseña" } } }
                 tbody {
                     @for user in &users {
                         tr {
-                            td { (user.display_name) }
                             td { (user.username) }
-                            td { (user.cargo) }
                             td {
                                 form.filtros method="post" action={"/admin/usuarios/" (user.id)} {
                                     (csrf_field(staff))
+                                    input name="nombre" value=(user.display_name) aria-label={"Nombre de " (user.username)} required maxlength="120";
+                                    input name="cargo" value=(user.cargo) aria-label={"Cargo de " (user.username)} maxlength="120";
                                     select name="rol" aria-label={"Rol de " (user.username)} {
                                         @for role in Role::ALL { option value=(role.as_str()) selected[role == user.role] { (role.label()) } }
                                     }
@@ -81,6 +85,7 @@ async fn admin_page(
                 select #rol name="rol" { @for role in Role::ALL { option value=(role.as_str()) { (role.label()) } } }
                 div.acciones { button { "Crear usuario" } }
             }
+            @if installation {
             h2 { "Oficinas" }
             p { "Cada oficina tiene sus propios folios, expedientes, documentos y usuarios; comparten las claves de firma de la instalación." }
             table {
@@ -117,9 +122,39 @@ async fn admin_page(
                 p { "Rotar genera una clave nueva para firmar desde ahora. La actual queda retirada: lo que ya firmó sigue verificándose. Respalde la carpeta de claves después." }
                 div.acciones { button.peligro { "Rotar la clave de firma" } }
             }
+            }
         },
     );
     (status, Html(body.into_string())).into_response()
+}
+
+/// Offices and keys are the installation's, shared by every office: only
+/// the administrators of the configured office manage them.
+fn is_installation_admin(state: &AppState, staff: &Staff) -> bool {
+    let user = staff.user();
+    user.role.can_administer() && user.office_code == state.config.office_code
+}
+
+/// Records an administrative act in the audit trail.
+async fn audit(
+    state: &AppState,
+    staff: &Staff,
+    action: &'static str,
+    details: serde_json::Value,
+) -> Result<(), AccountError> {
+    state
+        .archive
+        .store()
+        .record_event(NewEvent {
+            actor: staff.user().username.clone(),
+            action,
+            office_code: Some(staff.user().office_code.clone()),
+            document_id: None,
+            expediente_id: None,
+            details,
+        })
+        .await
+        .map_err(AccountError::Store)
 }
 
 pub async fn overview(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
@@ -178,6 +213,13 @@ pub async fn create_user(
             .accounts
             .create_user(&staff.user().office_code, &new)
             .await?;
+        audit(
+            &state,
+            &staff,
+            "usuario.creado",
+            json!({"usuario": user.username, "rol": user.role.as_str()}),
+        )
+        .await?;
         tracing::info!(user = user.id, by = staff.user().id, "usuario creado");
         Ok(one_time("Usuario creado.", &user.username, &password))
     }
@@ -187,6 +229,8 @@ pub async fn create_user(
 
 #[derive(Debug, Deserialize)]
 pub struct UserChange {
+    nombre: String,
+    cargo: String,
     rol: String,
     activo: String,
 }
@@ -207,10 +251,24 @@ pub async fn update_user(
                 "usuario: no puede quitarse a sí mismo la administración; pida a otro administrador que lo haga".into(),
             ));
         }
+        let change = NewUser {
+            username: String::new(),
+            display_name: form.nombre,
+            cargo: form.cargo,
+            role,
+        };
         let user = state
             .accounts
-            .update_user(&staff.user().office_code, id, role, active)
+            .update_user(&staff.user().office_code, id, &change, active)
             .await?;
+        audit(
+            &state,
+            &staff,
+            "usuario.modificado",
+            json!({"usuario": user.username, "nombre": user.display_name, "cargo": user.cargo,
+                   "rol": user.role.as_str(), "activo": user.active}),
+        )
+        .await?;
         tracing::info!(user = user.id, by = staff.user().id, "usuario modificado");
         Ok(notice("ok", &format!("Usuario {} actualizado.", user.username)))
     }
@@ -233,6 +291,13 @@ pub async fn reset_password(
     let result = async {
         let user = state.accounts.user(&office, id).await?;
         let password = state.accounts.reset_password(&office, id).await?;
+        audit(
+            &state,
+            &staff,
+            "usuario.contrasena_restablecida",
+            json!({"usuario": user.username}),
+        )
+        .await?;
         tracing::info!(user = user.id, by = staff.user().id, "contraseña restablecida");
         Ok(one_time(
             "Contraseña restablecida; sus sesiones abiertas se cerraron.",
@@ -258,18 +323,27 @@ pub async fn create_office(
     if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
         return refused;
     }
+    if !is_installation_admin(&state, &staff) {
+        return crate::web::ui::forbidden(&staff);
+    }
     let result = async {
-        let office = state.accounts.create_office(&form.clave, &form.nombre).await?;
-        let admin = NewUser {
-            username: form.administrador,
-            display_name: format!("Administración {}", office.code),
-            cargo: String::new(),
-            role: Role::Administrador,
-        };
-        let (user, password) = state.accounts.create_user(&office.code, &admin).await?;
+        let (office, user, password) = state
+            .accounts
+            .create_office(&form.clave, &form.nombre, &form.administrador)
+            .await?;
+        audit(
+            &state,
+            &staff,
+            "oficina.creada",
+            json!({"oficina": office.code, "administrador": user.username}),
+        )
+        .await?;
         tracing::info!(by = staff.user().id, "oficina creada");
         Ok(one_time(
-            &format!("Oficina {} creada, con su administrador.", office.code),
+            &format!(
+                "Oficina {} creada, con su administrador. Entréguele esta contraseña en persona.",
+                office.code
+            ),
             &user.username,
             &password,
         ))
@@ -285,6 +359,12 @@ pub async fn rotate_key(
     if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
         return refused;
     }
+    if !is_installation_admin(&state, &staff) {
+        return crate::web::ui::forbidden(&staff);
+    }
+    // One rotation at a time: two at once would leave the issuer and the
+    // trusted keys out of step.
+    let _rotating = state.key_rotation.lock().await;
     let config = state.config.clone();
     let rotated = tokio::task::spawn_blocking(move || {
         let key = rotate_office_key(&config)?;
@@ -295,13 +375,19 @@ pub async fn rotate_key(
     let result = match rotated {
         Ok(Ok((key, trusted))) => {
             let id = key.key_id.to_string();
-            state.issuer.replace_key(key);
+            // Trusted first, so nothing the new key signs is ever unverifiable.
             state.set_trusted(trusted);
-            tracing::info!(key = id.as_str(), by = staff.user().id, "clave de firma rotada");
-            Ok(notice(
-                "ok",
-                &format!("Clave rotada: desde ahora se firma con la clave {id}."),
-            ))
+            state.issuer.replace_key(key);
+            match audit(&state, &staff, "clave.rotada", json!({"clave_nueva": id})).await {
+                Ok(()) => {
+                    tracing::info!(key = id.as_str(), by = staff.user().id, "clave de firma rotada");
+                    Ok(notice(
+                        "ok",
+                        &format!("Clave rotada: desde ahora se firma con la clave {id}."),
+                    ))
+                }
+                Err(error) => Err(error),
+            }
         }
         Ok(Err(error)) => Err(AccountError::Invalid(error.to_string())),
         Err(error) => Err(AccountError::Invalid(error.to_string())),

@@ -119,7 +119,7 @@ pub async fn document(
                 h2 { "Anular" }
                 form.tarjeta method="post" action={"/documentos/" (document.id) "/anular"} {
                     (csrf_field(&staff))
-                    label for="motivo" { "Motivo" span.ayuda { "Queda en el documento y en la página de verificación." } }
+                    label for="motivo" { "Motivo" span.ayuda { "Se muestra en la página pública de verificación: no escriba nombres ni datos personales." } }
                     textarea #motivo name="motivo" maxlength="1000" required {}
                     label for="reemplazo" { "Reemplazado por (opcional)" span.ayuda { "Folio del documento vigente que lo sustituye." } }
                     input #reemplazo name="reemplazo";
@@ -240,8 +240,11 @@ pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): 
         Err(error) => return unavailable(&error),
     };
     let out = folder.path().join("expediente.zip");
-    if let Err(error) = archive.export_expediente(id, &out).await {
-        return failure(&staff, error);
+    match archive.export_expediente(id, &out).await {
+        Ok(_) => {}
+        Err(error @ ArchiveError::ExpedienteNotFound(_)) => return failure(&staff, error),
+        // Anything else is a failure of ours, with server paths in it: logged, not shown.
+        Err(error) => return unavailable(&error),
     }
     match tokio::fs::read(&out).await {
         Ok(bytes) => {

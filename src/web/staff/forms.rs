@@ -258,6 +258,24 @@ pub async fn submit(
             if let Err(problems) = validate(form, &data) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
+            // A draft is issued once: its own key makes a second attempt (an
+            // old tab, a colleague) return the document already issued.
+            let key = match draft {
+                Some(id) => match archive.draft(id).await {
+                    Ok(found) if found.form != form.id.as_str() => {
+                        return bad_request(&staff, "El borrador es de otro formulario.");
+                    }
+                    Ok(found) => match found.document_id {
+                        Some(document) => {
+                            return Redirect::to(&format!("/documentos/{document}")).into_response();
+                        }
+                        None => format!("borrador-{id}"),
+                    },
+                    Err(ArchiveError::Refused(message)) => return not_found(&staff, &capitalized(&message)),
+                    Err(error) => return unavailable(&error),
+                },
+                None => key.clone(),
+            };
             let user = staff.user();
             let order = IssueOrder {
                 form,

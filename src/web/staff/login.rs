@@ -22,10 +22,16 @@ pub struct Next {
     siguiente: Option<String>,
 }
 
-/// Only a path of this site may follow a login: never another site.
+/// Only a path of this site may follow a login: never another site. Only
+/// plain URL characters are accepted: browsers drop tabs and newlines, so
+/// `/<tab>/evil.example` would otherwise become `//evil.example`.
 fn safe_next(next: Option<&str>) -> &str {
+    let plain = |path: &str| {
+        path.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%+".contains(&b))
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && plain(path) => path,
         _ => "/",
     }
 }
@@ -177,6 +183,12 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\r\nSet-Cookie: x")), "/");
+        assert_eq!(
+            safe_next(Some("/buscar?q=jose%20perez&page=2")),
+            "/buscar?q=jose%20perez&page=2"
+        );
         assert_eq!(safe_next(None), "/");
     }
 }

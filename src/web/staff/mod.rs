@@ -30,7 +30,6 @@ pub fn router() -> Router<Arc<AppState>> {
             get(account::password_form).post(account::change_password),
         )
         .route("/cuenta", get(account::show))
-        .route("/cuenta/datos", post(account::update_profile))
         .route("/cuenta/tokens", post(account::create_token))
         .route("/cuenta/tokens/{id}/revocar", post(account::revoke_token))
         .route("/formularios", get(forms::list))
