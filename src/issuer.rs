@@ -3,22 +3,27 @@
 //! signing run on the request's thread (the archive moves them off the
 //! async workers), so several documents are issued at once.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use crate::archive::{Archive, ArchiveError, IssueOrder, Issued};
+use crate::archive::{Archive, ArchiveError, IssueOrder, Issued, Office};
 use crate::config::Config;
 use crate::forms::FormSpec;
-use crate::issue::{IssueRequest, issue};
+use crate::issue::{IssueError, IssueRequest, issue};
 use crate::keys::OfficeKey;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
 
 /// What issues documents for the service.
 pub struct Issuer {
-    renderer: Renderer,
+    /// The configured office's renderer; other offices get their own, with
+    /// their name and code on the letterhead, made on first use.
+    renderer: Arc<Renderer>,
+    other_offices: Mutex<HashMap<String, Arc<Renderer>>>,
+    config: Config,
     key: RwLock<Arc<OfficeKey>>,
     base_url: String,
     time_zone: Tz,
@@ -27,7 +32,9 @@ pub struct Issuer {
 impl Issuer {
     pub fn new(config: &Config, key: Arc<OfficeKey>) -> std::io::Result<Self> {
         Ok(Self {
-            renderer: Renderer::new(config)?,
+            renderer: Arc::new(Renderer::new(config)?),
+            other_offices: Mutex::new(HashMap::new()),
+            config: config.clone(),
             key: RwLock::new(key),
             base_url: config.base_url.clone(),
             time_zone: config.time_zone,
@@ -57,6 +64,28 @@ impl Issuer {
         Utc::now().with_timezone(&self.time_zone)
     }
 
+    /// The renderer whose letterhead names `office`.
+    fn renderer_for(&self, office: &Office) -> std::io::Result<Arc<Renderer>> {
+        if office.code == self.config.office_code {
+            return Ok(Arc::clone(&self.renderer));
+        }
+        let mut others = match self.other_offices.lock() {
+            Ok(others) => others,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(renderer) = others.get(&office.code) {
+            return Ok(Arc::clone(renderer));
+        }
+        let config = Config {
+            office_code: office.code.clone(),
+            office_name: office.name.clone(),
+            ..self.config.clone()
+        };
+        let renderer = Arc::new(Renderer::new(&config)?);
+        others.insert(office.code.clone(), Arc::clone(&renderer));
+        Ok(renderer)
+    }
+
     /// Issues `order` in `archive`, signed for `signer` (name, cargo).
     pub async fn issue(
         &self,
@@ -65,6 +94,9 @@ impl Issuer {
         signer: (&str, &str),
     ) -> Result<Issued, ArchiveError> {
         let key = self.key();
+        let renderer = self
+            .renderer_for(archive.office())
+            .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
         archive
             .issue(order, |folio| {
                 let request = IssueRequest {
@@ -75,14 +107,17 @@ impl Issuer {
                     signer: signer.0,
                     cargo: signer.1,
                 };
-                issue(&self.renderer, &key, &self.base_url, &request)
+                issue(&renderer, &key, &self.base_url, &request)
             })
             .await
     }
 
-    /// A draft's PDF, marked as such: no folio, no code, no signature.
-    pub fn preview(&self, form: &FormSpec, data: &Value) -> Result<Rendered, RenderError> {
-        self.renderer
-            .render(form, data, &DocumentContext::draft(self.now()))
+    /// A draft's PDF for `office`, marked as such: no folio, no code, no signature.
+    pub fn preview(&self, office: &Office, form: &FormSpec, data: &Value) -> Result<Rendered, RenderError> {
+        let renderer = self.renderer_for(office).map_err(|e| RenderError::Setup {
+            form: form.id.to_string(),
+            message: e.to_string(),
+        })?;
+        renderer.render(form, data, &DocumentContext::draft(self.now()))
     }
 }

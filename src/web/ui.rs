@@ -18,13 +18,7 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="es" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width,initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " · Sello" }
-                link rel="stylesheet" href="/estilo.css";
-            }
+            (head(title))
             body {
                 header {
                     a.marca href="/" { "Sello" }
@@ -50,6 +44,18 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
     }
 }
 
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width,initial-scale=1";
+            meta name="robots" content="noindex";
+            title { (title) " · Sello" }
+            link rel="stylesheet" href="/estilo.css";
+        }
+    }
+}
+
 /// The hidden CSRF field of a staff form.
 pub fn csrf_field(staff: &Staff) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(staff.csrf()); }
@@ -60,13 +66,7 @@ pub fn bare_page(title: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="es" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width,initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " · Sello" }
-                link rel="stylesheet" href="/estilo.css";
-            }
+            (head(title))
             body {
                 header { span.marca { "Sello" } }
                 main.angosto { h1 { (title) } (content) }

@@ -650,6 +650,57 @@ async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
         fixture.archive.document(&record.folio).await.expect("doc").status,
         "emitido"
     );
+    // What the other office issues carries its own folio and letterhead.
+    let (issuer, _) = service.user("DIF-OTRA", "firmante.otra", Role::Firmante).await;
+    let issuer_token = service.token(&issuer).await;
+    let theirs = service
+        .api(
+            "POST",
+            "/api/v1/documents",
+            Some(&issuer_token),
+            Some(json!({"form": "oficio-comision", "data": example("oficio-comision")})),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.text());
+    let theirs = theirs.json();
+    assert!(
+        theirs["document"]["folio"]
+            .as_str()
+            .expect("folio")
+            .starts_with("DIF-OTRA/OF/"),
+        "{theirs}"
+    );
+    let pdf = service
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{}/pdf", theirs["document"]["id"]),
+            Some(&issuer_token),
+            None,
+        )
+        .await;
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::write(dir.path().join("d.pdf"), &pdf.bytes).expect("write");
+    let text = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("d.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Otra oficina"),
+        "the letterhead names the issuing office:\n{text}"
+    );
+    let public = service
+        .api(
+            "GET",
+            &format!("/api/v1/verification/{}", theirs["code"].as_str().expect("code")),
+            None,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(public["office_name"], "Otra oficina");
+
     let mine_token = service.token(&mine).await;
     let answer = service
         .api(

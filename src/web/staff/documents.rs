@@ -24,6 +24,21 @@ async fn office_archive(state: &AppState, staff: &Staff) -> Result<Archive, Resp
     archive_of(state, staff.user()).await.map_err(|e| unavailable(&e))
 }
 
+/// A document of the staff member's office with that office's archive, or
+/// the page that says why not.
+async fn office_document(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+) -> Result<(Archive, crate::archive::DocumentRecord), Response> {
+    let archive = office_archive(state, staff).await?;
+    let document = archive
+        .document(reference)
+        .await
+        .map_err(|error| failure(staff, error))?;
+    Ok((archive, document))
+}
+
 /// An archive error as a page: a missing document of this office and one
 /// of another office look the same.
 fn failure(staff: &Staff, error: ArchiveError) -> Response {
@@ -59,13 +74,9 @@ pub async fn document(
     staff: Staff,
     Path(reference): Path<String>,
 ) -> Response {
-    let archive = match office_archive(&state, &staff).await {
-        Ok(archive) => archive,
+    let (archive, document) = match office_document(&state, &staff, &reference).await {
+        Ok(found) => found,
         Err(answer) => return answer,
-    };
-    let document = match archive.document(&reference).await {
-        Ok(document) => document,
-        Err(error) => return failure(&staff, error),
     };
     let (signatures, events) = match (
         archive.signatures(document.id).await,
@@ -138,13 +149,9 @@ pub async fn pdf(
     staff: Staff,
     Path(reference): Path<String>,
 ) -> Response {
-    let archive = match office_archive(&state, &staff).await {
-        Ok(archive) => archive,
+    let (archive, document) = match office_document(&state, &staff, &reference).await {
+        Ok(found) => found,
         Err(answer) => return answer,
-    };
-    let document = match archive.document(&reference).await {
-        Ok(document) => document,
-        Err(error) => return failure(&staff, error),
     };
     match archive.pdf(&document).await {
         Ok(bytes) => pdf_response(&document, bytes),

@@ -233,7 +233,7 @@ pub async fn submit(
             if let Err(problems) = validate(form, &data) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
-            let preview = tokio::task::block_in_place(|| state.issuer.preview(form, &data));
+            let preview = tokio::task::block_in_place(|| state.issuer.preview(archive.office(), form, &data));
             match preview {
                 Ok(rendered) => (
                     [(axum::http::header::CONTENT_TYPE, "application/pdf")],
