@@ -185,6 +185,12 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     fill(&client, "nueva", "directora de pruebas 2026").await;
     fill(&client, "repetida", "directora de pruebas 2026").await;
     click(&client, "main form button").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".nota.ok"))
+        .await
+        .expect("the password was saved");
     let home = arrive(&client, "/").await;
     assert_eq!(
         home,
@@ -203,6 +209,12 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     }
     screenshot(&client, "02-formulario.png").await;
     click(&client, "button[value=emitir]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("span.estado.emitido"))
+        .await
+        .expect("the document page of the issued document");
     let document_url = arrive(&client, "/documentos/").await;
     let page = body_text(&client).await;
     assert!(page.contains("DIF/OF/2026/0001"), "{page}");
@@ -233,7 +245,12 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     client.goto(&document_url).await.expect("document");
     fill(&client, "motivo", "Se corrigió la fecha del evento").await;
     click(&client, "button.peligro").await;
-    arrive(&client, "/documentos/").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("span.estado.anulado"))
+        .await
+        .expect("the document page shows it annulled");
     screenshot(&client, "05-documento-anulado.png").await;
     let page = body_text(&client).await;
     assert!(page.contains("anulado"), "{page}");
