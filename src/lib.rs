@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod archive;
+pub mod bulk;
 pub mod cli;
 pub mod code;
 pub mod config;

@@ -397,11 +397,38 @@ impl Archive {
     /// Annuls the folios of issuances interrupted (by a crash) more than
     /// `older_than` ago; returns those folios.
     pub async fn recover_interrupted(&self, older_than: Duration) -> Result<Vec<String>, ArchiveError> {
+        self.recover_interrupted_keyed("", older_than).await
+    }
+
+    /// Like [`Archive::recover_interrupted`], only for this office's
+    /// issuances whose idempotency key starts with `key_prefix`: a bulk job
+    /// that holds its lock knows the reservations of its kind are the
+    /// remains of a killed run, however recent.
+    pub async fn recover_interrupted_keyed(
+        &self,
+        key_prefix: &str,
+        older_than: Duration,
+    ) -> Result<Vec<String>, ArchiveError> {
         let cutoff = Utc::now() - chrono::Duration::from_std(older_than).unwrap_or_default();
         let cutoff = cutoff.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let (sql, pattern) = if key_prefix.is_empty() {
+            (
+                "SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 ORDER BY id",
+                None,
+            )
+        } else {
+            (
+                "SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 \
+                 AND office_code = $2 AND idempotency_key LIKE $3 ORDER BY id",
+                Some(format!("{key_prefix}%")),
+            )
+        };
         let stale: Vec<(i64, String)> = on_pool!(&self.store, pool => {
-            sqlx::query_as("SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 ORDER BY id")
-                .bind(&cutoff).fetch_all(pool).await?
+            let mut query = sqlx::query_as(sql).bind(&cutoff);
+            if let Some(pattern) = &pattern {
+                query = query.bind(&self.office.code).bind(pattern);
+            }
+            query.fetch_all(pool).await?
         });
         for (id, folio) in &stale {
             self.annul_reserved(*id, folio, "emisión interrumpida").await?;

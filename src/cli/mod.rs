@@ -3,6 +3,7 @@
 
 mod annul;
 mod archive;
+mod bulk;
 mod common;
 mod expediente;
 mod forms;
@@ -44,6 +45,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Emite un documento oficial: código de verificación, QR y firma
     Issue(issue::IssueArgs),
+    /// Emite un documento por fila de una planilla (.csv o .xlsx)
+    Bulk(bulk::BulkArgs),
     /// Anula un documento emitido (queda en el archivo, marcado y con el motivo)
     Annul(annul::AnnulArgs),
     /// Busca en el archivo y lo comprueba
@@ -111,6 +114,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Forms(args) => done(forms::run(&config()?, args)),
         Command::Render(args) => done(render::run(&config()?, args)),
         Command::Issue(args) => done(issue::run(&config()?, args)),
+        Command::Bulk(args) => done(bulk::run(&config()?, args)),
         Command::Annul(args) => done(annul::run(&config()?, args)),
         Command::Archive(args) => done(archive::run(&config()?, args)),
         Command::Expediente(args) => done(expediente::run(&config()?, args)),

@@ -3,6 +3,7 @@
 //! a fresh database (a temporary file, or a schema of its own).
 
 mod audit;
+mod bulk;
 mod checks;
 mod cli;
 mod crash;

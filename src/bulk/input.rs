@@ -1,0 +1,159 @@
+//! Reading a clerk's spreadsheet: CSV in UTF-8 or Latin-1 (what Excel
+//! saves on many office computers), or an Excel `.xlsx` workbook's first
+//! sheet. Every cell becomes text as the clerk sees it; dates become
+//! `YYYY-MM-DD`.
+
+use std::path::Path;
+
+use calamine::{Data, DataType as _, Reader as _};
+
+/// A sheet: its header and its rows, each with the line number the clerk
+/// sees in their program (the header is line 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    pub headers: Vec<String>,
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct InputError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Reads `path` by its extension: `.csv` (or `.txt`) or `.xlsx`/`.xls`/`.ods`.
+pub fn read_sheet(path: &Path) -> Result<Sheet, InputError> {
+    let fail = |message: String| InputError {
+        path: path.display().to_string(),
+        message,
+    };
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let sheet = match extension.as_str() {
+        "csv" | "txt" => {
+            let bytes = std::fs::read(path).map_err(|e| fail(format!("no se pudo leer: {e}")))?;
+            read_csv(&bytes).map_err(fail)?
+        }
+        "xlsx" | "xlsm" | "xls" | "ods" => read_workbook(path).map_err(fail)?,
+        _ => return Err(fail("use un archivo .csv o .xlsx".into())),
+    };
+    if sheet.headers.iter().all(|h| h.is_empty()) {
+        return Err(fail(
+            "la primera fila debe tener los nombres de las columnas".into(),
+        ));
+    }
+    Ok(sheet)
+}
+
+/// UTF-8 when it is valid UTF-8 (a BOM is dropped), Windows-1252 (Latin-1)
+/// otherwise; the separator is a comma or, as Excel writes in Spanish, a
+/// semicolon.
+pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.trim_start_matches('\u{feff}').to_owned(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    };
+    // Windows line ends would make the reader count lines one short.
+    let text = text.replace("\r\n", "\n");
+    let first_line = text.lines().next().unwrap_or_default();
+    let separator = if first_line.matches(';').count() > first_line.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let headers = match records.next() {
+        Some(Ok(record)) => record.iter().map(|h| h.trim().to_owned()).collect(),
+        Some(Err(e)) => return Err(format!("línea 1: {e}")),
+        None => return Err("el archivo está vacío".into()),
+    };
+    let mut rows = Vec::new();
+    for record in records {
+        let record = record.map_err(|e| format!("línea {}: {e}", e.position().map_or(0, |p| p.line())))?;
+        let line = record.position().map_or(rows.len() + 2, |p| p.line() as usize);
+        let cells: Vec<String> = record.iter().map(str::to_owned).collect();
+        if cells.iter().any(|c| !c.trim().is_empty()) {
+            rows.push((line, cells));
+        }
+    }
+    Ok(Sheet { headers, rows })
+}
+
+fn read_workbook(path: &Path) -> Result<Sheet, String> {
+    let mut workbook =
+        calamine::open_workbook_auto(path).map_err(|e| format!("no es un libro de Excel legible: {e}"))?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or("el libro no tiene hojas")?
+        .map_err(|e| format!("primera hoja: {e}"))?;
+    let mut lines = range.rows().enumerate();
+    let headers = match lines.next() {
+        Some((_, cells)) => cells.iter().map(|c| cell_text(c).trim().to_owned()).collect(),
+        None => return Err("la primera hoja está vacía".into()),
+    };
+    let start = range.start().map_or(0, |(row, _)| row as usize);
+    let rows = lines
+        .map(|(i, cells)| (start + i + 1, cells.iter().map(cell_text).collect::<Vec<_>>()))
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    Ok(Sheet { headers, rows })
+}
+
+/// A cell as the clerk reads it: whole numbers without `.0`, dates as ISO.
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(text) => text.clone(),
+        Data::Int(n) => n.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "sí" } else { "no" }.to_owned(),
+        Data::DateTime(_) | Data::DateTimeIso(_) => match cell.as_datetime() {
+            Some(moment) if moment.time() == chrono::NaiveTime::MIN => moment.date().to_string(),
+            Some(moment) => moment.format("%Y-%m-%d %H:%M").to_string(),
+            None => cell.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_and_utf8_read_the_same() {
+        let utf8 = "nombre;comuna\nJosé Muñoz;Ñuñoa\n".as_bytes().to_vec();
+        let latin1 = encoding_rs::WINDOWS_1252
+            .encode("nombre;comuna\nJosé Muñoz;Ñuñoa\n")
+            .0
+            .into_owned();
+        assert_ne!(utf8, latin1);
+        let a = read_csv(&utf8).expect("utf-8");
+        let b = read_csv(&latin1).expect("latin-1");
+        assert_eq!(a, b);
+        assert_eq!(a.rows[0], (2, vec!["José Muñoz".to_owned(), "Ñuñoa".to_owned()]));
+    }
+
+    #[test]
+    fn a_bom_and_blank_lines_are_ignored_and_lines_are_counted_as_the_clerk_sees_them() {
+        let sheet = read_csv("\u{feff}a,b\r\n1,2\r\n,\r\n3,\"x, y\"\r\n".as_bytes()).expect("csv");
+        assert_eq!(sheet.headers, ["a", "b"]);
+        assert_eq!(
+            sheet.rows,
+            vec![
+                (2, vec!["1".into(), "2".into()]),
+                (4, vec!["3".into(), "x, y".into()])
+            ]
+        );
+    }
+}

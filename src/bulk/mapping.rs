@@ -1,0 +1,298 @@
+//! Which column feeds which field. By default a column matches a field by
+//! its name or its label, ignoring case, accents, spaces and dashes
+//! («Fecha de firma» or «fecha_firma» → `fecha_firma`); a person's parts
+//! by `representante.nombre` / `representante.identificacion`. A mapping
+//! file says it explicitly: `[columnas] familia_id = "ID Familia"`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::archive::text::fold;
+use crate::forms::{FieldType, FormSpec};
+
+/// A field (or a person's part) and the column that feeds it.
+#[derive(Debug, Clone)]
+struct Feed {
+    /// `familia_id`, `representante.nombre`.
+    path: String,
+    column: usize,
+}
+
+/// How a sheet's columns become a form's data.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    feeds: Vec<Feed>,
+    headers: Vec<String>,
+}
+
+/// A mapping file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    pub columnas: BTreeMap<String, String>,
+}
+
+fn key(text: &str) -> String {
+    fold(text)
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '.' { c } else { '_' })
+        .collect::<String>()
+        .trim_matches('_')
+        .to_owned()
+}
+
+/// The paths the sheet may feed, each with the names a column may have.
+fn targets(form: &FormSpec) -> Result<Vec<(String, Vec<String>, bool)>, String> {
+    let mut targets = Vec::new();
+    for field in &form.fields {
+        match &field.kind {
+            FieldType::List { .. } => {
+                if field.required {
+                    return Err(format!(
+                        "«{}» tiene la tabla «{}»: se emite uno por uno, no por lotes",
+                        form.title, field.label
+                    ));
+                }
+            }
+            FieldType::Person { .. } => {
+                for (part, label) in [("nombre", "Nombre"), ("identificacion", "Identificación")] {
+                    let path = format!("{}.{part}", field.name);
+                    let names = vec![
+                        path.clone(),
+                        format!("{}_{part}", field.name),
+                        format!("{label} ({})", field.label),
+                        format!("{} {label}", field.label),
+                    ];
+                    let required = field.required && (part == "nombre");
+                    targets.push((path, names, required));
+                }
+            }
+            _ => targets.push((
+                field.name.clone(),
+                vec![field.name.clone(), field.label.clone()],
+                field.required,
+            )),
+        }
+    }
+    Ok(targets)
+}
+
+impl Mapping {
+    /// Matches `headers` to `form`'s fields, by `explicit` if given. Fails
+    /// naming what is missing or unknown, before any row is read.
+    pub fn new(form: &FormSpec, headers: &[String], explicit: Option<&MappingFile>) -> Result<Self, String> {
+        let targets = targets(form)?;
+        let column_named = |name: &str| headers.iter().position(|h| key(h) == key(name));
+        let mut feeds = Vec::new();
+        match explicit {
+            Some(file) => {
+                for (path, header) in &file.columnas {
+                    if !targets.iter().any(|(p, _, _)| p == path) {
+                        let known: Vec<&str> = targets.iter().map(|(p, _, _)| p.as_str()).collect();
+                        return Err(format!(
+                            "mapeo: «{path}» no es un campo de «{}»; los campos son: {}",
+                            form.title,
+                            known.join(", ")
+                        ));
+                    }
+                    let column = column_named(header).ok_or_else(|| {
+                        format!("mapeo: no hay una columna «{header}» (para «{path}») en el archivo")
+                    })?;
+                    feeds.push(Feed {
+                        path: path.clone(),
+                        column,
+                    });
+                }
+            }
+            None => {
+                for (path, names, _) in &targets {
+                    if let Some(column) = names.iter().find_map(|n| column_named(n)) {
+                        feeds.push(Feed {
+                            path: path.clone(),
+                            column,
+                        });
+                    }
+                }
+            }
+        }
+        let missing: Vec<&str> = targets
+            .iter()
+            .filter(|(path, _, required)| *required && !feeds.iter().any(|f| &f.path == path))
+            .map(|(path, _, _)| path.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "faltan columnas para los campos obligatorios: {}. Nombre las columnas como los campos (o sus etiquetas) o use --map",
+                missing.join(", ")
+            ));
+        }
+        Ok(Self {
+            feeds,
+            headers: headers.to_vec(),
+        })
+    }
+
+    /// One row's data for the form: blank cells left out, numbers of
+    /// integer fields as numbers, `dd/mm/aaaa` dates as `aaaa-mm-dd`.
+    pub fn row_data(&self, form: &FormSpec, cells: &[String]) -> Value {
+        let mut data = Map::new();
+        for feed in &self.feeds {
+            let Some(text) = cells.get(feed.column).map(|c| c.trim()).filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            match feed.path.split_once('.') {
+                Some((field, part)) => {
+                    let person = data
+                        .entry(field.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(person) = person {
+                        person.insert(part.to_owned(), Value::String(text.to_owned()));
+                    }
+                }
+                None => {
+                    let kind = form.fields.iter().find(|f| f.name == feed.path).map(|f| &f.kind);
+                    data.insert(feed.path.clone(), typed(kind, text));
+                }
+            }
+        }
+        Value::Object(data)
+    }
+
+    /// The column a problem's path points to, for the report.
+    pub fn column_of(&self, path: &str) -> String {
+        let field = path.split(['.', '[']).next().unwrap_or(path);
+        self.feeds
+            .iter()
+            .find(|f| f.path == path)
+            .or_else(|| {
+                self.feeds
+                    .iter()
+                    .find(|f| f.path.split('.').next() == Some(field))
+            })
+            .and_then(|f| self.headers.get(f.column).cloned())
+            .unwrap_or_default()
+    }
+}
+
+fn typed(kind: Option<&FieldType>, text: &str) -> Value {
+    match kind {
+        Some(FieldType::Integer { .. }) => text
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(text.to_owned())),
+        Some(FieldType::Date) => Value::String(iso_date(text)),
+        _ => Value::String(text.to_owned()),
+    }
+}
+
+/// `20/11/2026` or `20-11-2026` → `2026-11-20`; a bare Excel day number
+/// (a date cell that lost its format) → its date; anything else as typed.
+fn iso_date(text: &str) -> String {
+    if let Ok(serial) = text.parse::<i64>()
+        && (1..=2_958_465).contains(&serial)
+        && let Some(epoch) = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+    {
+        return (epoch + chrono::Duration::days(serial)).to_string();
+    }
+    let parts: Vec<&str> = text.split(['/', '-']).collect();
+    match parts.as_slice() {
+        [day, month, year] if year.len() == 4 && day.len() <= 2 && month.len() <= 2 => {
+            match (day.parse::<u32>(), month.parse::<u32>(), year.parse::<i32>()) {
+                (Ok(d), Ok(m), Ok(y)) => chrono::NaiveDate::from_ymd_opt(y, m, d)
+                    .map_or_else(|| text.to_owned(), |date| date.to_string()),
+                _ => text.to_owned(),
+            }
+        }
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(id: &str) -> FormSpec {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+        crate::forms::Catalog::load(&root)
+            .expect("catalog")
+            .get(id)
+            .expect("form")
+            .clone()
+    }
+
+    #[test]
+    fn columns_match_fields_by_name_or_label_and_dates_become_iso() {
+        let form = form("carta-compromiso");
+        let headers: Vec<String> = [
+            "Comuna",
+            "Fecha de firma",
+            "familia_id",
+            "Representante Nombre",
+            "representante.identificacion",
+        ]
+        .map(String::from)
+        .to_vec();
+        let error = Mapping::new(&form, &headers, None).expect_err("missing required columns");
+        assert!(error.contains("familia_nombre"), "{error}");
+        let file: MappingFile = toml::from_str(
+            "[columnas]\ncomuna = \"Comuna\"\nfecha_firma = \"Fecha de firma\"\nfamilia_id = \"familia_id\"\n\
+             \"representante.nombre\" = \"Representante Nombre\"\n",
+        )
+        .expect("toml");
+        let mapping = Mapping::new(&form, &headers, Some(&file));
+        assert!(mapping.is_err(), "still missing familia_nombre and others");
+        let row = [
+            "La Pintana",
+            "20/11/2026",
+            "FAM-1",
+            "Carolina Muñoz",
+            "15.432.876-9",
+        ]
+        .map(String::from);
+        let partial = Mapping {
+            feeds: (0..5)
+                .map(|i| Feed {
+                    path: [
+                        "comuna",
+                        "fecha_firma",
+                        "familia_id",
+                        "representante.nombre",
+                        "representante.identificacion",
+                    ][i]
+                        .into(),
+                    column: i,
+                })
+                .collect(),
+            headers: headers.clone(),
+        };
+        assert_eq!(
+            partial.row_data(&form, &row),
+            serde_json::json!({
+                "comuna": "La Pintana", "fecha_firma": "2026-11-20", "familia_id": "FAM-1",
+                "representante": {"nombre": "Carolina Muñoz", "identificacion": "15.432.876-9"}
+            })
+        );
+        assert_eq!(
+            partial.column_of("representante.identificacion"),
+            "representante.identificacion"
+        );
+        assert_eq!(partial.column_of("fecha_firma"), "Fecha de firma");
+    }
+
+    #[test]
+    fn dates_written_as_clerks_write_them_become_iso() {
+        assert_eq!(iso_date("20/11/2026"), "2026-11-20");
+        assert_eq!(iso_date("5-1-2026"), "2026-01-05");
+        assert_eq!(iso_date("46346"), "2026-11-20");
+        assert_eq!(iso_date("31/02/2026"), "31/02/2026");
+        assert_eq!(iso_date("2026-11-20"), "2026-11-20");
+    }
+
+    #[test]
+    fn a_form_with_a_required_table_is_not_issued_in_bulk() {
+        let error = Mapping::new(&form("oficio-comision"), &[], None).expect_err("table");
+        assert!(error.contains("tabla"), "{error}");
+    }
+}

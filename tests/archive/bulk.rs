@@ -1,0 +1,372 @@
+//! `sello bulk`: one document per valid row, every bad row reported once,
+//! reruns that issue only what is missing (after fixing rows, or after a
+//! kill), CSV and Excel alike, Latin-1 accents read right.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const HEADERS: [&str; 13] = [
+    "comuna",
+    "Fecha de firma",
+    "familia_id",
+    "familia_nombre",
+    "domicilio",
+    "representante.nombre",
+    "representante.identificacion",
+    "representante_fecha_nacimiento",
+    "criterio_representante",
+    "lectura",
+    "profesional_nombre",
+    "profesional_cargo",
+    "unidad",
+];
+
+/// A RUN with its check digit.
+fn run_number(n: u32) -> String {
+    let (mut sum, mut factor) = (0, 2);
+    for digit in n.to_string().chars().rev() {
+        sum += digit.to_digit(10).expect("digit") * factor;
+        factor = if factor == 7 { 2 } else { factor + 1 };
+    }
+    let check = match 11 - sum % 11 {
+        11 => "0".to_owned(),
+        10 => "K".to_owned(),
+        d => d.to_string(),
+    };
+    format!("{n}-{check}")
+}
+
+/// `count` families; the rows named in `bad` carry a mistake each.
+fn rows(count: usize, bad: &[usize]) -> Vec<Vec<String>> {
+    let example = crate::example("carta-compromiso");
+    let text = |name: &str| example[name].as_str().expect("text").to_owned();
+    (1..=count)
+        .map(|i| {
+            let mut row = vec![
+                "La Pintana".to_owned(),
+                "20/11/2026".to_owned(),
+                format!("FAM-13112-{i:06}"),
+                format!("Familia Núñez Ñandú {i}"),
+                format!("Pasaje Los Aromos {i}"),
+                format!("Carolina Muñoz {i}"),
+                run_number(15_000_000 + i as u32 * 7),
+                "1984-04-12".to_owned(),
+                text("criterio_representante"),
+                text("lectura"),
+                text("profesional_nombre"),
+                text("profesional_cargo"),
+                text("unidad"),
+            ];
+            if bad.contains(&i) {
+                if i % 2 == 0 {
+                    row[1] = "31/02/2026".to_owned();
+                } else {
+                    row[6] = "15.000.035-0".to_owned();
+                }
+            }
+            row
+        })
+        .collect()
+}
+
+fn write_csv(path: &Path, rows: &[Vec<String>], latin1: bool) {
+    let mut text = HEADERS.join(";") + "\r\n";
+    for row in rows {
+        text.push_str(&row.join(";"));
+        text.push_str("\r\n");
+    }
+    let bytes = if latin1 {
+        encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+    } else {
+        text.into_bytes()
+    };
+    std::fs::write(path, bytes).expect("csv");
+}
+
+fn write_xlsx(path: &Path, rows: &[Vec<String>]) {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (column, header) in HEADERS.iter().enumerate() {
+        sheet.write_string(0, column as u16, *header).expect("cell");
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (column, cell) in row.iter().enumerate() {
+            let r = r as u32 + 1;
+            // Dates as real Excel dates, as a clerk's sheet has them.
+            match chrono::NaiveDate::parse_from_str(cell, "%d/%m/%Y") {
+                Ok(date) if column == 1 => {
+                    let date = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                        chrono::Datelike::year(&date) as u16,
+                        chrono::Datelike::month(&date) as u8,
+                        chrono::Datelike::day(&date) as u8,
+                    )
+                    .expect("date");
+                    let format = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+                    sheet
+                        .write_datetime_with_format(r, column as u16, &date, &format)
+                        .expect("cell");
+                }
+                _ => {
+                    sheet.write_string(r, column as u16, cell).expect("cell");
+                }
+            }
+        }
+    }
+    workbook.save(path).expect("xlsx");
+}
+
+fn sello(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sello"))
+        .current_dir(dir)
+        .args(args)
+        .env("SELLO_FORMS_DIR", crate::root().join("forms"))
+        .output()
+        .expect("sello runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The issued cartas in the archive: (familia_id → folio count).
+fn issued(dir: &Path) -> Vec<String> {
+    let output = sello(
+        dir,
+        &[
+            "archive",
+            "search",
+            "",
+            "--form",
+            "carta-compromiso",
+            "--status",
+            "emitido",
+            "--per-page",
+            "100",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let results: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let mut titles: Vec<String> = results["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|hit| hit["expediente_title"].as_str().expect("title").to_owned())
+        .collect();
+    titles.sort();
+    titles
+}
+
+#[test]
+fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_rest() {
+    let dir = tempfile::tempdir().expect("temp");
+    let input = dir.path().join("familias.csv");
+    write_csv(&input, &rows(12, &[4, 7]), true);
+
+    let dry = sello(
+        dir.path(),
+        &["bulk", "carta-compromiso", "--input", "familias.csv", "--dry-run"],
+    );
+    assert_eq!(dry.status.code(), Some(2), "{}", stderr(&dry));
+    assert!(issued(dir.path()).is_empty(), "a dry run issues nothing");
+
+    let first = sello(
+        dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "familias.csv",
+            "--errors",
+            "errores.csv",
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("10 documento(s) emitido(s)"),
+        "{}",
+        stderr(&first)
+    );
+    let report = std::fs::read_to_string(dir.path().join("errores.csv")).expect("report");
+    let lines: Vec<&str> = report.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "linea,columna,problema");
+    assert_eq!(lines.len(), 3, "each bad row once:\n{report}");
+    // Line 5 is row 4 (the header is line 1); line 8 is row 7.
+    assert!(lines[1].starts_with("5,Fecha de firma,"), "{}", lines[1]);
+    assert!(
+        lines[2].starts_with("8,representante.identificacion,"),
+        "{}",
+        lines[2]
+    );
+    let after_first = issued(dir.path());
+    assert_eq!(after_first.len(), 10);
+    assert!(
+        after_first.contains(&"Familia Núñez Ñandú 1".to_owned()),
+        "Latin-1 accents read right: {after_first:?}"
+    );
+
+    // The same file again issues nothing twice.
+    let again = sello(
+        dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "familias.csv",
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert!(
+        stderr(&again).contains("0 documento(s) emitido(s); 10 ya estaban emitidos"),
+        "{}",
+        stderr(&again)
+    );
+    // Fixed, it issues exactly the two that were missing.
+    write_csv(&input, &rows(12, &[]), true);
+    let fixed = sello(
+        dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "familias.csv",
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert!(fixed.status.success(), "{}", stderr(&fixed));
+    assert!(
+        stderr(&fixed).contains("2 documento(s) emitido(s); 10 ya estaban emitidos"),
+        "{}",
+        stderr(&fixed)
+    );
+    let all = issued(dir.path());
+    assert_eq!(all.len(), 12);
+    let mut unique = all.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 12, "one carta per family");
+}
+
+#[test]
+fn excel_and_csv_give_the_same_documents() {
+    let rows = rows(6, &[3]);
+    let csv_dir = tempfile::tempdir().expect("temp");
+    write_csv(&csv_dir.path().join("f.csv"), &rows, false);
+    let xlsx_dir = tempfile::tempdir().expect("temp");
+    write_xlsx(&xlsx_dir.path().join("f.xlsx"), &rows);
+    let from_csv = sello(
+        csv_dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "f.csv",
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    let from_xlsx = sello(
+        xlsx_dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "f.xlsx",
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert_eq!(
+        from_csv.stdout,
+        from_xlsx.stdout,
+        "same lines and folios: {}",
+        stderr(&from_xlsx)
+    );
+    assert_eq!(String::from_utf8_lossy(&from_csv.stdout).lines().count(), 5);
+    let problems = |o: &Output| {
+        stderr(o)
+            .lines()
+            .filter(|l| l.starts_with("línea"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(problems(&from_csv), problems(&from_xlsx));
+    assert_eq!(issued(csv_dir.path()), issued(xlsx_dir.path()));
+}
+
+#[test]
+fn a_run_killed_midway_is_finished_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("temp");
+    write_csv(&dir.path().join("f.csv"), &rows(60, &[]), false);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sello"))
+        .current_dir(dir.path())
+        .args([
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "f.csv",
+            "--at",
+            "2026-11-22",
+        ])
+        .env("SELLO_FORMS_DIR", crate::root().join("forms"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sello bulk starts");
+    // Kill it once some documents are in the archive and some are not.
+    let database = dir.path().join("data/sello.db");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let blobs = walk_count(&dir.path().join("data/documentos"));
+        if blobs >= 5 && database.exists() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no progress");
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let partial = issued(dir.path()).len();
+    assert!(partial < 60, "killed before the end ({partial})");
+
+    let rerun = sello(
+        dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "f.csv",
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    let all = issued(dir.path());
+    assert_eq!(all.len(), 60, "every row issued");
+    let mut unique = all.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 60, "no row issued twice");
+    let check = sello(dir.path(), &["archive", "audit-verify"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+fn walk_count(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                walk_count(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
