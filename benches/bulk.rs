@@ -21,12 +21,40 @@ use sello::keys::{KeyAlgorithm, OfficeKey};
 use support::{Bench, example};
 
 const GIVEN: [&str; 16] = [
-    "María", "José", "Carolina", "Felipe", "Camila", "Ignacio", "Valentina", "Matías", "Catalina",
-    "Tomás", "Fernanda", "Sebastián", "Ximena", "Héctor", "Yolanda", "Ñusta",
+    "María",
+    "José",
+    "Carolina",
+    "Felipe",
+    "Camila",
+    "Ignacio",
+    "Valentina",
+    "Matías",
+    "Catalina",
+    "Tomás",
+    "Fernanda",
+    "Sebastián",
+    "Ximena",
+    "Héctor",
+    "Yolanda",
+    "Ñusta",
 ];
 const FAMILY: [&str; 16] = [
-    "Muñoz", "González", "Rodríguez", "Pérez", "Soto", "Contreras", "Núñez", "Rojas", "Díaz",
-    "Sepúlveda", "Araya", "Fuentes", "Valenzuela", "Castillo", "Gutiérrez", "Ibáñez",
+    "Muñoz",
+    "González",
+    "Rodríguez",
+    "Pérez",
+    "Soto",
+    "Contreras",
+    "Núñez",
+    "Rojas",
+    "Díaz",
+    "Sepúlveda",
+    "Araya",
+    "Fuentes",
+    "Valenzuela",
+    "Castillo",
+    "Gutiérrez",
+    "Ibáñez",
 ];
 
 fn run_number(n: u32) -> String {
@@ -93,7 +121,10 @@ fn main() {
     let bench = Bench::new();
     let form = Arc::new(bench.form("carta-compromiso").clone());
     let renderer = Arc::new(bench.renderer);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let started = Instant::now();
@@ -111,7 +142,8 @@ fn main() {
             name: "Red de Oportunidades".into(),
         };
         let archive = Archive::new(store, blobs, office, FolioFormat::default());
-        let key = OfficeKey::generate(&dir.path().join("clave"), "MIDES", KeyAlgorithm::Ed25519).expect("key");
+        let key =
+            OfficeKey::generate(&dir.path().join("clave"), "MIDES", KeyAlgorithm::Ed25519).expect("key");
         let issuer = BulkIssuer {
             archive: archive.clone(),
             renderer,
@@ -128,7 +160,7 @@ fn main() {
         };
         let issuing = Instant::now();
         let stop = AtomicBool::new(false);
-        let outcomes = issuer.issue_rows(form.clone(), ready, &stop, |_| {}).await;
+        let outcomes = issuer.issue_rows(form.clone(), ready, &stop, &|_| {}).await;
         let issued = issuing.elapsed();
         let total = started.elapsed();
         let failed = outcomes

@@ -65,7 +65,7 @@ impl Issuer {
     }
 
     /// The renderer whose letterhead names `office`.
-    fn renderer_for(&self, office: &Office) -> std::io::Result<Arc<Renderer>> {
+    pub fn renderer_for(&self, office: &Office) -> std::io::Result<Arc<Renderer>> {
         if office.code == self.config.office_code {
             return Ok(Arc::clone(&self.renderer));
         }

@@ -144,7 +144,7 @@ impl BulkIssuer {
         form: Arc<FormSpec>,
         rows: Vec<ReadyRow>,
         stop: &AtomicBool,
-        progress: impl Fn(&RowOutcome),
+        progress: &(dyn Fn(&RowOutcome) + Send + Sync),
     ) -> Vec<RowOutcome> {
         let workers = self.workers.max(1);
         // Reserving one by one keeps folios in row order; `buffer_unordered`

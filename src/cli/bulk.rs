@@ -148,7 +148,8 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             stop.store(true, Ordering::Relaxed);
             eprintln!("\nDeteniendo: se terminan los documentos en curso; vuelva a correr la misma orden para seguir.");
         };
-        let work = issuer.issue_rows(form.clone(), ready, &stop, |_| bar.inc(1));
+        let count = |_: &RowOutcome| bar.inc(1);
+        let work = issuer.issue_rows(form.clone(), ready, &stop, &count);
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
             () = async { interrupt.await; std::future::pending::<()>().await } => unreachable!("pending never ends"),

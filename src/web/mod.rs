@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod jobs;
 mod logging;
 mod metrics;
 pub mod page;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Held while the signing key is rotated.
     pub key_rotation: tokio::sync::Mutex<()>,
+    /// Bulk jobs started from the web app.
+    pub jobs: jobs::Jobs,
     pub config: Config,
 }
 
@@ -75,6 +78,7 @@ impl AppState {
             login_limiter: ClientLimiter::new(30, config.behind_proxy),
             secure_cookies: config.base_url.starts_with("https://"),
             key_rotation: tokio::sync::Mutex::new(()),
+            jobs: jobs::Jobs::default(),
             config: config.clone(),
         })
     }

@@ -39,7 +39,7 @@ fn run_number(n: u32) -> String {
 }
 
 /// `count` families; the rows named in `bad` carry a mistake each.
-fn rows(count: usize, bad: &[usize]) -> Vec<Vec<String>> {
+pub fn rows(count: usize, bad: &[usize]) -> Vec<Vec<String>> {
     let example = crate::example("carta-compromiso");
     let text = |name: &str| example[name].as_str().expect("text").to_owned();
     (1..=count)
@@ -72,17 +72,21 @@ fn rows(count: usize, bad: &[usize]) -> Vec<Vec<String>> {
 }
 
 fn write_csv(path: &Path, rows: &[Vec<String>], latin1: bool) {
+    std::fs::write(path, csv_bytes(rows, latin1)).expect("csv");
+}
+
+/// A spreadsheet as a clerk's Excel saves it: semicolons, CRLF.
+pub fn csv_bytes(rows: &[Vec<String>], latin1: bool) -> Vec<u8> {
     let mut text = HEADERS.join(";") + "\r\n";
     for row in rows {
         text.push_str(&row.join(";"));
         text.push_str("\r\n");
     }
-    let bytes = if latin1 {
+    if latin1 {
         encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
     } else {
         text.into_bytes()
-    };
-    std::fs::write(path, bytes).expect("csv");
+    }
 }
 
 fn write_xlsx(path: &Path, rows: &[Vec<String>]) {

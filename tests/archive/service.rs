@@ -188,7 +188,7 @@ impl Browser<'_> {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -1447,3 +1447,106 @@ async fn a_draft_is_issued_once_and_parallel_guesses_do_not_outrun_the_lock(fixt
     assert_eq!(service.send(remote).await.status, StatusCode::NOT_FOUND);
 }
 crate::archive_conformance!(a_draft_is_issued_once_and_parallel_guesses_do_not_outrun_the_lock);
+
+async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let data_path = data_dir.path().display().to_string();
+    let service = Service::with_config(fixture, service_config(&[("SELLO_DATA_DIR", &data_path)])).await;
+    let (_, password) = service.user(OFFICE, "lotes", Role::Firmante).await;
+    let (_, clerk) = service.user(OFFICE, "captura.lotes", Role::Capturista).await;
+    let mut browser = service.browser("lotes", &password).await;
+    let csrf = browser.csrf_token("/lotes").await;
+    let csv = crate::bulk::csv_bytes(&crate::bulk::rows(8, &[3]), true);
+    let upload = |csrf: String, csv: Vec<u8>| {
+        let boundary = "lote-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in [("_csrf", csrf.as_str()), ("formulario", "carta-compromiso")] {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"familias.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&csv);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    };
+    let send = |browser: &Browser<'_>, (kind, body): (String, Vec<u8>)| {
+        Request::post("/lotes")
+            .header(header::COOKIE, browser.cookie_header())
+            .header(header::CONTENT_TYPE, kind)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    // Without the session's CSRF token nothing is issued.
+    let forged = service
+        .send(send(&browser, upload("otro".into(), csv.clone())))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let started = service.send(send(&browser, upload(csrf, csv))).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text());
+    let job_page = started.location();
+    let mut page = String::new();
+    for _ in 0..600 {
+        page = browser.get(&job_page).await.text();
+        if page.contains("Terminado") {
+            break;
+        }
+        assert!(
+            page.contains("http-equiv=\"refresh\""),
+            "a running job's page refreshes itself"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("Terminado: 7 documento(s)."), "{page}");
+    let problems = browser.get(&format!("{job_page}/errores.csv")).await;
+    assert_eq!(problems.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let text = problems.text();
+    assert_eq!(text.trim_start_matches('\u{feff}').lines().count(), 2, "{text}");
+    assert!(text.contains("\n4,representante.identificacion,"), "{text}");
+    let found = service
+        .api(
+            "GET",
+            "/api/v1/search?form=carta-compromiso",
+            Some(
+                &service
+                    .token(
+                        &service
+                            .state
+                            .accounts
+                            .user_by_username("lotes")
+                            .await
+                            .expect("user"),
+                    )
+                    .await,
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(found.json()["total"], 7);
+
+    // Another office's staff and a capturista do not see the job.
+    let mut clerk_browser = service.browser("captura.lotes", &clerk).await;
+    assert_eq!(clerk_browser.get(&job_page).await.status, StatusCode::FORBIDDEN);
+    service
+        .state
+        .accounts
+        .create_office("DIF-LEJOS", "Lejos", "admin.lejos")
+        .await
+        .expect("office");
+    let (_, far) = service.user("DIF-LEJOS", "firmante.lejos", Role::Firmante).await;
+    let mut stranger = service.browser("firmante.lejos", &far).await;
+    assert_eq!(stranger.get(&job_page).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        stranger.get(&format!("{job_page}/errores.csv")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+crate::archive_conformance!(a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows);

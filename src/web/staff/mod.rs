@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod bulk;
 mod documents;
 mod entry;
 mod forms;
@@ -41,6 +42,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/expedientes/{id}", get(documents::expediente))
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))
+        .route(
+            "/lotes",
+            get(bulk::list)
+                .post(bulk::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(bulk::UPLOAD_MAX)),
+        )
+        .route("/lotes/{id}", get(bulk::show))
+        .route("/lotes/{id}/errores.csv", get(bulk::problems_csv))
         .route("/admin", get(admin::overview))
         .route("/admin/usuarios", post(admin::create_user))
         .route("/admin/usuarios/{id}", post(admin::update_user))

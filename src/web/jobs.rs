@@ -1,0 +1,100 @@
+//! Bulk jobs started from the web app: each runs in the background while
+//! its page shows progress. They live in memory; a job cut short by a
+//! restart is finished by uploading the same file again (rows are
+//! idempotent).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::bulk::RowProblem;
+
+/// A document a job issued (or found issued by an earlier run).
+#[derive(Debug, Clone)]
+pub struct JobDocument {
+    pub line: usize,
+    pub id: i64,
+    pub folio: String,
+}
+
+/// One bulk job.
+#[derive(Debug)]
+pub struct Job {
+    pub id: u64,
+    pub office_code: String,
+    pub form: String,
+    pub file_name: String,
+    pub started: Instant,
+    pub total_rows: usize,
+    pub valid_rows: usize,
+    pub done: AtomicUsize,
+    pub finished: AtomicBool,
+    pub problems: Mutex<Vec<RowProblem>>,
+    pub documents: Mutex<Vec<JobDocument>>,
+    /// Set when the job could not run at all.
+    pub failure: Mutex<Option<String>>,
+}
+
+impl Job {
+    pub fn problems(&self) -> Vec<RowProblem> {
+        self.problems.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    pub fn documents(&self) -> Vec<JobDocument> {
+        self.documents.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+}
+
+/// The jobs of this process.
+#[derive(Debug, Default)]
+pub struct Jobs {
+    next: AtomicUsize,
+    jobs: Mutex<HashMap<u64, std::sync::Arc<Job>>>,
+}
+
+impl Jobs {
+    pub fn add(&self, make: impl FnOnce(u64) -> Job) -> std::sync::Arc<Job> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+        let job = std::sync::Arc::new(make(id));
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.insert(id, std::sync::Arc::clone(&job));
+        }
+        job
+    }
+
+    /// A job of `office`: another office's jobs are not found.
+    pub fn get(&self, office: &str, id: u64) -> Option<std::sync::Arc<Job>> {
+        let jobs = self.jobs.lock().ok()?;
+        jobs.get(&id).filter(|job| job.office_code == office).cloned()
+    }
+
+    /// The jobs of `office`, newest first.
+    pub fn of_office(&self, office: &str) -> Vec<std::sync::Arc<Job>> {
+        let mut list: Vec<_> = self
+            .jobs
+            .lock()
+            .map(|jobs| {
+                jobs.values()
+                    .filter(|j| j.office_code == office)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        list.sort_by_key(|job| std::cmp::Reverse(job.id));
+        list
+    }
+
+    /// Whether `office` has a job still running.
+    pub fn running(&self, office: &str) -> bool {
+        self.of_office(office).iter().any(|job| !job.is_finished())
+    }
+}

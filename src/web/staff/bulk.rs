@@ -1,0 +1,303 @@
+//! Bulk issuance from the web app: upload a spreadsheet, watch the job's
+//! progress (the page refreshes itself, no JavaScript), download the
+//! problems as CSV to fix and upload again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::html;
+
+use super::home::form_title;
+use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
+use crate::web::AppState;
+use crate::web::api::archive_of;
+use crate::web::auth::{CSRF_FIELD, Staff, same_secret};
+use crate::web::jobs::{Job, JobDocument};
+use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
+
+/// The largest spreadsheet accepted: 51,717 families fit in a few MB.
+pub const UPLOAD_MAX: usize = 50 * 1024 * 1024;
+
+pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let jobs = state.jobs.of_office(&staff.user().office_code);
+    let mut forms: Vec<_> = state.catalog.iter().collect();
+    forms.sort_by(|a, b| a.title.cmp(&b.title));
+    let body = page(
+        &staff,
+        "Emisión por lotes",
+        html! {
+            p { "Un documento firmado por cada fila de una planilla (.csv o .xlsx). La primera fila nombra las columnas como los campos del formulario o sus etiquetas; una persona va en dos columnas, como «representante.nombre» y «representante.identificacion». Las filas con problemas se informan y las demás se emiten; volver a subir el mismo archivo no emite nada dos veces." }
+            form.tarjeta method="post" action="/lotes" enctype="multipart/form-data" {
+                (csrf_field(&staff))
+                label for="formulario" { "Documento" }
+                select #formulario name="formulario" required {
+                    @for form in &forms { option value=(form.id.as_str()) { (form.title) } }
+                }
+                label for="archivo" { "Planilla" }
+                input #archivo type="file" name="archivo" accept=".csv,.xlsx" required;
+                label { input type="checkbox" name="solo_validar" value="si" style="width:auto"; " Solo validar (no emitir)" }
+                div.acciones { button { "Subir y emitir" } }
+            }
+            @if !jobs.is_empty() {
+                h2 { "Lotes recientes" }
+                table {
+                    thead { tr { th { "Lote" } th { "Documento" } th { "Archivo" } th { "Avance" } } }
+                    tbody {
+                        @for job in &jobs {
+                            tr {
+                                td { a href={"/lotes/" (job.id)} { "Lote " (job.id) } }
+                                td { (form_title(&state, &job.form)) }
+                                td { (job.file_name) }
+                                td { (job.done.load(Ordering::Relaxed)) " / " (job.valid_rows) @if job.is_finished() { " · terminado" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: Multipart) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let (mut csrf, mut form_id, mut file, mut dry_run) = (String::new(), String::new(), None, false);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name().unwrap_or_default() {
+            name if name == CSRF_FIELD => csrf = field.text().await.unwrap_or_default(),
+            "formulario" => form_id = field.text().await.unwrap_or_default(),
+            "solo_validar" => dry_run = true,
+            "archivo" => {
+                let name = field.file_name().unwrap_or("planilla.csv").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes)),
+                    Err(_) => return bad_request(&staff, "La planilla no llegó completa; súbala de nuevo."),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !same_secret(&csrf, staff.csrf()) {
+        return crate::web::ui::csrf_refused(&staff);
+    }
+    let Some(spec) = state.catalog.get(&form_id) else {
+        return bad_request(&staff, "Elija el documento que se emitirá.");
+    };
+    let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return bad_request(&staff, "Elija la planilla (.csv o .xlsx).");
+    };
+    // The reader works on files (Excel needs one): a private temporary copy.
+    let extension = std::path::Path::new(&file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("csv")
+        .to_ascii_lowercase();
+    let sheet = match tempfile::Builder::new()
+        .suffix(&format!(".{extension}"))
+        .tempfile()
+    {
+        Ok(temp) => match std::fs::write(temp.path(), &bytes) {
+            Ok(()) => bulk::read_sheet(temp.path()).map_err(|e| e.message),
+            Err(error) => return unavailable(&error),
+        },
+        Err(error) => return unavailable(&error),
+    };
+    let sheet = match sheet {
+        Ok(sheet) => sheet,
+        Err(message) => return bad_request(&staff, &format!("{file_name}: {message}")),
+    };
+    let mapping = match Mapping::new(spec, &sheet.headers, None) {
+        Ok(mapping) => mapping,
+        Err(message) => return bad_request(&staff, &format!("{file_name}: {message}")),
+    };
+    let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None);
+    let office = staff.user().office_code.clone();
+    if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
+        return bad_request(
+            &staff,
+            "Ya hay un lote emitiéndose en su oficina; espere a que termine.",
+        );
+    }
+    let job = state.jobs.add(|id| Job {
+        id,
+        office_code: office.clone(),
+        form: spec.id.to_string(),
+        file_name: file_name.clone(),
+        started: std::time::Instant::now(),
+        total_rows: sheet.rows.len(),
+        valid_rows: if dry_run { 0 } else { ready.len() },
+        done: Default::default(),
+        finished: AtomicBool::new(dry_run || ready.is_empty()),
+        problems: std::sync::Mutex::new(problems),
+        documents: Default::default(),
+        failure: Default::default(),
+    });
+    tracing::info!(job = job.id, rows = sheet.rows.len(), "lote recibido");
+    if !job.is_finished() {
+        let (state, staff_user, spec) = (state.clone(), staff.user().clone(), Arc::new(spec.clone()));
+        let job = Arc::clone(&job);
+        // Driven on a blocking thread of its own: the pipeline's future is
+        // not `Send`, and the service's workers stay free for requests.
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            handle.block_on(async move {
+                if let Err(message) = run(&state, &staff_user, spec, ready, &job).await {
+                    if let Ok(mut failure) = job.failure.lock() {
+                        *failure = Some(message);
+                    }
+                }
+                job.finished.store(true, Ordering::Release);
+                tracing::info!(job = job.id, "lote terminado");
+            })
+        });
+        // The job goes on in the background; the page follows it.
+    }
+    Redirect::to(&format!("/lotes/{}", job.id)).into_response()
+}
+
+/// Issues the rows of a job, holding the data folder's bulk lock.
+async fn run(
+    state: &AppState,
+    user: &crate::accounts::User,
+    form: Arc<crate::forms::FormSpec>,
+    ready: Vec<bulk::ReadyRow>,
+    job: &Job,
+) -> Result<(), String> {
+    std::fs::create_dir_all(&state.config.data_dir).map_err(|e| format!("carpeta de datos: {e}"))?;
+    let lock_path = state.config.data_dir.join("lote.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| format!("candado del lote: {e}"))?;
+    lock.try_lock().map_err(|_| {
+        "hay otro lote emitiéndose (quizá desde la terminal); espere a que termine".to_owned()
+    })?;
+    let archive = archive_of(state, user).await.map_err(|e| e.to_string())?;
+    archive
+        .recover_interrupted_keyed(KEY_PREFIX, std::time::Duration::ZERO)
+        .await
+        .map_err(|e| e.to_string())?;
+    let renderer = state
+        .issuer
+        .renderer_for(archive.office())
+        .map_err(|e| format!("generador de PDF: {e}"))?;
+    let issuer = BulkIssuer {
+        archive,
+        renderer,
+        key: state.issuer.key(),
+        base_url: state.config.base_url.clone(),
+        signer: user.display_name.clone(),
+        cargo: user.cargo.clone(),
+        actor: user.username.clone(),
+        issued_at: state.issuer.now(),
+        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let stop = AtomicBool::new(false);
+    issuer
+        .issue_rows(form, ready, &stop, &|outcome: &RowOutcome| {
+            job.done.fetch_add(1, Ordering::Relaxed);
+            match outcome {
+                RowOutcome::Issued { line, id, folio } | RowOutcome::AlreadyIssued { line, id, folio } => {
+                    if let Ok(mut documents) = job.documents.lock() {
+                        documents.push(JobDocument {
+                            line: *line,
+                            id: *id,
+                            folio: folio.clone(),
+                        });
+                    }
+                }
+                RowOutcome::Failed(problem) => {
+                    if let Ok(mut problems) = job.problems.lock() {
+                        problems.push(problem.clone());
+                    }
+                }
+            }
+        })
+        .await;
+    drop(lock);
+    Ok(())
+}
+
+pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
+        return not_found(
+            &staff,
+            "No existe ese lote en su oficina (los lotes se olvidan al reiniciar el servicio).",
+        );
+    };
+    let done = job.done.load(Ordering::Relaxed);
+    let finished = job.is_finished();
+    let elapsed = job.started.elapsed().as_secs_f64().max(0.001);
+    let rate = done as f64 / elapsed;
+    let remaining = job.valid_rows.saturating_sub(done);
+    let mut problems = job.problems();
+    problems.sort_by_key(|p| p.line);
+    let mut documents = job.documents();
+    documents.sort_by_key(|d| d.line);
+    let body = page(
+        &staff,
+        &format!("Lote {id}: {}", form_title(&state, &job.form)),
+        html! {
+            @if !finished {
+                // Refreshes itself while the job runs; no script needed.
+                meta http-equiv="refresh" content="2";
+            }
+            p { (job.file_name) ": " (job.total_rows) " fila(s), " (job.total_rows - problems.len().min(job.total_rows)) " sin problemas." }
+            @if let Some(failure) = job.failure() {
+                (notice("error", &format!("El lote no se pudo emitir: {failure}")))
+            } @else if finished {
+                (notice("ok", &format!("Terminado: {} documento(s).", documents.len())))
+            } @else {
+                progress max=(job.valid_rows) value=(done) { (done) " / " (job.valid_rows) }
+                p { (done) " de " (job.valid_rows) " · " (format!("{rate:.0}")) " documentos por segundo · faltan unos " (format!("{:.0}", remaining as f64 / rate.max(0.1))) " s" }
+            }
+            @if !problems.is_empty() {
+                h2 { (problems.len()) " problema(s)" }
+                p { a.boton.secundario href={"/lotes/" (id) "/errores.csv"} { "Descargar los problemas (CSV)" } }
+                table {
+                    thead { tr { th { "Línea" } th { "Columna" } th { "Problema" } } }
+                    tbody { @for p in problems.iter().take(200) { tr { td { (p.line) } td { (p.column) } td { (p.message) } } } }
+                }
+            }
+            @if !documents.is_empty() {
+                h2 { "Documentos" }
+                table {
+                    thead { tr { th { "Línea" } th { "Folio" } } }
+                    tbody { @for d in documents.iter().take(500) { tr { td { (d.line) } td { a href={"/documentos/" (d.id)} { (d.folio) } } } } }
+                }
+            }
+        },
+    );
+    Html(body.into_string()).into_response()
+}
+
+pub async fn problems_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
+        return not_found(&staff, "No existe ese lote en su oficina.");
+    };
+    let mut problems = job.problems();
+    problems.sort_by_key(|p| p.line);
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"lote-{id}-problemas.csv\""),
+            ),
+        ],
+        bulk::problems_csv(&problems),
+    )
+        .into_response()
+}
