@@ -149,10 +149,10 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             handle.block_on(async move {
-                if let Err(message) = run(&state, &staff_user, spec, ready, &job).await {
-                    if let Ok(mut failure) = job.failure.lock() {
-                        *failure = Some(message);
-                    }
+                if let Err(message) = run(&state, &staff_user, spec, ready, &job).await
+                    && let Ok(mut failure) = job.failure.lock()
+                {
+                    *failure = Some(message);
                 }
                 job.finished.store(true, Ordering::Release);
                 tracing::info!(job = job.id, "lote terminado");
