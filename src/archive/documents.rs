@@ -125,6 +125,20 @@ impl Archive {
         found.ok_or_else(|| ArchiveError::DocumentNotFound(reference.to_owned()))
     }
 
+    /// The document of this office issued under an idempotency key, if any.
+    pub async fn document_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<DocumentRecord>, ArchiveError> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND idempotency_key = $2 \
+             AND status <> 'reservado'"
+        );
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(&self.office.code).bind(key).fetch_optional(pool).await?
+        }))
+    }
+
     /// The document whose verification code hashes to `code_hash`, in any
     /// office of this archive: what a QR leads to.
     pub async fn document_by_code_hash(

@@ -57,8 +57,8 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
         Ok(text) => text.trim_start_matches('\u{feff}').to_owned(),
         Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
     };
-    // Windows line ends would make the reader count lines one short.
-    let text = text.replace("\r\n", "\n");
+    // One kind of line end: Windows' and old Macs' become `\n`.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let first_line = text.lines().next().unwrap_or_default();
     let separator = if first_line.matches(';').count() > first_line.matches(',').count() {
         b';'
@@ -79,13 +79,26 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
     let mut rows = Vec::new();
     for record in records {
         let record = record.map_err(|e| format!("línea {}: {e}", e.position().map_or(0, |p| p.line())))?;
-        let line = record.position().map_or(rows.len() + 2, |p| p.line() as usize);
+        let line = record
+            .position()
+            .map_or(rows.len() + 2, |p| line_at(&text, p.byte() as usize));
         let cells: Vec<String> = record.iter().map(str::to_owned).collect();
         if cells.iter().any(|c| !c.trim().is_empty()) {
             rows.push((line, cells));
         }
     }
     Ok(Sheet { headers, rows })
+}
+
+/// The line a record starting at byte `at` is on: the reader marks a
+/// record before the blank lines it skips, so those are skipped here too.
+fn line_at(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut start = at.min(bytes.len());
+    while bytes.get(start) == Some(&b'\n') {
+        start += 1;
+    }
+    bytes[..start].iter().filter(|b| **b == b'\n').count() + 1
 }
 
 fn read_workbook(path: &Path) -> Result<Sheet, String> {
@@ -119,6 +132,13 @@ fn cell_text(cell: &Data) -> String {
         Data::Bool(b) => if *b { "sí" } else { "no" }.to_owned(),
         Data::DateTime(_) | Data::DateTimeIso(_) => match cell.as_datetime() {
             Some(moment) if moment.time() == chrono::NaiveTime::MIN => moment.date().to_string(),
+            // A time of day alone is stored on Excel's day zero.
+            Some(moment)
+                if moment.date() == chrono::NaiveDate::from_ymd_opt(1899, 12, 31).unwrap_or_default()
+                    || moment.date() == chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default() =>
+            {
+                moment.format("%H:%M").to_string()
+            }
             Some(moment) => moment.format("%Y-%m-%d %H:%M").to_string(),
             None => cell.to_string(),
         },

@@ -35,12 +35,15 @@ pub struct MappingFile {
 }
 
 fn key(text: &str) -> String {
-    fold(text)
+    let mapped: String = fold(text)
         .chars()
         .map(|c| if c.is_alphanumeric() || c == '.' { c } else { '_' })
-        .collect::<String>()
-        .trim_matches('_')
-        .to_owned()
+        .collect();
+    mapped
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// The paths the sheet may feed, each with the names a column may have.
@@ -160,6 +163,17 @@ impl Mapping {
         Value::Object(data)
     }
 
+    /// The columns no field reads: a misspelt header would otherwise leave
+    /// an optional field silently empty.
+    pub fn unused_headers(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| !h.trim().is_empty() && !self.feeds.iter().any(|f| f.column == *i))
+            .map(|(_, h)| h.as_str())
+            .collect()
+    }
+
     /// The column a problem's path points to, for the report.
     pub fn column_of(&self, path: &str) -> String {
         let field = path.split(['.', '[']).next().unwrap_or(path);
@@ -183,15 +197,30 @@ fn typed(kind: Option<&FieldType>, text: &str) -> Value {
             .map(Value::from)
             .unwrap_or_else(|_| Value::String(text.to_owned())),
         Some(FieldType::Date) => Value::String(iso_date(text)),
+        Some(FieldType::Time) => Value::String(hour_minute(text)),
         _ => Value::String(text.to_owned()),
+    }
+}
+
+/// `9:30` or `09:30:00` → `09:30`; anything else as typed.
+fn hour_minute(text: &str) -> String {
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        [h, m] | [h, m, _] if h.len() <= 2 && m.len() == 2 => match (h.parse::<u32>(), m.parse::<u32>()) {
+            (Ok(h), Ok(m)) if h < 24 && m < 60 => format!("{h:02}:{m:02}"),
+            _ => text.to_owned(),
+        },
+        _ => text.to_owned(),
     }
 }
 
 /// `20/11/2026` or `20-11-2026` → `2026-11-20`; a bare Excel day number
 /// (a date cell that lost its format) → its date; anything else as typed.
 fn iso_date(text: &str) -> String {
+    // Only numbers a date cell could hold (1927 to 2100): «2026» typed
+    // alone is a mistake to report, not 1905-07-18.
     if let Ok(serial) = text.parse::<i64>()
-        && (1..=2_958_465).contains(&serial)
+        && (10_000..=73_415).contains(&serial)
         && let Some(epoch) = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
     {
         return (epoch + chrono::Duration::days(serial)).to_string();
@@ -288,6 +317,10 @@ mod tests {
         assert_eq!(iso_date("46346"), "2026-11-20");
         assert_eq!(iso_date("31/02/2026"), "31/02/2026");
         assert_eq!(iso_date("2026-11-20"), "2026-11-20");
+        assert_eq!(iso_date("2026"), "2026", "a year alone is not a date");
+        assert_eq!(hour_minute("9:30"), "09:30");
+        assert_eq!(hour_minute("09:30:00"), "09:30");
+        assert_eq!(hour_minute("25:00"), "25:00");
     }
 
     #[test]

@@ -20,11 +20,14 @@ use chrono_tz::Tz;
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use crate::archive::{Archive, ArchiveError, IssueOrder, request_sha256};
+use crate::archive::{Archive, ArchiveError, IssueOrder, normal_identity, request_sha256};
 use crate::forms::{FormSpec, validate};
 use crate::issue::{IssueRequest, issue};
 use crate::keys::OfficeKey;
 use crate::render::Renderer;
+
+/// Rows in flight (reserved, rendering or being stored) per worker.
+const IN_FLIGHT_PER_WORKER: usize = 3;
 
 /// What every bulk idempotency key starts with.
 pub const KEY_PREFIX: &str = "lote-";
@@ -36,6 +39,8 @@ pub struct ReadyRow {
     pub line: usize,
     pub data: Value,
     pub expediente: Option<i64>,
+    /// Its idempotency key (see [`row_key`]).
+    pub key: String,
 }
 
 /// Something wrong with a row, as the clerk fixes it.
@@ -53,9 +58,26 @@ pub fn prepare(
     mapping: &Mapping,
     expediente_column: Option<usize>,
 ) -> (Vec<ReadyRow>, Vec<RowProblem>) {
-    let mut ready = Vec::new();
+    let mut ready: Vec<ReadyRow> = Vec::new();
     let mut problems = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (line, cells) in &sheet.rows {
+        if cells
+            .iter()
+            .skip(sheet.headers.len())
+            .any(|c| !c.trim().is_empty())
+        {
+            problems.push(RowProblem {
+                line: *line,
+                column: String::new(),
+                message: format!(
+                    "la fila tiene más columnas ({}) que el encabezado ({}): ¿un separador dentro de una celda sin comillas?",
+                    cells.len(),
+                    sheet.headers.len()
+                ),
+            });
+            continue;
+        }
         let data = mapping.row_data(form, cells);
         let mut row_problems: Vec<RowProblem> = match validate(form, &data) {
             Ok(()) => Vec::new(),
@@ -87,10 +109,23 @@ pub fn prepare(
             }
         };
         if row_problems.is_empty() {
+            let key = row_key(form, &data, expediente);
+            if let Some(first) = seen.get(&key) {
+                problems.push(RowProblem {
+                    line: *line,
+                    column: String::new(),
+                    message: format!(
+                        "repite la línea {first}: se emite un solo documento por persona y datos"
+                    ),
+                });
+                continue;
+            }
+            seen.insert(key.clone(), *line);
             ready.push(ReadyRow {
                 line: *line,
                 data,
                 expediente,
+                key,
             });
         } else {
             problems.extend(row_problems);
@@ -99,9 +134,26 @@ pub fn prepare(
     (ready, problems)
 }
 
-/// The stable key of a row: the same form and data are the same document.
-pub fn row_key(form: &FormSpec, data: &Value) -> String {
-    let hash = request_sha256(form.id.as_str(), data);
+/// The stable key of a row: the same form, data and expediente are the
+/// same document. Spacing and the dots of identity numbers do not count,
+/// so a file re-saved by Excel still finds what it issued.
+pub fn row_key(form: &FormSpec, data: &Value, expediente: Option<i64>) -> String {
+    fn canonical(value: &Value, identity: bool) -> Value {
+        match value {
+            Value::String(text) if identity => Value::String(normal_identity(text)),
+            Value::String(text) => Value::String(text.split_whitespace().collect::<Vec<_>>().join(" ")),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), canonical(v, k == "identificacion")))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| canonical(v, false)).collect()),
+            other => other.clone(),
+        }
+    }
+    let keyed = serde_json::json!({"datos": canonical(data, false), "expediente": expediente});
+    let hash = request_sha256(form.id.as_str(), &keyed);
     format!("{KEY_PREFIX}{}", &hash[..40])
 }
 
@@ -147,14 +199,18 @@ impl BulkIssuer {
         progress: &(dyn Fn(&RowOutcome) + Send + Sync),
     ) -> Vec<RowOutcome> {
         let workers = self.workers.max(1);
+        // Rendering takes a core each; the database's waits (fsync) take
+        // none, so more rows are in flight than cores render at once.
+        let rendering = tokio::sync::Semaphore::new(workers);
+        let rendering = &rendering;
         // Reserving one by one keeps folios in row order; `buffer_unordered`
-        // pulls a reservation only when a worker is free, which bounds memory.
+        // pulls a reservation only when a slot is free, which bounds memory.
         let reserved = futures::stream::iter(rows)
             .take_while(|_| std::future::ready(!stop.load(Ordering::Relaxed)))
             .then(|row| {
                 let form = Arc::clone(&form);
                 async move {
-                    let key = row_key(&form, &row.data);
+                    let key = row.key.clone();
                     let order = IssueOrder {
                         form: &form,
                         data: &row.data,
@@ -171,9 +227,9 @@ impl BulkIssuer {
         let finished = reserved
             .map(|(row, key, reserved)| {
                 let form = Arc::clone(&form);
-                async move { self.finish(form, row, key, reserved).await }
+                async move { self.finish(form, row, key, reserved, rendering).await }
             })
-            .buffer_unordered(workers);
+            .buffer_unordered(workers * IN_FLIGHT_PER_WORKER);
         let mut finished = std::pin::pin!(finished);
         while let Some(outcome) = finished.next().await {
             progress(&outcome);
@@ -192,6 +248,7 @@ impl BulkIssuer {
         row: ReadyRow,
         key: String,
         reserved: Result<Result<crate::archive::Reservation, crate::archive::DocumentRecord>, ArchiveError>,
+        rendering: &tokio::sync::Semaphore,
     ) -> RowOutcome {
         let failed = |message: String| {
             RowOutcome::Failed(RowProblem {
@@ -200,8 +257,26 @@ impl BulkIssuer {
                 message,
             })
         };
+        // The same row re-saved with other spacing or dots: its key says it
+        // is the document already issued, though the bytes differ.
+        let reserved = match reserved {
+            Err(ArchiveError::IdempotencyConflict(_)) => {
+                match self.archive.document_by_idempotency_key(&key).await {
+                    Ok(Some(existing)) => Ok(Err(existing)),
+                    Ok(None) => Err(ArchiveError::IdempotencyConflict(key.clone())),
+                    Err(error) => Err(error),
+                }
+            }
+            other => other,
+        };
         let reservation = match reserved {
             Ok(Ok(reservation)) => reservation,
+            Ok(Err(existing)) if existing.status != "emitido" => {
+                return failed(format!(
+                    "esta fila ya se emitió como {}, que hoy está {}; para emitirla de nuevo cambie algún dato",
+                    existing.folio, existing.status
+                ));
+            }
             Ok(Err(existing)) => {
                 return RowOutcome::AlreadyIssued {
                     line: row.line,
@@ -212,6 +287,7 @@ impl BulkIssuer {
             Err(error) => return failed(error.to_string()),
         };
         let folio = reservation.folio.to_string();
+        let permit = rendering.acquire().await;
         let rendered = {
             let (renderer, key, base_url) = (
                 Arc::clone(&self.renderer),
@@ -233,6 +309,7 @@ impl BulkIssuer {
             })
             .await
         };
+        drop(permit);
         let document = match rendered {
             Ok(Ok(document)) => document,
             Ok(Err(error)) => {
@@ -272,10 +349,13 @@ impl BulkIssuer {
     }
 }
 
-/// The problems as a CSV the clerk opens, fixes and sends again:
-/// `linea,columna,problema`, in UTF-8 with a BOM so Excel reads accents.
+/// The problems as a CSV the clerk opens beside the spreadsheet to fix it:
+/// `linea;columna;problema`, separated by semicolons and in UTF-8 with a
+/// BOM, as Excel in Spanish opens it.
 pub fn problems_csv(problems: &[RowProblem]) -> Vec<u8> {
-    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = writer.write_record(["linea", "columna", "problema"]);
     for problem in problems {
         let _ = writer.write_record([

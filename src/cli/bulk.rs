@@ -66,6 +66,17 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         None => None,
     };
     let mapping = Mapping::new(&form, &sheet.headers, mapping_file.as_ref()).map_err(Failure::Usage)?;
+    let unused = mapping.unused_headers();
+    if !unused.is_empty() {
+        eprintln!(
+            "Aviso: ningún campo lee las columnas {}; si alguna debía llenar un campo, corrija su nombre o use --map.",
+            unused
+                .iter()
+                .map(|h| format!("«{h}»"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let expediente_column = match &args.expediente_by {
         Some(name) => Some(
             sheet
@@ -146,13 +157,18 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         let interrupt = async {
             let _ = tokio::signal::ctrl_c().await;
             stop.store(true, Ordering::Relaxed);
-            eprintln!("\nDeteniendo: se terminan los documentos en curso; vuelva a correr la misma orden para seguir.");
+            eprintln!(
+                "\nDeteniendo: se terminan los documentos en curso (Ctrl-C otra vez para salir ya); vuelva a correr la misma orden para seguir."
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            // What is left reserved is recorded by the next run.
+            std::process::exit(130);
         };
         let count = |_: &RowOutcome| bar.inc(1);
         let work = issuer.issue_rows(form.clone(), ready, &stop, &count);
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
-            () = async { interrupt.await; std::future::pending::<()>().await } => unreachable!("pending never ends"),
+            () = interrupt => unreachable!("the second Ctrl-C exits"),
         };
         bar.finish_and_clear();
         Ok::<_, Failure>(outcomes)
@@ -182,6 +198,11 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         }
     }
     report(&all_problems, args.errors.as_ref())?;
+    if stop.load(Ordering::Relaxed) {
+        return Err(Failure::Interrupted(
+            "interrumpido: vuelva a correr la misma orden para emitir el resto".into(),
+        ));
+    }
     if all_problems.is_empty() {
         Ok(())
     } else {

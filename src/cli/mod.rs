@@ -82,6 +82,9 @@ pub enum Failure {
     /// A check found the archive damaged.
     #[error("{0}")]
     Broken(String),
+    /// Stopped by Ctrl-C; running the command again goes on.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl Failure {
@@ -89,6 +92,7 @@ impl Failure {
         match self {
             Failure::Usage(_) | Failure::Config(_) | Failure::InvalidData { .. } => ExitCode::from(2),
             Failure::Internal(_) | Failure::Broken(_) => ExitCode::from(1),
+            Failure::Interrupted(_) => ExitCode::from(130),
         }
     }
 }

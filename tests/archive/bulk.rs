@@ -197,12 +197,12 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
     );
     let report = std::fs::read_to_string(dir.path().join("errores.csv")).expect("report");
     let lines: Vec<&str> = report.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines[0], "linea,columna,problema");
+    assert_eq!(lines[0], "linea;columna;problema");
     assert_eq!(lines.len(), 3, "each bad row once:\n{report}");
     // Line 5 is row 4 (the header is line 1); line 8 is row 7.
-    assert!(lines[1].starts_with("5,Fecha de firma,"), "{}", lines[1]);
+    assert!(lines[1].starts_with("5;Fecha de firma;"), "{}", lines[1]);
     assert!(
-        lines[2].starts_with("8,representante.identificacion,"),
+        lines[2].starts_with("8;representante.identificacion;"),
         "{}",
         lines[2]
     );
@@ -230,8 +230,14 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
         "{}",
         stderr(&again)
     );
-    // Fixed, it issues exactly the two that were missing.
-    write_csv(&input, &rows(12, &[]), true);
+    // Fixed, it issues exactly the two that were missing; re-saved with
+    // other spacing and the RUN without dots, the rest are the same rows.
+    let mut fixed_rows = rows(12, &[]);
+    fixed_rows[0][5] = format!("  {}  ", fixed_rows[0][5].replace(' ', "  "));
+    fixed_rows[1][6] = fixed_rows[1][6].replace('.', "");
+    // A row repeated in the file is reported, not issued twice.
+    fixed_rows.push(fixed_rows[2].clone());
+    write_csv(&input, &fixed_rows, true);
     let fixed = sello(
         dir.path(),
         &[
@@ -243,7 +249,12 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
             "2026-11-22",
         ],
     );
-    assert!(fixed.status.success(), "{}", stderr(&fixed));
+    assert_eq!(fixed.status.code(), Some(2), "{}", stderr(&fixed));
+    assert!(
+        stderr(&fixed).contains("línea 14: repite la línea 4"),
+        "{}",
+        stderr(&fixed)
+    );
     assert!(
         stderr(&fixed).contains("2 documento(s) emitido(s); 10 ya estaban emitidos"),
         "{}",

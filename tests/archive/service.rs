@@ -1510,7 +1510,7 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     assert_eq!(problems.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let text = problems.text();
     assert_eq!(text.trim_start_matches('\u{feff}').lines().count(), 2, "{text}");
-    assert!(text.contains("\n4,representante.identificacion,"), "{text}");
+    assert!(text.contains("\n4;representante.identificacion;"), "{text}");
     let found = service
         .api(
             "GET",
