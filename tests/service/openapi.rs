@@ -38,6 +38,8 @@ fn the_api_matches_its_openapi_document_and_never_fails_with_5xx() {
             "--no-color",
         ])
         .env("SCHEMATHESIS_HOOKS", "")
+        // Its cache goes into the working folder: the server's, not the project's.
+        .current_dir(server.data_dir.path())
         .output()
         .expect("schemathesis (./scripts/test installs it)");
     let report = format!(
