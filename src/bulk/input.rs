@@ -13,6 +13,9 @@ use calamine::{Data, DataType as _, Reader as _};
 pub struct Sheet {
     pub headers: Vec<String>,
     pub rows: Vec<(usize, Vec<String>)>,
+    /// Cells holding a spreadsheet error (`#N/A`, `#REF!`): line, column
+    /// and the error, to be reported rather than printed.
+    pub cell_errors: Vec<(usize, usize, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +90,11 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
             rows.push((line, cells));
         }
     }
-    Ok(Sheet { headers, rows })
+    Ok(Sheet {
+        headers,
+        rows,
+        cell_errors: Vec::new(),
+    })
 }
 
 /// The line a record starting at byte `at` is on: the reader marks a
@@ -114,11 +121,24 @@ fn read_workbook(path: &Path) -> Result<Sheet, String> {
         None => return Err("la primera hoja está vacía".into()),
     };
     let start = range.start().map_or(0, |(row, _)| row as usize);
+    let mut cell_errors = Vec::new();
     let rows = lines
-        .map(|(i, cells)| (start + i + 1, cells.iter().map(cell_text).collect::<Vec<_>>()))
+        .map(|(i, cells)| {
+            let line = start + i + 1;
+            for (column, cell) in cells.iter().enumerate() {
+                if let Data::Error(error) = cell {
+                    cell_errors.push((line, column, error.to_string()));
+                }
+            }
+            (line, cells.iter().map(cell_text).collect::<Vec<_>>())
+        })
         .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
         .collect();
-    Ok(Sheet { headers, rows })
+    Ok(Sheet {
+        headers,
+        rows,
+        cell_errors,
+    })
 }
 
 /// A cell as the clerk reads it: whole numbers without `.0`, dates as ISO.

@@ -62,6 +62,22 @@ pub fn prepare(
     let mut problems = Vec::new();
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (line, cells) in &sheet.rows {
+        let broken: Vec<RowProblem> = sheet
+            .cell_errors
+            .iter()
+            .filter(|(l, _, _)| l == line)
+            .map(|(_, column, error)| RowProblem {
+                line: *line,
+                column: sheet.headers.get(*column).cloned().unwrap_or_default(),
+                message: format!(
+                    "la celda tiene un error de la planilla ({error}); corrija su fórmula o su valor"
+                ),
+            })
+            .collect();
+        if !broken.is_empty() {
+            problems.extend(broken);
+            continue;
+        }
         if cells
             .iter()
             .skip(sheet.headers.len())
@@ -171,20 +187,33 @@ pub struct BulkIssuer {
     pub workers: usize,
 }
 
+/// A row's document.
+#[derive(Debug, Clone)]
+pub struct IssuedRow {
+    pub line: usize,
+    pub id: i64,
+    pub folio: String,
+    /// Where it is verified (its QR's link).
+    pub url: String,
+}
+
+impl IssuedRow {
+    fn of(line: usize, record: crate::archive::DocumentRecord) -> Self {
+        Self {
+            line,
+            id: record.id,
+            folio: record.folio,
+            url: record.verification_url.unwrap_or_default(),
+        }
+    }
+}
+
 /// How a row ended.
 #[derive(Debug, Clone)]
 pub enum RowOutcome {
-    Issued {
-        line: usize,
-        id: i64,
-        folio: String,
-    },
+    Issued(IssuedRow),
     /// Issued by an earlier run of the same rows.
-    AlreadyIssued {
-        line: usize,
-        id: i64,
-        folio: String,
-    },
+    AlreadyIssued(IssuedRow),
     Failed(RowProblem),
 }
 
@@ -236,7 +265,7 @@ impl BulkIssuer {
             outcomes.push(outcome);
         }
         outcomes.sort_by_key(|o| match o {
-            RowOutcome::Issued { line, .. } | RowOutcome::AlreadyIssued { line, .. } => *line,
+            RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => row.line,
             RowOutcome::Failed(problem) => problem.line,
         });
         outcomes
@@ -278,11 +307,7 @@ impl BulkIssuer {
                 ));
             }
             Ok(Err(existing)) => {
-                return RowOutcome::AlreadyIssued {
-                    line: row.line,
-                    id: existing.id,
-                    folio: existing.folio,
-                };
+                return RowOutcome::AlreadyIssued(IssuedRow::of(row.line, existing));
             }
             Err(error) => return failed(error.to_string()),
         };
@@ -333,11 +358,7 @@ impl BulkIssuer {
             idempotency_key: Some(&key),
         };
         match self.archive.complete(&reservation, &order, &document).await {
-            Ok(record) => RowOutcome::Issued {
-                line: row.line,
-                id: record.id,
-                folio: record.folio,
-            },
+            Ok(record) => RowOutcome::Issued(IssuedRow::of(row.line, record)),
             Err(error) => {
                 let _ = self
                     .archive
@@ -347,6 +368,19 @@ impl BulkIssuer {
             }
         }
     }
+}
+
+/// The documents of a run, in row order, as a CSV for the office's records
+/// and for handing out: `linea;folio;verificacion`.
+pub fn issued_csv(rows: &[IssuedRow]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = writer.write_record(["linea", "folio", "verificacion"]);
+    for row in rows {
+        let _ = writer.write_record([row.line.to_string().as_str(), &row.folio, &row.url]);
+    }
+    writer.into_inner().unwrap_or_default()
 }
 
 /// The problems as a CSV the clerk opens beside the spreadsheet to fix it:
@@ -365,4 +399,85 @@ pub fn problems_csv(problems: &[RowProblem]) -> Vec<u8> {
         ]);
     }
     writer.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> FormSpec {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+        crate::forms::Catalog::load(&root)
+            .expect("catalog")
+            .get("carta-compromiso")
+            .expect("form")
+            .clone()
+    }
+
+    /// The example as one spreadsheet row, under the fields' names.
+    fn sheet(rows: usize) -> Sheet {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms/carta-compromiso/example.json");
+        let example: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("example")).expect("JSON");
+        let mut headers = Vec::new();
+        let mut cells = Vec::new();
+        for (name, value) in example.as_object().expect("object") {
+            match value {
+                Value::Object(parts) => {
+                    for (part, text) in parts {
+                        headers.push(format!("{name}.{part}"));
+                        cells.push(text.as_str().expect("text").to_owned());
+                    }
+                }
+                other => {
+                    headers.push(name.clone());
+                    cells.push(other.as_str().expect("text").to_owned());
+                }
+            }
+        }
+        Sheet {
+            headers,
+            rows: (0..rows).map(|i| (i + 2, cells.clone())).collect(),
+            cell_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_spreadsheet_error_in_a_cell_is_reported_not_printed() {
+        let form = form();
+        let mut sheet = sheet(2);
+        sheet.rows[1].1[0] = "#N/A".into();
+        sheet.cell_errors.push((3, 0, "#N/A".into()));
+        let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
+        let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+        assert_eq!(ready.iter().map(|r| r.line).collect::<Vec<_>>(), [2]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 3);
+        assert_eq!(problems[0].column, sheet.headers[0]);
+        assert!(problems[0].message.contains("#N/A"), "{problems:?}");
+    }
+
+    #[test]
+    fn the_same_family_twice_in_a_file_is_issued_once() {
+        let form = form();
+        let mut sheet = sheet(3);
+        // The third row differs only in spacing and the dots of the RUN.
+        let id = sheet
+            .headers
+            .iter()
+            .position(|h| h == "representante.identificacion")
+            .expect("column");
+        sheet.rows[2].1[id] = sheet.rows[2].1[id].replace('.', "");
+        sheet.rows[2].1[0] = format!("  {}  ", sheet.rows[2].1[0]);
+        let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
+        let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+        assert_eq!(ready.len(), 1);
+        let lines: Vec<(usize, &str)> = problems.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines.iter().all(|(_, m)| m.starts_with("repite la línea 2")),
+            "{lines:?}"
+        );
+    }
 }

@@ -45,6 +45,9 @@ pub struct BulkArgs {
     /// Cargo de quien firma
     #[arg(long, value_name = "CARGO", default_value = "Sello electrónico de la oficina")]
     cargo: String,
+    /// Dónde escribir la lista de lo emitido (línea, folio, enlace de verificación)
+    #[arg(long, value_name = "ARCHIVO.csv")]
+    listado: Option<PathBuf>,
     /// Documentos que se generan a la vez (por defecto, uno por núcleo)
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -178,8 +181,8 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     let (mut new, mut before) = (0, 0);
     for outcome in &outcomes {
         match outcome {
-            RowOutcome::Issued { .. } => new += 1,
-            RowOutcome::AlreadyIssued { .. } => before += 1,
+            RowOutcome::Issued(_) => new += 1,
+            RowOutcome::AlreadyIssued(_) => before += 1,
             RowOutcome::Failed(problem) => all_problems.push(problem.clone()),
         }
     }
@@ -191,13 +194,22 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         ));
     }
     for outcome in &outcomes {
-        if let RowOutcome::Issued { line, folio, .. } | RowOutcome::AlreadyIssued { line, folio, .. } =
-            outcome
-        {
-            println!("{line}\t{folio}");
+        if let RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) = outcome {
+            println!("{}\t{}\t{}", row.line, row.folio, row.url);
         }
     }
     report(&all_problems, args.errors.as_ref())?;
+    if let Some(path) = &args.listado {
+        let rows: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => Some(row.clone()),
+                RowOutcome::Failed(_) => None,
+            })
+            .collect();
+        write_atomically(path, &bulk::issued_csv(&rows))?;
+        eprintln!("Lista de lo emitido en {}.", path.display());
+    }
     if stop.load(Ordering::Relaxed) {
         return Err(Failure::Interrupted(
             "interrumpido: vuelva a correr la misma orden para emitir el resto".into(),

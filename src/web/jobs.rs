@@ -8,15 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::bulk::RowProblem;
-
-/// A document a job issued (or found issued by an earlier run).
-#[derive(Debug, Clone)]
-pub struct JobDocument {
-    pub line: usize,
-    pub id: i64,
-    pub folio: String,
-}
+use crate::bulk::{IssuedRow, RowProblem};
 
 /// One bulk job.
 #[derive(Debug)]
@@ -31,7 +23,8 @@ pub struct Job {
     pub done: AtomicUsize,
     pub finished: AtomicBool,
     pub problems: Mutex<Vec<RowProblem>>,
-    pub documents: Mutex<Vec<JobDocument>>,
+    /// What it issued, or found issued by an earlier run.
+    pub documents: Mutex<Vec<IssuedRow>>,
     /// Set when the job could not run at all.
     pub failure: Mutex<Option<String>>,
 }
@@ -41,7 +34,7 @@ impl Job {
         self.problems.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
-    pub fn documents(&self) -> Vec<JobDocument> {
+    pub fn documents(&self) -> Vec<IssuedRow> {
         self.documents.lock().map(|d| d.clone()).unwrap_or_default()
     }
 

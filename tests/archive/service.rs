@@ -1511,6 +1511,11 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     let text = problems.text();
     assert_eq!(text.trim_start_matches('\u{feff}').lines().count(), 2, "{text}");
     assert!(text.contains("\n4;representante.identificacion;"), "{text}");
+    let listing = browser.get(&format!("{job_page}/emitidos.csv")).await.text();
+    let listed: Vec<&str> = listing.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(listed[0], "linea;folio;verificacion");
+    assert_eq!(listed.len(), 8, "{listing}");
+    assert!(listed[1].starts_with("2;DIF-SLP/CA/2026/0001;http"), "{listing}");
     let found = service
         .api(
             "GET",

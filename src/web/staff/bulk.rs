@@ -15,7 +15,7 @@ use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{CSRF_FIELD, Staff, same_secret};
-use crate::web::jobs::{Job, JobDocument};
+use crate::web::jobs::Job;
 use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
 
 /// The largest spreadsheet accepted: 51,717 families fit in a few MB.
@@ -202,13 +202,9 @@ async fn run(
         .issue_rows(form, ready, &stop, &|outcome: &RowOutcome| {
             job.done.fetch_add(1, Ordering::Relaxed);
             match outcome {
-                RowOutcome::Issued { line, id, folio } | RowOutcome::AlreadyIssued { line, id, folio } => {
+                RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => {
                     if let Ok(mut documents) = job.documents.lock() {
-                        documents.push(JobDocument {
-                            line: *line,
-                            id: *id,
-                            folio: folio.clone(),
-                        });
+                        documents.push(row.clone());
                     }
                 }
                 RowOutcome::Failed(problem) => {
@@ -269,6 +265,9 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
             }
             @if !documents.is_empty() {
                 h2 { "Documentos" }
+                @if finished {
+                    p { a.boton.secundario href={"/lotes/" (id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" } }
+                }
                 table {
                     thead { tr { th { "Línea" } th { "Folio" } } }
                     tbody { @for d in documents.iter().take(500) { tr { td { (d.line) } td { a href={"/documentos/" (d.id)} { (d.folio) } } } } }
@@ -298,6 +297,29 @@ pub async fn problems_csv(State(state): State<Arc<AppState>>, staff: Staff, Path
             ),
         ],
         bulk::problems_csv(&problems),
+    )
+        .into_response()
+}
+
+pub async fn issued_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
+        return not_found(&staff, "No existe ese lote en su oficina.");
+    };
+    let mut documents = job.documents();
+    documents.sort_by_key(|d| d.line);
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"lote-{id}-emitidos.csv\""),
+            ),
+        ],
+        bulk::issued_csv(&documents),
     )
         .into_response()
 }

@@ -50,6 +50,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/lotes/{id}", get(bulk::show))
         .route("/lotes/{id}/errores.csv", get(bulk::problems_csv))
+        .route("/lotes/{id}/emitidos.csv", get(bulk::issued_csv))
         .route("/admin", get(admin::overview))
         .route("/admin/usuarios", post(admin::create_user))
         .route("/admin/usuarios/{id}", post(admin::update_user))
