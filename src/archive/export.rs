@@ -36,7 +36,7 @@ Las firmas de los PDF se verifican con cualquier validador de firmas PDF
 ";
 
 /// A folio as a file name: `DIF-SLP/OF/2026/0142` → `DIF-SLP_OF_2026_0142.pdf`.
-fn file_name(folio: &str) -> String {
+pub fn pdf_file_name(folio: &str) -> String {
     let safe: String = folio
         .chars()
         .map(|c| {
@@ -47,7 +47,12 @@ fn file_name(folio: &str) -> String {
             }
         })
         .collect();
-    format!("documentos/{safe}.pdf")
+    format!("{safe}.pdf")
+}
+
+/// Where a document's PDF goes in an export.
+fn file_name(folio: &str) -> String {
+    format!("documentos/{}", pdf_file_name(folio))
 }
 
 impl Archive {

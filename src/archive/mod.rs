@@ -27,7 +27,7 @@ pub use blobs::{BlobError, BlobStore, sha256_hex};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
 pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};
 pub use drafts::DraftRecord;
-pub use export::ExportSummary;
+pub use export::{ExportSummary, pdf_file_name};
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};

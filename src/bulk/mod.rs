@@ -240,15 +240,7 @@ impl BulkIssuer {
                 let form = Arc::clone(&form);
                 async move {
                     let key = row.key.clone();
-                    let order = IssueOrder {
-                        form: &form,
-                        data: &row.data,
-                        issued_at: self.issued_at,
-                        actor: &self.actor,
-                        expediente_id: row.expediente,
-                        idempotency_key: Some(&key),
-                    };
-                    let reserved = self.archive.reserve(&order).await;
+                    let reserved = self.archive.reserve(&self.order(&form, &row)).await;
                     (row, key, reserved)
                 }
             });
@@ -269,6 +261,18 @@ impl BulkIssuer {
             RowOutcome::Failed(problem) => problem.line,
         });
         outcomes
+    }
+
+    /// The archive's order for a row.
+    fn order<'a>(&'a self, form: &'a FormSpec, row: &'a ReadyRow) -> IssueOrder<'a> {
+        IssueOrder {
+            form,
+            data: &row.data,
+            issued_at: self.issued_at,
+            actor: &self.actor,
+            expediente_id: row.expediente,
+            idempotency_key: Some(&row.key),
+        }
     }
 
     async fn finish(
@@ -349,15 +353,11 @@ impl BulkIssuer {
                 return failed(error.to_string());
             }
         };
-        let order = IssueOrder {
-            form: &form,
-            data: &row.data,
-            issued_at: self.issued_at,
-            actor: &self.actor,
-            expediente_id: row.expediente,
-            idempotency_key: Some(&key),
-        };
-        match self.archive.complete(&reservation, &order, &document).await {
+        match self
+            .archive
+            .complete(&reservation, &self.order(&form, &row), &document)
+            .await
+        {
             Ok(record) => RowOutcome::Issued(IssuedRow::of(row.line, record)),
             Err(error) => {
                 let _ = self

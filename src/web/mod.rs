@@ -139,23 +139,15 @@ impl AppState {
 
 /// A PDF answer named after the document's folio.
 pub fn pdf_response(document: &DocumentRecord, pdf: Vec<u8>) -> Response {
-    let name: String = document
-        .folio
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{name}.pdf\""),
+                format!(
+                    "inline; filename=\"{}\"",
+                    crate::archive::pdf_file_name(&document.folio)
+                ),
             ),
         ],
         pdf,

@@ -287,16 +287,20 @@ pub async fn problems_csv(State(state): State<Arc<AppState>>, staff: Staff, Path
     };
     let mut problems = job.problems();
     problems.sort_by_key(|p| p.line);
+    csv_download(&format!("lote-{id}-problemas.csv"), bulk::problems_csv(&problems))
+}
+
+fn csv_download(name: &str, bytes: Vec<u8>) -> Response {
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"lote-{id}-problemas.csv\""),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
-        bulk::problems_csv(&problems),
+        bytes,
     )
         .into_response()
 }
@@ -310,16 +314,5 @@ pub async fn issued_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(i
     };
     let mut documents = job.documents();
     documents.sort_by_key(|d| d.line);
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"lote-{id}-emitidos.csv\""),
-            ),
-        ],
-        bulk::issued_csv(&documents),
-    )
-        .into_response()
+    csv_download(&format!("lote-{id}-emitidos.csv"), bulk::issued_csv(&documents))
 }
