@@ -324,6 +324,29 @@ mod tests {
     }
 
     #[test]
+    fn columns_no_field_reads_are_named() {
+        let form = form("carta-compromiso");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms/carta-compromiso/example.json");
+        let example: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("example")).expect("JSON");
+        let mut headers: Vec<String> = Vec::new();
+        for (name, value) in example.as_object().expect("object") {
+            match value.as_object() {
+                Some(parts) => headers.extend(parts.keys().map(|p| format!("{name}.{p}"))),
+                None => headers.push(name.clone()),
+            }
+        }
+        headers.push("Observaciones".into());
+        headers.push("Fecha  de   firma".into());
+        let mapping = Mapping::new(&form, &headers, None).expect("mapping");
+        // «Fecha  de   firma» is the label of `fecha_firma`, but the column
+        // named `fecha_firma` already feeds it: both extra columns are unread.
+        assert_eq!(mapping.unused_headers(), ["Observaciones", "Fecha  de   firma"]);
+        assert_eq!(key("Fecha  de   firma"), key("Fecha de firma"));
+    }
+
+    #[test]
     fn a_form_with_a_required_table_is_not_issued_in_bulk() {
         let error = Mapping::new(&form("oficio-comision"), &[], None).expect_err("table");
         assert!(error.contains("tabla"), "{error}");

@@ -19,6 +19,8 @@ pub struct Job {
     pub file_name: String,
     pub started: Instant,
     pub total_rows: usize,
+    /// Columns of the file no field reads.
+    pub unused_columns: Vec<String>,
     pub valid_rows: usize,
     pub done: AtomicUsize,
     pub finished: AtomicBool,

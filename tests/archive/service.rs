@@ -1506,6 +1506,7 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(page.contains("Terminado: 7 documento(s)."), "{page}");
+    assert!(!page.contains("Ningún campo lee"), "every column is read");
     let problems = browser.get(&format!("{job_page}/errores.csv")).await;
     assert_eq!(problems.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let text = problems.text();

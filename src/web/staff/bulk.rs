@@ -133,6 +133,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         file_name: file_name.clone(),
         started: std::time::Instant::now(),
         total_rows: sheet.rows.len(),
+        unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
         valid_rows: if dry_run { 0 } else { ready.len() },
         done: Default::default(),
         finished: AtomicBool::new(dry_run || ready.is_empty()),
@@ -247,6 +248,12 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 meta http-equiv="refresh" content="2";
             }
             p { (job.file_name) ": " (job.total_rows) " fila(s), " (job.total_rows - problems.len().min(job.total_rows)) " sin problemas." }
+            @if !job.unused_columns.is_empty() {
+                (notice("aviso", &format!(
+                    "Ningún campo lee las columnas {}; si alguna debía llenar un campo, corrija su nombre y vuelva a subir el archivo.",
+                    job.unused_columns.iter().map(|c| format!("«{c}»")).collect::<Vec<_>>().join(", ")
+                )))
+            }
             @if let Some(failure) = job.failure() {
                 (notice("error", &format!("El lote no se pudo emitir: {failure}")))
             } @else if finished {
