@@ -884,6 +884,25 @@ async fn the_api_issues_once_per_idempotency_key_and_answers_errors_in_one_envel
     assert_eq!(annul.status, StatusCode::OK, "{}", annul.text());
     assert_eq!(annul.json()["status"], "anulado");
 
+    // What axum answers by itself comes in the envelope too.
+    let wrong_method = service.api("DELETE", "/api/v1/forms", Some(&token), None).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.json()["error"]["code"], "method_not_allowed");
+    let not_json = service
+        .send(
+            Request::post("/api/v1/documents")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("hola"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(not_json.status.as_u16() / 100, 4);
+    assert!(
+        not_json.json()["error"]["code"].is_string(),
+        "{}",
+        not_json.text()
+    );
     let unknown = service.api("GET", "/api/v1/nada", Some(&token), None).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.json()["error"]["code"], "not_found");

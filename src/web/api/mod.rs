@@ -196,6 +196,40 @@ async fn unknown() -> ApiError {
     ApiError::not_found("no existe esa ruta de la API")
 }
 
+/// Errors axum answers by itself (wrong method, body too large, wrong
+/// content type) get the envelope too.
+async fn envelope_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "esa ruta no admite ese método"),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "el cuerpo de la petición es demasiado grande",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "envíe el cuerpo como application/json")
+        }
+        StatusCode::NOT_FOUND => ("not_found", "no existe esa ruta de la API"),
+        s if s.is_server_error() => ("internal", "error interno; intente de nuevo más tarde"),
+        _ => ("bad_request", "la petición no es válida"),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    for name in [axum::http::header::ALLOW, axum::http::header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
@@ -211,4 +245,5 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
         .route("/api/v1/{*rest}", axum::routing::any(unknown))
+        .layer(axum::middleware::map_response(envelope_errors))
 }
