@@ -6,6 +6,7 @@
 mod annul;
 pub(crate) mod audit;
 mod blobs;
+mod bulk_lock;
 mod checks;
 mod closing;
 mod documents;
@@ -24,6 +25,7 @@ use crate::config::Config;
 
 pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
 pub use blobs::{BlobError, BlobStore, sha256_hex};
+pub use bulk_lock::{BulkLock, BulkLockError};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
 pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};
 pub use drafts::DraftRecord;

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::{archive_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically};
 use super::{Failure, find_form, load_catalog};
+use crate::archive::BulkLockError;
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, MappingFile, RowOutcome, RowProblem};
 use crate::config::Config;
 use crate::keys::office_key;
@@ -120,17 +121,15 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let signer = args.signer.clone().unwrap_or_else(|| key.subject_name());
-    // One bulk job at a time per data folder: then every bulk reservation
-    // left unfinished is the remains of a killed run, to be recorded now.
-    std::fs::create_dir_all(&config.data_dir).context("carpeta de datos")?;
-    let lock = std::fs::File::create(config.data_dir.join("lote.lock")).context("candado del lote")?;
-    lock.try_lock().map_err(|_| {
-        Failure::Usage("ya hay otro lote emitiéndose en esta carpeta de datos; espere a que termine".into())
-    })?;
-
     let stop = AtomicBool::new(false);
     let outcomes = runtime()?.block_on(async {
         let archive = open_archive(config).await?;
+        // One bulk run at a time per office: then every bulk reservation
+        // left unfinished is the remains of a killed run, to be recorded now.
+        let _lock = archive.lock_bulk(&config.data_dir).await.map_err(|e| match e {
+            BulkLockError::Busy => Failure::Usage(e.to_string()),
+            BulkLockError::Archive(error) => archive_failure(error),
+        })?;
         let interrupted = archive
             .recover_interrupted_keyed(KEY_PREFIX, std::time::Duration::ZERO)
             .await

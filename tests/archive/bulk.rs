@@ -396,3 +396,41 @@ fn walk_count(dir: &Path) -> usize {
         })
         .sum()
 }
+
+/// Two bulk runs of one office never overlap, on either database; another
+/// office's run is not held up.
+async fn one_bulk_run_at_a_time_per_office(fixture: &crate::Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let first = fixture
+        .archive
+        .lock_bulk(data_dir.path())
+        .await
+        .expect("first run");
+    let second = fixture.archive.lock_bulk(data_dir.path()).await;
+    assert!(
+        matches!(second, Err(sello::archive::BulkLockError::Busy)),
+        "{second:?}"
+    );
+    drop(first);
+    // The database notices the closed session at once or nearly so.
+    let mut again = fixture.archive.lock_bulk(data_dir.path()).await;
+    for _ in 0..50 {
+        if again.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        again = fixture.archive.lock_bulk(data_dir.path()).await;
+    }
+    assert!(again.is_ok(), "released when the run ends: {again:?}");
+    if fixture.archive.store().backend() == sello::archive::Backend::Postgres {
+        let other = fixture.archive.for_office(sello::archive::Office {
+            code: "OTRA".into(),
+            name: "Otra".into(),
+        });
+        assert!(
+            other.lock_bulk(data_dir.path()).await.is_ok(),
+            "another office's run goes on"
+        );
+    }
+}
+crate::archive_conformance!(one_bulk_run_at_a_time_per_office);

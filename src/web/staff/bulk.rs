@@ -172,13 +172,11 @@ async fn run(
     ready: Vec<bulk::ReadyRow>,
     job: &Job,
 ) -> Result<(), String> {
-    std::fs::create_dir_all(&state.config.data_dir).map_err(|e| format!("carpeta de datos: {e}"))?;
-    let lock_path = state.config.data_dir.join("lote.lock");
-    let lock = std::fs::File::create(&lock_path).map_err(|e| format!("candado del lote: {e}"))?;
-    lock.try_lock().map_err(|_| {
-        "hay otro lote emitiéndose (quizá desde la terminal); espere a que termine".to_owned()
-    })?;
     let archive = archive_of(state, user).await.map_err(|e| e.to_string())?;
+    let lock = archive
+        .lock_bulk(&state.config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
     archive
         .recover_interrupted_keyed(KEY_PREFIX, std::time::Duration::ZERO)
         .await
