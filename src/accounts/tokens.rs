@@ -20,6 +20,13 @@ pub struct ApiToken {
     pub revoked_at: Option<String>,
 }
 
+#[derive(sqlx::FromRow)]
+struct TokenUserRow {
+    last_used_at: Option<String>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
 impl Accounts {
     /// Creates a token for `user`; its secret is returned only now.
     pub async fn create_token(&self, user: &User, name: &str) -> Result<(ApiToken, String), AccountError> {
@@ -48,19 +55,23 @@ impl Accounts {
         }
         let columns = super::users::user_columns_of("u");
         let sql = format!(
-            "SELECT {columns} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT t.last_used_at, {columns} FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.active = $2"
         );
         let digest = token_digest(secret);
-        let row: Option<UserRow> = on_pool!(&self.store, pool => {
-            let row = sqlx::query_as(&sql).bind(&digest).bind(true).fetch_optional(pool).await?;
-            if row.is_some() {
+        // «Last used» to the minute: a write on every API call would cost
+        // SQLite a synced commit per request.
+        let stale = (chrono::Utc::now() - chrono::Duration::minutes(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let row: Option<TokenUserRow> = on_pool!(&self.store, pool => {
+            let row: Option<TokenUserRow> = sqlx::query_as(&sql).bind(&digest).bind(true).fetch_optional(pool).await?;
+            if row.as_ref().is_some_and(|r| r.last_used_at.as_deref().is_none_or(|at| at < stale.as_str())) {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_sha256 = $1")
                     .bind(&digest).bind(now_text()).execute(pool).await?;
             }
             row
         });
-        Ok(row.map(UserRow::into_user))
+        Ok(row.map(|r| r.user.into_user()))
     }
 
     /// A user's tokens, newest first.

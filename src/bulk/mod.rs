@@ -239,16 +239,15 @@ impl BulkIssuer {
             .then(|row| {
                 let form = Arc::clone(&form);
                 async move {
-                    let key = row.key.clone();
                     let reserved = self.archive.reserve(&self.order(&form, &row)).await;
-                    (row, key, reserved)
+                    (row, reserved)
                 }
             });
         let mut outcomes = Vec::new();
         let finished = reserved
-            .map(|(row, key, reserved)| {
+            .map(|(row, reserved)| {
                 let form = Arc::clone(&form);
-                async move { self.finish(form, row, key, reserved, rendering).await }
+                async move { self.finish(form, row, reserved, rendering).await }
             })
             .buffer_unordered(workers * IN_FLIGHT_PER_WORKER);
         let mut finished = std::pin::pin!(finished);
@@ -279,7 +278,6 @@ impl BulkIssuer {
         &self,
         form: Arc<FormSpec>,
         row: ReadyRow,
-        key: String,
         reserved: Result<Result<crate::archive::Reservation, crate::archive::DocumentRecord>, ArchiveError>,
         rendering: &tokio::sync::Semaphore,
     ) -> RowOutcome {
@@ -294,9 +292,9 @@ impl BulkIssuer {
         // is the document already issued, though the bytes differ.
         let reserved = match reserved {
             Err(ArchiveError::IdempotencyConflict(_)) => {
-                match self.archive.document_by_idempotency_key(&key).await {
+                match self.archive.document_by_idempotency_key(&row.key).await {
                     Ok(Some(existing)) => Ok(Err(existing)),
-                    Ok(None) => Err(ArchiveError::IdempotencyConflict(key.clone())),
+                    Ok(None) => Err(ArchiveError::IdempotencyConflict(row.key.clone())),
                     Err(error) => Err(error),
                 }
             }

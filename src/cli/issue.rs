@@ -15,9 +15,9 @@ use super::common::{
 use super::{Failure, find_form, load_catalog};
 use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::config::Config;
-use crate::issue::{IssueError, IssueRequest, issue};
+use crate::issue::IssueError;
+use crate::issuer::Issuer;
 use crate::keys::office_key;
-use crate::render::Renderer;
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
@@ -63,8 +63,10 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     if let Some(notice) = notice {
         eprintln!("{notice}");
     }
-    let renderer = Renderer::new(config).context("no se pudo preparar el generador de PDF")?;
     let signer = args.signer.clone().unwrap_or_else(|| key.subject_name());
+    let key_id = key.key_id;
+    let issuer =
+        Issuer::new(config, std::sync::Arc::new(key)).context("no se pudo preparar el generador de PDF")?;
     let actor = terminal_actor();
     let order = IssueOrder {
         form,
@@ -78,18 +80,8 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     let runtime = runtime()?;
     let (issued, pdf) = runtime.block_on(async {
         let archive = open_archive(config).await?;
-        let issued = archive
-            .issue(&order, |folio| {
-                let request = IssueRequest {
-                    form,
-                    data: &data,
-                    issued_at,
-                    folio: Some(folio.to_string()),
-                    signer: &signer,
-                    cargo: &args.cargo,
-                };
-                issue(&renderer, &key, &config.base_url, &request)
-            })
+        let issued = issuer
+            .issue(&archive, &order, (&signer, &args.cargo))
             .await
             .map_err(|e| match e {
                 ArchiveError::Issue(IssueError::Invalid(problems)) => Failure::InvalidData {
@@ -114,7 +106,7 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     match &issued {
         Issued::New { document, .. } => eprintln!(
             "«{}» emitido y firmado con folio {} en el expediente {} ({} página(s); clave {}; QR versión {}).",
-            form.title, record.folio, record.expediente_id, document.pages, key.key_id, document.qr_version
+            form.title, record.folio, record.expediente_id, document.pages, key_id, document.qr_version
         ),
         Issued::Existing(_) => eprintln!(
             "La clave de idempotencia ya se usó con estos datos: es el documento {} del {}, hoy {}; no se emitió otro.",

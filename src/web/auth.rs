@@ -39,6 +39,12 @@ impl Staff {
         &self.0.csrf_token
     }
 
+    /// The refusal to answer unless `sent` is this session's CSRF token:
+    /// every state-changing form, urlencoded or multipart, checks it here.
+    pub fn refuse_forged(&self, sent: &str) -> Option<Response> {
+        (!same_secret(sent, self.csrf())).then(|| ui::csrf_refused(self))
+    }
+
     /// The refusal to answer, with a page that says why, unless the role allows it.
     pub fn refuse_unless(&self, allowed: impl Fn(Role) -> bool) -> Option<Response> {
         (!allowed(self.user().role)).then(|| ui::forbidden(self))
@@ -122,8 +128,8 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for StaffForm<T> {
             .find(|(name, _)| name == CSRF_FIELD)
             .map(|(_, value)| value.as_str())
             .unwrap_or("");
-        if !same_secret(sent, staff.csrf()) {
-            return Err(ui::csrf_refused(&staff));
+        if let Some(refused) = staff.refuse_forged(sent) {
+            return Err(refused);
         }
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|e| ui::bad_request(&staff, &format!("el formulario no es válido: {e}")))?;

@@ -122,9 +122,18 @@ impl AppState {
     /// What the public may see of the document a code names; a malformed
     /// code is simply not found. Counted by outcome.
     pub async fn public_lookup(&self, code: &str) -> Result<Option<PublicView>, ArchiveError> {
-        let found = match VerificationCode::parse(code) {
-            Ok(code) => self.archive.public_view(&hex(&code.hash())).await?,
-            Err(_) => None,
+        self.public_view_of(VerificationCode::parse(code).ok().as_ref())
+            .await
+    }
+
+    /// [`AppState::public_lookup`] for a code already parsed (`None`: malformed).
+    pub async fn public_view_of(
+        &self,
+        code: Option<&VerificationCode>,
+    ) -> Result<Option<PublicView>, ArchiveError> {
+        let found = match code {
+            Some(code) => self.archive.public_view(&hex(&code.hash())).await?,
+            None => None,
         };
         let outcome = match found.as_ref().map(|view| view.status.as_str()) {
             Some("emitido") => "emitido",

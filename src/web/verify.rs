@@ -51,7 +51,7 @@ async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicV
         state.metrics.lookup("no_encontrado");
         return Err(not_found());
     };
-    match state.public_lookup(&code.display()).await {
+    match state.public_view_of(Some(&code)).await {
         Ok(Some(view)) => Ok((code, view)),
         Ok(None) => Err(not_found()),
         Err(_) => Err((

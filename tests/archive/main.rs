@@ -7,6 +7,8 @@ mod bulk;
 mod checks;
 mod cli;
 mod crash;
+#[path = "../support/entry_fields.rs"]
+mod entry_fields;
 mod folios;
 mod issuing;
 mod s3;

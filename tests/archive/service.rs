@@ -257,30 +257,7 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
 
 /// The posted fields of `oficio-comision`'s example, as the entry form names them.
 pub fn example_fields(form: &str) -> Vec<(String, String)> {
-    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-        match value {
-            Value::Object(fields) => {
-                for (name, value) in fields {
-                    let path = if prefix.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{prefix}.{name}")
-                    };
-                    walk(&path, value, out);
-                }
-            }
-            Value::Array(rows) => {
-                for (i, row) in rows.iter().enumerate() {
-                    walk(&format!("{prefix}[{}]", i + 1), row, out);
-                }
-            }
-            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
-            other => out.push((prefix.to_owned(), other.to_string())),
-        }
-    }
-    let mut out = Vec::new();
-    walk("", &example(form), &mut out);
-    out
+    crate::entry_fields::entry_fields(&example(form))
 }
 
 fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::server::{Server, free_port};
 
@@ -138,32 +138,9 @@ async fn body_text(client: &Client) -> String {
 
 /// The example's fields, as the entry form names its inputs.
 fn example_fields() -> Vec<(String, String)> {
-    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-        match value {
-            Value::Object(fields) => {
-                for (name, value) in fields {
-                    let path = if prefix.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{prefix}.{name}")
-                    };
-                    walk(&path, value, out);
-                }
-            }
-            Value::Array(rows) => {
-                for (i, row) in rows.iter().enumerate() {
-                    walk(&format!("{prefix}[{}]", i + 1), row, out);
-                }
-            }
-            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
-            other => out.push((prefix.to_owned(), other.to_string())),
-        }
-    }
     let text =
         std::fs::read_to_string(crate::root().join("forms/oficio-comision/example.json")).expect("example");
-    let mut out = Vec::new();
-    walk("", &serde_json::from_str(&text).expect("JSON"), &mut out);
-    out
+    crate::entry_fields::entry_fields(&serde_json::from_str(&text).expect("JSON"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

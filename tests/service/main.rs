@@ -5,6 +5,8 @@
 //! graceful stop.
 
 mod browser;
+#[path = "../support/entry_fields.rs"]
+mod entry_fields;
 mod openapi;
 mod server;
 mod shutdown;

@@ -14,7 +14,7 @@ use super::home::form_title;
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
 use crate::web::AppState;
 use crate::web::api::archive_of;
-use crate::web::auth::{CSRF_FIELD, Staff, same_secret};
+use crate::web::auth::{CSRF_FIELD, Staff};
 use crate::web::jobs::Job;
 use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
 
@@ -85,8 +85,8 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
             _ => {}
         }
     }
-    if !same_secret(&csrf, staff.csrf()) {
-        return crate::web::ui::csrf_refused(&staff);
+    if let Some(refused) = staff.refuse_forged(&csrf) {
+        return refused;
     }
     let Some(spec) = state.catalog.get(&form_id) else {
         return bad_request(&staff, "Elija el documento que se emitirá.");
