@@ -8,9 +8,13 @@
 
 mod input;
 mod mapping;
+mod merged;
+mod padron;
 
 pub use input::{InputError, Sheet, read_csv, read_sheet};
 pub use mapping::{Mapping, MappingFile};
+pub use merged::merged_pdf;
+pub use padron::{PADRON_FORM, Responsible, issued_or_existing, padron_data, padron_key};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +24,7 @@ use chrono_tz::Tz;
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use crate::archive::{Archive, ArchiveError, IssueOrder, normal_identity, request_sha256};
+use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, normal_identity, persons_in, request_sha256};
 use crate::forms::{FormSpec, validate};
 use crate::issue::{IssueRequest, issue};
 use crate::keys::OfficeKey;
@@ -195,15 +199,18 @@ pub struct IssuedRow {
     pub folio: String,
     /// Where it is verified (its QR's link).
     pub url: String,
+    /// The first person the document names, for the padrón of the lote.
+    pub person: Option<NamedPerson>,
 }
 
 impl IssuedRow {
-    fn of(line: usize, record: crate::archive::DocumentRecord) -> Self {
+    fn of(row: &ReadyRow, form: &FormSpec, record: crate::archive::DocumentRecord) -> Self {
         Self {
-            line,
+            line: row.line,
             id: record.id,
             folio: record.folio,
             url: record.verification_url.unwrap_or_default(),
+            person: persons_in(form, &row.data).into_iter().next(),
         }
     }
 }
@@ -309,7 +316,7 @@ impl BulkIssuer {
                 ));
             }
             Ok(Err(existing)) => {
-                return RowOutcome::AlreadyIssued(IssuedRow::of(row.line, existing));
+                return RowOutcome::AlreadyIssued(IssuedRow::of(&row, &form, existing));
             }
             Err(error) => return failed(error.to_string()),
         };
@@ -356,7 +363,7 @@ impl BulkIssuer {
             .complete(&reservation, &self.order(&form, &row), &document)
             .await
         {
-            Ok(record) => RowOutcome::Issued(IssuedRow::of(row.line, record)),
+            Ok(record) => RowOutcome::Issued(IssuedRow::of(&row, &form, record)),
             Err(error) => {
                 let _ = self
                     .archive

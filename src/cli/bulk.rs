@@ -1,21 +1,24 @@
 //! `sello bulk <form> --input <file.csv|file.xlsx>`: one signed, archived
 //! document per valid row, with a progress bar; every bad row reported.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
+use chrono::DateTime;
+use chrono_tz::Tz;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::{archive_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically};
 use super::{Failure, find_form, load_catalog};
-use crate::archive::BulkLockError;
-use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, MappingFile, RowOutcome, RowProblem};
+use crate::archive::{BulkLockError, IssueOrder};
+use crate::bulk::{self, BulkIssuer, IssuedRow, KEY_PREFIX, Mapping, MappingFile, Responsible, RowOutcome, RowProblem};
 use crate::config::Config;
+use crate::forms::{Catalog, FormSpec};
+use crate::issuer::Issuer;
 use crate::keys::office_key;
-use crate::render::Renderer;
 
 #[derive(Debug, Args)]
 pub struct BulkArgs {
@@ -49,6 +52,14 @@ pub struct BulkArgs {
     /// Dónde escribir la lista de lo emitido (línea, folio, enlace de verificación)
     #[arg(long, value_name = "ARCHIVO.csv")]
     listado: Option<PathBuf>,
+    /// Dónde escribir todos los documentos emitidos, en el orden de las
+    /// filas, unidos en un solo PDF para imprimir
+    #[arg(long, value_name = "ARCHIVO.pdf")]
+    merged: Option<PathBuf>,
+    /// Emite el padrón del lote (nombre, identificación y folio de cada
+    /// documento emitido) y escribe su PDF aquí
+    #[arg(long, value_name = "ARCHIVO.pdf")]
+    padron: Option<PathBuf>,
     /// Documentos que se generan a la vez (por defecto, uno por núcleo)
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -116,13 +127,14 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         eprintln!("{notice}");
     }
     let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
-    let renderer = Arc::new(Renderer::new(config).context("no se pudo preparar el generador de PDF")?);
+    let issuer = Issuer::new(config, Arc::new(key)).context("no se pudo preparar el generador de PDF")?;
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let signer = args.signer.clone().unwrap_or_else(|| key.subject_name());
+    let signer = args.signer.clone().unwrap_or_else(|| issuer.key().subject_name());
     let stop = AtomicBool::new(false);
-    let outcomes = runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let outcomes = runtime.block_on(async {
         let archive = open_archive(config).await?;
         // One bulk run at a time per office: then every bulk reservation
         // left unfinished is the remains of a killed run, to be recorded now.
@@ -140,12 +152,15 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
                 interrupted.len()
             );
         }
-        let issuer = BulkIssuer {
+        let renderer = issuer
+            .renderer_for(archive.office())
+            .context("no se pudo preparar el generador de PDF")?;
+        let bulk_issuer = BulkIssuer {
             archive,
             renderer,
-            key: Arc::new(key),
+            key: issuer.key(),
             base_url: config.base_url.clone(),
-            signer,
+            signer: signer.clone(),
             cargo: args.cargo.clone(),
             actor: terminal_actor(),
             issued_at,
@@ -167,7 +182,7 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             std::process::exit(130);
         };
         let count = |_: &RowOutcome| bar.inc(1);
-        let work = issuer.issue_rows(form.clone(), ready, &stop, &count);
+        let work = bulk_issuer.issue_rows(form.clone(), ready, &stop, &count);
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
             () = interrupt => unreachable!("the second Ctrl-C exits"),
@@ -176,6 +191,13 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         Ok::<_, Failure>(outcomes)
     })?;
 
+    let issued: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => Some(row.clone()),
+            RowOutcome::Failed(_) => None,
+        })
+        .collect();
     let mut all_problems = problems;
     let (mut new, mut before) = (0, 0);
     for outcome in &outcomes {
@@ -192,22 +214,28 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             "interrumpido: vuelva a correr la misma orden para emitir el resto".into(),
         ));
     }
-    for outcome in &outcomes {
-        if let RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) = outcome {
-            println!("{}\t{}\t{}", row.line, row.folio, row.url);
-        }
+    for row in &issued {
+        println!("{}\t{}\t{}", row.line, row.folio, row.url);
     }
     report(&all_problems, args.errors.as_ref())?;
     if let Some(path) = &args.listado {
-        let rows: Vec<_> = outcomes
-            .iter()
-            .filter_map(|o| match o {
-                RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => Some(row.clone()),
-                RowOutcome::Failed(_) => None,
-            })
-            .collect();
-        write_atomically(path, &bulk::issued_csv(&rows))?;
+        write_atomically(path, &bulk::issued_csv(&issued))?;
         eprintln!("Lista de lo emitido en {}.", path.display());
+    }
+    if let Some(path) = &args.merged {
+        let ids = issued.iter().map(|row| row.id).collect();
+        runtime.block_on(write_merged(config, ids, path))?;
+        eprintln!("{} documento(s) unidos para imprimir en {}.", issued.len(), path.display());
+    }
+    if let Some(path) = &args.padron {
+        let lote = Lote {
+            form: &form,
+            input: &args.input,
+            issued_at,
+            rows: &issued,
+        };
+        let folio = runtime.block_on(issue_padron(config, &catalog, &issuer, &lote, (&signer, &args.cargo), path))?;
+        eprintln!("Padrón del lote: folio {folio}, en {}.", path.display());
     }
     if stop.load(Ordering::Relaxed) {
         return Err(Failure::Interrupted(
@@ -222,6 +250,72 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             all_problems.len()
         )))
     }
+}
+
+/// What a run issued, for its padrón.
+struct Lote<'a> {
+    form: &'a FormSpec,
+    input: &'a Path,
+    issued_at: DateTime<Tz>,
+    rows: &'a [IssuedRow],
+}
+
+/// Issues the padrón of the lote (once for the same documents) and writes
+/// its PDF to `path`; returns its folio.
+async fn issue_padron(
+    config: &Config,
+    catalog: &Catalog,
+    issuer: &Issuer,
+    lote: &Lote<'_>,
+    signer: (&str, &str),
+    path: &Path,
+) -> Result<String, Failure> {
+    if lote.rows.is_empty() {
+        return Err(Failure::Usage("--padron: el lote no emitió ningún documento".into()));
+    }
+    let padron_form = find_form(catalog, bulk::PADRON_FORM)?;
+    let archive = open_archive(config).await?;
+    let file_name = lote.input.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let responsible = Responsible {
+        name: signer.0,
+        cargo: signer.1,
+    };
+    let data = bulk::padron_data(lote.form, &file_name, lote.issued_at.date_naive(), lote.rows, &responsible);
+    let key = bulk::padron_key(lote.rows);
+    let actor = terminal_actor();
+    let order = IssueOrder {
+        form: padron_form,
+        data: &data,
+        issued_at: lote.issued_at,
+        actor: &actor,
+        expediente_id: None,
+        idempotency_key: Some(&key),
+    };
+    let issued = issuer.issue(&archive, &order, signer).await;
+    let record = bulk::issued_or_existing(&archive, &key, issued)
+        .await
+        .map_err(archive_failure)?;
+    let pdf = archive.pdf(&record).await.map_err(archive_failure)?;
+    write_atomically(path, &pdf)?;
+    Ok(record.folio)
+}
+
+/// Joins the documents into `path`, which appears only once complete.
+async fn write_merged(config: &Config, ids: Vec<i64>, path: &Path) -> Result<(), Failure> {
+    use futures::StreamExt as _;
+    use std::io::Write as _;
+    let archive = open_archive(config).await?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let failed = |e: std::io::Error| Failure::Usage(format!("--merged {}: {e}", path.display()));
+    let temp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    let mut out = std::io::BufWriter::new(temp);
+    let mut chunks = std::pin::pin!(bulk::merged_pdf(archive, ids));
+    while let Some(chunk) = chunks.next().await {
+        out.write_all(&chunk.map_err(failed)?).map_err(failed)?;
+    }
+    let temp = out.into_inner().map_err(|e| failed(e.into_error()))?;
+    temp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
 }
 
 /// Lists the problems on stderr and, if asked, writes them as CSV.

@@ -3,11 +3,13 @@
 
 mod cms;
 mod file;
+mod merge;
 mod object;
 mod sign;
 mod verify;
 
 pub use file::{PdfError, PdfFile};
+pub use merge::MergedPdf;
 pub use object::{Dict, Object};
 pub use sign::{SignError, SignatureRequest, sign_pdf};
 pub use verify::{SignatureReport, VerifyReport, verify_pdf};

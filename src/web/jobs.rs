@@ -22,6 +22,8 @@ pub struct Job {
     /// Columns of the file no field reads.
     pub unused_columns: Vec<String>,
     pub valid_rows: usize,
+    /// The day its documents are dated.
+    pub issued_on: chrono::NaiveDate,
     pub done: AtomicUsize,
     pub finished: AtomicBool,
     pub problems: Mutex<Vec<RowProblem>>,
@@ -36,8 +38,11 @@ impl Job {
         self.problems.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
-    pub fn documents(&self) -> Vec<IssuedRow> {
-        self.documents.lock().map(|d| d.clone()).unwrap_or_default()
+    /// Its documents in the order of the spreadsheet's rows.
+    pub fn documents_in_order(&self) -> Vec<IssuedRow> {
+        let mut documents = self.documents.lock().map(|d| d.clone()).unwrap_or_default();
+        documents.sort_by_key(|d| d.line);
+        documents
     }
 
     pub fn failure(&self) -> Option<String> {

@@ -381,6 +381,149 @@ fn a_run_killed_midway_is_finished_by_the_next_run() {
     assert!(check.status.success(), "{}", stderr(&check));
 }
 
+#[test]
+fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
+    let dir = tempfile::tempdir().expect("temp");
+    write_csv(&dir.path().join("f.csv"), &rows(80, &[]), false);
+    let child = Command::new(env!("CARGO_BIN_EXE_sello"))
+        .current_dir(dir.path())
+        .args(["bulk", "carta-compromiso", "--input", "f.csv", "--at", "2026-11-22"])
+        .env("SELLO_FORMS_DIR", crate::root().join("forms"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sello bulk starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while walk_count(&dir.path().join("data/documentos")) < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(std::time::Instant::now() < deadline, "no progress");
+    }
+    // What a terminal sends on Ctrl-C.
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signal.success());
+    let output = child.wait_with_output().expect("wait");
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{text}");
+    assert!(text.contains("Deteniendo"), "{text}");
+    let partial = issued(dir.path()).len();
+    assert!(partial > 0 && partial < 80, "stopped midway ({partial})");
+    assert!(
+        text.contains(&format!("{partial} documento(s) emitido(s)")),
+        "the report counts what was issued before stopping: {text}"
+    );
+
+    let rerun = sello(
+        dir.path(),
+        &["bulk", "carta-compromiso", "--input", "f.csv", "--at", "2026-11-22"],
+    );
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(
+        stderr(&rerun).contains(&format!(
+            "{} documento(s) emitido(s); {partial} ya estaban emitidos",
+            80 - partial
+        )),
+        "{}",
+        stderr(&rerun)
+    );
+    assert!(
+        !stderr(&rerun).contains("se interrumpió"),
+        "a stop by Ctrl-C leaves no folio half-issued: {}",
+        stderr(&rerun)
+    );
+    let mut all = issued(dir.path());
+    all.dedup();
+    assert_eq!(all.len(), 80, "every row issued once");
+}
+
+fn pdf_text(path: &Path) -> String {
+    let output = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
+    let dir = tempfile::tempdir().expect("temp");
+    write_csv(&dir.path().join("familias.csv"), &rows(5, &[3]), false);
+    let args = [
+        "bulk",
+        "carta-compromiso",
+        "--input",
+        "familias.csv",
+        "--at",
+        "2026-11-22",
+        "--merged",
+        "imprimir.pdf",
+        "--padron",
+        "padron.pdf",
+    ];
+    let first = sello(dir.path(), &args);
+    assert_eq!(first.status.code(), Some(2), "row 3 is bad: {}", stderr(&first));
+
+    let merged = dir.path().join("imprimir.pdf");
+    let check = Command::new("qpdf").arg("--check").arg(&merged).output().expect("qpdf");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let bytes = std::fs::read(&merged).expect("merged");
+    assert!(
+        !bytes.windows(10).any(|w| w == b"/ByteRange"),
+        "the printed copy carries no signature fields"
+    );
+    let text = pdf_text(&merged);
+    // Each carta comes in two copies, each naming its family.
+    let positions: Vec<usize> = [1, 2, 4, 5]
+        .iter()
+        .map(|i| {
+            let name = format!("Familia Núñez Ñandú {i}");
+            assert_eq!(text.matches(&name).count(), 2, "{name} twice:\n{text}");
+            text.find(&name).expect("name")
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in row order: {positions:?}");
+    assert!(!text.contains("Ñandú 3"), "the bad row is not printed");
+    let pages = text.matches('\u{c}').count();
+    assert!(pages >= 8 && pages.is_multiple_of(4), "two copies of four cartas: {pages} pages");
+
+    let padron = pdf_text(&dir.path().join("padron.pdf"));
+    assert!(padron.contains("Padrón de documentos emitidos"), "{padron}");
+    for i in [1, 2, 4, 5] {
+        assert!(padron.contains(&format!("Carolina Muñoz {i}")), "{padron}");
+    }
+    assert!(!padron.contains("Muñoz 3"), "{padron}");
+    for n in 1..=4 {
+        assert!(padron.contains(&format!("CA/2026/000{n}")), "{padron}");
+    }
+    let folio_of = |output: &Output| {
+        let text = stderr(output);
+        text.lines()
+            .find_map(|l| l.strip_prefix("Padrón del lote: folio "))
+            .and_then(|rest| rest.split(',').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no padrón folio in: {text}"))
+    };
+    let padron_folio = folio_of(&first);
+    assert!(padron_folio.contains("/PA/"), "a padrón's series: {padron_folio}");
+
+    // Run again: nothing new is issued, and the padrón is the same document.
+    let again = sello(dir.path(), &args);
+    assert!(
+        stderr(&again).contains("0 documento(s) emitido(s); 4 ya estaban emitidos"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(folio_of(&again), padron_folio);
+    assert_eq!(pdf_text(&merged), text, "the same lote joins the same way");
+    let verify = sello(dir.path(), &["verify", "padron.pdf"]);
+    assert!(verify.status.success(), "the padrón is signed: {}", stderr(&verify));
+}
+
 fn walk_count(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;

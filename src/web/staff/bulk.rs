@@ -14,7 +14,8 @@ use super::home::form_title;
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
 use crate::web::AppState;
 use crate::web::api::archive_of;
-use crate::web::auth::{CSRF_FIELD, Staff};
+use crate::archive::{ArchiveError, IssueOrder};
+use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::jobs::Job;
 use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
 
@@ -135,6 +136,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         total_rows: sheet.rows.len(),
         unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
         valid_rows: if dry_run { 0 } else { ready.len() },
+        issued_on: state.issuer.now().date_naive(),
         done: Default::default(),
         finished: AtomicBool::new(dry_run || ready.is_empty()),
         problems: std::sync::Mutex::new(problems),
@@ -235,8 +237,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
     let remaining = job.valid_rows.saturating_sub(done);
     let mut problems = job.problems();
     problems.sort_by_key(|p| p.line);
-    let mut documents = job.documents();
-    documents.sort_by_key(|d| d.line);
+    let documents = job.documents_in_order();
     let body = page(
         &staff,
         &format!("Lote {id}: {}", form_title(&state, &job.form)),
@@ -271,7 +272,15 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
             @if !documents.is_empty() {
                 h2 { "Documentos" }
                 @if finished {
-                    p { a.boton.secundario href={"/lotes/" (id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" } }
+                    div.acciones {
+                        a.boton.secundario href={"/lotes/" (id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
+                        a.boton.secundario href={"/lotes/" (id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
+                    }
+                    form method="post" action={"/lotes/" (id) "/padron"} {
+                        (csrf_field(&staff))
+                        p { "El padrón del lote es un documento firmado con el nombre, la identificación y el folio de cada persona; se archiva como cualquier documento." }
+                        button { "Emitir el padrón del lote" }
+                    }
                 }
                 table {
                     thead { tr { th { "Línea" } th { "Folio" } } }
@@ -317,7 +326,84 @@ pub async fn issued_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(i
     let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
         return not_found(&staff, "No existe ese lote en su oficina.");
     };
-    let mut documents = job.documents();
-    documents.sort_by_key(|d| d.line);
+    let documents = job.documents_in_order();
     csv_download(&format!("lote-{id}-emitidos.csv"), bulk::issued_csv(&documents))
+}
+
+/// Every document of a finished job in row order, joined into one PDF to
+/// print; sent as it is joined.
+pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let Some(job) = state.jobs.get(&staff.user().office_code, id).filter(|j| j.is_finished()) else {
+        return not_found(&staff, "No existe ese lote terminado en su oficina.");
+    };
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let ids = job.documents_in_order().iter().map(|d| d.id).collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"lote-{id}-documentos.pdf\""),
+            ),
+        ],
+        axum::body::Body::from_stream(bulk::merged_pdf(archive, ids)),
+    )
+        .into_response()
+}
+
+/// Issues the padrón of a finished job (once: asked again, it is the same
+/// document) and shows it.
+pub async fn padron(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+    StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+        return refused;
+    }
+    let Some(job) = state.jobs.get(&staff.user().office_code, id).filter(|j| j.is_finished()) else {
+        return not_found(&staff, "No existe ese lote terminado en su oficina.");
+    };
+    let documents = job.documents_in_order();
+    let (Some(issued_form), Some(padron_form)) = (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
+    else {
+        return not_found(&staff, "El catálogo no tiene el formulario del padrón del lote.");
+    };
+    if documents.is_empty() {
+        return bad_request(&staff, "El lote no emitió ningún documento: no hay padrón que emitir.");
+    }
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let user = staff.user();
+    let responsible = bulk::Responsible {
+        name: &user.display_name,
+        cargo: &user.cargo,
+    };
+    let data = bulk::padron_data(issued_form, &job.file_name, job.issued_on, &documents, &responsible);
+    let key = bulk::padron_key(&documents);
+    let order = IssueOrder {
+        form: padron_form,
+        data: &data,
+        issued_at: state.issuer.now(),
+        actor: &user.username,
+        expediente_id: None,
+        idempotency_key: Some(&key),
+    };
+    let issued = state.issue(&archive, &order, (&user.display_name, &user.cargo)).await;
+    let issued = bulk::issued_or_existing(&archive, &key, issued).await;
+    match issued {
+        Ok(record) => Redirect::to(&format!("/documentos/{}", record.id)).into_response(),
+        Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_))) => {
+            bad_request(&staff, &format!("No se emitió el padrón: {error}"))
+        }
+        Err(error) => unavailable(&error),
+    }
 }

@@ -51,6 +51,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/lotes/{id}", get(bulk::show))
         .route("/lotes/{id}/errores.csv", get(bulk::problems_csv))
         .route("/lotes/{id}/emitidos.csv", get(bulk::issued_csv))
+        .route("/lotes/{id}/documentos.pdf", get(bulk::merged_pdf))
+        .route("/lotes/{id}/padron", post(bulk::padron))
         .route("/admin", get(admin::overview))
         .route("/admin/usuarios", post(admin::create_user))
         .route("/admin/usuarios/{id}", post(admin::update_user))
