@@ -33,14 +33,20 @@ pub fn merged_pdf(archive: Archive, ids: Vec<i64>) -> impl Stream<Item = std::io
         };
         match next_document(&joining.archive, &mut joining.merged, id).await {
             Ok(bytes) => Some((Ok(bytes), Some(joining))),
-            Err(message) => Some((Err(std::io::Error::other(message)), None)),
+            Err(message) => {
+                tracing::warn!(document = id, error = %message, "no se pudo unir un documento del lote");
+                Some((Err(std::io::Error::other(message)), None))
+            }
         }
     });
     first.chain(rest)
 }
 
 async fn next_document(archive: &Archive, merged: &mut MergedPdf, id: i64) -> Result<Vec<u8>, String> {
-    let document = archive.document(&id.to_string()).await.map_err(|e| e.to_string())?;
+    let document = archive
+        .document(&id.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
     let pdf = archive.pdf(&document).await.map_err(|e| e.to_string())?;
     merged
         .append(&pdf)

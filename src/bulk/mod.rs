@@ -24,7 +24,9 @@ use chrono_tz::Tz;
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, normal_identity, persons_in, request_sha256};
+use crate::archive::{
+    Archive, ArchiveError, IssueOrder, NamedPerson, normal_identity, persons_in, request_sha256,
+};
 use crate::forms::{FormSpec, validate};
 use crate::issue::{IssueRequest, issue};
 use crate::keys::OfficeKey;

@@ -13,6 +13,9 @@ use crate::forms::FormSpec;
 /// The form of the padrón.
 pub const PADRON_FORM: &str = "padron-lote";
 
+/// The longest spreadsheet name the padrón prints (its field's limit).
+const PLANILLA_MAX: usize = 200;
+
 /// Who the padrón says issued the lote.
 pub struct Responsible<'a> {
     pub name: &'a str,
@@ -45,8 +48,9 @@ pub fn padron_data(
         "emitidos": listed,
         "responsable_nombre": responsible.name,
     });
-    if !file_name.trim().is_empty() {
-        data["planilla"] = json!(file_name.trim());
+    let file_name: String = file_name.trim().chars().take(PLANILLA_MAX).collect();
+    if !file_name.is_empty() {
+        data["planilla"] = json!(file_name);
     }
     if !responsible.cargo.trim().is_empty() {
         data["responsable_cargo"] = json!(responsible.cargo.trim());
@@ -56,7 +60,9 @@ pub fn padron_data(
 
 /// The padrón's idempotency key: the same documents give the same padrón.
 pub fn padron_key(rows: &[IssuedRow]) -> String {
-    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    // The same documents from a reordered spreadsheet are the same padrón.
+    let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    ids.sort_unstable();
     let hash = request_sha256(PADRON_FORM, &json!(ids));
     format!("padron-lote-{}", &hash[..40])
 }
@@ -71,10 +77,15 @@ pub async fn issued_or_existing(
 ) -> Result<DocumentRecord, ArchiveError> {
     match issued {
         Ok(issued) => Ok(issued.record().clone()),
-        Err(ArchiveError::IdempotencyConflict(_)) => archive
-            .document_by_idempotency_key(key)
-            .await?
-            .ok_or_else(|| ArchiveError::IdempotencyConflict(key.to_owned())),
+        Err(ArchiveError::IdempotencyConflict(_)) => match archive.document_by_idempotency_key(key).await? {
+            Some(existing) if existing.status == "emitido" => Ok(existing),
+            Some(existing) => Err(ArchiveError::Refused(format!(
+                "el padrón de estos documentos ya se emitió como {}, que hoy está {}",
+                existing.folio, existing.status
+            ))),
+            // Not visible yet: someone else's request is issuing it.
+            None => Err(ArchiveError::InProgress(key.to_owned())),
+        },
         Err(error) => Err(error),
     }
 }

@@ -14,7 +14,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::common::{archive_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically};
 use super::{Failure, find_form, load_catalog};
 use crate::archive::{BulkLockError, IssueOrder};
-use crate::bulk::{self, BulkIssuer, IssuedRow, KEY_PREFIX, Mapping, MappingFile, Responsible, RowOutcome, RowProblem};
+use crate::bulk::{
+    self, BulkIssuer, IssuedRow, KEY_PREFIX, Mapping, MappingFile, Responsible, RowOutcome, RowProblem,
+};
 use crate::config::Config;
 use crate::forms::{Catalog, FormSpec};
 use crate::issuer::Issuer;
@@ -209,11 +211,7 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     }
     all_problems.sort_by_key(|p| p.line);
     eprintln!("{new} documento(s) emitido(s); {before} ya estaban emitidos de una corrida anterior.");
-    if stop.load(Ordering::Relaxed) {
-        return Err(Failure::Usage(
-            "interrumpido: vuelva a correr la misma orden para emitir el resto".into(),
-        ));
-    }
+    let stopped = stop.load(Ordering::Relaxed);
     for row in &issued {
         println!("{}\t{}\t{}", row.line, row.folio, row.url);
     }
@@ -222,22 +220,36 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         write_atomically(path, &bulk::issued_csv(&issued))?;
         eprintln!("Lista de lo emitido en {}.", path.display());
     }
-    if let Some(path) = &args.merged {
+    if stopped && (args.merged.is_some() || args.padron.is_some()) {
+        eprintln!("Sin PDF unido ni padrón: el lote no está completo.");
+    }
+    if let Some(path) = args.merged.as_ref().filter(|_| !stopped) {
         let ids = issued.iter().map(|row| row.id).collect();
         runtime.block_on(write_merged(config, ids, path))?;
-        eprintln!("{} documento(s) unidos para imprimir en {}.", issued.len(), path.display());
+        eprintln!(
+            "{} documento(s) unidos para imprimir en {}.",
+            issued.len(),
+            path.display()
+        );
     }
-    if let Some(path) = &args.padron {
+    if let Some(path) = args.padron.as_ref().filter(|_| !stopped) {
         let lote = Lote {
             form: &form,
             input: &args.input,
             issued_at,
             rows: &issued,
         };
-        let folio = runtime.block_on(issue_padron(config, &catalog, &issuer, &lote, (&signer, &args.cargo), path))?;
+        let folio = runtime.block_on(issue_padron(
+            config,
+            &catalog,
+            &issuer,
+            &lote,
+            (&signer, &args.cargo),
+            path,
+        ))?;
         eprintln!("Padrón del lote: folio {folio}, en {}.", path.display());
     }
-    if stop.load(Ordering::Relaxed) {
+    if stopped {
         return Err(Failure::Interrupted(
             "interrumpido: vuelva a correr la misma orden para emitir el resto".into(),
         ));
@@ -271,16 +283,28 @@ async fn issue_padron(
     path: &Path,
 ) -> Result<String, Failure> {
     if lote.rows.is_empty() {
-        return Err(Failure::Usage("--padron: el lote no emitió ningún documento".into()));
+        return Err(Failure::Usage(
+            "--padron: el lote no emitió ningún documento".into(),
+        ));
     }
     let padron_form = find_form(catalog, bulk::PADRON_FORM)?;
     let archive = open_archive(config).await?;
-    let file_name = lote.input.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let file_name = lote
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let responsible = Responsible {
         name: signer.0,
         cargo: signer.1,
     };
-    let data = bulk::padron_data(lote.form, &file_name, lote.issued_at.date_naive(), lote.rows, &responsible);
+    let data = bulk::padron_data(
+        lote.form,
+        &file_name,
+        lote.issued_at.date_naive(),
+        lote.rows,
+        &responsible,
+    );
     let key = bulk::padron_key(lote.rows);
     let actor = terminal_actor();
     let order = IssueOrder {
@@ -305,7 +329,10 @@ async fn write_merged(config: &Config, ids: Vec<i64>, path: &Path) -> Result<(),
     use futures::StreamExt as _;
     use std::io::Write as _;
     let archive = open_archive(config).await?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let failed = |e: std::io::Error| Failure::Usage(format!("--merged {}: {e}", path.display()));
     let temp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
     let mut out = std::io::BufWriter::new(temp);

@@ -51,8 +51,20 @@ impl MergedPdf {
         self.pages
     }
 
-    /// Appends every page of `pdf`; returns the bytes to write next.
+    /// Appends every page of `pdf`; returns the bytes to write next. On an
+    /// error nothing of `pdf` is recorded, so the caller may skip it.
     pub fn append(&mut self, pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let (objects, documents, pages) = (self.offsets.len(), self.document_nodes.len(), self.pages);
+        let appended = self.append_document(pdf);
+        if appended.is_err() {
+            self.offsets.truncate(objects);
+            self.document_nodes.truncate(documents);
+            self.pages = pages;
+        }
+        appended
+    }
+
+    fn append_document(&mut self, pdf: &[u8]) -> Result<Vec<u8>, PdfError> {
         let file = PdfFile::parse(pdf)?;
         let root = file.root()?;
         let catalog = file.dict(&Object::Ref(root.0, root.1))?;
@@ -68,15 +80,23 @@ impl MergedPdf {
         let node = copy.fresh();
         let mut pages = Vec::new();
         collect_pages(&file, pages_root, &Dict::default(), 0, &mut pages)?;
-        // Page nodes of the original tree stand for this document's node.
+        let declared = file.dict(&Object::Ref(pages_root.0, pages_root.1))?.int("Count");
+        if declared != Some(pages.len() as i64) {
+            return Err(PdfError::Unsupported("/Count no coincide con las páginas"));
+        }
+        // Pages are numbered first, so what refers to them (links) lands on
+        // their copies.
         let page_numbers: Vec<u32> = pages.iter().map(|(id, _)| copy.number_of(*id)).collect();
 
         let mut out = Vec::new();
         for ((_, page), number) in pages.into_iter().zip(&page_numbers) {
-            let mut page = without_signature_fields(&file, page)?;
+            let page = without_signature_fields(&file, page)?;
+            // Renumbered first: `node` is a number of the merged file.
+            let Object::Dict(mut page) = copy.renumber(&Object::Dict(page)) else {
+                unreachable!("a dictionary renumbers to a dictionary")
+            };
             page.set("Parent", Object::Ref(node, 0));
-            let page = copy.renumber(&Object::Dict(page));
-            self.write_object(&mut out, *number, &page, None);
+            self.write_object(&mut out, *number, &Object::Dict(page), None);
         }
         while let Some((original, number)) = copy.queue.pop_front() {
             let (object, stream) = read_object(&file, original)?;
@@ -194,7 +214,10 @@ impl DocumentCopy {
             }
             Object::Array(items) => Object::Array(items.iter().map(|o| self.renumber(o)).collect()),
             Object::Dict(dict) => Object::Dict(Dict(
-                dict.0.iter().map(|(k, v)| (k.clone(), self.renumber(v))).collect(),
+                dict.0
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.renumber(v)))
+                    .collect(),
             )),
             other => other.clone(),
         }
@@ -226,7 +249,14 @@ fn collect_pages(
             Ok(())
         }
         Some(b"Pages") => {
-            let kids = dict.get("Kids").and_then(Object::as_array).unwrap_or_default();
+            let kids = match dict.get("Kids") {
+                Some(Object::Ref(n, g)) => file.object((*n, *g))?,
+                Some(kids) => kids.clone(),
+                None => Object::Array(Vec::new()),
+            };
+            let kids = kids
+                .as_array()
+                .ok_or(PdfError::Unsupported("árbol de páginas inválido"))?;
             for kid in kids {
                 let Object::Ref(n, g) = kid else {
                     return Err(PdfError::Unsupported("árbol de páginas inválido"));
@@ -304,4 +334,148 @@ fn read_object<'a>(file: &PdfFile<'a>, id: (u32, u16)) -> Result<(Object, Option
         .and_then(|end| file.bytes.get(start..end))
         .ok_or(PdfError::Unsupported("flujo más allá del archivo"))?;
     Ok((object, Some(data)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small PDF with `pages` pages under an intermediate node, sharing a
+    /// font and inheriting their MediaBox, plus a signature widget on the
+    /// first page: the shapes the merger must handle.
+    fn document(pages: usize, label: &str) -> Vec<u8> {
+        let mut objects: Vec<String> = vec![
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count PAGES /MediaBox [0 0 612 792] >>".into(),
+            "<< /Type /Pages /Parent 2 0 R /Kids KIDS /Count PAGES >>".into(),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /Rect [0 0 0 0] >>".into(),
+        ];
+        let mut kids = Vec::new();
+        for page in 0..pages {
+            let content = format!("BT /F1 12 Tf 72 720 Td ({label} {page}) Tj ET");
+            objects.push(format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            ));
+            let annots = if page == 0 { "/Annots [5 0 R]" } else { "" };
+            objects.push(format!(
+                "<< /Type /Page /Parent 3 0 R /Resources << /Font << /F1 4 0 R >> >> /Contents {} 0 R {annots} >>",
+                objects.len()
+            ));
+            kids.push(format!("{} 0 R", objects.len()));
+        }
+        let kids = format!("[{}]", kids.join(" "));
+        let mut pdf = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, object) in objects.iter().enumerate() {
+            offsets.push(pdf.len());
+            let object = object.replace("KIDS", &kids).replace("PAGES", &pages.to_string());
+            pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = pdf.len();
+        pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for offset in offsets {
+            pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        pdf.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        pdf
+    }
+
+    fn merge(documents: &[Vec<u8>]) -> Vec<u8> {
+        let (mut merged, mut out) = MergedPdf::start();
+        for document in documents {
+            out.extend(merged.append(document).expect("append"));
+        }
+        out.extend(merged.finish());
+        out
+    }
+
+    fn page_texts(file: &PdfFile<'_>) -> Vec<String> {
+        let root = file.dict(&Object::Ref(1, 0)).expect("catalog");
+        let mut pages = Vec::new();
+        collect_pages(
+            file,
+            root.reference("Pages").expect("pages"),
+            &Dict::default(),
+            0,
+            &mut pages,
+        )
+        .expect("page tree");
+        pages
+            .iter()
+            .map(|(id, page)| {
+                // Every page's parent lists it among its kids.
+                let parent = file.dict(page.get("Parent").expect("parent")).expect("node");
+                let kids = parent.get("Kids").and_then(Object::as_array).expect("kids");
+                assert!(
+                    kids.contains(&Object::Ref(id.0, id.1)),
+                    "page {id:?} under its parent"
+                );
+                assert!(
+                    page.get("MediaBox").is_some(),
+                    "the inherited MediaBox is on the page"
+                );
+                assert!(page.get("Annots").is_none(), "no signature widget");
+                let contents = page.reference("Contents").expect("contents");
+                let (_, data) = read_object(file, contents).expect("contents");
+                String::from_utf8_lossy(data.expect("a stream")).into_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn documents_are_joined_in_order_with_a_sound_page_tree_and_exact_offsets() {
+        let merged = merge(&[document(2, "uno"), document(1, "dos"), document(3, "tres")]);
+        let file = PdfFile::parse(&merged).expect("a PDF");
+        let size = file.trailer().int("Size").expect("size") as u32;
+        for number in 1..size {
+            // Each entry's offset holds exactly that object.
+            file.object((number, 0)).expect("every object at its offset");
+        }
+        let root = file.dict(&Object::Ref(2, 0)).expect("root");
+        assert_eq!(root.int("Count"), Some(6));
+        let texts = page_texts(&file);
+        let labels: Vec<&str> = texts
+            .iter()
+            .map(|t| {
+                t.split('(')
+                    .nth(1)
+                    .and_then(|t| t.split(')').next())
+                    .expect("label")
+            })
+            .collect();
+        assert_eq!(labels, ["uno 0", "uno 1", "dos 0", "tres 0", "tres 1", "tres 2"]);
+        assert!(
+            !merged.windows(6).any(|w| w == b"/Sig >"),
+            "the signature widget is left out"
+        );
+    }
+
+    #[test]
+    fn a_document_that_cannot_be_read_leaves_the_merge_sound() {
+        let (mut merged, mut out) = MergedPdf::start();
+        out.extend(merged.append(&document(1, "uno")).expect("append"));
+        // The shared font is not where the table says: found only after
+        // the pages were already copied.
+        let broken = String::from_utf8(document(2, "dos"))
+            .expect("ASCII")
+            .replace("4 0 obj", "9 0 obj");
+        assert!(merged.append(broken.as_bytes()).is_err());
+        assert!(merged.append(b"no es un PDF").is_err());
+        out.extend(merged.append(&document(1, "tres")).expect("append"));
+        out.extend(merged.finish());
+        let file = PdfFile::parse(&out).expect("a PDF");
+        let size = file.trailer().int("Size").expect("size") as u32;
+        for number in 1..size {
+            file.object((number, 0)).expect("every object at its offset");
+        }
+        assert_eq!(page_texts(&file).len(), 2);
+    }
 }

@@ -22,8 +22,8 @@ pub struct Job {
     /// Columns of the file no field reads.
     pub unused_columns: Vec<String>,
     pub valid_rows: usize,
-    /// The day its documents are dated.
-    pub issued_on: chrono::NaiveDate,
+    /// When its documents are dated.
+    pub issued_at: chrono::DateTime<chrono_tz::Tz>,
     pub done: AtomicUsize,
     pub finished: AtomicBool,
     pub problems: Mutex<Vec<RowProblem>>,

@@ -387,7 +387,14 @@ fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
     write_csv(&dir.path().join("f.csv"), &rows(80, &[]), false);
     let child = Command::new(env!("CARGO_BIN_EXE_sello"))
         .current_dir(dir.path())
-        .args(["bulk", "carta-compromiso", "--input", "f.csv", "--at", "2026-11-22"])
+        .args([
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "f.csv",
+            "--at",
+            "2026-11-22",
+        ])
         .env("SELLO_FORMS_DIR", crate::root().join("forms"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -417,7 +424,14 @@ fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
 
     let rerun = sello(
         dir.path(),
-        &["bulk", "carta-compromiso", "--input", "f.csv", "--at", "2026-11-22"],
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            "f.csv",
+            "--at",
+            "2026-11-22",
+        ],
     );
     assert!(rerun.status.success(), "{}", stderr(&rerun));
     assert!(
@@ -469,8 +483,16 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
     assert_eq!(first.status.code(), Some(2), "row 3 is bad: {}", stderr(&first));
 
     let merged = dir.path().join("imprimir.pdf");
-    let check = Command::new("qpdf").arg("--check").arg(&merged).output().expect("qpdf");
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(&merged)
+        .output()
+        .expect("qpdf");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     let bytes = std::fs::read(&merged).expect("merged");
     assert!(
         !bytes.windows(10).any(|w| w == b"/ByteRange"),
@@ -486,10 +508,16 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
             text.find(&name).expect("name")
         })
         .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "in row order: {positions:?}");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in row order: {positions:?}"
+    );
     assert!(!text.contains("Ñandú 3"), "the bad row is not printed");
     let pages = text.matches('\u{c}').count();
-    assert!(pages >= 8 && pages.is_multiple_of(4), "two copies of four cartas: {pages} pages");
+    assert!(
+        pages >= 8 && pages.is_multiple_of(4),
+        "two copies of four cartas: {pages} pages"
+    );
 
     let padron = pdf_text(&dir.path().join("padron.pdf"));
     assert!(padron.contains("Padrón de documentos emitidos"), "{padron}");
@@ -511,8 +539,13 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
     let padron_folio = folio_of(&first);
     assert!(padron_folio.contains("/PA/"), "a padrón's series: {padron_folio}");
 
-    // Run again: nothing new is issued, and the padrón is the same document.
-    let again = sello(dir.path(), &args);
+    // Run again another day: nothing new is issued, and the padrón of the
+    // same documents is the same document, though its date would differ.
+    let next_day: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "2026-11-22" { "2026-11-23" } else { a })
+        .collect();
+    let again = sello(dir.path(), &next_day);
     assert!(
         stderr(&again).contains("0 documento(s) emitido(s); 4 ya estaban emitidos"),
         "{}",
@@ -521,7 +554,11 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
     assert_eq!(folio_of(&again), padron_folio);
     assert_eq!(pdf_text(&merged), text, "the same lote joins the same way");
     let verify = sello(dir.path(), &["verify", "padron.pdf"]);
-    assert!(verify.status.success(), "the padrón is signed: {}", stderr(&verify));
+    assert!(
+        verify.status.success(),
+        "the padrón is signed: {}",
+        stderr(&verify)
+    );
 }
 
 fn walk_count(dir: &Path) -> usize {

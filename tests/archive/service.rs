@@ -1534,6 +1534,53 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
         .await;
     assert_eq!(found.json()["total"], 7);
 
+    // All seven joined for printing, in row order.
+    let merged = browser.get(&format!("{job_page}/documentos.pdf")).await;
+    assert_eq!(merged.status, StatusCode::OK);
+    assert_eq!(merged.headers[header::CONTENT_TYPE], "application/pdf");
+    let dir = tempfile::tempdir().expect("temp");
+    let merged_path = dir.path().join("lote.pdf");
+    std::fs::write(&merged_path, &merged.bytes).expect("write");
+    let check = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&merged_path)
+        .output()
+        .expect("qpdf");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let text = pdf_text(&merged_path);
+    let order: Vec<usize> = [1, 2, 4, 5, 6, 7, 8]
+        .iter()
+        .map(|i| {
+            text.find(&format!("Ñandú {i}"))
+                .unwrap_or_else(|| panic!("family {i}:\n{text}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "row order: {order:?}");
+
+    // Its padrón: issued once, however many times it is asked for.
+    let padron = browser.post(&job_page, &format!("{job_page}/padron"), &[]).await;
+    assert_eq!(padron.status, StatusCode::SEE_OTHER, "{}", padron.text());
+    let document = padron.location();
+    let again = browser.post(&job_page, &format!("{job_page}/padron"), &[]).await;
+    assert_eq!(again.location(), document, "the same padrón");
+    let padron_pdf = browser.get(&format!("{document}/pdf")).await;
+    let padron_path = dir.path().join("padron.pdf");
+    std::fs::write(&padron_path, &padron_pdf.bytes).expect("write");
+    let listed = pdf_text(&padron_path);
+    for i in [1, 2, 4, 5, 6, 7, 8] {
+        assert!(listed.contains(&format!("Carolina Muñoz {i}")), "{listed}");
+    }
+    assert!(listed.contains("DIF-SLP/CA/2026/0007"), "{listed}");
+    assert!(!listed.contains("Muñoz 3"), "the bad row is not in the padrón");
+    let forged = browser
+        .post_raw(&format!("{job_page}/padron"), &[("_csrf", "otro")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
     // Another office's staff and a capturista do not see the job.
     let mut clerk_browser = service.browser("captura.lotes", &clerk).await;
     assert_eq!(clerk_browser.get(&job_page).await.status, StatusCode::FORBIDDEN);
@@ -1550,5 +1597,33 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
         stranger.get(&format!("{job_page}/errores.csv")).await.status,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        stranger.get(&format!("{job_page}/documentos.pdf")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        stranger
+            .post("/lotes", &format!("{job_page}/padron"), &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        clerk_browser
+            .get(&format!("{job_page}/documentos.pdf"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }
 crate::archive_conformance!(a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows);
+
+fn pdf_text(path: &std::path::Path) -> String {
+    let output = std::process::Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -11,10 +11,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::home::form_title;
+use crate::archive::{ArchiveError, IssueOrder};
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
 use crate::web::AppState;
 use crate::web::api::archive_of;
-use crate::archive::{ArchiveError, IssueOrder};
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::jobs::Job;
 use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
@@ -136,7 +136,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         total_rows: sheet.rows.len(),
         unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
         valid_rows: if dry_run { 0 } else { ready.len() },
-        issued_on: state.issuer.now().date_naive(),
+        issued_at: state.issuer.now(),
         done: Default::default(),
         finished: AtomicBool::new(dry_run || ready.is_empty()),
         problems: std::sync::Mutex::new(problems),
@@ -195,7 +195,7 @@ async fn run(
         signer: user.display_name.clone(),
         cargo: user.cargo.clone(),
         actor: user.username.clone(),
-        issued_at: state.issuer.now(),
+        issued_at: job.issued_at,
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
     let stop = AtomicBool::new(false);
@@ -336,7 +336,11 @@ pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(i
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
         return refused;
     }
-    let Some(job) = state.jobs.get(&staff.user().office_code, id).filter(|j| j.is_finished()) else {
+    let Some(job) = state
+        .jobs
+        .get(&staff.user().office_code, id)
+        .filter(|j| j.is_finished())
+    else {
         return not_found(&staff, "No existe ese lote terminado en su oficina.");
     };
     let archive = match archive_of(&state, staff.user()).await {
@@ -367,16 +371,24 @@ pub async fn padron(
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
         return refused;
     }
-    let Some(job) = state.jobs.get(&staff.user().office_code, id).filter(|j| j.is_finished()) else {
+    let Some(job) = state
+        .jobs
+        .get(&staff.user().office_code, id)
+        .filter(|j| j.is_finished())
+    else {
         return not_found(&staff, "No existe ese lote terminado en su oficina.");
     };
     let documents = job.documents_in_order();
-    let (Some(issued_form), Some(padron_form)) = (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
+    let (Some(issued_form), Some(padron_form)) =
+        (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
     else {
         return not_found(&staff, "El catálogo no tiene el formulario del padrón del lote.");
     };
     if documents.is_empty() {
-        return bad_request(&staff, "El lote no emitió ningún documento: no hay padrón que emitir.");
+        return bad_request(
+            &staff,
+            "El lote no emitió ningún documento: no hay padrón que emitir.",
+        );
     }
     let archive = match archive_of(&state, staff.user()).await {
         Ok(archive) => archive,
@@ -387,7 +399,13 @@ pub async fn padron(
         name: &user.display_name,
         cargo: &user.cargo,
     };
-    let data = bulk::padron_data(issued_form, &job.file_name, job.issued_on, &documents, &responsible);
+    let data = bulk::padron_data(
+        issued_form,
+        &job.file_name,
+        job.issued_at.date_naive(),
+        &documents,
+        &responsible,
+    );
     let key = bulk::padron_key(&documents);
     let order = IssueOrder {
         form: padron_form,
@@ -397,7 +415,9 @@ pub async fn padron(
         expediente_id: None,
         idempotency_key: Some(&key),
     };
-    let issued = state.issue(&archive, &order, (&user.display_name, &user.cargo)).await;
+    let issued = state
+        .issue(&archive, &order, (&user.display_name, &user.cargo))
+        .await;
     let issued = bulk::issued_or_existing(&archive, &key, issued).await;
     match issued {
         Ok(record) => Redirect::to(&format!("/documentos/{}", record.id)).into_response(),
