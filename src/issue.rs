@@ -105,7 +105,7 @@ pub fn issue(
         Issuance {
             code: printed_code,
             url: url.clone(),
-            qr_svg: image.svg,
+            qr_png: image.png,
             key_id: key.key_id.to_string(),
         },
     );

@@ -170,24 +170,41 @@ impl<'a> Reader<'a> {
 
 /// A rendered QR code.
 pub struct QrImage {
-    pub svg: String,
+    /// A 1-bit grayscale PNG, one pixel per module, without quiet zone:
+    /// the page's margins and the footer's gutter are the quiet zone, so
+    /// every millimetre of the slot goes to modules. A raster of a few
+    /// hundred bytes, where a vector drawing of every module made each
+    /// page's content several times larger to write and compress.
+    pub png: Vec<u8>,
     /// The QR version (1–40): bigger means denser and harder to scan.
     pub version: i16,
 }
 
-/// Draws the link as an SVG QR code, error correction level M (15 %):
-/// printed papers get folded and stained.
+/// Draws the link as a QR code, error correction level M (15 %): printed
+/// papers get folded and stained.
 pub fn render(link: &str) -> Result<QrImage, String> {
     let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M).map_err(|e| e.to_string())?;
     let version = match code.version() {
         qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
     };
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        // The page's margins and the footer's gutter are the quiet zone, so
-        // every millimetre of the slot goes to modules.
-        .quiet_zone(false)
-        .module_dimensions(4, 4)
-        .build();
-    Ok(QrImage { svg, version })
+    let width = code.width();
+    let colors = code.to_colors();
+    // Rows of bits, most significant first; 0 is black in grayscale.
+    let row_bytes = width.div_ceil(8);
+    let mut pixels = vec![0xFFu8; row_bytes * width];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (row, column) = (i / width, i % width);
+            pixels[row * row_bytes + column / 8] &= !(0x80 >> (column % 8));
+        }
+    }
+    let mut png = Vec::new();
+    let size = u32::try_from(width).map_err(|e| e.to_string())?;
+    let mut encoder = png::Encoder::new(&mut png, size, size);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(QrImage { png, version })
 }

@@ -41,7 +41,8 @@ pub struct Issuance {
     /// `<base-url>/v/<code>`, printed in the footer.
     pub url: String,
     /// The QR code (SVG) of the link with its offline payload.
-    pub qr_svg: String,
+    /// The QR code as a PNG, one pixel per module.
+    pub qr_png: Vec<u8>,
     /// The id of the office key that signs the document.
     pub key_id: String,
 }

@@ -95,7 +95,7 @@ impl Renderer {
             form.id.as_str(),
             data_bytes,
             context_bytes,
-            context.issuance.as_ref().map(|i| i.qr_svg.clone().into_bytes()),
+            context.issuance.as_ref().map(|i| i.qr_png.clone()),
             typst_date(&issued_at),
         )
         .map_err(|e| setup(e.to_string()))?;

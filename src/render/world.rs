@@ -26,7 +26,7 @@ pub const DATA_PATH: &str = "/data.json";
 pub const CONTEXT_PATH: &str = "/context.json";
 
 /// Virtual path of the QR code of an issued document.
-pub const QR_PATH: &str = "/qr.svg";
+pub const QR_PATH: &str = "/qr.png";
 
 static QR_ID: LazyLock<FileId> = LazyLock::new(|| file_id(QR_PATH));
 static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id(DATA_PATH));

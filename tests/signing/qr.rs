@@ -113,3 +113,50 @@ fn the_qr_of_an_issued_document_carries_no_personal_data() {
             .collect::<String>()
     );
 }
+
+/// What a phone reads off a printed page: the page rasterised at 300 dpi
+/// (a cheap printer's resolution) and scanned with zbar.
+fn scanned_qr_codes(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("d.pdf");
+    std::fs::write(&path, pdf).expect("write");
+    let raster = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "300"])
+        .arg(&path)
+        .arg(dir.path().join("pagina"))
+        .status()
+        .expect("pdftoppm runs");
+    assert!(raster.success());
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pages.sort();
+    pages
+        .iter()
+        .map(|page| {
+            let output = std::process::Command::new("zbarimg")
+                .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+                .arg(page)
+                .output()
+                .expect("zbarimg runs");
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn every_printed_page_carries_a_qr_that_scans_to_the_signed_link() {
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let issued = crate::helpers::issue_with(&key.key, "carta-compromiso");
+    assert!(issued.pages >= 2, "the carta comes in two copies");
+    let scanned = scanned_qr_codes(&issued.pdf);
+    assert_eq!(scanned.len(), issued.pages);
+    for text in &scanned {
+        assert_eq!(text, &issued.qr_link, "what each page's QR holds");
+        let claims = verify(text, &key.trusted()).expect("the scanned payload verifies");
+        assert_eq!(claims.form, "carta-compromiso");
+    }
+}
