@@ -14,7 +14,7 @@ mod padron;
 pub use input::{InputError, Sheet, read_csv, read_sheet};
 pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
-pub use padron::{PADRON_FORM, Responsible, issued_or_existing, padron_data, padron_key};
+pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

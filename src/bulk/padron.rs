@@ -1,34 +1,90 @@
-//! The padrón of a lote: one document listing everyone a bulk run issued a
+//! The padrón of a lote: the documents listing everyone a bulk run issued a
 //! document to, in row order, with each folio. The office files it as the
-//! record of the run; it is issued like any document, once per set of
-//! documents however many times it is asked for.
+//! record of the run. A big lote's padrón comes in tomos of at most
+//! [`TOMO_ROWS`] rows, as a register book does, so each renders in a few
+//! seconds and a few hundred MB. Each tomo is issued like any document,
+//! once for its set of documents however many times it is asked for.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use super::IssuedRow;
-use crate::archive::{Archive, ArchiveError, DocumentRecord, Issued, request_sha256};
+use crate::archive::{Archive, ArchiveError, DocumentRecord, IssueOrder, Issued, request_sha256};
 use crate::forms::FormSpec;
+use crate::issuer::Issuer;
 
 /// The form of the padrón.
 pub const PADRON_FORM: &str = "padron-lote";
 
+/// The most rows a tomo lists: a 10,000-row table takes Typst about 700 MB.
+pub const TOMO_ROWS: usize = 5_000;
+
 /// The longest spreadsheet name the padrón prints (its field's limit).
 const PLANILLA_MAX: usize = 200;
 
-/// Who the padrón says issued the lote.
+/// What a lote's padrón says of it.
+pub struct Lote<'a> {
+    /// The form of its documents.
+    pub form: &'a FormSpec,
+    /// The spreadsheet they came from.
+    pub file_name: &'a str,
+    /// The day they are dated.
+    pub date: NaiveDate,
+    /// Its documents, in row order.
+    pub rows: &'a [IssuedRow],
+}
+
+/// Who issues the padrón: name and cargo it is signed with, and the
+/// account recorded in the audit trail.
 pub struct Responsible<'a> {
     pub name: &'a str,
     pub cargo: &'a str,
+    pub actor: &'a str,
 }
 
-/// The padrón's data for the documents `rows` of `form`, issued on `date`
-/// from the spreadsheet `file_name`.
-pub fn padron_data(
-    form: &FormSpec,
-    file_name: &str,
-    date: NaiveDate,
+/// Issues the padrón of `lote`, tomo by tomo, with `padron_form`; returns
+/// the tomos' records in order. A tomo already issued for the same
+/// documents is returned, not issued again.
+pub async fn issue_padron(
+    issuer: &Issuer,
+    archive: &Archive,
+    padron_form: &FormSpec,
+    lote: &Lote<'_>,
+    responsible: &Responsible<'_>,
+    issued_at: DateTime<Tz>,
+) -> Result<Vec<DocumentRecord>, ArchiveError> {
+    if lote.rows.is_empty() {
+        return Err(ArchiveError::Refused(
+            "el lote no emitió ningún documento: no hay padrón que emitir".into(),
+        ));
+    }
+    let tomos: Vec<&[IssuedRow]> = lote.rows.chunks(TOMO_ROWS).collect();
+    let mut records = Vec::with_capacity(tomos.len());
+    for (index, rows) in tomos.iter().enumerate() {
+        let data = tomo_data(lote, rows, (index + 1, tomos.len()), responsible);
+        let key = tomo_key(rows);
+        let order = IssueOrder {
+            form: padron_form,
+            data: &data,
+            issued_at,
+            actor: responsible.actor,
+            expediente_id: None,
+            idempotency_key: Some(&key),
+        };
+        let issued = issuer
+            .issue(archive, &order, (responsible.name, responsible.cargo))
+            .await;
+        records.push(issued_or_existing(archive, &key, issued).await?);
+    }
+    Ok(records)
+}
+
+/// The data of tomo `number` (of `count`) listing `rows`.
+fn tomo_data(
+    lote: &Lote<'_>,
     rows: &[IssuedRow],
+    (number, count): (usize, usize),
     responsible: &Responsible<'_>,
 ) -> Value {
     let listed: Vec<Value> = rows
@@ -43,12 +99,15 @@ pub fn padron_data(
         })
         .collect();
     let mut data = json!({
-        "documento": form.title,
-        "fecha_emision": date.format("%Y-%m-%d").to_string(),
+        "documento": lote.form.title,
+        "fecha_emision": lote.date.format("%Y-%m-%d").to_string(),
         "emitidos": listed,
         "responsable_nombre": responsible.name,
     });
-    let file_name: String = file_name.trim().chars().take(PLANILLA_MAX).collect();
+    if count > 1 {
+        data["tomo"] = json!(format!("{number} de {count}"));
+    }
+    let file_name: String = lote.file_name.trim().chars().take(PLANILLA_MAX).collect();
     if !file_name.is_empty() {
         data["planilla"] = json!(file_name);
     }
@@ -58,19 +117,19 @@ pub fn padron_data(
     data
 }
 
-/// The padrón's idempotency key: the same documents give the same padrón.
-pub fn padron_key(rows: &[IssuedRow]) -> String {
-    // The same documents from a reordered spreadsheet are the same padrón.
+/// A tomo's idempotency key: the same documents give the same tomo.
+fn tomo_key(rows: &[IssuedRow]) -> String {
+    // The same documents from a reordered spreadsheet are the same tomo.
     let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     ids.sort_unstable();
     let hash = request_sha256(PADRON_FORM, &json!(ids));
     format!("padron-lote-{}", &hash[..40])
 }
 
-/// The padrón's record once issued. Asked again on another day or by
-/// someone else, its data differ but its documents do not: the padrón
-/// already issued for them is the answer.
-pub async fn issued_or_existing(
+/// A tomo's record once issued. Asked again on another day or by someone
+/// else, its data differ but its documents do not: the tomo already issued
+/// for them is the answer.
+async fn issued_or_existing(
     archive: &Archive,
     key: &str,
     issued: Result<Issued, ArchiveError>,

@@ -6,19 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
-use chrono::DateTime;
-use chrono_tz::Tz;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::{archive_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically};
 use super::{Failure, find_form, load_catalog};
-use crate::archive::{BulkLockError, IssueOrder};
+use crate::archive::BulkLockError;
 use crate::bulk::{
-    self, BulkIssuer, IssuedRow, KEY_PREFIX, Mapping, MappingFile, Responsible, RowOutcome, RowProblem,
+    self, BulkIssuer, KEY_PREFIX, Lote, Mapping, MappingFile, Responsible, RowOutcome, RowProblem,
 };
 use crate::config::Config;
-use crate::forms::{Catalog, FormSpec};
+use crate::forms::Catalog;
 use crate::issuer::Issuer;
 use crate::keys::office_key;
 
@@ -233,13 +231,18 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         );
     }
     if let Some(path) = args.padron.as_ref().filter(|_| !stopped) {
+        let file_name = args
+            .input
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
         let lote = Lote {
             form: &form,
-            input: &args.input,
-            issued_at,
+            file_name: &file_name,
+            date: issued_at.date_naive(),
             rows: &issued,
         };
-        let folio = runtime.block_on(issue_padron(
+        let folios = runtime.block_on(write_padron(
             config,
             &catalog,
             &issuer,
@@ -247,7 +250,16 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             (&signer, &args.cargo),
             path,
         ))?;
-        eprintln!("Padrón del lote: folio {folio}, en {}.", path.display());
+        if folios.len() == 1 {
+            eprintln!("Padrón del lote: folio {}, en {}.", folios[0], path.display());
+        } else {
+            eprintln!(
+                "Padrón del lote en {} tomos (folios {}), en {}.",
+                folios.len(),
+                folios.join(", "),
+                tomo_path(path, 1).display()
+            );
+        }
     }
     if stopped {
         return Err(Failure::Interrupted(
@@ -264,64 +276,47 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     }
 }
 
-/// What a run issued, for its padrón.
-struct Lote<'a> {
-    form: &'a FormSpec,
-    input: &'a Path,
-    issued_at: DateTime<Tz>,
-    rows: &'a [IssuedRow],
-}
-
 /// Issues the padrón of the lote (once for the same documents) and writes
-/// its PDF to `path`; returns its folio.
-async fn issue_padron(
+/// its PDF to `path`, or each tomo's to `<path>-tomo-N.pdf`; returns the
+/// folios.
+async fn write_padron(
     config: &Config,
     catalog: &Catalog,
     issuer: &Issuer,
     lote: &Lote<'_>,
     signer: (&str, &str),
     path: &Path,
-) -> Result<String, Failure> {
-    if lote.rows.is_empty() {
-        return Err(Failure::Usage(
-            "--padron: el lote no emitió ningún documento".into(),
-        ));
-    }
+) -> Result<Vec<String>, Failure> {
     let padron_form = find_form(catalog, bulk::PADRON_FORM)?;
     let archive = open_archive(config).await?;
-    let file_name = lote
-        .input
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let actor = terminal_actor();
     let responsible = Responsible {
         name: signer.0,
         cargo: signer.1,
-    };
-    let data = bulk::padron_data(
-        lote.form,
-        &file_name,
-        lote.issued_at.date_naive(),
-        lote.rows,
-        &responsible,
-    );
-    let key = bulk::padron_key(lote.rows);
-    let actor = terminal_actor();
-    let order = IssueOrder {
-        form: padron_form,
-        data: &data,
-        issued_at: lote.issued_at,
         actor: &actor,
-        expediente_id: None,
-        idempotency_key: Some(&key),
     };
-    let issued = issuer.issue(&archive, &order, signer).await;
-    let record = bulk::issued_or_existing(&archive, &key, issued)
+    let issued_at = issue_time(None, config.time_zone)?;
+    let tomos = bulk::issue_padron(issuer, &archive, padron_form, lote, &responsible, issued_at)
         .await
-        .map_err(archive_failure)?;
-    let pdf = archive.pdf(&record).await.map_err(archive_failure)?;
-    write_atomically(path, &pdf)?;
-    Ok(record.folio)
+        .map_err(|e| Failure::Usage(format!("--padron: {e}")))?;
+    let mut folios = Vec::new();
+    for (index, tomo) in tomos.iter().enumerate() {
+        let pdf = archive.pdf(tomo).await.map_err(archive_failure)?;
+        let target = if tomos.len() == 1 {
+            path.to_owned()
+        } else {
+            tomo_path(path, index + 1)
+        };
+        write_atomically(&target, &pdf)?;
+        folios.push(tomo.folio.clone());
+    }
+    Ok(folios)
+}
+
+/// `padron.pdf` → `padron-tomo-2.pdf`.
+fn tomo_path(path: &Path, number: usize) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    path.with_file_name(format!("{stem}-tomo-{number}.pdf"))
 }
 
 /// Joins the documents into `path`, which appears only once complete.

@@ -29,6 +29,8 @@ pub struct Job {
     pub problems: Mutex<Vec<RowProblem>>,
     /// What it issued, or found issued by an earlier run.
     pub documents: Mutex<Vec<IssuedRow>>,
+    /// The tomos of its padrón, once issued: (document id, folio).
+    pub padron: Mutex<Vec<(i64, String)>>,
     /// Set when the job could not run at all.
     pub failure: Mutex<Option<String>>,
 }
@@ -43,6 +45,10 @@ impl Job {
         let mut documents = self.documents.lock().map(|d| d.clone()).unwrap_or_default();
         documents.sort_by_key(|d| d.line);
         documents
+    }
+
+    pub fn padron(&self) -> Vec<(i64, String)> {
+        self.padron.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     pub fn failure(&self) -> Option<String> {

@@ -614,3 +614,84 @@ async fn one_bulk_run_at_a_time_per_office(fixture: &crate::Fixture) {
     }
 }
 crate::archive_conformance!(one_bulk_run_at_a_time_per_office);
+
+/// A big lote's padrón comes in tomos, each issued once for its documents.
+async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fixture) {
+    use sello::archive::NamedPerson;
+    use sello::bulk::{IssuedRow, Lote, Responsible, TOMO_ROWS, issue_padron};
+
+    let issuer = sello::issuer::Issuer::new(&crate::config(), fixture.key.clone()).expect("issuer");
+    let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
+    let rows: Vec<IssuedRow> = (1..=TOMO_ROWS + 1)
+        .map(|i| IssuedRow {
+            line: i + 1,
+            id: i as i64,
+            folio: format!("DIF/CA/2026/{i:05}"),
+            url: String::new(),
+            person: Some(NamedPerson {
+                role: "representante".into(),
+                name: format!("Persona Número {i}"),
+                identity: format!("{}-K", 15_000_000 + i),
+            }),
+        })
+        .collect();
+    let lote = Lote {
+        form: catalog.get("carta-compromiso").expect("form"),
+        file_name: "familias.xlsx",
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
+        rows: &rows,
+    };
+    let responsible = Responsible {
+        name: "Lucía Hernández Salazar",
+        cargo: "Auxiliar de Área",
+        actor: "lucia",
+    };
+    let padron_form = catalog.get(sello::bulk::PADRON_FORM).expect("padrón form");
+    let tomos = issue_padron(
+        &issuer,
+        &fixture.archive,
+        padron_form,
+        &lote,
+        &responsible,
+        crate::at(22),
+    )
+    .await
+    .expect("issued");
+    assert_eq!(tomos.len(), 2);
+    let text = |pdf: Vec<u8>| {
+        let dir = tempfile::tempdir().expect("temp");
+        let path = dir.path().join("t.pdf");
+        std::fs::write(&path, pdf).expect("write");
+        pdf_text(&path)
+    };
+    let first = text(fixture.archive.pdf(&tomos[0]).await.expect("pdf"));
+    assert!(first.contains("1 de 2"), "the tomo says which it is");
+    assert!(
+        first.contains(&format!("Persona Número {TOMO_ROWS}")),
+        "the first tomo is full"
+    );
+    assert!(!first.contains(&format!("Persona Número {}", TOMO_ROWS + 1)));
+    let second = text(fixture.archive.pdf(&tomos[1]).await.expect("pdf"));
+    assert!(second.contains("2 de 2"), "{second}");
+    assert!(
+        second.contains(&format!("Persona Número {}", TOMO_ROWS + 1)),
+        "{second}"
+    );
+
+    // Asked again the next day: the same tomos.
+    let again = issue_padron(
+        &issuer,
+        &fixture.archive,
+        padron_form,
+        &lote,
+        &responsible,
+        crate::at(23),
+    )
+    .await
+    .expect("the same");
+    let folios = |records: &[sello::archive::DocumentRecord]| {
+        records.iter().map(|r| r.folio.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(folios(&again), folios(&tomos));
+}
+crate::archive_conformance!(a_big_lote_has_its_padron_in_tomos_each_issued_once);

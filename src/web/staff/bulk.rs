@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::home::form_title;
-use crate::archive::{ArchiveError, IssueOrder};
+use crate::archive::ArchiveError;
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
 use crate::web::AppState;
 use crate::web::api::archive_of;
@@ -141,6 +141,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         finished: AtomicBool::new(dry_run || ready.is_empty()),
         problems: std::sync::Mutex::new(problems),
         documents: Default::default(),
+        padron: Default::default(),
         failure: Default::default(),
     });
     tracing::info!(job = job.id, rows = sheet.rows.len(), "lote recibido");
@@ -276,9 +277,18 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                         a.boton.secundario href={"/lotes/" (id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
                         a.boton.secundario href={"/lotes/" (id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
                     }
+                    @let padron = job.padron();
+                    @if !padron.is_empty() {
+                        p { "Padrón del lote: "
+                            @for (i, (document, folio)) in padron.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                a href={"/documentos/" (document)} { (folio) }
+                            }
+                        }
+                    }
                     form method="post" action={"/lotes/" (id) "/padron"} {
                         (csrf_field(&staff))
-                        p { "El padrón del lote es un documento firmado con el nombre, la identificación y el folio de cada persona; se archiva como cualquier documento." }
+                        p { "El padrón del lote es un documento firmado con el nombre, la identificación y el folio de cada persona, en tomos de hasta " (bulk::TOMO_ROWS) " filas; se archiva como cualquier documento." }
                         button { "Emitir el padrón del lote" }
                     }
                 }
@@ -398,30 +408,34 @@ pub async fn padron(
     let responsible = bulk::Responsible {
         name: &user.display_name,
         cargo: &user.cargo,
-    };
-    let data = bulk::padron_data(
-        issued_form,
-        &job.file_name,
-        job.issued_at.date_naive(),
-        &documents,
-        &responsible,
-    );
-    let key = bulk::padron_key(&documents);
-    let order = IssueOrder {
-        form: padron_form,
-        data: &data,
-        issued_at: state.issuer.now(),
         actor: &user.username,
-        expediente_id: None,
-        idempotency_key: Some(&key),
     };
-    let issued = state
-        .issue(&archive, &order, (&user.display_name, &user.cargo))
-        .await;
-    let issued = bulk::issued_or_existing(&archive, &key, issued).await;
+    let lote = bulk::Lote {
+        form: issued_form,
+        file_name: &job.file_name,
+        date: job.issued_at.date_naive(),
+        rows: &documents,
+    };
+    let issued = bulk::issue_padron(
+        &state.issuer,
+        &archive,
+        padron_form,
+        &lote,
+        &responsible,
+        state.issuer.now(),
+    )
+    .await;
     match issued {
-        Ok(record) => Redirect::to(&format!("/documentos/{}", record.id)).into_response(),
-        Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_))) => {
+        Ok(tomos) => {
+            if let Ok(mut padron) = job.padron.lock() {
+                *padron = tomos.iter().map(|t| (t.id, t.folio.clone())).collect();
+            }
+            match tomos.as_slice() {
+                [one] => Redirect::to(&format!("/documentos/{}", one.id)).into_response(),
+                _ => Redirect::to(&format!("/lotes/{id}")).into_response(),
+            }
+        }
+        Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_))) => {
             bad_request(&staff, &format!("No se emitió el padrón: {error}"))
         }
         Err(error) => unavailable(&error),
