@@ -17,7 +17,8 @@ use crate::issuer::Issuer;
 /// The form of the padrón.
 pub const PADRON_FORM: &str = "padron-lote";
 
-/// The most rows a tomo lists: a 10,000-row table takes Typst about 700 MB.
+/// The most rows a tomo lists: a 10,000-row table takes Typst about 700 MB
+/// and a 51,717-row one 3.6 GB.
 pub const TOMO_ROWS: usize = 5_000;
 
 /// The longest spreadsheet name the padrón prints (its field's limit).
@@ -43,11 +44,14 @@ pub struct Responsible<'a> {
     pub actor: &'a str,
 }
 
-/// Issues the padrón of `lote`, tomo by tomo, with `padron_form`; returns
-/// the tomos' records in order. A tomo already issued for the same
-/// documents is returned, not issued again.
+/// Issues the padrón of `lote`, tomo by tomo, with `padron_form`, telling
+/// `issued` of each tomo issued now; returns the tomos' records in order.
+/// The padrón of the same documents is returned, not issued again; a tomo
+/// that fails leaves those before it issued, and asking again issues the
+/// rest.
 pub async fn issue_padron(
     issuer: &Issuer,
+    issued: &(dyn Fn(&IssueOrder<'_>, &Issued) + Sync),
     archive: &Archive,
     padron_form: &FormSpec,
     lote: &Lote<'_>,
@@ -62,8 +66,9 @@ pub async fn issue_padron(
     let tomos: Vec<&[IssuedRow]> = lote.rows.chunks(TOMO_ROWS).collect();
     let mut records = Vec::with_capacity(tomos.len());
     for (index, rows) in tomos.iter().enumerate() {
-        let data = tomo_data(lote, rows, (index + 1, tomos.len()), responsible);
-        let key = tomo_key(rows);
+        let numbering = (index + 1, tomos.len());
+        let data = tomo_data(lote, rows, numbering, responsible);
+        let key = tomo_key(lote.rows, numbering);
         let order = IssueOrder {
             form: padron_form,
             data: &data,
@@ -72,10 +77,13 @@ pub async fn issue_padron(
             expediente_id: None,
             idempotency_key: Some(&key),
         };
-        let issued = issuer
+        let result = issuer
             .issue(archive, &order, (responsible.name, responsible.cargo))
             .await;
-        records.push(issued_or_existing(archive, &key, issued).await?);
+        if let Ok(tomo @ Issued::New { .. }) = &result {
+            issued(&order, tomo);
+        }
+        records.push(issued_or_existing(archive, &key, result).await?);
     }
     Ok(records)
 }
@@ -117,12 +125,18 @@ fn tomo_data(
     data
 }
 
-/// A tomo's idempotency key: the same documents give the same tomo.
-fn tomo_key(rows: &[IssuedRow]) -> String {
-    // The same documents from a reordered spreadsheet are the same tomo.
-    let mut ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+/// A tomo's idempotency key: the whole lote's documents, in any order, and
+/// which tomo it is. The same documents give the same padrón, whichever
+/// way the spreadsheet was sorted; a lote that grew gets a new padrón.
+fn tomo_key(lote: &[IssuedRow], (number, count): (usize, usize)) -> String {
+    let mut ids: Vec<i64> = lote.iter().map(|row| row.id).collect();
     ids.sort_unstable();
-    let hash = request_sha256(PADRON_FORM, &json!(ids));
+    let keyed = if count == 1 {
+        json!(ids)
+    } else {
+        json!({"documentos": ids, "tomo": number, "de": count})
+    };
+    let hash = request_sha256(PADRON_FORM, &keyed);
     format!("padron-lote-{}", &hash[..40])
 }
 
@@ -139,7 +153,7 @@ async fn issued_or_existing(
         Err(ArchiveError::IdempotencyConflict(_)) => match archive.document_by_idempotency_key(key).await? {
             Some(existing) if existing.status == "emitido" => Ok(existing),
             Some(existing) => Err(ArchiveError::Refused(format!(
-                "el padrón de estos documentos ya se emitió como {}, que hoy está {}",
+                "este tomo del padrón ya se emitió como {}, que hoy está {}",
                 existing.folio, existing.status
             ))),
             // Not visible yet: someone else's request is issuing it.

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
+use chrono::DateTime;
+use chrono_tz::Tz;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::{archive_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically};
 use super::{Failure, find_form, load_catalog};
-use crate::archive::BulkLockError;
+use crate::archive::{ArchiveError, BulkLockError};
 use crate::bulk::{
     self, BulkIssuer, KEY_PREFIX, Lote, Mapping, MappingFile, Responsible, RowOutcome, RowProblem,
 };
@@ -57,7 +59,8 @@ pub struct BulkArgs {
     #[arg(long, value_name = "ARCHIVO.pdf")]
     merged: Option<PathBuf>,
     /// Emite el padrón del lote (nombre, identificación y folio de cada
-    /// documento emitido) y escribe su PDF aquí
+    /// documento emitido) y escribe su PDF aquí; más de 5.000 documentos
+    /// van en tomos: ARCHIVO-tomo-1.pdf, ARCHIVO-tomo-2.pdf…
     #[arg(long, value_name = "ARCHIVO.pdf")]
     padron: Option<PathBuf>,
     /// Documentos que se generan a la vez (por defecto, uno por núcleo)
@@ -248,16 +251,18 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             &issuer,
             &lote,
             (&signer, &args.cargo),
+            issued_at,
             path,
         ))?;
         if folios.len() == 1 {
             eprintln!("Padrón del lote: folio {}, en {}.", folios[0], path.display());
         } else {
             eprintln!(
-                "Padrón del lote en {} tomos (folios {}), en {}.",
+                "Padrón del lote en {} tomos (folios {}), en {} … {}.",
                 folios.len(),
                 folios.join(", "),
-                tomo_path(path, 1).display()
+                tomo_path(path, 1).display(),
+                tomo_path(path, folios.len()).display()
             );
         }
     }
@@ -277,14 +282,15 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
 }
 
 /// Issues the padrón of the lote (once for the same documents) and writes
-/// its PDF to `path`, or each tomo's to `<path>-tomo-N.pdf`; returns the
-/// folios.
+/// its PDF to `path`; a padrón in tomos goes to `padron-tomo-1.pdf`,
+/// `padron-tomo-2.pdf`… beside it. Returns the folios.
 async fn write_padron(
     config: &Config,
     catalog: &Catalog,
     issuer: &Issuer,
     lote: &Lote<'_>,
     signer: (&str, &str),
+    issued_at: DateTime<Tz>,
     path: &Path,
 ) -> Result<Vec<String>, Failure> {
     let padron_form = find_form(catalog, bulk::PADRON_FORM)?;
@@ -295,10 +301,20 @@ async fn write_padron(
         cargo: signer.1,
         actor: &actor,
     };
-    let issued_at = issue_time(None, config.time_zone)?;
-    let tomos = bulk::issue_padron(issuer, &archive, padron_form, lote, &responsible, issued_at)
-        .await
-        .map_err(|e| Failure::Usage(format!("--padron: {e}")))?;
+    let tomos = bulk::issue_padron(
+        issuer,
+        &|_, _| {},
+        &archive,
+        padron_form,
+        lote,
+        &responsible,
+        issued_at,
+    )
+    .await
+    .map_err(|error| match error {
+        ArchiveError::Refused(message) => Failure::Usage(format!("--padron: {message}")),
+        other => archive_failure(other),
+    })?;
     let mut folios = Vec::new();
     for (index, tomo) in tomos.iter().enumerate() {
         let pdf = archive.pdf(tomo).await.map_err(archive_failure)?;

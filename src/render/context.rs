@@ -40,8 +40,8 @@ pub struct Issuance {
     pub code: String,
     /// `<base-url>/v/<code>`, printed in the footer.
     pub url: String,
-    /// The QR code (SVG) of the link with its offline payload.
-    /// The QR code as a PNG, one pixel per module.
+    /// The QR code of the link with its offline payload, as a PNG with
+    /// one pixel per module.
     pub qr_png: Vec<u8>,
     /// The id of the office key that signs the document.
     pub key_id: String,

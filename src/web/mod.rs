@@ -105,7 +105,13 @@ impl AppState {
         signer: (&str, &str),
     ) -> Result<Issued, ArchiveError> {
         let issued = self.issuer.issue(archive, order, signer).await?;
-        if let Issued::New { document, .. } = &issued {
+        self.count_issued(archive, order, &issued);
+        Ok(issued)
+    }
+
+    /// Counts and logs a document the issuer has just issued.
+    pub fn count_issued(&self, archive: &Archive, order: &IssueOrder<'_>, issued: &Issued) {
+        if let Issued::New { document, .. } = issued {
             self.metrics
                 .document_issued(order.form.id.as_str(), document.timings);
             tracing::info!(
@@ -116,7 +122,6 @@ impl AppState {
                 "documento emitido"
             );
         }
-        Ok(issued)
     }
 
     /// What the public may see of the document a code names; a malformed

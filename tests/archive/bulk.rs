@@ -647,8 +647,13 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
         actor: "lucia",
     };
     let padron_form = catalog.get(sello::bulk::PADRON_FORM).expect("padrón form");
+    let counted = std::sync::atomic::AtomicUsize::new(0);
+    let count = |_: &sello::archive::IssueOrder<'_>, _: &sello::archive::Issued| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
     let tomos = issue_padron(
         &issuer,
+        &count,
         &fixture.archive,
         padron_form,
         &lote,
@@ -658,6 +663,11 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
     .await
     .expect("issued");
     assert_eq!(tomos.len(), 2);
+    assert_eq!(
+        counted.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "each tomo issued is told"
+    );
     let text = |pdf: Vec<u8>| {
         let dir = tempfile::tempdir().expect("temp");
         let path = dir.path().join("t.pdf");
@@ -681,6 +691,7 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
     // Asked again the next day: the same tomos.
     let again = issue_padron(
         &issuer,
+        &count,
         &fixture.archive,
         padron_form,
         &lote,
@@ -693,5 +704,29 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
         records.iter().map(|r| r.folio.clone()).collect::<Vec<_>>()
     };
     assert_eq!(folios(&again), folios(&tomos));
+    // The same documents from a spreadsheet sorted another way: the same.
+    let mut reordered = rows.clone();
+    reordered.reverse();
+    let reordered = Lote {
+        rows: &reordered,
+        ..lote
+    };
+    let same = issue_padron(
+        &issuer,
+        &count,
+        &fixture.archive,
+        padron_form,
+        &reordered,
+        &responsible,
+        crate::at(23),
+    )
+    .await
+    .expect("the same");
+    assert_eq!(folios(&same), folios(&tomos));
+    assert_eq!(
+        counted.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "nothing issued again"
+    );
 }
 crate::archive_conformance!(a_big_lote_has_its_padron_in_tomos_each_issued_once);

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::home::form_title;
-use crate::archive::ArchiveError;
+use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
 use crate::web::AppState;
 use crate::web::api::archive_of;
@@ -288,7 +288,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                     }
                     form method="post" action={"/lotes/" (id) "/padron"} {
                         (csrf_field(&staff))
-                        p { "El padrón del lote es un documento firmado con el nombre, la identificación y el folio de cada persona, en tomos de hasta " (bulk::TOMO_ROWS) " filas; se archiva como cualquier documento." }
+                        p { "El padrón del lote lista, firmado, el nombre, la identificación y el folio de cada persona; un lote de más de 5.000 documentos lo recibe en tomos. Se archiva como cualquier documento." }
                         button { "Emitir el padrón del lote" }
                     }
                 }
@@ -371,8 +371,8 @@ pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(i
         .into_response()
 }
 
-/// Issues the padrón of a finished job (once: asked again, it is the same
-/// document) and shows it.
+/// Issues the padrón of a finished job (once: asked again, it is the same)
+/// and shows it: the document, or the job's page listing its tomos.
 pub async fn padron(
     State(state): State<Arc<AppState>>,
     Path(id): Path<u64>,
@@ -416,8 +416,10 @@ pub async fn padron(
         date: job.issued_at.date_naive(),
         rows: &documents,
     };
+    let count = |order: &IssueOrder<'_>, issued: &Issued| state.count_issued(&archive, order, issued);
     let issued = bulk::issue_padron(
         &state.issuer,
+        &count,
         &archive,
         padron_form,
         &lote,
@@ -436,7 +438,12 @@ pub async fn padron(
             }
         }
         Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_))) => {
-            bad_request(&staff, &format!("No se emitió el padrón: {error}"))
+            bad_request(
+                &staff,
+                &format!(
+                    "No se emitió el padrón: {error}. Los tomos ya emitidos se conservan; vuelva a pedirlo."
+                ),
+            )
         }
         Err(error) => unavailable(&error),
     }
