@@ -452,17 +452,6 @@ fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
     assert_eq!(all.len(), 80, "every row issued once");
 }
 
-fn pdf_text(path: &Path) -> String {
-    let output = Command::new("pdftotext")
-        .arg("-layout")
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    assert!(output.status.success(), "pdftotext {}", path.display());
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
     let dir = tempfile::tempdir().expect("temp");
@@ -483,22 +472,13 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
     assert_eq!(first.status.code(), Some(2), "row 3 is bad: {}", stderr(&first));
 
     let merged = dir.path().join("imprimir.pdf");
-    let check = Command::new("qpdf")
-        .arg("--check")
-        .arg(&merged)
-        .output()
-        .expect("qpdf");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    crate::assert_qpdf_check(&merged);
     let bytes = std::fs::read(&merged).expect("merged");
     assert!(
         !bytes.windows(10).any(|w| w == b"/ByteRange"),
         "the printed copy carries no signature fields"
     );
-    let text = pdf_text(&merged);
+    let text = crate::pdf_text(&merged);
     // Each carta comes in two copies, each naming its family twice.
     let positions: Vec<usize> = [1, 2, 4, 5]
         .iter()
@@ -519,7 +499,7 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
         "two copies of four cartas: {pages} pages"
     );
 
-    let padron = pdf_text(&dir.path().join("padron.pdf"));
+    let padron = crate::pdf_text(&dir.path().join("padron.pdf"));
     assert!(padron.contains("PADRÓN DE DOCUMENTOS EMITIDOS"), "{padron}");
     for i in [1, 2, 4, 5] {
         assert!(padron.contains(&format!("Carolina Muñoz {i}")), "{padron}");
@@ -552,7 +532,7 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
         stderr(&again)
     );
     assert_eq!(folio_of(&again), padron_folio);
-    assert_eq!(pdf_text(&merged), text, "the same lote joins the same way");
+    assert_eq!(crate::pdf_text(&merged), text, "the same lote joins the same way");
     let verify = sello(dir.path(), &["verify", "padron.pdf"]);
     assert!(
         verify.status.success(),
@@ -672,7 +652,7 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
         let dir = tempfile::tempdir().expect("temp");
         let path = dir.path().join("t.pdf");
         std::fs::write(&path, pdf).expect("write");
-        pdf_text(&path)
+        crate::pdf_text(&path)
     };
     let first = text(fixture.archive.pdf(&tomos[0]).await.expect("pdf"));
     assert!(first.contains("1 de 2"), "the tomo says which it is");

@@ -113,6 +113,32 @@ pub struct Fixture {
     schema: Option<PostgresSchema>,
 }
 
+/// The text of a PDF as poppler's pdftotext lays it out.
+pub fn pdf_text(path: &std::path::Path) -> String {
+    let output = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    assert!(output.status.success(), "pdftotext {}", path.display());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts that qpdf finds nothing wrong with the PDF at `path`.
+pub fn assert_qpdf_check(path: &std::path::Path) {
+    let check = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(path)
+        .output()
+        .expect("qpdf");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
 pub fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()
 }

@@ -1541,17 +1541,8 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     let dir = tempfile::tempdir().expect("temp");
     let merged_path = dir.path().join("lote.pdf");
     std::fs::write(&merged_path, &merged.bytes).expect("write");
-    let check = std::process::Command::new("qpdf")
-        .arg("--check")
-        .arg(&merged_path)
-        .output()
-        .expect("qpdf");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    let text = pdf_text(&merged_path);
+    crate::assert_qpdf_check(&merged_path);
+    let text = crate::pdf_text(&merged_path);
     let order: Vec<usize> = [1, 2, 4, 5, 6, 7, 8]
         .iter()
         .map(|i| {
@@ -1570,7 +1561,7 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     let padron_pdf = browser.get(&format!("{document}/pdf")).await;
     let padron_path = dir.path().join("padron.pdf");
     std::fs::write(&padron_path, &padron_pdf.bytes).expect("write");
-    let listed = pdf_text(&padron_path);
+    let listed = crate::pdf_text(&padron_path);
     for i in [1, 2, 4, 5, 6, 7, 8] {
         assert!(listed.contains(&format!("Carolina Muñoz {i}")), "{listed}");
     }
@@ -1617,13 +1608,3 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     );
 }
 crate::archive_conformance!(a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows);
-
-fn pdf_text(path: &std::path::Path) -> String {
-    let output = std::process::Command::new("pdftotext")
-        .arg(path)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    assert!(output.status.success(), "pdftotext {}", path.display());
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}

@@ -340,18 +340,26 @@ pub async fn issued_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(i
     csv_download(&format!("lote-{id}-emitidos.csv"), bulk::issued_csv(&documents))
 }
 
-/// Every document of a finished job in row order, joined into one PDF to
-/// print; sent as it is joined.
-pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+/// A finished job of the caller's office, for someone who may issue; or
+/// the page that says why not, returned as is.
+#[allow(clippy::result_large_err)]
+fn finished_job(state: &AppState, staff: &Staff, id: u64) -> Result<Arc<Job>, Response> {
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
+        return Err(refused);
     }
-    let Some(job) = state
+    state
         .jobs
         .get(&staff.user().office_code, id)
         .filter(|j| j.is_finished())
-    else {
-        return not_found(&staff, "No existe ese lote terminado en su oficina.");
+        .ok_or_else(|| not_found(staff, "No existe ese lote terminado en su oficina."))
+}
+
+/// Every document of a finished job in row order, joined into one PDF to
+/// print; sent as it is joined.
+pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+    let job = match finished_job(&state, &staff, id) {
+        Ok(job) => job,
+        Err(answer) => return answer,
     };
     let archive = match archive_of(&state, staff.user()).await {
         Ok(archive) => archive,
@@ -378,15 +386,9 @@ pub async fn padron(
     Path(id): Path<u64>,
     StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
-    let Some(job) = state
-        .jobs
-        .get(&staff.user().office_code, id)
-        .filter(|j| j.is_finished())
-    else {
-        return not_found(&staff, "No existe ese lote terminado en su oficina.");
+    let job = match finished_job(&state, &staff, id) {
+        Ok(job) => job,
+        Err(answer) => return answer,
     };
     let documents = job.documents_in_order();
     let (Some(issued_form), Some(padron_form)) =
