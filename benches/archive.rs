@@ -278,6 +278,7 @@ async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Val
         actor: "bench",
         expediente_id: None,
         idempotency_key: None,
+        draft: None,
     };
     let mut spent = Duration::ZERO;
     archive
@@ -290,6 +291,8 @@ async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Val
                 folio: Some(folio.to_string()),
                 signer: "Directora",
                 cargo: "Directora",
+                endorsements: &[],
+                hand_signatures: &[],
             };
             let issued = issue(&bench.renderer, key, "https://sello.example", &request);
             spent = started.elapsed();

@@ -13,7 +13,7 @@ use crate::forms::{FormSpec, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{SignError, SignatureRequest, sign_pdf};
 use crate::qr;
-use crate::render::{DocumentContext, Issuance, RenderError, Renderer, data_json};
+use crate::render::{DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json};
 
 /// What is needed to issue one document.
 pub struct IssueRequest<'a> {
@@ -25,6 +25,10 @@ pub struct IssueRequest<'a> {
     /// Who signs, and as what (shown in the signature's metadata).
     pub signer: &'a str,
     pub cargo: &'a str,
+    /// The visados and signatures of its workflow, printed on it.
+    pub endorsements: &'a [Endorsement],
+    /// Signatures drawn by hand on a screen, by signer, printed in their blocks.
+    pub hand_signatures: &'a [(String, Vec<u8>)],
 }
 
 /// An issued, signed document.
@@ -108,7 +112,9 @@ pub fn issue(
             qr_png: image.png,
             key_id: key.key_id.to_string(),
         },
-    );
+    )
+    .with_endorsements(request.endorsements.to_vec())
+    .with_hand_signatures(request.hand_signatures.to_vec());
     let started = Instant::now();
     let rendered = renderer.render(request.form, request.data, &context)?;
     let render_time = started.elapsed();

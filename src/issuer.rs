@@ -106,18 +106,28 @@ impl Issuer {
                     folio: Some(folio.to_string()),
                     signer: signer.0,
                     cargo: signer.1,
+                    endorsements: order.draft.as_ref().map_or(&[][..], |d| &d.endorsements),
+                    hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
                 };
                 issue(&renderer, &key, &self.base_url, &request)
             })
             .await
     }
 
-    /// A draft's PDF for `office`, marked as such: no folio, no code, no signature.
-    pub fn preview(&self, office: &Office, form: &FormSpec, data: &Value) -> Result<Rendered, RenderError> {
+    /// A draft's PDF for `office`, marked as such: no folio, no code, no
+    /// signature but those drawn by hand so far.
+    pub fn preview(
+        &self,
+        office: &Office,
+        form: &FormSpec,
+        data: &Value,
+        hand_signatures: Vec<(String, Vec<u8>)>,
+    ) -> Result<Rendered, RenderError> {
         let renderer = self.renderer_for(office).map_err(|e| RenderError::Setup {
             form: form.id.to_string(),
             message: e.to_string(),
         })?;
-        renderer.render(form, data, &DocumentContext::draft(self.now()))
+        let context = DocumentContext::draft(self.now()).with_hand_signatures(hand_signatures);
+        renderer.render(form, data, &context)
     }
 }

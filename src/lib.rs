@@ -14,4 +14,5 @@ pub mod keys;
 pub mod pdf;
 pub mod qr;
 pub mod render;
+pub mod signature_image;
 pub mod web;

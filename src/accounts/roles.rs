@@ -1,14 +1,19 @@
-//! The four roles of an office and what each may do.
+//! The roles of an office and what each may do.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// One role per account. Each includes what the one before may read;
-/// the administrator may do everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// One role per account. Every role but the archivist's prepares drafts;
+/// a form's workflow says which role takes each of its steps; the
+/// administrator may do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Prepares drafts; reads the office's documents.
     Capturista,
+    /// Gives the visado (Vo. Bo.) a workflow asks for: a head of area.
+    Revisor,
+    /// Approves quotes and amounts against the budget.
+    Contador,
     /// Issues and signs, annuls; prepares drafts too.
     Firmante,
     /// Searches, reads and exports; changes nothing.
@@ -18,8 +23,10 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 6] = [
         Role::Capturista,
+        Role::Revisor,
+        Role::Contador,
         Role::Firmante,
         Role::Archivista,
         Role::Administrador,
@@ -32,6 +39,8 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Capturista => "capturista",
+            Role::Revisor => "revisor",
+            Role::Contador => "contador",
             Role::Firmante => "firmante",
             Role::Archivista => "archivista",
             Role::Administrador => "administrador",
@@ -42,6 +51,8 @@ impl Role {
     pub fn label(self) -> &'static str {
         match self {
             Role::Capturista => "Capturista",
+            Role::Revisor => "Revisor(a) (visado)",
+            Role::Contador => "Contador(a)",
             Role::Firmante => "Firmante",
             Role::Archivista => "Archivista",
             Role::Administrador => "Administrador(a)",
@@ -49,7 +60,7 @@ impl Role {
     }
 
     pub fn can_draft(self) -> bool {
-        matches!(self, Role::Capturista | Role::Firmante | Role::Administrador)
+        self != Role::Archivista
     }
 
     pub fn can_issue(self) -> bool {

@@ -101,6 +101,7 @@ impl Archive {
                 office_code: Some(self.office.code.clone()),
                 document_id: Some(document.id),
                 expediente_id: Some(document.expediente_id),
+                draft_id: None,
                 details: json!({
                     "folio": document.folio,
                     "motivo": reason,

@@ -18,11 +18,13 @@ pub struct NewEvent {
     pub office_code: Option<String>,
     pub document_id: Option<i64>,
     pub expediente_id: Option<i64>,
+    /// A draft not yet issued, for the steps of its workflow.
+    pub draft_id: Option<i64>,
     pub details: Value,
 }
 
 /// An event as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub seq: i64,
     pub at: String,
@@ -31,6 +33,7 @@ pub struct AuditEvent {
     pub office_code: Option<String>,
     pub document_id: Option<i64>,
     pub expediente_id: Option<i64>,
+    pub draft_id: Option<i64>,
     /// JSON, exactly as hashed.
     pub details: String,
     pub prev_hash: String,
@@ -48,6 +51,7 @@ impl AuditEvent {
             office_code: event.office_code,
             document_id: event.document_id,
             expediente_id: event.expediente_id,
+            draft_id: event.draft_id,
             details: event.details.to_string(),
             prev_hash,
             hash: String::new(),
@@ -59,7 +63,7 @@ impl AuditEvent {
     /// The hash of everything in the event, including the previous hash.
     /// A JSON array keeps the fields apart whatever they contain.
     pub fn computed_hash(&self) -> String {
-        let fields = json!([
+        let mut fields = json!([
             self.prev_hash,
             self.seq,
             self.at,
@@ -70,6 +74,10 @@ impl AuditEvent {
             self.expediente_id,
             self.details,
         ]);
+        // Added with workflows: events without a draft hash as before.
+        if let (Some(draft), Value::Array(fields)) = (self.draft_id, &mut fields) {
+            fields.push(json!({ "borrador": draft }));
+        }
         hex(&Sha256::digest(fields.to_string().as_bytes()))
     }
 }
@@ -129,7 +137,7 @@ macro_rules! append_event {
         );
         sqlx::query(
             "INSERT INTO audit_events (seq, at, actor, action, office_code, document_id, expediente_id, \
-             details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             draft_id, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(sealed.seq)
         .bind(&sealed.at)
@@ -138,6 +146,7 @@ macro_rules! append_event {
         .bind(&sealed.office_code)
         .bind(sealed.document_id)
         .bind(sealed.expediente_id)
+        .bind(sealed.draft_id)
         .bind(&sealed.details)
         .bind(&sealed.prev_hash)
         .bind(&sealed.hash)
@@ -176,6 +185,7 @@ mod tests {
             office_code: Some("DIF".into()),
             document_id: Some(n),
             expediente_id: None,
+            draft_id: None,
             details: json!({"folio": format!("DIF/OF/2026/{n:04}")}),
         }
     }

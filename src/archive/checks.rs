@@ -57,7 +57,7 @@ const BATCH: i64 = 5_000;
 impl Archive {
     /// Re-hashes the audit chain from the first event to the head.
     pub async fn verify_audit(&self) -> Result<AuditReport, ArchiveError> {
-        const EVENTS: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, details, \
+        const EVENTS: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, \
              prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
         // The head is read first: events appended while checking are left
         // for the next check, not taken for a break.

@@ -42,6 +42,7 @@ impl Archive {
                 office_code: Some(self.office.code.clone()),
                 document_id: None,
                 expediente_id: Some(id),
+                draft_id: None,
                 details: json!({"cerrado": on.to_string()}),
             });
             tx.commit().await?;

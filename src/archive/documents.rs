@@ -203,7 +203,7 @@ impl Archive {
 
     /// The audit events about an expediente or any of its documents, in order.
     pub async fn expediente_events(&self, id: i64) -> Result<Vec<AuditEvent>, ArchiveError> {
-        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, details, \
+        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, \
              prev_hash, hash FROM audit_events WHERE expediente_id = $1 \
              OR document_id IN (SELECT id FROM documents WHERE expediente_id = $1) ORDER BY seq";
         Ok(on_pool!(&self.store, pool => {
@@ -211,10 +211,12 @@ impl Archive {
         }))
     }
 
-    /// The audit events about one document, in order.
+    /// The audit events about one document, in order, including the
+    /// steps its draft went through before it was issued.
     pub async fn document_events(&self, id: i64) -> Result<Vec<AuditEvent>, ArchiveError> {
-        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, details, \
-             prev_hash, hash FROM audit_events WHERE document_id = $1 ORDER BY seq";
+        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, \
+             prev_hash, hash FROM audit_events WHERE document_id = $1 \
+             OR draft_id IN (SELECT id FROM drafts WHERE document_id = $1) ORDER BY seq";
         Ok(on_pool!(&self.store, pool => {
             sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
         }))

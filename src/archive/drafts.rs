@@ -6,7 +6,10 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::store::on_pool;
+use serde_json::json;
+
+use super::audit::{NewEvent, append_event};
+use super::store::{BeginWrite as _, on_pool};
 use super::{Archive, ArchiveError};
 
 /// A draft of this office.
@@ -19,20 +22,27 @@ pub struct DraftRecord {
     pub author: String,
     pub updated_at: String,
     pub document_id: Option<i64>,
+    /// The workflow step it is at; `None` once issued (or, for drafts
+    /// saved before workflows, at the first step).
+    pub step: Option<String>,
+    /// For a correction: the issued document it replaces once issued.
+    pub replaces: Option<i64>,
 }
 
 const DRAFT_COLUMNS: &str = "d.id, d.form, d.data, d.created_by, u.display_name AS author, \
-     d.updated_at, d.document_id";
+     d.updated_at, d.document_id, d.step, d.replaces";
 
 impl Archive {
-    /// Saves a new draft, or updates draft `id` if it is still open;
-    /// returns its id.
+    /// Saves a new draft at its workflow's `first_step`, or updates draft
+    /// `id` if it is still at that step (sent on, it changes only after a
+    /// rejection brings it back); returns its id.
     pub async fn save_draft(
         &self,
         id: Option<i64>,
         form: &str,
         data: &Value,
         user_id: i64,
+        first_step: &str,
     ) -> Result<i64, ArchiveError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let data = data.to_string();
@@ -41,14 +51,15 @@ impl Archive {
                 let changed = on_pool!(&self.store, pool => {
                     sqlx::query(
                         "UPDATE drafts SET data = $3, updated_at = $4 \
-                         WHERE id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5",
+                         WHERE id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
+                         AND (step IS NULL OR step = $6)",
                     )
-                    .bind(id).bind(&self.office.code).bind(&data).bind(&now).bind(form)
+                    .bind(id).bind(&self.office.code).bind(&data).bind(&now).bind(form).bind(first_step)
                     .execute(pool).await?.rows_affected()
                 });
                 if changed == 0 {
                     return Err(ArchiveError::Refused(
-                        "el borrador no existe, es de otro formulario o ya se emitió; no se puede cambiar"
+                        "el borrador no existe, es de otro formulario, ya se envió a revisión o ya se emitió; no se puede cambiar"
                             .into(),
                     ));
                 }
@@ -56,13 +67,62 @@ impl Archive {
             }
             None => on_pool!(&self.store, pool => {
                 sqlx::query_scalar(
-                    "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                    "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at, step) \
+                     VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
                 )
-                .bind(&self.office.code).bind(form).bind(&data).bind(user_id).bind(&now)
+                .bind(&self.office.code).bind(form).bind(&data).bind(user_id).bind(&now).bind(first_step)
                 .fetch_one(pool).await?
             }),
         };
+        Ok(id)
+    }
+
+    /// Starts the correction of an issued document: a draft with its data,
+    /// at `first_step`, that replaces it once issued. A document has one
+    /// correction under way at a time: asking again returns it.
+    pub async fn start_correction(
+        &self,
+        reference: &str,
+        user_id: i64,
+        actor: &str,
+        first_step: &str,
+    ) -> Result<i64, ArchiveError> {
+        let document = self.document(reference).await?;
+        if document.status != "emitido" {
+            return Err(ArchiveError::Refused(format!(
+                "el documento {} está {}; solo se corrige un documento vigente",
+                document.folio, document.status
+            )));
+        }
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let id = on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
+            )
+            .bind(&self.office.code).bind(document.id).fetch_optional(&mut *tx).await?;
+            if let Some(id) = open {
+                return Ok(id);
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at, step, replaces) \
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+            )
+            .bind(&self.office.code).bind(&document.form).bind(&document.data).bind(user_id).bind(&now)
+            .bind(first_step).bind(document.id)
+            .fetch_one(&mut *tx).await?;
+            append_event!(tx, NewEvent {
+                actor: actor.to_owned(),
+                action: "documento.en_correccion",
+                office_code: Some(self.office.code.clone()),
+                document_id: Some(document.id),
+                expediente_id: Some(document.expediente_id),
+                draft_id: Some(id),
+                details: json!({"folio": document.folio}),
+            });
+            tx.commit().await?;
+            id
+        });
         Ok(id)
     }
 
@@ -94,7 +154,7 @@ impl Archive {
     pub async fn close_draft(&self, id: i64, document_id: i64) -> Result<(), ArchiveError> {
         on_pool!(&self.store, pool => {
             sqlx::query(
-                "UPDATE drafts SET document_id = $3 WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
+                "UPDATE drafts SET document_id = $3, step = NULL WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
             )
             .bind(id).bind(&self.office.code).bind(document_id).execute(pool).await?;
         });

@@ -20,8 +20,9 @@ use super::filing::{expediente_of, persons_in};
 use super::folio::{Folio, series_of};
 use super::store::{BeginWrite as _, NEXT_FOLIO, OFFICE, SERIES, on_pool};
 use super::text::{data_text, fold};
+use super::tramites::{FinalSignature, close_signed_draft};
 use super::{Archive, ArchiveError, Backend};
-use crate::forms::FormSpec;
+use crate::forms::{FormSpec, StepKind};
 use crate::issue::{IssueError, IssuedDocument};
 
 /// What the archive needs to issue one document.
@@ -35,6 +36,8 @@ pub struct IssueOrder<'a> {
     pub expediente_id: Option<i64>,
     /// The same key with the same data returns the same document.
     pub idempotency_key: Option<&'a str>,
+    /// The draft whose last signature this issuance is, recorded with it.
+    pub draft: Option<FinalSignature<'a>>,
 }
 
 /// A folio taken for a document that is being issued.
@@ -244,6 +247,7 @@ impl Archive {
                             office_code: Some(office.code.clone()),
                             document_id: None,
                             expediente_id: Some(id),
+                            draft_id: None,
                             details: json!({"tipo": derived.kind, "clave": derived.key, "titulo": title}),
                         });
                     }
@@ -339,6 +343,18 @@ impl Archive {
                     "el folio {} fue anulado mientras se emitía", reservation.folio
                 )));
             }
+            // The workflow's earlier signatures, in order, sealed with the last.
+            if let Some(last) = &order.draft {
+                let earlier = last.endorsements.split_last().map_or(&[][..], |(_, earlier)| earlier);
+                for endorsement in earlier.iter().filter(|e| e.tipo == StepKind::Firma) {
+                    sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(&endorsement.nombre)
+                        .bind(&endorsement.cargo).bind(&endorsement.fecha_hora)
+                        .execute(&mut *tx).await?;
+                }
+                close_signed_draft!(tx, self, last, id, reservation.folio.as_str());
+            }
             sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(&signature.signer)
@@ -351,6 +367,7 @@ impl Archive {
                 office_code: Some(self.office.code.clone()),
                 document_id: Some(id),
                 expediente_id: Some(reservation.expediente_id),
+                draft_id: None,
                 details: json!({
                     "folio": reservation.folio.as_str(),
                     "formulario": order.form.id.as_str(),
@@ -386,6 +403,7 @@ impl Archive {
                     office_code: Some(self.office.code.clone()),
                     document_id: Some(id),
                     expediente_id: None,
+                    draft_id: None,
                     details: json!({"folio": folio, "motivo": reason}),
                 });
             }

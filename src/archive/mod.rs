@@ -14,12 +14,14 @@ mod drafts;
 mod export;
 mod filing;
 mod folio;
+mod hand_signatures;
 mod issuing;
 mod public;
 mod s3;
 mod search;
 mod store;
 pub mod text;
+pub(crate) mod tramites;
 
 use crate::config::Config;
 
@@ -32,12 +34,14 @@ pub use drafts::DraftRecord;
 pub use export::{ExportSummary, pdf_file_name};
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
+pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
 pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};
 pub use public::PublicView;
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};
 pub(crate) use store::{OFFICE as OFFICE_SQL, on_pool};
+pub use tramites::{FinalSignature, Move, StepRecord, Taker};
 
 /// The office an archive issues for.
 #[derive(Debug, Clone)]

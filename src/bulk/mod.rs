@@ -57,6 +57,21 @@ pub struct RowProblem {
     pub message: String,
 }
 
+/// Refuses a form whose workflow asks for more than one signature (a
+/// visado, an approval, a second signer): its documents are issued one by
+/// one through their steps, never in bulk or from the terminal.
+pub fn refuse_reviewed(form: &FormSpec) -> Result<(), String> {
+    if form.workflow.allows_direct_issue(crate::accounts::Role::Firmante) {
+        Ok(())
+    } else {
+        Err(format!(
+            "«{}» se emite tras su trámite ({}), uno por uno desde la aplicación web o la API",
+            form.id,
+            form.workflow.describe_review()
+        ))
+    }
+}
+
 /// Validates every row; returns those ready and every problem found.
 pub fn prepare(
     form: &FormSpec,
@@ -280,6 +295,7 @@ impl BulkIssuer {
             actor: &self.actor,
             expediente_id: row.expediente,
             idempotency_key: Some(&row.key),
+            draft: None,
         }
     }
 
@@ -340,6 +356,8 @@ impl BulkIssuer {
                     folio: Some(folio),
                     signer: &signer,
                     cargo: &cargo,
+                    endorsements: &[],
+                    hand_signatures: &[],
                 };
                 issue(&renderer, &key, &base_url, &request)
             })

@@ -76,6 +76,7 @@ pub async fn issue_padron(
             actor: responsible.actor,
             expediente_id: None,
             idempotency_key: Some(&key),
+            draft: None,
         };
         let result = issuer
             .issue(archive, &order, (responsible.name, responsible.cargo))

@@ -71,6 +71,7 @@ pub struct BulkArgs {
 pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     let catalog = load_catalog(config)?;
     let form = Arc::new(find_form(&catalog, &args.form)?.clone());
+    bulk::refuse_reviewed(&form).map_err(Failure::Usage)?;
     let sheet = bulk::read_sheet(&args.input).map_err(|e| Failure::Usage(e.to_string()))?;
     let mapping_file = match &args.map {
         Some(path) => {

@@ -49,6 +49,7 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     let document = &args.document;
     let catalog = load_catalog(config)?;
     let form = find_form(&catalog, &document.form)?;
+    crate::bulk::refuse_reviewed(form).map_err(Failure::Usage)?;
     // Validate before touching keys, so bad data never creates a key.
     let data = checked_data(form, &document.data)?;
     let issued_at = issue_time(document.at.as_deref(), config.time_zone)?;
@@ -75,6 +76,7 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
         actor: &actor,
         expediente_id: args.expediente,
         idempotency_key: args.idempotency_key.as_deref(),
+        draft: None,
     };
 
     let runtime = runtime()?;

@@ -27,7 +27,7 @@ enum UsersAction {
         /// Cargo, impreso bajo su firma
         #[arg(long, value_name = "CARGO", default_value = "")]
         cargo: String,
-        /// capturista, firmante, archivista o administrador
+        /// capturista, revisor, contador, firmante, archivista o administrador
         #[arg(long, value_name = "ROL", value_parser = parse_role)]
         role: Role,
         /// Clave de la oficina; por defecto, la de la configuración
@@ -50,7 +50,8 @@ enum UsersAction {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| "use capturista, firmante, archivista o administrador".to_owned())
+    Role::parse(text)
+        .ok_or_else(|| "use capturista, revisor, contador, firmante, archivista o administrador".to_owned())
 }
 
 fn failure(error: AccountError) -> Failure {

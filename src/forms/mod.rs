@@ -8,6 +8,7 @@ mod identity;
 mod rules;
 mod spec;
 mod validate;
+mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
 pub use rules::{DeclaredRule, Rule};
@@ -15,3 +16,4 @@ pub use spec::{
     ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FormId, FormSpec, IdentityKind,
 };
 pub use validate::{Problem, Problems, validate, warnings};
+pub use workflow::{HandSigner, Step, StepKind, Workflow, hand_signers};

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::rules::{DeclaredRule, RawRule};
+use super::workflow::{RawStep, Workflow, check_workflow};
 
 /// A form identifier: lowercase ASCII letters, digits and inner hyphens,
 /// the same as the form's folder name (`oficio-comision`).
@@ -110,6 +111,8 @@ pub struct FormSpec {
     /// office's administrative expediente of the series and year.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expediente: Option<ExpedienteRule>,
+    /// The steps before a document is issued: who drafts, approves, signs.
+    pub workflow: Workflow,
 }
 
 /// Whose case file a document belongs to.
@@ -238,6 +241,8 @@ pub(super) struct RawForm {
     #[serde(default)]
     rules: Vec<RawRule>,
     expediente: Option<ExpedienteRule>,
+    #[serde(default)]
+    workflow: Vec<RawStep>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,7 +290,9 @@ impl RawForm {
         if let Some(rule) = &self.expediente {
             check_expediente_rule(rule, &fields)?;
         }
+        let workflow = check_workflow(self.workflow, &fields)?;
         Ok(FormSpec {
+            workflow,
             rules,
             expediente: self.expediente,
             id,

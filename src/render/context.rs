@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::forms::FormSpec;
+use crate::forms::{FormSpec, StepKind};
 
 /// The office's letterhead, the same on every document.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +47,21 @@ pub struct Issuance {
     pub key_id: String,
 }
 
+/// A step of the document's workflow taken before it was issued: a
+/// visado, an approval or an electronic signature, printed on the
+/// document so that the signed PDF carries every one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Endorsement {
+    /// The step's label: «Aprobación de la cotización».
+    pub paso: String,
+    /// `visado` or `firma`.
+    pub tipo: StepKind,
+    pub nombre: String,
+    pub cargo: String,
+    /// When, RFC 3339 in the office's time zone.
+    pub fecha_hora: String,
+}
+
 /// The per-document facts that are not form data.
 #[derive(Debug, Clone)]
 pub struct DocumentContext {
@@ -55,6 +70,11 @@ pub struct DocumentContext {
     pub folio: Option<String>,
     /// `None` while the document is a draft.
     pub issuance: Option<Issuance>,
+    /// The workflow's visados and signatures, in the order they were given.
+    pub endorsements: Vec<Endorsement>,
+    /// Signatures drawn by hand on a screen, as PNG, by signer
+    /// (`representante`, `asistentes[3]`): printed in their blocks.
+    pub hand_signatures: Vec<(String, Vec<u8>)>,
 }
 
 impl DocumentContext {
@@ -64,6 +84,8 @@ impl DocumentContext {
             issued_at,
             folio: None,
             issuance: None,
+            endorsements: Vec::new(),
+            hand_signatures: Vec::new(),
         }
     }
 
@@ -73,7 +95,22 @@ impl DocumentContext {
             issued_at,
             folio,
             issuance: Some(issuance),
+            endorsements: Vec::new(),
+            hand_signatures: Vec::new(),
         }
+    }
+
+    /// With signatures drawn by hand, by signer; at most
+    /// [`HAND_SIGNATURES_MAX`](super::world::HAND_SIGNATURES_MAX) are printed.
+    pub fn with_hand_signatures(mut self, signatures: Vec<(String, Vec<u8>)>) -> Self {
+        self.hand_signatures = signatures;
+        self
+    }
+
+    /// With the workflow's visados and signatures.
+    pub fn with_endorsements(mut self, endorsements: Vec<Endorsement>) -> Self {
+        self.endorsements = endorsements;
+        self
     }
 
     pub(super) fn for_template<'a>(
@@ -101,6 +138,14 @@ impl DocumentContext {
                 fecha: self.issued_at.format("%Y-%m-%d").to_string(),
                 clave: &i.key_id,
             }),
+            tramite: &self.endorsements,
+            firmas_autografas: self
+                .hand_signatures
+                .iter()
+                .take(super::world::HAND_SIGNATURES_MAX)
+                .enumerate()
+                .map(|(i, (signer, _))| (signer.as_str(), super::world::hand_signature_path(i)))
+                .collect(),
         }
     }
 }
@@ -117,6 +162,9 @@ pub(super) struct TemplateContext<'a> {
     borrador: bool,
     verificacion: Option<TemplateVerification<'a>>,
     firma_electronica: Option<ElectronicSignature<'a>>,
+    tramite: &'a [Endorsement],
+    /// Signer → virtual path of their drawn signature.
+    firmas_autografas: std::collections::BTreeMap<&'a str, String>,
 }
 
 #[derive(Serialize)]

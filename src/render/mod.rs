@@ -15,8 +15,9 @@ use typst::{Library, World};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-pub use context::{DocumentContext, Issuance, Letterhead};
+pub use context::{DocumentContext, Endorsement, Issuance, Letterhead};
 pub use fonts::printable;
+pub use world::HAND_SIGNATURES_MAX;
 use world::{DocumentWorld, Shared};
 
 use crate::config::{Config, logo_extension};
@@ -96,6 +97,11 @@ impl Renderer {
             data_bytes,
             context_bytes,
             context.issuance.as_ref().map(|i| i.qr_png.clone()),
+            context
+                .hand_signatures
+                .iter()
+                .map(|(_, png)| png.clone())
+                .collect(),
             typst_date(&issued_at),
         )
         .map_err(|e| setup(e.to_string()))?;

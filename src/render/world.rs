@@ -29,6 +29,21 @@ pub const CONTEXT_PATH: &str = "/context.json";
 pub const QR_PATH: &str = "/qr.png";
 
 static QR_ID: LazyLock<FileId> = LazyLock::new(|| file_id(QR_PATH));
+
+/// The most signatures drawn by hand one document prints; each has a fixed
+/// virtual path, so their file ids are a finite set.
+pub const HAND_SIGNATURES_MAX: usize = 200;
+
+/// The virtual path of the `i`-th hand signature of a document.
+pub fn hand_signature_path(i: usize) -> String {
+    format!("/firmas/{i}.png")
+}
+
+static HAND_IDS: LazyLock<Vec<FileId>> = LazyLock::new(|| {
+    (0..HAND_SIGNATURES_MAX)
+        .map(|i| file_id(&hand_signature_path(i)))
+        .collect()
+});
 static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id(DATA_PATH));
 static CONTEXT_ID: LazyLock<FileId> = LazyLock::new(|| file_id(CONTEXT_PATH));
 
@@ -82,6 +97,7 @@ pub struct DocumentWorld<'a> {
     data: Bytes,
     context: Bytes,
     qr: Option<Bytes>,
+    hand_signatures: Vec<Bytes>,
     today: Datetime,
 }
 
@@ -92,6 +108,7 @@ impl<'a> DocumentWorld<'a> {
         data: Vec<u8>,
         context: Vec<u8>,
         qr: Option<Vec<u8>>,
+        hand_signatures: Vec<Vec<u8>>,
         today: Datetime,
     ) -> FileResult<Self> {
         let form_dir = shared
@@ -108,6 +125,11 @@ impl<'a> DocumentWorld<'a> {
             data: Bytes::new(data),
             context: Bytes::new(context),
             qr: qr.map(Bytes::new),
+            hand_signatures: hand_signatures
+                .into_iter()
+                .take(HAND_SIGNATURES_MAX)
+                .map(Bytes::new)
+                .collect(),
             today,
         })
     }
@@ -172,7 +194,7 @@ impl World for DocumentWorld<'_> {
     }
 
     fn source(&self, id: FileId) -> FileResult<Source> {
-        if id == *DATA_ID || id == *CONTEXT_ID || id == *QR_ID {
+        if id == *DATA_ID || id == *CONTEXT_ID || id == *QR_ID || HAND_IDS.contains(&id) {
             return Err(FileError::NotSource);
         }
         // Check access before the cache: another form's file is not ours.
@@ -196,6 +218,13 @@ impl World for DocumentWorld<'_> {
         }
         if id == *QR_ID {
             return self.qr.clone().ok_or(FileError::AccessDenied);
+        }
+        if let Some(i) = HAND_IDS.iter().position(|hand| *hand == id) {
+            return self
+                .hand_signatures
+                .get(i)
+                .cloned()
+                .ok_or(FileError::AccessDenied);
         }
         if let Some((logo_id, bytes)) = &self.shared.logo
             && id == *logo_id

@@ -11,6 +11,7 @@ mod metrics;
 pub mod page;
 pub mod ratelimit;
 mod staff;
+pub mod tramites;
 mod ui;
 mod verify;
 

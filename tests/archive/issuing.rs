@@ -306,6 +306,8 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
             folio: Some(folio.to_string()),
             signer: "Directora",
             cargo: "Directora",
+            endorsements: &[],
+            hand_signatures: &[],
         };
         sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
     };

@@ -14,7 +14,9 @@ mod issuing;
 mod s3;
 mod search;
 mod service;
+mod upgrade;
 mod verification_page;
+mod workflows;
 
 use std::sync::LazyLock;
 
@@ -233,6 +235,7 @@ pub fn order<'a>(
         actor: "ana.lopez",
         expediente_id,
         idempotency_key,
+        draft: None,
     }
 }
 
@@ -259,6 +262,8 @@ pub async fn issue_into(
                 folio: Some(folio.to_string()),
                 signer: "Mtra. Guadalupe Torres Medina",
                 cargo: "Directora",
+                endorsements: &[],
+                hand_signatures: &[],
             };
             issue(&RENDERER, key, BASE_URL, &request)
         })

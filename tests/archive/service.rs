@@ -964,13 +964,13 @@ async fn verification_lookups_are_rate_limited_and_counted(fixture: &Fixture) {
             "POST",
             "/api/v1/documents",
             Some(&token),
-            Some(json!({"form": "oficio-autorizacion-apoyo", "data": example("oficio-autorizacion-apoyo")})),
+            Some(json!({"form": "oficio-estrella-blanca", "data": example("oficio-estrella-blanca")})),
         )
         .await;
     assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text());
     let metrics = service.api("GET", "/metrics", None, None).await.text();
     assert!(
-        metrics.contains("sello_documents_issued_total{form=\"oficio-autorizacion-apoyo\"} 1"),
+        metrics.contains("sello_documents_issued_total{form=\"oficio-estrella-blanca\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("sello_render_seconds_count 1"), "{metrics}");

@@ -112,6 +112,8 @@ pub fn issue_with(key: &OfficeKey, id: &str) -> IssuedDocument {
         folio: None,
         signer: "Mtra. Guadalupe Torres Medina",
         cargo: "Directora del Sistema DIF Municipal",
+        endorsements: &[],
+        hand_signatures: &[],
     };
     issue(&RENDERER, key, BASE_URL, &request).expect("issues")
 }

@@ -93,6 +93,17 @@ pub async fn issue_document(
         .catalog
         .get(&body.form)
         .ok_or_else(|| ApiError::not_found(format!("form: no existe el formulario «{}»", body.form)))?;
+    if !form.workflow.allows_direct_issue(user.role) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "workflow_required",
+            format!(
+                "el formulario «{}» se emite tras su trámite: {}; cree un borrador en /api/v1/drafts",
+                form.id,
+                form.workflow.describe_review()
+            ),
+        ));
+    }
     crate::forms::validate(form, &body.data).map_err(|problems| ApiError::invalid_data(problems.0))?;
     let archive = archive_of(&state, &user).await?;
     let actor = format!("{} (API)", user.username);
@@ -103,6 +114,7 @@ pub async fn issue_document(
         actor: &actor,
         expediente_id: body.expediente,
         idempotency_key: idempotency_key.as_deref(),
+        draft: None,
     };
     let issued = state
         .issue(&archive, &order, (&user.display_name, &user.cargo))

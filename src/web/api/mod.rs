@@ -5,6 +5,7 @@
 
 mod catalog;
 mod documents;
+mod drafts;
 mod extract;
 pub(super) mod records;
 pub(super) mod verification;
@@ -166,6 +167,12 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         documents::get_document,
         documents::get_pdf,
         documents::annul_document,
+        drafts::correct_document,
+        drafts::create_draft,
+        drafts::get_draft,
+        drafts::update_draft,
+        drafts::take_step,
+        drafts::inbox,
         records::get_expediente,
         records::search,
         verification::verify,
@@ -242,6 +249,17 @@ pub fn router() -> Router<Arc<AppState>> {
             "/api/v1/documents/{reference}/annul",
             post(documents::annul_document),
         )
+        .route(
+            "/api/v1/documents/{reference}/correct",
+            post(drafts::correct_document),
+        )
+        .route("/api/v1/drafts", post(drafts::create_draft))
+        .route(
+            "/api/v1/drafts/{id}",
+            get(drafts::get_draft).put(drafts::update_draft),
+        )
+        .route("/api/v1/drafts/{id}/{action}", post(drafts::take_step))
+        .route("/api/v1/inbox", get(drafts::inbox))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
         .route("/api/v1/{*rest}", axum::routing::any(unknown))

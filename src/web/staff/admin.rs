@@ -151,6 +151,7 @@ async fn audit(
             office_code: Some(staff.user().office_code.clone()),
             document_id: None,
             expediente_id: None,
+            draft_id: None,
             details,
         })
         .await

@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 
+use super::account::capitalized;
 use super::home::form_title;
 use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
@@ -92,6 +93,9 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     let Some(spec) = state.catalog.get(&form_id) else {
         return bad_request(&staff, "Elija el documento que se emitirá.");
     };
+    if let Err(message) = bulk::refuse_reviewed(spec) {
+        return bad_request(&staff, &capitalized(&message));
+    }
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return bad_request(&staff, "Elija la planilla (.csv o .xlsx).");
     };

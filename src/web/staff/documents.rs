@@ -126,6 +126,14 @@ pub async fn document(
                 Some(form) => (read_only(form, &data)),
                 None => pre.tarjeta { (serde_json::to_string_pretty(&data).unwrap_or_default()) },
             }
+            @if document.status == "emitido" && staff.user().role.can_draft() {
+                h2 { "Corregir" }
+                form.tarjeta method="post" action={"/documentos/" (document.id) "/corregir"} {
+                    (csrf_field(&staff))
+                    p.ayuda { "Prepara un borrador con estos datos. Cuando se emita tras su trámite, este documento quedará reemplazado y su página de verificación llevará al nuevo." }
+                    div.acciones { button.secundario { "Corregir con un documento nuevo" } }
+                }
+            }
             @if can_annul {
                 h2 { "Anular" }
                 form.tarjeta method="post" action={"/documentos/" (document.id) "/anular"} {
@@ -186,6 +194,40 @@ pub async fn annul(
             tracing::info!(document = record.id, "documento anulado");
             Redirect::to(&format!("/documentos/{}", record.id)).into_response()
         }
+        Err(error) => failure(&staff, error),
+    }
+}
+
+/// Starts the correction of a current document: a draft with its data
+/// that replaces it once issued.
+pub async fn correct(
+    State(state): State<Arc<AppState>>,
+    Path(reference): Path<String>,
+    StaffForm { staff, .. }: StaffForm<super::account::Nothing>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
+        return refused;
+    }
+    let (archive, document) = match office_document(&state, &staff, &reference).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let Some(spec) = state.catalog.get(&document.form) else {
+        return failure(
+            &staff,
+            crate::archive::ArchiveError::Refused(format!(
+                "el formulario «{}» ya no está en el catálogo",
+                document.form
+            )),
+        );
+    };
+    let user = staff.user();
+    let first = &spec.workflow.first().id;
+    match archive
+        .start_correction(&document.id.to_string(), user.id, &user.username, first)
+        .await
+    {
+        Ok(draft) => Redirect::to(&format!("/borradores/{draft}")).into_response(),
         Err(error) => failure(&staff, error),
     }
 }

@@ -11,13 +11,16 @@ use serde_json::Value;
 
 use super::account::capitalized;
 use super::entry::{Posted, fields};
-use crate::archive::{ArchiveError, IssueOrder, Issued};
-use crate::forms::{FormSpec, Problem, validate};
+use super::tramite;
+use crate::accounts::User;
+use crate::archive::{Archive, ArchiveError, IssueOrder, Issued};
+use crate::forms::{FormSpec, Problem, StepKind, validate};
 use crate::issue::IssueError;
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
+use crate::web::tramites::{self, Signed, StepError};
+use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, unavailable};
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
@@ -56,6 +59,8 @@ struct EntryPage<'a> {
     key: String,
     more_rows: Option<&'a str>,
     message: Option<maud::Markup>,
+    /// The draft's workflow, once it has one.
+    panel: Option<maud::Markup>,
 }
 
 fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>) -> Response {
@@ -85,11 +90,18 @@ fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>) -> Respon
                 div.acciones {
                     button.secundario type="submit" name="_accion" value="vista_previa" formtarget="_blank" { "Vista previa (PDF)" }
                     button.secundario type="submit" name="_accion" value="guardar" { "Guardar borrador" }
-                    @if role.can_issue() {
+                    @if form.workflow.allows_direct_issue(role) {
                         button type="submit" name="_accion" value="emitir" { "Emitir y firmar" }
+                    } @else if let Some(next) = form.workflow.after(&form.workflow.first().id) {
+                        button type="submit" name="_accion" value="enviar" { "Enviar a «" (next.label) "»" }
                     }
                 }
-                p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma; «Emitir y firmar» asigna el folio y firma con su nombre y cargo." }
+                @if form.workflow.allows_direct_issue(role) {
+                    p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma; «Emitir y firmar» asigna el folio y firma con su nombre y cargo." }
+                } @else {
+                    p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma. Este documento se emite tras su trámite: " (form.workflow.describe_review()) "." }
+                }
+                @if let Some(panel) = entry.panel { (panel) }
             }
         },
     );
@@ -122,6 +134,7 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             key: new_key(),
             more_rows: None,
             message: None,
+            panel: None,
         },
     )
 }
@@ -134,26 +147,30 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
     };
-    let draft = match archive.draft(id).await {
-        Ok(draft) => draft,
-        Err(ArchiveError::Refused(message)) => return not_found(&staff, &capitalized(&message)),
+    let tramite = match tramites::load(&state, &archive, id).await {
+        Ok(tramite) => tramite,
+        Err(StepError::NotFound(message) | StepError::Refused(message)) => {
+            return not_found(&staff, &capitalized(&message));
+        }
         Err(error) => return unavailable(&error),
     };
-    if let Some(document) = draft.document_id {
+    if let Some(document) = tramite.draft.document_id {
         return Redirect::to(&format!("/documentos/{document}")).into_response();
     }
-    let Some(form) = state.catalog.get(&draft.form) else {
-        return not_found(
-            &staff,
-            &format!("El formulario «{}» ya no está en el catálogo.", draft.form),
-        );
-    };
-    let data: Value = serde_json::from_str(&draft.data).unwrap_or_default();
+    if tramite.step.is_some_and(|s| s.kind != StepKind::Captura) {
+        let signers = match tramites::hand_signers_of(&archive, &tramite).await {
+            Ok(signers) => signers,
+            Err(error) => return unavailable(&error),
+        };
+        let body = tramite::review_page(&state, &staff, &tramite, &signers, None);
+        return Html(body.into_string()).into_response();
+    }
+    let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     entry_page(
         &staff,
         StatusCode::OK,
         EntryPage {
-            form,
+            form: tramite.form,
             data: &data,
             problems: &[],
             draft: Some(id),
@@ -163,11 +180,40 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
                 "aviso",
                 &format!(
                     "Preparado por {}; actualizado {}.",
-                    draft.author, draft.updated_at
+                    tramite.draft.author, tramite.draft.updated_at
                 ),
             )),
+            panel: Some(tramite::panel(&state, &tramite)),
         },
     )
+}
+
+/// Issues a draft in one go from its entry form (a workflow with nothing
+/// but a signature after it): saved, sent on and signed, each step
+/// recorded, so that a correction replaces the document it corrects.
+async fn issue_draft(
+    state: &AppState,
+    archive: &Archive,
+    form: &FormSpec,
+    id: i64,
+    data: &Value,
+    user: &User,
+) -> Result<i64, StepError> {
+    tramites::save(archive, form, Some(id), data, user).await?;
+    let tramite = tramites::load(state, archive, id).await?;
+    tramites::submit(archive, &tramite, user).await?;
+    let mut tramite = tramites::load(state, archive, id).await?;
+    // Issued in one go, its people sign the printed paper.
+    while tramite.step.is_some_and(|s| s.kind == StepKind::Presencial) {
+        tramites::finish_in_person(archive, &tramite, user, true).await?;
+        tramite = tramites::load(state, archive, id).await?;
+    }
+    match tramites::sign(state, archive, &tramite, user).await? {
+        Signed::Issued(issued) => Ok(issued.record().id),
+        Signed::MovedOn => Err(StepError::Refused(
+            "el borrador necesita otra firma; siga su trámite desde su página".into(),
+        )),
+    }
 }
 
 pub async fn submit(
@@ -210,6 +256,7 @@ pub async fn submit(
                 key: key.clone(),
                 more_rows,
                 message,
+                panel: None,
             },
         )
     };
@@ -221,19 +268,59 @@ pub async fn submit(
         Err(error) => return unavailable(&error),
     };
     match action.as_str() {
-        "guardar" => match archive
-            .save_draft(draft, form.id.as_str(), &data, staff.user().id)
-            .await
-        {
+        "guardar" => match tramites::save(&archive, form, draft, &data, staff.user()).await {
             Ok(id) => Redirect::to(&format!("/borradores/{id}")).into_response(),
-            Err(ArchiveError::Refused(message)) => bad_request(&staff, &capitalized(&message)),
+            Err(StepError::Archive(ArchiveError::Refused(message))) => {
+                bad_request(&staff, &capitalized(&message))
+            }
             Err(error) => unavailable(&error),
         },
+        "enviar" => {
+            let saved = tramites::save(&archive, form, draft, &data, staff.user()).await;
+            let id = match saved {
+                Ok(id) => id,
+                Err(StepError::Archive(ArchiveError::Refused(message))) => {
+                    return bad_request(&staff, &capitalized(&message));
+                }
+                Err(error) => return unavailable(&error),
+            };
+            let sent = match tramites::load(&state, &archive, id).await {
+                Ok(tramite) => tramites::submit(&archive, &tramite, staff.user()).await,
+                Err(error) => Err(error),
+            };
+            match sent {
+                Ok(()) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+                Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems)))) => entry_page(
+                    &staff,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    EntryPage {
+                        form,
+                        data: &data,
+                        problems: &problems.0,
+                        draft: Some(id),
+                        key: key.clone(),
+                        more_rows: None,
+                        message: Some(notice(
+                            "aviso",
+                            "Borrador guardado, pero no enviado: corrija estos datos.",
+                        )),
+                        panel: None,
+                    },
+                ),
+                Err(StepError::Forbidden(_)) => forbidden(&staff),
+                Err(StepError::NotFound(message) | StepError::Refused(message)) => {
+                    bad_request(&staff, &capitalized(&message))
+                }
+                Err(StepError::Archive(error)) => unavailable(&error),
+            }
+        }
         "vista_previa" => {
             if let Err(problems) = validate(form, &data) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
-            let preview = tokio::task::block_in_place(|| state.issuer.preview(archive.office(), form, &data));
+            let preview = tokio::task::block_in_place(|| {
+                state.issuer.preview(archive.office(), form, &data, Vec::new())
+            });
             match preview {
                 Ok(rendered) => (
                     [(axum::http::header::CONTENT_TYPE, "application/pdf")],
@@ -252,7 +339,7 @@ pub async fn submit(
             }
         }
         "emitir" => {
-            if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
+            if let Some(refused) = staff.refuse_unless(|role| form.workflow.allows_direct_issue(role)) {
                 return refused;
             }
             if let Err(problems) = validate(form, &data) {
@@ -269,7 +356,26 @@ pub async fn submit(
                         Some(document) => {
                             return Redirect::to(&format!("/documentos/{document}")).into_response();
                         }
-                        None => format!("borrador-{id}"),
+                        None => {
+                            return match issue_draft(&state, &archive, form, id, &data, staff.user()).await {
+                                Ok(document) => {
+                                    Redirect::to(&format!("/documentos/{document}")).into_response()
+                                }
+                                Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(
+                                    problems,
+                                )))) => entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None),
+                                Err(StepError::Forbidden(_)) => forbidden(&staff),
+                                Err(StepError::Archive(
+                                    error @ ArchiveError::Store(_) | error @ ArchiveError::Blob(_),
+                                )) => unavailable(&error),
+                                Err(error) => entry(
+                                    StatusCode::CONFLICT,
+                                    &[],
+                                    None,
+                                    Some(notice("error", &capitalized(&error.to_string()))),
+                                ),
+                            };
+                        }
                     },
                     Err(ArchiveError::Refused(message)) => return not_found(&staff, &capitalized(&message)),
                     Err(error) => return unavailable(&error),
@@ -284,6 +390,7 @@ pub async fn submit(
                 actor: &user.username,
                 expediente_id: None,
                 idempotency_key: Some(&key),
+                draft: None,
             };
             match state
                 .issue(&archive, &order, (&user.display_name, &user.cargo))

@@ -1,4 +1,5 @@
-//! Home: my recent documents, and the drafts waiting to be issued.
+//! Home: what waits for me (my inbox), the office's drafts in their
+//! workflow, and my recent documents.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::Staff;
 use crate::web::page::short_moment;
+use crate::web::tramites::{self, InboxItem};
 use crate::web::ui::{notice, page, unavailable};
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +42,10 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
         (Ok(d), Ok(b)) => (d, b),
         (Err(error), _) | (_, Err(error)) => return unavailable(&error),
     };
+    let inbox = match tramites::inbox(&state, &archive, user).await {
+        Ok(inbox) => inbox,
+        Err(error) => return unavailable(&error),
+    };
     let role = user.role;
     let body = page(
         &staff,
@@ -52,7 +58,9 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
                 div.acciones { a.boton href="/buscar" { "Buscar en el archivo" } }
             }
             @if role.can_draft() {
-                h2 { "Borradores por emitir" }
+                h2 { "Pendientes para usted" }
+                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&state, &inbox)) }
+                h2 { "Borradores de la oficina" }
                 @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts)) }
             }
             h2 { "Mis documentos recientes" }
@@ -60,6 +68,21 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
         },
     );
     Html(body.into_string()).into_response()
+}
+
+/// The label of the step a draft is at.
+fn step_label<'a>(state: &'a AppState, draft: &'a DraftRecord) -> &'a str {
+    let Some(form) = state.catalog.get(&draft.form) else {
+        return "";
+    };
+    let workflow = &form.workflow;
+    draft
+        .step
+        .as_deref()
+        .and_then(|s| workflow.step(s))
+        .unwrap_or_else(|| workflow.first())
+        .label
+        .as_str()
 }
 
 /// A form's title, or its id if the catalog no longer has it.
@@ -85,15 +108,38 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord]) -> Markup 
     }
 }
 
+fn inbox_table(state: &AppState, items: &[InboxItem]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Borrador" } th { "Documento" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
+            tbody {
+                @for item in items {
+                    tr {
+                        td { a href={"/borradores/" (item.draft)} { "Borrador " (item.draft) } }
+                        td { (item.form_title) }
+                        td {
+                            (item.step_label)
+                            @if let Some(reason) = &item.returned_because { br; small.error { "Devuelto: " (reason) } }
+                        }
+                        td { (item.author) }
+                        td { (short_moment(&item.updated_at, state.config.time_zone)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn draft_table(state: &AppState, drafts: &[DraftRecord]) -> Markup {
     html! {
         table {
-            thead { tr { th { "Borrador" } th { "Documento" } th { "Preparó" } th { "Actualizado" } } }
+            thead { tr { th { "Borrador" } th { "Documento" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
             tbody {
                 @for draft in drafts {
                     tr {
                         td { a href={"/borradores/" (draft.id)} { "Borrador " (draft.id) } }
                         td { (form_title(state, &draft.form)) }
+                        td { (step_label(state, draft)) }
                         td { (draft.author) }
                         td { (short_moment(&draft.updated_at, state.config.time_zone)) }
                     }

@@ -10,6 +10,7 @@ mod forms;
 mod home;
 mod login;
 mod search;
+mod tramite;
 
 use std::sync::Arc;
 
@@ -36,9 +37,17 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/formularios", get(forms::list))
         .route("/formularios/{id}", get(forms::blank).post(forms::submit))
         .route("/borradores/{id}", get(forms::draft))
+        .route("/borradores/{id}/paso", post(tramite::act))
+        .route("/borradores/{id}/firma-presencial", post(tramite::sign_in_person))
+        .route(
+            "/borradores/{id}/firmas/{firma}",
+            get(tramite::hand_signature_image),
+        )
+        .route("/borradores/{id}/vista-previa", get(tramite::preview))
         .route("/documentos/{id}", get(documents::document))
         .route("/documentos/{id}/pdf", get(documents::pdf))
         .route("/documentos/{id}/anular", post(documents::annul))
+        .route("/documentos/{id}/corregir", post(documents::correct))
         .route("/expedientes/{id}", get(documents::expediente))
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))
@@ -61,9 +70,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/claves/rotar", post(admin::rotate_key))
         .layer(axum::middleware::map_response(staff_headers))
         .route("/estilo.css", get(stylesheet))
+        .route("/firma.js", get(signature_pad))
 }
 
-/// Staff pages show personal data: not cached, not framed, no scripts.
+/// Staff pages show personal data: not cached, not framed, no scripts
+/// but our own (the signature pad).
 async fn staff_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -71,7 +82,7 @@ async fn staff_headers(mut response: Response) -> Response {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -80,6 +91,17 @@ async fn staff_headers(mut response: Response) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     response
+}
+
+/// The signature pad's script.
+async fn signature_pad() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../firma.js"),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

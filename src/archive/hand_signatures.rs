@@ -1,0 +1,167 @@
+//! Signatures of people who have no key: drawn on the staff member's
+//! screen before the document is sealed (and printed in it), or given on
+//! paper and uploaded as a scan, or acknowledgements after issue (a
+//! receipt, a monthly renewal). The image or scan goes to the blob store
+//! first; its row and audit event are committed together after.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::audit::{NewEvent, append_event};
+use super::store::{BeginWrite as _, on_pool};
+use super::tramites::{Taker, now};
+use super::{Archive, ArchiveError};
+
+/// A hand signature as recorded.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct HandSignatureRecord {
+    pub id: i64,
+    pub draft_id: Option<i64>,
+    pub document_id: Option<i64>,
+    /// Which signer: `representante`, `asistentes[3]`; empty for a scan
+    /// of the whole signed paper.
+    pub signer: String,
+    pub name: String,
+    /// `pantalla` (drawn on screen) or `papel` (a scan).
+    pub kind: String,
+    /// What it acknowledges, for those given after issue.
+    pub purpose: String,
+    pub blob_sha256: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub consent: bool,
+    pub device: String,
+    pub user_id: i64,
+    pub at: String,
+}
+
+/// Where a hand signature belongs.
+#[derive(Debug, Clone, Copy)]
+pub enum SignedItem {
+    /// A draft, before it is sealed: printed in its document.
+    Draft(i64),
+    /// An issued document: attached to its record.
+    Document(i64),
+}
+
+/// A hand signature to record.
+#[derive(Debug, Clone)]
+pub struct NewHandSignature<'a> {
+    pub item: SignedItem,
+    pub signer: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub purpose: &'a str,
+    pub bytes: Vec<u8>,
+    pub media_type: &'a str,
+    pub consent: bool,
+    pub device: &'a str,
+}
+
+const COLUMNS: &str = "id, draft_id, document_id, signer, name, kind, purpose, blob_sha256, media_type, \
+     size_bytes, consent, device, user_id, at";
+
+impl Archive {
+    /// Records a hand signature of a draft still open, or of an issued
+    /// document; a draft's signature replaces an earlier one of the same
+    /// signer (a new drawing after a smudge). Returns its id.
+    pub async fn add_hand_signature(
+        &self,
+        signature: NewHandSignature<'_>,
+        taker: &Taker<'_>,
+    ) -> Result<i64, ArchiveError> {
+        let size = signature.bytes.len() as i64;
+        let sha256 = self.blobs.put(signature.bytes).await?;
+        let at = now();
+        let (draft_id, document_id) = match signature.item {
+            SignedItem::Draft(id) => (Some(id), None),
+            SignedItem::Document(id) => (None, Some(id)),
+        };
+        let id = on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            // It must still be open (a draft) or current (a document) now.
+            let open: Option<i64> = match signature.item {
+                SignedItem::Draft(id) => sqlx::query_scalar(
+                    "SELECT id FROM drafts WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
+                )
+                .bind(id).bind(&self.office.code).fetch_optional(&mut *tx).await?,
+                SignedItem::Document(id) => sqlx::query_scalar(
+                    "SELECT id FROM documents WHERE id = $1 AND office_code = $2 AND status = 'emitido'",
+                )
+                .bind(id).bind(&self.office.code).fetch_optional(&mut *tx).await?,
+            };
+            if open.is_none() {
+                return Err(ArchiveError::Refused(match signature.item {
+                    SignedItem::Draft(id) => format!("el borrador {id} ya no está abierto: no recibe firmas"),
+                    SignedItem::Document(id) => format!("el documento {id} no está vigente: no recibe firmas"),
+                }));
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO hand_signatures (office_code, draft_id, document_id, signer, name, kind, purpose, \
+                 blob_sha256, media_type, size_bytes, consent, device, user_id, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            )
+            .bind(&self.office.code).bind(draft_id).bind(document_id).bind(signature.signer)
+            .bind(signature.name).bind(signature.kind).bind(signature.purpose).bind(&sha256)
+            .bind(signature.media_type).bind(size).bind(signature.consent).bind(signature.device)
+            .bind(taker.user_id).bind(&at)
+            .fetch_one(&mut *tx).await?;
+            append_event!(tx, NewEvent {
+                actor: taker.username.to_owned(),
+                action: match signature.kind {
+                    "pantalla" => "firma_autografa.en_pantalla",
+                    _ => "firma_autografa.en_papel",
+                },
+                office_code: Some(self.office.code.clone()),
+                document_id,
+                expediente_id: None,
+                draft_id,
+                details: json!({
+                    "firmante": signature.signer,
+                    "proposito": signature.purpose,
+                    "dispositivo": signature.device,
+                    "consentimiento": signature.consent,
+                    "sha256": sha256,
+                    "recabo": taker.name,
+                }),
+            });
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    /// The hand signatures of a draft or document, in order; for a draft,
+    /// only the latest of each signer.
+    pub async fn hand_signatures(&self, item: SignedItem) -> Result<Vec<HandSignatureRecord>, ArchiveError> {
+        let sql = match item {
+            SignedItem::Draft(_) => format!(
+                "SELECT {COLUMNS} FROM hand_signatures h WHERE draft_id = $1 AND office_code = $2 \
+                 AND id = (SELECT max(id) FROM hand_signatures o WHERE o.draft_id = h.draft_id AND o.signer = h.signer) \
+                 ORDER BY id"
+            ),
+            SignedItem::Document(_) => format!(
+                "SELECT {COLUMNS} FROM hand_signatures WHERE document_id = $1 AND office_code = $2 ORDER BY id"
+            ),
+        };
+        let id = match item {
+            SignedItem::Draft(id) | SignedItem::Document(id) => id,
+        };
+        let rows: Vec<HandSignatureRecord> = on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// One hand signature of this office, with its image or scan.
+    pub async fn hand_signature_file(&self, id: i64) -> Result<(HandSignatureRecord, Vec<u8>), ArchiveError> {
+        let sql = format!("SELECT {COLUMNS} FROM hand_signatures WHERE id = $1 AND office_code = $2");
+        let found: Option<HandSignatureRecord> = on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
+        });
+        let record =
+            found.ok_or_else(|| ArchiveError::Refused(format!("no existe la firma {id} en esta oficina")))?;
+        let bytes = self.blobs.get(&record.blob_sha256).await?;
+        Ok((record, bytes))
+    }
+}

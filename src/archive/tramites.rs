@@ -1,0 +1,248 @@
+//! A draft's way through its form's workflow: each step taken (sent,
+//! visado, rejected, signed) moves the draft on in one transaction that
+//! also records the step and seals an audit event about the draft. A step
+//! is taken only from the step the draft is at, so two people acting at
+//! once cannot both move it.
+
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::audit::{NewEvent, append_event};
+use super::store::{BeginWrite as _, on_pool};
+use super::{Archive, ArchiveError};
+use crate::render::Endorsement;
+
+/// One step taken on a draft.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct StepRecord {
+    pub id: i64,
+    /// The workflow step it was taken at.
+    pub step: String,
+    /// `enviado`, `visado`, `rechazado` or `firmado`.
+    pub action: String,
+    pub user_id: i64,
+    /// Name and cargo as they were then.
+    pub name: String,
+    pub cargo: String,
+    /// The reason of a rejection, or a remark.
+    pub note: Option<String>,
+    pub at: String,
+}
+
+/// Who takes a step.
+#[derive(Debug, Clone, Copy)]
+pub struct Taker<'a> {
+    pub user_id: i64,
+    /// The account's username, as the audit trail names people.
+    pub username: &'a str,
+    pub name: &'a str,
+    pub cargo: &'a str,
+}
+
+/// A step to take on a draft.
+#[derive(Debug, Clone, Copy)]
+pub struct Move<'a> {
+    pub draft_id: i64,
+    /// The step the draft must be at.
+    pub from: &'a str,
+    /// Whether `from` is the workflow's first step (drafts saved before
+    /// workflows existed are at it without saying so).
+    pub from_first: bool,
+    /// The step it goes to.
+    pub to: &'a str,
+    /// `enviado`, `visado`, `rechazado` or `firmado`.
+    pub action: &'static str,
+    pub note: Option<&'a str>,
+}
+
+/// The last signature of a draft, recorded in the same transaction as the
+/// document it issues: a draft is never left signed but not issued.
+#[derive(Debug, Clone)]
+pub struct FinalSignature<'a> {
+    pub draft_id: i64,
+    pub step: &'a str,
+    pub taker: Taker<'a>,
+    /// Every visado and signature printed on the document, this one last.
+    pub endorsements: Vec<Endorsement>,
+    /// For a correction: the document the new one replaces.
+    pub replaces: Option<i64>,
+    /// The hand signatures drawn on screen, by signer, printed in it.
+    pub hand_signatures: Vec<(String, Vec<u8>)>,
+}
+
+/// Microseconds: a step and the signatures collected after it never tie.
+pub(super) fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl Archive {
+    /// Takes a step: moves the draft from `from` to `to`, records who did
+    /// it and why, and seals the event. Refused if the draft is no longer
+    /// at `from` (someone else acted first) or was issued.
+    pub async fn take_step(&self, step: &Move<'_>, taker: &Taker<'_>) -> Result<(), ArchiveError> {
+        let at = now();
+        on_pool!(&self.store, pool => {
+            let mut tx = pool.begin_write().await?;
+            let moved = sqlx::query(
+                "UPDATE drafts SET step = $3, updated_at = $4 WHERE id = $1 AND office_code = $2 \
+                 AND document_id IS NULL AND (step = $5 OR (step IS NULL AND $6))",
+            )
+            .bind(step.draft_id).bind(&self.office.code).bind(step.to).bind(&at)
+            .bind(step.from).bind(step.from_first)
+            .execute(&mut *tx).await?.rows_affected();
+            if moved != 1 {
+                return Err(ArchiveError::Refused(format!(
+                    "el borrador {} ya no está en el paso «{}»: otra persona lo movió o ya se emitió; recargue y revise",
+                    step.draft_id, step.from
+                )));
+            }
+            record_step!(tx, step.draft_id, step.from, step.action, taker, step.note, &at);
+            append_event!(tx, NewEvent {
+                actor: taker.username.to_owned(),
+                action: event_action(step.action),
+                office_code: Some(self.office.code.clone()),
+                document_id: None,
+                expediente_id: None,
+                draft_id: Some(step.draft_id),
+                details: json!({"paso": step.from, "siguiente": step.to, "motivo": step.note}),
+            });
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The steps taken on a draft, in order.
+    pub async fn draft_steps(&self, draft_id: i64) -> Result<Vec<StepRecord>, ArchiveError> {
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(
+                "SELECT s.id, s.step, s.action, s.user_id, s.name, s.cargo, s.note, s.at FROM draft_steps s \
+                 JOIN drafts d ON d.id = s.draft_id WHERE s.draft_id = $1 AND d.office_code = $2 ORDER BY s.id",
+            )
+            .bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
+        }))
+    }
+
+    /// The audit events about a draft, in order.
+    pub async fn draft_events(&self, draft_id: i64) -> Result<Vec<super::AuditEvent>, ArchiveError> {
+        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, \
+             details, prev_hash, hash FROM audit_events WHERE draft_id = $1 AND office_code = $2 \
+             OR document_id = (SELECT document_id FROM drafts WHERE id = $1 AND office_code = $2) ORDER BY seq";
+        Ok(on_pool!(&self.store, pool => {
+            sqlx::query_as(SQL).bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
+        }))
+    }
+}
+
+/// The audit action of a step: `borrador.visado`…
+fn event_action(action: &str) -> &'static str {
+    match action {
+        "enviado" => "borrador.enviado",
+        "visado" => "borrador.visado",
+        "rechazado" => "borrador.rechazado",
+        "presencial" => "borrador.firmas_presenciales",
+        _ => "borrador.firmado",
+    }
+}
+
+/// Records a step taken, inside the caller's transaction.
+macro_rules! record_step {
+    ($tx:expr, $draft_id:expr, $step:expr, $action:expr, $taker:expr, $note:expr, $at:expr) => {{
+        let taker: &$crate::archive::Taker<'_> = $taker;
+        sqlx::query(
+            "INSERT INTO draft_steps (draft_id, step, action, user_id, name, cargo, note, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($draft_id)
+        .bind($step)
+        .bind($action)
+        .bind(taker.user_id)
+        .bind(taker.name)
+        .bind(taker.cargo)
+        .bind($note)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use record_step;
+
+/// In `complete`'s transaction: records the last signature, closes the
+/// draft into the document and seals the event, or refuses if the draft
+/// moved meanwhile.
+macro_rules! close_signed_draft {
+    ($tx:expr, $archive:expr, $last:expr, $document_id:expr, $folio:expr) => {{
+        let last: &$crate::archive::FinalSignature<'_> = $last;
+        let at = $crate::archive::tramites::now();
+        let closed = sqlx::query(
+            "UPDATE drafts SET document_id = $3, step = NULL, updated_at = $4 WHERE id = $1 \
+             AND office_code = $2 AND document_id IS NULL AND step = $5",
+        )
+        .bind(last.draft_id)
+        .bind(&$archive.office.code)
+        .bind($document_id)
+        .bind(&at)
+        .bind(last.step)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if closed != 1 {
+            return Err($crate::archive::ArchiveError::Refused(format!(
+                "el borrador {} cambió mientras se firmaba (fue rechazado o emitido por otra persona)",
+                last.draft_id
+            )));
+        }
+        $crate::archive::tramites::record_step!(
+            $tx, last.draft_id, last.step, "firmado", &last.taker, None::<&str>, &at
+        );
+        // The hand signatures printed in it go with the document's record.
+        sqlx::query("UPDATE hand_signatures SET document_id = $2 WHERE draft_id = $1")
+            .bind(last.draft_id)
+            .bind($document_id)
+            .execute(&mut *$tx)
+            .await?;
+        $crate::archive::audit::append_event!($tx, $crate::archive::NewEvent {
+            actor: last.taker.username.to_owned(),
+            action: "borrador.firmado",
+            office_code: Some($archive.office.code.clone()),
+            document_id: None,
+            expediente_id: None,
+            draft_id: Some(last.draft_id),
+            details: serde_json::json!({"paso": last.step, "documento": $document_id}),
+        });
+        if let Some(old) = last.replaces {
+            let replaced: Option<(String, i64)> = sqlx::query_as(
+                "UPDATE documents SET status = 'reemplazado', annulled_at = $3, annulled_by = $4, \
+                 annul_reason = $5, replaced_by = $2 WHERE id = $1 AND office_code = $6 AND status = 'emitido' \
+                 RETURNING folio, expediente_id",
+            )
+            .bind(old)
+            .bind($document_id)
+            .bind(&at)
+            .bind(last.taker.username)
+            .bind(format!("corregido por el documento {}", $folio))
+            .bind(&$archive.office.code)
+            .fetch_optional(&mut *$tx)
+            .await?;
+            let Some((old_folio, expediente_id)) = replaced else {
+                return Err($crate::archive::ArchiveError::Refused(format!(
+                    "el documento que esta corrección reemplaza (id {old}) ya no está vigente: fue anulado o reemplazado"
+                )));
+            };
+            $crate::archive::audit::append_event!($tx, $crate::archive::NewEvent {
+                actor: last.taker.username.to_owned(),
+                action: "documento.reemplazado",
+                office_code: Some($archive.office.code.clone()),
+                document_id: Some(old),
+                expediente_id: Some(expediente_id),
+                draft_id: Some(last.draft_id),
+                details: serde_json::json!({
+                    "folio": old_folio,
+                    "motivo": format!("corregido por el documento {}", $folio),
+                    "reemplazado_por": $folio,
+                }),
+            });
+        }
+    }};
+}
+pub(crate) use close_signed_draft;

@@ -1,0 +1,286 @@
+//! Drafts and their workflow: create and edit a draft, send it on, give
+//! the visado, reject it with a reason, sign it (the last signature issues
+//! the document), see its steps and audit trail, and the caller's inbox.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::documents::{IssuedBody, code_of};
+use super::extract::{Body, PathParams};
+use super::{ApiError, AppState, archive_of};
+use crate::archive::{AuditEvent, StepRecord};
+use crate::forms::Step;
+use crate::web::auth::ApiCaller;
+use crate::web::tramites::{self, InboxItem, Signed, StepError, Tramite};
+
+/// A new draft.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDraftBody {
+    /// The form's id, as listed by `/api/v1/forms`.
+    pub form: String,
+    /// The form's fields so far; checked when the draft is sent on.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// A draft's changed data.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftDataBody {
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// A remark with a visado, or the reason of a rejection.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    pub reason: Option<String>,
+}
+
+/// A draft and where it stands in its workflow.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftBody {
+    pub id: i64,
+    pub form: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub author: String,
+    pub updated_at: String,
+    /// The step it is at; absent once issued.
+    pub step: Option<Step>,
+    /// The document it became, once issued.
+    pub document: Option<i64>,
+    /// For a correction: the document it replaces once issued.
+    pub replaces: Option<i64>,
+    /// Every step of the form's workflow, in order.
+    pub workflow: Vec<Step>,
+    /// The steps taken, in order.
+    pub history: Vec<StepRecord>,
+    /// The audit events about it (and its document), in order.
+    pub events: Vec<AuditEvent>,
+}
+
+/// What a step did: the draft as it stands, and the document when the
+/// last signature issued it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StepBody {
+    pub draft: DraftBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<IssuedBody>,
+}
+
+impl From<StepError> for ApiError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::NotFound(message) => ApiError::not_found(message),
+            StepError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            StepError::Refused(message) => ApiError::new(StatusCode::CONFLICT, "refused", message),
+            StepError::Archive(error) => error.into(),
+        }
+    }
+}
+
+async fn draft_body(state: &AppState, user: &crate::accounts::User, id: i64) -> Result<DraftBody, ApiError> {
+    let archive = archive_of(state, user).await?;
+    let tramite = tramites::load(state, &archive, id).await?;
+    let events = archive.draft_events(id).await?;
+    Ok(body_of(tramite, events))
+}
+
+fn body_of(tramite: Tramite<'_>, events: Vec<AuditEvent>) -> DraftBody {
+    DraftBody {
+        id: tramite.draft.id,
+        form: tramite.draft.form.clone(),
+        data: serde_json::from_str(&tramite.draft.data).unwrap_or_default(),
+        author: tramite.draft.author.clone(),
+        updated_at: tramite.draft.updated_at.clone(),
+        step: tramite.step.cloned(),
+        document: tramite.draft.document_id,
+        replaces: tramite.draft.replaces,
+        workflow: tramite.form.workflow.steps().to_vec(),
+        history: tramite.history,
+        events,
+    }
+}
+
+/// Starts a draft at the first step of its form's workflow.
+#[utoipa::path(post, path = "/api/v1/drafts", tag = "borradores",
+    request_body = NewDraftBody,
+    responses((status = 201, body = DraftBody), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn create_draft(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    Body(body): Body<NewDraftBody>,
+) -> Result<Response, ApiError> {
+    let form = state
+        .catalog
+        .get(&body.form)
+        .ok_or_else(|| ApiError::not_found(format!("form: no existe el formulario «{}»", body.form)))?;
+    if !body.data.is_object() {
+        return Err(ApiError::bad_request(
+            "data: debe ser un objeto JSON con los campos del formulario",
+        ));
+    }
+    let archive = archive_of(&state, &user).await?;
+    let id = tramites::save(&archive, form, None, &body.data, &user).await?;
+    Ok((StatusCode::CREATED, Json(draft_body(&state, &user, id).await?)).into_response())
+}
+
+/// Starts the correction of a current document: a draft with its data
+/// that, once issued through its workflow, replaces it (its verification
+/// page then points to the new one). Asking again returns the same draft.
+#[utoipa::path(post, path = "/api/v1/documents/{reference}/correct", tag = "borradores",
+    params(("reference" = String, Path, description = "Id o folio del documento")),
+    responses((status = 201, body = DraftBody), (status = 401, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody)))]
+pub async fn correct_document(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(reference): PathParams<String>,
+) -> Result<Response, ApiError> {
+    if !user.role.can_draft() {
+        return Err(ApiError::forbidden(user.role));
+    }
+    let archive = archive_of(&state, &user).await?;
+    let document = archive.document(&reference).await?;
+    let form = state.catalog.get(&document.form).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            format!("el formulario «{}» ya no está en el catálogo", document.form),
+        )
+    })?;
+    let actor = format!("{} (API)", user.username);
+    let id = archive
+        .start_correction(
+            &document.id.to_string(),
+            user.id,
+            &actor,
+            &form.workflow.first().id,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(draft_body(&state, &user, id).await?)).into_response())
+}
+
+/// A draft of the caller's office, with its workflow, steps and audit trail.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "borradores",
+    params(("id" = i64, Path, description = "Número del borrador")),
+    responses((status = 200, body = DraftBody), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub async fn get_draft(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<DraftBody>, ApiError> {
+    Ok(Json(draft_body(&state, &user, id).await?))
+}
+
+/// Changes a draft's data; only while it is at its first step.
+#[utoipa::path(put, path = "/api/v1/drafts/{id}", tag = "borradores",
+    request_body = DraftDataBody,
+    params(("id" = i64, Path, description = "Número del borrador")),
+    responses((status = 200, body = DraftBody), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn update_draft(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(id): PathParams<i64>,
+    Body(body): Body<DraftDataBody>,
+) -> Result<Json<DraftBody>, ApiError> {
+    if !body.data.is_object() {
+        return Err(ApiError::bad_request(
+            "data: debe ser un objeto JSON con los campos del formulario",
+        ));
+    }
+    let archive = archive_of(&state, &user).await?;
+    let tramite = tramites::load(&state, &archive, id).await?;
+    tramites::save(&archive, tramite.form, Some(id), &body.data, &user).await?;
+    Ok(Json(draft_body(&state, &user, id).await?))
+}
+
+/// The step to take, by name.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Submit,
+    Approve,
+    Reject,
+    Sign,
+}
+
+/// Takes the draft's current step: `submit` sends it on (its data must be
+/// valid), `approve` gives the visado, `reject` sends it back with
+/// `reason`, `sign` signs — and the last signature issues the document.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/{action}", tag = "borradores",
+    request_body(content = NoteBody, description = "Motivo (obligatorio al rechazar)"),
+    params(("id" = i64, Path, description = "Número del borrador"),
+        ("action" = String, Path, description = "submit, approve, reject o sign")),
+    responses((status = 200, body = StepBody, description = "Paso tomado"),
+        (status = 201, body = StepBody, description = "Firmado y emitido"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)))]
+pub async fn take_step(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams((id, action)): PathParams<(i64, Action)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    // The body is optional: only a rejection needs one.
+    let note: NoteBody = if body.iter().all(u8::is_ascii_whitespace) {
+        NoteBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("cuerpo JSON no válido: {e}")))?
+    };
+    let archive = archive_of(&state, &user).await?;
+    let tramite = tramites::load(&state, &archive, id).await?;
+    let mut issued = None;
+    match action {
+        Action::Submit => tramites::submit(&archive, &tramite, &user).await?,
+        Action::Approve => tramites::approve(&archive, &tramite, &user, note.reason.as_deref()).await?,
+        Action::Reject => {
+            tramites::reject(&archive, &tramite, &user, note.reason.as_deref().unwrap_or("")).await?
+        }
+        Action::Sign => {
+            if let Signed::Issued(done) = tramites::sign(&state, &archive, &tramite, &user).await? {
+                let record = done.record().clone();
+                issued = Some(IssuedBody {
+                    new: matches!(*done, crate::archive::Issued::New { .. }),
+                    code: code_of(&record),
+                    document: record,
+                });
+            }
+        }
+    }
+    let status = if issued.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let draft = draft_body(&state, &user, id).await?;
+    Ok((status, Json(StepBody { draft, issued })).into_response())
+}
+
+/// The drafts waiting for the caller: at a step their role takes, or
+/// their own still in elaboration (new or sent back with a reason).
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "borradores",
+    responses((status = 200, body = Vec<InboxItem>), (status = 401, body = super::ErrorBody)))]
+pub async fn inbox(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+) -> Result<Json<Vec<InboxItem>>, ApiError> {
+    let archive = archive_of(&state, &user).await?;
+    Ok(Json(tramites::inbox(&state, &archive, &user).await?))
+}

@@ -1,0 +1,359 @@
+//! A draft's workflow in the staff app: where it stands, what was done,
+//! and the buttons for the step the person looking at it may take
+//! (visto bueno, rechazo con motivo, firma).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::account::capitalized;
+use crate::archive::{Archive, ArchiveError, HandSignatureRecord};
+use crate::forms::{HandSigner, StepKind};
+use crate::issue::IssueError;
+use crate::web::AppState;
+use crate::web::api::archive_of;
+use crate::web::auth::{Staff, StaffForm};
+use crate::web::page::short_moment;
+use crate::web::tramites::{self, NOTE_MAX, Signed, StepError, Tramite};
+use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, unavailable};
+
+/// What a step was recorded as, for people.
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "enviado" => "Envió",
+        "visado" => "Dio su visto bueno",
+        "rechazado" => "Rechazó",
+        _ => "Firmó",
+    }
+}
+
+/// The workflow's steps, the one waiting marked, and the steps taken.
+pub fn panel(state: &AppState, tramite: &Tramite<'_>) -> Markup {
+    let current = tramite.step.map(|s| s.id.as_str());
+    let zone = state.config.time_zone;
+    html! {
+        section.tramite {
+            h2 { "Trámite" }
+            ol.pasos {
+                @for step in tramite.form.workflow.steps() {
+                    li class=[(Some(step.id.as_str()) == current).then_some("actual")] {
+                        (step.label) " · " (step.role.label())
+                        @if Some(step.id.as_str()) == current { strong { " ← aquí" } }
+                    }
+                }
+            }
+            @if let Some(reason) = tramite.returned_because() {
+                (notice("error", &format!("Devuelto para corregir: {reason}")))
+            }
+            @if !tramite.history.is_empty() {
+                table {
+                    thead { tr { th { "Cuándo" } th { "Quién" } th { "Qué" } th { "Motivo u observación" } } }
+                    tbody {
+                        @for step in &tramite.history {
+                            tr {
+                                td { (short_moment(&step.at, zone)) }
+                                td { (step.name) @if !step.cargo.is_empty() { ", " (step.cargo) } }
+                                td {
+                                    (action_label(&step.action)) " · "
+                                    (tramite.form.workflow.step(&step.step).map_or(step.step.as_str(), |s| s.label.as_str()))
+                                }
+                                td { (step.note.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The signers of a `presencial` step: who has drawn their signature (it
+/// is shown), and a pad for each of them while the step is open.
+fn in_person(
+    staff: &Staff,
+    id: i64,
+    signers: &[(HandSigner, Option<HandSignatureRecord>)],
+    open: bool,
+) -> Markup {
+    html! {
+        h2 { "Firmas en persona" }
+        @if open {
+            script src="/firma.js" defer {}
+            p.ayuda { "Entregue la pantalla a cada persona: firma con el dedo o un lápiz, confirma que firma este documento y guarda. Si no puede firmar en pantalla, use «Firmarán en papel» e imprima el documento al emitirlo." }
+        }
+        @for (signer, drawn) in signers {
+            div.tarjeta {
+                h3 { (signer.name) }
+                @match drawn {
+                    Some(drawn) => {
+                        img.firma-dada src={"/borradores/" (id) "/firmas/" (drawn.id)} alt={"Firma de " (signer.name)};
+                        p.ayuda { "Firmó en pantalla." }
+                    }
+                    None => p { "Pendiente." },
+                }
+                @if open {
+                    form.firma-en-pantalla method="post" action={"/borradores/" (id) "/firma-presencial"} {
+                        (csrf_field(staff))
+                        input type="hidden" name="firmante" value=(signer.key);
+                        input type="hidden" name="imagen" value="";
+                        canvas.pad width="600" height="200" aria-label={"Recuadro para la firma de " (signer.name)} {}
+                        p.aviso-vacio.error hidden { "Falta la firma: dibújela en el recuadro." }
+                        label {
+                            input type="checkbox" name="consentimiento" value="si" required;
+                            " Yo, " (signer.name) ", firmo este documento y acepto su contenido."
+                        }
+                        div.acciones {
+                            button type="submit" { @if drawn.is_some() { "Firmar de nuevo" } @else { "Guardar firma" } }
+                            button.secundario.borrar type="button" { "Borrar" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The page of a draft past its elaboration: what it says (as a preview),
+/// its workflow, and the step's buttons for whoever takes it.
+pub fn review_page(
+    state: &AppState,
+    staff: &Staff,
+    tramite: &Tramite<'_>,
+    signers: &[(HandSigner, Option<HandSignatureRecord>)],
+    message: Option<Markup>,
+) -> Markup {
+    let user = staff.user();
+    let id = tramite.draft.id;
+    let step = tramite.step;
+    let last_signature = step.is_some_and(|s| tramite.form.workflow.after(&s.id).is_none());
+    let collecting = step.is_some_and(|s| s.kind == StepKind::Presencial) && tramite.awaits(user);
+    page(
+        staff,
+        &format!("{} (borrador {id})", tramite.form.title),
+        html! {
+            @if let Some(message) = message { (message) }
+            p { "Preparado por " (tramite.draft.author) ". "
+                a href={"/borradores/" (id) "/vista-previa"} target="_blank" { "Ver el documento (vista previa, sin folio ni firma)" } }
+            (panel(state, tramite))
+            @if !signers.is_empty() { (in_person(staff, id, signers, collecting)) }
+            @if let Some(step) = step.filter(|_| tramite.awaits(user)) {
+                form.tarjeta method="post" action={"/borradores/" (id) "/paso"} {
+                    (csrf_field(staff))
+                    label for="motivo" { "Motivo u observación" }
+                    textarea #motivo name="motivo" rows="3" maxlength=(NOTE_MAX) {}
+                    p.ayuda { "Obligatorio si rechaza: quien lo preparó lo verá para corregir." }
+                    div.acciones {
+                        @match step.kind {
+                            StepKind::Visado => button type="submit" name="_accion" value="aprobar" { "Dar visto bueno" },
+                            StepKind::Firma => button type="submit" name="_accion" value="firmar" {
+                                @if last_signature { "Firmar y emitir" } @else { "Firmar" }
+                            },
+                            StepKind::Presencial => {
+                                button type="submit" name="_accion" value="continuar" { "Continuar: firmas completas" }
+                                button.secundario type="submit" name="_accion" value="papel" { "Firmarán en papel" }
+                            },
+                            StepKind::Captura => {},
+                        }
+                        button.secundario type="submit" name="_accion" value="rechazar" { "Rechazar y devolver" }
+                    }
+                }
+            } @else if let Some(step) = step {
+                p { "Espera el paso «" (step.label) "» (" (step.role.label()) ")." }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StepForm {
+    #[serde(rename = "_accion")]
+    action: String,
+    #[serde(default)]
+    motivo: String,
+}
+
+/// Takes the draft's current step from the review page.
+pub async fn act(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    StaffForm { staff, form }: StaffForm<StepForm>,
+) -> Response {
+    let user = staff.user();
+    let archive = match archive_of(&state, user).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let tramite = match tramites::load(&state, &archive, id).await {
+        Ok(tramite) => tramite,
+        Err(error) => return step_error(&state, &staff, None, error).await,
+    };
+    let note = Some(form.motivo.as_str());
+    let done = match form.action.as_str() {
+        "aprobar" => tramites::approve(&archive, &tramite, user, note)
+            .await
+            .map(|()| None),
+        "rechazar" => tramites::reject(&archive, &tramite, user, &form.motivo)
+            .await
+            .map(|()| None),
+        "firmar" => tramites::sign(&state, &archive, &tramite, user)
+            .await
+            .map(|signed| match signed {
+                Signed::Issued(issued) => Some(issued.record().id),
+                Signed::MovedOn => None,
+            }),
+        _ => return bad_request(&staff, "Elija una acción: visto bueno, rechazo o firma."),
+    };
+    match done {
+        Ok(Some(document)) => Redirect::to(&format!("/documentos/{document}")).into_response(),
+        Ok(None) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+        Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PadForm {
+    firmante: String,
+    /// `data:image/png;base64,…`, as the pad's canvas gives it.
+    imagen: String,
+    consentimiento: Option<String>,
+}
+
+/// Records a signature drawn on the pad at a `presencial` step.
+pub async fn sign_in_person(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    StaffForm { staff, form }: StaffForm<PadForm>,
+) -> Response {
+    let user = staff.user();
+    let archive = match archive_of(&state, user).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let tramite = match tramites::load(&state, &archive, id).await {
+        Ok(tramite) => tramite,
+        Err(error) => return step_error(&state, &staff, None, error).await,
+    };
+    let png = form
+        .imagen
+        .strip_prefix("data:image/png;base64,")
+        .and_then(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok());
+    let Some(png) = png else {
+        let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
+        return step_error(&state, &staff, Some((&archive, &tramite)), refused).await;
+    };
+    let device = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let drawing = tramites::Drawing {
+        signer: &form.firmante,
+        png,
+        consent: form.consentimiento.as_deref() == Some("si"),
+        device,
+    };
+    match tramites::sign_in_person(&archive, &tramite, user, drawing).await {
+        Ok(()) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+        Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
+    }
+}
+
+/// A signature drawn on a draft's pad, to show on its page.
+pub async fn hand_signature_image(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, signature)): Path<(i64, i64)>,
+) -> Response {
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    match archive.hand_signature_file(signature).await {
+        Ok((record, bytes)) if record.draft_id == Some(id) => {
+            ([(header::CONTENT_TYPE, record.media_type)], bytes).into_response()
+        }
+        Ok(_) | Err(ArchiveError::Refused(_)) => not_found(&staff, "No existe esa firma en este borrador."),
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// A step not taken: the draft's page again with why, or the plain answer.
+async fn step_error(
+    state: &AppState,
+    staff: &Staff,
+    tramite: Option<(&Archive, &Tramite<'_>)>,
+    error: StepError,
+) -> Response {
+    let (status, text) = match error {
+        StepError::NotFound(message) => return not_found(staff, &capitalized(&message)),
+        StepError::Forbidden(message) => (StatusCode::FORBIDDEN, message),
+        StepError::Refused(message) => (StatusCode::CONFLICT, message),
+        StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems))) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("los datos no son válidos: {problems}; devuélvalo a quien lo preparó"),
+        ),
+        StepError::Archive(
+            error @ (ArchiveError::Refused(_)
+            | ArchiveError::InProgress(_)
+            | ArchiveError::IdempotencyConflict(_)
+            | ArchiveError::Issue(_)),
+        ) => (StatusCode::CONFLICT, error.to_string()),
+        StepError::Archive(error) => return unavailable(&error),
+    };
+    match tramite {
+        Some((archive, tramite)) => {
+            let signers = tramites::hand_signers_of(archive, tramite)
+                .await
+                .unwrap_or_default();
+            let body = review_page(
+                state,
+                staff,
+                tramite,
+                &signers,
+                Some(notice("error", &capitalized(&text))),
+            );
+            (status, Html(body.into_string())).into_response()
+        }
+        None if status == StatusCode::FORBIDDEN => forbidden(staff),
+        None => bad_request(staff, &capitalized(&text)),
+    }
+}
+
+/// The draft as it would print, without folio or signature.
+pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let tramite = match tramites::load(&state, &archive, id).await {
+        Ok(tramite) => tramite,
+        Err(error) => return step_error(&state, &staff, None, error).await,
+    };
+    let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
+    let mut drawn = Vec::new();
+    for (signer, signature) in tramites::hand_signers_of(&archive, &tramite)
+        .await
+        .unwrap_or_default()
+    {
+        if let Some(signature) = signature
+            && let Ok((_, png)) = archive.hand_signature_file(signature.id).await
+        {
+            drawn.push((signer.key, png));
+        }
+    }
+    let rendered =
+        tokio::task::block_in_place(|| state.issuer.preview(archive.office(), tramite.form, &data, drawn));
+    match rendered {
+        Ok(rendered) => (
+            [(axum::http::header::CONTENT_TYPE, "application/pdf")],
+            rendered.pdf,
+        )
+            .into_response(),
+        Err(error) => bad_request(&staff, &format!("No se pudo componer el documento: {error}")),
+    }
+}

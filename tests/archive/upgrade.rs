@@ -1,0 +1,95 @@
+//! An archive made before workflows keeps its users, their sessions,
+//! tokens and drafts when it is opened by this version (SQLite rebuilds
+//! its users table to admit the new roles).
+
+use std::borrow::Cow;
+
+use sello::archive::Store;
+use sqlx::migrate::Migrator;
+
+/// The migrations before workflows.
+async fn before_workflows(engine: &str) -> Migrator {
+    let mut migrator = Migrator::new(crate::root().join("migrations").join(engine))
+        .await
+        .expect("migrations");
+    let earlier: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < 4)
+        .cloned()
+        .collect();
+    assert_eq!(earlier.len(), 3);
+    migrator.migrations = Cow::Owned(earlier);
+    migrator
+}
+
+const SEED: [&str; 5] = [
+    "INSERT INTO offices (code, name) VALUES ('DIF-SLP', 'DIF Soledad')",
+    "INSERT INTO users (id, office_code, username, display_name, cargo, role, password_hash, created_at) \
+     VALUES (7, 'DIF-SLP', 'ana', 'Ana López', 'Auxiliar de Área', 'capturista', 'x', '2026-01-05T10:00:00Z')",
+    "INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at) \
+     VALUES ('abc', 7, 'csrf', '2026-01-05T10:00:00Z', '2099-01-01T00:00:00Z')",
+    "INSERT INTO api_tokens (user_id, name, token_sha256, created_at) VALUES (7, 'sistema', 'def', '2026-01-05T10:00:00Z')",
+    "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at) \
+     VALUES ('DIF-SLP', 'oficio-comision', '{}', 7, '2026-01-05T10:00:00Z', '2026-01-05T10:00:00Z')",
+];
+
+#[tokio::test]
+async fn a_sqlite_archive_from_before_workflows_keeps_its_users_sessions_and_drafts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("sello.db").display());
+    {
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true).foreign_keys(true))
+            .await
+            .expect("connects");
+        before_workflows("sqlite")
+            .await
+            .run(&pool)
+            .await
+            .expect("migrates to 3");
+        for statement in SEED {
+            sqlx::query(statement).execute(&pool).await.expect(statement);
+        }
+        pool.close().await;
+    }
+    let Store::Sqlite(pool) = Store::open(&url).await.expect("upgrades") else {
+        panic!("sqlite");
+    };
+    let (name, role): (String, String) = sqlx::query_as("SELECT display_name, role FROM users WHERE id = 7")
+        .fetch_one(&pool)
+        .await
+        .expect("user kept");
+    assert_eq!((name.as_str(), role.as_str()), ("Ana López", "capturista"));
+    let kept: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM sessions WHERE user_id = 7), \
+         (SELECT count(*) FROM api_tokens WHERE user_id = 7), (SELECT count(*) FROM drafts WHERE created_by = 7)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("counts");
+    assert_eq!(kept, (1, 1, 1));
+    let violations: Vec<(String, i64, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .expect("check");
+    assert!(violations.is_empty(), "{violations:?}");
+    // The new roles are admitted, an unknown one still is not; users still
+    // cannot be removed from under their sessions.
+    sqlx::query("UPDATE users SET role = 'contador' WHERE id = 7")
+        .execute(&pool)
+        .await
+        .expect("contador admitted");
+    assert!(
+        sqlx::query("UPDATE users SET role = 'root' WHERE id = 7")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM users WHERE id = 7")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+}

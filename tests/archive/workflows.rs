@@ -1,0 +1,496 @@
+//! The procedures of seed 004 (DIF Municipal, Auxiliar de Área) end to end
+//! through the API: each step taken by the role the form's workflow names
+//! and refused to the others, a rejection back to the drafter with its
+//! reason, the last signature issuing a PDF that carries every visado and
+//! signature, and the audit trail showing every step in order.
+
+use axum::http::StatusCode;
+use sello::accounts::Role;
+use serde_json::{Value, json};
+
+use crate::Fixture;
+use crate::service::Service;
+
+const OFFICE: &str = "DIF-SLP";
+
+/// The staff of a DIF office, each with an API token.
+struct Staff {
+    auxiliar: String,
+    contador: String,
+    directora: String,
+    revisor: String,
+    otra_auxiliar: String,
+}
+
+async fn staff(service: &Service) -> Staff {
+    let mut tokens = Vec::new();
+    for (name, role) in [
+        ("auxiliar", Role::Capturista),
+        ("contador", Role::Contador),
+        ("directora", Role::Firmante),
+        ("revisor", Role::Revisor),
+        ("otra.auxiliar", Role::Capturista),
+    ] {
+        let (user, _) = service.user(OFFICE, name, role).await;
+        tokens.push(service.token(&user).await);
+    }
+    let mut tokens = tokens.into_iter();
+    let mut next = || tokens.next().expect("token");
+    Staff {
+        auxiliar: next(),
+        contador: next(),
+        directora: next(),
+        revisor: next(),
+        otra_auxiliar: next(),
+    }
+}
+
+/// Starts a draft of `form` with `data`; returns its id.
+async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> i64 {
+    let answer = service
+        .api(
+            "POST",
+            "/api/v1/drafts",
+            Some(token),
+            Some(json!({"form": form, "data": data})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+    answer.json()["id"].as_i64().expect("id")
+}
+
+/// Takes `action` on draft `id`, expecting `status`; returns the answer's JSON.
+async fn step(
+    service: &Service,
+    token: &str,
+    id: i64,
+    action: &str,
+    reason: Option<&str>,
+    status: StatusCode,
+) -> Value {
+    let body = reason.map(|r| json!({"reason": r}));
+    let answer = service
+        .api(
+            "POST",
+            &format!("/api/v1/drafts/{id}/{action}"),
+            Some(token),
+            body,
+        )
+        .await;
+    assert_eq!(answer.status, status, "{action} on draft {id}: {}", answer.text());
+    answer.json()
+}
+
+/// The step a draft is at, or `None` once issued.
+async fn step_of(service: &Service, token: &str, id: i64) -> Option<String> {
+    let answer = service
+        .api("GET", &format!("/api/v1/drafts/{id}"), Some(token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    answer.json()["step"]["id"].as_str().map(str::to_owned)
+}
+
+/// The drafts in a user's inbox, by id.
+async fn inbox(service: &Service, token: &str) -> Vec<Value> {
+    let answer = service.api("GET", "/api/v1/inbox", Some(token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    answer.json().as_array().expect("list").clone()
+}
+
+fn in_inbox(items: &[Value], id: i64) -> Option<&Value> {
+    items.iter().find(|i| i["draft"] == id)
+}
+
+/// The audit actions about a draft and its document, in order.
+async fn trail(service: &Service, token: &str, id: i64) -> Vec<String> {
+    let answer = service
+        .api("GET", &format!("/api/v1/drafts/{id}"), Some(token), None)
+        .await;
+    answer.json()["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_owned())
+        .collect()
+}
+
+/// The issued document's PDF as text, after checking its signature.
+async fn issued_pdf_text(service: &Service, token: &str, fixture: &Fixture, document: &Value) -> String {
+    let id = document["id"].as_i64().expect("document id");
+    let answer = service
+        .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let mut trusted = sello::keys::TrustedKeys::default();
+    trusted
+        .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
+        .expect("trust");
+    let report = sello::pdf::verify_pdf(&answer.bytes, &trusted).expect("parses");
+    assert!(report.is_valid(), "the issued PDF verifies");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &answer.bytes).expect("write");
+    crate::assert_qpdf_check(file.path());
+    crate::pdf_text(file.path())
+}
+
+async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authorised(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+
+    // The request: the clerk registers it, the director authorises follow-up.
+    let request = draft(
+        &service,
+        &staff.auxiliar,
+        "solicitud-apoyo",
+        &crate::example("solicitud-apoyo"),
+    )
+    .await;
+    step(&service, &staff.auxiliar, request, "submit", None, StatusCode::OK).await;
+    step(
+        &service,
+        &staff.contador,
+        request,
+        "sign",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let signed = step(
+        &service,
+        &staff.directora,
+        request,
+        "sign",
+        None,
+        StatusCode::CREATED,
+    )
+    .await;
+    let request_folio = signed["issued"]["document"]["folio"]
+        .as_str()
+        .expect("folio")
+        .to_owned();
+
+    // The authorisation cannot be issued in one go: it needs the budget's approval.
+    let mut quote = crate::example("oficio-autorizacion-apoyo");
+    quote["folio_solicitud"] = json!(request_folio);
+    quote["monto"] = json!(9800.0);
+    let direct = service
+        .api(
+            "POST",
+            "/api/v1/documents",
+            Some(&staff.directora),
+            Some(json!({"form": "oficio-autorizacion-apoyo", "data": quote})),
+        )
+        .await;
+    assert_eq!(direct.status, StatusCode::CONFLICT, "{}", direct.text());
+    assert_eq!(direct.json()["error"]["code"], "workflow_required");
+    assert!(direct.text().contains("contador"), "{}", direct.text());
+
+    // The clerk quotes and sends it to the accountant.
+    let id = draft(&service, &staff.auxiliar, "oficio-autorizacion-apoyo", &quote).await;
+    assert_eq!(
+        step_of(&service, &staff.auxiliar, id).await.as_deref(),
+        Some("cotizacion")
+    );
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    assert!(in_inbox(&inbox(&service, &staff.contador).await, id).is_some());
+    assert!(in_inbox(&inbox(&service, &staff.directora).await, id).is_none());
+    // Sent on, the quote cannot be changed, nor skipped, nor taken by others.
+    let edit = service
+        .api(
+            "PUT",
+            &format!("/api/v1/drafts/{id}"),
+            Some(&staff.auxiliar),
+            Some(json!({"data": quote})),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::CONFLICT, "{}", edit.text());
+    step(&service, &staff.directora, id, "sign", None, StatusCode::CONFLICT).await;
+    step(
+        &service,
+        &staff.directora,
+        id,
+        "approve",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    step(
+        &service,
+        &staff.revisor,
+        id,
+        "approve",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    step(
+        &service,
+        &staff.auxiliar,
+        id,
+        "approve",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // The accountant rejects it, with a reason that is required.
+    step(
+        &service,
+        &staff.contador,
+        id,
+        "reject",
+        None,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let reason = "El monto excede la partida 4410; cotice con otro proveedor";
+    step(
+        &service,
+        &staff.contador,
+        id,
+        "reject",
+        Some(reason),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        step_of(&service, &staff.auxiliar, id).await.as_deref(),
+        Some("cotizacion")
+    );
+    let mine = inbox(&service, &staff.auxiliar).await;
+    assert_eq!(
+        in_inbox(&mine, id).expect("back to the drafter")["returned_because"],
+        reason
+    );
+    assert!(in_inbox(&inbox(&service, &staff.otra_auxiliar).await, id).is_none());
+    assert!(in_inbox(&inbox(&service, &staff.contador).await, id).is_none());
+
+    // Corrected and sent again, approved, then authorised and issued.
+    quote["monto"] = json!(7450.5);
+    let edit = service
+        .api(
+            "PUT",
+            &format!("/api/v1/drafts/{id}"),
+            Some(&staff.auxiliar),
+            Some(json!({"data": quote})),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.text());
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    step(
+        &service,
+        &staff.contador,
+        id,
+        "approve",
+        Some("Partida 4410 con suficiencia"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        step_of(&service, &staff.auxiliar, id).await.as_deref(),
+        Some("autorizacion")
+    );
+    assert!(in_inbox(&inbox(&service, &staff.directora).await, id).is_some());
+    step(&service, &staff.contador, id, "sign", None, StatusCode::FORBIDDEN).await;
+    let issued = step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
+    let document = &issued["issued"]["document"];
+    assert_eq!(document["status"], "emitido");
+    assert_eq!(issued["draft"]["document"], document["id"]);
+    assert!(issued["draft"]["step"].is_null());
+    assert!(in_inbox(&inbox(&service, &staff.directora).await, id).is_none());
+    // Issued once: a second signature is refused.
+    step(&service, &staff.directora, id, "sign", None, StatusCode::CONFLICT).await;
+
+    // The PDF carries the approval and the signature, with the corrected amount.
+    let text = issued_pdf_text(&service, &staff.directora, fixture, document).await;
+    assert!(text.contains("Constancia del trámite"), "{text}");
+    assert!(
+        text.contains("Aprobación de la cotización conforme al presupuesto"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Persona contador") && text.contains("Dio su visto bueno"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Persona directora") && text.contains("Firmó electrónicamente"),
+        "{text}"
+    );
+    assert!(
+        text.contains("$7,450.50") && !text.contains("$9,800.00"),
+        "{text}"
+    );
+
+    // Every step is in the audit trail, in order, ending with the issuance.
+    assert_eq!(
+        trail(&service, &staff.auxiliar, id).await,
+        [
+            "borrador.enviado",
+            "borrador.rechazado",
+            "borrador.enviado",
+            "borrador.visado",
+            "borrador.firmado",
+            "documento.emitido"
+        ]
+    );
+    let history = service
+        .api(
+            "GET",
+            &format!("/api/v1/drafts/{id}"),
+            Some(&staff.contador),
+            None,
+        )
+        .await
+        .json();
+    let steps = history["history"].as_array().expect("history");
+    assert_eq!(steps[1]["note"], reason);
+    assert_eq!(steps[3]["step"], "aprobacion-presupuesto");
+    // The document's own trail includes its draft's steps.
+    let document_id = document["id"].as_i64().expect("id");
+    let events = fixture
+        .archive
+        .document_events(document_id)
+        .await
+        .expect("events");
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.first(), Some(&"borrador.enviado"));
+    assert!(actions.contains(&"borrador.visado"));
+    let audit = fixture.archive.verify_audit().await.expect("audit");
+    assert!(audit.broken.is_none(), "the chain holds: {:?}", audit.broken);
+}
+crate::archive_conformance!(a_request_for_support_is_quoted_approved_against_the_budget_and_authorised);
+
+/// Drafts `form`'s example, sends it, checks who may not sign, and has
+/// the director sign it; returns the issued document.
+async fn drafted_sent_and_signed(service: &Service, staff: &Staff, form: &str, data: &Value) -> Value {
+    let id = draft(service, &staff.auxiliar, form, data).await;
+    step(service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    for other in [&staff.auxiliar, &staff.contador, &staff.revisor] {
+        step(service, other, id, "sign", None, StatusCode::FORBIDDEN).await;
+    }
+    let issued = step(service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
+    assert_eq!(
+        trail(service, &staff.auxiliar, id).await,
+        ["borrador.enviado", "borrador.firmado", "documento.emitido"]
+    );
+    issued["issued"]["document"].clone()
+}
+
+async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let letter = drafted_sent_and_signed(
+        &service,
+        &staff,
+        "oficio-estrella-blanca",
+        &crate::example("oficio-estrella-blanca"),
+    )
+    .await;
+    let text = issued_pdf_text(&service, &staff.directora, fixture, &letter).await;
+    assert!(text.contains("Autorización del apoyo de transporte"), "{text}");
+
+    // The weekly report lists the letter issued.
+    let mut report = crate::example("reporte-semanal-oficios");
+    let mut row = report["oficios"][0].clone();
+    row["folio"] = letter["folio"].clone();
+    report["oficios"] = json!([row]);
+    let issued = drafted_sent_and_signed(&service, &staff, "reporte-semanal-oficios", &report).await;
+    let text = issued_pdf_text(&service, &staff.directora, fixture, &issued).await;
+    assert!(text.contains(letter["folio"].as_str().expect("folio")), "{text}");
+}
+crate::archive_conformance!(transport_letters_are_authorised_and_reported_weekly);
+
+async fn a_functional_aid_rejected_by_the_director_returns_to_its_drafter(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let data = crate::example("oficio-ayuda-funcional");
+    let id = draft(&service, &staff.auxiliar, "oficio-ayuda-funcional", &data).await;
+    // Another clerk's draft is not in this one's inbox; it is in its author's.
+    assert!(in_inbox(&inbox(&service, &staff.auxiliar).await, id).is_some());
+    assert!(in_inbox(&inbox(&service, &staff.otra_auxiliar).await, id).is_none());
+    // Invalid data is not sent on.
+    let mut broken = data.clone();
+    broken.as_object_mut().expect("object").remove("beneficiario");
+    let broken_id = draft(&service, &staff.auxiliar, "oficio-ayuda-funcional", &broken).await;
+    let refused = step(
+        &service,
+        &staff.auxiliar,
+        broken_id,
+        "submit",
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused["error"]["problems"].to_string().contains("beneficiario"),
+        "{refused}"
+    );
+
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    let reason = "Falta el estudio socioeconómico del beneficiario";
+    step(
+        &service,
+        &staff.directora,
+        id,
+        "reject",
+        Some(reason),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        in_inbox(&inbox(&service, &staff.auxiliar).await, id).expect("returned")["returned_because"],
+        reason
+    );
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    let issued = step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
+    assert_eq!(issued["issued"]["document"]["form"], "oficio-ayuda-funcional");
+    assert_eq!(
+        trail(&service, &staff.auxiliar, id).await,
+        [
+            "borrador.enviado",
+            "borrador.rechazado",
+            "borrador.enviado",
+            "borrador.firmado",
+            "documento.emitido"
+        ]
+    );
+}
+crate::archive_conformance!(a_functional_aid_rejected_by_the_director_returns_to_its_drafter);
+
+async fn a_staff_commission_is_drafted_by_the_clerk_and_authorised_by_the_director(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let document = drafted_sent_and_signed(
+        &service,
+        &staff,
+        "oficio-comision",
+        &crate::example("oficio-comision"),
+    )
+    .await;
+    let text = issued_pdf_text(&service, &staff.directora, fixture, &document).await;
+    assert!(text.contains("Autorización de la comisión"), "{text}");
+    // Another office cannot see the draft nor act on it.
+    service
+        .state
+        .accounts
+        .create_office("DIF-SOL", "DIF Soledad", "admin.soledad")
+        .await
+        .expect("office");
+    let (outsider, _) = service.user("DIF-SOL", "ajena", Role::Firmante).await;
+    let outsider = service.token(&outsider).await;
+    let id = draft(
+        &service,
+        &staff.auxiliar,
+        "oficio-comision",
+        &crate::example("oficio-comision"),
+    )
+    .await;
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    step(&service, &outsider, id, "sign", None, StatusCode::NOT_FOUND).await;
+    let seen = service
+        .api("GET", &format!("/api/v1/drafts/{id}"), Some(&outsider), None)
+        .await;
+    assert_eq!(seen.status, StatusCode::NOT_FOUND);
+    assert!(in_inbox(&inbox(&service, &outsider).await, id).is_none());
+}
+crate::archive_conformance!(a_staff_commission_is_drafted_by_the_clerk_and_authorised_by_the_director);
