@@ -397,6 +397,109 @@ pub async fn sign(
     Ok(Signed::Issued(Box::new(issued)))
 }
 
+/// The largest scan of a signed paper accepted.
+pub const SCAN_MAX: usize = 10 * 1024 * 1024;
+
+/// A hand signature given after issue: the scan of the signed printed
+/// document, or an acknowledgement (a receipt at delivery, a monthly
+/// renewal) drawn on screen or scanned.
+pub struct Attachment<'a> {
+    /// `papel` or `pantalla`.
+    pub kind: &'a str,
+    /// What it acknowledges: «Acuse de recibo», «Renovación de noviembre».
+    pub purpose: &'a str,
+    pub media_type: &'a str,
+    pub bytes: Vec<u8>,
+    /// Who signed, when one person did; empty for the whole document.
+    pub name: &'a str,
+    pub consent: bool,
+    pub device: &'a str,
+}
+
+/// Attaches a hand signature to an issued, current document's record.
+pub async fn attach_to_document(
+    archive: &Archive,
+    document_id: i64,
+    user: &User,
+    attachment: Attachment<'_>,
+) -> Result<i64, StepError> {
+    if !user.role.can_draft() {
+        return Err(forbidden(user, "adjuntar firmas"));
+    }
+    let purpose = attachment.purpose.trim();
+    if purpose.is_empty() || purpose.chars().count() > 200 {
+        return Err(StepError::Refused(
+            "propósito: diga en hasta 200 caracteres qué se firma (como «Acuse de recibo»)".into(),
+        ));
+    }
+    let name = attachment.name.trim();
+    if name.chars().count() > 200 {
+        return Err(StepError::Refused(
+            "nombre: escriba como máximo 200 caracteres".into(),
+        ));
+    }
+    if attachment.bytes.len() > SCAN_MAX {
+        return Err(StepError::Refused(format!(
+            "archivo: pesa más de {} MB",
+            SCAN_MAX / (1024 * 1024)
+        )));
+    }
+    let sniffed = match attachment.bytes.as_slice() {
+        [b'%', b'P', b'D', b'F', b'-', ..] => "application/pdf",
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        _ => "",
+    };
+    if sniffed.is_empty() || sniffed != attachment.media_type {
+        return Err(StepError::Refused(
+            "archivo: debe ser un PDF, JPEG o PNG, del tipo que se indica".into(),
+        ));
+    }
+    match attachment.kind {
+        "papel" => {}
+        "pantalla" => {
+            if !attachment.consent {
+                return Err(StepError::Refused(
+                    "consentimiento: la persona debe confirmar en la pantalla que firma".into(),
+                ));
+            }
+            if name.is_empty() {
+                return Err(StepError::Refused("nombre: diga quién firma".into()));
+            }
+            if sniffed != "image/png" {
+                return Err(StepError::Refused(
+                    "archivo: una firma en pantalla es un PNG".into(),
+                ));
+            }
+            crate::signature_image::check_drawn(&attachment.bytes)
+                .map_err(|e| StepError::Refused(format!("firma: {e}")))?;
+        }
+        _ => return Err(StepError::Refused("tipo: use «papel» o «pantalla»".into())),
+    }
+    let device: String = attachment.device.chars().take(200).collect();
+    let id = archive
+        .add_hand_signature(
+            NewHandSignature {
+                item: SignedItem::Document(document_id),
+                signer: "",
+                name,
+                kind: attachment.kind,
+                purpose,
+                bytes: attachment.bytes,
+                media_type: sniffed,
+                consent: attachment.consent,
+                device: if device.trim().is_empty() {
+                    "no indicado"
+                } else {
+                    &device
+                },
+            },
+            &taker(user),
+        )
+        .await?;
+    Ok(id)
+}
+
 /// A draft waiting for someone, as their inbox lists it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxItem {

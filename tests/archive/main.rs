@@ -10,6 +10,7 @@ mod crash;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
 mod folios;
+mod in_person;
 mod issuing;
 mod s3;
 mod search;

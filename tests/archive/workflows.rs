@@ -14,15 +14,15 @@ use crate::service::Service;
 const OFFICE: &str = "DIF-SLP";
 
 /// The staff of a DIF office, each with an API token.
-struct Staff {
-    auxiliar: String,
-    contador: String,
-    directora: String,
-    revisor: String,
-    otra_auxiliar: String,
+pub struct Staff {
+    pub auxiliar: String,
+    pub contador: String,
+    pub directora: String,
+    pub revisor: String,
+    pub otra_auxiliar: String,
 }
 
-async fn staff(service: &Service) -> Staff {
+pub async fn staff(service: &Service) -> Staff {
     let mut tokens = Vec::new();
     for (name, role) in [
         ("auxiliar", Role::Capturista),
@@ -46,7 +46,7 @@ async fn staff(service: &Service) -> Staff {
 }
 
 /// Starts a draft of `form` with `data`; returns its id.
-async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> i64 {
+pub async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> i64 {
     let answer = service
         .api(
             "POST",
@@ -60,7 +60,7 @@ async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> i64 
 }
 
 /// Takes `action` on draft `id`, expecting `status`; returns the answer's JSON.
-async fn step(
+pub async fn step(
     service: &Service,
     token: &str,
     id: i64,
@@ -82,7 +82,7 @@ async fn step(
 }
 
 /// The step a draft is at, or `None` once issued.
-async fn step_of(service: &Service, token: &str, id: i64) -> Option<String> {
+pub async fn step_of(service: &Service, token: &str, id: i64) -> Option<String> {
     let answer = service
         .api("GET", &format!("/api/v1/drafts/{id}"), Some(token), None)
         .await;
@@ -91,18 +91,18 @@ async fn step_of(service: &Service, token: &str, id: i64) -> Option<String> {
 }
 
 /// The drafts in a user's inbox, by id.
-async fn inbox(service: &Service, token: &str) -> Vec<Value> {
+pub async fn inbox(service: &Service, token: &str) -> Vec<Value> {
     let answer = service.api("GET", "/api/v1/inbox", Some(token), None).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
     answer.json().as_array().expect("list").clone()
 }
 
-fn in_inbox(items: &[Value], id: i64) -> Option<&Value> {
+pub fn in_inbox(items: &[Value], id: i64) -> Option<&Value> {
     items.iter().find(|i| i["draft"] == id)
 }
 
 /// The audit actions about a draft and its document, in order.
-async fn trail(service: &Service, token: &str, id: i64) -> Vec<String> {
+pub async fn trail(service: &Service, token: &str, id: i64) -> Vec<String> {
     let answer = service
         .api("GET", &format!("/api/v1/drafts/{id}"), Some(token), None)
         .await;
@@ -115,7 +115,7 @@ async fn trail(service: &Service, token: &str, id: i64) -> Vec<String> {
 }
 
 /// The issued document's PDF as text, after checking its signature.
-async fn issued_pdf_text(service: &Service, token: &str, fixture: &Fixture, document: &Value) -> String {
+pub async fn issued_pdf_text(service: &Service, token: &str, fixture: &Fixture, document: &Value) -> String {
     let id = document["id"].as_i64().expect("document id");
     let answer = service
         .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(token), None)

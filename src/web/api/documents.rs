@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Body, PathParams};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{DocumentRecord, IssueOrder, Issued, SignatureRow};
+use crate::archive::{DocumentRecord, HandSignatureRecord, IssueOrder, Issued, SignatureRow, SignedItem};
 use crate::web::auth::ApiCaller;
+use crate::web::tramites::{self, Attachment};
 
 /// The longest idempotency key accepted.
 const IDEMPOTENCY_KEY_MAX: usize = 200;
@@ -36,6 +37,30 @@ pub struct DocumentBody {
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     pub signatures: Vec<SignatureRow>,
+    /// Signatures of people without a key: drawn on screen before it was
+    /// sealed (printed in it), and scans or acknowledgements after.
+    pub hand_signatures: Vec<HandSignatureRecord>,
+}
+
+/// A hand signature given after issue.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentBody {
+    /// `papel` (a scan of the signed paper) or `pantalla` (drawn on screen).
+    pub kind: String,
+    /// What it acknowledges: «Documento firmado», «Acuse de recibo», «Renovación de noviembre».
+    pub purpose: String,
+    /// `application/pdf`, `image/jpeg` or `image/png`.
+    pub media_type: String,
+    pub content_base64: String,
+    /// Who signed; required for `pantalla`.
+    #[serde(default)]
+    pub name: String,
+    /// For `pantalla`: the person confirmed on the screen.
+    #[serde(default)]
+    pub consent: bool,
+    #[serde(default)]
+    pub device: String,
 }
 
 /// An issuance's answer.
@@ -155,12 +180,78 @@ pub async fn get_document(
     let archive = archive_of(&state, &user).await?;
     let document = archive.document(&reference).await?;
     let signatures = archive.signatures(document.id).await?;
+    let hand_signatures = archive.hand_signatures(SignedItem::Document(document.id)).await?;
     let data = serde_json::from_str(&document.data).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(DocumentBody {
         document,
         data,
         signatures,
+        hand_signatures,
     }))
+}
+
+/// Attaches a hand signature to a current document: the scan of the
+/// printed document signed on paper, or an acknowledgement given after
+/// issue (a receipt, a monthly renewal), scanned or drawn on screen.
+#[utoipa::path(post, path = "/api/v1/documents/{reference}/hand-signatures", tag = "documentos",
+    request_body = AttachmentBody,
+    params(("reference" = String, Path, description = "Id o folio del documento")),
+    responses((status = 201, body = DocumentBody), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn attach_hand_signature(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(reference): PathParams<String>,
+    Body(body): Body<AttachmentBody>,
+) -> Result<Response, ApiError> {
+    let bytes = data_encoding::BASE64
+        .decode(body.content_base64.trim().as_bytes())
+        .map_err(|_| ApiError::bad_request("content_base64: no es base64 válido"))?;
+    let archive = archive_of(&state, &user).await?;
+    let document = archive.document(&reference).await?;
+    let attachment = Attachment {
+        kind: &body.kind,
+        purpose: &body.purpose,
+        media_type: &body.media_type,
+        bytes,
+        name: &body.name,
+        consent: body.consent,
+        device: &body.device,
+    };
+    tramites::attach_to_document(&archive, document.id, &user, attachment).await?;
+    let answer = get_document(State(state), ApiCaller(user), PathParams(document.id.to_string())).await?;
+    Ok((StatusCode::CREATED, answer).into_response())
+}
+
+/// The image or scan of one hand signature of a document.
+#[utoipa::path(get, path = "/api/v1/documents/{reference}/hand-signatures/{id}", tag = "documentos",
+    params(("reference" = String, Path, description = "Id o folio del documento"),
+        ("id" = i64, Path, description = "Número de la firma")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn get_hand_signature(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams((reference, id)): PathParams<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let archive = archive_of(&state, &user).await?;
+    let document = archive.document(&reference).await?;
+    let not_here = || {
+        ApiError::not_found(format!(
+            "no existe la firma {id} del documento {}",
+            document.folio
+        ))
+    };
+    let (record, bytes) = archive.hand_signature_file(id).await.map_err(|e| match e {
+        crate::archive::ArchiveError::Refused(_) => not_here(),
+        other => other.into(),
+    })?;
+    if record.document_id != Some(document.id) {
+        return Err(not_here());
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, record.media_type)], bytes).into_response())
 }
 
 /// The signed PDF, exactly as issued.

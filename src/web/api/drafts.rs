@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::documents::{IssuedBody, code_of};
 use super::extract::{Body, PathParams};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{AuditEvent, StepRecord};
-use crate::forms::Step;
+use crate::archive::{AuditEvent, HandSignatureRecord, StepRecord};
+use crate::forms::{HandSigner, Step};
 use crate::web::auth::ApiCaller;
-use crate::web::tramites::{self, InboxItem, Signed, StepError, Tramite};
+use crate::web::tramites::{self, Drawing, InboxItem, Signed, StepError, Tramite};
 
 /// A new draft.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -37,11 +37,35 @@ pub struct DraftDataBody {
     pub data: serde_json::Value,
 }
 
-/// A remark with a visado, or the reason of a rejection.
+/// A remark with a visado, or the reason of a rejection; for `finish`,
+/// whether the people still to sign will sign the printed paper.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
     pub reason: Option<String>,
+    #[serde(default)]
+    pub on_paper: bool,
+}
+
+/// A signature drawn on the staff member's screen.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrawnSignatureBody {
+    /// Which signer, as `hand_signers` lists them: `representante`, `asistentes[3]`.
+    pub signer: String,
+    /// The drawing, a PNG, in base64.
+    pub png_base64: String,
+    /// The person confirmed on the screen that they sign this document.
+    pub consent: bool,
+    /// The device it was drawn on.
+    pub device: String,
+}
+
+/// Someone a `presencial` step asks to sign, and their drawn signature.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HandSignerStatus {
+    pub signer: HandSigner,
+    pub signature: Option<HandSignatureRecord>,
 }
 
 /// A draft and where it stands in its workflow.
@@ -63,6 +87,8 @@ pub struct DraftBody {
     pub workflow: Vec<Step>,
     /// The steps taken, in order.
     pub history: Vec<StepRecord>,
+    /// At a `presencial` step: who signs, and who has.
+    pub hand_signers: Vec<HandSignerStatus>,
     /// The audit events about it (and its document), in order.
     pub events: Vec<AuditEvent>,
 }
@@ -91,10 +117,15 @@ async fn draft_body(state: &AppState, user: &crate::accounts::User, id: i64) -> 
     let archive = archive_of(state, user).await?;
     let tramite = tramites::load(state, &archive, id).await?;
     let events = archive.draft_events(id).await?;
-    Ok(body_of(tramite, events))
+    let hand_signers = tramites::hand_signers_of(&archive, &tramite)
+        .await?
+        .into_iter()
+        .map(|(signer, signature)| HandSignerStatus { signer, signature })
+        .collect();
+    Ok(body_of(tramite, events, hand_signers))
 }
 
-fn body_of(tramite: Tramite<'_>, events: Vec<AuditEvent>) -> DraftBody {
+fn body_of(tramite: Tramite<'_>, events: Vec<AuditEvent>, hand_signers: Vec<HandSignerStatus>) -> DraftBody {
     DraftBody {
         id: tramite.draft.id,
         form: tramite.draft.form.clone(),
@@ -106,6 +137,7 @@ fn body_of(tramite: Tramite<'_>, events: Vec<AuditEvent>) -> DraftBody {
         replaces: tramite.draft.replaces,
         workflow: tramite.form.workflow.steps().to_vec(),
         history: tramite.history,
+        hand_signers,
         events,
     }
 }
@@ -217,15 +249,17 @@ pub enum Action {
     Approve,
     Reject,
     Sign,
+    Finish,
 }
 
 /// Takes the draft's current step: `submit` sends it on (its data must be
 /// valid), `approve` gives the visado, `reject` sends it back with
-/// `reason`, `sign` signs — and the last signature issues the document.
+/// `reason`, `finish` ends the hand signatures (all drawn, or
+/// `on_paper`), `sign` signs — and the last signature issues the document.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/{action}", tag = "borradores",
     request_body(content = NoteBody, description = "Motivo (obligatorio al rechazar)"),
     params(("id" = i64, Path, description = "Número del borrador"),
-        ("action" = String, Path, description = "submit, approve, reject o sign")),
+        ("action" = String, Path, description = "submit, approve, reject, finish o sign")),
     responses((status = 200, body = StepBody, description = "Paso tomado"),
         (status = 201, body = StepBody, description = "Firmado y emitido"),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
@@ -253,6 +287,7 @@ pub async fn take_step(
         Action::Reject => {
             tramites::reject(&archive, &tramite, &user, note.reason.as_deref().unwrap_or("")).await?
         }
+        Action::Finish => tramites::finish_in_person(&archive, &tramite, &user, note.on_paper).await?,
         Action::Sign => {
             if let Signed::Issued(done) = tramites::sign(&state, &archive, &tramite, &user).await? {
                 let record = done.record().clone();
@@ -271,6 +306,37 @@ pub async fn take_step(
     };
     let draft = draft_body(&state, &user, id).await?;
     Ok((status, Json(StepBody { draft, issued })).into_response())
+}
+
+/// Records a signature drawn on the staff member's screen by one of the
+/// people the draft's `presencial` step asks to sign; it is printed in
+/// their signature block when the document is issued. Drawing again
+/// replaces the earlier drawing.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/hand-signatures", tag = "borradores",
+    request_body = DrawnSignatureBody,
+    params(("id" = i64, Path, description = "Número del borrador")),
+    responses((status = 201, body = DraftBody), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+pub async fn draw_signature(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(id): PathParams<i64>,
+    Body(body): Body<DrawnSignatureBody>,
+) -> Result<Response, ApiError> {
+    let png = data_encoding::BASE64
+        .decode(body.png_base64.trim().as_bytes())
+        .map_err(|_| ApiError::bad_request("png_base64: no es base64 válido"))?;
+    let archive = archive_of(&state, &user).await?;
+    let tramite = tramites::load(&state, &archive, id).await?;
+    let drawing = Drawing {
+        signer: &body.signer,
+        png,
+        consent: body.consent,
+        device: &body.device,
+    };
+    tramites::sign_in_person(&archive, &tramite, &user, drawing).await?;
+    Ok((StatusCode::CREATED, Json(draft_body(&state, &user, id).await?)).into_response())
 }
 
 /// The drafts waiting for the caller: at a step their role takes, or

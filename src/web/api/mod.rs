@@ -167,11 +167,14 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         documents::get_document,
         documents::get_pdf,
         documents::annul_document,
+        documents::attach_hand_signature,
+        documents::get_hand_signature,
         drafts::correct_document,
         drafts::create_draft,
         drafts::get_draft,
         drafts::update_draft,
         drafts::take_step,
+        drafts::draw_signature,
         drafts::inbox,
         records::get_expediente,
         records::search,
@@ -237,6 +240,9 @@ async fn envelope_errors(response: Response) -> Response {
     answer
 }
 
+/// A scan in base64 is a third larger than the scan.
+const SCAN_BODY_MAX: usize = crate::web::tramites::SCAN_MAX / 3 * 4 + 64 * 1024;
+
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
@@ -253,10 +259,22 @@ pub fn router() -> Router<Arc<AppState>> {
             "/api/v1/documents/{reference}/correct",
             post(drafts::correct_document),
         )
+        .route(
+            "/api/v1/documents/{reference}/hand-signatures",
+            post(documents::attach_hand_signature).layer(axum::extract::DefaultBodyLimit::max(SCAN_BODY_MAX)),
+        )
+        .route(
+            "/api/v1/documents/{reference}/hand-signatures/{id}",
+            get(documents::get_hand_signature),
+        )
         .route("/api/v1/drafts", post(drafts::create_draft))
         .route(
             "/api/v1/drafts/{id}",
             get(drafts::get_draft).put(drafts::update_draft),
+        )
+        .route(
+            "/api/v1/drafts/{id}/hand-signatures",
+            post(drafts::draw_signature),
         )
         .route("/api/v1/drafts/{id}/{action}", post(drafts::take_step))
         .route("/api/v1/inbox", get(drafts::inbox))

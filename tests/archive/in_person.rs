@@ -1,0 +1,530 @@
+//! Signatures of people who have no key, through the API: the Programa
+//! Familias entry session (seed 001, S1) signed by the family's
+//! representative on the professional's screen or on paper; scans and
+//! acknowledgements after issue; and corrections that replace a document.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::Fixture;
+use crate::service::Service;
+use crate::workflows::{draft, in_inbox, inbox, issued_pdf_text, staff, step, step_of, trail};
+
+/// A drawing of `w`×`h` pixels with a signature-like stroke, as a pad's PNG.
+pub fn drawn_png(w: u32, h: u32, strokes: u32) -> Vec<u8> {
+    let mut pixels = vec![0u8; (w * h * 4) as usize];
+    for x in 20..w - 20 {
+        for s in 0..strokes {
+            let y = h / 2 + ((x as f32 / 17.0 + s as f32).sin() * (h as f32 / 4.0)) as u32;
+            let at = ((y * w + x) * 4) as usize;
+            pixels[at..at + 4].copy_from_slice(&[10, 10, 60, 255]);
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(&pixels).expect("pixels");
+    drop(writer);
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    data_encoding::BASE64.encode(bytes)
+}
+
+async fn draw(
+    service: &Service,
+    token: &str,
+    id: i64,
+    signer: &str,
+    png: &[u8],
+    consent: bool,
+) -> (StatusCode, Value) {
+    let answer = service
+        .api(
+            "POST",
+            &format!("/api/v1/drafts/{id}/hand-signatures"),
+            Some(token),
+            Some(json!({"signer": signer, "png_base64": base64(png), "consent": consent, "device": "Tableta Lenovo M8"})),
+        )
+        .await;
+    (answer.status, answer.json())
+}
+
+/// The images of a PDF `pdfimages -list` shows with this width and height.
+fn images_sized(pdf: &[u8], width: u32, height: u32) -> usize {
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), pdf).expect("write");
+    let out = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(file.path())
+        .output()
+        .expect("pdfimages runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(2)
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.get(2) == Some(&"image")
+                && cols.get(3) == Some(&width.to_string().as_str())
+                && cols.get(4) == Some(&height.to_string().as_str())
+        })
+        .count()
+}
+
+async fn pdf_of(service: &Service, token: &str, document: &Value) -> Vec<u8> {
+    let id = document["id"].as_i64().expect("id");
+    service
+        .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(token), None)
+        .await
+        .bytes
+}
+
+async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let (apoyo, jefa) = (&staff.auxiliar, &staff.directora);
+
+    // Carta de compromiso: the representative signs on the professional's screen.
+    let carta = crate::example("carta-compromiso");
+    let representative = carta["representante"]["nombre"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let id = draft(&service, apoyo, "carta-compromiso", &carta).await;
+    step(&service, apoyo, id, "submit", None, StatusCode::OK).await;
+    assert_eq!(
+        step_of(&service, apoyo, id).await.as_deref(),
+        Some("firma-representante")
+    );
+    assert!(in_inbox(&inbox(&service, apoyo).await, id).is_some());
+    step(&service, jefa, id, "sign", None, StatusCode::CONFLICT).await;
+    let missing = step(&service, apoyo, id, "finish", None, StatusCode::CONFLICT).await;
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains(&representative),
+        "{missing}"
+    );
+
+    let signature = drawn_png(600, 200, 3);
+    let (status, refused) = draw(&service, apoyo, id, "representante", &signature, false).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("consentimiento")
+    );
+    let (status, refused) = draw(
+        &service,
+        apoyo,
+        id,
+        "representante",
+        &drawn_png(600, 200, 0),
+        true,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("vacío")
+    );
+    let (status, _) = draw(&service, apoyo, id, "profesional_nombre", &signature, true).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, drawn) = draw(&service, apoyo, id, "representante", &signature, true).await;
+    assert_eq!(status, StatusCode::CREATED, "{drawn}");
+    assert_eq!(
+        drawn["hand_signers"][0]["signer"]["name"],
+        representative.as_str()
+    );
+    assert_eq!(
+        drawn["hand_signers"][0]["signature"]["device"],
+        "Tableta Lenovo M8"
+    );
+    step(&service, apoyo, id, "finish", None, StatusCode::OK).await;
+    step(&service, apoyo, id, "sign", None, StatusCode::FORBIDDEN).await;
+    let issued = step(&service, jefa, id, "sign", None, StatusCode::CREATED).await;
+    let document = &issued["issued"]["document"];
+
+    // The drawing is printed in both copies, and recorded.
+    let pdf = pdf_of(&service, jefa, document).await;
+    assert_eq!(images_sized(&pdf, 600, 200), 2, "the signature in each copy");
+    let text = issued_pdf_text(&service, jefa, fixture, document).await;
+    assert!(
+        text.contains("Firmó en pantalla") && text.contains(&representative),
+        "{text}"
+    );
+    let record = service
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{}", document["id"]),
+            Some(jefa),
+            None,
+        )
+        .await
+        .json();
+    let hand = record["hand_signatures"].as_array().expect("hand signatures");
+    assert_eq!(hand.len(), 1);
+    assert_eq!(
+        (hand[0]["kind"].as_str(), hand[0]["consent"].as_bool()),
+        (Some("pantalla"), Some(true))
+    );
+    assert_eq!(
+        trail(&service, apoyo, id).await,
+        [
+            "borrador.enviado",
+            "firma_autografa.en_pantalla",
+            "borrador.firmas_presenciales",
+            "borrador.firmado",
+            "documento.emitido"
+        ]
+    );
+
+    // Caracterización: no hand signature; the professional's and the office's.
+    let characterisation = draft(
+        &service,
+        apoyo,
+        "caracterizacion-familia",
+        &crate::example("caracterizacion-familia"),
+    )
+    .await;
+    step(&service, apoyo, characterisation, "submit", None, StatusCode::OK).await;
+    step(
+        &service,
+        jefa,
+        characterisation,
+        "sign",
+        None,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    // Plan de intervención: signed again by the representative, who first
+    // smudged it and signed anew; a rejection voids the signature given.
+    let plan = draft(
+        &service,
+        apoyo,
+        "plan-intervencion",
+        &crate::example("plan-intervencion"),
+    )
+    .await;
+    step(&service, apoyo, plan, "submit", None, StatusCode::OK).await;
+    assert_eq!(
+        draw(
+            &service,
+            apoyo,
+            plan,
+            "representante",
+            &drawn_png(500, 180, 1),
+            true
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        draw(&service, apoyo, plan, "representante", &signature, true)
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    step(&service, apoyo, plan, "finish", None, StatusCode::OK).await;
+    step(
+        &service,
+        jefa,
+        plan,
+        "reject",
+        Some("Falta la sesión comunitaria"),
+        StatusCode::OK,
+    )
+    .await;
+    step(&service, apoyo, plan, "submit", None, StatusCode::OK).await;
+    step(&service, apoyo, plan, "finish", None, StatusCode::CONFLICT).await;
+    assert_eq!(
+        draw(&service, apoyo, plan, "representante", &signature, true)
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    step(&service, apoyo, plan, "finish", None, StatusCode::OK).await;
+    let issued = step(&service, jefa, plan, "sign", None, StatusCode::CREATED).await;
+    let pdf = pdf_of(&service, jefa, &issued["issued"]["document"]).await;
+    assert_eq!(
+        images_sized(&pdf, 500, 180),
+        0,
+        "the smudged drawing is not printed"
+    );
+    assert_eq!(images_sized(&pdf, 600, 200), 2, "the last drawing in each copy");
+
+    // Declaración de no participación: signed on paper, its scan attached.
+    let declaration = draft(
+        &service,
+        apoyo,
+        "declaracion-no-participacion",
+        &crate::example("declaracion-no-participacion"),
+    )
+    .await;
+    step(&service, apoyo, declaration, "submit", None, StatusCode::OK).await;
+    let answer = service
+        .api(
+            "POST",
+            &format!("/api/v1/drafts/{declaration}/finish"),
+            Some(apoyo),
+            Some(json!({"on_paper": true})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let issued = step(&service, jefa, declaration, "sign", None, StatusCode::CREATED).await;
+    let document = issued["issued"]["document"].clone();
+    let pdf = pdf_of(&service, jefa, &document).await;
+    assert_eq!(
+        images_sized(&pdf, 600, 200),
+        0,
+        "nothing drawn: a line to sign on paper"
+    );
+    let scan = pdf.clone();
+    let attach = |media: &str, kind: &str| {
+        json!({"kind": kind, "purpose": "Declaración firmada en papel", "media_type": media,
+               "content_base64": base64(&scan), "name": representative})
+    };
+    // By folio, its slashes escaped as a client must.
+    let uri = format!(
+        "/api/v1/documents/{}/hand-signatures",
+        document["folio"].as_str().expect("folio").replace('/', "%2F")
+    );
+    let wrong = service
+        .api("POST", &uri, Some(apoyo), Some(attach("image/jpeg", "papel")))
+        .await;
+    assert_eq!(wrong.status, StatusCode::CONFLICT, "{}", wrong.text());
+    let drawn_as_pdf = service
+        .api(
+            "POST",
+            &uri,
+            Some(apoyo),
+            Some(attach("application/pdf", "pantalla")),
+        )
+        .await;
+    assert_eq!(
+        drawn_as_pdf.status,
+        StatusCode::CONFLICT,
+        "{}",
+        drawn_as_pdf.text()
+    );
+    let attached = service
+        .api(
+            "POST",
+            &uri,
+            Some(apoyo),
+            Some(attach("application/pdf", "papel")),
+        )
+        .await;
+    assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.text());
+    let scans = attached.json()["hand_signatures"]
+        .as_array()
+        .expect("list")
+        .clone();
+    assert_eq!(scans.len(), 1);
+    let file = service
+        .api(
+            "GET",
+            &format!("{uri}/{}", scans[0]["id"]),
+            Some(staff.revisor.as_str()),
+            None,
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.bytes, scan, "the scan comes back as uploaded");
+    let archivist_events = fixture
+        .archive
+        .document_events(document["id"].as_i64().expect("id"))
+        .await
+        .expect("events");
+    assert_eq!(
+        archivist_events.last().map(|e| e.action.as_str()),
+        Some("firma_autografa.en_papel")
+    );
+}
+crate::archive_conformance!(the_family_entry_session_is_signed_by_its_representative);
+
+async fn a_functional_aid_is_renewed_each_month_by_its_custodian(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let id = draft(
+        &service,
+        &staff.auxiliar,
+        "oficio-ayuda-funcional",
+        &crate::example("oficio-ayuda-funcional"),
+    )
+    .await;
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    let issued = step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
+    let folio = issued["issued"]["document"]["id"].to_string();
+    let uri = format!("/api/v1/documents/{folio}/hand-signatures");
+    for month in ["diciembre de 2026", "enero de 2027"] {
+        let renewal = json!({"kind": "pantalla", "purpose": format!("Renovación mensual del resguardo, {month}"),
+            "media_type": "image/png", "content_base64": base64(&drawn_png(600, 200, 2)),
+            "name": "Casa de Salud Las Flores, por su encargada", "consent": true, "device": "Tableta de Recepción"});
+        let answer = service
+            .api("POST", &uri, Some(&staff.auxiliar), Some(renewal))
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+    }
+    let record = service
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{folio}"),
+            Some(&staff.auxiliar),
+            None,
+        )
+        .await
+        .json();
+    let purposes: Vec<&str> = record["hand_signatures"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|h| h["purpose"].as_str().expect("purpose"))
+        .collect();
+    assert_eq!(
+        purposes,
+        [
+            "Renovación mensual del resguardo, diciembre de 2026",
+            "Renovación mensual del resguardo, enero de 2027"
+        ]
+    );
+    // An archivist reads but does not attach; an annulled document takes no more.
+    let (archivist, _) = service
+        .user("DIF-SLP", "archivo", sello::accounts::Role::Archivista)
+        .await;
+    let archivist = service.token(&archivist).await;
+    let late = json!({"kind": "papel", "purpose": "Renovación", "media_type": "image/png",
+        "content_base64": base64(&drawn_png(600, 200, 2))});
+    assert_eq!(
+        service
+            .api("POST", &uri, Some(&archivist), Some(late.clone()))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    fixture
+        .archive
+        .annul(&folio, "Ayuda devuelta", "directora", None)
+        .await
+        .expect("annul");
+    assert_eq!(
+        service
+            .api("POST", &uri, Some(&staff.auxiliar), Some(late))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+}
+crate::archive_conformance!(a_functional_aid_is_renewed_each_month_by_its_custodian);
+
+async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let mut data = crate::example("oficio-comision");
+    let id = draft(&service, &staff.auxiliar, "oficio-comision", &data).await;
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    let first =
+        step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await["issued"]["document"]
+            .clone();
+    let folio = first["id"].to_string();
+
+    let uri = format!("/api/v1/documents/{folio}/correct");
+    let correction = service.api("POST", &uri, Some(&staff.auxiliar), None).await;
+    assert_eq!(correction.status, StatusCode::CREATED, "{}", correction.text());
+    let correction = correction.json();
+    assert_eq!(correction["replaces"], first["id"]);
+    assert_eq!(correction["data"], data);
+    let again = service
+        .api("POST", &uri, Some(&staff.otra_auxiliar), None)
+        .await
+        .json();
+    assert_eq!(
+        again["id"], correction["id"],
+        "one correction under way at a time"
+    );
+    let draft_id = correction["id"].as_i64().expect("id");
+
+    data["lugar_evento"] = json!("Auditorio del DIF Estatal, San Luis Potosí");
+    let put = service
+        .api(
+            "PUT",
+            &format!("/api/v1/drafts/{draft_id}"),
+            Some(&staff.auxiliar),
+            Some(json!({"data": data})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    step(
+        &service,
+        &staff.auxiliar,
+        draft_id,
+        "submit",
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let second = step(
+        &service,
+        &staff.directora,
+        draft_id,
+        "sign",
+        None,
+        StatusCode::CREATED,
+    )
+    .await["issued"]["document"]
+        .clone();
+    assert_ne!(second["folio"], first["folio"]);
+
+    let old = service
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{folio}"),
+            Some(&staff.auxiliar),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(old["document"]["status"], "reemplazado");
+    assert_eq!(old["document"]["replaced_by"], second["id"]);
+    // The public page of the old one points to the new one.
+    let code = old["document"]["verification_url"]
+        .as_str()
+        .expect("url")
+        .rsplit('/')
+        .next()
+        .expect("code")
+        .to_owned();
+    let public = service.api("GET", &format!("/v/{code}"), None, None).await.text();
+    assert!(
+        public.contains("Reemplazado") && public.contains(second["folio"].as_str().expect("folio")),
+        "{public}"
+    );
+    // A replaced document is not corrected again.
+    assert_eq!(
+        service
+            .api("POST", &uri, Some(&staff.auxiliar), None)
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let events = fixture
+        .archive
+        .document_events(first["id"].as_i64().expect("id"))
+        .await
+        .expect("events");
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.ends_with(&["documento.en_correccion", "documento.reemplazado"]),
+        "{actions:?}"
+    );
+}
+crate::archive_conformance!(a_correction_replaces_the_document_it_corrects);
