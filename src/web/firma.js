@@ -22,6 +22,7 @@
     };
     canvas.addEventListener("pointerdown", (event) => {
       drawing = true;
+      form.querySelector(".aviso-vacio").hidden = true;
       canvas.setPointerCapture(event.pointerId);
       const [x, y] = at(event);
       ctx.beginPath();

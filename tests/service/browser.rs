@@ -1,6 +1,8 @@
 //! A real headless Chromium, through chromedriver: log in, change the
 //! one-time password, fill and issue an oficio de comisión, open its
-//! verification link, see «Válido», annul it, reload and see «Anulado».
+//! verification link, see «Válido», annul it, reload and see «Anulado»;
+//! then, at tablet size, a family's representative draws their signature
+//! on the pad with a pen and it is printed in the issued PDF.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -136,11 +138,73 @@ async fn body_text(client: &Client) -> String {
         .expect("text")
 }
 
-/// The example's fields, as the entry form names its inputs.
-fn example_fields() -> Vec<(String, String)> {
+/// The example's fields of `form`, as the entry form names its inputs.
+fn example_fields(form: &str) -> Vec<(String, String)> {
     let text =
-        std::fs::read_to_string(crate::root().join("forms/oficio-comision/example.json")).expect("example");
+        std::fs::read_to_string(crate::root().join(format!("forms/{form}/example.json"))).expect("example");
     crate::entry_fields::entry_fields(&serde_json::from_str(&text).expect("JSON"))
+}
+
+/// The body of a plain HTTP GET with a cookie; the service answers with a
+/// length, not in chunks.
+fn http_get(url: &str, cookie: &str) -> Vec<u8> {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").expect("http");
+    let (host, path) = rest.split_at(rest.find('/').expect("path"));
+    let mut stream = std::net::TcpStream::connect(host).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("answer");
+    let body = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end")
+        + 4;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer[..body])
+    );
+    answer[body..].to_vec()
+}
+
+/// Draws a signature on the pad with a pen, as a person would: a few
+/// strokes across the middle of the canvas.
+async fn draw_on_pad(client: &Client) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, PenActions, PointerAction};
+    let pad = client
+        .find(Locator::Css("canvas.pad"))
+        .await
+        .expect("the signature pad");
+    let mut pen = PenActions::new("lapiz".into());
+    for stroke in [-30i64, 0, 25] {
+        pen = pen
+            .then(PointerAction::MoveToElement {
+                element: pad.clone(),
+                duration: None,
+                x: -220,
+                y: stroke,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        for step in 0..22 {
+            let rise = if step % 2 == 0 { -9 } else { 11 };
+            pen = pen.then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(15)),
+                x: 20,
+                y: rise,
+            });
+        }
+        pen = pen.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    }
+    client.perform_actions(pen).await.expect("the pen draws");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +245,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         .goto(&format!("{base}/formularios/oficio-comision"))
         .await
         .expect("form");
-    for (name, value) in example_fields() {
+    for (name, value) in example_fields("oficio-comision") {
         fill(&client, &name, &value).await;
     }
     screenshot(&client, "02-formulario.png").await;
@@ -240,7 +304,91 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         "{verification}"
     );
     screenshot(&client, "06-verificacion-anulado.png").await;
+
+    // On the tablet, a declaración de no participación: sent on, the
+    // representative signs on the pad with a pen and consents; issued.
+    client
+        .goto(&format!("{base}/formularios/declaracion-no-participacion"))
+        .await
+        .expect("form");
+    for (name, value) in example_fields("declaracion-no-participacion") {
+        fill(&client, &name, &value).await;
+    }
+    click(&client, "button[value=enviar]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("canvas.pad"))
+        .await
+        .expect("the signature pad");
+    let draft_url = arrive(&client, "/borradores/").await;
+    // An empty pad is not sent.
+    click(&client, "input[name=consentimiento]").await;
+    click(&client, "form.firma-en-pantalla button[type=submit]").await;
+    assert!(
+        client
+            .find(Locator::Css(".aviso-vacio:not([hidden])"))
+            .await
+            .is_ok(),
+        "an empty pad says the signature is missing"
+    );
+    draw_on_pad(&client).await;
+    screenshot(&client, "07-firma-en-pantalla.png").await;
+    click(&client, "form.firma-en-pantalla button[type=submit]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("img.firma-dada"))
+        .await
+        .expect("the drawn signature is shown");
+    assert_eq!(client.current_url().await.expect("url").as_str(), draft_url);
+    click(&client, "button[value=continuar]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("button[value=firmar]"))
+        .await
+        .expect("the signature step");
+    click(&client, "button[value=firmar]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("span.estado.emitido"))
+        .await
+        .expect("the issued declaración");
+    let declaration = arrive(&client, "/documentos/").await;
+    screenshot(&client, "08-declaracion-emitida.png").await;
+    // The PDF, downloaded with the browser's session.
+    let session = client
+        .get_named_cookie("sello_sesion")
+        .await
+        .expect("session cookie")
+        .value()
+        .to_owned();
     client.close().await.expect("close");
+    let pdf = http_get(&format!("{declaration}/pdf"), &format!("sello_sesion={session}"));
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    let file = server.data_dir.path().join("declaracion.pdf");
+    std::fs::write(&file, &pdf).expect("write");
+    let listing = Command::new("pdfimages")
+        .arg("-list")
+        .arg(&file)
+        .output()
+        .expect("pdfimages");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.get(2) == Some(&"image") && cols.get(3) == Some(&"600") && cols.get(4) == Some(&"200")
+        }),
+        "the drawn signature is in the PDF:\n{listing}"
+    );
+    let text = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Firmó en pantalla"));
 
     // The log says what happened, with no names, codes or folios.
     let log = server.log();

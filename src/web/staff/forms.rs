@@ -66,6 +66,10 @@ struct EntryPage<'a> {
 fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>) -> Response {
     let form = entry.form;
     let role = staff.user().role;
+    let workflow = &form.workflow;
+    let direct = workflow.allows_direct_issue(role);
+    let in_person = workflow.steps().iter().any(|s| s.kind == StepKind::Presencial);
+    let next = workflow.after(&workflow.first().id);
     let title = match entry.draft {
         Some(id) => format!("{} (borrador {id})", form.title),
         None => form.title.clone(),
@@ -90,14 +94,16 @@ fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>) -> Respon
                 div.acciones {
                     button.secundario type="submit" name="_accion" value="vista_previa" formtarget="_blank" { "Vista previa (PDF)" }
                     button.secundario type="submit" name="_accion" value="guardar" { "Guardar borrador" }
-                    @if form.workflow.allows_direct_issue(role) {
-                        button type="submit" name="_accion" value="emitir" { "Emitir y firmar" }
-                    } @else if let Some(next) = form.workflow.after(&form.workflow.first().id) {
+                    @if let Some(next) = next.filter(|_| !direct || in_person) {
                         button type="submit" name="_accion" value="enviar" { "Enviar a «" (next.label) "»" }
                     }
+                    @if direct {
+                        button type="submit" name="_accion" value="emitir" { "Emitir y firmar" }
+                    }
                 }
-                @if form.workflow.allows_direct_issue(role) {
-                    p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma; «Emitir y firmar» asigna el folio y firma con su nombre y cargo." }
+                @if direct {
+                    p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma; «Emitir y firmar» asigna el folio y firma con su nombre y cargo."
+                        @if in_person { " Las personas firmarán entonces el papel impreso; para que firmen en la pantalla, use «Enviar»." } }
                 } @else {
                     p.ayuda { "* obligatorio. La vista previa no tiene folio ni firma. Este documento se emite tras su trámite: " (form.workflow.describe_review()) "." }
                 }

@@ -103,7 +103,7 @@ fn in_person(
                         input type="hidden" name="imagen" value="";
                         canvas.pad width="600" height="200" aria-label={"Recuadro para la firma de " (signer.name)} {}
                         p.aviso-vacio.error hidden { "Falta la firma: dibújela en el recuadro." }
-                        label {
+                        label.consentimiento {
                             input type="checkbox" name="consentimiento" value="si" required;
                             " Yo, " (signer.name) ", firmo este documento y acepto su contenido."
                         }
@@ -206,7 +206,18 @@ pub async fn act(
                 Signed::Issued(issued) => Some(issued.record().id),
                 Signed::MovedOn => None,
             }),
-        _ => return bad_request(&staff, "Elija una acción: visto bueno, rechazo o firma."),
+        "continuar" => tramites::finish_in_person(&archive, &tramite, user, false)
+            .await
+            .map(|()| None),
+        "papel" => tramites::finish_in_person(&archive, &tramite, user, true)
+            .await
+            .map(|()| None),
+        _ => {
+            return bad_request(
+                &staff,
+                "Elija una acción: visto bueno, rechazo, firma o continuar.",
+            );
+        }
     };
     match done {
         Ok(Some(document)) => Redirect::to(&format!("/documentos/{document}")).into_response(),
