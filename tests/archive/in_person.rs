@@ -528,3 +528,99 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
     );
 }
 crate::archive_conformance!(a_correction_replaces_the_document_it_corrects);
+
+async fn a_committee_acta_is_signed_by_every_member_and_endorsed_by_the_supervisor(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let acta = crate::example("acta-comite-familia");
+    let members: Vec<String> = acta["miembros"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["persona"]["nombre"].as_str().expect("name").to_owned())
+        .collect();
+    let id = draft(&service, &staff.auxiliar, "acta-comite-familia", &acta).await;
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    // Each member signs on the promoter's tablet, one after another.
+    for n in 1..=members.len() {
+        let (status, body) = draw(
+            &service,
+            &staff.auxiliar,
+            id,
+            &format!("miembros[{n}]"),
+            &drawn_png(420, 140, 2),
+            true,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let still: Vec<&Value> = body["hand_signers"]
+            .as_array()
+            .expect("signers")
+            .iter()
+            .filter(|s| s["signature"].is_null())
+            .collect();
+        assert_eq!(still.len(), members.len() - n);
+    }
+    step(&service, &staff.auxiliar, id, "finish", None, StatusCode::OK).await;
+    // The supervisor's Vo. Bo. comes before the signature; not the director's to give.
+    step(
+        &service,
+        &staff.directora,
+        id,
+        "approve",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    step(&service, &staff.directora, id, "sign", None, StatusCode::CONFLICT).await;
+    step(
+        &service,
+        &staff.revisor,
+        id,
+        "approve",
+        Some("Conformación revisada"),
+        StatusCode::OK,
+    )
+    .await;
+    let issued = step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
+    let document = &issued["issued"]["document"];
+    let pdf = pdf_of(&service, &staff.directora, document).await;
+    assert_eq!(
+        images_sized(&pdf, 420, 140),
+        members.len(),
+        "one drawing per member"
+    );
+    let text = issued_pdf_text(&service, &staff.directora, fixture, document).await;
+    for member in &members {
+        assert!(text.contains(member.as_str()), "{member}: {text}");
+    }
+    assert_eq!(text.matches("Firmó en pantalla").count(), members.len(), "{text}");
+    assert!(
+        text.contains("Vo. Bo. del Supervisor") && text.contains("Dio su visto bueno"),
+        "{text}"
+    );
+    let actions = trail(&service, &staff.auxiliar, id).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "firma_autografa.en_pantalla")
+            .count(),
+        members.len()
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .rev()
+            .take(4)
+            .rev()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "borrador.firmas_presenciales",
+            "borrador.visado",
+            "borrador.firmado",
+            "documento.emitido"
+        ]
+    );
+}
+crate::archive_conformance!(a_committee_acta_is_signed_by_every_member_and_endorsed_by_the_supervisor);
