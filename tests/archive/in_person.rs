@@ -624,3 +624,156 @@ async fn a_committee_acta_is_signed_by_every_member_and_endorsed_by_the_supervis
     );
 }
 crate::archive_conformance!(a_committee_acta_is_signed_by_every_member_and_endorsed_by_the_supervisor);
+
+/// A multipart form with text fields and one file.
+fn multipart(fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "firma-Xq8Vd2LrT0";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    let (name, media_type, bytes) = file;
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"{name}\"\r\n\
+             Content-Type: {media_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn the_staff_pages_carry_a_draft_through_its_steps_and_take_scans(fixture: &Fixture) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use sello::accounts::Role;
+
+    let service = Service::new(fixture).await;
+    let (_, clerk) = service.user("DIF-SLP", "auxiliar.web", Role::Capturista).await;
+    let (_, accountant) = service.user("DIF-SLP", "contador.web", Role::Contador).await;
+    let (_, director) = service.user("DIF-SLP", "directora.web", Role::Firmante).await;
+
+    // The clerk sends the quote from the entry form; it cannot be issued from there.
+    let mut auxiliar = service.browser("auxiliar.web", &clerk).await;
+    let blank = auxiliar
+        .get("/formularios/oficio-autorizacion-apoyo")
+        .await
+        .text();
+    assert!(blank.contains("Enviar a «Aprobación de la cotización conforme al presupuesto»"));
+    assert!(!blank.contains("value=\"emitir\""));
+    let mut fields = crate::entry_fields::entry_fields(&crate::example("oficio-autorizacion-apoyo"));
+    fields.push(("_accion".into(), "enviar".into()));
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sent = auxiliar
+        .post(
+            "/formularios/oficio-autorizacion-apoyo",
+            "/formularios/oficio-autorizacion-apoyo",
+            &pairs,
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    let draft_page = sent.location();
+
+    // The accountant finds it at home, sees the buttons of their step, and
+    // cannot reject it without a reason.
+    let mut contador = service.browser("contador.web", &accountant).await;
+    let home = contador.get("/").await.text();
+    assert!(
+        home.contains("Pendientes para usted") && home.contains(&draft_page),
+        "{home}"
+    );
+    let review = contador.get(&draft_page).await.text();
+    assert!(
+        review.contains("Dar visto bueno") && review.contains("Rechazar y devolver"),
+        "{review}"
+    );
+    let step_uri = format!("{draft_page}/paso");
+    let no_reason = contador
+        .post(
+            &draft_page,
+            &step_uri,
+            &[("_accion", "rechazar"), ("motivo", " ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::CONFLICT);
+    assert!(
+        no_reason.text().contains("Motivo: escriba por qué se rechaza"),
+        "{}",
+        no_reason.text()
+    );
+    // The director may look, but the visado is not theirs.
+    let mut directora = service.browser("directora.web", &director).await;
+    let forbidden = directora
+        .post(&draft_page, &step_uri, &[("_accion", "aprobar")])
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let approved = contador
+        .post(
+            &draft_page,
+            &step_uri,
+            &[("_accion", "aprobar"), ("motivo", "Hay suficiencia")],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    let preview = directora.get(&format!("{draft_page}/vista-previa")).await;
+    assert!(
+        preview.bytes.starts_with(b"%PDF-"),
+        "a preview to read before signing"
+    );
+    let signed = directora
+        .post(&draft_page, &step_uri, &[("_accion", "firmar")])
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text());
+    let document_page = signed.location();
+    assert!(document_page.starts_with("/documentos/"), "{document_page}");
+
+    // The clerk attaches the scan of the signed acknowledgement.
+    let page = auxiliar.get(&document_page).await.text();
+    assert!(page.contains("Firmas en persona y escaneos"), "{page}");
+    let csrf = crate::service::hidden_value(&page, "_csrf").expect("csrf");
+    let scan = drawn_png(600, 200, 2);
+    let send = |auxiliar: &crate::service::Browser<'_>, csrf: &str, media: &str| {
+        let (kind, body) = multipart(
+            &[
+                ("_csrf", csrf),
+                ("proposito", "Acuse de recibo del apoyo"),
+                ("nombre", "Solicitante"),
+            ],
+            ("acuse.png", media, &scan),
+        );
+        Request::post(format!("{document_page}/firmas"))
+            .header(header::COOKIE, auxiliar.cookie_header())
+            .header(header::CONTENT_TYPE, kind)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    assert_eq!(
+        service.send(send(&auxiliar, "otro", "image/png")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mislabeled = service.send(send(&auxiliar, &csrf, "application/pdf")).await;
+    assert_eq!(
+        mislabeled.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        mislabeled.text()
+    );
+    let attached = service.send(send(&auxiliar, &csrf, "image/png")).await;
+    assert_eq!(attached.status, StatusCode::SEE_OTHER, "{}", attached.text());
+    let page = auxiliar.get(&document_page).await.text();
+    assert!(
+        page.contains("Acuse de recibo del apoyo") && page.contains("En papel, escaneado"),
+        "{page}"
+    );
+    let link_start = page
+        .find(&format!("{document_page}/firmas/"))
+        .expect("link to the scan");
+    let link: String = page[link_start..].chars().take_while(|c| *c != '"').collect();
+    assert_eq!(auxiliar.get(&link).await.bytes, scan);
+}
+crate::archive_conformance!(the_staff_pages_carry_a_draft_through_its_steps_and_take_scans);

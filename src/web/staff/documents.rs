@@ -10,9 +10,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::account::capitalized;
+use super::attachments;
 use super::entry::read_only;
 use super::home::{document_table, form_title};
-use crate::archive::{Archive, ArchiveError, AuditEvent};
+use crate::archive::{Archive, ArchiveError, AuditEvent, SignedItem};
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::short_moment;
@@ -78,12 +79,13 @@ pub async fn document(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let (signatures, events) = match (
+    let (signatures, events, hand) = match (
         archive.signatures(document.id).await,
         archive.document_events(document.id).await,
+        archive.hand_signatures(SignedItem::Document(document.id)).await,
     ) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(error), _) | (_, Err(error)) => return unavailable(&error),
+        (Ok(s), Ok(e), Ok(h)) => (s, e, h),
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
     };
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
     let can_annul = staff.user().role.can_issue() && document.status == "emitido";
@@ -121,6 +123,7 @@ pub async fn document(
                     }
                 }
             }
+            (attachments::section(&state, &staff, &document, &hand))
             h2 { "Datos" }
             @match state.catalog.get(&document.form) {
                 Some(form) => (read_only(form, &data)),

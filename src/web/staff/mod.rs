@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod attachments;
 mod bulk;
 mod documents;
 mod entry;
@@ -48,6 +49,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/documentos/{id}/pdf", get(documents::pdf))
         .route("/documentos/{id}/anular", post(documents::annul))
         .route("/documentos/{id}/corregir", post(documents::correct))
+        .route(
+            "/documentos/{id}/firmas",
+            post(attachments::upload).layer(axum::extract::DefaultBodyLimit::max(attachments::UPLOAD_MAX)),
+        )
+        .route("/documentos/{id}/firmas/{firma}", get(attachments::file))
         .route("/expedientes/{id}", get(documents::expediente))
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))

@@ -1,0 +1,144 @@
+//! A document's hand signatures in the staff app: those drawn on screen
+//! before it was sealed, and the scans of the signed paper and the
+//! acknowledgements given after (receipts, monthly renewals), with a form
+//! to upload a scan.
+
+use std::sync::Arc;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+
+use super::account::capitalized;
+use crate::archive::{ArchiveError, DocumentRecord, HandSignatureRecord};
+use crate::web::AppState;
+use crate::web::api::archive_of;
+use crate::web::auth::{CSRF_FIELD, Staff};
+use crate::web::page::short_moment;
+use crate::web::tramites::{self, Attachment, SCAN_MAX, StepError};
+use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, unavailable};
+
+/// The largest upload: a scan and the form around it.
+pub const UPLOAD_MAX: usize = SCAN_MAX + 64 * 1024;
+
+/// The list of a document's hand signatures, and the upload form.
+pub fn section(
+    state: &AppState,
+    staff: &Staff,
+    document: &DocumentRecord,
+    signatures: &[HandSignatureRecord],
+) -> Markup {
+    let zone = state.config.time_zone;
+    html! {
+        h2 { "Firmas en persona y escaneos" }
+        @if signatures.is_empty() {
+            p { "Sin firmas en persona ni escaneos." }
+        } @else {
+            table {
+                thead { tr { th { "Cuándo" } th { "Qué" } th { "Quién" } th { "Cómo" } th { "Archivo" } } }
+                tbody {
+                    @for s in signatures {
+                        tr {
+                            td { (short_moment(&s.at, zone)) }
+                            td { (s.purpose) }
+                            td { (s.name) }
+                            td { @if s.kind == "pantalla" { "En pantalla (" (s.device) ")" } @else { "En papel, escaneado" } }
+                            td { a href={"/documentos/" (document.id) "/firmas/" (s.id)} { "Ver" } }
+                        }
+                    }
+                }
+            }
+        }
+        @if document.status == "emitido" && staff.user().role.can_draft() {
+            form.tarjeta method="post" enctype="multipart/form-data" action={"/documentos/" (document.id) "/firmas"} {
+                (csrf_field(staff))
+                label for="proposito" { "Qué se firmó" span.ayuda { "Como «Documento firmado en papel», «Acuse de recibo» o «Renovación de diciembre»." } }
+                input #proposito name="proposito" maxlength="200" required;
+                label for="nombre" { "Quién firmó (opcional)" }
+                input #nombre name="nombre" maxlength="200";
+                label for="archivo" { "Escaneo o fotografía (PDF, JPEG o PNG; hasta 10 MB)" }
+                input #archivo type="file" name="archivo" accept="application/pdf,image/jpeg,image/png" required;
+                div.acciones { button { "Adjuntar" } }
+            }
+        }
+    }
+}
+
+/// Attaches the scan of a signed paper (or an acknowledgement) to a document.
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    mut form: Multipart,
+) -> Response {
+    let (mut csrf, mut purpose, mut name, mut file) = (String::new(), String::new(), String::new(), None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name().unwrap_or_default() {
+            field_name if field_name == CSRF_FIELD => csrf = field.text().await.unwrap_or_default(),
+            "proposito" => purpose = field.text().await.unwrap_or_default(),
+            "nombre" => name = field.text().await.unwrap_or_default(),
+            "archivo" => {
+                let media_type = field.content_type().unwrap_or_default().to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((media_type, bytes.to_vec())),
+                    Err(_) => return bad_request(&staff, "El archivo no llegó completo; súbalo de nuevo."),
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(refused) = staff.refuse_forged(&csrf) {
+        return refused;
+    }
+    let Some((media_type, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return bad_request(&staff, "Elija el escaneo o la fotografía del papel firmado.");
+    };
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let document = match archive.document(&id.to_string()).await {
+        Ok(document) => document,
+        Err(_) => return not_found(&staff, &format!("No existe el documento {id} en esta oficina.")),
+    };
+    let attachment = Attachment {
+        kind: "papel",
+        purpose: &purpose,
+        media_type: &media_type,
+        bytes,
+        name: &name,
+        consent: false,
+        device: "",
+    };
+    match tramites::attach_to_document(&archive, document.id, staff.user(), attachment).await {
+        Ok(_) => Redirect::to(&format!("/documentos/{}", document.id)).into_response(),
+        Err(StepError::Forbidden(_)) => forbidden(&staff),
+        Err(StepError::NotFound(message) | StepError::Refused(message)) => {
+            bad_request(&staff, &capitalized(&message))
+        }
+        Err(StepError::Archive(ArchiveError::Refused(message))) => {
+            bad_request(&staff, &capitalized(&message))
+        }
+        Err(StepError::Archive(error)) => unavailable(&error),
+    }
+}
+
+/// One hand signature's image or scan.
+pub async fn file(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path((id, signature)): Path<(i64, i64)>,
+) -> Response {
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    match archive.hand_signature_file(signature).await {
+        Ok((record, bytes)) if record.document_id == Some(id) => {
+            ([(header::CONTENT_TYPE, record.media_type)], bytes).into_response()
+        }
+        Ok(_) | Err(ArchiveError::Refused(_)) => not_found(&staff, "No existe esa firma en este documento."),
+        Err(error) => unavailable(&error),
+    }
+}
