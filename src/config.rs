@@ -58,6 +58,31 @@ pub struct Config {
     /// Whether a reverse proxy is in front: only then is the client's
     /// address taken from `X-Forwarded-For`.
     pub behind_proxy: bool,
+    /// Where e-mail notices of drafts waiting for someone are sent from;
+    /// `None` (the default) sends none.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// The mail server that sends notices, and the sender they come from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// `smtps://user:password@host:465` (TLS) or
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS); plain
+    /// `smtp://` is unencrypted, for a relay on the same machine. Holds a
+    /// password.
+    pub url: String,
+    /// «Sello DIF <sello@dif.gob.mx>».
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    /// Without the URL: it carries the mail account's password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("url", &"***")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// A retired signing key: its folder (or certificate file) and when it stopped signing.
@@ -94,11 +119,13 @@ struct FileSettings {
     listen: Option<String>,
     lookups_per_minute: Option<u32>,
     behind_proxy: Option<bool>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
     #[serde(default)]
     retired_keys: Vec<RawRetiredKey>,
 }
 
-const SETTINGS: [&str; 16] = [
+const SETTINGS: [&str; 18] = [
     "institution",
     "office_name",
     "office_code",
@@ -115,6 +142,8 @@ const SETTINGS: [&str; 16] = [
     "listen",
     "lookups_per_minute",
     "behind_proxy",
+    "smtp_url",
+    "smtp_from",
 ];
 
 impl Config {
@@ -301,7 +330,45 @@ impl Config {
                 ));
             }
         };
+        let (smtp_url, url_source) = take("smtp_url", "");
+        let (smtp_from, from_source) = take("smtp_from", "");
+        let smtp = match (smtp_url.trim(), smtp_from.trim()) {
+            ("", "") => None,
+            ("", _) => {
+                return Err(fail(
+                    &url_source,
+                    "falta el servidor de correo del remitente dado".into(),
+                ));
+            }
+            (_, "") => {
+                return Err(fail(
+                    &from_source,
+                    "falta el remitente de los avisos, como «Sello DIF <sello@dif.gob.mx>»".into(),
+                ));
+            }
+            (url, from) => {
+                if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                    return Err(fail(
+                        &url_source,
+                        "debe empezar con smtp:// o smtps://, como smtp://usuario:contraseña@correo.dif.gob.mx:587".into(),
+                    ));
+                }
+                if from.parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(fail(
+                        &from_source,
+                        format!(
+                            "«{from}» no es un remitente; escriba, por ejemplo, «Sello DIF <sello@dif.gob.mx>»"
+                        ),
+                    ));
+                }
+                Some(SmtpSettings {
+                    url: url.to_owned(),
+                    from: from.to_owned(),
+                })
+            }
+        };
         Ok(Self {
+            smtp,
             lookups_per_minute,
             behind_proxy,
             listen,
@@ -378,6 +445,8 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
             settings.lookups_per_minute.map(|n| n.to_string()),
         ),
         ("behind_proxy", settings.behind_proxy.map(|b| b.to_string())),
+        ("smtp_url", settings.smtp_url),
+        ("smtp_from", settings.smtp_from),
     ];
     let mut retired = Vec::new();
     for (i, raw) in settings.retired_keys.into_iter().enumerate() {
@@ -421,6 +490,38 @@ mod tests {
         )];
         all.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         all
+    }
+
+    #[test]
+    fn mail_notices_are_off_unless_a_server_and_sender_are_given() {
+        assert!(Config::from_sources(None, env(&[])).unwrap().smtp.is_none());
+        let config = Config::from_sources(
+            None,
+            env(&[
+                (
+                    "SELLO_SMTP_URL",
+                    "smtp://sello:clave-secreta@correo.dif.gob.mx:587",
+                ),
+                ("SELLO_SMTP_FROM", "Sello DIF <sello@dif.gob.mx>"),
+            ]),
+        )
+        .unwrap();
+        let smtp = config.smtp.expect("on");
+        assert!(
+            !format!("{smtp:?}").contains("clave-secreta"),
+            "the password is not printed"
+        );
+        let err = Config::from_sources(None, env(&[("SELLO_SMTP_URL", "smtp://correo")])).unwrap_err();
+        assert_eq!(err.setting, "smtp_from (valor por defecto)");
+        let err = Config::from_sources(
+            None,
+            env(&[
+                ("SELLO_SMTP_URL", "http://correo"),
+                ("SELLO_SMTP_FROM", "sello@dif.gob.mx"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "SELLO_SMTP_URL");
     }
 
     #[test]

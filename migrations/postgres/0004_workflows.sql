@@ -6,6 +6,9 @@ ALTER TABLE users DROP CONSTRAINT users_role_check;
 ALTER TABLE users ADD CONSTRAINT users_role_check
     CHECK (role IN ('capturista', 'revisor', 'contador', 'firmante', 'archivista', 'administrador'));
 
+-- Where notices of drafts waiting for this person go; none if NULL.
+ALTER TABLE users ADD COLUMN email TEXT;
+
 -- The step of its form's workflow a draft is at; NULL once issued.
 ALTER TABLE drafts ADD COLUMN step TEXT;
 -- A correction: the issued document the draft, once issued, replaces.

@@ -30,7 +30,9 @@ CREATE TABLE users (
     active INTEGER NOT NULL DEFAULT 1,
     failed_logins INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    -- Where notices of drafts waiting for this person go; none if NULL.
+    email TEXT
 );
 INSERT INTO users (id, office_code, username, display_name, cargo, role, password_hash,
     must_change_password, active, failed_logins, locked_until, created_at)

@@ -18,6 +18,8 @@ pub struct User {
     pub role: Role,
     pub must_change_password: bool,
     pub active: bool,
+    /// Where notices of drafts waiting for them go, if anywhere.
+    pub email: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -30,10 +32,11 @@ pub(super) struct UserRow {
     role: String,
     must_change_password: bool,
     active: bool,
+    email: Option<String>,
 }
 
 const USER_COLUMNS: &str =
-    "id, office_code, username, display_name, cargo, role, must_change_password, active";
+    "id, office_code, username, display_name, cargo, role, must_change_password, active, email";
 
 /// The user columns of a query that joins `users` as `alias`.
 pub(super) fn user_columns_of(alias: &str) -> String {
@@ -56,6 +59,7 @@ impl UserRow {
             role: Role::parse(&self.role).unwrap_or(Role::Capturista),
             must_change_password: self.must_change_password,
             active: self.active,
+            email: self.email,
         }
     }
 }
@@ -220,6 +224,29 @@ impl Accounts {
             self.end_sessions(id).await?;
         }
         self.user(office, id).await
+    }
+
+    /// Sets or clears where a user's notices go.
+    pub async fn set_email(&self, office: &str, id: i64, email: &str) -> Result<(), AccountError> {
+        let email = email.trim();
+        let email = if email.is_empty() {
+            None
+        } else if email.len() <= 200 && email.parse::<lettre::Address>().is_ok() {
+            Some(email)
+        } else {
+            return Err(AccountError::Invalid(format!(
+                "correo: «{email}» no es una dirección de correo"
+            )));
+        };
+        let updated = on_pool!(&self.store, pool => {
+            sqlx::query("UPDATE users SET email = $3 WHERE id = $1 AND office_code = $2")
+                .bind(id).bind(office).bind(email)
+                .execute(pool).await?.rows_affected()
+        });
+        if updated == 0 {
+            return Err(AccountError::UserNotFound);
+        }
+        Ok(())
     }
 
     /// Gives a user a new one-time password, ending their sessions and

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod jobs;
 mod logging;
 mod metrics;
+pub mod notices;
 pub mod page;
 pub mod ratelimit;
 mod staff;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub login_limiter: ClientLimiter,
     /// Cookies are marked Secure when the service is reached over HTTPS.
     pub secure_cookies: bool,
+    /// E-mail notices of drafts waiting for someone; off by default.
+    pub notifier: notices::Notifier,
     /// Held while the signing key is rotated.
     pub key_rotation: tokio::sync::Mutex<()>,
     /// Bulk jobs started from the web app.
@@ -80,6 +83,7 @@ impl AppState {
             secure_cookies: config.base_url.starts_with("https://"),
             key_rotation: tokio::sync::Mutex::new(()),
             jobs: jobs::Jobs::default(),
+            notifier: notices::Notifier::new(config)?,
             config: config.clone(),
         })
     }

@@ -12,6 +12,7 @@ mod entry_fields;
 mod folios;
 mod in_person;
 mod issuing;
+mod notices;
 mod s3;
 mod search;
 mod service;

@@ -302,6 +302,7 @@ pub async fn take_step(
     let status = if issued.is_some() {
         StatusCode::CREATED
     } else {
+        state.notifier.draft_moved(&state, &archive, id).await;
         StatusCode::OK
     };
     let draft = draft_body(&state, &user, id).await?;

@@ -52,6 +52,7 @@ async fn admin_page(
                                     (csrf_field(staff))
                                     input name="nombre" value=(user.display_name) aria-label={"Nombre de " (user.username)} required maxlength="120";
                                     input name="cargo" value=(user.cargo) aria-label={"Cargo de " (user.username)} maxlength="120";
+                                    input name="correo" type="email" value=(user.email.as_deref().unwrap_or("")) placeholder="correo (avisos)" aria-label={"Correo de " (user.username)} maxlength="200";
                                     select name="rol" aria-label={"Rol de " (user.username)} {
                                         @for role in Role::ALL { option value=(role.as_str()) selected[role == user.role] { (role.label()) } }
                                     }
@@ -234,6 +235,9 @@ pub struct UserChange {
     cargo: String,
     rol: String,
     activo: String,
+    /// Where notices go; empty for none.
+    #[serde(default)]
+    correo: String,
 }
 
 pub async fn update_user(
@@ -258,6 +262,10 @@ pub async fn update_user(
             cargo: form.cargo,
             role,
         };
+        state
+            .accounts
+            .set_email(&staff.user().office_code, id, &form.correo)
+            .await?;
         let user = state
             .accounts
             .update_user(&staff.user().office_code, id, &change, active)
@@ -267,7 +275,7 @@ pub async fn update_user(
             &staff,
             "usuario.modificado",
             json!({"usuario": user.username, "nombre": user.display_name, "cargo": user.cargo,
-                   "rol": user.role.as_str(), "activo": user.active}),
+                   "rol": user.role.as_str(), "activo": user.active, "correo": user.email}),
         )
         .await?;
         tracing::info!(user = user.id, by = staff.user().id, "usuario modificado");

@@ -295,7 +295,10 @@ pub async fn submit(
                 Err(error) => Err(error),
             };
             match sent {
-                Ok(()) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+                Ok(()) => {
+                    state.notifier.draft_moved(&state, &archive, id).await;
+                    Redirect::to(&format!("/borradores/{id}")).into_response()
+                }
                 Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems)))) => entry_page(
                     &staff,
                     StatusCode::UNPROCESSABLE_ENTITY,

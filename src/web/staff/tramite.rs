@@ -221,7 +221,10 @@ pub async fn act(
     };
     match done {
         Ok(Some(document)) => Redirect::to(&format!("/documentos/{document}")).into_response(),
-        Ok(None) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+        Ok(None) => {
+            state.notifier.draft_moved(&state, &archive, id).await;
+            Redirect::to(&format!("/borradores/{id}")).into_response()
+        }
         Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
     }
 }

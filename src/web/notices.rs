@@ -1,0 +1,118 @@
+//! E-mail notices: when a draft moves to a step, the people whose role
+//! takes it (or its drafter, when it comes back or waits for hand
+//! signatures) get a short message with its link. Off unless the
+//! configuration names a mail server. The message carries the form's
+//! title and the draft's number, never the data of the people in it; a
+//! notice that cannot be sent is logged, and nothing else changes.
+
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+
+use super::AppState;
+use super::tramites;
+use crate::accounts::User;
+use crate::archive::Archive;
+use crate::config::Config;
+use crate::forms::StepKind;
+
+/// Sends the notices, if a mail server is configured.
+pub struct Notifier {
+    mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+    base_url: String,
+}
+
+impl Notifier {
+    pub fn new(config: &Config) -> std::io::Result<Self> {
+        let mailer = match &config.smtp {
+            None => None,
+            Some(smtp) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp.url)
+                    .map_err(|e| std::io::Error::other(format!("SELLO_SMTP_URL: {e}")))?
+                    .build();
+                let from = smtp
+                    .from
+                    .parse()
+                    .map_err(|e| std::io::Error::other(format!("SELLO_SMTP_FROM: {e}")))?;
+                Some((transport, from))
+            }
+        };
+        Ok(Self {
+            mailer,
+            base_url: config.base_url.clone(),
+        })
+    }
+
+    /// Tells whoever now has draft `id`'s step that it waits for them. The
+    /// messages go out in the background.
+    pub async fn draft_moved(&self, state: &AppState, archive: &Archive, id: i64) {
+        let Some((transport, from)) = &self.mailer else {
+            return;
+        };
+        let Ok(tramite) = tramites::load(state, archive, id).await else {
+            return;
+        };
+        let Some(step) = tramite.step else {
+            return;
+        };
+        let office = &archive.office().code;
+        let recipients: Vec<User> = match step.kind {
+            StepKind::Captura | StepKind::Presencial => {
+                match state.accounts.user(office, tramite.draft.created_by).await {
+                    Ok(drafter) => vec![drafter],
+                    Err(_) => Vec::new(),
+                }
+            }
+            _ => match state.accounts.users(office).await {
+                Ok(users) => users.into_iter().filter(|u| u.role == step.role).collect(),
+                Err(_) => Vec::new(),
+            },
+        };
+        let returned = tramite.returned_because().is_some();
+        let subject = if returned {
+            format!("Sello: el borrador {id} le fue devuelto")
+        } else {
+            format!("Sello: el borrador {id} espera «{}»", step.label)
+        };
+        let body = format!(
+            "{} (borrador {id}) espera su paso «{}».{}\n\nÁbralo en Sello: {}/borradores/{id}\n",
+            tramite.form.title,
+            step.label,
+            if returned {
+                " Se lo devolvieron con un motivo: véalo en Sello."
+            } else {
+                ""
+            },
+            self.base_url,
+        );
+        for user in recipients.into_iter().filter(|u| u.active) {
+            let Some(to) = user
+                .email
+                .as_deref()
+                .and_then(|e| e.parse::<lettre::Address>().ok())
+            else {
+                continue;
+            };
+            let message = Message::builder()
+                .from(from.clone())
+                .to(Mailbox::new(Some(user.display_name.clone()), to))
+                .subject(subject.clone())
+                .body(body.clone());
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!(error = %error, draft = id, "no se pudo componer el aviso");
+                    continue;
+                }
+            };
+            let transport = transport.clone();
+            tokio::spawn(async move {
+                match transport.send(message).await {
+                    Ok(_) => tracing::info!(draft = id, user = user.id, "aviso enviado por correo"),
+                    Err(error) => {
+                        tracing::warn!(error = %error, draft = id, user = user.id, "no se pudo enviar el aviso")
+                    }
+                }
+            });
+        }
+    }
+}
