@@ -130,15 +130,26 @@ pub async fn file(
     staff: Staff,
     Path((id, signature)): Path<(i64, i64)>,
 ) -> Response {
-    let archive = match archive_of(&state, staff.user()).await {
+    hand_signature_file(&state, &staff, signature, |record| record.document_id == Some(id)).await
+}
+
+/// The image or scan of hand signature `id` of the staff member's office,
+/// if `belongs` to what the page shows (a draft, a document).
+pub async fn hand_signature_file(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    belongs: impl Fn(&HandSignatureRecord) -> bool,
+) -> Response {
+    let archive = match archive_of(state, staff.user()).await {
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
     };
-    match archive.hand_signature_file(signature).await {
-        Ok((record, bytes)) if record.document_id == Some(id) => {
+    match archive.hand_signature_file(id).await {
+        Ok((record, bytes)) if belongs(&record) => {
             ([(header::CONTENT_TYPE, record.media_type)], bytes).into_response()
         }
-        Ok(_) | Err(ArchiveError::Refused(_)) => not_found(&staff, "No existe esa firma en este documento."),
+        Ok(_) | Err(ArchiveError::Refused(_)) => not_found(staff, "No existe esa firma aquí."),
         Err(error) => unavailable(&error),
     }
 }

@@ -283,17 +283,8 @@ pub async fn hand_signature_image(
     staff: Staff,
     Path((id, signature)): Path<(i64, i64)>,
 ) -> Response {
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    match archive.hand_signature_file(signature).await {
-        Ok((record, bytes)) if record.draft_id == Some(id) => {
-            ([(header::CONTENT_TYPE, record.media_type)], bytes).into_response()
-        }
-        Ok(_) | Err(ArchiveError::Refused(_)) => not_found(&staff, "No existe esa firma en este borrador."),
-        Err(error) => unavailable(&error),
-    }
+    super::attachments::hand_signature_file(&state, &staff, signature, |record| record.draft_id == Some(id))
+        .await
 }
 
 /// A step not taken: the draft's page again with why, or the plain answer.
