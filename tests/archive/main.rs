@@ -10,7 +10,7 @@ mod crash;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
 mod folios;
-mod in_person;
+pub mod in_person;
 mod issuing;
 mod notices;
 mod s3;

@@ -321,7 +321,42 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         "{text}"
     );
 
-    // Every step is in the audit trail, in order, ending with the issuance.
+    // Delivery: the beneficiary signs the acknowledgement on the tablet;
+    // both papers are archived in the beneficiary's expediente.
+    let acknowledgement = json!({"kind": "pantalla", "purpose": "Acuse de recibo del apoyo",
+        "media_type": "image/png", "content_base64": data_encoding::BASE64.encode(&crate::in_person::drawn_png(600, 200, 2)),
+        "name": "José Luis Martínez Rodríguez", "consent": true, "device": "Tableta de Recepción"});
+    let delivered = service
+        .api(
+            "POST",
+            &format!("/api/v1/documents/{}/hand-signatures", document["id"]),
+            Some(&staff.auxiliar),
+            Some(acknowledgement),
+        )
+        .await;
+    assert_eq!(delivered.status, StatusCode::CREATED, "{}", delivered.text());
+    let expediente = service
+        .api(
+            "GET",
+            &format!("/api/v1/expedientes/{}", document["expediente_id"]),
+            Some(&staff.revisor),
+            None,
+        )
+        .await
+        .json();
+    let folios: Vec<&str> = expediente["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| d["folio"].as_str().expect("folio"))
+        .collect();
+    assert!(
+        folios.contains(&request_folio.as_str())
+            && folios.contains(&document["folio"].as_str().expect("folio")),
+        "{folios:?}"
+    );
+
+    // Every step is in the audit trail, in order: issuance, then delivery.
     assert_eq!(
         trail(&service, &staff.auxiliar, id).await,
         [
@@ -330,7 +365,8 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
             "borrador.enviado",
             "borrador.visado",
             "borrador.firmado",
-            "documento.emitido"
+            "documento.emitido",
+            "firma_autografa.en_pantalla"
         ]
     );
     let history = service
