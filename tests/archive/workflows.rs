@@ -396,20 +396,65 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
 }
 crate::archive_conformance!(a_request_for_support_is_quoted_approved_against_the_budget_and_authorised);
 
-/// Drafts `form`'s example, sends it, checks who may not sign, and has
-/// the director sign it; returns the issued document.
-async fn drafted_sent_and_signed(service: &Service, staff: &Staff, form: &str, data: &Value) -> Value {
+/// Drafts `form`'s example and sends it; checks who may not sign; has
+/// the director send it back once with a reason the drafter sees, then
+/// sign it; checks the PDF carries the signature and the trail every
+/// step. Returns the issued document.
+async fn drafted_sent_and_signed(
+    service: &Service,
+    fixture: &Fixture,
+    staff: &Staff,
+    form: &str,
+    data: &Value,
+) -> Value {
     let id = draft(service, &staff.auxiliar, form, data).await;
     step(service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     for other in [&staff.auxiliar, &staff.contador, &staff.revisor] {
         step(service, other, id, "sign", None, StatusCode::FORBIDDEN).await;
+        step(
+            service,
+            other,
+            id,
+            "reject",
+            Some("No me toca"),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
+    let reason = "Revise la fecha antes de enviarlo";
+    step(
+        service,
+        &staff.directora,
+        id,
+        "reject",
+        Some(reason),
+        StatusCode::OK,
+    )
+    .await;
+    let returned = inbox(service, &staff.auxiliar).await;
+    assert_eq!(
+        in_inbox(&returned, id).expect("back to the drafter")["returned_because"],
+        reason
+    );
+    step(service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     let issued = step(service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
     assert_eq!(
         trail(service, &staff.auxiliar, id).await,
-        ["borrador.enviado", "borrador.firmado", "documento.emitido"]
+        [
+            "borrador.enviado",
+            "borrador.rechazado",
+            "borrador.enviado",
+            "borrador.firmado",
+            "documento.emitido"
+        ]
     );
-    issued["issued"]["document"].clone()
+    let document = issued["issued"]["document"].clone();
+    let text = issued_pdf_text(service, &staff.directora, fixture, &document).await;
+    assert!(
+        text.contains("Persona directora") && text.contains("Firmó electrónicamente"),
+        "{text}"
+    );
+    document
 }
 
 async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture) {
@@ -417,6 +462,7 @@ async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture)
     let staff = staff(&service).await;
     let letter = drafted_sent_and_signed(
         &service,
+        fixture,
         &staff,
         "oficio-estrella-blanca",
         &crate::example("oficio-estrella-blanca"),
@@ -430,7 +476,7 @@ async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture)
     let mut row = report["oficios"][0].clone();
     row["folio"] = letter["folio"].clone();
     report["oficios"] = json!([row]);
-    let issued = drafted_sent_and_signed(&service, &staff, "reporte-semanal-oficios", &report).await;
+    let issued = drafted_sent_and_signed(&service, fixture, &staff, "reporte-semanal-oficios", &report).await;
     let text = issued_pdf_text(&service, &staff.directora, fixture, &issued).await;
     assert!(text.contains(letter["folio"].as_str().expect("folio")), "{text}");
 }
@@ -498,6 +544,7 @@ async fn a_staff_commission_is_drafted_by_the_clerk_and_authorised_by_the_direct
     let staff = staff(&service).await;
     let document = drafted_sent_and_signed(
         &service,
+        fixture,
         &staff,
         "oficio-comision",
         &crate::example("oficio-comision"),
