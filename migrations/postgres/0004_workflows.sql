@@ -13,6 +13,9 @@ ALTER TABLE users ADD COLUMN email TEXT;
 ALTER TABLE drafts ADD COLUMN step TEXT;
 -- A correction: the issued document the draft, once issued, replaces.
 ALTER TABLE drafts ADD COLUMN replaces BIGINT REFERENCES documents (id);
+-- One correction under way per document at a time.
+CREATE UNIQUE INDEX drafts_one_correction ON drafts (replaces)
+    WHERE replaces IS NOT NULL AND document_id IS NULL;
 
 -- Every step taken on a draft: sent, visado, approved, rejected, signed.
 CREATE TABLE draft_steps (

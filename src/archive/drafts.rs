@@ -104,13 +104,26 @@ impl Archive {
             if let Some(id) = open {
                 return Ok(id);
             }
-            let id: i64 = sqlx::query_scalar(
+            let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
                 "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at, step, replaces) \
                  VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
             )
             .bind(&self.office.code).bind(&document.form).bind(&document.data).bind(user_id).bind(&now)
             .bind(first_step).bind(document.id)
-            .fetch_one(&mut *tx).await?;
+            .fetch_one(&mut *tx).await;
+            let id = match inserted {
+                Ok(id) => id,
+                // Someone started it at the same moment: theirs is the one.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    drop(tx);
+                    let existing: i64 = sqlx::query_scalar(
+                        "SELECT id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
+                    )
+                    .bind(&self.office.code).bind(document.id).fetch_one(pool).await?;
+                    return Ok(existing);
+                }
+                Err(e) => return Err(e.into()),
+            };
             append_event!(tx, NewEvent {
                 actor: actor.to_owned(),
                 action: "documento.en_correccion",

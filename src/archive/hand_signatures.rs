@@ -37,9 +37,10 @@ pub struct HandSignatureRecord {
 
 /// Where a hand signature belongs.
 #[derive(Debug, Clone, Copy)]
-pub enum SignedItem {
-    /// A draft, before it is sealed: printed in its document.
-    Draft(i64),
+pub enum SignedItem<'a> {
+    /// A draft at a step, before it is sealed: printed in its document.
+    /// Listing a draft's signatures ignores the step.
+    Draft(i64, &'a str),
     /// An issued document: attached to its record.
     Document(i64),
 }
@@ -47,7 +48,7 @@ pub enum SignedItem {
 /// A hand signature to record.
 #[derive(Debug, Clone)]
 pub struct NewHandSignature<'a> {
-    pub item: SignedItem,
+    pub item: SignedItem<'a>,
     pub signer: &'a str,
     pub name: &'a str,
     pub kind: &'a str,
@@ -74,17 +75,18 @@ impl Archive {
         let sha256 = self.blobs.put(signature.bytes).await?;
         let at = now();
         let (draft_id, document_id) = match signature.item {
-            SignedItem::Draft(id) => (Some(id), None),
+            SignedItem::Draft(id, _) => (Some(id), None),
             SignedItem::Document(id) => (None, Some(id)),
         };
         let id = on_pool!(&self.store, pool => {
             let mut tx = pool.begin_write().await?;
             // It must still be open (a draft) or current (a document) now.
             let open: Option<i64> = match signature.item {
-                SignedItem::Draft(id) => sqlx::query_scalar(
-                    "SELECT id FROM drafts WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
+                SignedItem::Draft(id, step) => sqlx::query_scalar(
+                    "SELECT id FROM drafts WHERE id = $1 AND office_code = $2 AND document_id IS NULL \
+                     AND step = $3",
                 )
-                .bind(id).bind(&self.office.code).fetch_optional(&mut *tx).await?,
+                .bind(id).bind(&self.office.code).bind(step).fetch_optional(&mut *tx).await?,
                 SignedItem::Document(id) => sqlx::query_scalar(
                     "SELECT id FROM documents WHERE id = $1 AND office_code = $2 AND status = 'emitido'",
                 )
@@ -92,7 +94,9 @@ impl Archive {
             };
             if open.is_none() {
                 return Err(ArchiveError::Refused(match signature.item {
-                    SignedItem::Draft(id) => format!("el borrador {id} ya no está abierto: no recibe firmas"),
+                    SignedItem::Draft(id, _) => format!(
+                        "el borrador {id} ya no está recabando firmas en persona: otra persona lo movió; recárguelo"
+                    ),
                     SignedItem::Document(id) => format!("el documento {id} no está vigente: no recibe firmas"),
                 }));
             }
@@ -133,9 +137,12 @@ impl Archive {
 
     /// The hand signatures of a draft or document, in order; for a draft,
     /// only the latest of each signer.
-    pub async fn hand_signatures(&self, item: SignedItem) -> Result<Vec<HandSignatureRecord>, ArchiveError> {
+    pub async fn hand_signatures(
+        &self,
+        item: SignedItem<'_>,
+    ) -> Result<Vec<HandSignatureRecord>, ArchiveError> {
         let sql = match item {
-            SignedItem::Draft(_) => format!(
+            SignedItem::Draft(..) => format!(
                 "SELECT {COLUMNS} FROM hand_signatures h WHERE draft_id = $1 AND office_code = $2 \
                  AND id = (SELECT max(id) FROM hand_signatures o WHERE o.draft_id = h.draft_id AND o.signer = h.signer) \
                  ORDER BY id"
@@ -145,7 +152,7 @@ impl Archive {
             ),
         };
         let id = match item {
-            SignedItem::Draft(id) | SignedItem::Document(id) => id,
+            SignedItem::Draft(id, _) | SignedItem::Document(id) => id,
         };
         let rows: Vec<HandSignatureRecord> = on_pool!(&self.store, pool => {
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?

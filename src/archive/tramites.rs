@@ -69,6 +69,11 @@ pub struct FinalSignature<'a> {
     pub replaces: Option<i64>,
     /// The hand signatures drawn on screen, by signer, printed in it.
     pub hand_signatures: Vec<(String, Vec<u8>)>,
+    /// Their records, which go with the document.
+    pub hand_signature_ids: Vec<i64>,
+    /// When the draft was last moved or changed, as loaded: if it changed
+    /// since (rejected, edited, sent again), this signature is refused.
+    pub loaded_at: &'a str,
 }
 
 /// Microseconds: a step and the signatures collected after it never tie.
@@ -176,19 +181,20 @@ macro_rules! close_signed_draft {
         let at = $crate::archive::tramites::now();
         let closed = sqlx::query(
             "UPDATE drafts SET document_id = $3, step = NULL, updated_at = $4 WHERE id = $1 \
-             AND office_code = $2 AND document_id IS NULL AND step = $5",
+             AND office_code = $2 AND document_id IS NULL AND step = $5 AND updated_at = $6",
         )
         .bind(last.draft_id)
         .bind(&$archive.office.code)
         .bind($document_id)
         .bind(&at)
         .bind(last.step)
+        .bind(last.loaded_at)
         .execute(&mut *$tx)
         .await?
         .rows_affected();
         if closed != 1 {
             return Err($crate::archive::ArchiveError::Refused(format!(
-                "el borrador {} cambió mientras se firmaba (fue rechazado o emitido por otra persona)",
+                "el borrador {} cambió mientras se firmaba (otra persona lo rechazó, lo corrigió o lo emitió); recárguelo y revíselo",
                 last.draft_id
             )));
         }
@@ -196,11 +202,14 @@ macro_rules! close_signed_draft {
             $tx, last.draft_id, last.step, "firmado", &last.taker, None::<&str>, &at
         );
         // The hand signatures printed in it go with the document's record.
-        sqlx::query("UPDATE hand_signatures SET document_id = $2 WHERE draft_id = $1")
-            .bind(last.draft_id)
-            .bind($document_id)
-            .execute(&mut *$tx)
-            .await?;
+        for id in &last.hand_signature_ids {
+            sqlx::query("UPDATE hand_signatures SET document_id = $3 WHERE id = $1 AND draft_id = $2")
+                .bind(id)
+                .bind(last.draft_id)
+                .bind($document_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
         $crate::archive::audit::append_event!($tx, $crate::archive::NewEvent {
             actor: last.taker.username.to_owned(),
             action: "borrador.firmado",

@@ -49,9 +49,6 @@ pub struct Step {
     /// Who takes it. `captura` and `presencial` steps are open to every
     /// role that drafts.
     pub role: Role,
-    /// Where a rejection sends the draft back to; the first step if unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub on_reject: Option<String>,
     /// For a `presencial` step: the fields naming who signs, a person
     /// field or a table with one signer per row.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -87,7 +84,6 @@ impl Default for Workflow {
                     label: "Elaboración".into(),
                     kind: StepKind::Captura,
                     role: Role::Capturista,
-                    on_reject: None,
                     signers: Vec::new(),
                 },
                 Step {
@@ -95,7 +91,6 @@ impl Default for Workflow {
                     label: "Firma y emisión".into(),
                     kind: StepKind::Firma,
                     role: Role::Firmante,
-                    on_reject: None,
                     signers: Vec::new(),
                 },
             ],
@@ -123,12 +118,10 @@ impl Workflow {
         self.steps.get(at + 1)
     }
 
-    /// Where a rejection at `id` sends the draft.
-    pub fn rejected_to(&self, id: &str) -> &Step {
-        self.step(id)
-            .and_then(|s| s.on_reject.as_deref())
-            .and_then(|back| self.step(back))
-            .unwrap_or_else(|| self.first())
+    /// Where a rejection sends the draft: back to its drafter, since what
+    /// is corrected must be seen again by every step after.
+    pub fn rejected_to(&self) -> &Step {
+        self.first()
     }
 
     /// Whether a document of this form may be issued in one go (from the
@@ -145,7 +138,10 @@ impl Workflow {
     pub fn describe_review(&self) -> String {
         self.steps[1..]
             .iter()
-            .map(|s| format!("{} ({})", s.label, s.role.as_str()))
+            .map(|s| match s.kind {
+                StepKind::Presencial => format!("{} (en persona)", s.label),
+                _ => format!("{} ({})", s.label, s.role.as_str()),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -159,7 +155,6 @@ pub(super) struct RawStep {
     label: String,
     kind: StepKind,
     role: Role,
-    on_reject: Option<String>,
     #[serde(default)]
     signers: Vec<String>,
 }
@@ -199,13 +194,6 @@ pub(super) fn check_workflow(raw: Vec<RawStep>, fields: &[FieldSpec]) -> Result<
         if step.kind != StepKind::Captura && matches!(step.role, Role::Archivista) {
             return Err(format!("{at}: el rol archivista no toma pasos de un trámite"));
         }
-        if let Some(back) = &step.on_reject
-            && !steps.iter().any(|s| &s.id == back)
-        {
-            return Err(format!(
-                "{at}: «on_reject» debe nombrar un paso anterior; «{back}» no lo es"
-            ));
-        }
         match (step.kind, step.signers.is_empty()) {
             (StepKind::Presencial, true) => {
                 return Err(format!(
@@ -225,7 +213,6 @@ pub(super) fn check_workflow(raw: Vec<RawStep>, fields: &[FieldSpec]) -> Result<
             label: step.label,
             kind: step.kind,
             role: step.role,
-            on_reject: step.on_reject,
             signers: step.signers,
         });
     }
@@ -344,17 +331,15 @@ mod tests {
         label = "Autorización"
         kind = "firma"
         role = "firmante"
-        on_reject = "presupuesto"
     "#;
 
     #[test]
-    fn steps_follow_in_order_and_rejections_go_where_declared() {
+    fn steps_follow_in_order_and_rejections_go_back_to_the_drafter() {
         let flow = parse(QUOTE).unwrap();
         assert_eq!(flow.first().id, "captura");
         assert_eq!(flow.after("captura").unwrap().id, "presupuesto");
         assert_eq!(flow.after("autorizacion"), None);
-        assert_eq!(flow.rejected_to("presupuesto").id, "captura");
-        assert_eq!(flow.rejected_to("autorizacion").id, "presupuesto");
+        assert_eq!(flow.rejected_to().id, "captura");
     }
 
     #[test]
@@ -383,12 +368,11 @@ mod tests {
             "kind = \"visado\"\n        role = \"firmante\"",
         );
         assert!(parse(&no_signature).unwrap_err().contains("último paso"));
-        let forward = QUOTE.replace("on_reject = \"presupuesto\"", "on_reject = \"archivo\"");
-        let error = parse(&forward).unwrap_err();
-        assert!(
-            error.contains("«autorizacion»") && error.contains("«archivo»"),
-            "{error}"
+        let unknown = QUOTE.replace(
+            "role = \"contador\"",
+            "role = \"contador\"\n        on_reject = \"captura\"",
         );
+        assert!(parse(&unknown).unwrap_err().contains("on_reject"));
         let second_draft = QUOTE.replace("kind = \"visado\"", "kind = \"captura\"");
         assert!(parse(&second_draft).unwrap_err().contains("solo el primer paso"));
     }

@@ -108,9 +108,14 @@ impl Notifier {
             tokio::spawn(async move {
                 match transport.send(message).await {
                     Ok(_) => tracing::info!(draft = id, user = user.id, "aviso enviado por correo"),
-                    Err(error) => {
-                        tracing::warn!(error = %error, draft = id, user = user.id, "no se pudo enviar el aviso")
-                    }
+                    // The server's answer may quote the address: only its code is logged.
+                    Err(error) => tracing::warn!(
+                        smtp_code = error.status().map(|c| c.to_string()),
+                        permanent = error.is_permanent(),
+                        draft = id,
+                        user = user.id,
+                        "no se pudo enviar el aviso"
+                    ),
                 }
             });
         }

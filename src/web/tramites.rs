@@ -17,6 +17,10 @@ use crate::issue::IssueError;
 use crate::render::Endorsement;
 use crate::render::HAND_SIGNATURES_MAX;
 
+/// The idempotency keys of drafts' last signatures start so; no client
+/// may use one.
+pub const DRAFT_KEY_PREFIX: &str = "borrador-";
+
 /// The longest rejection reason or remark kept.
 pub const NOTE_MAX: usize = 1000;
 
@@ -135,9 +139,36 @@ pub async fn approve(
 ) -> Result<(), StepError> {
     let step = current(tramite, StepKind::Visado)?;
     check_role(step, user)?;
+    check_someone_else(tramite, step, user)?;
     let note = checked_note(note)?;
     let next = tramite.form.workflow.after(&step.id).unwrap_or(step);
     take(archive, tramite, step, &next.id, "visado", note, user).await
+}
+
+/// Four eyes: a visado or signature is given by someone other than the
+/// drafter, and by no one twice in a round. Only where the workflow asks
+/// for nothing but one signature may the drafter sign what they wrote.
+fn check_someone_else(tramite: &Tramite<'_>, step: &Step, user: &User) -> Result<(), StepError> {
+    let own = tramite.draft.created_by == user.id;
+    let single_signature =
+        step.kind == StepKind::Firma && tramite.form.workflow.allows_direct_issue(user.role);
+    if own && !single_signature {
+        return Err(StepError::Forbidden(format!(
+            "«{}» la da otra persona: usted preparó este borrador",
+            step.label
+        )));
+    }
+    let already = tramite
+        .this_round()
+        .iter()
+        .any(|s| (s.action == "visado" || s.action == "firmado") && s.user_id == user.id);
+    if already {
+        return Err(StepError::Forbidden(format!(
+            "«{}» la da otra persona: usted ya dio su visto bueno o su firma a este borrador",
+            step.label
+        )));
+    }
+    Ok(())
 }
 
 /// The people the current `presencial` step asks to sign, each with the
@@ -174,7 +205,7 @@ async fn round_hand_signatures(
         .map(|s| s.at.clone())
         .unwrap_or_default();
     let all = archive
-        .hand_signatures(SignedItem::Draft(tramite.draft.id))
+        .hand_signatures(SignedItem::Draft(tramite.draft.id, ""))
         .await?;
     Ok(all
         .into_iter()
@@ -226,7 +257,7 @@ pub async fn sign_in_person(
     archive
         .add_hand_signature(
             NewHandSignature {
-                item: SignedItem::Draft(tramite.draft.id),
+                item: SignedItem::Draft(tramite.draft.id, &step.id),
                 signer: &signer.key,
                 name: &signer.name,
                 kind: "pantalla",
@@ -269,10 +300,16 @@ pub async fn finish_in_person(
             missing.join(", ")
         )));
     }
-    let note = if missing.is_empty() {
+    // Who, by the field that names them: the trail keeps no names.
+    let on_paper: Vec<&str> = signers
+        .iter()
+        .filter(|(_, drawn)| drawn.is_none())
+        .map(|(s, _)| s.key.as_str())
+        .collect();
+    let note = if on_paper.is_empty() {
         "firmas en pantalla".to_owned()
     } else {
-        format!("firmarán en papel: {}", missing.join(", "))
+        format!("firmarán en papel: {}", on_paper.join(", "))
     };
     let next = tramite.form.workflow.after(&step.id).unwrap_or(step);
     take(archive, tramite, step, &next.id, "presencial", Some(&note), user).await
@@ -296,7 +333,7 @@ pub async fn reject(
     let reason = checked_note(Some(reason))?.ok_or_else(|| {
         StepError::Refused("motivo: escriba por qué se rechaza, para quien lo corrija".into())
     })?;
-    let back = tramite.form.workflow.rejected_to(&step.id);
+    let back = tramite.form.workflow.rejected_to();
     take(archive, tramite, step, &back.id, "rechazado", Some(reason), user).await
 }
 
@@ -316,16 +353,8 @@ pub async fn sign(
 ) -> Result<Signed, StepError> {
     let step = current(tramite, StepKind::Firma)?;
     check_role(step, user)?;
+    check_someone_else(tramite, step, user)?;
     let round = tramite.this_round();
-    if round
-        .iter()
-        .any(|s| s.action == "firmado" && s.user_id == user.id)
-    {
-        return Err(StepError::Forbidden(format!(
-            "usted ya firmó este documento; «{}» la da otra persona",
-            step.label
-        )));
-    }
     let workflow = &tramite.form.workflow;
     if let Some(next) = workflow.after(&step.id) {
         take(archive, tramite, step, &next.id, "firmado", None, user).await?;
@@ -350,7 +379,9 @@ pub async fn sign(
         })
         .collect();
     let mut hand_signatures = Vec::new();
+    let mut hand_signature_ids = Vec::new();
     for drawn in round_hand_signatures(archive, tramite).await? {
+        hand_signature_ids.push(drawn.id);
         let (record, png) = archive.hand_signature_file(drawn.id).await?;
         endorsements.push(Endorsement {
             paso: record.purpose.clone(),
@@ -374,7 +405,7 @@ pub async fn sign(
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     // The draft's own key: a second signer at the same moment, or a
     // retry, gets the document already issued.
-    let key = format!("borrador-{}", tramite.draft.id);
+    let key = format!("{DRAFT_KEY_PREFIX}{}", tramite.draft.id);
     let order = IssueOrder {
         form: tramite.form,
         data: &data,
@@ -389,11 +420,22 @@ pub async fn sign(
             endorsements,
             replaces: tramite.draft.replaces,
             hand_signatures,
+            hand_signature_ids,
+            loaded_at: &tramite.draft.updated_at,
         }),
     };
     let issued = state
         .issue(archive, &order, (&user.display_name, &user.cargo))
         .await?;
+    // Issued before under the draft's key: only by this draft.
+    if let Issued::Existing(record) = &issued
+        && archive.draft(tramite.draft.id).await?.document_id != Some(record.id)
+    {
+        return Err(StepError::Refused(format!(
+            "el borrador {} no se pudo emitir: su clave ya la usa otro documento",
+            tramite.draft.id
+        )));
+    }
     Ok(Signed::Issued(Box::new(issued)))
 }
 

@@ -148,6 +148,9 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
         "Tableta Lenovo M8"
     );
     step(&service, apoyo, id, "finish", None, StatusCode::OK).await;
+    // Once the step is over, a late drawing from another tablet is refused.
+    let (late, _) = draw(&service, apoyo, id, "representante", &signature, true).await;
+    assert_eq!(late, StatusCode::CONFLICT);
     step(&service, apoyo, id, "sign", None, StatusCode::FORBIDDEN).await;
     let issued = step(&service, jefa, id, "sign", None, StatusCode::CREATED).await;
     let document = &issued["issued"]["document"];
@@ -526,6 +529,17 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
         actions.ends_with(&["documento.en_correccion", "documento.reemplazado"]),
         "{actions:?}"
     );
+    // Two corrections of the new one asked at the same moment meet in one draft.
+    let current = second["id"].to_string();
+    let (a, b) = tokio::join!(
+        fixture
+            .archive
+            .start_correction(&current, 1, "ana", "elaboracion"),
+        fixture
+            .archive
+            .start_correction(&current, 1, "luis", "elaboracion"),
+    );
+    assert_eq!(a.expect("one"), b.expect("the same"));
 }
 crate::archive_conformance!(a_correction_replaces_the_document_it_corrects);
 

@@ -185,6 +185,49 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
     assert_eq!(direct.json()["error"]["code"], "workflow_required");
     assert!(direct.text().contains("contador"), "{}", direct.text());
 
+    // A draft's own key is Sello's: no client may take it.
+    let taken = service
+        .api(
+            "POST",
+            "/api/v1/documents",
+            Some(&staff.directora),
+            Some(json!({"form": "oficio-comision", "data": crate::example("oficio-comision")})),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CREATED);
+    let mut request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/documents")
+        .header("authorization", format!("Bearer {}", staff.directora))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "borrador-2");
+    request = request.header("accept", "application/json");
+    let body = json!({"form": "oficio-comision", "data": crate::example("oficio-comision")}).to_string();
+    let squatted = service
+        .send(request.body(axum::body::Body::from(body)).expect("request"))
+        .await;
+    assert_eq!(squatted.status, StatusCode::BAD_REQUEST, "{}", squatted.text());
+
+    // Four eyes: the accountant who writes a quote does not approve it.
+    let own = draft(&service, &staff.contador, "oficio-autorizacion-apoyo", &quote).await;
+    step(&service, &staff.contador, own, "submit", None, StatusCode::OK).await;
+    let refused = step(
+        &service,
+        &staff.contador,
+        own,
+        "approve",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("usted preparó"),
+        "{refused}"
+    );
+
     // The clerk quotes and sends it to the accountant.
     let id = draft(&service, &staff.auxiliar, "oficio-autorizacion-apoyo", &quote).await;
     assert_eq!(

@@ -111,6 +111,12 @@ pub async fn issue_document(
                     "Idempotency-Key: use de 1 a {IDEMPOTENCY_KEY_MAX} caracteres visibles"
                 )));
             }
+            if key.starts_with(crate::web::tramites::DRAFT_KEY_PREFIX) {
+                return Err(ApiError::bad_request(format!(
+                    "Idempotency-Key: las claves que empiezan con «{}» son de los borradores de Sello; use otra",
+                    crate::web::tramites::DRAFT_KEY_PREFIX
+                )));
+            }
             Some(key.to_owned())
         }
     };

@@ -246,8 +246,9 @@ pub async fn submit(
         Some(Ok(id)) => Some(id),
         Some(Err(_)) => return bad_request(&staff, "El número de borrador no es válido."),
     };
+    // Only keys this page made: a draft's own keys are Sello's.
     let key = control("_clave")
-        .filter(|k| k.len() <= 100)
+        .filter(|k| k.len() <= 100 && k.starts_with("web-"))
         .unwrap_or_else(new_key);
     let data = Posted::new(&pairs).data(form);
     let entry = |status, problems: &[Problem], more_rows: Option<&str>, message| {

@@ -28,6 +28,7 @@ fn action_label(action: &str) -> &'static str {
         "enviado" => "Envió",
         "visado" => "Dio su visto bueno",
         "rechazado" => "Rechazó",
+        "presencial" => "Recabó las firmas en persona",
         _ => "Firmó",
     }
 }
@@ -144,7 +145,11 @@ pub fn review_page(
             @if let Some(step) = step.filter(|_| tramite.awaits(user)) {
                 form.tarjeta method="post" action={"/borradores/" (id) "/paso"} {
                     (csrf_field(staff))
-                    label for="motivo" { "Motivo u observación" }
+                    @if step.kind == StepKind::Visado {
+                        label for="motivo" { "Motivo del rechazo, u observación del visto bueno" }
+                    } @else {
+                        label for="motivo" { "Motivo, si lo rechaza" }
+                    }
                     textarea #motivo name="motivo" rows="3" maxlength=(NOTE_MAX) {}
                     p.ayuda { "Obligatorio si rechaza: quien lo preparó lo verá para corregir." }
                     div.acciones {
