@@ -789,5 +789,30 @@ async fn the_staff_pages_carry_a_draft_through_its_steps_and_take_scans(fixture:
         .expect("link to the scan");
     let link: String = page[link_start..].chars().take_while(|c| *c != '"').collect();
     assert_eq!(auxiliar.get(&link).await.bytes, scan);
+
+    // A monthly renewal drawn on the document page's pad, with consent.
+    let drawing = format!("data:image/png;base64,{}", base64(&drawn_png(600, 200, 2)));
+    let uri = format!("{document_page}/firma-en-pantalla");
+    let renewal = [
+        ("proposito", "Renovación de diciembre"),
+        ("nombre", "Encargada de la Casa de Salud"),
+        ("imagen", drawing.as_str()),
+    ];
+    let without_consent = auxiliar.post(&document_page, &uri, &renewal).await;
+    assert_eq!(without_consent.status, StatusCode::BAD_REQUEST);
+    assert!(
+        without_consent.text().contains("Consentimiento"),
+        "{}",
+        without_consent.text()
+    );
+    let mut consented = renewal.to_vec();
+    consented.push(("consentimiento", "si"));
+    let drawn = auxiliar.post(&document_page, &uri, &consented).await;
+    assert_eq!(drawn.status, StatusCode::SEE_OTHER, "{}", drawn.text());
+    let page = auxiliar.get(&document_page).await.text();
+    assert!(
+        page.contains("Renovación de diciembre") && page.contains("En pantalla"),
+        "{page}"
+    );
 }
 crate::archive_conformance!(the_staff_pages_carry_a_draft_through_its_steps_and_take_scans);

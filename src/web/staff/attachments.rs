@@ -6,15 +6,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use super::account::capitalized;
 use crate::archive::{ArchiveError, DocumentRecord, HandSignatureRecord};
 use crate::web::AppState;
 use crate::web::api::archive_of;
-use crate::web::auth::{CSRF_FIELD, Staff};
+use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::page::short_moment;
 use crate::web::tramites::{self, Attachment, SCAN_MAX, StepError};
 use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, unavailable};
@@ -51,6 +52,27 @@ pub fn section(
             }
         }
         @if document.status == "emitido" && staff.user().role.can_draft() {
+            script src="/firma.js" defer {}
+            form.tarjeta.firma-en-pantalla method="post" action={"/documentos/" (document.id) "/firma-en-pantalla"} {
+                (csrf_field(staff))
+                h3 { "Firma en pantalla" }
+                p.ayuda { "Para un acuse de recibo o la renovación mensual de un resguardo: la persona firma aquí con el dedo o un lápiz." }
+                label for="proposito-pantalla" { "Qué se firma" }
+                input #proposito-pantalla name="proposito" maxlength="200" required placeholder="Acuse de recibo";
+                label for="nombre-pantalla" { "Quién firma" }
+                input #nombre-pantalla name="nombre" maxlength="200" required;
+                input type="hidden" name="imagen" value="";
+                canvas.pad width="600" height="200" aria-label="Recuadro para la firma" {}
+                p.aviso-vacio.error hidden { "Falta la firma: dibújela en el recuadro." }
+                label.consentimiento {
+                    input type="checkbox" name="consentimiento" value="si" required;
+                    " Firmo en conformidad con lo que aquí se indica."
+                }
+                div.acciones {
+                    button type="submit" { "Guardar firma" }
+                    button.secundario.borrar type="button" { "Borrar" }
+                }
+            }
             form.tarjeta method="post" enctype="multipart/form-data" action={"/documentos/" (document.id) "/firmas"} {
                 (csrf_field(staff))
                 label for="proposito" { "Qué se firmó" span.ayuda { "Como «Documento firmado en papel», «Acuse de recibo» o «Renovación de diciembre»." } }
@@ -94,14 +116,6 @@ pub async fn upload(
     let Some((media_type, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return bad_request(&staff, "Elija el escaneo o la fotografía del papel firmado.");
     };
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let document = match archive.document(&id.to_string()).await {
-        Ok(document) => document,
-        Err(_) => return not_found(&staff, &format!("No existe el documento {id} en esta oficina.")),
-    };
     let attachment = Attachment {
         kind: "papel",
         purpose: &purpose,
@@ -111,15 +125,66 @@ pub async fn upload(
         consent: false,
         device: "",
     };
+    attach(&state, &staff, id, attachment).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DrawnAcknowledgement {
+    proposito: String,
+    nombre: String,
+    /// `data:image/png;base64,…`, as the pad's canvas gives it.
+    imagen: String,
+    consentimiento: Option<String>,
+}
+
+/// Records an acknowledgement drawn on screen after issue: a receipt, a
+/// monthly renewal.
+pub async fn draw(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    StaffForm { staff, form }: StaffForm<DrawnAcknowledgement>,
+) -> Response {
+    let Some(png) = form
+        .imagen
+        .strip_prefix("data:image/png;base64,")
+        .and_then(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok())
+    else {
+        return bad_request(&staff, "Dibuje la firma en el recuadro antes de guardarla.");
+    };
+    let device = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let attachment = Attachment {
+        kind: "pantalla",
+        purpose: &form.proposito,
+        media_type: "image/png",
+        bytes: png,
+        name: &form.nombre,
+        consent: form.consentimiento.as_deref() == Some("si"),
+        device,
+    };
+    attach(&state, &staff, id, attachment).await
+}
+
+/// Attaches to document `id` of the staff member's office and returns to its page.
+async fn attach(state: &AppState, staff: &Staff, id: i64, attachment: Attachment<'_>) -> Response {
+    let archive = match archive_of(state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let document = match archive.document(&id.to_string()).await {
+        Ok(document) => document,
+        Err(_) => return not_found(staff, &format!("No existe el documento {id} en esta oficina.")),
+    };
     match tramites::attach_to_document(&archive, document.id, staff.user(), attachment).await {
         Ok(_) => Redirect::to(&format!("/documentos/{}", document.id)).into_response(),
-        Err(StepError::Forbidden(_)) => forbidden(&staff),
+        Err(StepError::Forbidden(_)) => forbidden(staff),
         Err(StepError::NotFound(message) | StepError::Refused(message)) => {
-            bad_request(&staff, &capitalized(&message))
+            bad_request(staff, &capitalized(&message))
         }
-        Err(StepError::Archive(ArchiveError::Refused(message))) => {
-            bad_request(&staff, &capitalized(&message))
-        }
+        Err(StepError::Archive(ArchiveError::Refused(message))) => bad_request(staff, &capitalized(&message)),
         Err(StepError::Archive(error)) => unavailable(&error),
     }
 }

@@ -54,6 +54,7 @@ pub fn router() -> Router<Arc<AppState>> {
             post(attachments::upload).layer(axum::extract::DefaultBodyLimit::max(attachments::UPLOAD_MAX)),
         )
         .route("/documentos/{id}/firmas/{firma}", get(attachments::file))
+        .route("/documentos/{id}/firma-en-pantalla", post(attachments::draw))
         .route("/expedientes/{id}", get(documents::expediente))
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))
