@@ -1,4 +1,5 @@
-//! The staff web app: Spanish, server-rendered, no JavaScript. Every page
+//! The staff web app: Spanish, server-rendered, with no JavaScript but the
+//! signature pad's. Every page
 //! needs a session; every state-changing form carries the CSRF token.
 
 mod account;
