@@ -1,6 +1,6 @@
 //! The staff web app: Spanish, server-rendered, with no JavaScript but the
-//! signature pad's. Every page
-//! needs a session; every state-changing form carries the CSRF token.
+//! signature pad's. Every page needs a session; every state-changing form
+//! carries the CSRF token.
 
 mod account;
 mod admin;
