@@ -6,6 +6,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The columns of an [`AuditEvent`], in a query's SELECT.
+pub const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, prev_hash, hash";
+
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

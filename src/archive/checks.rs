@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::audit::AUDIT_COLUMNS;
 use super::audit::{AuditEvent, ChainBreak, GENESIS, check_batch};
 use super::blobs::BlobError;
 use super::issuing::INTERRUPTED_AFTER;
@@ -57,8 +58,8 @@ const BATCH: i64 = 5_000;
 impl Archive {
     /// Re-hashes the audit chain from the first event to the head.
     pub async fn verify_audit(&self) -> Result<AuditReport, ArchiveError> {
-        const EVENTS: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, \
-             prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+        let events_sql =
+            format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
         // The head is read first: events appended while checking are left
         // for the next check, not taken for a break.
         let head: (i64, String) = on_pool!(&self.store, pool => {
@@ -68,7 +69,7 @@ impl Archive {
         while last.0 < head.0 {
             let limit = BATCH.min(head.0 - last.0);
             let events: Vec<AuditEvent> = on_pool!(&self.store, pool => {
-                sqlx::query_as(EVENTS).bind(last.0).bind(limit).fetch_all(pool).await?
+                sqlx::query_as(&events_sql).bind(last.0).bind(limit).fetch_all(pool).await?
             });
             if events.is_empty() {
                 break;

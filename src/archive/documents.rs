@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::audit::AUDIT_COLUMNS;
 use super::audit::AuditEvent;
 use super::store::on_pool;
 use super::{Archive, ArchiveError};
@@ -203,22 +204,24 @@ impl Archive {
 
     /// The audit events about an expediente or any of its documents, in order.
     pub async fn expediente_events(&self, id: i64) -> Result<Vec<AuditEvent>, ArchiveError> {
-        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, \
-             prev_hash, hash FROM audit_events WHERE expediente_id = $1 \
-             OR document_id IN (SELECT id FROM documents WHERE expediente_id = $1) ORDER BY seq";
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE expediente_id = $1 \
+             OR document_id IN (SELECT id FROM documents WHERE expediente_id = $1) ORDER BY seq"
+        );
         Ok(on_pool!(&self.store, pool => {
-            sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
         }))
     }
 
     /// The audit events about one document, in order, including the
     /// steps its draft went through before it was issued.
     pub async fn document_events(&self, id: i64) -> Result<Vec<AuditEvent>, ArchiveError> {
-        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, \
-             prev_hash, hash FROM audit_events WHERE document_id = $1 \
-             OR draft_id IN (SELECT id FROM drafts WHERE document_id = $1) ORDER BY seq";
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE document_id = $1 \
+             OR draft_id IN (SELECT id FROM drafts WHERE document_id = $1) ORDER BY seq"
+        );
         Ok(on_pool!(&self.store, pool => {
-            sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
         }))
     }
 }

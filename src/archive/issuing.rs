@@ -343,23 +343,26 @@ impl Archive {
                     "el folio {} fue anulado mientras se emitía", reservation.folio
                 )));
             }
-            // The workflow's earlier signatures, in order, sealed with the last.
+            // One row per signature the office key seals: the workflow's
+            // earlier ones, in order, then the one issuing it.
+            let earlier = order.draft.as_ref().map_or(&[][..], |last| {
+                last.endorsements.split_last().map_or(&[][..], |(_, earlier)| earlier)
+            });
+            let signers = earlier
+                .iter()
+                .filter(|e| e.tipo == StepKind::Firma)
+                .map(|e| (&e.nombre, &e.cargo, &e.fecha_hora))
+                .chain([(&signature.signer, &signature.cargo, &signature.signed_at)]);
+            for (signer, cargo, signed_at) in signers {
+                sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(signer)
+                    .bind(cargo).bind(signed_at)
+                    .execute(&mut *tx).await?;
+            }
             if let Some(last) = &order.draft {
-                let earlier = last.endorsements.split_last().map_or(&[][..], |(_, earlier)| earlier);
-                for endorsement in earlier.iter().filter(|e| e.tipo == StepKind::Firma) {
-                    sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(&endorsement.nombre)
-                        .bind(&endorsement.cargo).bind(&endorsement.fecha_hora)
-                        .execute(&mut *tx).await?;
-                }
                 close_signed_draft!(tx, self, last, id, reservation.folio.as_str());
             }
-            sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(&signature.signer)
-                .bind(&signature.cargo).bind(&signature.signed_at)
-                .execute(&mut *tx).await?;
             sqlx::query(index_sql).bind(id).bind(&body).execute(&mut *tx).await?;
             append_event!(tx, NewEvent {
                 actor: order.actor.to_owned(),

@@ -8,6 +8,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use super::audit::AUDIT_COLUMNS;
 use super::audit::{NewEvent, append_event};
 use super::store::{BeginWrite as _, on_pool};
 use super::{Archive, ArchiveError};
@@ -130,11 +131,12 @@ impl Archive {
 
     /// The audit events about a draft, in order.
     pub async fn draft_events(&self, draft_id: i64) -> Result<Vec<super::AuditEvent>, ArchiveError> {
-        const SQL: &str = "SELECT seq, at, actor, action, office_code, document_id, expediente_id, draft_id, \
-             details, prev_hash, hash FROM audit_events WHERE draft_id = $1 AND office_code = $2 \
-             OR document_id = (SELECT document_id FROM drafts WHERE id = $1 AND office_code = $2) ORDER BY seq";
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE (draft_id = $1 AND office_code = $2) \
+             OR document_id = (SELECT document_id FROM drafts WHERE id = $1 AND office_code = $2) ORDER BY seq"
+        );
         Ok(on_pool!(&self.store, pool => {
-            sqlx::query_as(SQL).bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
+            sqlx::query_as(&sql).bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
         }))
     }
 }

@@ -112,6 +112,14 @@ impl Workflow {
         self.steps.iter().find(|s| s.id == id)
     }
 
+    /// The step a draft stored as `stored` is at: drafts saved before
+    /// workflows (or at a step since removed) are at the first.
+    pub fn current(&self, stored: Option<&str>) -> &Step {
+        stored
+            .and_then(|id| self.step(id))
+            .unwrap_or_else(|| self.first())
+    }
+
     /// The step after `id`; `None` after the last (the document is issued).
     pub fn after(&self, id: &str) -> Option<&Step> {
         let at = self.steps.iter().position(|s| s.id == id)?;

@@ -88,11 +88,9 @@ pub async fn load<'a>(state: &'a AppState, archive: &Archive, id: i64) -> Result
             draft.form
         ))
     })?;
-    let workflow = &form.workflow;
-    let step = match (&draft.document_id, &draft.step) {
-        (Some(_), _) => None,
-        (None, Some(at)) => Some(workflow.step(at).unwrap_or_else(|| workflow.first())),
-        (None, None) => Some(workflow.first()),
+    let step = match draft.document_id {
+        Some(_) => None,
+        None => Some(form.workflow.current(draft.step.as_deref())),
     };
     let history = archive.draft_steps(id).await?;
     Ok(Tramite {
@@ -374,24 +372,26 @@ pub async fn sign(
             },
             nombre: s.name.clone(),
             cargo: s.cargo.clone(),
-            fecha_hora: DateTime::parse_from_rfc3339(&s.at)
-                .map_or(s.at.clone(), |at| at.with_timezone(&zone).to_rfc3339()),
+            fecha_hora: in_zone(&s.at, zone),
         })
         .collect();
     let mut hand_signatures = Vec::new();
     let mut hand_signature_ids = Vec::new();
     for drawn in round_hand_signatures(archive, tramite).await? {
         hand_signature_ids.push(drawn.id);
-        let (record, png) = archive.hand_signature_file(drawn.id).await?;
+        let png = archive
+            .blobs()
+            .get(&drawn.blob_sha256)
+            .await
+            .map_err(ArchiveError::from)?;
         endorsements.push(Endorsement {
-            paso: record.purpose.clone(),
+            paso: drawn.purpose.clone(),
             tipo: StepKind::Presencial,
-            nombre: record.name.clone(),
+            nombre: drawn.name.clone(),
             cargo: String::new(),
-            fecha_hora: DateTime::parse_from_rfc3339(&record.at)
-                .map_or(record.at.clone(), |at| at.with_timezone(&zone).to_rfc3339()),
+            fecha_hora: in_zone(&drawn.at, zone),
         });
-        hand_signatures.push((record.signer, png));
+        hand_signatures.push((drawn.signer, png));
     }
     endorsements.sort_by(|a, b| a.fecha_hora.cmp(&b.fecha_hora));
     let issued_at = state.issuer.now();
@@ -568,11 +568,7 @@ pub async fn inbox(state: &AppState, archive: &Archive, user: &User) -> Result<V
             continue;
         };
         let workflow = &form.workflow;
-        let step = draft
-            .step
-            .as_deref()
-            .and_then(|s| workflow.step(s))
-            .unwrap_or_else(|| workflow.first());
+        let step = workflow.current(draft.step.as_deref());
         // Writing it and collecting its hand signatures is its drafter's.
         let waiting = match step.kind {
             StepKind::Captura | StepKind::Presencial => draft.created_by == user.id,
@@ -602,6 +598,11 @@ pub async fn inbox(state: &AppState, archive: &Archive, user: &User) -> Result<V
         });
     }
     Ok(items)
+}
+
+/// An RFC 3339 moment as the office reads it.
+fn in_zone(moment: &str, zone: chrono_tz::Tz) -> String {
+    DateTime::parse_from_rfc3339(moment).map_or(moment.to_owned(), |at| at.with_timezone(&zone).to_rfc3339())
 }
 
 fn current<'a>(tramite: &Tramite<'a>, kind: StepKind) -> Result<&'a Step, StepError> {

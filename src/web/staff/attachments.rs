@@ -12,6 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::account::capitalized;
+use super::tramite::{device_of, pad_png};
 use crate::archive::{ArchiveError, DocumentRecord, HandSignatureRecord};
 use crate::web::AppState;
 use crate::web::api::archive_of;
@@ -145,17 +146,9 @@ pub async fn draw(
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<DrawnAcknowledgement>,
 ) -> Response {
-    let Some(png) = form
-        .imagen
-        .strip_prefix("data:image/png;base64,")
-        .and_then(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok())
-    else {
+    let Some(png) = pad_png(&form.imagen) else {
         return bad_request(&staff, "Dibuje la firma en el recuadro antes de guardarla.");
     };
-    let device = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let attachment = Attachment {
         kind: "pantalla",
         purpose: &form.proposito,
@@ -163,7 +156,7 @@ pub async fn draw(
         bytes: png,
         name: &form.nombre,
         consent: form.consentimiento.as_deref() == Some("si"),
-        device,
+        device: device_of(&headers),
     };
     attach(&state, &staff, id, attachment).await
 }

@@ -76,13 +76,7 @@ fn step_label<'a>(state: &'a AppState, draft: &'a DraftRecord) -> &'a str {
         return "";
     };
     let workflow = &form.workflow;
-    draft
-        .step
-        .as_deref()
-        .and_then(|s| workflow.step(s))
-        .unwrap_or_else(|| workflow.first())
-        .label
-        .as_str()
+    workflow.current(draft.step.as_deref()).label.as_str()
 }
 
 /// A form's title, or its id if the catalog no longer has it.

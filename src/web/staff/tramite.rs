@@ -258,28 +258,34 @@ pub async fn sign_in_person(
         Ok(tramite) => tramite,
         Err(error) => return step_error(&state, &staff, None, error).await,
     };
-    let png = form
-        .imagen
-        .strip_prefix("data:image/png;base64,")
-        .and_then(|b64| data_encoding::BASE64.decode(b64.as_bytes()).ok());
-    let Some(png) = png else {
+    let Some(png) = pad_png(&form.imagen) else {
         let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
         return step_error(&state, &staff, Some((&archive, &tramite)), refused).await;
     };
-    let device = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let drawing = tramites::Drawing {
         signer: &form.firmante,
         png,
         consent: form.consentimiento.as_deref() == Some("si"),
-        device,
+        device: device_of(&headers),
     };
     match tramites::sign_in_person(&archive, &tramite, user, drawing).await {
         Ok(()) => Redirect::to(&format!("/borradores/{id}")).into_response(),
         Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
     }
+}
+
+/// The PNG a signature pad sends as `data:image/png;base64,…`.
+pub(super) fn pad_png(data_url: &str) -> Option<Vec<u8>> {
+    let base64 = data_url.strip_prefix("data:image/png;base64,")?;
+    data_encoding::BASE64.decode(base64.as_bytes()).ok()
+}
+
+/// The device a signature was drawn on, as its browser names itself.
+pub(super) fn device_of(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// A signature drawn on a draft's pad, to show on its page.
@@ -351,7 +357,7 @@ pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id):
         .unwrap_or_default()
     {
         if let Some(signature) = signature
-            && let Ok((_, png)) = archive.hand_signature_file(signature.id).await
+            && let Ok(png) = archive.blobs().get(&signature.blob_sha256).await
         {
             drawn.push((signer.key, png));
         }
