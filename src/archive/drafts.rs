@@ -162,18 +162,6 @@ impl Archive {
         }))
     }
 
-    /// Links an issued draft to its document; it can no longer change. A
-    /// draft already linked keeps its first document.
-    pub async fn close_draft(&self, id: i64, document_id: i64) -> Result<(), ArchiveError> {
-        on_pool!(&self.store, pool => {
-            sqlx::query(
-                "UPDATE drafts SET document_id = $3, step = NULL WHERE id = $1 AND office_code = $2 AND document_id IS NULL",
-            )
-            .bind(id).bind(&self.office.code).bind(document_id).execute(pool).await?;
-        });
-        Ok(())
-    }
-
     /// The documents a user issued lately, newest first: their home page.
     pub async fn recent_documents_by(
         &self,

@@ -222,6 +222,47 @@ async fn issue_draft(
     }
 }
 
+/// «Emitir y firmar» on a saved draft: a draft is issued once, through
+/// its steps, so a second attempt (an old tab, a colleague) finds the
+/// document already issued.
+async fn issue_from_draft(
+    state: &AppState,
+    archive: &Archive,
+    staff: &Staff,
+    form: &FormSpec,
+    id: i64,
+    data: &Value,
+    entry: impl Fn(StatusCode, &[Problem], Option<&str>, Option<maud::Markup>) -> Response,
+) -> Response {
+    let found = match archive.draft(id).await {
+        Ok(found) => found,
+        Err(ArchiveError::Refused(message)) => return not_found(staff, &capitalized(&message)),
+        Err(error) => return unavailable(&error),
+    };
+    if found.form != form.id.as_str() {
+        return bad_request(staff, "El borrador es de otro formulario.");
+    }
+    if let Some(document) = found.document_id {
+        return Redirect::to(&format!("/documentos/{document}")).into_response();
+    }
+    match issue_draft(state, archive, form, id, data, staff.user()).await {
+        Ok(document) => Redirect::to(&format!("/documentos/{document}")).into_response(),
+        Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems)))) => {
+            entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None)
+        }
+        Err(StepError::Forbidden(_)) => forbidden(staff),
+        Err(StepError::Archive(error @ (ArchiveError::Store(_) | ArchiveError::Blob(_)))) => {
+            unavailable(&error)
+        }
+        Err(error) => entry(
+            StatusCode::CONFLICT,
+            &[],
+            None,
+            Some(notice("error", &capitalized(&error.to_string()))),
+        ),
+    }
+}
+
 pub async fn submit(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -355,43 +396,9 @@ pub async fn submit(
             if let Err(problems) = validate(form, &data) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
-            // A draft is issued once: its own key makes a second attempt (an
-            // old tab, a colleague) return the document already issued.
-            let key = match draft {
-                Some(id) => match archive.draft(id).await {
-                    Ok(found) if found.form != form.id.as_str() => {
-                        return bad_request(&staff, "El borrador es de otro formulario.");
-                    }
-                    Ok(found) => match found.document_id {
-                        Some(document) => {
-                            return Redirect::to(&format!("/documentos/{document}")).into_response();
-                        }
-                        None => {
-                            return match issue_draft(&state, &archive, form, id, &data, staff.user()).await {
-                                Ok(document) => {
-                                    Redirect::to(&format!("/documentos/{document}")).into_response()
-                                }
-                                Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(
-                                    problems,
-                                )))) => entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None),
-                                Err(StepError::Forbidden(_)) => forbidden(&staff),
-                                Err(StepError::Archive(
-                                    error @ ArchiveError::Store(_) | error @ ArchiveError::Blob(_),
-                                )) => unavailable(&error),
-                                Err(error) => entry(
-                                    StatusCode::CONFLICT,
-                                    &[],
-                                    None,
-                                    Some(notice("error", &capitalized(&error.to_string()))),
-                                ),
-                            };
-                        }
-                    },
-                    Err(ArchiveError::Refused(message)) => return not_found(&staff, &capitalized(&message)),
-                    Err(error) => return unavailable(&error),
-                },
-                None => key.clone(),
-            };
+            if let Some(id) = draft {
+                return issue_from_draft(&state, &archive, &staff, form, id, &data, entry).await;
+            }
             let user = staff.user();
             let order = IssueOrder {
                 form,
@@ -408,11 +415,6 @@ pub async fn submit(
             {
                 Ok(issued) => {
                     let record = issued.record();
-                    if let Some(draft) = draft
-                        && let Err(error) = archive.close_draft(draft, record.id).await
-                    {
-                        tracing::warn!(error = %error, "no se pudo cerrar el borrador emitido");
-                    }
                     if let Issued::Existing(_) = issued {
                         tracing::info!(
                             document = record.id,
