@@ -189,13 +189,9 @@ pub async fn act(
     StaffForm { staff, form }: StaffForm<StepForm>,
 ) -> Response {
     let user = staff.user();
-    let archive = match archive_of(&state, user).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let tramite = match tramites::load(&state, &archive, id).await {
-        Ok(tramite) => tramite,
-        Err(error) => return step_error(&state, &staff, None, error).await,
+    let (archive, tramite) = match office_draft(&state, &staff, id).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let note = Some(form.motivo.as_str());
     let done = match form.action.as_str() {
@@ -250,13 +246,9 @@ pub async fn sign_in_person(
     StaffForm { staff, form }: StaffForm<PadForm>,
 ) -> Response {
     let user = staff.user();
-    let archive = match archive_of(&state, user).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let tramite = match tramites::load(&state, &archive, id).await {
-        Ok(tramite) => tramite,
-        Err(error) => return step_error(&state, &staff, None, error).await,
+    let (archive, tramite) = match office_draft(&state, &staff, id).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let Some(png) = pad_png(&form.imagen) else {
         let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
@@ -296,6 +288,22 @@ pub async fn hand_signature_image(
 ) -> Response {
     super::attachments::hand_signature_file(&state, &staff, signature, |record| record.draft_id == Some(id))
         .await
+}
+
+/// Draft `id` of the staff member's office in its workflow, or the page
+/// that says why not.
+async fn office_draft<'a>(
+    state: &'a AppState,
+    staff: &Staff,
+    id: i64,
+) -> Result<(Archive, Tramite<'a>), Response> {
+    let archive = archive_of(state, staff.user())
+        .await
+        .map_err(|error| unavailable(&error))?;
+    match tramites::load(state, &archive, id).await {
+        Ok(tramite) => Ok((archive, tramite)),
+        Err(error) => Err(step_error(state, staff, None, error).await),
+    }
 }
 
 /// A step not taken: the draft's page again with why, or the plain answer.
@@ -342,13 +350,9 @@ async fn step_error(
 
 /// The draft as it would print, without folio or signature.
 pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let tramite = match tramites::load(&state, &archive, id).await {
-        Ok(tramite) => tramite,
-        Err(error) => return step_error(&state, &staff, None, error).await,
+    let (archive, tramite) = match office_draft(&state, &staff, id).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
     };
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     let mut drawn = Vec::new();
