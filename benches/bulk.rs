@@ -15,88 +15,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use chrono::TimeZone as _;
-use sello::archive::{Archive, BlobStore, FolioFormat, Office, SearchQuery, Store};
+use sello::archive::SearchQuery;
 use sello::bulk::{BulkIssuer, Mapping, prepare, read_csv};
-use sello::keys::{KeyAlgorithm, OfficeKey};
-use support::{Bench, example};
-
-const GIVEN: [&str; 16] = [
-    "María",
-    "José",
-    "Carolina",
-    "Felipe",
-    "Camila",
-    "Ignacio",
-    "Valentina",
-    "Matías",
-    "Catalina",
-    "Tomás",
-    "Fernanda",
-    "Sebastián",
-    "Ximena",
-    "Héctor",
-    "Yolanda",
-    "Ñusta",
-];
-const FAMILY: [&str; 16] = [
-    "Muñoz",
-    "González",
-    "Rodríguez",
-    "Pérez",
-    "Soto",
-    "Contreras",
-    "Núñez",
-    "Rojas",
-    "Díaz",
-    "Sepúlveda",
-    "Araya",
-    "Fuentes",
-    "Valenzuela",
-    "Castillo",
-    "Gutiérrez",
-    "Ibáñez",
-];
-
-fn run_number(n: u32) -> String {
-    let (mut sum, mut factor) = (0, 2);
-    for digit in n.to_string().chars().rev() {
-        sum += digit.to_digit(10).unwrap_or(0) * factor;
-        factor = if factor == 7 { 2 } else { factor + 1 };
-    }
-    match 11 - sum % 11 {
-        11 => format!("{n}-0"),
-        10 => format!("{n}-K"),
-        d => format!("{n}-{d}"),
-    }
-}
-
-fn spreadsheet(rows: usize) -> String {
-    let example = example("carta-compromiso");
-    let text = |name: &str| example[name].as_str().unwrap_or_default().to_owned();
-    let mut csv = String::from(
-        "comuna;fecha_firma;familia_id;familia_nombre;domicilio;representante.nombre;representante.identificacion;\
-         representante_fecha_nacimiento;criterio_representante;lectura;profesional_nombre;profesional_cargo;unidad\n",
-    );
-    for i in 0..rows {
-        let (a, b, c) = (FAMILY[i % 16], FAMILY[(i / 16) % 16], GIVEN[(i / 7) % 16]);
-        csv.push_str(&format!(
-            "La Pintana;{:02}/11/2026;FAM-13112-{i:06};Familia {a} - {b};Pasaje Los Aromos {} depto {};{c} {a} {b};{};{}-{:02}-{:02};{};{};{};{};{}\n",
-            1 + i % 28,
-            100 + i % 900,
-            1 + i % 40,
-            run_number(10_000_000 + i as u32 * 13),
-            1950 + i % 50,
-            1 + i % 12,
-            1 + i % 28,
-            text("criterio_representante"),
-            text("lectura"),
-            text("profesional_nombre"),
-            text("profesional_cargo"),
-            text("unidad"),
-        ));
-    }
-    csv
-}
+use support::{Bench, cartas_spreadsheet};
 
 fn peak_memory_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -128,26 +49,17 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let started = Instant::now();
-        let sheet = read_csv(spreadsheet(rows).as_bytes()).expect("csv");
+        let sheet = read_csv(cartas_spreadsheet(rows).as_bytes()).expect("csv");
         let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
         let (ready, problems) = prepare(&form, &sheet, &mapping, None);
         assert!(problems.is_empty(), "{:?}", &problems[..problems.len().min(3)]);
         let prepared = started.elapsed();
 
-        let url = format!("sqlite://{}", dir.path().join("sello.db").display());
-        let store = Store::open(&url).await.expect("store");
-        let blobs = BlobStore::open(dir.path().join("pdf").to_str().expect("utf-8")).expect("blobs");
-        let office = Office {
-            code: "MIDES".into(),
-            name: "Red de Oportunidades".into(),
-        };
-        let archive = Archive::new(store, blobs, office, FolioFormat::default());
-        let key =
-            OfficeKey::generate(&dir.path().join("clave"), "MIDES", KeyAlgorithm::Ed25519).expect("key");
+        let (archive, key) = support::fresh_office(dir.path()).await;
         let issuer = BulkIssuer {
             archive: archive.clone(),
             renderer,
-            key: Arc::new(key),
+            key,
             base_url: "https://sello.mides.gob.pa".into(),
             signer: "Dirección de la Red de Oportunidades".into(),
             cargo: "Sello electrónico".into(),

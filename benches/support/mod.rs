@@ -5,10 +5,13 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::TimeZone;
+use sello::archive::{Archive, BlobStore, FolioFormat, Office, Store};
 use sello::config::Config;
 use sello::forms::{Catalog, FormSpec};
+use sello::keys::{KeyAlgorithm, OfficeKey};
 use sello::render::{DocumentContext, Renderer};
 use serde_json::{Value, json};
 
@@ -141,4 +144,103 @@ pub fn padron_round(rows: usize, round: usize) -> Value {
     let mut data = example("padron-beneficiarios");
     data["beneficiarios"] = Value::Array(beneficiarios);
     data
+}
+
+const FAMILY_GIVEN: [&str; 16] = [
+    "María",
+    "José",
+    "Carolina",
+    "Felipe",
+    "Camila",
+    "Ignacio",
+    "Valentina",
+    "Matías",
+    "Catalina",
+    "Tomás",
+    "Fernanda",
+    "Sebastián",
+    "Ximena",
+    "Héctor",
+    "Yolanda",
+    "Ñusta",
+];
+const FAMILY_SURNAMES: [&str; 16] = [
+    "Muñoz",
+    "González",
+    "Rodríguez",
+    "Pérez",
+    "Soto",
+    "Contreras",
+    "Núñez",
+    "Rojas",
+    "Díaz",
+    "Sepúlveda",
+    "Araya",
+    "Fuentes",
+    "Valenzuela",
+    "Castillo",
+    "Gutiérrez",
+    "Ibáñez",
+];
+
+fn run_number(n: u32) -> String {
+    let (mut sum, mut factor) = (0, 2);
+    for digit in n.to_string().chars().rev() {
+        sum += digit.to_digit(10).unwrap_or(0) * factor;
+        factor = if factor == 7 { 2 } else { factor + 1 };
+    }
+    match 11 - sum % 11 {
+        11 => format!("{n}-0"),
+        10 => format!("{n}-K"),
+        d => format!("{n}-{d}"),
+    }
+}
+
+/// A realistic spreadsheet of `rows` families for `carta-compromiso`, as
+/// a clerk's CSV: accented names, RUNs with check digits, varied dates.
+pub fn cartas_spreadsheet(rows: usize) -> String {
+    let example = example("carta-compromiso");
+    let text = |name: &str| example[name].as_str().unwrap_or_default().to_owned();
+    let mut csv = String::from(
+        "comuna;fecha_firma;familia_id;familia_nombre;domicilio;representante.nombre;representante.identificacion;\
+         representante_fecha_nacimiento;criterio_representante;lectura;profesional_nombre;profesional_cargo;unidad\n",
+    );
+    for i in 0..rows {
+        let (a, b, c) = (
+            FAMILY_SURNAMES[i % 16],
+            FAMILY_SURNAMES[(i / 16) % 16],
+            FAMILY_GIVEN[(i / 7) % 16],
+        );
+        csv.push_str(&format!(
+            "La Pintana;{:02}/11/2026;FAM-13112-{i:06};Familia {a} - {b};Pasaje Los Aromos {} depto {};{c} {a} {b};{};{}-{:02}-{:02};{};{};{};{};{}\n",
+            1 + i % 28,
+            100 + i % 900,
+            1 + i % 40,
+            run_number(10_000_000 + i as u32 * 13),
+            1950 + i % 50,
+            1 + i % 12,
+            1 + i % 28,
+            text("criterio_representante"),
+            text("lectura"),
+            text("profesional_nombre"),
+            text("profesional_cargo"),
+            text("unidad"),
+        ));
+    }
+    csv
+}
+
+/// A fresh archive (SQLite and blob folder in `dir`) of Panama's Red de
+/// Oportunidades, and its new Ed25519 office key.
+pub async fn fresh_office(dir: &Path) -> (Archive, Arc<OfficeKey>) {
+    let url = format!("sqlite://{}", dir.join("sello.db").display());
+    let store = Store::open(&url).await.expect("store");
+    let blobs = BlobStore::open(dir.join("pdf").to_str().expect("utf-8")).expect("blobs");
+    let office = Office {
+        code: "MIDES".into(),
+        name: "Red de Oportunidades".into(),
+    };
+    let archive = Archive::new(store, blobs, office, FolioFormat::default());
+    let key = OfficeKey::generate(&dir.join("clave"), "MIDES", KeyAlgorithm::Ed25519).expect("key");
+    (archive, Arc::new(key))
 }
