@@ -11,7 +11,7 @@
 
 use chrono::NaiveDate;
 use data_encoding::BASE32_NOPAD;
-use qrcode::{EcLevel, QrCode};
+use qrcodegen::{QrCode, QrCodeEcc, QrSegment};
 use serde::Serialize;
 
 use crate::keys::{KeyAlgorithm, KeyId, OfficeKey, TrustedKeys};
@@ -180,22 +180,33 @@ pub struct QrImage {
     pub version: i16,
 }
 
-/// Draws the link as a QR code, error correction level M (15 %): printed
-/// papers get folded and stained.
+/// Draws the link as a QR code, error correction level M (15 %) or
+/// higher when it fits in the same size: printed papers get folded and
+/// stained. The code and the base32 payload go in QR's compact
+/// alphanumeric mode; only the base URL and the `#` take a byte each.
 pub fn render(link: &str) -> Result<QrImage, String> {
-    let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M).map_err(|e| e.to_string())?;
-    let version = match code.version() {
-        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-    };
-    let width = code.width();
-    let colors = code.to_colors();
+    let compact = link.rsplit_once('#').and_then(|(head, payload)| {
+        let (base, code) = head.rsplit_once("/v/")?;
+        (QrSegment::is_alphanumeric(code) && QrSegment::is_alphanumeric(payload)).then(|| {
+            vec![
+                QrSegment::make_bytes(format!("{base}/v/").as_bytes()),
+                QrSegment::make_alphanumeric(code),
+                QrSegment::make_bytes(b"#"),
+                QrSegment::make_alphanumeric(payload),
+            ]
+        })
+    });
+    let segments = compact.unwrap_or_else(|| QrSegment::make_segments(link));
+    let qr = QrCode::encode_segments(&segments, QrCodeEcc::Medium).map_err(|e| e.to_string())?;
+    let width = usize::try_from(qr.size()).map_err(|e| e.to_string())?;
     // Rows of bits, most significant first; 0 is black in grayscale.
     let row_bytes = width.div_ceil(8);
     let mut pixels = vec![0xFFu8; row_bytes * width];
-    for (i, color) in colors.iter().enumerate() {
-        if *color == qrcode::Color::Dark {
-            let (row, column) = (i / width, i % width);
-            pixels[row * row_bytes + column / 8] &= !(0x80 >> (column % 8));
+    for row in 0..width {
+        for column in 0..width {
+            if qr.get_module(column as i32, row as i32) {
+                pixels[row * row_bytes + column / 8] &= !(0x80 >> (column % 8));
+            }
         }
     }
     let mut png = Vec::new();
@@ -206,5 +217,8 @@ pub fn render(link: &str) -> Result<QrImage, String> {
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
     writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
-    Ok(QrImage { png, version })
+    Ok(QrImage {
+        png,
+        version: i16::from(qr.version().value()),
+    })
 }
