@@ -115,6 +115,8 @@ fn tomo_data(
     });
     if count > 1 {
         data["tomo"] = json!(format!("{number} de {count}"));
+        // The count goes on from the tomo before, as in a register book.
+        data["primer_numero"] = json!((number - 1) * TOMO_ROWS + 1);
     }
     let file_name: String = lote.file_name.trim().chars().take(PLANILLA_MAX).collect();
     if !file_name.is_empty() {

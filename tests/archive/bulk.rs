@@ -663,6 +663,17 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
     assert!(!first.contains(&format!("Persona Número {}", TOMO_ROWS + 1)));
     let second = text(fixture.archive.pdf(&tomos[1]).await.expect("pdf"));
     assert!(second.contains("2 de 2"), "{second}");
+    let numbered = |first: usize| {
+        let (number, line) = (first.to_string(), (first + 1).to_string());
+        move |text_line: &str| {
+            let mut cells = text_line.split_whitespace();
+            cells.next() == Some(number.as_str()) && cells.next() == Some(line.as_str())
+        }
+    };
+    assert!(
+        second.lines().any(numbered(TOMO_ROWS + 1)),
+        "the second tomo goes on counting from the first: {second}"
+    );
     assert!(
         second.contains(&format!("Persona Número {}", TOMO_ROWS + 1)),
         "{second}"
