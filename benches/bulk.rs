@@ -55,9 +55,10 @@ fn cpu_seconds() -> f64 {
 fn render_and_sign_only(issuer: &BulkIssuer, form: &FormSpec, rows: &[ReadyRow]) -> (f64, f64) {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (started, cpu) = (Instant::now(), cpu_seconds());
-    std::thread::scope(|scope| {
+    // On rayon's pool, as the bulk run renders.
+    rayon::scope(|scope| {
         for _ in 0..issuer.workers {
-            scope.spawn(|| {
+            scope.spawn(|_| {
                 while let Some(row) = rows.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
                     let request = IssueRequest {
                         form,
