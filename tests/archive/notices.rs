@@ -193,6 +193,10 @@ async fn those_who_take_the_next_step_are_told_by_mail(fixture: &Fixture) {
     );
 
     step(&service, auxiliar, id, "submit", None, StatusCode::OK).await;
+    // Notices go out in the background: wait for each before the next step,
+    // or two may reach the inbox in either order.
+    let sent = messages(&inbox, 3).await;
+    assert_eq!(sent[2].to, ["contador@dif.prueba"], "submitted again");
     step(&service, contador, id, "approve", None, StatusCode::OK).await;
     let sent = messages(&inbox, 4).await;
     assert_eq!(sent[3].to, ["directora@dif.prueba"]);
