@@ -150,6 +150,13 @@ fn main() {
         let found = archive.search(&query).await.expect("search");
         let searched = searching.elapsed();
         assert!(found.total > 0, "issued documents are searchable");
+        // The last carta too: the run ends when all it issued is indexed.
+        let last = SearchQuery {
+            text: format!("FAM-13112-{:06}", rows - 1),
+            ..query.clone()
+        };
+        let last = archive.search(&last).await.expect("search");
+        assert_eq!(last.total, 1, "the last carta is searchable");
         println!(
             "bulk carta-compromiso: {rows} rows, {workers} workers: read+validate {:.1} s; issue {:.1} s \
              ({:.0} docs/s, {:.1} ms of CPU per carta); total {:.1} s; search «nunez ibanez» {} hits in {:.1} ms; \

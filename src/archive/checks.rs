@@ -40,6 +40,8 @@ pub struct FsckReport {
     pub orphans_removed: usize,
     /// Folios of issuances interrupted by a crash, now recorded as annulled.
     pub interrupted: Vec<String>,
+    /// Documents a crashed bulk run left unindexed, indexed now.
+    pub search_indexed: u64,
     pub audit: AuditReport,
 }
 
@@ -100,11 +102,13 @@ impl Archive {
     }
 
     /// Checks every stored PDF against its row's hash, finds blobs no row
-    /// points at, and records interrupted issuances as annulled. With
+    /// points at, records interrupted issuances as annulled and indexes
+    /// documents left queued for search. With
     /// `repair`, removes the orphans, but only while no issuance is in
     /// progress (an issuance stores its PDF just before committing).
     pub async fn fsck(&self, repair: bool) -> Result<FsckReport, ArchiveError> {
         let interrupted = self.recover_interrupted(INTERRUPTED_AFTER).await?;
+        let search_indexed = self.index_queued().await?;
         let database = match self.store.backend() {
             Backend::Sqlite => on_pool!(&self.store, pool => {
                 let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(pool).await?;
@@ -170,6 +174,7 @@ impl Archive {
             orphans,
             orphans_removed,
             interrupted,
+            search_indexed,
             audit: self.verify_audit().await?,
         })
     }

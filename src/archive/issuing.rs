@@ -70,6 +70,15 @@ impl Issued {
     }
 }
 
+/// When an issued document enters the full-text index.
+#[derive(Debug, Clone, Copy)]
+enum Indexing {
+    /// In the transaction that issues it.
+    Now,
+    /// Queued in that transaction, indexed with its batch.
+    Queued,
+}
+
 /// How long a reservation may stay unfinished before it is taken for the
 /// remains of a crash; issuing even a long padrón takes seconds.
 pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(15 * 60);
@@ -303,12 +312,37 @@ impl Archive {
         Ok(outcome)
     }
 
-    /// Stores the signed PDF, checks it, and marks the document issued.
+    /// Stores the signed PDF, checks it, and marks the document issued and
+    /// searchable.
     pub async fn complete(
         &self,
         reservation: &Reservation,
         order: &IssueOrder<'_>,
         document: &IssuedDocument,
+    ) -> Result<DocumentRecord, ArchiveError> {
+        self.complete_indexing(reservation, order, document, Indexing::Now)
+            .await
+    }
+
+    /// Like [`Archive::complete`], for a run of many documents: on SQLite
+    /// the document is queued to be indexed with the rest of its batch by
+    /// [`Archive::index_queued`], which the run calls.
+    pub async fn complete_in_batch(
+        &self,
+        reservation: &Reservation,
+        order: &IssueOrder<'_>,
+        document: &IssuedDocument,
+    ) -> Result<DocumentRecord, ArchiveError> {
+        self.complete_indexing(reservation, order, document, Indexing::Queued)
+            .await
+    }
+
+    async fn complete_indexing(
+        &self,
+        reservation: &Reservation,
+        order: &IssueOrder<'_>,
+        document: &IssuedDocument,
+        indexing: Indexing,
     ) -> Result<DocumentRecord, ArchiveError> {
         let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
         // Identity numbers also without dots, so «15432876-9» finds
@@ -321,9 +355,13 @@ impl Archive {
             data_text(order.data),
             reservation.identities.join("\n")
         ));
-        let index_sql = match self.store.backend() {
-            Backend::Sqlite => "INSERT INTO document_search (rowid, body) VALUES ($1, $2)",
-            Backend::Postgres => {
+        let index_sql = match (self.store.backend(), indexing) {
+            (Backend::Sqlite, Indexing::Now) => "INSERT INTO document_search (rowid, body) VALUES ($1, $2)",
+            (Backend::Sqlite, Indexing::Queued) => {
+                "INSERT INTO search_queue (document_id, body) VALUES ($1, $2)"
+            }
+            // PostgreSQL's index has no segments to merge: always now.
+            (Backend::Postgres, _) => {
                 "INSERT INTO document_search (document_id, body) VALUES ($1, to_tsvector('simple', $2))"
             }
         };

@@ -19,6 +19,7 @@ mod issuing;
 mod public;
 mod s3;
 mod search;
+mod search_queue;
 mod store;
 pub mod text;
 pub(crate) mod tramites;
@@ -126,6 +127,8 @@ impl Archive {
         let archive = Self::new(store, blobs, office, config.folio_format.clone());
         // Issuances a crash interrupted long ago get their folio recorded.
         archive.recover_interrupted(INTERRUPTED_AFTER).await?;
+        // And documents a crashed bulk run issued become searchable.
+        archive.index_queued().await?;
         Ok(archive)
     }
 

@@ -35,6 +35,10 @@ use crate::render::Renderer;
 /// Rows in flight (reserved, rendering or being stored) per worker.
 const IN_FLIGHT_PER_WORKER: usize = 3;
 
+/// Documents indexed for search together (see [`Archive::index_queued`]):
+/// a few seconds of a run, so a search finds them soon after.
+const SEARCH_BATCH: usize = 256;
+
 /// What every bulk idempotency key starts with.
 pub const KEY_PREFIX: &str = "lote-";
 
@@ -267,6 +271,9 @@ impl BulkIssuer {
                     (row, reserved)
                 }
             });
+        // What a killed run left unindexed, first.
+        self.index_issued().await;
+        let mut unindexed = 0;
         let mut outcomes = Vec::new();
         let finished = reserved
             .map(|(row, reserved)| {
@@ -276,14 +283,33 @@ impl BulkIssuer {
             .buffer_unordered(workers * IN_FLIGHT_PER_WORKER);
         let mut finished = std::pin::pin!(finished);
         while let Some(outcome) = finished.next().await {
+            if matches!(outcome, RowOutcome::Issued(_)) {
+                unindexed += 1;
+                if unindexed >= SEARCH_BATCH {
+                    self.index_issued().await;
+                    unindexed = 0;
+                }
+            }
             progress(&outcome);
             outcomes.push(outcome);
+        }
+        // The run is done when all it issued can be found.
+        if unindexed > 0 {
+            self.index_issued().await;
         }
         outcomes.sort_by_key(|o| match o {
             RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => row.line,
             RowOutcome::Failed(problem) => problem.line,
         });
         outcomes
+    }
+
+    /// Indexes the documents issued so far. If it fails they stay issued
+    /// and queued, and the next batch (or the next start) indexes them.
+    async fn index_issued(&self) {
+        if let Err(error) = self.archive.index_queued().await {
+            tracing::warn!(error = %error, "no se pudieron indexar para la búsqueda los documentos emitidos");
+        }
     }
 
     /// The archive's order for a row.
@@ -380,7 +406,7 @@ impl BulkIssuer {
         };
         match self
             .archive
-            .complete(&reservation, &self.order(&form, &row), &document)
+            .complete_in_batch(&reservation, &self.order(&form, &row), &document)
             .await
         {
             Ok(record) => RowOutcome::Issued(IssuedRow::of(&row, &form, record)),

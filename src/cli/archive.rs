@@ -120,6 +120,12 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
             for folio in &report.interrupted {
                 eprintln!("folio {folio}: su emisión se interrumpió; quedó registrado como anulado");
             }
+            if report.search_indexed > 0 {
+                eprintln!(
+                    "{} documento(s) de una emisión masiva interrumpida quedaron indexados para la búsqueda.",
+                    report.search_indexed
+                );
+            }
             for problem in &report.problems {
                 eprintln!(
                     "folio {}: {} ({})",

@@ -344,21 +344,23 @@ fn a_run_killed_midway_is_finished_by_the_next_run() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("sello bulk starts");
-    // Kill it once some documents are in the archive and some are not.
+    // Kill it once some documents are issued but wait, with the rest of
+    // their batch, to be indexed for search; and some are not issued.
     let database = dir.path().join("data/sello.db");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
+    while queued_for_search(&database) < 5 {
         std::thread::sleep(std::time::Duration::from_millis(50));
-        let blobs = walk_count(&dir.path().join("data/documentos"));
-        if blobs >= 5 && database.exists() {
-            break;
-        }
         assert!(std::time::Instant::now() < deadline, "no progress");
     }
     child.kill().expect("kill");
     child.wait().expect("wait");
+    let queued = queued_for_search(&database);
+    assert!(queued >= 5, "killed before indexing ({queued} queued)");
+    // Opening the archive indexes what the killed run left queued.
     let partial = issued(dir.path()).len();
     assert!(partial < 60, "killed before the end ({partial})");
+    assert_eq!(found(dir.path(), "Núñez Ñandú"), partial);
+    assert_eq!(queued_for_search(&database), 0);
 
     let rerun = sello(
         dir.path(),
@@ -377,6 +379,7 @@ fn a_run_killed_midway_is_finished_by_the_next_run() {
     let mut unique = all.clone();
     unique.dedup();
     assert_eq!(unique.len(), 60, "no row issued twice");
+    assert_eq!(found(dir.path(), "nunez nandu"), 60, "every carta searchable");
     let check = sello(dir.path(), &["archive", "audit-verify"]);
     assert!(check.status.success(), "{}", stderr(&check));
 }
@@ -450,6 +453,7 @@ fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
     let mut all = issued(dir.path());
     all.dedup();
     assert_eq!(all.len(), 80, "every row issued once");
+    assert_eq!(found(dir.path(), "Núñez Ñandú"), 80, "every carta searchable");
 }
 
 #[test]
@@ -539,6 +543,39 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
         "the padrón is signed: {}",
         stderr(&verify)
     );
+}
+
+/// How many cartas a full-text search finds.
+fn found(dir: &Path, text: &str) -> usize {
+    let output = sello(
+        dir,
+        &["archive", "search", text, "--form", "carta-compromiso", "--json"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let results: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(results["total_exact"], true, "{results}");
+    results["total"].as_u64().expect("total") as usize
+}
+
+/// Documents a bulk run issued and has not indexed yet, read without
+/// opening the archive (which would index them).
+fn queued_for_search(database: &Path) -> i64 {
+    let url = format!("sqlite://{}?mode=ro", database.display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let Ok(pool) = sqlx::SqlitePool::connect(&url).await else {
+            return 0;
+        };
+        let count = sqlx::query_scalar("SELECT count(*) FROM search_queue")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(0);
+        pool.close().await;
+        count
+    })
 }
 
 fn walk_count(dir: &Path) -> usize {

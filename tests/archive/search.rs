@@ -268,3 +268,59 @@ async fn identities_and_folios_are_found_as_typed_and_large_results_come_newest_
     assert!(few.total_exact && few.ranked);
 }
 crate::archive_conformance!(identities_and_folios_are_found_as_typed_and_large_results_come_newest_first);
+
+/// A bulk run indexes its documents in batches (on SQLite). One issued but
+/// still queued when the run died is found once `fsck`, or the next start,
+/// indexes it; and only once, however often that runs.
+async fn a_document_a_dead_run_left_unindexed_is_found_after_fsck(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let data = carta(
+        "FAM-9",
+        "Familia Quispe Mamani",
+        "Rosa Quispe Mamani",
+        "12.345.678-5",
+        "Pasaje Los Aromos 9",
+    );
+    let order = crate::order("carta-compromiso", &data, None, None);
+    let reservation = archive
+        .reserve(&order)
+        .await
+        .expect("reserve")
+        .expect("a new document");
+    let request = sello::issue::IssueRequest {
+        form: order.form,
+        data: &data,
+        issued_at: order.issued_at,
+        folio: Some(reservation.folio.to_string()),
+        signer: "Mtra. Guadalupe Torres Medina",
+        cargo: "Directora",
+        endorsements: &[],
+        hand_signatures: &[],
+    };
+    let document =
+        sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request).expect("rendered");
+    let record = archive
+        .complete_in_batch(&reservation, &order, &document)
+        .await
+        .expect("issued");
+    assert_eq!(record.status, "emitido");
+
+    let report = archive.fsck(false).await.expect("fsck");
+    let queued = match archive.store().backend() {
+        sello::archive::Backend::Sqlite => 1,
+        // PostgreSQL indexes every document as it is issued.
+        sello::archive::Backend::Postgres => 0,
+    };
+    assert_eq!(report.search_indexed, queued);
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(
+        folios(&search(fixture, text("quispe mamani")).await),
+        [record.folio.as_str()]
+    );
+
+    let again = archive.fsck(false).await.expect("fsck");
+    assert_eq!(again.search_indexed, 0);
+    let found = search(fixture, text("rosa quispe")).await;
+    assert_eq!(found.total, 1, "indexed once");
+}
+crate::archive_conformance!(a_document_a_dead_run_left_unindexed_is_found_after_fsck);
