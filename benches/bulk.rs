@@ -117,6 +117,7 @@ fn main() {
                 .single()
                 .expect("time"),
             workers,
+            search_batch: sello::bulk::SEARCH_BATCH,
         };
         // Warm (fonts, the template's evaluation), then timed.
         render_and_sign_only(&issuer, &form, &ready[..ready.len().min(50)]);
@@ -135,11 +136,19 @@ fn main() {
         let issued = issuing.elapsed();
         let issued_cpu = cpu_seconds() - cpu;
         let total = started.elapsed();
-        let failed = outcomes
+        let failed: Vec<_> = outcomes
             .iter()
-            .filter(|o| matches!(o, sello::bulk::RowOutcome::Failed(_)))
-            .count();
-        assert_eq!(failed, 0, "every row issued");
+            .filter_map(|o| match o {
+                sello::bulk::RowOutcome::Failed(problem) => Some(problem),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{} rows failed, the first: {:?}",
+            failed.len(),
+            &failed[..failed.len().min(5)]
+        );
         let query = SearchQuery {
             text: "nunez ibanez".into(),
             page: 1,

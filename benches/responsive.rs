@@ -114,6 +114,7 @@ fn main() {
                 .single()
                 .expect("time"),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            search_batch: sello::bulk::SEARCH_BATCH,
         };
 
         // The document the beneficiary checks, issued before the job.

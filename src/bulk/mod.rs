@@ -37,7 +37,7 @@ const IN_FLIGHT_PER_WORKER: usize = 3;
 
 /// Documents indexed for search together (see [`Archive::index_queued`]):
 /// a few seconds of a run, so a search finds them soon after.
-const SEARCH_BATCH: usize = 256;
+pub const SEARCH_BATCH: usize = 256;
 
 /// What every bulk idempotency key starts with.
 pub const KEY_PREFIX: &str = "lote-";
@@ -210,6 +210,8 @@ pub struct BulkIssuer {
     pub issued_at: DateTime<Tz>,
     /// Documents rendered at once.
     pub workers: usize,
+    /// Documents indexed for search together ([`SEARCH_BATCH`]).
+    pub search_batch: usize,
 }
 
 /// A row's document.
@@ -272,8 +274,9 @@ impl BulkIssuer {
                 }
             });
         // What a killed run left unindexed, first.
-        self.index_issued().await;
+        index_queued(&self.archive).await;
         let mut unindexed = 0;
+        let mut indexing: Option<tokio::task::JoinHandle<()>> = None;
         let mut outcomes = Vec::new();
         let finished = reserved
             .map(|(row, reserved)| {
@@ -285,31 +288,27 @@ impl BulkIssuer {
         while let Some(outcome) = finished.next().await {
             if matches!(outcome, RowOutcome::Issued(_)) {
                 unindexed += 1;
-                if unindexed >= SEARCH_BATCH {
-                    self.index_issued().await;
-                    unindexed = 0;
-                }
+            }
+            // Beside the rows, not in their way: a row stopped midway here
+            // could hold the write lock the batch waits for.
+            if unindexed >= self.search_batch && indexing.as_ref().is_none_or(|task| task.is_finished()) {
+                let archive = self.archive.clone();
+                indexing = Some(tokio::spawn(async move { index_queued(&archive).await }));
+                unindexed = 0;
             }
             progress(&outcome);
             outcomes.push(outcome);
         }
         // The run is done when all it issued can be found.
-        if unindexed > 0 {
-            self.index_issued().await;
+        if let Some(task) = indexing {
+            let _ = task.await;
         }
+        index_queued(&self.archive).await;
         outcomes.sort_by_key(|o| match o {
             RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => row.line,
             RowOutcome::Failed(problem) => problem.line,
         });
         outcomes
-    }
-
-    /// Indexes the documents issued so far. If it fails they stay issued
-    /// and queued, and the next batch (or the next start) indexes them.
-    async fn index_issued(&self) {
-        if let Err(error) = self.archive.index_queued().await {
-            tracing::warn!(error = %error, "no se pudieron indexar para la búsqueda los documentos emitidos");
-        }
     }
 
     /// The archive's order for a row.
@@ -418,6 +417,14 @@ impl BulkIssuer {
                 failed(error.to_string())
             }
         }
+    }
+}
+
+/// Indexes the documents issued so far for search. If it fails they stay
+/// issued and queued, and the next batch (or the next start) indexes them.
+async fn index_queued(archive: &Archive) {
+    if let Err(error) = archive.index_queued().await {
+        tracing::warn!(error = %error, "no se pudieron indexar para la búsqueda los documentos emitidos");
     }
 }
 

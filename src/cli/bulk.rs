@@ -169,6 +169,7 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             actor: terminal_actor(),
             issued_at,
             workers,
+            search_batch: crate::bulk::SEARCH_BATCH,
         };
         let bar = ProgressBar::new(ready.len() as u64);
         bar.set_style(

@@ -632,6 +632,56 @@ async fn one_bulk_run_at_a_time_per_office(fixture: &crate::Fixture) {
 }
 crate::archive_conformance!(one_bulk_run_at_a_time_per_office);
 
+/// A run indexes its documents for search in batches, beside the rows
+/// still being issued: every row is issued once, none waits on a batch, and
+/// every document is found when the run returns, on either database.
+async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate::Fixture) {
+    use sello::bulk::{BulkIssuer, Mapping, RowOutcome, prepare, read_csv};
+
+    let form = std::sync::Arc::new(crate::CATALOG.get("carta-compromiso").expect("form").clone());
+    let sheet = read_csv(&csv_bytes(&rows(30, &[]), false)).expect("csv");
+    let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
+    let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+    assert!(problems.is_empty(), "{problems:?}");
+    let issuer = BulkIssuer {
+        archive: fixture.archive.clone(),
+        renderer: std::sync::Arc::new(sello::render::Renderer::new(&crate::config()).expect("renderer")),
+        key: fixture.key.clone(),
+        base_url: crate::BASE_URL.into(),
+        signer: "Mtra. Guadalupe Torres Medina".into(),
+        cargo: "Directora".into(),
+        actor: "lucia".into(),
+        issued_at: crate::at(22),
+        workers: 2,
+        // Several batches in a short run, each while rows are under way.
+        search_batch: 4,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let outcomes = issuer.issue_rows(form, ready, &stop, &|_| {}).await;
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| !matches!(o, RowOutcome::Issued(_)))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(outcomes.len(), 30);
+    let found = fixture
+        .archive
+        .search(&sello::archive::SearchQuery {
+            text: "Núñez Ñandú".into(),
+            per_page: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("search");
+    assert_eq!((found.total, found.total_exact), (30, true));
+    assert_eq!(
+        fixture.archive.index_queued().await.expect("index"),
+        0,
+        "nothing left queued"
+    );
+}
+crate::archive_conformance!(a_run_indexes_its_documents_in_batches_beside_its_rows);
+
 /// A big lote's padrón comes in tomos, each issued once for its documents.
 async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fixture) {
     use sello::archive::NamedPerson;

@@ -202,6 +202,7 @@ async fn run(
         actor: user.username.clone(),
         issued_at: job.issued_at,
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        search_batch: crate::bulk::SEARCH_BATCH,
     };
     let stop = AtomicBool::new(false);
     issuer
