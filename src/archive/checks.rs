@@ -40,7 +40,8 @@ pub struct FsckReport {
     pub orphans_removed: usize,
     /// Folios of issuances interrupted by a crash, now recorded as annulled.
     pub interrupted: Vec<String>,
-    /// Documents a crashed bulk run left unindexed, indexed now.
+    /// Documents a bulk run (crashed, or still under way) had queued for
+    /// search, indexed now.
     pub search_indexed: u64,
     pub audit: AuditReport,
 }
@@ -103,9 +104,9 @@ impl Archive {
 
     /// Checks every stored PDF against its row's hash, finds blobs no row
     /// points at, records interrupted issuances as annulled and indexes
-    /// documents left queued for search. With
-    /// `repair`, removes the orphans, but only while no issuance is in
-    /// progress (an issuance stores its PDF just before committing).
+    /// documents left queued for search. With `repair`, removes the
+    /// orphans, but only while no issuance is in progress (an issuance
+    /// stores its PDF just before committing).
     pub async fn fsck(&self, repair: bool) -> Result<FsckReport, ArchiveError> {
         let interrupted = self.recover_interrupted(INTERRUPTED_AFTER).await?;
         let search_indexed = self.index_queued().await?;

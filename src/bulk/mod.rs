@@ -274,7 +274,7 @@ impl BulkIssuer {
                 }
             });
         // What a killed run left unindexed, first.
-        index_queued(&self.archive).await;
+        index_for_search(&self.archive).await;
         let mut unindexed = 0;
         let mut indexing: Option<tokio::task::JoinHandle<()>> = None;
         let mut outcomes = Vec::new();
@@ -293,7 +293,7 @@ impl BulkIssuer {
             // could hold the write lock the batch waits for.
             if unindexed >= self.search_batch && indexing.as_ref().is_none_or(|task| task.is_finished()) {
                 let archive = self.archive.clone();
-                indexing = Some(tokio::spawn(async move { index_queued(&archive).await }));
+                indexing = Some(tokio::spawn(async move { index_for_search(&archive).await }));
                 unindexed = 0;
             }
             progress(&outcome);
@@ -303,7 +303,7 @@ impl BulkIssuer {
         if let Some(task) = indexing {
             let _ = task.await;
         }
-        index_queued(&self.archive).await;
+        index_for_search(&self.archive).await;
         outcomes.sort_by_key(|o| match o {
             RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => row.line,
             RowOutcome::Failed(problem) => problem.line,
@@ -422,7 +422,7 @@ impl BulkIssuer {
 
 /// Indexes the documents issued so far for search. If it fails they stay
 /// issued and queued, and the next batch (or the next start) indexes them.
-async fn index_queued(archive: &Archive) {
+async fn index_for_search(archive: &Archive) {
     if let Err(error) = archive.index_queued().await {
         tracing::warn!(error = %error, "no se pudieron indexar para la búsqueda los documentos emitidos");
     }

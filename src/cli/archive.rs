@@ -122,7 +122,7 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
             }
             if report.search_indexed > 0 {
                 eprintln!(
-                    "{} documento(s) de una emisión masiva interrumpida quedaron indexados para la búsqueda.",
+                    "{} documento(s) emitido(s) por lotes quedaron indexados para la búsqueda.",
                     report.search_indexed
                 );
             }
