@@ -171,7 +171,14 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
 
     let dry = sello(
         dir.path(),
-        &["bulk", "carta-compromiso", "--input", "familias.csv", "--dry-run"],
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--input",
+            "familias.csv",
+            "--dry-run",
+        ],
     );
     assert_eq!(dry.status.code(), Some(2), "{}", stderr(&dry));
     assert!(issued(dir.path()).is_empty(), "a dry run issues nothing");
@@ -181,6 +188,7 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "familias.csv",
             "--errors",
@@ -219,6 +227,7 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "familias.csv",
             "--at",
@@ -243,6 +252,7 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "familias.csv",
             "--at",
@@ -279,6 +289,7 @@ fn excel_and_csv_give_the_same_documents() {
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "f.csv",
             "--at",
@@ -290,6 +301,7 @@ fn excel_and_csv_give_the_same_documents() {
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "f.xlsx",
             "--at",
@@ -334,6 +346,7 @@ fn a_run_killed_midway_is_finished_by_the_next_run() {
         .args([
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "f.csv",
             "--at",
@@ -367,6 +380,7 @@ fn a_run_killed_midway_is_finished_by_the_next_run() {
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "f.csv",
             "--at",
@@ -393,6 +407,7 @@ fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
         .args([
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "f.csv",
             "--at",
@@ -430,6 +445,7 @@ fn ctrl_c_finishes_what_is_under_way_and_the_next_run_issues_the_rest() {
         &[
             "bulk",
             "carta-compromiso",
+            "--firmaran-en-papel",
             "--input",
             "f.csv",
             "--at",
@@ -463,6 +479,7 @@ fn a_lote_is_joined_for_printing_in_row_order_and_its_padron_is_issued_once() {
     let args = [
         "bulk",
         "carta-compromiso",
+        "--firmaran-en-papel",
         "--input",
         "familias.csv",
         "--at",
@@ -655,6 +672,7 @@ async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate:
         workers: 2,
         // Several batches in a short run, each while rows are under way.
         search_batch: 4,
+        on_paper: false,
     };
     let stop = std::sync::atomic::AtomicBool::new(false);
     let outcomes = issuer.issue_rows(form, ready, &stop, &|_| {}).await;

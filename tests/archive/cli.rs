@@ -33,6 +33,7 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
             &[
                 "issue",
                 "carta-compromiso",
+                "--firmaran-en-papel",
                 "--data",
                 data,
                 "--at",

@@ -445,6 +445,8 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
     assert_eq!(correction.status, StatusCode::CREATED, "{}", correction.text());
     let correction = correction.json();
     assert_eq!(correction["replaces"], first["id"]);
+    // The data as issued: who signed is the account that did.
+    data["director_nombre"] = json!("Persona directora");
     assert_eq!(correction["data"], data);
     let again = service
         .api("POST", &uri, Some(&staff.otra_auxiliar), None)

@@ -493,18 +493,44 @@ async fn each_role_may_do_only_its_part(fixture: &Fixture) {
         StatusCode::FORBIDDEN
     );
 
-    // The firmante sees the draft on the home page and issues it.
+    // The firmante sees the draft on the home page, read-only: only its
+    // drafter changes it or sends it on.
     let mut director = service.browser("firmante", &firmante).await;
     assert!(director.get("/").await.text().contains(&draft_page));
     let html = director.get(&draft_page).await.text();
     let draft_id = draft_page.rsplit('/').next().expect("id").to_owned();
     assert_eq!(
-        hidden_value(&html, "_borrador").as_deref(),
-        Some(draft_id.as_str())
+        hidden_value(&html, "_borrador"),
+        None,
+        "no edit form for a reviewer"
     );
-    issue.push(("_borrador".into(), draft_id));
-    let issued = director
+    issue.push(("_borrador".into(), draft_id.clone()));
+    let refused = director
         .post(&draft_page, "/formularios/carta-compromiso", &as_refs(&issue))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    // The clerk sends it, the family signs on paper, the firmante signs.
+    let mut send = example_fields("carta-compromiso");
+    send.push(("_accion".into(), "enviar".into()));
+    send.push(("_borrador".into(), draft_id.clone()));
+    let sent = clerk
+        .post(&draft_page, "/formularios/carta-compromiso", &as_refs(&send))
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    let on_paper = clerk
+        .post(
+            &draft_page,
+            &format!("{draft_page}/paso"),
+            &[("_accion", "papel"), ("motivo", "")],
+        )
+        .await;
+    assert_eq!(on_paper.status, StatusCode::SEE_OTHER, "{}", on_paper.text());
+    let issued = director
+        .post(
+            &draft_page,
+            &format!("{draft_page}/paso"),
+            &[("_accion", "firmar"), ("motivo", "")],
+        )
         .await;
     assert_eq!(issued.status, StatusCode::SEE_OTHER, "{}", issued.text());
     assert!(issued.location().starts_with("/documentos/"));
@@ -1456,7 +1482,12 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     let upload = |csrf: String, csv: Vec<u8>| {
         let boundary = "lote-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
-        for (name, value) in [("_csrf", csrf.as_str()), ("formulario", "carta-compromiso")] {
+        // The cartas of a lote are signed by each family on paper.
+        for (name, value) in [
+            ("_csrf", csrf.as_str()),
+            ("formulario", "carta-compromiso"),
+            ("en_papel", "si"),
+        ] {
             body.extend_from_slice(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
                     .as_bytes(),

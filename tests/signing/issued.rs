@@ -1,5 +1,5 @@
 //! What an issued document looks like: no draft mark, the code and link on
-//! every page, the electronic signature line, the data attached and hashed.
+//! every page, the office's seal, the data attached and hashed.
 
 use std::process::Command;
 
@@ -38,13 +38,18 @@ fn an_issued_document_carries_its_code_and_link_on_every_page_and_no_draft_mark(
     );
     assert_eq!(text.matches(&issued.url).count(), issued.pages, "{text}");
     assert!(issued.url.starts_with(crate::helpers::BASE_URL));
-    assert!(
-        text.contains(&format!(
-            "Firmado electrónicamente el 22 de noviembre de 2026 · clave {}",
+    // Issued without a trámite, no person signed it: the office's key
+    // seals it, and no signature block claims an electronic signature.
+    assert_eq!(
+        text.matches(&format!(
+            "Sello electrónico de la oficina (DIF Municipal) · 22 de noviembre de 2026 · clave {}",
             key.key.key_id
-        )),
+        ))
+        .count(),
+        1,
         "{text}"
     );
+    assert!(!text.contains("Firmado electrónicamente"), "{text}");
     assert_eq!(VerificationCode::parse(&code), Ok(issued.code));
 }
 
