@@ -78,7 +78,7 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     let form = Arc::new(find_form(&catalog, &args.form)?.clone());
     bulk::refuse_reviewed(&form).map_err(Failure::Usage)?;
     form.workflow
-        .check_in_person(args.firmaran_en_papel)
+        .check_in_person(args.firmaran_en_papel || args.dry_run)
         .map_err(|e| Failure::Usage(format!("«{}» {e} (--firmaran-en-papel)", form.id)))?;
     let sheet = bulk::read_sheet(&args.input).map_err(|e| Failure::Usage(e.to_string()))?;
     let mapping_file = match &args.map {

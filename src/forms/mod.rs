@@ -13,7 +13,7 @@ mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
 pub use rules::{DeclaredRule, Rule};
-pub use signers::{StepTaker, fill_signers, is_filled_by_account};
+pub use signers::{StepTaker, fill_signers};
 pub use spec::{
     ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FilledBy, FormId, FormSpec, IdentityKind,
     SignerValue,

@@ -45,13 +45,6 @@ pub fn fill_signers(form: &FormSpec, data: &Value, taken: &[StepTaker<'_>]) -> V
     filled
 }
 
-/// Whether a field is filled from an account rather than typed.
-pub fn is_filled_by_account(form: &FormSpec, name: &str) -> bool {
-    form.fields
-        .iter()
-        .any(|f| f.name == name && f.filled_by.is_some())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,7 +99,8 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     if let Err(message) = bulk::refuse_reviewed(spec) {
         return bad_request(&staff, &capitalized(&message));
     }
-    if let Err(message) = spec.workflow.check_in_person(on_paper) {
+    // Validating skips nothing; issuing must say who signs on paper.
+    if let Err(message) = spec.workflow.check_in_person(on_paper || dry_run) {
         return bad_request(
             &staff,
             &format!("«{}» {message}: marque «firmarán el papel impreso».", spec.title),
