@@ -279,6 +279,8 @@ async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Val
         expediente_id: None,
         idempotency_key: None,
         draft: None,
+        endorsements: Vec::new(),
+        on_paper: Vec::new(),
     };
     let mut spent = Duration::ZERO;
     archive
@@ -293,6 +295,7 @@ async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Val
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
+                on_paper: &[],
             };
             let issued = issue(&bench.renderer, key, "https://sello.example", &request);
             spent = started.elapsed();

@@ -69,6 +69,7 @@ fn render_and_sign_only(issuer: &BulkIssuer, form: &FormSpec, rows: &[ReadyRow])
                         cargo: &issuer.cargo,
                         endorsements: &[],
                         hand_signatures: &[],
+                        on_paper: &[],
                     };
                     issue(&issuer.renderer, &issuer.key, &issuer.base_url, &request).expect("issued");
                 }
@@ -118,6 +119,7 @@ fn main() {
                 .expect("time"),
             workers,
             search_batch: sello::bulk::SEARCH_BATCH,
+            on_paper: false,
         };
         // Warm (fonts, the template's evaluation), then timed.
         render_and_sign_only(&issuer, &form, &ready[..ready.len().min(50)]);

@@ -115,6 +115,7 @@ fn main() {
                 .expect("time"),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             search_batch: sello::bulk::SEARCH_BATCH,
+            on_paper: false,
         };
 
         // The document the beneficiary checks, issued before the job.

@@ -29,6 +29,8 @@ pub struct IssueRequest<'a> {
     pub endorsements: &'a [Endorsement],
     /// Signatures drawn by hand on a screen, by signer, printed in their blocks.
     pub hand_signatures: &'a [(String, Vec<u8>)],
+    /// The signers who sign the printed paper: their blocks stay empty.
+    pub on_paper: &'a [String],
 }
 
 /// An issued, signed document.
@@ -114,7 +116,8 @@ pub fn issue(
         },
     )
     .with_endorsements(request.endorsements.to_vec())
-    .with_hand_signatures(request.hand_signatures.to_vec());
+    .with_hand_signatures(request.hand_signatures.to_vec())
+    .with_on_paper(request.on_paper.to_vec());
     let started = Instant::now();
     let rendered = renderer.render(request.form, request.data, &context)?;
     let render_time = started.elapsed();

@@ -106,8 +106,9 @@ impl Issuer {
                     folio: Some(folio.to_string()),
                     signer: signer.0,
                     cargo: signer.1,
-                    endorsements: order.draft.as_ref().map_or(&[][..], |d| &d.endorsements),
+                    endorsements: &order.endorsements,
                     hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
+                    on_paper: &order.on_paper,
                 };
                 issue(&renderer, &key, &self.base_url, &request)
             })

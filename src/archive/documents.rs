@@ -63,9 +63,23 @@ pub struct DocumentRecord {
     pub annulled_by: Option<String>,
     pub annul_reason: Option<String>,
     pub replaced_by: Option<i64>,
+    /// Who signs its printed paper and whose signed scan is still to be
+    /// attached, by field (`representante`): empty when none is awaited.
+    #[serde(serialize_with = "signer_list")]
+    #[schema(value_type = Vec<String>)]
+    pub paper_pending: Option<String>,
+}
+
+fn signer_list<S: serde::Serializer>(list: &Option<String>, to: S) -> Result<S::Ok, S::Error> {
+    to.collect_seq(list.as_deref().map(|l| l.split(',')).into_iter().flatten())
 }
 
 impl DocumentRecord {
+    /// Whether it awaits the scan of its paper signed by hand.
+    pub fn awaits_paper(&self) -> bool {
+        self.paper_pending.is_some()
+    }
+
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Reservado)
     }
@@ -73,7 +87,7 @@ impl DocumentRecord {
 
 pub(crate) const DOCUMENT_COLUMNS: &str = "id, folio, form, status, expediente_id, data, data_sha256, \
      code_hash, verification_url, pdf_sha256, pdf_size, pages, issued_at, issued_by, annulled_at, annulled_by, \
-     annul_reason, replaced_by";
+     annul_reason, replaced_by, paper_pending";
 
 /// An expediente as the archive keeps it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]

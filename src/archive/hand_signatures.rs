@@ -110,6 +110,12 @@ impl Archive {
             .bind(signature.media_type).bind(size).bind(signature.consent).bind(signature.device)
             .bind(taker.user_id).bind(&at)
             .fetch_one(&mut *tx).await?;
+            // The scan of the signed paper is what a document issued to be
+            // signed on paper awaited.
+            if signature.kind == "papel" && let Some(document_id) = document_id {
+                sqlx::query("UPDATE documents SET paper_pending = NULL WHERE id = $1")
+                    .bind(document_id).execute(&mut *tx).await?;
+            }
             append_event!(tx, NewEvent {
                 actor: taker.username.to_owned(),
                 action: match signature.kind {

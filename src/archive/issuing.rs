@@ -23,6 +23,7 @@ use super::text::{data_text, fold};
 use super::tramites::{FinalSignature, close_signed_draft};
 use super::{Archive, ArchiveError, Backend};
 use crate::forms::{FormSpec, StepKind};
+use crate::render::Endorsement;
 use crate::issue::{IssueError, IssuedDocument};
 
 /// What the archive needs to issue one document.
@@ -38,6 +39,12 @@ pub struct IssueOrder<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The draft whose last signature this issuance is, recorded with it.
     pub draft: Option<FinalSignature<'a>>,
+    /// Every visado and signature printed on the document, the one
+    /// issuing it last; empty when no account signs (the office's seal).
+    pub endorsements: Vec<Endorsement>,
+    /// The people it names who sign the printed paper (by field:
+    /// `representante`): the document awaits its signed scan.
+    pub on_paper: Vec<String>,
 }
 
 /// A folio taken for a document that is being issued.
@@ -371,10 +378,12 @@ impl Archive {
             let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
-                 pdf_size = $5, pages = $6, verification_url = $7 WHERE id = $1 AND status = 'reservado'",
+                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8 \
+                 WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id).bind(hex(&document.data_sha256)).bind(hex(&document.code.hash())).bind(&pdf_sha256)
             .bind(document.pdf.len() as i64).bind(document.pages as i64).bind(&document.url)
+            .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
             .execute(&mut *tx).await?.rows_affected();
             if updated != 1 {
                 return Err(ArchiveError::Refused(format!(
@@ -383,9 +392,7 @@ impl Archive {
             }
             // One row per signature the office key seals: the workflow's
             // earlier ones, in order, then the one issuing it.
-            let earlier = order.draft.as_ref().map_or(&[][..], |last| {
-                last.endorsements.split_last().map_or(&[][..], |(_, earlier)| earlier)
-            });
+            let earlier = order.endorsements.split_last().map_or(&[][..], |(_, earlier)| earlier);
             let signers = earlier
                 .iter()
                 .filter(|e| e.tipo == StepKind::Firma)
@@ -415,6 +422,7 @@ impl Archive {
                     "pdf_sha256": pdf_sha256,
                     "firmante": signature.signer,
                     "clave": signature.key_id,
+                    "firmaran_en_papel": order.on_paper,
                 }),
             });
             tx.commit().await?;

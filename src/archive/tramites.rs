@@ -12,7 +12,6 @@ use super::audit::AUDIT_COLUMNS;
 use super::audit::{NewEvent, append_event};
 use super::store::{BeginWrite as _, on_pool};
 use super::{Archive, ArchiveError};
-use crate::render::Endorsement;
 
 /// One step taken on a draft.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -64,8 +63,6 @@ pub struct FinalSignature<'a> {
     pub draft_id: i64,
     pub step: &'a str,
     pub taker: Taker<'a>,
-    /// Every visado and signature printed on the document, this one last.
-    pub endorsements: Vec<Endorsement>,
     /// For a correction: the document the new one replaces.
     pub replaces: Option<i64>,
     /// The hand signatures drawn on screen, by signer, printed in it.

@@ -212,6 +212,9 @@ pub struct BulkIssuer {
     pub workers: usize,
     /// Documents indexed for search together ([`SEARCH_BATCH`]).
     pub search_batch: usize,
+    /// The people each document names to sign in person sign its printed
+    /// paper: recorded on every document, which then awaits its scan.
+    pub on_paper: bool,
 }
 
 /// A row's document.
@@ -321,6 +324,13 @@ impl BulkIssuer {
             expediente_id: row.expediente,
             idempotency_key: Some(&row.key),
             draft: None,
+            // A lote is sealed by the office's key; no account signs it.
+            endorsements: Vec::new(),
+            on_paper: if self.on_paper {
+                crate::forms::paper_signers(form, &row.data)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -372,6 +382,7 @@ impl BulkIssuer {
                 self.base_url.clone(),
             );
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
+            let on_paper = self.order(&form, &row).on_paper;
             let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
             on_render_pool(move || {
                 let request = IssueRequest {
@@ -383,6 +394,7 @@ impl BulkIssuer {
                     cargo: &cargo,
                     endorsements: &[],
                     hand_signatures: &[],
+                    on_paper: &on_paper,
                 };
                 issue(&renderer, &key, &base_url, &request)
             })

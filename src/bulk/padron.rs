@@ -77,6 +77,8 @@ pub async fn issue_padron(
             expediente_id: None,
             idempotency_key: Some(&key),
             draft: None,
+            endorsements: Vec::new(),
+            on_paper: Vec::new(),
         };
         let result = issuer
             .issue(archive, &order, (responsible.name, responsible.cargo))

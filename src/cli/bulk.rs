@@ -39,6 +39,11 @@ pub struct BulkArgs {
     /// Solo valida: no emite nada
     #[arg(long)]
     dry_run: bool,
+    /// Quienes cada documento nombra para firmar en persona firmarán el
+    /// papel impreso: queda registrado en cada documento, que espera el
+    /// escaneo del papel firmado
+    #[arg(long)]
+    firmaran_en_papel: bool,
     /// Dónde escribir las filas con problemas (CSV para corregir y reenviar)
     #[arg(long, value_name = "ARCHIVO.csv")]
     errors: Option<PathBuf>,
@@ -72,6 +77,9 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     let catalog = load_catalog(config)?;
     let form = Arc::new(find_form(&catalog, &args.form)?.clone());
     bulk::refuse_reviewed(&form).map_err(Failure::Usage)?;
+    form.workflow
+        .check_in_person(args.firmaran_en_papel)
+        .map_err(|e| Failure::Usage(format!("«{}» {e} (--firmaran-en-papel)", form.id)))?;
     let sheet = bulk::read_sheet(&args.input).map_err(|e| Failure::Usage(e.to_string()))?;
     let mapping_file = match &args.map {
         Some(path) => {
@@ -170,6 +178,7 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             issued_at,
             workers,
             search_batch: crate::bulk::SEARCH_BATCH,
+            on_paper: args.firmaran_en_papel,
         };
         let bar = ProgressBar::new(ready.len() as u64);
         bar.set_style(

@@ -40,6 +40,11 @@ pub struct IssueArgs {
     /// datos devuelve el mismo documento
     #[arg(long, value_name = "CLAVE")]
     idempotency_key: Option<String>,
+    /// Quienes el documento nombra para firmar en persona (el
+    /// representante, los asistentes) firmarán el papel impreso: queda
+    /// registrado, y el documento espera el escaneo del papel firmado
+    #[arg(long)]
+    firmaran_en_papel: bool,
     /// Imprime el resultado en JSON
     #[arg(long)]
     json: bool,
@@ -50,6 +55,9 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     let catalog = load_catalog(config)?;
     let form = find_form(&catalog, &document.form)?;
     crate::bulk::refuse_reviewed(form).map_err(Failure::Usage)?;
+    form.workflow
+        .check_in_person(args.firmaran_en_papel)
+        .map_err(|e| Failure::Usage(format!("«{}» {e} (--firmaran-en-papel)", form.id)))?;
     // Validate before touching keys, so bad data never creates a key.
     let data = checked_data(form, &document.data)?;
     let issued_at = issue_time(document.at.as_deref(), config.time_zone)?;
@@ -77,6 +85,13 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
         expediente_id: args.expediente,
         idempotency_key: args.idempotency_key.as_deref(),
         draft: None,
+        // No account signs from the terminal: the office's key seals it.
+        endorsements: Vec::new(),
+        on_paper: if args.firmaran_en_papel {
+            crate::forms::paper_signers(form, &data)
+        } else {
+            Vec::new()
+        },
     };
 
     let runtime = runtime()?;

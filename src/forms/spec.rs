@@ -161,8 +161,51 @@ pub struct FieldSpec {
     /// The criterion of the seed this field satisfies, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub criterion: Option<String>,
+    /// Filled by Sello from the account that takes a workflow step (the
+    /// director who signs, the accountant who approves), not by the clerk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filled_by: Option<FilledBy>,
     #[serde(flatten)]
     pub kind: FieldType,
+}
+
+/// Which step's account fills a field, and with what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FilledBy {
+    /// The `firma` or `visado` step, by id.
+    pub step: String,
+    pub value: SignerValue,
+}
+
+/// What of the account that took a step fills a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerValue {
+    /// The account's name as it signs.
+    Nombre,
+    /// The account's cargo.
+    Cargo,
+    /// The day the step was taken.
+    Fecha,
+}
+
+impl FilledBy {
+    /// Reads `autorizacion.nombre`, as `form.toml` writes it.
+    fn parse(text: &str) -> Result<Self, String> {
+        let (step, value) = text
+            .split_once('.')
+            .ok_or("«filled_by» se escribe «paso.nombre», «paso.cargo» o «paso.fecha»")?;
+        let value = match value {
+            "nombre" => SignerValue::Nombre,
+            "cargo" => SignerValue::Cargo,
+            "fecha" => SignerValue::Fecha,
+            other => return Err(format!("«filled_by»: «{other}» no es nombre, cargo ni fecha")),
+        };
+        Ok(Self {
+            step: step.to_owned(),
+            value,
+        })
+    }
 }
 
 /// The type of a field, with the limits that make sense for it.
@@ -267,6 +310,7 @@ struct RawField {
     min_rows: Option<usize>,
     max_rows: Option<usize>,
     columns: Option<Vec<RawField>>,
+    filled_by: Option<String>,
 }
 
 fn yes() -> bool {
@@ -291,6 +335,7 @@ impl RawForm {
             check_expediente_rule(rule, &fields)?;
         }
         let workflow = check_workflow(self.workflow, &fields)?;
+        check_filled_by(&fields, &workflow)?;
         Ok(FormSpec {
             workflow,
             rules,
@@ -340,6 +385,39 @@ fn check_fields(raw: Vec<RawField>, parent: &str) -> Result<Vec<FieldSpec>, Stri
         fields.push(checked);
     }
     Ok(fields)
+}
+
+/// A field filled from an account names a `firma` or `visado` step of the
+/// form, is optional (the account fills it; a paper signature may name
+/// who signs) and has the type of what fills it.
+fn check_filled_by(fields: &[FieldSpec], workflow: &super::Workflow) -> Result<(), String> {
+    for field in fields {
+        let Some(by) = &field.filled_by else { continue };
+        let at = format!("campo «{}»", field.name);
+        let step = workflow
+            .step(&by.step)
+            .ok_or_else(|| format!("{at}: «filled_by»: el paso «{}» no existe", by.step))?;
+        if !matches!(step.kind, super::StepKind::Firma | super::StepKind::Visado) {
+            return Err(format!(
+                "{at}: «filled_by»: el paso «{}» no es de firma ni de visado",
+                by.step
+            ));
+        }
+        if field.required {
+            return Err(format!(
+                "{at}: lo llena la cuenta que toma el paso «{}»: declárelo «required = false»",
+                by.step
+            ));
+        }
+        let fits = match by.value {
+            SignerValue::Fecha => matches!(field.kind, FieldType::Date),
+            _ => matches!(field.kind, FieldType::Text { .. }),
+        };
+        if !fits {
+            return Err(format!("{at}: «filled_by» no corresponde con el tipo del campo"));
+        }
+    }
+    Ok(())
 }
 
 fn is_field_name(name: &str) -> bool {
@@ -397,6 +475,9 @@ impl RawField {
                     Some(columns) if !columns.is_empty() => check_fields(columns, &format!("{path}[]."))?,
                     _ => return Err("una tabla necesita «columns»".into()),
                 };
+                if columns.iter().any(|c| c.filled_by.is_some()) {
+                    return Err("una columna no lleva «filled_by»: solo un campo del documento".into());
+                }
                 if columns.iter().any(|c| matches!(c.kind, FieldType::List { .. })) {
                     return Err("una tabla no puede contener otra tabla".into());
                 }
@@ -412,12 +493,14 @@ impl RawField {
                 }
             }
         };
+        let filled_by = self.filled_by.as_deref().map(FilledBy::parse).transpose()?;
         Ok(FieldSpec {
             name: self.name,
             label: self.label,
             help: self.help,
             required: self.required,
             criterion: self.criterion,
+            filled_by,
             kind,
         })
     }

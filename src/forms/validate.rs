@@ -304,6 +304,7 @@ fn check_person(
         return;
     };
     let name = FieldSpec {
+        filled_by: None,
         name: "nombre".into(),
         label: format!("Nombre ({})", field.label),
         help: String::new(),
@@ -315,6 +316,7 @@ fn check_person(
         },
     };
     let number = FieldSpec {
+        filled_by: None,
         name: "identificacion".into(),
         label: format!("Identificación ({})", field.label),
         required: identity_required,

@@ -141,6 +141,32 @@ impl Workflow {
         matches!((reviews.next(), reviews.next()), (Some(only), None) if only.open_to(role))
     }
 
+    /// Whether people the document names sign it in person (a
+    /// `presencial` step): on the staff member's screen, or on paper.
+    pub fn signs_in_person(&self) -> bool {
+        self.steps.iter().any(|s| s.kind == StepKind::Presencial)
+    }
+
+    /// Refuses to issue in one go (`sello issue`, `POST /documents`, a
+    /// lote) a document its people sign in person, unless the caller
+    /// records that they sign the printed paper (`on_paper`): no step is
+    /// skipped silently.
+    pub fn check_in_person(&self, on_paper: bool) -> Result<(), String> {
+        if on_paper || !self.signs_in_person() {
+            return Ok(());
+        }
+        let steps: Vec<&str> = self
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Presencial)
+            .map(|s| s.label.as_str())
+            .collect();
+        Err(format!(
+            "lo firman en persona ({}): recabe las firmas en un borrador, o indique que firmarán en papel",
+            steps.join(", ")
+        ))
+    }
+
     /// The steps that need someone other than the drafter, for messages:
     /// «Visado de la jefatura (revisor), Autorización (firmante)».
     pub fn describe_review(&self) -> String {
@@ -259,6 +285,18 @@ fn check_signer_field(name: &str, fields: &[FieldSpec]) -> Result<(), String> {
 pub struct HandSigner {
     pub key: String,
     pub name: String,
+}
+
+/// Everyone the document's `presencial` steps ask to sign, by field: when
+/// it is issued to be signed on paper, they all sign the printed copy.
+pub fn paper_signers(form: &super::FormSpec, data: &serde_json::Value) -> Vec<String> {
+    form.workflow
+        .steps()
+        .iter()
+        .filter(|s| s.kind == StepKind::Presencial)
+        .flat_map(|step| hand_signers(form, step, data))
+        .map(|signer| signer.key)
+        .collect()
 }
 
 /// The people a `presencial` step asks to sign, from the document's data.

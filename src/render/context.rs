@@ -52,6 +52,9 @@ pub struct Issuance {
 /// document so that the signed PDF carries every one of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Endorsement {
+    /// The step's id in the form's workflow (`autorizacion`): the
+    /// signature block a template ties to that step prints this account.
+    pub paso_id: String,
     /// The step's label: «Aprobación de la cotización».
     pub paso: String,
     /// `visado` or `firma`.
@@ -75,6 +78,9 @@ pub struct DocumentContext {
     /// Signatures drawn by hand on a screen, as PNG, by signer
     /// (`representante`, `asistentes[3]`): printed in their blocks.
     pub hand_signatures: Vec<(String, Vec<u8>)>,
+    /// The signers (by field: `representante`, `asistentes[3]`) who sign
+    /// the printed paper: their blocks keep an empty line.
+    pub on_paper: Vec<String>,
 }
 
 impl DocumentContext {
@@ -86,6 +92,7 @@ impl DocumentContext {
             issuance: None,
             endorsements: Vec::new(),
             hand_signatures: Vec::new(),
+            on_paper: Vec::new(),
         }
     }
 
@@ -97,6 +104,7 @@ impl DocumentContext {
             issuance: Some(issuance),
             endorsements: Vec::new(),
             hand_signatures: Vec::new(),
+            on_paper: Vec::new(),
         }
     }
 
@@ -107,10 +115,38 @@ impl DocumentContext {
         self
     }
 
+    /// With the signers who sign the printed paper.
+    pub fn with_on_paper(mut self, signers: Vec<String>) -> Self {
+        self.on_paper = signers;
+        self
+    }
+
     /// With the workflow's visados and signatures.
     pub fn with_endorsements(mut self, endorsements: Vec<Endorsement>) -> Self {
         self.endorsements = endorsements;
         self
+    }
+
+    /// Who took each `visado` and `firma` step, by step id, for the
+    /// blocks tied to a step; only an issued document has them.
+    fn step_signatures(&self) -> std::collections::BTreeMap<&str, StepSignature<'_>> {
+        let Some(issuance) = &self.issuance else {
+            return Default::default();
+        };
+        self.endorsements
+            .iter()
+            .filter(|e| matches!(e.tipo, StepKind::Firma | StepKind::Visado))
+            .map(|e| {
+                let signature = StepSignature {
+                    estado: if e.tipo == StepKind::Firma { "firma" } else { "visado" },
+                    nombre: &e.nombre,
+                    cargo: &e.cargo,
+                    fecha: e.fecha_hora.get(..10).unwrap_or_default(),
+                    clave: &issuance.key_id,
+                };
+                (e.paso_id.as_str(), signature)
+            })
+            .collect()
     }
 
     pub(super) fn for_template<'a>(
@@ -134,11 +170,27 @@ impl DocumentContext {
                 url: &i.url,
                 qr: super::world::QR_PATH,
             }),
-            firma_electronica: self.issuance.as_ref().map(|i| ElectronicSignature {
+            sello_oficina: self.issuance.as_ref().map(|i| OfficeSeal {
                 fecha: self.issued_at.format("%Y-%m-%d").to_string(),
                 clave: &i.key_id,
             }),
+            firmas_pasos: self.step_signatures(),
             tramite: &self.endorsements,
+            tramite_previsto: if self.issuance.is_none() {
+                form.workflow
+                    .steps()
+                    .iter()
+                    .filter(|s| matches!(s.kind, StepKind::Firma | StepKind::Visado))
+                    .map(|s| PlannedStep {
+                        id: &s.id,
+                        paso: &s.label,
+                        tipo: s.kind,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            firmas_papel: self.on_paper.iter().map(String::as_str).collect(),
             firmas_autografas: self
                 .hand_signatures
                 .iter()
@@ -161,8 +213,16 @@ pub(super) struct TemplateContext<'a> {
     fecha_hora: String,
     borrador: bool,
     verificacion: Option<TemplateVerification<'a>>,
-    firma_electronica: Option<ElectronicSignature<'a>>,
+    /// The office's key seals every issued document, whoever signed it.
+    sello_oficina: Option<OfficeSeal<'a>>,
+    /// Step id → the account that took it: printed in the block tied to it.
+    firmas_pasos: std::collections::BTreeMap<&'a str, StepSignature<'a>>,
     tramite: &'a [Endorsement],
+    /// A draft's `firma` and `visado` steps still to be taken: its preview
+    /// keeps their room, so it is paginated as the issued document.
+    tramite_previsto: Vec<PlannedStep<'a>>,
+    /// Signers who sign the printed paper: an empty line, nothing claimed.
+    firmas_papel: Vec<&'a str>,
     /// Signer → virtual path of their drawn signature.
     firmas_autografas: std::collections::BTreeMap<&'a str, String>,
 }
@@ -175,8 +235,29 @@ struct TemplateVerification<'a> {
 }
 
 #[derive(Serialize)]
-struct ElectronicSignature<'a> {
+struct OfficeSeal<'a> {
     fecha: String,
+    clave: &'a str,
+}
+
+/// A step a draft will go through.
+#[derive(Serialize)]
+struct PlannedStep<'a> {
+    id: &'a str,
+    paso: &'a str,
+    tipo: StepKind,
+}
+
+/// A visado or electronic signature given by an account at a step.
+#[derive(Serialize)]
+struct StepSignature<'a> {
+    /// `firma` or `visado`.
+    estado: &'static str,
+    nombre: &'a str,
+    cargo: &'a str,
+    /// The day it was given, `YYYY-MM-DD`.
+    fecha: &'a str,
+    /// The key that seals the document.
     clave: &'a str,
 }
 

@@ -17,6 +17,8 @@ pub struct Job {
     pub office_code: String,
     pub form: String,
     pub file_name: String,
+    /// Its documents' people sign the printed paper (recorded on each).
+    pub on_paper: bool,
     pub started: Instant,
     pub total_rows: usize,
     /// Columns of the file no field reads.

@@ -12,7 +12,7 @@ use crate::archive::{
     Archive, ArchiveError, DraftRecord, FinalSignature, HandSignatureRecord, IssueOrder, Issued, Move,
     NewHandSignature, SignedItem, StepRecord, Taker,
 };
-use crate::forms::{FormSpec, HandSigner, Step, StepKind, hand_signers, validate};
+use crate::forms::{FormSpec, HandSigner, Step, StepKind, StepTaker, fill_signers, hand_signers, validate};
 use crate::issue::IssueError;
 use crate::render::Endorsement;
 use crate::render::HAND_SIGNATURES_MAX;
@@ -59,9 +59,18 @@ impl Tramite<'_> {
             .and_then(|s| s.note.as_deref())
     }
 
-    /// Whether `user` may act at the current step.
+    /// Whether `user` may act at the current step. A draft in
+    /// elaboration is its drafter's alone: a reviewer who changed what he
+    /// approves would approve his own words.
     pub fn awaits(&self, user: &User) -> bool {
-        self.step.is_some_and(|step| step.open_to(user.role))
+        self.step.is_some_and(|step| {
+            step.open_to(user.role) && (step.kind != StepKind::Captura || self.is_drafter(user))
+        })
+    }
+
+    /// Whether `user` prepared the draft: the only one who edits it.
+    pub fn is_drafter(&self, user: &User) -> bool {
+        self.draft.created_by == user.id
     }
 
     /// The visados and signatures given since the draft was last sent on:
@@ -112,6 +121,15 @@ pub async fn save(
     if !user.role.can_draft() {
         return Err(forbidden(user, "preparar borradores"));
     }
+    if let Some(id) = draft {
+        let existing = archive.draft(id).await.map_err(|e| match e {
+            ArchiveError::Refused(message) => StepError::NotFound(message),
+            other => other.into(),
+        })?;
+        if existing.created_by != user.id {
+            return Err(only_the_drafter());
+        }
+    }
     let first = form.workflow.first();
     Ok(archive
         .save_draft(draft, form.id.as_str(), data, user.id, &first.id)
@@ -122,6 +140,9 @@ pub async fn save(
 pub async fn submit(archive: &Archive, tramite: &Tramite<'_>, user: &User) -> Result<(), StepError> {
     let step = current(tramite, StepKind::Captura)?;
     check_role(step, user)?;
+    if !tramite.is_drafter(user) {
+        return Err(only_the_drafter());
+    }
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     validate(tramite.form, &data).map_err(|p| ArchiveError::Issue(IssueError::Invalid(p)))?;
     let next = tramite.form.workflow.after(&step.id).unwrap_or(step);
@@ -364,6 +385,7 @@ pub async fn sign(
         .iter()
         .filter(|s| s.action == "visado" || s.action == "firmado")
         .map(|s| Endorsement {
+            paso_id: s.step.clone(),
             paso: workflow.step(&s.step).map_or(s.step.clone(), |w| w.label.clone()),
             tipo: if s.action == "firmado" {
                 StepKind::Firma
@@ -385,6 +407,7 @@ pub async fn sign(
             .await
             .map_err(ArchiveError::from)?;
         endorsements.push(Endorsement {
+            paso_id: String::new(),
             paso: drawn.purpose.clone(),
             tipo: StepKind::Presencial,
             nombre: drawn.name.clone(),
@@ -396,13 +419,21 @@ pub async fn sign(
     endorsements.sort_by(|a, b| a.fecha_hora.cmp(&b.fecha_hora));
     let issued_at = state.issuer.now();
     endorsements.push(Endorsement {
+        paso_id: step.id.clone(),
         paso: step.label.clone(),
         tipo: StepKind::Firma,
         nombre: user.display_name.clone(),
         cargo: user.cargo.clone(),
         fecha_hora: issued_at.to_rfc3339(),
     });
-    let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
+    let typed: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
+    // Who signed and approved is who the accounts are, not who was typed.
+    let data = signed_data(tramite.form, &typed, &endorsements);
+    // Its `presencial` steps ended: whoever did not draw signs the paper.
+    let on_paper: Vec<String> = crate::forms::paper_signers(tramite.form, &data)
+        .into_iter()
+        .filter(|signer| !hand_signatures.iter().any(|(drawn, _)| drawn == signer))
+        .collect();
     // The draft's own key: a second signer at the same moment, or a
     // retry, gets the document already issued.
     let key = format!("{DRAFT_KEY_PREFIX}{}", tramite.draft.id);
@@ -417,12 +448,13 @@ pub async fn sign(
             draft_id: tramite.draft.id,
             step: &step.id,
             taker: taker(user),
-            endorsements,
             replaces: tramite.draft.replaces,
             hand_signatures,
             hand_signature_ids,
             loaded_at: &tramite.draft.updated_at,
         }),
+        endorsements,
+        on_paper,
     };
     let issued = state
         .issue(archive, &order, (&user.display_name, &user.cargo))
@@ -437,6 +469,36 @@ pub async fn sign(
         )));
     }
     Ok(Signed::Issued(Box::new(issued)))
+}
+
+/// The one signature of a document issued in one go by `user` (from the
+/// entry form or `POST /documents`): the last step of its workflow.
+pub fn direct_signature(form: &FormSpec, user: &User, at: DateTime<chrono_tz::Tz>) -> Endorsement {
+    let step = form.workflow.steps().last().unwrap_or(form.workflow.first());
+    Endorsement {
+        paso_id: step.id.clone(),
+        paso: step.label.clone(),
+        tipo: StepKind::Firma,
+        nombre: user.display_name.clone(),
+        cargo: user.cargo.clone(),
+        fecha_hora: at.to_rfc3339(),
+    }
+}
+
+/// `data` with the fields its form fills from the accounts that signed or
+/// approved (`director_nombre`…) set from `endorsements`.
+pub fn signed_data(form: &FormSpec, data: &Value, endorsements: &[Endorsement]) -> Value {
+    let takers: Vec<StepTaker<'_>> = endorsements
+        .iter()
+        .filter(|e| matches!(e.tipo, StepKind::Firma | StepKind::Visado))
+        .map(|e| StepTaker {
+            step: &e.paso_id,
+            name: &e.nombre,
+            cargo: &e.cargo,
+            at: &e.fecha_hora,
+        })
+        .collect();
+    fill_signers(form, data, &takers)
 }
 
 /// The largest scan of a signed paper accepted.
@@ -637,6 +699,14 @@ fn check_role(step: &Step, user: &User) -> Result<(), StepError> {
 
 fn forbidden(user: &User, what: &str) -> StepError {
     StepError::Forbidden(format!("el rol {} no permite {what}", user.role.as_str()))
+}
+
+/// Four eyes: whoever changes a draft is one of its preparers, and then
+/// neither gives it a visado nor signs it; so only its drafter changes it.
+fn only_the_drafter() -> StepError {
+    StepError::Forbidden(
+        "solo quien preparó el borrador lo corrige o lo envía; si hay algo que cambiar, recháchelo con el motivo".into(),
+    )
 }
 
 fn already_issued() -> StepError {

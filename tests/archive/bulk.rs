@@ -655,6 +655,7 @@ async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate:
         workers: 2,
         // Several batches in a short run, each while rows are under way.
         search_batch: 4,
+        on_paper: false,
     };
     let stop = std::sync::atomic::AtomicBool::new(false);
     let outcomes = issuer.issue_rows(form, ready, &stop, &|_| {}).await;

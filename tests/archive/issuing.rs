@@ -308,6 +308,7 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
             cargo: "Directora",
             endorsements: &[],
             hand_signatures: &[],
+            on_paper: &[],
         };
         sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
     };

@@ -12,10 +12,12 @@ mod entry_fields;
 mod folios;
 pub mod in_person;
 mod issuing;
+mod no_step_skipped;
 mod notices;
 mod s3;
 mod search;
 mod service;
+mod signature_blocks;
 mod upgrade;
 mod verification_page;
 mod workflows;
@@ -238,6 +240,8 @@ pub fn order<'a>(
         expediente_id,
         idempotency_key,
         draft: None,
+        endorsements: Vec::new(),
+        on_paper: Vec::new(),
     }
 }
 
@@ -266,6 +270,7 @@ pub async fn issue_into(
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
+                on_paper: &[],
             };
             issue(&RENDERER, key, BASE_URL, &request)
         })

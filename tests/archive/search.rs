@@ -296,6 +296,7 @@ async fn a_document_a_dead_run_left_unindexed_is_found_after_fsck(fixture: &Fixt
         cargo: "Directora",
         endorsements: &[],
         hand_signatures: &[],
+        on_paper: &[],
     };
     let document =
         sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request).expect("rendered");

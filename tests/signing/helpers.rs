@@ -114,6 +114,7 @@ pub fn issue_with(key: &OfficeKey, id: &str) -> IssuedDocument {
         cargo: "Directora del Sistema DIF Municipal",
         endorsements: &[],
         hand_signatures: &[],
+        on_paper: &[],
     };
     issue(&RENDERER, key, BASE_URL, &request).expect("issues")
 }

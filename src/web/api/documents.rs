@@ -28,6 +28,11 @@ pub struct IssueBody {
     pub data: serde_json::Value,
     /// File it in this expediente instead of the one its data points to.
     pub expediente: Option<i64>,
+    /// For a form signed in person (the family's representative, the
+    /// attendees): they sign the printed paper. Recorded; the document
+    /// awaits the scan of the signed paper (`paper_pending`).
+    #[serde(default)]
+    pub firmaran_en_papel: bool,
 }
 
 /// A document, with its data and signatures.
@@ -135,17 +140,36 @@ pub async fn issue_document(
             ),
         ));
     }
+    form.workflow.check_in_person(body.firmaran_en_papel).map_err(|e| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "workflow_required",
+            format!(
+                "el formulario «{}» {e}: cree un borrador en /api/v1/drafts, o envíe \"firmaran_en_papel\": true",
+                form.id
+            ),
+        )
+    })?;
     crate::forms::validate(form, &body.data).map_err(|problems| ApiError::invalid_data(problems.0))?;
     let archive = archive_of(&state, &user).await?;
     let actor = format!("{} (API)", user.username);
+    let issued_at = state.issuer.now();
+    let signature = crate::web::tramites::direct_signature(form, &user, issued_at);
+    let data = crate::web::tramites::signed_data(form, &body.data, std::slice::from_ref(&signature));
     let order = IssueOrder {
         form,
-        data: &body.data,
-        issued_at: state.issuer.now(),
+        data: &data,
+        issued_at,
         actor: &actor,
         expediente_id: body.expediente,
         idempotency_key: idempotency_key.as_deref(),
         draft: None,
+        endorsements: vec![signature],
+        on_paper: if body.firmaran_en_papel {
+            crate::forms::paper_signers(form, &data)
+        } else {
+            Vec::new()
+        },
     };
     let issued = state
         .issue(&archive, &order, (&user.display_name, &user.cargo))

@@ -44,6 +44,7 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response 
                 label for="archivo" { "Planilla" }
                 input #archivo type="file" name="archivo" accept=".csv,.xlsx" required;
                 label { input type="checkbox" name="solo_validar" value="si" style="width:auto"; " Solo validar (no emitir)" }
+                label { input type="checkbox" name="en_papel" value="si" style="width:auto"; " Las personas que el documento nombra para firmar (el representante, los asistentes) firmarán el papel impreso" }
                 div.acciones { button { "Subir y emitir" } }
             }
             @if !jobs.is_empty() {
@@ -72,11 +73,13 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         return refused;
     }
     let (mut csrf, mut form_id, mut file, mut dry_run) = (String::new(), String::new(), None, false);
+    let mut on_paper = false;
     while let Ok(Some(field)) = form.next_field().await {
         match field.name().unwrap_or_default() {
             name if name == CSRF_FIELD => csrf = field.text().await.unwrap_or_default(),
             "formulario" => form_id = field.text().await.unwrap_or_default(),
             "solo_validar" => dry_run = true,
+            "en_papel" => on_paper = true,
             "archivo" => {
                 let name = field.file_name().unwrap_or("planilla.csv").to_owned();
                 match field.bytes().await {
@@ -95,6 +98,12 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     };
     if let Err(message) = bulk::refuse_reviewed(spec) {
         return bad_request(&staff, &capitalized(&message));
+    }
+    if let Err(message) = spec.workflow.check_in_person(on_paper) {
+        return bad_request(
+            &staff,
+            &format!("«{}» {message}: marque «firmarán el papel impreso».", spec.title),
+        );
     }
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return bad_request(&staff, "Elija la planilla (.csv o .xlsx).");
@@ -136,6 +145,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         office_code: office.clone(),
         form: spec.id.to_string(),
         file_name: file_name.clone(),
+        on_paper,
         started: std::time::Instant::now(),
         total_rows: sheet.rows.len(),
         unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
@@ -203,6 +213,7 @@ async fn run(
         issued_at: job.issued_at,
         workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         search_batch: crate::bulk::SEARCH_BATCH,
+        on_paper: job.on_paper,
     };
     let stop = AtomicBool::new(false);
     issuer

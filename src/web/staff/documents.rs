@@ -17,7 +17,7 @@ use crate::archive::{Archive, ArchiveError, AuditEvent, SignedItem};
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::short_moment;
-use crate::web::ui::{bad_request, csrf_field, not_found, page, unavailable};
+use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
 use crate::web::{AppState, pdf_response};
 
 /// The staff member's office's archive, or the page that says why not.
@@ -110,6 +110,12 @@ pub async fn document(
                 @if let Some(other) = document.replaced_by {
                     dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { "documento " (other) } }
                 }
+            }
+            @if let Some(pending) = document.paper_pending.as_deref().filter(|_| document.status == "emitido") {
+                (notice("aviso", &format!(
+                    "Pendiente: se firma a mano en papel ({}). Imprímalo, recabe las firmas y adjunte el escaneo del papel firmado en «Firmas en persona y escaneos».",
+                    pending.replace(',', ", ")
+                )))
             }
             @if document.pdf_sha256.is_some() {
                 div.acciones { a.boton href={"/documentos/" (document.id) "/pdf"} { "Descargar PDF" } }

@@ -163,7 +163,8 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
     if let Some(document) = tramite.draft.document_id {
         return Redirect::to(&format!("/documentos/{document}")).into_response();
     }
-    if tramite.step.is_some_and(|s| s.kind != StepKind::Captura) {
+    // Past its elaboration, or not the viewer's own: read-only.
+    if tramite.step.is_some_and(|s| s.kind != StepKind::Captura) || !tramite.is_drafter(staff.user()) {
         let signers = match tramites::hand_signers_of(&archive, &tramite).await {
             Ok(signers) => signers,
             Err(error) => return unavailable(&error),
@@ -400,14 +401,22 @@ pub async fn submit(
                 return issue_from_draft(&state, &archive, &staff, form, id, &data, entry).await;
             }
             let user = staff.user();
+            let issued_at = state.issuer.now();
+            let signature = tramites::direct_signature(form, user, issued_at);
+            let data = tramites::signed_data(form, &data, std::slice::from_ref(&signature));
+            // The button says it: issued in one go, the people it names
+            // sign the printed paper.
+            let on_paper = crate::forms::paper_signers(form, &data);
             let order = IssueOrder {
                 form,
                 data: &data,
-                issued_at: state.issuer.now(),
+                issued_at,
                 actor: &user.username,
                 expediente_id: None,
                 idempotency_key: Some(&key),
                 draft: None,
+                endorsements: vec![signature],
+                on_paper,
             };
             match state
                 .issue(&archive, &order, (&user.display_name, &user.cargo))
