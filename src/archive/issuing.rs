@@ -23,8 +23,8 @@ use super::text::{data_text, fold};
 use super::tramites::{FinalSignature, close_signed_draft};
 use super::{Archive, ArchiveError, Backend};
 use crate::forms::{FormSpec, StepKind};
-use crate::render::Endorsement;
 use crate::issue::{IssueError, IssuedDocument};
+use crate::render::Endorsement;
 
 /// What the archive needs to issue one document.
 pub struct IssueOrder<'a> {

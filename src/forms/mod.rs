@@ -15,8 +15,8 @@ pub use catalog::{Catalog, CatalogError};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers, is_filled_by_account};
 pub use spec::{
-    ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FilledBy, FormId, FormSpec,
-    IdentityKind, SignerValue,
+    ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FilledBy, FormId, FormSpec, IdentityKind,
+    SignerValue,
 };
 pub use validate::{Problem, Problems, validate, warnings};
 pub use workflow::{HandSigner, Step, StepKind, Workflow, hand_signers, paper_signers};

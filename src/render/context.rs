@@ -138,7 +138,11 @@ impl DocumentContext {
             .filter(|e| matches!(e.tipo, StepKind::Firma | StepKind::Visado))
             .map(|e| {
                 let signature = StepSignature {
-                    estado: if e.tipo == StepKind::Firma { "firma" } else { "visado" },
+                    estado: if e.tipo == StepKind::Firma {
+                        "firma"
+                    } else {
+                        "visado"
+                    },
                     nombre: &e.nombre,
                     cargo: &e.cargo,
                     fecha: e.fecha_hora.get(..10).unwrap_or_default(),

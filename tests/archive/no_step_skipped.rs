@@ -43,7 +43,10 @@ async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_pape
     assert_eq!(error["error"]["code"], "workflow_required");
     let message = error["error"]["message"].as_str().expect("message");
     assert!(message.contains("firmaran_en_papel"), "{message}");
-    assert!(message.contains("Firma del representante de la familia"), "{message}");
+    assert!(
+        message.contains("Firma del representante de la familia"),
+        "{message}"
+    );
 
     let issued = service
         .api(
@@ -61,7 +64,12 @@ async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_pape
     // Printed: the representative's line is empty; only the account that
     // issued it signed electronically, under the professional's leyenda.
     let pdf = service
-        .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(&staff.directora), None)
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{id}/pdf"),
+            Some(&staff.directora),
+            None,
+        )
         .await;
     let file = tempfile::NamedTempFile::new().expect("temp");
     std::fs::write(file.path(), &pdf.bytes).expect("write");
@@ -82,8 +90,10 @@ async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_pape
             "POST",
             &format!("/api/v1/documents/{id}/hand-signatures"),
             Some(&staff.auxiliar),
-            Some(json!({"kind": "papel", "purpose": "Carta firmada en papel", "media_type": "application/pdf",
-                        "content_base64": base64(&pdf.bytes), "name": ""})),
+            Some(
+                json!({"kind": "papel", "purpose": "Carta firmada en papel", "media_type": "application/pdf",
+                        "content_base64": base64(&pdf.bytes), "name": ""}),
+            ),
         )
         .await;
     assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.text());
@@ -107,16 +117,31 @@ fn the_terminal_and_a_lote_refuse_to_skip_the_signatures_in_person() {
     let dir = tempfile::tempdir().expect("temp");
     let data = crate::root().join("forms/carta-compromiso/example.json");
     let data = data.to_str().expect("utf-8");
-    let refused = sello(dir.path(), &["issue", "carta-compromiso", "--data", data, "--json"]);
+    let refused = sello(
+        dir.path(),
+        &["issue", "carta-compromiso", "--data", data, "--json"],
+    );
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("--firmaran-en-papel"), "{stderr}");
 
     let issued = sello(
         dir.path(),
-        &["issue", "carta-compromiso", "--data", data, "--json", "--firmaran-en-papel"],
+        &[
+            "issue",
+            "carta-compromiso",
+            "--data",
+            data,
+            "--json",
+            "--firmaran-en-papel",
+        ],
     );
-    assert_eq!(issued.status.code(), Some(0), "{}", String::from_utf8_lossy(&issued.stderr));
+    assert_eq!(
+        issued.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
     let report: Value = serde_json::from_slice(&issued.stdout).expect("JSON");
     assert_eq!(report["folio"], "DIF-SLP/CA/2026/0001");
 
@@ -127,13 +152,24 @@ fn the_terminal_and_a_lote_refuse_to_skip_the_signatures_in_person() {
         row["familia_id"] = json!(format!("FAM-LOTE-{i}"));
         row
     });
-    let mut csv = String::from("comuna,fecha_firma,familia_id,familia_nombre,domicilio,representante.nombre,representante.identificacion,representante_fecha_nacimiento,criterio_representante,lectura,profesional_nombre,profesional_cargo,unidad\n");
+    let mut csv = String::from(
+        "comuna,fecha_firma,familia_id,familia_nombre,domicilio,representante.nombre,representante.identificacion,representante_fecha_nacimiento,criterio_representante,lectura,profesional_nombre,profesional_cargo,unidad\n",
+    );
     for row in rows {
         let cells: Vec<String> = [
-            &row["comuna"], &row["fecha_firma"], &row["familia_id"], &row["familia_nombre"], &row["domicilio"],
-            &row["representante"]["nombre"], &row["representante"]["identificacion"],
-            &row["representante_fecha_nacimiento"], &row["criterio_representante"], &row["lectura"],
-            &row["profesional_nombre"], &row["profesional_cargo"], &row["unidad"],
+            &row["comuna"],
+            &row["fecha_firma"],
+            &row["familia_id"],
+            &row["familia_nombre"],
+            &row["domicilio"],
+            &row["representante"]["nombre"],
+            &row["representante"]["identificacion"],
+            &row["representante_fecha_nacimiento"],
+            &row["criterio_representante"],
+            &row["lectura"],
+            &row["profesional_nombre"],
+            &row["profesional_cargo"],
+            &row["unidad"],
         ]
         .iter()
         .map(|v| format!("\"{}\"", v.as_str().unwrap_or_default().replace('"', "\"\"")))
@@ -145,13 +181,29 @@ fn the_terminal_and_a_lote_refuse_to_skip_the_signatures_in_person() {
     std::fs::write(&sheet, csv).expect("csv");
     let sheet = sheet.to_str().expect("utf-8");
     let refused = sello(dir.path(), &["bulk", "carta-compromiso", "--input", sheet]);
-    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--firmaran-en-papel"));
     let issued = sello(
         dir.path(),
-        &["bulk", "carta-compromiso", "--input", sheet, "--firmaran-en-papel"],
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--input",
+            sheet,
+            "--firmaran-en-papel",
+        ],
     );
-    assert_eq!(issued.status.code(), Some(0), "{}", String::from_utf8_lossy(&issued.stderr));
+    assert_eq!(
+        issued.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
     // Each of the three cartas awaits its paper signed by the representative.
     let url = format!("sqlite://{}?mode=ro", dir.path().join("data/sello.db").display());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -160,10 +212,11 @@ fn the_terminal_and_a_lote_refuse_to_skip_the_signatures_in_person() {
         .expect("runtime");
     let pending: Vec<Option<String>> = runtime.block_on(async {
         let pool = sqlx::SqlitePool::connect(&url).await.expect("archive");
-        let pending = sqlx::query_scalar("SELECT paper_pending FROM documents WHERE form = 'carta-compromiso'")
-            .fetch_all(&pool)
-            .await
-            .expect("query");
+        let pending =
+            sqlx::query_scalar("SELECT paper_pending FROM documents WHERE form = 'carta-compromiso'")
+                .fetch_all(&pool)
+                .await
+                .expect("query");
         pool.close().await;
         pending
     });
@@ -176,7 +229,15 @@ async fn a_reviewer_who_changes_a_returned_draft_can_neither_approve_nor_sign_it
     let data = crate::example("oficio-autorizacion-apoyo");
     let id = draft(&service, &staff.auxiliar, "oficio-autorizacion-apoyo", &data).await;
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
-    step(&service, &staff.contador, id, "reject", Some("Revise el monto"), StatusCode::OK).await;
+    step(
+        &service,
+        &staff.contador,
+        id,
+        "reject",
+        Some("Revise el monto"),
+        StatusCode::OK,
+    )
+    .await;
 
     // Back at its elaboration: the accountant may not change it…
     let mut changed = data.clone();
@@ -191,17 +252,42 @@ async fn a_reviewer_who_changes_a_returned_draft_can_neither_approve_nor_sign_it
         .await;
     assert_eq!(edit.status, StatusCode::FORBIDDEN, "{}", edit.text());
     // …nor send it on in the drafter's place, nor can a colleague.
-    step(&service, &staff.contador, id, "submit", None, StatusCode::FORBIDDEN).await;
-    step(&service, &staff.otra_auxiliar, id, "submit", None, StatusCode::FORBIDDEN).await;
+    step(
+        &service,
+        &staff.contador,
+        id,
+        "submit",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    step(
+        &service,
+        &staff.otra_auxiliar,
+        id,
+        "submit",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     let kept = service
-        .api("GET", &format!("/api/v1/drafts/{id}"), Some(&staff.auxiliar), None)
+        .api(
+            "GET",
+            &format!("/api/v1/drafts/{id}"),
+            Some(&staff.auxiliar),
+            None,
+        )
         .await
         .json();
     let kept: Value = match &kept["data"] {
         Value::String(text) => serde_json::from_str(text).expect("data"),
         other => other.clone(),
     };
-    assert_eq!(kept["monto"], json!(985.5), "the accountant's change was not kept");
+    assert_eq!(
+        kept["monto"],
+        json!(985.5),
+        "the accountant's change was not kept"
+    );
 
     // The drafter corrects and sends it; the accountant approves what he
     // did not write, the director signs.

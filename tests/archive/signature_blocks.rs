@@ -38,7 +38,7 @@ fn raw_text(pdf: &[u8]) -> String {
 }
 
 /// The token of the account that takes a step of `role`.
-fn taker<'a>(staff: &'a Staff, role: Role) -> &'a str {
+fn taker(staff: &Staff, role: Role) -> &str {
     match role {
         Role::Contador => &staff.contador,
         Role::Revisor => &staff.revisor,
@@ -65,7 +65,17 @@ async fn through_its_workflow(service: &Service, staff: &Staff, form: &FormSpec)
     let mut issued = None;
     for taken in &form.workflow.steps()[1..] {
         let answer = match taken.kind {
-            StepKind::Visado => step(service, taker(staff, taken.role), id, "approve", None, StatusCode::OK).await,
+            StepKind::Visado => {
+                step(
+                    service,
+                    taker(staff, taken.role),
+                    id,
+                    "approve",
+                    None,
+                    StatusCode::OK,
+                )
+                .await
+            }
             StepKind::Presencial => {
                 let answer = service
                     .api(
@@ -159,7 +169,11 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
                 form.id
             );
             for name in &typed {
-                assert!(!block.contains(name.as_str()), "{}: «{name}» typed, not signed: «{block}»", form.id);
+                assert!(
+                    !block.contains(name.as_str()),
+                    "{}: «{name}» typed, not signed: «{block}»",
+                    form.id
+                );
             }
             electronic_blocks += 1;
         }
@@ -177,8 +191,18 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
                 form.id
             );
         }
-        assert_eq!(text.matches(DRAWN).count(), 0, "{}: nobody drew a signature", form.id);
-        assert_eq!(text.matches(SEAL).count(), 1, "{}: the office's seal, once", form.id);
+        assert_eq!(
+            text.matches(DRAWN).count(),
+            0,
+            "{}: nobody drew a signature",
+            form.id
+        );
+        assert_eq!(
+            text.matches(SEAL).count(),
+            1,
+            "{}: the office's seal, once",
+            form.id
+        );
         // The typed names of whoever signs electronically give way to the
         // accounts', in the data kept too.
         let stored = service
@@ -192,7 +216,9 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
             .json();
         for field in form.fields.iter().filter(|f| f.filled_by.is_some()) {
             let Some(by) = &field.filled_by else { continue };
-            let Some(step) = form.workflow.step(&by.step) else { continue };
+            let Some(step) = form.workflow.step(&by.step) else {
+                continue;
+            };
             let value = stored["data"][&field.name].as_str().unwrap_or_default();
             match by.value {
                 sello::forms::SignerValue::Nombre => {
@@ -213,7 +239,10 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
             );
         }
         // Whoever the document names to sign in person signs the paper.
-        let pending = stored["document"]["paper_pending"].as_array().cloned().unwrap_or_default();
+        let pending = stored["document"]["paper_pending"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(
             !pending.is_empty(),
             form.workflow.signs_in_person(),
@@ -221,6 +250,9 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
             form.id
         );
     }
-    assert!(electronic_blocks >= 12, "blocks tied to a signature step: {electronic_blocks}");
+    assert!(
+        electronic_blocks >= 12,
+        "blocks tied to a signature step: {electronic_blocks}"
+    );
 }
 crate::archive_conformance!(every_signature_block_says_only_what_happened);
