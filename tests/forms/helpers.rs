@@ -8,8 +8,10 @@ use std::sync::LazyLock;
 use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 use sello::config::Config;
-use sello::forms::{Catalog, FieldType, FormSpec};
-use sello::render::{DocumentContext, Renderer};
+use sello::forms::{Catalog, FieldType, FormSpec, SignerValue, StepKind};
+use sello::issue::{IssueRequest, issue};
+use sello::keys::{KeyAlgorithm, OfficeKey};
+use sello::render::{DocumentContext, Endorsement, Renderer};
 use serde_json::Value;
 
 pub fn forms_dir() -> PathBuf {
@@ -55,6 +57,82 @@ pub fn render(id: &str, data: &Value) -> Vec<u8> {
     RENDERER
         .render(form, data, &DocumentContext::draft(issue_time()))
         .unwrap_or_else(|e| panic!("{id}: {e}"))
+        .pdf
+}
+
+/// The office key that signs the documents these tests issue, made once
+/// per test binary in a folder that lives as long as it.
+static KEY: LazyLock<(tempfile::TempDir, OfficeKey)> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = OfficeKey::generate(&dir.path().join("clave"), "DIF Soledad", KeyAlgorithm::Ed25519)
+        .expect("a key is generated");
+    (dir, key)
+});
+
+/// The folio the archive would give the document: its family's series.
+pub fn folio_for(form: &FormSpec) -> String {
+    let (series, _) = sello::archive::series_of(form.family);
+    sello::archive::FolioFormat::default()
+        .folio("DIF-SLP", series, 2026, 137)
+        .to_string()
+}
+
+/// Every `firma` and `visado` step of the form's workflow, taken by an
+/// account, as the trámite records them before the document is issued.
+/// The person the data names for a step (in the fields its account fills)
+/// is the one who takes it; other steps are taken by the directora.
+pub fn endorsements_for(form: &FormSpec, data: &Value) -> Vec<Endorsement> {
+    let typed = |step: &str, value: SignerValue| {
+        form.fields
+            .iter()
+            .find(|f| {
+                f.filled_by
+                    .as_ref()
+                    .is_some_and(|by| by.step == step && by.value == value)
+            })
+            .and_then(|f| data.get(&f.name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    form.workflow
+        .steps()
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Firma | StepKind::Visado))
+        .map(|s| Endorsement {
+            paso_id: s.id.clone(),
+            paso: s.label.clone(),
+            tipo: s.kind,
+            nombre: typed(&s.id, SignerValue::Nombre)
+                .unwrap_or_else(|| "Mtra. Guadalupe Torres Medina".to_owned()),
+            cargo: typed(&s.id, SignerValue::Cargo)
+                .unwrap_or_else(|| "Directora del Sistema DIF Municipal".to_owned()),
+            fecha_hora: issue_time().to_rfc3339(),
+        })
+        .collect()
+}
+
+/// Issues `data` as the trámite does at its last step: with its folio,
+/// verification code, QR and seal, every `firma` and `visado` step taken
+/// (the fields the accounts fill, filled from them) and the people who
+/// sign in person signing the printed paper. Panics if it is refused.
+pub fn issue_as_tramite(id: &str, data: &Value) -> Vec<u8> {
+    let form = form(id);
+    let endorsements = endorsements_for(form, data);
+    let data = sello::web::tramites::signed_data(form, data, &endorsements);
+    let on_paper = sello::forms::paper_signers(form, &data);
+    let request = IssueRequest {
+        form,
+        data: &data,
+        issued_at: issue_time(),
+        folio: Some(folio_for(form)),
+        signer: "Mtra. Guadalupe Torres Medina",
+        cargo: "Directora del Sistema DIF Municipal",
+        endorsements: &endorsements,
+        hand_signatures: &[],
+        on_paper: &on_paper,
+    };
+    issue(&RENDERER, &KEY.1, "https://sello.dif-soledad.gob.mx", &request)
+        .unwrap_or_else(|e| panic!("{id}: not issued: {e}"))
         .pdf
 }
 

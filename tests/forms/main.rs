@@ -5,6 +5,7 @@ mod cli;
 mod examples;
 mod helpers;
 mod injection;
+mod issued;
 mod letterhead;
 mod pdf;
 mod rules;
