@@ -3,14 +3,17 @@
 //! `example.json` (realistic example data).
 
 mod catalog;
+mod dates;
 mod familias;
 mod identity;
+mod invisible;
 mod rules;
 mod spec;
 mod validate;
 mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
+pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, long_date};
 pub use rules::{DeclaredRule, Rule};
 pub use spec::{
     ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FormId, FormSpec, IdentityKind,

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 use sello::config::Config;
-use sello::forms::{Catalog, FieldType, FormSpec};
+use sello::forms::{Catalog, FieldType, FormSpec, IssueDate};
 use sello::render::{DocumentContext, Renderer};
 use serde_json::Value;
 
@@ -46,10 +46,16 @@ pub fn issue_time() -> DateTime<Tz> {
         .expect("a valid time")
 }
 
-/// Validates and renders a draft, panicking with the reasons if either fails.
+/// The examples' issue day: validation as of the day they are issued on.
+pub fn issue_day() -> IssueDate {
+    IssueDate::issued(&issue_time())
+}
+
+/// Validates (as issued on [`issue_time`]) and renders a draft, panicking
+/// with the reasons if either fails.
 pub fn render(id: &str, data: &Value) -> Vec<u8> {
     let form = form(id);
-    if let Err(problems) = sello::forms::validate(form, data) {
+    if let Err(problems) = sello::forms::validate(form, data, issue_day()) {
         panic!("{id}: data refused:\n{problems}");
     }
     RENDERER
