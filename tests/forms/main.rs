@@ -2,6 +2,7 @@
 //! API and the `sello` binary.
 
 mod cli;
+mod dates;
 mod examples;
 mod helpers;
 mod injection;
