@@ -6,6 +6,7 @@ mod dates;
 mod examples;
 mod helpers;
 mod injection;
+mod invisible;
 mod letterhead;
 mod pdf;
 mod rules;
