@@ -238,3 +238,59 @@ pub fn page_text(pdf: &[u8], page: usize) -> String {
     );
     squash(&rejoin_hyphens(&String::from_utf8_lossy(&output.stdout)))
 }
+
+/// A word as poppler places it on the page, in points from the top left.
+pub struct WordBox {
+    pub text: String,
+    pub x_min: f64,
+    pub x_max: f64,
+}
+
+/// A page's size and the words on it.
+pub struct PageBoxes {
+    pub width: f64,
+    pub height: f64,
+    pub words: Vec<WordBox>,
+}
+
+/// Every word of every page with its box (`pdftotext -bbox`).
+pub fn word_boxes(pdf: &[u8]) -> Vec<PageBoxes> {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("pdftotext", &["-bbox", "-enc", "UTF-8", path, "-"]);
+    assert!(output.status.success(), "pdftotext -bbox failed");
+    let html = String::from_utf8_lossy(&output.stdout);
+    let attribute = |tag: &str, name: &str| -> f64 {
+        let start = tag
+            .find(&format!("{name}=\""))
+            .unwrap_or_else(|| panic!("no {name} in {tag}"))
+            + name.len()
+            + 2;
+        let end = start + tag[start..].find('"').expect("closing quote");
+        tag[start..end].parse().expect("a number")
+    };
+    let mut pages: Vec<PageBoxes> = Vec::new();
+    for line in html.lines().map(str::trim) {
+        if line.starts_with("<page ") {
+            pages.push(PageBoxes {
+                width: attribute(line, "width"),
+                height: attribute(line, "height"),
+                words: Vec::new(),
+            });
+        } else if line.starts_with("<word ") {
+            let text_start = line.find('>').expect("tag end") + 1;
+            let text_end = line.rfind("</word>").expect("word end");
+            pages
+                .last_mut()
+                .expect("a page before its words")
+                .words
+                .push(WordBox {
+                    text: line[text_start..text_end].to_owned(),
+                    x_min: attribute(line, "xMin"),
+                    x_max: attribute(line, "xMax"),
+                });
+        }
+    }
+    assert!(!pages.is_empty(), "pdftotext found no pages");
+    pages
+}

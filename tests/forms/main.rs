@@ -8,6 +8,7 @@ mod helpers;
 mod injection;
 mod invisible;
 mod letterhead;
+mod long_words;
 mod pdf;
 mod rules;
 mod sandbox;
