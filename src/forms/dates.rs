@@ -116,11 +116,11 @@ fn issue_problem(
                     long_date(issue)
                 ));
             }
-            let limit = days.and_then(|d| issue.checked_add_days(Days::new(d.into())))?;
+            let days = days?;
+            let limit = issue.checked_add_days(Days::new(days.into()))?;
             (date > limit).then(|| {
                 format!(
-                    "{shown} no puede ser más de {} días posterior a {document} ({}); revise el año",
-                    days.unwrap_or_default(),
+                    "{shown} no puede ser más de {days} días posterior a {document} ({}); revise el año",
                     long_date(issue)
                 )
             })
@@ -138,23 +138,23 @@ fn issue_problem(
                     long_date(issue)
                 ));
             }
-            let limit = days.and_then(|d| issue.checked_sub_days(Days::new(d.into())))?;
+            let days = days?;
+            let limit = issue.checked_sub_days(Days::new(days.into()))?;
             (date < limit).then(|| {
                 format!(
-                    "{shown} no puede ser más de {} días anterior a {document} ({}); revise el año",
-                    days.unwrap_or_default(),
+                    "{shown} no puede ser más de {days} días anterior a {document} ({}); revise el año",
                     long_date(issue)
                 )
             })
         }
-        // A later issue date could still be on or after a date in the
-        // future: only the window can already be missed.
+        // Issued later, the document may still come on or after a date yet
+        // to come: only the window can already be missed.
         (Side::NotAfter, IssueDate::NotBefore(today)) => {
-            let limit = days.and_then(|d| today.checked_sub_days(Days::new(d.into())))?;
+            let days = days?;
+            let limit = today.checked_sub_days(Days::new(days.into()))?;
             (date < limit).then(|| {
                 format!(
-                    "{shown} no puede ser más de {} días anterior a {document}, que será hoy ({}) o después; revise el año",
-                    days.unwrap_or_default(),
+                    "{shown} no puede ser más de {days} días anterior a {document}, que será hoy ({}) o después; revise el año",
                     long_date(today)
                 )
             })
