@@ -100,7 +100,12 @@ fn main() {
         let started = Instant::now();
         let sheet = read_csv(cartas_spreadsheet(rows).as_bytes()).expect("csv");
         let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
-        let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+        let issued_at = chrono_tz::America::Panama
+            .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .single()
+            .expect("time");
+        let when = sello::forms::IssueDate::issued(&issued_at);
+        let (ready, problems) = prepare(&form, &sheet, &mapping, None, when);
         assert!(problems.is_empty(), "{:?}", &problems[..problems.len().min(3)]);
         let prepared = started.elapsed();
 
@@ -113,10 +118,7 @@ fn main() {
             signer: "Dirección de la Red de Oportunidades".into(),
             cargo: "Sello electrónico".into(),
             actor: "bench".into(),
-            issued_at: chrono_tz::America::Panama
-                .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
-                .single()
-                .expect("time"),
+            issued_at,
             workers,
             search_batch: sello::bulk::SEARCH_BATCH,
             on_paper: true,

@@ -99,7 +99,12 @@ fn main() {
 
         let sheet = read_csv(cartas_spreadsheet(rows + 1).as_bytes()).expect("csv");
         let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
-        let (mut ready, problems) = prepare(&form, &sheet, &mapping, None);
+        let issued_at = chrono_tz::America::Panama
+            .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .single()
+            .expect("time");
+        let when = sello::forms::IssueDate::issued(&issued_at);
+        let (mut ready, problems) = prepare(&form, &sheet, &mapping, None, when);
         assert!(problems.is_empty(), "{:?}", &problems[..problems.len().min(3)]);
         let issuer = BulkIssuer {
             archive,
@@ -109,10 +114,7 @@ fn main() {
             signer: "Dirección de la Red de Oportunidades".into(),
             cargo: "Sello electrónico".into(),
             actor: "bench".into(),
-            issued_at: chrono_tz::America::Panama
-                .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
-                .single()
-                .expect("time"),
+            issued_at,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             search_batch: sello::bulk::SEARCH_BATCH,
             on_paper: true,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
-use crate::forms::{FormSpec, Problems, validate};
+use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{SignError, SignatureRequest, sign_pdf};
 use crate::qr;
@@ -89,7 +89,8 @@ pub fn issue(
     base_url: &str,
     request: &IssueRequest<'_>,
 ) -> Result<IssuedDocument, IssueError> {
-    validate(request.form, request.data).map_err(IssueError::Invalid)?;
+    validate(request.form, request.data, IssueDate::issued(&request.issued_at))
+        .map_err(IssueError::Invalid)?;
     let code = VerificationCode::generate()
         .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();

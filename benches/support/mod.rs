@@ -41,11 +41,11 @@ impl Bench {
     /// Validates and renders a draft; returns the PDF.
     pub fn render(&self, id: &str, data: &Value) -> Vec<u8> {
         let form = self.form(id);
-        sello::forms::validate(form, data).expect("valid data");
         let at = chrono_tz::America::Mexico_City
             .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
             .single()
             .expect("time");
+        sello::forms::validate(form, data, sello::forms::IssueDate::draft(&at)).expect("valid data");
         self.renderer
             .render(form, data, &DocumentContext::draft(at))
             .expect("renders")
@@ -137,7 +137,7 @@ pub fn padron_round(rows: usize, round: usize) -> Value {
                 "curp": format!("HEGM{:06}MSPRRR{:02}", 800_101 + (i + round * 7_919) % 90_000, (i + round) % 100),
                 "domicilio": format!("{} {}, {}", STREETS[i % 6], 1 + (i * 37 + round * 11) % 1500, PLACES[i % 5]),
                 "servicio": SERVICES[i % 5],
-                "fecha": format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28),
+                "fecha": format!("2026-{:02}-{:02}", 1 + i % 10, 1 + i % 28),
             })
         })
         .collect();
@@ -213,7 +213,8 @@ pub fn cartas_spreadsheet(rows: usize) -> String {
         );
         csv.push_str(&format!(
             "La Pintana;{:02}/11/2026;FAM-13112-{i:06};Familia {a} - {b};Pasaje Los Aromos {} depto {};{c} {a} {b};{};{}-{:02}-{:02};{};{};{};{};{}\n",
-            1 + i % 28,
+            // Signed on or before the day the benches issue them.
+            1 + i % 22,
             100 + i % 900,
             1 + i % 40,
             run_number(10_000_000 + i as u32 * 13),

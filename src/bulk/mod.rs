@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::archive::{
     Archive, ArchiveError, IssueOrder, NamedPerson, normal_identity, persons_in, request_sha256,
 };
-use crate::forms::{FormSpec, validate};
+use crate::forms::{FormSpec, IssueDate, validate};
 use crate::issue::{IssueRequest, issue};
 use crate::keys::OfficeKey;
 use crate::render::Renderer;
@@ -76,12 +76,14 @@ pub fn refuse_reviewed(form: &FormSpec) -> Result<(), String> {
     }
 }
 
-/// Validates every row; returns those ready and every problem found.
+/// Validates every row as of the run's issue date; returns those ready
+/// and every problem found.
 pub fn prepare(
     form: &FormSpec,
     sheet: &Sheet,
     mapping: &Mapping,
     expediente_column: Option<usize>,
+    when: IssueDate,
 ) -> (Vec<ReadyRow>, Vec<RowProblem>) {
     let mut ready: Vec<ReadyRow> = Vec::new();
     let mut problems = Vec::new();
@@ -120,7 +122,7 @@ pub fn prepare(
             continue;
         }
         let data = mapping.row_data(form, cells);
-        let mut row_problems: Vec<RowProblem> = match validate(form, &data) {
+        let mut row_problems: Vec<RowProblem> = match validate(form, &data, when) {
             Ok(()) => Vec::new(),
             Err(found) => found
                 .0
@@ -500,6 +502,11 @@ mod tests {
             .clone()
     }
 
+    /// The day the examples are issued on in the tests.
+    fn on_test_day() -> IssueDate {
+        IssueDate::On(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date"))
+    }
+
     /// The example as one spreadsheet row, under the fields' names.
     fn sheet(rows: usize) -> Sheet {
         let path =
@@ -536,7 +543,7 @@ mod tests {
         sheet.rows[1].1[0] = "#N/A".into();
         sheet.cell_errors.push((3, 0, "#N/A".into()));
         let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
-        let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+        let (ready, problems) = prepare(&form, &sheet, &mapping, None, on_test_day());
         assert_eq!(ready.iter().map(|r| r.line).collect::<Vec<_>>(), [2]);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].line, 3);
@@ -557,7 +564,7 @@ mod tests {
         sheet.rows[2].1[id] = sheet.rows[2].1[id].replace('.', "");
         sheet.rows[2].1[0] = format!("  {}  ", sheet.rows[2].1[0]);
         let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
-        let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+        let (ready, problems) = prepare(&form, &sheet, &mapping, None, on_test_day());
         assert_eq!(ready.len(), 1);
         let lines: Vec<(usize, &str)> = problems.iter().map(|p| (p.line, p.message.as_str())).collect();
         assert_eq!(lines.len(), 2, "{lines:?}");

@@ -114,7 +114,9 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         ),
         None => None,
     };
-    let (ready, problems) = bulk::prepare(&form, &sheet, &mapping, expediente_column);
+    let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
+    let when = crate::forms::IssueDate::issued(&issued_at);
+    let (ready, problems) = bulk::prepare(&form, &sheet, &mapping, expediente_column, when);
     eprintln!(
         "{}: {} fila(s); {} válida(s), {} con problemas.",
         args.input.display(),
@@ -138,7 +140,6 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
     if let Some(notice) = notice {
         eprintln!("{notice}");
     }
-    let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
     let issuer = Issuer::new(config, Arc::new(key)).context("no se pudo preparar el generador de PDF")?;
     let workers = args
         .workers

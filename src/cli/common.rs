@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::Failure;
-use crate::forms::{FormSpec, validate, warnings};
+use crate::forms::{FormSpec, IssueDate, validate, warnings};
 
 /// What `render` and `issue` both take: a form, its data, where to write.
 #[derive(Debug, Args)]
@@ -26,15 +26,15 @@ pub struct DocumentArgs {
     pub at: Option<String>,
 }
 
-/// Reads the document's data and checks it against the form; the rules'
-/// warnings are printed for the clerk.
-pub fn checked_data(form: &FormSpec, source: &str) -> Result<Value, Failure> {
+/// Reads the document's data and checks it against the form as of the
+/// issue date `when`; the rules' warnings are printed for the clerk.
+pub fn checked_data(form: &FormSpec, source: &str, when: IssueDate) -> Result<Value, Failure> {
     let data = read_data(source)?;
-    validate(form, &data).map_err(|problems| Failure::InvalidData {
+    validate(form, &data, when).map_err(|problems| Failure::InvalidData {
         form: form.id.to_string(),
         problems,
     })?;
-    for warning in warnings(form, &data) {
+    for warning in warnings(form, &data, when) {
         eprintln!("aviso: {warning}");
     }
     Ok(data)

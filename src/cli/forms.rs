@@ -93,6 +93,16 @@ fn describe_rule(rule: &Rule) -> String {
             let relation = if *strict { "estrictamente en orden" } else { "en orden" };
             format!("{} van {relation}", fields.join(" ≤ "))
         }
+        Rule::NotBeforeIssue { fields, days } => format!(
+            "{} no son anteriores a la fecha de emisión{}",
+            fields.join(", "),
+            days.map_or(String::new(), |d| format!(" ni posteriores en más de {d} días"))
+        ),
+        Rule::NotAfterIssue { fields, days } => format!(
+            "{} no son posteriores a la fecha de emisión{}",
+            fields.join(", "),
+            days.map_or(String::new(), |d| format!(" ni anteriores en más de {d} días"))
+        ),
         Rule::Sum { fields, equals } => format!("{} suman {equals}", fields.join(" + ")),
         Rule::Count { list, equals } => format!("{equals} es el número de filas de {list}"),
         Rule::Covers { list, column } => format!("{list} incluye todas las opciones de {column}"),

@@ -15,6 +15,7 @@ use super::common::{
 use super::{Failure, find_form, load_catalog};
 use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::config::Config;
+use crate::forms::IssueDate;
 use crate::issue::IssueError;
 use crate::issuer::Issuer;
 use crate::keys::office_key;
@@ -59,8 +60,8 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
         .check_in_person(args.firmaran_en_papel)
         .map_err(|e| Failure::Usage(format!("«{}» {e} (--firmaran-en-papel)", form.id)))?;
     // Validate before touching keys, so bad data never creates a key.
-    let data = checked_data(form, &document.data)?;
     let issued_at = issue_time(document.at.as_deref(), config.time_zone)?;
+    let data = checked_data(form, &document.data, IssueDate::issued(&issued_at))?;
     if let Some(key) = args.idempotency_key.as_deref()
         && (key.trim().is_empty() || key.len() > 200)
     {

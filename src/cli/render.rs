@@ -8,6 +8,7 @@ use clap::Args;
 use super::common::{DocumentArgs, checked_data, issue_time, write_atomically};
 use super::{Failure, find_form, load_catalog};
 use crate::config::Config;
+use crate::forms::IssueDate;
 use crate::render::{DocumentContext, Renderer};
 
 #[derive(Debug, Args)]
@@ -24,8 +25,9 @@ pub fn run(config: &Config, args: RenderArgs) -> Result<(), Failure> {
     let args = args.document;
     let catalog = load_catalog(config)?;
     let form = find_form(&catalog, &args.form)?;
-    let data = checked_data(form, &args.data)?;
     let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
+    // A draft: it may be issued on that day or later.
+    let data = checked_data(form, &args.data, IssueDate::draft(&issued_at))?;
 
     let renderer = Renderer::new(config).context("no se pudo preparar el generador de PDF")?;
     let rendered = renderer

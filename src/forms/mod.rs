@@ -3,8 +3,10 @@
 //! `example.json` (realistic example data).
 
 mod catalog;
+mod dates;
 mod familias;
 mod identity;
+mod invisible;
 mod rules;
 mod signers;
 mod spec;
@@ -12,6 +14,7 @@ mod validate;
 mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
+pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, long_date};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{

@@ -1,5 +1,5 @@
 //! The rules the seeds state across fields, declared in `form.toml` under
-//! `[[rules]]`: dates in order, sums and counts that must agree, lists that
+//! `[[rules]]`: dates in order and on the right side of the issue date, sums and counts that must agree, lists that
 //! must cover every option, fields required by another's value, values
 //! that must not repeat, and a few rules of the Programa Familias that need
 //! code (family composition, the order of precedence of the cash-transfer
@@ -11,7 +11,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::spec::{FieldSpec, FieldType};
+use super::dates::{IssueDate, Side, check_issue_side};
+use super::spec::{FieldSpec, FieldType, FormSpec};
 use super::validate::{Problem, is_blank, parse_date};
 
 /// A rule, checked against the form's fields when the form is loaded.
@@ -21,6 +22,22 @@ pub enum Rule {
     /// Dates or times, where filled in, in this order; `list[].column`
     /// entries are checked row by row.
     Order { fields: Vec<String>, strict: bool },
+    /// Dates, where filled in, on the issue date or after it (and, with
+    /// `days`, no more than that many days after it): what the document
+    /// authorises or announces has not happened yet.
+    NotBeforeIssue {
+        fields: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        days: Option<u32>,
+    },
+    /// Dates, where filled in, on the issue date or before it (and, with
+    /// `days`, no more than that many days before it): what the document
+    /// records had happened when it was signed.
+    NotAfterIssue {
+        fields: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        days: Option<u32>,
+    },
     /// The integer fields add up to `equals`.
     Sum { fields: Vec<String>, equals: String },
     /// The table `list` has as many rows as the integer field `equals`.
@@ -68,6 +85,7 @@ pub(super) struct RawRule {
     is: Option<String>,
     #[serde(default)]
     strict: bool,
+    days: Option<u32>,
     #[serde(default)]
     warning: bool,
     message: Option<String>,
@@ -78,6 +96,9 @@ impl RawRule {
         let need = |value: Option<String>, key: &str| {
             value.ok_or_else(|| format!("la regla «{}» necesita «{key}»", self.kind))
         };
+        if self.days.is_some() && !self.kind.ends_with("_issue") {
+            return Err(format!("«days» no aplica a una regla «{}»", self.kind));
+        }
         let rule = match self.kind.as_str() {
             "order" => {
                 let list_fields = self.fields.clone().unwrap_or_default();
@@ -100,6 +121,28 @@ impl RawRule {
                 Rule::Order {
                     fields: list_fields,
                     strict: self.strict,
+                }
+            }
+            "not_before_issue" | "not_after_issue" => {
+                let dated = self.fields.clone().unwrap_or_default();
+                if dated.is_empty() {
+                    return Err(format!("la regla «{}» necesita «fields»", self.kind));
+                }
+                for path in &dated {
+                    if !matches!(lookup(fields, path)?.kind, FieldType::Date) {
+                        return Err(format!("«{path}» no es una fecha"));
+                    }
+                }
+                if self.kind == "not_before_issue" {
+                    Rule::NotBeforeIssue {
+                        fields: dated,
+                        days: self.days,
+                    }
+                } else {
+                    Rule::NotAfterIssue {
+                        fields: dated,
+                        days: self.days,
+                    }
                 }
             }
             "sum" => {
@@ -197,13 +240,23 @@ pub struct RuleFindings {
     pub warnings: Vec<Problem>,
 }
 
-/// Checks every rule against data already checked field by field.
-pub fn check(rules: &[DeclaredRule], fields: &[FieldSpec], data: &Value) -> RuleFindings {
+/// Checks every rule of `form` against data already checked field by
+/// field, as of the day it is issued.
+pub fn check(form: &FormSpec, data: &Value, when: IssueDate) -> RuleFindings {
+    let fields = &form.fields;
     let mut findings = RuleFindings::default();
-    for declared in rules {
+    for declared in &form.rules {
         let mut found = Vec::new();
         let mut skipped = Vec::new();
-        check_rule(&declared.rule, fields, data, &mut found, &mut skipped);
+        match &declared.rule {
+            Rule::NotBeforeIssue { fields: dated, days } => {
+                check_issue_side(form, data, when, (Side::NotBefore, dated, *days), &mut found)
+            }
+            Rule::NotAfterIssue { fields: dated, days } => {
+                check_issue_side(form, data, when, (Side::NotAfter, dated, *days), &mut found)
+            }
+            rule => check_rule(rule, fields, data, &mut found, &mut skipped),
+        }
         findings.warnings.extend(skipped);
         for mut problem in found {
             if let Some(message) = &declared.message {
@@ -219,19 +272,19 @@ pub fn check(rules: &[DeclaredRule], fields: &[FieldSpec], data: &Value) -> Rule
     findings
 }
 
-fn label(fields: &[FieldSpec], path: &str) -> String {
+pub(super) fn label(fields: &[FieldSpec], path: &str) -> String {
     lookup(fields, path)
         .map(|f| f.label.clone())
         .unwrap_or_else(|_| path.to_owned())
 }
 
-fn text<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(data: &'a Value, name: &str) -> Option<&'a str> {
     data.get(name)
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
 }
 
-fn rows<'a>(data: &'a Value, list: &str) -> &'a [Value] {
+pub(super) fn rows<'a>(data: &'a Value, list: &str) -> &'a [Value] {
     data.get(list)
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
@@ -278,10 +331,17 @@ fn check_rule(
                             } else {
                                 "no puede ser anterior a"
                             };
+                            // A row's date before a field of the document: say which row.
+                            let row = match (before_path.split_once('['), shown.contains('[')) {
+                                (Some((_, rest)), false) => rest
+                                    .split_once(']')
+                                    .map_or(String::new(), |(n, _)| format!(" de la fila {n}")),
+                                _ => String::new(),
+                            };
                             fail(
                                 shown.clone(),
                                 format!(
-                                    "«{}» ({value}) {relation} «{}» ({before})",
+                                    "«{}» ({value}) {relation} «{}»{row} ({before})",
                                     label(fields, path),
                                     label(fields, &plain(before_path))
                                 ),
@@ -389,6 +449,8 @@ fn check_rule(
                 }
             }
         }
+        // Checked with the issue date, in `check`.
+        Rule::NotBeforeIssue { .. } | Rule::NotAfterIssue { .. } => {}
         Rule::ComposicionFamiliar => super::familias::composicion(data, found),
         Rule::PrelacionCobrador => super::familias::prelacion(data, found, skipped),
         Rule::RepresentanteAdulto => super::familias::representante_adulto(data, found),

@@ -559,6 +559,22 @@ mod tests {
     }
 
     #[test]
+    fn issue_date_rules_take_dates_and_only_they_take_days() {
+        let fields = "[[fields]]\nname = \"fecha\"\nlabel = \"Fecha\"\ntype = \"date\"\n\
+                      [[fields]]\nname = \"hora\"\nlabel = \"Hora\"\ntype = \"time\"\n";
+        let rule = |body: &str| parse(&format!("{HEAD}{fields}[[rules]]\n{body}"));
+        let spec = rule("type = \"not_before_issue\"\nfields = [\"fecha\"]\ndays = 30\n").unwrap();
+        assert!(matches!(
+            &spec.rules[0].rule,
+            crate::forms::Rule::NotBeforeIssue { days: Some(30), .. }
+        ));
+        let err = rule("type = \"not_after_issue\"\nfields = [\"hora\"]\n").unwrap_err();
+        assert!(err.contains("hora") && err.contains("no es una fecha"), "{err}");
+        let err = rule("type = \"order\"\nfields = [\"fecha\", \"fecha\"]\ndays = 3\n").unwrap_err();
+        assert!(err.contains("days"), "{err}");
+    }
+
+    #[test]
     fn fields_are_required_unless_declared_optional() {
         let text = format!(
             "{HEAD}[[fields]]\nname = \"a\"\nlabel = \"A\"\ntype = \"text\"\n\

@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::dates::{self, IssueDate};
 use super::identity;
+use super::invisible;
 use super::rules;
 use super::spec::{FieldSpec, FieldType, FormSpec};
 use crate::render::printable;
@@ -60,14 +62,15 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
-/// Checks `data` against `form`, field by field and then the form's rules;
+/// Checks `data` against `form`, field by field and then the form's rules,
+/// some of which relate its dates to the day it is issued (`when`);
 /// returns every problem found.
-pub fn validate(form: &FormSpec, data: &Value) -> Result<(), Problems> {
+pub fn validate(form: &FormSpec, data: &Value, when: IssueDate) -> Result<(), Problems> {
     let mut problems = Vec::new();
     match data {
         Value::Object(object) => {
             check_object(&form.fields, object, "", &mut problems);
-            problems.extend(rules::check(&form.rules, &form.fields, data).errors);
+            problems.extend(rules::check(form, data, when).errors);
         }
         _ => problems.push(Problem {
             path: String::new(),
@@ -83,8 +86,8 @@ pub fn validate(form: &FormSpec, data: &Value) -> Result<(), Problems> {
 
 /// What the form's rules warn about in data that is otherwise valid: shown
 /// to the clerk, who may go on.
-pub fn warnings(form: &FormSpec, data: &Value) -> Vec<Problem> {
-    rules::check(&form.rules, &form.fields, data).warnings
+pub fn warnings(form: &FormSpec, data: &Value, when: IssueDate) -> Vec<Problem> {
+    rules::check(form, data, when).warnings
 }
 
 fn check_object(
@@ -149,13 +152,12 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
             Some(text) => check_length(label, text, *min_length, *max_length).map_or((), fail),
             None => fail(format!("«{label}» debe ser texto")),
         },
-        FieldType::Date => {
-            if value.as_str().and_then(parse_date).is_none() {
-                fail(format!(
-                    "«{label}» debe ser una fecha válida escrita como 2026-11-22 (año-mes-día)"
-                ));
-            }
-        }
+        FieldType::Date => match value.as_str().and_then(parse_date) {
+            Some(date) => dates::year_problem(label, date).map_or((), fail),
+            None => fail(format!(
+                "«{label}» debe ser una fecha válida escrita como 2026-11-22 (año-mes-día)"
+            )),
+        },
         FieldType::Time => {
             if !value.as_str().is_some_and(is_time) {
                 fail(format!(
@@ -193,6 +195,13 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
 }
 
 fn check_length(label: &str, text: &str, min: Option<usize>, max: usize) -> Option<String> {
+    if let Some((c, what)) = invisible::find(text) {
+        return Some(format!(
+            "«{label}» contiene {what} (U+{:04X}), un carácter invisible: lo impreso no \
+             coincidiría con lo que se guarda y se busca; escríbalo de nuevo, sin copiarlo y pegarlo",
+            c as u32
+        ));
+    }
     if let Some(c) = text
         .chars()
         .find(|c| !matches!(c, '\n' | '\r' | '\t') && !printable(*c))

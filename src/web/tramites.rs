@@ -12,7 +12,9 @@ use crate::archive::{
     Archive, ArchiveError, DraftRecord, FinalSignature, HandSignatureRecord, IssueOrder, Issued, Move,
     NewHandSignature, SignedItem, StepRecord, Taker,
 };
-use crate::forms::{FormSpec, HandSigner, Step, StepKind, StepTaker, fill_signers, hand_signers, validate};
+use crate::forms::{
+    FormSpec, HandSigner, IssueDate, Step, StepKind, StepTaker, fill_signers, hand_signers, validate,
+};
 use crate::issue::IssueError;
 use crate::render::Endorsement;
 use crate::render::HAND_SIGNATURES_MAX;
@@ -47,6 +49,9 @@ pub struct Tramite<'a> {
     /// The step it is at; `None` once issued.
     pub step: Option<&'a Step>,
     pub history: Vec<StepRecord>,
+    /// When it was loaded, in the office's time zone: its data is checked
+    /// as a draft to be issued that day or later.
+    pub loaded_at: DateTime<chrono_tz::Tz>,
 }
 
 impl Tramite<'_> {
@@ -107,6 +112,7 @@ pub async fn load<'a>(state: &'a AppState, archive: &Archive, id: i64) -> Result
         form,
         step,
         history,
+        loaded_at: state.issuer.now(),
     })
 }
 
@@ -144,7 +150,8 @@ pub async fn submit(archive: &Archive, tramite: &Tramite<'_>, user: &User) -> Re
         return Err(only_the_drafter());
     }
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
-    validate(tramite.form, &data).map_err(|p| ArchiveError::Issue(IssueError::Invalid(p)))?;
+    validate(tramite.form, &data, IssueDate::draft(&tramite.loaded_at))
+        .map_err(|p| ArchiveError::Issue(IssueError::Invalid(p)))?;
     let next = tramite.form.workflow.after(&step.id).unwrap_or(step);
     take(archive, tramite, step, &next.id, "enviado", None, user).await
 }

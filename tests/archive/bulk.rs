@@ -658,7 +658,9 @@ async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate:
     let form = std::sync::Arc::new(crate::CATALOG.get("carta-compromiso").expect("form").clone());
     let sheet = read_csv(&csv_bytes(&rows(30, &[]), false)).expect("csv");
     let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
-    let (ready, problems) = prepare(&form, &sheet, &mapping, None);
+    let issued_at = crate::at(22);
+    let when = sello::forms::IssueDate::issued(&issued_at);
+    let (ready, problems) = prepare(&form, &sheet, &mapping, None, when);
     assert!(problems.is_empty(), "{problems:?}");
     let issuer = BulkIssuer {
         archive: fixture.archive.clone(),
@@ -668,7 +670,7 @@ async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate:
         signer: "Mtra. Guadalupe Torres Medina".into(),
         cargo: "Directora".into(),
         actor: "lucia".into(),
-        issued_at: crate::at(22),
+        issued_at,
         workers: 2,
         // Several batches in a short run, each while rows are under way.
         search_batch: 4,

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 use sello::config::Config;
-use sello::forms::{Catalog, FieldType, FormSpec, SignerValue, StepKind};
+use sello::forms::{Catalog, FieldType, FormSpec, IssueDate, SignerValue, StepKind};
 use sello::issue::{IssueRequest, issue};
 use sello::keys::{KeyAlgorithm, OfficeKey};
 use sello::render::{DocumentContext, Endorsement, Renderer};
@@ -48,10 +48,16 @@ pub fn issue_time() -> DateTime<Tz> {
         .expect("a valid time")
 }
 
-/// Validates and renders a draft, panicking with the reasons if either fails.
+/// The examples' issue day: validation as of the day they are issued on.
+pub fn issue_day() -> IssueDate {
+    IssueDate::issued(&issue_time())
+}
+
+/// Validates (as issued on [`issue_time`]) and renders a draft, panicking
+/// with the reasons if either fails.
 pub fn render(id: &str, data: &Value) -> Vec<u8> {
     let form = form(id);
-    if let Err(problems) = sello::forms::validate(form, data) {
+    if let Err(problems) = sello::forms::validate(form, data, issue_day()) {
         panic!("{id}: data refused:\n{problems}");
     }
     RENDERER
@@ -309,4 +315,60 @@ pub fn page_text(pdf: &[u8], page: usize) -> String {
         &["-raw", "-enc", "UTF-8", "-f", &page, "-l", &page, path, "-"],
     );
     squash(&rejoin_hyphens(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// A word as poppler places it on the page, in points from the top left.
+pub struct WordBox {
+    pub text: String,
+    pub x_min: f64,
+    pub x_max: f64,
+}
+
+/// A page's size and the words on it.
+pub struct PageBoxes {
+    pub width: f64,
+    pub height: f64,
+    pub words: Vec<WordBox>,
+}
+
+/// Every word of every page with its box (`pdftotext -bbox`).
+pub fn word_boxes(pdf: &[u8]) -> Vec<PageBoxes> {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("pdftotext", &["-bbox", "-enc", "UTF-8", path, "-"]);
+    assert!(output.status.success(), "pdftotext -bbox failed");
+    let html = String::from_utf8_lossy(&output.stdout);
+    let attribute = |tag: &str, name: &str| -> f64 {
+        let start = tag
+            .find(&format!("{name}=\""))
+            .unwrap_or_else(|| panic!("no {name} in {tag}"))
+            + name.len()
+            + 2;
+        let end = start + tag[start..].find('"').expect("closing quote");
+        tag[start..end].parse().expect("a number")
+    };
+    let mut pages: Vec<PageBoxes> = Vec::new();
+    for line in html.lines().map(str::trim) {
+        if line.starts_with("<page ") {
+            pages.push(PageBoxes {
+                width: attribute(line, "width"),
+                height: attribute(line, "height"),
+                words: Vec::new(),
+            });
+        } else if line.starts_with("<word ") {
+            let text_start = line.find('>').expect("tag end") + 1;
+            let text_end = line.rfind("</word>").expect("word end");
+            pages
+                .last_mut()
+                .expect("a page before its words")
+                .words
+                .push(WordBox {
+                    text: line[text_start..text_end].to_owned(),
+                    x_min: attribute(line, "xMin"),
+                    x_max: attribute(line, "xMax"),
+                });
+        }
+    }
+    assert!(!pages.is_empty(), "pdftotext found no pages");
+    pages
 }

@@ -2,11 +2,14 @@
 //! API and the `sello` binary.
 
 mod cli;
+mod dates;
 mod examples;
 mod helpers;
 mod injection;
+mod invisible;
 mod issued;
 mod letterhead;
+mod long_words;
 mod pdf;
 mod rules;
 mod sandbox;

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{example, form};
+use crate::helpers::{example, form, issue_day};
 use sello::forms::{Problems, validate, warnings};
 
 fn refused(id: &str, data: &Value) -> Problems {
-    validate(form(id), data).expect_err("the rule should refuse this data")
+    validate(form(id), data, issue_day()).expect_err("the rule should refuse this data")
 }
 
 fn message_at(problems: &Problems, path: &str) -> String {
@@ -86,16 +86,16 @@ fn the_cash_transfer_recipient_follows_the_order_of_precedence() {
         criteria.into_iter().find(|v| v.starts_with(l)).expect("letter")
     };
     // The example follows the rule: no warning.
-    assert!(warnings(form(id), &example(id)).is_empty());
+    assert!(warnings(form(id), &example(id), issue_day()).is_empty());
 
     // Skipping to "d" while adult women are in the family: a warning naming the rule.
     let mut data = example(id);
     data["criterio_cobrador"] = json!(letter("d."));
     assert!(
-        validate(form(id), &data).is_ok(),
+        validate(form(id), &data, issue_day()).is_ok(),
         "a skipped precedence warns, it does not refuse"
     );
-    let found = warnings(form(id), &data);
+    let found = warnings(form(id), &data, issue_day());
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].path, "criterio_cobrador");
     assert!(
@@ -132,7 +132,7 @@ fn the_representative_who_signs_the_carta_is_an_adult_unless_all_are_minors() {
     );
     data["criterio_representante"] = json!("Familia integrada solo por menores adultos");
     assert!(
-        validate(form(id), &data).is_ok(),
+        validate(form(id), &data, issue_day()).is_ok(),
         "a family of minors may be represented by a minor"
     );
     data["representante_fecha_nacimiento"] = json!("1980-01-01");

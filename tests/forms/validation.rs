@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{CATALOG, example, form};
+use crate::helpers::{CATALOG, example, form, issue_day};
 use sello::forms::{Catalog, Problems, validate};
 
 fn problems(id: &str, data: &Value) -> Problems {
-    validate(form(id), data).expect_err("the data should be refused")
+    validate(form(id), data, issue_day()).expect_err("the data should be refused")
 }
 
 fn with(id: &str, path: &[&str], value: Value) -> Value {
@@ -40,7 +40,7 @@ fn assert_refused(id: &str, path: &[&str], value: Value, expected_path: &str, wo
 #[test]
 fn every_example_is_valid() {
     for form in CATALOG.iter() {
-        if let Err(problems) = validate(form, &example(form.id.as_str())) {
+        if let Err(problems) = validate(form, &example(form.id.as_str()), issue_day()) {
             panic!("{}: {problems}", form.id);
         }
     }
@@ -52,7 +52,7 @@ fn removing_each_required_field_is_refused_by_name() {
         for field in form.fields.iter().filter(|f| f.required) {
             let mut data = example(form.id.as_str());
             data.as_object_mut().expect("object").remove(&field.name);
-            let found = validate(form, &data).expect_err("refused");
+            let found = validate(form, &data, issue_day()).expect_err("refused");
             let problem =
                 found.0.iter().find(|p| p.path == field.name).unwrap_or_else(|| {
                     panic!("{}: removing {} not reported: {found:?}", form.id, field.name)
@@ -290,15 +290,15 @@ fn money_keeps_two_decimals_and_is_not_negative() {
     .expect("write");
     let catalog = Catalog::load(dir.path()).expect("loads");
     let form = catalog.get("cotizacion").expect("present");
-    assert!(validate(form, &json!({"monto": 1500.5})).is_ok());
-    assert!(validate(form, &json!({"monto": "1500.50"})).is_ok());
+    assert!(validate(form, &json!({"monto": 1500.5}), issue_day()).is_ok());
+    assert!(validate(form, &json!({"monto": "1500.50"}), issue_day()).is_ok());
     for (bad, words) in [
         (json!(1500.555), "dos decimales"),
         (json!("1,500"), "dos decimales"),
         (json!(-3), "menor que 0.00"),
         (json!(50000.01), "mayor que 50000.00"),
     ] {
-        let found = validate(form, &json!({ "monto": bad })).expect_err("refused");
+        let found = validate(form, &json!({ "monto": bad }), issue_day()).expect_err("refused");
         assert_eq!(found.0[0].path, "monto");
         assert!(
             found.0[0].message.contains(words),
@@ -322,5 +322,5 @@ fn characters_no_font_can_print_are_refused_by_field() {
     // Accents, ñ, emoji sequences and tabs in long text are all printable.
     let mut data = example(id);
     data["asistentes"][0]["nombre"] = json!("Ñuñoa Güemes ❤️ 👨‍👩‍👧 Ü");
-    assert!(validate(form(id), &data).is_ok());
+    assert!(validate(form(id), &data, issue_day()).is_ok());
 }

@@ -150,10 +150,11 @@ pub async fn issue_document(
             ),
         )
     })?;
-    crate::forms::validate(form, &body.data).map_err(|problems| ApiError::invalid_data(problems.0))?;
+    let issued_at = state.issuer.now();
+    crate::forms::validate(form, &body.data, crate::forms::IssueDate::issued(&issued_at))
+        .map_err(|problems| ApiError::invalid_data(problems.0))?;
     let archive = archive_of(&state, &user).await?;
     let actor = format!("{} (API)", user.username);
-    let issued_at = state.issuer.now();
     let signature = crate::web::tramites::direct_signature(form, &user, issued_at);
     let data = crate::web::tramites::signed_data(form, &body.data, std::slice::from_ref(&signature));
     let order = IssueOrder {

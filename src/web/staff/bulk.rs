@@ -133,7 +133,9 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         Ok(mapping) => mapping,
         Err(message) => return bad_request(&staff, &format!("{file_name}: {message}")),
     };
-    let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None);
+    let issued_at = state.issuer.now();
+    let when = crate::forms::IssueDate::issued(&issued_at);
+    let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None, when);
     let office = staff.user().office_code.clone();
     if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
         return bad_request(
@@ -151,7 +153,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         total_rows: sheet.rows.len(),
         unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
         valid_rows: if dry_run { 0 } else { ready.len() },
-        issued_at: state.issuer.now(),
+        issued_at,
         done: Default::default(),
         finished: AtomicBool::new(dry_run || ready.is_empty()),
         problems: std::sync::Mutex::new(problems),

@@ -14,7 +14,7 @@ use super::entry::{Posted, fields};
 use super::tramite;
 use crate::accounts::User;
 use crate::archive::{Archive, ArchiveError, IssueOrder, Issued};
-use crate::forms::{FormSpec, Problem, StepKind, validate};
+use crate::forms::{FormSpec, IssueDate, Problem, StepKind, validate};
 use crate::issue::IssueError;
 use crate::web::AppState;
 use crate::web::api::archive_of;
@@ -367,7 +367,7 @@ pub async fn submit(
             }
         }
         "vista_previa" => {
-            if let Err(problems) = validate(form, &data) {
+            if let Err(problems) = validate(form, &data, IssueDate::draft(&state.issuer.now())) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
             let preview = tokio::task::block_in_place(|| {
@@ -394,7 +394,8 @@ pub async fn submit(
             if let Some(refused) = staff.refuse_unless(|role| form.workflow.allows_direct_issue(role)) {
                 return refused;
             }
-            if let Err(problems) = validate(form, &data) {
+            let issued_at = state.issuer.now();
+            if let Err(problems) = validate(form, &data, IssueDate::issued(&issued_at)) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
             if let Some(id) = draft {
