@@ -88,7 +88,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
     let (apoyo, jefa) = (&staff.auxiliar, &staff.directora);
 
     // Carta de compromiso: the representative signs on the professional's screen.
-    let carta = crate::example("carta-compromiso");
+    let carta = crate::example_now("carta-compromiso");
     let representative = carta["representante"]["nombre"]
         .as_str()
         .expect("name")
@@ -194,7 +194,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
         &service,
         apoyo,
         "caracterizacion-familia",
-        &crate::example("caracterizacion-familia"),
+        &crate::example_now("caracterizacion-familia"),
     )
     .await;
     step(&service, apoyo, characterisation, "submit", None, StatusCode::OK).await;
@@ -214,7 +214,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
         &service,
         apoyo,
         "plan-intervencion",
-        &crate::example("plan-intervencion"),
+        &crate::example_now("plan-intervencion"),
     )
     .await;
     step(&service, apoyo, plan, "submit", None, StatusCode::OK).await;
@@ -270,7 +270,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
         &service,
         apoyo,
         "declaracion-no-participacion",
-        &crate::example("declaracion-no-participacion"),
+        &crate::example_now("declaracion-no-participacion"),
     )
     .await;
     step(&service, apoyo, declaration, "submit", None, StatusCode::OK).await;
@@ -362,7 +362,7 @@ async fn a_functional_aid_is_renewed_each_month_by_its_custodian(fixture: &Fixtu
         &service,
         &staff.auxiliar,
         "oficio-ayuda-funcional",
-        &crate::example("oficio-ayuda-funcional"),
+        &crate::example_now("oficio-ayuda-funcional"),
     )
     .await;
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
@@ -432,7 +432,7 @@ crate::archive_conformance!(a_functional_aid_is_renewed_each_month_by_its_custod
 async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = staff(&service).await;
-    let mut data = crate::example("oficio-comision");
+    let mut data = crate::example_now("oficio-comision");
     let id = draft(&service, &staff.auxiliar, "oficio-comision", &data).await;
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     let first =
@@ -548,7 +548,7 @@ crate::archive_conformance!(a_correction_replaces_the_document_it_corrects);
 async fn a_committee_acta_is_signed_by_every_member_and_endorsed_by_the_supervisor(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = staff(&service).await;
-    let acta = crate::example("acta-comite-familia");
+    let acta = crate::example_now("acta-comite-familia");
     let members: Vec<String> = acta["miembros"]
         .as_array()
         .expect("members")
@@ -682,7 +682,7 @@ async fn the_staff_pages_carry_a_draft_through_its_steps_and_take_scans(fixture:
         .text();
     assert!(blank.contains("Enviar a «Aprobación de la cotización conforme al presupuesto»"));
     assert!(!blank.contains("value=\"emitir\""));
-    let mut fields = crate::entry_fields::entry_fields(&crate::example("oficio-autorizacion-apoyo"));
+    let mut fields = crate::entry_fields::entry_fields(&crate::example_now("oficio-autorizacion-apoyo"));
     fields.push(("_accion".into(), "enviar".into()));
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let sent = auxiliar

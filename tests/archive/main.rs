@@ -167,6 +167,38 @@ pub fn example(id: &str) -> Value {
     serde_json::from_str(&text).expect("JSON")
 }
 
+/// The day the examples are written for: their dates relate to it.
+const EXAMPLES_ISSUED_ON: (i32, u32, u32) = (2026, 11, 22);
+
+/// A form's example with every date moved by the days since the examples'
+/// issue day, for tests that issue it today through the service: each date
+/// keeps its relation to the issue date (a trip still ahead, a visit past).
+pub fn example_now(id: &str) -> Value {
+    let (y, m, d) = EXAMPLES_ISSUED_ON;
+    let written_for = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Mexico_City)
+        .date_naive();
+    let shift = today.signed_duration_since(written_for);
+    fn walk(value: &mut Value, shift: chrono::Duration) {
+        match value {
+            Value::String(text) => {
+                if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    && text.len() == 10
+                {
+                    *text = (date + shift).format("%Y-%m-%d").to_string();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, shift)),
+            Value::Object(fields) => fields.values_mut().for_each(|v| walk(v, shift)),
+            _ => {}
+        }
+    }
+    let mut example = example(id);
+    walk(&mut example, shift);
+    example
+}
+
 pub fn at(day: u32) -> chrono::DateTime<Tz> {
     chrono_tz::America::Mexico_City
         .with_ymd_and_hms(2026, 11, day, 10, 30, 0)

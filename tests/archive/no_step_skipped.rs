@@ -29,7 +29,7 @@ async fn document_of(service: &Service, token: &str, id: &Value) -> Value {
 async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_paper(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = staff(&service).await;
-    let data = crate::example("carta-compromiso");
+    let data = crate::example_now("carta-compromiso");
     let refused = service
         .api(
             "POST",
@@ -146,7 +146,7 @@ fn the_terminal_and_a_lote_refuse_to_skip_the_signatures_in_person() {
     assert_eq!(report["folio"], "DIF-SLP/CA/2026/0001");
 
     // A lote of two cartas: refused whole without the flag, then issued.
-    let example = crate::example("carta-compromiso");
+    let example = crate::example_now("carta-compromiso");
     let rows = (1..=2).map(|i| {
         let mut row = example.clone();
         row["familia_id"] = json!(format!("FAM-LOTE-{i}"));
@@ -226,7 +226,7 @@ fn the_terminal_and_a_lote_refuse_to_skip_the_signatures_in_person() {
 async fn a_reviewer_who_changes_a_returned_draft_can_neither_approve_nor_sign_it(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = staff(&service).await;
-    let data = crate::example("oficio-autorizacion-apoyo");
+    let data = crate::example_now("oficio-autorizacion-apoyo");
     let id = draft(&service, &staff.auxiliar, "oficio-autorizacion-apoyo", &data).await;
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     step(

@@ -153,7 +153,7 @@ async fn those_who_take_the_next_step_are_told_by_mail(fixture: &Fixture) {
         &service,
         auxiliar,
         "oficio-autorizacion-apoyo",
-        &crate::example("oficio-autorizacion-apoyo"),
+        &crate::example_now("oficio-autorizacion-apoyo"),
     )
     .await;
     step(&service, auxiliar, id, "submit", None, StatusCode::OK).await;
@@ -170,7 +170,7 @@ async fn those_who_take_the_next_step_are_told_by_mail(fixture: &Fixture) {
     );
     assert!(sent[0].text.contains("Aprobaci"), "{}", sent[0].text);
     // No personal data of the people in the document leaves by mail.
-    let solicitante = crate::example("oficio-autorizacion-apoyo")["solicitante"]["nombre"]
+    let solicitante = crate::example_now("oficio-autorizacion-apoyo")["solicitante"]["nombre"]
         .as_str()
         .expect("name")
         .to_owned();

@@ -142,7 +142,7 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         &service,
         &staff.auxiliar,
         "solicitud-apoyo",
-        &crate::example("solicitud-apoyo"),
+        &crate::example_now("solicitud-apoyo"),
     )
     .await;
     step(&service, &staff.auxiliar, request, "submit", None, StatusCode::OK).await;
@@ -170,7 +170,7 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         .to_owned();
 
     // The authorisation cannot be issued in one go: it needs the budget's approval.
-    let mut quote = crate::example("oficio-autorizacion-apoyo");
+    let mut quote = crate::example_now("oficio-autorizacion-apoyo");
     quote["folio_solicitud"] = json!(request_folio);
     quote["monto"] = json!(9800.0);
     let direct = service
@@ -191,7 +191,7 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
             "POST",
             "/api/v1/documents",
             Some(&staff.directora),
-            Some(json!({"form": "oficio-comision", "data": crate::example("oficio-comision")})),
+            Some(json!({"form": "oficio-comision", "data": crate::example_now("oficio-comision")})),
         )
         .await;
     assert_eq!(taken.status, StatusCode::CREATED);
@@ -202,7 +202,7 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         .header("content-type", "application/json")
         .header("idempotency-key", "borrador-2");
     request = request.header("accept", "application/json");
-    let body = json!({"form": "oficio-comision", "data": crate::example("oficio-comision")}).to_string();
+    let body = json!({"form": "oficio-comision", "data": crate::example_now("oficio-comision")}).to_string();
     let squatted = service
         .send(request.body(axum::body::Body::from(body)).expect("request"))
         .await;
@@ -508,14 +508,14 @@ async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture)
         fixture,
         &staff,
         "oficio-estrella-blanca",
-        &crate::example("oficio-estrella-blanca"),
+        &crate::example_now("oficio-estrella-blanca"),
     )
     .await;
     let text = issued_pdf_text(&service, &staff.directora, fixture, &letter).await;
     assert!(text.contains("Autorización del apoyo de transporte"), "{text}");
 
     // The weekly report lists the letter issued.
-    let mut report = crate::example("reporte-semanal-oficios");
+    let mut report = crate::example_now("reporte-semanal-oficios");
     let mut row = report["oficios"][0].clone();
     row["folio"] = letter["folio"].clone();
     report["oficios"] = json!([row]);
@@ -528,7 +528,7 @@ crate::archive_conformance!(transport_letters_are_authorised_and_reported_weekly
 async fn a_functional_aid_rejected_by_the_director_returns_to_its_drafter(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = staff(&service).await;
-    let data = crate::example("oficio-ayuda-funcional");
+    let data = crate::example_now("oficio-ayuda-funcional");
     let id = draft(&service, &staff.auxiliar, "oficio-ayuda-funcional", &data).await;
     // Another clerk's draft is not in this one's inbox; it is in its author's.
     assert!(in_inbox(&inbox(&service, &staff.auxiliar).await, id).is_some());
@@ -590,7 +590,7 @@ async fn a_staff_commission_is_drafted_by_the_clerk_and_authorised_by_the_direct
         fixture,
         &staff,
         "oficio-comision",
-        &crate::example("oficio-comision"),
+        &crate::example_now("oficio-comision"),
     )
     .await;
     let text = issued_pdf_text(&service, &staff.directora, fixture, &document).await;
@@ -608,7 +608,7 @@ async fn a_staff_commission_is_drafted_by_the_clerk_and_authorised_by_the_direct
         &service,
         &staff.auxiliar,
         "oficio-comision",
-        &crate::example("oficio-comision"),
+        &crate::example_now("oficio-comision"),
     )
     .await;
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
