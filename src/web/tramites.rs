@@ -359,7 +359,7 @@ pub async fn sign(
         return Ok(Signed::MovedOn);
     }
 
-    let zone = state.config.time_zone;
+    let zone = state.issuer.time_zone_of(archive.office());
     let mut endorsements: Vec<Endorsement> = round
         .iter()
         .filter(|s| s.action == "visado" || s.action == "firmado")
@@ -394,7 +394,7 @@ pub async fn sign(
         hand_signatures.push((drawn.signer, png));
     }
     endorsements.sort_by(|a, b| a.fecha_hora.cmp(&b.fecha_hora));
-    let issued_at = state.issuer.now();
+    let issued_at = state.issuer.now_in(archive.office());
     endorsements.push(Endorsement {
         paso: step.label.clone(),
         tipo: StepKind::Firma,

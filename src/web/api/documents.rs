@@ -135,13 +135,15 @@ pub async fn issue_document(
             ),
         ));
     }
-    crate::forms::validate(form, &body.data).map_err(|problems| ApiError::invalid_data(problems.0))?;
     let archive = archive_of(&state, &user).await?;
+    let country = state.issuer.country_of(archive.office());
+    crate::forms::validate(&form.for_country(country), &body.data)
+        .map_err(|problems| ApiError::invalid_data(problems.0))?;
     let actor = format!("{} (API)", user.username);
     let order = IssueOrder {
         form,
         data: &body.data,
-        issued_at: state.issuer.now(),
+        issued_at: state.issuer.now_in(archive.office()),
         actor: &actor,
         expediente_id: body.expediente,
         idempotency_key: idempotency_key.as_deref(),

@@ -125,6 +125,11 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     };
     let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None);
     let office = staff.user().office_code.clone();
+    // The lote's date is the office's, in its own time zone.
+    let issued_at = match archive_of(&state, staff.user()).await {
+        Ok(archive) => state.issuer.now_in(archive.office()),
+        Err(error) => return unavailable(&error),
+    };
     if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
         return bad_request(
             &staff,
@@ -140,7 +145,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         total_rows: sheet.rows.len(),
         unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
         valid_rows: if dry_run { 0 } else { ready.len() },
-        issued_at: state.issuer.now(),
+        issued_at,
         done: Default::default(),
         finished: AtomicBool::new(dry_run || ready.is_empty()),
         problems: std::sync::Mutex::new(problems),
@@ -190,7 +195,8 @@ async fn run(
         .map_err(|e| e.to_string())?;
     let renderer = state
         .issuer
-        .renderer_for(archive.office())
+        .renderer_for(&archive)
+        .await
         .map_err(|e| format!("generador de PDF: {e}"))?;
     let issuer = BulkIssuer {
         archive,
@@ -431,7 +437,7 @@ pub async fn padron(
         padron_form,
         &lote,
         &responsible,
-        state.issuer.now(),
+        state.issuer.now_in(archive.office()),
     )
     .await;
     match issued {

@@ -168,7 +168,7 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             Ok(signers) => signers,
             Err(error) => return unavailable(&error),
         };
-        let body = tramite::review_page(&state, &staff, &tramite, &signers, None);
+        let body = tramite::review_page(&state, &staff, &archive, &tramite, &signers, None);
         return Html(body.into_string()).into_response();
     }
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
@@ -189,7 +189,10 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
                     tramite.draft.author, tramite.draft.updated_at
                 ),
             )),
-            panel: Some(tramite::panel(&state, &tramite)),
+            panel: Some(tramite::panel(
+                &tramite,
+                state.issuer.time_zone_of(archive.office()),
+            )),
         },
     )
 }
@@ -366,12 +369,11 @@ pub async fn submit(
             }
         }
         "vista_previa" => {
-            if let Err(problems) = validate(form, &data) {
+            let country = state.issuer.country_of(archive.office());
+            if let Err(problems) = validate(&form.for_country(country), &data) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
-            let preview = tokio::task::block_in_place(|| {
-                state.issuer.preview(archive.office(), form, &data, Vec::new())
-            });
+            let preview = state.issuer.preview(&archive, form, &data, Vec::new()).await;
             match preview {
                 Ok(rendered) => (
                     [(axum::http::header::CONTENT_TYPE, "application/pdf")],
@@ -393,7 +395,8 @@ pub async fn submit(
             if let Some(refused) = staff.refuse_unless(|role| form.workflow.allows_direct_issue(role)) {
                 return refused;
             }
-            if let Err(problems) = validate(form, &data) {
+            let country = state.issuer.country_of(archive.office());
+            if let Err(problems) = validate(&form.for_country(country), &data) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
             if let Some(id) = draft {
@@ -403,7 +406,7 @@ pub async fn submit(
             let order = IssueOrder {
                 form,
                 data: &data,
-                issued_at: state.issuer.now(),
+                issued_at: state.issuer.now_in(archive.office()),
                 actor: &user.username,
                 expediente_id: None,
                 idempotency_key: Some(&key),
