@@ -13,6 +13,7 @@ mod folios;
 pub mod in_person;
 mod issuing;
 mod notices;
+mod offices;
 mod s3;
 mod search;
 mod service;
