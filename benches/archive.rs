@@ -209,10 +209,7 @@ async fn postgres_store(name: &str) -> Store {
 }
 
 fn office() -> Office {
-    Office {
-        code: "DIF-SLP".into(),
-        name: "DIF Soledad".into(),
-    }
+    Office::new("DIF-SLP", "DIF Soledad")
 }
 
 async fn issue_throughput() {

@@ -36,6 +36,10 @@ pub struct Config {
     pub base_url: String,
     pub data_dir: PathBuf,
     pub time_zone: Tz,
+    /// Whose conventions the documents follow (the identity number a person
+    /// field takes when its form does not say, the place-and-date line);
+    /// `None`, the default, follows none in particular, as before.
+    pub country: Option<crate::office::Country>,
     /// The catalog of forms and the shared template library.
     pub forms_dir: PathBuf,
     /// The folder of the office's active signing key; `None` means the one
@@ -111,6 +115,7 @@ struct FileSettings {
     base_url: Option<String>,
     data_dir: Option<String>,
     time_zone: Option<String>,
+    country: Option<String>,
     forms_dir: Option<String>,
     signing_key: Option<String>,
     database_url: Option<String>,
@@ -125,7 +130,7 @@ struct FileSettings {
     retired_keys: Vec<RawRetiredKey>,
 }
 
-const SETTINGS: [&str; 18] = [
+const SETTINGS: [&str; 19] = [
     "institution",
     "office_name",
     "office_code",
@@ -134,6 +139,7 @@ const SETTINGS: [&str; 18] = [
     "base_url",
     "data_dir",
     "time_zone",
+    "country",
     "forms_dir",
     "signing_key",
     "database_url",
@@ -269,6 +275,16 @@ impl Config {
                 format!("«{time_zone}» no es una zona horaria; use un nombre como «America/Mexico_City», «America/Santiago» o «America/Panama»"),
             )
         })?;
+        let (country, source) = take("country", "");
+        let country = match country.trim() {
+            "" => None,
+            code => Some(crate::office::Country::parse(code).ok_or_else(|| {
+                fail(
+                    &source,
+                    format!("«{code}» no es un país de Sello; use MX (México), CL (Chile) o PA (Panamá)"),
+                )
+            })?),
+        };
         let (forms_dir, source) = take("forms_dir", "forms");
         let forms_dir = PathBuf::from(forms_dir);
         if !forms_dir.join("_lib").is_dir() {
@@ -385,6 +401,7 @@ impl Config {
             base_url,
             data_dir,
             time_zone,
+            country,
             forms_dir,
         })
     }
@@ -434,6 +451,7 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         ("base_url", settings.base_url),
         ("data_dir", settings.data_dir),
         ("time_zone", settings.time_zone),
+        ("country", settings.country),
         ("forms_dir", settings.forms_dir),
         ("signing_key", settings.signing_key),
         ("database_url", settings.database_url),
@@ -543,6 +561,15 @@ mod tests {
         let config = Config::from_sources(Some(&file), env(&[("SELLO_OFFICE_CODE", "DIF-B")])).unwrap();
         assert_eq!(config.office_code, "DIF-B");
         assert_eq!(config.time_zone, chrono_tz::America::Santiago);
+    }
+
+    #[test]
+    fn the_country_is_none_unless_given_and_must_be_one_sello_knows() {
+        assert_eq!(Config::from_sources(None, env(&[])).unwrap().country, None);
+        let config = Config::from_sources(None, env(&[("SELLO_COUNTRY", "cl")])).unwrap();
+        assert_eq!(config.country, Some(crate::office::Country::Cl));
+        let err = Config::from_sources(None, env(&[("SELLO_COUNTRY", "AR")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_COUNTRY");
     }
 
     #[test]

@@ -89,8 +89,14 @@ pub fn issue(
     base_url: &str,
     request: &IssueRequest<'_>,
 ) -> Result<IssuedDocument, IssueError> {
-    validate(request.form, request.data, IssueDate::issued(&request.issued_at))
-        .map_err(IssueError::Invalid)?;
+    // As the issuing office fills the form in: its country's identity
+    // number where the form does not name one.
+    validate(
+        &request.form.for_country(renderer.country()),
+        request.data,
+        IssueDate::issued(&request.issued_at),
+    )
+    .map_err(IssueError::Invalid)?;
     let code = VerificationCode::generate()
         .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();

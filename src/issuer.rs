@@ -15,18 +15,19 @@ use crate::config::Config;
 use crate::forms::FormSpec;
 use crate::issue::{IssueError, IssueRequest, issue};
 use crate::keys::OfficeKey;
+use crate::office::Country;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
 
 /// What issues documents for the service.
 pub struct Issuer {
     /// The configured office's renderer; other offices get their own, with
-    /// their name and code on the letterhead, made on first use.
+    /// their letterhead, made on first use and again when it changes.
     renderer: Arc<Renderer>,
-    other_offices: Mutex<HashMap<String, Arc<Renderer>>>,
+    /// By office code: the office as its renderer was made for it.
+    other_offices: Mutex<HashMap<String, (Office, Arc<Renderer>)>>,
     config: Config,
     key: RwLock<Arc<OfficeKey>>,
     base_url: String,
-    time_zone: Tz,
 }
 
 impl Issuer {
@@ -37,7 +38,6 @@ impl Issuer {
             config: config.clone(),
             key: RwLock::new(key),
             base_url: config.base_url.clone(),
-            time_zone: config.time_zone,
         })
     }
 
@@ -59,31 +59,98 @@ impl Issuer {
         *slot = Arc::new(key);
     }
 
-    /// Now, in the office's time zone.
-    pub fn now(&self) -> DateTime<Tz> {
-        Utc::now().with_timezone(&self.time_zone)
+    /// Now, in `office`'s time zone.
+    pub fn now_in(&self, office: &Office) -> DateTime<Tz> {
+        Utc::now().with_timezone(&self.time_zone_of(office))
     }
 
-    /// The renderer whose letterhead names `office`.
-    pub fn renderer_for(&self, office: &Office) -> std::io::Result<Arc<Renderer>> {
+    /// The time zone of `office`'s dates: its own, or the installation's.
+    pub fn time_zone_of(&self, office: &Office) -> Tz {
+        self.time_zone_for(&office.code, office.identity.time_zone)
+    }
+
+    /// The time zone of office `code`, whose own is `own`.
+    pub fn time_zone_for(&self, code: &str, own: Option<Tz>) -> Tz {
+        match own {
+            Some(zone) if code != self.config.office_code => zone,
+            _ => self.config.time_zone,
+        }
+    }
+
+    /// The country whose conventions `office`'s documents follow.
+    pub fn country_of(&self, office: &Office) -> Option<Country> {
+        self.settings_for(office).country
+    }
+
+    /// The installation's settings as `office` prints them: the configured
+    /// office's are the configuration's; another office's institution,
+    /// address, time zone and country are its own where it has them. An
+    /// office with its own institution never prints the installation's
+    /// address or logo: they are that institution's.
+    fn settings_for(&self, office: &Office) -> Config {
+        if office.code == self.config.office_code {
+            return self.config.clone();
+        }
+        let identity = &office.identity;
+        let (institution, address, logo) = match &identity.institution {
+            Some(institution) => (
+                institution.clone(),
+                identity.address.clone().unwrap_or_default(),
+                None,
+            ),
+            None => (
+                self.config.institution.clone(),
+                self.config.address.clone(),
+                self.config.logo.clone(),
+            ),
+        };
+        Config {
+            office_code: office.code.clone(),
+            office_name: office.name.clone(),
+            institution,
+            address,
+            logo,
+            time_zone: identity.time_zone.unwrap_or(self.config.time_zone),
+            country: identity.country.or(self.config.country),
+            ..self.config.clone()
+        }
+    }
+
+    /// The renderer whose letterhead is `archive`'s office's. One made for
+    /// an earlier identity of the office (an administrator changed it) is
+    /// made again.
+    pub async fn renderer_for(&self, archive: &Archive) -> std::io::Result<Arc<Renderer>> {
+        let office = archive.office();
         if office.code == self.config.office_code {
             return Ok(Arc::clone(&self.renderer));
         }
-        let mut others = match self.other_offices.lock() {
-            Ok(others) => others,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(renderer) = others.get(&office.code) {
+        if let Some((made_for, renderer)) = self.others().get(&office.code)
+            && made_for == office
+        {
             return Ok(Arc::clone(renderer));
         }
-        let config = Config {
-            office_code: office.code.clone(),
-            office_name: office.name.clone(),
-            ..self.config.clone()
+        let settings = self.settings_for(office);
+        let own_logo = office.identity.institution.is_some() && office.identity.logo.is_some();
+        let renderer = if own_logo {
+            let logo = archive
+                .office_logo(&office.code)
+                .await
+                .map_err(std::io::Error::other)?;
+            Renderer::with_logo(&settings, logo)?
+        } else {
+            Renderer::new(&settings)?
         };
-        let renderer = Arc::new(Renderer::new(&config)?);
-        others.insert(office.code.clone(), Arc::clone(&renderer));
+        let renderer = Arc::new(renderer);
+        self.others()
+            .insert(office.code.clone(), (office.clone(), Arc::clone(&renderer)));
         Ok(renderer)
+    }
+
+    fn others(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Office, Arc<Renderer>)>> {
+        match self.other_offices.lock() {
+            Ok(others) => others,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Issues `order` in `archive`, signed for `signer` (name, cargo).
@@ -95,7 +162,8 @@ impl Issuer {
     ) -> Result<Issued, ArchiveError> {
         let key = self.key();
         let renderer = self
-            .renderer_for(archive.office())
+            .renderer_for(archive)
+            .await
             .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
         archive
             .issue(order, |folio| {
@@ -115,20 +183,22 @@ impl Issuer {
             .await
     }
 
-    /// A draft's PDF for `office`, marked as such: no folio, no code, no
-    /// signature but those drawn by hand so far.
-    pub fn preview(
+    /// A draft's PDF for `archive`'s office, marked as such: no folio, no
+    /// code, no signature but those drawn by hand so far. Renders on this
+    /// thread, telling the runtime so.
+    pub async fn preview(
         &self,
-        office: &Office,
+        archive: &Archive,
         form: &FormSpec,
         data: &Value,
         hand_signatures: Vec<(String, Vec<u8>)>,
     ) -> Result<Rendered, RenderError> {
-        let renderer = self.renderer_for(office).map_err(|e| RenderError::Setup {
+        let renderer = self.renderer_for(archive).await.map_err(|e| RenderError::Setup {
             form: form.id.to_string(),
             message: e.to_string(),
         })?;
-        let context = DocumentContext::draft(self.now()).with_hand_signatures(hand_signatures);
-        renderer.render(form, data, &context)
+        let context =
+            DocumentContext::draft(self.now_in(archive.office())).with_hand_signatures(hand_signatures);
+        tokio::task::block_in_place(|| renderer.render(form, data, &context))
     }
 }

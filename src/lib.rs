@@ -11,6 +11,7 @@ pub mod forms;
 pub mod issue;
 pub mod issuer;
 pub mod keys;
+pub mod office;
 pub mod pdf;
 pub mod qr;
 pub mod render;

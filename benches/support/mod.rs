@@ -237,10 +237,7 @@ pub async fn fresh_office(dir: &Path) -> (Archive, Arc<OfficeKey>) {
     let url = format!("sqlite://{}", dir.join("sello.db").display());
     let store = Store::open(&url).await.expect("store");
     let blobs = BlobStore::open(dir.join("pdf").to_str().expect("utf-8")).expect("blobs");
-    let office = Office {
-        code: "MIDES".into(),
-        name: "Red de Oportunidades".into(),
-    };
+    let office = Office::new("MIDES", "Red de Oportunidades");
     let archive = Archive::new(store, blobs, office, FolioFormat::default());
     let key = OfficeKey::generate(&dir.join("clave"), "MIDES", KeyAlgorithm::Ed25519).expect("key");
     (archive, Arc::new(key))

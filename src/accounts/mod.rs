@@ -9,7 +9,7 @@ mod sessions;
 mod tokens;
 mod users;
 
-pub use offices::OfficeRow;
+pub use offices::{IdentityChange, OfficeRow};
 pub use password::{PasswordError, hash_password, one_time_password, verify_password};
 pub use roles::Role;
 pub use sessions::{LoginOutcome, SESSION_HOURS, Session};

@@ -1,12 +1,15 @@
 //! The offices of an installation. Each has its own folios, expedientes,
-//! documents and users; they share the installation's signing keys.
+//! documents and users, and may have its own letterhead, time zone and
+//! country; they share the installation's signing keys.
 
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::password::one_time_password;
 use super::users::{UserRow, hash_blocking, insert_user_sql, taken};
 use super::{AccountError, Accounts, NewUser, Role, User, now_text};
 use crate::archive::{Office, on_pool};
+use crate::office::{Country, Logo, OfficeIdentity};
 
 /// An office as listed.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -15,23 +18,165 @@ pub struct OfficeRow {
     pub name: String,
 }
 
+/// The columns an office is read from (its logo's bytes apart).
+const OFFICE_COLUMNS: &str =
+    "code, name, institution, address, time_zone, country, logo_type, identity_revision";
+
+#[derive(sqlx::FromRow)]
+struct OfficeColumns {
+    code: String,
+    name: String,
+    institution: Option<String>,
+    address: Option<String>,
+    time_zone: Option<String>,
+    country: Option<String>,
+    logo_type: Option<String>,
+    identity_revision: i64,
+}
+
+impl From<OfficeColumns> for Office {
+    fn from(c: OfficeColumns) -> Self {
+        Office {
+            identity: OfficeIdentity::from_columns(
+                c.institution,
+                c.address,
+                c.time_zone,
+                c.country,
+                c.logo_type,
+                c.identity_revision,
+            ),
+            code: c.code,
+            name: c.name,
+        }
+    }
+}
+
+/// What an administrator writes about an office: its name, and each part
+/// of its identity, empty for «as the installation».
+#[derive(Debug, Clone, Default)]
+pub struct IdentityChange {
+    pub name: String,
+    pub institution: String,
+    pub address: String,
+    pub time_zone: String,
+    pub country: String,
+}
+
+/// An [`IdentityChange`] checked, as stored.
+struct CheckedIdentity {
+    name: String,
+    institution: Option<String>,
+    address: Option<String>,
+    time_zone: Option<String>,
+    country: Option<&'static str>,
+}
+
+impl IdentityChange {
+    fn checked(&self) -> Result<CheckedIdentity, AccountError> {
+        let invalid = |m: &str| Err(AccountError::Invalid(m.to_owned()));
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return invalid("nombre: escriba el nombre de la oficina (hasta 200 caracteres)");
+        }
+        let institution = self.institution.trim();
+        if institution.chars().count() > 200 {
+            return invalid("institución: hasta 200 caracteres");
+        }
+        let address = self.address.trim();
+        if address.chars().count() > 300 {
+            return invalid("domicilio: hasta 300 caracteres");
+        }
+        let time_zone = match self.time_zone.trim() {
+            "" => None,
+            zone => match zone.parse::<Tz>() {
+                Ok(tz) => Some(tz.name().to_owned()),
+                Err(_) => {
+                    return invalid(
+                        "zona horaria: use un nombre como «America/Mexico_City», «America/Santiago» o «America/Panama»",
+                    );
+                }
+            },
+        };
+        let country = match self.country.trim() {
+            "" => None,
+            code => match Country::parse(code) {
+                Some(country) => Some(country.code()),
+                None => return invalid("país: elija México, Chile o Panamá"),
+            },
+        };
+        // The address (and logo) go with the institution: an office that
+        // prints the installation's institution prints its address too.
+        let (institution, address) = if institution.is_empty() {
+            (None, None)
+        } else {
+            (Some(institution.to_owned()), Some(address.to_owned()))
+        };
+        Ok(CheckedIdentity {
+            name,
+            institution,
+            address,
+            time_zone,
+            country,
+        })
+    }
+}
+
 impl Accounts {
-    pub async fn offices(&self) -> Result<Vec<OfficeRow>, AccountError> {
-        Ok(on_pool!(&self.store, pool => {
-            sqlx::query_as("SELECT code, name FROM offices ORDER BY code").fetch_all(pool).await?
-        }))
+    pub async fn offices(&self) -> Result<Vec<Office>, AccountError> {
+        let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices ORDER BY code");
+        let rows: Vec<OfficeColumns> = on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(Office::from).collect())
     }
 
-    /// An office by its code.
+    /// An office by its code, with its identity.
     pub async fn office(&self, code: &str) -> Result<Option<Office>, AccountError> {
-        let row: Option<OfficeRow> = on_pool!(&self.store, pool => {
-            sqlx::query_as("SELECT code, name FROM offices WHERE code = $1")
-                .bind(code).fetch_optional(pool).await?
+        let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices WHERE code = $1");
+        let row: Option<OfficeColumns> = on_pool!(&self.store, pool => {
+            sqlx::query_as(&sql).bind(code).fetch_optional(pool).await?
         });
-        Ok(row.map(|r| Office {
-            code: r.code,
-            name: r.name,
-        }))
+        Ok(row.map(Office::from))
+    }
+
+    /// Changes an office's name and identity; what it issues from now on
+    /// carries them. Its code never changes.
+    pub async fn update_office(&self, code: &str, change: &IdentityChange) -> Result<Office, AccountError> {
+        let c = change.checked()?;
+        let updated = on_pool!(&self.store, pool => {
+            sqlx::query(
+                "UPDATE offices SET name = $2, institution = $3, address = $4, time_zone = $5, \
+                 country = $6, identity_revision = identity_revision + 1 WHERE code = $1",
+            )
+            .bind(code).bind(&c.name).bind(&c.institution).bind(&c.address).bind(&c.time_zone)
+            .bind(c.country).execute(pool).await?.rows_affected()
+        });
+        if updated == 0 {
+            return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
+        }
+        self.office(code)
+            .await?
+            .ok_or_else(|| AccountError::Invalid(format!("oficina: no existe «{code}»")))
+    }
+
+    /// Gives an office its own logo, or takes it away (`None`): it then
+    /// prints the letterhead as text.
+    pub async fn set_office_logo(&self, code: &str, logo: Option<&Logo>) -> Result<(), AccountError> {
+        let (bytes, kind) = match logo {
+            Some(logo) => (Some(logo.bytes.as_slice()), Some(logo.kind.as_str())),
+            None => (None, None),
+        };
+        let updated = on_pool!(&self.store, pool => {
+            sqlx::query(
+                "UPDATE offices SET logo = $2, logo_type = $3, identity_revision = identity_revision + 1 \
+                 WHERE code = $1",
+            )
+            .bind(code).bind(bytes).bind(kind).execute(pool).await?.rows_affected()
+        });
+        if updated == 0 {
+            return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
+        }
+        Ok(())
     }
 
     /// Adds an office with its first administrator, in one transaction:
@@ -44,8 +189,21 @@ impl Accounts {
         name: &str,
         admin_username: &str,
     ) -> Result<(OfficeRow, User, String), AccountError> {
+        let identity = IdentityChange {
+            name: name.to_owned(),
+            ..IdentityChange::default()
+        };
+        self.create_office_with(code, &identity, admin_username).await
+    }
+
+    /// [`create_office`](Self::create_office), with the office's identity.
+    pub async fn create_office_with(
+        &self,
+        code: &str,
+        identity: &IdentityChange,
+        admin_username: &str,
+    ) -> Result<(OfficeRow, User, String), AccountError> {
         let code = code.trim().to_uppercase();
-        let name = name.trim().to_owned();
         let code_ok = (1..=20).contains(&code.len())
             && code
                 .bytes()
@@ -55,11 +213,8 @@ impl Accounts {
                 "clave: use de 1 a 20 mayúsculas, dígitos o guiones, como «DIF-SLP»".into(),
             ));
         }
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(AccountError::Invalid(
-                "nombre: escriba el nombre de la oficina (hasta 200 caracteres)".into(),
-            ));
-        }
+        let identity = identity.checked()?;
+        let name = identity.name.clone();
         let admin = NewUser {
             username: admin_username.to_owned(),
             display_name: format!("Administración {code}"),
@@ -72,8 +227,12 @@ impl Accounts {
         let sql = insert_user_sql();
         let row: UserRow = on_pool!(&self.store, pool => {
             let mut tx = pool.begin().await?;
-            let office = sqlx::query("INSERT INTO offices (code, name) VALUES ($1, $2)")
-                .bind(&code).bind(&name).execute(&mut *tx).await;
+            let office = sqlx::query(
+                "INSERT INTO offices (code, name, institution, address, time_zone, country) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&code).bind(&name).bind(&identity.institution).bind(&identity.address)
+            .bind(&identity.time_zone).bind(identity.country).execute(&mut *tx).await;
             match office {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     return Err(AccountError::Invalid(format!("clave: la oficina «{code}» ya existe")));

@@ -16,6 +16,7 @@ mod filing;
 mod folio;
 mod hand_signatures;
 mod issuing;
+mod office_logo;
 mod public;
 mod s3;
 mod search;
@@ -45,10 +46,24 @@ pub(crate) use store::{OFFICE as OFFICE_SQL, on_pool};
 pub use tramites::{FinalSignature, Move, StepRecord, Taker};
 
 /// The office an archive issues for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Office {
     pub code: String,
     pub name: String,
+    /// What it prints as its own; the configured office's is the
+    /// configuration's, whatever this says.
+    pub identity: crate::office::OfficeIdentity,
+}
+
+impl Office {
+    /// An office with the installation's identity.
+    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            name: name.into(),
+            identity: crate::office::OfficeIdentity::default(),
+        }
+    }
 }
 
 /// Why an archive operation did not happen. Nothing is changed in any case.
@@ -120,10 +135,7 @@ impl Archive {
         }
         let store = Store::open(&config.database_url).await?;
         let blobs = BlobStore::open(&config.blob_store)?;
-        let office = Office {
-            code: config.office_code.clone(),
-            name: config.office_name.clone(),
-        };
+        let office = Office::new(&config.office_code, &config.office_name);
         let archive = Self::new(store, blobs, office, config.folio_format.clone());
         // Issuances a crash interrupted long ago get their folio recorded.
         archive.recover_interrupted(INTERRUPTED_AFTER).await?;

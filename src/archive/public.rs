@@ -23,6 +23,12 @@ pub struct PublicView {
     pub annul_reason: Option<String>,
     /// Where the replacement can be verified, for a replaced document.
     pub replacement_url: Option<String>,
+    /// The issuing office, and its own time zone if it has one: the page
+    /// shows dates in it.
+    #[serde(skip)]
+    pub office_code: String,
+    #[serde(skip)]
+    pub office_time_zone: Option<String>,
 }
 
 impl Archive {
@@ -31,6 +37,7 @@ impl Archive {
     pub async fn public_view(&self, code_hash: &str) -> Result<Option<PublicView>, ArchiveError> {
         // The first signature is the office's, made at issuance.
         const SQL: &str = "SELECT d.folio, d.form, d.status, d.issued_at, o.name AS office_name, \
+             o.code AS office_code, o.time_zone AS office_time_zone, \
              (SELECT s.signer FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS signer, \
              (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
              d.pdf_sha256, d.annulled_at, d.annul_reason, r.verification_url AS replacement_url \

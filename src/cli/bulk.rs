@@ -166,7 +166,8 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             );
         }
         let renderer = issuer
-            .renderer_for(archive.office())
+            .renderer_for(&archive)
+            .await
             .context("no se pudo preparar el generador de PDF")?;
         let bulk_issuer = BulkIssuer {
             archive,

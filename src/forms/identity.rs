@@ -2,7 +2,45 @@
 //! use: Mexico's CURP, Chile's RUN and Panama's cédula. Catching a mistyped
 //! number here saves a returned document later.
 
-use super::spec::IdentityKind;
+use std::borrow::Cow;
+
+use super::spec::{FieldSpec, FieldType, FormSpec, IdentityKind};
+use crate::office::Country;
+
+impl FormSpec {
+    /// The form as an office of `country` fills it in: a person field that
+    /// does not say which number it takes is checked as the country's
+    /// (CURP, RUN, cédula). Fields that name theirs, `any` included, keep it.
+    pub fn for_country(&self, country: Option<Country>) -> Cow<'_, FormSpec> {
+        let Some(country) = country else {
+            return Cow::Borrowed(self);
+        };
+        if !self.fields.iter().any(takes_national) {
+            return Cow::Borrowed(self);
+        }
+        let mut form = self.clone();
+        for field in &mut form.fields {
+            set_national(field, country.identity());
+        }
+        Cow::Owned(form)
+    }
+}
+
+fn takes_national(field: &FieldSpec) -> bool {
+    match &field.kind {
+        FieldType::Person { identity, .. } => *identity == IdentityKind::National,
+        FieldType::List { columns, .. } => columns.iter().any(takes_national),
+        _ => false,
+    }
+}
+
+fn set_national(field: &mut FieldSpec, kind: IdentityKind) {
+    match &mut field.kind {
+        FieldType::Person { identity, .. } if *identity == IdentityKind::National => *identity = kind,
+        FieldType::List { columns, .. } => columns.iter_mut().for_each(|c| set_national(c, kind)),
+        _ => {}
+    }
+}
 
 /// Checks `value` against `kind`; the error explains what a clerk should fix.
 pub(super) fn check(kind: IdentityKind, value: &str) -> Result<(), String> {
@@ -10,7 +48,9 @@ pub(super) fn check(kind: IdentityKind, value: &str) -> Result<(), String> {
         IdentityKind::Curp => check_curp(value),
         IdentityKind::Run => check_run(value),
         IdentityKind::Cedula => check_cedula(value),
-        IdentityKind::Any => Ok(()),
+        // An office's view of its forms names its country's number
+        // (`FormSpec::for_country`); without a country, any will do.
+        IdentityKind::Any | IdentityKind::National => Ok(()),
     }
 }
 
@@ -93,6 +133,61 @@ fn check_cedula(value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forms::{IssueDate, validate};
+
+    fn day() -> IssueDate {
+        IssueDate::On(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"))
+    }
+
+    fn form(identity_line: &str) -> FormSpec {
+        let text = format!(
+            "id = \"x\"\ntitle = \"X\"\nfamily = \"carta\"\nseed = \"000\"\n\
+             [[fields]]\nname = \"titular\"\nlabel = \"Titular\"\ntype = \"person\"\n{identity_line}\n"
+        );
+        let raw: super::super::spec::RawForm = toml::from_str(&text).expect("toml");
+        raw.check().expect("form")
+    }
+
+    fn person(identity: &str) -> serde_json::Value {
+        serde_json::json!({"titular": {"nombre": "Rosa Díaz", "identificacion": identity}})
+    }
+
+    #[test]
+    fn a_person_field_that_names_no_number_takes_the_offices_countrys() {
+        let undeclared = form("");
+        let curp = person("GOML850312MSPRPR09");
+        let run = person("12.345.678-5");
+        // Without a country, as before: any identifier.
+        assert!(validate(&undeclared.for_country(None), &curp, day()).is_ok());
+        let chile = undeclared.for_country(Some(Country::Cl));
+        assert!(validate(&chile, &run, day()).is_ok());
+        let refused = validate(&chile, &curp, day()).unwrap_err();
+        assert!(refused.mentions("titular.identificacion"), "{refused}");
+        assert!(validate(&undeclared.for_country(Some(Country::Mx)), &curp, day()).is_ok());
+        assert!(validate(&undeclared.for_country(Some(Country::Mx)), &run, day()).is_err());
+    }
+
+    #[test]
+    fn a_person_field_that_names_its_number_keeps_it_in_any_country() {
+        let licence = form("identity = \"any\"");
+        assert!(
+            validate(
+                &licence.for_country(Some(Country::Cl)),
+                &person("A-123456"),
+                day()
+            )
+            .is_ok()
+        );
+        let curp = form("identity = \"curp\"");
+        assert!(
+            validate(
+                &curp.for_country(Some(Country::Cl)),
+                &person("12.345.678-5"),
+                day()
+            )
+            .is_err()
+        );
+    }
 
     #[test]
     fn curp_check_digit_catches_a_typo() {

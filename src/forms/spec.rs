@@ -90,6 +90,10 @@ pub enum IdentityKind {
     Cedula,
     /// Any identifier the office uses (staff number, passport…).
     Any,
+    /// The national number of the issuing office's country (CURP, RUN or
+    /// cédula); any identifier where the office has no country. What a
+    /// person field takes when its form does not say.
+    National,
 }
 
 /// A form, checked and ready to validate data against.
@@ -467,7 +471,7 @@ impl RawField {
                 _ => return Err("un campo «enum» necesita «values»".into()),
             },
             "person" => FieldType::Person {
-                identity: self.identity.unwrap_or(IdentityKind::Any),
+                identity: self.identity.unwrap_or(IdentityKind::National),
                 identity_required: self.identity_required.unwrap_or(true),
             },
             _ => {

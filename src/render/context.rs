@@ -18,6 +18,8 @@ pub struct Letterhead {
     pub domicilio: String,
     /// Virtual path of the logo image, if the office has one.
     pub logo: Option<String>,
+    /// `MX`, `CL` or `PA`: whose conventions the templates follow, if any.
+    pub pais: Option<&'static str>,
 }
 
 impl Letterhead {
@@ -28,6 +30,7 @@ impl Letterhead {
             clave_oficina: config.office_code.clone(),
             domicilio: config.address.clone(),
             logo,
+            pais: config.country.map(crate::office::Country::code),
         }
     }
 }

@@ -22,6 +22,7 @@ use world::{DocumentWorld, Shared};
 
 use crate::config::{Config, logo_extension};
 use crate::forms::FormSpec;
+use crate::office::{Logo, LogoKind};
 
 /// How many eviction rounds an unused memo entry survives. Small, so memory
 /// stays flat over thousands of documents; not zero, so the template's own
@@ -53,6 +54,7 @@ pub struct Rendered {
 pub struct Renderer {
     shared: Shared,
     letterhead: Letterhead,
+    country: Option<crate::office::Country>,
 }
 
 impl Renderer {
@@ -60,15 +62,38 @@ impl Renderer {
     pub fn new(config: &Config) -> std::io::Result<Self> {
         let logo = match &config.logo {
             Some(path) => {
-                let ext = logo_extension(path).unwrap_or("png");
-                Some((format!("/logo.{ext}"), Bytes::new(std::fs::read(path)?)))
+                let kind = match logo_extension(path) {
+                    Some("jpg") => LogoKind::Jpg,
+                    Some("svg") => LogoKind::Svg,
+                    _ => LogoKind::Png,
+                };
+                Some(Logo {
+                    kind,
+                    bytes: std::fs::read(path)?,
+                })
             }
             None => None,
         };
+        Self::with_logo(config, logo)
+    }
+
+    /// Like [`new`](Self::new), with `logo` instead of the file the
+    /// configuration names: an office's own letterhead.
+    pub fn with_logo(config: &Config, logo: Option<Logo>) -> std::io::Result<Self> {
+        let logo = logo.map(|logo| (format!("/logo.{}", logo.kind.as_str()), Bytes::new(logo.bytes)));
         let letterhead = Letterhead::from_config(config, logo.as_ref().map(|(path, _)| path.clone()));
         let library = Library::builder().build();
         let shared = Shared::new(library, config.forms_dir.clone(), logo)?;
-        Ok(Self { shared, letterhead })
+        Ok(Self {
+            shared,
+            letterhead,
+            country: config.country,
+        })
+    }
+
+    /// The country whose conventions the office's documents follow.
+    pub fn country(&self) -> Option<crate::office::Country> {
+        self.country
     }
 
     /// The office letterhead every document carries.
@@ -169,16 +194,27 @@ fn pdf_timestamp(at: &DateTime<Tz>) -> Option<Timestamp> {
 /// Whether the logo file decodes as the image its extension says, so a bad
 /// file is refused at start-up rather than on every document.
 pub fn check_logo(path: &std::path::Path) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let kind = match logo_extension(path) {
+        Some("svg") => LogoKind::Svg,
+        Some("jpg") => LogoKind::Jpg,
+        Some(_) => LogoKind::Png,
+        None => return Err("formato desconocido".into()),
+    };
+    check_logo_bytes(kind, &bytes)
+}
+
+/// Whether `bytes` decode as a `kind` image, as Typst will read them.
+pub fn check_logo_bytes(kind: LogoKind, bytes: &[u8]) -> Result<(), String> {
     use typst::visualize::{ExchangeFormat, RasterImage, SvgImage};
-    let bytes = Bytes::new(std::fs::read(path).map_err(|e| e.to_string())?);
-    match logo_extension(path) {
-        Some("svg") => SvgImage::new(bytes).map(drop).map_err(|e| format!("{e:?}")),
-        Some("jpg") => RasterImage::plain(bytes, ExchangeFormat::Jpg)
+    let bytes = Bytes::new(bytes.to_vec());
+    match kind {
+        LogoKind::Svg => SvgImage::new(bytes).map(drop).map_err(|e| format!("{e:?}")),
+        LogoKind::Jpg => RasterImage::plain(bytes, ExchangeFormat::Jpg)
             .map(drop)
             .map_err(|e| e.to_string()),
-        Some(_) => RasterImage::plain(bytes, ExchangeFormat::Png)
+        LogoKind::Png => RasterImage::plain(bytes, ExchangeFormat::Png)
             .map(drop)
             .map_err(|e| e.to_string()),
-        None => Err("formato desconocido".into()),
     }
 }

@@ -112,7 +112,7 @@ pub async fn load<'a>(state: &'a AppState, archive: &Archive, id: i64) -> Result
         form,
         step,
         history,
-        loaded_at: state.issuer.now(),
+        loaded_at: state.issuer.now_in(archive.office()),
     })
 }
 
@@ -387,7 +387,7 @@ pub async fn sign(
         return Ok(Signed::MovedOn);
     }
 
-    let zone = state.config.time_zone;
+    let zone = state.issuer.time_zone_of(archive.office());
     let mut endorsements: Vec<Endorsement> = round
         .iter()
         .filter(|s| s.action == "visado" || s.action == "firmado")
@@ -424,7 +424,7 @@ pub async fn sign(
         hand_signatures.push((drawn.signer, png));
     }
     endorsements.sort_by(|a, b| a.fecha_hora.cmp(&b.fecha_hora));
-    let issued_at = state.issuer.now();
+    let issued_at = state.issuer.now_in(archive.office());
     endorsements.push(Endorsement {
         paso_id: step.id.clone(),
         paso: step.label.clone(),

@@ -177,7 +177,8 @@ fn document_page(
     view: &PublicView,
     verdict: Option<&str>,
 ) -> String {
-    let zone = state.config.time_zone;
+    let own_zone = view.office_time_zone.as_deref().and_then(|z| z.parse().ok());
+    let zone = state.issuer.time_zone_for(&view.office_code, own_zone);
     let title = state
         .catalog
         .get(&view.form)

@@ -637,10 +637,9 @@ async fn one_bulk_run_at_a_time_per_office(fixture: &crate::Fixture) {
     }
     assert!(again.is_ok(), "released when the run ends: {again:?}");
     if fixture.archive.store().backend() == sello::archive::Backend::Postgres {
-        let other = fixture.archive.for_office(sello::archive::Office {
-            code: "OTRA".into(),
-            name: "Otra".into(),
-        });
+        let other = fixture
+            .archive
+            .for_office(sello::archive::Office::new("OTRA", "Otra"));
         assert!(
             other.lock_bulk(data_dir.path()).await.is_ok(),
             "another office's run goes on"

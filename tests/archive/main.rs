@@ -14,6 +14,7 @@ pub mod in_person;
 mod issuing;
 mod no_step_skipped;
 mod notices;
+mod offices;
 mod s3;
 mod search;
 mod service;
@@ -217,10 +218,7 @@ impl Fixture {
         let key = OfficeKey::generate(&key_dir.path().join("k"), "DIF Soledad", KeyAlgorithm::Ed25519)
             .expect("key");
         let blobs = BlobStore::open(blobs_dir.path().to_str().expect("utf-8")).expect("blobs");
-        let office = Office {
-            code: "DIF-SLP".into(),
-            name: "DIF Soledad de Graciano Sánchez".into(),
-        };
+        let office = Office::new("DIF-SLP", "DIF Soledad de Graciano Sánchez");
         Self {
             archive: Archive::new(store, blobs, office, FolioFormat::default()),
             key: std::sync::Arc::new(key),

@@ -150,10 +150,15 @@ pub async fn issue_document(
             ),
         )
     })?;
-    let issued_at = state.issuer.now();
-    crate::forms::validate(form, &body.data, crate::forms::IssueDate::issued(&issued_at))
-        .map_err(|problems| ApiError::invalid_data(problems.0))?;
     let archive = archive_of(&state, &user).await?;
+    let issued_at = state.issuer.now_in(archive.office());
+    let country = state.issuer.country_of(archive.office());
+    crate::forms::validate(
+        &form.for_country(country),
+        &body.data,
+        crate::forms::IssueDate::issued(&issued_at),
+    )
+    .map_err(|problems| ApiError::invalid_data(problems.0))?;
     let actor = format!("{} (API)", user.username);
     let signature = crate::web::tramites::direct_signature(form, &user, issued_at);
     let data = crate::web::tramites::signed_data(form, &body.data, std::slice::from_ref(&signature));

@@ -145,10 +145,7 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         .accounts
         .office(&user.office_code)
         .await?
-        .unwrap_or_else(|| Office {
-            code: user.office_code.clone(),
-            name: user.office_code.clone(),
-        });
+        .unwrap_or_else(|| Office::new(&user.office_code, &user.office_code));
     Ok(state.archive.for_office(office))
 }
 

@@ -1,5 +1,6 @@
 //! Administration of an office: its users and roles, the installation's
-//! offices, and the signing keys (active and retired, rotation).
+//! offices (their identity in `offices`), and the signing keys (active and
+//! retired, rotation).
 
 use std::sync::Arc;
 
@@ -87,23 +88,7 @@ async fn admin_page(
                 div.acciones { button { "Crear usuario" } }
             }
             @if installation {
-            h2 { "Oficinas" }
-            p { "Cada oficina tiene sus propios folios, expedientes, documentos y usuarios; comparten las claves de firma de la instalación." }
-            table {
-                thead { tr { th { "Clave" } th { "Nombre" } } }
-                tbody { @for o in &offices { tr { td { (o.code) } td { (o.name) } } } }
-            }
-            form.tarjeta method="post" action="/admin/oficinas" {
-                (csrf_field(staff))
-                h2 { "Nueva oficina" }
-                label for="clave" { "Clave" span.ayuda { "Va en los folios: mayúsculas, dígitos o guiones, como «DIF-SLP»." } }
-                input #clave name="clave" required maxlength="20" autocapitalize="characters";
-                label for="nombre-oficina" { "Nombre" }
-                input #nombre-oficina name="nombre" required maxlength="200";
-                label for="admin" { "Usuario administrador de la nueva oficina" }
-                input #admin name="administrador" required maxlength="40" autocapitalize="none";
-                div.acciones { button { "Crear oficina" } }
-            }
+            (super::offices::section(state, staff, &offices))
             h2 { "Claves de firma" }
             table {
                 thead { tr { th { "Identificador" } th { "Algoritmo" } th { "Titular" } th { "Estado" } } }
@@ -131,13 +116,13 @@ async fn admin_page(
 
 /// Offices and keys are the installation's, shared by every office: only
 /// the administrators of the configured office manage them.
-fn is_installation_admin(state: &AppState, staff: &Staff) -> bool {
+pub(super) fn is_installation_admin(state: &AppState, staff: &Staff) -> bool {
     let user = staff.user();
     user.role.can_administer() && user.office_code == state.config.office_code
 }
 
 /// Records an administrative act in the audit trail.
-async fn audit(
+pub(super) async fn audit(
     state: &AppState,
     staff: &Staff,
     action: &'static str,
@@ -164,7 +149,7 @@ pub async fn overview(State(state): State<Arc<AppState>>, staff: Staff) -> Respo
 }
 
 /// The page again, with what happened: a one-time password is shown once.
-async fn after(state: &AppState, staff: &Staff, result: Result<Markup, AccountError>) -> Response {
+pub(super) async fn after(state: &AppState, staff: &Staff, result: Result<Markup, AccountError>) -> Response {
     match result {
         Ok(message) => admin_page(state, staff, StatusCode::OK, Some(message)).await,
         Err(AccountError::Invalid(message)) => {
@@ -179,7 +164,7 @@ async fn after(state: &AppState, staff: &Staff, result: Result<Markup, AccountEr
     }
 }
 
-fn one_time(text: &str, username: &str, password: &str) -> Markup {
+pub(super) fn one_time(text: &str, username: &str, password: &str) -> Markup {
     html! {
         (notice("ok", text))
         p { "Usuario: " strong { (username) } ". Contraseña de un solo uso (se muestra solo ahora; deberá cambiarla al entrar):" }
@@ -310,49 +295,6 @@ pub async fn reset_password(
         tracing::info!(user = user.id, by = staff.user().id, "contraseña restablecida");
         Ok(one_time(
             "Contraseña restablecida; sus sesiones abiertas se cerraron.",
-            &user.username,
-            &password,
-        ))
-    }
-    .await;
-    after(&state, &staff, result).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct OfficeFields {
-    clave: String,
-    nombre: String,
-    administrador: String,
-}
-
-pub async fn create_office(
-    State(state): State<Arc<AppState>>,
-    StaffForm { staff, form }: StaffForm<OfficeFields>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return refused;
-    }
-    if !is_installation_admin(&state, &staff) {
-        return crate::web::ui::forbidden(&staff);
-    }
-    let result = async {
-        let (office, user, password) = state
-            .accounts
-            .create_office(&form.clave, &form.nombre, &form.administrador)
-            .await?;
-        audit(
-            &state,
-            &staff,
-            "oficina.creada",
-            json!({"oficina": office.code, "administrador": user.username}),
-        )
-        .await?;
-        tracing::info!(by = staff.user().id, "oficina creada");
-        Ok(one_time(
-            &format!(
-                "Oficina {} creada, con su administrador. Entréguele esta contraseña en persona.",
-                office.code
-            ),
             &user.username,
             &password,
         ))

@@ -25,13 +25,13 @@ use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, unavailable}
 pub const UPLOAD_MAX: usize = SCAN_MAX + 64 * 1024;
 
 /// The list of a document's hand signatures, and the upload form.
+/// Dates in `zone`, the document's office's.
 pub fn section(
-    state: &AppState,
     staff: &Staff,
     document: &DocumentRecord,
     signatures: &[HandSignatureRecord],
+    zone: chrono_tz::Tz,
 ) -> Markup {
-    let zone = state.config.time_zone;
     html! {
         h2 { "Firmas en persona y escaneos" }
         @if signatures.is_empty() {

@@ -133,10 +133,14 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         Ok(mapping) => mapping,
         Err(message) => return bad_request(&staff, &format!("{file_name}: {message}")),
     };
-    let issued_at = state.issuer.now();
+    let office = staff.user().office_code.clone();
+    // The lote's date is the office's, in its own time zone.
+    let issued_at = match archive_of(&state, staff.user()).await {
+        Ok(archive) => state.issuer.now_in(archive.office()),
+        Err(error) => return unavailable(&error),
+    };
     let when = crate::forms::IssueDate::issued(&issued_at);
     let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None, when);
-    let office = staff.user().office_code.clone();
     if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
         return bad_request(
             &staff,
@@ -203,7 +207,8 @@ async fn run(
         .map_err(|e| e.to_string())?;
     let renderer = state
         .issuer
-        .renderer_for(archive.office())
+        .renderer_for(&archive)
+        .await
         .map_err(|e| format!("generador de PDF: {e}"))?;
     let issuer = BulkIssuer {
         archive,
@@ -445,7 +450,7 @@ pub async fn padron(
         padron_form,
         &lote,
         &responsible,
-        state.issuer.now(),
+        state.issuer.now_in(archive.office()),
     )
     .await;
     match issued {

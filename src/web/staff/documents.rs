@@ -89,7 +89,7 @@ pub async fn document(
     };
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
     let can_annul = staff.user().role.can_issue() && document.status == "emitido";
-    let zone = state.config.time_zone;
+    let zone = state.issuer.time_zone_of(archive.office());
     let title = format!("{} {}", form_title(&state, &document.form), document.folio);
     let body = page(
         &staff,
@@ -129,7 +129,7 @@ pub async fn document(
                     }
                 }
             }
-            (attachments::section(&state, &staff, &document, &hand))
+            (attachments::section(&staff, &document, &hand, zone))
             h2 { "Datos" }
             @match state.catalog.get(&document.form) {
                 Some(form) => (read_only(form, &data)),
@@ -155,7 +155,7 @@ pub async fn document(
                 }
             }
             h2 { "Historial" }
-            (timeline(&events, state.config.time_zone))
+            (timeline(&events, state.issuer.time_zone_of(archive.office())))
         },
     );
     Html(body.into_string()).into_response()
@@ -273,13 +273,13 @@ pub async fn expediente(State(state): State<Arc<AppState>>, staff: Staff, Path(i
                 div.acciones { a.boton href={"/expedientes/" (id) "/exportar"} { "Exportar expediente (ZIP)" } }
             }
             h2 { "Documentos" }
-            @if documents.is_empty() { p { "Sin documentos." } } @else { (document_table(&state, &documents)) }
+            @if documents.is_empty() { p { "Sin documentos." } } @else { (document_table(&state, &documents, state.issuer.time_zone_of(archive.office()))) }
             h2 { "Personas" }
             @if persons.is_empty() { p { "Sin personas registradas." } } @else {
                 table { thead { tr { th { "Nombre" } th { "Identidad" } } } tbody { @for p in &persons { tr { td { (p.name) } td { (p.identity) } } } } }
             }
             h2 { "Historial" }
-            (timeline(&events, state.config.time_zone))
+            (timeline(&events, state.issuer.time_zone_of(archive.office())))
         },
     );
     Html(body.into_string()).into_response()

@@ -169,7 +169,7 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             Ok(signers) => signers,
             Err(error) => return unavailable(&error),
         };
-        let body = tramite::review_page(&state, &staff, &tramite, &signers, None);
+        let body = tramite::review_page(&state, &staff, &archive, &tramite, &signers, None);
         return Html(body.into_string()).into_response();
     }
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
@@ -190,7 +190,10 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
                     tramite.draft.author, tramite.draft.updated_at
                 ),
             )),
-            panel: Some(tramite::panel(&state, &tramite)),
+            panel: Some(tramite::panel(
+                &tramite,
+                state.issuer.time_zone_of(archive.office()),
+            )),
         },
     )
 }
@@ -367,12 +370,12 @@ pub async fn submit(
             }
         }
         "vista_previa" => {
-            if let Err(problems) = validate(form, &data, IssueDate::draft(&state.issuer.now())) {
+            let country = state.issuer.country_of(archive.office());
+            let today = state.issuer.now_in(archive.office());
+            if let Err(problems) = validate(&form.for_country(country), &data, IssueDate::draft(&today)) {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
-            let preview = tokio::task::block_in_place(|| {
-                state.issuer.preview(archive.office(), form, &data, Vec::new())
-            });
+            let preview = state.issuer.preview(&archive, form, &data, Vec::new()).await;
             match preview {
                 Ok(rendered) => (
                     [(axum::http::header::CONTENT_TYPE, "application/pdf")],
@@ -394,15 +397,16 @@ pub async fn submit(
             if let Some(refused) = staff.refuse_unless(|role| form.workflow.allows_direct_issue(role)) {
                 return refused;
             }
-            let issued_at = state.issuer.now();
-            if let Err(problems) = validate(form, &data, IssueDate::issued(&issued_at)) {
+            let country = state.issuer.country_of(archive.office());
+            let issued_at = state.issuer.now_in(archive.office());
+            if let Err(problems) = validate(&form.for_country(country), &data, IssueDate::issued(&issued_at))
+            {
                 return entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None);
             }
             if let Some(id) = draft {
                 return issue_from_draft(&state, &archive, &staff, form, id, &data, entry).await;
             }
             let user = staff.user();
-            let issued_at = state.issuer.now();
             let signature = tramites::direct_signature(form, user, issued_at);
             let data = tramites::signed_data(form, &data, std::slice::from_ref(&signature));
             // The button says it: issued in one go, the people it names

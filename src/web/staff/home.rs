@@ -47,6 +47,7 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
         Err(error) => return unavailable(&error),
     };
     let role = user.role;
+    let zone = state.issuer.time_zone_of(archive.office());
     let body = page(
         &staff,
         &format!("Hola, {}", user.display_name),
@@ -59,12 +60,12 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
             }
             @if role.can_draft() {
                 h2 { "Pendientes para usted" }
-                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&state, &inbox)) }
+                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&inbox, zone)) }
                 h2 { "Borradores de la oficina" }
-                @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts)) }
+                @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts, zone)) }
             }
             h2 { "Mis documentos recientes" }
-            @if documents.is_empty() { p { "Aún no ha emitido documentos." } } @else { (document_table(&state, &documents)) }
+            @if documents.is_empty() { p { "Aún no ha emitido documentos." } } @else { (document_table(&state, &documents, zone)) }
         },
     );
     Html(body.into_string()).into_response()
@@ -84,7 +85,8 @@ pub fn form_title<'a>(state: &'a AppState, form: &'a str) -> &'a str {
     state.catalog.get(form).map(|f| f.title.as_str()).unwrap_or(form)
 }
 
-pub fn document_table(state: &AppState, documents: &[DocumentRecord]) -> Markup {
+/// The documents, their dates in `zone` (their office's).
+pub fn document_table(state: &AppState, documents: &[DocumentRecord], zone: chrono_tz::Tz) -> Markup {
     html! {
         table {
             thead { tr { th { "Folio" } th { "Documento" } th { "Fecha" } th { "Estado" } } }
@@ -93,7 +95,7 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord]) -> Markup 
                     tr {
                         td { a href={"/documentos/" (document.id)} { (document.folio) } }
                         td { (form_title(state, &document.form)) }
-                        td { (short_moment(&document.issued_at, state.config.time_zone)) }
+                        td { (short_moment(&document.issued_at, zone)) }
                         td { span class={"estado " (document.status)} { (document.status) } }
                     }
                 }
@@ -102,7 +104,7 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord]) -> Markup 
     }
 }
 
-fn inbox_table(state: &AppState, items: &[InboxItem]) -> Markup {
+fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz) -> Markup {
     html! {
         table {
             thead { tr { th { "Borrador" } th { "Documento" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
@@ -116,7 +118,7 @@ fn inbox_table(state: &AppState, items: &[InboxItem]) -> Markup {
                             @if let Some(reason) = &item.returned_because { br; small.error { "Devuelto: " (reason) } }
                         }
                         td { (item.author) }
-                        td { (short_moment(&item.updated_at, state.config.time_zone)) }
+                        td { (short_moment(&item.updated_at, zone)) }
                     }
                 }
             }
@@ -124,7 +126,7 @@ fn inbox_table(state: &AppState, items: &[InboxItem]) -> Markup {
     }
 }
 
-fn draft_table(state: &AppState, drafts: &[DraftRecord]) -> Markup {
+fn draft_table(state: &AppState, drafts: &[DraftRecord], zone: chrono_tz::Tz) -> Markup {
     html! {
         table {
             thead { tr { th { "Borrador" } th { "Documento" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
@@ -135,7 +137,7 @@ fn draft_table(state: &AppState, drafts: &[DraftRecord]) -> Markup {
                         td { (form_title(state, &draft.form)) }
                         td { (step_label(state, draft)) }
                         td { (draft.author) }
-                        td { (short_moment(&draft.updated_at, state.config.time_zone)) }
+                        td { (short_moment(&draft.updated_at, zone)) }
                     }
                 }
             }

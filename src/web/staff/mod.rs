@@ -11,6 +11,7 @@ mod entry;
 mod forms;
 mod home;
 mod login;
+mod offices;
 mod search;
 mod tramite;
 
@@ -74,7 +75,16 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/usuarios", post(admin::create_user))
         .route("/admin/usuarios/{id}", post(admin::update_user))
         .route("/admin/usuarios/{id}/contrasena", post(admin::reset_password))
-        .route("/admin/oficinas", post(admin::create_office))
+        .route("/admin/oficinas", post(offices::create))
+        .route("/admin/oficinas/{code}", get(offices::show).post(offices::update))
+        .route(
+            "/admin/oficinas/{code}/logotipo",
+            post(offices::upload_logo).layer(axum::extract::DefaultBodyLimit::max(offices::UPLOAD_MAX)),
+        )
+        .route(
+            "/admin/oficinas/{code}/logotipo/quitar",
+            post(offices::remove_logo),
+        )
         .route("/admin/claves/rotar", post(admin::rotate_key))
         .layer(axum::middleware::map_response(staff_headers))
         .route("/estilo.css", get(stylesheet))

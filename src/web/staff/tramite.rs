@@ -34,9 +34,9 @@ fn action_label(action: &str) -> &'static str {
 }
 
 /// The workflow's steps, the one waiting marked, and the steps taken.
-pub fn panel(state: &AppState, tramite: &Tramite<'_>) -> Markup {
+/// Dates in `zone`, the draft's office's.
+pub fn panel(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> Markup {
     let current = tramite.step.map(|s| s.id.as_str());
-    let zone = state.config.time_zone;
     html! {
         section.tramite {
             h2 { "Trámite" }
@@ -120,10 +120,12 @@ fn in_person(
 }
 
 /// The page of a draft past its elaboration: what it says (as a preview),
-/// its workflow, and the step's buttons for whoever takes it.
+/// its workflow, and the step's buttons for whoever takes it. Dates are in
+/// `archive`'s office's time zone.
 pub fn review_page(
     state: &AppState,
     staff: &Staff,
+    archive: &Archive,
     tramite: &Tramite<'_>,
     signers: &[(HandSigner, Option<HandSignatureRecord>)],
     message: Option<Markup>,
@@ -140,7 +142,7 @@ pub fn review_page(
             @if let Some(message) = message { (message) }
             p { "Preparado por " (tramite.draft.author) ". "
                 a href={"/borradores/" (id) "/vista-previa"} target="_blank" { "Ver el documento (vista previa, sin folio ni firma)" } }
-            (panel(state, tramite))
+            (panel(tramite, state.issuer.time_zone_of(archive.office())))
             @if !signers.is_empty() { (in_person(staff, id, signers, collecting)) }
             @if let Some(step) = step.filter(|_| tramite.awaits(user)) {
                 form.tarjeta method="post" action={"/borradores/" (id) "/paso"} {
@@ -337,6 +339,7 @@ async fn step_error(
             let body = review_page(
                 state,
                 staff,
+                archive,
                 tramite,
                 &signers,
                 Some(notice("error", &capitalized(&text))),
@@ -366,8 +369,7 @@ pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id):
             drawn.push((signer.key, png));
         }
     }
-    let rendered =
-        tokio::task::block_in_place(|| state.issuer.preview(archive.office(), tramite.form, &data, drawn));
+    let rendered = state.issuer.preview(&archive, tramite.form, &data, drawn).await;
     match rendered {
         Ok(rendered) => (
             [(axum::http::header::CONTENT_TYPE, "application/pdf")],
