@@ -7,11 +7,13 @@
 //! is missing.
 
 mod input;
+pub mod limits;
 mod mapping;
 mod merged;
 mod padron;
+mod xlsx;
 
-pub use input::{InputError, Sheet, read_csv, read_sheet};
+pub use input::{InputError, Sheet, read_csv, read_sheet, read_upload};
 pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
 pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
