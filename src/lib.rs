@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod cli;
 pub mod code;
 pub mod config;
+pub mod csv_out;
 pub mod forms;
 pub mod issue;
 pub mod issuer;

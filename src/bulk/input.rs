@@ -1,11 +1,14 @@
 //! Reading a clerk's spreadsheet: CSV in UTF-8 or Latin-1 (what Excel
 //! saves on many office computers), or an Excel `.xlsx` workbook's first
 //! sheet. Every cell becomes text as the clerk sees it; dates become
-//! `YYYY-MM-DD`.
+//! `YYYY-MM-DD`. Nothing past [`super::limits`] is read.
 
+use std::io::Read as _;
 use std::path::Path;
 
-use calamine::{Data, DataType as _, Reader as _};
+use calamine::{Data, DataType as _};
+
+use super::limits::{MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_LINE_BYTES, MAX_ROWS, megabytes, thousands};
 
 /// A sheet: its header and its rows, each with the line number the clerk
 /// sees in their program (the header is line 1).
@@ -25,29 +28,45 @@ pub struct InputError {
     pub message: String,
 }
 
-/// Reads `path` by its extension: `.csv` (or `.txt`) or `.xlsx`/`.xls`/`.ods`.
+/// Reads `path` by its extension: `.csv` (or `.txt`) or `.xlsx`.
 pub fn read_sheet(path: &Path) -> Result<Sheet, InputError> {
     let fail = |message: String| InputError {
         path: path.display().to_string(),
         message,
     };
-    let extension = path
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("no se pudo leer: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("no se pudo leer: {e}")))?;
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    read_upload(&name, &bytes).map_err(fail)
+}
+
+/// Reads a file named `name` (its extension says which kind) from `bytes`.
+pub fn read_upload(name: &str, bytes: &[u8]) -> Result<Sheet, String> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "el archivo pesa más de {}; el máximo es {}",
+            megabytes(MAX_FILE_BYTES),
+            megabytes(MAX_FILE_BYTES)
+        ));
+    }
+    let extension = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     let sheet = match extension.as_str() {
-        "csv" | "txt" => {
-            let bytes = std::fs::read(path).map_err(|e| fail(format!("no se pudo leer: {e}")))?;
-            read_csv(&bytes).map_err(fail)?
-        }
-        "xlsx" | "xlsm" | "xls" | "ods" => read_workbook(path).map_err(fail)?,
-        _ => return Err(fail("use un archivo .csv o .xlsx".into())),
+        "csv" | "txt" => read_csv(bytes)?,
+        "xlsx" | "xlsm" => super::xlsx::read_xlsx(bytes)?,
+        // Their readers lay out every cell a file declares before we could
+        // count them: a small file could take all the memory there is.
+        "xls" | "ods" => return Err("guarde la planilla como .xlsx o .csv y súbala de nuevo".into()),
+        _ => return Err("use un archivo .csv o .xlsx".into()),
     };
     if sheet.headers.iter().all(|h| h.is_empty()) {
-        return Err(fail(
-            "la primera fila debe tener los nombres de las columnas".into(),
-        ));
+        return Err("la primera fila debe tener los nombres de las columnas".into());
     }
     Ok(sheet)
 }
@@ -74,18 +93,57 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
         .has_headers(false)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
+    let mut lines = LineCounter::new(&text);
+    let mut cells_kept = 0;
+    let mut check = |record: &csv::StringRecord, line: usize| {
+        // Its fields, a separator after each but the last, and its end.
+        let length = record.as_slice().len() + record.len();
+        if length > MAX_LINE_BYTES {
+            return Err(format!(
+                "la línea {line} tiene {} bytes; el máximo es {}",
+                thousands(length as u64),
+                thousands(MAX_LINE_BYTES as u64)
+            ));
+        }
+        if record.len() > MAX_COLUMNS {
+            return Err(format!(
+                "la línea {line} tiene {} columnas; el máximo es {}",
+                thousands(record.len() as u64),
+                MAX_COLUMNS
+            ));
+        }
+        cells_kept += record.len();
+        if cells_kept > MAX_CELLS {
+            return Err(format!(
+                "el archivo tiene más de {} celdas; el máximo es {}",
+                thousands(MAX_CELLS as u64),
+                thousands(MAX_CELLS as u64)
+            ));
+        }
+        Ok(())
+    };
     let headers = match records.next() {
-        Some(Ok(record)) => record.iter().map(|h| h.trim().to_owned()).collect(),
+        Some(Ok(record)) => {
+            check(&record, 1)?;
+            record.iter().map(|h| h.trim().to_owned()).collect()
+        }
         Some(Err(e)) => return Err(format!("línea 1: {e}")),
         None => return Err("el archivo está vacío".into()),
     };
     let mut rows = Vec::new();
-    let mut lines = LineCounter::new(&text);
     for record in records {
         let record = record.map_err(|e| format!("línea {}: {e}", e.position().map_or(0, |p| p.line())))?;
         let line = record
             .position()
             .map_or(rows.len() + 2, |p| lines.line_at(p.byte() as usize));
+        check(&record, line)?;
+        if rows.len() >= MAX_ROWS {
+            return Err(format!(
+                "el archivo tiene más de {} filas de datos; el máximo es {}",
+                thousands(MAX_ROWS as u64),
+                thousands(MAX_ROWS as u64)
+            ));
+        }
         let cells: Vec<String> = record.iter().map(str::to_owned).collect();
         if cells.iter().any(|c| !c.trim().is_empty()) {
             rows.push((line, cells));
@@ -136,41 +194,8 @@ impl<'a> LineCounter<'a> {
     }
 }
 
-fn read_workbook(path: &Path) -> Result<Sheet, String> {
-    let mut workbook =
-        calamine::open_workbook_auto(path).map_err(|e| format!("no es un libro de Excel legible: {e}"))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or("el libro no tiene hojas")?
-        .map_err(|e| format!("primera hoja: {e}"))?;
-    let mut lines = range.rows().enumerate();
-    let headers = match lines.next() {
-        Some((_, cells)) => cells.iter().map(|c| cell_text(c).trim().to_owned()).collect(),
-        None => return Err("la primera hoja está vacía".into()),
-    };
-    let start = range.start().map_or(0, |(row, _)| row as usize);
-    let mut cell_errors = Vec::new();
-    let rows = lines
-        .map(|(i, cells)| {
-            let line = start + i + 1;
-            for (column, cell) in cells.iter().enumerate() {
-                if let Data::Error(error) = cell {
-                    cell_errors.push((line, column, error.to_string()));
-                }
-            }
-            (line, cells.iter().map(cell_text).collect::<Vec<_>>())
-        })
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .collect();
-    Ok(Sheet {
-        headers,
-        rows,
-        cell_errors,
-    })
-}
-
 /// A cell as the clerk reads it: whole numbers without `.0`, dates as ISO.
-fn cell_text(cell: &Data) -> String {
+pub(super) fn cell_text(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(text) => text.clone(),
@@ -210,6 +235,31 @@ mod tests {
         let b = read_csv(&latin1).expect("latin-1");
         assert_eq!(a, b);
         assert_eq!(a.rows[0], (2, vec!["José Muñoz".to_owned(), "Ñuñoa".to_owned()]));
+    }
+
+    #[test]
+    fn a_csv_beyond_the_limits_is_refused_naming_the_limit() {
+        let wide = format!("{}\n", vec!["c"; MAX_COLUMNS + 1].join(";"));
+        let error = read_csv(wide.as_bytes()).expect_err("too wide");
+        assert_eq!(error, "la línea 1 tiene 201 columnas; el máximo es 200");
+        let long = format!("a;b\n1;{}\n", "x".repeat(MAX_LINE_BYTES));
+        let error = read_csv(long.as_bytes()).expect_err("too long a line");
+        assert_eq!(error, "la línea 2 tiene 1.048.579 bytes; el máximo es 1.048.576");
+        let many = format!("a\n{}", "1\n".repeat(MAX_ROWS + 1));
+        let error = read_csv(many.as_bytes()).expect_err("too many rows");
+        assert_eq!(
+            error,
+            "el archivo tiene más de 100.000 filas de datos; el máximo es 100.000"
+        );
+        assert_eq!(
+            read_csv(format!("a\n{}", "1\n".repeat(MAX_ROWS)).as_bytes())
+                .expect("as many rows as allowed")
+                .rows
+                .len(),
+            MAX_ROWS
+        );
+        let error = read_upload("planilla.ods", b"PK").expect_err("ods");
+        assert!(error.contains(".xlsx o .csv"), "{error}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Which column feeds which field. By default a column matches a field by
-//! its name or its label, ignoring case, accents, spaces and dashes
-//! («Fecha de firma» or «fecha_firma» → `fecha_firma`); a person's parts
+//! its name or its label, ignoring case, accents, and the spaces, `_` and
+//! dashes between words («Fecha de firma» or «fecha_firma» → `fecha_firma`),
+//! but no other character: `=fecha_firma()` matches nothing; a person's parts
 //! by `representante.nombre` / `representante.identificacion`. A mapping
 //! file says it explicitly: `[columnas] familia_id = "ID Familia"`.
 
@@ -9,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::archive::text::fold;
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_normalization::char::is_combining_mark;
+
 use crate::forms::{FieldType, FormSpec};
 
 /// A field (or a person's part) and the column that feeds it.
@@ -34,16 +37,35 @@ pub struct MappingFile {
     pub columnas: BTreeMap<String, String>,
 }
 
+/// A header or a name as compared. Case and accents do not count, nor the
+/// spaces, `_` and dashes between words; every other character does, a
+/// leading or trailing dash included, so a header written as a formula
+/// (`=fecha_firma()`, `-fecha_firma`) names no field.
 fn key(text: &str) -> String {
-    let mapped: String = fold(text)
-        .chars()
-        .map(|c| if c.is_alphanumeric() || c == '.' { c } else { '_' })
+    let is_gap = |c: char| c.is_whitespace() || c == '_';
+    let folded: String = text
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
         .collect();
-    mapped
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
+    let mut key = String::with_capacity(folded.len());
+    let mut gap = false;
+    for c in folded.trim_matches(is_gap).chars() {
+        if is_gap(c) || (c == '-' && !key.is_empty()) {
+            gap = true;
+            continue;
+        }
+        if gap {
+            key.push('_');
+            gap = false;
+        }
+        key.push(c);
+    }
+    if gap {
+        // A dash the header ends with.
+        key.push('-');
+    }
+    key
 }
 
 /// The paths the sheet may feed, each with the names a column may have.
@@ -344,6 +366,56 @@ mod tests {
         // named `fecha_firma` already feeds it: both extra columns are unread.
         assert_eq!(mapping.unused_headers(), ["Observaciones", "Fecha  de   firma"]);
         assert_eq!(key("Fecha  de   firma"), key("Fecha de firma"));
+    }
+
+    #[test]
+    fn a_header_written_as_a_formula_names_no_field() {
+        for header in [
+            "=fecha_firma()",
+            "=fecha_firma",
+            "+fecha_firma",
+            "-fecha_firma",
+            "@fecha_firma",
+            "fecha_firma-",
+            "\t=fecha_firma",
+            "fecha_firma()",
+        ] {
+            assert_ne!(key(header), key("fecha_firma"), "{header:?}");
+        }
+        for header in [
+            "Fecha de firma",
+            "FECHA DE FIRMA",
+            "fecha-de-firma",
+            " Fecha  de\u{a0}firma ",
+            "Fécha de fírma",
+        ] {
+            assert_eq!(key(header), key("Fecha de firma"), "{header:?}");
+        }
+        assert_eq!(key("fecha_firma"), key("Fecha firma"));
+        assert_eq!(key("Nombre (Representante)"), key("nombre (representante)"));
+
+        let form = form("carta-compromiso");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms/carta-compromiso/example.json");
+        let example: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("example")).expect("JSON");
+        let mut headers: Vec<String> = Vec::new();
+        for (name, value) in example.as_object().expect("object") {
+            match value.as_object() {
+                Some(parts) => headers.extend(parts.keys().map(|p| format!("{name}.{p}"))),
+                None if name == "fecha_firma" => headers.push("=fecha_firma()".into()),
+                None => headers.push(name.clone()),
+            }
+        }
+        // `fecha_firma` is optional here or required: either way the
+        // formula is not its column.
+        match Mapping::new(&form, &headers, None) {
+            Ok(mapping) => {
+                assert_eq!(mapping.column_of("fecha_firma"), "");
+                assert!(mapping.unused_headers().contains(&"=fecha_firma()"));
+            }
+            Err(error) => assert!(error.contains("fecha_firma"), "{error}"),
+        }
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! is missing.
 
 mod input;
+pub mod limits;
 mod mapping;
 mod merged;
 mod padron;
+mod xlsx;
 
-pub use input::{InputError, Sheet, read_csv, read_sheet};
+pub use input::{InputError, Sheet, read_csv, read_sheet, read_upload};
 pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
 pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
@@ -461,32 +463,28 @@ async fn on_render_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
 /// The documents of a run, in row order, as a CSV for the office's records
 /// and for handing out: `linea;folio;verificacion`.
 pub fn issued_csv(rows: &[IssuedRow]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = writer.write_record(["linea", "folio", "verificacion"]);
-    for row in rows {
-        let _ = writer.write_record([row.line.to_string().as_str(), &row.folio, &row.url]);
-    }
-    writer.into_inner().unwrap_or_default()
+    crate::csv_out::for_spreadsheets(
+        &["linea", "folio", "verificacion"],
+        rows.iter()
+            .map(|row| vec![row.line.to_string(), row.folio.clone(), row.url.clone()]),
+    )
 }
 
 /// The problems as a CSV the clerk opens beside the spreadsheet to fix it:
 /// `linea;columna;problema`, separated by semicolons and in UTF-8 with a
-/// BOM, as Excel in Spanish opens it.
+/// BOM, as Excel in Spanish opens it. A column's name is the clerk's own
+/// header, which may begin like a formula: it is written as text.
 pub fn problems_csv(problems: &[RowProblem]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = writer.write_record(["linea", "columna", "problema"]);
-    for problem in problems {
-        let _ = writer.write_record([
-            problem.line.to_string().as_str(),
-            &problem.column,
-            &problem.message,
-        ]);
-    }
-    writer.into_inner().unwrap_or_default()
+    crate::csv_out::for_spreadsheets(
+        &["linea", "columna", "problema"],
+        problems.iter().map(|problem| {
+            vec![
+                problem.line.to_string(),
+                problem.column.clone(),
+                problem.message.clone(),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]
@@ -549,6 +547,29 @@ mod tests {
         assert_eq!(problems[0].line, 3);
         assert_eq!(problems[0].column, sheet.headers[0]);
         assert!(problems[0].message.contains("#N/A"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_listado_and_a_problems_csv_are_text_to_a_spreadsheet() {
+        let issued = [IssuedRow {
+            line: 2,
+            id: 1,
+            folio: "=1+1".into(),
+            url: "@SUM(1)".into(),
+            person: None,
+        }];
+        let listado = String::from_utf8(issued_csv(&issued)).expect("UTF-8");
+        assert_eq!(listado, "\u{feff}linea;folio;verificacion\n2;'=1+1;'@SUM(1)\n");
+        let problems = [RowProblem {
+            line: 3,
+            column: "-2+3".into(),
+            message: "+cmd|' /C calc'!A0".into(),
+        }];
+        let report = String::from_utf8(problems_csv(&problems)).expect("UTF-8");
+        assert_eq!(
+            report,
+            "\u{feff}linea;columna;problema\n3;'-2+3;'+cmd|' /C calc'!A0\n"
+        );
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! restart is finished by uploading the same file again (rows are
 //! idempotent).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::bulk::{IssuedRow, RowProblem};
@@ -67,6 +67,23 @@ impl Job {
 pub struct Jobs {
     next: AtomicUsize,
     jobs: Mutex<HashMap<u64, std::sync::Arc<Job>>>,
+    /// Offices with a spreadsheet being read and checked.
+    reading: Arc<Mutex<HashSet<String>>>,
+}
+
+/// An office's spreadsheet being read: the next may be read once it drops.
+#[derive(Debug)]
+pub struct Reading {
+    offices: Arc<Mutex<HashSet<String>>>,
+    office: String,
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if let Ok(mut offices) = self.offices.lock() {
+            offices.remove(&self.office);
+        }
+    }
 }
 
 impl Jobs {
@@ -101,8 +118,35 @@ impl Jobs {
         list
     }
 
+    /// Starts reading a spreadsheet of `office`, unless one of its
+    /// spreadsheets is being read: one at a time per office, so uploads
+    /// sent together (a double click, a script) cannot take every thread.
+    pub fn begin_reading(&self, office: &str) -> Option<Reading> {
+        let mut offices = self.reading.lock().ok()?;
+        offices.insert(office.to_owned()).then(|| Reading {
+            offices: Arc::clone(&self.reading),
+            office: office.to_owned(),
+        })
+    }
+
     /// Whether `office` has a job still running.
     pub fn running(&self, office: &str) -> bool {
         self.of_office(office).iter().any(|job| !job.is_finished())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_office_reads_one_spreadsheet_at_a_time_and_others_are_not_held_up() {
+        let jobs = Jobs::default();
+        let first = jobs.begin_reading("DIF-SLP").expect("the first");
+        assert!(jobs.begin_reading("DIF-SLP").is_none(), "the second waits");
+        let other = jobs.begin_reading("DIF-LEJOS");
+        assert!(other.is_some(), "another office reads its own");
+        drop(first);
+        assert!(jobs.begin_reading("DIF-SLP").is_some(), "once the first is read");
     }
 }

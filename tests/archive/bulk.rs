@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const HEADERS: [&str; 13] = [
+pub const HEADERS: [&str; 13] = [
     "comuna",
     "Fecha de firma",
     "familia_id",

@@ -4,6 +4,7 @@
 
 mod audit;
 mod bulk;
+mod bulk_hostile;
 mod checks;
 mod cli;
 mod crash;

@@ -109,30 +109,6 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return bad_request(&staff, "Elija la planilla (.csv o .xlsx).");
     };
-    // The reader works on files (Excel needs one): a private temporary copy.
-    let extension = std::path::Path::new(&file_name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("csv")
-        .to_ascii_lowercase();
-    let sheet = match tempfile::Builder::new()
-        .suffix(&format!(".{extension}"))
-        .tempfile()
-    {
-        Ok(temp) => match std::fs::write(temp.path(), &bytes) {
-            Ok(()) => bulk::read_sheet(temp.path()).map_err(|e| e.message),
-            Err(error) => return unavailable(&error),
-        },
-        Err(error) => return unavailable(&error),
-    };
-    let sheet = match sheet {
-        Ok(sheet) => sheet,
-        Err(message) => return bad_request(&staff, &format!("{file_name}: {message}")),
-    };
-    let mapping = match Mapping::new(spec, &sheet.headers, None) {
-        Ok(mapping) => mapping,
-        Err(message) => return bad_request(&staff, &format!("{file_name}: {message}")),
-    };
     let office = staff.user().office_code.clone();
     // The lote's date is the office's, in its own time zone.
     let issued_at = match archive_of(&state, staff.user()).await {
@@ -140,7 +116,38 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         Err(error) => return unavailable(&error),
     };
     let when = crate::forms::IssueDate::issued(&issued_at);
-    let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None, when);
+    let Some(reading) = state.jobs.begin_reading(&office) else {
+        return bad_request(
+            &staff,
+            "Ya hay una planilla en revisión en su oficina; espere a que termine y vuelva a subirla.",
+        );
+    };
+    let checked = {
+        let (spec, name) = (Arc::new(spec.clone()), file_name.clone());
+        off_the_workers(move || {
+            let _reading = reading;
+            check_upload(&spec, &name, &bytes, when)
+        })
+        .await
+    };
+    let Checked {
+        total_rows,
+        unused_columns,
+        ready,
+        problems,
+    } = match checked {
+        Some(Ok(checked)) => checked,
+        Some(Err(message)) => return bad_request(&staff, &format!("{file_name}: {message}")),
+        None => {
+            tracing::error!("la lectura de una planilla se interrumpió por un error interno");
+            return bad_request(
+                &staff,
+                &format!(
+                    "{file_name}: no se pudo leer la planilla; guárdela de nuevo como .xlsx o .csv y vuelva a subirla."
+                ),
+            );
+        }
+    };
     if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
         return bad_request(
             &staff,
@@ -154,8 +161,8 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         file_name: file_name.clone(),
         on_paper,
         started: std::time::Instant::now(),
-        total_rows: sheet.rows.len(),
-        unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
+        total_rows,
+        unused_columns,
         valid_rows: if dry_run { 0 } else { ready.len() },
         issued_at,
         done: Default::default(),
@@ -165,7 +172,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         padron: Default::default(),
         failure: Default::default(),
     });
-    tracing::info!(job = job.id, rows = sheet.rows.len(), "lote recibido");
+    tracing::info!(job = job.id, rows = total_rows, "lote recibido");
     if !job.is_finished() {
         let (state, staff_user, spec) = (state.clone(), staff.user().clone(), Arc::new(spec.clone()));
         let job = Arc::clone(&job);
@@ -186,6 +193,39 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         // The job goes on in the background; the page follows it.
     }
     Redirect::to(&format!("/lotes/{}", job.id)).into_response()
+}
+
+/// An upload read and checked: its rows ready to issue and its problems.
+struct Checked {
+    total_rows: usize,
+    unused_columns: Vec<String>,
+    ready: Vec<bulk::ReadyRow>,
+    problems: Vec<bulk::RowProblem>,
+}
+
+/// Reads the spreadsheet `name` and checks every row against `spec`.
+fn check_upload(
+    spec: &crate::forms::FormSpec,
+    name: &str,
+    bytes: &[u8],
+    when: crate::forms::IssueDate,
+) -> Result<Checked, String> {
+    let sheet = bulk::read_upload(name, bytes)?;
+    let mapping = Mapping::new(spec, &sheet.headers, None)?;
+    let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None, when);
+    Ok(Checked {
+        total_rows: sheet.rows.len(),
+        unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
+        ready,
+        problems,
+    })
+}
+
+/// Runs `work` on the blocking pool, off the workers that answer requests;
+/// `None` if it panicked, which fails this request and no other.
+async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    // The task fails only by panicking (or if the service is stopping).
+    tokio::task::spawn_blocking(work).await.ok()
 }
 
 /// Issues the rows of a job, holding the data folder's bulk lock.
@@ -472,5 +512,17 @@ pub async fn padron(
             )
         }
         Err(error) => unavailable(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_reading_fails_the_upload_and_not_the_service() {
+        let panicked = off_the_workers(|| -> usize { panic!("a reader's bug") }).await;
+        assert!(panicked.is_none());
+        assert_eq!(off_the_workers(|| 2 + 2).await, Some(4), "the pool goes on");
     }
 }
