@@ -242,3 +242,45 @@ async fn an_uploaded_pdf_is_compared_with_the_original(fixture: &Fixture) {
     );
 }
 crate::archive_conformance!(an_uploaded_pdf_is_compared_with_the_original);
+
+async fn no_answer_may_be_framed_by_another_site(fixture: &Fixture) {
+    let (_, issued) = issue(fixture, "oficio-comision").await;
+    let code = issued.code.display();
+    let pages = [
+        "/v".to_owned(),
+        format!("/v/{code}"),
+        "/v/esto-no-es-un-codigo".to_owned(),
+        format!("/v?codigo={code}"),
+        "/entrar".to_owned(),
+        "/estilo.css".to_owned(),
+        "/healthz".to_owned(),
+        "/api/v1/documents".to_owned(),
+    ];
+    for page in &pages {
+        let answer = get(fixture, page).await;
+        let policy = answer
+            .headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(policy.contains("frame-ancestors 'none'"), "{page}: «{policy}»");
+        assert_eq!(policy.matches("frame-ancestors").count(), 1, "{page}: «{policy}»");
+        assert_eq!(
+            answer
+                .headers
+                .get("x-frame-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("DENY"),
+            "{page}"
+        );
+    }
+    // The verification page keeps its own policy beside it.
+    let page = get(fixture, &format!("/v/{code}")).await;
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("default-src 'none'")
+    );
+}
+crate::archive_conformance!(no_answer_may_be_framed_by_another_site);
