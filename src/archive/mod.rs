@@ -27,6 +27,7 @@ pub(crate) mod tramites;
 
 use crate::config::Config;
 
+pub use annul::AnnulCategory;
 pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
 pub use blobs::{BlobError, BlobStore, QUARANTINE, sha256_hex};
 pub use bulk_lock::{BulkLock, BulkLockError};

@@ -20,7 +20,9 @@ pub struct PublicView {
     pub cargo: Option<String>,
     pub pdf_sha256: Option<String>,
     pub annulled_at: Option<String>,
-    pub annul_reason: Option<String>,
+    /// Why it is no longer valid, as a category (`error_en_los_datos`,
+    /// `reemplazado`…): the reason itself is internal.
+    pub annul_category: Option<String>,
     /// Where the replacement can be verified, for a replaced document.
     pub replacement_url: Option<String>,
 }
@@ -33,7 +35,9 @@ impl Archive {
         const SQL: &str = "SELECT d.folio, d.form, d.status, d.issued_at, o.name AS office_name, \
              (SELECT s.signer FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS signer, \
              (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
-             d.pdf_sha256, d.annulled_at, d.annul_reason, r.verification_url AS replacement_url \
+             d.pdf_sha256, d.annulled_at, \
+             CASE WHEN d.status = 'reemplazado' THEN 'reemplazado' ELSE d.annul_category END AS annul_category, \
+             r.verification_url AS replacement_url \
              FROM documents d JOIN offices o ON o.code = d.office_code \
              LEFT JOIN documents r ON r.id = d.replaced_by \
              WHERE d.code_hash = $1 AND d.status <> 'reservado'";
