@@ -160,7 +160,7 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
                 Ok(())
             } else {
                 Err(Failure::Broken(format!(
-                    "el archivo NO está íntegro: {} archivo(s) que una fila usa faltan o están dañados (vea arriba)",
+                    "el archivo tiene daños: {} archivo(s) que una fila usa faltan o están dañados (vea arriba)",
                     report.problems.len()
                 )))
             }
