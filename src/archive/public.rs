@@ -25,6 +25,8 @@ pub struct PublicView {
     pub annul_category: Option<String>,
     /// Where the replacement can be verified, for a replaced document.
     pub replacement_url: Option<String>,
+    /// The replacement's folio, for a replaced document.
+    pub replacement_folio: Option<String>,
 }
 
 impl Archive {
@@ -37,7 +39,7 @@ impl Archive {
              (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
              d.pdf_sha256, d.annulled_at, \
              CASE WHEN d.status = 'reemplazado' THEN 'reemplazado' ELSE d.annul_category END AS annul_category, \
-             r.verification_url AS replacement_url \
+             r.verification_url AS replacement_url, r.folio AS replacement_folio \
              FROM documents d JOIN offices o ON o.code = d.office_code \
              LEFT JOIN documents r ON r.id = d.replaced_by \
              WHERE d.code_hash = $1 AND d.status <> 'reservado'";

@@ -226,6 +226,13 @@ fn document_page(
     {
         details.push(("Motivo", category.label().to_owned()));
     }
+    if let Some(folio) = view
+        .replacement_folio
+        .as_ref()
+        .filter(|_| view.status == "reemplazado")
+    {
+        details.push(("Lo reemplaza el folio", folio.clone()));
+    }
     if let Some(sha256) = &view.pdf_sha256 {
         details.push(("Huella SHA-256 del PDF original", sha256.clone()));
     }
