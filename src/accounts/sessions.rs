@@ -60,13 +60,16 @@ impl Accounts {
                 sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                     .bind(&username).fetch_optional(pool).await?
             });
+            // As long as a real check: the time taken does not tell a
+            // locked account from an unknown one.
+            verify_blocking(password.to_owned(), DUMMY_HASH.clone()).await;
             if exists.is_some() {
                 return Ok(LoginOutcome::Locked);
             }
-            verify_blocking(password.to_owned(), DUMMY_HASH.clone()).await;
             return Ok(LoginOutcome::Refused);
         };
         if attempts > FAILURES_BEFORE_LOCK {
+            verify_blocking(password.to_owned(), DUMMY_HASH.clone()).await;
             self.lock(id).await?;
             return Ok(LoginOutcome::Locked);
         }

@@ -1,5 +1,7 @@
 //! Annulment and replacement: the document stays in the archive, marked
-//! with the reason, who and when; nothing is ever deleted.
+//! with the reason, who and when; nothing is ever deleted. The reason is
+//! free text and stays internal (a clerk may name the beneficiary in it);
+//! the public verification page shows only its [`AnnulCategory`].
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
@@ -12,9 +14,70 @@ use super::{Archive, ArchiveError, Backend};
 /// The longest reason kept, a paragraph.
 const REASON_MAX: usize = 1_000;
 
+/// Why a document was annulled, as the public may read it: one of a fixed
+/// list, so that no name or identifier can reach the public page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnulCategory {
+    ErrorEnLosDatos,
+    ASolicitudDelInteresado,
+    EmitidoPorError,
+    Reemplazado,
+    Otro,
+}
+
+impl AnnulCategory {
+    /// The categories a person may choose (a replacement is said by naming
+    /// the document that replaces it).
+    pub const CHOICES: [Self; 4] = [
+        Self::ErrorEnLosDatos,
+        Self::ASolicitudDelInteresado,
+        Self::EmitidoPorError,
+        Self::Otro,
+    ];
+
+    /// The stored and API name: `error_en_los_datos`…
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ErrorEnLosDatos => "error_en_los_datos",
+            Self::ASolicitudDelInteresado => "a_solicitud_del_interesado",
+            Self::EmitidoPorError => "emitido_por_error",
+            Self::Reemplazado => "reemplazado",
+            Self::Otro => "otro",
+        }
+    }
+
+    /// What the public page says.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ErrorEnLosDatos => "Error en los datos",
+            Self::ASolicitudDelInteresado => "A solicitud del interesado",
+            Self::EmitidoPorError => "Emitido por error",
+            Self::Reemplazado => "Reemplazado por otro documento",
+            Self::Otro => "Otro motivo",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Reemplazado]
+            .into_iter()
+            .chain(Self::CHOICES)
+            .find(|c| c.as_str() == text.trim())
+    }
+
+    /// The refusal for a name that is not a category, listing them.
+    pub fn unknown(text: &str) -> ArchiveError {
+        let names: Vec<&str> = Self::CHOICES.iter().map(|c| c.as_str()).collect();
+        ArchiveError::Refused(format!(
+            "categoría: «{text}» no es una categoría de anulación; use {}",
+            names.join(", ")
+        ))
+    }
+}
+
 impl Archive {
     /// Annuls an issued document (by id or folio), or marks it replaced by
-    /// another issued document of the office.
+    /// another issued document of the office; published as «otro motivo»
+    /// (or «reemplazado»). See [`Archive::annul_as`].
     pub async fn annul(
         &self,
         reference: &str,
@@ -22,6 +85,30 @@ impl Archive {
         actor: &str,
         replaced_by: Option<&str>,
     ) -> Result<DocumentRecord, ArchiveError> {
+        self.annul_as(reference, AnnulCategory::Otro, reason, actor, replaced_by)
+            .await
+    }
+
+    /// Annuls an issued document, or marks it replaced, with `reason` kept
+    /// in the archive and only `category` published (a replacement is
+    /// always published as [`AnnulCategory::Reemplazado`]).
+    pub async fn annul_as(
+        &self,
+        reference: &str,
+        category: AnnulCategory,
+        reason: &str,
+        actor: &str,
+        replaced_by: Option<&str>,
+    ) -> Result<DocumentRecord, ArchiveError> {
+        let category = match replaced_by {
+            Some(_) => AnnulCategory::Reemplazado,
+            None if category == AnnulCategory::Reemplazado => {
+                return Err(ArchiveError::Refused(
+                    "reemplazado: indique el documento vigente que lo reemplaza".into(),
+                ));
+            }
+            None => category,
+        };
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(ArchiveError::Refused(
@@ -90,10 +177,10 @@ impl Archive {
             }
             sqlx::query(
                 "UPDATE documents SET status = $2, annulled_at = $3, annulled_by = $4, annul_reason = $5, \
-                 replaced_by = $6 WHERE id = $1 AND status = 'emitido'",
+                 replaced_by = $6, annul_category = $7 WHERE id = $1 AND status = 'emitido'",
             )
             .bind(document.id).bind(status).bind(&at).bind(actor).bind(reason)
-            .bind(ids[1])
+            .bind(ids[1]).bind(category.as_str())
             .execute(&mut *tx).await?;
             append_event!(tx, NewEvent {
                 actor: actor.to_owned(),
@@ -105,6 +192,7 @@ impl Archive {
                 details: json!({
                     "folio": document.folio,
                     "motivo": reason,
+                    "categoria": category.as_str(),
                     "reemplazado_por": replacement.as_ref().map(|r| r.folio.clone()),
                 }),
             });

@@ -1,7 +1,9 @@
-//! Where PDFs are kept, content-addressed by SHA-256: a folder by default,
-//! or an S3-compatible bucket for scale. A blob is written, made durable
-//! and read back against its hash before the row that points at it is
-//! committed.
+//! Where the archive's files are kept (issued PDFs, hand-signature
+//! drawings and paper scans), content-addressed by SHA-256: a folder by
+//! default, or an S3-compatible bucket for scale. A blob is written, made
+//! durable and read back against its hash before the row that points at it
+//! is committed. Nothing here deletes a blob: one that no row references is
+//! moved to [`QUARANTINE`], where a person decides.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -73,17 +75,53 @@ impl BlobStore {
         }
     }
 
-    /// Removes a blob that no row points at (see `fsck --repair`).
-    pub async fn remove(&self, sha256: &str) -> Result<(), BlobError> {
+    /// Moves a blob that no row points at into [`QUARANTINE`] (see
+    /// `fsck --repair`): out of the store, but kept whole.
+    pub async fn quarantine(&self, sha256: &str) -> Result<(), BlobError> {
         match self {
             Self::Filesystem(folder) => {
                 let (folder, sha256) = (folder.clone(), sha256.to_owned());
-                run_blocking(move || folder.remove(&sha256)).await
+                run_blocking(move || folder.quarantine(&sha256)).await
             }
-            Self::S3(bucket) => bucket.remove(sha256).await,
+            Self::S3(bucket) => bucket.quarantine(sha256).await,
+        }
+    }
+
+    /// Whether [`QUARANTINE`] holds this blob, whole.
+    pub async fn in_quarantine(&self, sha256: &str) -> Result<bool, BlobError> {
+        match self {
+            Self::Filesystem(folder) => {
+                let (folder, sha256) = (folder.clone(), sha256.to_owned());
+                run_blocking(move || folder.in_quarantine(&sha256)).await
+            }
+            Self::S3(bucket) => bucket.in_quarantine(sha256).await,
+        }
+    }
+
+    /// Moves a quarantined blob back into the store: a row points at it
+    /// after all (its row was committed while a repair was moving it).
+    pub async fn restore(&self, sha256: &str) -> Result<(), BlobError> {
+        match self {
+            Self::Filesystem(folder) => {
+                let (folder, sha256) = (folder.clone(), sha256.to_owned());
+                run_blocking(move || folder.restore(&sha256)).await
+            }
+            Self::S3(bucket) => bucket.restore(sha256).await,
+        }
+    }
+
+    /// Where quarantined blobs go, for the operator's message.
+    pub fn quarantine_location(&self) -> String {
+        match self {
+            Self::Filesystem(folder) => folder.root.join(QUARANTINE).display().to_string(),
+            Self::S3(bucket) => bucket.quarantine_location(),
         }
     }
 }
+
+/// The folder (or key prefix, on S3) within the store that holds blobs no
+/// row references, moved there by `fsck --repair` instead of deleted.
+pub const QUARANTINE: &str = "cuarentena";
 
 async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
@@ -189,7 +227,8 @@ impl FolderBlobs {
         let io = |e: std::io::Error| BlobError::Io(format!("{}: {e}", self.root.display()));
         for first in std::fs::read_dir(&self.root).map_err(io)? {
             let first = first.map_err(io)?.path();
-            if !first.is_dir() {
+            // `ab/`, never the quarantine folder beside them.
+            if !first.is_dir() || !first.file_name().is_some_and(|n| is_fanout(&n.to_string_lossy())) {
                 continue;
             }
             for second in std::fs::read_dir(&first).map_err(io)? {
@@ -210,13 +249,59 @@ impl FolderBlobs {
         Ok(found)
     }
 
-    fn remove(&self, sha256: &str) -> Result<(), BlobError> {
+    fn quarantined_path(&self, sha256: &str) -> PathBuf {
+        self.root.join(QUARANTINE).join(blob_key(sha256))
+    }
+
+    fn quarantine(&self, sha256: &str) -> Result<(), BlobError> {
+        self.get(sha256)?;
+        self.move_blob(&self.path_of(sha256), &self.quarantined_path(sha256))
+    }
+
+    fn in_quarantine(&self, sha256: &str) -> Result<bool, BlobError> {
         if !is_sha256_hex(sha256) {
+            return Ok(false);
+        }
+        match std::fs::read(self.quarantined_path(sha256)) {
+            Ok(bytes) => Ok(checked(sha256, bytes).is_ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(BlobError::Io(format!(
+                "{}: {e}",
+                self.quarantined_path(sha256).display()
+            ))),
+        }
+    }
+
+    fn restore(&self, sha256: &str) -> Result<(), BlobError> {
+        if !self.in_quarantine(sha256)? {
             return Err(BlobError::Missing(sha256.to_owned()));
         }
-        let path = self.path_of(sha256);
-        std::fs::remove_file(&path).map_err(|e| BlobError::Io(format!("{}: {e}", path.display())))
+        self.move_blob(&self.quarantined_path(sha256), &self.path_of(sha256))?;
+        self.get(sha256).map(drop)
     }
+
+    /// Renames a blob within the store's folder, durably: after a power cut
+    /// it is in one place or the other, whole.
+    fn move_blob(&self, from: &Path, to: &Path) -> Result<(), BlobError> {
+        let io = |e: std::io::Error| BlobError::Io(format!("{}: {e}", to.display()));
+        let dir = to.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::rename(from, to).map_err(io)?;
+        for folder in [dir, from.parent().unwrap_or(&self.root)] {
+            std::fs::File::open(folder)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// A first- or second-level folder of [`blob_key`]: two hex digits.
+fn is_fanout(name: &str) -> bool {
+    name.len() == 2
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -246,5 +331,22 @@ mod tests {
             blobs.get("../../etc/passwd"),
             Err(BlobError::Missing(_))
         ));
+    }
+
+    #[test]
+    fn a_quarantined_blob_leaves_the_listing_whole_and_can_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FolderBlobs::open(dir.path()).unwrap();
+        let kept = blobs.put(b"%PDF-1.7 uno").unwrap();
+        let stray = blobs.put(b"suelto").unwrap();
+        blobs.quarantine(&stray).unwrap();
+        assert_eq!(blobs.list().unwrap(), vec![kept.clone()]);
+        assert!(matches!(blobs.get(&stray), Err(BlobError::Missing(_))));
+        assert!(blobs.in_quarantine(&stray).unwrap());
+        assert!(!blobs.in_quarantine(&kept).unwrap());
+        blobs.restore(&stray).unwrap();
+        assert_eq!(blobs.get(&stray).unwrap(), b"suelto");
+        assert!(!blobs.in_quarantine(&stray).unwrap());
+        assert!(blobs.restore(&kept).is_err(), "nothing to restore");
     }
 }

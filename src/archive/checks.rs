@@ -1,6 +1,8 @@
 //! Checks of a whole archive: the audit chain (`sello archive audit-verify`)
 //! and the PDFs against their rows (`sello archive fsck`).
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
 use super::audit::AUDIT_COLUMNS;
@@ -19,10 +21,13 @@ pub struct AuditReport {
     pub broken: Option<ChainBreak>,
 }
 
-/// A document whose PDF is missing or damaged.
+/// A row whose blob (a PDF, a drawing, a scan) is missing or damaged.
 #[derive(Debug, Clone, Serialize)]
 pub struct BlobProblem {
+    /// The folio of the document the blob belongs to; empty for a draft's.
     pub folio: String,
+    /// Which file: «el PDF», «el escaneo de la firma en papel n.º 3»…
+    pub what: String,
     pub sha256: String,
     pub problem: String,
 }
@@ -33,11 +38,20 @@ pub struct FsckReport {
     /// `ok`, or what the database's own integrity check says.
     pub database: String,
     pub documents_checked: usize,
+    /// Rows of every kind (documents, hand signatures) whose blob was read
+    /// back against its hash.
+    pub blobs_checked: usize,
     pub blobs_in_store: usize,
     pub problems: Vec<BlobProblem>,
-    /// Blobs no document points at.
+    /// Blobs no row of any kind points at.
     pub orphans: Vec<String>,
-    pub orphans_removed: usize,
+    /// Orphans moved to [`quarantine`](Self::quarantine) by `--repair`;
+    /// nothing is ever deleted.
+    pub orphans_quarantined: usize,
+    /// Where quarantined blobs are kept.
+    pub quarantine: String,
+    /// Referenced blobs found in quarantine and moved back by `--repair`.
+    pub restored: Vec<String>,
     /// Folios of issuances interrupted by a crash, now recorded as annulled.
     pub interrupted: Vec<String>,
     /// Documents a bulk run (crashed, or still under way) had queued for
@@ -47,9 +61,9 @@ pub struct FsckReport {
 }
 
 impl FsckReport {
-    /// Whether every document is whole. Orphans do not count: a crash
-    /// between storing a PDF and committing leaves one, which only takes
-    /// space.
+    /// Whether every row's blob is whole. Orphans do not count: a crash
+    /// between storing a blob and committing its row leaves one, which only
+    /// takes space.
     pub fn is_clean(&self) -> bool {
         self.database == "ok" && self.problems.is_empty() && self.audit.broken.is_none()
     }
@@ -102,11 +116,13 @@ impl Archive {
         })
     }
 
-    /// Checks every stored PDF against its row's hash, finds blobs no row
-    /// points at, records interrupted issuances as annulled and indexes
-    /// documents left queued for search. With `repair`, removes the
-    /// orphans, but only while no issuance is in progress (an issuance
-    /// stores its PDF just before committing).
+    /// Checks every blob a row points at (PDFs, hand-signature drawings
+    /// and scans) against its hash, finds blobs no row points at, records
+    /// interrupted issuances as annulled and indexes documents left queued
+    /// for search. With `repair`, moves the orphans to quarantine (never
+    /// deletes them) and brings back from quarantine any blob a row points
+    /// at, but only while no issuance is in progress (an issuance stores
+    /// its PDF just before committing).
     pub async fn fsck(&self, repair: bool) -> Result<FsckReport, ArchiveError> {
         let interrupted = self.recover_interrupted(INTERRUPTED_AFTER).await?;
         let search_indexed = self.index_queued().await?;
@@ -117,66 +133,105 @@ impl Archive {
             }),
             Backend::Postgres => "ok".to_owned(),
         };
-        // Blobs are listed before rows are read: a PDF stored after this
-        // point is not taken for an orphan.
+        // Blobs are listed first, then issuances in progress are counted,
+        // then references read: a blob in the listing is either of an
+        // issuance still in progress (and nothing is moved), or its row was
+        // committed before the references are read.
         let in_store = self.blobs.list().await?;
-        // One statement, so one snapshot on both databases: the PDFs rows
-        // point at and the issuances still in progress.
-        let found: Vec<(String, Option<String>, String)> = on_pool!(&self.store, pool => {
-            sqlx::query_as(
-                "SELECT folio, pdf_sha256, status FROM documents \
-                 WHERE pdf_sha256 IS NOT NULL OR status = 'reservado' ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?
+        let in_progress: i64 = on_pool!(&self.store, pool => {
+            sqlx::query_scalar("SELECT count(*) FROM documents WHERE status = 'reservado'")
+                .fetch_one(pool)
+                .await?
         });
-        let in_progress = found
-            .iter()
-            .filter(|(_, _, status)| status == "reservado")
-            .count();
-        let rows: Vec<(String, String)> = found
-            .into_iter()
-            .filter_map(|(folio, sha256, _)| sha256.map(|sha256| (folio, sha256)))
-            .collect();
+        let references = self.blob_references().await?;
+        let may_move = repair && in_progress == 0;
         let mut problems = Vec::new();
-        for (folio, sha256) in &rows {
-            let problem = match self.blobs.get(sha256).await {
-                Ok(_) => continue,
-                Err(BlobError::Missing(_)) => "falta el PDF en el almacén".to_owned(),
-                Err(BlobError::Corrupt { found, .. }) => {
-                    format!("el PDF guardado está dañado (su hash es {found})")
+        let mut restored = Vec::new();
+        let mut states: HashMap<&str, BlobState> = HashMap::new();
+        for reference in &references {
+            let sha256 = reference.sha256.as_str();
+            if !states.contains_key(sha256) {
+                let mut state = self.check_blob(sha256).await?;
+                if may_move && matches!(state, BlobState::Missing { in_quarantine: true }) {
+                    self.blobs.restore(sha256).await?;
+                    restored.push(sha256.to_owned());
+                    state = BlobState::Whole;
                 }
-                Err(other) => other.to_string(),
-            };
-            problems.push(BlobProblem {
-                folio: folio.clone(),
-                sha256: sha256.clone(),
-                problem,
-            });
+                states.insert(sha256, state);
+            }
+            if states.get(sha256).is_some_and(|s| !matches!(s, BlobState::Whole)) {
+                let owner = self.owner_of(reference).await?;
+                problems.push(BlobProblem {
+                    folio: owner.folio,
+                    problem: states[sha256].problem(&owner.what).unwrap_or_default(),
+                    what: owner.what,
+                    sha256: sha256.to_owned(),
+                });
+            }
         }
-        let referenced: std::collections::HashSet<&str> = rows.iter().map(|(_, sha)| sha.as_str()).collect();
+        let referenced: HashSet<&str> = references.iter().map(|r| r.sha256.as_str()).collect();
         let orphans: Vec<String> = in_store
             .iter()
             .filter(|sha| !referenced.contains(sha.as_str()))
             .cloned()
             .collect();
-        let mut orphans_removed = 0;
-        if repair && in_progress == 0 {
+        let mut orphans_quarantined = 0;
+        if may_move {
             for orphan in &orphans {
-                self.blobs.remove(orphan).await?;
-                orphans_removed += 1;
+                self.blobs.quarantine(orphan).await?;
+                orphans_quarantined += 1;
             }
         }
         Ok(FsckReport {
             database,
-            documents_checked: rows.len(),
+            documents_checked: references.iter().filter(|r| r.table == "documents").count(),
+            blobs_checked: references.len(),
             blobs_in_store: in_store.len(),
             problems,
             orphans,
-            orphans_removed,
+            orphans_quarantined,
+            quarantine: self.blobs.quarantine_location(),
+            restored,
             interrupted,
             search_indexed,
             audit: self.verify_audit().await?,
+        })
+    }
+
+    async fn check_blob(&self, sha256: &str) -> Result<BlobState, ArchiveError> {
+        Ok(match self.blobs.get(sha256).await {
+            Ok(_) => BlobState::Whole,
+            Err(BlobError::Missing(_)) => BlobState::Missing {
+                in_quarantine: self.blobs.in_quarantine(sha256).await?,
+            },
+            Err(BlobError::Corrupt { found, .. }) => BlobState::Damaged(found),
+            Err(BlobError::Io(e)) => BlobState::Unreadable(e),
+        })
+    }
+}
+
+/// What a referenced blob was found to be.
+enum BlobState {
+    Whole,
+    Missing {
+        in_quarantine: bool,
+    },
+    /// Its bytes hash to this instead.
+    Damaged(String),
+    Unreadable(String),
+}
+
+impl BlobState {
+    /// The problem, said of the file named `what`; none if it is whole.
+    fn problem(&self, what: &str) -> Option<String> {
+        Some(match self {
+            Self::Whole => return None,
+            Self::Missing { in_quarantine: false } => format!("falta {what} en el almacén"),
+            Self::Missing { in_quarantine: true } => {
+                format!("falta {what} en el almacén; está en la cuarentena y «fsck --repair» lo devuelve")
+            }
+            Self::Damaged(found) => format!("{what} guardado está dañado (su hash es {found})"),
+            Self::Unreadable(e) => format!("no se pudo leer {what}: {e}"),
         })
     }
 }

@@ -18,6 +18,7 @@ mod hand_signatures;
 mod issuing;
 mod office_logo;
 mod public;
+mod references;
 mod s3;
 mod search;
 mod search_queue;
@@ -27,8 +28,9 @@ pub(crate) mod tramites;
 
 use crate::config::Config;
 
+pub use annul::AnnulCategory;
 pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
-pub use blobs::{BlobError, BlobStore, sha256_hex};
+pub use blobs::{BlobError, BlobStore, QUARANTINE, sha256_hex};
 pub use bulk_lock::{BulkLock, BulkLockError};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
 pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};
@@ -39,6 +41,7 @@ pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
 pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued, Reservation, request_sha256};
 pub use public::PublicView;
+pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
 pub use store::{Backend, Store, StoreError};

@@ -20,7 +20,9 @@ pub struct PublicView {
     pub cargo: Option<String>,
     pub pdf_sha256: Option<String>,
     pub annulled_at: Option<String>,
-    pub annul_reason: Option<String>,
+    /// Why it is no longer valid, as a category (`error_en_los_datos`,
+    /// `reemplazado`…): the reason itself is internal.
+    pub annul_category: Option<String>,
     /// Where the replacement can be verified, for a replaced document.
     pub replacement_url: Option<String>,
     /// The issuing office, and its own time zone if it has one: the page
@@ -29,6 +31,8 @@ pub struct PublicView {
     pub office_code: String,
     #[serde(skip)]
     pub office_time_zone: Option<String>,
+    /// The replacement's folio, for a replaced document.
+    pub replacement_folio: Option<String>,
 }
 
 impl Archive {
@@ -40,7 +44,9 @@ impl Archive {
              o.code AS office_code, o.time_zone AS office_time_zone, \
              (SELECT s.signer FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS signer, \
              (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
-             d.pdf_sha256, d.annulled_at, d.annul_reason, r.verification_url AS replacement_url \
+             d.pdf_sha256, d.annulled_at, \
+             CASE WHEN d.status = 'reemplazado' THEN 'reemplazado' ELSE d.annul_category END AS annul_category, \
+             r.verification_url AS replacement_url, r.folio AS replacement_folio \
              FROM documents d JOIN offices o ON o.code = d.office_code \
              LEFT JOIN documents r ON r.id = d.replaced_by \
              WHERE d.code_hash = $1 AND d.status <> 'reservado'";

@@ -10,7 +10,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 
-use super::blobs::{BlobError, blob_key, checked, is_sha256_hex, sha256_hex};
+use super::blobs::{BlobError, QUARANTINE, blob_key, checked, is_sha256_hex, sha256_hex};
 
 /// A bucket (and prefix) holding an archive's PDFs.
 #[derive(Debug, Clone)]
@@ -41,11 +41,22 @@ impl BucketBlobs {
     }
 
     fn path_of(&self, sha256: &str) -> Path {
-        let key = blob_key(sha256);
+        self.under_prefix(&blob_key(sha256))
+    }
+
+    fn quarantined_path(&self, sha256: &str) -> Path {
+        self.under_prefix(&format!("{QUARANTINE}/{}", blob_key(sha256)))
+    }
+
+    fn under_prefix(&self, key: &str) -> Path {
         match self.prefix.as_ref() {
             "" => Path::from(key),
             prefix => Path::from(format!("{prefix}/{key}")),
         }
+    }
+
+    pub fn quarantine_location(&self) -> String {
+        format!("{}/", self.under_prefix(QUARANTINE))
     }
 
     pub async fn put(&self, bytes: Vec<u8>) -> Result<String, BlobError> {
@@ -62,10 +73,14 @@ impl BucketBlobs {
     }
 
     pub async fn get(&self, sha256: &str) -> Result<Vec<u8>, BlobError> {
+        self.get_at(sha256, &self.path_of(sha256)).await
+    }
+
+    async fn get_at(&self, sha256: &str, path: &Path) -> Result<Vec<u8>, BlobError> {
         if !is_sha256_hex(sha256) {
             return Err(BlobError::Missing(sha256.to_owned()));
         }
-        let fetched = match self.store.get(&self.path_of(sha256)).await {
+        let fetched = match self.store.get(path).await {
             Ok(result) => result.bytes().await,
             Err(e) => Err(e),
         };
@@ -85,8 +100,10 @@ impl BucketBlobs {
             .try_collect()
             .await
             .map_err(|e| BlobError::Io(format!("S3, al listar: {e}")))?;
+        let quarantine = self.under_prefix(QUARANTINE);
         let mut found: Vec<String> = objects
             .iter()
+            .filter(|meta| !meta.location.prefix_matches(&quarantine))
             .filter_map(|meta| meta.location.filename())
             .filter_map(|name| name.strip_suffix(".pdf"))
             .filter(|sha| is_sha256_hex(sha))
@@ -96,14 +113,38 @@ impl BucketBlobs {
         Ok(found)
     }
 
-    pub async fn remove(&self, sha256: &str) -> Result<(), BlobError> {
-        if !is_sha256_hex(sha256) {
-            return Err(BlobError::Missing(sha256.to_owned()));
-        }
-        self.store
-            .delete(&self.path_of(sha256))
+    /// Copies the object under the quarantine prefix, reads the copy back
+    /// against its hash, and only then deletes the original.
+    pub async fn quarantine(&self, sha256: &str) -> Result<(), BlobError> {
+        self.get(sha256).await?;
+        self.move_object(sha256, &self.path_of(sha256), &self.quarantined_path(sha256))
             .await
-            .map_err(|e| BlobError::Io(format!("S3, al eliminar {sha256}: {e}")))
+    }
+
+    pub async fn in_quarantine(&self, sha256: &str) -> Result<bool, BlobError> {
+        match self.get_at(sha256, &self.quarantined_path(sha256)).await {
+            Ok(_) => Ok(true),
+            Err(BlobError::Missing(_) | BlobError::Corrupt { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn restore(&self, sha256: &str) -> Result<(), BlobError> {
+        self.get_at(sha256, &self.quarantined_path(sha256)).await?;
+        self.move_object(sha256, &self.quarantined_path(sha256), &self.path_of(sha256))
+            .await
+    }
+
+    async fn move_object(&self, sha256: &str, from: &Path, to: &Path) -> Result<(), BlobError> {
+        self.store
+            .copy(from, to)
+            .await
+            .map_err(|e| BlobError::Io(format!("S3, al mover {sha256}: {e}")))?;
+        self.get_at(sha256, to).await?;
+        self.store
+            .delete(from)
+            .await
+            .map_err(|e| BlobError::Io(format!("S3, al mover {sha256}: {e}")))
     }
 }
 

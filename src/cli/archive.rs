@@ -25,9 +25,9 @@ enum ArchiveCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Comprueba cada PDF contra su hash y busca archivos huérfanos
+    /// Comprueba cada archivo guardado (PDF, firmas dibujadas, escaneos) contra su hash y busca huérfanos
     Fsck {
-        /// Elimina los PDF que ningún documento usa
+        /// Mueve a la cuarentena los archivos que ninguna fila usa (nunca los borra)
         #[arg(long)]
         repair: bool,
         /// Imprime el resultado en JSON
@@ -114,8 +114,8 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             }
             eprintln!(
-                "Base de datos: {}. {} documento(s) con PDF revisados; {} PDF en el almacén.",
-                report.database, report.documents_checked, report.blobs_in_store
+                "Base de datos: {}. {} archivo(s) revisados ({} PDF de documentos, el resto firmas dibujadas y escaneos); {} archivo(s) en el almacén.",
+                report.database, report.blobs_checked, report.documents_checked, report.blobs_in_store
             );
             for folio in &report.interrupted {
                 eprintln!("folio {folio}: su emisión se interrumpió; quedó registrado como anulado");
@@ -127,18 +127,30 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
                 );
             }
             for problem in &report.problems {
-                eprintln!(
-                    "folio {}: {} ({})",
-                    problem.folio, problem.problem, problem.sha256
-                );
+                let owner = match problem.folio.as_str() {
+                    "" => String::new(),
+                    folio => format!("folio {folio}: "),
+                };
+                eprintln!("{owner}{} ({})", problem.problem, problem.sha256);
+            }
+            for sha256 in &report.restored {
+                eprintln!("Se devolvió desde la cuarentena al almacén, porque una fila lo usa: {sha256}");
             }
             for orphan in &report.orphans {
-                eprintln!("PDF huérfano (ningún documento lo usa; --repair lo elimina): {orphan}");
+                eprintln!("Archivo huérfano (ninguna fila lo usa): {orphan}");
             }
-            if report.orphans_removed > 0 {
-                eprintln!("Se eliminaron {} PDF huérfano(s).", report.orphans_removed);
+            if report.orphans_quarantined > 0 {
+                eprintln!(
+                    "Se movieron {} archivo(s) huérfano(s) a la cuarentena, {}: no se borró nada; revíselos antes de eliminarlos a mano.",
+                    report.orphans_quarantined, report.quarantine
+                );
             } else if repair && !report.orphans.is_empty() {
-                eprintln!("Hay emisiones en curso: no se eliminó ningún huérfano; repita en un momento.");
+                eprintln!("Hay emisiones en curso: no se movió ningún huérfano; repita en un momento.");
+            } else if !report.orphans.is_empty() {
+                eprintln!(
+                    "«fsck --repair» los mueve a la cuarentena, {}, sin borrarlos.",
+                    report.quarantine
+                );
             }
             if let Some(broken) = &report.audit.broken {
                 eprintln!("auditoría: evento {}: {}", broken.seq, broken.problem);
@@ -147,7 +159,10 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
                 eprintln!("El archivo está íntegro.");
                 Ok(())
             } else {
-                Err(Failure::Broken("el archivo tiene problemas (vea arriba)".into()))
+                Err(Failure::Broken(format!(
+                    "el archivo tiene daños: {} archivo(s) que una fila usa faltan o están dañados (vea arriba)",
+                    report.problems.len()
+                )))
             }
         }
     }

@@ -34,12 +34,7 @@ pub fn run(config: &Config, _args: ServeArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))?;
         if let Some((user, password)) = first {
-            // Printed once, to the terminal only: never logged.
-            eprintln!(
-                "\nPrimer arranque: se creó la cuenta de administración.\n  Usuario: {}\n  Contraseña de un solo uso: {password}\n\
-                 Entre en {}/entrar y elija su propia contraseña. Esta no se volverá a mostrar.\n",
-                user.username, config.base_url
-            );
+            show_first_password(&user.username, &password, &config.base_url);
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -59,6 +54,24 @@ pub fn run(config: &Config, _args: ServeArgs) -> Result<(), Failure> {
         tracing::info!("servicio detenido");
         Ok(())
     })
+}
+
+/// Shows the first administrator's one-time password on standard output, a
+/// plain line for the person at the terminal. Standard error carries the
+/// JSON log stream, which is collected and kept: the password never goes
+/// there, nor through `tracing`.
+fn show_first_password(username: &str, password: &str, base_url: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "\nPrimer arranque: se creó la cuenta de administración.\n  Usuario: {username}\n  Contraseña de un solo uso: {password}\n\
+         Entre en {base_url}/entrar y elija su propia contraseña. Esta no se volverá a mostrar.\n"
+    );
+    let _ = out.flush();
+    eprintln!(
+        "Primer arranque: se creó la cuenta de administración; su usuario y su contraseña de un solo uso se mostraron en la salida estándar, no en este registro."
+    );
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

@@ -14,10 +14,12 @@ use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc5912, rfc8410};
 use der::asn1::{OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode, Sequence};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
 use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of};
@@ -25,16 +27,64 @@ use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of};
 /// id-aa-signingCertificateV2 (RFC 5035).
 const SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 
-/// ESSCertIDv2 with the default hash algorithm (SHA-256) left out.
+/// ESSCertIDv2 (RFC 5035 §4): Sello writes only `certHash` (SHA-256, the
+/// default, is left out as DER requires); other signers may give the hash
+/// algorithm and the certificate's issuer and serial number.
 #[derive(Sequence)]
-struct EssCertIdV2 {
-    cert_hash: OctetString,
+pub(crate) struct EssCertIdV2 {
+    #[asn1(optional = "true")]
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    pub cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    pub issuer_serial: Option<IssuerSerial>,
 }
 
-/// SigningCertificateV2 without policies.
+/// IssuerSerial (RFC 5035): who issued the certificate, and its number.
 #[derive(Sequence)]
-struct SigningCertificateV2 {
-    certs: Vec<EssCertIdV2>,
+pub(crate) struct IssuerSerial {
+    pub issuer: GeneralNames,
+    pub serial_number: SerialNumber,
+}
+
+/// SigningCertificateV2; policies, if any, are read and not used.
+#[derive(Sequence)]
+pub(crate) struct SigningCertificateV2 {
+    pub certs: Vec<EssCertIdV2>,
+    #[asn1(optional = "true")]
+    pub policies: Option<Vec<Any>>,
+}
+
+impl EssCertIdV2 {
+    /// Whether this names `certificate`: its hash, by the algorithm given
+    /// (SHA-256 by default), and its issuer and serial number if given.
+    fn names(&self, certificate: &Certificate, certificate_der: &[u8]) -> Result<bool, String> {
+        let oid = self
+            .hash_algorithm
+            .as_ref()
+            .map_or(rfc5912::ID_SHA_256, |a| a.oid);
+        let hash = if oid == rfc5912::ID_SHA_256 {
+            Sha256::digest(certificate_der).to_vec()
+        } else if oid == rfc5912::ID_SHA_384 {
+            Sha384::digest(certificate_der).to_vec()
+        } else if oid == rfc5912::ID_SHA_512 {
+            Sha512::digest(certificate_der).to_vec()
+        } else {
+            return Err(format!(
+                "signing-certificate-v2 usa un algoritmo de resumen no admitido ({oid})"
+            ));
+        };
+        if self.cert_hash.as_bytes() != hash.as_slice() {
+            return Ok(false);
+        }
+        Ok(self.issuer_serial.as_ref().is_none_or(|given| {
+            let tbs = certificate.tbs_certificate();
+            &given.serial_number == tbs.serial_number()
+                && given
+                    .issuer
+                    .iter()
+                    .any(|name| matches!(name, GeneralName::DirectoryName(n) if n == tbs.issuer()))
+        }))
+    }
 }
 
 /// The digest the algorithm's CMS profile requires.
@@ -72,6 +122,23 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> der::Result<Attribute> {
 
 /// Builds the DER CMS for `message_digest` (the digest of the byte ranges).
 pub fn sign(key: &OfficeKey, message_digest: &[u8], signing_time: DateTime<Utc>) -> Result<Vec<u8>, String> {
+    let certificate_hash = Sha256::digest(&key.certificate_der).to_vec();
+    let id = EssCertIdV2 {
+        hash_algorithm: None,
+        cert_hash: OctetString::new(certificate_hash)
+            .map_err(|e| format!("no se pudo construir la firma CMS: {e}"))?,
+        issuer_serial: None,
+    };
+    sign_naming(key, message_digest, signing_time, id)
+}
+
+/// [`sign`], with the signing certificate named by `id`.
+pub(crate) fn sign_naming(
+    key: &OfficeKey,
+    message_digest: &[u8],
+    signing_time: DateTime<Utc>,
+    id: EssCertIdV2,
+) -> Result<Vec<u8>, String> {
     let failed = |e: &dyn std::fmt::Display| format!("no se pudo construir la firma CMS: {e}");
     let content = EncapsulatedContentInfo {
         econtent_type: rfc5911::ID_DATA,
@@ -86,11 +153,9 @@ pub fn sign(key: &OfficeKey, message_digest: &[u8], signing_time: DateTime<Utc>)
     let time = Time::UtcTime(
         UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(|e| failed(&e))?,
     );
-    let certificate_hash = Sha256::digest(&key.certificate_der).to_vec();
     let signing_certificate = SigningCertificateV2 {
-        certs: vec![EssCertIdV2 {
-            cert_hash: OctetString::new(certificate_hash).map_err(|e| failed(&e))?,
-        }],
+        certs: vec![id],
+        policies: None,
     };
 
     let digest_alg = digest_algorithm(key.algorithm);
@@ -231,10 +296,11 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         .decode_as()
         .map_err(|_| "atributo signing-certificate-v2 ilegible")?;
     let certificate_der = certificate.to_der().map_err(|e| e.to_string())?;
-    let bound = signing_certificate
-        .certs
-        .first()
-        .is_some_and(|id| id.cert_hash.as_bytes() == Sha256::digest(&certificate_der).as_slice());
+    // The first ESSCertIDv2 names the signer's certificate (RFC 5035 §5.4).
+    let bound = match signing_certificate.certs.first() {
+        Some(id) => id.names(&certificate, &certificate_der)?,
+        None => false,
+    };
     if !bound {
         return Err("el atributo signing-certificate-v2 no corresponde al certificado".into());
     }
@@ -277,4 +343,101 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         algorithm,
         signing_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyAlgorithm;
+
+    fn key(algorithm: KeyAlgorithm) -> (OfficeKey, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = OfficeKey::generate(&dir.path().join("k"), "Oficina externa", algorithm).unwrap();
+        (key, dir)
+    }
+
+    /// An ESSCertIDv2 as other CAdES signers write it: hash algorithm
+    /// spelled out and issuerSerial present.
+    fn full_id(key: &OfficeKey, hash: ObjectIdentifier, serial: SerialNumber) -> EssCertIdV2 {
+        let digest = if hash == rfc5912::ID_SHA_512 {
+            Sha512::digest(&key.certificate_der).to_vec()
+        } else {
+            Sha256::digest(&key.certificate_der).to_vec()
+        };
+        EssCertIdV2 {
+            hash_algorithm: Some(AlgorithmIdentifierOwned {
+                oid: hash,
+                parameters: None,
+            }),
+            cert_hash: OctetString::new(digest).unwrap(),
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(
+                    key.certificate.tbs_certificate().issuer().clone(),
+                )],
+                serial_number: serial,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_signing_certificate_with_issuer_serial_and_hash_algorithm_is_read_and_checked() {
+        let parts: [&[u8]; 2] = [b"%PDF-1.7 antes", b"despues"];
+        for algorithm in [KeyAlgorithm::Ed25519, KeyAlgorithm::P256] {
+            let (key, _dir) = key(algorithm);
+            let digest = digest_of(algorithm, &parts);
+            let serial = key.certificate.tbs_certificate().serial_number().clone();
+            for hash in [rfc5912::ID_SHA_256, rfc5912::ID_SHA_512] {
+                let id = full_id(&key, hash, serial.clone());
+                let cms = sign_naming(&key, &digest, Utc::now(), id).unwrap();
+                let signer = verify(&cms, &parts).unwrap_or_else(|e| panic!("{algorithm:?} {hash}: {e}"));
+                assert_eq!(signer.certificate, key.certificate);
+            }
+            // issuerSerial naming another certificate is refused.
+            let other = SerialNumber::new(&[0x7f, 0x01, 0x02]).unwrap();
+            let cms = sign_naming(
+                &key,
+                &digest,
+                Utc::now(),
+                full_id(&key, rfc5912::ID_SHA_256, other),
+            )
+            .unwrap();
+            assert!(
+                verify(&cms, &parts)
+                    .unwrap_err()
+                    .contains("no corresponde al certificado"),
+                "{algorithm:?}"
+            );
+            // The hash of another certificate is refused.
+            let mut wrong = full_id(&key, rfc5912::ID_SHA_256, serial.clone());
+            wrong.cert_hash = OctetString::new(vec![0u8; 32]).unwrap();
+            let cms = sign_naming(&key, &digest, Utc::now(), wrong).unwrap();
+            assert!(
+                verify(&cms, &parts)
+                    .unwrap_err()
+                    .contains("no corresponde al certificado")
+            );
+        }
+    }
+
+    #[test]
+    fn sello_writes_only_the_certificate_hash() {
+        let (key, _dir) = key(KeyAlgorithm::Ed25519);
+        let parts: [&[u8]; 1] = [b"%PDF-1.7"];
+        let cms = sign(&key, &digest_of(KeyAlgorithm::Ed25519, &parts), Utc::now()).unwrap();
+        assert!(verify(&cms, &parts).is_ok());
+        let minimal = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                hash_algorithm: None,
+                cert_hash: OctetString::new(Sha256::digest(&key.certificate_der).to_vec()).unwrap(),
+                issuer_serial: None,
+            }],
+            policies: None,
+        }
+        .to_der()
+        .unwrap();
+        assert!(
+            cms.windows(minimal.len()).any(|w| w == minimal.as_slice()),
+            "the attribute Sello writes is unchanged"
+        );
+    }
 }

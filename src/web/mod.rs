@@ -190,6 +190,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(public)
         .merge(api::router())
         .merge(staff::router())
+        .layer(axum::middleware::map_response(no_framing))
         .layer(axum::middleware::from_fn(logging::log_request))
         .with_state(state)
 }
@@ -203,12 +204,39 @@ async fn private_headers(mut response: Response) -> Response {
     headers.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    response
+}
+
+/// No answer of Sello may be shown inside another site's frame (a
+/// verification page framed by a look-alike, a staff page clickjacked):
+/// every response says `frame-ancestors 'none'`, added to its own policy.
+async fn no_framing(mut response: Response) -> Response {
+    const DIRECTIVE: &str = "frame-ancestors 'none'";
+    let headers = response.headers_mut();
+    let policy = match headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .map(HeaderValue::to_str)
+    {
+        None => Some(DIRECTIVE.to_owned()),
+        Some(Ok(policy)) if policy.contains("frame-ancestors") => None,
+        Some(Ok(policy)) => Some(format!("{policy}; {DIRECTIVE}")),
+        // Not text: replaced by the strictest policy rather than kept.
+        Some(Err(_)) => Some(format!("default-src 'none'; {DIRECTIVE}")),
+    };
+    if let Some(policy) = policy.and_then(|p| HeaderValue::from_str(&p).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers
+        .entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     response
 }
 

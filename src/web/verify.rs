@@ -219,8 +219,20 @@ fn document_page(
             .unwrap_or_default();
         details.push(("Firmado por", format!("{signer}{cargo}")));
     }
-    if let Some(reason) = view.annul_reason.as_deref().filter(|_| view.status != "emitido") {
-        details.push(("Motivo", reason.to_owned()));
+    if let Some(category) = view
+        .annul_category
+        .as_deref()
+        .and_then(crate::archive::AnnulCategory::parse)
+        .filter(|_| view.status != "emitido")
+    {
+        details.push(("Motivo", category.label().to_owned()));
+    }
+    if let Some(folio) = view
+        .replacement_folio
+        .as_ref()
+        .filter(|_| view.status == "reemplazado")
+    {
+        details.push(("Lo reemplaza el folio", folio.clone()));
     }
     if let Some(sha256) = &view.pdf_sha256 {
         details.push(("Huella SHA-256 del PDF original", sha256.clone()));

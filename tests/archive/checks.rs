@@ -1,10 +1,16 @@
-//! `fsck` checks every PDF against its row and finds orphans; `export`
-//! writes an expediente that can be checked without Sello.
+//! `fsck` checks every blob against the rows that point at it and moves
+//! orphans to quarantine; `export` writes an expediente that can be checked
+//! without Sello.
 
 use std::io::Read as _;
 
-use sello::archive::sha256_hex;
+use axum::http::StatusCode;
+use sello::archive::{QUARANTINE, sha256_hex};
+use serde_json::json;
 
+use crate::in_person::{base64, draw, drawn_png};
+use crate::service::Service;
+use crate::workflows::{draft, staff, step};
 use crate::{Fixture, example};
 
 /// Where the folder store keeps a blob.
@@ -12,6 +18,17 @@ fn blob_path(fixture: &Fixture, sha256: &str) -> std::path::PathBuf {
     fixture
         .blobs_dir
         .path()
+        .join(&sha256[0..2])
+        .join(&sha256[2..4])
+        .join(format!("{sha256}.pdf"))
+}
+
+/// Where `fsck --repair` moves a blob no row points at.
+fn quarantined_path(fixture: &Fixture, sha256: &str) -> std::path::PathBuf {
+    fixture
+        .blobs_dir
+        .path()
+        .join(QUARANTINE)
         .join(&sha256[0..2])
         .join(&sha256[2..4])
         .join(format!("{sha256}.pdf"))
@@ -57,15 +74,169 @@ async fn fsck_finds_missing_damaged_and_orphaned_pdfs(fixture: &Fixture) {
             .any(|(f, p)| *f == two.folio && p.contains("dañado"))
     );
     assert_eq!(report.orphans, vec![orphan.clone()]);
-    assert_eq!(report.orphans_removed, 0);
+    assert_eq!(report.orphans_quarantined, 0);
 
     let repaired = archive.fsck(true).await.expect("fsck");
-    assert_eq!(repaired.orphans_removed, 1);
+    assert_eq!(repaired.orphans_quarantined, 1);
     assert!(!blob_path(fixture, &orphan).exists());
+    assert_eq!(
+        std::fs::read(quarantined_path(fixture, &orphan)).expect("kept in quarantine"),
+        b"huerfano"
+    );
     // Missing and damaged PDFs are reported, never "repaired" away.
     assert_eq!(repaired.problems.len(), 2);
+    assert!(!repaired.is_clean());
 }
 crate::archive_conformance!(fsck_finds_missing_damaged_and_orphaned_pdfs);
+
+async fn fsck_repair_keeps_every_drawing_and_scan_and_quarantines_only_strays(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let (apoyo, jefa) = (&staff.auxiliar, &staff.directora);
+
+    // A carta signed on screen by the representative (a first drawing,
+    // smudged and drawn again), then a scan of the signed paper attached.
+    let id = draft(&service, apoyo, "carta-compromiso", &example("carta-compromiso")).await;
+    step(&service, apoyo, id, "submit", None, StatusCode::OK).await;
+    let smudged = drawn_png(600, 200, 1);
+    let drawing = drawn_png(600, 200, 3);
+    for png in [&smudged, &drawing] {
+        let (status, body) = draw(&service, apoyo, id, "representante", png, true).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    step(&service, apoyo, id, "finish", None, StatusCode::OK).await;
+    let issued = step(&service, jefa, id, "sign", None, StatusCode::CREATED).await;
+    let document = issued["issued"]["document"].clone();
+    let uri = format!("/api/v1/documents/{}/hand-signatures", document["id"]);
+    let scan = drawn_png(800, 300, 5);
+    let attached = service
+        .api(
+            "POST",
+            &uri,
+            Some(apoyo),
+            Some(
+                json!({"kind": "papel", "purpose": "Carta firmada en papel", "media_type": "image/png",
+                        "content_base64": base64(&scan), "name": "Representante"}),
+            ),
+        )
+        .await;
+    assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.text());
+    let scan_id = attached.json()["hand_signatures"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|h| h["kind"] == "papel")
+        .expect("the scan")["id"]
+        .clone();
+    let scan_uri = format!("{uri}/{scan_id}");
+    let pdf_sha = document["pdf_sha256"].as_str().expect("sha").to_owned();
+    let evidence = [
+        sha256_hex(&smudged),
+        sha256_hex(&drawing),
+        sha256_hex(&scan),
+        pdf_sha,
+    ];
+
+    let repaired = archive.fsck(true).await.expect("fsck");
+    assert!(repaired.is_clean(), "{repaired:?}");
+    assert!(
+        repaired.orphans.is_empty(),
+        "no evidence is an orphan: {:?}",
+        repaired.orphans
+    );
+    assert_eq!(repaired.orphans_quarantined, 0);
+    assert_eq!(repaired.blobs_checked, 4, "the PDF, two drawings and the scan");
+    for sha in &evidence {
+        assert!(blob_path(fixture, sha).is_file(), "{sha} is still in the store");
+        assert!(!quarantined_path(fixture, sha).exists());
+    }
+    let file = service.api("GET", &scan_uri, Some(jefa), None).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.text());
+    assert_eq!(file.bytes, scan);
+
+    // A stray blob goes to quarantine, whole; nothing else moves.
+    let stray = sha256_hex(b"suelto");
+    std::fs::create_dir_all(blob_path(fixture, &stray).parent().expect("dir")).expect("dir");
+    std::fs::write(blob_path(fixture, &stray), b"suelto").expect("stray");
+    let repaired = archive.fsck(true).await.expect("fsck");
+    assert_eq!(repaired.orphans, vec![stray.clone()]);
+    assert_eq!(repaired.orphans_quarantined, 1);
+    assert!(!blob_path(fixture, &stray).exists(), "out of the store");
+    assert_eq!(
+        std::fs::read(quarantined_path(fixture, &stray)).expect("quarantined"),
+        b"suelto"
+    );
+    for sha in &evidence {
+        assert!(blob_path(fixture, sha).is_file(), "{sha} is still in the store");
+    }
+    assert!(archive.fsck(true).await.expect("fsck").orphans.is_empty());
+
+    // A scan removed by hand is damage, named by its document; never «íntegro».
+    std::fs::remove_file(blob_path(fixture, &sha256_hex(&scan))).expect("remove");
+    let report = archive.fsck(true).await.expect("fsck");
+    assert!(!report.is_clean());
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let problem = &report.problems[0];
+    assert_eq!(problem.folio, document["folio"].as_str().expect("folio"));
+    assert_eq!(problem.sha256, sha256_hex(&scan));
+    assert!(
+        problem.problem.contains("falta") && problem.problem.contains("escaneo"),
+        "{problem:?}"
+    );
+
+    // A referenced blob found in quarantine (its row committed while a
+    // repair moved it) is reported, and brought back by the next repair.
+    let drawing_sha = sha256_hex(&drawing);
+    let quarantine = quarantined_path(fixture, &drawing_sha);
+    std::fs::create_dir_all(quarantine.parent().expect("dir")).expect("dir");
+    std::fs::rename(blob_path(fixture, &drawing_sha), &quarantine).expect("move");
+    let report = archive.fsck(false).await.expect("fsck");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.sha256 == drawing_sha && p.problem.contains("cuarentena")),
+        "{:?}",
+        report.problems
+    );
+    let report = archive.fsck(true).await.expect("fsck");
+    assert_eq!(report.restored, vec![drawing_sha.clone()]);
+    assert!(blob_path(fixture, &drawing_sha).is_file());
+    assert!(!report.problems.iter().any(|p| p.sha256 == drawing_sha));
+}
+crate::archive_conformance!(fsck_repair_keeps_every_drawing_and_scan_and_quarantines_only_strays);
+
+/// Every `*sha256` column of the schema is either a blob fsck looks for or
+/// a hash of something never stored: a new kind of stored file cannot be
+/// forgotten (and its blobs taken for orphans).
+async fn every_hash_column_is_known_to_fsck(fixture: &Fixture) {
+    let columns: Vec<(String, String)> = match fixture.archive.store() {
+        sello::archive::Store::Sqlite(pool) => sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND p.name LIKE '%sha256%'",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("columns"),
+        sello::archive::Store::Postgres(pool) => sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND column_name LIKE '%sha256%'",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("columns"),
+    };
+    assert!(columns.len() >= sello::archive::BLOB_COLUMNS.len(), "{columns:?}");
+    for (table, column) in &columns {
+        let known = |list: &[(&str, &str)]| list.iter().any(|(t, c)| t == table && c == column);
+        assert!(
+            known(sello::archive::BLOB_COLUMNS) || known(sello::archive::NOT_BLOB_COLUMNS),
+            "{table}.{column}: is it a blob? add it to BLOB_COLUMNS or NOT_BLOB_COLUMNS"
+        );
+    }
+}
+crate::archive_conformance!(every_hash_column_is_known_to_fsck);
 
 async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) {
     let archive = &fixture.archive;

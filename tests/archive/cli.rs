@@ -127,4 +127,60 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
     let fsck = sello(dir.path(), &["archive", "fsck"]);
     assert_eq!(fsck.status.code(), Some(1), "{}", text(&fsck));
     assert!(text(&fsck).contains("DIF-SLP/CA/2026/0001"), "{}", text(&fsck));
+    assert!(!text(&fsck).contains("íntegro"), "{}", text(&fsck));
+
+    // A repair moves a stray file to quarantine and says so; the damage
+    // is still reported, and the exit code still says so.
+    let stray = sello::archive::sha256_hex(b"suelto");
+    let folder = dir
+        .path()
+        .join("data/documentos")
+        .join(&stray[0..2])
+        .join(&stray[2..4]);
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(folder.join(format!("{stray}.pdf")), b"suelto").expect("stray");
+    let repair = sello(dir.path(), &["archive", "fsck", "--repair"]);
+    assert_eq!(repair.status.code(), Some(1), "{}", text(&repair));
+    assert!(
+        text(&repair).contains("cuarentena") && text(&repair).contains("no se borró nada"),
+        "{}",
+        text(&repair)
+    );
+    assert!(!text(&repair).contains("íntegro"), "{}", text(&repair));
+    assert!(!folder.join(format!("{stray}.pdf")).exists());
+    assert!(
+        dir.path()
+            .join("data/documentos/cuarentena")
+            .join(&stray[0..2])
+            .join(&stray[2..4])
+            .join(format!("{stray}.pdf"))
+            .is_file()
+    );
+
+    // An annulment's category is one of the list.
+    let wrong = sello(
+        dir.path(),
+        &[
+            "annul",
+            "DIF-SLP/CA/2026/0002",
+            "--reason",
+            "x",
+            "--category",
+            "porque si",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert!(text(&wrong).contains("error_en_los_datos"), "{}", text(&wrong));
+    let annulled = sello(
+        dir.path(),
+        &[
+            "annul",
+            "DIF-SLP/CA/2026/0002",
+            "--reason",
+            "Firmada por error",
+            "--category",
+            "emitido_por_error",
+        ],
+    );
+    assert_eq!(annulled.status.code(), Some(0), "{}", text(&annulled));
 }

@@ -84,9 +84,9 @@ async fn issuances_killed_at_random_moments_leave_a_consistent_archive() {
         .expect("recover");
     let report = archive.fsck(true).await.expect("fsck");
     println!(
-        "{} interrupted, {} orphan PDF(s) removed",
+        "{} interrupted, {} orphan PDF(s) quarantined",
         interrupted.len(),
-        report.orphans_removed
+        report.orphans_quarantined
     );
     assert_eq!(report.database, "ok");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -94,8 +94,8 @@ async fn issuances_killed_at_random_moments_leave_a_consistent_archive() {
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(
         report.orphans.len(),
-        report.orphans_removed,
-        "orphans are removed"
+        report.orphans_quarantined,
+        "orphans are quarantined"
     );
 
     // Every number from 1 to the last is either issued or annulled, once.

@@ -30,11 +30,11 @@ pub fn drawn_png(w: u32, h: u32, strokes: u32) -> Vec<u8> {
     out
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     data_encoding::BASE64.encode(bytes)
 }
 
-async fn draw(
+pub async fn draw(
     service: &Service,
     token: &str,
     id: i64,

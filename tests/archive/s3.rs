@@ -89,6 +89,18 @@ impl TestS3 {
             .join(&sha256[2..4])
             .join(format!("{sha256}.pdf"))
     }
+
+    /// Where s3s-fs keeps an object moved to quarantine.
+    fn quarantined_file_of(&self, sha256: &str) -> std::path::PathBuf {
+        self.root
+            .path()
+            .join(BUCKET)
+            .join(PREFIX)
+            .join(sello::archive::QUARANTINE)
+            .join(&sha256[0..2])
+            .join(&sha256[2..4])
+            .join(format!("{sha256}.pdf"))
+    }
 }
 
 async fn fixture_on_s3(s3: &TestS3) -> Fixture {
@@ -123,7 +135,8 @@ async fn documents_are_stored_in_the_bucket_read_back_and_checked() {
     assert_eq!(sha256_hex(&archive.pdf(&oficio).await.expect("pdf")), oficio_sha);
     assert!(archive.fsck(false).await.expect("fsck").is_clean());
 
-    // Damaged and missing objects are found; orphans are listed and removed.
+    // Damaged and missing objects are found; orphans are listed and moved
+    // under the quarantine prefix, never deleted.
     std::fs::write(s3.file_of(&oficio_sha), b"%PDF-1.7 otra cosa").expect("damage");
     assert!(matches!(
         archive.pdf(&oficio).await,
@@ -138,9 +151,12 @@ async fn documents_are_stored_in_the_bucket_read_back_and_checked() {
     let report = archive.fsck(true).await.expect("fsck");
     assert_eq!(report.problems.len(), 2, "{report:?}");
     assert_eq!(report.orphans, vec![orphan.clone()]);
-    assert_eq!(report.orphans_removed, 1);
+    assert_eq!(report.orphans_quarantined, 1);
     assert!(!s3.file_of(&orphan).exists());
+    assert!(s3.quarantined_file_of(&orphan).is_file());
+    assert!(archive.blobs().in_quarantine(&orphan).await.expect("look"));
     assert_eq!(archive.blobs().list().await.expect("list"), vec![oficio_sha]);
+    assert!(!archive.fsck(false).await.expect("fsck").orphans.contains(&orphan));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

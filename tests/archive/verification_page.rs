@@ -141,7 +141,15 @@ async fn the_page_says_valid_annulled_or_replaced_and_shows_no_personal_data(fix
         page.body
             .contains(&format!("/v/{}", correction_issued.code.display()))
     );
-    assert!(page.body.contains("Datos de la familia corregidos"));
+    assert!(
+        page.body.contains("Reemplazado por otro documento"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("Datos de la familia corregidos"),
+        "the reason stays in the archive"
+    );
 
     // Annulled.
     fixture
@@ -151,10 +159,11 @@ async fn the_page_says_valid_annulled_or_replaced_and_shows_no_personal_data(fix
         .expect("annul");
     let page = get(fixture, &format!("/v/{}", correction_issued.code.display())).await;
     assert!(
-        page.body.contains("Anulado") && page.body.contains("Firmada por error"),
+        page.body.contains("Anulado") && page.body.contains("Otro motivo"),
         "{}",
         page.body
     );
+    assert!(!page.body.contains("Firmada por error"), "{}", page.body);
     assert!(!page.body.contains("Válido"));
 }
 crate::archive_conformance!(the_page_says_valid_annulled_or_replaced_and_shows_no_personal_data);
@@ -242,3 +251,107 @@ async fn an_uploaded_pdf_is_compared_with_the_original(fixture: &Fixture) {
     );
 }
 crate::archive_conformance!(an_uploaded_pdf_is_compared_with_the_original);
+
+async fn no_answer_may_be_framed_by_another_site(fixture: &Fixture) {
+    let (_, issued) = issue(fixture, "oficio-comision").await;
+    let code = issued.code.display();
+    let pages = [
+        "/v".to_owned(),
+        format!("/v/{code}"),
+        "/v/esto-no-es-un-codigo".to_owned(),
+        format!("/v?codigo={code}"),
+        "/entrar".to_owned(),
+        "/estilo.css".to_owned(),
+        "/healthz".to_owned(),
+        "/api/v1/documents".to_owned(),
+    ];
+    for page in &pages {
+        let answer = get(fixture, page).await;
+        let policy = answer
+            .headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(policy.contains("frame-ancestors 'none'"), "{page}: «{policy}»");
+        assert_eq!(policy.matches("frame-ancestors").count(), 1, "{page}: «{policy}»");
+        assert_eq!(
+            answer
+                .headers
+                .get("x-frame-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("DENY"),
+            "{page}"
+        );
+    }
+    // The verification page keeps its own policy beside it.
+    let page = get(fixture, &format!("/v/{code}")).await;
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("default-src 'none'")
+    );
+}
+crate::archive_conformance!(no_answer_may_be_framed_by_another_site);
+
+async fn an_annulment_publishes_its_category_never_its_reason(fixture: &Fixture) {
+    use sello::accounts::Role;
+    use serde_json::json;
+    let service = crate::service::Service::new(fixture).await;
+    let (user, _) = service.user("DIF-SLP", "directora", Role::Firmante).await;
+    let token = service.token(&user).await;
+    let (carta, issued) = issue(fixture, "carta-compromiso").await;
+    let uri = format!("/api/v1/documents/{}/annul", carta.id);
+    // A reason naming the beneficiary, as a clerk might write it.
+    let reason = "La Sra. Rosa Elena Quispe Mamani, RUN 12.345.678-5, pidió corregir su domicilio";
+    let unknown = service
+        .api(
+            "POST",
+            &uri,
+            Some(&token),
+            Some(json!({"reason": reason, "category": "porque si"})),
+        )
+        .await;
+    assert_eq!(unknown.status.as_u16() / 100, 4, "{}", unknown.text());
+    let message = unknown.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("error_en_los_datos") && message.contains("categoría"),
+        "{message}"
+    );
+    let annulled = service
+        .api(
+            "POST",
+            &uri,
+            Some(&token),
+            Some(json!({"reason": reason, "category": "a_solicitud_del_interesado"})),
+        )
+        .await;
+    assert_eq!(annulled.status, StatusCode::OK, "{}", annulled.text());
+    // The office keeps the reason…
+    assert_eq!(annulled.json()["annul_reason"], reason);
+    // …the public sees only the category, on the page and through the API.
+    let page = get(fixture, &format!("/v/{}", issued.code.display())).await;
+    assert!(page.body.contains("A solicitud del interesado"), "{}", page.body);
+    let public = service
+        .api(
+            "GET",
+            &format!("/api/v1/verification/{}", issued.code.display()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        public.json()["annul_category"],
+        "a_solicitud_del_interesado",
+        "{}",
+        public.text()
+    );
+    for private in ["Rosa", "Quispe", "12.345.678-5", "domicilio"] {
+        assert!(!page.body.contains(private), "the page shows «{private}»");
+        assert!(!public.text().contains(private), "the API shows «{private}»");
+    }
+}
+crate::archive_conformance!(an_annulment_publishes_its_category_never_its_reason);

@@ -281,7 +281,8 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     );
     screenshot(&client, "04-verificacion-valido.png").await;
 
-    // Annul it with a reason; the same link now says «Anulado». On a tablet.
+    // Annul it with a reason (the category left at its first choice); the
+    // same link now says «Anulado» and the category, not the reason. On a tablet.
     client.set_window_size(820, 1180).await.expect("tablet size");
     client.goto(&document_url).await.expect("document");
     fill(&client, "motivo", "Se corrigió la fecha del evento").await;
@@ -299,8 +300,9 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     client.refresh().await.expect("reload");
     let verification = body_text(&client).await;
     assert!(verification.contains("Anulado"), "{verification}");
+    assert!(verification.contains("Error en los datos"), "{verification}");
     assert!(
-        verification.contains("Se corrigió la fecha del evento"),
+        !verification.contains("Se corrigió la fecha del evento"),
         "{verification}"
     );
     screenshot(&client, "06-verificacion-anulado.png").await;

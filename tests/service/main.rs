@@ -7,6 +7,7 @@
 mod browser;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
+mod first_start;
 mod openapi;
 mod server;
 mod shutdown;

@@ -12,8 +12,10 @@ pub struct Server {
     pub data_dir: tempfile::TempDir,
     /// The administrator's one-time password, printed on the first run.
     pub admin_password: String,
-    /// Everything the process wrote to standard error.
+    /// Everything the process wrote to standard error (the log stream).
     log: Arc<Mutex<String>>,
+    /// Everything the process wrote to standard output.
+    output: Arc<Mutex<String>>,
 }
 
 pub fn free_port() -> u16 {
@@ -37,44 +39,63 @@ impl Server {
             .env("SELLO_DATA_DIR", data_dir.path().join("datos"))
             .env("SELLO_LISTEN", format!("127.0.0.1:{port}"))
             .env("SELLO_BASE_URL", &base_url)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (name, value) in extra_env {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("sello serve starts");
         let stderr = child.stderr.take().expect("stderr");
+        let stdout = child.stdout.take().expect("stdout");
         let log = Arc::new(Mutex::new(String::new()));
+        let output = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let sink = log.clone();
         std::thread::spawn(move || {
-            let mut password = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(p) = line.trim().strip_prefix("Contraseña de un solo uso: ") {
-                    password = Some(p.to_owned());
-                }
                 if line.starts_with("Sello escucha") {
-                    let _ = ready_tx.send(password.clone());
+                    let _ = ready_tx.send(());
                 }
                 let mut log = sink.lock().expect("log");
                 log.push_str(&line);
                 log.push('\n');
             }
         });
-        let password = ready_rx
+        // The password is shown on standard output, before the server
+        // listens; it is read from there, where the README says it is.
+        let (password_tx, password_rx) = std::sync::mpsc::channel();
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(p) = line.trim().strip_prefix("Contraseña de un solo uso: ") {
+                    let _ = password_tx.send(p.to_owned());
+                }
+                let mut output = sink.lock().expect("output");
+                output.push_str(&line);
+                output.push('\n');
+            }
+        });
+        ready_rx
             .recv_timeout(Duration::from_secs(60))
             .unwrap_or_else(|_| panic!("sello serve did not start:\n{}", log.lock().expect("log")));
+        let password = password_rx.recv_timeout(Duration::from_secs(10)).ok();
         Self {
             child,
             base_url,
             data_dir,
             admin_password: password.expect("the first run prints the administrator's password"),
             log,
+            output,
         }
     }
 
     pub fn log(&self) -> String {
         self.log.lock().expect("log").clone()
+    }
+
+    /// What the process printed on standard output.
+    pub fn output(&self) -> String {
+        self.output.lock().expect("output").clone()
     }
 
     /// Runs a `sello` command on this server's data folder.

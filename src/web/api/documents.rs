@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Body, PathParams};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{DocumentRecord, HandSignatureRecord, IssueOrder, Issued, SignatureRow, SignedItem};
+use crate::archive::{
+    AnnulCategory, DocumentRecord, HandSignatureRecord, IssueOrder, Issued, SignatureRow, SignedItem,
+};
 use crate::web::auth::ApiCaller;
 use crate::web::tramites::{self, Attachment};
 
@@ -82,7 +84,12 @@ pub struct IssuedBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnulBody {
+    /// Kept in the archive for the office; never published.
     pub reason: String,
+    /// What the public verification page says: `error_en_los_datos`,
+    /// `a_solicitud_del_interesado`, `emitido_por_error` or `otro` (the
+    /// default); a replacement is always `reemplazado`.
+    pub category: Option<String>,
     /// The folio or id of the current document that replaces it.
     pub replaced_by: Option<String>,
 }
@@ -325,8 +332,18 @@ pub async fn annul_document(
     }
     let archive = archive_of(&state, &user).await?;
     let actor = format!("{} (API)", user.username);
+    let category = match body.category.as_deref() {
+        None => AnnulCategory::Otro,
+        Some(text) => AnnulCategory::parse(text).ok_or_else(|| AnnulCategory::unknown(text))?,
+    };
     let record = archive
-        .annul(&reference, &body.reason, &actor, body.replaced_by.as_deref())
+        .annul_as(
+            &reference,
+            category,
+            &body.reason,
+            &actor,
+            body.replaced_by.as_deref(),
+        )
         .await?;
     Ok(Json(record))
 }

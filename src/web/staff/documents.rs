@@ -13,7 +13,7 @@ use super::account::capitalized;
 use super::attachments;
 use super::entry::read_only;
 use super::home::{document_table, form_title};
-use crate::archive::{Archive, ArchiveError, AuditEvent, SignedItem};
+use crate::archive::{AnnulCategory, Archive, ArchiveError, AuditEvent, SignedItem};
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::short_moment;
@@ -147,7 +147,11 @@ pub async fn document(
                 h2 { "Anular" }
                 form.tarjeta method="post" action={"/documentos/" (document.id) "/anular"} {
                     (csrf_field(&staff))
-                    label for="motivo" { "Motivo" span.ayuda { "Se muestra en la página pública de verificación: no escriba nombres ni datos personales." } }
+                    label for="categoria" { "Lo que dirá la página pública" }
+                    select #categoria name="categoria" {
+                        @for category in AnnulCategory::CHOICES { option value=(category.as_str()) { (category.label()) } }
+                    }
+                    label for="motivo" { "Motivo" span.ayuda { "Queda en el archivo, para la oficina; no se publica." } }
                     textarea #motivo name="motivo" maxlength="1000" required {}
                     label for="reemplazo" { "Reemplazado por (opcional)" span.ayuda { "Folio del documento vigente que lo sustituye." } }
                     input #reemplazo name="reemplazo";
@@ -178,6 +182,7 @@ pub async fn pdf(
 
 #[derive(Debug, Deserialize)]
 pub struct Annulment {
+    categoria: Option<String>,
     motivo: String,
     reemplazo: Option<String>,
 }
@@ -195,8 +200,19 @@ pub async fn annul(
         Err(answer) => return answer,
     };
     let replacement = form.reemplazo.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let category = match form.categoria.as_deref().map(|c| (c, AnnulCategory::parse(c))) {
+        None => AnnulCategory::Otro,
+        Some((_, Some(category))) => category,
+        Some((text, None)) => return failure(&staff, AnnulCategory::unknown(text)),
+    };
     match archive
-        .annul(&reference, &form.motivo, &staff.user().username, replacement)
+        .annul_as(
+            &reference,
+            category,
+            &form.motivo,
+            &staff.user().username,
+            replacement,
+        )
         .await
     {
         Ok(record) => {

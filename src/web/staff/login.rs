@@ -36,6 +36,11 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
+/// The one answer to a login that does not open a session, whatever the
+/// reason (unknown user, wrong password, account locked).
+const REFUSED: &str =
+    "Usuario o contraseña incorrectos. Tras varios intentos fallidos la cuenta se bloquea 15 minutos.";
+
 fn login_page(state: &AppState, status: StatusCode, next: &str, message: Option<&str>) -> Response {
     let mut guard = [0u8; 24];
     if getrandom::fill(&mut guard).is_err() {
@@ -133,18 +138,11 @@ pub async fn submit(
             )
                 .into_response()
         }
-        Ok(LoginOutcome::Refused) => login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &next,
-            Some("Usuario o contraseña incorrectos."),
-        ),
-        Ok(LoginOutcome::Locked) => login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &next,
-            Some("Demasiados intentos fallidos con este usuario. Espere 15 minutos e intente de nuevo."),
-        ),
+        // A locked account is answered as an unknown one or a wrong
+        // password: the answer must not tell which usernames exist.
+        Ok(LoginOutcome::Refused | LoginOutcome::Locked) => {
+            login_page(&state, StatusCode::UNAUTHORIZED, &next, Some(REFUSED))
+        }
         Err(error) => unavailable(&error),
     }
 }
