@@ -11,7 +11,7 @@
 
 use chrono::NaiveDate;
 use data_encoding::BASE32_NOPAD;
-use qrcodegen::{QrCode, QrCodeEcc, QrSegment};
+use qrcodegen::{QrCode, QrCodeEcc, QrSegment, Version};
 use serde::Serialize;
 
 use crate::keys::{KeyAlgorithm, KeyId, OfficeKey, TrustedKeys};
@@ -68,9 +68,23 @@ fn push_short(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// The full link printed in the QR.
+/// The full link printed in the QR. The code goes in as printed, except
+/// that a character outside QR's alphanumeric set is percent-encoded: the
+/// check symbols `~` and `=` become `%7E` and `%3D`, so every code takes the
+/// compact mode and the same room in the QR. The server decodes the path,
+/// so both spellings lead to the same page.
 pub fn link(base_url: &str, code: &str, payload: &str) -> String {
-    format!("{base_url}/v/{code}#{payload}")
+    let mut path = String::with_capacity(code.len() + 4);
+    for c in code.chars() {
+        if QrSegment::is_alphanumeric(c.encode_utf8(&mut [0; 4])) {
+            path.push(c);
+        } else {
+            for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                path.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    format!("{base_url}/v/{path}#{payload}")
 }
 
 /// Reads and checks a QR's text: the whole link, or just its payload.
@@ -168,22 +182,42 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The smallest QR version Sello draws (61 modules): every document gets
+/// the same number of modules whatever its code, and so the same printed
+/// module size. It holds the link of every form with a folio of the default
+/// format (office code of 7) and a base URL of up to 40 characters; a longer link takes
+/// the next versions up, denser at the same printed size.
+pub const MIN_VERSION: u8 = 11;
+
+/// White modules around the code, on every side: the quiet zone scanners
+/// need to find it, part of the image itself so that nothing the page
+/// prints beside it can come closer.
+pub const QUIET_ZONE: usize = 4;
+
+/// Pixels a side for each module in the PNG. With one, a viewer that
+/// smooths small images when it enlarges them (Poppler does below 4×)
+/// draws a blurred code at screen and scan resolutions, and zbar misses it
+/// on a full page; with four, every viewer scales it down or barely up.
+pub const PIXELS_PER_MODULE: usize = 4;
+
 /// A rendered QR code.
 pub struct QrImage {
-    /// A 1-bit grayscale PNG, one pixel per module, without quiet zone:
-    /// the page's margins and the footer's gutter are the quiet zone, so
-    /// every millimetre of the slot goes to modules. A raster of a few
-    /// hundred bytes, where a vector drawing of every module made each
-    /// page's content several times larger to write and compress.
+    /// A 1-bit grayscale PNG, [`PIXELS_PER_MODULE`] pixels a side per
+    /// module, with its quiet zone of [`QUIET_ZONE`] modules. A raster of a few hundred bytes, where a
+    /// vector drawing of every module made each page's content several
+    /// times larger to write and compress.
     pub png: Vec<u8>,
     /// The QR version (1–40): bigger means denser and harder to scan.
     pub version: i16,
+    /// Modules across the image, quiet zone included.
+    pub width: usize,
 }
 
 /// Draws the link as a QR code, error correction level M (15 %) or
 /// higher when it fits in the same size: printed papers get folded and
 /// stained. The code and the base32 payload go in QR's compact
-/// alphanumeric mode; only the base URL and the `#` take a byte each.
+/// alphanumeric mode; only the base URL with `/v/` and the `#` take a
+/// byte per character.
 pub fn render(link: &str) -> Result<QrImage, String> {
     let compact = link.rsplit_once('#').and_then(|(head, payload)| {
         let (base, code) = head.rsplit_once("/v/")?;
@@ -197,20 +231,35 @@ pub fn render(link: &str) -> Result<QrImage, String> {
         })
     });
     let segments = compact.unwrap_or_else(|| QrSegment::make_segments(link));
-    let qr = QrCode::encode_segments(&segments, QrCodeEcc::Medium).map_err(|e| e.to_string())?;
-    let width = usize::try_from(qr.size()).map_err(|e| e.to_string())?;
+    let qr = QrCode::encode_segments_advanced(
+        &segments,
+        QrCodeEcc::Medium,
+        Version::new(MIN_VERSION),
+        Version::MAX,
+        None,
+        true,
+    )
+    .map_err(|e| e.to_string())?;
+    let modules = usize::try_from(qr.size()).map_err(|e| e.to_string())?;
+    let width = modules + 2 * QUIET_ZONE;
+    let pixels_across = width * PIXELS_PER_MODULE;
     // Rows of bits, most significant first; 0 is black in grayscale.
-    let row_bytes = width.div_ceil(8);
-    let mut pixels = vec![0xFFu8; row_bytes * width];
-    for row in 0..width {
-        for column in 0..width {
-            if qr.get_module(column as i32, row as i32) {
-                pixels[row * row_bytes + column / 8] &= !(0x80 >> (column % 8));
+    let row_bytes = pixels_across.div_ceil(8);
+    let mut pixels = vec![0xFFu8; row_bytes * pixels_across];
+    for y in 0..pixels_across {
+        for x in 0..pixels_across {
+            let (row, column) = (y / PIXELS_PER_MODULE, x / PIXELS_PER_MODULE);
+            let inside = |m: usize| m >= QUIET_ZONE && m < QUIET_ZONE + modules;
+            if inside(row)
+                && inside(column)
+                && qr.get_module((column - QUIET_ZONE) as i32, (row - QUIET_ZONE) as i32)
+            {
+                pixels[y * row_bytes + x / 8] &= !(0x80 >> (x % 8));
             }
         }
     }
     let mut png = Vec::new();
-    let size = u32::try_from(width).map_err(|e| e.to_string())?;
+    let size = u32::try_from(pixels_across).map_err(|e| e.to_string())?;
     let mut encoder = png::Encoder::new(&mut png, size, size);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::One);
@@ -220,5 +269,70 @@ pub fn render(link: &str) -> Result<QrImage, String> {
     Ok(QrImage {
         png,
         version: i16::from(qr.version().value()),
+        width,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::VerificationCode;
+
+    /// A base32 payload as long as an oficio's with a folio.
+    fn payload() -> String {
+        BASE32_NOPAD.encode(&[0x5A; 146])
+    }
+
+    #[test]
+    fn a_check_symbol_outside_the_qr_alphabet_is_percent_encoded_in_the_link() {
+        let link = link("https://sello.example", "ABCD-EF0~", "PAYLOAD");
+        assert_eq!(link, "https://sello.example/v/ABCD-EF0%7E#PAYLOAD");
+        let link = super::link("https://sello.example", "ABCD-EF0=", "PAYLOAD");
+        assert_eq!(link, "https://sello.example/v/ABCD-EF0%3D#PAYLOAD");
+        for symbol in ['*', '$', 'U', '7'] {
+            let code = format!("ABCD-EF0{symbol}");
+            assert!(super::link("https://x", &code, "P").contains(&format!("/v/{code}#")));
+        }
+    }
+
+    #[test]
+    fn every_qr_check_symbol_gives_the_same_qr_version() {
+        let mut versions = std::collections::BTreeSet::new();
+        let mut symbols = std::collections::BTreeSet::new();
+        // 2,000 random codes meet all 37 check symbols (each missed with
+        // probability below 1e-23).
+        for _ in 0..2000 {
+            let code = VerificationCode::generate().expect("random").display();
+            symbols.insert(code.chars().last().expect("check symbol"));
+            let image = render(&link("https://sello.dif-soledad.gob.mx", &code, &payload())).expect("fits");
+            versions.insert(image.version);
+        }
+        assert_eq!(symbols.len(), 37);
+        assert_eq!(versions.into_iter().collect::<Vec<_>>(), [i16::from(MIN_VERSION)]);
+    }
+
+    #[test]
+    fn the_qr_image_has_a_quiet_zone_of_four_modules_on_every_side() {
+        let image = render(&link("https://sello.example", "ABCD", &payload())).expect("fits");
+        let decoder = png::Decoder::new(std::io::Cursor::new(&image.png));
+        let mut reader = decoder.read_info().expect("png");
+        let mut pixels = vec![0; reader.output_buffer_size().expect("size")];
+        let frame = reader.next_frame(&mut pixels).expect("frame");
+        assert_eq!(image.width, 17 + 4 * usize::from(MIN_VERSION) + 2 * QUIET_ZONE);
+        let across = image.width * PIXELS_PER_MODULE;
+        assert_eq!((frame.width as usize, frame.height as usize), (across, across));
+        let black = |x: usize, y: usize| pixels[y * frame.line_size + x / 8] & (0x80 >> (x % 8)) == 0;
+        let rows_with_black: Vec<usize> = (0..across)
+            .filter(|y| (0..across).any(|x| black(x, *y)))
+            .collect();
+        let columns_with_black: Vec<usize> = (0..across)
+            .filter(|x| (0..across).any(|y| black(*x, y)))
+            .collect();
+        // The finder patterns touch the code's edges: black from the fourth
+        // module in to the fourth from the end, white outside.
+        let margin = QUIET_ZONE * PIXELS_PER_MODULE;
+        let inner = margin..across - margin;
+        assert_eq!(rows_with_black, inner.clone().collect::<Vec<_>>());
+        assert_eq!(columns_with_black, inner.collect::<Vec<_>>());
+    }
 }

@@ -210,6 +210,24 @@ async fn unknown_and_malformed_codes_get_the_same_answer(fixture: &Fixture) {
 }
 crate::archive_conformance!(unknown_and_malformed_codes_get_the_same_answer);
 
+async fn the_link_in_the_qr_leads_to_the_document_page(fixture: &Fixture) {
+    let (record, issued) = issue(fixture, "oficio-comision").await;
+    let (address, _payload) = issued.qr_link.split_once('#').expect("payload in the fragment");
+    let path = address.strip_prefix(crate::BASE_URL).expect("under the base URL");
+    let page = get(fixture, path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&record.folio));
+    // The QR spells the check symbols `~` and `=` as `%7E` and `%3D`: the
+    // page reads a percent-encoded symbol as the symbol, whichever it is.
+    let printed = issued.code.display();
+    let (head, symbol) = printed.split_at(printed.len() - 1);
+    let encoded = format!("/v/{head}%{:02X}", symbol.as_bytes()[0]);
+    let page = get(fixture, &encoded).await;
+    assert_eq!(page.status, StatusCode::OK, "{encoded}");
+    assert!(page.body.contains(&record.folio));
+}
+crate::archive_conformance!(the_link_in_the_qr_leads_to_the_document_page);
+
 async fn an_uploaded_pdf_is_compared_with_the_original(fixture: &Fixture) {
     let (_, issued) = issue(fixture, "oficio-comision").await;
     let path = format!("/v/{}", issued.code.display());

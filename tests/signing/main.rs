@@ -7,4 +7,5 @@ mod helpers;
 mod hostile;
 mod interop;
 mod issued;
+mod phone;
 mod qr;

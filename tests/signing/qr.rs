@@ -36,6 +36,20 @@ fn a_payload_vouches_for_form_folio_date_key_and_data() {
 }
 
 #[test]
+fn a_link_whose_check_symbol_is_percent_encoded_verifies_offline() {
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    for (symbol, spelled) in [('~', "%7E"), ('=', "%3D")] {
+        let code = format!("0EFT-3M7D-EPXJ-BEGB-JCEZ-5NHS-KW{symbol}");
+        let text = link("https://sello.example", &code, &payload(&key));
+        assert!(text.contains(&format!("/v/0EFT-3M7D-EPXJ-BEGB-JCEZ-5NHS-KW{spelled}#")));
+        assert_eq!(
+            verify(&text, &key.trusted()).expect("valid").form,
+            "oficio-comision"
+        );
+    }
+}
+
+#[test]
 fn any_flipped_bit_is_refused() {
     let key = TestKey::example(KeyAlgorithm::Ed25519);
     let bytes = BASE32_NOPAD.decode(payload(&key).as_bytes()).expect("base32");
