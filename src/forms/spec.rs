@@ -392,8 +392,9 @@ fn check_fields(raw: Vec<RawField>, parent: &str) -> Result<Vec<FieldSpec>, Stri
 }
 
 /// A field filled from an account names a `firma` or `visado` step of the
-/// form, is optional (the account fills it; a paper signature may name
-/// who signs) and has the type of what fills it.
+/// form and has the type of what fills it. It may be required: then it is
+/// typed (for a paper signature, or the professional named in the text)
+/// and the account that signs replaces it.
 fn check_filled_by(fields: &[FieldSpec], workflow: &super::Workflow) -> Result<(), String> {
     for field in fields {
         let Some(by) = &field.filled_by else { continue };
@@ -404,12 +405,6 @@ fn check_filled_by(fields: &[FieldSpec], workflow: &super::Workflow) -> Result<(
         if !matches!(step.kind, super::StepKind::Firma | super::StepKind::Visado) {
             return Err(format!(
                 "{at}: «filled_by»: el paso «{}» no es de firma ni de visado",
-                by.step
-            ));
-        }
-        if field.required {
-            return Err(format!(
-                "{at}: lo llena la cuenta que toma el paso «{}»: declárelo «required = false»",
                 by.step
             ));
         }

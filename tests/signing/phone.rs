@@ -64,6 +64,7 @@ fn issue_documents(key: &TestKey) -> Vec<IssuedDocument> {
             cargo: "Directora del Sistema DIF Municipal",
             endorsements: &[],
             hand_signatures: &[],
+            on_paper: &[],
         };
         documents.push(issue(&RENDERER, &key.key, BASE_URL, &request).expect("issues"));
     }
