@@ -133,9 +133,26 @@ fn blocks_claiming<'a>(text: &'a str, claim: &str) -> Vec<&'a str> {
     blocks
 }
 
-/// The names the clerk typed in the fields the accounts fill (`director_nombre`).
+/// Every text of `value`, nested ones too.
+fn texts(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+        Value::Object(fields) => fields.values().for_each(|v| texts(v, out)),
+        _ => {}
+    }
+}
+
+/// The names the clerk typed in the fields the accounts fill
+/// (`director_nombre`) that the rest of the data does not also name.
 fn typed_signers(form: &FormSpec) -> Vec<String> {
     let example = crate::example_now(form.id.as_str());
+    let mut elsewhere = Vec::new();
+    for (name, value) in example.as_object().into_iter().flatten() {
+        if !form.fields.iter().any(|f| &f.name == name && f.filled_by.is_some()) {
+            texts(value, &mut elsewhere);
+        }
+    }
     form.fields
         .iter()
         .filter(|f| {
@@ -144,6 +161,7 @@ fn typed_signers(form: &FormSpec) -> Vec<String> {
                 .is_some_and(|by| by.value == sello::forms::SignerValue::Nombre)
         })
         .filter_map(|f| example.get(&f.name).and_then(Value::as_str))
+        .filter(|name| !elsewhere.iter().any(|text| text.contains(name)))
         .map(str::to_owned)
         .collect()
 }
