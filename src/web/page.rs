@@ -44,28 +44,8 @@ pub fn layout(title: &str, body: &str) -> String {
 /// `2026-11-22T10:30:00-06:00` → `22 de noviembre de 2026`, the day it
 /// was in the office's time zone.
 pub fn long_date(moment: &str, zone: chrono_tz::Tz) -> String {
-    const MONTHS: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
-    use chrono::Datelike as _;
-    match chrono::DateTime::parse_from_rfc3339(moment).map(|m| m.with_timezone(&zone)) {
-        Ok(moment) => format!(
-            "{} de {} de {}",
-            moment.day(),
-            MONTHS[moment.month0() as usize],
-            moment.year()
-        ),
+    match chrono::DateTime::parse_from_rfc3339(moment) {
+        Ok(moment) => crate::forms::long_date(moment.with_timezone(&zone).date_naive()),
         Err(_) => moment.to_owned(),
     }
 }

@@ -149,7 +149,11 @@ fn typed_signers(form: &FormSpec) -> Vec<String> {
     let example = crate::example_now(form.id.as_str());
     let mut elsewhere = Vec::new();
     for (name, value) in example.as_object().into_iter().flatten() {
-        if !form.fields.iter().any(|f| &f.name == name && f.filled_by.is_some()) {
+        if !form
+            .fields
+            .iter()
+            .any(|f| &f.name == name && f.filled_by.is_some())
+        {
             texts(value, &mut elsewhere);
         }
     }
