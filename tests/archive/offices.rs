@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chrono::{DateTime, Datelike, FixedOffset, Offset};
+use chrono::{DateTime, FixedOffset, Offset};
 use chrono_tz::Tz;
 use sello::accounts::Role;
 use serde_json::{Value, json};
@@ -129,26 +129,7 @@ fn issued_at(document: &Value) -> DateTime<FixedOffset> {
 
 /// "1 de diciembre de 2026", as the letter prints its date.
 fn long_date(at: &DateTime<FixedOffset>) -> String {
-    const MONTHS: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
-    format!(
-        "{} de {} de {}",
-        at.day(),
-        MONTHS[at.month0() as usize],
-        at.year()
-    )
+    sello::forms::long_date(at.date_naive())
 }
 
 /// The offset `zone` had at the moment `at`.

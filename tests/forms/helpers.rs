@@ -220,28 +220,10 @@ pub fn page_count(pdf: &[u8]) -> usize {
 
 /// "2026-12-03" as it may be printed: long in prose, short in tables.
 pub fn date_forms(iso: &str) -> [String; 2] {
-    const MONTHS: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
+    let date = chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d").expect("ISO date");
     let parts: Vec<u32> = iso.split('-').map(|p| p.parse().expect("ISO date")).collect();
     [
-        format!(
-            "{} de {} de {}",
-            parts[2],
-            MONTHS[parts[1] as usize - 1],
-            parts[0]
-        ),
+        sello::forms::long_date(date),
         format!("{:02}/{:02}/{}", parts[2], parts[1], parts[0]),
     ]
 }
