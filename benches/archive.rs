@@ -358,19 +358,10 @@ fn synthetic(rng: &mut Rng, id: i64, families: i64) -> Synthetic {
 }
 
 /// Builds (or reuses) a synthetic archive of `docs` documents.
-async fn build_synthetic(store: &Store, docs: i64) {
-    let present: i64 = match store {
-        Store::Sqlite(pool) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM documents")
-                .fetch_one(pool)
-                .await
-        }
-        Store::Postgres(pool) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM documents")
-                .fetch_one(pool)
-                .await
-        }
-    }
+async fn build_synthetic(store: &Store, docs: i64, postgres_schema: Option<&str>) {
+    let present: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(store.pool())
+        .await
     .expect("count");
     if present == docs {
         println!("reusing the synthetic archive of {docs} documents");
@@ -388,6 +379,22 @@ async fn build_synthetic(store: &Store, docs: i64) {
             .await
             .expect("series");
     }
+    // PostgreSQL is filled with array parameters, which only its own
+    // driver binds.
+    let postgres = match postgres_schema {
+        Some(schema) => Some(
+            sqlx::postgres::PgPoolOptions::new()
+                .connect_with(
+                    postgres_url()
+                        .parse::<sqlx::postgres::PgConnectOptions>()
+                        .expect("a PostgreSQL address")
+                        .options([("search_path", schema)]),
+                )
+                .await
+                .expect("PostgreSQL"),
+        ),
+        None => None,
+    };
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     const BATCH: i64 = 20_000;
     let mut id = 1;
@@ -395,9 +402,9 @@ async fn build_synthetic(store: &Store, docs: i64) {
         let batch: Vec<Synthetic> = (id..(id + BATCH).min(docs + 1))
             .map(|i| synthetic(&mut rng, i, families))
             .collect();
-        match store {
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin().await.expect("tx");
+        match &postgres {
+            None => {
+                let mut tx = store.pool().begin().await.expect("tx");
                 for doc in &batch {
                     sqlx::query("INSERT INTO expedientes (id, office_code, kind, key, title, opened_on, retention) \
                          VALUES ($1, 'DIF-SLP', 'familia', $2, $3, '2026-01-01', '10 años') ON CONFLICT DO NOTHING")
@@ -422,7 +429,7 @@ async fn build_synthetic(store: &Store, docs: i64) {
                 }
                 tx.commit().await.expect("commit");
             }
-            Store::Postgres(pool) => {
+            Some(pool) => {
                 let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
                 let families: Vec<i64> = batch.iter().map(|d| d.family).collect();
                 let keys: Vec<String> = batch.iter().map(|d| format!("FAM-{:07}", d.family)).collect();
@@ -469,7 +476,7 @@ async fn build_synthetic(store: &Store, docs: i64) {
         }
         id += BATCH;
     }
-    if let Store::Postgres(pool) = store {
+    if let Some(pool) = &postgres {
         sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
     }
     println!(
@@ -558,23 +565,14 @@ async fn search_latency() {
                 }
             }
         };
-        build_synthetic(&store, docs).await;
+        let schema = format!("sello_bench_search_{docs}");
+        build_synthetic(&store, docs, (backend == "postgres").then_some(schema.as_str())).await;
         let blobs = BlobStore::open(cache.join("blobs").to_str().expect("utf-8")).expect("blobs");
         let archive = Archive::new(store, blobs, office(), FolioFormat::default());
-        let folio: String = match archive.store() {
-            Store::Sqlite(pool) => {
-                sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
-                    .bind(docs / 2)
-                    .fetch_one(pool)
-                    .await
-            }
-            Store::Postgres(pool) => {
-                sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
-                    .bind(docs / 2)
-                    .fetch_one(pool)
-                    .await
-            }
-        }
+        let folio: String = sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
+            .bind(docs / 2)
+            .fetch_one(archive.store().pool())
+            .await
         .expect("a folio");
         let mix = query_mix(docs, folio);
         // Warm the caches once, as a running server would have them.

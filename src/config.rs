@@ -50,7 +50,7 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…`; by default `<data_dir>/sello.db`.
     pub database_url: String,
     /// How folios are printed, e.g. `{office}/{series}/{year}/{n:04}`.
-    pub folio_format: crate::archive::FolioFormat,
+    pub folio_format: crate::folio::FolioFormat,
     /// Where PDFs are kept: a folder (by default `<data_dir>/documentos`)
     /// or an S3 bucket, `s3://bucket/prefix`.
     pub blob_store: String,
@@ -232,7 +232,7 @@ impl Config {
             None
         } else {
             let path = PathBuf::from(&logo);
-            if logo_extension(&path).is_none() {
+            if crate::office::logo_extension(&path).is_none() {
                 return Err(fail(
                     &source,
                     format!("«{logo}» debe ser una imagen .png, .jpg o .svg"),
@@ -241,7 +241,7 @@ impl Config {
             if !path.is_file() {
                 return Err(fail(&source, format!("no existe el archivo «{logo}»")));
             }
-            if let Err(reason) = crate::render::check_logo(&path) {
+            if let Err(reason) = crate::office::check_logo(&path) {
                 return Err(fail(
                     &source,
                     format!("«{logo}» no es una imagen válida: {reason}"),
@@ -313,8 +313,8 @@ impl Config {
                 "debe empezar con sqlite:// o postgres://".to_owned(),
             ));
         };
-        let (folio_format, source) = take("folio_format", crate::archive::DEFAULT_FORMAT);
-        let folio_format = crate::archive::FolioFormat::parse(&folio_format).map_err(|e| fail(&source, e))?;
+        let (folio_format, source) = take("folio_format", crate::folio::DEFAULT_FORMAT);
+        let folio_format = crate::folio::FolioFormat::parse(&folio_format).map_err(|e| fail(&source, e))?;
         let (blob_store, _) = take("blob_store", "");
         let blob_store = if blob_store.trim().is_empty() {
             data_dir.join("documentos").display().to_string()
@@ -407,16 +407,6 @@ impl Config {
     }
 }
 
-/// The logo's image format, from its extension.
-pub fn logo_extension(path: &Path) -> Option<&'static str> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    match ext.as_str() {
-        "png" => Some("png"),
-        "jpg" | "jpeg" => Some("jpg"),
-        "svg" => Some("svg"),
-        _ => None,
-    }
-}
 
 type FileValues = (Vec<(&'static str, String, String)>, Vec<RetiredKey>);
 
@@ -615,7 +605,7 @@ mod tests {
         let config = Config::from_sources(None, env(&[("SELLO_DATA_DIR", "/srv/sello")])).unwrap();
         assert_eq!(config.database_url, "sqlite:///srv/sello/sello.db");
         assert_eq!(config.blob_store, "/srv/sello/documentos");
-        assert_eq!(config.folio_format, crate::archive::FolioFormat::default());
+        assert_eq!(config.folio_format, crate::folio::FolioFormat::default());
         let config = Config::from_sources(
             None,
             env(&[

@@ -3,11 +3,10 @@
 //! conventions its documents follow. Each is the installation's unless the
 //! office has its own.
 
+use std::path::Path;
 use std::str::FromStr;
 
 use chrono_tz::Tz;
-
-use crate::forms::IdentityKind;
 
 /// The largest logo an office may upload.
 pub const LOGO_MAX_BYTES: usize = 512 * 1024;
@@ -47,16 +46,6 @@ impl Country {
             Self::Mx => "México",
             Self::Cl => "Chile",
             Self::Pa => "Panamá",
-        }
-    }
-
-    /// The identity number a person field of the office's forms is checked
-    /// as when the form does not say which one it takes.
-    pub fn identity(self) -> IdentityKind {
-        match self {
-            Self::Mx => IdentityKind::Curp,
-            Self::Cl => IdentityKind::Run,
-            Self::Pa => IdentityKind::Cedula,
         }
     }
 }
@@ -123,9 +112,30 @@ impl Logo {
         }
         let kind = LogoKind::sniff(&bytes)
             .ok_or_else(|| "el logotipo debe ser una imagen PNG, JPEG o SVG".to_owned())?;
-        crate::render::check_logo_bytes(kind, &bytes)
+        check_logo_bytes(kind, &bytes)
             .map_err(|reason| format!("el logotipo no es una imagen válida: {reason}"))?;
         Ok(Self { kind, bytes })
+    }
+}
+
+/// The office an archive issues for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Office {
+    pub code: String,
+    pub name: String,
+    /// What it prints as its own; the configured office's is the
+    /// configuration's, whatever this says.
+    pub identity: OfficeIdentity,
+}
+
+impl Office {
+    /// An office with the installation's identity.
+    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            name: name.into(),
+            identity: OfficeIdentity::default(),
+        }
     }
 }
 
@@ -169,6 +179,45 @@ impl OfficeIdentity {
     }
 }
 
+/// The logo's image format, from its extension.
+pub fn logo_extension(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => Some("png"),
+        "jpg" | "jpeg" => Some("jpg"),
+        "svg" => Some("svg"),
+        _ => None,
+    }
+}
+
+/// Whether the logo file decodes as the image its extension says, so a bad
+/// file is refused at start-up rather than on every document.
+pub fn check_logo(path: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let kind = match logo_extension(path) {
+        Some("svg") => LogoKind::Svg,
+        Some("jpg") => LogoKind::Jpg,
+        Some(_) => LogoKind::Png,
+        None => return Err("formato desconocido".into()),
+    };
+    check_logo_bytes(kind, &bytes)
+}
+
+/// Whether `bytes` decode as a `kind` image, as Typst will read them.
+pub fn check_logo_bytes(kind: LogoKind, bytes: &[u8]) -> Result<(), String> {
+    use typst::visualize::{ExchangeFormat, RasterImage, SvgImage};
+    let bytes = typst::foundations::Bytes::new(bytes.to_vec());
+    match kind {
+        LogoKind::Svg => SvgImage::new(bytes).map(drop).map_err(|e| format!("{e:?}")),
+        LogoKind::Jpg => RasterImage::plain(bytes, ExchangeFormat::Jpg)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        LogoKind::Png => RasterImage::plain(bytes, ExchangeFormat::Png)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +251,5 @@ mod tests {
         assert_eq!(Country::parse("cl"), Some(Country::Cl));
         assert_eq!(Country::parse(" PA "), Some(Country::Pa));
         assert_eq!(Country::parse("AR"), None);
-        assert_eq!(Country::Cl.identity(), IdentityKind::Run);
     }
 }

@@ -4,21 +4,20 @@
 
 mod offices;
 mod password;
-mod roles;
 mod sessions;
 mod tokens;
 mod users;
 
 pub use offices::{IdentityChange, OfficeRow};
 pub use password::{PasswordError, hash_password, one_time_password, verify_password};
-pub use roles::Role;
+pub use crate::roles::Role;
 pub use sessions::{LoginOutcome, SESSION_HOURS, Session};
 pub use tokens::ApiToken;
 pub use users::{NewUser, User};
 
 use chrono::{SecondsFormat, Utc};
 
-use crate::archive::{Store, StoreError};
+use crate::db::{Store, StoreError};
 
 /// Why an account operation did not happen. Nothing is changed in any case.
 #[derive(Debug, thiserror::Error)]
@@ -65,5 +64,6 @@ fn random_token() -> Result<String, AccountError> {
 
 /// What is kept of a token: its SHA-256.
 fn token_digest(token: &str) -> String {
-    crate::archive::sha256_hex(token.as_bytes())
+    use sha2::Digest as _;
+    data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(token.as_bytes()))
 }

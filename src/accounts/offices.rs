@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::password::one_time_password;
 use super::users::{UserRow, hash_blocking, insert_user_sql, taken};
 use super::{AccountError, Accounts, NewUser, Role, User, now_text};
-use crate::archive::{Office, on_pool};
+use crate::office::Office;
 use crate::office::{Country, Logo, OfficeIdentity};
 
 /// An office as listed.
@@ -124,18 +124,20 @@ impl IdentityChange {
 impl Accounts {
     pub async fn offices(&self) -> Result<Vec<Office>, AccountError> {
         let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices ORDER BY code");
-        let rows: Vec<OfficeColumns> = on_pool!(&self.store, pool => {
+        let rows: Vec<OfficeColumns> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).fetch_all(pool).await?
-        });
+        };
         Ok(rows.into_iter().map(Office::from).collect())
     }
 
     /// An office by its code, with its identity.
     pub async fn office(&self, code: &str) -> Result<Option<Office>, AccountError> {
         let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices WHERE code = $1");
-        let row: Option<OfficeColumns> = on_pool!(&self.store, pool => {
+        let row: Option<OfficeColumns> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(code).fetch_optional(pool).await?
-        });
+        };
         Ok(row.map(Office::from))
     }
 
@@ -143,14 +145,15 @@ impl Accounts {
     /// carries them. Its code never changes.
     pub async fn update_office(&self, code: &str, change: &IdentityChange) -> Result<Office, AccountError> {
         let c = change.checked()?;
-        let updated = on_pool!(&self.store, pool => {
+        let updated = {
+ let pool = self.store.pool();
             sqlx::query(
                 "UPDATE offices SET name = $2, institution = $3, address = $4, time_zone = $5, \
                  country = $6, identity_revision = identity_revision + 1 WHERE code = $1",
             )
             .bind(code).bind(&c.name).bind(&c.institution).bind(&c.address).bind(&c.time_zone)
             .bind(c.country).execute(pool).await?.rows_affected()
-        });
+        };
         if updated == 0 {
             return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
         }
@@ -166,13 +169,14 @@ impl Accounts {
             Some(logo) => (Some(logo.bytes.as_slice()), Some(logo.kind.as_str())),
             None => (None, None),
         };
-        let updated = on_pool!(&self.store, pool => {
+        let updated = {
+ let pool = self.store.pool();
             sqlx::query(
                 "UPDATE offices SET logo = $2, logo_type = $3, identity_revision = identity_revision + 1 \
                  WHERE code = $1",
             )
             .bind(code).bind(bytes).bind(kind).execute(pool).await?.rows_affected()
-        });
+        };
         if updated == 0 {
             return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
         }
@@ -225,7 +229,8 @@ impl Accounts {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
         let sql = insert_user_sql();
-        let row: UserRow = on_pool!(&self.store, pool => {
+        let row: UserRow = {
+ let pool = self.store.pool();
             let mut tx = pool.begin().await?;
             let office = sqlx::query(
                 "INSERT INTO offices (code, name, institution, address, time_zone, country) \
@@ -246,7 +251,7 @@ impl Accounts {
                 .map_err(|e| taken(e, &admin.username))?;
             tx.commit().await?;
             row
-        });
+        };
         Ok((OfficeRow { code, name }, row.into_user(), password))
     }
 }

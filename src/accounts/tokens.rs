@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use super::users::UserRow;
 use super::{AccountError, Accounts, User, now_text, random_token, token_digest};
-use crate::archive::on_pool;
 
 /// What every token starts with, so a leaked one is recognisable.
 const PREFIX: &str = "sello_";
@@ -37,14 +36,15 @@ impl Accounts {
             ));
         }
         let secret = format!("{PREFIX}{}", random_token()?);
-        let token: ApiToken = on_pool!(&self.store, pool => {
+        let token: ApiToken = {
+ let pool = self.store.pool();
             sqlx::query_as(
                 "INSERT INTO api_tokens (user_id, name, token_sha256, created_at) VALUES ($1, $2, $3, $4) \
                  RETURNING id, name, created_at, last_used_at, revoked_at",
             )
             .bind(user.id).bind(name).bind(token_digest(&secret)).bind(now_text())
             .fetch_one(pool).await?
-        });
+        };
         Ok((token, secret))
     }
 
@@ -63,43 +63,47 @@ impl Accounts {
         // SQLite a synced commit per request.
         let stale = (chrono::Utc::now() - chrono::Duration::minutes(1))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let row: Option<TokenUserRow> = on_pool!(&self.store, pool => {
+        let row: Option<TokenUserRow> = {
+ let pool = self.store.pool();
             let row: Option<TokenUserRow> = sqlx::query_as(&sql).bind(&digest).bind(true).fetch_optional(pool).await?;
             if row.as_ref().is_some_and(|r| r.last_used_at.as_deref().is_none_or(|at| at < stale.as_str())) {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_sha256 = $1")
                     .bind(&digest).bind(now_text()).execute(pool).await?;
             }
             row
-        });
+        };
         Ok(row.map(|r| r.user.into_user()))
     }
 
     /// A user's tokens, newest first.
     pub async fn tokens(&self, user_id: i64) -> Result<Vec<ApiToken>, AccountError> {
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(
                 "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
                  WHERE user_id = $1 ORDER BY id DESC",
             )
             .bind(user_id).fetch_all(pool).await?
-        }))
+        })
     }
 
     /// Revokes every token of a user.
     pub async fn revoke_all_tokens(&self, user_id: i64) -> Result<(), AccountError> {
-        on_pool!(&self.store, pool => {
+        {
+ let pool = self.store.pool();
             sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user_id).bind(now_text()).execute(pool).await?;
-        });
+        };
         Ok(())
     }
 
     /// Revokes one of a user's tokens; it stops working at once.
     pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<(), AccountError> {
-        let changed = on_pool!(&self.store, pool => {
+        let changed = {
+ let pool = self.store.pool();
             sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
                 .bind(token_id).bind(user_id).bind(now_text()).execute(pool).await?.rows_affected()
-        });
+        };
         if changed == 0 {
             return Err(AccountError::Invalid(
                 "token: no existe o ya estaba revocado".into(),

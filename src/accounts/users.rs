@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use super::password::{hash_password, one_time_password};
 use super::{AccountError, Accounts, Role, now_text};
-use crate::archive::on_pool;
 
 /// A staff account as the service uses it; never carries the hash.
 #[derive(Debug, Clone, Serialize)]
@@ -30,7 +29,9 @@ pub(super) struct UserRow {
     display_name: String,
     cargo: String,
     role: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     must_change_password: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
     active: bool,
     email: Option<String>,
 }
@@ -118,12 +119,13 @@ impl Accounts {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
         let sql = insert_user_sql();
-        let inserted: Result<UserRow, sqlx::Error> = on_pool!(&self.store, pool => {
+        let inserted: Result<UserRow, sqlx::Error> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql)
                 .bind(office).bind(&new.username).bind(&new.display_name).bind(&new.cargo)
                 .bind(new.role.as_str()).bind(&hash).bind(true).bind(true).bind(now_text())
                 .fetch_one(pool).await
-        });
+        };
         match inserted {
             Ok(row) => Ok((row.into_user(), password)),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AccountError::Invalid(format!(
@@ -141,9 +143,10 @@ impl Accounts {
         office: (&str, &str),
     ) -> Result<Option<(User, String)>, AccountError> {
         self.create_office_if_missing(office.0, office.1).await?;
-        let count: i64 = on_pool!(&self.store, pool => {
+        let count: i64 = {
+ let pool = self.store.pool();
             sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
-        });
+        };
         if count > 0 {
             return Ok(None);
         }
@@ -158,27 +161,30 @@ impl Accounts {
 
     /// Records the configured office, so its users can be created.
     pub async fn create_office_if_missing(&self, code: &str, name: &str) -> Result<(), AccountError> {
-        on_pool!(&self.store, pool => {
-            sqlx::query(crate::archive::OFFICE_SQL).bind(code).bind(name).execute(pool).await?;
-        });
+        {
+ let pool = self.store.pool();
+            sqlx::query(crate::db::OFFICE).bind(code).bind(name).execute(pool).await?;
+        };
         Ok(())
     }
 
     /// A user of `office` by id.
     pub async fn user(&self, office: &str, id: i64) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND office_code = $2");
-        let row: Option<UserRow> = on_pool!(&self.store, pool => {
+        let row: Option<UserRow> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(office).fetch_optional(pool).await?
-        });
+        };
         row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
     }
 
     /// An account by its username, in any office (for the command line).
     pub async fn user_by_username(&self, username: &str) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-        let row: Option<UserRow> = on_pool!(&self.store, pool => {
+        let row: Option<UserRow> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(username.trim().to_lowercase()).fetch_optional(pool).await?
-        });
+        };
         row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
     }
 
@@ -186,9 +192,10 @@ impl Accounts {
     pub async fn users(&self, office: &str) -> Result<Vec<User>, AccountError> {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users WHERE office_code = $1 ORDER BY display_name, id");
-        let rows: Vec<UserRow> = on_pool!(&self.store, pool => {
+        let rows: Vec<UserRow> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(office).fetch_all(pool).await?
-        });
+        };
         Ok(rows.into_iter().map(UserRow::into_user).collect())
     }
 
@@ -208,7 +215,8 @@ impl Accounts {
             ..change.clone()
         }
         .checked()?;
-        let updated = on_pool!(&self.store, pool => {
+        let updated = {
+ let pool = self.store.pool();
             sqlx::query(
                 "UPDATE users SET role = $3, active = $4, display_name = $5, cargo = $6 \
                  WHERE id = $1 AND office_code = $2",
@@ -216,7 +224,7 @@ impl Accounts {
             .bind(id).bind(office).bind(checked.role.as_str()).bind(active)
             .bind(&checked.display_name).bind(&checked.cargo)
             .execute(pool).await?.rows_affected()
-        });
+        };
         if updated == 0 {
             return Err(AccountError::UserNotFound);
         }
@@ -238,11 +246,12 @@ impl Accounts {
                 "correo: «{email}» no es una dirección de correo"
             )));
         };
-        let updated = on_pool!(&self.store, pool => {
+        let updated = {
+ let pool = self.store.pool();
             sqlx::query("UPDATE users SET email = $3 WHERE id = $1 AND office_code = $2")
                 .bind(id).bind(office).bind(email)
                 .execute(pool).await?.rows_affected()
-        });
+        };
         if updated == 0 {
             return Err(AccountError::UserNotFound);
         }
@@ -254,14 +263,15 @@ impl Accounts {
     pub async fn reset_password(&self, office: &str, id: i64) -> Result<String, AccountError> {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
-        let updated = on_pool!(&self.store, pool => {
+        let updated = {
+ let pool = self.store.pool();
             sqlx::query(
                 "UPDATE users SET password_hash = $3, must_change_password = $4, failed_logins = 0, \
                  locked_until = NULL WHERE id = $1 AND office_code = $2",
             )
             .bind(id).bind(office).bind(&hash).bind(true)
             .execute(pool).await?.rows_affected()
-        });
+        };
         if updated == 0 {
             return Err(AccountError::UserNotFound);
         }
@@ -273,10 +283,11 @@ impl Accounts {
     /// Sets the password a user chose, after checking their current one,
     /// and ends all their sessions: the caller opens a fresh one.
     pub async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), AccountError> {
-        let stored: Option<String> = on_pool!(&self.store, pool => {
+        let stored: Option<String> = {
+ let pool = self.store.pool();
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
                 .bind(user_id).fetch_optional(pool).await?
-        });
+        };
         let stored = stored.ok_or(AccountError::UserNotFound)?;
         let matches = verify_blocking(current.to_owned(), stored).await;
         if !matches {
@@ -288,10 +299,11 @@ impl Accounts {
             ));
         }
         let hash = hash_blocking(new.to_owned()).await?;
-        on_pool!(&self.store, pool => {
+        {
+ let pool = self.store.pool();
             sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1")
                 .bind(user_id).bind(&hash).bind(false).execute(pool).await?;
-        });
+        };
         self.end_sessions(user_id).await?;
         Ok(())
     }

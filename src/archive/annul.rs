@@ -8,8 +8,7 @@ use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
 use super::documents::DocumentRecord;
-use super::store::{BeginWrite as _, on_pool};
-use super::{Archive, ArchiveError, Backend};
+use super::{Archive, ArchiveError};
 
 /// The longest reason kept, a paragraph.
 const REASON_MAX: usize = 1_000;
@@ -146,13 +145,10 @@ impl Archive {
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
         // PostgreSQL locks both rows, in id order so that two opposite
         // replacements cannot deadlock; SQLite's write lock already holds.
-        let lock = match self.store.backend() {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
-        };
+        let lock = self.store.dialect().row_lock(true);
         let ids = [Some(document.id), replacement.as_ref().map(|r| r.id)];
-        on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        {
+            let mut tx = self.store.begin_write().await?;
             // Both must still be current now, inside the transaction: two
             // clerks cannot both annul, nor replace each other's documents.
             let current: Vec<(i64, String)> = sqlx::query_as(&format!(
@@ -182,7 +178,7 @@ impl Archive {
             .bind(document.id).bind(status).bind(&at).bind(actor).bind(reason)
             .bind(ids[1]).bind(category.as_str())
             .execute(&mut *tx).await?;
-            append_event!(tx, NewEvent {
+            append_event(&mut tx, NewEvent {
                 actor: actor.to_owned(),
                 action,
                 office_code: Some(self.office.code.clone()),
@@ -195,9 +191,9 @@ impl Archive {
                     "categoria": category.as_str(),
                     "reemplazado_por": replacement.as_ref().map(|r| r.folio.clone()),
                 }),
-            });
+            }).await?;
             tx.commit().await?;
-        });
+        };
         self.document(&document.id.to_string()).await
     }
 }

@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::db::{Store, StoreError, Tx};
+
 /// The columns of an [`AuditEvent`], in a query's SELECT.
 pub const AUDIT_COLUMNS: &str =
     "seq, at, actor, action, office_code, document_id, expediente_id, draft_id, details, prev_hash, hash";
@@ -125,55 +127,50 @@ pub fn check_batch(events: &[AuditEvent], mut last: (i64, String)) -> Result<(i6
     Ok(last)
 }
 
-/// Appends an event inside the transaction `$tx`: advancing the head row
+/// Appends an event inside a write transaction: advancing the head row
 /// first takes the lock that keeps concurrent appenders in line.
-macro_rules! append_event {
-    ($tx:expr, $event:expr) => {{
-        let (seq, prev_hash): (i64, String) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *$tx)
-                .await?;
-        let sealed = $crate::archive::audit::AuditEvent::seal(
-            $event,
-            seq,
-            prev_hash,
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        );
-        sqlx::query(
-            "INSERT INTO audit_events (seq, at, actor, action, office_code, document_id, expediente_id, \
-             draft_id, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(sealed.seq)
-        .bind(&sealed.at)
-        .bind(&sealed.actor)
-        .bind(&sealed.action)
-        .bind(&sealed.office_code)
-        .bind(sealed.document_id)
-        .bind(sealed.expediente_id)
-        .bind(sealed.draft_id)
-        .bind(&sealed.details)
-        .bind(&sealed.prev_hash)
-        .bind(&sealed.hash)
-        .execute(&mut *$tx)
-        .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&sealed.hash)
-            .execute(&mut *$tx)
+pub(crate) async fn append_event(tx: &mut Tx, event: NewEvent) -> Result<(), sqlx::Error> {
+    let (seq, prev_hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut **tx)
             .await?;
-    }};
+    let sealed = AuditEvent::seal(
+        event,
+        seq,
+        prev_hash,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    );
+    sqlx::query(
+        "INSERT INTO audit_events (seq, at, actor, action, office_code, document_id, expediente_id, \
+         draft_id, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(sealed.seq)
+    .bind(&sealed.at)
+    .bind(&sealed.actor)
+    .bind(&sealed.action)
+    .bind(&sealed.office_code)
+    .bind(sealed.document_id)
+    .bind(sealed.expediente_id)
+    .bind(sealed.draft_id)
+    .bind(&sealed.details)
+    .bind(&sealed.prev_hash)
+    .bind(&sealed.hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&sealed.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
-pub(crate) use append_event;
 
-impl super::Store {
+impl Store {
     /// Appends one event on its own: for what happens outside the archive's
     /// own operations (accounts, offices, keys).
-    pub async fn record_event(&self, event: NewEvent) -> Result<(), super::StoreError> {
-        use super::store::BeginWrite as _;
-        super::store::on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            append_event!(tx, event);
-            tx.commit().await?;
-        });
+    pub async fn record_event(&self, event: NewEvent) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        append_event(&mut tx, event).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

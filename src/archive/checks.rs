@@ -9,8 +9,7 @@ use super::audit::AUDIT_COLUMNS;
 use super::audit::{AuditEvent, ChainBreak, GENESIS, check_batch};
 use super::blobs::BlobError;
 use super::issuing::INTERRUPTED_AFTER;
-use super::store::on_pool;
-use super::{Archive, ArchiveError, Backend};
+use super::{Archive, ArchiveError};
 
 /// What `audit-verify` found.
 #[derive(Debug, Clone, Serialize)]
@@ -79,15 +78,17 @@ impl Archive {
             format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
         // The head is read first: events appended while checking are left
         // for the next check, not taken for a break.
-        let head: (i64, String) = on_pool!(&self.store, pool => {
+        let head: (i64, String) = {
+ let pool = self.store.pool();
             sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?
-        });
+        };
         let mut last = (0_i64, GENESIS.to_owned());
         while last.0 < head.0 {
             let limit = BATCH.min(head.0 - last.0);
-            let events: Vec<AuditEvent> = on_pool!(&self.store, pool => {
+            let events: Vec<AuditEvent> = {
+ let pool = self.store.pool();
                 sqlx::query_as(&events_sql).bind(last.0).bind(limit).fetch_all(pool).await?
-            });
+            };
             if events.is_empty() {
                 break;
             }
@@ -126,23 +127,18 @@ impl Archive {
     pub async fn fsck(&self, repair: bool) -> Result<FsckReport, ArchiveError> {
         let interrupted = self.recover_interrupted(INTERRUPTED_AFTER).await?;
         let search_indexed = self.index_queued().await?;
-        let database = match self.store.backend() {
-            Backend::Sqlite => on_pool!(&self.store, pool => {
-                let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(pool).await?;
-                lines.join("; ")
-            }),
-            Backend::Postgres => "ok".to_owned(),
-        };
+        let database = self.store.dialect().integrity_check(self.store.pool()).await?;
         // Blobs are listed first, then issuances in progress are counted,
         // then references read: a blob in the listing is either of an
         // issuance still in progress (and nothing is moved), or its row was
         // committed before the references are read.
         let in_store = self.blobs.list().await?;
-        let in_progress: i64 = on_pool!(&self.store, pool => {
+        let in_progress: i64 = {
+ let pool = self.store.pool();
             sqlx::query_scalar("SELECT count(*) FROM documents WHERE status = 'reservado'")
                 .fetch_one(pool)
                 .await?
-        });
+        };
         let references = self.blob_references().await?;
         let may_move = repair && in_progress == 0;
         let mut problems = Vec::new();

@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
 use super::documents::ExpedienteRecord;
-use super::store::{BeginWrite as _, on_pool};
 use super::{Archive, ArchiveError};
 
 impl Archive {
@@ -23,8 +22,8 @@ impl Archive {
                 expediente.opened_on
             )));
         }
-        on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        {
+            let mut tx = self.store.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE expedientes SET closed_on = $2 WHERE id = $1 AND office_code = $3 AND closed_on IS NULL",
             )
@@ -36,7 +35,7 @@ impl Archive {
                     expediente.closed_on.as_deref().unwrap_or("antes")
                 )));
             }
-            append_event!(tx, NewEvent {
+            append_event(&mut tx, NewEvent {
                 actor: actor.to_owned(),
                 action: "expediente.cerrado",
                 office_code: Some(self.office.code.clone()),
@@ -44,9 +43,9 @@ impl Archive {
                 expediente_id: Some(id),
                 draft_id: None,
                 details: json!({"cerrado": on.to_string()}),
-            });
+            }).await?;
             tx.commit().await?;
-        });
+        };
         self.expediente(id).await
     }
 }

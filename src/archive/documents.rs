@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use super::audit::AUDIT_COLUMNS;
 use super::audit::AuditEvent;
-use super::store::on_pool;
 use super::{Archive, ArchiveError};
 
 /// Where a document stands.
@@ -129,14 +128,15 @@ impl Archive {
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND status <> 'reservado' \
              AND (folio = $2 OR id = $3)"
         );
-        let found: Option<DocumentRecord> = on_pool!(&self.store, pool => {
+        let found: Option<DocumentRecord> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql)
                 .bind(&self.office.code)
                 .bind(reference)
                 .bind(by_id.unwrap_or(-1))
                 .fetch_optional(pool)
                 .await?
-        });
+        };
         found.ok_or_else(|| ArchiveError::DocumentNotFound(reference.to_owned()))
     }
 
@@ -149,9 +149,10 @@ impl Archive {
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND idempotency_key = $2 \
              AND status <> 'reservado'"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(&self.office.code).bind(key).fetch_optional(pool).await?
-        }))
+        })
     }
 
     /// The document whose verification code hashes to `code_hash`, in any
@@ -163,9 +164,10 @@ impl Archive {
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE code_hash = $1 AND status <> 'reservado'"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(code_hash).fetch_optional(pool).await?
-        }))
+        })
     }
 
     /// The signed PDF of an issued document, checked against its hash.
@@ -182,18 +184,20 @@ impl Archive {
     pub async fn signatures(&self, document_id: i64) -> Result<Vec<SignatureRow>, ArchiveError> {
         const SQL: &str = "SELECT key_id, algorithm, signer, cargo, signed_at FROM signatures \
              WHERE document_id = $1 ORDER BY id";
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(SQL).bind(document_id).fetch_all(pool).await?
-        }))
+        })
     }
 
     /// An expediente of this office by its id.
     pub async fn expediente(&self, id: i64) -> Result<ExpedienteRecord, ArchiveError> {
         const SQL: &str = "SELECT id, office_code, kind, key, title, opened_on, closed_on, retention \
              FROM expedientes WHERE id = $1 AND office_code = $2";
-        let found: Option<ExpedienteRecord> = on_pool!(&self.store, pool => {
+        let found: Option<ExpedienteRecord> = {
+ let pool = self.store.pool();
             sqlx::query_as(SQL).bind(id).bind(&self.office.code).fetch_optional(pool).await?
-        });
+        };
         found.ok_or_else(|| ArchiveError::ExpedienteNotFound(id.to_string()))
     }
 
@@ -203,17 +207,19 @@ impl Archive {
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE expediente_id = $1 AND office_code = $2 \
              AND status <> 'reservado' ORDER BY issued_at, id"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?
-        }))
+        })
     }
 
     pub async fn expediente_persons(&self, id: i64) -> Result<Vec<PersonRow>, ArchiveError> {
         const SQL: &str = "SELECT p.identity, p.name FROM persons p \
              JOIN expediente_persons ep ON ep.person_id = p.id WHERE ep.expediente_id = $1 ORDER BY p.name";
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
-        }))
+        })
     }
 
     /// The audit events about an expediente or any of its documents, in order.
@@ -222,9 +228,10 @@ impl Archive {
             "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE expediente_id = $1 \
              OR document_id IN (SELECT id FROM documents WHERE expediente_id = $1) ORDER BY seq"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
-        }))
+        })
     }
 
     /// The audit events about one document, in order, including the
@@ -234,8 +241,9 @@ impl Archive {
             "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE document_id = $1 \
              OR draft_id IN (SELECT id FROM drafts WHERE document_id = $1) ORDER BY seq"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
-        }))
+        })
     }
 }

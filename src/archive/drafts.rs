@@ -9,7 +9,6 @@ use serde_json::Value;
 use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
-use super::store::{BeginWrite as _, on_pool};
 use super::{Archive, ArchiveError};
 
 /// A draft of this office.
@@ -48,7 +47,8 @@ impl Archive {
         let data = data.to_string();
         let id = match id {
             Some(id) => {
-                let changed = on_pool!(&self.store, pool => {
+                let changed = {
+ let pool = self.store.pool();
                     sqlx::query(
                         "UPDATE drafts SET data = $3, updated_at = $4 \
                          WHERE id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
@@ -56,7 +56,7 @@ impl Archive {
                     )
                     .bind(id).bind(&self.office.code).bind(&data).bind(&now).bind(form).bind(first_step)
                     .execute(pool).await?.rows_affected()
-                });
+                };
                 if changed == 0 {
                     return Err(ArchiveError::Refused(
                         "el borrador no existe, es de otro formulario, ya se envió a revisión o ya se emitió; no se puede cambiar"
@@ -65,14 +65,15 @@ impl Archive {
                 }
                 id
             }
-            None => on_pool!(&self.store, pool => {
+            None => {
+ let pool = self.store.pool();
                 sqlx::query_scalar(
                     "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at, step) \
                      VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
                 )
                 .bind(&self.office.code).bind(form).bind(&data).bind(user_id).bind(&now).bind(first_step)
                 .fetch_one(pool).await?
-            }),
+            },
         };
         Ok(id)
     }
@@ -95,8 +96,9 @@ impl Archive {
             )));
         }
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-        let id = on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        let id = {
+ let pool = self.store.pool();
+            let mut tx = self.store.begin_write().await?;
             let open: Option<i64> = sqlx::query_scalar(
                 "SELECT id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
             )
@@ -124,7 +126,7 @@ impl Archive {
                 }
                 Err(e) => return Err(e.into()),
             };
-            append_event!(tx, NewEvent {
+            append_event(&mut tx, NewEvent {
                 actor: actor.to_owned(),
                 action: "documento.en_correccion",
                 office_code: Some(self.office.code.clone()),
@@ -132,10 +134,10 @@ impl Archive {
                 expediente_id: Some(document.expediente_id),
                 draft_id: Some(id),
                 details: json!({"folio": document.folio}),
-            });
+            }).await?;
             tx.commit().await?;
             id
-        });
+        };
         Ok(id)
     }
 
@@ -145,9 +147,10 @@ impl Archive {
             "SELECT {DRAFT_COLUMNS} FROM drafts d JOIN users u ON u.id = d.created_by \
              WHERE d.id = $1 AND d.office_code = $2"
         );
-        let found: Option<DraftRecord> = on_pool!(&self.store, pool => {
+        let found: Option<DraftRecord> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
-        });
+        };
         found.ok_or_else(|| ArchiveError::Refused(format!("no existe el borrador {id} en esta oficina")))
     }
 
@@ -157,9 +160,10 @@ impl Archive {
             "SELECT {DRAFT_COLUMNS} FROM drafts d JOIN users u ON u.id = d.created_by \
              WHERE d.office_code = $1 AND d.document_id IS NULL ORDER BY d.updated_at DESC, d.id DESC LIMIT $2"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(&self.office.code).bind(limit).fetch_all(pool).await?
-        }))
+        })
     }
 
     /// The documents a user issued lately, newest first: their home page.
@@ -173,8 +177,9 @@ impl Archive {
              AND status <> 'reservado' ORDER BY id DESC LIMIT $3",
             super::documents::DOCUMENT_COLUMNS
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(&self.office.code).bind(actor).bind(limit).fetch_all(pool).await?
-        }))
+        })
     }
 }

@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
-use super::store::{BeginWrite as _, on_pool};
 use super::tramites::{Taker, now};
 use super::{Archive, ArchiveError};
 
@@ -29,6 +28,7 @@ pub struct HandSignatureRecord {
     pub blob_sha256: String,
     pub media_type: String,
     pub size_bytes: i64,
+    #[sqlx(try_from = "crate::db::Flag")]
     pub consent: bool,
     pub device: String,
     pub user_id: i64,
@@ -59,8 +59,10 @@ pub struct NewHandSignature<'a> {
     pub device: &'a str,
 }
 
+/// `consent` is a `BOOLEAN` in both schemas; SQLite's driver reads such a
+/// column only as an expression, hence the cast.
 const COLUMNS: &str = "id, draft_id, document_id, signer, name, kind, purpose, blob_sha256, media_type, \
-     size_bytes, consent, device, user_id, at";
+     size_bytes, CAST(consent AS INTEGER) AS consent, device, user_id, at";
 
 impl Archive {
     /// Records a hand signature of a draft still open, or of an issued
@@ -78,8 +80,8 @@ impl Archive {
             SignedItem::Draft(id, _) => (Some(id), None),
             SignedItem::Document(id) => (None, Some(id)),
         };
-        let id = on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        let id = {
+            let mut tx = self.store.begin_write().await?;
             // It must still be open (a draft) or current (a document) now.
             let open: Option<i64> = match signature.item {
                 SignedItem::Draft(id, step) => sqlx::query_scalar(
@@ -116,7 +118,7 @@ impl Archive {
                 sqlx::query("UPDATE documents SET paper_pending = NULL WHERE id = $1")
                     .bind(document_id).execute(&mut *tx).await?;
             }
-            append_event!(tx, NewEvent {
+            append_event(&mut tx, NewEvent {
                 actor: taker.username.to_owned(),
                 action: match signature.kind {
                     "pantalla" => "firma_autografa.en_pantalla",
@@ -134,10 +136,10 @@ impl Archive {
                     "sha256": sha256,
                     "recabo": taker.name,
                 }),
-            });
+            }).await?;
             tx.commit().await?;
             id
-        });
+        };
         Ok(id)
     }
 
@@ -160,18 +162,20 @@ impl Archive {
         let id = match item {
             SignedItem::Draft(id, _) | SignedItem::Document(id) => id,
         };
-        let rows: Vec<HandSignatureRecord> = on_pool!(&self.store, pool => {
+        let rows: Vec<HandSignatureRecord> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?
-        });
+        };
         Ok(rows)
     }
 
     /// One hand signature of this office, with its image or scan.
     pub async fn hand_signature_file(&self, id: i64) -> Result<(HandSignatureRecord, Vec<u8>), ArchiveError> {
         let sql = format!("SELECT {COLUMNS} FROM hand_signatures WHERE id = $1 AND office_code = $2");
-        let found: Option<HandSignatureRecord> = on_pool!(&self.store, pool => {
+        let found: Option<HandSignatureRecord> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
-        });
+        };
         let record =
             found.ok_or_else(|| ArchiveError::Refused(format!("no existe la firma {id} en esta oficina")))?;
         let bytes = self.blobs.get(&record.blob_sha256).await?;

@@ -18,10 +18,10 @@ use super::audit::{NewEvent, append_event, hex};
 use super::documents::{DOCUMENT_COLUMNS, DocumentRecord};
 use super::filing::{expediente_of, persons_in};
 use super::folio::{Folio, series_of};
-use super::store::{BeginWrite as _, NEXT_FOLIO, OFFICE, SERIES, on_pool};
+use crate::db::{NEXT_FOLIO, OFFICE, SERIES};
 use super::text::{data_text, fold};
-use super::tramites::{FinalSignature, close_signed_draft};
-use super::{Archive, ArchiveError, Backend};
+use super::tramites::FinalSignature;
+use super::{Archive, ArchiveError};
 use crate::forms::{FormSpec, StepKind};
 use crate::issue::{IssueError, IssuedDocument};
 use crate::render::Endorsement;
@@ -78,7 +78,7 @@ impl Issued {
 }
 
 /// When an issued document enters the full-text index.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Indexing {
     /// In the transaction that issues it.
     Now,
@@ -185,12 +185,9 @@ impl Archive {
 
         // PostgreSQL must lock the expediente so that it is not closed while
         // a document is filed in it; SQLite's write lock already does.
-        let share_lock = match self.store.backend() {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR SHARE",
-        };
-        let outcome = on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        let share_lock = self.store.dialect().row_lock(false);
+        let outcome = {
+            let mut tx = self.store.begin_write().await?;
             if let Some(key) = order.idempotency_key {
                 let earlier: Option<(String, String)> = sqlx::query_as(
                     "SELECT status, request_sha256 FROM documents WHERE office_code = $1 AND idempotency_key = $2",
@@ -257,7 +254,7 @@ impl Archive {
                         )));
                     }
                     if opened {
-                        append_event!(tx, NewEvent {
+                        append_event(&mut tx, NewEvent {
                             actor: order.actor.to_owned(),
                             action: "expediente.abierto",
                             office_code: Some(office.code.clone()),
@@ -265,7 +262,7 @@ impl Archive {
                             expediente_id: Some(id),
                             draft_id: None,
                             details: json!({"tipo": derived.kind, "clave": derived.key, "titulo": title}),
-                        });
+                        }).await?;
                     }
                     (id, title)
                 }
@@ -315,7 +312,7 @@ impl Archive {
             tx.commit().await?;
             let identities = persons.iter().map(|p| p.identity.clone()).collect();
             Ok::<_, DocumentRecord>(Reservation { document_id, folio, expediente_id, expediente_title, identities })
-        });
+        };
         Ok(outcome)
     }
 
@@ -362,20 +359,11 @@ impl Archive {
             data_text(order.data),
             reservation.identities.join("\n")
         ));
-        let index_sql = match (self.store.backend(), indexing) {
-            (Backend::Sqlite, Indexing::Now) => "INSERT INTO document_search (rowid, body) VALUES ($1, $2)",
-            (Backend::Sqlite, Indexing::Queued) => {
-                "INSERT INTO search_queue (document_id, body) VALUES ($1, $2)"
-            }
-            // PostgreSQL's index has no segments to merge: always now.
-            (Backend::Postgres, _) => {
-                "INSERT INTO document_search (document_id, body) VALUES ($1, to_tsvector('simple', $2))"
-            }
-        };
+        let index_sql = self.store.dialect().index_document(indexing == Indexing::Queued);
         let signature = &document.signature;
         let id = reservation.document_id;
-        on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        {
+            let mut tx = self.store.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
                  pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8 \
@@ -406,10 +394,10 @@ impl Archive {
                     .execute(&mut *tx).await?;
             }
             if let Some(last) = &order.draft {
-                close_signed_draft!(tx, self, last, id, reservation.folio.as_str());
+                super::tramites::close_signed_draft(&mut tx, &self.office.code, last, id, reservation.folio.as_str()).await?;
             }
             sqlx::query(index_sql).bind(id).bind(&body).execute(&mut *tx).await?;
-            append_event!(tx, NewEvent {
+            append_event(&mut tx, NewEvent {
                 actor: order.actor.to_owned(),
                 action: "documento.emitido",
                 office_code: Some(self.office.code.clone()),
@@ -424,9 +412,9 @@ impl Archive {
                     "clave": signature.key_id,
                     "firmaran_en_papel": order.on_paper,
                 }),
-            });
+            }).await?;
             tx.commit().await?;
-        });
+        };
         self.document(&id.to_string()).await
     }
 
@@ -438,15 +426,15 @@ impl Archive {
     }
 
     async fn annul_reserved(&self, id: i64, folio: &str, reason: &str) -> Result<(), ArchiveError> {
-        on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        {
+            let mut tx = self.store.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'anulado', annulled_at = $2, annulled_by = 'sello', \
                  annul_reason = $3, idempotency_key = NULL WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id).bind(now()).bind(reason).execute(&mut *tx).await?.rows_affected();
             if updated == 1 {
-                append_event!(tx, NewEvent {
+                append_event(&mut tx, NewEvent {
                     actor: "sello".to_owned(),
                     action: "folio.anulado",
                     office_code: Some(self.office.code.clone()),
@@ -454,10 +442,10 @@ impl Archive {
                     expediente_id: None,
                     draft_id: None,
                     details: json!({"folio": folio, "motivo": reason}),
-                });
+                }).await?;
             }
             tx.commit().await?;
-        });
+        };
         Ok(())
     }
 
@@ -490,13 +478,14 @@ impl Archive {
                 Some(format!("{key_prefix}%")),
             )
         };
-        let stale: Vec<(i64, String)> = on_pool!(&self.store, pool => {
+        let stale: Vec<(i64, String)> = {
+ let pool = self.store.pool();
             let mut query = sqlx::query_as(sql).bind(&cutoff);
             if let Some(pattern) = &pattern {
                 query = query.bind(&self.office.code).bind(pattern);
             }
             query.fetch_all(pool).await?
-        });
+        };
         for (id, folio) in &stale {
             self.annul_reserved(*id, folio, "emisión interrumpida").await?;
         }

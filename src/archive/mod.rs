@@ -22,7 +22,6 @@ mod references;
 mod s3;
 mod search;
 mod search_queue;
-mod store;
 pub mod text;
 pub(crate) mod tramites;
 
@@ -44,30 +43,9 @@ pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
-pub use store::{Backend, Store, StoreError};
-pub(crate) use store::{OFFICE as OFFICE_SQL, on_pool};
+pub use crate::db::{Backend, Store, StoreError};
+pub use crate::office::Office;
 pub use tramites::{FinalSignature, Move, StepRecord, Taker};
-
-/// The office an archive issues for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Office {
-    pub code: String,
-    pub name: String,
-    /// What it prints as its own; the configured office's is the
-    /// configuration's, whatever this says.
-    pub identity: crate::office::OfficeIdentity,
-}
-
-impl Office {
-    /// An office with the installation's identity.
-    pub fn new(code: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            name: name.into(),
-            identity: crate::office::OfficeIdentity::default(),
-        }
-    }
-}
 
 /// Why an archive operation did not happen. Nothing is changed in any case.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use super::store::on_pool;
 use super::{Archive, ArchiveError};
 
 /// A document as a beneficiary who scans its QR sees it.
@@ -50,8 +49,9 @@ impl Archive {
              FROM documents d JOIN offices o ON o.code = d.office_code \
              LEFT JOIN documents r ON r.id = d.replaced_by \
              WHERE d.code_hash = $1 AND d.status <> 'reservado'";
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(SQL).bind(code_hash).fetch_optional(pool).await?
-        }))
+        })
     }
 }

@@ -3,7 +3,6 @@
 //! so a new kind of stored file must be added to [`BLOB_COLUMNS`]; a test
 //! fails while any `*sha256` column of the schema is in neither list.
 
-use super::store::on_pool;
 use super::{Archive, ArchiveError};
 
 /// Every column that holds the SHA-256 of a blob in the store, with the
@@ -57,9 +56,10 @@ impl Archive {
     /// Every row, of any table, that points at a blob.
     pub async fn blob_references(&self) -> Result<Vec<BlobReference>, ArchiveError> {
         let sql = references_sql();
-        let rows: Vec<(i32, i64, String)> = on_pool!(&self.store, pool => {
+        let rows: Vec<(i32, i64, String)> = {
+ let pool = self.store.pool();
             sqlx::query_as(&sql).fetch_all(pool).await?
-        });
+        };
         Ok(rows
             .into_iter()
             .filter_map(|(source, row_id, sha256)| {
@@ -77,23 +77,25 @@ impl Archive {
     pub(super) async fn owner_of(&self, reference: &BlobReference) -> Result<Owner, ArchiveError> {
         match reference.table {
             "documents" => {
-                let folio: Option<String> = on_pool!(&self.store, pool => {
+                let folio: Option<String> = {
+ let pool = self.store.pool();
                     sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
                         .bind(reference.row_id).fetch_optional(pool).await?
-                });
+                };
                 Ok(Owner {
                     folio: folio.unwrap_or_default(),
                     what: "el PDF".to_owned(),
                 })
             }
             "hand_signatures" => {
-                let found: Option<(String, Option<String>, Option<i64>)> = on_pool!(&self.store, pool => {
+                let found: Option<(String, Option<String>, Option<i64>)> = {
+ let pool = self.store.pool();
                     sqlx::query_as(
                         "SELECT h.kind, d.folio, h.draft_id FROM hand_signatures h \
                          LEFT JOIN documents d ON d.id = h.document_id WHERE h.id = $1",
                     )
                     .bind(reference.row_id).fetch_optional(pool).await?
-                });
+                };
                 let (kind, folio, draft) = found.unwrap_or_default();
                 let mut what = match kind.as_str() {
                     "pantalla" => format!("el dibujo de la firma en pantalla n.º {}", reference.row_id),

@@ -7,9 +7,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::filing::normal_identity;
-use super::store::on_pool;
 use super::text::query_terms;
-use super::{Archive, ArchiveError, Backend};
+use super::{Archive, ArchiveError};
 
 /// What to look for. Empty text lists by filters alone, newest first.
 #[derive(Debug, Clone, Default)]
@@ -75,9 +74,10 @@ impl Archive {
             return Ok(None);
         }
         const SQL: &str = "SELECT folio FROM documents WHERE office_code = $1 AND folio = $2";
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_scalar(SQL).bind(&self.office.code).bind(&candidate).fetch_optional(pool).await?
-        }))
+        })
     }
 }
 
@@ -86,25 +86,24 @@ enum Param {
     Int(i64),
 }
 
-/// Binds the parameters in order to a query of either database.
-macro_rules! bind_all {
-    ($query:expr, $params:expr) => {{
-        let mut query = $query;
-        for param in $params {
-            query = match param {
-                Param::Text(text) => query.bind(text.clone()),
-                Param::Int(n) => query.bind(*n),
-            };
-        }
-        query
-    }};
+/// Binds the parameters in order.
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    params: &'q [Param],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(text.as_str()),
+            Param::Int(n) => query.bind(*n),
+        };
+    }
+    query
 }
 
 impl Archive {
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ArchiveError> {
         let per_page = query.per_page.clamp(1, PER_PAGE_MAX);
         let page = query.page.max(1);
-        let backend = self.store.backend();
         // A folio typed or pasted whole is looked up as such: its parts
         // (office, series, year) are in every document's text.
         let folio = self.exact_folio(&query.text).await?;
@@ -114,68 +113,29 @@ impl Archive {
             query_terms(&query.text)
         };
         // A filter on an expediente or a person leaves few documents: the
-        // database may start from them. Otherwise SQLite must start from the
-        // text index (CROSS JOIN fixes the order), or it walks every document.
+        // database may start from them rather than from the text index.
         let selective = query.expediente.is_some() || query.person.is_some();
         let mut params = vec![Param::Text(self.office.code.clone())];
         let mut filters = vec![
             "d.office_code = $1".to_owned(),
             "d.status <> 'reservado'".to_owned(),
         ];
-        let mut add = |condition: &str, param: Param, params: &mut Vec<Param>| {
-            params.push(param);
-            filters.push(condition.replace('?', &format!("${}", params.len())));
-        };
-
         // The text condition comes first, so its parameter is $2 and the
         // ranking can refer to it again.
-        let (from, rank) = if terms.is_empty() {
-            ("documents d", "CAST(0 AS DOUBLE PRECISION)")
+        let (from, rank, newest_first) = if terms.is_empty() {
+            ("documents d", "CAST(0 AS DOUBLE PRECISION)", "d.issued_on DESC, d.id DESC")
         } else {
             // All words are required; the last may be the start of a word,
             // as when typing a name.
-            let last = terms.len() - 1;
-            let prefix = |i: usize, t: &String| i == last && t.chars().count() >= 3;
-            match backend {
-                Backend::Sqlite => {
-                    let expression = terms
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| {
-                            if prefix(i, t) {
-                                format!("\"{t}\"*")
-                            } else {
-                                format!("\"{t}\"")
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    add("document_search MATCH ?", Param::Text(expression), &mut params);
-                    let from = if selective {
-                        "document_search JOIN documents d ON d.id = document_search.rowid"
-                    } else {
-                        "document_search CROSS JOIN documents d ON d.id = document_search.rowid"
-                    };
-                    (from, "-bm25(document_search)")
-                }
-                Backend::Postgres => {
-                    let expression = terms
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| if prefix(i, t) { format!("{t}:*") } else { t.clone() })
-                        .collect::<Vec<_>>()
-                        .join(" & ");
-                    add(
-                        "s.body @@ to_tsquery('simple', ?)",
-                        Param::Text(expression),
-                        &mut params,
-                    );
-                    (
-                        "document_search s JOIN documents d ON d.id = s.document_id",
-                        "ts_rank(s.body, to_tsquery('simple', $2))::float8",
-                    )
-                }
-            }
+            let prefix_last = terms.last().is_some_and(|t| t.chars().count() >= 3);
+            let text = self.store.dialect().text_match(&terms, prefix_last, selective);
+            params.push(Param::Text(text.expression));
+            filters.push(text.condition.to_owned());
+            (text.from, text.rank, text.newest_first)
+        };
+        let mut add = |condition: &str, param: Param, params: &mut Vec<Param>| {
+            params.push(param);
+            filters.push(condition.replace('?', &format!("${}", params.len())));
         };
 
         if let Some(folio) = folio {
@@ -213,18 +173,17 @@ impl Archive {
             "SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {conditions} LIMIT {}) AS capped",
             self.rank_limit + 1
         );
-        let total: i64 = on_pool!(&self.store, pool => {
-            bind_all!(sqlx::query_scalar::<_, i64>(&count_sql), &params).fetch_one(pool).await?
-        });
+        let total: i64 = {
+ let pool = self.store.pool();
+            bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &params).fetch_one(pool).await?.0
+        };
         let total_exact = total <= self.rank_limit;
         let ranked = total_exact && !terms.is_empty();
-        let order = match (ranked, terms.is_empty(), backend) {
-            (true, _, _) => "rank DESC, d.issued_on DESC, d.id DESC",
-            (false, true, _) => "d.issued_on DESC, d.id DESC",
-            // Newest first straight from the text index, which keeps its
-            // entries in document order.
-            (false, false, Backend::Sqlite) => "document_search.rowid DESC",
-            (false, false, Backend::Postgres) => "d.id DESC",
+        let order = match (ranked, terms.is_empty()) {
+            (true, _) => "rank DESC, d.issued_on DESC, d.id DESC",
+            (false, true) => "d.issued_on DESC, d.id DESC",
+            // Newest first straight from the text index, where it can.
+            (false, false) => newest_first,
         };
         let hits_sql = format!(
             "SELECT d.id, d.folio, d.form, d.status, d.issued_on, d.expediente_id, e.title AS expediente_title, \
@@ -232,9 +191,10 @@ impl Archive {
              ORDER BY {order} LIMIT {per_page} OFFSET {}",
             (page - 1) as u64 * per_page as u64
         );
-        let hits = on_pool!(&self.store, pool => {
-            bind_all!(sqlx::query_as::<_, SearchHit>(&hits_sql), &params).fetch_all(pool).await?
-        });
+        let hits = {
+ let pool = self.store.pool();
+            bind_all(sqlx::query_as::<_, SearchHit>(&hits_sql), &params).fetch_all(pool).await?
+        };
         Ok(SearchResults {
             total,
             total_exact,

@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::audit::AUDIT_COLUMNS;
 use super::audit::{NewEvent, append_event};
-use super::store::{BeginWrite as _, on_pool};
 use super::{Archive, ArchiveError};
+use crate::db::Tx;
 
 /// One step taken on a draft.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -85,8 +85,8 @@ impl Archive {
     /// at `from` (someone else acted first) or was issued.
     pub async fn take_step(&self, step: &Move<'_>, taker: &Taker<'_>) -> Result<(), ArchiveError> {
         let at = now();
-        on_pool!(&self.store, pool => {
-            let mut tx = pool.begin_write().await?;
+        {
+            let mut tx = self.store.begin_write().await?;
             let moved = sqlx::query(
                 "UPDATE drafts SET step = $3, updated_at = $4 WHERE id = $1 AND office_code = $2 \
                  AND document_id IS NULL AND (step = $5 OR (step IS NULL AND $6))",
@@ -100,8 +100,8 @@ impl Archive {
                     step.draft_id, step.from
                 )));
             }
-            record_step!(tx, step.draft_id, step.from, step.action, taker, step.note, &at);
-            append_event!(tx, NewEvent {
+            record_step(&mut tx, step.draft_id, step.from, step.action, taker, step.note, &at).await?;
+            append_event(&mut tx, NewEvent {
                 actor: taker.username.to_owned(),
                 action: event_action(step.action),
                 office_code: Some(self.office.code.clone()),
@@ -109,21 +109,22 @@ impl Archive {
                 expediente_id: None,
                 draft_id: Some(step.draft_id),
                 details: json!({"paso": step.from, "siguiente": step.to, "motivo": step.note}),
-            });
+            }).await?;
             tx.commit().await?;
-        });
+        };
         Ok(())
     }
 
     /// The steps taken on a draft, in order.
     pub async fn draft_steps(&self, draft_id: i64) -> Result<Vec<StepRecord>, ArchiveError> {
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(
                 "SELECT s.id, s.step, s.action, s.user_id, s.name, s.cargo, s.note, s.at FROM draft_steps s \
                  JOIN drafts d ON d.id = s.draft_id WHERE s.draft_id = $1 AND d.office_code = $2 ORDER BY s.id",
             )
             .bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
-        }))
+        })
     }
 
     /// The audit events about a draft, in order.
@@ -132,9 +133,10 @@ impl Archive {
             "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE (draft_id = $1 AND office_code = $2) \
              OR document_id = (SELECT document_id FROM drafts WHERE id = $1 AND office_code = $2) ORDER BY seq"
         );
-        Ok(on_pool!(&self.store, pool => {
+        Ok({
+ let pool = self.store.pool();
             sqlx::query_as(&sql).bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
-        }))
+        })
     }
 }
 
@@ -150,107 +152,123 @@ fn event_action(action: &str) -> &'static str {
 }
 
 /// Records a step taken, inside the caller's transaction.
-macro_rules! record_step {
-    ($tx:expr, $draft_id:expr, $step:expr, $action:expr, $taker:expr, $note:expr, $at:expr) => {{
-        let taker: &$crate::archive::Taker<'_> = $taker;
-        sqlx::query(
-            "INSERT INTO draft_steps (draft_id, step, action, user_id, name, cargo, note, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind($draft_id)
-        .bind($step)
-        .bind($action)
-        .bind(taker.user_id)
-        .bind(taker.name)
-        .bind(taker.cargo)
-        .bind($note)
-        .bind($at)
-        .execute(&mut *$tx)
-        .await?;
-    }};
+pub(super) async fn record_step(
+    tx: &mut Tx,
+    draft_id: i64,
+    step: &str,
+    action: &str,
+    taker: &Taker<'_>,
+    note: Option<&str>,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO draft_steps (draft_id, step, action, user_id, name, cargo, note, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(draft_id)
+    .bind(step)
+    .bind(action)
+    .bind(taker.user_id)
+    .bind(taker.name)
+    .bind(taker.cargo)
+    .bind(note)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
-pub(crate) use record_step;
 
-/// In `complete`'s transaction: records the last signature, closes the
+/// In the issuing transaction: records the last signature, closes the
 /// draft into the document and seals the event, or refuses if the draft
-/// moved meanwhile.
-macro_rules! close_signed_draft {
-    ($tx:expr, $archive:expr, $last:expr, $document_id:expr, $folio:expr) => {{
-        let last: &$crate::archive::FinalSignature<'_> = $last;
-        let at = $crate::archive::tramites::now();
-        let closed = sqlx::query(
-            "UPDATE drafts SET document_id = $3, step = NULL, updated_at = $4 WHERE id = $1 \
-             AND office_code = $2 AND document_id IS NULL AND step = $5 AND updated_at = $6",
-        )
-        .bind(last.draft_id)
-        .bind(&$archive.office.code)
-        .bind($document_id)
-        .bind(&at)
-        .bind(last.step)
-        .bind(last.loaded_at)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected();
-        if closed != 1 {
-            return Err($crate::archive::ArchiveError::Refused(format!(
-                "el borrador {} cambió mientras se firmaba (otra persona lo rechazó, lo corrigió o lo emitió); recárguelo y revíselo",
-                last.draft_id
-            )));
-        }
-        $crate::archive::tramites::record_step!(
-            $tx, last.draft_id, last.step, "firmado", &last.taker, None::<&str>, &at
-        );
-        // The hand signatures printed in it go with the document's record.
-        for id in &last.hand_signature_ids {
-            sqlx::query("UPDATE hand_signatures SET document_id = $3 WHERE id = $1 AND draft_id = $2")
-                .bind(id)
-                .bind(last.draft_id)
-                .bind($document_id)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        $crate::archive::audit::append_event!($tx, $crate::archive::NewEvent {
+/// moved meanwhile (the caller then rolls back).
+pub(super) async fn close_signed_draft(
+    tx: &mut Tx,
+    office: &str,
+    last: &FinalSignature<'_>,
+    document_id: i64,
+    folio: &str,
+) -> Result<(), ArchiveError> {
+    let at = now();
+    let closed = sqlx::query(
+        "UPDATE drafts SET document_id = $3, step = NULL, updated_at = $4 WHERE id = $1 \
+         AND office_code = $2 AND document_id IS NULL AND step = $5 AND updated_at = $6",
+    )
+    .bind(last.draft_id)
+    .bind(office)
+    .bind(document_id)
+    .bind(&at)
+    .bind(last.step)
+    .bind(last.loaded_at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if closed != 1 {
+        return Err(ArchiveError::Refused(format!(
+            "el borrador {} cambió mientras se firmaba (otra persona lo rechazó, lo corrigió o lo emitió); recárguelo y revíselo",
+            last.draft_id
+        )));
+    }
+    record_step(tx, last.draft_id, last.step, "firmado", &last.taker, None, &at).await?;
+    // The hand signatures printed in it go with the document's record.
+    for id in &last.hand_signature_ids {
+        sqlx::query("UPDATE hand_signatures SET document_id = $3 WHERE id = $1 AND draft_id = $2")
+            .bind(id)
+            .bind(last.draft_id)
+            .bind(document_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    append_event(
+        tx,
+        NewEvent {
             actor: last.taker.username.to_owned(),
             action: "borrador.firmado",
-            office_code: Some($archive.office.code.clone()),
+            office_code: Some(office.to_owned()),
             document_id: None,
             expediente_id: None,
             draft_id: Some(last.draft_id),
-            details: serde_json::json!({"paso": last.step, "documento": $document_id}),
-        });
-        if let Some(old) = last.replaces {
-            let replaced: Option<(String, i64)> = sqlx::query_as(
-                "UPDATE documents SET status = 'reemplazado', annulled_at = $3, annulled_by = $4, \
-                 annul_reason = $5, replaced_by = $2 WHERE id = $1 AND office_code = $6 AND status = 'emitido' \
-                 RETURNING folio, expediente_id",
-            )
-            .bind(old)
-            .bind($document_id)
-            .bind(&at)
-            .bind(last.taker.username)
-            .bind(format!("corregido por el documento {}", $folio))
-            .bind(&$archive.office.code)
-            .fetch_optional(&mut *$tx)
-            .await?;
-            let Some((old_folio, expediente_id)) = replaced else {
-                return Err($crate::archive::ArchiveError::Refused(format!(
-                    "el documento que esta corrección reemplaza (id {old}) ya no está vigente: fue anulado o reemplazado"
-                )));
-            };
-            $crate::archive::audit::append_event!($tx, $crate::archive::NewEvent {
-                actor: last.taker.username.to_owned(),
-                action: "documento.reemplazado",
-                office_code: Some($archive.office.code.clone()),
-                document_id: Some(old),
-                expediente_id: Some(expediente_id),
-                draft_id: Some(last.draft_id),
-                details: serde_json::json!({
-                    "folio": old_folio,
-                    "motivo": format!("corregido por el documento {}", $folio),
-                    "reemplazado_por": $folio,
-                }),
-            });
-        }
-    }};
+            details: json!({"paso": last.step, "documento": document_id}),
+        },
+    )
+    .await?;
+    let Some(old) = last.replaces else {
+        return Ok(());
+    };
+    let reason = format!("corregido por el documento {folio}");
+    let replaced: Option<(String, i64)> = sqlx::query_as(
+        "UPDATE documents SET status = 'reemplazado', annulled_at = $3, annulled_by = $4, \
+         annul_reason = $5, replaced_by = $2 WHERE id = $1 AND office_code = $6 AND status = 'emitido' \
+         RETURNING folio, expediente_id",
+    )
+    .bind(old)
+    .bind(document_id)
+    .bind(&at)
+    .bind(last.taker.username)
+    .bind(&reason)
+    .bind(office)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((old_folio, expediente_id)) = replaced else {
+        return Err(ArchiveError::Refused(format!(
+            "el documento que esta corrección reemplaza (id {old}) ya no está vigente: fue anulado o reemplazado"
+        )));
+    };
+    append_event(
+        tx,
+        NewEvent {
+            actor: last.taker.username.to_owned(),
+            action: "documento.reemplazado",
+            office_code: Some(office.to_owned()),
+            document_id: Some(old),
+            expediente_id: Some(expediente_id),
+            draft_id: Some(last.draft_id),
+            details: json!({
+                "folio": old_folio,
+                "motivo": reason,
+                "reemplazado_por": folio,
+            }),
+        },
+    )
+    .await?;
+    Ok(())
 }
-pub(crate) use close_signed_draft;

@@ -20,9 +20,21 @@ impl FormSpec {
         }
         let mut form = self.clone();
         for field in &mut form.fields {
-            set_national(field, country.identity());
+            set_national(field, IdentityKind::national_of(country));
         }
         Cow::Owned(form)
+    }
+}
+
+impl IdentityKind {
+    /// The identity number a person field of an office of `country` is
+    /// checked as when the form does not say which one it takes.
+    pub fn national_of(country: Country) -> Self {
+        match country {
+            Country::Mx => Self::Curp,
+            Country::Cl => Self::Run,
+            Country::Pa => Self::Cedula,
+        }
     }
 }
 
@@ -134,6 +146,13 @@ fn check_cedula(value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::forms::{IssueDate, validate};
+
+    #[test]
+    fn each_country_checks_its_own_national_number() {
+        assert_eq!(IdentityKind::national_of(Country::Mx), IdentityKind::Curp);
+        assert_eq!(IdentityKind::national_of(Country::Cl), IdentityKind::Run);
+        assert_eq!(IdentityKind::national_of(Country::Pa), IdentityKind::Cedula);
+    }
 
     fn day() -> IssueDate {
         IssueDate::On(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"))

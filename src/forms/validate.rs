@@ -15,7 +15,7 @@ use super::identity;
 use super::invisible;
 use super::rules;
 use super::spec::{FieldSpec, FieldType, FormSpec};
-use crate::render::printable;
+use crate::fonts::printable;
 
 /// One thing wrong with the data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::spec::{FieldSpec, FieldType};
-use crate::accounts::Role;
+use crate::roles::Role;
 
 /// What is done at a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]

@@ -4,7 +4,6 @@
 
 mod context;
 mod diagnostics;
-mod fonts;
 mod world;
 
 use chrono::{DateTime, Datelike, Offset, Timelike};
@@ -16,13 +15,13 @@ use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 pub use context::{DocumentContext, Endorsement, Issuance, Letterhead};
-pub use fonts::printable;
+
 pub use world::HAND_SIGNATURES_MAX;
 use world::{DocumentWorld, Shared};
 
-use crate::config::{Config, logo_extension};
+use crate::config::Config;
 use crate::forms::FormSpec;
-use crate::office::{Logo, LogoKind};
+use crate::office::{Logo, LogoKind, logo_extension};
 
 /// How many eviction rounds an unused memo entry survives. Small, so memory
 /// stays flat over thousands of documents; not zero, so the template's own
@@ -191,30 +190,3 @@ fn pdf_timestamp(at: &DateTime<Tz>) -> Option<Timestamp> {
     Timestamp::new_local(datetime, offset_minutes)
 }
 
-/// Whether the logo file decodes as the image its extension says, so a bad
-/// file is refused at start-up rather than on every document.
-pub fn check_logo(path: &std::path::Path) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let kind = match logo_extension(path) {
-        Some("svg") => LogoKind::Svg,
-        Some("jpg") => LogoKind::Jpg,
-        Some(_) => LogoKind::Png,
-        None => return Err("formato desconocido".into()),
-    };
-    check_logo_bytes(kind, &bytes)
-}
-
-/// Whether `bytes` decode as a `kind` image, as Typst will read them.
-pub fn check_logo_bytes(kind: LogoKind, bytes: &[u8]) -> Result<(), String> {
-    use typst::visualize::{ExchangeFormat, RasterImage, SvgImage};
-    let bytes = Bytes::new(bytes.to_vec());
-    match kind {
-        LogoKind::Svg => SvgImage::new(bytes).map(drop).map_err(|e| format!("{e:?}")),
-        LogoKind::Jpg => RasterImage::plain(bytes, ExchangeFormat::Jpg)
-            .map(drop)
-            .map_err(|e| e.to_string()),
-        LogoKind::Png => RasterImage::plain(bytes, ExchangeFormat::Png)
-            .map(drop)
-            .map_err(|e| e.to_string()),
-    }
-}

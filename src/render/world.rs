@@ -18,7 +18,7 @@ use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, World};
 
-use super::fonts::FONTS;
+use crate::fonts::FONTS;
 
 /// Virtual path of the document's data (the form fields), attached to the PDF.
 pub const DATA_PATH: &str = "/data.json";

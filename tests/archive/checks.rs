@@ -211,22 +211,18 @@ crate::archive_conformance!(fsck_repair_keeps_every_drawing_and_scan_and_quarant
 /// a hash of something never stored: a new kind of stored file cannot be
 /// forgotten (and its blobs taken for orphans).
 async fn every_hash_column_is_known_to_fsck(fixture: &Fixture) {
-    let columns: Vec<(String, String)> = match fixture.archive.store() {
-        sello::archive::Store::Sqlite(pool) => sqlx::query_as(
+    let store = fixture.archive.store();
+    let sql = match store.backend() {
+        sello::archive::Backend::Sqlite => {
             "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
-                 WHERE m.type = 'table' AND p.name LIKE '%sha256%'",
-        )
-        .fetch_all(pool)
-        .await
-        .expect("columns"),
-        sello::archive::Store::Postgres(pool) => sqlx::query_as(
+                 WHERE m.type = 'table' AND p.name LIKE '%sha256%'"
+        }
+        sello::archive::Backend::Postgres => {
             "SELECT table_name::text, column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND column_name LIKE '%sha256%'",
-        )
-        .fetch_all(pool)
-        .await
-        .expect("columns"),
+                 WHERE table_schema = current_schema() AND column_name LIKE '%sha256%'"
+        }
     };
+    let columns: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(store.pool()).await.expect("columns");
     assert!(columns.len() >= sello::archive::BLOB_COLUMNS.len(), "{columns:?}");
     for (table, column) in &columns {
         let known = |list: &[(&str, &str)]| list.iter().any(|(t, c)| t == table && c == column);

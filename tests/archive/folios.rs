@@ -81,9 +81,7 @@ crate::conformance!(a_folio_counter_needs_its_series);
 async fn the_embedded_database_writes_ahead_and_syncs_every_commit() {
     let (store, _dir) = crate::sqlite().await;
     assert_eq!(store.backend(), Backend::Sqlite);
-    let Store::Sqlite(pool) = &store else {
-        unreachable!("sqlite store")
-    };
+    let pool = store.pool();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(pool)
         .await

@@ -53,9 +53,9 @@ async fn a_sqlite_archive_from_before_workflows_keeps_its_users_sessions_and_dra
         }
         pool.close().await;
     }
-    let Store::Sqlite(pool) = Store::open(&url).await.expect("upgrades") else {
-        panic!("sqlite");
-    };
+    let store = Store::open(&url).await.expect("upgrades");
+    assert_eq!(store.backend(), sello::archive::Backend::Sqlite);
+    let pool = store.pool().clone();
     let (name, role): (String, String) = sqlx::query_as("SELECT display_name, role FROM users WHERE id = 7")
         .fetch_one(&pool)
         .await

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::account::capitalized;
 use super::admin::{Nothing, after, audit, is_installation_admin, one_time};
 use crate::accounts::{AccountError, IdentityChange};
-use crate::archive::Office;
+use crate::office::Office;
 use crate::office::{Country, LOGO_MAX_BYTES, Logo};
 use crate::web::AppState;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
