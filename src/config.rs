@@ -1,6 +1,10 @@
 //! Configuration, read once at start-up: an optional `sello.toml` (or the
 //! file given with `--config`), then `SELLO_*` environment variables, which
 //! win. A bad setting stops start-up with a message that names it.
+//!
+//! Long because every setting is read, checked and explained here, in one
+//! place, so that each bad value stops start-up with the same kind of
+//! message naming where it came from; its unit tests follow.
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -6,6 +6,10 @@
 //! the process dies, the folio is recorded as annulled ("emisión fallida"
 //! or "emisión interrumpida"): numbers are never reused and never silently
 //! missing, as with a spoiled sheet of paper.
+//!
+//! Long because reserving, completing and abandoning an issuance are one
+//! protocol (`reservado` → `emitido` or annulled) whose transactions must
+//! be read together to see that no folio is lost or reused.
 
 use std::time::Duration;
 

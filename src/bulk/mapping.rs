@@ -4,6 +4,9 @@
 //! but no other character: `=fecha_firma()` matches nothing; a person's parts
 //! by `representante.nombre` / `representante.identificacion`. A mapping
 //! file says it explicitly: `[columnas] familia_id = "ID Familia"`.
+//!
+//! Long because its unit tests live beside it: the matching rules are
+//! easiest to check next to the code, which itself is under 270 lines.
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,10 @@
 //! in flight. Each row's idempotency key comes from its form and data, so
 //! a rerun (after fixing the bad rows, or after a crash) issues only what
 //! is missing.
+//!
+//! Long because preparing the rows and issuing them in order on every core
+//! share the run's bookkeeping (folio order, what is in flight, what a
+//! rerun skips); its unit tests follow.
 
 mod input;
 pub mod limits;

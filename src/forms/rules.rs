@@ -4,6 +4,9 @@
 //! that must not repeat, and a few rules of the Programa Familias that need
 //! code (family composition, the order of precedence of the cash-transfer
 //! recipient, an adult representative).
+//!
+//! Long because each kind of rule is declared, checked when the form
+//! loads and applied to data here, so a rule is read in one place.
 
 use std::collections::HashMap;
 

@@ -3,6 +3,9 @@
 //! The file is read into loose `Raw*` structs (so unknown keys are refused
 //! with their name) and then checked into the typed [`FormSpec`], so code past
 //! this module never meets a limit that does not fit its field type.
+//!
+//! Long because every key a `form.toml` may hold is declared and checked
+//! here, so an author's mistake is refused in one place, by its name.
 
 use std::fmt;
 

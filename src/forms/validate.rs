@@ -3,6 +3,9 @@
 //! Every problem is collected (a clerk fixes them all in one pass), each with
 //! the path of the field (`asistentes[3].nombre`, rows counted from 1 as the
 //! clerk sees them) and a Spanish message that names the field by its label.
+//!
+//! Long because every field type's checks are here, in one pass over the
+//! data, so that all the problems come out together, with their tests.
 
 use std::fmt;
 

@@ -2,6 +2,9 @@
 //! `form.toml` declares them in `[[workflow]]`: who drafts, who gives the
 //! visado or approves, who signs. A form that declares none is drafted by
 //! anyone who drafts and signed by a firmante.
+//!
+//! Long because its unit tests live beside it: every way a `[[workflow]]`
+//! can be declared wrong has one. The code itself is about 350 lines.
 
 use serde::{Deserialize, Serialize};
 

@@ -4,6 +4,10 @@
 //! Signed attributes: content-type, message-digest, signing-time and
 //! signing-certificate-v2 (which binds the signer's certificate, as CAdES
 //! requires). Ed25519 digests with SHA-512 (RFC 8419); P-256 with SHA-256.
+//!
+//! Long because building and checking the SignedData belong together (the
+//! checker must accept exactly what the builder writes, and the CAdES
+//! fields of other signers), with their unit tests.
 
 use chrono::{DateTime, Utc};
 use cms::builder::{SignedDataBuilder, SignerInfoBuilder};

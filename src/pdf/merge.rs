@@ -6,6 +6,9 @@
 //! copied with what it draws (contents, fonts, images, links); signature
 //! fields are left out, since the printed copy is not the signed file —
 //! each sheet carries its QR code, which is what is verified.
+//!
+//! Long because copying a page means following every object it draws
+//! with, renumbered, in one streaming pass; its unit tests take the rest.
 
 use std::collections::{HashMap, VecDeque};
 

@@ -5,6 +5,9 @@
 //! Full PDF libraries parse the whole file; signing a 1,000-row padrón must
 //! touch only the trailer, the catalog and one page, so we read objects one
 //! at a time, at the offsets the cross-reference table gives.
+//!
+//! Long because a reader and a writer of the same small grammar, with its
+//! limits, are clearer side by side than split; its unit tests follow.
 
 use std::fmt::Write as _;
 

@@ -1,6 +1,9 @@
 //! Taking a draft through its form's workflow, for the staff pages and the
 //! API alike: who may act at each step, what each action checks, and the
 //! last signature that issues the document. The archive records every step.
+//!
+//! Long because every rule of a draft's way is here, one function per
+//! action with the checks it shares (four eyes, roles, the round).
 
 use chrono::DateTime;
 use serde::Serialize;

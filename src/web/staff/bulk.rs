@@ -1,6 +1,9 @@
 //! Bulk issuance from the web app: upload a spreadsheet, watch the job's
 //! progress (the page refreshes itself, no JavaScript), download the
 //! problems as CSV to fix and upload again.
+//!
+//! Long because the lote's whole page lives here: the upload, its checks
+//! off the async workers, the job's progress and its four downloads.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,5 +1,8 @@
 //! New documents: choose a form, fill its entry form, preview the draft,
 //! save it for a firmante, or issue and sign it.
+//!
+//! Long because the entry form's page serves three actions on one form
+//! (preview, save as draft, issue) that share its parsing and its errors.
 
 use std::sync::Arc;
 
