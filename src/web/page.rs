@@ -1,20 +1,13 @@
-//! The small HTML pages of the public side: one stylesheet inline, no
-//! JavaScript, readable on a cheap phone.
+//! The small HTML pages of the public side, on the same templating (maud)
+//! as the staff pages: one stylesheet inline, no JavaScript, readable on a
+//! cheap phone.
 
-/// Escapes text for HTML content and attribute values.
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// Text escaped for HTML content and attribute values, exactly as the
+/// pages' templates escape it.
 pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    html! { (text) }.into_string()
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#f4f4f2}\
@@ -30,15 +23,21 @@ button{font-size:1.1rem;padding:.6rem 1rem}a{color:#0b4f8a}small{color:#555}\
 section{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin-bottom:1rem}h2{font-size:1rem}\
 label{display:block;margin-bottom:.5rem}";
 
-/// A whole page with `title` and `body` (already escaped HTML).
-pub fn layout(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{STYLE}</style></head>\
-         <body><main>{body}</main></body></html>",
-        escape(title)
-    )
+/// A whole public page with `title` and `body`.
+pub fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="es" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main { (body) } }
+        }
+    }
 }
 
 /// `2026-11-22T10:30:00-06:00` → `22 de noviembre de 2026`, the day it

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
@@ -106,11 +106,13 @@ pub async fn limit_lookups(State(state): State<Arc<AppState>>, request: Request,
     } else {
         (
             StatusCode::TOO_MANY_REQUESTS,
-            Html(super::page::layout(
+            super::page::layout(
                 "Demasiadas consultas",
-                "<h1>Verificación de documentos</h1><p>Se hicieron demasiadas consultas desde esta \
-                 conexión. Espere un minuto e intente de nuevo.</p>",
-            )),
+                maud::html! {
+                    h1 { "Verificación de documentos" }
+                    p { "Se hicieron demasiadas consultas desde esta conexión. Espere un minuto e intente de nuevo." }
+                },
+            ),
         )
             .into_response()
     };

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::AppState;
-use super::page::{escape, layout, long_date};
+use super::page::{layout, long_date};
 use crate::archive::{PublicView, sha256_hex};
 use crate::code::VerificationCode;
 use crate::pdf::verify_pdf;
@@ -41,7 +42,7 @@ pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
                 Redirect::to(&format!("/v/{typed}")).into_response()
             }
         },
-        None => Html(layout("Verificar un documento", &form(""))).into_response(),
+        None => layout("Verificar un documento", form()).into_response(),
     }
 }
 
@@ -56,11 +57,13 @@ async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicV
         Ok(None) => Err(not_found()),
         Err(_) => Err((
             StatusCode::SERVICE_UNAVAILABLE,
-            Html(layout(
+            layout(
                 "Verificación no disponible",
-                "<h1>Verificación de documentos</h1><p>El servicio no está disponible en este momento. \
-                 Intente de nuevo en unos minutos.</p>",
-            )),
+                html! {
+                    h1 { "Verificación de documentos" }
+                    p { "El servicio no está disponible en este momento. Intente de nuevo en unos minutos." }
+                },
+            ),
         )
             .into_response()),
     }
@@ -69,35 +72,36 @@ async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicV
 /// `/v/<code>`.
 pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
     match find(&state, &code).await {
-        Ok((code, view)) => Html(document_page(&state, &code, &view, None)).into_response(),
+        Ok((code, view)) => document_page(&state, &code, &view, None).into_response(),
         Err(answer) => answer,
     }
 }
 
-fn form(value: &str) -> String {
-    format!(
-        "<h1>Verificación de documentos</h1>\
-         <p>Escriba el código de verificación impreso al pie del documento, bajo el código QR.</p>\
-         <form method=\"get\" action=\"/v\"><input name=\"codigo\" value=\"{}\" autocomplete=\"off\" \
-         autocapitalize=\"characters\" placeholder=\"XXXX-XXXX-…\" aria-label=\"Código de verificación\">\
-         <button>Verificar</button></form>",
-        escape(value)
-    )
+fn form() -> Markup {
+    html! {
+        h1 { "Verificación de documentos" }
+        p { "Escriba el código de verificación impreso al pie del documento, bajo el código QR." }
+        form method="get" action="/v" {
+            input name="codigo" value="" autocomplete="off" autocapitalize="characters"
+                placeholder="XXXX-XXXX-…" aria-label="Código de verificación";
+            button { "Verificar" }
+        }
+    }
 }
 
 fn not_found() -> Response {
-    let body = format!(
-        "<div class=\"estado no-encontrado\"><strong>No encontrado</strong>\
-         No hay ningún documento emitido con ese código.</div>\
-         <p>Revise que el código esté bien escrito. Si lo copió de un papel y no aparece, ese papel \
-         no es un documento emitido por esta oficina.</p>{}",
-        form("")
-    );
-    (
-        StatusCode::NOT_FOUND,
-        Html(layout("Documento no encontrado", &body)),
-    )
-        .into_response()
+    let body = html! {
+        div.estado.no-encontrado {
+            strong { "No encontrado" }
+            "No hay ningún documento emitido con ese código."
+        }
+        p {
+            "Revise que el código esté bien escrito. Si lo copió de un papel y no aparece, ese papel \
+             no es un documento emitido por esta oficina."
+        }
+        (form())
+    };
+    (StatusCode::NOT_FOUND, layout("Documento no encontrado", body)).into_response()
 }
 
 /// `POST /v/<code>` with a PDF: is it byte for byte the issued original,
@@ -119,90 +123,85 @@ pub async fn compare(
         }
     }
     let verdict = match upload.filter(|bytes| !bytes.is_empty()) {
-        None => "<p class=\"aviso\">Elija el archivo PDF que quiere comparar.</p>".to_owned(),
+        None => html! { p.aviso { "Elija el archivo PDF que quiere comparar." } },
         // Checking signatures of a large upload is CPU work: off the async workers.
         Some(bytes) => {
             let (state, view) = (state.clone(), view.clone());
             tokio::task::spawn_blocking(move || comparison(&state, &view, &bytes))
                 .await
-                .unwrap_or_else(|_| "<p class=\"aviso\">No se pudo revisar el archivo.</p>".to_owned())
+                .unwrap_or_else(|_| html! { p.aviso { "No se pudo revisar el archivo." } })
         }
     };
-    Html(document_page(&state, &code, &view, Some(&verdict))).into_response()
+    document_page(&state, &code, &view, Some(verdict)).into_response()
 }
 
-fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> String {
+fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> Markup {
     let identical = view.pdf_sha256.as_deref() == Some(sha256_hex(bytes).as_str());
-    let same = if identical {
-        "<p><strong>El archivo es idéntico, byte por byte, al original emitido.</strong></p>"
-    } else {
-        "<p><strong>El archivo no es idéntico al original emitido</strong>: fue modificado o es otro \
-         documento.</p>"
-    };
     let signatures = match verify_pdf(bytes, &state.trusted()) {
-        Ok(report) if report.is_valid() => format!(
-            "<p>Sus {} firma(s) digital(es) son válidas.</p>",
-            report.signatures.len()
-        ),
-        Ok(report) => {
-            let problems: String = report
-                .signatures
-                .iter()
-                .filter_map(|s| {
-                    s.problem
-                        .as_deref()
-                        .map(|p| format!("<li>{}: {}</li>", escape(&s.field), escape(p)))
-                })
-                .chain(
-                    report
-                        .modification
-                        .as_deref()
-                        .map(|m| format!("<li>{}</li>", escape(m))),
-                )
-                .collect();
-            if report.signatures.is_empty() {
-                "<p>El archivo no tiene firmas digitales.</p>".to_owned()
-            } else {
-                format!("<p>Sus firmas digitales <strong>no</strong> son válidas:</p><ul>{problems}</ul>")
+        Ok(report) if report.is_valid() => html! {
+            p { "Sus " (report.signatures.len()) " firma(s) digital(es) son válidas." }
+        },
+        Ok(report) if report.signatures.is_empty() => html! { p { "El archivo no tiene firmas digitales." } },
+        Ok(report) => html! {
+            p { "Sus firmas digitales " strong { "no" } " son válidas:" }
+            ul {
+                @for signature in &report.signatures {
+                    @if let Some(problem) = &signature.problem {
+                        li { (signature.field) ": " (problem) }
+                    }
+                }
+                @if let Some(modification) = &report.modification {
+                    li { (modification) }
+                }
             }
-        }
-        Err(_) => "<p>El archivo no es un PDF que se pueda leer.</p>".to_owned(),
+        },
+        Err(_) => html! { p { "El archivo no es un PDF que se pueda leer." } },
     };
-    format!("<section class=\"comparacion\"><h2>Comparación del archivo</h2>{same}{signatures}</section>")
+    html! {
+        section.comparacion {
+            h2 { "Comparación del archivo" }
+            @if identical {
+                p { strong { "El archivo es idéntico, byte por byte, al original emitido." } }
+            } @else {
+                p { strong { "El archivo no es idéntico al original emitido" } ": fue modificado o es otro documento." }
+            }
+            (signatures)
+        }
+    }
 }
 
 fn document_page(
     state: &AppState,
     code: &VerificationCode,
     view: &PublicView,
-    verdict: Option<&str>,
-) -> String {
+    verdict: Option<Markup>,
+) -> Markup {
     let own_zone = view.office_time_zone.as_deref().and_then(|z| z.parse().ok());
     let zone = state.issuer.time_zone_for(&view.office_code, own_zone);
     let title = state
         .catalog
         .get(&view.form)
         .map_or_else(|| view.form.clone(), |form| form.title.clone());
+    let annulled_on = long_date(view.annulled_at.as_deref().unwrap_or_default(), zone);
     let status = match view.status.as_str() {
-        "emitido" => "<div class=\"estado valido\"><strong>Válido</strong>\
-             Este documento es auténtico y está vigente.</div>"
-            .to_owned(),
-        "reemplazado" => format!(
-            "<div class=\"estado reemplazado\"><strong>Reemplazado</strong>\
-             Este documento fue sustituido por otro el {}.{}</div>",
-            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default(), zone)),
-            view.replacement_url
-                .as_deref()
-                .map_or_else(String::new, |url| format!(
-                    " <a href=\"{}\" style=\"color:#fff\">Ver el documento vigente</a>.",
-                    escape(url)
-                ))
-        ),
-        _ => format!(
-            "<div class=\"estado anulado\"><strong>Anulado</strong>\
-             Este documento fue anulado el {} y no tiene validez.</div>",
-            escape(&long_date(view.annulled_at.as_deref().unwrap_or_default(), zone))
-        ),
+        "emitido" => html! {
+            div.estado.valido { strong { "Válido" } "Este documento es auténtico y está vigente." }
+        },
+        "reemplazado" => html! {
+            div.estado.reemplazado {
+                strong { "Reemplazado" }
+                "Este documento fue sustituido por otro el " (annulled_on) "."
+                @if let Some(url) = &view.replacement_url {
+                    " " a href=(url) style="color:#fff" { "Ver el documento vigente" } "."
+                }
+            }
+        },
+        _ => html! {
+            div.estado.anulado {
+                strong { "Anulado" }
+                "Este documento fue anulado el " (annulled_on) " y no tiene validez."
+            }
+        },
     };
     let mut details = vec![
         ("Documento", title),
@@ -237,23 +236,21 @@ fn document_page(
     if let Some(sha256) = &view.pdf_sha256 {
         details.push(("Huella SHA-256 del PDF original", sha256.clone()));
     }
-    let list: String = details
-        .iter()
-        .map(|(term, value)| format!("<dt>{}</dt><dd>{}</dd>", escape(term), escape(value)))
-        .collect();
-    let upload = format!(
-        "{}<form method=\"post\" enctype=\"multipart/form-data\" action=\"/v/{}\">\
-         <label>¿Tiene el PDF? Compárelo con el original: <input type=\"file\" name=\"pdf\" \
-         accept=\"application/pdf\"></label><button>Comparar</button></form>",
-        verdict.unwrap_or_default(),
-        code.display()
-    );
     layout(
         &format!("{} — verificación", view.folio),
-        &format!(
-            "<h1>Verificación de documentos</h1>{status}<dl>{list}</dl>{upload}\
-             <p><small>Los datos personales del documento no se muestran aquí. Compare este folio y \
-             esta fecha con los de su papel.</small></p>"
-        ),
+        html! {
+            h1 { "Verificación de documentos" }
+            (status)
+            dl { @for (term, value) in &details { dt { (term) } dd { (value) } } }
+            @if let Some(verdict) = verdict { (verdict) }
+            form method="post" enctype="multipart/form-data" action={ "/v/" (code.display()) } {
+                label {
+                    "¿Tiene el PDF? Compárelo con el original: "
+                    input type="file" name="pdf" accept="application/pdf";
+                }
+                button { "Comparar" }
+            }
+            p { small { "Los datos personales del documento no se muestran aquí. Compare este folio y esta fecha con los de su papel." } }
+        },
     )
 }
