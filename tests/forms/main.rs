@@ -14,4 +14,5 @@ mod pdf;
 mod rules;
 mod sandbox;
 mod tables;
+mod templates;
 mod validation;
