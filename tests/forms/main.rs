@@ -11,6 +11,7 @@ mod issued;
 mod letterhead;
 mod long_words;
 mod pdf;
+mod recorded_specs;
 mod rules;
 mod sandbox;
 mod tables;
