@@ -8,6 +8,7 @@ mod familias;
 mod identity;
 mod invisible;
 mod rules;
+mod shared;
 mod signers;
 mod spec;
 mod validate;
