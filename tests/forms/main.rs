@@ -14,6 +14,7 @@ mod pdf;
 mod recorded_specs;
 mod rules;
 mod sandbox;
+mod shared_fields;
 mod tables;
 mod templates;
 mod validation;
