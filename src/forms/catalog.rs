@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::shared::SharedFields;
 use super::spec::{FormId, FormSpec, RawForm};
 
 /// Why the catalog could not be loaded; names the file at fault.
@@ -24,12 +25,14 @@ pub struct Catalog {
 
 impl Catalog {
     /// Reads `root/<id>/form.toml` for every folder not starting with `_`
-    /// (`_lib` and `_fonts` are shared, not forms).
+    /// (`_lib` and `_fonts` are shared, not forms), with the field
+    /// declarations they share from `root/_lib/fields/`.
     pub fn load(root: &Path) -> Result<Self, CatalogError> {
         let unreadable = |source| CatalogError::Unreadable {
             path: root.to_owned(),
             source,
         };
+        let shared = SharedFields::load(&root.join("_lib").join("fields"))?;
         let mut forms = BTreeMap::new();
         for entry in fs::read_dir(root).map_err(unreadable)? {
             let entry = entry.map_err(unreadable)?;
@@ -37,7 +40,7 @@ impl Catalog {
             if name.starts_with(['_', '.']) || !entry.path().is_dir() {
                 continue;
             }
-            let spec = load_form(&entry.path(), &name)?;
+            let spec = load_form(&entry.path(), &name, &shared)?;
             forms.insert(spec.id.clone(), spec);
         }
         Ok(Self {
@@ -68,7 +71,7 @@ impl Catalog {
     }
 }
 
-fn load_form(dir: &Path, folder: &str) -> Result<FormSpec, CatalogError> {
+fn load_form(dir: &Path, folder: &str, shared: &SharedFields) -> Result<FormSpec, CatalogError> {
     let path = dir.join("form.toml");
     let invalid = |message: String| CatalogError::Invalid {
         path: path.clone(),
@@ -76,7 +79,7 @@ fn load_form(dir: &Path, folder: &str) -> Result<FormSpec, CatalogError> {
     };
     let text = fs::read_to_string(&path).map_err(|e| invalid(e.to_string()))?;
     let raw: RawForm = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let spec = raw.check().map_err(invalid)?;
+    let spec = raw.check(shared).map_err(invalid)?;
     if spec.id.as_str() != folder {
         return Err(invalid(format!(
             "el id «{}» no coincide con el nombre de la carpeta «{folder}»",

@@ -39,22 +39,26 @@ impl IssueDate {
     }
 }
 
+/// The month names: the only list of them. The templates read it from
+/// their context (`meses`), so a document, a page and a message name a
+/// month alike.
+pub const MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
 /// "2026-12-01" → "1 de diciembre de 2026", as the documents print it.
 pub fn long_date(date: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ];
     format!(
         "{} de {} de {}",
         date.day(),

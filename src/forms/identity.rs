@@ -164,7 +164,7 @@ mod tests {
              [[fields]]\nname = \"titular\"\nlabel = \"Titular\"\ntype = \"person\"\n{identity_line}\n"
         );
         let raw: super::super::spec::RawForm = toml::from_str(&text).expect("toml");
-        raw.check().expect("form")
+        raw.check(&Default::default()).expect("form")
     }
 
     fn person(identity: &str) -> serde_json::Value {

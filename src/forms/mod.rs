@@ -8,13 +8,14 @@ mod familias;
 mod identity;
 mod invisible;
 mod rules;
+mod shared;
 mod signers;
 mod spec;
 mod validate;
 mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
-pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, long_date};
+pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::rules::{DeclaredRule, RawRule};
+use super::shared::SharedFields;
 use super::workflow::{RawStep, Workflow, check_workflow};
 
 /// A form identifier: lowercase ASCII letters, digits and inner hyphens,
@@ -295,43 +296,43 @@ pub(super) struct RawForm {
     workflow: Vec<RawStep>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One `[[fields]]` entry as written: a whole declaration, or `use` of a
+/// shared one with the keys a form may say of it (see [`super::shared`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawField {
-    name: String,
-    label: String,
-    #[serde(default)]
-    help: String,
+pub(super) struct RawField {
+    /// `group.name`: the field `_lib/fields/<group>.toml` declares.
+    #[serde(rename = "use")]
+    pub(super) uses: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) label: Option<String>,
+    pub(super) help: Option<String>,
     #[serde(rename = "type")]
-    kind: String,
-    #[serde(default = "yes")]
-    required: bool,
-    criterion: Option<String>,
-    min_length: Option<usize>,
-    max_length: Option<usize>,
-    min: Option<f64>,
-    max: Option<f64>,
-    values: Option<Vec<String>>,
-    identity: Option<IdentityKind>,
-    identity_required: Option<bool>,
-    min_rows: Option<usize>,
-    max_rows: Option<usize>,
-    columns: Option<Vec<RawField>>,
-    filled_by: Option<String>,
-}
-
-fn yes() -> bool {
-    true
+    pub(super) kind: Option<String>,
+    pub(super) required: Option<bool>,
+    pub(super) criterion: Option<String>,
+    pub(super) min_length: Option<usize>,
+    pub(super) max_length: Option<usize>,
+    pub(super) min: Option<f64>,
+    pub(super) max: Option<f64>,
+    pub(super) values: Option<Vec<String>>,
+    pub(super) identity: Option<IdentityKind>,
+    pub(super) identity_required: Option<bool>,
+    pub(super) min_rows: Option<usize>,
+    pub(super) max_rows: Option<usize>,
+    pub(super) columns: Option<Vec<RawField>>,
+    pub(super) filled_by: Option<String>,
 }
 
 impl RawForm {
-    /// Checks the declaration; the error names the field and what is wrong.
-    pub(super) fn check(self) -> Result<FormSpec, String> {
+    /// Checks the declaration, taking the fields it `use`s from `shared`;
+    /// the error names the field and what is wrong.
+    pub(super) fn check(self, shared: &SharedFields) -> Result<FormSpec, String> {
         let id = FormId::parse(&self.id)?;
         if self.title.trim().is_empty() {
             return Err("«title» está vacío".into());
         }
-        let fields = check_fields(self.fields, "")?;
+        let fields = check_fields(self.fields, "", shared)?;
         let rules = self
             .rules
             .into_iter()
@@ -376,20 +377,54 @@ fn check_expediente_rule(rule: &ExpedienteRule, fields: &[FieldSpec]) -> Result<
     Ok(())
 }
 
-fn check_fields(raw: Vec<RawField>, parent: &str) -> Result<Vec<FieldSpec>, String> {
+/// Checks the fields (or a table's columns, under `parent`), each `use`
+/// replaced by the shared field it names.
+pub(super) fn check_fields(
+    raw: Vec<RawField>,
+    parent: &str,
+    shared: &SharedFields,
+) -> Result<Vec<FieldSpec>, String> {
     let mut fields: Vec<FieldSpec> = Vec::with_capacity(raw.len());
-    for field in raw {
-        let path = format!("{parent}{}", field.name);
-        if !is_field_name(&field.name) {
+    // Where each field came from: the `use` that brought it, if any.
+    let mut uses: Vec<Option<String>> = Vec::with_capacity(raw.len());
+    for (i, field) in raw.into_iter().enumerate() {
+        let reference = field.uses.clone();
+        let field = match &reference {
+            Some(_) => shared.resolve(field)?,
+            None => field,
+        };
+        let Some(name) = field.name.clone() else {
+            let table = parent.strip_suffix("[].").map(|t| format!(" de la tabla «{t}»"));
+            return Err(format!(
+                "el campo n.º {}{}: falta «name»",
+                i + 1,
+                table.unwrap_or_default()
+            ));
+        };
+        let path = format!("{parent}{name}");
+        if !is_field_name(&name) {
             return Err(format!(
                 "campo «{path}»: el nombre debe ir en minúsculas, sin acentos ni espacios"
             ));
         }
-        if fields.iter().any(|f| f.name == field.name) {
-            return Err(format!("campo «{path}» declarado dos veces"));
+        if let Some(first) = fields.iter().position(|f| f.name == name) {
+            let from = [&uses[first], &reference]
+                .into_iter()
+                .flatten()
+                .map(|r| format!("«use = \"{r}\"»"))
+                .collect::<Vec<_>>();
+            let from = if from.is_empty() {
+                String::new()
+            } else {
+                format!(" (viene de {})", from.join(" y de "))
+            };
+            return Err(format!("campo «{path}» declarado dos veces{from}"));
         }
-        let checked = field.check(&path).map_err(|e| format!("campo «{path}»: {e}"))?;
+        let checked = field
+            .check(&path, shared)
+            .map_err(|e| format!("campo «{path}»: {e}"))?;
         fields.push(checked);
+        uses.push(reference);
     }
     Ok(fields)
 }
@@ -430,8 +465,13 @@ fn is_field_name(name: &str) -> bool {
 }
 
 impl RawField {
-    fn check(self, path: &str) -> Result<FieldSpec, String> {
-        let allowed: &[&str] = match self.kind.as_str() {
+    /// The declared field, checked; its own `use`, if any, already resolved.
+    pub(super) fn check(self, path: &str, shared: &SharedFields) -> Result<FieldSpec, String> {
+        let kind_name = self.kind.as_deref().ok_or("falta «type»")?;
+        let label = self.label.clone().ok_or("falta «label»")?;
+        let name = self.name.clone().ok_or("falta «name»")?;
+        let required = self.required.unwrap_or(true);
+        let allowed: &[&str] = match kind_name {
             "text" | "long_text" => &["min_length", "max_length"],
             "integer" | "money" => &["min", "max"],
             "enum" => &["values"],
@@ -442,10 +482,10 @@ impl RawField {
         };
         for (key, present) in self.limit_keys() {
             if present && !allowed.contains(&key) {
-                return Err(format!("«{key}» no aplica a un campo de tipo «{}»", self.kind));
+                return Err(format!("«{key}» no aplica a un campo de tipo «{kind_name}»"));
             }
         }
-        let kind = match self.kind.as_str() {
+        let kind = match kind_name {
             "text" => FieldType::Text {
                 min_length: self.min_length,
                 max_length: self.max_length.unwrap_or(TEXT_MAX),
@@ -474,7 +514,9 @@ impl RawField {
             },
             _ => {
                 let columns = match self.columns {
-                    Some(columns) if !columns.is_empty() => check_fields(columns, &format!("{path}[]."))?,
+                    Some(columns) if !columns.is_empty() => {
+                        check_fields(columns, &format!("{path}[]."), shared)?
+                    }
                     _ => return Err("una tabla necesita «columns»".into()),
                 };
                 if columns.iter().any(|c| c.filled_by.is_some()) {
@@ -483,7 +525,7 @@ impl RawField {
                 if columns.iter().any(|c| matches!(c.kind, FieldType::List { .. })) {
                     return Err("una tabla no puede contener otra tabla".into());
                 }
-                let min_rows = self.min_rows.unwrap_or(usize::from(self.required));
+                let min_rows = self.min_rows.unwrap_or(usize::from(required));
                 let max_rows = self.max_rows.unwrap_or(LIST_MAX_ROWS);
                 if min_rows > max_rows {
                     return Err("«min_rows» es mayor que «max_rows»".into());
@@ -497,10 +539,10 @@ impl RawField {
         };
         let filled_by = self.filled_by.as_deref().map(FilledBy::parse).transpose()?;
         Ok(FieldSpec {
-            name: self.name,
-            label: self.label,
-            help: self.help,
-            required: self.required,
+            name,
+            label,
+            help: self.help.unwrap_or_default(),
+            required,
             criterion: self.criterion,
             filled_by,
             kind,
@@ -528,7 +570,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<FormSpec, String> {
         let raw: RawForm = toml::from_str(text).map_err(|e| e.to_string())?;
-        raw.check()
+        raw.check(&SharedFields::default())
     }
 
     const HEAD: &str = "id = \"x\"\ntitle = \"X\"\nfamily = \"carta\"\nseed = \"000\"\n";

@@ -205,6 +205,7 @@ impl DocumentContext {
                 .enumerate()
                 .map(|(i, (signer, _))| (signer.as_str(), super::world::hand_signature_path(i)))
                 .collect(),
+            meses: &crate::forms::MONTHS,
         }
     }
 }
@@ -232,6 +233,8 @@ pub(super) struct TemplateContext<'a> {
     firmas_papel: Vec<&'a str>,
     /// Signer → virtual path of their drawn signature.
     firmas_autografas: std::collections::BTreeMap<&'a str, String>,
+    /// The month names: the templates have no list of their own.
+    meses: &'static [&'static str; 12],
 }
 
 #[derive(Serialize)]
