@@ -14,6 +14,7 @@ pub mod issuer;
 pub mod keys;
 pub mod office;
 pub mod pdf;
+pub mod public_id;
 pub mod qr;
 pub mod render;
 pub mod signature_image;
