@@ -157,6 +157,8 @@ impl Archive {
         let reference = reference.trim();
         let found = match PublicId::parse(reference) {
             Ok(id) => self.document_where("public_id = $2", id).await?,
+            // No folio has a control character, and PostgreSQL refuses a NUL.
+            Err(_) if reference.contains(char::is_control) => None,
             Err(_) => self.document_where("folio = $2", reference.to_owned()).await?,
         };
         found.ok_or_else(|| ArchiveError::DocumentNotFound(reference.to_owned()))
