@@ -16,6 +16,7 @@ mod issuing;
 mod no_step_skipped;
 mod notices;
 mod offices;
+mod public_ids;
 mod s3;
 mod search;
 mod service;

@@ -260,7 +260,7 @@ pub fn example_fields(form: &str) -> Vec<(String, String)> {
     crate::entry_fields::entry_fields(&example(form))
 }
 
-fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+pub fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
     pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
