@@ -406,15 +406,17 @@ async fn build_synthetic(store: &Store, docs: i64, postgres_schema: Option<&str>
             None => {
                 let mut tx = store.pool().begin().await.expect("tx");
                 for doc in &batch {
-                    sqlx::query("INSERT INTO expedientes (id, office_code, kind, key, title, opened_on, retention) \
-                         VALUES ($1, 'DIF-SLP', 'familia', $2, $3, '2026-01-01', '10 años') ON CONFLICT DO NOTHING")
+                    sqlx::query("INSERT INTO expedientes (id, office_code, kind, key, title, opened_on, retention, public_id) \
+                         VALUES ($1, 'DIF-SLP', 'familia', $2, $3, '2026-01-01', '10 años', lower(hex(randomblob(16)))) \
+                         ON CONFLICT DO NOTHING")
                         .bind(doc.family).bind(format!("FAM-{:07}", doc.family)).bind(format!("Familia {}", doc.family))
                         .execute(&mut *tx).await.expect("expediente");
                     sqlx::query("INSERT INTO persons (id, office_code, identity, name) VALUES ($1, 'DIF-SLP', $2, 'x') ON CONFLICT DO NOTHING")
                         .bind(doc.family).bind(&doc.identity).execute(&mut *tx).await.expect("person");
                     sqlx::query("INSERT INTO documents (id, office_code, series_code, year, number, folio, form, expediente_id, \
-                         status, data, request_sha256, code_hash, pdf_sha256, issued_at, issued_on, issued_by, reserved_at) \
-                         VALUES ($1, 'DIF-SLP', $2, 2026, $3, $4, $5, $6, 'emitido', '{}', '', $7, '', $8, $8, 'bench', $8)")
+                         status, data, request_sha256, code_hash, pdf_sha256, issued_at, issued_on, issued_by, reserved_at, public_id) \
+                         VALUES ($1, 'DIF-SLP', $2, 2026, $3, $4, $5, $6, 'emitido', '{}', '', $7, '', $8, $8, 'bench', $8, \
+                         lower(hex(randomblob(16))))")
                         .bind(doc.id).bind(doc.series).bind(doc.number).bind(&doc.folio).bind(doc.form).bind(doc.family)
                         .bind(format!("{:064x}", doc.id)).bind(&doc.issued_on)
                         .execute(&mut *tx).await.expect("document");
@@ -440,16 +442,18 @@ async fn build_synthetic(store: &Store, docs: i64, postgres_schema: Option<&str>
                 let days: Vec<String> = batch.iter().map(|d| d.issued_on.clone()).collect();
                 let bodies: Vec<String> = batch.iter().map(|d| d.body.clone()).collect();
                 let mut tx = pool.begin().await.expect("tx");
-                sqlx::query("INSERT INTO expedientes (id, office_code, kind, key, title, opened_on, retention) \
-                     SELECT f, 'DIF-SLP', 'familia', k, 'Familia ' || f, '2026-01-01', '10 años' FROM UNNEST($1::bigint[], $2::text[]) AS t(f, k) \
+                sqlx::query("INSERT INTO expedientes (id, office_code, kind, key, title, opened_on, retention, public_id) \
+                     SELECT f, 'DIF-SLP', 'familia', k, 'Familia ' || f, '2026-01-01', '10 años', \
+                     replace(gen_random_uuid()::text, '-', '') FROM UNNEST($1::bigint[], $2::text[]) AS t(f, k) \
                      ON CONFLICT DO NOTHING")
                     .bind(&families).bind(&keys).execute(&mut *tx).await.expect("expedientes");
                 sqlx::query("INSERT INTO persons (id, office_code, identity, name) \
                      SELECT f, 'DIF-SLP', i, 'x' FROM UNNEST($1::bigint[], $2::text[]) AS t(f, i) ON CONFLICT DO NOTHING")
                     .bind(&families).bind(&identities).execute(&mut *tx).await.expect("persons");
                 sqlx::query("INSERT INTO documents (id, office_code, series_code, year, number, folio, form, expediente_id, \
-                     status, data, request_sha256, code_hash, pdf_sha256, issued_at, issued_on, issued_by, reserved_at) \
-                     SELECT i, 'DIF-SLP', s, 2026, i, f, fm, e, 'emitido', '{}', '', lpad(to_hex(i), 64, '0'), '', d, d, 'bench', d \
+                     status, data, request_sha256, code_hash, pdf_sha256, issued_at, issued_on, issued_by, reserved_at, public_id) \
+                     SELECT i, 'DIF-SLP', s, 2026, i, f, fm, e, 'emitido', '{}', '', lpad(to_hex(i), 64, '0'), '', d, d, 'bench', d, \
+                     replace(gen_random_uuid()::text, '-', '') \
                      FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS t(i, s, f, fm, e, d)")
                     .bind(&ids).bind(&series).bind(&folios).bind(&forms).bind(&families).bind(&days)
                     .execute(&mut *tx).await.expect("documents");

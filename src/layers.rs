@@ -18,6 +18,7 @@ pub const LAYERS: &[&[&str]] = &[
         "folio",
         "fonts",
         "office",
+        "public_id",
         "roles",
         "signature_image",
     ],

@@ -19,6 +19,7 @@ pub mod keys;
 mod layers;
 pub mod office;
 pub mod pdf;
+pub mod public_id;
 pub mod qr;
 pub mod render;
 pub mod roles;

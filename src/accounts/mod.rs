@@ -37,6 +37,12 @@ impl From<sqlx::Error> for AccountError {
     }
 }
 
+impl From<getrandom::Error> for AccountError {
+    fn from(error: getrandom::Error) -> Self {
+        Self::Store(StoreError::Random(error))
+    }
+}
+
 /// The accounts kept in an archive's database.
 #[derive(Debug, Clone)]
 pub struct Accounts {

@@ -229,6 +229,7 @@ impl Accounts {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
         let sql = insert_user_sql();
+        let admin_public_id = crate::public_id::PublicId::generate()?;
         let row: UserRow = {
  let pool = self.store.pool();
             let mut tx = pool.begin().await?;
@@ -247,6 +248,7 @@ impl Accounts {
             let row = sqlx::query_as(&sql)
                 .bind(&code).bind(&admin.username).bind(&admin.display_name).bind(&admin.cargo)
                 .bind(admin.role.as_str()).bind(&hash).bind(true).bind(true).bind(now_text())
+                .bind(admin_public_id)
                 .fetch_one(&mut *tx).await
                 .map_err(|e| taken(e, &admin.username))?;
             tx.commit().await?;

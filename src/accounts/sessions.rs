@@ -26,7 +26,7 @@ pub struct Session {
 #[derive(Debug)]
 pub enum LoginOutcome {
     /// The cookie's token, to hand to the browser once.
-    Opened { token: String, session: Session },
+    Opened { token: String, session: Box<Session> },
     /// Wrong user or password: the answer does not say which.
     Refused,
     /// Too many failures in a row; try again later.
@@ -87,7 +87,10 @@ impl Accounts {
                 .bind(id).execute(pool).await?;
         };
         let (token, session) = self.open_session(id).await?;
-        Ok(LoginOutcome::Opened { token, session })
+        Ok(LoginOutcome::Opened {
+            token,
+            session: Box::new(session),
+        })
     }
 
     async fn lock(&self, id: i64) -> Result<(), AccountError> {

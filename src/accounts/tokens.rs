@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::users::UserRow;
 use super::{AccountError, Accounts, User, now_text, random_token, token_digest};
+use crate::public_id::PublicId;
 
 /// What every token starts with, so a leaked one is recognisable.
 const PREFIX: &str = "sello_";
@@ -12,7 +13,8 @@ const PREFIX: &str = "sello_";
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ApiToken {
-    pub id: i64,
+    #[sqlx(rename = "public_id")]
+    pub id: PublicId,
     pub name: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
@@ -36,13 +38,14 @@ impl Accounts {
             ));
         }
         let secret = format!("{PREFIX}{}", random_token()?);
+        let public_id = PublicId::generate()?;
         let token: ApiToken = {
  let pool = self.store.pool();
             sqlx::query_as(
-                "INSERT INTO api_tokens (user_id, name, token_sha256, created_at) VALUES ($1, $2, $3, $4) \
-                 RETURNING id, name, created_at, last_used_at, revoked_at",
+                "INSERT INTO api_tokens (user_id, name, token_sha256, created_at, public_id) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING public_id, name, created_at, last_used_at, revoked_at",
             )
-            .bind(user.id).bind(name).bind(token_digest(&secret)).bind(now_text())
+            .bind(user.id).bind(name).bind(token_digest(&secret)).bind(now_text()).bind(public_id)
             .fetch_one(pool).await?
         };
         Ok((token, secret))
@@ -80,7 +83,7 @@ impl Accounts {
         Ok({
  let pool = self.store.pool();
             sqlx::query_as(
-                "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
+                "SELECT public_id, name, created_at, last_used_at, revoked_at FROM api_tokens \
                  WHERE user_id = $1 ORDER BY id DESC",
             )
             .bind(user_id).fetch_all(pool).await?
@@ -98,10 +101,12 @@ impl Accounts {
     }
 
     /// Revokes one of a user's tokens; it stops working at once.
-    pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<(), AccountError> {
+    pub async fn revoke_token(&self, user_id: i64, token_id: PublicId) -> Result<(), AccountError> {
         let changed = {
  let pool = self.store.pool();
-            sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $3 WHERE public_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            )
                 .bind(token_id).bind(user_id).bind(now_text()).execute(pool).await?.rows_affected()
         };
         if changed == 0 {

@@ -5,11 +5,17 @@ use serde::Serialize;
 
 use super::password::{hash_password, one_time_password};
 use super::{AccountError, Accounts, Role, now_text};
+use crate::public_id::PublicId;
 
 /// A staff account as the service uses it; never carries the hash.
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
+    /// The database's key: never shown.
+    #[serde(skip)]
     pub id: i64,
+    /// How pages and addresses name the account.
+    #[serde(rename = "id")]
+    pub public_id: PublicId,
     pub office_code: String,
     pub username: String,
     pub display_name: String,
@@ -24,6 +30,7 @@ pub struct User {
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
     id: i64,
+    public_id: PublicId,
     office_code: String,
     username: String,
     display_name: String,
@@ -37,7 +44,7 @@ pub(super) struct UserRow {
 }
 
 const USER_COLUMNS: &str =
-    "id, office_code, username, display_name, cargo, role, must_change_password, active, email";
+    "id, public_id, office_code, username, display_name, cargo, role, must_change_password, active, email";
 
 /// The user columns of a query that joins `users` as `alias`.
 pub(super) fn user_columns_of(alias: &str) -> String {
@@ -52,6 +59,7 @@ impl UserRow {
     pub(super) fn into_user(self) -> User {
         User {
             id: self.id,
+            public_id: self.public_id,
             office_code: self.office_code,
             username: self.username,
             display_name: self.display_name,
@@ -119,11 +127,13 @@ impl Accounts {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
         let sql = insert_user_sql();
+        let public_id = PublicId::generate()?;
         let inserted: Result<UserRow, sqlx::Error> = {
  let pool = self.store.pool();
             sqlx::query_as(&sql)
                 .bind(office).bind(&new.username).bind(&new.display_name).bind(&new.cargo)
                 .bind(new.role.as_str()).bind(&hash).bind(true).bind(true).bind(now_text())
+                .bind(public_id)
                 .fetch_one(pool).await
         };
         match inserted {
@@ -171,6 +181,16 @@ impl Accounts {
     /// A user of `office` by id.
     pub async fn user(&self, office: &str, id: i64) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND office_code = $2");
+        let row: Option<UserRow> = {
+ let pool = self.store.pool();
+            sqlx::query_as(&sql).bind(id).bind(office).fetch_optional(pool).await?
+        };
+        row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
+    }
+
+    /// A user of `office` by public id; one of another office is missing.
+    pub async fn user_by_public_id(&self, office: &str, id: PublicId) -> Result<User, AccountError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE public_id = $1 AND office_code = $2");
         let row: Option<UserRow> = {
  let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(office).fetch_optional(pool).await?
@@ -310,12 +330,12 @@ impl Accounts {
 }
 
 /// Inserts a user: office, username, name, cargo, role, hash, must change,
-/// active, created at; returns the user's columns.
+/// active, created at, public id; returns the user's columns.
 pub(super) fn insert_user_sql() -> String {
     format!(
         "INSERT INTO users (office_code, username, display_name, cargo, role, password_hash, \
-         must_change_password, active, failed_logins, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING {USER_COLUMNS}"
+         must_change_password, active, failed_logins, created_at, public_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10) RETURNING {USER_COLUMNS}"
     )
 }
 

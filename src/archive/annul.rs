@@ -123,7 +123,7 @@ impl Archive {
         let replacement = match replaced_by {
             Some(other) => {
                 let other = self.document(other).await?;
-                if other.id == document.id {
+                if other.row_id == document.row_id {
                     return Err(ArchiveError::Refused(
                         "un documento no puede reemplazarse a sí mismo".into(),
                     ));
@@ -146,7 +146,7 @@ impl Archive {
         // PostgreSQL locks both rows, in id order so that two opposite
         // replacements cannot deadlock; SQLite's write lock already holds.
         let lock = self.store.dialect().row_lock(true);
-        let ids = [Some(document.id), replacement.as_ref().map(|r| r.id)];
+        let ids = [Some(document.row_id), replacement.as_ref().map(|r| r.row_id)];
         {
             let mut tx = self.store.begin_write().await?;
             // Both must still be current now, inside the transaction: two
@@ -154,17 +154,17 @@ impl Archive {
             let current: Vec<(i64, String)> = sqlx::query_as(&format!(
                 "SELECT id, status FROM documents WHERE id IN ($1, $2) ORDER BY id{lock}"
             ))
-            .bind(document.id).bind(ids[1].unwrap_or(document.id))
+            .bind(document.row_id).bind(ids[1].unwrap_or(document.row_id))
             .fetch_all(&mut *tx).await?;
             let status_of = |id: i64| current.iter().find(|(i, _)| *i == id).map(|(_, s)| s.as_str());
-            if let Some(now) = status_of(document.id).filter(|s| *s != "emitido") {
+            if let Some(now) = status_of(document.row_id).filter(|s| *s != "emitido") {
                 return Err(ArchiveError::Refused(format!(
                     "el documento {} ya está {now}: no se puede anular de nuevo",
                     document.folio
                 )));
             }
             if let Some(other) = &replacement
-                && status_of(other.id) != Some("emitido")
+                && status_of(other.row_id) != Some("emitido")
             {
                 return Err(ArchiveError::Refused(format!(
                     "el reemplazo {} ya no está vigente; debe ser un documento vigente",
@@ -175,15 +175,15 @@ impl Archive {
                 "UPDATE documents SET status = $2, annulled_at = $3, annulled_by = $4, annul_reason = $5, \
                  replaced_by = $6, annul_category = $7 WHERE id = $1 AND status = 'emitido'",
             )
-            .bind(document.id).bind(status).bind(&at).bind(actor).bind(reason)
+            .bind(document.row_id).bind(status).bind(&at).bind(actor).bind(reason)
             .bind(ids[1]).bind(category.as_str())
             .execute(&mut *tx).await?;
             append_event(&mut tx, NewEvent {
                 actor: actor.to_owned(),
                 action,
                 office_code: Some(self.office.code.clone()),
-                document_id: Some(document.id),
-                expediente_id: Some(document.expediente_id),
+                document_id: Some(document.row_id),
+                expediente_id: Some(document.expediente_row_id),
                 draft_id: None,
                 details: json!({
                     "folio": document.folio,
@@ -194,6 +194,6 @@ impl Archive {
             }).await?;
             tx.commit().await?;
         };
-        self.document(&document.id.to_string()).await
+        self.document_by_row(document.row_id).await
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::audit::AUDIT_COLUMNS;
 use super::audit::AuditEvent;
 use super::{Archive, ArchiveError};
+use crate::public_id::PublicId;
 
 /// Where a document stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,11 +42,24 @@ impl Status {
 /// A document as the archive keeps it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DocumentRecord {
-    pub id: i64,
+    #[sqlx(rename = "public_id")]
+    pub id: PublicId,
+    /// The database's key: never shown.
+    #[sqlx(rename = "id")]
+    #[serde(skip)]
+    pub row_id: i64,
     pub folio: String,
     pub form: String,
     pub status: String,
-    pub expediente_id: i64,
+    /// The public id of its expediente.
+    #[sqlx(rename = "expediente_public_id")]
+    pub expediente_id: PublicId,
+    #[sqlx(rename = "expediente_id")]
+    #[serde(skip)]
+    pub expediente_row_id: i64,
+    /// Its expediente's title: what names the expediente to people.
+    #[serde(skip)]
+    pub expediente_title: String,
     /// The form's data, as JSON.
     #[serde(skip)]
     pub data: String,
@@ -61,7 +75,11 @@ pub struct DocumentRecord {
     pub annulled_at: Option<String>,
     pub annulled_by: Option<String>,
     pub annul_reason: Option<String>,
-    pub replaced_by: Option<i64>,
+    /// The public id of the document that replaced it, and its folio.
+    #[sqlx(rename = "replaced_by_public_id")]
+    pub replaced_by: Option<PublicId>,
+    #[serde(skip)]
+    pub replaced_by_folio: Option<String>,
     /// Who signs its printed paper and whose signed scan is still to be
     /// attached, by field (`representante`): empty when none is awaited.
     #[serde(serialize_with = "signer_list")]
@@ -84,14 +102,26 @@ impl DocumentRecord {
     }
 }
 
-pub(crate) const DOCUMENT_COLUMNS: &str = "id, folio, form, status, expediente_id, data, data_sha256, \
-     code_hash, verification_url, pdf_sha256, pdf_size, pages, issued_at, issued_by, annulled_at, annulled_by, \
-     annul_reason, replaced_by, paper_pending";
+/// The columns of a [`DocumentRecord`], selected `FROM documents` (no alias):
+/// the public ids of its expediente and replacement are looked up by key.
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, public_id, folio, form, status, expediente_id, \
+     (SELECT e.public_id FROM expedientes e WHERE e.id = documents.expediente_id) AS expediente_public_id, \
+     (SELECT e.title FROM expedientes e WHERE e.id = documents.expediente_id) AS expediente_title, \
+     data, data_sha256, code_hash, verification_url, pdf_sha256, pdf_size, pages, issued_at, issued_by, \
+     annulled_at, annulled_by, annul_reason, \
+     (SELECT r.public_id FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_public_id, \
+     (SELECT r.folio FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_folio, \
+     paper_pending";
 
 /// An expediente as the archive keeps it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ExpedienteRecord {
-    pub id: i64,
+    #[sqlx(rename = "public_id")]
+    pub id: PublicId,
+    /// The database's key: never shown.
+    #[sqlx(rename = "id")]
+    #[serde(skip)]
+    pub row_id: i64,
     pub office_code: String,
     pub kind: String,
     pub key: String,
@@ -119,25 +149,47 @@ pub struct PersonRow {
 }
 
 impl Archive {
-    /// A document of this office by its id or its folio. Documents still
-    /// being issued are not visible.
+    /// A document of this office by its public id or its folio. Documents
+    /// still being issued are not visible; a document of another office
+    /// is missing, as is anything that is neither.
     pub async fn document(&self, reference: &str) -> Result<DocumentRecord, ArchiveError> {
         let reference = reference.trim();
-        let by_id = reference.parse::<i64>().ok();
-        let sql = format!(
-            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND status <> 'reservado' \
-             AND (folio = $2 OR id = $3)"
-        );
-        let found: Option<DocumentRecord> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql)
-                .bind(&self.office.code)
-                .bind(reference)
-                .bind(by_id.unwrap_or(-1))
-                .fetch_optional(pool)
-                .await?
+        let found = match PublicId::parse(reference) {
+            Ok(id) => self.document_where("public_id = $2", id).await?,
+            // No folio has a control character, and PostgreSQL refuses a NUL.
+            Err(_) if reference.contains(char::is_control) => None,
+            Err(_) => self.document_where("folio = $2", reference.to_owned()).await?,
         };
         found.ok_or_else(|| ArchiveError::DocumentNotFound(reference.to_owned()))
+    }
+
+    /// A document of this office by its key, as the archive's own code
+    /// holds it.
+    pub(crate) async fn document_by_row(&self, row_id: i64) -> Result<DocumentRecord, ArchiveError> {
+        let found = self.document_where("id = $2", row_id).await?;
+        found.ok_or_else(|| ArchiveError::DocumentNotFound(String::new()))
+    }
+
+    async fn document_where<T>(
+        &self,
+        condition: &str,
+        value: T,
+    ) -> Result<Option<DocumentRecord>, ArchiveError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Sqlite>
+            + sqlx::Type<sqlx::Postgres>
+            + Send,
+    {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND status <> 'reservado' \
+             AND {condition}"
+        );
+        Ok({
+ let pool = self.store.pool();
+            sqlx::query_as(&sql).bind(&self.office.code).bind(value).fetch_optional(pool).await?
+        })
     }
 
     /// The document of this office issued under an idempotency key, if any.
@@ -190,10 +242,11 @@ impl Archive {
         })
     }
 
-    /// An expediente of this office by its id.
-    pub async fn expediente(&self, id: i64) -> Result<ExpedienteRecord, ArchiveError> {
-        const SQL: &str = "SELECT id, office_code, kind, key, title, opened_on, closed_on, retention \
-             FROM expedientes WHERE id = $1 AND office_code = $2";
+    /// An expediente of this office by its public id; one of another
+    /// office is missing.
+    pub async fn expediente(&self, id: PublicId) -> Result<ExpedienteRecord, ArchiveError> {
+        const SQL: &str = "SELECT id, public_id, office_code, kind, key, title, opened_on, closed_on, retention \
+             FROM expedientes WHERE public_id = $1 AND office_code = $2";
         let found: Option<ExpedienteRecord> = {
  let pool = self.store.pool();
             sqlx::query_as(SQL).bind(id).bind(&self.office.code).fetch_optional(pool).await?

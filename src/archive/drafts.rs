@@ -10,26 +10,43 @@ use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
 use super::{Archive, ArchiveError};
+use crate::public_id::PublicId;
 
 /// A draft of this office.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DraftRecord {
-    pub id: i64,
+    #[sqlx(rename = "public_id")]
+    pub id: PublicId,
+    /// The database's key: never shown.
+    #[sqlx(rename = "id")]
+    #[serde(skip)]
+    pub row_id: i64,
     pub form: String,
     pub data: String,
     pub created_by: i64,
     pub author: String,
+    /// When it was started: with its form, what names it to people.
+    pub created_at: String,
     pub updated_at: String,
-    pub document_id: Option<i64>,
+    /// The public id of the document it became, once issued.
+    #[sqlx(rename = "document_public_id")]
+    pub document_id: Option<PublicId>,
     /// The workflow step it is at; `None` once issued (or, for drafts
     /// saved before workflows, at the first step).
     pub step: Option<String>,
-    /// For a correction: the issued document it replaces once issued.
-    pub replaces: Option<i64>,
+    /// For a correction: the public id of the issued document it replaces
+    /// once issued.
+    #[sqlx(rename = "replaces_public_id")]
+    pub replaces: Option<PublicId>,
+    #[sqlx(rename = "replaces")]
+    #[serde(skip)]
+    pub replaces_row_id: Option<i64>,
 }
 
-const DRAFT_COLUMNS: &str = "d.id, d.form, d.data, d.created_by, u.display_name AS author, \
-     d.updated_at, d.document_id, d.step, d.replaces";
+const DRAFT_COLUMNS: &str = "d.id, d.public_id, d.form, d.data, d.created_by, u.display_name AS author, \
+     d.created_at, d.updated_at, \
+     (SELECT x.public_id FROM documents x WHERE x.id = d.document_id) AS document_public_id, d.step, d.replaces, \
+     (SELECT r.public_id FROM documents r WHERE r.id = d.replaces) AS replaces_public_id";
 
 impl Archive {
     /// Saves a new draft at its workflow's `first_step`, or updates draft
@@ -37,12 +54,12 @@ impl Archive {
     /// rejection brings it back); returns its id.
     pub async fn save_draft(
         &self,
-        id: Option<i64>,
+        id: Option<PublicId>,
         form: &str,
         data: &Value,
         user_id: i64,
         first_step: &str,
-    ) -> Result<i64, ArchiveError> {
+    ) -> Result<PublicId, ArchiveError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let data = data.to_string();
         let id = match id {
@@ -51,7 +68,7 @@ impl Archive {
  let pool = self.store.pool();
                     sqlx::query(
                         "UPDATE drafts SET data = $3, updated_at = $4 \
-                         WHERE id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
+                         WHERE public_id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
                          AND (step IS NULL OR step = $6)",
                     )
                     .bind(id).bind(&self.office.code).bind(&data).bind(&now).bind(form).bind(first_step)
@@ -66,14 +83,18 @@ impl Archive {
                 id
             }
             None => {
+                let id = PublicId::generate()?;
+                {
  let pool = self.store.pool();
-                sqlx::query_scalar(
-                    "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at, step) \
-                     VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
-                )
-                .bind(&self.office.code).bind(form).bind(&data).bind(user_id).bind(&now).bind(first_step)
-                .fetch_one(pool).await?
-            },
+                    sqlx::query(
+                        "INSERT INTO drafts (public_id, office_code, form, data, created_by, created_at, updated_at, step) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+                    )
+                    .bind(id).bind(&self.office.code).bind(form).bind(&data).bind(user_id).bind(&now).bind(first_step)
+                    .execute(pool).await?;
+                };
+                id
+            }
         };
         Ok(id)
     }
@@ -87,7 +108,7 @@ impl Archive {
         user_id: i64,
         actor: &str,
         first_step: &str,
-    ) -> Result<i64, ArchiveError> {
+    ) -> Result<PublicId, ArchiveError> {
         let document = self.document(reference).await?;
         if document.status != "emitido" {
             return Err(ArchiveError::Refused(format!(
@@ -96,32 +117,33 @@ impl Archive {
             )));
         }
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let public_id = PublicId::generate()?;
         let id = {
  let pool = self.store.pool();
             let mut tx = self.store.begin_write().await?;
-            let open: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
+            let open: Option<PublicId> = sqlx::query_scalar(
+                "SELECT public_id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
             )
-            .bind(&self.office.code).bind(document.id).fetch_optional(&mut *tx).await?;
+            .bind(&self.office.code).bind(document.row_id).fetch_optional(&mut *tx).await?;
             if let Some(id) = open {
                 return Ok(id);
             }
             let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                "INSERT INTO drafts (office_code, form, data, created_by, created_at, updated_at, step, replaces) \
-                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+                "INSERT INTO drafts (public_id, office_code, form, data, created_by, created_at, updated_at, step, replaces) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
             )
-            .bind(&self.office.code).bind(&document.form).bind(&document.data).bind(user_id).bind(&now)
-            .bind(first_step).bind(document.id)
+            .bind(public_id).bind(&self.office.code).bind(&document.form).bind(&document.data).bind(user_id)
+            .bind(&now).bind(first_step).bind(document.row_id)
             .fetch_one(&mut *tx).await;
-            let id = match inserted {
-                Ok(id) => id,
+            let row_id = match inserted {
+                Ok(row_id) => row_id,
                 // Someone started it at the same moment: theirs is the one.
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     drop(tx);
-                    let existing: i64 = sqlx::query_scalar(
-                        "SELECT id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
+                    let existing: PublicId = sqlx::query_scalar(
+                        "SELECT public_id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
                     )
-                    .bind(&self.office.code).bind(document.id).fetch_one(pool).await?;
+                    .bind(&self.office.code).bind(document.row_id).fetch_one(pool).await?;
                     return Ok(existing);
                 }
                 Err(e) => return Err(e.into()),
@@ -130,28 +152,28 @@ impl Archive {
                 actor: actor.to_owned(),
                 action: "documento.en_correccion",
                 office_code: Some(self.office.code.clone()),
-                document_id: Some(document.id),
-                expediente_id: Some(document.expediente_id),
-                draft_id: Some(id),
+                document_id: Some(document.row_id),
+                expediente_id: Some(document.expediente_row_id),
+                draft_id: Some(row_id),
                 details: json!({"folio": document.folio}),
             }).await?;
             tx.commit().await?;
-            id
+            public_id
         };
         Ok(id)
     }
 
-    /// A draft of this office.
-    pub async fn draft(&self, id: i64) -> Result<DraftRecord, ArchiveError> {
+    /// A draft of this office; one of another office is missing.
+    pub async fn draft(&self, id: PublicId) -> Result<DraftRecord, ArchiveError> {
         let sql = format!(
             "SELECT {DRAFT_COLUMNS} FROM drafts d JOIN users u ON u.id = d.created_by \
-             WHERE d.id = $1 AND d.office_code = $2"
+             WHERE d.public_id = $1 AND d.office_code = $2"
         );
         let found: Option<DraftRecord> = {
  let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
         };
-        found.ok_or_else(|| ArchiveError::Refused(format!("no existe el borrador {id} en esta oficina")))
+        found.ok_or_else(|| ArchiveError::Refused("no existe ese borrador en esta oficina".into()))
     }
 
     /// The office's drafts not yet issued, newest first.

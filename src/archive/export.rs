@@ -11,6 +11,7 @@ use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
 
 use super::{Archive, ArchiveError};
+use crate::public_id::PublicId;
 
 /// What went into an export.
 #[derive(Debug, Clone)]
@@ -58,11 +59,11 @@ fn file_name(folio: &str) -> String {
 impl Archive {
     /// Writes expediente `id` to `out` (through a temporary file, so a
     /// failure leaves nothing half-written).
-    pub async fn export_expediente(&self, id: i64, out: &Path) -> Result<ExportSummary, ArchiveError> {
+    pub async fn export_expediente(&self, id: PublicId, out: &Path) -> Result<ExportSummary, ArchiveError> {
         let expediente = self.expediente(id).await?;
-        let documents = self.expediente_documents(id).await?;
-        let persons = self.expediente_persons(id).await?;
-        let events = self.expediente_events(id).await?;
+        let documents = self.expediente_documents(expediente.row_id).await?;
+        let persons = self.expediente_persons(expediente.row_id).await?;
+        let events = self.expediente_events(expediente.row_id).await?;
         // Failing to write the ZIP is about the path the user chose.
         let io =
             |e: std::io::Error| ArchiveError::Refused(format!("no se pudo escribir {}: {e}", out.display()));
@@ -108,7 +109,7 @@ impl Archive {
                 "bytes": size,
                 "paginas": document.pages,
                 "verificacion": document.verification_url,
-                "firmas": self.signatures(document.id).await?,
+                "firmas": self.signatures(document.row_id).await?,
                 "anulacion": document.annulled_at.as_ref().map(|at| json!({
                     "fecha": at,
                     "por": document.annulled_by,

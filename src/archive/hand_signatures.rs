@@ -10,12 +10,20 @@ use serde_json::json;
 use super::audit::{NewEvent, append_event};
 use super::tramites::{Taker, now};
 use super::{Archive, ArchiveError};
+use crate::public_id::PublicId;
 
 /// A hand signature as recorded.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct HandSignatureRecord {
-    pub id: i64,
+    #[sqlx(rename = "public_id")]
+    pub id: PublicId,
+    /// The database's keys: never shown.
+    #[sqlx(rename = "id")]
+    #[serde(skip)]
+    pub row_id: i64,
+    #[serde(skip)]
     pub draft_id: Option<i64>,
+    #[serde(skip)]
     pub document_id: Option<i64>,
     /// Which signer: `representante`, `asistentes[3]`; empty for a scan
     /// of the whole signed paper.
@@ -31,11 +39,12 @@ pub struct HandSignatureRecord {
     #[sqlx(try_from = "crate::db::Flag")]
     pub consent: bool,
     pub device: String,
+    #[serde(skip)]
     pub user_id: i64,
     pub at: String,
 }
 
-/// Where a hand signature belongs.
+/// Where a hand signature belongs, by the database's key.
 #[derive(Debug, Clone, Copy)]
 pub enum SignedItem<'a> {
     /// A draft at a step, before it is sealed: printed in its document.
@@ -61,18 +70,19 @@ pub struct NewHandSignature<'a> {
 
 /// `consent` is a `BOOLEAN` in both schemas; SQLite's driver reads such a
 /// column only as an expression, hence the cast.
-const COLUMNS: &str = "id, draft_id, document_id, signer, name, kind, purpose, blob_sha256, media_type, \
+const COLUMNS: &str = "id, public_id, draft_id, document_id, signer, name, kind, purpose, blob_sha256, media_type, \
      size_bytes, CAST(consent AS INTEGER) AS consent, device, user_id, at";
 
 impl Archive {
     /// Records a hand signature of a draft still open, or of an issued
     /// document; a draft's signature replaces an earlier one of the same
-    /// signer (a new drawing after a smudge). Returns its id.
+    /// signer (a new drawing after a smudge). Returns its public id.
     pub async fn add_hand_signature(
         &self,
         signature: NewHandSignature<'_>,
         taker: &Taker<'_>,
-    ) -> Result<i64, ArchiveError> {
+    ) -> Result<PublicId, ArchiveError> {
+        let public_id = PublicId::generate()?;
         let size = signature.bytes.len() as i64;
         let sha256 = self.blobs.put(signature.bytes).await?;
         let at = now();
@@ -80,7 +90,8 @@ impl Archive {
             SignedItem::Draft(id, _) => (Some(id), None),
             SignedItem::Document(id) => (None, Some(id)),
         };
-        let id = {
+        {
+ let pool = self.store.pool();
             let mut tx = self.store.begin_write().await?;
             // It must still be open (a draft) or current (a document) now.
             let open: Option<i64> = match signature.item {
@@ -96,22 +107,22 @@ impl Archive {
             };
             if open.is_none() {
                 return Err(ArchiveError::Refused(match signature.item {
-                    SignedItem::Draft(id, _) => format!(
-                        "el borrador {id} ya no está recabando firmas en persona: otra persona lo movió; recárguelo"
-                    ),
-                    SignedItem::Document(id) => format!("el documento {id} no está vigente: no recibe firmas"),
-                }));
+                    SignedItem::Draft(..) => {
+                        "el borrador ya no está recabando firmas en persona: otra persona lo movió; recárguelo"
+                    }
+                    SignedItem::Document(_) => "el documento no está vigente: no recibe firmas",
+                }.into()));
             }
-            let id: i64 = sqlx::query_scalar(
+            sqlx::query(
                 "INSERT INTO hand_signatures (office_code, draft_id, document_id, signer, name, kind, purpose, \
-                 blob_sha256, media_type, size_bytes, consent, device, user_id, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                 blob_sha256, media_type, size_bytes, consent, device, user_id, at, public_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&self.office.code).bind(draft_id).bind(document_id).bind(signature.signer)
             .bind(signature.name).bind(signature.kind).bind(signature.purpose).bind(&sha256)
             .bind(signature.media_type).bind(size).bind(signature.consent).bind(signature.device)
-            .bind(taker.user_id).bind(&at)
-            .fetch_one(&mut *tx).await?;
+            .bind(taker.user_id).bind(&at).bind(public_id)
+            .execute(&mut *tx).await?;
             // The scan of the signed paper is what a document issued to be
             // signed on paper awaited.
             if signature.kind == "papel" && let Some(document_id) = document_id {
@@ -138,9 +149,8 @@ impl Archive {
                 }),
             }).await?;
             tx.commit().await?;
-            id
         };
-        Ok(id)
+        Ok(public_id)
     }
 
     /// The hand signatures of a draft or document, in order; for a draft,
@@ -169,15 +179,19 @@ impl Archive {
         Ok(rows)
     }
 
-    /// One hand signature of this office, with its image or scan.
-    pub async fn hand_signature_file(&self, id: i64) -> Result<(HandSignatureRecord, Vec<u8>), ArchiveError> {
-        let sql = format!("SELECT {COLUMNS} FROM hand_signatures WHERE id = $1 AND office_code = $2");
+    /// One hand signature of this office, with its image or scan; one of
+    /// another office is missing.
+    pub async fn hand_signature_file(
+        &self,
+        id: PublicId,
+    ) -> Result<(HandSignatureRecord, Vec<u8>), ArchiveError> {
+        let sql = format!("SELECT {COLUMNS} FROM hand_signatures WHERE public_id = $1 AND office_code = $2");
         let found: Option<HandSignatureRecord> = {
  let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
         };
         let record =
-            found.ok_or_else(|| ArchiveError::Refused(format!("no existe la firma {id} en esta oficina")))?;
+            found.ok_or_else(|| ArchiveError::Refused("no existe esa firma en esta oficina".into()))?;
         let bytes = self.blobs.get(&record.blob_sha256).await?;
         Ok((record, bytes))
     }

@@ -28,6 +28,7 @@ use super::tramites::FinalSignature;
 use super::{Archive, ArchiveError};
 use crate::forms::{FormSpec, StepKind};
 use crate::issue::{IssueError, IssuedDocument};
+use crate::public_id::PublicId;
 use crate::render::Endorsement;
 
 /// What the archive needs to issue one document.
@@ -37,8 +38,9 @@ pub struct IssueOrder<'a> {
     pub issued_at: DateTime<Tz>,
     /// Who issues it, for the audit trail.
     pub actor: &'a str,
-    /// File it here instead of the expediente derived from the data.
-    pub expediente_id: Option<i64>,
+    /// File it here (by its public id) instead of the expediente derived
+    /// from the data.
+    pub expediente_id: Option<PublicId>,
     /// The same key with the same data returns the same document.
     pub idempotency_key: Option<&'a str>,
     /// The draft whose last signature this issuance is, recorded with it.
@@ -51,7 +53,8 @@ pub struct IssueOrder<'a> {
     pub on_paper: Vec<String>,
 }
 
-/// A folio taken for a document that is being issued.
+/// A folio taken for a document that is being issued. Its ids are the
+/// database's keys.
 #[derive(Debug, Clone)]
 pub struct Reservation {
     pub document_id: i64,
@@ -186,6 +189,8 @@ impl Archive {
         persons.sort_by(|a, b| (&a.identity, &a.role).cmp(&(&b.identity, &b.role)));
         let issued_on = order.issued_at.date_naive().to_string();
         let reserved_at = now();
+        let document_public_id = PublicId::generate()?;
+        let expediente_public_id = PublicId::generate()?;
 
         // PostgreSQL must lock the expediente so that it is not closed while
         // a document is filed in it; SQLite's write lock already does.
@@ -227,26 +232,26 @@ impl Archive {
                 .bind(&office.code).bind(series_code).bind(series_name).execute(&mut *tx).await?;
 
             let (expediente_id, expediente_title) = match order.expediente_id {
-                Some(id) => {
-                    let found: Option<(String, Option<String>)> = sqlx::query_as(&format!(
-                        "SELECT title, closed_on FROM expedientes WHERE id = $1 AND office_code = $2{share_lock}"
+                Some(public_id) => {
+                    let found: Option<(i64, String, Option<String>)> = sqlx::query_as(&format!(
+                        "SELECT id, title, closed_on FROM expedientes WHERE public_id = $1 AND office_code = $2{share_lock}"
                     ))
-                    .bind(id).bind(&office.code).fetch_optional(&mut *tx).await?;
+                    .bind(public_id).bind(&office.code).fetch_optional(&mut *tx).await?;
                     match found {
-                        None => return Err(ArchiveError::ExpedienteNotFound(id.to_string())),
-                        Some((title, Some(closed))) => return Err(ArchiveError::Refused(format!(
-                            "el expediente {id} «{title}» se cerró el {closed}; no recibe documentos nuevos"
+                        None => return Err(ArchiveError::ExpedienteNotFound(public_id.to_string())),
+                        Some((_, title, Some(closed))) => return Err(ArchiveError::Refused(format!(
+                            "el expediente «{title}» se cerró el {closed}; no recibe documentos nuevos"
                         ))),
-                        Some((title, None)) => (id, title),
+                        Some((id, title, None)) => (id, title),
                     }
                 }
                 None => {
                     let opened = sqlx::query(
-                        "INSERT INTO expedientes (office_code, kind, key, title, opened_on, retention) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (office_code, kind, key) DO NOTHING",
+                        "INSERT INTO expedientes (public_id, office_code, kind, key, title, opened_on, retention) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (office_code, kind, key) DO NOTHING",
                     )
-                    .bind(&office.code).bind(derived.kind).bind(&derived.key).bind(&derived.title)
-                    .bind(&issued_on).bind(retention(derived.kind))
+                    .bind(expediente_public_id).bind(&office.code).bind(derived.kind).bind(&derived.key)
+                    .bind(&derived.title).bind(&issued_on).bind(retention(derived.kind))
                     .execute(&mut *tx).await?.rows_affected() == 1;
                     let (id, title, closed): (i64, String, Option<String>) = sqlx::query_as(&format!(
                         "SELECT id, title, closed_on FROM expedientes WHERE office_code = $1 AND kind = $2 AND key = $3{share_lock}"
@@ -254,7 +259,7 @@ impl Archive {
                     .bind(&office.code).bind(derived.kind).bind(&derived.key).fetch_one(&mut *tx).await?;
                     if let Some(closed) = closed {
                         return Err(ArchiveError::Refused(format!(
-                            "el expediente {id} «{title}» se cerró el {closed}; indique otro con --expediente"
+                            "el expediente «{title}» se cerró el {closed}; indique otro con --expediente"
                         )));
                     }
                     if opened {
@@ -280,13 +285,14 @@ impl Archive {
 
             let document_id: i64 = sqlx::query_scalar(
                 "INSERT INTO documents (office_code, series_code, year, number, folio, form, expediente_id, \
-                 status, data, request_sha256, idempotency_key, issued_at, issued_on, issued_by, reserved_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'reservado', $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                 status, data, request_sha256, idempotency_key, issued_at, issued_on, issued_by, reserved_at, \
+                 public_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'reservado', $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
             )
             .bind(&office.code).bind(series_code).bind(year).bind(i64::from(number)).bind(folio.as_str())
             .bind(form_id).bind(expediente_id).bind(order.data.to_string()).bind(&request)
             .bind(order.idempotency_key).bind(order.issued_at.to_rfc3339()).bind(&issued_on)
-            .bind(order.actor).bind(&reserved_at)
+            .bind(order.actor).bind(&reserved_at).bind(document_public_id)
             .fetch_one(&mut *tx).await
             .map_err(|e| match (&e, order.idempotency_key) {
                 // Another issuance with the same key got in first.
@@ -419,7 +425,7 @@ impl Archive {
             }).await?;
             tx.commit().await?;
         };
-        self.document(&id.to_string()).await
+        self.document_by_row(id).await
     }
 
     /// Records a reserved folio as annulled, with the reason: the issuance

@@ -78,6 +78,12 @@ impl From<sqlx::Error> for ArchiveError {
     }
 }
 
+impl From<getrandom::Error> for ArchiveError {
+    fn from(error: getrandom::Error) -> Self {
+        Self::Store(StoreError::Random(error))
+    }
+}
+
 /// An office's archive: its database and its PDFs.
 #[derive(Debug, Clone)]
 pub struct Archive {

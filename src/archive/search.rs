@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::filing::normal_identity;
 use super::text::query_terms;
 use super::{Archive, ArchiveError};
+use crate::public_id::PublicId;
 
 /// What to look for. Empty text lists by filters alone, newest first.
 #[derive(Debug, Clone, Default)]
@@ -20,7 +21,8 @@ pub struct SearchQuery {
     pub status: Option<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub expediente: Option<i64>,
+    /// An expediente's public id.
+    pub expediente: Option<PublicId>,
     /// A CURP, RUN or cédula of a person named in the document.
     pub person: Option<String>,
     /// Counted from 1.
@@ -31,12 +33,14 @@ pub struct SearchQuery {
 /// One document found.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SearchHit {
-    pub id: i64,
+    #[sqlx(rename = "public_id")]
+    pub id: PublicId,
     pub folio: String,
     pub form: String,
     pub status: String,
     pub issued_on: String,
-    pub expediente_id: i64,
+    #[sqlx(rename = "expediente_public_id")]
+    pub expediente_id: PublicId,
     pub expediente_title: String,
     /// Higher is a better match.
     pub rank: f64,
@@ -83,7 +87,7 @@ impl Archive {
 
 enum Param {
     Text(String),
-    Int(i64),
+    Id(PublicId),
 }
 
 /// Binds the parameters in order.
@@ -94,7 +98,7 @@ fn bind_all<'q, O>(
     for param in params {
         query = match param {
             Param::Text(text) => query.bind(text.as_str()),
-            Param::Int(n) => query.bind(*n),
+            Param::Id(id) => query.bind(*id),
         };
     }
     query
@@ -157,7 +161,11 @@ impl Archive {
             add("d.issued_on <= ?", Param::Text(to.to_string()), &mut params);
         }
         if let Some(expediente) = query.expediente {
-            add("d.expediente_id = ?", Param::Int(expediente), &mut params);
+            add(
+                "d.expediente_id = (SELECT x.id FROM expedientes x WHERE x.public_id = ? AND x.office_code = $1)",
+                Param::Id(expediente),
+                &mut params,
+            );
         }
         if let Some(person) = &query.person {
             add(
@@ -186,7 +194,8 @@ impl Archive {
             (false, false) => newest_first,
         };
         let hits_sql = format!(
-            "SELECT d.id, d.folio, d.form, d.status, d.issued_on, d.expediente_id, e.title AS expediente_title, \
+            "SELECT d.public_id, d.folio, d.form, d.status, d.issued_on, e.public_id AS expediente_public_id, \
+             e.title AS expediente_title, \
              {rank} AS rank FROM {from} JOIN expedientes e ON e.id = d.expediente_id WHERE {conditions} \
              ORDER BY {order} LIMIT {per_page} OFFSET {}",
             (page - 1) as u64 * per_page as u64

@@ -16,11 +16,15 @@ use crate::db::Tx;
 /// One step taken on a draft.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StepRecord {
+    /// The database's key: never shown.
+    #[serde(skip)]
     pub id: i64,
     /// The workflow step it was taken at.
     pub step: String,
     /// `enviado`, `visado`, `rechazado` or `firmado`.
     pub action: String,
+    /// Who took it, by the database's key: never shown (`name` says).
+    #[serde(skip)]
     pub user_id: i64,
     /// Name and cargo as they were then.
     pub name: String,
@@ -40,7 +44,7 @@ pub struct Taker<'a> {
     pub cargo: &'a str,
 }
 
-/// A step to take on a draft.
+/// A step to take on a draft (by its key).
 #[derive(Debug, Clone, Copy)]
 pub struct Move<'a> {
     pub draft_id: i64,
@@ -57,7 +61,8 @@ pub struct Move<'a> {
 }
 
 /// The last signature of a draft, recorded in the same transaction as the
-/// document it issues: a draft is never left signed but not issued.
+/// document it issues: a draft is never left signed but not issued. Its
+/// ids are the database's keys.
 #[derive(Debug, Clone)]
 pub struct FinalSignature<'a> {
     pub draft_id: i64,
@@ -96,8 +101,8 @@ impl Archive {
             .execute(&mut *tx).await?.rows_affected();
             if moved != 1 {
                 return Err(ArchiveError::Refused(format!(
-                    "el borrador {} ya no está en el paso «{}»: otra persona lo movió o ya se emitió; recargue y revise",
-                    step.draft_id, step.from
+                    "el borrador ya no está en el paso «{}»: otra persona lo movió o ya se emitió; recargue y revise",
+                    step.from
                 )));
             }
             record_step(&mut tx, step.draft_id, step.from, step.action, taker, step.note, &at).await?;
@@ -203,10 +208,10 @@ pub(super) async fn close_signed_draft(
     .await?
     .rows_affected();
     if closed != 1 {
-        return Err(ArchiveError::Refused(format!(
-            "el borrador {} cambió mientras se firmaba (otra persona lo rechazó, lo corrigió o lo emitió); recárguelo y revíselo",
-            last.draft_id
-        )));
+        return Err(ArchiveError::Refused(
+            "el borrador cambió mientras se firmaba (otra persona lo rechazó, lo corrigió o lo emitió); recárguelo y revíselo"
+                .into(),
+        ));
     }
     record_step(tx, last.draft_id, last.step, "firmado", &last.taker, None, &at).await?;
     // The hand signatures printed in it go with the document's record.
@@ -227,7 +232,7 @@ pub(super) async fn close_signed_draft(
             document_id: None,
             expediente_id: None,
             draft_id: Some(last.draft_id),
-            details: json!({"paso": last.step, "documento": document_id}),
+            details: json!({"paso": last.step, "documento": folio}),
         },
     )
     .await?;
@@ -249,9 +254,9 @@ pub(super) async fn close_signed_draft(
     .fetch_optional(&mut **tx)
     .await?;
     let Some((old_folio, expediente_id)) = replaced else {
-        return Err(ArchiveError::Refused(format!(
-            "el documento que esta corrección reemplaza (id {old}) ya no está vigente: fue anulado o reemplazado"
-        )));
+        return Err(ArchiveError::Refused(
+            "el documento que esta corrección reemplaza ya no está vigente: fue anulado o reemplazado".into(),
+        ));
     };
     append_event(
         tx,

@@ -15,7 +15,8 @@ struct Joining {
     ids: std::vec::IntoIter<i64>,
 }
 
-/// The PDF joining the documents `ids`, in that order, as chunks of bytes.
+/// The PDF joining the documents `ids` (the database's keys), in that
+/// order, as chunks of bytes.
 /// An error ends the stream; what was sent before it is not a valid PDF.
 pub fn merged_pdf(archive: Archive, ids: Vec<i64>) -> impl Stream<Item = std::io::Result<Vec<u8>>> + Send {
     let (merged, header) = MergedPdf::start();
@@ -34,7 +35,7 @@ pub fn merged_pdf(archive: Archive, ids: Vec<i64>) -> impl Stream<Item = std::io
         match next_document(&joining.archive, &mut joining.merged, id).await {
             Ok(bytes) => Some((Ok(bytes), Some(joining))),
             Err(message) => {
-                tracing::warn!(document = id, error = %message, "no se pudo unir un documento del lote");
+                tracing::warn!(document.row_id = id, error = %message, "no se pudo unir un documento del lote");
                 Some((Err(std::io::Error::other(message)), None))
             }
         }
@@ -43,10 +44,7 @@ pub fn merged_pdf(archive: Archive, ids: Vec<i64>) -> impl Stream<Item = std::io
 }
 
 async fn next_document(archive: &Archive, merged: &mut MergedPdf, id: i64) -> Result<Vec<u8>, String> {
-    let document = archive
-        .document(&id.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
+    let document = archive.document_by_row(id).await.map_err(|e| e.to_string())?;
     let pdf = archive.pdf(&document).await.map_err(|e| e.to_string())?;
     merged
         .append(&pdf)

@@ -36,6 +36,7 @@ use crate::archive::{
 use crate::forms::{FormSpec, IssueDate, validate};
 use crate::issue::{IssueRequest, issue};
 use crate::keys::OfficeKey;
+use crate::public_id::PublicId;
 use crate::render::Renderer;
 
 /// Rows in flight (reserved, rendering or being stored) per worker.
@@ -54,7 +55,8 @@ pub struct ReadyRow {
     /// The line in the clerk's file.
     pub line: usize,
     pub data: Value,
-    pub expediente: Option<i64>,
+    /// The public id of the expediente to file it in.
+    pub expediente: Option<PublicId>,
     /// Its idempotency key (see [`row_key`]).
     pub key: String,
 }
@@ -144,13 +146,15 @@ pub fn prepare(
             None => None,
             Some(column) => {
                 let text = cells.get(column).map(|c| c.trim()).unwrap_or_default();
-                match text.parse::<i64>() {
-                    Ok(id) if id > 0 => Some(id),
-                    _ => {
+                match PublicId::parse(text) {
+                    Ok(id) => Some(id),
+                    Err(_) => {
                         row_problems.push(RowProblem {
                             line: *line,
                             column: sheet.headers.get(column).cloned().unwrap_or_default(),
-                            message: format!("«{text}» no es un número de expediente"),
+                            message: format!(
+                                "«{text}» no es el identificador de un expediente (32 letras y dígitos, como en su página)"
+                            ),
                         });
                         None
                     }
@@ -186,7 +190,7 @@ pub fn prepare(
 /// The stable key of a row: the same form, data and expediente are the
 /// same document. Spacing and the dots of identity numbers do not count,
 /// so a file re-saved by Excel still finds what it issued.
-pub fn row_key(form: &FormSpec, data: &Value, expediente: Option<i64>) -> String {
+pub fn row_key(form: &FormSpec, data: &Value, expediente: Option<PublicId>) -> String {
     fn canonical(value: &Value, identity: bool) -> Value {
         match value {
             Value::String(text) if identity => Value::String(normal_identity(text)),
@@ -229,7 +233,9 @@ pub struct BulkIssuer {
 #[derive(Debug, Clone)]
 pub struct IssuedRow {
     pub line: usize,
-    pub id: i64,
+    pub id: PublicId,
+    /// The database's key: what the lote's padrón is keyed by.
+    pub row_id: i64,
     pub folio: String,
     /// Where it is verified (its QR's link).
     pub url: String,
@@ -242,6 +248,7 @@ impl IssuedRow {
         Self {
             line: row.line,
             id: record.id,
+            row_id: record.row_id,
             folio: record.folio,
             url: record.verification_url.unwrap_or_default(),
             person: persons_in(form, &row.data).into_iter().next(),
@@ -557,7 +564,8 @@ mod tests {
     fn a_listado_and_a_problems_csv_are_text_to_a_spreadsheet() {
         let issued = [IssuedRow {
             line: 2,
-            id: 1,
+            id: PublicId::generate().expect("random"),
+            row_id: 1,
             folio: "=1+1".into(),
             url: "@SUM(1)".into(),
             person: None,

@@ -134,7 +134,9 @@ fn tomo_data(
 /// which tomo it is. The same documents give the same padrón, whichever
 /// way the spreadsheet was sorted; a lote that grew gets a new padrón.
 fn tomo_key(lote: &[IssuedRow], (number, count): (usize, usize)) -> String {
-    let mut ids: Vec<i64> = lote.iter().map(|row| row.id).collect();
+    // The database's keys, as before public ids: a padrón asked again
+    // after an upgrade is still the one issued.
+    let mut ids: Vec<i64> = lote.iter().map(|row| row.row_id).collect();
     ids.sort_unstable();
     let keyed = if count == 1 {
         json!(ids)

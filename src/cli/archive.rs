@@ -56,9 +56,9 @@ struct SearchArgs {
     /// Emitidos hasta esta fecha, inclusive
     #[arg(long, value_name = "FECHA")]
     to: Option<String>,
-    /// Solo los de este expediente
-    #[arg(long, value_name = "NÚMERO")]
-    expediente: Option<i64>,
+    /// Solo los de este expediente (su identificador)
+    #[arg(long, value_name = "ID")]
+    expediente: Option<crate::public_id::PublicId>,
     /// Solo los que nombran a esta persona (CURP, RUN o cédula)
     #[arg(long, value_name = "IDENTIFICACIÓN")]
     person: Option<String>,

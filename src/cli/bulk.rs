@@ -33,7 +33,8 @@ pub struct BulkArgs {
     /// defecto, la columna con el nombre o la etiqueta del campo
     #[arg(long, value_name = "MAPEO.toml")]
     map: Option<PathBuf>,
-    /// Columna con el número de expediente donde archivar cada documento
+    /// Columna con el identificador del expediente donde archivar cada
+    /// documento (el de su página)
     #[arg(long, value_name = "COLUMNA")]
     expediente_by: Option<String>,
     /// Solo valida: no emite nada
@@ -238,7 +239,7 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         eprintln!("Sin PDF unido ni padrón: el lote no está completo.");
     }
     if let Some(path) = args.merged.as_ref().filter(|_| !stopped) {
-        let ids = issued.iter().map(|row| row.id).collect();
+        let ids = issued.iter().map(|row| row.row_id).collect();
         runtime.block_on(write_merged(config, ids, path))?;
         eprintln!(
             "{} documento(s) unidos para imprimir en {}.",

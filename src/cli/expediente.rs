@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use super::Failure;
 use super::common::{archive_failure, open_archive, runtime, terminal_actor};
 use crate::config::Config;
+use crate::public_id::PublicId;
 
 #[derive(Debug, Args)]
 pub struct ExpedienteArgs {
@@ -18,21 +19,21 @@ pub struct ExpedienteArgs {
 enum ExpedienteCommand {
     /// Muestra un expediente: sus documentos y personas
     Show {
-        /// Número del expediente
-        id: i64,
+        /// Identificador del expediente (el de su página)
+        id: PublicId,
     },
     /// Cierra un expediente: conserva todo, pero no recibe documentos nuevos
     Close {
-        /// Número del expediente
-        id: i64,
+        /// Identificador del expediente (el de su página)
+        id: PublicId,
         /// Fecha de cierre (por defecto, hoy)
         #[arg(long, value_name = "FECHA")]
         on: Option<String>,
     },
     /// Exporta un expediente a un ZIP verificable sin Sello
     Export {
-        /// Número del expediente
-        id: i64,
+        /// Identificador del expediente (el de su página)
+        id: PublicId,
         /// Archivo ZIP a escribir
         #[arg(long, value_name = "ARCHIVO")]
         out: PathBuf,
@@ -45,8 +46,14 @@ pub fn run(config: &Config, args: ExpedienteArgs) -> Result<(), Failure> {
         ExpedienteCommand::Show { id } => runtime.block_on(async {
             let archive = open_archive(config).await?;
             let expediente = archive.expediente(id).await.map_err(archive_failure)?;
-            let documents = archive.expediente_documents(id).await.map_err(archive_failure)?;
-            let persons = archive.expediente_persons(id).await.map_err(archive_failure)?;
+            let documents = archive
+                .expediente_documents(expediente.row_id)
+                .await
+                .map_err(archive_failure)?;
+            let persons = archive
+                .expediente_persons(expediente.row_id)
+                .await
+                .map_err(archive_failure)?;
             println!(
                 "Expediente {} ({}) «{}», abierto el {}{}; conservación: {}.",
                 expediente.id,

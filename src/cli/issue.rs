@@ -33,10 +33,10 @@ pub struct IssueArgs {
     /// Cargo de quien firma
     #[arg(long, value_name = "CARGO", default_value = "Sello electrónico de la oficina")]
     cargo: String,
-    /// Número del expediente donde archivarlo; por defecto, el de la
-    /// familia o persona de los datos
-    #[arg(long, value_name = "NÚMERO")]
-    expediente: Option<i64>,
+    /// Identificador del expediente donde archivarlo (el de su página);
+    /// por defecto, el de la familia o persona de los datos
+    #[arg(long, value_name = "ID")]
+    expediente: Option<crate::public_id::PublicId>,
     /// Clave para reintentar sin duplicar: la misma clave con los mismos
     /// datos devuelve el mismo documento
     #[arg(long, value_name = "CLAVE")]
@@ -123,8 +123,14 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
     let code = url.rsplit('/').next().unwrap_or_default().to_owned();
     match &issued {
         Issued::New { document, .. } => eprintln!(
-            "«{}» emitido y firmado con folio {} en el expediente {} ({} página(s); clave {}; QR versión {}).",
-            form.title, record.folio, record.expediente_id, document.pages, key_id, document.qr_version
+            "«{}» emitido y firmado con folio {} en el expediente «{}» ({}; {} página(s); clave {}; QR versión {}).",
+            form.title,
+            record.folio,
+            record.expediente_title,
+            record.expediente_id,
+            document.pages,
+            key_id,
+            document.qr_version
         ),
         Issued::Existing(_) => eprintln!(
             "La clave de idempotencia ya se usó con estos datos: es el documento {} del {}, hoy {}; no se emitió otro.",

@@ -35,6 +35,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Invalid(String),
+    /// No random bits for a new public id.
+    #[error("generador aleatorio del sistema: {0}")]
+    Random(#[from] getrandom::Error),
 }
 
 /// A transaction on the store, of either engine.

@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::bulk::{IssuedRow, RowProblem};
+use crate::public_id::PublicId;
 
 /// One bulk job.
 #[derive(Debug)]
 pub struct Job {
-    pub id: u64,
+    /// Random, as every id in an address: it tells nothing of how many
+    /// lotes this or any other office ran.
+    pub id: PublicId,
     pub office_code: String,
     pub form: String,
     pub file_name: String,
@@ -32,7 +35,7 @@ pub struct Job {
     /// What it issued, or found issued by an earlier run.
     pub documents: Mutex<Vec<IssuedRow>>,
     /// The tomos of its padrón, once issued: (document id, folio).
-    pub padron: Mutex<Vec<(i64, String)>>,
+    pub padron: Mutex<Vec<(PublicId, String)>>,
     /// Set when the job could not run at all.
     pub failure: Mutex<Option<String>>,
 }
@@ -49,7 +52,7 @@ impl Job {
         documents
     }
 
-    pub fn padron(&self) -> Vec<(i64, String)> {
+    pub fn padron(&self) -> Vec<(PublicId, String)> {
         self.padron.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
@@ -65,8 +68,7 @@ impl Job {
 /// The jobs of this process.
 #[derive(Debug, Default)]
 pub struct Jobs {
-    next: AtomicUsize,
-    jobs: Mutex<HashMap<u64, std::sync::Arc<Job>>>,
+    jobs: Mutex<HashMap<PublicId, std::sync::Arc<Job>>>,
     /// Offices with a spreadsheet being read and checked.
     reading: Arc<Mutex<HashSet<String>>>,
 }
@@ -87,17 +89,18 @@ impl Drop for Reading {
 }
 
 impl Jobs {
-    pub fn add(&self, make: impl FnOnce(u64) -> Job) -> std::sync::Arc<Job> {
-        let id = self.next.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+    /// Records the job `make` makes with a new id.
+    pub fn add(&self, make: impl FnOnce(PublicId) -> Job) -> Result<std::sync::Arc<Job>, getrandom::Error> {
+        let id = PublicId::generate()?;
         let job = std::sync::Arc::new(make(id));
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.insert(id, std::sync::Arc::clone(&job));
         }
-        job
+        Ok(job)
     }
 
     /// A job of `office`: another office's jobs are not found.
-    pub fn get(&self, office: &str, id: u64) -> Option<std::sync::Arc<Job>> {
+    pub fn get(&self, office: &str, id: PublicId) -> Option<std::sync::Arc<Job>> {
         let jobs = self.jobs.lock().ok()?;
         jobs.get(&id).filter(|job| job.office_code == office).cloned()
     }
@@ -114,7 +117,7 @@ impl Jobs {
                     .collect()
             })
             .unwrap_or_default();
-        list.sort_by_key(|job| std::cmp::Reverse(job.id));
+        list.sort_by_key(|job| std::cmp::Reverse(job.started));
         list
     }
 

@@ -2,8 +2,9 @@
 //! takes it (or its drafter, when it comes back or waits for hand
 //! signatures) get a short message with its link. Off unless the
 //! configuration names a mail server. The message carries the form's
-//! title and the draft's number, never the data of the people in it; a
-//! notice that cannot be sent is logged, and nothing else changes.
+//! title, the day the draft was started and its link (whose id is opaque),
+//! never the data of the people in it; a notice that cannot be sent is
+//! logged, and nothing else changes.
 
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -14,6 +15,8 @@ use crate::accounts::User;
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::forms::StepKind;
+use crate::public_id::PublicId;
+use crate::web::page::long_date;
 
 /// Sends the notices, if a mail server is configured.
 pub struct Notifier {
@@ -44,7 +47,7 @@ impl Notifier {
 
     /// Tells whoever now has draft `id`'s step that it waits for them. The
     /// messages go out in the background.
-    pub async fn draft_moved(&self, state: &AppState, archive: &Archive, id: i64) {
+    pub async fn draft_moved(&self, state: &AppState, archive: &Archive, id: PublicId) {
         let Some((transport, from)) = &self.mailer else {
             return;
         };
@@ -68,14 +71,18 @@ impl Notifier {
             },
         };
         let returned = tramite.returned_because().is_some();
+        let title = &tramite.form.title;
         let subject = if returned {
-            format!("Sello: el borrador {id} le fue devuelto")
+            format!("Sello: «{title}» le fue devuelto")
         } else {
-            format!("Sello: el borrador {id} espera «{}»", step.label)
+            format!("Sello: «{title}» espera «{}»", step.label)
         };
+        let started = long_date(
+            &tramite.draft.created_at,
+            state.issuer.time_zone_of(archive.office()),
+        );
         let body = format!(
-            "{} (borrador {id}) espera su paso «{}».{}\n\nÁbralo en Sello: {}/borradores/{id}\n",
-            tramite.form.title,
+            "{title} (borrador del {started}) espera su paso «{}».{}\n\nÁbralo en Sello: {}/borradores/{id}\n",
             step.label,
             if returned {
                 " Se lo devolvieron con un motivo: véalo en Sello."
@@ -100,19 +107,19 @@ impl Notifier {
             let message = match message {
                 Ok(message) => message,
                 Err(error) => {
-                    tracing::warn!(error = %error, draft = id, "no se pudo componer el aviso");
+                    tracing::warn!(error = %error, draft.id = %id, "no se pudo componer el aviso");
                     continue;
                 }
             };
             let transport = transport.clone();
             tokio::spawn(async move {
                 match transport.send(message).await {
-                    Ok(_) => tracing::info!(draft = id, user = user.id, "aviso enviado por correo"),
+                    Ok(_) => tracing::info!(draft.id = %id, user = user.id, "aviso enviado por correo"),
                     // The server's answer may quote the address: only its code is logged.
                     Err(error) => tracing::warn!(
                         smtp_code = error.status().map(|c| c.to_string()),
                         permanent = error.is_permanent(),
-                        draft = id,
+                        draft.id = %id,
                         user = user.id,
                         "no se pudo enviar el aviso"
                     ),

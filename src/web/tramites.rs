@@ -19,6 +19,7 @@ use crate::forms::{
     FormSpec, HandSigner, IssueDate, Step, StepKind, StepTaker, fill_signers, hand_signers, validate,
 };
 use crate::issue::IssueError;
+use crate::public_id::PublicId;
 use crate::render::Endorsement;
 use crate::render::HAND_SIGNATURES_MAX;
 
@@ -94,7 +95,11 @@ impl Tramite<'_> {
 }
 
 /// Loads a draft of the caller's office and places it in its workflow.
-pub async fn load<'a>(state: &'a AppState, archive: &Archive, id: i64) -> Result<Tramite<'a>, StepError> {
+pub async fn load<'a>(
+    state: &'a AppState,
+    archive: &Archive,
+    id: PublicId,
+) -> Result<Tramite<'a>, StepError> {
     let draft = archive.draft(id).await.map_err(|e| match e {
         ArchiveError::Refused(message) => StepError::NotFound(message),
         other => other.into(),
@@ -109,7 +114,7 @@ pub async fn load<'a>(state: &'a AppState, archive: &Archive, id: i64) -> Result
         Some(_) => None,
         None => Some(form.workflow.current(draft.step.as_deref())),
     };
-    let history = archive.draft_steps(id).await?;
+    let history = archive.draft_steps(draft.row_id).await?;
     Ok(Tramite {
         draft,
         form,
@@ -123,10 +128,10 @@ pub async fn load<'a>(state: &'a AppState, archive: &Archive, id: i64) -> Result
 pub async fn save(
     archive: &Archive,
     form: &FormSpec,
-    draft: Option<i64>,
+    draft: Option<PublicId>,
     data: &Value,
     user: &User,
-) -> Result<i64, StepError> {
+) -> Result<PublicId, StepError> {
     if !user.role.can_draft() {
         return Err(forbidden(user, "preparar borradores"));
     }
@@ -234,7 +239,7 @@ async fn round_hand_signatures(
         .map(|s| s.at.clone())
         .unwrap_or_default();
     let all = archive
-        .hand_signatures(SignedItem::Draft(tramite.draft.id, ""))
+        .hand_signatures(SignedItem::Draft(tramite.draft.row_id, ""))
         .await?;
     Ok(all
         .into_iter()
@@ -286,7 +291,7 @@ pub async fn sign_in_person(
     archive
         .add_hand_signature(
             NewHandSignature {
-                item: SignedItem::Draft(tramite.draft.id, &step.id),
+                item: SignedItem::Draft(tramite.draft.row_id, &step.id),
                 signer: &signer.key,
                 name: &signer.name,
                 kind: "pantalla",
@@ -410,7 +415,7 @@ pub async fn sign(
     let mut hand_signatures = Vec::new();
     let mut hand_signature_ids = Vec::new();
     for drawn in round_hand_signatures(archive, tramite).await? {
-        hand_signature_ids.push(drawn.id);
+        hand_signature_ids.push(drawn.row_id);
         let png = archive
             .blobs()
             .get(&drawn.blob_sha256)
@@ -445,8 +450,9 @@ pub async fn sign(
         .filter(|signer| !hand_signatures.iter().any(|(drawn, _)| drawn == signer))
         .collect();
     // The draft's own key: a second signer at the same moment, or a
-    // retry, gets the document already issued.
-    let key = format!("{DRAFT_KEY_PREFIX}{}", tramite.draft.id);
+    // retry, gets the document already issued. Made of the database's key,
+    // as before public ids, and never shown.
+    let key = format!("{DRAFT_KEY_PREFIX}{}", tramite.draft.row_id);
     let order = IssueOrder {
         form: tramite.form,
         data: &data,
@@ -455,10 +461,10 @@ pub async fn sign(
         expediente_id: None,
         idempotency_key: Some(&key),
         draft: Some(FinalSignature {
-            draft_id: tramite.draft.id,
+            draft_id: tramite.draft.row_id,
             step: &step.id,
             taker: taker(user),
-            replaces: tramite.draft.replaces,
+            replaces: tramite.draft.replaces_row_id,
             hand_signatures,
             hand_signature_ids,
             loaded_at: &tramite.draft.updated_at,
@@ -473,10 +479,9 @@ pub async fn sign(
     if let Issued::Existing(record) = &issued
         && archive.draft(tramite.draft.id).await?.document_id != Some(record.id)
     {
-        return Err(StepError::Refused(format!(
-            "el borrador {} no se pudo emitir: su clave ya la usa otro documento",
-            tramite.draft.id
-        )));
+        return Err(StepError::Refused(
+            "el borrador no se pudo emitir: su clave ya la usa otro documento".into(),
+        ));
     }
     Ok(Signed::Issued(Box::new(issued)))
 }
@@ -536,7 +541,7 @@ pub async fn attach_to_document(
     document_id: i64,
     user: &User,
     attachment: Attachment<'_>,
-) -> Result<i64, StepError> {
+) -> Result<PublicId, StepError> {
     if !user.role.can_draft() {
         return Err(forbidden(user, "adjuntar firmas"));
     }
@@ -617,7 +622,7 @@ pub async fn attach_to_document(
 /// A draft waiting for someone, as their inbox lists it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxItem {
-    pub draft: i64,
+    pub draft: PublicId,
     pub form: String,
     pub form_title: String,
     /// The step waiting: its id and label.
@@ -650,7 +655,7 @@ pub async fn inbox(state: &AppState, archive: &Archive, user: &User) -> Result<V
             continue;
         }
         let returned_because = if step.kind == StepKind::Captura {
-            let history = archive.draft_steps(draft.id).await?;
+            let history = archive.draft_steps(draft.row_id).await?;
             history
                 .last()
                 .filter(|s| s.action == "rechazado")
@@ -687,8 +692,8 @@ fn current<'a>(tramite: &Tramite<'a>, kind: StepKind) -> Result<&'a Step, StepEr
             StepKind::Presencial => "recibir firmas en persona",
         };
         return Err(StepError::Refused(format!(
-            "el borrador {} está en el paso «{}»; no puede {wanted} ahora",
-            tramite.draft.id, step.label
+            "el borrador está en el paso «{}»; no puede {wanted} ahora",
+            step.label
         )));
     }
     Ok(step)
@@ -754,7 +759,7 @@ async fn take(
 ) -> Result<(), StepError> {
     let first = tramite.form.workflow.first();
     let moved = Move {
-        draft_id: tramite.draft.id,
+        draft_id: tramite.draft.row_id,
         from: &step.id,
         from_first: step.id == first.id,
         to,

@@ -21,7 +21,7 @@ async fn the_audit_chain_checks_and_a_tampered_event_is_found(fixture: &Fixture)
     let report = archive.verify_audit().await.expect("verify");
     assert!(report.broken.is_none(), "{report:?}");
     assert_eq!(report.events, 4, "opened, issued, issued, annulled");
-    let events = archive.document_events(first.id).await.expect("events");
+    let events = archive.document_events(first.row_id).await.expect("events");
     assert_eq!(events[0].actor, "ana.lopez");
     assert_eq!(events[1].actor, "director");
     assert!(events[1].details.contains("Duplicado"));

@@ -713,7 +713,8 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
     let rows: Vec<IssuedRow> = (1..=TOMO_ROWS + 1)
         .map(|i| IssuedRow {
             line: i + 1,
-            id: i as i64,
+            id: sello::public_id::PublicId::generate().expect("random"),
+            row_id: i as i64,
             folio: format!("DIF/CA/2026/{i:05}"),
             url: String::new(),
             person: Some(NamedPerson {

@@ -108,7 +108,10 @@ async fn fsck_repair_keeps_every_drawing_and_scan_and_quarantines_only_strays(fi
     step(&service, apoyo, id, "finish", None, StatusCode::OK).await;
     let issued = step(&service, jefa, id, "sign", None, StatusCode::CREATED).await;
     let document = issued["issued"]["document"].clone();
-    let uri = format!("/api/v1/documents/{}/hand-signatures", document["id"]);
+    let uri = format!(
+        "/api/v1/documents/{}/hand-signatures",
+        crate::public_id(&document["id"])
+    );
     let scan = drawn_png(800, 300, 5);
     let attached = service
         .api(
@@ -128,7 +131,9 @@ async fn fsck_repair_keeps_every_drawing_and_scan_and_quarantines_only_strays(fi
         .iter()
         .find(|h| h["kind"] == "papel")
         .expect("the scan")["id"]
-        .clone();
+        .as_str()
+        .expect("id")
+        .to_owned();
     let scan_uri = format!("{uri}/{scan_id}");
     let pdf_sha = document["pdf_sha256"].as_str().expect("sha").to_owned();
     let evidence = [
@@ -304,7 +309,9 @@ async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) 
     );
     assert!(documents.iter().any(|d| d["folio"] == plan.folio.as_str()));
     assert!(matches!(
-        archive.export_expediente(99_999, &out).await,
+        archive
+            .export_expediente(sello::public_id::PublicId::generate().expect("random"), &out)
+            .await,
         Err(sello::archive::ArchiveError::ExpedienteNotFound(_))
     ));
 }

@@ -51,7 +51,7 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
     let report: serde_json::Value = serde_json::from_slice(&first.stdout).expect("JSON");
     assert_eq!(report["folio"], "DIF-SLP/CA/2026/0001");
     assert_eq!(report["nuevo"], true);
-    let expediente = report["expediente"].as_i64().expect("expediente").to_string();
+    let expediente = crate::public_id(&report["expediente"]).to_string();
     assert!(dir.path().join("c.pdf").is_file());
 
     let again = issue("k-1");
@@ -105,9 +105,14 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
     );
     assert_eq!(export.status.code(), Some(0), "{}", text(&export));
     assert!(dir.path().join("e.zip").is_file());
-    let missing = sello(dir.path(), &["expediente", "export", "999", "--out", "x.zip"]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(!dir.path().join("x.zip").exists());
+    let unknown = sello::public_id::PublicId::generate()
+        .expect("random")
+        .to_string();
+    for missing in ["999", unknown.as_str()] {
+        let missing = sello(dir.path(), &["expediente", "export", missing, "--out", "x.zip"]);
+        assert_eq!(missing.status.code(), Some(2));
+        assert!(!dir.path().join("x.zip").exists());
+    }
 
     let audit = sello(dir.path(), &["archive", "audit-verify"]);
     assert_eq!(audit.status.code(), Some(0), "{}", text(&audit));

@@ -37,7 +37,7 @@ pub fn base64(bytes: &[u8]) -> String {
 pub async fn draw(
     service: &Service,
     token: &str,
-    id: i64,
+    id: sello::public_id::PublicId,
     signer: &str,
     png: &[u8],
     consent: bool,
@@ -75,7 +75,7 @@ fn images_sized(pdf: &[u8], width: u32, height: u32) -> usize {
 }
 
 async fn pdf_of(service: &Service, token: &str, document: &Value) -> Vec<u8> {
-    let id = document["id"].as_i64().expect("id");
+    let id = crate::public_id(&document["id"]);
     service
         .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(token), None)
         .await
@@ -166,7 +166,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
     let record = service
         .api(
             "GET",
-            &format!("/api/v1/documents/{}", document["id"]),
+            &format!("/api/v1/documents/{}", crate::public_id(&document["id"])),
             Some(jefa),
             None,
         )
@@ -336,7 +336,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
     let file = service
         .api(
             "GET",
-            &format!("{uri}/{}", scans[0]["id"]),
+            &format!("{uri}/{}", crate::public_id(&scans[0]["id"])),
             Some(staff.revisor.as_str()),
             None,
         )
@@ -345,7 +345,7 @@ async fn the_family_entry_session_is_signed_by_its_representative(fixture: &Fixt
     assert_eq!(file.bytes, scan, "the scan comes back as uploaded");
     let archivist_events = fixture
         .archive
-        .document_events(document["id"].as_i64().expect("id"))
+        .document_events(crate::row_of(&fixture.archive, &document["id"]).await)
         .await
         .expect("events");
     assert_eq!(
@@ -367,7 +367,7 @@ async fn a_functional_aid_is_renewed_each_month_by_its_custodian(fixture: &Fixtu
     .await;
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     let issued = step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
-    let folio = issued["issued"]["document"]["id"].to_string();
+    let folio = crate::public_id(&issued["issued"]["document"]["id"]).to_string();
     let uri = format!("/api/v1/documents/{folio}/hand-signatures");
     for month in ["diciembre de 2026", "enero de 2027"] {
         let renewal = json!({"kind": "pantalla", "purpose": format!("Renovación mensual del resguardo, {month}"),
@@ -438,7 +438,7 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
     let first =
         step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await["issued"]["document"]
             .clone();
-    let folio = first["id"].to_string();
+    let folio = crate::public_id(&first["id"]).to_string();
 
     let uri = format!("/api/v1/documents/{folio}/correct");
     let correction = service.api("POST", &uri, Some(&staff.auxiliar), None).await;
@@ -456,7 +456,7 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
         again["id"], correction["id"],
         "one correction under way at a time"
     );
-    let draft_id = correction["id"].as_i64().expect("id");
+    let draft_id = crate::public_id(&correction["id"]);
 
     data["lugar_evento"] = json!("Auditorio del DIF Estatal, San Luis Potosí");
     let put = service
@@ -523,7 +523,7 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
     );
     let events = fixture
         .archive
-        .document_events(first["id"].as_i64().expect("id"))
+        .document_events(crate::row_of(&fixture.archive, &first["id"]).await)
         .await
         .expect("events");
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
@@ -532,7 +532,7 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
         "{actions:?}"
     );
     // Two corrections of the new one asked at the same moment meet in one draft.
-    let current = second["id"].to_string();
+    let current = crate::public_id(&second["id"]).to_string();
     let (a, b) = tokio::join!(
         fixture
             .archive

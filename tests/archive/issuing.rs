@@ -54,7 +54,7 @@ async fn documents_are_filed_with_folios_in_their_expedientes(fixture: &Fixture)
 
     // The representative is a person of the expediente, by normalised RUN.
     let persons = archive
-        .expediente_persons(carta.expediente_id)
+        .expediente_persons(carta.expediente_row_id)
         .await
         .expect("persons");
     let run = example("carta-compromiso")["representante"]["identificacion"]
@@ -71,7 +71,7 @@ async fn documents_are_filed_with_folios_in_their_expedientes(fixture: &Fixture)
         .add(fixture.key.certificate.clone(), KeyStatus::Active)
         .expect("trust");
     assert!(verify_pdf(&pdf, &trusted).expect("parses").is_valid());
-    let signatures = archive.signatures(carta.id).await.expect("signatures");
+    let signatures = archive.signatures(carta.row_id).await.expect("signatures");
     assert_eq!(signatures.len(), 1);
     assert_eq!(signatures[0].key_id, fixture.key.key_id.to_string());
     assert!(
@@ -165,7 +165,7 @@ async fn a_failed_issuance_records_its_folio_as_annulled_and_never_reuses_it(fix
         .await
         .expect("issues");
     assert_eq!(retried.record().folio, "DIF-SLP/OF/2026/0002");
-    let events = archive.document_events(spoiled.id).await.expect("events");
+    let events = archive.document_events(spoiled.row_id).await.expect("events");
     assert_eq!(events.last().map(|e| e.action.as_str()), Some("folio.anulado"));
 }
 crate::archive_conformance!(a_failed_issuance_records_its_folio_as_annulled_and_never_reuses_it);
@@ -252,7 +252,7 @@ async fn annulment_and_replacement_keep_the_document_with_reason_and_author(fixt
     // Nothing is ever deleted, even by hand.
     let deleted = archive.store().execute("DELETE FROM documents").await;
     assert!(deleted.is_err(), "documents must not be deletable");
-    let events = archive.document_events(original.id).await.expect("events");
+    let events = archive.document_events(original.row_id).await.expect("events");
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["documento.emitido", "documento.reemplazado"]);
 }
@@ -318,7 +318,12 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
         .expect("issues");
     assert_eq!(filed.record().expediente_id, carta.expediente_id);
     assert!(matches!(
-        archive.issue(&order(Some(424_242)), render).await,
+        archive
+            .issue(
+                &order(Some(sello::public_id::PublicId::generate().expect("random"))),
+                render
+            )
+            .await,
         Err(ArchiveError::ExpedienteNotFound(_))
     ));
 

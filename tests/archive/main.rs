@@ -16,6 +16,7 @@ mod issuing;
 mod no_step_skipped;
 mod notices;
 mod offices;
+mod public_ids;
 mod s3;
 mod search;
 mod service;
@@ -37,6 +38,21 @@ use sello::issue::{IssueRequest, issue};
 use sello::keys::{KeyAlgorithm, OfficeKey};
 use sello::render::Renderer;
 use serde_json::Value;
+
+/// The public id an API answer gives, checked to be one.
+pub fn public_id(value: &Value) -> sello::public_id::PublicId {
+    let text = value.as_str().unwrap_or_else(|| panic!("an id is text: {value}"));
+    sello::public_id::PublicId::parse(text).unwrap_or_else(|_| panic!("not a public id: {text}"))
+}
+
+/// The database's key of the document an API answer's id names.
+pub async fn row_of(archive: &Archive, id: &Value) -> i64 {
+    archive
+        .document(&public_id(id).to_string())
+        .await
+        .expect("the document")
+        .row_id
+}
 
 /// `SELLO_TEST_DATABASE_URL` overrides where the PostgreSQL tests run.
 pub fn postgres_url() -> String {
@@ -260,7 +276,7 @@ impl Fixture {
 pub fn order<'a>(
     form: &str,
     data: &'a Value,
-    expediente_id: Option<i64>,
+    expediente_id: Option<sello::public_id::PublicId>,
     idempotency_key: Option<&'a str>,
 ) -> IssueOrder<'a> {
     IssueOrder {

@@ -18,7 +18,7 @@ fn base64(bytes: &[u8]) -> String {
     data_encoding::BASE64.encode(bytes)
 }
 
-async fn document_of(service: &Service, token: &str, id: &Value) -> Value {
+async fn document_of(service: &Service, token: &str, id: sello::public_id::PublicId) -> Value {
     let answer = service
         .api("GET", &format!("/api/v1/documents/{id}"), Some(token), None)
         .await;
@@ -58,7 +58,7 @@ async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_pape
         .await;
     assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text());
     let issued = issued.json();
-    let id = issued["document"]["id"].clone();
+    let id = crate::public_id(&issued["document"]["id"]);
     assert_eq!(issued["document"]["paper_pending"], json!(["representante"]));
 
     // Printed: the representative's line is empty; only the account that
@@ -83,7 +83,7 @@ async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_pape
     assert!(text.contains("Persona directora"), "{text}");
 
     // Recorded in the trail, and pending until the signed paper is scanned.
-    let document = document_of(&service, &staff.directora, &id).await;
+    let document = document_of(&service, &staff.directora, id).await;
     assert_eq!(document["document"]["paper_pending"], json!(["representante"]));
     let attached = service
         .api(
@@ -97,7 +97,7 @@ async fn a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_pape
         )
         .await;
     assert_eq!(attached.status, StatusCode::CREATED, "{}", attached.text());
-    let document = document_of(&service, &staff.directora, &id).await;
+    let document = document_of(&service, &staff.directora, id).await;
     assert_eq!(document["document"]["paper_pending"], json!([]));
 }
 crate::archive_conformance!(a_letter_signed_in_person_is_issued_in_one_go_only_to_be_signed_on_paper);

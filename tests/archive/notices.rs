@@ -169,6 +169,10 @@ async fn those_who_take_the_next_step_are_told_by_mail(fixture: &Fixture) {
         sent[0].text
     );
     assert!(sent[0].text.contains("Aprobaci"), "{}", sent[0].text);
+    // The draft is named by its form and day, and its link by its random id:
+    // nothing counts the office's drafts.
+    assert!(sent[0].text.contains("(borrador del "), "{}", sent[0].text);
+    assert!(!sent[0].text.contains("borrador 1"), "{}", sent[0].text);
     // No personal data of the people in the document leaves by mail.
     let solicitante = crate::example_now("oficio-autorizacion-apoyo")["solicitante"]["nombre"]
         .as_str()

@@ -95,7 +95,7 @@ async fn issue_in(service: &Service, token: &str, data: Value) -> Issued {
     let pdf = service
         .api(
             "GET",
-            &format!("/api/v1/documents/{}/pdf", document["id"]),
+            &format!("/api/v1/documents/{}/pdf", crate::public_id(&document["id"])),
             Some(token),
             None,
         )
@@ -293,7 +293,7 @@ async fn the_constancia_of_a_chilean_offices_tramite_is_in_santiago_time(fixture
     let pdf = service
         .api(
             "GET",
-            &format!("/api/v1/documents/{}/pdf", document["id"]),
+            &format!("/api/v1/documents/{}/pdf", crate::public_id(&document["id"])),
             Some(&director),
             None,
         )

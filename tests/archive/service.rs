@@ -260,7 +260,7 @@ pub fn example_fields(form: &str) -> Vec<(String, String)> {
     crate::entry_fields::entry_fields(&example(form))
 }
 
-fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+pub fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
     pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
@@ -388,16 +388,20 @@ async fn a_firmante_issues_from_the_entry_form_and_annuls_with_a_reason(fixture:
         page.contains("DIF-SLP/OF/2026/0001") || page.contains("/OF/"),
         "{page}"
     );
-    let id: i64 = document_page
+    let id: sello::public_id::PublicId = document_page
         .rsplit('/')
         .next()
         .expect("id")
         .parse()
-        .expect("number");
+        .expect("a public id");
     let record = fixture.archive.document(&id.to_string()).await.expect("archived");
     assert_eq!(record.status, "emitido");
     assert_eq!(record.issued_by, "directora");
-    let signatures = fixture.archive.signatures(id).await.expect("signatures");
+    let signatures = fixture
+        .archive
+        .signatures(record.row_id)
+        .await
+        .expect("signatures");
     assert_eq!(signatures[0].signer, "Persona directora");
 
     let pdf = browser.get(&format!("{document_page}/pdf")).await;
@@ -608,7 +612,11 @@ async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
     assert_eq!(annul.status, StatusCode::NOT_FOUND);
     // The other office's administrator cannot touch this office's users.
     let reset = stranger
-        .post("/admin", &format!("/admin/usuarios/{}/contrasena", mine.id), &[])
+        .post(
+            "/admin",
+            &format!("/admin/usuarios/{}/contrasena", mine.public_id),
+            &[],
+        )
         .await;
     assert_eq!(reset.status, StatusCode::NOT_FOUND);
 
@@ -676,7 +684,10 @@ async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
     let pdf = service
         .api(
             "GET",
-            &format!("/api/v1/documents/{}/pdf", theirs["document"]["id"]),
+            &format!(
+                "/api/v1/documents/{}/pdf",
+                crate::public_id(&theirs["document"]["id"])
+            ),
             Some(&issuer_token),
             None,
         )
@@ -800,7 +811,7 @@ async fn the_api_issues_once_per_idempotency_key_and_answers_errors_in_one_envel
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.json()["error"]["code"], "forbidden");
 
-    let id = first["document"]["id"].as_i64().expect("id");
+    let id = crate::public_id(&first["document"]["id"]);
     let got = service
         .api("GET", &format!("/api/v1/documents/{id}"), Some(&reader), None)
         .await
@@ -815,7 +826,7 @@ async fn the_api_issues_once_per_idempotency_key_and_answers_errors_in_one_envel
         sello::archive::sha256_hex(&pdf.bytes),
         got["document"]["pdf_sha256"].as_str().expect("sha")
     );
-    let expediente = got["document"]["expediente_id"].as_i64().expect("expediente");
+    let expediente = crate::public_id(&got["document"]["expediente_id"]);
     let file = service
         .api(
             "GET",
@@ -825,7 +836,7 @@ async fn the_api_issues_once_per_idempotency_key_and_answers_errors_in_one_envel
         )
         .await
         .json();
-    assert_eq!(file["documents"][0]["id"], id);
+    assert_eq!(file["documents"][0]["id"], id.to_string());
     let found = service
         .api(
             "GET",
@@ -1132,7 +1143,7 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
     let changed = admin
         .post(
             "/admin",
-            &format!("/admin/usuarios/{}", user.id),
+            &format!("/admin/usuarios/{}", user.public_id),
             &[
                 ("nombre", "Ana Ruiz"),
                 ("cargo", "Directora"),
@@ -1158,7 +1169,7 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
     let refused = admin
         .post(
             "/admin",
-            &format!("/admin/usuarios/{}", me.id),
+            &format!("/admin/usuarios/{}", me.public_id),
             &[
                 ("nombre", "Jefa"),
                 ("cargo", ""),
@@ -1204,7 +1215,7 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
     let saved = admin
         .post(
             "/admin",
-            &format!("/admin/usuarios/{}", me.id),
+            &format!("/admin/usuarios/{}", me.public_id),
             &[
                 ("nombre", "Mtra. Guadalupe Torres"),
                 ("cargo", "Directora General"),
@@ -1243,7 +1254,7 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
     let id = issued.location().rsplit('/').next().expect("id").to_owned();
     let signatures = fixture
         .archive
-        .signatures(id.parse().expect("id"))
+        .signatures(fixture.archive.document(&id).await.expect("doc").row_id)
         .await
         .expect("signatures");
     assert_eq!(signatures[0].key_id, new_key);

@@ -103,7 +103,7 @@ async fn through_its_workflow(service: &Service, staff: &Staff, form: &FormSpec)
     let pdf = service
         .api(
             "GET",
-            &format!("/api/v1/documents/{}/pdf", document["id"]),
+            &format!("/api/v1/documents/{}/pdf", crate::public_id(&document["id"])),
             Some(&staff.directora),
             None,
         )
@@ -230,7 +230,7 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
         let stored = service
             .api(
                 "GET",
-                &format!("/api/v1/documents/{}", document["id"]),
+                &format!("/api/v1/documents/{}", crate::public_id(&document["id"])),
                 Some(&staff.directora),
                 None,
             )

@@ -6,6 +6,7 @@
 
 use axum::http::StatusCode;
 use sello::accounts::Role;
+use sello::public_id::PublicId;
 use serde_json::{Value, json};
 
 use crate::Fixture;
@@ -46,7 +47,7 @@ pub async fn staff(service: &Service) -> Staff {
 }
 
 /// Starts a draft of `form` with `data`; returns its id.
-pub async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> i64 {
+pub async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> PublicId {
     let answer = service
         .api(
             "POST",
@@ -56,14 +57,14 @@ pub async fn draft(service: &Service, token: &str, form: &str, data: &Value) -> 
         )
         .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
-    answer.json()["id"].as_i64().expect("id")
+    crate::public_id(&answer.json()["id"])
 }
 
 /// Takes `action` on draft `id`, expecting `status`; returns the answer's JSON.
 pub async fn step(
     service: &Service,
     token: &str,
-    id: i64,
+    id: PublicId,
     action: &str,
     reason: Option<&str>,
     status: StatusCode,
@@ -82,7 +83,7 @@ pub async fn step(
 }
 
 /// The step a draft is at, or `None` once issued.
-pub async fn step_of(service: &Service, token: &str, id: i64) -> Option<String> {
+pub async fn step_of(service: &Service, token: &str, id: PublicId) -> Option<String> {
     let answer = service
         .api("GET", &format!("/api/v1/drafts/{id}"), Some(token), None)
         .await;
@@ -97,12 +98,12 @@ pub async fn inbox(service: &Service, token: &str) -> Vec<Value> {
     answer.json().as_array().expect("list").clone()
 }
 
-pub fn in_inbox(items: &[Value], id: i64) -> Option<&Value> {
-    items.iter().find(|i| i["draft"] == id)
+pub fn in_inbox(items: &[Value], id: PublicId) -> Option<&Value> {
+    items.iter().find(|i| i["draft"] == id.to_string())
 }
 
 /// The audit actions about a draft and its document, in order.
-pub async fn trail(service: &Service, token: &str, id: i64) -> Vec<String> {
+pub async fn trail(service: &Service, token: &str, id: PublicId) -> Vec<String> {
     let answer = service
         .api("GET", &format!("/api/v1/drafts/{id}"), Some(token), None)
         .await;
@@ -116,7 +117,7 @@ pub async fn trail(service: &Service, token: &str, id: i64) -> Vec<String> {
 
 /// The issued document's PDF as text, after checking its signature.
 pub async fn issued_pdf_text(service: &Service, token: &str, fixture: &Fixture, document: &Value) -> String {
-    let id = document["id"].as_i64().expect("document id");
+    let id = crate::public_id(&document["id"]);
     let answer = service
         .api("GET", &format!("/api/v1/documents/{id}/pdf"), Some(token), None)
         .await;
@@ -372,7 +373,10 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
     let delivered = service
         .api(
             "POST",
-            &format!("/api/v1/documents/{}/hand-signatures", document["id"]),
+            &format!(
+                "/api/v1/documents/{}/hand-signatures",
+                crate::public_id(&document["id"])
+            ),
             Some(&staff.auxiliar),
             Some(acknowledgement),
         )
@@ -381,7 +385,10 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
     let expediente = service
         .api(
             "GET",
-            &format!("/api/v1/expedientes/{}", document["expediente_id"]),
+            &format!(
+                "/api/v1/expedientes/{}",
+                crate::public_id(&document["expediente_id"])
+            ),
             Some(&staff.revisor),
             None,
         )
@@ -425,7 +432,7 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
     assert_eq!(steps[1]["note"], reason);
     assert_eq!(steps[3]["step"], "aprobacion-presupuesto");
     // The document's own trail includes its draft's steps.
-    let document_id = document["id"].as_i64().expect("id");
+    let document_id = crate::row_of(&fixture.archive, &document["id"]).await;
     let events = fixture
         .archive
         .document_events(document_id)

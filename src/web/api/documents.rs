@@ -13,8 +13,13 @@ use super::{ApiError, AppState, archive_of};
 use crate::archive::{
     AnnulCategory, DocumentRecord, HandSignatureRecord, IssueOrder, Issued, SignatureRow, SignedItem,
 };
+use crate::public_id::PublicId;
 use crate::web::auth::ApiCaller;
 use crate::web::tramites::{self, Attachment};
+
+/// How a path names a document.
+pub(super) const REFERENCE: &str =
+    "Id del documento (32 dígitos hexadecimales, como lo da la API) o su folio";
 
 /// The longest idempotency key accepted.
 const IDEMPOTENCY_KEY_MAX: usize = 200;
@@ -28,8 +33,9 @@ pub struct IssueBody {
     /// The form's fields (see `/api/v1/forms/{id}`).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
-    /// File it in this expediente instead of the one its data points to.
-    pub expediente: Option<i64>,
+    /// File it in this expediente (its id) instead of the one its data
+    /// points to.
+    pub expediente: Option<PublicId>,
     /// For a form signed in person (the family's representative, the
     /// attendees): they sign the printed paper. Recorded; the document
     /// awaits the scan of the signed paper (`paper_pending`).
@@ -212,7 +218,7 @@ pub fn code_of(record: &DocumentRecord) -> String {
 
 /// A document of the caller's office, by id or folio.
 #[utoipa::path(get, path = "/api/v1/documents/{reference}", tag = "documentos",
-    params(("reference" = String, Path, description = "Id o folio del documento")),
+    params(("reference" = String, Path, description = REFERENCE)),
     responses((status = 200, body = DocumentBody), (status = 401, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody)))]
 pub async fn get_document(
@@ -222,8 +228,10 @@ pub async fn get_document(
 ) -> Result<Json<DocumentBody>, ApiError> {
     let archive = archive_of(&state, &user).await?;
     let document = archive.document(&reference).await?;
-    let signatures = archive.signatures(document.id).await?;
-    let hand_signatures = archive.hand_signatures(SignedItem::Document(document.id)).await?;
+    let signatures = archive.signatures(document.row_id).await?;
+    let hand_signatures = archive
+        .hand_signatures(SignedItem::Document(document.row_id))
+        .await?;
     let data = serde_json::from_str(&document.data).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(DocumentBody {
         document,
@@ -238,7 +246,7 @@ pub async fn get_document(
 /// issue (a receipt, a monthly renewal), scanned or drawn on screen.
 #[utoipa::path(post, path = "/api/v1/documents/{reference}/hand-signatures", tag = "documentos",
     request_body = AttachmentBody,
-    params(("reference" = String, Path, description = "Id o folio del documento")),
+    params(("reference" = String, Path, description = REFERENCE)),
     responses((status = 201, body = DocumentBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
@@ -262,36 +270,32 @@ pub async fn attach_hand_signature(
         consent: body.consent,
         device: &body.device,
     };
-    tramites::attach_to_document(&archive, document.id, &user, attachment).await?;
+    tramites::attach_to_document(&archive, document.row_id, &user, attachment).await?;
     let answer = get_document(State(state), ApiCaller(user), PathParams(document.id.to_string())).await?;
     Ok((StatusCode::CREATED, answer).into_response())
 }
 
 /// The image or scan of one hand signature of a document.
 #[utoipa::path(get, path = "/api/v1/documents/{reference}/hand-signatures/{id}", tag = "documentos",
-    params(("reference" = String, Path, description = "Id o folio del documento"),
-        ("id" = i64, Path, description = "Número de la firma")),
+    params(("reference" = String, Path, description = REFERENCE),
+        ("id" = PublicId, Path, description = "Identificador de la firma")),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody)))]
 pub async fn get_hand_signature(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
-    PathParams((reference, id)): PathParams<(String, i64)>,
+    PathParams((reference, id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let archive = archive_of(&state, &user).await?;
     let document = archive.document(&reference).await?;
-    let not_here = || {
-        ApiError::not_found(format!(
-            "no existe la firma {id} del documento {}",
-            document.folio
-        ))
-    };
+    let not_here = || ApiError::not_found(format!("no existe esa firma del documento {}", document.folio));
+    let id = PublicId::parse(&id).map_err(|_| not_here())?;
     let (record, bytes) = archive.hand_signature_file(id).await.map_err(|e| match e {
         crate::archive::ArchiveError::Refused(_) => not_here(),
         other => other.into(),
     })?;
-    if record.document_id != Some(document.id) {
+    if record.document_id != Some(document.row_id) {
         return Err(not_here());
     }
     Ok(([(axum::http::header::CONTENT_TYPE, record.media_type)], bytes).into_response())
@@ -299,7 +303,7 @@ pub async fn get_hand_signature(
 
 /// The signed PDF, exactly as issued.
 #[utoipa::path(get, path = "/api/v1/documents/{reference}/pdf", tag = "documentos",
-    params(("reference" = String, Path, description = "Id o folio del documento")),
+    params(("reference" = String, Path, description = REFERENCE)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>),
         (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
         (status = 409, body = super::ErrorBody)))]
@@ -317,7 +321,7 @@ pub async fn get_pdf(
 /// Annuls a current document, or marks it replaced by another.
 #[utoipa::path(post, path = "/api/v1/documents/{reference}/annul", tag = "documentos",
     request_body = AnnulBody,
-    params(("reference" = String, Path, description = "Id o folio del documento")),
+    params(("reference" = String, Path, description = REFERENCE)),
     responses((status = 200, body = DocumentRecord), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]

@@ -15,6 +15,7 @@ use super::extract::{Body, PathParams};
 use super::{ApiError, AppState, archive_of};
 use crate::archive::{AuditEvent, HandSignatureRecord, StepRecord};
 use crate::forms::{HandSigner, Step};
+use crate::public_id::PublicId;
 use crate::web::auth::ApiCaller;
 use crate::web::tramites::{self, Drawing, InboxItem, Signed, StepError, Tramite};
 
@@ -71,7 +72,7 @@ pub struct HandSignerStatus {
 /// A draft and where it stands in its workflow.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DraftBody {
-    pub id: i64,
+    pub id: PublicId,
     pub form: String,
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
@@ -80,9 +81,9 @@ pub struct DraftBody {
     /// The step it is at; absent once issued.
     pub step: Option<Step>,
     /// The document it became, once issued.
-    pub document: Option<i64>,
+    pub document: Option<PublicId>,
     /// For a correction: the document it replaces once issued.
-    pub replaces: Option<i64>,
+    pub replaces: Option<PublicId>,
     /// Every step of the form's workflow, in order.
     pub workflow: Vec<Step>,
     /// The steps taken, in order.
@@ -90,7 +91,7 @@ pub struct DraftBody {
     /// At a `presencial` step: who signs, and who has.
     pub hand_signers: Vec<HandSignerStatus>,
     /// The audit events about it (and its document), in order.
-    pub events: Vec<AuditEvent>,
+    pub events: Vec<EventBody>,
 }
 
 /// What a step did: the draft as it stands, and the document when the
@@ -113,10 +114,38 @@ impl From<StepError> for ApiError {
     }
 }
 
-async fn draft_body(state: &AppState, user: &crate::accounts::User, id: i64) -> Result<DraftBody, ApiError> {
+/// An audit event as the API shows it: what happened, when and by whom.
+/// The trail's sequence numbers, hashes and keys are the installation's,
+/// across offices, and stay in the archive.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventBody {
+    pub at: String,
+    pub actor: String,
+    /// As `borrador.enviado` or `documento.emitido`.
+    pub action: String,
+    /// JSON, as recorded.
+    pub details: String,
+}
+
+impl From<AuditEvent> for EventBody {
+    fn from(event: AuditEvent) -> Self {
+        Self {
+            at: event.at,
+            actor: event.actor,
+            action: event.action,
+            details: event.details,
+        }
+    }
+}
+
+async fn draft_body(
+    state: &AppState,
+    user: &crate::accounts::User,
+    id: PublicId,
+) -> Result<DraftBody, ApiError> {
     let archive = archive_of(state, user).await?;
     let tramite = tramites::load(state, &archive, id).await?;
-    let events = archive.draft_events(id).await?;
+    let events = archive.draft_events(tramite.draft.row_id).await?;
     let hand_signers = tramites::hand_signers_of(&archive, &tramite)
         .await?
         .into_iter()
@@ -138,7 +167,7 @@ fn body_of(tramite: Tramite<'_>, events: Vec<AuditEvent>, hand_signers: Vec<Hand
         workflow: tramite.form.workflow.steps().to_vec(),
         history: tramite.history,
         hand_signers,
-        events,
+        events: events.into_iter().map(EventBody::from).collect(),
     }
 }
 
@@ -171,7 +200,7 @@ pub async fn create_draft(
 /// that, once issued through its workflow, replaces it (its verification
 /// page then points to the new one). Asking again returns the same draft.
 #[utoipa::path(post, path = "/api/v1/documents/{reference}/correct", tag = "borradores",
-    params(("reference" = String, Path, description = "Id o folio del documento")),
+    params(("reference" = String, Path, description = super::documents::REFERENCE)),
     responses((status = 201, body = DraftBody), (status = 401, body = super::ErrorBody),
         (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
         (status = 409, body = super::ErrorBody)))]
@@ -206,30 +235,37 @@ pub async fn correct_document(
 
 /// A draft of the caller's office, with its workflow, steps and audit trail.
 #[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "borradores",
-    params(("id" = i64, Path, description = "Número del borrador")),
+    params(("id" = PublicId, Path, description = "Identificador del borrador")),
     responses((status = 200, body = DraftBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 pub async fn get_draft(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
-    PathParams(id): PathParams<i64>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<DraftBody>, ApiError> {
+    let id = draft_id(&id)?;
     Ok(Json(draft_body(&state, &user, id).await?))
+}
+
+/// The draft a path names; a malformed id is as missing as another office's.
+fn draft_id(text: &str) -> Result<PublicId, ApiError> {
+    super::public_id(text, "ese borrador")
 }
 
 /// Changes a draft's data; only while it is at its first step.
 #[utoipa::path(put, path = "/api/v1/drafts/{id}", tag = "borradores",
     request_body = DraftDataBody,
-    params(("id" = i64, Path, description = "Número del borrador")),
+    params(("id" = PublicId, Path, description = "Identificador del borrador")),
     responses((status = 200, body = DraftBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn update_draft(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
-    PathParams(id): PathParams<i64>,
+    PathParams(id): PathParams<String>,
     Body(body): Body<DraftDataBody>,
 ) -> Result<Json<DraftBody>, ApiError> {
+    let id = draft_id(&id)?;
     if !body.data.is_object() {
         return Err(ApiError::bad_request(
             "data: debe ser un objeto JSON con los campos del formulario",
@@ -258,7 +294,7 @@ pub enum Action {
 /// `on_paper`), `sign` signs — and the last signature issues the document.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/{action}", tag = "borradores",
     request_body(content = NoteBody, description = "Motivo (obligatorio al rechazar)"),
-    params(("id" = i64, Path, description = "Número del borrador"),
+    params(("id" = PublicId, Path, description = "Identificador del borrador"),
         ("action" = String, Path, description = "submit, approve, reject, finish o sign")),
     responses((status = 200, body = StepBody, description = "Paso tomado"),
         (status = 201, body = StepBody, description = "Firmado y emitido"),
@@ -268,9 +304,10 @@ pub enum Action {
 pub async fn take_step(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
-    PathParams((id, action)): PathParams<(i64, Action)>,
+    PathParams((id, action)): PathParams<(String, Action)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    let id = draft_id(&id)?;
     // The body is optional: only a rejection needs one.
     let note: NoteBody = if body.iter().all(u8::is_ascii_whitespace) {
         NoteBody::default()
@@ -315,16 +352,17 @@ pub async fn take_step(
 /// replaces the earlier drawing.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/hand-signatures", tag = "borradores",
     request_body = DrawnSignatureBody,
-    params(("id" = i64, Path, description = "Número del borrador")),
+    params(("id" = PublicId, Path, description = "Identificador del borrador")),
     responses((status = 201, body = DraftBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn draw_signature(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
-    PathParams(id): PathParams<i64>,
+    PathParams(id): PathParams<String>,
     Body(body): Body<DrawnSignatureBody>,
 ) -> Result<Response, ApiError> {
+    let id = draft_id(&id)?;
     let png = data_encoding::BASE64
         .decode(body.png_base64.trim().as_bytes())
         .map_err(|_| ApiError::bad_request("png_base64: no es base64 válido"))?;

@@ -139,6 +139,13 @@ impl From<AccountError> for ApiError {
     }
 }
 
+/// The public id a path names; a malformed one is as missing as one of
+/// another office. `what` names the thing: «ese borrador».
+pub(super) fn public_id(text: &str, what: &str) -> Result<crate::public_id::PublicId, ApiError> {
+    crate::public_id::PublicId::parse(text)
+        .map_err(|_| ApiError::not_found(format!("no existe {what} en esta oficina")))
+}
+
 /// The caller's office's archive: nothing outside it is visible.
 pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, AccountError> {
     let office = state

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::extract::{PathParams, QueryParams};
 use super::{ApiError, AppState, archive_of};
 use crate::archive::{DocumentRecord, ExpedienteRecord, PER_PAGE_MAX, PersonRow, SearchQuery, SearchResults};
+use crate::public_id::PublicId;
 use crate::web::auth::ApiCaller;
 
 /// An expediente with its persons and documents.
@@ -22,18 +23,19 @@ pub struct ExpedienteBody {
 
 /// An expediente of the caller's office.
 #[utoipa::path(get, path = "/api/v1/expedientes/{id}", tag = "archivo",
-    params(("id" = i64, Path, description = "Número del expediente")),
+    params(("id" = PublicId, Path, description = "Identificador del expediente")),
     responses((status = 200, body = ExpedienteBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
 pub async fn get_expediente(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
-    PathParams(id): PathParams<i64>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<ExpedienteBody>, ApiError> {
+    let id = super::public_id(&id, "ese expediente")?;
     let archive = archive_of(&state, &user).await?;
     let expediente = archive.expediente(id).await?;
-    let persons = archive.expediente_persons(id).await?;
-    let documents = archive.expediente_documents(id).await?;
+    let persons = archive.expediente_persons(expediente.row_id).await?;
+    let documents = archive.expediente_documents(expediente.row_id).await?;
     Ok(Json(ExpedienteBody {
         expediente,
         persons,
@@ -59,8 +61,8 @@ pub struct SearchParams {
     /// Issued on or before (YYYY-MM-DD).
     #[param(format = Date)]
     pub to: Option<String>,
-    /// An expediente's number.
-    #[param(value_type = Option<i64>)]
+    /// An expediente's id.
+    #[param(value_type = Option<PublicId>)]
     pub expediente: Option<String>,
     /// A person's identity number (CURP, RUN, cédula).
     pub person: Option<String>,
@@ -103,10 +105,9 @@ impl SearchParams {
             .filter(|v| !v.is_empty())
         {
             None => None,
-            Some(text) => Some(
-                text.parse::<i64>()
-                    .map_err(|_| format!("expediente: «{text}» no es un número de expediente"))?,
-            ),
+            Some(text) => Some(PublicId::parse(text).map_err(|_| {
+                format!("expediente: «{text}» no es el identificador de un expediente (32 letras y dígitos)")
+            })?),
         };
         Ok(SearchQuery {
             text: self.q.unwrap_or_default(),

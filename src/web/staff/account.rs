@@ -178,9 +178,12 @@ pub struct Nothing {}
 
 pub async fn revoke_token(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
 ) -> Response {
+    let Ok(id) = crate::public_id::PublicId::parse(&id) else {
+        return crate::web::ui::not_found(&staff, "Token: no existe o ya estaba revocado.");
+    };
     match state.accounts.revoke_token(staff.user().id, id).await {
         Ok(()) => Redirect::to("/cuenta").into_response(),
         Err(AccountError::Invalid(message)) => crate::web::ui::not_found(&staff, &capitalized(&message)),

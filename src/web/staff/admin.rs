@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::accounts::{AccountError, NewUser, Role};
 use crate::archive::NewEvent;
 use crate::keys::{KeyStatus, rotate_office_key, trusted_keys};
+use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::ui::{csrf_field, notice, page, unavailable};
@@ -49,7 +50,7 @@ async fn admin_page(
                         tr {
                             td { (user.username) }
                             td {
-                                form.filtros method="post" action={"/admin/usuarios/" (user.id)} {
+                                form.filtros method="post" action={"/admin/usuarios/" (user.public_id)} {
                                     (csrf_field(staff))
                                     input name="nombre" value=(user.display_name) aria-label={"Nombre de " (user.username)} required maxlength="120";
                                     input name="cargo" value=(user.cargo) aria-label={"Cargo de " (user.username)} maxlength="120";
@@ -65,7 +66,7 @@ async fn admin_page(
                                 }
                             }
                             td {
-                                form method="post" action={"/admin/usuarios/" (user.id) "/contrasena"} {
+                                form method="post" action={"/admin/usuarios/" (user.public_id) "/contrasena"} {
                                     (csrf_field(staff))
                                     button.secundario { "Nueva contraseña" }
                                 }
@@ -149,6 +150,20 @@ pub async fn overview(State(state): State<Arc<AppState>>, staff: Staff) -> Respo
 }
 
 /// The page again, with what happened: a one-time password is shown once.
+/// The user of the administrator's office whose public id the address
+/// names; a malformed id is as missing as another office's user.
+async fn office_user(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+) -> Result<crate::accounts::User, AccountError> {
+    let id = PublicId::parse(id).map_err(|_| AccountError::UserNotFound)?;
+    state
+        .accounts
+        .user_by_public_id(&staff.user().office_code, id)
+        .await
+}
+
 pub(super) async fn after(state: &AppState, staff: &Staff, result: Result<Markup, AccountError>) -> Response {
     match result {
         Ok(message) => admin_page(state, staff, StatusCode::OK, Some(message)).await,
@@ -227,13 +242,14 @@ pub struct UserChange {
 
 pub async fn update_user(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm<UserChange>,
 ) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
         return refused;
     }
     let result = async {
+        let id = office_user(&state, &staff, &id).await?.id;
         let role = Role::parse(&form.rol).ok_or_else(|| AccountError::Invalid("rol: elija uno de la lista".into()))?;
         let active = form.activo == "si";
         if id == staff.user().id && (!active || role != Role::Administrador) {
@@ -275,7 +291,7 @@ pub struct Nothing {}
 
 pub async fn reset_password(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
 ) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
@@ -283,8 +299,8 @@ pub async fn reset_password(
     }
     let office = staff.user().office_code.clone();
     let result = async {
-        let user = state.accounts.user(&office, id).await?;
-        let password = state.accounts.reset_password(&office, id).await?;
+        let user = office_user(&state, &staff, &id).await?;
+        let password = state.accounts.reset_password(&office, user.id).await?;
         audit(
             &state,
             &staff,

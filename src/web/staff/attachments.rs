@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use super::account::capitalized;
 use super::tramite::{device_of, pad_png};
-use crate::archive::{ArchiveError, DocumentRecord, HandSignatureRecord};
+use crate::archive::{Archive, ArchiveError, DocumentRecord, HandSignatureRecord};
+use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
@@ -92,7 +93,7 @@ pub fn section(
 pub async fn upload(
     State(state): State<Arc<AppState>>,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(reference): Path<String>,
     mut form: Multipart,
 ) -> Response {
     let (mut csrf, mut purpose, mut name, mut file) = (String::new(), String::new(), String::new(), None);
@@ -126,7 +127,7 @@ pub async fn upload(
         consent: false,
         device: "",
     };
-    attach(&state, &staff, id, attachment).await
+    attach(&state, &staff, &reference, attachment).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,7 +143,7 @@ pub struct DrawnAcknowledgement {
 /// monthly renewal.
 pub async fn draw(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
+    Path(reference): Path<String>,
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<DrawnAcknowledgement>,
 ) -> Response {
@@ -158,20 +159,24 @@ pub async fn draw(
         consent: form.consentimiento.as_deref() == Some("si"),
         device: device_of(&headers),
     };
-    attach(&state, &staff, id, attachment).await
+    attach(&state, &staff, &reference, attachment).await
 }
 
-/// Attaches to document `id` of the staff member's office and returns to its page.
-async fn attach(state: &AppState, staff: &Staff, id: i64, attachment: Attachment<'_>) -> Response {
+/// Attaches to a document of the staff member's office (by public id or
+/// folio) and returns to its page.
+async fn attach(state: &AppState, staff: &Staff, reference: &str, attachment: Attachment<'_>) -> Response {
     let archive = match archive_of(state, staff.user()).await {
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
     };
-    let document = match archive.document(&id.to_string()).await {
+    let document = match archive.document(reference).await {
         Ok(document) => document,
-        Err(_) => return not_found(staff, &format!("No existe el documento {id} en esta oficina.")),
+        Err(ArchiveError::DocumentNotFound(_)) => {
+            return not_found(staff, "No existe ese documento en esta oficina.");
+        }
+        Err(error) => return unavailable(&error),
     };
-    match tramites::attach_to_document(&archive, document.id, staff.user(), attachment).await {
+    match tramites::attach_to_document(&archive, document.row_id, staff.user(), attachment).await {
         Ok(_) => Redirect::to(&format!("/documentos/{}", document.id)).into_response(),
         Err(StepError::Forbidden(_)) => forbidden(staff),
         Err(StepError::NotFound(message) | StepError::Refused(message)) => {
@@ -186,22 +191,34 @@ async fn attach(state: &AppState, staff: &Staff, id: i64, attachment: Attachment
 pub async fn file(
     State(state): State<Arc<AppState>>,
     staff: Staff,
-    Path((id, signature)): Path<(i64, i64)>,
+    Path((reference, signature)): Path<(String, String)>,
 ) -> Response {
-    hand_signature_file(&state, &staff, signature, |record| record.document_id == Some(id)).await
-}
-
-/// The image or scan of hand signature `id` of the staff member's office,
-/// if `belongs` to what the page shows (a draft, a document).
-pub async fn hand_signature_file(
-    state: &AppState,
-    staff: &Staff,
-    id: i64,
-    belongs: impl Fn(&HandSignatureRecord) -> bool,
-) -> Response {
-    let archive = match archive_of(state, staff.user()).await {
+    let archive = match archive_of(&state, staff.user()).await {
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
+    };
+    let document = match archive.document(&reference).await {
+        Ok(document) => document,
+        Err(ArchiveError::DocumentNotFound(_)) => return not_found(&staff, "No existe esa firma aquí."),
+        Err(error) => return unavailable(&error),
+    };
+    hand_signature_file(&archive, &staff, &signature, |record| {
+        record.document_id == Some(document.row_id)
+    })
+    .await
+}
+
+/// The image or scan of the hand signature whose public id is `id`, of
+/// `archive`'s office, if `belongs` to what the page shows (a draft, a
+/// document).
+pub async fn hand_signature_file(
+    archive: &Archive,
+    staff: &Staff,
+    id: &str,
+    belongs: impl Fn(&HandSignatureRecord) -> bool,
+) -> Response {
+    let Ok(id) = PublicId::parse(id) else {
+        return not_found(staff, "No existe esa firma aquí.");
     };
     match archive.hand_signature_file(id).await {
         Ok((record, bytes)) if belongs(&record) => {

@@ -17,6 +17,7 @@ use super::account::capitalized;
 use super::home::form_title;
 use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
+use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
@@ -57,7 +58,7 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response 
                     tbody {
                         @for job in &jobs {
                             tr {
-                                td { a href={"/lotes/" (job.id)} { "Lote " (job.id) } }
+                                td { a href={"/lotes/" (job.id)} { (lote_name(job)) } }
                                 td { (form_title(&state, &job.form)) }
                                 td { (job.file_name) }
                                 td { (job.done.load(Ordering::Relaxed)) " / " (job.valid_rows) @if job.is_finished() { " · terminado" } }
@@ -175,7 +176,11 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         padron: Default::default(),
         failure: Default::default(),
     });
-    tracing::info!(job = job.id, rows = total_rows, "lote recibido");
+    let job = match job {
+        Ok(job) => job,
+        Err(error) => return unavailable(&error),
+    };
+    tracing::info!(job.id = %job.id, rows = total_rows, "lote recibido");
     if !job.is_finished() {
         let (state, staff_user, spec) = (state.clone(), staff.user().clone(), Arc::new(spec.clone()));
         let job = Arc::clone(&job);
@@ -190,7 +195,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
                     *failure = Some(message);
                 }
                 job.finished.store(true, Ordering::Release);
-                tracing::info!(job = job.id, "lote terminado");
+                tracing::info!(job.id = %job.id, "lote terminado");
             })
         });
         // The job goes on in the background; the page follows it.
@@ -288,11 +293,11 @@ async fn run(
     Ok(())
 }
 
-pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
         return refused;
     }
-    let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
+    let Some(job) = office_job(&state, &staff, &id) else {
         return not_found(
             &staff,
             "No existe ese lote en su oficina (los lotes se olvidan al reiniciar el servicio).",
@@ -308,7 +313,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
     let documents = job.documents_in_order();
     let body = page(
         &staff,
-        &format!("Lote {id}: {}", form_title(&state, &job.form)),
+        &format!("{}: {}", lote_name(&job), form_title(&state, &job.form)),
         html! {
             @if !finished {
                 // Refreshes itself while the job runs; no script needed.
@@ -331,7 +336,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
             }
             @if !problems.is_empty() {
                 h2 { (problems.len()) " problema(s)" }
-                p { a.boton.secundario href={"/lotes/" (id) "/errores.csv"} { "Descargar los problemas (CSV)" } }
+                p { a.boton.secundario href={"/lotes/" (job.id) "/errores.csv"} { "Descargar los problemas (CSV)" } }
                 table {
                     thead { tr { th { "Línea" } th { "Columna" } th { "Problema" } } }
                     tbody { @for p in problems.iter().take(200) { tr { td { (p.line) } td { (p.column) } td { (p.message) } } } }
@@ -341,8 +346,8 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 h2 { "Documentos" }
                 @if finished {
                     div.acciones {
-                        a.boton.secundario href={"/lotes/" (id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
-                        a.boton.secundario href={"/lotes/" (id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
+                        a.boton.secundario href={"/lotes/" (job.id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
+                        a.boton.secundario href={"/lotes/" (job.id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
                     }
                     @let padron = job.padron();
                     @if !padron.is_empty() {
@@ -353,7 +358,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                             }
                         }
                     }
-                    form method="post" action={"/lotes/" (id) "/padron"} {
+                    form method="post" action={"/lotes/" (job.id) "/padron"} {
                         (csrf_field(&staff))
                         p { "El padrón del lote lista, firmado, el nombre, la identificación y el folio de cada persona; un lote de más de 5.000 documentos lo recibe en tomos. Se archiva como cualquier documento." }
                         button { "Emitir el padrón del lote" }
@@ -369,16 +374,40 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
     Html(body.into_string()).into_response()
 }
 
-pub async fn problems_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+pub async fn problems_csv(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
         return refused;
     }
-    let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
+    let Some(job) = office_job(&state, &staff, &id) else {
         return not_found(&staff, "No existe ese lote en su oficina.");
     };
     let mut problems = job.problems();
     problems.sort_by_key(|p| p.line);
-    csv_download(&format!("lote-{id}-problemas.csv"), bulk::problems_csv(&problems))
+    csv_download(
+        &format!("{}-problemas.csv", lote_file(&job)),
+        bulk::problems_csv(&problems),
+    )
+}
+
+/// A job of the staff member's office by the id in the address; a
+/// malformed id is as missing as another office's job.
+fn office_job(state: &AppState, staff: &Staff, id: &str) -> Option<Arc<Job>> {
+    let id = PublicId::parse(id).ok()?;
+    state.jobs.get(&staff.user().office_code, id)
+}
+
+/// What names a lote to people: when it was uploaded.
+fn lote_name(job: &Job) -> String {
+    format!("Lote del {}", job.issued_at.format("%d/%m/%Y %H:%M"))
+}
+
+/// The start of the names of a lote's downloads.
+fn lote_file(job: &Job) -> String {
+    format!("lote-{}", job.issued_at.format("%Y%m%d-%H%M%S"))
 }
 
 fn csv_download(name: &str, bytes: Vec<u8>) -> Response {
@@ -396,35 +425,44 @@ fn csv_download(name: &str, bytes: Vec<u8>) -> Response {
         .into_response()
 }
 
-pub async fn issued_csv(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
+pub async fn issued_csv(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
         return refused;
     }
-    let Some(job) = state.jobs.get(&staff.user().office_code, id) else {
+    let Some(job) = office_job(&state, &staff, &id) else {
         return not_found(&staff, "No existe ese lote en su oficina.");
     };
     let documents = job.documents_in_order();
-    csv_download(&format!("lote-{id}-emitidos.csv"), bulk::issued_csv(&documents))
+    csv_download(
+        &format!("{}-emitidos.csv", lote_file(&job)),
+        bulk::issued_csv(&documents),
+    )
 }
 
 /// A finished job of the caller's office, for someone who may issue; or
 /// the page that says why not, returned as is.
 #[allow(clippy::result_large_err)]
-fn finished_job(state: &AppState, staff: &Staff, id: u64) -> Result<Arc<Job>, Response> {
+fn finished_job(state: &AppState, staff: &Staff, id: &str) -> Result<Arc<Job>, Response> {
     if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
         return Err(refused);
     }
-    state
-        .jobs
-        .get(&staff.user().office_code, id)
+    office_job(state, staff, id)
         .filter(|j| j.is_finished())
         .ok_or_else(|| not_found(staff, "No existe ese lote terminado en su oficina."))
 }
 
 /// Every document of a finished job in row order, joined into one PDF to
 /// print; sent as it is joined.
-pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<u64>) -> Response {
-    let job = match finished_job(&state, &staff, id) {
+pub async fn merged_pdf(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Response {
+    let job = match finished_job(&state, &staff, &id) {
         Ok(job) => job,
         Err(answer) => return answer,
     };
@@ -432,13 +470,13 @@ pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(i
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
     };
-    let ids = job.documents_in_order().iter().map(|d| d.id).collect();
+    let ids = job.documents_in_order().iter().map(|d| d.row_id).collect();
     (
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"lote-{id}-documentos.pdf\""),
+                format!("attachment; filename=\"{}-documentos.pdf\"", lote_file(&job)),
             ),
         ],
         axum::body::Body::from_stream(bulk::merged_pdf(archive, ids)),
@@ -450,10 +488,10 @@ pub async fn merged_pdf(State(state): State<Arc<AppState>>, staff: Staff, Path(i
 /// and shows it: the document, or the job's page listing its tomos.
 pub async fn padron(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
     StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let job = match finished_job(&state, &staff, id) {
+    let job = match finished_job(&state, &staff, &id) {
         Ok(job) => job,
         Err(answer) => return answer,
     };
@@ -503,7 +541,7 @@ pub async fn padron(
             }
             match tomos.as_slice() {
                 [one] => Redirect::to(&format!("/documentos/{}", one.id)).into_response(),
-                _ => Redirect::to(&format!("/lotes/{id}")).into_response(),
+                _ => Redirect::to(&format!("/lotes/{}", job.id)).into_response(),
             }
         }
         Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_))) => {

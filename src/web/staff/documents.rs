@@ -17,7 +17,7 @@ use crate::archive::{AnnulCategory, Archive, ArchiveError, AuditEvent, SignedIte
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::short_moment;
-use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
+use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, public_id, unavailable};
 use crate::web::{AppState, pdf_response};
 
 /// The staff member's office's archive, or the page that says why not.
@@ -80,9 +80,11 @@ pub async fn document(
         Err(answer) => return answer,
     };
     let (signatures, events, hand) = match (
-        archive.signatures(document.id).await,
-        archive.document_events(document.id).await,
-        archive.hand_signatures(SignedItem::Document(document.id)).await,
+        archive.signatures(document.row_id).await,
+        archive.document_events(document.row_id).await,
+        archive
+            .hand_signatures(SignedItem::Document(document.row_id))
+            .await,
     ) {
         (Ok(s), Ok(e), Ok(h)) => (s, e, h),
         (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
@@ -98,7 +100,7 @@ pub async fn document(
             dl.datos {
                 dt { "Estado" } dd { span class={"estado " (document.status)} { (document.status) } }
                 dt { "Folio" } dd { (document.folio) }
-                dt { "Expediente" } dd { a href={"/expedientes/" (document.expediente_id)} { "Expediente " (document.expediente_id) } }
+                dt { "Expediente" } dd { a href={"/expedientes/" (document.expediente_id)} { (document.expediente_title) } }
                 dt { "Emitido" } dd { (short_moment(&document.issued_at, zone)) " por " (document.issued_by) }
                 @if let Some(url) = &document.verification_url {
                     dt { "Verificación" } dd { a href=(url) { (url) } }
@@ -108,7 +110,7 @@ pub async fn document(
                     dt { "Anulado" } dd { (short_moment(at, zone)) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
                 }
                 @if let Some(other) = document.replaced_by {
-                    dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { "documento " (other) } }
+                    dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { (document.replaced_by_folio.as_deref().unwrap_or("documento")) } }
                 }
             }
             @if let Some(pending) = document.paper_pending.as_deref().filter(|_| document.status == "emitido") {
@@ -216,7 +218,7 @@ pub async fn annul(
         .await
     {
         Ok(record) => {
-            tracing::info!(document = record.id, "documento anulado");
+            tracing::info!(document.id = %record.id, "documento anulado");
             Redirect::to(&format!("/documentos/{}", record.id)).into_response()
         }
         Err(error) => failure(&staff, error),
@@ -257,7 +259,15 @@ pub async fn correct(
     }
 }
 
-pub async fn expediente(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+pub async fn expediente(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match public_id(&staff, &id, "ese expediente") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
     let archive = match office_archive(&state, &staff).await {
         Ok(archive) => archive,
         Err(answer) => return answer,
@@ -266,17 +276,18 @@ pub async fn expediente(State(state): State<Arc<AppState>>, staff: Staff, Path(i
         Ok(expediente) => expediente,
         Err(error) => return failure(&staff, error),
     };
+    let key = expediente.row_id;
     let (documents, persons, events) = match (
-        archive.expediente_documents(id).await,
-        archive.expediente_persons(id).await,
-        archive.expediente_events(id).await,
+        archive.expediente_documents(key).await,
+        archive.expediente_persons(key).await,
+        archive.expediente_events(key).await,
     ) {
         (Ok(d), Ok(p), Ok(e)) => (d, p, e),
         (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
     };
     let body = page(
         &staff,
-        &format!("Expediente {}: {}", expediente.id, expediente.title),
+        &format!("Expediente: {}", expediente.title),
         html! {
             dl.datos {
                 dt { "Tipo" } dd { (expediente.kind) }
@@ -301,10 +312,14 @@ pub async fn expediente(State(state): State<Arc<AppState>>, staff: Staff, Path(i
     Html(body.into_string()).into_response()
 }
 
-pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_export()) {
         return refused;
     }
+    let id = match public_id(&staff, &id, "ese expediente") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
     let archive = match office_archive(&state, &staff).await {
         Ok(archive) => archive,
         Err(answer) => return answer,
@@ -322,7 +337,7 @@ pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): 
     }
     match tokio::fs::read(&out).await {
         Ok(bytes) => {
-            tracing::info!(expediente = id, "expediente exportado");
+            tracing::info!(expediente.id = %id, "expediente exportado");
             (
                 StatusCode::OK,
                 [

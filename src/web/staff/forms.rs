@@ -19,11 +19,12 @@ use crate::accounts::User;
 use crate::archive::{Archive, ArchiveError, IssueOrder, Issued};
 use crate::forms::{FormSpec, IssueDate, Problem, StepKind, validate};
 use crate::issue::IssueError;
+use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::tramites::{self, Signed, StepError};
-use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, unavailable};
+use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, public_id, unavailable};
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
@@ -57,7 +58,10 @@ struct EntryPage<'a> {
     form: &'a FormSpec,
     data: &'a Value,
     problems: &'a [Problem],
-    draft: Option<i64>,
+    draft: Option<PublicId>,
+    /// What names the draft to people, once it is loaded: «(borrador del
+    /// 3 de marzo de 2026)».
+    draft_title: Option<String>,
     /// The idempotency key of this issuance: a form sent twice issues once.
     key: String,
     more_rows: Option<&'a str>,
@@ -73,9 +77,10 @@ fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>) -> Respon
     let direct = workflow.allows_direct_issue(role);
     let in_person = workflow.steps().iter().any(|s| s.kind == StepKind::Presencial);
     let next = workflow.after(&workflow.first().id);
-    let title = match entry.draft {
-        Some(id) => format!("{} (borrador {id})", form.title),
-        None => form.title.clone(),
+    let title = match (&entry.draft_title, entry.draft) {
+        (Some(title), _) => title.clone(),
+        (None, Some(_)) => format!("{} (borrador)", form.title),
+        (None, None) => form.title.clone(),
     };
     let body = page(
         staff,
@@ -140,6 +145,7 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             data: &data,
             problems: &[],
             draft: None,
+            draft_title: None,
             key: new_key(),
             more_rows: None,
             message: None,
@@ -148,10 +154,14 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
     )
 }
 
-pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
+pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
     if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
         return refused;
     }
+    let id = match public_id(&staff, &id, "ese borrador") {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
     let archive = match archive_of(&state, staff.user()).await {
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
@@ -184,6 +194,10 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             data: &data,
             problems: &[],
             draft: Some(id),
+            draft_title: Some(tramite::draft_title(
+                &tramite,
+                state.issuer.time_zone_of(archive.office()),
+            )),
             key: new_key(),
             more_rows: None,
             message: Some(notice(
@@ -208,10 +222,10 @@ async fn issue_draft(
     state: &AppState,
     archive: &Archive,
     form: &FormSpec,
-    id: i64,
+    id: PublicId,
     data: &Value,
     user: &User,
-) -> Result<i64, StepError> {
+) -> Result<PublicId, StepError> {
     tramites::save(archive, form, Some(id), data, user).await?;
     let tramite = tramites::load(state, archive, id).await?;
     tramites::submit(archive, &tramite, user).await?;
@@ -237,7 +251,7 @@ async fn issue_from_draft(
     archive: &Archive,
     staff: &Staff,
     form: &FormSpec,
-    id: i64,
+    id: PublicId,
     data: &Value,
     entry: impl Fn(StatusCode, &[Problem], Option<&str>, Option<maud::Markup>) -> Response,
 ) -> Response {
@@ -289,10 +303,10 @@ pub async fn submit(
             .filter(|v| !v.is_empty())
     };
     let action = control("_accion").unwrap_or_default();
-    let draft = match control("_borrador").map(|d| d.parse::<i64>()) {
+    let draft = match control("_borrador").map(|d| PublicId::parse(&d)) {
         None => None,
         Some(Ok(id)) => Some(id),
-        Some(Err(_)) => return bad_request(&staff, "El número de borrador no es válido."),
+        Some(Err(_)) => return not_found(&staff, "No existe ese borrador en esta oficina."),
     };
     // Only keys this page made: a draft's own keys are Sello's.
     let key = control("_clave")
@@ -308,6 +322,7 @@ pub async fn submit(
                 data: &data,
                 problems,
                 draft,
+                draft_title: None,
                 key: key.clone(),
                 more_rows,
                 message,
@@ -356,6 +371,7 @@ pub async fn submit(
                         data: &data,
                         problems: &problems.0,
                         draft: Some(id),
+                        draft_title: None,
                         key: key.clone(),
                         more_rows: None,
                         message: Some(notice(
@@ -434,7 +450,7 @@ pub async fn submit(
                     let record = issued.record();
                     if let Issued::Existing(_) = issued {
                         tracing::info!(
-                            document = record.id,
+                            document.id = %record.id,
                             "formulario enviado dos veces; mismo documento"
                         );
                     }

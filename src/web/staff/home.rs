@@ -107,12 +107,11 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord], zone: chro
 fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz) -> Markup {
     html! {
         table {
-            thead { tr { th { "Borrador" } th { "Documento" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
+            thead { tr { th { "Borrador de" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
             tbody {
                 @for item in items {
                     tr {
-                        td { a href={"/borradores/" (item.draft)} { "Borrador " (item.draft) } }
-                        td { (item.form_title) }
+                        td { a href={"/borradores/" (item.draft)} { (item.form_title) } }
                         td {
                             (item.step_label)
                             @if let Some(reason) = &item.returned_because { br; small.error { "Devuelto: " (reason) } }
@@ -129,14 +128,14 @@ fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz) -> Markup {
 fn draft_table(state: &AppState, drafts: &[DraftRecord], zone: chrono_tz::Tz) -> Markup {
     html! {
         table {
-            thead { tr { th { "Borrador" } th { "Documento" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
+            thead { tr { th { "Borrador de" } th { "Paso" } th { "Preparó" } th { "Iniciado" } th { "Actualizado" } } }
             tbody {
                 @for draft in drafts {
                     tr {
-                        td { a href={"/borradores/" (draft.id)} { "Borrador " (draft.id) } }
-                        td { (form_title(state, &draft.form)) }
+                        td { a href={"/borradores/" (draft.id)} { (form_title(state, &draft.form)) } }
                         td { (step_label(state, draft)) }
                         td { (draft.author) }
+                        td { (short_moment(&draft.created_at, zone)) }
                         td { (short_moment(&draft.updated_at, zone)) }
                     }
                 }

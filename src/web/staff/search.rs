@@ -79,7 +79,7 @@ pub async fn search(
                 div { label for="from" { "Desde" } input #from type="date" name="from" value=(value(&asked.from)); }
                 div { label for="to" { "Hasta" } input #to type="date" name="to" value=(value(&asked.to)); }
                 div { label for="person" { "Identidad" } input #person name="person" value=(value(&asked.person)) placeholder="CURP, RUN, cédula"; }
-                div { label for="expediente" { "Expediente" } input #expediente name="expediente" value=(value(&asked.expediente)) inputmode="numeric" size="6"; }
+                div { label for="expediente" { "Expediente" } input #expediente name="expediente" value=(value(&asked.expediente)) size="34" placeholder="Identificador, como en su página"; }
                 div { button { "Buscar" } }
             }
             @match &results {

@@ -15,12 +15,13 @@ use super::account::capitalized;
 use crate::archive::{Archive, ArchiveError, HandSignatureRecord};
 use crate::forms::{HandSigner, StepKind};
 use crate::issue::IssueError;
+use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::page::short_moment;
+use crate::web::page::{long_date, short_moment};
 use crate::web::tramites::{self, NOTE_MAX, Signed, StepError, Tramite};
-use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, unavailable};
+use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, public_id, unavailable};
 
 /// What a step was recorded as, for people.
 fn action_label(action: &str) -> &'static str {
@@ -77,7 +78,7 @@ pub fn panel(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> Markup {
 /// is shown), and a pad for each of them while the step is open.
 fn in_person(
     staff: &Staff,
-    id: i64,
+    id: PublicId,
     signers: &[(HandSigner, Option<HandSignatureRecord>)],
     open: bool,
 ) -> Markup {
@@ -119,6 +120,16 @@ fn in_person(
     }
 }
 
+/// What names a draft to people: its form and the day it was started, in
+/// `zone`, its office's. Its id, random, is for addresses.
+pub fn draft_title(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> String {
+    format!(
+        "{} (borrador del {})",
+        tramite.form.title,
+        long_date(&tramite.draft.created_at, zone)
+    )
+}
+
 /// The page of a draft past its elaboration: what it says (as a preview),
 /// its workflow, and the step's buttons for whoever takes it. Dates are in
 /// `archive`'s office's time zone.
@@ -137,7 +148,7 @@ pub fn review_page(
     let collecting = step.is_some_and(|s| s.kind == StepKind::Presencial) && tramite.awaits(user);
     page(
         staff,
-        &format!("{} (borrador {id})", tramite.form.title),
+        &draft_title(tramite, state.issuer.time_zone_of(archive.office())),
         html! {
             @if let Some(message) = message { (message) }
             p { "Preparado por " (tramite.draft.author) ". "
@@ -187,11 +198,11 @@ pub struct StepForm {
 /// Takes the draft's current step from the review page.
 pub async fn act(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm<StepForm>,
 ) -> Response {
     let user = staff.user();
-    let (archive, tramite) = match office_draft(&state, &staff, id).await {
+    let (archive, tramite) = match office_draft(&state, &staff, &id).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -225,6 +236,7 @@ pub async fn act(
     match done {
         Ok(Some(document)) => Redirect::to(&format!("/documentos/{document}")).into_response(),
         Ok(None) => {
+            let id = tramite.draft.id;
             state.notifier.draft_moved(&state, &archive, id).await;
             Redirect::to(&format!("/borradores/{id}")).into_response()
         }
@@ -243,12 +255,12 @@ pub struct PadForm {
 /// Records a signature drawn on the pad at a `presencial` step.
 pub async fn sign_in_person(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<PadForm>,
 ) -> Response {
     let user = staff.user();
-    let (archive, tramite) = match office_draft(&state, &staff, id).await {
+    let (archive, tramite) = match office_draft(&state, &staff, &id).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -263,7 +275,7 @@ pub async fn sign_in_person(
         device: device_of(&headers),
     };
     match tramites::sign_in_person(&archive, &tramite, user, drawing).await {
-        Ok(()) => Redirect::to(&format!("/borradores/{id}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response(),
         Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
     }
 }
@@ -286,19 +298,35 @@ pub(super) fn device_of(headers: &HeaderMap) -> &str {
 pub async fn hand_signature_image(
     State(state): State<Arc<AppState>>,
     staff: Staff,
-    Path((id, signature)): Path<(i64, i64)>,
+    Path((id, signature)): Path<(String, String)>,
 ) -> Response {
-    super::attachments::hand_signature_file(&state, &staff, signature, |record| record.draft_id == Some(id))
-        .await
+    let missing = || not_found(&staff, "No existe esa firma aquí.");
+    let Ok(id) = PublicId::parse(&id) else {
+        return missing();
+    };
+    let archive = match archive_of(&state, staff.user()).await {
+        Ok(archive) => archive,
+        Err(error) => return unavailable(&error),
+    };
+    let draft = match archive.draft(id).await {
+        Ok(draft) => draft,
+        Err(ArchiveError::Refused(_)) => return missing(),
+        Err(error) => return unavailable(&error),
+    };
+    super::attachments::hand_signature_file(&archive, &staff, &signature, |record| {
+        record.draft_id == Some(draft.row_id)
+    })
+    .await
 }
 
-/// Draft `id` of the staff member's office in its workflow, or the page
-/// that says why not.
+/// The draft of the staff member's office whose public id is `id`, in its
+/// workflow, or the page that says why not.
 async fn office_draft<'a>(
     state: &'a AppState,
     staff: &Staff,
-    id: i64,
+    id: &str,
 ) -> Result<(Archive, Tramite<'a>), Response> {
+    let id = public_id(staff, id, "ese borrador")?;
     let archive = archive_of(state, staff.user())
         .await
         .map_err(|error| unavailable(&error))?;
@@ -352,8 +380,8 @@ async fn step_error(
 }
 
 /// The draft as it would print, without folio or signature.
-pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<i64>) -> Response {
-    let (archive, tramite) = match office_draft(&state, &staff, id).await {
+pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
+    let (archive, tramite) = match office_draft(&state, &staff, &id).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
