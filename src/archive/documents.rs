@@ -176,11 +176,7 @@ impl Archive {
         value: T,
     ) -> Result<Option<DocumentRecord>, ArchiveError>
     where
-        T: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
-            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
-            + sqlx::Type<sqlx::Sqlite>
-            + sqlx::Type<sqlx::Postgres>
-            + Send,
+        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send,
     {
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND status <> 'reservado' \

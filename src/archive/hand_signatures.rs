@@ -91,7 +91,6 @@ impl Archive {
             SignedItem::Document(id) => (None, Some(id)),
         };
         {
- let pool = self.store.pool();
             let mut tx = self.store.begin_write().await?;
             // It must still be open (a draft) or current (a document) now.
             let open: Option<i64> = match signature.item {

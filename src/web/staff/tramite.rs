@@ -1,6 +1,9 @@
 //! A draft's workflow in the staff app: where it stands, what was done,
 //! and the buttons for the step the person looking at it may take
 //! (visto bueno, rechazo con motivo, firma).
+//!
+//! Long because the draft's page and the handlers behind its buttons share
+//! how a draft is loaded for the office and how a refused step is answered.
 
 use std::sync::Arc;
 
