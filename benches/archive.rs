@@ -362,7 +362,7 @@ async fn build_synthetic(store: &Store, docs: i64, postgres_schema: Option<&str>
     let present: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
         .fetch_one(store.pool())
         .await
-    .expect("count");
+        .expect("count");
     if present == docs {
         println!("reusing the synthetic archive of {docs} documents");
         return;
@@ -577,7 +577,7 @@ async fn search_latency() {
             .bind(docs / 2)
             .fetch_one(archive.store().pool())
             .await
-        .expect("a folio");
+            .expect("a folio");
         let mix = query_mix(docs, folio);
         // Warm the caches once, as a running server would have them.
         for (_, query) in &mix {

@@ -411,7 +411,6 @@ impl Config {
     }
 }
 
-
 type FileValues = (Vec<(&'static str, String, String)>, Vec<RetiredKey>);
 
 fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {

@@ -6,7 +6,6 @@ use std::fmt;
 /// The default format: office, series, year and a four-digit number.
 pub const DEFAULT_FORMAT: &str = "{office}/{series}/{year}/{n:04}";
 
-
 /// A folio format, checked once: it must contain the number (`{n}` or
 /// `{n:0K}`), the series and the year, since numbers start again in each
 /// series and year and a folio must never repeat.

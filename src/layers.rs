@@ -86,7 +86,9 @@ mod tests {
         lib.lines()
             .filter_map(|line| {
                 let line = line.trim();
-                let rest = line.strip_prefix("pub mod ").or_else(|| line.strip_prefix("mod "))?;
+                let rest = line
+                    .strip_prefix("pub mod ")
+                    .or_else(|| line.strip_prefix("mod "))?;
                 Some(rest.trim_end_matches(';').to_owned())
             })
             .filter(|module| module != "layers")
@@ -102,7 +104,10 @@ mod tests {
             let mut rest = code;
             while let Some(at) = rest.find("crate::") {
                 let after = &rest[at + "crate::".len()..];
-                let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
                 if !name.is_empty() {
                     used.push(name);
                 }
@@ -116,7 +121,10 @@ mod tests {
         let mut layer_of = BTreeMap::new();
         for (layer, modules) in LAYERS.iter().enumerate() {
             for module in *modules {
-                assert!(layer_of.insert(*module, layer).is_none(), "{module} is listed twice");
+                assert!(
+                    layer_of.insert(*module, layer).is_none(),
+                    "{module} is listed twice"
+                );
             }
         }
         layer_of
@@ -177,7 +185,10 @@ mod tests {
         let mut unexplained = Vec::new();
         let mut folders = vec![source_dir()];
         while let Some(folder) = folders.pop() {
-            for path in fs::read_dir(&folder).expect("src").filter_map(|e| e.ok().map(|e| e.path())) {
+            for path in fs::read_dir(&folder)
+                .expect("src")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+            {
                 if path.is_dir() {
                     folders.push(path);
                     continue;
@@ -187,7 +198,10 @@ mod tests {
                 }
                 let text = fs::read_to_string(&path).expect("a source file");
                 let lines = text.lines().count();
-                let explained = text.lines().take_while(|l| l.starts_with("//!")).any(|l| l.contains("Long because"));
+                let explained = text
+                    .lines()
+                    .take_while(|l| l.starts_with("//!"))
+                    .any(|l| l.contains("Long because"));
                 if lines > LONG_FILE_LINES && !explained {
                     unexplained.push(format!(
                         "{} ({lines} lines)",

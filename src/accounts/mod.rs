@@ -8,9 +8,9 @@ mod sessions;
 mod tokens;
 mod users;
 
+pub use crate::roles::Role;
 pub use offices::{IdentityChange, OfficeRow};
 pub use password::{PasswordError, hash_password, one_time_password, verify_password};
-pub use crate::roles::Role;
 pub use sessions::{LoginOutcome, SESSION_HOURS, Session};
 pub use tokens::ApiToken;
 pub use users::{NewUser, User};

@@ -125,7 +125,7 @@ impl Accounts {
     pub async fn offices(&self) -> Result<Vec<Office>, AccountError> {
         let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices ORDER BY code");
         let rows: Vec<OfficeColumns> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).fetch_all(pool).await?
         };
         Ok(rows.into_iter().map(Office::from).collect())
@@ -135,7 +135,7 @@ impl Accounts {
     pub async fn office(&self, code: &str) -> Result<Option<Office>, AccountError> {
         let sql = format!("SELECT {OFFICE_COLUMNS} FROM offices WHERE code = $1");
         let row: Option<OfficeColumns> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).bind(code).fetch_optional(pool).await?
         };
         Ok(row.map(Office::from))
@@ -146,13 +146,20 @@ impl Accounts {
     pub async fn update_office(&self, code: &str, change: &IdentityChange) -> Result<Office, AccountError> {
         let c = change.checked()?;
         let updated = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query(
                 "UPDATE offices SET name = $2, institution = $3, address = $4, time_zone = $5, \
                  country = $6, identity_revision = identity_revision + 1 WHERE code = $1",
             )
-            .bind(code).bind(&c.name).bind(&c.institution).bind(&c.address).bind(&c.time_zone)
-            .bind(c.country).execute(pool).await?.rows_affected()
+            .bind(code)
+            .bind(&c.name)
+            .bind(&c.institution)
+            .bind(&c.address)
+            .bind(&c.time_zone)
+            .bind(c.country)
+            .execute(pool)
+            .await?
+            .rows_affected()
         };
         if updated == 0 {
             return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
@@ -170,12 +177,17 @@ impl Accounts {
             None => (None, None),
         };
         let updated = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query(
                 "UPDATE offices SET logo = $2, logo_type = $3, identity_revision = identity_revision + 1 \
                  WHERE code = $1",
             )
-            .bind(code).bind(bytes).bind(kind).execute(pool).await?.rows_affected()
+            .bind(code)
+            .bind(bytes)
+            .bind(kind)
+            .execute(pool)
+            .await?
+            .rows_affected()
         };
         if updated == 0 {
             return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
@@ -231,25 +243,41 @@ impl Accounts {
         let sql = insert_user_sql();
         let admin_public_id = crate::public_id::PublicId::generate()?;
         let row: UserRow = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             let mut tx = pool.begin().await?;
             let office = sqlx::query(
                 "INSERT INTO offices (code, name, institution, address, time_zone, country) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(&code).bind(&name).bind(&identity.institution).bind(&identity.address)
-            .bind(&identity.time_zone).bind(identity.country).execute(&mut *tx).await;
+            .bind(&code)
+            .bind(&name)
+            .bind(&identity.institution)
+            .bind(&identity.address)
+            .bind(&identity.time_zone)
+            .bind(identity.country)
+            .execute(&mut *tx)
+            .await;
             match office {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err(AccountError::Invalid(format!("clave: la oficina «{code}» ya existe")));
+                    return Err(AccountError::Invalid(format!(
+                        "clave: la oficina «{code}» ya existe"
+                    )));
                 }
                 other => other?,
             };
             let row = sqlx::query_as(&sql)
-                .bind(&code).bind(&admin.username).bind(&admin.display_name).bind(&admin.cargo)
-                .bind(admin.role.as_str()).bind(&hash).bind(true).bind(true).bind(now_text())
+                .bind(&code)
+                .bind(&admin.username)
+                .bind(&admin.display_name)
+                .bind(&admin.cargo)
+                .bind(admin.role.as_str())
+                .bind(&hash)
+                .bind(true)
+                .bind(true)
+                .bind(now_text())
                 .bind(admin_public_id)
-                .fetch_one(&mut *tx).await
+                .fetch_one(&mut *tx)
+                .await
                 .map_err(|e| taken(e, &admin.username))?;
             tx.commit().await?;
             row

@@ -46,20 +46,24 @@ impl Accounts {
         let username = username.trim().to_lowercase();
         let now = now_text();
         let claimed: Option<(i64, String, crate::db::Flag, i64)> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(
                 "UPDATE users SET failed_logins = failed_logins + 1 \
                  WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2) \
                  RETURNING id, password_hash, active, CAST(failed_logins AS BIGINT)",
             )
-            .bind(&username).bind(&now)
-            .fetch_optional(pool).await?
+            .bind(&username)
+            .bind(&now)
+            .fetch_optional(pool)
+            .await?
         };
         let Some((id, hash, crate::db::Flag(active), attempts)) = claimed else {
             let exists: Option<i64> = {
- let pool = self.store.pool();
+                let pool = self.store.pool();
                 sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-                    .bind(&username).fetch_optional(pool).await?
+                    .bind(&username)
+                    .fetch_optional(pool)
+                    .await?
             };
             // As long as a real check: the time taken does not tell a
             // locked account from an unknown one.
@@ -82,9 +86,11 @@ impl Accounts {
             return Ok(LoginOutcome::Refused);
         }
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-                .bind(id).execute(pool).await?;
+                .bind(id)
+                .execute(pool)
+                .await?;
         };
         let (token, session) = self.open_session(id).await?;
         Ok(LoginOutcome::Opened {
@@ -96,9 +102,12 @@ impl Accounts {
     async fn lock(&self, id: i64) -> Result<(), AccountError> {
         let until = (Utc::now() + Duration::minutes(LOCK_MINUTES)).to_rfc3339_opts(SecondsFormat::Secs, true);
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1")
-                .bind(id).bind(&until).execute(pool).await?;
+                .bind(id)
+                .bind(&until)
+                .execute(pool)
+                .await?;
         };
         Ok(())
     }
@@ -110,13 +119,18 @@ impl Accounts {
         let expires =
             (Utc::now() + Duration::hours(SESSION_HOURS)).to_rfc3339_opts(SecondsFormat::Secs, true);
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query(
                 "INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(token_digest(&token)).bind(user_id).bind(&csrf_token).bind(now_text()).bind(&expires)
-            .execute(pool).await?;
+            .bind(token_digest(&token))
+            .bind(user_id)
+            .bind(&csrf_token)
+            .bind(now_text())
+            .bind(&expires)
+            .execute(pool)
+            .await?;
         };
         let session = self.session(&token).await?.ok_or(AccountError::UserNotFound)?;
         Ok((token, session))
@@ -131,10 +145,13 @@ impl Accounts {
             super::users::user_columns_of("u")
         );
         let found: Option<SessionRow> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql)
-                .bind(token_digest(token)).bind(now_text()).bind(true)
-                .fetch_optional(pool).await?
+                .bind(token_digest(token))
+                .bind(now_text())
+                .bind(true)
+                .fetch_optional(pool)
+                .await?
         };
         Ok(found.map(|row| Session {
             user: row.user.into_user(),
@@ -145,9 +162,11 @@ impl Accounts {
     /// Ends the session of a token (logout).
     pub async fn logout(&self, token: &str) -> Result<(), AccountError> {
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
-                .bind(token_digest(token)).execute(pool).await?;
+                .bind(token_digest(token))
+                .execute(pool)
+                .await?;
         };
         Ok(())
     }
@@ -155,9 +174,12 @@ impl Accounts {
     /// Ends every session of a user (deactivated, password reset).
     pub async fn end_sessions(&self, user_id: i64) -> Result<(), AccountError> {
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 OR expires_at < $2")
-                .bind(user_id).bind(now_text()).execute(pool).await?;
+                .bind(user_id)
+                .bind(now_text())
+                .execute(pool)
+                .await?;
         };
         Ok(())
     }

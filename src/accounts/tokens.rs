@@ -40,13 +40,18 @@ impl Accounts {
         let secret = format!("{PREFIX}{}", random_token()?);
         let public_id = PublicId::generate()?;
         let token: ApiToken = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(
                 "INSERT INTO api_tokens (user_id, name, token_sha256, created_at, public_id) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING public_id, name, created_at, last_used_at, revoked_at",
             )
-            .bind(user.id).bind(name).bind(token_digest(&secret)).bind(now_text()).bind(public_id)
-            .fetch_one(pool).await?
+            .bind(user.id)
+            .bind(name)
+            .bind(token_digest(&secret))
+            .bind(now_text())
+            .bind(public_id)
+            .fetch_one(pool)
+            .await?
         };
         Ok((token, secret))
     }
@@ -67,11 +72,21 @@ impl Accounts {
         let stale = (chrono::Utc::now() - chrono::Duration::minutes(1))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let row: Option<TokenUserRow> = {
- let pool = self.store.pool();
-            let row: Option<TokenUserRow> = sqlx::query_as(&sql).bind(&digest).bind(true).fetch_optional(pool).await?;
-            if row.as_ref().is_some_and(|r| r.last_used_at.as_deref().is_none_or(|at| at < stale.as_str())) {
+            let pool = self.store.pool();
+            let row: Option<TokenUserRow> = sqlx::query_as(&sql)
+                .bind(&digest)
+                .bind(true)
+                .fetch_optional(pool)
+                .await?;
+            if row
+                .as_ref()
+                .is_some_and(|r| r.last_used_at.as_deref().is_none_or(|at| at < stale.as_str()))
+            {
                 sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_sha256 = $1")
-                    .bind(&digest).bind(now_text()).execute(pool).await?;
+                    .bind(&digest)
+                    .bind(now_text())
+                    .execute(pool)
+                    .await?;
             }
             row
         };
@@ -81,21 +96,26 @@ impl Accounts {
     /// A user's tokens, newest first.
     pub async fn tokens(&self, user_id: i64) -> Result<Vec<ApiToken>, AccountError> {
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(
                 "SELECT public_id, name, created_at, last_used_at, revoked_at FROM api_tokens \
                  WHERE user_id = $1 ORDER BY id DESC",
             )
-            .bind(user_id).fetch_all(pool).await?
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
         })
     }
 
     /// Revokes every token of a user.
     pub async fn revoke_all_tokens(&self, user_id: i64) -> Result<(), AccountError> {
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user_id).bind(now_text()).execute(pool).await?;
+                .bind(user_id)
+                .bind(now_text())
+                .execute(pool)
+                .await?;
         };
         Ok(())
     }
@@ -103,7 +123,7 @@ impl Accounts {
     /// Revokes one of a user's tokens; it stops working at once.
     pub async fn revoke_token(&self, user_id: i64, token_id: PublicId) -> Result<(), AccountError> {
         let changed = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $3 WHERE public_id = $1 AND user_id = $2 AND revoked_at IS NULL",
             )

@@ -129,12 +129,20 @@ impl Accounts {
         let sql = insert_user_sql();
         let public_id = PublicId::generate()?;
         let inserted: Result<UserRow, sqlx::Error> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql)
-                .bind(office).bind(&new.username).bind(&new.display_name).bind(&new.cargo)
-                .bind(new.role.as_str()).bind(&hash).bind(true).bind(true).bind(now_text())
+                .bind(office)
+                .bind(&new.username)
+                .bind(&new.display_name)
+                .bind(&new.cargo)
+                .bind(new.role.as_str())
+                .bind(&hash)
+                .bind(true)
+                .bind(true)
+                .bind(now_text())
                 .bind(public_id)
-                .fetch_one(pool).await
+                .fetch_one(pool)
+                .await
         };
         match inserted {
             Ok(row) => Ok((row.into_user(), password)),
@@ -154,8 +162,10 @@ impl Accounts {
     ) -> Result<Option<(User, String)>, AccountError> {
         self.create_office_if_missing(office.0, office.1).await?;
         let count: i64 = {
- let pool = self.store.pool();
-            sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(pool)
+                .await?
         };
         if count > 0 {
             return Ok(None);
@@ -172,8 +182,12 @@ impl Accounts {
     /// Records the configured office, so its users can be created.
     pub async fn create_office_if_missing(&self, code: &str, name: &str) -> Result<(), AccountError> {
         {
- let pool = self.store.pool();
-            sqlx::query(crate::db::OFFICE).bind(code).bind(name).execute(pool).await?;
+            let pool = self.store.pool();
+            sqlx::query(crate::db::OFFICE)
+                .bind(code)
+                .bind(name)
+                .execute(pool)
+                .await?;
         };
         Ok(())
     }
@@ -182,8 +196,12 @@ impl Accounts {
     pub async fn user(&self, office: &str, id: i64) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND office_code = $2");
         let row: Option<UserRow> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(id).bind(office).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(office)
+                .fetch_optional(pool)
+                .await?
         };
         row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
     }
@@ -192,8 +210,12 @@ impl Accounts {
     pub async fn user_by_public_id(&self, office: &str, id: PublicId) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE public_id = $1 AND office_code = $2");
         let row: Option<UserRow> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(id).bind(office).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(office)
+                .fetch_optional(pool)
+                .await?
         };
         row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
     }
@@ -202,8 +224,11 @@ impl Accounts {
     pub async fn user_by_username(&self, username: &str) -> Result<User, AccountError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         let row: Option<UserRow> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(username.trim().to_lowercase()).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(username.trim().to_lowercase())
+                .fetch_optional(pool)
+                .await?
         };
         row.map(UserRow::into_user).ok_or(AccountError::UserNotFound)
     }
@@ -213,7 +238,7 @@ impl Accounts {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users WHERE office_code = $1 ORDER BY display_name, id");
         let rows: Vec<UserRow> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).bind(office).fetch_all(pool).await?
         };
         Ok(rows.into_iter().map(UserRow::into_user).collect())
@@ -236,14 +261,20 @@ impl Accounts {
         }
         .checked()?;
         let updated = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query(
                 "UPDATE users SET role = $3, active = $4, display_name = $5, cargo = $6 \
                  WHERE id = $1 AND office_code = $2",
             )
-            .bind(id).bind(office).bind(checked.role.as_str()).bind(active)
-            .bind(&checked.display_name).bind(&checked.cargo)
-            .execute(pool).await?.rows_affected()
+            .bind(id)
+            .bind(office)
+            .bind(checked.role.as_str())
+            .bind(active)
+            .bind(&checked.display_name)
+            .bind(&checked.cargo)
+            .execute(pool)
+            .await?
+            .rows_affected()
         };
         if updated == 0 {
             return Err(AccountError::UserNotFound);
@@ -267,10 +298,14 @@ impl Accounts {
             )));
         };
         let updated = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("UPDATE users SET email = $3 WHERE id = $1 AND office_code = $2")
-                .bind(id).bind(office).bind(email)
-                .execute(pool).await?.rows_affected()
+                .bind(id)
+                .bind(office)
+                .bind(email)
+                .execute(pool)
+                .await?
+                .rows_affected()
         };
         if updated == 0 {
             return Err(AccountError::UserNotFound);
@@ -284,13 +319,18 @@ impl Accounts {
         let password = one_time_password().map_err(|e| AccountError::Invalid(e.to_string()))?;
         let hash = hash_blocking(password.clone()).await?;
         let updated = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query(
                 "UPDATE users SET password_hash = $3, must_change_password = $4, failed_logins = 0, \
                  locked_until = NULL WHERE id = $1 AND office_code = $2",
             )
-            .bind(id).bind(office).bind(&hash).bind(true)
-            .execute(pool).await?.rows_affected()
+            .bind(id)
+            .bind(office)
+            .bind(&hash)
+            .bind(true)
+            .execute(pool)
+            .await?
+            .rows_affected()
         };
         if updated == 0 {
             return Err(AccountError::UserNotFound);
@@ -304,9 +344,11 @@ impl Accounts {
     /// and ends all their sessions: the caller opens a fresh one.
     pub async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<(), AccountError> {
         let stored: Option<String> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                .bind(user_id).fetch_optional(pool).await?
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
         };
         let stored = stored.ok_or(AccountError::UserNotFound)?;
         let matches = verify_blocking(current.to_owned(), stored).await;
@@ -320,9 +362,13 @@ impl Accounts {
         }
         let hash = hash_blocking(new.to_owned()).await?;
         {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1")
-                .bind(user_id).bind(&hash).bind(false).execute(pool).await?;
+                .bind(user_id)
+                .bind(&hash)
+                .bind(false)
+                .execute(pool)
+                .await?;
         };
         self.end_sessions(user_id).await?;
         Ok(())

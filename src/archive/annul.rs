@@ -154,8 +154,10 @@ impl Archive {
             let current: Vec<(i64, String)> = sqlx::query_as(&format!(
                 "SELECT id, status FROM documents WHERE id IN ($1, $2) ORDER BY id{lock}"
             ))
-            .bind(document.row_id).bind(ids[1].unwrap_or(document.row_id))
-            .fetch_all(&mut *tx).await?;
+            .bind(document.row_id)
+            .bind(ids[1].unwrap_or(document.row_id))
+            .fetch_all(&mut *tx)
+            .await?;
             let status_of = |id: i64| current.iter().find(|(i, _)| *i == id).map(|(_, s)| s.as_str());
             if let Some(now) = status_of(document.row_id).filter(|s| *s != "emitido") {
                 return Err(ArchiveError::Refused(format!(
@@ -175,23 +177,33 @@ impl Archive {
                 "UPDATE documents SET status = $2, annulled_at = $3, annulled_by = $4, annul_reason = $5, \
                  replaced_by = $6, annul_category = $7 WHERE id = $1 AND status = 'emitido'",
             )
-            .bind(document.row_id).bind(status).bind(&at).bind(actor).bind(reason)
-            .bind(ids[1]).bind(category.as_str())
-            .execute(&mut *tx).await?;
-            append_event(&mut tx, NewEvent {
-                actor: actor.to_owned(),
-                action,
-                office_code: Some(self.office.code.clone()),
-                document_id: Some(document.row_id),
-                expediente_id: Some(document.expediente_row_id),
-                draft_id: None,
-                details: json!({
-                    "folio": document.folio,
-                    "motivo": reason,
-                    "categoria": category.as_str(),
-                    "reemplazado_por": replacement.as_ref().map(|r| r.folio.clone()),
-                }),
-            }).await?;
+            .bind(document.row_id)
+            .bind(status)
+            .bind(&at)
+            .bind(actor)
+            .bind(reason)
+            .bind(ids[1])
+            .bind(category.as_str())
+            .execute(&mut *tx)
+            .await?;
+            append_event(
+                &mut tx,
+                NewEvent {
+                    actor: actor.to_owned(),
+                    action,
+                    office_code: Some(self.office.code.clone()),
+                    document_id: Some(document.row_id),
+                    expediente_id: Some(document.expediente_row_id),
+                    draft_id: None,
+                    details: json!({
+                        "folio": document.folio,
+                        "motivo": reason,
+                        "categoria": category.as_str(),
+                        "reemplazado_por": replacement.as_ref().map(|r| r.folio.clone()),
+                    }),
+                },
+            )
+            .await?;
             tx.commit().await?;
         };
         self.document_by_row(document.row_id).await

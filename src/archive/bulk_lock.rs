@@ -22,7 +22,11 @@ impl Archive {
     /// Takes the bulk lock of this archive's office, or says it is busy.
     pub async fn lock_bulk(&self, data_dir: &Path) -> Result<BulkLock, BulkLockError> {
         let store = &self.store;
-        match store.dialect().bulk_lock(store.pool(), &self.office.code, data_dir).await {
+        match store
+            .dialect()
+            .bulk_lock(store.pool(), &self.office.code, data_dir)
+            .await
+        {
             Ok(lock) => Ok(lock),
             Err(LockError::Busy) => Err(BulkLockError::Busy),
             Err(LockError::Store(error)) => Err(BulkLockError::Archive(ArchiveError::Store(error))),

@@ -79,15 +79,21 @@ impl Archive {
         // The head is read first: events appended while checking are left
         // for the next check, not taken for a break.
         let head: (i64, String) = {
- let pool = self.store.pool();
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(pool)
+                .await?
         };
         let mut last = (0_i64, GENESIS.to_owned());
         while last.0 < head.0 {
             let limit = BATCH.min(head.0 - last.0);
             let events: Vec<AuditEvent> = {
- let pool = self.store.pool();
-                sqlx::query_as(&events_sql).bind(last.0).bind(limit).fetch_all(pool).await?
+                let pool = self.store.pool();
+                sqlx::query_as(&events_sql)
+                    .bind(last.0)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
             };
             if events.is_empty() {
                 break;
@@ -134,7 +140,7 @@ impl Archive {
         // committed before the references are read.
         let in_store = self.blobs.list().await?;
         let in_progress: i64 = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_scalar("SELECT count(*) FROM documents WHERE status = 'reservado'")
                 .fetch_one(pool)
                 .await?

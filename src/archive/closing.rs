@@ -37,15 +37,19 @@ impl Archive {
                     expediente.closed_on.as_deref().unwrap_or("antes")
                 )));
             }
-            append_event(&mut tx, NewEvent {
-                actor: actor.to_owned(),
-                action: "expediente.cerrado",
-                office_code: Some(self.office.code.clone()),
-                document_id: None,
-                expediente_id: Some(expediente.row_id),
-                draft_id: None,
-                details: json!({"cerrado": on.to_string()}),
-            }).await?;
+            append_event(
+                &mut tx,
+                NewEvent {
+                    actor: actor.to_owned(),
+                    action: "expediente.cerrado",
+                    office_code: Some(self.office.code.clone()),
+                    document_id: None,
+                    expediente_id: Some(expediente.row_id),
+                    draft_id: None,
+                    details: json!({"cerrado": on.to_string()}),
+                },
+            )
+            .await?;
             tx.commit().await?;
         };
         self.expediente(id).await

@@ -183,8 +183,12 @@ impl Archive {
              AND {condition}"
         );
         Ok({
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(&self.office.code).bind(value).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(&self.office.code)
+                .bind(value)
+                .fetch_optional(pool)
+                .await?
         })
     }
 
@@ -198,8 +202,12 @@ impl Archive {
              AND status <> 'reservado'"
         );
         Ok({
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(&self.office.code).bind(key).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(&self.office.code)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
         })
     }
 
@@ -213,7 +221,7 @@ impl Archive {
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE code_hash = $1 AND status <> 'reservado'"
         );
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).bind(code_hash).fetch_optional(pool).await?
         })
     }
@@ -233,7 +241,7 @@ impl Archive {
         const SQL: &str = "SELECT key_id, algorithm, signer, cargo, signed_at FROM signatures \
              WHERE document_id = $1 ORDER BY id";
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(SQL).bind(document_id).fetch_all(pool).await?
         })
     }
@@ -244,8 +252,12 @@ impl Archive {
         const SQL: &str = "SELECT id, public_id, office_code, kind, key, title, opened_on, closed_on, retention \
              FROM expedientes WHERE public_id = $1 AND office_code = $2";
         let found: Option<ExpedienteRecord> = {
- let pool = self.store.pool();
-            sqlx::query_as(SQL).bind(id).bind(&self.office.code).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(SQL)
+                .bind(id)
+                .bind(&self.office.code)
+                .fetch_optional(pool)
+                .await?
         };
         found.ok_or_else(|| ArchiveError::ExpedienteNotFound(id.to_string()))
     }
@@ -257,8 +269,12 @@ impl Archive {
              AND status <> 'reservado' ORDER BY issued_at, id"
         );
         Ok({
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(&self.office.code)
+                .fetch_all(pool)
+                .await?
         })
     }
 
@@ -266,7 +282,7 @@ impl Archive {
         const SQL: &str = "SELECT p.identity, p.name FROM persons p \
              JOIN expediente_persons ep ON ep.person_id = p.id WHERE ep.expediente_id = $1 ORDER BY p.name";
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
         })
     }
@@ -278,7 +294,7 @@ impl Archive {
              OR document_id IN (SELECT id FROM documents WHERE expediente_id = $1) ORDER BY seq"
         );
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
         })
     }
@@ -291,7 +307,7 @@ impl Archive {
              OR draft_id IN (SELECT id FROM drafts WHERE document_id = $1) ORDER BY seq"
         );
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
         })
     }

@@ -65,14 +65,21 @@ impl Archive {
         let id = match id {
             Some(id) => {
                 let changed = {
- let pool = self.store.pool();
+                    let pool = self.store.pool();
                     sqlx::query(
                         "UPDATE drafts SET data = $3, updated_at = $4 \
                          WHERE public_id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
                          AND (step IS NULL OR step = $6)",
                     )
-                    .bind(id).bind(&self.office.code).bind(&data).bind(&now).bind(form).bind(first_step)
-                    .execute(pool).await?.rows_affected()
+                    .bind(id)
+                    .bind(&self.office.code)
+                    .bind(&data)
+                    .bind(&now)
+                    .bind(form)
+                    .bind(first_step)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
                 };
                 if changed == 0 {
                     return Err(ArchiveError::Refused(
@@ -85,7 +92,7 @@ impl Archive {
             None => {
                 let id = PublicId::generate()?;
                 {
- let pool = self.store.pool();
+                    let pool = self.store.pool();
                     sqlx::query(
                         "INSERT INTO drafts (public_id, office_code, form, data, created_by, created_at, updated_at, step) \
                          VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
@@ -119,7 +126,7 @@ impl Archive {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let public_id = PublicId::generate()?;
         let id = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             let mut tx = self.store.begin_write().await?;
             let open: Option<PublicId> = sqlx::query_scalar(
                 "SELECT public_id FROM drafts WHERE office_code = $1 AND replaces = $2 AND document_id IS NULL",
@@ -148,15 +155,19 @@ impl Archive {
                 }
                 Err(e) => return Err(e.into()),
             };
-            append_event(&mut tx, NewEvent {
-                actor: actor.to_owned(),
-                action: "documento.en_correccion",
-                office_code: Some(self.office.code.clone()),
-                document_id: Some(document.row_id),
-                expediente_id: Some(document.expediente_row_id),
-                draft_id: Some(row_id),
-                details: json!({"folio": document.folio}),
-            }).await?;
+            append_event(
+                &mut tx,
+                NewEvent {
+                    actor: actor.to_owned(),
+                    action: "documento.en_correccion",
+                    office_code: Some(self.office.code.clone()),
+                    document_id: Some(document.row_id),
+                    expediente_id: Some(document.expediente_row_id),
+                    draft_id: Some(row_id),
+                    details: json!({"folio": document.folio}),
+                },
+            )
+            .await?;
             tx.commit().await?;
             public_id
         };
@@ -170,8 +181,12 @@ impl Archive {
              WHERE d.public_id = $1 AND d.office_code = $2"
         );
         let found: Option<DraftRecord> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(&self.office.code)
+                .fetch_optional(pool)
+                .await?
         };
         found.ok_or_else(|| ArchiveError::Refused("no existe ese borrador en esta oficina".into()))
     }
@@ -183,8 +198,12 @@ impl Archive {
              WHERE d.office_code = $1 AND d.document_id IS NULL ORDER BY d.updated_at DESC, d.id DESC LIMIT $2"
         );
         Ok({
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(&self.office.code).bind(limit).fetch_all(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(&self.office.code)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
         })
     }
 
@@ -200,8 +219,13 @@ impl Archive {
             super::documents::DOCUMENT_COLUMNS
         );
         Ok({
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(&self.office.code).bind(actor).bind(limit).fetch_all(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(&self.office.code)
+                .bind(actor)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
         })
     }
 }

@@ -93,17 +93,25 @@ impl Archive {
         {
             let mut tx = self.store.begin_write().await?;
             // It must still be open (a draft) or current (a document) now.
-            let open: Option<i64> = match signature.item {
-                SignedItem::Draft(id, step) => sqlx::query_scalar(
-                    "SELECT id FROM drafts WHERE id = $1 AND office_code = $2 AND document_id IS NULL \
+            let open: Option<i64> =
+                match signature.item {
+                    SignedItem::Draft(id, step) => sqlx::query_scalar(
+                        "SELECT id FROM drafts WHERE id = $1 AND office_code = $2 AND document_id IS NULL \
                      AND step = $3",
-                )
-                .bind(id).bind(&self.office.code).bind(step).fetch_optional(&mut *tx).await?,
-                SignedItem::Document(id) => sqlx::query_scalar(
-                    "SELECT id FROM documents WHERE id = $1 AND office_code = $2 AND status = 'emitido'",
-                )
-                .bind(id).bind(&self.office.code).fetch_optional(&mut *tx).await?,
-            };
+                    )
+                    .bind(id)
+                    .bind(&self.office.code)
+                    .bind(step)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                    SignedItem::Document(id) => sqlx::query_scalar(
+                        "SELECT id FROM documents WHERE id = $1 AND office_code = $2 AND status = 'emitido'",
+                    )
+                    .bind(id)
+                    .bind(&self.office.code)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                };
             if open.is_none() {
                 return Err(ArchiveError::Refused(match signature.item {
                     SignedItem::Draft(..) => {
@@ -124,29 +132,37 @@ impl Archive {
             .execute(&mut *tx).await?;
             // The scan of the signed paper is what a document issued to be
             // signed on paper awaited.
-            if signature.kind == "papel" && let Some(document_id) = document_id {
+            if signature.kind == "papel"
+                && let Some(document_id) = document_id
+            {
                 sqlx::query("UPDATE documents SET paper_pending = NULL WHERE id = $1")
-                    .bind(document_id).execute(&mut *tx).await?;
+                    .bind(document_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            append_event(&mut tx, NewEvent {
-                actor: taker.username.to_owned(),
-                action: match signature.kind {
-                    "pantalla" => "firma_autografa.en_pantalla",
-                    _ => "firma_autografa.en_papel",
+            append_event(
+                &mut tx,
+                NewEvent {
+                    actor: taker.username.to_owned(),
+                    action: match signature.kind {
+                        "pantalla" => "firma_autografa.en_pantalla",
+                        _ => "firma_autografa.en_papel",
+                    },
+                    office_code: Some(self.office.code.clone()),
+                    document_id,
+                    expediente_id: None,
+                    draft_id,
+                    details: json!({
+                        "firmante": signature.signer,
+                        "proposito": signature.purpose,
+                        "dispositivo": signature.device,
+                        "consentimiento": signature.consent,
+                        "sha256": sha256,
+                        "recabo": taker.name,
+                    }),
                 },
-                office_code: Some(self.office.code.clone()),
-                document_id,
-                expediente_id: None,
-                draft_id,
-                details: json!({
-                    "firmante": signature.signer,
-                    "proposito": signature.purpose,
-                    "dispositivo": signature.device,
-                    "consentimiento": signature.consent,
-                    "sha256": sha256,
-                    "recabo": taker.name,
-                }),
-            }).await?;
+            )
+            .await?;
             tx.commit().await?;
         };
         Ok(public_id)
@@ -172,8 +188,12 @@ impl Archive {
             SignedItem::Draft(id, _) | SignedItem::Document(id) => id,
         };
         let rows: Vec<HandSignatureRecord> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_all(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(&self.office.code)
+                .fetch_all(pool)
+                .await?
         };
         Ok(rows)
     }
@@ -186,8 +206,12 @@ impl Archive {
     ) -> Result<(HandSignatureRecord, Vec<u8>), ArchiveError> {
         let sql = format!("SELECT {COLUMNS} FROM hand_signatures WHERE public_id = $1 AND office_code = $2");
         let found: Option<HandSignatureRecord> = {
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(id).bind(&self.office.code).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(&self.office.code)
+                .fetch_optional(pool)
+                .await?
         };
         let record =
             found.ok_or_else(|| ArchiveError::Refused("no existe esa firma en esta oficina".into()))?;

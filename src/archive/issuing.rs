@@ -22,10 +22,10 @@ use super::audit::{NewEvent, append_event, hex};
 use super::documents::{DOCUMENT_COLUMNS, DocumentRecord};
 use super::filing::{expediente_of, persons_in};
 use super::folio::{Folio, series_of};
-use crate::db::{NEXT_FOLIO, OFFICE, SERIES};
 use super::text::{data_text, fold};
 use super::tramites::FinalSignature;
 use super::{Archive, ArchiveError};
+use crate::db::{NEXT_FOLIO, OFFICE, SERIES};
 use crate::forms::{FormSpec, StepKind};
 use crate::issue::{IssueError, IssuedDocument};
 use crate::public_id::PublicId;
@@ -227,9 +227,17 @@ impl Archive {
                 }
             }
 
-            sqlx::query(OFFICE).bind(&office.code).bind(&office.name).execute(&mut *tx).await?;
+            sqlx::query(OFFICE)
+                .bind(&office.code)
+                .bind(&office.name)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(SERIES)
-                .bind(&office.code).bind(series_code).bind(series_name).execute(&mut *tx).await?;
+                .bind(&office.code)
+                .bind(series_code)
+                .bind(series_name)
+                .execute(&mut *tx)
+                .await?;
 
             let (expediente_id, expediente_title) = match order.expediente_id {
                 Some(public_id) => {
@@ -239,9 +247,11 @@ impl Archive {
                     .bind(public_id).bind(&office.code).fetch_optional(&mut *tx).await?;
                     match found {
                         None => return Err(ArchiveError::ExpedienteNotFound(public_id.to_string())),
-                        Some((_, title, Some(closed))) => return Err(ArchiveError::Refused(format!(
-                            "el expediente «{title}» se cerró el {closed}; no recibe documentos nuevos"
-                        ))),
+                        Some((_, title, Some(closed))) => {
+                            return Err(ArchiveError::Refused(format!(
+                                "el expediente «{title}» se cerró el {closed}; no recibe documentos nuevos"
+                            )));
+                        }
                         Some((id, title, None)) => (id, title),
                     }
                 }
@@ -263,22 +273,30 @@ impl Archive {
                         )));
                     }
                     if opened {
-                        append_event(&mut tx, NewEvent {
-                            actor: order.actor.to_owned(),
-                            action: "expediente.abierto",
-                            office_code: Some(office.code.clone()),
-                            document_id: None,
-                            expediente_id: Some(id),
-                            draft_id: None,
-                            details: json!({"tipo": derived.kind, "clave": derived.key, "titulo": title}),
-                        }).await?;
+                        append_event(
+                            &mut tx,
+                            NewEvent {
+                                actor: order.actor.to_owned(),
+                                action: "expediente.abierto",
+                                office_code: Some(office.code.clone()),
+                                document_id: None,
+                                expediente_id: Some(id),
+                                draft_id: None,
+                                details: json!({"tipo": derived.kind, "clave": derived.key, "titulo": title}),
+                            },
+                        )
+                        .await?;
                     }
                     (id, title)
                 }
             };
 
             let number: i64 = sqlx::query_scalar(NEXT_FOLIO)
-                .bind(&office.code).bind(series_code).bind(year).fetch_one(&mut *tx).await?;
+                .bind(&office.code)
+                .bind(series_code)
+                .bind(year)
+                .fetch_one(&mut *tx)
+                .await?;
             let number = u32::try_from(number)
                 .map_err(|_| ArchiveError::Refused(format!("número de folio fuera de rango: {number}")))?;
             let folio = self.folio_format.folio(&office.code, series_code, year, number);
@@ -311,17 +329,38 @@ impl Archive {
                     "INSERT INTO persons (office_code, identity, name) VALUES ($1, $2, $3) \
                      ON CONFLICT (office_code, identity) DO UPDATE SET name = excluded.name RETURNING id",
                 )
-                .bind(&office.code).bind(&person.identity).bind(&person.name).fetch_one(&mut *tx).await?;
-                sqlx::query("INSERT INTO expediente_persons (expediente_id, person_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING")
-                    .bind(expediente_id).bind(person_id).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO document_persons (document_id, person_id, role) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING")
-                    .bind(document_id).bind(person_id).bind(&person.role).execute(&mut *tx).await?;
+                .bind(&office.code)
+                .bind(&person.identity)
+                .bind(&person.name)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO expediente_persons (expediente_id, person_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(expediente_id)
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO document_persons (document_id, person_id, role) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(document_id)
+                .bind(person_id)
+                .bind(&person.role)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             let identities = persons.iter().map(|p| p.identity.clone()).collect();
-            Ok::<_, DocumentRecord>(Reservation { document_id, folio, expediente_id, expediente_title, identities })
+            Ok::<_, DocumentRecord>(Reservation {
+                document_id,
+                folio,
+                expediente_id,
+                expediente_title,
+                identities,
+            })
         };
         Ok(outcome)
     }
@@ -379,50 +418,83 @@ impl Archive {
                  pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8 \
                  WHERE id = $1 AND status = 'reservado'",
             )
-            .bind(id).bind(hex(&document.data_sha256)).bind(hex(&document.code.hash())).bind(&pdf_sha256)
-            .bind(document.pdf.len() as i64).bind(document.pages as i64).bind(&document.url)
+            .bind(id)
+            .bind(hex(&document.data_sha256))
+            .bind(hex(&document.code.hash()))
+            .bind(&pdf_sha256)
+            .bind(document.pdf.len() as i64)
+            .bind(document.pages as i64)
+            .bind(&document.url)
             .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
-            .execute(&mut *tx).await?.rows_affected();
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             if updated != 1 {
                 return Err(ArchiveError::Refused(format!(
-                    "el folio {} fue anulado mientras se emitía", reservation.folio
+                    "el folio {} fue anulado mientras se emitía",
+                    reservation.folio
                 )));
             }
             // One row per signature the office key seals: the workflow's
             // earlier ones, in order, then the one issuing it.
-            let earlier = order.endorsements.split_last().map_or(&[][..], |(_, earlier)| earlier);
+            let earlier = order
+                .endorsements
+                .split_last()
+                .map_or(&[][..], |(_, earlier)| earlier);
             let signers = earlier
                 .iter()
                 .filter(|e| e.tipo == StepKind::Firma)
                 .map(|e| (&e.nombre, &e.cargo, &e.fecha_hora))
                 .chain([(&signature.signer, &signature.cargo, &signature.signed_at)]);
             for (signer, cargo, signed_at) in signers {
-                sqlx::query("INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id).bind(&signature.key_id).bind(signature.algorithm).bind(signer)
-                    .bind(cargo).bind(signed_at)
-                    .execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO signatures (document_id, key_id, algorithm, signer, cargo, signed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(&signature.key_id)
+                .bind(signature.algorithm)
+                .bind(signer)
+                .bind(cargo)
+                .bind(signed_at)
+                .execute(&mut *tx)
+                .await?;
             }
             if let Some(last) = &order.draft {
-                super::tramites::close_signed_draft(&mut tx, &self.office.code, last, id, reservation.folio.as_str()).await?;
+                super::tramites::close_signed_draft(
+                    &mut tx,
+                    &self.office.code,
+                    last,
+                    id,
+                    reservation.folio.as_str(),
+                )
+                .await?;
             }
-            sqlx::query(index_sql).bind(id).bind(&body).execute(&mut *tx).await?;
-            append_event(&mut tx, NewEvent {
-                actor: order.actor.to_owned(),
-                action: "documento.emitido",
-                office_code: Some(self.office.code.clone()),
-                document_id: Some(id),
-                expediente_id: Some(reservation.expediente_id),
-                draft_id: None,
-                details: json!({
-                    "folio": reservation.folio.as_str(),
-                    "formulario": order.form.id.as_str(),
-                    "pdf_sha256": pdf_sha256,
-                    "firmante": signature.signer,
-                    "clave": signature.key_id,
-                    "firmaran_en_papel": order.on_paper,
-                }),
-            }).await?;
+            sqlx::query(index_sql)
+                .bind(id)
+                .bind(&body)
+                .execute(&mut *tx)
+                .await?;
+            append_event(
+                &mut tx,
+                NewEvent {
+                    actor: order.actor.to_owned(),
+                    action: "documento.emitido",
+                    office_code: Some(self.office.code.clone()),
+                    document_id: Some(id),
+                    expediente_id: Some(reservation.expediente_id),
+                    draft_id: None,
+                    details: json!({
+                        "folio": reservation.folio.as_str(),
+                        "formulario": order.form.id.as_str(),
+                        "pdf_sha256": pdf_sha256,
+                        "firmante": signature.signer,
+                        "clave": signature.key_id,
+                        "firmaran_en_papel": order.on_paper,
+                    }),
+                },
+            )
+            .await?;
             tx.commit().await?;
         };
         self.document_by_row(id).await
@@ -442,17 +514,26 @@ impl Archive {
                 "UPDATE documents SET status = 'anulado', annulled_at = $2, annulled_by = 'sello', \
                  annul_reason = $3, idempotency_key = NULL WHERE id = $1 AND status = 'reservado'",
             )
-            .bind(id).bind(now()).bind(reason).execute(&mut *tx).await?.rows_affected();
+            .bind(id)
+            .bind(now())
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             if updated == 1 {
-                append_event(&mut tx, NewEvent {
-                    actor: "sello".to_owned(),
-                    action: "folio.anulado",
-                    office_code: Some(self.office.code.clone()),
-                    document_id: Some(id),
-                    expediente_id: None,
-                    draft_id: None,
-                    details: json!({"folio": folio, "motivo": reason}),
-                }).await?;
+                append_event(
+                    &mut tx,
+                    NewEvent {
+                        actor: "sello".to_owned(),
+                        action: "folio.anulado",
+                        office_code: Some(self.office.code.clone()),
+                        document_id: Some(id),
+                        expediente_id: None,
+                        draft_id: None,
+                        details: json!({"folio": folio, "motivo": reason}),
+                    },
+                )
+                .await?;
             }
             tx.commit().await?;
         };
@@ -489,7 +570,7 @@ impl Archive {
             )
         };
         let stale: Vec<(i64, String)> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             let mut query = sqlx::query_as(sql).bind(&cutoff);
             if let Some(pattern) = &pattern {
                 query = query.bind(&self.office.code).bind(pattern);

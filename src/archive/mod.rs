@@ -27,6 +27,8 @@ pub(crate) mod tramites;
 
 use crate::config::Config;
 
+pub use crate::db::{Backend, Store, StoreError};
+pub use crate::office::Office;
 pub use annul::AnnulCategory;
 pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
 pub use blobs::{BlobError, BlobStore, QUARANTINE, sha256_hex};
@@ -43,8 +45,6 @@ pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
-pub use crate::db::{Backend, Store, StoreError};
-pub use crate::office::Office;
 pub use tramites::{FinalSignature, Move, StepRecord, Taker};
 
 /// Why an archive operation did not happen. Nothing is changed in any case.

@@ -8,7 +8,7 @@ impl Archive {
     /// uploaded; one whose format the database no longer names reads as none.
     pub async fn office_logo(&self, code: &str) -> Result<Option<Logo>, ArchiveError> {
         let row: Option<(Option<Vec<u8>>, Option<String>)> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as("SELECT logo, logo_type FROM offices WHERE code = $1")
                 .bind(code)
                 .fetch_optional(pool)

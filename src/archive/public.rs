@@ -50,7 +50,7 @@ impl Archive {
              LEFT JOIN documents r ON r.id = d.replaced_by \
              WHERE d.code_hash = $1 AND d.status <> 'reservado'";
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(SQL).bind(code_hash).fetch_optional(pool).await?
         })
     }

@@ -57,7 +57,7 @@ impl Archive {
     pub async fn blob_references(&self) -> Result<Vec<BlobReference>, ArchiveError> {
         let sql = references_sql();
         let rows: Vec<(i32, i64, String)> = {
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(&sql).fetch_all(pool).await?
         };
         Ok(rows
@@ -78,9 +78,11 @@ impl Archive {
         match reference.table {
             "documents" => {
                 let folio: Option<String> = {
- let pool = self.store.pool();
+                    let pool = self.store.pool();
                     sqlx::query_scalar("SELECT folio FROM documents WHERE id = $1")
-                        .bind(reference.row_id).fetch_optional(pool).await?
+                        .bind(reference.row_id)
+                        .fetch_optional(pool)
+                        .await?
                 };
                 Ok(Owner {
                     folio: folio.unwrap_or_default(),
@@ -89,12 +91,14 @@ impl Archive {
             }
             "hand_signatures" => {
                 let found: Option<(String, Option<String>, Option<i64>)> = {
- let pool = self.store.pool();
+                    let pool = self.store.pool();
                     sqlx::query_as(
                         "SELECT h.kind, d.folio, h.draft_id FROM hand_signatures h \
                          LEFT JOIN documents d ON d.id = h.document_id WHERE h.id = $1",
                     )
-                    .bind(reference.row_id).fetch_optional(pool).await?
+                    .bind(reference.row_id)
+                    .fetch_optional(pool)
+                    .await?
                 };
                 let (kind, folio, draft) = found.unwrap_or_default();
                 let mut what = match kind.as_str() {

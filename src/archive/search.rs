@@ -79,8 +79,12 @@ impl Archive {
         }
         const SQL: &str = "SELECT folio FROM documents WHERE office_code = $1 AND folio = $2";
         Ok({
- let pool = self.store.pool();
-            sqlx::query_scalar(SQL).bind(&self.office.code).bind(&candidate).fetch_optional(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_scalar(SQL)
+                .bind(&self.office.code)
+                .bind(&candidate)
+                .fetch_optional(pool)
+                .await?
         })
     }
 }
@@ -127,7 +131,11 @@ impl Archive {
         // The text condition comes first, so its parameter is $2 and the
         // ranking can refer to it again.
         let (from, rank, newest_first) = if terms.is_empty() {
-            ("documents d", "CAST(0 AS DOUBLE PRECISION)", "d.issued_on DESC, d.id DESC")
+            (
+                "documents d",
+                "CAST(0 AS DOUBLE PRECISION)",
+                "d.issued_on DESC, d.id DESC",
+            )
         } else {
             // All words are required; the last may be the start of a word,
             // as when typing a name.
@@ -182,8 +190,11 @@ impl Archive {
             self.rank_limit + 1
         );
         let total: i64 = {
- let pool = self.store.pool();
-            bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &params).fetch_one(pool).await?.0
+            let pool = self.store.pool();
+            bind_all(sqlx::query_as::<_, (i64,)>(&count_sql), &params)
+                .fetch_one(pool)
+                .await?
+                .0
         };
         let total_exact = total <= self.rank_limit;
         let ranked = total_exact && !terms.is_empty();
@@ -201,8 +212,10 @@ impl Archive {
             (page - 1) as u64 * per_page as u64
         );
         let hits = {
- let pool = self.store.pool();
-            bind_all(sqlx::query_as::<_, SearchHit>(&hits_sql), &params).fetch_all(pool).await?
+            let pool = self.store.pool();
+            bind_all(sqlx::query_as::<_, SearchHit>(&hits_sql), &params)
+                .fetch_all(pool)
+                .await?
         };
         Ok(SearchResults {
             total,

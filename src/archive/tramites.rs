@@ -96,25 +96,44 @@ impl Archive {
                 "UPDATE drafts SET step = $3, updated_at = $4 WHERE id = $1 AND office_code = $2 \
                  AND document_id IS NULL AND (step = $5 OR (step IS NULL AND $6))",
             )
-            .bind(step.draft_id).bind(&self.office.code).bind(step.to).bind(&at)
-            .bind(step.from).bind(step.from_first)
-            .execute(&mut *tx).await?.rows_affected();
+            .bind(step.draft_id)
+            .bind(&self.office.code)
+            .bind(step.to)
+            .bind(&at)
+            .bind(step.from)
+            .bind(step.from_first)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             if moved != 1 {
                 return Err(ArchiveError::Refused(format!(
                     "el borrador ya no está en el paso «{}»: otra persona lo movió o ya se emitió; recargue y revise",
                     step.from
                 )));
             }
-            record_step(&mut tx, step.draft_id, step.from, step.action, taker, step.note, &at).await?;
-            append_event(&mut tx, NewEvent {
-                actor: taker.username.to_owned(),
-                action: event_action(step.action),
-                office_code: Some(self.office.code.clone()),
-                document_id: None,
-                expediente_id: None,
-                draft_id: Some(step.draft_id),
-                details: json!({"paso": step.from, "siguiente": step.to, "motivo": step.note}),
-            }).await?;
+            record_step(
+                &mut tx,
+                step.draft_id,
+                step.from,
+                step.action,
+                taker,
+                step.note,
+                &at,
+            )
+            .await?;
+            append_event(
+                &mut tx,
+                NewEvent {
+                    actor: taker.username.to_owned(),
+                    action: event_action(step.action),
+                    office_code: Some(self.office.code.clone()),
+                    document_id: None,
+                    expediente_id: None,
+                    draft_id: Some(step.draft_id),
+                    details: json!({"paso": step.from, "siguiente": step.to, "motivo": step.note}),
+                },
+            )
+            .await?;
             tx.commit().await?;
         };
         Ok(())
@@ -123,7 +142,7 @@ impl Archive {
     /// The steps taken on a draft, in order.
     pub async fn draft_steps(&self, draft_id: i64) -> Result<Vec<StepRecord>, ArchiveError> {
         Ok({
- let pool = self.store.pool();
+            let pool = self.store.pool();
             sqlx::query_as(
                 "SELECT s.id, s.step, s.action, s.user_id, s.name, s.cargo, s.note, s.at FROM draft_steps s \
                  JOIN drafts d ON d.id = s.draft_id WHERE s.draft_id = $1 AND d.office_code = $2 ORDER BY s.id",
@@ -139,8 +158,12 @@ impl Archive {
              OR document_id = (SELECT document_id FROM drafts WHERE id = $1 AND office_code = $2) ORDER BY seq"
         );
         Ok({
- let pool = self.store.pool();
-            sqlx::query_as(&sql).bind(draft_id).bind(&self.office.code).fetch_all(pool).await?
+            let pool = self.store.pool();
+            sqlx::query_as(&sql)
+                .bind(draft_id)
+                .bind(&self.office.code)
+                .fetch_all(pool)
+                .await?
         })
     }
 }

@@ -52,7 +52,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend()).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
     }
 }
 
@@ -80,15 +82,16 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `url`:
     /// `sqlite://path/sello.db` or `postgres://…`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let dialect: &'static dyn Dialect = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            &postgres::Postgres
-        } else if url.starts_with("sqlite:") {
-            &sqlite::Sqlite
-        } else {
-            return Err(StoreError::Invalid(format!(
-                "«{url}» no es una dirección de base de datos: use sqlite://… o postgres://…"
-            )));
-        };
+        let dialect: &'static dyn Dialect =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                &postgres::Postgres
+            } else if url.starts_with("sqlite:") {
+                &sqlite::Sqlite
+            } else {
+                return Err(StoreError::Invalid(format!(
+                    "«{url}» no es una dirección de base de datos: use sqlite://… o postgres://…"
+                )));
+            };
         Self::connect(dialect, url, None).await
     }
 
@@ -98,7 +101,11 @@ impl Store {
         Self::connect(&postgres::Postgres, url, Some(schema)).await
     }
 
-    async fn connect(dialect: &'static dyn Dialect, url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
+    async fn connect(
+        dialect: &'static dyn Dialect,
+        url: &str,
+        schema: Option<&str>,
+    ) -> Result<Self, StoreError> {
         install_drivers();
         let session = dialect.session_settings(schema)?;
         let pool = AnyPoolOptions::new()
@@ -150,7 +157,11 @@ impl Store {
     /// Records an office and one of its series, if not already there.
     pub async fn ensure_series(&self, office: (&str, &str), series: (&str, &str)) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(OFFICE).bind(office.0).bind(office.1).execute(&mut *tx).await?;
+        sqlx::query(OFFICE)
+            .bind(office.0)
+            .bind(office.1)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(SERIES)
             .bind(office.0)
             .bind(series.0)
@@ -170,7 +181,8 @@ impl Store {
             .bind(year)
             .fetch_one(&self.pool)
             .await?;
-        u32::try_from(number).map_err(|_| StoreError::Invalid(format!("número de folio fuera de rango: {number}")))
+        u32::try_from(number)
+            .map_err(|_| StoreError::Invalid(format!("número de folio fuera de rango: {number}")))
     }
 
     /// Runs one statement without parameters, for maintenance and tests;

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use futures::future::BoxFuture;
-use sqlx::Connection as _;
 use sqlx::AnyPool;
+use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
 
 use super::dialect::{BulkLock, Dialect, LockError, TextMatch};

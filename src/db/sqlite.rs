@@ -58,8 +58,12 @@ impl Dialect for Sqlite {
             // office for a search that should touch three. A sample of rows
             // per index is enough, and keeps it fast; cheap when up to date.
             let mut connection = pool.acquire().await?;
-            sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *connection).await?;
-            sqlx::query("PRAGMA optimize = 0x10002").execute(&mut *connection).await?;
+            sqlx::query("PRAGMA analysis_limit = 1000")
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query("PRAGMA optimize = 0x10002")
+                .execute(&mut *connection)
+                .await?;
             Ok(())
         })
     }
@@ -94,11 +98,12 @@ impl Dialect for Sqlite {
                 return Ok(0);
             }
             let mut tx = pool.begin_with(self.begin_write()).await?;
-            let indexed =
-                sqlx::query("INSERT INTO document_search (rowid, body) SELECT document_id, body FROM search_queue")
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+            let indexed = sqlx::query(
+                "INSERT INTO document_search (rowid, body) SELECT document_id, body FROM search_queue",
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             sqlx::query("DELETE FROM search_queue").execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(indexed)
@@ -138,7 +143,9 @@ impl Dialect for Sqlite {
 
     fn integrity_check<'a>(&'a self, pool: &'a AnyPool) -> BoxFuture<'a, Result<String, sqlx::Error>> {
         Box::pin(async move {
-            let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check").fetch_all(pool).await?;
+            let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_all(pool)
+                .await?;
             Ok(lines.join("; "))
         })
     }

@@ -189,4 +189,3 @@ fn pdf_timestamp(at: &DateTime<Tz>) -> Option<Timestamp> {
     let offset_minutes = at.offset().fix().local_minus_utc() / 60;
     Timestamp::new_local(datetime, offset_minutes)
 }
-

@@ -65,13 +65,13 @@ mod tests {
     fn markup_in_text_is_escaped() {
         // Attribute values are always in double quotes: a single quote
         // cannot end one, so it is left as typed.
-        assert_eq!(
-            escape("<b onclick='x'>\"&"),
-            "&lt;b onclick='x'&gt;&quot;&amp;"
-        );
+        assert_eq!(escape("<b onclick='x'>\"&"), "&lt;b onclick='x'&gt;&quot;&amp;");
         let page = layout("t", html! { p title=("\" onmouseover=\"x") { "<script>" } }).into_string();
         assert!(page.contains(r#"title="&quot; onmouseover=&quot;x""#), "{page}");
-        assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;") && !page.contains("<script>"),
+            "{page}"
+        );
     }
 
     #[test]

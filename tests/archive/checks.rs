@@ -227,7 +227,10 @@ async fn every_hash_column_is_known_to_fsck(fixture: &Fixture) {
                  WHERE table_schema = current_schema() AND column_name LIKE '%sha256%'"
         }
     };
-    let columns: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(store.pool()).await.expect("columns");
+    let columns: Vec<(String, String)> = sqlx::query_as(sql)
+        .fetch_all(store.pool())
+        .await
+        .expect("columns");
     assert!(columns.len() >= sello::archive::BLOB_COLUMNS.len(), "{columns:?}");
     for (table, column) in &columns {
         let known = |list: &[(&str, &str)]| list.iter().any(|(t, c)| t == table && c == column);

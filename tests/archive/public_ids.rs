@@ -409,7 +409,10 @@ async fn an_archive_from_before_public_ids_gets_them_for_its_rows(store: Store) 
     let mut given = Vec::new();
     for table in TABLES {
         let sql = format!("SELECT public_id FROM {table} ORDER BY id");
-        let ids: Vec<String> = sqlx::query_scalar(&sql).fetch_all(store.pool()).await.expect(table);
+        let ids: Vec<String> = sqlx::query_scalar(&sql)
+            .fetch_all(store.pool())
+            .await
+            .expect(table);
         assert_eq!(ids.len(), 2, "{table}");
         given.extend(ids.iter().map(|id| PublicId::parse(id).expect("well-formed")));
     }
