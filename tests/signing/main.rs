@@ -9,3 +9,4 @@ mod interop;
 mod issued;
 mod phone;
 mod qr;
+mod third_party;
