@@ -5,6 +5,7 @@
 
 mod annul;
 pub(crate) mod audit;
+mod blob_writes;
 mod blobs;
 mod bulk_lock;
 mod checks;
@@ -30,6 +31,7 @@ use crate::config::Config;
 
 pub use annul::AnnulCategory;
 pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
+pub use blob_writes::StagedBlob;
 pub use blobs::{BlobError, BlobStore, QUARANTINE, sha256_hex};
 pub use bulk_lock::{BulkLock, BulkLockError};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
