@@ -3,6 +3,7 @@
 
 mod attacks;
 mod cli;
+mod fuzz_smoke;
 mod helpers;
 mod hostile;
 mod interop;
