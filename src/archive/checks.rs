@@ -128,16 +128,16 @@ impl Archive {
     /// interrupted issuances as annulled and indexes documents left queued
     /// for search. With `repair`, moves the orphans to quarantine (never
     /// deletes them) and brings back from quarantine any blob a row points
-    /// at, but only while no issuance is in progress (an issuance stores
-    /// its PDF just before committing).
+    /// at, but only while no issuance is in progress and no other blob is
+    /// staged (each is stored just before its row is committed).
     pub async fn fsck(&self, repair: bool) -> Result<FsckReport, ArchiveError> {
         let interrupted = self.recover_interrupted(INTERRUPTED_AFTER).await?;
         let search_indexed = self.index_queued().await?;
         let database = self.store.dialect().integrity_check(self.store.pool()).await?;
-        // Blobs are listed first, then issuances in progress are counted,
-        // then references read: a blob in the listing is either of an
-        // issuance still in progress (and nothing is moved), or its row was
-        // committed before the references are read.
+        // Blobs are listed first, then issuances in progress and staged
+        // blobs are counted, then references read: a blob in the listing is
+        // either of a write still in progress (and nothing is moved), or its
+        // row was committed before the references are read.
         let in_store = self.blobs.list().await?;
         let in_progress: i64 = {
             let pool = self.store.pool();
@@ -145,8 +145,9 @@ impl Archive {
                 .fetch_one(pool)
                 .await?
         };
+        let staged = self.blob_writes_in_progress(INTERRUPTED_AFTER).await?;
         let references = self.blob_references().await?;
-        let may_move = repair && in_progress == 0;
+        let may_move = repair && in_progress == 0 && staged == 0;
         let mut problems = Vec::new();
         let mut restored = Vec::new();
         let mut states: HashMap<&str, BlobState> = HashMap::new();

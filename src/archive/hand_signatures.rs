@@ -2,12 +2,15 @@
 //! screen before the document is sealed (and printed in it), or given on
 //! paper and uploaded as a scan, or acknowledgements after issue (a
 //! receipt, a monthly renewal). The image or scan goes to the blob store
-//! first; its row and audit event are committed together after.
+//! first, staged (see [`super::blob_writes`]) so that `fsck --repair` does
+//! not take it for an orphan; its row and audit event are committed
+//! together after, withdrawing the stage.
 
 use serde::Serialize;
 use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
+use super::blob_writes::{StagedBlob, WITHDRAW};
 use super::tramites::{Taker, now};
 use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
@@ -79,12 +82,38 @@ impl Archive {
     /// signer (a new drawing after a smudge). Returns its public id.
     pub async fn add_hand_signature(
         &self,
-        signature: NewHandSignature<'_>,
+        mut signature: NewHandSignature<'_>,
         taker: &Taker<'_>,
     ) -> Result<PublicId, ArchiveError> {
         let public_id = PublicId::generate()?;
         let size = signature.bytes.len() as i64;
-        let sha256 = self.blobs.put(signature.bytes).await?;
+        let staged = self.stage_blob(std::mem::take(&mut signature.bytes)).await?;
+        match self
+            .record_hand_signature(&signature, size, &staged, public_id, taker)
+            .await
+        {
+            Ok(()) => Ok(public_id),
+            Err(e) => {
+                // Not recorded: the blob is left an orphan, and fsck free to move it.
+                if let Err(withdrawing) = self.abandon_staged(staged).await {
+                    tracing::warn!(error = %withdrawing, "a hand signature's staged blob stays announced");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The row and audit event of a hand signature whose blob is staged,
+    /// withdrawing the stage in the same transaction.
+    async fn record_hand_signature(
+        &self,
+        signature: &NewHandSignature<'_>,
+        size: i64,
+        staged: &StagedBlob,
+        public_id: PublicId,
+        taker: &Taker<'_>,
+    ) -> Result<(), ArchiveError> {
+        let sha256 = &staged.sha256;
         let at = now();
         let (draft_id, document_id) = match signature.item {
             SignedItem::Draft(id, _) => (Some(id), None),
@@ -126,7 +155,7 @@ impl Archive {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&self.office.code).bind(draft_id).bind(document_id).bind(signature.signer)
-            .bind(signature.name).bind(signature.kind).bind(signature.purpose).bind(&sha256)
+            .bind(signature.name).bind(signature.kind).bind(signature.purpose).bind(sha256)
             .bind(signature.media_type).bind(size).bind(signature.consent).bind(signature.device)
             .bind(taker.user_id).bind(&at).bind(public_id)
             .execute(&mut *tx).await?;
@@ -163,9 +192,13 @@ impl Archive {
                 },
             )
             .await?;
+            sqlx::query(WITHDRAW)
+                .bind(staged.write_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         };
-        Ok(public_id)
+        Ok(())
     }
 
     /// The hand signatures of a draft or document, in order; for a draft,

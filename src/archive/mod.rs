@@ -5,6 +5,7 @@
 
 mod annul;
 pub(crate) mod audit;
+mod blob_writes;
 mod blobs;
 mod bulk_lock;
 mod checks;
@@ -31,6 +32,7 @@ pub use crate::db::{Backend, Store, StoreError};
 pub use crate::office::Office;
 pub use annul::AnnulCategory;
 pub use audit::{AuditEvent, ChainBreak, NewEvent, hex};
+pub use blob_writes::StagedBlob;
 pub use blobs::{BlobError, BlobStore, QUARANTINE, sha256_hex};
 pub use bulk_lock::{BulkLock, BulkLockError};
 pub use checks::{AuditReport, BlobProblem, FsckReport};

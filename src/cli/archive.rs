@@ -145,7 +145,9 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
                     report.orphans_quarantined, report.quarantine
                 );
             } else if repair && !report.orphans.is_empty() {
-                eprintln!("Hay emisiones en curso: no se movió ningún huérfano; repita en un momento.");
+                eprintln!(
+                    "Hay emisiones en curso o firmas a mano guardándose: no se movió ningún huérfano; repita en un momento."
+                );
             } else if !report.orphans.is_empty() {
                 eprintln!(
                     "«fsck --repair» los mueve a la cuarentena, {}, sin borrarlos.",

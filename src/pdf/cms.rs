@@ -17,7 +17,7 @@ use cms::signed_data::{EncapsulatedContentInfo, SignedData, SignerIdentifier};
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5911, rfc5912, rfc8410};
 use der::asn1::{OctetString, SetOfVec, UtcTime};
-use der::{Any, Decode, Encode, Sequence};
+use der::{Any, Decode, Encode, Sequence, Tagged as _};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
@@ -116,6 +116,17 @@ fn digest_algorithm(algorithm: KeyAlgorithm) -> AlgorithmIdentifierOwned {
         oid,
         parameters: None,
     }
+}
+
+/// Whether `found` is the digest algorithm `expected` (which Sello writes
+/// without parameters). Other signers (pyHanko among them) give SHA-2 a
+/// NULL parameter, which RFC 5754 §2 says to accept as well; nothing else.
+fn names_digest(found: &AlgorithmIdentifierOwned, expected: &AlgorithmIdentifierOwned) -> bool {
+    found.oid == expected.oid
+        && found
+            .parameters
+            .as_ref()
+            .is_none_or(|p| p.tag() == der::Tag::Null && p.value().is_empty())
 }
 
 fn attribute(oid: ObjectIdentifier, value: Any) -> der::Result<Attribute> {
@@ -262,8 +273,11 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         .ok_or("la firma CMS no incluye el certificado del firmante")?;
     let algorithm = algorithm_of(&certificate).map_err(|e| e.to_string())?;
     let expected_digest = digest_algorithm(algorithm);
-    if signer_info.digest_alg != expected_digest
-        || signed_data.digest_algorithms.get(0) != Some(&expected_digest)
+    if !names_digest(&signer_info.digest_alg, &expected_digest)
+        || !signed_data
+            .digest_algorithms
+            .get(0)
+            .is_some_and(|found| names_digest(found, &expected_digest))
     {
         return Err("algoritmo de resumen inesperado para la clave del firmante".into());
     }

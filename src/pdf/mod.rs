@@ -8,7 +8,9 @@ mod object;
 mod sign;
 mod verify;
 
-pub use file::{PdfError, PdfFile};
+/// The CMS decoder and verifier on its own, for the fuzz targets.
+pub use cms::{CmsSigner, verify as verify_cms};
+pub use file::{Entry, PdfError, PdfFile};
 pub use merge::MergedPdf;
 pub use object::{Dict, Object};
 pub use sign::{SignError, SignatureRequest, sign_pdf};

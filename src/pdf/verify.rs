@@ -228,7 +228,11 @@ fn check_signature_bytes(
 /// What changed in revisions after `first`, besides Sello's own signature
 /// objects: the signature, its field, the form and the first page's /Annots.
 fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> Option<String> {
-    let root = file.root().ok()?;
+    // Without the catalog's number nothing below can be told apart from a
+    // change to the catalog: a trailer without a readable /Root is one.
+    let Ok(root) = file.root() else {
+        return Some("la última revisión no indica el catálogo (/Root) del documento".into());
+    };
     for index in first..file.revisions.len() {
         let revision = &file.revisions[index];
         let signatures = found.iter().filter(|s| s.revision == index).count();

@@ -5,7 +5,7 @@
 use std::io::Read as _;
 
 use axum::http::StatusCode;
-use sello::archive::{QUARANTINE, sha256_hex};
+use sello::archive::{NewHandSignature, QUARANTINE, SignedItem, Taker, sha256_hex};
 use serde_json::json;
 
 use crate::in_person::{base64, draw, drawn_png};
@@ -211,6 +211,82 @@ async fn fsck_repair_keeps_every_drawing_and_scan_and_quarantines_only_strays(fi
     assert!(!report.problems.iter().any(|p| p.sha256 == drawing_sha));
 }
 crate::archive_conformance!(fsck_repair_keeps_every_drawing_and_scan_and_quarantines_only_strays);
+
+/// A drawing or scan is in the store a moment before its row is committed:
+/// a repair in that moment moves no orphan, since the blob may be one of
+/// them; once the write is abandoned (or its announcement is as old as a
+/// crash's), the next repair moves them all.
+async fn fsck_repair_moves_no_orphan_while_a_blob_waits_for_its_row(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let stray = sha256_hex(b"suelto");
+    std::fs::create_dir_all(blob_path(fixture, &stray).parent().expect("dir")).expect("dir");
+    std::fs::write(blob_path(fixture, &stray), b"suelto").expect("stray");
+    let staged = archive
+        .stage_blob(b"dibujo a medio guardar".to_vec())
+        .await
+        .expect("staged");
+    let drawing = staged.sha256.clone();
+    assert_eq!(drawing, sha256_hex(b"dibujo a medio guardar"));
+
+    let report = archive.fsck(true).await.expect("fsck");
+    let mut orphans = vec![stray.clone(), drawing.clone()];
+    orphans.sort();
+    assert_eq!(report.orphans, orphans, "no row points at either yet");
+    assert_eq!(report.orphans_quarantined, 0);
+    assert!(blob_path(fixture, &drawing).is_file(), "the staged blob stays");
+    assert!(blob_path(fixture, &stray).is_file(), "and so does every orphan");
+
+    archive.abandon_staged(staged).await.expect("abandon");
+    let report = archive.fsck(true).await.expect("fsck");
+    assert_eq!(report.orphans_quarantined, 2);
+    assert!(quarantined_path(fixture, &drawing).is_file());
+    assert!(quarantined_path(fixture, &stray).is_file());
+
+    // A signature refused after its blob was stored withdraws its stage.
+    let taker = Taker {
+        user_id: 1,
+        username: "apoyo",
+        name: "Apoyo",
+        cargo: "Auxiliar",
+    };
+    let scan = b"escaneo de un documento que no existe".to_vec();
+    let refused = archive
+        .add_hand_signature(
+            NewHandSignature {
+                item: SignedItem::Document(999_999),
+                signer: "",
+                name: "Representante",
+                kind: "papel",
+                purpose: "Carta firmada en papel",
+                bytes: scan.clone(),
+                media_type: "image/png",
+                consent: true,
+                device: "escáner",
+            },
+            &taker,
+        )
+        .await;
+    assert!(refused.is_err(), "no such document");
+    let report = archive.fsck(true).await.expect("fsck");
+    assert_eq!(report.orphans, vec![sha256_hex(&scan)]);
+    assert_eq!(report.orphans_quarantined, 1, "nothing left announced");
+
+    // An announcement left by a crash stops repairs only for a while.
+    let old = "2000-01-01T00:00:00.000000Z";
+    let sql = "INSERT INTO blob_writes (started_at) VALUES ($1)";
+    sqlx::query(sql)
+        .bind(old)
+        .execute(archive.store().pool())
+        .await
+        .expect("announce");
+    let late = sha256_hex(b"suelto otra vez");
+    std::fs::create_dir_all(blob_path(fixture, &late).parent().expect("dir")).expect("dir");
+    std::fs::write(blob_path(fixture, &late), b"suelto otra vez").expect("stray");
+    let report = archive.fsck(true).await.expect("fsck");
+    assert_eq!(report.orphans_quarantined, 1, "a crash's announcement is cleared");
+    assert!(quarantined_path(fixture, &late).is_file());
+}
+crate::archive_conformance!(fsck_repair_moves_no_orphan_while_a_blob_waits_for_its_row);
 
 /// Every `*sha256` column of the schema is either a blob fsck looks for or
 /// a hash of something never stored: a new kind of stored file cannot be

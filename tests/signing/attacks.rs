@@ -223,6 +223,25 @@ fn an_update_that_replaces_an_object_is_refused() {
     assert!(report.modification.is_some());
 }
 
+/// Found by fuzzing the verifier: an update whose trailer names no
+/// catalog went unchecked, so whatever it replaced was reported valid.
+#[test]
+fn an_update_whose_trailer_has_no_readable_root_is_refused() {
+    let (key, pdf) = issued_oficio();
+    let file = PdfFile::parse(&pdf).expect("parses");
+    let info = file.trailer().reference("Info").expect("info");
+    let updated = append_update(&pdf, &[(info.0, "<</Title (Oficio alterado)>>".into())]);
+    let trailer = find(&updated, b"trailer");
+    for root in ["/Boot", "/Root (x) /Root"] {
+        let mut attacked = updated[..trailer].to_vec();
+        let rest = String::from_utf8_lossy(&updated[trailer..]).replacen("/Root", root, 1);
+        attacked.extend_from_slice(rest.as_bytes());
+        let report = verify(&attacked, &key.trusted());
+        assert!(!report.is_valid(), "{root}: {report:?}");
+        assert!(report.modification.is_some(), "{root}: {report:?}");
+    }
+}
+
 #[test]
 fn a_change_hidden_between_two_valid_signatures_is_refused() {
     let (key, pdf) = issued_oficio();

@@ -3,9 +3,11 @@
 
 mod attacks;
 mod cli;
+mod fuzz_smoke;
 mod helpers;
 mod hostile;
 mod interop;
 mod issued;
 mod phone;
 mod qr;
+mod third_party;
