@@ -18,9 +18,12 @@ use sello::forms::{Catalog, IssueDate, validate, warnings};
 use sello::keys::{KeyStatus, TrustedKeys, parse_certificate};
 use sello::pdf::{Entry, Object, PdfFile, verify_cms, verify_pdf};
 
+/// A target: it panics on an input that shows a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name `cargo fuzz` knows it by (and its corpus
 /// folder's name).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pdf_parser", pdf_parser),
     ("pdf_verify", pdf_verify),
     ("cms", cms),
@@ -185,7 +188,7 @@ pub fn xlsx(data: &[u8]) {
 
 /// The smallest workbook around a sheet and, if `parts` has a NUL byte,
 /// shared strings (what follows it).
-fn workbook(parts: &[u8]) -> Vec<u8> {
+pub fn workbook(parts: &[u8]) -> Vec<u8> {
     const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
     const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
     const PKG: &str = "http://schemas.openxmlformats.org/package/2006/relationships";

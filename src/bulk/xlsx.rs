@@ -224,6 +224,8 @@ fn check_parts(bytes: &[u8]) -> Result<(), String> {
         let mut capped = part.take(declared.saturating_add(1));
         if is_shared_strings(&name) {
             count_shared_strings(&mut capped, &name)?;
+        } else if is_worksheet(&name) {
+            check_references(&mut capped, &name)?;
         }
         // A read error here is a part that does not unzip as it declares
         // (the zip reader checks sizes and checksums as it goes).
@@ -241,6 +243,51 @@ fn damaged(name: &str) -> String {
 
 fn is_shared_strings(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with("sharedstrings.xml")
+}
+
+fn is_worksheet(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("worksheets/") && name.ends_with(".xml")
+}
+
+/// Refuses a cell or dimension reference past `XFD1048576`: Excel writes
+/// none, and calamine's arithmetic on a long one overflows (found by
+/// fuzzing). What is not well-formed XML is left for calamine to report.
+fn check_references(part: &mut impl Read, name: &str) -> Result<(), String> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let (element, attribute) = match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) => match e.local_name().as_ref() {
+                "c" => (e.clone(), "r"),
+                "dimension" => (e.clone(), "ref"),
+                _ => continue,
+            },
+            Ok(Event::Eof) | Err(_) => return Ok(()),
+            _ => continue,
+        };
+        if let Ok(Some(reference)) = element.try_get_attribute(attribute)
+            && !reference
+                .value
+                .split(':')
+                .all(|cell| is_cell_reference(cell.as_bytes()))
+        {
+            return Err(format!(
+                "{name}: «{}» no es una celda de Excel (la última es XFD1048576)",
+                reference.value
+            ));
+        }
+    }
+}
+
+/// `A1` to `XFD1048576`, as letters and digits; a bound checked only in
+/// length, which keeps every later computation far from overflowing.
+fn is_cell_reference(reference: &[u8]) -> bool {
+    let letters = reference.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let digits = &reference[letters..];
+    (1..=3).contains(&letters) && (1..=7).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// Refuses a part that unzips to more than its limit, or that is
