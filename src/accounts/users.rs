@@ -1,5 +1,8 @@
 //! Users: created by an administrator of their office (or on the first
 //! run), never deleted, only deactivated, so the audit trail keeps meaning.
+//!
+//! Long because every change an administrator may make to an account
+//! (create, rename, role, deactivate, reset) is checked and audited here.
 
 use serde::Serialize;
 
