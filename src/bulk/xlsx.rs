@@ -6,6 +6,9 @@
 //! one by one: the dimension the sheet declares and the place of every cell
 //! are checked before any row is laid out, as calamine's own reader lays
 //! out every row and column between the first cell and the last.
+//!
+//! Long because each limit is checked where the bytes are read (archive,
+//! shared strings, sheet), next to what it guards; its unit tests follow.
 
 use std::io::{BufReader, Cursor, Read};
 
