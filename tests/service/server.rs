@@ -53,12 +53,11 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Kept before it is announced, as the password below.
+                sink.lock().expect("log").push_str(&format!("{line}\n"));
                 if line.starts_with("Sello escucha") {
                     let _ = ready_tx.send(());
                 }
-                let mut log = sink.lock().expect("log");
-                log.push_str(&line);
-                log.push('\n');
             }
         });
         // The password is shown on standard output, before the server
@@ -67,12 +66,12 @@ impl Server {
         let sink = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Kept before it is announced: whoever is told finds the
+                // line that told.
+                sink.lock().expect("output").push_str(&format!("{line}\n"));
                 if let Some(p) = line.trim().strip_prefix("Contraseña de un solo uso: ") {
                     let _ = password_tx.send(p.to_owned());
                 }
-                let mut output = sink.lock().expect("output");
-                output.push_str(&line);
-                output.push('\n');
             }
         });
         ready_rx
