@@ -253,29 +253,34 @@ fn is_worksheet(name: &str) -> bool {
     name.contains("worksheets/") && name.ends_with(".xml")
 }
 
-/// Refuses a cell or dimension reference past `XFD1048576`: Excel writes
-/// none, and calamine's arithmetic on a long one overflows (found by
-/// fuzzing). What is not well-formed XML is left for calamine to report.
+/// Refuses a cell, row or dimension reference past `XFD1048576`: Excel
+/// writes none, and calamine's arithmetic on a long one overflows (found by
+/// fuzzing); and a worksheet that is not well-formed XML.
 fn check_references(part: &mut impl Read, name: &str) -> Result<(), String> {
     use quick_xml::events::Event;
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let (element, attribute) = match xml.read_event_into(&mut buf) {
+        let (element, attribute, is_row) = match xml.read_event_into(&mut buf) {
             Ok(Event::Start(e) | Event::Empty(e)) => match e.local_name().as_ref() {
-                "c" => (e.clone(), "r"),
-                "dimension" => (e.clone(), "ref"),
+                "c" => (e.clone(), "r", false),
+                "row" => (e.clone(), "r", true),
+                "dimension" => (e.clone(), "ref", false),
                 _ => continue,
             },
-            Ok(Event::Eof) | Err(_) => return Ok(()),
+            Ok(Event::Eof) => return Ok(()),
+            // calamine reads on past what quick-xml calls an error, so the
+            // rest could not be checked: a spreadsheet program writes none.
+            Err(e) => return Err(format!("{name} no es XML válido ({e}): el libro está dañado")),
             _ => continue,
         };
+        let fits = |text: &str| match is_row {
+            true => (1..=7).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()),
+            false => text.split(':').all(|cell| is_cell_reference(cell.as_bytes())),
+        };
         if let Ok(Some(reference)) = element.try_get_attribute(attribute)
-            && !reference
-                .value
-                .split(':')
-                .all(|cell| is_cell_reference(cell.as_bytes()))
+            && !fits(&reference.value)
         {
             return Err(format!(
                 "{name}: «{}» no es una celda de Excel (la última es XFD1048576)",
