@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::forms::FormSpec;
 use crate::issue::{IssueError, IssueRequest, issue};
 use crate::keys::OfficeKey;
+use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
 
@@ -28,6 +29,8 @@ pub struct Issuer {
     config: Config,
     key: RwLock<Arc<OfficeKey>>,
     base_url: String,
+    /// Counts every document it issues.
+    metrics: Arc<Metrics>,
 }
 
 impl Issuer {
@@ -38,7 +41,28 @@ impl Issuer {
             config: config.clone(),
             key: RwLock::new(key),
             base_url: config.base_url.clone(),
+            metrics: Arc::default(),
         })
+    }
+
+    /// The counters of what it issued, which the service also uses.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Counts and logs a document just issued.
+    pub fn count_issued(&self, archive: &Archive, order: &IssueOrder<'_>, issued: &Issued) {
+        if let Issued::New { document, .. } = issued {
+            self.metrics
+                .document_issued(order.form.id.as_str(), document.timings);
+            tracing::info!(
+                form = order.form.id.as_str(),
+                office = archive.office().code.as_str(),
+                render_ms = document.timings.render.as_millis() as u64,
+                sign_ms = document.timings.sign.as_millis() as u64,
+                "documento emitido"
+            );
+        }
     }
 
     /// The key that signs from now on.
@@ -153,7 +177,8 @@ impl Issuer {
         }
     }
 
-    /// Issues `order` in `archive`, signed for `signer` (name, cargo).
+    /// Issues `order` in `archive`, signed for `signer` (name, cargo), and
+    /// counts it.
     pub async fn issue(
         &self,
         archive: &Archive,
@@ -165,7 +190,7 @@ impl Issuer {
             .renderer_for(archive)
             .await
             .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
-        archive
+        let issued = archive
             .issue(order, |folio| {
                 let request = IssueRequest {
                     form: order.form,
@@ -180,7 +205,9 @@ impl Issuer {
                 };
                 issue(&renderer, &key, &self.base_url, &request)
             })
-            .await
+            .await?;
+        self.count_issued(archive, order, &issued);
+        Ok(issued)
     }
 
     /// A draft's PDF for `archive`'s office, marked as such: no folio, no

@@ -30,12 +30,15 @@ pub const LAYERS: &[&[&str]] = &[
     &["pdf", "qr", "render"],
     // One document's issuance, without storage.
     &["issue"],
-    // What is stored: the archive and the accounts.
-    &["accounts", "archive"],
+    // What is stored: the archive and the accounts; and the counters of
+    // what was issued.
+    &["accounts", "archive", "metrics"],
     // Issuing into an office's archive.
     &["issuer"],
     // Many documents at once.
     &["bulk"],
+    // A draft's way through its workflow, to the signature that issues it.
+    &["tramites"],
     // The ways in: HTTP, then the command line (which also serves HTTP).
     &["web"],
     &["cli"],

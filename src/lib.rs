@@ -17,6 +17,7 @@ pub mod issuer;
 pub mod keys;
 #[cfg(test)]
 mod layers;
+pub mod metrics;
 pub mod office;
 pub mod pdf;
 pub mod public_id;
@@ -24,4 +25,5 @@ pub mod qr;
 pub mod render;
 pub mod roles;
 pub mod signature_image;
+pub mod tramites;
 pub mod web;

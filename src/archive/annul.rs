@@ -7,7 +7,7 @@ use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
-use super::documents::DocumentRecord;
+use super::documents::{DocumentRecord, Status};
 use super::{Archive, ArchiveError};
 
 /// The longest reason kept, a paragraph.
@@ -128,7 +128,7 @@ impl Archive {
                         "un documento no puede reemplazarse a sí mismo".into(),
                     ));
                 }
-                if other.status != "emitido" {
+                if !other.status.is_current() {
                     return Err(ArchiveError::Refused(format!(
                         "el reemplazo {} está {}; debe ser un documento vigente",
                         other.folio, other.status
@@ -139,8 +139,8 @@ impl Archive {
             None => None,
         };
         let (status, action) = match replacement {
-            Some(_) => ("reemplazado", "documento.reemplazado"),
-            None => ("anulado", "documento.anulado"),
+            Some(_) => (Status::Reemplazado, "documento.reemplazado"),
+            None => (Status::Anulado, "documento.anulado"),
         };
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
         // PostgreSQL locks both rows, in id order so that two opposite
@@ -158,15 +158,20 @@ impl Archive {
             .bind(ids[1].unwrap_or(document.row_id))
             .fetch_all(&mut *tx)
             .await?;
-            let status_of = |id: i64| current.iter().find(|(i, _)| *i == id).map(|(_, s)| s.as_str());
-            if let Some(now) = status_of(document.row_id).filter(|s| *s != "emitido") {
+            let status_of = |id: i64| {
+                current
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .and_then(|(_, s)| Status::parse(s))
+            };
+            if let Some(now) = status_of(document.row_id).filter(|s| !s.is_current()) {
                 return Err(ArchiveError::Refused(format!(
                     "el documento {} ya está {now}: no se puede anular de nuevo",
                     document.folio
                 )));
             }
             if let Some(other) = &replacement
-                && status_of(other.row_id) != Some("emitido")
+                && status_of(other.row_id) != Some(Status::Emitido)
             {
                 return Err(ArchiveError::Refused(format!(
                     "el reemplazo {} ya no está vigente; debe ser un documento vigente",
@@ -178,7 +183,7 @@ impl Archive {
                  replaced_by = $6, annul_category = $7 WHERE id = $1 AND status = 'emitido'",
             )
             .bind(document.row_id)
-            .bind(status)
+            .bind(status.as_str())
             .bind(&at)
             .bind(actor)
             .bind(reason)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 
-use super::tramites::now;
+use super::steps::now;
 use super::{Archive, ArchiveError};
 
 /// Withdraws the announcement of a staged blob (`$1`, its write id), in the

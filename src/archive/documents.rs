@@ -8,7 +8,7 @@ use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
 
 /// Where a document stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Its folio is taken and it is being rendered and signed: invisible.
@@ -19,6 +19,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// The states a document is found in by a search: a reserved folio
+    /// is still being issued and shows nowhere.
+    pub const LISTED: [Self; 3] = [Self::Emitido, Self::Anulado, Self::Reemplazado];
+
+    /// A listed state by its name.
+    pub fn parse_listed(text: &str) -> Option<Self> {
+        Self::parse(text).filter(|s| *s != Self::Reservado)
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "reservado" => Some(Self::Reservado),
@@ -37,6 +46,33 @@ impl Status {
             Self::Reemplazado => "reemplazado",
         }
     }
+
+    /// Whether it is in force: issued, neither annulled nor replaced.
+    pub fn is_current(self) -> bool {
+        self == Self::Emitido
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compared with its stored name, as clients of the API read it.
+impl PartialEq<&str> for Status {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// As the database stores it.
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or_else(|| format!("estado de documento desconocido: «{text}»"))
+    }
 }
 
 /// A document as the archive keeps it.
@@ -50,7 +86,8 @@ pub struct DocumentRecord {
     pub row_id: i64,
     pub folio: String,
     pub form: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     /// The public id of its expediente.
     #[sqlx(rename = "expediente_public_id")]
     pub expediente_id: PublicId,
@@ -95,10 +132,6 @@ impl DocumentRecord {
     /// Whether it awaits the scan of its paper signed by hand.
     pub fn awaits_paper(&self) -> bool {
         self.paper_pending.is_some()
-    }
-
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Reservado)
     }
 }
 

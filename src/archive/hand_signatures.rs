@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
 use super::blob_writes::{StagedBlob, WITHDRAW};
-use super::tramites::{Taker, now};
+use super::steps::{Taker, now};
 use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
 

@@ -22,8 +22,8 @@ use super::audit::{NewEvent, append_event, hex};
 use super::documents::{DOCUMENT_COLUMNS, DocumentRecord};
 use super::filing::{expediente_of, persons_in};
 use super::folio::{Folio, series_of};
+use super::steps::FinalSignature;
 use super::text::{data_text, fold};
-use super::tramites::FinalSignature;
 use super::{Archive, ArchiveError};
 use crate::db::{NEXT_FOLIO, OFFICE, SERIES};
 use crate::forms::{FormSpec, StepKind};
@@ -461,7 +461,7 @@ impl Archive {
                 .await?;
             }
             if let Some(last) = &order.draft {
-                super::tramites::close_signed_draft(
+                super::steps::close_signed_draft(
                     &mut tx,
                     &self.office.code,
                     last,

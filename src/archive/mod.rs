@@ -23,8 +23,8 @@ mod references;
 mod s3;
 mod search;
 mod search_queue;
+pub(crate) mod steps;
 pub mod text;
-pub(crate) mod tramites;
 
 use crate::config::Config;
 
@@ -47,7 +47,7 @@ pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use s3::BucketBlobs;
 pub use search::{PER_PAGE_MAX, RANKED_MAX, SearchHit, SearchQuery, SearchResults};
-pub use tramites::{FinalSignature, Move, StepRecord, Taker};
+pub use steps::{FinalSignature, Move, StepRecord, Taker};
 
 /// Why an archive operation did not happen. Nothing is changed in any case.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Archive, ArchiveError};
+use super::{Archive, ArchiveError, Status};
 
 /// A document as a beneficiary who scans its QR sees it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -12,7 +12,8 @@ pub struct PublicView {
     pub folio: String,
     /// The form's id; the page shows its title.
     pub form: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub issued_at: String,
     pub office_name: String,
     pub signer: Option<String>,

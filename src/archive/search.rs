@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::filing::normal_identity;
 use super::text::query_terms;
-use super::{Archive, ArchiveError};
+use super::{Archive, ArchiveError, Status};
 use crate::public_id::PublicId;
 
 /// What to look for. Empty text lists by filters alone, newest first.
@@ -18,7 +18,7 @@ pub struct SearchQuery {
     pub form: Option<String>,
     /// A series code (`OF`, `AC`…): one family of documents.
     pub series: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     /// An expediente's public id.
@@ -37,7 +37,8 @@ pub struct SearchHit {
     pub id: PublicId,
     pub folio: String,
     pub form: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub issued_on: String,
     #[sqlx(rename = "expediente_public_id")]
     pub expediente_id: PublicId,
@@ -159,8 +160,12 @@ impl Archive {
         if let Some(series) = &query.series {
             add("d.series_code = ?", Param::Text(series.clone()), &mut params);
         }
-        if let Some(status) = &query.status {
-            add("d.status = ?", Param::Text(status.clone()), &mut params);
+        if let Some(status) = query.status {
+            add(
+                "d.status = ?",
+                Param::Text(status.as_str().to_owned()),
+                &mut params,
+            );
         }
         if let Some(from) = query.from {
             add("d.issued_on >= ?", Param::Text(from.to_string()), &mut params);

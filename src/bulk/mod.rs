@@ -377,7 +377,7 @@ impl BulkIssuer {
         };
         let reservation = match reserved {
             Ok(Ok(reservation)) => reservation,
-            Ok(Err(existing)) if existing.status != "emitido" => {
+            Ok(Err(existing)) if !existing.status.is_current() => {
                 return failed(format!(
                     "esta fila ya se emitió como {}, que hoy está {}; para emitirla de nuevo cambie algún dato",
                     existing.folio, existing.status

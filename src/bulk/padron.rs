@@ -158,7 +158,7 @@ async fn issued_or_existing(
     match issued {
         Ok(issued) => Ok(issued.record().clone()),
         Err(ArchiveError::IdempotencyConflict(_)) => match archive.document_by_idempotency_key(key).await? {
-            Some(existing) if existing.status == "emitido" => Ok(existing),
+            Some(existing) if existing.status.is_current() => Ok(existing),
             Some(existing) => Err(ArchiveError::Refused(format!(
                 "este tomo del padrón ya se emitió como {}, que hoy está {}",
                 existing.folio, existing.status

@@ -179,18 +179,19 @@ fn search(config: &Config, runtime: &tokio::runtime::Runtime, args: SearchArgs) 
             })
             .transpose()
     };
-    if let Some(status) = &args.status
-        && Status::parse(status).is_none_or(|s| s == Status::Reservado)
-    {
-        return Err(Failure::Usage(format!(
-            "--status: «{status}» no es un estado; use emitido, anulado o reemplazado"
-        )));
-    }
+    let status = match args.status.as_deref() {
+        None => None,
+        Some(text) => Some(Status::parse_listed(text).ok_or_else(|| {
+            Failure::Usage(format!(
+                "--status: «{text}» no es un estado; use emitido, anulado o reemplazado"
+            ))
+        })?),
+    };
     let query = SearchQuery {
         text: args.query.clone(),
         form: args.form.clone(),
         series: args.series.as_deref().map(str::to_ascii_uppercase),
-        status: args.status.clone(),
+        status,
         from: date("--from", &args.from)?,
         to: date("--to", &args.to)?,
         expediente: args.expediente,

@@ -23,4 +23,4 @@ pub use spec::{
     SignerValue,
 };
 pub use validate::{Problem, Problems, validate, warnings};
-pub use workflow::{HandSigner, Step, StepKind, Workflow, hand_signers, paper_signers};
+pub use workflow::{Action, HandSigner, Step, StepKind, Workflow, hand_signers, paper_signers};

@@ -29,15 +29,55 @@ pub enum StepKind {
     Presencial,
 }
 
-impl StepKind {
-    /// What taking the step is recorded as.
-    pub fn action(self) -> &'static str {
+/// What someone did at a step, as the archive records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The drafter sent the draft on from its `captura` step.
+    Enviado,
+    Visado,
+    /// Sent back with a reason; the visados and signatures before it lapse.
+    Rechazado,
+    Firmado,
+    /// The hand signatures of a `presencial` step were collected.
+    Presencial,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
         match self {
-            StepKind::Captura => "enviado",
-            StepKind::Visado => "visado",
-            StepKind::Firma => "firmado",
-            StepKind::Presencial => "presencial",
+            Self::Enviado => "enviado",
+            Self::Visado => "visado",
+            Self::Rechazado => "rechazado",
+            Self::Firmado => "firmado",
+            Self::Presencial => "presencial",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Enviado,
+            Self::Visado,
+            Self::Rechazado,
+            Self::Firmado,
+            Self::Presencial,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == text)
+    }
+
+    /// Whether it is a visado or a signature: what a document carries.
+    pub fn endorses(self) -> bool {
+        matches!(self, Self::Visado | Self::Firmado)
+    }
+}
+
+/// As the database stores it.
+impl TryFrom<String> for Action {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or_else(|| format!("acción de paso desconocida: «{text}»"))
     }
 }
 

@@ -7,17 +7,13 @@ pub mod api;
 pub mod auth;
 pub mod jobs;
 mod logging;
-mod metrics;
-pub mod notices;
 pub mod page;
 pub mod ratelimit;
 mod staff;
-pub mod tramites;
 mod ui;
 mod verify;
 
 pub use logging::init_logging;
-pub use metrics::Metrics;
 pub use page::escape;
 pub use ratelimit::ClientLimiter;
 
@@ -30,12 +26,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::accounts::Accounts;
-use crate::archive::{Archive, ArchiveError, DocumentRecord, IssueOrder, Issued, PublicView, hex};
+use crate::archive::{Archive, ArchiveError, DocumentRecord, PublicView, Status, hex};
 use crate::code::VerificationCode;
 use crate::config::Config;
 use crate::forms::Catalog;
 use crate::issuer::Issuer;
 use crate::keys::{OfficeKey, TrustedKeys};
+use crate::metrics::Metrics;
+use crate::tramites::{Notifier, Tramites};
 
 /// What every request handler shares.
 pub struct AppState {
@@ -47,13 +45,14 @@ pub struct AppState {
     pub issuer: Issuer,
     /// The keys whose signatures verify: the active one and the retired.
     trusted: RwLock<TrustedKeys>,
-    pub metrics: Metrics,
+    /// The issuer's counters, and the verification lookups.
+    pub metrics: Arc<Metrics>,
     pub lookup_limiter: ClientLimiter,
     pub login_limiter: ClientLimiter,
     /// Cookies are marked Secure when the service is reached over HTTPS.
     pub secure_cookies: bool,
     /// E-mail notices of drafts waiting for someone; off by default.
-    pub notifier: notices::Notifier,
+    pub notifier: Notifier,
     /// Held while the signing key is rotated.
     pub key_rotation: tokio::sync::Mutex<()>,
     /// Bulk jobs started from the web app.
@@ -70,20 +69,21 @@ impl AppState {
         key: Arc<OfficeKey>,
         trusted: TrustedKeys,
     ) -> std::io::Result<Self> {
+        let issuer = Issuer::new(config, key)?;
         Ok(Self {
             accounts: Accounts::new(archive.store().clone()),
             archive,
             catalog,
-            issuer: Issuer::new(config, key)?,
+            metrics: issuer.metrics(),
+            issuer,
             trusted: RwLock::new(trusted),
-            metrics: Metrics::default(),
             lookup_limiter: ClientLimiter::new(config.lookups_per_minute, config.behind_proxy),
             // Generous for an office behind one address; slow for guessing.
             login_limiter: ClientLimiter::new(30, config.behind_proxy),
             secure_cookies: config.base_url.starts_with("https://"),
             key_rotation: tokio::sync::Mutex::new(()),
             jobs: jobs::Jobs::default(),
-            notifier: notices::Notifier::new(config)?,
+            notifier: Notifier::new(config)?,
             config: config.clone(),
         })
     }
@@ -102,30 +102,13 @@ impl AppState {
         }
     }
 
-    /// Issues a document and counts it.
-    pub async fn issue(
-        &self,
-        archive: &Archive,
-        order: &IssueOrder<'_>,
-        signer: (&str, &str),
-    ) -> Result<Issued, ArchiveError> {
-        let issued = self.issuer.issue(archive, order, signer).await?;
-        self.count_issued(archive, order, &issued);
-        Ok(issued)
-    }
-
-    /// Counts and logs a document the issuer has just issued.
-    pub fn count_issued(&self, archive: &Archive, order: &IssueOrder<'_>, issued: &Issued) {
-        if let Issued::New { document, .. } = issued {
-            self.metrics
-                .document_issued(order.form.id.as_str(), document.timings);
-            tracing::info!(
-                form = order.form.id.as_str(),
-                office = archive.office().code.as_str(),
-                render_ms = document.timings.render.as_millis() as u64,
-                sign_ms = document.timings.sign.as_millis() as u64,
-                "documento emitido"
-            );
+    /// The trámite service over this installation.
+    pub fn tramites(&self) -> Tramites<'_> {
+        Tramites {
+            catalog: &self.catalog,
+            issuer: &self.issuer,
+            accounts: &self.accounts,
+            notifier: &self.notifier,
         }
     }
 
@@ -145,11 +128,9 @@ impl AppState {
             Some(code) => self.archive.public_view(&hex(&code.hash())).await?,
             None => None,
         };
-        let outcome = match found.as_ref().map(|view| view.status.as_str()) {
-            Some("emitido") => "emitido",
-            Some("anulado") => "anulado",
-            Some("reemplazado") => "reemplazado",
-            _ => "no_encontrado",
+        let outcome = match found.as_ref().map(|view| view.status) {
+            Some(status @ (Status::Emitido | Status::Anulado | Status::Reemplazado)) => status.as_str(),
+            Some(Status::Reservado) | None => "no_encontrado",
         };
         self.metrics.lookup(outcome);
         Ok(found)

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::page::{layout, long_date};
-use crate::archive::{PublicView, sha256_hex};
+use crate::archive::{PublicView, Status, sha256_hex};
 use crate::code::VerificationCode;
 use crate::pdf::verify_pdf;
 
@@ -183,11 +183,11 @@ fn document_page(
         .get(&view.form)
         .map_or_else(|| view.form.clone(), |form| form.title.clone());
     let annulled_on = long_date(view.annulled_at.as_deref().unwrap_or_default(), zone);
-    let status = match view.status.as_str() {
-        "emitido" => html! {
+    let status = match view.status {
+        Status::Emitido => html! {
             div.estado.valido { strong { "Válido" } "Este documento es auténtico y está vigente." }
         },
-        "reemplazado" => html! {
+        Status::Reemplazado => html! {
             div.estado.reemplazado {
                 strong { "Reemplazado" }
                 "Este documento fue sustituido por otro el " (annulled_on) "."
@@ -222,14 +222,14 @@ fn document_page(
         .annul_category
         .as_deref()
         .and_then(crate::archive::AnnulCategory::parse)
-        .filter(|_| view.status != "emitido")
+        .filter(|_| !view.status.is_current())
     {
         details.push(("Motivo", category.label().to_owned()));
     }
     if let Some(folio) = view
         .replacement_folio
         .as_ref()
-        .filter(|_| view.status == "reemplazado")
+        .filter(|_| view.status == Status::Reemplazado)
     {
         details.push(("Lo reemplaza el folio", folio.clone()));
     }

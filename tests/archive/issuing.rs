@@ -29,7 +29,7 @@ async fn documents_are_filed_with_folios_in_their_expedientes(fixture: &Fixture)
     assert_eq!(plan.folio, "DIF-SLP/PL/2026/0001");
     assert_eq!(oficio.folio, "DIF-SLP/OF/2026/0001");
     assert_eq!(second_oficio.folio, "DIF-SLP/OF/2026/0002");
-    assert_eq!(carta.status(), Status::Emitido);
+    assert_eq!(carta.status, Status::Emitido);
 
     // The family's documents share its expediente, found from familia_id.
     let family_of = |data: &serde_json::Value| data["familia_id"].as_str().expect("familia_id").to_owned();
@@ -150,7 +150,7 @@ async fn a_failed_issuance_records_its_folio_as_annulled_and_never_reuses_it(fix
         .await;
     assert!(matches!(failed, Err(ArchiveError::Issue(_))));
     let spoiled = archive.document("DIF-SLP/OF/2026/0001").await.expect("recorded");
-    assert_eq!(spoiled.status(), Status::Anulado);
+    assert_eq!(spoiled.status, Status::Anulado);
     assert!(
         spoiled
             .annul_reason
@@ -196,7 +196,7 @@ async fn an_interrupted_issuance_is_invisible_then_recorded_as_annulled(fixture:
         .document(reservation.folio.as_str())
         .await
         .expect("visible now");
-    assert_eq!(record.status(), Status::Anulado);
+    assert_eq!(record.status, Status::Anulado);
     assert_eq!(record.annul_reason.as_deref(), Some("emisión interrumpida"));
 }
 crate::archive_conformance!(an_interrupted_issuance_is_invisible_then_recorded_as_annulled);
@@ -224,7 +224,7 @@ async fn annulment_and_replacement_keep_the_document_with_reason_and_author(fixt
         )
         .await
         .expect("replaced");
-    assert_eq!(replaced.status(), Status::Reemplazado);
+    assert_eq!(replaced.status, Status::Reemplazado);
     assert_eq!(replaced.replaced_by, Some(correction.id));
     assert_eq!(replaced.annulled_by.as_deref(), Some("director"));
     assert_eq!(
@@ -236,7 +236,7 @@ async fn annulment_and_replacement_keep_the_document_with_reason_and_author(fixt
         .annul(&other.id.to_string(), "Duplicado", "director", None)
         .await
         .expect("annulled");
-    assert_eq!(annulled.status(), Status::Anulado);
+    assert_eq!(annulled.status, Status::Anulado);
     let twice = archive.annul(&other.folio, "otra vez", "director", None).await;
     assert!(matches!(twice, Err(ArchiveError::Refused(ref m)) if m.contains("ya está anulado")));
     // A replaced document cannot be the replacement of another.
@@ -407,7 +407,7 @@ async fn two_documents_cannot_replace_each_other(fixture: &Fixture) {
         fixture.archive.document(&b.folio).await.expect("b").status,
     ];
     assert!(
-        statuses.contains(&"emitido".to_owned()),
+        statuses.contains(&Status::Emitido),
         "one stays current: {statuses:?}"
     );
 }

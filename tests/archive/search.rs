@@ -1,7 +1,7 @@
 //! Search: accent- and case-insensitive, with filters, ranking and pages,
 //! the same on both databases.
 
-use sello::archive::{SearchQuery, SearchResults};
+use sello::archive::{SearchQuery, SearchResults, Status};
 use serde_json::Value;
 
 use crate::{Fixture, example};
@@ -167,7 +167,7 @@ async fn text_search_ignores_accents_and_case_and_filters_narrow_it(fixture: &Fi
     let annulled = search(
         fixture,
         SearchQuery {
-            status: Some("anulado".into()),
+            status: Some(Status::Anulado),
             ..text("nino")
         },
     )
@@ -177,7 +177,7 @@ async fn text_search_ignores_accents_and_case_and_filters_narrow_it(fixture: &Fi
     let current = search(
         fixture,
         SearchQuery {
-            status: Some("emitido".into()),
+            status: Some(Status::Emitido),
             ..text("nino")
         },
     )

@@ -124,7 +124,7 @@ pub fn endorsements_for(form: &FormSpec, data: &Value) -> Vec<Endorsement> {
 pub fn issue_as_tramite(id: &str, data: &Value) -> Vec<u8> {
     let form = form(id);
     let endorsements = endorsements_for(form, data);
-    let data = sello::web::tramites::signed_data(form, data, &endorsements);
+    let data = sello::tramites::signed_data(form, data, &endorsements);
     let on_paper = sello::forms::paper_signers(form, &data);
     let request = IssueRequest {
         form,

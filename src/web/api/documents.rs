@@ -10,12 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Body, PathParams};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{
-    AnnulCategory, DocumentRecord, HandSignatureRecord, IssueOrder, Issued, SignatureRow, SignedItem,
-};
+use crate::archive::{AnnulCategory, DocumentRecord, HandSignatureRecord, Issued, SignatureRow, SignedItem};
 use crate::public_id::PublicId;
+use crate::tramites::{Attachment, DirectIssue};
 use crate::web::auth::ApiCaller;
-use crate::web::tramites::{self, Attachment};
 
 /// How a path names a document.
 pub(super) const REFERENCE: &str =
@@ -129,10 +127,10 @@ pub async fn issue_document(
                     "Idempotency-Key: use de 1 a {IDEMPOTENCY_KEY_MAX} caracteres visibles"
                 )));
             }
-            if key.starts_with(crate::web::tramites::DRAFT_KEY_PREFIX) {
+            if key.starts_with(crate::tramites::DRAFT_KEY_PREFIX) {
                 return Err(ApiError::bad_request(format!(
                     "Idempotency-Key: las claves que empiezan con «{}» son de los borradores de Sello; use otra",
-                    crate::web::tramites::DRAFT_KEY_PREFIX
+                    crate::tramites::DRAFT_KEY_PREFIX
                 )));
             }
             Some(key.to_owned())
@@ -164,35 +162,16 @@ pub async fn issue_document(
         )
     })?;
     let archive = archive_of(&state, &user).await?;
-    let issued_at = state.issuer.now_in(archive.office());
-    let country = state.issuer.country_of(archive.office());
-    crate::forms::validate(
-        &form.for_country(country),
-        &body.data,
-        crate::forms::IssueDate::issued(&issued_at),
-    )
-    .map_err(|problems| ApiError::invalid_data(problems.0))?;
     let actor = format!("{} (API)", user.username);
-    let signature = crate::web::tramites::direct_signature(form, &user, issued_at);
-    let data = crate::web::tramites::signed_data(form, &body.data, std::slice::from_ref(&signature));
-    let order = IssueOrder {
+    let order = DirectIssue {
         form,
-        data: &data,
-        issued_at,
+        data: &body.data,
         actor: &actor,
         expediente_id: body.expediente,
         idempotency_key: idempotency_key.as_deref(),
-        draft: None,
-        endorsements: vec![signature],
-        on_paper: if body.firmaran_en_papel {
-            crate::forms::paper_signers(form, &data)
-        } else {
-            Vec::new()
-        },
+        on_paper: body.firmaran_en_papel,
     };
-    let issued = state
-        .issue(&archive, &order, (&user.display_name, &user.cargo))
-        .await?;
+    let issued = state.tramites().issue_directly(&archive, &user, order).await?;
     let status = match issued {
         Issued::New { .. } => StatusCode::CREATED,
         Issued::Existing(_) => StatusCode::OK,
@@ -270,7 +249,10 @@ pub async fn attach_hand_signature(
         consent: body.consent,
         device: &body.device,
     };
-    tramites::attach_to_document(&archive, document.row_id, &user, attachment).await?;
+    state
+        .tramites()
+        .attach_to_document(&archive, document.row_id, &user, attachment)
+        .await?;
     let answer = get_document(State(state), ApiCaller(user), PathParams(document.id.to_string())).await?;
     Ok((StatusCode::CREATED, answer).into_response())
 }

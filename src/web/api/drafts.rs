@@ -16,8 +16,8 @@ use super::{ApiError, AppState, archive_of};
 use crate::archive::{AuditEvent, HandSignatureRecord, StepRecord};
 use crate::forms::{HandSigner, Step};
 use crate::public_id::PublicId;
+use crate::tramites::{Drawing, InboxItem, Signed, Tramite};
 use crate::web::auth::ApiCaller;
-use crate::web::tramites::{self, Drawing, InboxItem, Signed, StepError, Tramite};
 
 /// A new draft.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -103,17 +103,6 @@ pub struct StepBody {
     pub issued: Option<IssuedBody>,
 }
 
-impl From<StepError> for ApiError {
-    fn from(error: StepError) -> Self {
-        match error {
-            StepError::NotFound(message) => ApiError::not_found(message),
-            StepError::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
-            StepError::Refused(message) => ApiError::new(StatusCode::CONFLICT, "refused", message),
-            StepError::Archive(error) => error.into(),
-        }
-    }
-}
-
 /// An audit event as the API shows it: what happened, when and by whom.
 /// The trail's sequence numbers, hashes and keys are the installation's,
 /// across offices, and stay in the archive.
@@ -144,9 +133,11 @@ async fn draft_body(
     id: PublicId,
 ) -> Result<DraftBody, ApiError> {
     let archive = archive_of(state, user).await?;
-    let tramite = tramites::load(state, &archive, id).await?;
+    let tramites = state.tramites();
+    let tramite = tramites.load(&archive, id).await?;
     let events = archive.draft_events(tramite.draft.row_id).await?;
-    let hand_signers = tramites::hand_signers_of(&archive, &tramite)
+    let hand_signers = tramites
+        .hand_signers_of(&archive, &tramite)
         .await?
         .into_iter()
         .map(|(signer, signature)| HandSignerStatus { signer, signature })
@@ -192,7 +183,9 @@ pub async fn create_draft(
         ));
     }
     let archive = archive_of(&state, &user).await?;
-    let id = tramites::save(&archive, form, None, &body.data, &user).await?;
+    let id = (state.tramites())
+        .save(&archive, form, None, &body.data, &user)
+        .await?;
     Ok((StatusCode::CREATED, Json(draft_body(&state, &user, id).await?)).into_response())
 }
 
@@ -272,8 +265,11 @@ pub async fn update_draft(
         ));
     }
     let archive = archive_of(&state, &user).await?;
-    let tramite = tramites::load(&state, &archive, id).await?;
-    tramites::save(&archive, tramite.form, Some(id), &body.data, &user).await?;
+    let tramites = state.tramites();
+    let tramite = tramites.load(&archive, id).await?;
+    tramites
+        .save(&archive, tramite.form, Some(id), &body.data, &user)
+        .await?;
     Ok(Json(draft_body(&state, &user, id).await?))
 }
 
@@ -316,17 +312,25 @@ pub async fn take_step(
             .map_err(|e| ApiError::bad_request(format!("cuerpo JSON no válido: {e}")))?
     };
     let archive = archive_of(&state, &user).await?;
-    let tramite = tramites::load(&state, &archive, id).await?;
+    let tramites = state.tramites();
+    let tramite = tramites.load(&archive, id).await?;
+    let reason = note.reason.as_deref();
     let mut issued = None;
     match action {
-        Action::Submit => tramites::submit(&archive, &tramite, &user).await?,
-        Action::Approve => tramites::approve(&archive, &tramite, &user, note.reason.as_deref()).await?,
+        Action::Submit => tramites.submit(&archive, &tramite, &user).await?,
+        Action::Approve => tramites.approve(&archive, &tramite, &user, reason).await?,
         Action::Reject => {
-            tramites::reject(&archive, &tramite, &user, note.reason.as_deref().unwrap_or("")).await?
+            tramites
+                .reject(&archive, &tramite, &user, reason.unwrap_or(""))
+                .await?
         }
-        Action::Finish => tramites::finish_in_person(&archive, &tramite, &user, note.on_paper).await?,
+        Action::Finish => {
+            tramites
+                .finish_in_person(&archive, &tramite, &user, note.on_paper)
+                .await?
+        }
         Action::Sign => {
-            if let Signed::Issued(done) = tramites::sign(&state, &archive, &tramite, &user).await? {
+            if let Signed::Issued(done) = tramites.sign(&archive, &tramite, &user).await? {
                 let record = done.record().clone();
                 issued = Some(IssuedBody {
                     new: matches!(*done, crate::archive::Issued::New { .. }),
@@ -339,7 +343,6 @@ pub async fn take_step(
     let status = if issued.is_some() {
         StatusCode::CREATED
     } else {
-        state.notifier.draft_moved(&state, &archive, id).await;
         StatusCode::OK
     };
     let draft = draft_body(&state, &user, id).await?;
@@ -367,14 +370,17 @@ pub async fn draw_signature(
         .decode(body.png_base64.trim().as_bytes())
         .map_err(|_| ApiError::bad_request("png_base64: no es base64 válido"))?;
     let archive = archive_of(&state, &user).await?;
-    let tramite = tramites::load(&state, &archive, id).await?;
+    let tramite = state.tramites().load(&archive, id).await?;
     let drawing = Drawing {
         signer: &body.signer,
         png,
         consent: body.consent,
         device: &body.device,
     };
-    tramites::sign_in_person(&archive, &tramite, &user, drawing).await?;
+    state
+        .tramites()
+        .sign_in_person(&archive, &tramite, &user, drawing)
+        .await?;
     Ok((StatusCode::CREATED, Json(draft_body(&state, &user, id).await?)).into_response())
 }
 
@@ -387,5 +393,5 @@ pub async fn inbox(
     ApiCaller(user): ApiCaller,
 ) -> Result<Json<Vec<InboxItem>>, ApiError> {
     let archive = archive_of(&state, &user).await?;
-    Ok(Json(tramites::inbox(&state, &archive, &user).await?))
+    Ok(Json(state.tramites().inbox(&archive, &user).await?))
 }

@@ -24,6 +24,7 @@ use super::AppState;
 use crate::accounts::{AccountError, Role, User};
 use crate::archive::{Archive, ArchiveError, Office};
 use crate::forms::Problem;
+use crate::tramites::StepError;
 
 /// The error envelope: `{"error": {"code", "message", "problems"?}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -125,6 +126,18 @@ impl From<ArchiveError> for ApiError {
             ArchiveError::Refused(message) => Self::new(StatusCode::CONFLICT, "refused", message),
             ArchiveError::Issue(IssueError::Invalid(problems)) => Self::invalid_data(problems.0),
             other => Self::internal(&other),
+        }
+    }
+}
+
+/// A step of a trámite not taken.
+impl From<StepError> for ApiError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::NotFound(message) => Self::not_found(message),
+            StepError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            StepError::Refused(message) => Self::new(StatusCode::CONFLICT, "refused", message),
+            StepError::Archive(error) => error.into(),
         }
     }
 }
@@ -245,7 +258,7 @@ async fn envelope_errors(response: Response) -> Response {
 }
 
 /// A scan in base64 is a third larger than the scan.
-const SCAN_BODY_MAX: usize = crate::web::tramites::SCAN_MAX / 3 * 4 + 64 * 1024;
+const SCAN_BODY_MAX: usize = crate::tramites::SCAN_MAX / 3 * 4 + 64 * 1024;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{PathParams, QueryParams};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{DocumentRecord, ExpedienteRecord, PER_PAGE_MAX, PersonRow, SearchQuery, SearchResults};
+use crate::archive::{
+    DocumentRecord, ExpedienteRecord, PER_PAGE_MAX, PersonRow, SearchQuery, SearchResults, Status,
+};
 use crate::public_id::PublicId;
 use crate::web::auth::ApiCaller;
 
@@ -83,11 +85,12 @@ impl SearchParams {
         if per_page == 0 || per_page > PER_PAGE_MAX {
             return Err(format!("per_page: de 1 a {PER_PAGE_MAX}"));
         }
-        if let Some(status) = self.status.as_deref().filter(|s| !s.is_empty())
-            && !["emitido", "anulado", "reemplazado"].contains(&status)
-        {
-            return Err("status: use emitido, anulado o reemplazado".into());
-        }
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => {
+                Some(Status::parse_listed(text).ok_or("status: use emitido, anulado o reemplazado")?)
+            }
+        };
         let date = |name: &str, value: Option<String>| -> Result<Option<NaiveDate>, String> {
             match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 None => Ok(None),
@@ -113,7 +116,7 @@ impl SearchParams {
             text: self.q.unwrap_or_default(),
             form: self.form.filter(|f| !f.is_empty()),
             series: self.series.filter(|s| !s.is_empty()),
-            status: self.status.filter(|s| !s.is_empty()),
+            status,
             from,
             to,
             expediente,

@@ -15,11 +15,11 @@ use super::account::capitalized;
 use super::tramite::{device_of, pad_png};
 use crate::archive::{Archive, ArchiveError, DocumentRecord, HandSignatureRecord};
 use crate::public_id::PublicId;
+use crate::tramites::{Attachment, SCAN_MAX, StepError};
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::page::short_moment;
-use crate::web::tramites::{self, Attachment, SCAN_MAX, StepError};
 use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, unavailable};
 
 /// The largest upload: a scan and the form around it.
@@ -53,7 +53,7 @@ pub fn section(
                 }
             }
         }
-        @if document.status == "emitido" && staff.user().role.can_draft() {
+        @if document.status.is_current() && staff.user().role.can_draft() {
             script src="/firma.js" defer {}
             form.tarjeta.firma-en-pantalla method="post" action={"/documentos/" (document.id) "/firma-en-pantalla"} {
                 (csrf_field(staff))
@@ -176,7 +176,11 @@ async fn attach(state: &AppState, staff: &Staff, reference: &str, attachment: At
         }
         Err(error) => return unavailable(&error),
     };
-    match tramites::attach_to_document(&archive, document.row_id, staff.user(), attachment).await {
+    match state
+        .tramites()
+        .attach_to_document(&archive, document.row_id, staff.user(), attachment)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/documentos/{}", document.id)).into_response(),
         Err(StepError::Forbidden(_)) => forbidden(staff),
         Err(StepError::NotFound(message) | StepError::Refused(message)) => {

@@ -523,7 +523,7 @@ pub async fn padron(
         date: job.issued_at.date_naive(),
         rows: &documents,
     };
-    let count = |order: &IssueOrder<'_>, issued: &Issued| state.count_issued(&archive, order, issued);
+    let count = |order: &IssueOrder<'_>, issued: &Issued| state.issuer.count_issued(&archive, order, issued);
     let issued = bulk::issue_padron(
         &state.issuer,
         &count,

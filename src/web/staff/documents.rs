@@ -90,7 +90,7 @@ pub async fn document(
         (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
     };
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
-    let can_annul = staff.user().role.can_issue() && document.status == "emitido";
+    let can_annul = staff.user().role.can_issue() && document.status.is_current();
     let zone = state.issuer.time_zone_of(archive.office());
     let title = format!("{} {}", form_title(&state, &document.form), document.folio);
     let body = page(
@@ -98,7 +98,7 @@ pub async fn document(
         &title,
         html! {
             dl.datos {
-                dt { "Estado" } dd { span class={"estado " (document.status)} { (document.status) } }
+                dt { "Estado" } dd { span class={"estado " (document.status.as_str())} { (document.status.as_str()) } }
                 dt { "Folio" } dd { (document.folio) }
                 dt { "Expediente" } dd { a href={"/expedientes/" (document.expediente_id)} { (document.expediente_title) } }
                 dt { "Emitido" } dd { (short_moment(&document.issued_at, zone)) " por " (document.issued_by) }
@@ -113,7 +113,7 @@ pub async fn document(
                     dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { (document.replaced_by_folio.as_deref().unwrap_or("documento")) } }
                 }
             }
-            @if let Some(pending) = document.paper_pending.as_deref().filter(|_| document.status == "emitido") {
+            @if let Some(pending) = document.paper_pending.as_deref().filter(|_| document.status.is_current()) {
                 (notice("aviso", &format!(
                     "Pendiente: se firma a mano en papel ({}). Imprímalo, recabe las firmas y adjunte el escaneo del papel firmado en «Firmas en persona y escaneos».",
                     pending.replace(',', ", ")
@@ -137,7 +137,7 @@ pub async fn document(
                 Some(form) => (read_only(form, &data)),
                 None => pre.tarjeta { (serde_json::to_string_pretty(&data).unwrap_or_default()) },
             }
-            @if document.status == "emitido" && staff.user().role.can_draft() {
+            @if document.status.is_current() && staff.user().role.can_draft() {
                 h2 { "Corregir" }
                 form.tarjeta method="post" action={"/documentos/" (document.id) "/corregir"} {
                     (csrf_field(&staff))

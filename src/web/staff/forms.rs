@@ -15,15 +15,14 @@ use serde_json::Value;
 use super::account::capitalized;
 use super::entry::{Posted, fields};
 use super::tramite;
-use crate::accounts::User;
-use crate::archive::{Archive, ArchiveError, IssueOrder, Issued};
+use crate::archive::{Archive, ArchiveError, Issued};
 use crate::forms::{FormSpec, IssueDate, Problem, StepKind, validate};
 use crate::issue::IssueError;
 use crate::public_id::PublicId;
+use crate::tramites::{DirectIssue, StepError};
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::tramites::{self, Signed, StepError};
 use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, public_id, unavailable};
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
@@ -166,7 +165,7 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
         Ok(archive) => archive,
         Err(error) => return unavailable(&error),
     };
-    let tramite = match tramites::load(&state, &archive, id).await {
+    let tramite = match state.tramites().load(&archive, id).await {
         Ok(tramite) => tramite,
         Err(StepError::NotFound(message) | StepError::Refused(message)) => {
             return not_found(&staff, &capitalized(&message));
@@ -178,7 +177,7 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
     }
     // Past its elaboration, or not the viewer's own: read-only.
     if tramite.step.is_some_and(|s| s.kind != StepKind::Captura) || !tramite.is_drafter(staff.user()) {
-        let signers = match tramites::hand_signers_of(&archive, &tramite).await {
+        let signers = match state.tramites().hand_signers_of(&archive, &tramite).await {
             Ok(signers) => signers,
             Err(error) => return unavailable(&error),
         };
@@ -215,34 +214,6 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
     )
 }
 
-/// Issues a draft in one go from its entry form (a workflow with nothing
-/// but a signature after it): saved, sent on and signed, each step
-/// recorded, so that a correction replaces the document it corrects.
-async fn issue_draft(
-    state: &AppState,
-    archive: &Archive,
-    form: &FormSpec,
-    id: PublicId,
-    data: &Value,
-    user: &User,
-) -> Result<PublicId, StepError> {
-    tramites::save(archive, form, Some(id), data, user).await?;
-    let tramite = tramites::load(state, archive, id).await?;
-    tramites::submit(archive, &tramite, user).await?;
-    let mut tramite = tramites::load(state, archive, id).await?;
-    // Issued in one go, its people sign the printed paper.
-    while tramite.step.is_some_and(|s| s.kind == StepKind::Presencial) {
-        tramites::finish_in_person(archive, &tramite, user, true).await?;
-        tramite = tramites::load(state, archive, id).await?;
-    }
-    match tramites::sign(state, archive, &tramite, user).await? {
-        Signed::Issued(issued) => Ok(issued.record().id),
-        Signed::MovedOn => Err(StepError::Refused(
-            "el borrador necesita otra firma; siga su trámite desde su página".into(),
-        )),
-    }
-}
-
 /// «Emitir y firmar» on a saved draft: a draft is issued once, through
 /// its steps, so a second attempt (an old tab, a colleague) finds the
 /// document already issued.
@@ -266,7 +237,11 @@ async fn issue_from_draft(
     if let Some(document) = found.document_id {
         return Redirect::to(&format!("/documentos/{document}")).into_response();
     }
-    match issue_draft(state, archive, form, id, data, staff.user()).await {
+    match state
+        .tramites()
+        .issue_at_once(archive, form, id, data, staff.user())
+        .await
+    {
         Ok(document) => Redirect::to(&format!("/documentos/{document}")).into_response(),
         Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems)))) => {
             entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None)
@@ -338,7 +313,11 @@ pub async fn submit(
         Err(error) => return unavailable(&error),
     };
     match action.as_str() {
-        "guardar" => match tramites::save(&archive, form, draft, &data, staff.user()).await {
+        "guardar" => match state
+            .tramites()
+            .save(&archive, form, draft, &data, staff.user())
+            .await
+        {
             Ok(id) => Redirect::to(&format!("/borradores/{id}")).into_response(),
             Err(StepError::Archive(ArchiveError::Refused(message))) => {
                 bad_request(&staff, &capitalized(&message))
@@ -346,7 +325,10 @@ pub async fn submit(
             Err(error) => unavailable(&error),
         },
         "enviar" => {
-            let saved = tramites::save(&archive, form, draft, &data, staff.user()).await;
+            let saved = state
+                .tramites()
+                .save(&archive, form, draft, &data, staff.user())
+                .await;
             let id = match saved {
                 Ok(id) => id,
                 Err(StepError::Archive(ArchiveError::Refused(message))) => {
@@ -354,15 +336,12 @@ pub async fn submit(
                 }
                 Err(error) => return unavailable(&error),
             };
-            let sent = match tramites::load(&state, &archive, id).await {
-                Ok(tramite) => tramites::submit(&archive, &tramite, staff.user()).await,
+            let sent = match state.tramites().load(&archive, id).await {
+                Ok(tramite) => state.tramites().submit(&archive, &tramite, staff.user()).await,
                 Err(error) => Err(error),
             };
             match sent {
-                Ok(()) => {
-                    state.notifier.draft_moved(&state, &archive, id).await;
-                    Redirect::to(&format!("/borradores/{id}")).into_response()
-                }
+                Ok(()) => Redirect::to(&format!("/borradores/{id}")).into_response(),
                 Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems)))) => entry_page(
                     &staff,
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -426,26 +405,17 @@ pub async fn submit(
                 return issue_from_draft(&state, &archive, &staff, form, id, &data, entry).await;
             }
             let user = staff.user();
-            let signature = tramites::direct_signature(form, user, issued_at);
-            let data = tramites::signed_data(form, &data, std::slice::from_ref(&signature));
             // The button says it: issued in one go, the people it names
             // sign the printed paper.
-            let on_paper = crate::forms::paper_signers(form, &data);
-            let order = IssueOrder {
+            let order = DirectIssue {
                 form,
                 data: &data,
-                issued_at,
                 actor: &user.username,
                 expediente_id: None,
                 idempotency_key: Some(&key),
-                draft: None,
-                endorsements: vec![signature],
-                on_paper,
+                on_paper: true,
             };
-            match state
-                .issue(&archive, &order, (&user.display_name, &user.cargo))
-                .await
-            {
+            match state.tramites().issue_directly(&archive, user, order).await {
                 Ok(issued) => {
                     let record = issued.record();
                     if let Issued::Existing(_) = issued {
@@ -456,21 +426,11 @@ pub async fn submit(
                     }
                     Redirect::to(&format!("/documentos/{}", record.id)).into_response()
                 }
-                Err(ArchiveError::Issue(IssueError::Invalid(problems))) => {
+                Err(StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems)))) => {
                     entry(StatusCode::UNPROCESSABLE_ENTITY, &problems.0, None, None)
                 }
-                Err(
-                    error @ (ArchiveError::IdempotencyConflict(_)
-                    | ArchiveError::InProgress(_)
-                    | ArchiveError::Refused(_)
-                    | ArchiveError::ExpedienteNotFound(_)),
-                ) => entry(
-                    StatusCode::CONFLICT,
-                    &[],
-                    None,
-                    Some(notice("error", &capitalized(&error.to_string()))),
-                ),
-                Err(ArchiveError::Issue(error)) => entry(
+                Err(StepError::Forbidden(_)) => forbidden(&staff),
+                Err(StepError::Archive(ArchiveError::Issue(error))) => entry(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &[],
                     None,
@@ -479,7 +439,25 @@ pub async fn submit(
                         &format!("No se emitió: {error}. El folio reservado quedó anulado."),
                     )),
                 ),
-                Err(error) => unavailable(&error),
+                Err(StepError::Archive(error @ (ArchiveError::Store(_) | ArchiveError::Blob(_)))) => {
+                    unavailable(&error)
+                }
+                Err(
+                    error @ (StepError::Archive(
+                        ArchiveError::IdempotencyConflict(_)
+                        | ArchiveError::InProgress(_)
+                        | ArchiveError::Refused(_)
+                        | ArchiveError::ExpedienteNotFound(_),
+                    )
+                    | StepError::NotFound(_)
+                    | StepError::Refused(_)),
+                ) => entry(
+                    StatusCode::CONFLICT,
+                    &[],
+                    None,
+                    Some(notice("error", &capitalized(&error.to_string()))),
+                ),
+                Err(StepError::Archive(error)) => unavailable(&error),
             }
         }
         _ => bad_request(&staff, "Elija una acción: vista previa, guardar o emitir."),

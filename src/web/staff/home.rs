@@ -9,11 +9,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::archive::{DocumentRecord, DraftRecord};
+use crate::tramites::InboxItem;
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::Staff;
 use crate::web::page::short_moment;
-use crate::web::tramites::{self, InboxItem};
 use crate::web::ui::{notice, page, unavailable};
 
 #[derive(Debug, Deserialize)]
@@ -42,7 +42,7 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
         (Ok(d), Ok(b)) => (d, b),
         (Err(error), _) | (_, Err(error)) => return unavailable(&error),
     };
-    let inbox = match tramites::inbox(&state, &archive, user).await {
+    let inbox = match state.tramites().inbox(&archive, user).await {
         Ok(inbox) => inbox,
         Err(error) => return unavailable(&error),
     };
@@ -96,7 +96,7 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord], zone: chro
                         td { a href={"/documentos/" (document.id)} { (document.folio) } }
                         td { (form_title(state, &document.form)) }
                         td { (short_moment(&document.issued_at, zone)) }
-                        td { span class={"estado " (document.status)} { (document.status) } }
+                        td { span class={"estado " (document.status.as_str())} { (document.status.as_str()) } }
                     }
                 }
             }

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
 use super::home::form_title;
-use crate::archive::ArchiveError;
+use crate::archive::{ArchiveError, Status};
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::api::records::SearchParams;
@@ -71,7 +71,7 @@ pub async fn search(
                 div { label for="status" { "Estado" }
                     select #status name="status" {
                         option value="" { "Todos" }
-                        @for status in ["emitido", "anulado", "reemplazado"] {
+                        @for status in Status::LISTED.map(Status::as_str) {
                             option value=(status) selected[asked.status.as_deref() == Some(status)] { (status) }
                         }
                     }
@@ -98,7 +98,7 @@ pub async fn search(
                                         td { (form_title(&state, &hit.form)) }
                                         td { (hit.issued_on) }
                                         td { a href={"/expedientes/" (hit.expediente_id)} { (hit.expediente_title) } }
-                                        td { span class={"estado " (hit.status)} { (hit.status) } }
+                                        td { span class={"estado " (hit.status.as_str())} { (hit.status.as_str()) } }
                                     }
                                 }
                             }

@@ -16,24 +16,24 @@ use serde_json::Value;
 
 use super::account::capitalized;
 use crate::archive::{Archive, ArchiveError, HandSignatureRecord};
-use crate::forms::{HandSigner, StepKind};
+use crate::forms::{Action, HandSigner, StepKind};
 use crate::issue::IssueError;
 use crate::public_id::PublicId;
+use crate::tramites::{NOTE_MAX, Signed, StepError, Tramite};
 use crate::web::AppState;
 use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::{long_date, short_moment};
-use crate::web::tramites::{self, NOTE_MAX, Signed, StepError, Tramite};
 use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, public_id, unavailable};
 
 /// What a step was recorded as, for people.
-fn action_label(action: &str) -> &'static str {
+fn action_label(action: Action) -> &'static str {
     match action {
-        "enviado" => "Envió",
-        "visado" => "Dio su visto bueno",
-        "rechazado" => "Rechazó",
-        "presencial" => "Recabó las firmas en persona",
-        _ => "Firmó",
+        Action::Enviado => "Envió",
+        Action::Visado => "Dio su visto bueno",
+        Action::Rechazado => "Rechazó",
+        Action::Presencial => "Recabó las firmas en persona",
+        Action::Firmado => "Firmó",
     }
 }
 
@@ -64,7 +64,7 @@ pub fn panel(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> Markup {
                                 td { (short_moment(&step.at, zone)) }
                                 td { (step.name) @if !step.cargo.is_empty() { ", " (step.cargo) } }
                                 td {
-                                    (action_label(&step.action)) " · "
+                                    (action_label(step.action)) " · "
                                     (tramite.form.workflow.step(&step.step).map_or(step.step.as_str(), |s| s.label.as_str()))
                                 }
                                 td { (step.note.as_deref().unwrap_or("")) }
@@ -211,22 +211,32 @@ pub async fn act(
     };
     let note = Some(form.motivo.as_str());
     let done = match form.action.as_str() {
-        "aprobar" => tramites::approve(&archive, &tramite, user, note)
+        "aprobar" => state
+            .tramites()
+            .approve(&archive, &tramite, user, note)
             .await
             .map(|()| None),
-        "rechazar" => tramites::reject(&archive, &tramite, user, &form.motivo)
+        "rechazar" => state
+            .tramites()
+            .reject(&archive, &tramite, user, &form.motivo)
             .await
             .map(|()| None),
-        "firmar" => tramites::sign(&state, &archive, &tramite, user)
+        "firmar" => state
+            .tramites()
+            .sign(&archive, &tramite, user)
             .await
             .map(|signed| match signed {
                 Signed::Issued(issued) => Some(issued.record().id),
                 Signed::MovedOn => None,
             }),
-        "continuar" => tramites::finish_in_person(&archive, &tramite, user, false)
+        "continuar" => state
+            .tramites()
+            .finish_in_person(&archive, &tramite, user, false)
             .await
             .map(|()| None),
-        "papel" => tramites::finish_in_person(&archive, &tramite, user, true)
+        "papel" => state
+            .tramites()
+            .finish_in_person(&archive, &tramite, user, true)
             .await
             .map(|()| None),
         _ => {
@@ -240,7 +250,6 @@ pub async fn act(
         Ok(Some(document)) => Redirect::to(&format!("/documentos/{document}")).into_response(),
         Ok(None) => {
             let id = tramite.draft.id;
-            state.notifier.draft_moved(&state, &archive, id).await;
             Redirect::to(&format!("/borradores/{id}")).into_response()
         }
         Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
@@ -271,13 +280,17 @@ pub async fn sign_in_person(
         let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
         return step_error(&state, &staff, Some((&archive, &tramite)), refused).await;
     };
-    let drawing = tramites::Drawing {
+    let drawing = crate::tramites::Drawing {
         signer: &form.firmante,
         png,
         consent: form.consentimiento.as_deref() == Some("si"),
         device: device_of(&headers),
     };
-    match tramites::sign_in_person(&archive, &tramite, user, drawing).await {
+    match state
+        .tramites()
+        .sign_in_person(&archive, &tramite, user, drawing)
+        .await
+    {
         Ok(()) => Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response(),
         Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
     }
@@ -333,7 +346,7 @@ async fn office_draft<'a>(
     let archive = archive_of(state, staff.user())
         .await
         .map_err(|error| unavailable(&error))?;
-    match tramites::load(state, &archive, id).await {
+    match state.tramites().load(&archive, id).await {
         Ok(tramite) => Ok((archive, tramite)),
         Err(error) => Err(step_error(state, staff, None, error).await),
     }
@@ -364,7 +377,9 @@ async fn step_error(
     };
     match tramite {
         Some((archive, tramite)) => {
-            let signers = tramites::hand_signers_of(archive, tramite)
+            let signers = state
+                .tramites()
+                .hand_signers_of(archive, tramite)
                 .await
                 .unwrap_or_default();
             let body = review_page(
@@ -390,7 +405,9 @@ pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id):
     };
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     let mut drawn = Vec::new();
-    for (signer, signature) in tramites::hand_signers_of(&archive, &tramite)
+    for (signer, signature) in state
+        .tramites()
+        .hand_signers_of(&archive, &tramite)
         .await
         .unwrap_or_default()
     {

@@ -12,6 +12,7 @@ use super::audit::AUDIT_COLUMNS;
 use super::audit::{NewEvent, append_event};
 use super::{Archive, ArchiveError};
 use crate::db::Tx;
+use crate::forms::Action;
 
 /// One step taken on a draft.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -21,8 +22,8 @@ pub struct StepRecord {
     pub id: i64,
     /// The workflow step it was taken at.
     pub step: String,
-    /// `enviado`, `visado`, `rechazado` or `firmado`.
-    pub action: String,
+    #[sqlx(try_from = "String")]
+    pub action: Action,
     /// Who took it, by the database's key: never shown (`name` says).
     #[serde(skip)]
     pub user_id: i64,
@@ -55,8 +56,7 @@ pub struct Move<'a> {
     pub from_first: bool,
     /// The step it goes to.
     pub to: &'a str,
-    /// `enviado`, `visado`, `rechazado` or `firmado`.
-    pub action: &'static str,
+    pub action: Action,
     pub note: Option<&'a str>,
 }
 
@@ -169,13 +169,13 @@ impl Archive {
 }
 
 /// The audit action of a step: `borrador.visado`…
-fn event_action(action: &str) -> &'static str {
+fn event_action(action: Action) -> &'static str {
     match action {
-        "enviado" => "borrador.enviado",
-        "visado" => "borrador.visado",
-        "rechazado" => "borrador.rechazado",
-        "presencial" => "borrador.firmas_presenciales",
-        _ => "borrador.firmado",
+        Action::Enviado => "borrador.enviado",
+        Action::Visado => "borrador.visado",
+        Action::Rechazado => "borrador.rechazado",
+        Action::Presencial => "borrador.firmas_presenciales",
+        Action::Firmado => "borrador.firmado",
     }
 }
 
@@ -184,7 +184,7 @@ pub(super) async fn record_step(
     tx: &mut Tx,
     draft_id: i64,
     step: &str,
-    action: &str,
+    action: Action,
     taker: &Taker<'_>,
     note: Option<&str>,
     at: &str,
@@ -195,7 +195,7 @@ pub(super) async fn record_step(
     )
     .bind(draft_id)
     .bind(step)
-    .bind(action)
+    .bind(action.as_str())
     .bind(taker.user_id)
     .bind(taker.name)
     .bind(taker.cargo)
@@ -236,7 +236,16 @@ pub(super) async fn close_signed_draft(
                 .into(),
         ));
     }
-    record_step(tx, last.draft_id, last.step, "firmado", &last.taker, None, &at).await?;
+    record_step(
+        tx,
+        last.draft_id,
+        last.step,
+        Action::Firmado,
+        &last.taker,
+        None,
+        &at,
+    )
+    .await?;
     // The hand signatures printed in it go with the document's record.
     for id in &last.hand_signature_ids {
         sqlx::query("UPDATE hand_signatures SET document_id = $3 WHERE id = $1 AND draft_id = $2")

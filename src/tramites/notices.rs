@@ -9,14 +9,12 @@
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
-use super::AppState;
-use super::tramites;
+use super::Tramites;
 use crate::accounts::User;
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::forms::StepKind;
 use crate::public_id::PublicId;
-use crate::web::page::long_date;
 
 /// Sends the notices, if a mail server is configured.
 pub struct Notifier {
@@ -47,11 +45,11 @@ impl Notifier {
 
     /// Tells whoever now has draft `id`'s step that it waits for them. The
     /// messages go out in the background.
-    pub async fn draft_moved(&self, state: &AppState, archive: &Archive, id: PublicId) {
+    pub(super) async fn draft_moved(&self, tramites: &Tramites<'_>, archive: &Archive, id: PublicId) {
         let Some((transport, from)) = &self.mailer else {
             return;
         };
-        let Ok(tramite) = tramites::load(state, archive, id).await else {
+        let Ok(tramite) = tramites.load(archive, id).await else {
             return;
         };
         let Some(step) = tramite.step else {
@@ -60,12 +58,12 @@ impl Notifier {
         let office = &archive.office().code;
         let recipients: Vec<User> = match step.kind {
             StepKind::Captura | StepKind::Presencial => {
-                match state.accounts.user(office, tramite.draft.created_by).await {
+                match tramites.accounts.user(office, tramite.draft.created_by).await {
                     Ok(drafter) => vec![drafter],
                     Err(_) => Vec::new(),
                 }
             }
-            _ => match state.accounts.users(office).await {
+            _ => match tramites.accounts.users(office).await {
                 Ok(users) => users.into_iter().filter(|u| u.role == step.role).collect(),
                 Err(_) => Vec::new(),
             },
@@ -77,9 +75,10 @@ impl Notifier {
         } else {
             format!("Sello: «{title}» espera «{}»", step.label)
         };
-        let started = long_date(
-            &tramite.draft.created_at,
-            state.issuer.time_zone_of(archive.office()),
+        let zone = tramites.issuer.time_zone_of(archive.office());
+        let started = chrono::DateTime::parse_from_rfc3339(&tramite.draft.created_at).map_or_else(
+            |_| tramite.draft.created_at.clone(),
+            |at| crate::forms::long_date(at.with_timezone(&zone).date_naive()),
         );
         let body = format!(
             "{title} (borrador del {started}) espera su paso «{}».{}\n\nÁbralo en Sello: {}/borradores/{id}\n",

@@ -1,4 +1,4 @@
-//! `/metrics`, in Prometheus' text format: documents issued, how long
+//! The service's metrics, served at `/metrics` in Prometheus' text format: documents issued, how long
 //! rendering and signing take, verification lookups. Counts only: no
 //! names, codes or folios.
 
