@@ -14,31 +14,18 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq as _;
 
 use super::AppState;
+pub use super::session::{CSRF_FIELD, Staff};
 use super::ui;
-use crate::accounts::{Role, SESSION_HOURS, Session, User};
+use crate::accounts::{Role, SESSION_HOURS, User};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "sello_sesion";
 /// The cookie that guards the login form itself (double submit).
 pub const LOGIN_COOKIE: &str = "sello_entrada";
-/// The hidden field every state-changing form carries.
-pub const CSRF_FIELD: &str = "_csrf";
 /// The longest form body accepted; long texts and tables fit easily.
 const FORM_MAX: usize = 2 * 1024 * 1024;
 
-/// A logged-in member of staff, on a page.
-#[derive(Debug, Clone)]
-pub struct Staff(pub Session);
-
 impl Staff {
-    pub fn user(&self) -> &User {
-        &self.0.user
-    }
-
-    pub fn csrf(&self) -> &str {
-        &self.0.csrf_token
-    }
-
     /// The refusal to answer unless `sent` is this session's CSRF token:
     /// every state-changing form, urlencoded or multipart, checks it here.
     pub fn refuse_forged(&self, sent: &str) -> Option<Response> {

@@ -9,6 +9,7 @@ pub mod jobs;
 mod logging;
 pub mod page;
 pub mod ratelimit;
+mod session;
 mod staff;
 mod ui;
 mod verify;
@@ -25,8 +26,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::accounts::Accounts;
-use crate::archive::{Archive, ArchiveError, DocumentRecord, PublicView, Status, hex};
+use crate::accounts::{AccountError, Accounts, User};
+use crate::archive::{Archive, ArchiveError, DocumentRecord, Office, PublicView, Status, hex};
 use crate::code::VerificationCode;
 use crate::config::Config;
 use crate::forms::Catalog;
@@ -100,6 +101,16 @@ impl AppState {
             Ok(mut trusted) => *trusted = keys,
             Err(poisoned) => *poisoned.into_inner() = keys,
         }
+    }
+
+    /// The archive of `user`'s office: nothing outside it is visible.
+    pub async fn archive_for(&self, user: &User) -> Result<Archive, AccountError> {
+        let office = self
+            .accounts
+            .office(&user.office_code)
+            .await?
+            .unwrap_or_else(|| Office::new(&user.office_code, &user.office_code));
+        Ok(self.archive.for_office(office))
     }
 
     /// The trámite service over this installation.

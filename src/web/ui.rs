@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use super::auth::{CSRF_FIELD, Staff};
+use super::session::{CSRF_FIELD, Staff};
 
 /// The stylesheet of the staff app, served at `/estilo.css`.
 pub const STYLESHEET: &str = include_str!("estilo.css");

@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 
 use super::AppState;
 use crate::accounts::{AccountError, Role, User};
-use crate::archive::{Archive, ArchiveError, Office};
+use crate::archive::{Archive, ArchiveError};
 use crate::forms::Problem;
 use crate::tramites::StepError;
 
@@ -161,12 +161,7 @@ pub(super) fn public_id(text: &str, what: &str) -> Result<crate::public_id::Publ
 
 /// The caller's office's archive: nothing outside it is visible.
 pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, AccountError> {
-    let office = state
-        .accounts
-        .office(&user.office_code)
-        .await?
-        .unwrap_or_else(|| Office::new(&user.office_code, &user.office_code));
-    Ok(state.archive.for_office(office))
+    state.archive_for(user).await
 }
 
 #[derive(OpenApi)]

@@ -7,20 +7,19 @@ use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::account::capitalized;
+use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::tramite::{device_of, pad_png};
 use crate::archive::{Archive, ArchiveError, DocumentRecord, HandSignatureRecord};
 use crate::public_id::PublicId;
 use crate::tramites::{Attachment, SCAN_MAX, StepError};
 use crate::web::AppState;
-use crate::web::api::archive_of;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::page::short_moment;
-use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, unavailable};
+use crate::web::ui::csrf_field;
 
 /// The largest upload: a scan and the form around it.
 pub const UPLOAD_MAX: usize = SCAN_MAX + 64 * 1024;
@@ -95,7 +94,7 @@ pub async fn upload(
     staff: Staff,
     Path(reference): Path<String>,
     mut form: Multipart,
-) -> Response {
+) -> PageResult {
     let (mut csrf, mut purpose, mut name, mut file) = (String::new(), String::new(), String::new(), None);
     while let Ok(Some(field)) = form.next_field().await {
         match field.name().unwrap_or_default() {
@@ -106,17 +105,19 @@ pub async fn upload(
                 let media_type = field.content_type().unwrap_or_default().to_owned();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((media_type, bytes.to_vec())),
-                    Err(_) => return bad_request(&staff, "El archivo no llegó completo; súbalo de nuevo."),
+                    Err(_) => {
+                        let text = "El archivo no llegó completo; súbalo de nuevo.";
+                        return Err(PageError::bad_request(&staff, text));
+                    }
                 }
             }
             _ => {}
         }
     }
-    if let Some(refused) = staff.refuse_forged(&csrf) {
-        return refused;
-    }
+    staff.require_csrf(&csrf)?;
     let Some((media_type, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return bad_request(&staff, "Elija el escaneo o la fotografía del papel firmado.");
+        let text = "Elija el escaneo o la fotografía del papel firmado.";
+        return Err(PageError::bad_request(&staff, text));
     };
     let attachment = Attachment {
         kind: "papel",
@@ -146,9 +147,10 @@ pub async fn draw(
     Path(reference): Path<String>,
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<DrawnAcknowledgement>,
-) -> Response {
+) -> PageResult {
     let Some(png) = pad_png(&form.imagen) else {
-        return bad_request(&staff, "Dibuje la firma en el recuadro antes de guardarla.");
+        let text = "Dibuje la firma en el recuadro antes de guardarla.";
+        return Err(PageError::bad_request(&staff, text));
     };
     let attachment = Attachment {
         kind: "pantalla",
@@ -164,30 +166,38 @@ pub async fn draw(
 
 /// Attaches to a document of the staff member's office (by public id or
 /// folio) and returns to its page.
-async fn attach(state: &AppState, staff: &Staff, reference: &str, attachment: Attachment<'_>) -> Response {
-    let archive = match archive_of(state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let document = match archive.document(reference).await {
-        Ok(document) => document,
-        Err(ArchiveError::DocumentNotFound(_)) => {
-            return not_found(staff, "No existe ese documento en esta oficina.");
-        }
-        Err(error) => return unavailable(&error),
-    };
-    match state
+async fn attach(state: &AppState, staff: &Staff, reference: &str, attachment: Attachment<'_>) -> PageResult {
+    let archive = state.archive_for(staff.user()).await.or_page(staff)?;
+    let document = office_document(
+        &archive,
+        staff,
+        reference,
+        "No existe ese documento en esta oficina.",
+    )
+    .await?;
+    let attached = state
         .tramites()
         .attach_to_document(&archive, document.row_id, staff.user(), attachment)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/documentos/{}", document.id)).into_response(),
-        Err(StepError::Forbidden(_)) => forbidden(staff),
-        Err(StepError::NotFound(message) | StepError::Refused(message)) => {
-            bad_request(staff, &capitalized(&message))
-        }
-        Err(StepError::Archive(ArchiveError::Refused(message))) => bad_request(staff, &capitalized(&message)),
-        Err(StepError::Archive(error)) => unavailable(&error),
+        .await;
+    match attached {
+        Ok(_) => Ok(Redirect::to(&format!("/documentos/{}", document.id)).into_response()),
+        // A refusal is a request to correct; nothing here is missing.
+        Err(StepError::NotFound(message)) => Err(PageError::bad_request(staff, message)),
+        Err(error) => Err(error).or_page(staff),
+    }
+}
+
+/// A document of `archive`'s office; any other is `missing`.
+async fn office_document(
+    archive: &Archive,
+    staff: &Staff,
+    reference: &str,
+    missing: &str,
+) -> Result<DocumentRecord, PageError> {
+    match archive.document(reference).await {
+        Ok(document) => Ok(document),
+        Err(ArchiveError::DocumentNotFound(_)) => Err(PageError::not_found(staff, missing)),
+        Err(error) => Err(Failure::unavailable(error)).or_page(staff),
     }
 }
 
@@ -196,21 +206,17 @@ pub async fn file(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path((reference, signature)): Path<(String, String)>,
-) -> Response {
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let document = match archive.document(&reference).await {
-        Ok(document) => document,
-        Err(ArchiveError::DocumentNotFound(_)) => return not_found(&staff, "No existe esa firma aquí."),
-        Err(error) => return unavailable(&error),
-    };
+) -> PageResult {
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let document = office_document(&archive, &staff, &reference, NO_SIGNATURE).await?;
     hand_signature_file(&archive, &staff, &signature, |record| {
         record.document_id == Some(document.row_id)
     })
     .await
 }
+
+/// What a signature missing from the page gets, whatever the reason.
+const NO_SIGNATURE: &str = "No existe esa firma aquí.";
 
 /// The image or scan of the hand signature whose public id is `id`, of
 /// `archive`'s office, if `belongs` to what the page shows (a draft, a
@@ -220,15 +226,15 @@ pub async fn hand_signature_file(
     staff: &Staff,
     id: &str,
     belongs: impl Fn(&HandSignatureRecord) -> bool,
-) -> Response {
+) -> PageResult {
     let Ok(id) = PublicId::parse(id) else {
-        return not_found(staff, "No existe esa firma aquí.");
+        return Err(PageError::not_found(staff, NO_SIGNATURE));
     };
     match archive.hand_signature_file(id).await {
         Ok((record, bytes)) if belongs(&record) => {
-            ([(header::CONTENT_TYPE, record.media_type)], bytes).into_response()
+            Ok(([(header::CONTENT_TYPE, record.media_type)], bytes).into_response())
         }
-        Ok(_) | Err(ArchiveError::Refused(_)) => not_found(staff, "No existe esa firma aquí."),
-        Err(error) => unavailable(&error),
+        Ok(_) | Err(ArchiveError::Refused(_)) => Err(PageError::not_found(staff, NO_SIGNATURE)),
+        Err(error) => Err(Failure::unavailable(error)).or_page(staff),
     }
 }

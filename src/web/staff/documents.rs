@@ -5,51 +5,30 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::account::capitalized;
 use super::attachments;
 use super::entry::read_only;
+use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
 use super::home::{document_table, form_title};
 use crate::archive::{AnnulCategory, Archive, ArchiveError, AuditEvent, SignedItem};
-use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::short_moment;
-use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, public_id, unavailable};
+use crate::web::ui::{csrf_field, notice, page};
 use crate::web::{AppState, pdf_response};
 
-/// The staff member's office's archive, or the page that says why not.
-async fn office_archive(state: &AppState, staff: &Staff) -> Result<Archive, Response> {
-    archive_of(state, staff.user()).await.map_err(|e| unavailable(&e))
-}
-
-/// A document of the staff member's office with that office's archive, or
-/// the page that says why not.
+/// A document of the staff member's office with that office's archive: a
+/// missing document of this office and one of another look the same.
 async fn office_document(
     state: &AppState,
     staff: &Staff,
     reference: &str,
-) -> Result<(Archive, crate::archive::DocumentRecord), Response> {
-    let archive = office_archive(state, staff).await?;
-    let document = archive
-        .document(reference)
-        .await
-        .map_err(|error| failure(staff, error))?;
+) -> Result<(Archive, crate::archive::DocumentRecord), PageError> {
+    let archive = state.archive_for(staff.user()).await.or_page(staff)?;
+    let document = archive.document(reference).await.or_page(staff)?;
     Ok((archive, document))
-}
-
-/// An archive error as a page: a missing document of this office and one
-/// of another office look the same.
-fn failure(staff: &Staff, error: ArchiveError) -> Response {
-    match error {
-        ArchiveError::DocumentNotFound(_) | ArchiveError::ExpedienteNotFound(_) => {
-            not_found(staff, &capitalized(&error.to_string()))
-        }
-        ArchiveError::Refused(message) => bad_request(staff, &capitalized(&message)),
-        other => unavailable(&other),
-    }
 }
 
 fn timeline(events: &[AuditEvent], zone: chrono_tz::Tz) -> Markup {
@@ -74,21 +53,14 @@ pub async fn document(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path(reference): Path<String>,
-) -> Response {
-    let (archive, document) = match office_document(&state, &staff, &reference).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let (signatures, events, hand) = match (
-        archive.signatures(document.row_id).await,
-        archive.document_events(document.row_id).await,
-        archive
-            .hand_signatures(SignedItem::Document(document.row_id))
-            .await,
-    ) {
-        (Ok(s), Ok(e), Ok(h)) => (s, e, h),
-        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
-    };
+) -> PageResult {
+    let (archive, document) = office_document(&state, &staff, &reference).await?;
+    let signatures = archive.signatures(document.row_id).await.or_page(&staff)?;
+    let events = archive.document_events(document.row_id).await.or_page(&staff)?;
+    let hand = archive
+        .hand_signatures(SignedItem::Document(document.row_id))
+        .await
+        .or_page(&staff)?;
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
     let can_annul = staff.user().role.can_issue() && document.status.is_current();
     let zone = state.issuer.time_zone_of(archive.office());
@@ -164,22 +136,17 @@ pub async fn document(
             (timeline(&events, state.issuer.time_zone_of(archive.office())))
         },
     );
-    Html(body.into_string()).into_response()
+    Ok(Html(body.into_string()).into_response())
 }
 
 pub async fn pdf(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path(reference): Path<String>,
-) -> Response {
-    let (archive, document) = match office_document(&state, &staff, &reference).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    match archive.pdf(&document).await {
-        Ok(bytes) => pdf_response(&document, bytes),
-        Err(error) => failure(&staff, error),
-    }
+) -> PageResult {
+    let (archive, document) = office_document(&state, &staff, &reference).await?;
+    let bytes = archive.pdf(&document).await.or_page(&staff)?;
+    Ok(pdf_response(&document, bytes))
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,36 +160,22 @@ pub async fn annul(
     State(state): State<Arc<AppState>>,
     Path(reference): Path<String>,
     StaffForm { staff, form }: StaffForm<Annulment>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
-    let archive = match office_archive(&state, &staff).await {
-        Ok(archive) => archive,
-        Err(answer) => return answer,
-    };
+) -> PageResult {
+    staff.require(|role| role.can_issue())?;
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
     let replacement = form.reemplazo.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let category = match form.categoria.as_deref().map(|c| (c, AnnulCategory::parse(c))) {
         None => AnnulCategory::Otro,
         Some((_, Some(category))) => category,
-        Some((text, None)) => return failure(&staff, AnnulCategory::unknown(text)),
+        Some((text, None)) => return Err(AnnulCategory::unknown(text)).or_page(&staff),
     };
-    match archive
-        .annul_as(
-            &reference,
-            category,
-            &form.motivo,
-            &staff.user().username,
-            replacement,
-        )
+    let user = &staff.user().username;
+    let record = archive
+        .annul_as(&reference, category, &form.motivo, user, replacement)
         .await
-    {
-        Ok(record) => {
-            tracing::info!(document.id = %record.id, "documento anulado");
-            Redirect::to(&format!("/documentos/{}", record.id)).into_response()
-        }
-        Err(error) => failure(&staff, error),
-    }
+        .or_page(&staff)?;
+    tracing::info!(document.id = %record.id, "documento anulado");
+    Ok(Redirect::to(&format!("/documentos/{}", record.id)).into_response())
 }
 
 /// Starts the correction of a current document: a draft with its data
@@ -231,60 +184,36 @@ pub async fn correct(
     State(state): State<Arc<AppState>>,
     Path(reference): Path<String>,
     StaffForm { staff, .. }: StaffForm<super::account::Nothing>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_draft()) {
-        return refused;
-    }
-    let (archive, document) = match office_document(&state, &staff, &reference).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+) -> PageResult {
+    staff.require(|role| role.can_draft())?;
+    let (archive, document) = office_document(&state, &staff, &reference).await?;
     let Some(spec) = state.catalog.get(&document.form) else {
-        return failure(
+        return Err(PageError::bad_request(
             &staff,
-            crate::archive::ArchiveError::Refused(format!(
-                "el formulario «{}» ya no está en el catálogo",
-                document.form
-            )),
-        );
+            format!("el formulario «{}» ya no está en el catálogo", document.form),
+        ));
     };
     let user = staff.user();
     let first = &spec.workflow.first().id;
-    match archive
+    let draft = archive
         .start_correction(&document.id.to_string(), user.id, &user.username, first)
         .await
-    {
-        Ok(draft) => Redirect::to(&format!("/borradores/{draft}")).into_response(),
-        Err(error) => failure(&staff, error),
-    }
+        .or_page(&staff)?;
+    Ok(Redirect::to(&format!("/borradores/{draft}")).into_response())
 }
 
 pub async fn expediente(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path(id): Path<String>,
-) -> Response {
-    let id = match public_id(&staff, &id, "ese expediente") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let archive = match office_archive(&state, &staff).await {
-        Ok(archive) => archive,
-        Err(answer) => return answer,
-    };
-    let expediente = match archive.expediente(id).await {
-        Ok(expediente) => expediente,
-        Err(error) => return failure(&staff, error),
-    };
+) -> PageResult {
+    let id = public_id(&staff, &id, "ese expediente")?;
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let expediente = archive.expediente(id).await.or_page(&staff)?;
     let key = expediente.row_id;
-    let (documents, persons, events) = match (
-        archive.expediente_documents(key).await,
-        archive.expediente_persons(key).await,
-        archive.expediente_events(key).await,
-    ) {
-        (Ok(d), Ok(p), Ok(e)) => (d, p, e),
-        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return unavailable(&error),
-    };
+    let documents = archive.expediente_documents(key).await.or_page(&staff)?;
+    let persons = archive.expediente_persons(key).await.or_page(&staff)?;
+    let events = archive.expediente_events(key).await.or_page(&staff)?;
     let body = page(
         &staff,
         &format!("Expediente: {}", expediente.title),
@@ -309,48 +238,34 @@ pub async fn expediente(
             (timeline(&events, state.issuer.time_zone_of(archive.office())))
         },
     );
-    Html(body.into_string()).into_response()
+    Ok(Html(body.into_string()).into_response())
 }
 
-pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_export()) {
-        return refused;
-    }
-    let id = match public_id(&staff, &id, "ese expediente") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let archive = match office_archive(&state, &staff).await {
-        Ok(archive) => archive,
-        Err(answer) => return answer,
-    };
-    let folder = match tempfile::tempdir() {
-        Ok(folder) => folder,
-        Err(error) => return unavailable(&error),
-    };
+pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
+    staff.require(|role| role.can_export())?;
+    let id = public_id(&staff, &id, "ese expediente")?;
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let folder = tempfile::tempdir().or_page(&staff)?;
     let out = folder.path().join("expediente.zip");
     match archive.export_expediente(id, &out).await {
         Ok(_) => {}
-        Err(error @ ArchiveError::ExpedienteNotFound(_)) => return failure(&staff, error),
-        // Anything else is a failure of ours, with server paths in it: logged, not shown.
-        Err(error) => return unavailable(&error),
+        Err(error @ ArchiveError::ExpedienteNotFound(_)) => return Err(error).or_page(&staff),
+        // Anything else is a failure of ours, with server paths in it:
+        // logged, not shown.
+        Err(error) => return Err(Failure::Unavailable(error.to_string())).or_page(&staff),
     }
-    match tokio::fs::read(&out).await {
-        Ok(bytes) => {
-            tracing::info!(expediente.id = %id, "expediente exportado");
+    let bytes = tokio::fs::read(&out).await.or_page(&staff)?;
+    tracing::info!(expediente.id = %id, "expediente exportado");
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
             (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, "application/zip".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"expediente-{id}.zip\""),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
-        Err(error) => unavailable(&error),
-    }
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"expediente-{id}.zip\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -8,6 +8,7 @@ mod attachments;
 mod bulk;
 mod documents;
 mod entry;
+mod error;
 mod forms;
 mod home;
 mod login;

@@ -9,22 +9,22 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::account::capitalized;
+use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
 use crate::archive::{Archive, ArchiveError, HandSignatureRecord};
 use crate::forms::{Action, HandSigner, StepKind};
 use crate::issue::IssueError;
 use crate::public_id::PublicId;
 use crate::tramites::{NOTE_MAX, Signed, StepError, Tramite};
 use crate::web::AppState;
-use crate::web::api::archive_of;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::{long_date, short_moment};
-use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, public_id, unavailable};
+use crate::web::ui::{csrf_field, notice, page};
 
 /// What a step was recorded as, for people.
 fn action_label(action: Action) -> &'static str {
@@ -203,56 +203,35 @@ pub async fn act(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm<StepForm>,
-) -> Response {
+) -> PageResult {
     let user = staff.user();
-    let (archive, tramite) = match office_draft(&state, &staff, &id).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+    let (archive, tramite) = office_draft(&state, &staff, &id).await?;
+    let tramites = state.tramites();
     let note = Some(form.motivo.as_str());
     let done = match form.action.as_str() {
-        "aprobar" => state
-            .tramites()
+        "aprobar" => tramites
             .approve(&archive, &tramite, user, note)
             .await
             .map(|()| None),
-        "rechazar" => state
-            .tramites()
-            .reject(&archive, &tramite, user, &form.motivo)
-            .await
-            .map(|()| None),
-        "firmar" => state
-            .tramites()
+        "rechazar" => (tramites.reject(&archive, &tramite, user, &form.motivo).await).map(|()| None),
+        "firmar" => tramites
             .sign(&archive, &tramite, user)
             .await
             .map(|signed| match signed {
                 Signed::Issued(issued) => Some(issued.record().id),
                 Signed::MovedOn => None,
             }),
-        "continuar" => state
-            .tramites()
-            .finish_in_person(&archive, &tramite, user, false)
-            .await
-            .map(|()| None),
-        "papel" => state
-            .tramites()
-            .finish_in_person(&archive, &tramite, user, true)
-            .await
-            .map(|()| None),
+        "continuar" => (tramites.finish_in_person(&archive, &tramite, user, false).await).map(|()| None),
+        "papel" => (tramites.finish_in_person(&archive, &tramite, user, true).await).map(|()| None),
         _ => {
-            return bad_request(
-                &staff,
-                "Elija una acción: visto bueno, rechazo, firma o continuar.",
-            );
+            let text = "Elija una acción: visto bueno, rechazo, firma o continuar.";
+            return Err(PageError::bad_request(&staff, text));
         }
     };
     match done {
-        Ok(Some(document)) => Redirect::to(&format!("/documentos/{document}")).into_response(),
-        Ok(None) => {
-            let id = tramite.draft.id;
-            Redirect::to(&format!("/borradores/{id}")).into_response()
-        }
-        Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
+        Ok(Some(document)) => Ok(Redirect::to(&format!("/documentos/{document}")).into_response()),
+        Ok(None) => Ok(Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response()),
+        Err(error) => step_refused(&state, &staff, &archive, &tramite, error).await,
     }
 }
 
@@ -270,15 +249,12 @@ pub async fn sign_in_person(
     Path(id): Path<String>,
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<PadForm>,
-) -> Response {
+) -> PageResult {
     let user = staff.user();
-    let (archive, tramite) = match office_draft(&state, &staff, &id).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+    let (archive, tramite) = office_draft(&state, &staff, &id).await?;
     let Some(png) = pad_png(&form.imagen) else {
         let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
-        return step_error(&state, &staff, Some((&archive, &tramite)), refused).await;
+        return step_refused(&state, &staff, &archive, &tramite, refused).await;
     };
     let drawing = crate::tramites::Drawing {
         signer: &form.firmante,
@@ -291,8 +267,8 @@ pub async fn sign_in_person(
         .sign_in_person(&archive, &tramite, user, drawing)
         .await
     {
-        Ok(()) => Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response(),
-        Err(error) => step_error(&state, &staff, Some((&archive, &tramite)), error).await,
+        Ok(()) => Ok(Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response()),
+        Err(error) => step_refused(&state, &staff, &archive, &tramite, error).await,
     }
 }
 
@@ -315,19 +291,16 @@ pub async fn hand_signature_image(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path((id, signature)): Path<(String, String)>,
-) -> Response {
-    let missing = || not_found(&staff, "No existe esa firma aquí.");
+) -> PageResult {
+    let missing = || PageError::not_found(&staff, "No existe esa firma aquí.");
     let Ok(id) = PublicId::parse(&id) else {
-        return missing();
+        return Err(missing());
     };
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
     let draft = match archive.draft(id).await {
         Ok(draft) => draft,
-        Err(ArchiveError::Refused(_)) => return missing(),
-        Err(error) => return unavailable(&error),
+        Err(ArchiveError::Refused(_)) => return Err(missing()),
+        Err(error) => return Err(Failure::unavailable(error)).or_page(&staff),
     };
     super::attachments::hand_signature_file(&archive, &staff, &signature, |record| {
         record.draft_id == Some(draft.row_id)
@@ -336,31 +309,28 @@ pub async fn hand_signature_image(
 }
 
 /// The draft of the staff member's office whose public id is `id`, in its
-/// workflow, or the page that says why not.
+/// workflow.
 async fn office_draft<'a>(
     state: &'a AppState,
     staff: &Staff,
     id: &str,
-) -> Result<(Archive, Tramite<'a>), Response> {
+) -> Result<(Archive, Tramite<'a>), PageError> {
     let id = public_id(staff, id, "ese borrador")?;
-    let archive = archive_of(state, staff.user())
-        .await
-        .map_err(|error| unavailable(&error))?;
-    match state.tramites().load(&archive, id).await {
-        Ok(tramite) => Ok((archive, tramite)),
-        Err(error) => Err(step_error(state, staff, None, error).await),
-    }
+    let archive = state.archive_for(staff.user()).await.or_page(staff)?;
+    let tramite = state.tramites().load(&archive, id).await.or_page(staff)?;
+    Ok((archive, tramite))
 }
 
-/// A step not taken: the draft's page again with why, or the plain answer.
-async fn step_error(
+/// A step not taken: the draft's page again, saying why.
+async fn step_refused(
     state: &AppState,
     staff: &Staff,
-    tramite: Option<(&Archive, &Tramite<'_>)>,
+    archive: &Archive,
+    tramite: &Tramite<'_>,
     error: StepError,
-) -> Response {
+) -> PageResult {
     let (status, text) = match error {
-        StepError::NotFound(message) => return not_found(staff, &capitalized(&message)),
+        StepError::NotFound(message) => return Err(PageError::not_found(staff, message)),
         StepError::Forbidden(message) => (StatusCode::FORBIDDEN, message),
         StepError::Refused(message) => (StatusCode::CONFLICT, message),
         StepError::Archive(ArchiveError::Issue(IssueError::Invalid(problems))) => (
@@ -373,36 +343,21 @@ async fn step_error(
             | ArchiveError::IdempotencyConflict(_)
             | ArchiveError::Issue(_)),
         ) => (StatusCode::CONFLICT, error.to_string()),
-        StepError::Archive(error) => return unavailable(&error),
+        StepError::Archive(error) => return Err(Failure::unavailable(error)).or_page(staff),
     };
-    match tramite {
-        Some((archive, tramite)) => {
-            let signers = state
-                .tramites()
-                .hand_signers_of(archive, tramite)
-                .await
-                .unwrap_or_default();
-            let body = review_page(
-                state,
-                staff,
-                archive,
-                tramite,
-                &signers,
-                Some(notice("error", &capitalized(&text))),
-            );
-            (status, Html(body.into_string())).into_response()
-        }
-        None if status == StatusCode::FORBIDDEN => forbidden(staff),
-        None => bad_request(staff, &capitalized(&text)),
-    }
+    let signers = state
+        .tramites()
+        .hand_signers_of(archive, tramite)
+        .await
+        .unwrap_or_default();
+    let message = notice("error", &capitalized(&text));
+    let body = review_page(state, staff, archive, tramite, &signers, Some(message));
+    Ok((status, Html(body.into_string())).into_response())
 }
 
 /// The draft as it would print, without folio or signature.
-pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
-    let (archive, tramite) = match office_draft(&state, &staff, &id).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
+pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
+    let (archive, tramite) = office_draft(&state, &staff, &id).await?;
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     let mut drawn = Vec::new();
     for (signer, signature) in state
@@ -419,11 +374,10 @@ pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id):
     }
     let rendered = state.issuer.preview(&archive, tramite.form, &data, drawn).await;
     match rendered {
-        Ok(rendered) => (
-            [(axum::http::header::CONTENT_TYPE, "application/pdf")],
-            rendered.pdf,
-        )
-            .into_response(),
-        Err(error) => bad_request(&staff, &format!("No se pudo componer el documento: {error}")),
+        Ok(rendered) => Ok(([(header::CONTENT_TYPE, "application/pdf")], rendered.pdf).into_response()),
+        Err(error) => Err(PageError::bad_request(
+            &staff,
+            format!("No se pudo componer el documento: {error}"),
+        )),
     }
 }

@@ -1,0 +1,22 @@
+//! A logged-in member of staff, as the pages see them: who they are and
+//! the CSRF token of their session. `auth` finds them from the request;
+//! `ui` draws the page frame for them.
+
+use crate::accounts::{Session, User};
+
+/// The hidden field every state-changing form carries.
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// A logged-in member of staff, on a page.
+#[derive(Debug, Clone)]
+pub struct Staff(pub Session);
+
+impl Staff {
+    pub fn user(&self) -> &User {
+        &self.0.user
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.0.csrf_token
+    }
+}
