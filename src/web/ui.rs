@@ -106,15 +106,6 @@ pub fn not_found(staff: &Staff, text: &str) -> Response {
     answer(staff, StatusCode::NOT_FOUND, "No encontrado", text)
 }
 
-/// The public id an address names, or the page a missing thing gets: a
-/// malformed id looks like one of another office, and like one that never
-/// was. `what` names what was looked for: «ese borrador».
-#[allow(clippy::result_large_err)]
-pub fn public_id(staff: &Staff, text: &str, what: &str) -> Result<crate::public_id::PublicId, Response> {
-    crate::public_id::PublicId::parse(text)
-        .map_err(|_| not_found(staff, &format!("No existe {what} en esta oficina.")))
-}
-
 pub fn bad_request(staff: &Staff, text: &str) -> Response {
     answer(staff, StatusCode::BAD_REQUEST, "Solicitud no válida", text)
 }

@@ -14,6 +14,7 @@ mod home;
 mod login;
 mod offices;
 mod search;
+mod submit;
 mod tramite;
 
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/cuenta/tokens", post(account::create_token))
         .route("/cuenta/tokens/{id}/revocar", post(account::revoke_token))
         .route("/formularios", get(forms::list))
-        .route("/formularios/{id}", get(forms::blank).post(forms::submit))
+        .route("/formularios/{id}", get(forms::blank).post(submit::submit))
         .route("/borradores/{id}", get(forms::draft))
         .route("/borradores/{id}/paso", post(tramite::act))
         .route("/borradores/{id}/firma-presencial", post(tramite::sign_in_person))
