@@ -36,8 +36,10 @@ pub const LAYERS: &[&[&str]] = &[
     &["issuer"],
     // Many documents at once.
     &["bulk"],
-    // The ways in: HTTP, then the command line (which also serves HTTP).
+    // The ways in: HTTP; the one bootstrap that assembles the service and
+    // the parts commands need; the command line (which also serves HTTP).
     &["web"],
+    &["app"],
     &["cli"],
 ];
 

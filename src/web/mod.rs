@@ -62,16 +62,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The service over `archive`, signing with `key` and trusting `trusted`.
+    /// The service over `archive` and its `accounts`, signing with `key`
+    /// and trusting `trusted`. Assembled by `app::Application`, the one
+    /// bootstrap.
     pub fn new(
         config: &Config,
         archive: Archive,
+        accounts: Accounts,
         catalog: Catalog,
         key: Arc<OfficeKey>,
         trusted: TrustedKeys,
     ) -> std::io::Result<Self> {
         Ok(Self {
-            accounts: Accounts::new(archive.store().clone()),
+            accounts,
             archive,
             catalog,
             issuer: Issuer::new(config, key)?,

@@ -9,7 +9,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use sello::accounts::{NewUser, Role, User};
-use sello::web::{AppState, router};
+use sello::app::Application;
+use sello::web::AppState;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -78,18 +79,16 @@ impl Service {
         key: Arc<sello::keys::OfficeKey>,
         trusted: sello::keys::TrustedKeys,
     ) -> Self {
-        let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
-        let state =
-            Arc::new(AppState::new(&config, fixture.archive.clone(), catalog, key, trusted).expect("state"));
-        let office = fixture.archive.office();
-        state
-            .accounts
-            .ensure_first_administrator((&office.code, &office.name))
+        let app = Application::builder(&config)
+            .archive(fixture.archive.clone())
+            .key(key)
+            .trusted(trusted)
+            .build()
             .await
-            .expect("first administrator");
+            .expect("the service is assembled");
         Self {
-            app: router(state.clone()),
-            state,
+            app: app.router(),
+            state: app.state().clone(),
         }
     }
 
