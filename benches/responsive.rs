@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeZone as _;
 use sello::app::Application;
-use sello::bulk::{BulkIssuer, Mapping, RowOutcome, prepare, read_csv};
+use sello::bulk::{BulkIssuer, Mapping, Responsible, RowOutcome, prepare, read_csv};
 use sello::keys::{KeyStatus, TrustedKeys};
 use support::{Bench, cartas_spreadsheet};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -111,19 +111,13 @@ fn main() {
         let when = sello::forms::IssueDate::issued(&issued_at);
         let (mut ready, problems) = prepare(&form, &sheet, &mapping, None, when);
         assert!(problems.is_empty(), "{:?}", &problems[..problems.len().min(3)]);
-        let issuer = BulkIssuer {
-            archive,
-            renderer,
-            key,
-            base_url: config.base_url.clone(),
-            signer: "Dirección de la Red de Oportunidades".into(),
-            cargo: "Sello electrónico".into(),
-            actor: "bench".into(),
-            issued_at,
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            search_batch: sello::bulk::SEARCH_BATCH,
-            on_paper: true,
+        let responsible = Responsible {
+            name: "Dirección de la Red de Oportunidades",
+            cargo: "Sello electrónico",
+            actor: "bench",
         };
+        let issuer = BulkIssuer::new(archive, renderer, key, &config.base_url, &responsible, issued_at)
+            .signed_on_paper(true);
 
         // The document the beneficiary checks, issued before the job.
         let first = vec![ready.remove(0)];
