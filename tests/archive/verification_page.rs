@@ -310,7 +310,7 @@ crate::archive_conformance!(no_answer_may_be_framed_by_another_site);
 async fn an_annulment_publishes_its_category_never_its_reason(fixture: &Fixture) {
     use sello::accounts::Role;
     use serde_json::json;
-    let service = crate::service::Service::new(fixture).await;
+    let service = crate::http::Service::new(fixture).await;
     let (user, _) = service.user("DIF-SLP", "directora", Role::Firmante).await;
     let token = service.token(&user).await;
     let (carta, issued) = issue(fixture, "carta-compromiso").await;
