@@ -20,9 +20,11 @@ use std::time::Instant;
 
 use chrono::TimeZone as _;
 use sello::archive::SearchQuery;
-use sello::bulk::{BulkIssuer, Mapping, ReadyRow, prepare, read_csv};
+use sello::bulk::{BulkIssuer, Mapping, ReadyRow, Responsible, prepare, read_csv};
 use sello::forms::FormSpec;
 use sello::issue::{IssueRequest, issue};
+use sello::keys::OfficeKey;
+use sello::render::Renderer;
 use support::{Bench, cartas_spreadsheet};
 
 fn peak_memory_mb() -> f64 {
@@ -50,9 +52,19 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// What the bulk run renders and signs with, for timing that alone.
+struct Press {
+    renderer: Arc<Renderer>,
+    key: Arc<OfficeKey>,
+    base_url: &'static str,
+    responsible: Responsible<'static>,
+    issued_at: chrono::DateTime<chrono_tz::Tz>,
+    workers: usize,
+}
+
 /// Renders and signs `rows` on `workers` threads, storing nothing;
 /// returns the seconds taken and the CPU seconds used.
-fn render_and_sign_only(issuer: &BulkIssuer, form: &FormSpec, rows: &[ReadyRow]) -> (f64, f64) {
+fn render_and_sign_only(issuer: &Press, form: &FormSpec, rows: &[ReadyRow]) -> (f64, f64) {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (started, cpu) = (Instant::now(), cpu_seconds());
     // On rayon's pool, as the bulk run renders.
@@ -65,13 +77,13 @@ fn render_and_sign_only(issuer: &BulkIssuer, form: &FormSpec, rows: &[ReadyRow])
                         data: &row.data,
                         issued_at: issuer.issued_at,
                         folio: Some(format!("MIDES-PRUEBA-{}", row.line)),
-                        signer: &issuer.signer,
-                        cargo: &issuer.cargo,
+                        signer: issuer.responsible.name,
+                        cargo: issuer.responsible.cargo,
                         endorsements: &[],
                         hand_signatures: &[],
                         on_paper: &[],
                     };
-                    issue(&issuer.renderer, &issuer.key, &issuer.base_url, &request).expect("issued");
+                    issue(&issuer.renderer, &issuer.key, issuer.base_url, &request).expect("issued");
                 }
             });
         }
@@ -110,23 +122,32 @@ fn main() {
         let prepared = started.elapsed();
 
         let (archive, key) = support::fresh_office(dir.path()).await;
-        let issuer = BulkIssuer {
-            archive: archive.clone(),
+        let press = Press {
             renderer,
             key,
-            base_url: "https://sello.mides.gob.pa".into(),
-            signer: "Dirección de la Red de Oportunidades".into(),
-            cargo: "Sello electrónico".into(),
-            actor: "bench".into(),
+            base_url: "https://sello.mides.gob.pa",
+            responsible: Responsible {
+                name: "Dirección de la Red de Oportunidades",
+                cargo: "Sello electrónico",
+                actor: "bench",
+            },
             issued_at,
             workers,
-            search_batch: sello::bulk::SEARCH_BATCH,
-            on_paper: true,
         };
+        let issuer = BulkIssuer::new(
+            archive.clone(),
+            press.renderer.clone(),
+            press.key.clone(),
+            press.base_url,
+            &press.responsible,
+            issued_at,
+        )
+        .with_workers(workers)
+        .signed_on_paper(true);
         // Warm (fonts, the template's evaluation), then timed.
-        render_and_sign_only(&issuer, &form, &ready[..ready.len().min(50)]);
+        render_and_sign_only(&press, &form, &ready[..ready.len().min(50)]);
         let sample = &ready[..ready.len().min(1000)];
-        let (alone, alone_cpu) = render_and_sign_only(&issuer, &form, sample);
+        let (alone, alone_cpu) = render_and_sign_only(&press, &form, sample);
         println!(
             "render and sign only, {} cartas, {workers} workers: {:.0} docs/s, {:.1} ms of CPU per carta",
             sample.len(),

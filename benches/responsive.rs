@@ -1,9 +1,9 @@
 //! Whether the service stays responsive while a bulk job runs (a bench
 //! binary; release build, quiet machine): `cargo bench --bench responsive`.
-//! Starts the real router on a local port, with the web app's bulk job
-//! (the same `BulkIssuer`, on the same runtime, one worker per core)
-//! issuing `SELLO_BENCH_ROWS` cartas de compromiso (default 1,500). A
-//! beneficiary's phone is played by one client asking for a document's
+//! Starts the service on a local port, assembled as `sello serve` does it,
+//! with the web app's bulk job (the same `BulkIssuer`, on the same runtime,
+//! one worker per core) issuing `SELLO_BENCH_ROWS` cartas de compromiso
+//! (default 1,500). A beneficiary's phone is played by one client asking for a document's
 //! public page (`GET /v/<code>`) over a new connection each time, first
 //! for 10 s with the service idle, then for as long as the job runs.
 //! Prints the latency percentiles of both, and the job's rate.
@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone as _;
-use sello::bulk::{BulkIssuer, Mapping, RowOutcome, prepare, read_csv};
+use sello::app::Application;
+use sello::bulk::{BulkIssuer, Mapping, Responsible, RowOutcome, prepare, read_csv};
 use sello::keys::{KeyStatus, TrustedKeys};
-use sello::web::{AppState, router};
 use support::{Bench, cartas_spreadsheet};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -69,7 +69,6 @@ fn main() {
     let bench = Bench::new();
     let form = Arc::new(bench.form("carta-compromiso").clone());
     let renderer = Arc::new(bench.renderer);
-    let catalog = bench.catalog;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,10 +91,16 @@ fn main() {
         trusted
             .add(key.certificate.clone(), KeyStatus::Active)
             .expect("trust");
-        let state = AppState::new(&config, archive.clone(), catalog, key.clone(), trusted).expect("state");
+        let app = Application::builder(&config)
+            .archive(archive.clone())
+            .key(key.clone())
+            .trusted(trusted)
+            .build()
+            .await
+            .expect("the service is assembled");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
         let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { axum::serve(listener, router(Arc::new(state))).await });
+        tokio::spawn(app.serve(listener, std::future::pending()));
 
         let sheet = read_csv(cartas_spreadsheet(rows + 1).as_bytes()).expect("csv");
         let mapping = Mapping::new(&form, &sheet.headers, None).expect("mapping");
@@ -106,19 +111,13 @@ fn main() {
         let when = sello::forms::IssueDate::issued(&issued_at);
         let (mut ready, problems) = prepare(&form, &sheet, &mapping, None, when);
         assert!(problems.is_empty(), "{:?}", &problems[..problems.len().min(3)]);
-        let issuer = BulkIssuer {
-            archive,
-            renderer,
-            key,
-            base_url: config.base_url.clone(),
-            signer: "Dirección de la Red de Oportunidades".into(),
-            cargo: "Sello electrónico".into(),
-            actor: "bench".into(),
-            issued_at,
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            search_batch: sello::bulk::SEARCH_BATCH,
-            on_paper: true,
+        let responsible = Responsible {
+            name: "Dirección de la Red de Oportunidades",
+            cargo: "Sello electrónico",
+            actor: "bench",
         };
+        let issuer = BulkIssuer::new(archive, renderer, key, &config.base_url, &responsible, issued_at)
+            .signed_on_paper(true);
 
         // The document the beneficiary checks, issued before the job.
         let first = vec![ready.remove(0)];

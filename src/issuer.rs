@@ -73,6 +73,11 @@ impl Issuer {
         }
     }
 
+    /// Where verification links point.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// Signs with `key` from now on (after a rotation); issuances already
     /// under way finish with the key they started with.
     pub fn replace_key(&self, key: OfficeKey) {

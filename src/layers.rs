@@ -39,8 +39,10 @@ pub const LAYERS: &[&[&str]] = &[
     &["bulk"],
     // A draft's way through its workflow, to the signature that issues it.
     &["tramites"],
-    // The ways in: HTTP, then the command line (which also serves HTTP).
+    // The ways in: HTTP; the one bootstrap that assembles the service and
+    // the parts commands need; the command line (which also serves HTTP).
     &["web"],
+    &["app"],
     &["cli"],
 ];
 

@@ -2,6 +2,7 @@
 //! Typst templates, signed, verified and archived.
 
 pub mod accounts;
+pub mod app;
 pub mod archive;
 pub mod bulk;
 pub mod cli;

@@ -15,12 +15,14 @@ pub mod limits;
 mod mapping;
 mod merged;
 mod padron;
+mod run;
 mod xlsx;
 
 pub use input::{InputError, Sheet, read_csv, read_sheet, read_upload};
 pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
 pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
+pub use run::{CheckError, Checked, RunError, RunEvent, RunOrder, check_sheet, run_lote};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -210,23 +212,26 @@ pub fn row_key(form: &FormSpec, data: &Value, expediente: Option<PublicId>) -> S
     format!("{KEY_PREFIX}{}", &hash[..40])
 }
 
-/// What issues the rows.
+/// What issues the rows: the office's archive, its letterhead and key,
+/// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
+/// which takes the office's bulk lock first), so every run sets the same
+/// things.
 pub struct BulkIssuer {
-    pub archive: Archive,
-    pub renderer: Arc<Renderer>,
-    pub key: Arc<OfficeKey>,
-    pub base_url: String,
-    pub signer: String,
-    pub cargo: String,
-    pub actor: String,
-    pub issued_at: DateTime<Tz>,
+    archive: Archive,
+    renderer: Arc<Renderer>,
+    key: Arc<OfficeKey>,
+    base_url: String,
+    signer: String,
+    cargo: String,
+    actor: String,
+    issued_at: DateTime<Tz>,
     /// Documents rendered at once.
-    pub workers: usize,
+    workers: usize,
     /// Documents indexed for search together ([`SEARCH_BATCH`]).
-    pub search_batch: usize,
+    search_batch: usize,
     /// The people each document names to sign in person sign its printed
     /// paper: recorded on every document, which then awaits its scan.
-    pub on_paper: bool,
+    on_paper: bool,
 }
 
 /// A row's document.
@@ -266,6 +271,53 @@ pub enum RowOutcome {
 }
 
 impl BulkIssuer {
+    /// Issues into `archive` with `renderer` (the letterhead of its
+    /// office) and `key`, verification links under `base_url`, signed and
+    /// recorded for `responsible`, dated `issued_at`. Renders one document
+    /// per core, indexes [`SEARCH_BATCH`] at a time and records no paper
+    /// signatures, unless told otherwise.
+    pub fn new(
+        archive: Archive,
+        renderer: Arc<Renderer>,
+        key: Arc<OfficeKey>,
+        base_url: &str,
+        responsible: &Responsible<'_>,
+        issued_at: DateTime<Tz>,
+    ) -> Self {
+        Self {
+            archive,
+            renderer,
+            key,
+            base_url: base_url.to_owned(),
+            signer: responsible.name.to_owned(),
+            cargo: responsible.cargo.to_owned(),
+            actor: responsible.actor.to_owned(),
+            issued_at,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            search_batch: SEARCH_BATCH,
+            on_paper: false,
+        }
+    }
+
+    /// Renders `workers` documents at once.
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Indexes for search `documents` at a time.
+    pub fn with_search_batch(mut self, documents: usize) -> Self {
+        self.search_batch = documents;
+        self
+    }
+
+    /// Whether the people each document names to sign in person sign its
+    /// printed paper.
+    pub fn signed_on_paper(mut self, on_paper: bool) -> Self {
+        self.on_paper = on_paper;
+        self
+    }
+
     /// Issues `rows` in order; `progress` is told of each row done. Stops
     /// taking new rows when `stop` is set (Ctrl-C), finishing those under way.
     pub async fn issue_rows(

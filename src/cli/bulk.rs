@@ -5,22 +5,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
 use chrono::DateTime;
 use chrono_tz::Tz;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::common::{archive_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically};
+use super::common::{
+    archive_failure, boot_failure, issue_time, open_archive, runtime, terminal_actor, write_atomically,
+};
 use super::{Failure, find_form, load_catalog};
 use crate::archive::{ArchiveError, BulkLockError};
 use crate::bulk::{
-    self, BulkIssuer, KEY_PREFIX, Lote, Mapping, MappingFile, Responsible, RowOutcome, RowProblem,
+    self, CheckError, Checked, Lote, MappingFile, Responsible, RowOutcome, RowProblem, RunError, RunEvent,
+    RunOrder,
 };
 use crate::config::Config;
 use crate::forms::Catalog;
 use crate::issuer::Issuer;
-use crate::keys::office_key;
 
 #[derive(Debug, Args)]
 pub struct BulkArgs {
@@ -93,31 +94,31 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let mapping = Mapping::new(&form, &sheet.headers, mapping_file.as_ref()).map_err(Failure::Usage)?;
-    let unused = mapping.unused_headers();
-    if !unused.is_empty() {
+    let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
+    let when = crate::forms::IssueDate::issued(&issued_at);
+    let checked = bulk::check_sheet(
+        &form,
+        &sheet,
+        mapping_file.as_ref(),
+        args.expediente_by.as_deref(),
+        when,
+    )
+    .map_err(|e| match e {
+        CheckError::Mapping(message) => Failure::Usage(message),
+        other => Failure::Usage(format!("--expediente-by: {other}")),
+    })?;
+    if !checked.unused_columns.is_empty() {
         eprintln!(
             "Aviso: ningún campo lee las columnas {}; si alguna debía llenar un campo, corrija su nombre o use --map.",
-            unused
+            checked
+                .unused_columns
                 .iter()
                 .map(|h| format!("«{h}»"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
-    let expediente_column = match &args.expediente_by {
-        Some(name) => Some(
-            sheet
-                .headers
-                .iter()
-                .position(|h| h.trim() == name.trim())
-                .ok_or_else(|| Failure::Usage(format!("--expediente-by: no hay una columna «{name}»")))?,
-        ),
-        None => None,
-    };
-    let issued_at = issue_time(args.at.as_deref(), config.time_zone)?;
-    let when = crate::forms::IssueDate::issued(&issued_at);
-    let (ready, problems) = bulk::prepare(&form, &sheet, &mapping, expediente_column, when);
+    let Checked { ready, problems, .. } = checked;
     eprintln!(
         "{}: {} fila(s); {} válida(s), {} con problemas.",
         args.input.display(),
@@ -137,52 +138,16 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         };
     }
 
-    let (key, notice) = office_key(config).map_err(|e| Failure::Usage(e.to_string()))?;
+    let (issuer, notice) = crate::app::issuer(config).map_err(boot_failure)?;
     if let Some(notice) = notice {
         eprintln!("{notice}");
     }
-    let issuer = Issuer::new(config, Arc::new(key)).context("no se pudo preparar el generador de PDF")?;
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let signer = args.signer.clone().unwrap_or_else(|| issuer.key().subject_name());
+    let actor = terminal_actor();
     let stop = AtomicBool::new(false);
     let runtime = runtime()?;
     let outcomes = runtime.block_on(async {
         let archive = open_archive(config).await?;
-        // One bulk run at a time per office: then every bulk reservation
-        // left unfinished is the remains of a killed run, to be recorded now.
-        let _lock = archive.lock_bulk(&config.data_dir).await.map_err(|e| match e {
-            BulkLockError::Busy => Failure::Usage(e.to_string()),
-            BulkLockError::Archive(error) => archive_failure(error),
-        })?;
-        let interrupted = archive
-            .recover_interrupted_keyed(KEY_PREFIX, std::time::Duration::ZERO)
-            .await
-            .map_err(archive_failure)?;
-        if !interrupted.is_empty() {
-            eprintln!(
-                "Una corrida anterior se interrumpió: {} folio(s) quedaron anulados («emisión interrumpida»); sus filas se emiten ahora.",
-                interrupted.len()
-            );
-        }
-        let renderer = issuer
-            .renderer_for(&archive)
-            .await
-            .context("no se pudo preparar el generador de PDF")?;
-        let bulk_issuer = BulkIssuer {
-            archive,
-            renderer,
-            key: issuer.key(),
-            base_url: config.base_url.clone(),
-            signer: signer.clone(),
-            cargo: args.cargo.clone(),
-            actor: terminal_actor(),
-            issued_at,
-            workers,
-            search_batch: crate::bulk::SEARCH_BATCH,
-            on_paper: args.firmaran_en_papel,
-        };
         let bar = ProgressBar::new(ready.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} documentos · {per_sec} · faltan {eta}")
@@ -198,14 +163,40 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             // What is left reserved is recorded by the next run.
             std::process::exit(130);
         };
-        let count = |_: &RowOutcome| bar.inc(1);
-        let work = bulk_issuer.issue_rows(form.clone(), ready, &stop, &count);
+        let order = RunOrder {
+            form: form.clone(),
+            rows: ready,
+            responsible: Responsible {
+                name: &signer,
+                cargo: &args.cargo,
+                actor: &actor,
+            },
+            issued_at,
+            on_paper: args.firmaran_en_papel,
+            workers: args.workers,
+        };
+        let events: &(dyn Fn(RunEvent<'_>) + Send + Sync) = &|event| match event {
+            RunEvent::Recovered(folios) => bar.suspend(|| {
+                eprintln!(
+                    "Una corrida anterior se interrumpió: {} folio(s) quedaron anulados («emisión interrumpida»); sus filas se emiten ahora.",
+                    folios.len()
+                )
+            }),
+            RunEvent::Row(_) => bar.inc(1),
+        };
+        let work = bulk::run_lote(&issuer, archive, &config.data_dir, order, &stop, events);
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
             () = interrupt => unreachable!("the second Ctrl-C exits"),
         };
         bar.finish_and_clear();
-        Ok::<_, Failure>(outcomes)
+        outcomes.map_err(|error| match error {
+            RunError::Lock(e @ BulkLockError::Busy) => Failure::Usage(e.to_string()),
+            RunError::Lock(BulkLockError::Archive(e)) | RunError::Archive(e) => archive_failure(e),
+            RunError::Renderer(e) => {
+                Failure::Internal(anyhow::Error::new(e).context("no se pudo preparar el generador de PDF"))
+            }
+        })
     })?;
 
     let issued: Vec<_> = outcomes

@@ -99,9 +99,25 @@ pub fn terminal_actor() -> String {
 
 /// Opens the office's archive, telling apart a bad setting from a failure.
 pub async fn open_archive(config: &crate::config::Config) -> Result<crate::archive::Archive, Failure> {
-    crate::archive::Archive::open(config)
-        .await
-        .map_err(archive_failure)
+    Ok(open_storage(config).await?.archive)
+}
+
+/// Opens the office's archive with its accounts.
+pub async fn open_storage(config: &crate::config::Config) -> Result<crate::app::Storage, Failure> {
+    crate::app::Storage::open(config).await.map_err(boot_failure)
+}
+
+/// How a failure to put the installation together reaches the user: a
+/// key or a setting they can fix is a usage error; the rest is internal.
+pub fn boot_failure(error: crate::app::BootError) -> Failure {
+    use crate::app::BootError as E;
+    match error {
+        E::Catalog(error) => Failure::Internal(error.into()),
+        E::Key(error) => Failure::Usage(error.to_string()),
+        E::Archive(error) => archive_failure(error),
+        E::Accounts(error) => Failure::Internal(anyhow::anyhow!(error)),
+        error @ E::Renderer(_) => Failure::Internal(anyhow::anyhow!(error)),
+    }
 }
 
 /// How an archive error reaches the user: what they can fix is a usage

@@ -4,21 +4,18 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 
 use super::common::{
-    DocumentArgs, archive_failure, checked_data, issue_time, open_archive, runtime, terminal_actor,
-    write_atomically,
+    DocumentArgs, archive_failure, boot_failure, checked_data, issue_time, open_archive, runtime,
+    terminal_actor, write_atomically,
 };
 use super::{Failure, find_form, load_catalog};
 use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::config::Config;
 use crate::forms::IssueDate;
 use crate::issue::IssueError;
-use crate::issuer::Issuer;
-use crate::keys::office_key;
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
@@ -69,14 +66,12 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
             "--idempotency-key: la clave debe tener de 1 a 200 caracteres".into(),
         ));
     }
-    let (key, notice) = office_key(config).map_err(|e| Failure::Usage(e.to_string()))?;
+    let (issuer, notice) = crate::app::issuer(config).map_err(boot_failure)?;
     if let Some(notice) = notice {
         eprintln!("{notice}");
     }
-    let signer = args.signer.clone().unwrap_or_else(|| key.subject_name());
-    let key_id = key.key_id;
-    let issuer =
-        Issuer::new(config, std::sync::Arc::new(key)).context("no se pudo preparar el generador de PDF")?;
+    let signer = args.signer.clone().unwrap_or_else(|| issuer.key().subject_name());
+    let key_id = issuer.key().key_id;
     let actor = terminal_actor();
     let order = IssueOrder {
         form,

@@ -130,7 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 }
 
 fn load_catalog(config: &Config) -> Result<Catalog, Failure> {
-    Catalog::load(&config.forms_dir).map_err(|e| Failure::Internal(e.into()))
+    crate::app::load_catalog(config).map_err(common::boot_failure)
 }
 
 fn find_form<'a>(catalog: &'a Catalog, id: &str) -> Result<&'a crate::forms::FormSpec, Failure> {

@@ -1,39 +1,28 @@
 //! `sello serve`: the HTTP service on the configured address. On the first
 //! run it creates the database, the office's signing key and an
-//! administrator whose one-time password it prints once.
-
-use std::net::SocketAddr;
-use std::sync::Arc;
+//! administrator whose one-time password it prints once. The service is
+//! assembled by [`Application`], as the tests assemble it.
 
 use clap::Args;
 
-use super::common::{open_archive, runtime};
-use super::{Failure, load_catalog};
-use crate::accounts::Accounts;
+use super::Failure;
+use super::common::{boot_failure, runtime};
+use crate::app::Application;
 use crate::config::Config;
-use crate::keys::{office_key, trusted_keys};
-use crate::web::{AppState, init_logging, router};
+use crate::web::init_logging;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {}
 
 pub fn run(config: &Config, _args: ServeArgs) -> Result<(), Failure> {
     init_logging();
-    let catalog = load_catalog(config)?;
-    // The first run creates the office's key, so its certificate is trusted.
-    let (key, notice) = office_key(config).map_err(|e| Failure::Usage(e.to_string()))?;
-    if let Some(notice) = notice {
-        eprintln!("{notice}");
-    }
-    let trusted = trusted_keys(config).map_err(|e| Failure::Usage(e.to_string()))?;
     runtime()?.block_on(async {
-        let archive = open_archive(config).await?;
-        let accounts = Accounts::new(archive.store().clone());
-        let first = accounts
-            .ensure_first_administrator((&config.office_code, &config.office_name))
-            .await
-            .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))?;
-        if let Some((user, password)) = first {
+        let mut app = Application::build(config).await.map_err(boot_failure)?;
+        // Made on the first run: where it is kept, to back it up.
+        if let Some(notice) = app.key_notice() {
+            eprintln!("{notice}");
+        }
+        if let Some((user, password)) = app.take_first_administrator() {
             show_first_password(&user.username, &password, &config.base_url);
         }
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -43,12 +32,7 @@ pub fn run(config: &Config, _args: ServeArgs) -> Result<(), Failure> {
             "Sello escucha en http://{}: personal en /, API en /api/v1, verificación pública en /v. Ctrl-C para detenerlo.",
             config.listen
         );
-        let state = AppState::new(config, archive, catalog, Arc::new(key), trusted)
-            .map_err(|e| Failure::Internal(anyhow::anyhow!("no se pudo preparar el generador de PDF: {e}")))?;
-        let app = router(Arc::new(state)).into_make_service_with_connect_info::<SocketAddr>();
-        // In-flight requests, issuances included, finish before it stops.
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+        app.serve(listener, shutdown_signal())
             .await
             .map_err(|e| Failure::Internal(anyhow::anyhow!("el servicio se detuvo: {e}")))?;
         tracing::info!("servicio detenido");

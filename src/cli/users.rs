@@ -4,8 +4,8 @@
 use clap::{Args, Subcommand};
 
 use super::Failure;
-use super::common::{open_archive, runtime};
-use crate::accounts::{AccountError, Accounts, NewUser, Role};
+use super::common::{open_storage, runtime};
+use crate::accounts::{AccountError, NewUser, Role};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -63,8 +63,7 @@ fn failure(error: AccountError) -> Failure {
 
 pub fn run(config: &Config, args: UsersArgs) -> Result<(), Failure> {
     runtime()?.block_on(async {
-        let archive = open_archive(config).await?;
-        let accounts = Accounts::new(archive.store().clone());
+        let accounts = open_storage(config).await?.accounts;
         match args.action {
             UsersAction::Create {
                 username,

@@ -62,17 +62,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The service over `archive`, signing with `key` and trusting `trusted`.
+    /// The service over `archive` and its `accounts`, signing with `key`
+    /// and trusting `trusted`. Assembled by `app::Application`, the one
+    /// bootstrap.
     pub fn new(
         config: &Config,
         archive: Archive,
+        accounts: Accounts,
         catalog: Catalog,
         key: Arc<OfficeKey>,
         trusted: TrustedKeys,
     ) -> std::io::Result<Self> {
         let issuer = Issuer::new(config, key)?;
         Ok(Self {
-            accounts: Accounts::new(archive.store().clone()),
+            accounts,
             archive,
             catalog,
             metrics: issuer.metrics(),

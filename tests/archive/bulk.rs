@@ -654,7 +654,7 @@ crate::archive_conformance!(one_bulk_run_at_a_time_per_office);
 /// still being issued: every row is issued once, none waits on a batch, and
 /// every document is found when the run returns, on either database.
 async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate::Fixture) {
-    use sello::bulk::{BulkIssuer, Mapping, RowOutcome, prepare, read_csv};
+    use sello::bulk::{BulkIssuer, Mapping, Responsible, RowOutcome, prepare, read_csv};
 
     let form = std::sync::Arc::new(crate::CATALOG.get("carta-compromiso").expect("form").clone());
     let sheet = read_csv(&csv_bytes(&rows(30, &[]), false)).expect("csv");
@@ -663,20 +663,21 @@ async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate:
     let when = sello::forms::IssueDate::issued(&issued_at);
     let (ready, problems) = prepare(&form, &sheet, &mapping, None, when);
     assert!(problems.is_empty(), "{problems:?}");
-    let issuer = BulkIssuer {
-        archive: fixture.archive.clone(),
-        renderer: std::sync::Arc::new(sello::render::Renderer::new(&crate::config()).expect("renderer")),
-        key: fixture.key.clone(),
-        base_url: crate::BASE_URL.into(),
-        signer: "Mtra. Guadalupe Torres Medina".into(),
-        cargo: "Directora".into(),
-        actor: "lucia".into(),
+    let issuer = BulkIssuer::new(
+        fixture.archive.clone(),
+        std::sync::Arc::new(sello::render::Renderer::new(&crate::config()).expect("renderer")),
+        fixture.key.clone(),
+        crate::BASE_URL,
+        &Responsible {
+            name: "Mtra. Guadalupe Torres Medina",
+            cargo: "Directora",
+            actor: "lucia",
+        },
         issued_at,
-        workers: 2,
-        // Several batches in a short run, each while rows are under way.
-        search_batch: 4,
-        on_paper: false,
-    };
+    )
+    .with_workers(2)
+    // Several batches in a short run, each while rows are under way.
+    .with_search_batch(4);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let outcomes = issuer.issue_rows(form, ready, &stop, &|_| {}).await;
     let failed: Vec<_> = outcomes

@@ -14,7 +14,7 @@ use axum::http::{Request, StatusCode, header};
 use sello::accounts::Role;
 
 use crate::bulk::{HEADERS, rows};
-use crate::service::{Browser, Service, service_config};
+use crate::http::{Browser, Service, service_config};
 
 /// What `sello` printed, how it ended, how long it took and the most
 /// memory it held.

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use sello::archive::{NewHandSignature, QUARANTINE, SignedItem, Taker, sha256_hex};
 use serde_json::json;
 
+use crate::http::Service;
 use crate::in_person::{base64, draw, drawn_png};
-use crate::service::Service;
 use crate::workflows::{draft, staff, step};
 use crate::{Fixture, example};
 

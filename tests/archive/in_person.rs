@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::Fixture;
-use crate::service::Service;
+use crate::http::Service;
 use crate::workflows::{draft, in_inbox, inbox, issued_pdf_text, staff, step, step_of, trail};
 
 /// A drawing of `w`×`h` pixels with a signature-like stroke, as a pad's PNG.
@@ -751,9 +751,9 @@ async fn the_staff_pages_carry_a_draft_through_its_steps_and_take_scans(fixture:
     // The clerk attaches the scan of the signed acknowledgement.
     let page = auxiliar.get(&document_page).await.text();
     assert!(page.contains("Firmas en persona y escaneos"), "{page}");
-    let csrf = crate::service::hidden_value(&page, "_csrf").expect("csrf");
+    let csrf = crate::http::hidden_value(&page, "_csrf").expect("csrf");
     let scan = drawn_png(600, 200, 2);
-    let send = |auxiliar: &crate::service::Browser<'_>, csrf: &str, media: &str| {
+    let send = |auxiliar: &crate::http::Browser<'_>, csrf: &str, media: &str| {
         let (kind, body) = multipart(
             &[
                 ("_csrf", csrf),

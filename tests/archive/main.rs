@@ -11,6 +11,8 @@ mod crash;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
 mod folios;
+#[path = "../support/http.rs"]
+pub mod http;
 pub mod in_person;
 mod issuing;
 mod no_step_skipped;
@@ -269,6 +271,33 @@ impl Fixture {
         if let Some(schema) = self.schema {
             schema.drop_now().await;
         }
+    }
+}
+
+/// The service over a fixture's archive, signing with its key.
+impl http::Service {
+    pub async fn new(fixture: &Fixture) -> Self {
+        Self::with_config(fixture, http::service_config(&[])).await
+    }
+
+    /// With `config` (see [`http::service_config`]), trusting the
+    /// fixture's key.
+    pub async fn with_config(fixture: &Fixture, config: Config) -> Self {
+        let mut trusted = sello::keys::TrustedKeys::default();
+        trusted
+            .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
+            .expect("trust");
+        Self::build(fixture, config, fixture.key.clone(), trusted).await
+    }
+
+    /// With `config`, signing with `key` and trusting `trusted`.
+    pub async fn build(
+        fixture: &Fixture,
+        config: Config,
+        key: std::sync::Arc<OfficeKey>,
+        trusted: sello::keys::TrustedKeys,
+    ) -> Self {
+        Self::over(fixture.archive.clone(), &config, key, trusted).await
     }
 }
 

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::Fixture;
-use crate::service::Service;
+use crate::http::Service;
 use crate::workflows::{draft, staff, step};
 
 fn base64(bytes: &[u8]) -> String {

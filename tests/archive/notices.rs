@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpListener;
 
 use crate::Fixture;
-use crate::service::{Service, service_config};
+use crate::http::{Service, service_config};
 use crate::workflows::{draft, step};
 
 /// A message as the server received it: its recipients and its text.

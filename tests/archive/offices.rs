@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use sello::accounts::Role;
 use serde_json::{Value, json};
 
-use crate::service::{Browser, Service, service_config};
+use crate::http::{Browser, Service, service_config};
 use crate::{Fixture, example};
 
 const INSTALLATION: [(&str, &str); 5] = [

@@ -14,7 +14,8 @@ use sello::public_id::PublicId;
 use serde_json::{Value, json};
 use sqlx::migrate::Migrator;
 
-use crate::service::{Service, as_refs, example_fields};
+use crate::http::Service;
+use crate::service::{as_refs, example_fields};
 use crate::workflows::draft;
 use crate::{Fixture, example, example_now};
 

@@ -11,7 +11,7 @@ use sello::forms::{Catalog, FormSpec, StepKind};
 use serde_json::{Value, json};
 
 use crate::Fixture;
-use crate::service::Service;
+use crate::http::Service;
 use crate::workflows::{Staff, draft, staff, step};
 
 const SIGNED: &str = "Firmado electrónicamente el";

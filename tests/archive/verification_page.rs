@@ -2,12 +2,10 @@
 //! about the document, never personal data; unknown and malformed codes
 //! answered alike; private headers on every answer.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use sello::app::Application;
 use sello::issue::IssuedDocument;
-use sello::web::{AppState, router};
 use tower::ServiceExt as _;
 
 use crate::{Fixture, example};
@@ -43,21 +41,18 @@ async fn upload(fixture: &Fixture, uri: &str, bytes: &[u8]) -> Answer {
 }
 
 async fn send(fixture: &Fixture, request: Request<Body>) -> Answer {
-    let catalog = sello::forms::Catalog::load(&crate::root().join("forms")).expect("catalog");
     let mut trusted = sello::keys::TrustedKeys::default();
     trusted
         .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
         .expect("trust");
-    let state = AppState::new(
-        &crate::config(),
-        fixture.archive.clone(),
-        catalog,
-        fixture.key.clone(),
-        trusted,
-    )
-    .expect("state");
-    let app = router(Arc::new(state));
-    let response = app.oneshot(request).await.expect("answers");
+    let app = Application::builder(&crate::config())
+        .archive(fixture.archive.clone())
+        .key(fixture.key.clone())
+        .trusted(trusted)
+        .build()
+        .await
+        .expect("the service is assembled");
+    let response = app.router().oneshot(request).await.expect("answers");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -315,7 +310,7 @@ crate::archive_conformance!(no_answer_may_be_framed_by_another_site);
 async fn an_annulment_publishes_its_category_never_its_reason(fixture: &Fixture) {
     use sello::accounts::Role;
     use serde_json::json;
-    let service = crate::service::Service::new(fixture).await;
+    let service = crate::http::Service::new(fixture).await;
     let (user, _) = service.user("DIF-SLP", "directora", Role::Firmante).await;
     let token = service.token(&user).await;
     let (carta, issued) = issue(fixture, "carta-compromiso").await;

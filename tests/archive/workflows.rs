@@ -10,7 +10,7 @@ use sello::public_id::PublicId;
 use serde_json::{Value, json};
 
 use crate::Fixture;
-use crate::service::Service;
+use crate::http::Service;
 
 const OFFICE: &str = "DIF-SLP";
 

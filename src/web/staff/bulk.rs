@@ -16,7 +16,7 @@ use maud::html;
 use super::account::capitalized;
 use super::home::form_title;
 use crate::archive::{ArchiveError, IssueOrder, Issued};
-use crate::bulk::{self, BulkIssuer, KEY_PREFIX, Mapping, RowOutcome};
+use crate::bulk::{self, Checked, RowOutcome, RunEvent, RunOrder};
 use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::api::archive_of;
@@ -203,14 +203,6 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     Redirect::to(&format!("/lotes/{}", job.id)).into_response()
 }
 
-/// An upload read and checked: its rows ready to issue and its problems.
-struct Checked {
-    total_rows: usize,
-    unused_columns: Vec<String>,
-    ready: Vec<bulk::ReadyRow>,
-    problems: Vec<bulk::RowProblem>,
-}
-
 /// Reads the spreadsheet `name` and checks every row against `spec`.
 fn check_upload(
     spec: &crate::forms::FormSpec,
@@ -219,14 +211,7 @@ fn check_upload(
     when: crate::forms::IssueDate,
 ) -> Result<Checked, String> {
     let sheet = bulk::read_upload(name, bytes)?;
-    let mapping = Mapping::new(spec, &sheet.headers, None)?;
-    let (ready, problems) = bulk::prepare(spec, &sheet, &mapping, None, when);
-    Ok(Checked {
-        total_rows: sheet.rows.len(),
-        unused_columns: mapping.unused_headers().into_iter().map(str::to_owned).collect(),
-        ready,
-        problems,
-    })
+    bulk::check_sheet(spec, &sheet, None, None, when).map_err(|e| e.to_string())
 }
 
 /// Runs `work` on the blocking pool, off the workers that answer requests;
@@ -245,35 +230,22 @@ async fn run(
     job: &Job,
 ) -> Result<(), String> {
     let archive = archive_of(state, user).await.map_err(|e| e.to_string())?;
-    let lock = archive
-        .lock_bulk(&state.config.data_dir)
-        .await
-        .map_err(|e| e.to_string())?;
-    archive
-        .recover_interrupted_keyed(KEY_PREFIX, std::time::Duration::ZERO)
-        .await
-        .map_err(|e| e.to_string())?;
-    let renderer = state
-        .issuer
-        .renderer_for(&archive)
-        .await
-        .map_err(|e| format!("generador de PDF: {e}"))?;
-    let issuer = BulkIssuer {
-        archive,
-        renderer,
-        key: state.issuer.key(),
-        base_url: state.config.base_url.clone(),
-        signer: user.display_name.clone(),
-        cargo: user.cargo.clone(),
-        actor: user.username.clone(),
+    let order = RunOrder {
+        form,
+        rows: ready,
+        responsible: bulk::Responsible {
+            name: &user.display_name,
+            cargo: &user.cargo,
+            actor: &user.username,
+        },
         issued_at: job.issued_at,
-        workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        search_batch: crate::bulk::SEARCH_BATCH,
         on_paper: job.on_paper,
+        workers: None,
     };
     let stop = AtomicBool::new(false);
-    issuer
-        .issue_rows(form, ready, &stop, &|outcome: &RowOutcome| {
+    let events: &(dyn Fn(RunEvent<'_>) + Send + Sync) = &|event| match event {
+        RunEvent::Recovered(_) => {}
+        RunEvent::Row(outcome) => {
             job.done.fetch_add(1, Ordering::Relaxed);
             match outcome {
                 RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => {
@@ -287,9 +259,18 @@ async fn run(
                     }
                 }
             }
-        })
-        .await;
-    drop(lock);
+        }
+    };
+    bulk::run_lote(
+        &state.issuer,
+        archive,
+        &state.config.data_dir,
+        order,
+        &stop,
+        events,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(())
 }
 

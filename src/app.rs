@@ -1,0 +1,210 @@
+//! The one bootstrap: how an installation's pieces are put together, from
+//! its configuration. `sello serve` builds an [`Application`] (the archive,
+//! the catalog, the office's key, the trusted keys, the accounts, the first
+//! administrator and the HTTP state); the commands that need less take the
+//! part they need from here ([`Storage`], [`issuer`], [`load_catalog`]);
+//! the tests and benchmarks build the same [`Application`], handing it an
+//! archive or keys of their own through [`Application::builder`].
+//!
+//! A layer of its own, above `web`, because the command line's storage-only
+//! commands (`sello users`) use its parts without anything of HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::accounts::{AccountError, Accounts, User};
+use crate::archive::{Archive, ArchiveError};
+use crate::config::Config;
+use crate::forms::{Catalog, CatalogError};
+use crate::issuer::Issuer;
+use crate::keys::{KeyError, OfficeKey, TrustedKeys, office_key, trusted_keys};
+use crate::web::{AppState, router};
+
+/// Why the installation could not be put together.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    /// The forms folder could not be read.
+    #[error(transparent)]
+    Catalog(CatalogError),
+    /// The signing key or the trusted certificates could not be read or
+    /// made: something the installer fixes in the configuration.
+    #[error(transparent)]
+    Key(KeyError),
+    /// The database or the blob store could not be opened.
+    #[error(transparent)]
+    Archive(ArchiveError),
+    /// The first administrator could not be created.
+    #[error(transparent)]
+    Accounts(AccountError),
+    /// The PDF renderer (or the mail of notices) could not be prepared.
+    #[error("no se pudo preparar el generador de PDF: {0}")]
+    Renderer(std::io::Error),
+}
+
+/// The form catalog of the configured forms folder.
+pub fn load_catalog(config: &Config) -> Result<Catalog, BootError> {
+    Catalog::load(&config.forms_dir).map_err(BootError::Catalog)
+}
+
+/// What issues from the command line: the office's key (made on the
+/// first run; the notice to show the person is returned with it) and the
+/// renderer of the configured office.
+pub fn issuer(config: &Config) -> Result<(Issuer, Option<String>), BootError> {
+    let (key, notice) = office_key(config).map_err(BootError::Key)?;
+    let issuer = Issuer::new(config, Arc::new(key)).map_err(BootError::Renderer)?;
+    Ok((issuer, notice))
+}
+
+/// The archive and the staff accounts kept in its database.
+pub struct Storage {
+    pub archive: Archive,
+    pub accounts: Accounts,
+}
+
+impl Storage {
+    /// Opens the configured office's archive (creating and upgrading its
+    /// database) with its accounts.
+    pub async fn open(config: &Config) -> Result<Self, BootError> {
+        let archive = Archive::open(config).await.map_err(BootError::Archive)?;
+        Ok(Self::over(archive))
+    }
+
+    /// The accounts over `archive`'s database: the one place they are made.
+    pub fn over(archive: Archive) -> Self {
+        let accounts = Accounts::new(archive.store().clone());
+        Self { archive, accounts }
+    }
+}
+
+/// The service, assembled and ready to serve.
+pub struct Application {
+    state: Arc<AppState>,
+    key_notice: Option<String>,
+    first_administrator: Option<(User, String)>,
+}
+
+/// An [`Application`] to build, with what a test hands it instead of what
+/// the configuration says.
+pub struct Builder {
+    config: Config,
+    archive: Option<Archive>,
+    key: Option<Arc<OfficeKey>>,
+    trusted: Option<TrustedKeys>,
+}
+
+impl Application {
+    /// Everything from the configuration: see [`Builder::build`].
+    pub async fn build(config: &Config) -> Result<Self, BootError> {
+        Self::builder(config).build().await
+    }
+
+    /// To build from `config`, with parts given instead.
+    pub fn builder(config: &Config) -> Builder {
+        Builder {
+            config: config.clone(),
+            archive: None,
+            key: None,
+            trusted: None,
+        }
+    }
+
+    /// What every request handler shares.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// The service's routes over its state.
+    pub fn router(&self) -> Router {
+        router(Arc::clone(&self.state))
+    }
+
+    /// Set when this start made the office's signing key: what to tell the
+    /// person (where it is, to back it up).
+    pub fn key_notice(&self) -> Option<&str> {
+        self.key_notice.as_deref()
+    }
+
+    /// The administrator this start created and their one-time password,
+    /// the first time it is asked for: it is shown once.
+    pub fn take_first_administrator(&mut self) -> Option<(User, String)> {
+        self.first_administrator.take()
+    }
+
+    /// Serves on `listener` until `shutdown` completes; requests under way,
+    /// issuances included, finish before it returns.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    }
+}
+
+impl Builder {
+    /// Serves this archive instead of opening the configured one.
+    pub fn archive(mut self, archive: Archive) -> Self {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// Signs with this key instead of the configured one.
+    pub fn key(mut self, key: Arc<OfficeKey>) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Trusts these keys instead of those the configuration names.
+    pub fn trusted(mut self, trusted: TrustedKeys) -> Self {
+        self.trusted = Some(trusted);
+        self
+    }
+
+    /// Loads the catalog, opens the archive, obtains the office's key
+    /// (making it on the first run) and then the trusted keys (which
+    /// include a key just made), makes sure the office has an
+    /// administrator and prepares the renderer. The archive is opened
+    /// before the key is made, so a database that cannot be opened leaves
+    /// no new key behind whose notice nobody saw.
+    pub async fn build(self) -> Result<Application, BootError> {
+        let Self {
+            config,
+            archive,
+            key,
+            trusted,
+        } = self;
+        let catalog = load_catalog(&config)?;
+        let archive = match archive {
+            Some(archive) => archive,
+            None => Archive::open(&config).await.map_err(BootError::Archive)?,
+        };
+        let (key, key_notice) = match key {
+            Some(key) => (key, None),
+            None => {
+                let (key, notice) = office_key(&config).map_err(BootError::Key)?;
+                (Arc::new(key), notice)
+            }
+        };
+        let trusted = match trusted {
+            Some(trusted) => trusted,
+            None => trusted_keys(&config).map_err(BootError::Key)?,
+        };
+        let Storage { archive, accounts } = Storage::over(archive);
+        let office = archive.office();
+        let first_administrator = accounts
+            .ensure_first_administrator((&office.code, &office.name))
+            .await
+            .map_err(BootError::Accounts)?;
+        let state =
+            AppState::new(&config, archive, accounts, catalog, key, trusted).map_err(BootError::Renderer)?;
+        Ok(Application {
+            state: Arc::new(state),
+            key_notice,
+            first_administrator,
+        })
+    }
+}
