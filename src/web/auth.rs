@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq as _;
 use super::AppState;
 pub use super::session::{CSRF_FIELD, Staff};
 use super::ui;
-use crate::accounts::{Role, SESSION_HOURS, User};
+use crate::accounts::{SESSION_HOURS, User};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "sello_sesion";
@@ -30,11 +30,6 @@ impl Staff {
     /// every state-changing form, urlencoded or multipart, checks it here.
     pub fn refuse_forged(&self, sent: &str) -> Option<Response> {
         (!same_secret(sent, self.csrf())).then(|| ui::csrf_refused(self))
-    }
-
-    /// The refusal to answer, with a page that says why, unless the role allows it.
-    pub fn refuse_unless(&self, allowed: impl Fn(Role) -> bool) -> Option<Response> {
-        (!allowed(self.user().role)).then(|| ui::forbidden(self))
     }
 }
 

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use crate::accounts::AccountError;
 use crate::web::AppState;
 use crate::web::auth::{SESSION_COOKIE, Staff, StaffForm, set_cookie};
-use crate::web::ui::{csrf_field, notice, page, unavailable};
+use crate::web::ui::{csrf_field, notice, page};
+
+use super::error::{Failure, OrPage as _, PageError, PageResult};
 
 fn password_page(staff: &Staff, status: StatusCode, message: Option<Markup>) -> Response {
     let forced = staff.user().must_change_password;
@@ -52,10 +54,14 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, form }: StaffForm<PasswordChange>,
-) -> Response {
+) -> PageResult {
     if form.nueva != form.repetida {
         let message = notice("error", "Contraseña nueva: las dos copias no coinciden.");
-        return password_page(&staff, StatusCode::UNPROCESSABLE_ENTITY, Some(message));
+        return Ok(password_page(
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message),
+        ));
     }
     match state
         .accounts
@@ -63,23 +69,25 @@ pub async fn change_password(
         .await
     {
         // Every session of the user ended with the change; this one goes on anew.
-        Ok(()) => match state.accounts.open_session(staff.user().id).await {
-            Ok((token, _)) => (
-                [(
-                    axum::http::header::SET_COOKIE,
-                    set_cookie(SESSION_COOKIE, Some(&token), state.secure_cookies),
-                )],
+        Ok(()) => {
+            let (token, _) = state
+                .accounts
+                .open_session(staff.user().id)
+                .await
+                .or_page(&staff)?;
+            let cookie = set_cookie(SESSION_COOKIE, Some(&token), state.secure_cookies);
+            Ok((
+                [(axum::http::header::SET_COOKIE, cookie)],
                 Redirect::to("/?aviso=contrasena"),
             )
-                .into_response(),
-            Err(error) => unavailable(&error),
-        },
-        Err(AccountError::Invalid(message)) => password_page(
+                .into_response())
+        }
+        Err(AccountError::Invalid(message)) => Ok(password_page(
             &staff,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(notice("error", &capitalized(&message))),
-        ),
-        Err(error) => unavailable(&error),
+        )),
+        Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
     }
 }
 
@@ -92,12 +100,11 @@ pub fn capitalized(text: &str) -> String {
     }
 }
 
-async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, String)>) -> Response {
+async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, String)>) -> PageResult {
     let user = staff.user();
-    let tokens = match state.accounts.tokens(user.id).await {
-        Ok(tokens) => tokens,
-        Err(error) => return unavailable(&error),
-    };
+    let tokens = (state.accounts.tokens(user.id).await)
+        .map_err(Failure::unavailable)
+        .or_page(staff)?;
     let body = page(
         staff,
         "Mi cuenta",
@@ -150,10 +157,10 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
             }
         },
     );
-    Html(body.into_string()).into_response()
+    Ok(Html(body.into_string()).into_response())
 }
 
-pub async fn show(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
+pub async fn show(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
     account_page(&state, &staff, None).await
 }
 
@@ -165,11 +172,11 @@ pub struct NewToken {
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, form }: StaffForm<NewToken>,
-) -> Response {
+) -> PageResult {
     match state.accounts.create_token(staff.user(), &form.nombre).await {
         Ok((token, secret)) => account_page(&state, &staff, Some((token.name, secret))).await,
-        Err(AccountError::Invalid(message)) => crate::web::ui::bad_request(&staff, &capitalized(&message)),
-        Err(error) => unavailable(&error),
+        Err(AccountError::Invalid(message)) => Err(PageError::bad_request(&staff, message)),
+        Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
     }
 }
 
@@ -180,13 +187,16 @@ pub async fn revoke_token(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
-) -> Response {
+) -> PageResult {
     let Ok(id) = crate::public_id::PublicId::parse(&id) else {
-        return crate::web::ui::not_found(&staff, "Token: no existe o ya estaba revocado.");
+        return Err(PageError::not_found(
+            &staff,
+            "Token: no existe o ya estaba revocado.",
+        ));
     };
     match state.accounts.revoke_token(staff.user().id, id).await {
-        Ok(()) => Redirect::to("/cuenta").into_response(),
-        Err(AccountError::Invalid(message)) => crate::web::ui::not_found(&staff, &capitalized(&message)),
-        Err(error) => unavailable(&error),
+        Ok(()) => Ok(Redirect::to("/cuenta").into_response()),
+        Err(AccountError::Invalid(message)) => Err(PageError::not_found(&staff, message)),
+        Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
     }
 }

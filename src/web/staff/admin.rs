@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::account::capitalized;
+use super::error::{Failure, OrPage as _, PageError, PageResult};
 use serde_json::json;
 
 use crate::accounts::{AccountError, NewUser, Role};
@@ -19,21 +20,19 @@ use crate::keys::{KeyStatus, rotate_office_key, trusted_keys};
 use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::ui::{csrf_field, notice, page, unavailable};
+use crate::web::ui::{csrf_field, notice, page};
 
 async fn admin_page(
     state: &AppState,
     staff: &Staff,
     status: StatusCode,
     message: Option<Markup>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return refused;
-    }
+) -> PageResult {
+    staff.require(|role| role.can_administer())?;
     let office = &staff.user().office_code;
     let (users, offices) = match (state.accounts.users(office).await, state.accounts.offices().await) {
         (Ok(u), Ok(o)) => (u, o),
-        (Err(error), _) | (_, Err(error)) => return unavailable(&error),
+        (Err(error), _) | (_, Err(error)) => return Err(Failure::unavailable(error)).or_page(staff),
     };
     let trusted = state.trusted();
     let installation = is_installation_admin(state, staff);
@@ -112,7 +111,7 @@ async fn admin_page(
             }
         },
     );
-    (status, Html(body.into_string())).into_response()
+    Ok((status, Html(body.into_string())).into_response())
 }
 
 /// Offices and keys are the installation's, shared by every office: only
@@ -145,7 +144,7 @@ pub(super) async fn audit(
         .map_err(AccountError::Store)
 }
 
-pub async fn overview(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
+pub async fn overview(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
     admin_page(&state, &staff, StatusCode::OK, None).await
 }
 
@@ -164,7 +163,11 @@ async fn office_user(
         .await
 }
 
-pub(super) async fn after(state: &AppState, staff: &Staff, result: Result<Markup, AccountError>) -> Response {
+pub(super) async fn after(
+    state: &AppState,
+    staff: &Staff,
+    result: Result<Markup, AccountError>,
+) -> PageResult {
     match result {
         Ok(message) => admin_page(state, staff, StatusCode::OK, Some(message)).await,
         Err(AccountError::Invalid(message)) => {
@@ -175,7 +178,7 @@ pub(super) async fn after(state: &AppState, staff: &Staff, result: Result<Markup
             let message = notice("error", "No existe ese usuario en su oficina.");
             admin_page(state, staff, StatusCode::NOT_FOUND, Some(message)).await
         }
-        Err(error) => unavailable(&error),
+        Err(error) => Err(Failure::unavailable(error)).or_page(staff),
     }
 }
 
@@ -198,10 +201,8 @@ pub struct UserFields {
 pub async fn create_user(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, form }: StaffForm<UserFields>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return refused;
-    }
+) -> PageResult {
+    staff.require(|role| role.can_administer())?;
     let result = async {
         let role = Role::parse(&form.rol)
             .ok_or_else(|| AccountError::Invalid("rol: elija uno de la lista".into()))?;
@@ -244,10 +245,8 @@ pub async fn update_user(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm<UserChange>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return refused;
-    }
+) -> PageResult {
+    staff.require(|role| role.can_administer())?;
     let result = async {
         let id = office_user(&state, &staff, &id).await?.id;
         let role = Role::parse(&form.rol).ok_or_else(|| AccountError::Invalid("rol: elija uno de la lista".into()))?;
@@ -293,10 +292,8 @@ pub async fn reset_password(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return refused;
-    }
+) -> PageResult {
+    staff.require(|role| role.can_administer())?;
     let office = staff.user().office_code.clone();
     let result = async {
         let user = office_user(&state, &staff, &id).await?;
@@ -322,12 +319,10 @@ pub async fn reset_password(
 pub async fn rotate_key(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return refused;
-    }
+) -> PageResult {
+    staff.require(|role| role.can_administer())?;
     if !is_installation_admin(&state, &staff) {
-        return crate::web::ui::forbidden(&staff);
+        return Err(PageError::new(&staff, Failure::Forbidden));
     }
     // One rotation at a time: two at once would leave the issuer and the
     // trusted keys out of step.

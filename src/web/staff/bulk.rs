@@ -1,36 +1,28 @@
-//! Bulk issuance from the web app: upload a spreadsheet, watch the job's
-//! progress (the page refreshes itself, no JavaScript), download the
-//! problems as CSV to fix and upload again.
-//!
-//! Long because the lote's whole page lives here: the upload, its checks
-//! off the async workers, the job's progress and its four downloads.
+//! Bulk issuance from the web app: upload a spreadsheet, check it off the
+//! async workers, and issue its rows in the background as a job. The
+//! job's page and its downloads are in `lote`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{Multipart, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::{Multipart, State};
+use axum::response::{Html, IntoResponse, Redirect};
 use maud::html;
 
-use super::account::capitalized;
+use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::home::form_title;
-use crate::archive::{ArchiveError, IssueOrder, Issued};
+use super::lote::lote_name;
 use crate::bulk::{self, Checked, RowOutcome, RunEvent, RunOrder};
-use crate::public_id::PublicId;
 use crate::web::AppState;
-use crate::web::api::archive_of;
-use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
+use crate::web::auth::{CSRF_FIELD, Staff};
 use crate::web::jobs::Job;
-use crate::web::ui::{bad_request, csrf_field, not_found, notice, page, unavailable};
+use crate::web::ui::{csrf_field, page};
 
 /// The largest spreadsheet accepted: 51,717 families fit in a few MB.
 pub const UPLOAD_MAX: usize = 50 * 1024 * 1024;
 
-pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
+pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
+    staff.require(|role| role.can_issue())?;
     let jobs = state.jobs.of_office(&staff.user().office_code);
     let mut forms: Vec<_> = state.catalog.iter().collect();
     forms.sort_by(|a, b| a.title.cmp(&b.title));
@@ -69,13 +61,12 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> Response 
             }
         },
     );
-    Html(body.into_string()).into_response()
+    Ok(Html(body.into_string()).into_response())
 }
 
-pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: Multipart) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
+pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: Multipart) -> PageResult {
+    staff.require(|role| role.can_issue())?;
+    let refused = |text: String| Err(PageError::bad_request(&staff, text));
     let (mut csrf, mut form_id, mut file, mut dry_run) = (String::new(), String::new(), None, false);
     let mut on_paper = false;
     while let Ok(Some(field)) = form.next_field().await {
@@ -88,42 +79,37 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
                 let name = field.file_name().unwrap_or("planilla.csv").to_owned();
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes)),
-                    Err(_) => return bad_request(&staff, "La planilla no llegó completa; súbala de nuevo."),
+                    Err(_) => return refused("La planilla no llegó completa; súbala de nuevo.".into()),
                 }
             }
             _ => {}
         }
     }
-    if let Some(refused) = staff.refuse_forged(&csrf) {
-        return refused;
-    }
+    staff.require_csrf(&csrf)?;
     let Some(spec) = state.catalog.get(&form_id) else {
-        return bad_request(&staff, "Elija el documento que se emitirá.");
+        return refused("Elija el documento que se emitirá.".into());
     };
     if let Err(message) = bulk::refuse_reviewed(spec) {
-        return bad_request(&staff, &capitalized(&message));
+        return refused(message);
     }
     // Validating skips nothing; issuing must say who signs on paper.
     if let Err(message) = spec.workflow.check_in_person(on_paper || dry_run) {
-        return bad_request(
-            &staff,
-            &format!("«{}» {message}: marque «firmarán el papel impreso».", spec.title),
-        );
+        return refused(format!(
+            "«{}» {message}: marque «firmarán el papel impreso».",
+            spec.title
+        ));
     }
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return bad_request(&staff, "Elija la planilla (.csv o .xlsx).");
+        return refused("Elija la planilla (.csv o .xlsx).".into());
     };
     let office = staff.user().office_code.clone();
     // The lote's date is the office's, in its own time zone.
-    let issued_at = match archive_of(&state, staff.user()).await {
-        Ok(archive) => state.issuer.now_in(archive.office()),
-        Err(error) => return unavailable(&error),
-    };
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let issued_at = state.issuer.now_in(archive.office());
     let when = crate::forms::IssueDate::issued(&issued_at);
     let Some(reading) = state.jobs.begin_reading(&office) else {
-        return bad_request(
-            &staff,
-            "Ya hay una planilla en revisión en su oficina; espere a que termine y vuelva a subirla.",
+        return refused(
+            "Ya hay una planilla en revisión en su oficina; espere a que termine y vuelva a subirla.".into(),
         );
     };
     let checked = {
@@ -141,22 +127,16 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         problems,
     } = match checked {
         Some(Ok(checked)) => checked,
-        Some(Err(message)) => return bad_request(&staff, &format!("{file_name}: {message}")),
+        Some(Err(message)) => return refused(format!("{file_name}: {message}")),
         None => {
             tracing::error!("la lectura de una planilla se interrumpió por un error interno");
-            return bad_request(
-                &staff,
-                &format!(
-                    "{file_name}: no se pudo leer la planilla; guárdela de nuevo como .xlsx o .csv y vuelva a subirla."
-                ),
-            );
+            return refused(format!(
+                "{file_name}: no se pudo leer la planilla; guárdela de nuevo como .xlsx o .csv y vuelva a subirla."
+            ));
         }
     };
     if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
-        return bad_request(
-            &staff,
-            "Ya hay un lote emitiéndose en su oficina; espere a que termine.",
-        );
+        return refused("Ya hay un lote emitiéndose en su oficina; espere a que termine.".into());
     }
     let job = state.jobs.add(|id| Job {
         id,
@@ -176,10 +156,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         padron: Default::default(),
         failure: Default::default(),
     });
-    let job = match job {
-        Ok(job) => job,
-        Err(error) => return unavailable(&error),
-    };
+    let job = job.map_err(Failure::unavailable).or_page(&staff)?;
     tracing::info!(job.id = %job.id, rows = total_rows, "lote recibido");
     if !job.is_finished() {
         let (state, staff_user, spec) = (state.clone(), staff.user().clone(), Arc::new(spec.clone()));
@@ -200,7 +177,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         });
         // The job goes on in the background; the page follows it.
     }
-    Redirect::to(&format!("/lotes/{}", job.id)).into_response()
+    Ok(Redirect::to(&format!("/lotes/{}", job.id)).into_response())
 }
 
 /// Reads the spreadsheet `name` and checks every row against `spec`.
@@ -229,7 +206,7 @@ async fn run(
     ready: Vec<bulk::ReadyRow>,
     job: &Job,
 ) -> Result<(), String> {
-    let archive = archive_of(state, user).await.map_err(|e| e.to_string())?;
+    let archive = state.archive_for(user).await.map_err(|e| e.to_string())?;
     let order = RunOrder {
         form,
         rows: ready,
@@ -272,269 +249,6 @@ async fn run(
     .await
     .map_err(|e| e.to_string())?;
     Ok(())
-}
-
-pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
-    let Some(job) = office_job(&state, &staff, &id) else {
-        return not_found(
-            &staff,
-            "No existe ese lote en su oficina (los lotes se olvidan al reiniciar el servicio).",
-        );
-    };
-    let done = job.done.load(Ordering::Relaxed);
-    let finished = job.is_finished();
-    let elapsed = job.started.elapsed().as_secs_f64().max(0.001);
-    let rate = done as f64 / elapsed;
-    let remaining = job.valid_rows.saturating_sub(done);
-    let mut problems = job.problems();
-    problems.sort_by_key(|p| p.line);
-    let documents = job.documents_in_order();
-    let body = page(
-        &staff,
-        &format!("{}: {}", lote_name(&job), form_title(&state, &job.form)),
-        html! {
-            @if !finished {
-                // Refreshes itself while the job runs; no script needed.
-                meta http-equiv="refresh" content="2";
-            }
-            p { (job.file_name) ": " (job.total_rows) " fila(s), " (job.total_rows - problems.len().min(job.total_rows)) " sin problemas." }
-            @if !job.unused_columns.is_empty() {
-                (notice("aviso", &format!(
-                    "Ningún campo lee las columnas {}; si alguna debía llenar un campo, corrija su nombre y vuelva a subir el archivo.",
-                    job.unused_columns.iter().map(|c| format!("«{c}»")).collect::<Vec<_>>().join(", ")
-                )))
-            }
-            @if let Some(failure) = job.failure() {
-                (notice("error", &format!("El lote no se pudo emitir: {failure}")))
-            } @else if finished {
-                (notice("ok", &format!("Terminado: {} documento(s).", documents.len())))
-            } @else {
-                progress max=(job.valid_rows) value=(done) { (done) " / " (job.valid_rows) }
-                p { (done) " de " (job.valid_rows) " · " (format!("{rate:.0}")) " documentos por segundo · faltan unos " (format!("{:.0}", remaining as f64 / rate.max(0.1))) " s" }
-            }
-            @if !problems.is_empty() {
-                h2 { (problems.len()) " problema(s)" }
-                p { a.boton.secundario href={"/lotes/" (job.id) "/errores.csv"} { "Descargar los problemas (CSV)" } }
-                table {
-                    thead { tr { th { "Línea" } th { "Columna" } th { "Problema" } } }
-                    tbody { @for p in problems.iter().take(200) { tr { td { (p.line) } td { (p.column) } td { (p.message) } } } }
-                }
-            }
-            @if !documents.is_empty() {
-                h2 { "Documentos" }
-                @if finished {
-                    div.acciones {
-                        a.boton.secundario href={"/lotes/" (job.id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
-                        a.boton.secundario href={"/lotes/" (job.id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
-                    }
-                    @let padron = job.padron();
-                    @if !padron.is_empty() {
-                        p { "Padrón del lote: "
-                            @for (i, (document, folio)) in padron.iter().enumerate() {
-                                @if i > 0 { ", " }
-                                a href={"/documentos/" (document)} { (folio) }
-                            }
-                        }
-                    }
-                    form method="post" action={"/lotes/" (job.id) "/padron"} {
-                        (csrf_field(&staff))
-                        p { "El padrón del lote lista, firmado, el nombre, la identificación y el folio de cada persona; un lote de más de 5.000 documentos lo recibe en tomos. Se archiva como cualquier documento." }
-                        button { "Emitir el padrón del lote" }
-                    }
-                }
-                table {
-                    thead { tr { th { "Línea" } th { "Folio" } } }
-                    tbody { @for d in documents.iter().take(500) { tr { td { (d.line) } td { a href={"/documentos/" (d.id)} { (d.folio) } } } } }
-                }
-            }
-        },
-    );
-    Html(body.into_string()).into_response()
-}
-
-pub async fn problems_csv(
-    State(state): State<Arc<AppState>>,
-    staff: Staff,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
-    let Some(job) = office_job(&state, &staff, &id) else {
-        return not_found(&staff, "No existe ese lote en su oficina.");
-    };
-    let mut problems = job.problems();
-    problems.sort_by_key(|p| p.line);
-    csv_download(
-        &format!("{}-problemas.csv", lote_file(&job)),
-        bulk::problems_csv(&problems),
-    )
-}
-
-/// A job of the staff member's office by the id in the address; a
-/// malformed id is as missing as another office's job.
-fn office_job(state: &AppState, staff: &Staff, id: &str) -> Option<Arc<Job>> {
-    let id = PublicId::parse(id).ok()?;
-    state.jobs.get(&staff.user().office_code, id)
-}
-
-/// What names a lote to people: when it was uploaded.
-fn lote_name(job: &Job) -> String {
-    format!("Lote del {}", job.issued_at.format("%d/%m/%Y %H:%M"))
-}
-
-/// The start of the names of a lote's downloads.
-fn lote_file(job: &Job) -> String {
-    format!("lote-{}", job.issued_at.format("%Y%m%d-%H%M%S"))
-}
-
-fn csv_download(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-pub async fn issued_csv(
-    State(state): State<Arc<AppState>>,
-    staff: Staff,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return refused;
-    }
-    let Some(job) = office_job(&state, &staff, &id) else {
-        return not_found(&staff, "No existe ese lote en su oficina.");
-    };
-    let documents = job.documents_in_order();
-    csv_download(
-        &format!("{}-emitidos.csv", lote_file(&job)),
-        bulk::issued_csv(&documents),
-    )
-}
-
-/// A finished job of the caller's office, for someone who may issue; or
-/// the page that says why not, returned as is.
-#[allow(clippy::result_large_err)]
-fn finished_job(state: &AppState, staff: &Staff, id: &str) -> Result<Arc<Job>, Response> {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_issue()) {
-        return Err(refused);
-    }
-    office_job(state, staff, id)
-        .filter(|j| j.is_finished())
-        .ok_or_else(|| not_found(staff, "No existe ese lote terminado en su oficina."))
-}
-
-/// Every document of a finished job in row order, joined into one PDF to
-/// print; sent as it is joined.
-pub async fn merged_pdf(
-    State(state): State<Arc<AppState>>,
-    staff: Staff,
-    Path(id): Path<String>,
-) -> Response {
-    let job = match finished_job(&state, &staff, &id) {
-        Ok(job) => job,
-        Err(answer) => return answer,
-    };
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let ids = job.documents_in_order().iter().map(|d| d.row_id).collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}-documentos.pdf\"", lote_file(&job)),
-            ),
-        ],
-        axum::body::Body::from_stream(bulk::merged_pdf(archive, ids)),
-    )
-        .into_response()
-}
-
-/// Issues the padrón of a finished job (once: asked again, it is the same)
-/// and shows it: the document, or the job's page listing its tomos.
-pub async fn padron(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
-) -> Response {
-    let job = match finished_job(&state, &staff, &id) {
-        Ok(job) => job,
-        Err(answer) => return answer,
-    };
-    let documents = job.documents_in_order();
-    let (Some(issued_form), Some(padron_form)) =
-        (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
-    else {
-        return not_found(&staff, "El catálogo no tiene el formulario del padrón del lote.");
-    };
-    if documents.is_empty() {
-        return bad_request(
-            &staff,
-            "El lote no emitió ningún documento: no hay padrón que emitir.",
-        );
-    }
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let user = staff.user();
-    let responsible = bulk::Responsible {
-        name: &user.display_name,
-        cargo: &user.cargo,
-        actor: &user.username,
-    };
-    let lote = bulk::Lote {
-        form: issued_form,
-        file_name: &job.file_name,
-        date: job.issued_at.date_naive(),
-        rows: &documents,
-    };
-    let count = |order: &IssueOrder<'_>, issued: &Issued| state.issuer.count_issued(&archive, order, issued);
-    let issued = bulk::issue_padron(
-        &state.issuer,
-        &count,
-        &archive,
-        padron_form,
-        &lote,
-        &responsible,
-        state.issuer.now_in(archive.office()),
-    )
-    .await;
-    match issued {
-        Ok(tomos) => {
-            if let Ok(mut padron) = job.padron.lock() {
-                *padron = tomos.iter().map(|t| (t.id, t.folio.clone())).collect();
-            }
-            match tomos.as_slice() {
-                [one] => Redirect::to(&format!("/documentos/{}", one.id)).into_response(),
-                _ => Redirect::to(&format!("/lotes/{}", job.id)).into_response(),
-            }
-        }
-        Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_))) => {
-            bad_request(
-                &staff,
-                &format!(
-                    "No se emitió el padrón: {error}. Los tomos ya emitidos se conservan; vuelva a pedirlo."
-                ),
-            )
-        }
-        Err(error) => unavailable(&error),
-    }
 }
 
 #[cfg(test)]

@@ -4,17 +4,18 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::archive::{DocumentRecord, DraftRecord};
 use crate::tramites::InboxItem;
 use crate::web::AppState;
-use crate::web::api::archive_of;
 use crate::web::auth::Staff;
 use crate::web::page::short_moment;
-use crate::web::ui::{notice, page, unavailable};
+use crate::web::ui::{notice, page};
+
+use super::error::{Failure, OrPage as _, PageResult};
 
 #[derive(Debug, Deserialize)]
 pub struct Notice {
@@ -30,22 +31,21 @@ fn notice_text(key: &str) -> Option<&'static str> {
     }
 }
 
-pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query): Query<Notice>) -> Response {
+pub async fn home(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Query(query): Query<Notice>,
+) -> PageResult {
     let user = staff.user();
-    let archive = match archive_of(&state, user).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
-    let documents = archive.recent_documents_by(&user.username, 15).await;
-    let drafts = archive.open_drafts(30).await;
-    let (documents, drafts) = match (documents, drafts) {
-        (Ok(d), Ok(b)) => (d, b),
-        (Err(error), _) | (_, Err(error)) => return unavailable(&error),
-    };
-    let inbox = match state.tramites().inbox(&archive, user).await {
-        Ok(inbox) => inbox,
-        Err(error) => return unavailable(&error),
-    };
+    let archive = state.archive_for(user).await.or_page(&staff)?;
+    let documents = archive
+        .recent_documents_by(&user.username, 15)
+        .await
+        .or_page(&staff)?;
+    let drafts = archive.open_drafts(30).await.or_page(&staff)?;
+    let inbox = (state.tramites().inbox(&archive, user).await)
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
     let role = user.role;
     let zone = state.issuer.time_zone_of(archive.office());
     let body = page(
@@ -68,7 +68,7 @@ pub async fn home(State(state): State<Arc<AppState>>, staff: Staff, Query(query)
             @if documents.is_empty() { p { "Aún no ha emitido documentos." } } @else { (document_table(&state, &documents, zone)) }
         },
     );
-    Html(body.into_string()).into_response()
+    Ok(Html(body.into_string()).into_response())
 }
 
 /// The label of the step a draft is at.

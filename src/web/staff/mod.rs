@@ -12,6 +12,7 @@ mod error;
 mod forms;
 mod home;
 mod login;
+mod lote;
 mod offices;
 mod search;
 mod submit;
@@ -68,11 +69,11 @@ pub fn router() -> Router<Arc<AppState>> {
                 .post(bulk::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(bulk::UPLOAD_MAX)),
         )
-        .route("/lotes/{id}", get(bulk::show))
-        .route("/lotes/{id}/errores.csv", get(bulk::problems_csv))
-        .route("/lotes/{id}/emitidos.csv", get(bulk::issued_csv))
-        .route("/lotes/{id}/documentos.pdf", get(bulk::merged_pdf))
-        .route("/lotes/{id}/padron", post(bulk::padron))
+        .route("/lotes/{id}", get(lote::show))
+        .route("/lotes/{id}/errores.csv", get(lote::problems_csv))
+        .route("/lotes/{id}/emitidos.csv", get(lote::issued_csv))
+        .route("/lotes/{id}/documentos.pdf", get(lote::merged_pdf))
+        .route("/lotes/{id}/padron", post(lote::padron))
         .route("/admin", get(admin::overview))
         .route("/admin/usuarios", post(admin::create_user))
         .route("/admin/usuarios/{id}", post(admin::update_user))

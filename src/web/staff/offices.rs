@@ -7,19 +7,20 @@ use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::account::capitalized;
 use super::admin::{Nothing, after, audit, is_installation_admin, one_time};
+use super::error::{Failure, OrPage as _, PageError, PageResult};
 use crate::accounts::{AccountError, IdentityChange};
 use crate::office::Office;
 use crate::office::{Country, LOGO_MAX_BYTES, Logo};
 use crate::web::AppState;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
-use crate::web::ui::{bad_request, csrf_field, forbidden, not_found, notice, page, unavailable};
+use crate::web::ui::{csrf_field, notice, page};
 
 /// The largest logo upload: the image and the form around it.
 pub const UPLOAD_MAX: usize = LOGO_MAX_BYTES + 64 * 1024;
@@ -131,10 +132,8 @@ pub struct NewOffice {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, form }: StaffForm<NewOffice>,
-) -> Response {
-    if let Some(refused) = refuse(&state, &staff) {
-        return refused;
-    }
+) -> PageResult {
+    refuse(&state, &staff)?;
     let result = async {
         let (office, user, password) = state
             .accounts
@@ -162,11 +161,12 @@ pub async fn create(
 }
 
 /// Only the installation's administrators manage offices.
-fn refuse(state: &AppState, staff: &Staff) -> Option<Response> {
-    if let Some(refused) = staff.refuse_unless(|role| role.can_administer()) {
-        return Some(refused);
+fn refuse(state: &AppState, staff: &Staff) -> Result<(), PageError> {
+    staff.require(|role| role.can_administer())?;
+    match is_installation_admin(state, staff) {
+        true => Ok(()),
+        false => Err(PageError::new(staff, Failure::Forbidden)),
     }
-    (!is_installation_admin(state, staff)).then(|| forbidden(staff))
 }
 
 async fn office_page(
@@ -175,11 +175,11 @@ async fn office_page(
     code: &str,
     status: StatusCode,
     message: Option<Markup>,
-) -> Response {
+) -> PageResult {
     let office = match state.accounts.office(code).await {
         Ok(Some(office)) => office,
-        Ok(None) => return not_found(staff, "No existe esa oficina."),
-        Err(error) => return unavailable(&error),
+        Ok(None) => return Err(PageError::not_found(staff, "No existe esa oficina.")),
+        Err(error) => return Err(Failure::unavailable(error)).or_page(staff),
     };
     let configured = office.code == state.config.office_code;
     let body = page(
@@ -226,13 +226,11 @@ async fn office_page(
             }
         },
     );
-    (status, Html(body.into_string())).into_response()
+    Ok((status, Html(body.into_string())).into_response())
 }
 
-pub async fn show(State(state): State<Arc<AppState>>, Path(code): Path<String>, staff: Staff) -> Response {
-    if let Some(refused) = refuse(&state, &staff) {
-        return refused;
-    }
+pub async fn show(State(state): State<Arc<AppState>>, Path(code): Path<String>, staff: Staff) -> PageResult {
+    refuse(&state, &staff)?;
     office_page(&state, &staff, &code, StatusCode::OK, None).await
 }
 
@@ -242,7 +240,7 @@ async fn after_change(
     staff: &Staff,
     code: &str,
     result: Result<String, AccountError>,
-) -> Response {
+) -> PageResult {
     match result {
         Ok(text) => office_page(state, staff, code, StatusCode::OK, Some(notice("ok", &text))).await,
         Err(AccountError::Invalid(message)) => {
@@ -256,7 +254,7 @@ async fn after_change(
             )
             .await
         }
-        Err(error) => unavailable(&error),
+        Err(error) => Err(Failure::unavailable(error)).or_page(staff),
     }
 }
 
@@ -274,10 +272,8 @@ pub async fn update(
     State(state): State<Arc<AppState>>,
     Path(code): Path<String>,
     StaffForm { staff, form }: StaffForm<IdentityFields>,
-) -> Response {
-    if let Some(refused) = refuse(&state, &staff) {
-        return refused;
-    }
+) -> PageResult {
+    refuse(&state, &staff)?;
     let result = async {
         refuse_configured(&state, &code)?;
         let office = state.accounts.update_office(&code, &form.change()).await?;
@@ -307,24 +303,23 @@ pub async fn upload_logo(
     Path(code): Path<String>,
     staff: Staff,
     mut form: Multipart,
-) -> Response {
+) -> PageResult {
     let (mut csrf, mut file) = (String::new(), None);
     while let Ok(Some(field)) = form.next_field().await {
         match field.name().unwrap_or_default() {
             name if name == CSRF_FIELD => csrf = field.text().await.unwrap_or_default(),
             "logotipo" => match field.bytes().await {
                 Ok(bytes) => file = Some(bytes.to_vec()),
-                Err(_) => return bad_request(&staff, "El logotipo no llegó completo o es demasiado grande."),
+                Err(_) => {
+                    let text = "El logotipo no llegó completo o es demasiado grande.";
+                    return Err(PageError::bad_request(&staff, text));
+                }
             },
             _ => {}
         }
     }
-    if let Some(refused) = staff.refuse_forged(&csrf) {
-        return refused;
-    }
-    if let Some(refused) = refuse(&state, &staff) {
-        return refused;
-    }
+    staff.require_csrf(&csrf)?;
+    refuse(&state, &staff)?;
     let result = async {
         refuse_configured(&state, &code)?;
         let bytes = file
@@ -354,10 +349,8 @@ pub async fn remove_logo(
     State(state): State<Arc<AppState>>,
     Path(code): Path<String>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
-) -> Response {
-    if let Some(refused) = refuse(&state, &staff) {
-        return refused;
-    }
+) -> PageResult {
+    refuse(&state, &staff)?;
     let result = async {
         refuse_configured(&state, &code)?;
         state.accounts.set_office_logo(&code, None).await?;

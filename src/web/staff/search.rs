@@ -3,16 +3,16 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse};
 use maud::html;
 
+use super::error::{Failure, OrPage as _, PageResult};
 use super::home::form_title;
 use crate::archive::{ArchiveError, Status};
 use crate::web::AppState;
-use crate::web::api::archive_of;
 use crate::web::api::records::SearchParams;
 use crate::web::auth::Staff;
-use crate::web::ui::{notice, page, unavailable};
+use crate::web::ui::{notice, page};
 
 const SERIES: [(&str, &str); 8] = [
     ("OF", "Oficios"),
@@ -29,17 +29,14 @@ pub async fn search(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Query(params): Query<SearchParams>,
-) -> Response {
-    let archive = match archive_of(&state, staff.user()).await {
-        Ok(archive) => archive,
-        Err(error) => return unavailable(&error),
-    };
+) -> PageResult {
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
     let asked = params.clone();
     let results = match params.query() {
         Ok(query) => match archive.search(&query).await {
             Ok(results) => Ok(results),
             Err(ArchiveError::Refused(message)) => Err(message),
-            Err(error) => return unavailable(&error),
+            Err(error) => return Err(Failure::unavailable(error)).or_page(&staff),
         },
         Err(message) => Err(message),
     };
@@ -117,7 +114,7 @@ pub async fn search(
             }
         },
     );
-    Html(body.into_string()).into_response()
+    Ok(Html(body.into_string()).into_response())
 }
 
 fn page_link(asked: &SearchParams, page: u32) -> String {
