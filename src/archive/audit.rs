@@ -29,8 +29,9 @@ pub struct NewEvent {
     pub details: Value,
 }
 
-/// An event as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// An event as stored. Serialized whole, hashes included, into the
+/// `auditoria.json` of an expediente's export; the API has its own view.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditEvent {
     pub seq: i64,
     pub at: String,

@@ -75,14 +75,14 @@ impl TryFrom<String> for Status {
     }
 }
 
-/// A document as the archive keeps it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// A document as the archive keeps it. What the API shows of it is its
+/// own view, in the web layer.
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DocumentRecord {
     #[sqlx(rename = "public_id")]
     pub id: PublicId,
     /// The database's key: never shown.
     #[sqlx(rename = "id")]
-    #[serde(skip)]
     pub row_id: i64,
     pub folio: String,
     pub form: String,
@@ -92,16 +92,12 @@ pub struct DocumentRecord {
     #[sqlx(rename = "expediente_public_id")]
     pub expediente_id: PublicId,
     #[sqlx(rename = "expediente_id")]
-    #[serde(skip)]
     pub expediente_row_id: i64,
     /// Its expediente's title: what names the expediente to people.
-    #[serde(skip)]
     pub expediente_title: String,
     /// The form's data, as JSON.
-    #[serde(skip)]
     pub data: String,
     pub data_sha256: Option<String>,
-    #[serde(skip)]
     pub code_hash: Option<String>,
     pub verification_url: Option<String>,
     pub pdf_sha256: Option<String>,
@@ -115,17 +111,11 @@ pub struct DocumentRecord {
     /// The public id of the document that replaced it, and its folio.
     #[sqlx(rename = "replaced_by_public_id")]
     pub replaced_by: Option<PublicId>,
-    #[serde(skip)]
     pub replaced_by_folio: Option<String>,
     /// Who signs its printed paper and whose signed scan is still to be
-    /// attached, by field (`representante`): empty when none is awaited.
-    #[serde(serialize_with = "signer_list")]
-    #[schema(value_type = Vec<String>)]
+    /// attached, by field (`representante`), separated by commas; `None`
+    /// when none is awaited.
     pub paper_pending: Option<String>,
-}
-
-fn signer_list<S: serde::Serializer>(list: &Option<String>, to: S) -> Result<S::Ok, S::Error> {
-    to.collect_seq(list.as_deref().map(|l| l.split(',')).into_iter().flatten())
 }
 
 impl DocumentRecord {
@@ -146,8 +136,9 @@ pub(crate) const DOCUMENT_COLUMNS: &str = "id, public_id, folio, form, status, e
      (SELECT r.folio FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_folio, \
      paper_pending";
 
-/// An expediente as the archive keeps it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// An expediente as the archive keeps it. Serialized into the manifest of
+/// an expediente's export (`export.rs`), without its key.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ExpedienteRecord {
     #[sqlx(rename = "public_id")]
     pub id: PublicId,
@@ -164,8 +155,9 @@ pub struct ExpedienteRecord {
     pub retention: String,
 }
 
-/// A signature recorded for a document.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// A signature recorded for a document. Serialized into the manifest of
+/// an expediente's export.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SignatureRow {
     pub key_id: String,
     pub algorithm: String,
@@ -174,8 +166,9 @@ pub struct SignatureRow {
     pub signed_at: String,
 }
 
-/// A person linked to an expediente.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// A person linked to an expediente. Serialized into the manifest of an
+/// expediente's export.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct PersonRow {
     pub identity: String,
     pub name: String,

@@ -3,7 +3,6 @@
 //! document it became.
 
 use chrono::{SecondsFormat, Utc};
-use serde::Serialize;
 use serde_json::Value;
 
 use serde_json::json;
@@ -13,13 +12,12 @@ use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
 
 /// A draft of this office.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DraftRecord {
     #[sqlx(rename = "public_id")]
     pub id: PublicId,
     /// The database's key: never shown.
     #[sqlx(rename = "id")]
-    #[serde(skip)]
     pub row_id: i64,
     pub form: String,
     pub data: String,
@@ -39,7 +37,6 @@ pub struct DraftRecord {
     #[sqlx(rename = "replaces_public_id")]
     pub replaces: Option<PublicId>,
     #[sqlx(rename = "replaces")]
-    #[serde(skip)]
     pub replaces_row_id: Option<i64>,
 }
 

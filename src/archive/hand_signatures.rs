@@ -6,7 +6,6 @@
 //! not take it for an orphan; its row and audit event are committed
 //! together after, withdrawing the stage.
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::audit::{NewEvent, append_event};
@@ -16,17 +15,14 @@ use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
 
 /// A hand signature as recorded.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HandSignatureRecord {
     #[sqlx(rename = "public_id")]
     pub id: PublicId,
     /// The database's keys: never shown.
     #[sqlx(rename = "id")]
-    #[serde(skip)]
     pub row_id: i64,
-    #[serde(skip)]
     pub draft_id: Option<i64>,
-    #[serde(skip)]
     pub document_id: Option<i64>,
     /// Which signer: `representante`, `asistentes[3]`; empty for a scan
     /// of the whole signed paper.
@@ -42,7 +38,6 @@ pub struct HandSignatureRecord {
     #[sqlx(try_from = "crate::db::Flag")]
     pub consent: bool,
     pub device: String,
-    #[serde(skip)]
     pub user_id: i64,
     pub at: String,
 }

@@ -9,23 +9,24 @@
 //!
 //! Long because reserving, completing and abandoning an issuance are one
 //! protocol (`reservado` → `emitido` or annulled) whose transactions must
-//! be read together to see that no folio is lost or reused.
+//! be read together to see that no folio is lost or reused. The rules and
+//! SQL steps of the reservation itself are apart, in `reservation`.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike as _, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::audit::{NewEvent, append_event, hex};
-use super::documents::{DOCUMENT_COLUMNS, DocumentRecord};
-use super::filing::{expediente_of, persons_in};
-use super::folio::{Folio, series_of};
+use super::documents::DocumentRecord;
+use super::folio::Folio;
+use super::reservation::Reservation;
+use super::reservation::rules::{self, KeyUse, Plan};
+use super::reservation::steps::{self, Reserved};
 use super::steps::FinalSignature;
 use super::text::{data_text, fold};
 use super::{Archive, ArchiveError};
-use crate::db::{NEXT_FOLIO, OFFICE, SERIES};
 use crate::forms::{FormSpec, StepKind};
 use crate::issue::{IssueError, IssuedDocument};
 use crate::public_id::PublicId;
@@ -51,18 +52,6 @@ pub struct IssueOrder<'a> {
     /// The people it names who sign the printed paper (by field:
     /// `representante`): the document awaits its signed scan.
     pub on_paper: Vec<String>,
-}
-
-/// A folio taken for a document that is being issued. Its ids are the
-/// database's keys.
-#[derive(Debug, Clone)]
-pub struct Reservation {
-    pub document_id: i64,
-    pub folio: Folio,
-    pub expediente_id: i64,
-    expediente_title: String,
-    /// The persons' identity numbers, indexed at completion.
-    identities: Vec<String>,
 }
 
 /// The outcome of an issuance.
@@ -96,37 +85,6 @@ enum Indexing {
 /// How long a reservation may stay unfinished before it is taken for the
 /// remains of a crash; issuing even a long padrón takes seconds.
 pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(15 * 60);
-
-/// Retention classes, by kind of expediente.
-fn retention(kind: &str) -> &'static str {
-    match kind {
-        "familia" | "persona" => "10 años desde el cierre",
-        _ => "5 años desde el cierre",
-    }
-}
-
-/// SHA-256 of the form and its data with object keys sorted: the same data
-/// written in another order is the same request.
-pub fn request_sha256(form: &str, data: &Value) -> String {
-    fn canonical(value: &Value) -> Value {
-        match value {
-            Value::Object(fields) => {
-                let mut keys: Vec<_> = fields.keys().collect();
-                keys.sort();
-                Value::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), canonical(&fields[k])))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-            other => other.clone(),
-        }
-    }
-    hex(&Sha256::digest(
-        json!([form, canonical(data)]).to_string().as_bytes(),
-    ))
-}
 
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -173,196 +131,73 @@ impl Archive {
 
     /// Takes a folio for the document and records it as `reservado`, with
     /// its expediente and persons; or, for a known idempotency key with the
-    /// same data, returns the document issued before.
+    /// same data, returns the document issued before. Its rules and SQL
+    /// steps are in `reservation`.
     pub async fn reserve(
         &self,
         order: &IssueOrder<'_>,
     ) -> Result<Result<Reservation, DocumentRecord>, ArchiveError> {
         let office = &self.office;
-        let form_id = order.form.id.as_str();
-        let request = request_sha256(form_id, order.data);
-        let (series_code, series_name) = series_of(order.form.family);
-        let year = order.issued_at.year();
-        let derived = expediente_of(order.form, order.data, series_name, year);
-        // Upserted in one order by every issuance, so two cannot deadlock.
-        let mut persons = persons_in(order.form, order.data);
-        persons.sort_by(|a, b| (&a.identity, &a.role).cmp(&(&b.identity, &b.role)));
-        let issued_on = order.issued_at.date_naive().to_string();
+        let plan = Plan::of(order);
         let reserved_at = now();
         let document_public_id = PublicId::generate()?;
         let expediente_public_id = PublicId::generate()?;
-
         // PostgreSQL must lock the expediente so that it is not closed while
         // a document is filed in it; SQLite's write lock already does.
         let share_lock = self.store.dialect().row_lock(false);
-        let outcome = {
-            let mut tx = self.store.begin_write().await?;
-            if let Some(key) = order.idempotency_key {
-                let earlier: Option<(String, String)> = sqlx::query_as(
-                    "SELECT status, request_sha256 FROM documents WHERE office_code = $1 AND idempotency_key = $2",
-                )
-                .bind(&office.code)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match earlier {
-                    Some((_, earlier_request)) if earlier_request != request => {
-                        return Err(ArchiveError::IdempotencyConflict(key.to_owned()));
-                    }
-                    Some((status, _)) if status == "reservado" => {
-                        return Err(ArchiveError::InProgress(key.to_owned()));
-                    }
-                    Some(_) => {
-                        let sql = format!(
-                            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE office_code = $1 AND idempotency_key = $2"
-                        );
-                        let record: DocumentRecord = sqlx::query_as(&sql)
-                            .bind(&office.code)
-                            .bind(key)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        return Ok(Err(record));
-                    }
-                    None => {}
-                }
+
+        let mut tx = self.store.begin_write().await?;
+        if let Some(key) = order.idempotency_key {
+            let earlier = steps::earlier_use(&mut tx, &office.code, key).await?;
+            if rules::key_use(key, earlier.as_ref(), &plan.request)? == KeyUse::Issued {
+                let record = steps::issued_under_key(&mut tx, &office.code, key).await?;
+                return Ok(Err(record));
             }
-
-            sqlx::query(OFFICE)
-                .bind(&office.code)
-                .bind(&office.name)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(SERIES)
-                .bind(&office.code)
-                .bind(series_code)
-                .bind(series_name)
-                .execute(&mut *tx)
-                .await?;
-
-            let (expediente_id, expediente_title) = match order.expediente_id {
-                Some(public_id) => {
-                    let found: Option<(i64, String, Option<String>)> = sqlx::query_as(&format!(
-                        "SELECT id, title, closed_on FROM expedientes WHERE public_id = $1 AND office_code = $2{share_lock}"
-                    ))
-                    .bind(public_id).bind(&office.code).fetch_optional(&mut *tx).await?;
-                    match found {
-                        None => return Err(ArchiveError::ExpedienteNotFound(public_id.to_string())),
-                        Some((_, title, Some(closed))) => {
-                            return Err(ArchiveError::Refused(format!(
-                                "el expediente «{title}» se cerró el {closed}; no recibe documentos nuevos"
-                            )));
-                        }
-                        Some((id, title, None)) => (id, title),
-                    }
-                }
-                None => {
-                    let opened = sqlx::query(
-                        "INSERT INTO expedientes (public_id, office_code, kind, key, title, opened_on, retention) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (office_code, kind, key) DO NOTHING",
-                    )
-                    .bind(expediente_public_id).bind(&office.code).bind(derived.kind).bind(&derived.key)
-                    .bind(&derived.title).bind(&issued_on).bind(retention(derived.kind))
-                    .execute(&mut *tx).await?.rows_affected() == 1;
-                    let (id, title, closed): (i64, String, Option<String>) = sqlx::query_as(&format!(
-                        "SELECT id, title, closed_on FROM expedientes WHERE office_code = $1 AND kind = $2 AND key = $3{share_lock}"
-                    ))
-                    .bind(&office.code).bind(derived.kind).bind(&derived.key).fetch_one(&mut *tx).await?;
-                    if let Some(closed) = closed {
-                        return Err(ArchiveError::Refused(format!(
-                            "el expediente «{title}» se cerró el {closed}; indique otro con --expediente"
-                        )));
-                    }
-                    if opened {
-                        append_event(
-                            &mut tx,
-                            NewEvent {
-                                actor: order.actor.to_owned(),
-                                action: "expediente.abierto",
-                                office_code: Some(office.code.clone()),
-                                document_id: None,
-                                expediente_id: Some(id),
-                                draft_id: None,
-                                details: json!({"tipo": derived.kind, "clave": derived.key, "titulo": title}),
-                            },
-                        )
+        }
+        steps::ensure_series(&mut tx, office, &plan).await?;
+        let (expediente_id, expediente_title) = match order.expediente_id {
+            Some(public_id) => {
+                let found = steps::expediente_by_id(&mut tx, &office.code, public_id, share_lock).await?;
+                rules::chosen_expediente(public_id, found)?
+            }
+            None => {
+                let opened =
+                    steps::open_expediente(&mut tx, &office.code, expediente_public_id, &plan).await?;
+                let found =
+                    steps::expediente_by_key(&mut tx, &office.code, &plan.derived, share_lock).await?;
+                let (id, title) = rules::derived_expediente(found)?;
+                if opened {
+                    steps::record_opening(&mut tx, order.actor, &office.code, (id, &title), &plan.derived)
                         .await?;
-                    }
-                    (id, title)
                 }
-            };
-
-            let number: i64 = sqlx::query_scalar(NEXT_FOLIO)
-                .bind(&office.code)
-                .bind(series_code)
-                .bind(year)
-                .fetch_one(&mut *tx)
-                .await?;
-            let number = u32::try_from(number)
-                .map_err(|_| ArchiveError::Refused(format!("número de folio fuera de rango: {number}")))?;
-            let folio = self.folio_format.folio(&office.code, series_code, year, number);
-
-            let document_id: i64 = sqlx::query_scalar(
-                "INSERT INTO documents (office_code, series_code, year, number, folio, form, expediente_id, \
-                 status, data, request_sha256, idempotency_key, issued_at, issued_on, issued_by, reserved_at, \
-                 public_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'reservado', $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-            )
-            .bind(&office.code).bind(series_code).bind(year).bind(i64::from(number)).bind(folio.as_str())
-            .bind(form_id).bind(expediente_id).bind(order.data.to_string()).bind(&request)
-            .bind(order.idempotency_key).bind(order.issued_at.to_rfc3339()).bind(&issued_on)
-            .bind(order.actor).bind(&reserved_at).bind(document_public_id)
-            .fetch_one(&mut *tx).await
-            .map_err(|e| match (&e, order.idempotency_key) {
-                // Another issuance with the same key got in first.
-                (sqlx::Error::Database(db), Some(key))
-                    if db.is_unique_violation()
-                        && (db.message().contains("idempotency_key")
-                            || db.constraint().is_some_and(|c| c.contains("idempotency_key"))) =>
-                {
-                    ArchiveError::InProgress(key.to_owned())
-                }
-                _ => e.into(),
-            })?;
-
-            for person in &persons {
-                let person_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO persons (office_code, identity, name) VALUES ($1, $2, $3) \
-                     ON CONFLICT (office_code, identity) DO UPDATE SET name = excluded.name RETURNING id",
-                )
-                .bind(&office.code)
-                .bind(&person.identity)
-                .bind(&person.name)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO expediente_persons (expediente_id, person_id) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(expediente_id)
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO document_persons (document_id, person_id, role) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(document_id)
-                .bind(person_id)
-                .bind(&person.role)
-                .execute(&mut *tx)
-                .await?;
+                (id, title)
             }
-            tx.commit().await?;
-            let identities = persons.iter().map(|p| p.identity.clone()).collect();
-            Ok::<_, DocumentRecord>(Reservation {
-                document_id,
-                folio,
-                expediente_id,
-                expediente_title,
-                identities,
-            })
         };
-        Ok(outcome)
+        let number = steps::next_number(&mut tx, &office.code, &plan).await?;
+        let number = rules::folio_number(number)?;
+        let folio = plan.folio(&self.folio_format, &office.code, number);
+        let reserved = Reserved {
+            office_code: &office.code,
+            order,
+            plan: &plan,
+            number,
+            folio: &folio,
+            expediente_id,
+            public_id: document_public_id,
+            reserved_at: &reserved_at,
+        };
+        let document_id = steps::insert_reserved(&mut tx, &reserved)
+            .await
+            .map_err(|e| rules::insert_failure(e, order.idempotency_key))?;
+        steps::link_persons(&mut tx, &office.code, (expediente_id, document_id), &plan.persons).await?;
+        tx.commit().await?;
+        Ok(Ok(Reservation {
+            document_id,
+            folio,
+            expediente_id,
+            expediente_title,
+            identities: plan.persons.iter().map(|p| p.identity.clone()).collect(),
+        }))
     }
 
     /// Stores the signed PDF, checks it, and marks the document issued and

@@ -2,12 +2,10 @@
 //! tell an authentic, current document from a forged or annulled one, and
 //! nothing about the people in it.
 
-use serde::Serialize;
-
 use super::{Archive, ArchiveError, Status};
 
 /// A document as a beneficiary who scans its QR sees it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PublicView {
     pub folio: String,
     /// The form's id; the page shows its title.
@@ -27,9 +25,7 @@ pub struct PublicView {
     pub replacement_url: Option<String>,
     /// The issuing office, and its own time zone if it has one: the page
     /// shows dates in it.
-    #[serde(skip)]
     pub office_code: String,
-    #[serde(skip)]
     pub office_time_zone: Option<String>,
     /// The replacement's folio, for a replaced document.
     pub replacement_folio: Option<String>,

@@ -30,8 +30,9 @@ pub struct SearchQuery {
     pub per_page: u32,
 }
 
-/// One document found.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+/// One document found. Serialized as `sello archive search --json` prints
+/// it; the API has its own view.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SearchHit {
     #[sqlx(rename = "public_id")]
     pub id: PublicId,
@@ -47,7 +48,9 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A page of results. Serialized as `sello archive search --json` prints
+/// it; the API has its own view.
+#[derive(Debug, Clone, Serialize)]
 pub struct SearchResults {
     /// How many documents match, counted up to [`RANKED_MAX`] (or the
     /// archive's own limit); beyond

@@ -5,7 +5,6 @@
 //! once cannot both move it.
 
 use chrono::{SecondsFormat, Utc};
-use serde::Serialize;
 use serde_json::json;
 
 use super::audit::AUDIT_COLUMNS;
@@ -15,17 +14,15 @@ use crate::db::Tx;
 use crate::forms::Action;
 
 /// One step taken on a draft.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StepRecord {
     /// The database's key: never shown.
-    #[serde(skip)]
     pub id: i64,
     /// The workflow step it was taken at.
     pub step: String,
     #[sqlx(try_from = "String")]
     pub action: Action,
     /// Who took it, by the database's key: never shown (`name` says).
-    #[serde(skip)]
     pub user_id: i64,
     /// Name and cargo as they were then.
     pub name: String,

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Body, PathParams};
+use super::views::{DocumentView, HandSignatureView, SignatureView};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{AnnulCategory, DocumentRecord, HandSignatureRecord, Issued, SignatureRow, SignedItem};
+use crate::archive::{AnnulCategory, DocumentRecord, Issued, SignedItem};
 use crate::public_id::PublicId;
 use crate::tramites::{Attachment, DirectIssue};
 use crate::web::auth::ApiCaller;
@@ -44,13 +45,13 @@ pub struct IssueBody {
 /// A document, with its data and signatures.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DocumentBody {
-    pub document: DocumentRecord,
+    pub document: DocumentView,
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
-    pub signatures: Vec<SignatureRow>,
+    pub signatures: Vec<SignatureView>,
     /// Signatures of people without a key: drawn on screen before it was
     /// sealed (printed in it), and scans or acknowledgements after.
-    pub hand_signatures: Vec<HandSignatureRecord>,
+    pub hand_signatures: Vec<HandSignatureView>,
 }
 
 /// A hand signature given after issue.
@@ -81,7 +82,19 @@ pub struct IssuedBody {
     pub new: bool,
     /// The verification code printed under the QR.
     pub code: String,
-    pub document: DocumentRecord,
+    pub document: DocumentView,
+}
+
+impl IssuedBody {
+    /// The answer for an issuance; `new` when it was issued now.
+    pub fn of(issued: &Issued) -> Self {
+        let record = issued.record();
+        Self {
+            new: matches!(issued, Issued::New { .. }),
+            code: code_of(record),
+            document: DocumentView::from(record),
+        }
+    }
 }
 
 /// Why a document is annulled.
@@ -176,13 +189,7 @@ pub async fn issue_document(
         Issued::New { .. } => StatusCode::CREATED,
         Issued::Existing(_) => StatusCode::OK,
     };
-    let record = issued.record().clone();
-    let answer = IssuedBody {
-        new: status == StatusCode::CREATED,
-        code: code_of(&record),
-        document: record,
-    };
-    Ok((status, Json(answer)).into_response())
+    Ok((status, Json(IssuedBody::of(&issued))).into_response())
 }
 
 /// The verification code, the last part of the verification link.
@@ -213,10 +220,10 @@ pub async fn get_document(
         .await?;
     let data = serde_json::from_str(&document.data).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(DocumentBody {
-        document,
+        document: DocumentView::from(&document),
         data,
-        signatures,
-        hand_signatures,
+        signatures: signatures.iter().map(SignatureView::from).collect(),
+        hand_signatures: hand_signatures.iter().map(HandSignatureView::from).collect(),
     }))
 }
 
@@ -304,7 +311,7 @@ pub async fn get_pdf(
 #[utoipa::path(post, path = "/api/v1/documents/{reference}/annul", tag = "documentos",
     request_body = AnnulBody,
     params(("reference" = String, Path, description = REFERENCE)),
-    responses((status = 200, body = DocumentRecord), (status = 400, body = super::ErrorBody),
+    responses((status = 200, body = DocumentView), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn annul_document(
@@ -312,7 +319,7 @@ pub async fn annul_document(
     ApiCaller(user): ApiCaller,
     PathParams(reference): PathParams<String>,
     Body(body): Body<AnnulBody>,
-) -> Result<Json<DocumentRecord>, ApiError> {
+) -> Result<Json<DocumentView>, ApiError> {
     if !user.role.can_issue() {
         return Err(ApiError::forbidden(user.role));
     }
@@ -331,5 +338,5 @@ pub async fn annul_document(
             body.replaced_by.as_deref(),
         )
         .await?;
-    Ok(Json(record))
+    Ok(Json(DocumentView::from(&record)))
 }

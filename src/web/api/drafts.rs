@@ -10,10 +10,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::documents::{IssuedBody, code_of};
+use super::documents::IssuedBody;
 use super::extract::{Body, PathParams};
+use super::views::{EventView, HandSignatureView, StepView};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{AuditEvent, HandSignatureRecord, StepRecord};
+use crate::archive::AuditEvent;
 use crate::forms::{HandSigner, Step};
 use crate::public_id::PublicId;
 use crate::tramites::{Drawing, InboxItem, Signed, Tramite};
@@ -66,7 +67,7 @@ pub struct DrawnSignatureBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HandSignerStatus {
     pub signer: HandSigner,
-    pub signature: Option<HandSignatureRecord>,
+    pub signature: Option<HandSignatureView>,
 }
 
 /// A draft and where it stands in its workflow.
@@ -87,11 +88,11 @@ pub struct DraftBody {
     /// Every step of the form's workflow, in order.
     pub workflow: Vec<Step>,
     /// The steps taken, in order.
-    pub history: Vec<StepRecord>,
+    pub history: Vec<StepView>,
     /// At a `presencial` step: who signs, and who has.
     pub hand_signers: Vec<HandSignerStatus>,
     /// The audit events about it (and its document), in order.
-    pub events: Vec<EventBody>,
+    pub events: Vec<EventView>,
 }
 
 /// What a step did: the draft as it stands, and the document when the
@@ -101,30 +102,6 @@ pub struct StepBody {
     pub draft: DraftBody,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued: Option<IssuedBody>,
-}
-
-/// An audit event as the API shows it: what happened, when and by whom.
-/// The trail's sequence numbers, hashes and keys are the installation's,
-/// across offices, and stay in the archive.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EventBody {
-    pub at: String,
-    pub actor: String,
-    /// As `borrador.enviado` or `documento.emitido`.
-    pub action: String,
-    /// JSON, as recorded.
-    pub details: String,
-}
-
-impl From<AuditEvent> for EventBody {
-    fn from(event: AuditEvent) -> Self {
-        Self {
-            at: event.at,
-            actor: event.actor,
-            action: event.action,
-            details: event.details,
-        }
-    }
 }
 
 async fn draft_body(
@@ -140,7 +117,10 @@ async fn draft_body(
         .hand_signers_of(&archive, &tramite)
         .await?
         .into_iter()
-        .map(|(signer, signature)| HandSignerStatus { signer, signature })
+        .map(|(signer, signature)| HandSignerStatus {
+            signer,
+            signature: signature.as_ref().map(HandSignatureView::from),
+        })
         .collect();
     Ok(body_of(tramite, events, hand_signers))
 }
@@ -156,9 +136,9 @@ fn body_of(tramite: Tramite<'_>, events: Vec<AuditEvent>, hand_signers: Vec<Hand
         document: tramite.draft.document_id,
         replaces: tramite.draft.replaces,
         workflow: tramite.form.workflow.steps().to_vec(),
-        history: tramite.history,
+        history: tramite.history.iter().map(StepView::from).collect(),
         hand_signers,
-        events: events.into_iter().map(EventBody::from).collect(),
+        events: events.iter().map(EventView::from).collect(),
     }
 }
 
@@ -331,12 +311,7 @@ pub async fn take_step(
         }
         Action::Sign => {
             if let Signed::Issued(done) = tramites.sign(&archive, &tramite, &user).await? {
-                let record = done.record().clone();
-                issued = Some(IssuedBody {
-                    new: matches!(*done, crate::archive::Issued::New { .. }),
-                    code: code_of(&record),
-                    document: record,
-                });
+                issued = Some(IssuedBody::of(&done));
             }
         }
     }

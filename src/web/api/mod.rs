@@ -9,6 +9,7 @@ mod drafts;
 mod extract;
 pub(super) mod records;
 pub(super) mod verification;
+mod views;
 
 use std::sync::Arc;
 

@@ -8,19 +8,18 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{PathParams, QueryParams};
+use super::views::{DocumentView, ExpedienteView, PersonView, SearchResultsView};
 use super::{ApiError, AppState, archive_of};
-use crate::archive::{
-    DocumentRecord, ExpedienteRecord, PER_PAGE_MAX, PersonRow, SearchQuery, SearchResults, Status,
-};
+use crate::archive::{PER_PAGE_MAX, SearchQuery, Status};
 use crate::public_id::PublicId;
 use crate::web::auth::ApiCaller;
 
 /// An expediente with its persons and documents.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExpedienteBody {
-    pub expediente: ExpedienteRecord,
-    pub persons: Vec<PersonRow>,
-    pub documents: Vec<DocumentRecord>,
+    pub expediente: ExpedienteView,
+    pub persons: Vec<PersonView>,
+    pub documents: Vec<DocumentView>,
 }
 
 /// An expediente of the caller's office.
@@ -39,9 +38,9 @@ pub async fn get_expediente(
     let persons = archive.expediente_persons(expediente.row_id).await?;
     let documents = archive.expediente_documents(expediente.row_id).await?;
     Ok(Json(ExpedienteBody {
-        expediente,
-        persons,
-        documents,
+        expediente: ExpedienteView::from(&expediente),
+        persons: persons.iter().map(PersonView::from).collect(),
+        documents: documents.iter().map(DocumentView::from).collect(),
     }))
 }
 
@@ -129,14 +128,15 @@ impl SearchParams {
 
 /// Searches the caller's office's archive.
 #[utoipa::path(get, path = "/api/v1/search", tag = "archivo", params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 400, body = super::ErrorBody),
+    responses((status = 200, body = SearchResultsView), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody)))]
 pub async fn search(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
     QueryParams(params): QueryParams<SearchParams>,
-) -> Result<Json<SearchResults>, ApiError> {
+) -> Result<Json<SearchResultsView>, ApiError> {
     let query = params.query().map_err(ApiError::bad_request)?;
     let archive = archive_of(&state, &user).await?;
-    Ok(Json(archive.search(&query).await?))
+    let results = archive.search(&query).await?;
+    Ok(Json(SearchResultsView::from(&results)))
 }

@@ -1,0 +1,25 @@
+//! A folio's reservation, in two halves that each read on their own: its
+//! [`rules`], pure functions of the order and of what the transaction
+//! found (which series and expediente, the folio's text, what an
+//! idempotency key used before means), and its SQL [`steps`], small
+//! functions over the write transaction. [`super::Archive::reserve`] runs
+//! the one after the other.
+
+pub(super) mod rules;
+pub(super) mod steps;
+
+pub use rules::request_sha256;
+
+use super::folio::Folio;
+
+/// A folio taken for a document that is being issued. Its ids are the
+/// database's keys.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub document_id: i64,
+    pub folio: Folio,
+    pub expediente_id: i64,
+    pub(crate) expediente_title: String,
+    /// The persons' identity numbers, indexed at completion.
+    pub(crate) identities: Vec<String>,
+}
