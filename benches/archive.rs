@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeZone as _;
 use sello::archive::{Archive, BlobStore, FolioFormat, IssueOrder, Office, SearchQuery, Store, text::fold};
-use sello::issue::{IssueRequest, issue};
 use sello::keys::{KeyAlgorithm, OfficeKey};
+use sello::signed_pdf::{IssueRequest, issue};
 use serde_json::Value;
 use support::{Bench, example, oficio_round};
 

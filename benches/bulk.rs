@@ -22,9 +22,9 @@ use chrono::TimeZone as _;
 use sello::archive::SearchQuery;
 use sello::bulk::{BulkIssuer, Mapping, ReadyRow, Responsible, prepare, read_csv};
 use sello::forms::FormSpec;
-use sello::issue::{IssueRequest, issue};
 use sello::keys::OfficeKey;
 use sello::render::Renderer;
+use sello::signed_pdf::{IssueRequest, issue};
 use support::{Bench, cartas_spreadsheet};
 
 fn peak_memory_mb() -> f64 {

@@ -13,11 +13,11 @@ use serde_json::Value;
 use crate::archive::{Archive, ArchiveError, IssueOrder, Issued, Office};
 use crate::config::Config;
 use crate::forms::FormSpec;
-use crate::issue::{IssueError, IssueRequest, issue};
 use crate::keys::OfficeKey;
 use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
+use crate::signed_pdf::{IssueError, IssueRequest, issue};
 
 /// What issues documents for the service.
 pub struct Issuer {

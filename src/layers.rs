@@ -29,7 +29,7 @@ pub const LAYERS: &[&[&str]] = &[
     // Turning data into a signed PDF, and reading one back.
     &["pdf", "qr", "render"],
     // One document's issuance, without storage.
-    &["issue"],
+    &["signed_pdf"],
     // What is stored: the archive and the accounts; and the counters of
     // what was issued.
     &["accounts", "archive", "metrics"],

@@ -13,7 +13,6 @@ pub mod db;
 pub mod folio;
 pub mod fonts;
 pub mod forms;
-pub mod issue;
 pub mod issuer;
 pub mod keys;
 #[cfg(test)]
@@ -26,5 +25,6 @@ pub mod qr;
 pub mod render;
 pub mod roles;
 pub mod signature_image;
+pub mod signed_pdf;
 pub mod tramites;
 pub mod web;

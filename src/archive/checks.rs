@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::audit::AUDIT_COLUMNS;
 use super::audit::{AuditEvent, ChainBreak, GENESIS, check_batch};
 use super::blobs::BlobError;
-use super::issuing::INTERRUPTED_AFTER;
+use super::issue_protocol::INTERRUPTED_AFTER;
 use super::{Archive, ArchiveError};
 
 /// What `audit-verify` found.

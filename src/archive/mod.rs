@@ -16,7 +16,7 @@ mod export;
 mod filing;
 mod folio;
 mod hand_signatures;
-mod issuing;
+mod issue_protocol;
 mod office_logo;
 mod public;
 mod references;
@@ -43,7 +43,7 @@ pub use export::{ExportSummary, pdf_file_name};
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
-pub use issuing::{INTERRUPTED_AFTER, IssueOrder, Issued};
+pub use issue_protocol::{INTERRUPTED_AFTER, IssueOrder, Issued};
 pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use reservation::{Reservation, request_sha256};
@@ -73,7 +73,7 @@ pub enum ArchiveError {
     Refused(String),
     /// Rendering or signing failed; the folio was recorded as annulled.
     #[error("{0}")]
-    Issue(#[from] crate::issue::IssueError),
+    Issue(#[from] crate::signed_pdf::IssueError),
 }
 
 impl From<sqlx::Error> for ArchiveError {

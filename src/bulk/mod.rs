@@ -36,10 +36,10 @@ use crate::archive::{
     Archive, ArchiveError, IssueOrder, NamedPerson, normal_identity, persons_in, request_sha256,
 };
 use crate::forms::{FormSpec, IssueDate, validate};
-use crate::issue::{IssueRequest, issue};
 use crate::keys::OfficeKey;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
+use crate::signed_pdf::{IssueRequest, issue};
 
 /// Rows in flight (reserved, rendering or being stored) per worker.
 const IN_FLIGHT_PER_WORKER: usize = 3;

@@ -15,7 +15,7 @@ use super::{Failure, find_form, load_catalog};
 use crate::archive::{ArchiveError, IssueOrder, Issued};
 use crate::config::Config;
 use crate::forms::IssueDate;
-use crate::issue::IssueError;
+use crate::signed_pdf::IssueError;
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {

@@ -5,7 +5,7 @@ use super::{NOTE_MAX, StepError, Tramite, Tramites, check_role, current, moving,
 use crate::accounts::User;
 use crate::archive::{Archive, ArchiveError};
 use crate::forms::{Action, IssueDate, Step, StepKind, validate};
-use crate::issue::IssueError;
+use crate::signed_pdf::IssueError;
 
 impl Tramites<'_> {
     /// Sends a finished draft on to its next step; its data must be valid.

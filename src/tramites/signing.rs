@@ -13,9 +13,9 @@ use super::{StepError, Tramite, Tramites, check_role, current, moving, taker};
 use crate::accounts::User;
 use crate::archive::{Archive, ArchiveError, FinalSignature, IssueOrder, Issued};
 use crate::forms::{Action, FormSpec, IssueDate, StepKind, StepTaker, fill_signers, paper_signers, validate};
-use crate::issue::IssueError;
 use crate::public_id::PublicId;
 use crate::render::Endorsement;
+use crate::signed_pdf::IssueError;
 
 /// The idempotency keys of drafts' last signatures start so; no client
 /// may use one.

@@ -402,7 +402,7 @@ async fn an_expediente_with_a_spoiled_folio_still_exports(fixture: &Fixture) {
     let issued = fixture.issue("oficio-comision", &data).await;
     let failed = archive
         .issue(&crate::order("oficio-comision", &data, None, None), |_| {
-            Err(sello::issue::IssueError::Other("sin papel".into()))
+            Err(sello::signed_pdf::IssueError::Other("sin papel".into()))
         })
         .await;
     assert!(failed.is_err());

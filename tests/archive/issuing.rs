@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use sello::archive::{ArchiveError, Issued, Status, sha256_hex};
-use sello::issue::IssueError;
 use sello::keys::{KeyStatus, TrustedKeys};
 use sello::pdf::verify_pdf;
+use sello::signed_pdf::IssueError;
 
 use crate::{Fixture, example};
 
@@ -299,7 +299,7 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
     let data = example("oficio-comision");
     let order = |expediente_id| crate::order("oficio-comision", &data, expediente_id, None);
     let render = |folio: &sello::archive::Folio| {
-        let request = sello::issue::IssueRequest {
+        let request = sello::signed_pdf::IssueRequest {
             form: spec,
             data: &data,
             issued_at: crate::at(22),
@@ -310,7 +310,7 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
             hand_signatures: &[],
             on_paper: &[],
         };
-        sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
+        sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
     };
     let filed = archive
         .issue(&order(Some(carta.expediente_id)), render)

@@ -36,9 +36,9 @@ use sello::archive::{
 };
 use sello::config::Config;
 use sello::forms::Catalog;
-use sello::issue::{IssueRequest, issue};
 use sello::keys::{KeyAlgorithm, OfficeKey};
 use sello::render::Renderer;
+use sello::signed_pdf::{IssueRequest, issue};
 use serde_json::Value;
 
 /// The public id an API answer gives, checked to be one.

@@ -287,7 +287,7 @@ async fn a_document_a_dead_run_left_unindexed_is_found_after_fsck(fixture: &Fixt
         .await
         .expect("reserve")
         .expect("a new document");
-    let request = sello::issue::IssueRequest {
+    let request = sello::signed_pdf::IssueRequest {
         form: order.form,
         data: &data,
         issued_at: order.issued_at,
@@ -298,8 +298,8 @@ async fn a_document_a_dead_run_left_unindexed_is_found_after_fsck(fixture: &Fixt
         hand_signatures: &[],
         on_paper: &[],
     };
-    let document =
-        sello::issue::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request).expect("rendered");
+    let document = sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
+        .expect("rendered");
     let record = archive
         .complete_in_batch(&reservation, &order, &document)
         .await

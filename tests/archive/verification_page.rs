@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use sello::app::Application;
-use sello::issue::IssuedDocument;
+use sello::signed_pdf::IssuedDocument;
 use tower::ServiceExt as _;
 
 use crate::{Fixture, example};

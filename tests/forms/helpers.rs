@@ -9,9 +9,9 @@ use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 use sello::config::Config;
 use sello::forms::{Catalog, FieldType, FormSpec, IssueDate, SignerValue, StepKind};
-use sello::issue::{IssueRequest, issue};
 use sello::keys::{KeyAlgorithm, OfficeKey};
 use sello::render::{DocumentContext, Endorsement, Renderer};
+use sello::signed_pdf::{IssueRequest, issue};
 use serde_json::Value;
 
 pub fn forms_dir() -> PathBuf {

@@ -7,10 +7,10 @@ use chrono::TimeZone;
 use chrono_tz::Tz;
 use sello::config::Config;
 use sello::forms::Catalog;
-use sello::issue::{IssueRequest, IssuedDocument, issue};
 use sello::keys::{KeyAlgorithm, KeyStatus, OfficeKey, TrustedKeys};
 use sello::pdf::VerifyReport;
 use sello::render::Renderer;
+use sello::signed_pdf::{IssueRequest, IssuedDocument, issue};
 use serde_json::Value;
 
 pub const BASE_URL: &str = "https://sello.dif-soledad.gob.mx";

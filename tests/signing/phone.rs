@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sello::issue::{IssueRequest, IssuedDocument, issue};
 use sello::keys::KeyAlgorithm;
+use sello::signed_pdf::{IssueRequest, IssuedDocument, issue};
 use serde_json::Value;
 
 use crate::helpers::{BASE_URL, CATALOG, RENDERER, TestKey, example, issue_time, root};

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::archive::ArchiveError;
+use crate::archive::IssueOrder;
 use crate::archive::audit::hex;
 use crate::archive::filing::{ExpedienteRef, NamedPerson, expediente_of, persons_in};
 use crate::archive::folio::{Folio, FolioFormat, series_of};
-use crate::archive::issuing::IssueOrder;
 use crate::public_id::PublicId;
 
 /// SHA-256 of the form and its data with object keys sorted: the same data

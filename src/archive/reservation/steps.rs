@@ -5,11 +5,11 @@
 use serde_json::json;
 
 use super::rules::{EarlierUse, FoundExpediente, Plan, retention};
+use crate::archive::IssueOrder;
 use crate::archive::audit::{NewEvent, append_event};
 use crate::archive::documents::{DOCUMENT_COLUMNS, DocumentRecord};
 use crate::archive::filing::{ExpedienteRef, NamedPerson};
 use crate::archive::folio::Folio;
-use crate::archive::issuing::IssueOrder;
 use crate::db::{NEXT_FOLIO, OFFICE, SERIES, Tx};
 use crate::office::Office;
 use crate::public_id::PublicId;

@@ -116,7 +116,7 @@ impl IntoResponse for ApiError {
 
 impl From<ArchiveError> for ApiError {
     fn from(error: ArchiveError) -> Self {
-        use crate::issue::IssueError;
+        use crate::signed_pdf::IssueError;
         match error {
             ArchiveError::DocumentNotFound(_) | ArchiveError::ExpedienteNotFound(_) => {
                 Self::not_found(error.to_string())

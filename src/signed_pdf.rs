@@ -1,5 +1,6 @@
-//! Issuing a document: validate its data, create its verification code,
-//! render it with the code, link and QR on every page, and sign it.
+//! One document made into its signed PDF: validate its data, create its
+//! verification code, render it with the code, link and QR on every page,
+//! and sign it. Nothing is stored here: `archive::issue_protocol` does that.
 
 use std::time::Instant;
 

@@ -1,11 +1,12 @@
-//! Issuing into the archive. A document's folio is taken in a first short
-//! transaction that records the document as `reservado`; it is rendered and
-//! signed outside any transaction (so several can render at once); its PDF
-//! is stored and checked; then a second transaction marks it `emitido`,
-//! indexes it and seals the audit event. If anything fails in between, or
-//! the process dies, the folio is recorded as annulled ("emisión fallida"
-//! or "emisión interrumpida"): numbers are never reused and never silently
-//! missing, as with a spoiled sheet of paper.
+//! The protocol of issuing into the archive. A document's folio is taken
+//! in a first short transaction that records the document as `reservado`;
+//! it is rendered and signed outside any transaction (so several can
+//! render at once); its PDF is stored and checked; then a second
+//! transaction marks it `emitido`, indexes it and seals the audit event.
+//! If anything fails in between, or the process dies, the folio is
+//! recorded as annulled ("emisión fallida" or "emisión interrumpida"):
+//! numbers are never reused and never silently missing, as with a spoiled
+//! sheet of paper.
 //!
 //! Long because reserving, completing and abandoning an issuance are one
 //! protocol (`reservado` → `emitido` or annulled) whose transactions must
@@ -28,9 +29,9 @@ use super::steps::FinalSignature;
 use super::text::{data_text, fold};
 use super::{Archive, ArchiveError};
 use crate::forms::{FormSpec, StepKind};
-use crate::issue::{IssueError, IssuedDocument};
 use crate::public_id::PublicId;
 use crate::render::Endorsement;
+use crate::signed_pdf::{IssueError, IssuedDocument};
 
 /// What the archive needs to issue one document.
 pub struct IssueOrder<'a> {
