@@ -186,53 +186,17 @@ pub fn xlsx(data: &[u8]) {
     }
 }
 
+#[path = "../../tests/support/xlsx_package.rs"]
+mod xlsx_package;
+
 /// The smallest workbook around a sheet and, if `parts` has a NUL byte,
 /// shared strings (what follows it).
 pub fn workbook(parts: &[u8]) -> Vec<u8> {
-    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
-    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-    const PKG: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
     let (sheet, strings) = match parts.iter().position(|b| *b == 0) {
         Some(at) => (&parts[..at], Some(&parts[at + 1..])),
         None => (parts, None),
     };
-    let strings_rel = match strings {
-        Some(_) => {
-            format!("<Relationship Id=\"rId2\" Type=\"{REL}/sharedStrings\" Target=\"sharedStrings.xml\"/>")
-        }
-        None => String::new(),
-    };
-    let fixed = [
-        (
-            "[Content_Types].xml",
-            "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
-             <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
-             <Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>"
-                .to_owned(),
-        ),
-        (
-            "_rels/.rels",
-            format!(
-                "<?xml version=\"1.0\"?><Relationships xmlns=\"{PKG}\"><Relationship Id=\"rId1\" \
-                 Type=\"{REL}/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
-            ),
-        ),
-        (
-            "xl/workbook.xml",
-            format!(
-                "<?xml version=\"1.0\"?><workbook xmlns=\"{MAIN}\" xmlns:r=\"{REL}\"><sheets>\
-                 <sheet name=\"Hoja1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
-            ),
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            format!(
-                "<?xml version=\"1.0\"?><Relationships xmlns=\"{PKG}\">\
-                 <Relationship Id=\"rId1\" Type=\"{REL}/worksheet\" Target=\"worksheets/sheet1.xml\"/>\
-                 {strings_rel}</Relationships>"
-            ),
-        ),
-    ];
+    let fixed = xlsx_package::package_parts(strings.is_some());
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut write = |name: &str, bytes: &[u8]| {

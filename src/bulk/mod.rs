@@ -6,15 +6,15 @@
 //! a rerun (after fixing the bad rows, or after a crash) issues only what
 //! is missing.
 //!
-//! Long because preparing the rows and issuing them in order on every core
-//! share the run's bookkeeping (folio order, what is in flight, what a
-//! rerun skips); its unit tests follow.
+//! Here: preparing the rows (validation, each row's key) and the CSVs a
+//! run hands back. Issuing them in order on every core is `pipeline`'s.
 
 mod input;
 pub mod limits;
 mod mapping;
 mod merged;
 mod padron;
+mod pipeline;
 mod run;
 mod xlsx;
 
@@ -22,31 +22,14 @@ pub use input::{InputError, Sheet, read_csv, read_sheet, read_upload};
 pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
 pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
+pub use pipeline::{BulkIssuer, IssuedRow, RowOutcome, SEARCH_BATCH};
 pub use run::{CheckError, Checked, RunError, RunEvent, RunOrder, check_sheet, run_lote};
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use chrono::DateTime;
-use chrono_tz::Tz;
-use futures::StreamExt as _;
 use serde_json::Value;
 
-use crate::archive::{
-    Archive, ArchiveError, IssueOrder, NamedPerson, normal_identity, persons_in, request_sha256,
-};
+use crate::archive::{normal_identity, request_sha256};
 use crate::forms::{FormSpec, IssueDate, validate};
-use crate::keys::OfficeKey;
 use crate::public_id::PublicId;
-use crate::render::Renderer;
-use crate::signed_pdf::{IssueRequest, issue};
-
-/// Rows in flight (reserved, rendering or being stored) per worker.
-const IN_FLIGHT_PER_WORKER: usize = 3;
-
-/// Documents indexed for search together (see [`Archive::index_queued`]):
-/// a few seconds of a run, so a search finds them soon after.
-pub const SEARCH_BATCH: usize = 256;
 
 /// What every bulk idempotency key starts with.
 pub const KEY_PREFIX: &str = "lote-";
@@ -210,317 +193,6 @@ pub fn row_key(form: &FormSpec, data: &Value, expediente: Option<PublicId>) -> S
     let keyed = serde_json::json!({"datos": canonical(data, false), "expediente": expediente});
     let hash = request_sha256(form.id.as_str(), &keyed);
     format!("{KEY_PREFIX}{}", &hash[..40])
-}
-
-/// What issues the rows: the office's archive, its letterhead and key,
-/// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
-/// which takes the office's bulk lock first), so every run sets the same
-/// things.
-pub struct BulkIssuer {
-    archive: Archive,
-    renderer: Arc<Renderer>,
-    key: Arc<OfficeKey>,
-    base_url: String,
-    signer: String,
-    cargo: String,
-    actor: String,
-    issued_at: DateTime<Tz>,
-    /// Documents rendered at once.
-    workers: usize,
-    /// Documents indexed for search together ([`SEARCH_BATCH`]).
-    search_batch: usize,
-    /// The people each document names to sign in person sign its printed
-    /// paper: recorded on every document, which then awaits its scan.
-    on_paper: bool,
-}
-
-/// A row's document.
-#[derive(Debug, Clone)]
-pub struct IssuedRow {
-    pub line: usize,
-    pub id: PublicId,
-    /// The database's key: what the lote's padrón is keyed by.
-    pub row_id: i64,
-    pub folio: String,
-    /// Where it is verified (its QR's link).
-    pub url: String,
-    /// The first person the document names, for the padrón of the lote.
-    pub person: Option<NamedPerson>,
-}
-
-impl IssuedRow {
-    fn of(row: &ReadyRow, form: &FormSpec, record: crate::archive::DocumentRecord) -> Self {
-        Self {
-            line: row.line,
-            id: record.id,
-            row_id: record.row_id,
-            folio: record.folio,
-            url: record.verification_url.unwrap_or_default(),
-            person: persons_in(form, &row.data).into_iter().next(),
-        }
-    }
-}
-
-/// How a row ended.
-#[derive(Debug, Clone)]
-pub enum RowOutcome {
-    Issued(IssuedRow),
-    /// Issued by an earlier run of the same rows.
-    AlreadyIssued(IssuedRow),
-    Failed(RowProblem),
-}
-
-impl BulkIssuer {
-    /// Issues into `archive` with `renderer` (the letterhead of its
-    /// office) and `key`, verification links under `base_url`, signed and
-    /// recorded for `responsible`, dated `issued_at`. Renders one document
-    /// per core, indexes [`SEARCH_BATCH`] at a time and records no paper
-    /// signatures, unless told otherwise.
-    pub fn new(
-        archive: Archive,
-        renderer: Arc<Renderer>,
-        key: Arc<OfficeKey>,
-        base_url: &str,
-        responsible: &Responsible<'_>,
-        issued_at: DateTime<Tz>,
-    ) -> Self {
-        Self {
-            archive,
-            renderer,
-            key,
-            base_url: base_url.to_owned(),
-            signer: responsible.name.to_owned(),
-            cargo: responsible.cargo.to_owned(),
-            actor: responsible.actor.to_owned(),
-            issued_at,
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            search_batch: SEARCH_BATCH,
-            on_paper: false,
-        }
-    }
-
-    /// Renders `workers` documents at once.
-    pub fn with_workers(mut self, workers: usize) -> Self {
-        self.workers = workers;
-        self
-    }
-
-    /// Indexes for search `documents` at a time.
-    pub fn with_search_batch(mut self, documents: usize) -> Self {
-        self.search_batch = documents;
-        self
-    }
-
-    /// Whether the people each document names to sign in person sign its
-    /// printed paper.
-    pub fn signed_on_paper(mut self, on_paper: bool) -> Self {
-        self.on_paper = on_paper;
-        self
-    }
-
-    /// Issues `rows` in order; `progress` is told of each row done. Stops
-    /// taking new rows when `stop` is set (Ctrl-C), finishing those under way.
-    pub async fn issue_rows(
-        &self,
-        form: Arc<FormSpec>,
-        rows: Vec<ReadyRow>,
-        stop: &AtomicBool,
-        progress: &(dyn Fn(&RowOutcome) + Send + Sync),
-    ) -> Vec<RowOutcome> {
-        let workers = self.workers.max(1);
-        // Rendering takes a core each; the database's waits (fsync) take
-        // none, so more rows are in flight than cores render at once.
-        let rendering = tokio::sync::Semaphore::new(workers);
-        let rendering = &rendering;
-        // Reserving one by one keeps folios in row order; `buffer_unordered`
-        // pulls a reservation only when a slot is free, which bounds memory.
-        let reserved = futures::stream::iter(rows)
-            .take_while(|_| std::future::ready(!stop.load(Ordering::Relaxed)))
-            .then(|row| {
-                let form = Arc::clone(&form);
-                async move {
-                    let reserved = self.archive.reserve(&self.order(&form, &row)).await;
-                    (row, reserved)
-                }
-            });
-        // What a killed run left unindexed, first.
-        index_for_search(&self.archive).await;
-        let mut unindexed = 0;
-        let mut indexing: Option<tokio::task::JoinHandle<()>> = None;
-        let mut outcomes = Vec::new();
-        let finished = reserved
-            .map(|(row, reserved)| {
-                let form = Arc::clone(&form);
-                async move { self.finish(form, row, reserved, rendering).await }
-            })
-            .buffer_unordered(workers * IN_FLIGHT_PER_WORKER);
-        let mut finished = std::pin::pin!(finished);
-        while let Some(outcome) = finished.next().await {
-            if matches!(outcome, RowOutcome::Issued(_)) {
-                unindexed += 1;
-            }
-            // Beside the rows, not in their way: a row stopped midway here
-            // could hold the write lock the batch waits for.
-            if unindexed >= self.search_batch && indexing.as_ref().is_none_or(|task| task.is_finished()) {
-                let archive = self.archive.clone();
-                indexing = Some(tokio::spawn(async move { index_for_search(&archive).await }));
-                unindexed = 0;
-            }
-            progress(&outcome);
-            outcomes.push(outcome);
-        }
-        // The run is done when all it issued can be found.
-        if let Some(task) = indexing {
-            let _ = task.await;
-        }
-        index_for_search(&self.archive).await;
-        outcomes.sort_by_key(|o| match o {
-            RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => row.line,
-            RowOutcome::Failed(problem) => problem.line,
-        });
-        outcomes
-    }
-
-    /// The archive's order for a row.
-    fn order<'a>(&'a self, form: &'a FormSpec, row: &'a ReadyRow) -> IssueOrder<'a> {
-        IssueOrder {
-            form,
-            data: &row.data,
-            issued_at: self.issued_at,
-            actor: &self.actor,
-            expediente_id: row.expediente,
-            idempotency_key: Some(&row.key),
-            draft: None,
-            // A lote is sealed by the office's key; no account signs it.
-            endorsements: Vec::new(),
-            on_paper: if self.on_paper {
-                crate::forms::paper_signers(form, &row.data)
-            } else {
-                Vec::new()
-            },
-        }
-    }
-
-    async fn finish(
-        &self,
-        form: Arc<FormSpec>,
-        row: ReadyRow,
-        reserved: Result<Result<crate::archive::Reservation, crate::archive::DocumentRecord>, ArchiveError>,
-        rendering: &tokio::sync::Semaphore,
-    ) -> RowOutcome {
-        let failed = |message: String| {
-            RowOutcome::Failed(RowProblem {
-                line: row.line,
-                column: String::new(),
-                message,
-            })
-        };
-        // The same row re-saved with other spacing or dots: its key says it
-        // is the document already issued, though the bytes differ.
-        let reserved = match reserved {
-            Err(ArchiveError::IdempotencyConflict(_)) => {
-                match self.archive.document_by_idempotency_key(&row.key).await {
-                    Ok(Some(existing)) => Ok(Err(existing)),
-                    Ok(None) => Err(ArchiveError::IdempotencyConflict(row.key.clone())),
-                    Err(error) => Err(error),
-                }
-            }
-            other => other,
-        };
-        let reservation = match reserved {
-            Ok(Ok(reservation)) => reservation,
-            Ok(Err(existing)) if !existing.status.is_current() => {
-                return failed(format!(
-                    "esta fila ya se emitió como {}, que hoy está {}; para emitirla de nuevo cambie algún dato",
-                    existing.folio, existing.status
-                ));
-            }
-            Ok(Err(existing)) => {
-                return RowOutcome::AlreadyIssued(IssuedRow::of(&row, &form, existing));
-            }
-            Err(error) => return failed(error.to_string()),
-        };
-        let folio = reservation.folio.to_string();
-        let permit = rendering.acquire().await;
-        let rendered = {
-            let (renderer, key, base_url) = (
-                Arc::clone(&self.renderer),
-                Arc::clone(&self.key),
-                self.base_url.clone(),
-            );
-            let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
-            let on_paper = self.order(&form, &row).on_paper;
-            let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
-            on_render_pool(move || {
-                let request = IssueRequest {
-                    form: &form,
-                    data: &data,
-                    issued_at,
-                    folio: Some(folio),
-                    signer: &signer,
-                    cargo: &cargo,
-                    endorsements: &[],
-                    hand_signatures: &[],
-                    on_paper: &on_paper,
-                };
-                issue(&renderer, &key, &base_url, &request)
-            })
-            .await
-        };
-        drop(permit);
-        let document = match rendered {
-            Ok(Ok(document)) => document,
-            Ok(Err(error)) => {
-                let _ = self
-                    .archive
-                    .abandon(&reservation, &format!("emisión fallida: {error}"))
-                    .await;
-                return failed(error.to_string());
-            }
-            Err(interrupted) => {
-                let _ = self.archive.abandon(&reservation, "emisión fallida").await;
-                return failed(interrupted);
-            }
-        };
-        match self
-            .archive
-            .complete_in_batch(&reservation, &self.order(&form, &row), &document)
-            .await
-        {
-            Ok(record) => RowOutcome::Issued(IssuedRow::of(&row, &form, record)),
-            Err(error) => {
-                let _ = self
-                    .archive
-                    .abandon(&reservation, &format!("emisión fallida: {error}"))
-                    .await;
-                failed(error.to_string())
-            }
-        }
-    }
-}
-
-/// Indexes the documents issued so far for search. If it fails they stay
-/// issued and queued, and the next batch (or the next start) indexes them.
-async fn index_for_search(archive: &Archive) {
-    if let Err(error) = archive.index_queued().await {
-        tracing::warn!(error = %error, "no se pudieron indexar para la búsqueda los documentos emitidos");
-    }
-}
-
-/// Runs `work` on rayon's pool, where Typst lays out a document's pages in
-/// parallel. A render there that splits its pages keeps both halves on its
-/// own thread when the others are busy, instead of waking another thread
-/// and waiting for it: on two cores, a fifth more cartas per second.
-async fn on_render_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    let (done, outcome) = tokio::sync::oneshot::channel();
-    rayon::spawn(move || {
-        // A panic in rayon's pool would abort the process: it fails the row.
-        let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
-    });
-    match outcome.await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(_)) | Err(_) => Err("la emisión se interrumpió por un error interno".to_owned()),
-    }
 }
 
 /// The documents of a run, in row order, as a CSV for the office's records

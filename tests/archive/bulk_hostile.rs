@@ -154,45 +154,12 @@ fn row_xml(row: usize, cells: &[Option<&str>]) -> String {
 /// The smallest workbook Excel opens: one sheet of `rows` (XML `<row>`s),
 /// and shared strings that `shared` writes, straight into the deflater.
 fn minimal_xlsx(path: &Path, rows: &str, shared: impl FnOnce(&mut dyn std::io::Write)) {
-    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
-    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-    const PKG: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
-    let parts = [
-        (
-            "[Content_Types].xml",
-            "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
-             <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
-             <Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>"
-                .to_owned(),
-        ),
-        (
-            "_rels/.rels",
-            format!(
-                "<?xml version=\"1.0\"?><Relationships xmlns=\"{PKG}\"><Relationship Id=\"rId1\" \
-                 Type=\"{REL}/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
-            ),
-        ),
-        (
-            "xl/workbook.xml",
-            format!(
-                "<?xml version=\"1.0\"?><workbook xmlns=\"{MAIN}\" xmlns:r=\"{REL}\"><sheets>\
-                 <sheet name=\"Hoja1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
-            ),
-        ),
-        (
-            "xl/_rels/workbook.xml.rels",
-            format!(
-                "<?xml version=\"1.0\"?><Relationships xmlns=\"{PKG}\">\
-                 <Relationship Id=\"rId1\" Type=\"{REL}/worksheet\" Target=\"worksheets/sheet1.xml\"/>\
-                 <Relationship Id=\"rId2\" Type=\"{REL}/sharedStrings\" Target=\"sharedStrings.xml\"/>\
-                 </Relationships>"
-            ),
-        ),
-        (
-            "xl/worksheets/sheet1.xml",
-            format!("<?xml version=\"1.0\"?><worksheet xmlns=\"{MAIN}\"><sheetData>{rows}</sheetData></worksheet>"),
-        ),
-    ];
+    use crate::xlsx_package::{SPREADSHEET_NS, package_parts};
+    let sheet = format!(
+        "<?xml version=\"1.0\"?><worksheet xmlns=\"{SPREADSHEET_NS}\"><sheetData>{rows}</sheetData></worksheet>"
+    );
+    let mut parts = package_parts(true).to_vec();
+    parts.push(("xl/worksheets/sheet1.xml", sheet));
     let file = std::fs::File::create(path).expect("xlsx");
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
     let options =

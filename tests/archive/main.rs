@@ -23,9 +23,11 @@ mod s3;
 mod search;
 mod service;
 mod signature_blocks;
-mod upgrade;
+pub mod upgrade;
 mod verification_page;
 mod workflows;
+#[path = "../support/xlsx_package.rs"]
+mod xlsx_package;
 
 use std::sync::LazyLock;
 

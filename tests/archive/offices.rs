@@ -427,33 +427,9 @@ async fn upload_logo(service: &Service, admin: &mut Browser<'_>, bytes: Vec<u8>)
 /// installation's, so it prints what it printed before.
 #[tokio::test]
 async fn an_office_from_before_identities_keeps_the_installations() {
-    use std::borrow::Cow;
-
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("sello.db").display());
-    {
-        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
-        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true).foreign_keys(true))
-            .await
-            .expect("connects");
-        let mut migrator = sqlx::migrate::Migrator::new(crate::root().join("migrations").join("sqlite"))
-            .await
-            .expect("migrations");
-        let earlier: Vec<_> = migrator
-            .migrations
-            .iter()
-            .filter(|m| m.version < 6)
-            .cloned()
-            .collect();
-        assert_eq!(earlier.len(), 5);
-        migrator.migrations = Cow::Owned(earlier);
-        migrator.run(&pool).await.expect("migrates to 5");
-        sqlx::query("INSERT INTO offices (code, name) VALUES ('DIF-OTRA', 'Otra oficina')")
-            .execute(&pool)
-            .await
-            .expect("office");
-        pool.close().await;
-    }
+    let seed = ["INSERT INTO offices (code, name) VALUES ('DIF-OTRA', 'Otra oficina')"];
+    let url = crate::upgrade::old_sqlite_archive(dir.path(), 6, &seed).await;
     let store = sello::archive::Store::open(&url).await.expect("upgrades");
     let office = sello::accounts::Accounts::new(store)
         .office("DIF-OTRA")

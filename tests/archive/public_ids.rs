@@ -4,7 +4,6 @@
 //! from its own ids, guess a neighbour's by adding one, or tell a
 //! malformed id from one of another office.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use axum::http::StatusCode;
@@ -350,17 +349,7 @@ crate::archive_conformance!(pages_name_drafts_and_expedientes_by_what_they_are);
 
 /// The migrations before public ids.
 async fn before_public_ids(engine: &str) -> Migrator {
-    let mut migrator = Migrator::new(crate::root().join("migrations").join(engine))
-        .await
-        .expect("migrations");
-    let earlier: Vec<_> = migrator
-        .migrations
-        .iter()
-        .filter(|m| m.version < 9)
-        .cloned()
-        .collect();
-    migrator.migrations = Cow::Owned(earlier);
-    migrator
+    crate::upgrade::migrations_before(engine, 9).await
 }
 
 /// An archive from before public ids, with two of each kind of row.
@@ -455,22 +444,7 @@ async fn an_archive_from_before_public_ids_gets_them_for_its_rows(store: Store) 
 #[tokio::test]
 async fn a_sqlite_archive_from_before_public_ids_gets_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("sello.db").display());
-    {
-        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
-        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true).foreign_keys(true))
-            .await
-            .expect("connects");
-        before_public_ids("sqlite")
-            .await
-            .run(&pool)
-            .await
-            .expect("migrates to 8");
-        for statement in SEED {
-            sqlx::query(statement).execute(&pool).await.expect(statement);
-        }
-        pool.close().await;
-    }
+    let url = crate::upgrade::old_sqlite_archive(dir.path(), 9, &SEED).await;
     let store = Store::open(&url).await.expect("upgrades");
     an_archive_from_before_public_ids_gets_them_for_its_rows(store).await;
 }

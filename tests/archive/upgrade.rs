@@ -8,19 +8,43 @@ use sello::archive::Store;
 use sqlx::migrate::Migrator;
 
 /// The migrations before workflows.
-async fn before_workflows(engine: &str) -> Migrator {
+/// The migrations of `engine` before number `before`: the schema an
+/// archive of an earlier release has.
+pub async fn migrations_before(engine: &str, before: i64) -> Migrator {
     let mut migrator = Migrator::new(crate::root().join("migrations").join(engine))
         .await
         .expect("migrations");
     let earlier: Vec<_> = migrator
         .migrations
         .iter()
-        .filter(|m| m.version < 4)
+        .filter(|m| m.version < before)
         .cloned()
         .collect();
-    assert_eq!(earlier.len(), 3);
+    // PostgreSQL has no 0005: its search index needs no queue.
+    let expected = (1..before).filter(|v| engine == "sqlite" || *v != 5).count();
+    assert_eq!(earlier.len(), expected, "the migrations before {before}");
     migrator.migrations = Cow::Owned(earlier);
     migrator
+}
+
+/// The URL of a SQLite archive in `dir` as an earlier release left it:
+/// migrated up to before number `before`, holding the rows `seed` inserts.
+pub async fn old_sqlite_archive(dir: &std::path::Path, before: i64, seed: &[&str]) -> String {
+    let url = format!("sqlite://{}", dir.join("sello.db").display());
+    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+    let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true).foreign_keys(true))
+        .await
+        .expect("connects");
+    migrations_before("sqlite", before)
+        .await
+        .run(&pool)
+        .await
+        .expect("migrates");
+    for statement in seed {
+        sqlx::query(statement).execute(&pool).await.expect(statement);
+    }
+    pool.close().await;
+    url
 }
 
 const SEED: [&str; 5] = [
@@ -37,22 +61,7 @@ const SEED: [&str; 5] = [
 #[tokio::test]
 async fn a_sqlite_archive_from_before_workflows_keeps_its_users_sessions_and_drafts() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("sello.db").display());
-    {
-        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
-        let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true).foreign_keys(true))
-            .await
-            .expect("connects");
-        before_workflows("sqlite")
-            .await
-            .run(&pool)
-            .await
-            .expect("migrates to 3");
-        for statement in SEED {
-            sqlx::query(statement).execute(&pool).await.expect(statement);
-        }
-        pool.close().await;
-    }
+    let url = old_sqlite_archive(dir.path(), 4, &SEED).await;
     let store = Store::open(&url).await.expect("upgrades");
     assert_eq!(store.backend(), sello::archive::Backend::Sqlite);
     let pool = store.pool().clone();
