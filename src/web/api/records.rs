@@ -46,6 +46,7 @@ pub async fn get_expediente(
 
 /// The search's parameters; all optional.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Words (accents and case ignored; the last may be a prefix) or a folio.
