@@ -127,6 +127,8 @@ impl Archive {
             "documentos": entries,
         });
         let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| io(e.into()))?;
+        // The events exactly as sealed, the database's keys included: each
+        // hash covers them, so anyone can check the chain from the export.
         let audit = serde_json::to_vec_pretty(&events).map_err(|e| io(e.into()))?;
         for (name, bytes) in [("manifest.json", &manifest), ("auditoria.json", &audit)] {
             sums.push_str(&format!("{}  {name}\n", super::sha256_hex(bytes)));
