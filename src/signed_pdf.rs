@@ -12,9 +12,13 @@ use sha2::{Digest, Sha256};
 use crate::code::VerificationCode;
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
-use crate::pdf::{SignError, SignatureRequest, sign_pdf};
+use crate::pdf::{SignError, SignatureRequest, has_ambiguous_stream_end, sign_pdf};
 use crate::qr;
 use crate::render::{DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json};
+
+/// How many verification codes are drawn, at most, for a document whose
+/// rendering keeps ending a stream ambiguously.
+const CODE_DRAWS_MAX: u32 = 8;
 
 /// What is needed to issue one document.
 pub struct IssueRequest<'a> {
@@ -98,8 +102,6 @@ pub fn issue(
         IssueDate::issued(&request.issued_at),
     )
     .map_err(IssueError::Invalid)?;
-    let code = VerificationCode::generate()
-        .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();
     let payload = qr::signed_payload(
         key,
@@ -108,26 +110,38 @@ pub fn issue(
         request.issued_at.date_naive(),
         &data_sha256,
     );
-    let printed_code = code.display();
-    let url = format!("{base_url}/v/{printed_code}");
-    let qr_link = qr::link(base_url, &printed_code, &payload);
-    let image = qr::render(&qr_link).map_err(IssueError::Other)?;
-
-    let context = DocumentContext::issued(
-        request.issued_at,
-        request.folio.clone(),
-        Issuance {
-            code: printed_code,
-            url: url.clone(),
-            qr_png: image.png,
-            key_id: key.key_id.to_string(),
-        },
-    )
-    .with_endorsements(request.endorsements.to_vec())
-    .with_hand_signatures(request.hand_signatures.to_vec())
-    .with_on_paper(request.on_paper.to_vec());
     let started = Instant::now();
-    let rendered = renderer.render(request.form, request.data, &context)?;
+    let mut attempt = 0;
+    let (code, url, qr_link, image, rendered) = loop {
+        attempt += 1;
+        let code = VerificationCode::generate()
+            .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
+        let printed_code = code.display();
+        let url = format!("{base_url}/v/{printed_code}");
+        let qr_link = qr::link(base_url, &printed_code, &payload);
+        let image = qr::render(&qr_link).map_err(IssueError::Other)?;
+        let context = DocumentContext::issued(
+            request.issued_at,
+            request.folio.clone(),
+            Issuance {
+                code: printed_code,
+                url: url.clone(),
+                qr_png: image.png.clone(),
+                key_id: key.key_id.to_string(),
+            },
+        )
+        .with_endorsements(request.endorsements.to_vec())
+        .with_hand_signatures(request.hand_signatures.to_vec())
+        .with_on_paper(request.on_paper.to_vec());
+        let rendered = renderer.render(request.form, request.data, &context)?;
+        // About one document in thirty has a compressed stream whose last
+        // byte is a carriage return, which PDF/A validators read as part of
+        // the line end before `endstream` and so as a wrong /Length. The
+        // code is random anyway: another one gives other bytes.
+        if !has_ambiguous_stream_end(&rendered.pdf) || attempt == CODE_DRAWS_MAX {
+            break (code, url, qr_link, image, rendered);
+        }
+    };
     let render_time = started.elapsed();
     let started = Instant::now();
     let pdf = sign_pdf(

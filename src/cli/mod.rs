@@ -53,7 +53,7 @@ enum Command {
     Archive(archive::ArchiveArgs),
     /// Consulta y exporta expedientes
     Expediente(expediente::ExpedienteArgs),
-    /// Inicia el servicio web (por ahora, la página pública de verificación)
+    /// Inicia el servicio web: la aplicación del personal, la API y la página pública de verificación
     Serve(serve::ServeArgs),
     /// Agrega otra firma a un documento emitido por Sello
     Sign(sign::SignArgs),

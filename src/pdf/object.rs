@@ -78,6 +78,14 @@ impl Object {
         }
     }
 
+    /// An indirect reference's number and generation.
+    pub fn as_ref(&self) -> Option<(u32, u16)> {
+        match self {
+            Object::Ref(n, g) => Some((*n, *g)),
+            _ => None,
+        }
+    }
+
     pub fn as_dict(&self) -> Option<&Dict> {
         match self {
             Object::Dict(dict) => Some(dict),

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use super::cms;
 use super::file::{PdfError, PdfFile};
 use super::object::{Dict, Object};
+use super::tagging::tag_widget;
 use crate::keys::OfficeKey;
 
 /// Bytes reserved for the CMS; an Ed25519 or P-256 CMS with its certificate
@@ -63,10 +64,19 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
 
     let sig_num = size;
     let field_num = size + 1;
-    let (form_num, new_size) = match existing_form {
+    let (form_num, next_free) = match existing_form {
         Some((n, _)) => (n, size + 2),
         None => (size + 2, size + 3),
     };
+    // The first signature's widget enters the structure tree (PDF/UA).
+    // A later one's does not: a validator such as pyHanko reads any change
+    // to the tree after a certifying signature as a change to the signed
+    // document.
+    let tag = match certify {
+        true => tag_widget(&file, &catalog, (field_num, 0), page_ref, next_free)?,
+        false => None,
+    };
+    let new_size = if tag.is_some() { next_free + 1 } else { next_free };
 
     fields.push(Object::Ref(field_num, 0));
     let field_name = format!("Firma {}", fields.len());
@@ -92,6 +102,18 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
     // Print + Locked: invisible widgets still need the print flag in PDF/A.
     widget.set("F", Object::int_of(132));
     widget.set("P", Object::Ref(page_ref.0, page_ref.1));
+    // What a screen reader says of it (PDF/UA), and its place in the
+    // structure tree.
+    widget.set(
+        "TU",
+        Object::String(pdf_text(&format!(
+            "Firma electrónica de {}, {}",
+            request.signer, request.cargo
+        ))),
+    );
+    if let Some(tag) = &tag {
+        widget.set("StructParent", Object::int_of(tag.key));
+    }
 
     let mut form = Dict::default();
     form.set("Fields", Object::Array(fields));
@@ -110,6 +132,17 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
     write_object(&mut out, &mut offsets, field_num, &Object::Dict(widget));
     write_object(&mut out, &mut offsets, form_num, &Object::Dict(form));
     write_object(&mut out, &mut offsets, page_ref.0, &Object::Dict(page));
+    if let Some(tag) = tag {
+        write_object(
+            &mut out,
+            &mut offsets,
+            tag.element_number,
+            &Object::Dict(tag.element),
+        );
+        for (number, dict) in tag.changed {
+            write_object(&mut out, &mut offsets, number, &Object::Dict(dict));
+        }
+    }
     if certify {
         let mut new_catalog = catalog.clone();
         new_catalog.set("AcroForm", Object::Ref(form_num, 0));

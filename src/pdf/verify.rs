@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::cms;
 use super::file::{Entry, PdfError, PdfFile};
 use super::object::{Dict, Object};
+use super::tagging::is_widget_tagging;
 use crate::keys::{KeyAlgorithm, KeyId, KeyStatus, TrustedKeys, certificate_name};
 
 /// A revision with more objects than this is not one of Sello's signature
@@ -275,8 +276,11 @@ fn allowed_change(before: Option<&Dict>, now: &Dict, is_catalog: bool) -> bool {
         let is_signature = now.name("Type") == Some(b"Sig");
         let is_field = now.name("FT") == Some(b"Sig") && now.name("Subtype") == Some(b"Widget");
         let is_form = now.get("Fields").is_some() && now.0.len() <= 3;
-        return is_signature || is_field || is_form;
+        return is_signature || is_field || is_form || is_widget_tagging(None, now);
     };
+    if is_widget_tagging(Some(before), now) {
+        return true;
+    }
     let ignoring = |dict: &Dict, keys: &[&str]| {
         let mut copy = dict.clone();
         keys.iter().for_each(|k| copy.remove(k));

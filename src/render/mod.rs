@@ -154,7 +154,7 @@ fn compile_and_export(
         .output
         .map_err(|errors| RenderError::Template(diagnostics::describe(world, &errors)))?;
 
-    let standards = PdfStandards::new(&[PdfStandard::A_3b])
+    let standards = PdfStandards::new(&[PdfStandard::A_3b, PdfStandard::Ua_1])
         .map_err(|e| RenderError::Export(vec![e.message().to_string()]))?;
     let options = PdfOptions {
         // Stable across renders of the same document, so bytes are reproducible.

@@ -2,6 +2,7 @@
 //! API and the `sello` binary.
 
 mod cli;
+mod conformance;
 mod dates;
 mod examples;
 mod helpers;
