@@ -6,11 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use chrono::TimeZone as _;
-use sello::config::Config;
-use sello::render::{DocumentContext, Renderer};
-
-use crate::helpers::{CATALOG, example, form, forms_dir, issue_as_tramite};
+use crate::helpers::{CATALOG, TINY_PNG, example, image_count, issue_as_tramite, render_draft_with};
 
 /// Validates `files` against both profiles in one Python process; returns,
 /// per file that fails, the profile and the rules it breaks.
@@ -78,47 +74,24 @@ fn a_letterhead_logo_and_a_signature_drawn_on_screen_keep_it_conformant() {
     // Both are images, which PDF/UA-1 requires to say what they show.
     let dir = tempfile::tempdir().expect("temp dir");
     let logo = dir.path().join("escudo.png");
-    std::fs::write(&logo, PNG).expect("write logo");
-    let mut env = vec![("SELLO_FORMS_DIR".to_owned(), forms_dir().display().to_string())];
-    env.push(("SELLO_LOGO".to_owned(), logo.display().to_string()));
-    let config = Config::from_sources(None, env).expect("valid settings");
-    let at = config
-        .time_zone
-        .with_ymd_and_hms(2026, 3, 9, 9, 0, 0)
-        .single()
-        .expect("time");
-    let context =
-        DocumentContext::draft(at).with_hand_signatures(vec![("representante".into(), PNG.to_vec())]);
-    let pdf = Renderer::new(&config)
-        .expect("renderer")
-        .render(form("carta-compromiso"), &example("carta-compromiso"), &context)
-        .expect("renders")
-        .pdf;
-    let path = dir.path().join("carta-compromiso.pdf");
-    std::fs::write(&path, pdf).expect("write pdf");
-    let images = Command::new("pdfimages")
-        .arg("-list")
-        .arg(&path)
-        .output()
-        .expect("pdfimages (poppler) runs");
-    // Two header lines, then one line per image: the logo and the drawing.
-    let images = String::from_utf8_lossy(&images.stdout).lines().skip(2).count();
+    std::fs::write(&logo, TINY_PNG).expect("write logo");
+    let pdf = render_draft_with(
+        &[("SELLO_LOGO", logo.to_str().expect("utf-8"))],
+        "carta-compromiso",
+        &example("carta-compromiso"),
+        vec![("representante".into(), TINY_PNG.to_vec())],
+    );
+    // The logo and the drawing.
+    let images = image_count(&pdf);
     assert!(
         images >= 2,
         "the logo and the drawn signature are printed: {images} image(s)"
     );
+    let path = dir.path().join("carta-compromiso.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
     let failed = failures(&[("carta-compromiso con logotipo y firma dibujada".into(), path)]);
     assert!(failed.is_empty(), "not conformant:\n{}", failed.join("\n"));
 }
-
-/// A 1×1 RGB PNG: a logo, or a drawn signature, as small as they come.
-const PNG: [u8; 69] = [
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00,
-    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xDE, 0x00,
-    0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x90, 0xD7, 0x72, 0x01, 0x00, 0x00, 0xF9,
-    0x00, 0x8E, 0x47, 0xD4, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60,
-    0x82,
-];
 
 #[test]
 fn a_signature_field_without_its_description_is_not_conformant() {

@@ -354,3 +354,52 @@ pub fn word_boxes(pdf: &[u8]) -> Vec<PageBoxes> {
     assert!(!pages.is_empty(), "pdftotext found no pages");
     pages
 }
+
+/// A 1×1 RGB PNG: the smallest logo, or drawn signature, there is.
+pub const TINY_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xDE, 0x00,
+    0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x90, 0xD7, 0x72, 0x01, 0x00, 0x00, 0xF9,
+    0x00, 0x8E, 0x47, 0xD4, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60,
+    0x82,
+];
+
+/// A draft of `id` rendered under the installation's `settings` (as
+/// `SELLO_*` variables), with `hand_signatures` drawn by their signers.
+pub fn render_draft_with(
+    settings: &[(&str, &str)],
+    id: &str,
+    data: &Value,
+    hand_signatures: Vec<(String, Vec<u8>)>,
+) -> Vec<u8> {
+    let mut env = vec![("SELLO_FORMS_DIR".to_owned(), forms_dir().display().to_string())];
+    env.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let config = Config::from_sources(None, env).expect("valid settings");
+    let at = config
+        .time_zone
+        .with_ymd_and_hms(2026, 3, 9, 9, 0, 0)
+        .single()
+        .expect("time");
+    Renderer::new(&config)
+        .expect("renderer")
+        .render(
+            form(id),
+            data,
+            &DocumentContext::draft(at).with_hand_signatures(hand_signatures),
+        )
+        .expect("renders")
+        .pdf
+}
+
+/// How many images `pdf` holds, as poppler lists them.
+pub fn image_count(pdf: &[u8]) -> usize {
+    let file = tempfile::Builder::new().suffix(".pdf").tempfile().expect("temp");
+    std::fs::write(file.path(), pdf).expect("write");
+    let output = Command::new("pdfimages")
+        .arg("-list")
+        .arg(file.path())
+        .output()
+        .expect("pdfimages (poppler) runs");
+    // Two header lines, then one line per image.
+    String::from_utf8_lossy(&output.stdout).lines().skip(2).count()
+}
