@@ -40,6 +40,8 @@ pub enum QrError {
     UnknownKey(String),
     #[error("la firma del QR no es válida: su contenido fue alterado")]
     BadSignature,
+    #[error("la clave {0} que firmó el QR fue revocada por estar comprometida: el QR no prueba nada")]
+    Compromised(String),
 }
 
 /// Encodes and signs the payload; returns its base32 text.
@@ -125,6 +127,14 @@ pub fn verify(text: &str, trusted: &TrustedKeys) -> Result<QrClaims, QrError> {
     let message = [DOMAIN, &payload[..signed_len]].concat();
     if !verify_raw(known.algorithm, &known.certificate, &message, signature) {
         return Err(QrError::BadSignature);
+    }
+    // A stolen key can sign any date; a superseded one signed up to its
+    // rotation, which the document's own verification judges.
+    if trusted
+        .revocation(&key_id)
+        .is_some_and(|r| r.reason == crate::keys::RevocationReason::KeyCompromise)
+    {
+        return Err(QrError::Compromised(key_id.to_string()));
     }
     Ok(QrClaims {
         form,

@@ -113,8 +113,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let config = || Config::load(cli.config.as_deref());
     let done = |result: Result<(), Failure>| result.map(|()| ExitCode::SUCCESS);
     match cli.command {
-        // Generating a key needs no configuration.
-        Command::Keys(args) => done(keys::run(args)),
+        // Generating a stand-alone key needs no configuration.
+        Command::Keys(args) => done(keys::run(args, || Ok(config()?))),
         Command::Forms(args) => done(forms::run(&config()?, args)),
         Command::Render(args) => done(render::run(&config()?, args)),
         Command::Issue(args) => done(issue::run(&config()?, args)),

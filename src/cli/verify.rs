@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::config::Config;
-use crate::keys::{KeyStatus, TrustedKeys, load_certificate, trusted_keys};
+use crate::keys::{KeyError, KeyStatus, TrustedKeys, is_authority, load_certificate, read_crl, trusted_keys};
 use crate::pdf::{VerifyReport, verify_pdf};
 use crate::qr;
 
@@ -17,9 +17,12 @@ pub struct VerifyArgs {
     /// PDF a verificar
     #[arg(required_unless_present = "qr")]
     file: Option<PathBuf>,
-    /// Certificado de una clave de la oficina (se puede repetir)
+    /// Certificado de una clave o de la raíz de la oficina (se puede repetir)
     #[arg(long, value_name = "PEM")]
     cert: Vec<PathBuf>,
+    /// Lista de revocación (CRL) de una raíz dada con --cert (se puede repetir)
+    #[arg(long, value_name = "CRL")]
+    crl: Vec<PathBuf>,
     /// Verifica el contenido de un código QR (el enlace completo o su parte tras «#»)
     #[arg(long, value_name = "TEXTO", conflicts_with = "file")]
     qr: Option<String>,
@@ -30,7 +33,7 @@ pub struct VerifyArgs {
 
 /// Exit 0 only if everything holds; 1 if not; 2 if the file cannot be read.
 pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
-    let trusted = trusted(config, &args.cert)?;
+    let trusted = trusted(config, &args.cert, &args.crl)?;
     if let Some(text) = &args.qr {
         return Ok(match qr::verify(text, &trusted) {
             Ok(claims) => {
@@ -70,13 +73,34 @@ pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn trusted(config: &Config, certs: &[PathBuf]) -> Result<TrustedKeys, Failure> {
-    let mut trusted = trusted_keys(config).map_err(|e| Failure::Usage(e.to_string()))?;
+fn trusted(config: &Config, certs: &[PathBuf], crls: &[PathBuf]) -> Result<TrustedKeys, Failure> {
+    let usage = |e: KeyError| Failure::Usage(e.to_string());
+    let mut trusted = trusted_keys(config).map_err(usage)?;
     for path in certs {
-        let certificate = load_certificate(path).map_err(|e| Failure::Usage(e.to_string()))?;
+        let certificate = load_certificate(path).map_err(usage)?;
+        if is_authority(&certificate) {
+            trusted.add_authority(certificate, None).map_err(usage)?;
+        } else {
+            trusted.add(certificate, KeyStatus::Active).map_err(usage)?;
+        }
+    }
+    for path in crls {
+        let crl = read_crl(path)
+            .map_err(usage)?
+            .ok_or_else(|| Failure::Usage(format!("no existe {}", path.display())))?;
+        let root = trusted
+            .authorities()
+            .find(|a| a.certificate.tbs_certificate().subject() == &crl.tbs_cert_list.issuer)
+            .map(|a| a.certificate.clone())
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "{}: la CRL no es de ninguna raíz conocida; dé su certificado con --cert",
+                    path.display()
+                ))
+            })?;
         trusted
-            .add(certificate, KeyStatus::Active)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+            .add_authority(root, Some(crl))
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
     }
     Ok(trusted)
 }
@@ -94,6 +118,12 @@ fn print_report(report: &VerifyReport) {
         }
         if let Some(key_id) = &signature.key_id {
             println!("  Clave: {key_id}");
+        }
+        if let Some(root) = &signature.root_key_id {
+            println!("  Certificada por la raíz: {root}");
+        }
+        if let Some(revocation) = &signature.revocation {
+            println!("  Revocación: {revocation}");
         }
         if let Some(algorithm) = signature.algorithm {
             println!("  Algoritmo: {}", algorithm.label());

@@ -1,7 +1,9 @@
 //! The office's signing keys: generated here, kept as a PKCS#8 PEM private
-//! key (mode 0600) beside a self-signed X.509 certificate naming the office.
+//! key (mode 0600) beside an X.509 certificate naming the office, issued by
+//! the office's root (`authority`) or, for a stand-alone key, self-signed.
 //! A key is known by its key id, derived from its public key.
 
+mod authority;
 mod certificate;
 mod setup;
 mod store;
@@ -16,17 +18,25 @@ use pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
-pub use certificate::common_name as certificate_name;
+pub use authority::{
+    CRL_VALIDITY, OfficeRoot, Revocation, RevocationReason, crl_number, crl_path, read_crl, revocation_of,
+    root_key_file, write_crl,
+};
+pub use certificate::{common_name as certificate_name, is_authority};
 pub use setup::{
-    RETIRED_AT_FILE, certificate_path, default_key_dir, office_key, retired_keys_dir, rotate_office_key,
+    RETIRED_AT_FILE, Rotation, authorities_dir, certificate_path, crl_dir, crl_url, default_key_dir,
+    default_root_dir, office_key, renew_crl, retired_keys_dir, revoke_retired_key, rotate_office_key,
     trusted_keys,
 };
-pub use store::{KeyStatus, KnownKey, TrustedKeys};
+pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys};
 
 /// The private key file inside a key folder.
 pub const KEY_FILE: &str = "clave.pem";
 /// The certificate file inside a key folder.
 pub const CERT_FILE: &str = "certificado.pem";
+/// The certificate of the root that issued a key's certificate, inside the
+/// key's folder; absent for a self-signed key.
+pub const ISSUER_FILE: &str = "emisor.pem";
 
 /// The signature algorithms Sello signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -154,36 +164,19 @@ pub struct OfficeKey {
     pub certificate: Certificate,
     pub certificate_der: Vec<u8>,
     pub key_id: KeyId,
+    /// The certificates above this one, up to the root; empty when the
+    /// certificate is self-signed. Signatures carry them.
+    pub chain: Vec<Certificate>,
 }
 
 impl OfficeKey {
     /// Generates a key and its certificate into `dir` (created if needed).
     /// Refuses to overwrite an existing key.
     pub fn generate(dir: &Path, office: &str, algorithm: KeyAlgorithm) -> Result<Self, KeyError> {
-        let secret = match algorithm {
-            KeyAlgorithm::Ed25519 => {
-                SecretKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes()?))
-            }
-            KeyAlgorithm::P256 => loop {
-                // A random scalar is valid unless it is zero or beyond the
-                // group order, which essentially never happens.
-                if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&random_bytes()?) {
-                    break SecretKey::P256(key);
-                }
-            },
-        };
+        let secret = generate_secret(algorithm)?;
         let certificate = certificate::self_signed(&secret, office)?;
-        let pem = match &secret {
-            SecretKey::Ed25519(key) => key.to_pkcs8_pem(LineEnding::LF),
-            SecretKey::P256(key) => key.to_pkcs8_pem(LineEnding::LF),
-        }
-        .map_err(|e| KeyError::Other(format!("no se pudo codificar la clave: {e}")))?;
-        let certificate_pem = der::EncodePem::to_pem(&certificate, LineEnding::LF)?;
-
-        create_private_dir(dir)?;
-        write_new(&dir.join(KEY_FILE), pem.as_bytes(), 0o600)?;
-        write_new(&dir.join(CERT_FILE), certificate_pem.as_bytes(), 0o644)?;
-        Self::from_parts(secret, certificate)
+        write_key_folder(dir, &secret, &certificate)?;
+        Self::from_parts(secret, certificate, Vec::new())
     }
 
     /// Loads the key in `dir`, refusing a private key others can read.
@@ -203,7 +196,13 @@ impl OfficeKey {
                 "no es una clave privada PKCS#8 válida para su certificado",
             )
         })?;
-        let key = Self::from_parts(secret, certificate)?;
+        let issuer_path = dir.join(ISSUER_FILE);
+        let chain = if issuer_path.exists() {
+            vec![load_certificate(&issuer_path)?]
+        } else {
+            Vec::new()
+        };
+        let key = Self::from_parts(secret, certificate, chain)?;
         if key.public_key_der()?
             != key
                 .certificate
@@ -219,7 +218,11 @@ impl OfficeKey {
         Ok(key)
     }
 
-    fn from_parts(secret: SecretKey, certificate: Certificate) -> Result<Self, KeyError> {
+    fn from_parts(
+        secret: SecretKey,
+        certificate: Certificate,
+        chain: Vec<Certificate>,
+    ) -> Result<Self, KeyError> {
         let algorithm = match secret {
             SecretKey::Ed25519(_) => KeyAlgorithm::Ed25519,
             SecretKey::P256(_) => KeyAlgorithm::P256,
@@ -230,6 +233,7 @@ impl OfficeKey {
             certificate_der: certificate.to_der()?,
             certificate,
             secret,
+            chain,
         })
     }
 
@@ -288,6 +292,32 @@ pub fn parse_certificate(bytes: &[u8]) -> Result<Certificate, KeyError> {
     } else {
         Ok(Certificate::from_der(bytes)?)
     }
+}
+
+fn generate_secret(algorithm: KeyAlgorithm) -> Result<SecretKey, KeyError> {
+    Ok(match algorithm {
+        KeyAlgorithm::Ed25519 => SecretKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes()?)),
+        KeyAlgorithm::P256 => loop {
+            // A random scalar is valid unless it is zero or beyond the
+            // group order, which essentially never happens.
+            if let Ok(key) = p256::ecdsa::SigningKey::from_slice(&random_bytes()?) {
+                break SecretKey::P256(key);
+            }
+        },
+    })
+}
+
+/// Writes a new key folder: the private key (0600) and its certificate.
+fn write_key_folder(dir: &Path, secret: &SecretKey, certificate: &Certificate) -> Result<(), KeyError> {
+    let pem = match secret {
+        SecretKey::Ed25519(key) => key.to_pkcs8_pem(LineEnding::LF),
+        SecretKey::P256(key) => key.to_pkcs8_pem(LineEnding::LF),
+    }
+    .map_err(|e| KeyError::Other(format!("no se pudo codificar la clave: {e}")))?;
+    let certificate_pem = der::EncodePem::to_pem(certificate, LineEnding::LF)?;
+    create_private_dir(dir)?;
+    write_new(&dir.join(KEY_FILE), pem.as_bytes(), 0o600)?;
+    write_new(&dir.join(CERT_FILE), certificate_pem.as_bytes(), 0o644)
 }
 
 fn random_bytes() -> Result<[u8; 32], KeyError> {

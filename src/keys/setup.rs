@@ -2,8 +2,75 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CERT_FILE, KeyAlgorithm, KeyError, KeyStatus, OfficeKey, TrustedKeys, load_certificate};
+use chrono::{DateTime, Utc};
+
+use super::authority::{OfficeRoot, RevocationReason, crl_path, read_crl, write_crl};
+use super::{
+    CERT_FILE, KEY_FILE, KeyAlgorithm, KeyError, KeyId, KeyStatus, OfficeKey, TrustedKeys, file_error,
+    load_certificate,
+};
 use crate::config::Config;
+
+/// Where Sello makes the office's root on the first run. Its private key
+/// is needed only to rotate or revoke keys: it belongs on a medium kept
+/// offline, brought back for those moments.
+pub fn default_root_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("claves").join("raiz")
+}
+
+/// Where the certificates of the office's roots stay, `<key id>.pem`: what
+/// verifiers trust, public, and here even when the roots are offline.
+pub fn authorities_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("claves").join("autoridades")
+}
+
+/// Where each root's current CRL is, `<key id>.crl`, as the service
+/// publishes it.
+pub fn crl_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("claves").join("crl")
+}
+
+/// The address of the CRL of the root `root`, which signing certificates name.
+pub fn crl_url(config: &Config, root: &KeyId) -> String {
+    format!("{}/crl/{root}.crl", config.base_url.trim_end_matches('/'))
+}
+
+fn office_name(config: &Config) -> String {
+    format!("{} — {}", config.institution, config.office_name)
+}
+
+/// The root in `dir`, or, on an installation that has none yet, a new one
+/// made there with its first (empty) CRL; the flag says it is new.
+fn root_for_issuing(config: &Config, dir: &Path) -> Result<(OfficeRoot, bool), KeyError> {
+    if dir.join(KEY_FILE).exists() {
+        return Ok((OfficeRoot::load(dir)?, false));
+    }
+    let known = std::fs::read_dir(authorities_dir(config))
+        .map(|entries| entries.flatten().count())
+        .unwrap_or(0);
+    if known > 0 {
+        return Err(file_error(
+            dir,
+            "no está aquí la raíz de la oficina (su carpeta con clave.pem y certificado.pem): tráigala del medio donde se guarda fuera de línea, o indique su carpeta",
+        ));
+    }
+    let root = OfficeRoot::generate(dir, &office_name(config), KeyAlgorithm::Ed25519)?;
+    publish_root(config, &root)?;
+    write_crl(
+        &crl_path(&crl_dir(config), &root.key_id()),
+        &root.revoke(None, None)?,
+    )?;
+    Ok((root, true))
+}
+
+/// Puts the root's certificate among those the installation trusts.
+fn publish_root(config: &Config, root: &OfficeRoot) -> Result<(), KeyError> {
+    let dir = authorities_dir(config);
+    std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir, e))?;
+    let path = dir.join(format!("{}.pem", root.key_id()));
+    let pem = der::EncodePem::to_pem(root.certificate(), der::pem::LineEnding::LF)?;
+    std::fs::write(&path, pem).map_err(|e| file_error(&path, e))
+}
 
 /// Where Sello keeps the key it generates when none is configured.
 pub fn default_key_dir(config: &Config) -> PathBuf {
@@ -21,14 +88,26 @@ pub fn office_key(config: &Config) -> Result<(OfficeKey, Option<String>), KeyErr
     if dir.join(super::KEY_FILE).exists() {
         return Ok((OfficeKey::load(&dir)?, None));
     }
-    let name = format!("{} — {}", config.institution, config.office_name);
-    let key = OfficeKey::generate(&dir, &name, KeyAlgorithm::Ed25519)?;
+    let root_dir = default_root_dir(config);
+    let (root, _) = root_for_issuing(config, &root_dir)?;
+    let key = root.issue_signing_key(
+        &dir,
+        &office_name(config),
+        KeyAlgorithm::Ed25519,
+        &crl_url(config, &root.key_id()),
+    )?;
     let notice = format!(
         "No había una clave de firma configurada: se generó una nueva (Ed25519) en {}, \
-         con identificador {}. Respalde esa carpeta: sin ella no se pueden firmar documentos, \
-         y su certificado ({CERT_FILE}) es el que se entrega a quien quiera verificarlos.",
+         con identificador {}, certificada por la raíz de la oficina {} ({}). \
+         Respalde la carpeta de la clave: sin ella no se pueden firmar documentos. \
+         Guarde la carpeta de la raíz fuera de este equipo (en un medio sin conexión) y bórrela de aquí: \
+         solo se necesita para rotar o revocar claves. Su certificado, el que se entrega a quien \
+         quiera verificar los documentos, queda en {}.",
         dir.display(),
-        key.key_id
+        key.key_id,
+        root.key_id(),
+        root_dir.display(),
+        authorities_dir(config).display()
     );
     Ok((key, Some(notice)))
 }
@@ -42,13 +121,24 @@ pub fn retired_keys_dir(config: &Config) -> PathBuf {
 /// The file, in a retired key's folder, that says when it stopped signing.
 pub const RETIRED_AT_FILE: &str = "retirada.txt";
 
-/// Retires the key Sello keeps in the data directory and generates a new
-/// one. The new key is made aside first; the old key's certificate goes,
-/// with the moment it stopped signing, under [`retired_keys_dir`], where it
-/// stays trusted for what it signed before; its private key is destroyed,
-/// so it can sign nothing more. A key set in the configuration
-/// (`signing_key`) is rotated there instead.
-pub fn rotate_office_key(config: &Config) -> Result<OfficeKey, KeyError> {
+/// How a rotation goes: where the root is, and why the old key goes.
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    /// The root's folder; by default where the first run made it.
+    pub root_dir: Option<PathBuf>,
+    /// Set when the old key was compromised, from when (by default, now).
+    pub compromised: Option<Option<DateTime<Utc>>>,
+}
+
+/// Retires the key Sello keeps in the data directory and makes a new one,
+/// certified by the office's root. The new key is made aside first; the
+/// old key's certificate goes, with the moment it stopped signing, under
+/// [`retired_keys_dir`], and the root's CRL lists it as superseded (or
+/// compromised) from that moment; its private key is destroyed, so it can
+/// sign nothing more. An installation from before the roots gets its root
+/// here. A key set in the configuration (`signing_key`) is rotated there
+/// instead.
+pub fn rotate_office_key(config: &Config, rotation: &Rotation) -> Result<OfficeKey, KeyError> {
     if let Some(dir) = &config.signing_key {
         return Err(KeyError::File {
             path: dir.clone(),
@@ -64,20 +154,38 @@ pub fn rotate_office_key(config: &Config) -> Result<OfficeKey, KeyError> {
     };
     let active = default_key_dir(config);
     let current = OfficeKey::load(&active)?;
+    let root_dir = rotation
+        .root_dir
+        .clone()
+        .unwrap_or_else(|| default_root_dir(config));
+    let (root, _) = root_for_issuing(config, &root_dir)?;
     let claves = config.data_dir.join("claves");
     // 1. The new key, complete, beside the active one.
     let fresh = claves.join("oficina.nueva");
     if fresh.exists() {
         std::fs::remove_dir_all(&fresh).map_err(io(&fresh))?;
     }
-    let name = format!("{} — {}", config.institution, config.office_name);
-    OfficeKey::generate(&fresh, &name, KeyAlgorithm::Ed25519)?;
-    // 2. The old certificate and its retirement date, complete.
+    root.issue_signing_key(
+        &fresh,
+        &office_name(config),
+        KeyAlgorithm::Ed25519,
+        &crl_url(config, &root.key_id()),
+    )?;
+    // 2. The old certificate and its retirement date, complete; and its
+    // revocation, if the root certified it.
+    let now = Utc::now();
+    let (since, reason) = match rotation.compromised {
+        Some(from) => (from.unwrap_or(now).min(now), RevocationReason::KeyCompromise),
+        None => (now, RevocationReason::Superseded),
+    };
     let retired = retired_keys_dir(config).join(current.key_id.to_string());
     std::fs::create_dir_all(&retired).map_err(io(&retired))?;
     std::fs::copy(active.join(CERT_FILE), retired.join(CERT_FILE)).map_err(io(&retired))?;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    std::fs::write(retired.join(RETIRED_AT_FILE), format!("{now}\n")).map_err(io(&retired))?;
+    let text = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    std::fs::write(retired.join(RETIRED_AT_FILE), format!("{text}\n")).map_err(io(&retired))?;
+    if current.certificate.tbs_certificate().issuer() == root.certificate().tbs_certificate().subject() {
+        revoke_with(config, &root, &current.certificate, since, reason)?;
+    }
     // 3. The swap: the old folder aside, the new one in place, the old private key gone.
     let old = claves.join("oficina.retirada");
     if old.exists() {
@@ -89,10 +197,71 @@ pub fn rotate_office_key(config: &Config) -> Result<OfficeKey, KeyError> {
     OfficeKey::load(&active)
 }
 
+/// Revokes a retired key found compromised after its rotation: the root's
+/// CRL then lists it as compromised from `since`. A key the CRL already
+/// lists keeps its first entry.
+pub fn revoke_retired_key(
+    config: &Config,
+    key_id: &KeyId,
+    root_dir: Option<&Path>,
+    since: Option<DateTime<Utc>>,
+) -> Result<(), KeyError> {
+    let folder = retired_keys_dir(config).join(key_id.to_string());
+    let certificate = load_certificate(&folder.join(CERT_FILE))?;
+    let root_dir = root_dir.map_or_else(|| default_root_dir(config), Path::to_owned);
+    let root = OfficeRoot::load(&root_dir)?;
+    let now = Utc::now();
+    revoke_with(
+        config,
+        &root,
+        &certificate,
+        since.unwrap_or(now).min(now),
+        RevocationReason::KeyCompromise,
+    )
+}
+
+/// Signs the root's CRL again, with the same entries and a new validity:
+/// what an offline root comes back for once a year.
+pub fn renew_crl(config: &Config, root_dir: Option<&Path>) -> Result<u64, KeyError> {
+    let root_dir = root_dir.map_or_else(|| default_root_dir(config), Path::to_owned);
+    let root = OfficeRoot::load(&root_dir)?;
+    let path = crl_path(&crl_dir(config), &root.key_id());
+    let previous = read_crl(&path)?;
+    let crl = root.revoke(previous.as_ref(), None)?;
+    write_crl(&path, &crl)?;
+    super::crl_number(&crl).map_err(KeyError::Other)
+}
+
+fn revoke_with(
+    config: &Config,
+    root: &OfficeRoot,
+    certificate: &x509_cert::Certificate,
+    since: DateTime<Utc>,
+    reason: RevocationReason,
+) -> Result<(), KeyError> {
+    let path = crl_path(&crl_dir(config), &root.key_id());
+    let previous = read_crl(&path)?;
+    let crl = root.revoke(previous.as_ref(), Some((certificate, since, reason)))?;
+    write_crl(&path, &crl)
+}
+
 /// The keys the configuration vouches for: the active one (if it exists
 /// yet), the retired ones it lists and those Sello retired by rotation.
 pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
     let mut trusted = TrustedKeys::default();
+    let crls = crl_dir(config);
+    if let Ok(entries) = std::fs::read_dir(authorities_dir(config)) {
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "pem")) {
+            let certificate = load_certificate(path)?;
+            let key_id = KeyId::of_certificate(&certificate)?;
+            let crl = read_crl(&crl_path(&crls, &key_id))?;
+            trusted
+                .add_authority(certificate, crl)
+                .map_err(|e| file_error(path, e))?;
+        }
+    }
     let active = config
         .signing_key
         .clone()
@@ -100,6 +269,18 @@ pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
     let active_cert = active.join(CERT_FILE);
     if active_cert.exists() {
         trusted.add(load_certificate(&active_cert)?, KeyStatus::Active)?;
+        // A configured key certified by a root of its own brings that root.
+        let issuer = active.join(super::ISSUER_FILE);
+        if issuer.exists() {
+            let certificate = load_certificate(&issuer)?;
+            let key_id = KeyId::of_certificate(&certificate)?;
+            if trusted.authority(&key_id).is_none() {
+                let crl = read_crl(&crl_path(&crls, &key_id))?;
+                trusted
+                    .add_authority(certificate, crl)
+                    .map_err(|e| file_error(&issuer, e))?;
+            }
+        }
     } else if config.signing_key.is_some() {
         return Err(KeyError::File {
             path: active_cert,

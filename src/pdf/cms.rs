@@ -28,6 +28,9 @@ use x509_cert::time::Time;
 
 use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of};
 
+/// The signer's certificate and its root: all a Sello signature carries.
+const MAX_CERTIFICATES: usize = 2;
+
 /// id-aa-signingCertificateV2 (RFC 5035).
 const SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 
@@ -199,9 +202,13 @@ pub(crate) fn sign_naming(
     signed_data
         .add_digest_algorithm(digest_alg)
         .map_err(|e| failed(&e))?;
-    signed_data
-        .add_certificate(CertificateChoices::Certificate(key.certificate.clone()))
-        .map_err(|e| failed(&e))?;
+    // The signer's certificate, then those above it: a validator that
+    // trusts the office's root can build the path from the signature alone.
+    for certificate in std::iter::once(&key.certificate).chain(&key.chain) {
+        signed_data
+            .add_certificate(CertificateChoices::Certificate(certificate.clone()))
+            .map_err(|e| failed(&e))?;
+    }
     match &key.secret {
         SecretKey::Ed25519(secret) => {
             signed_data.add_signer_info::<_, ed25519_dalek::Signature>(signer_info, secret)
@@ -219,6 +226,8 @@ pub(crate) fn sign_naming(
 #[derive(Debug, Clone)]
 pub struct CmsSigner {
     pub certificate: Certificate,
+    /// The other certificates the signature carries (its root, for Sello's).
+    pub carried: Vec<Certificate>,
     pub algorithm: KeyAlgorithm,
     pub signing_time: Option<DateTime<Utc>>,
 }
@@ -245,7 +254,7 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
     let certificates = signed_data.certificates.as_ref().map_or(0, |set| set.0.len());
     if signed_data.version != CmsVersion::V1
         || signed_data.crls.is_some()
-        || certificates != 1
+        || !(1..=MAX_CERTIFICATES).contains(&certificates)
         || signed_data.digest_algorithms.len() != 1
     {
         return Err("la firma CMS no tiene la estructura que Sello escribe".into());
@@ -356,8 +365,18 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
     if !valid {
         return Err("la firma criptográfica no es válida".into());
     }
+    let carried = signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|choice| match choice {
+            CertificateChoices::Certificate(c) if c != &certificate => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
     Ok(CmsSigner {
         certificate,
+        carried,
         algorithm,
         signing_time,
     })

@@ -14,7 +14,7 @@ use super::cms;
 use super::file::{Entry, PdfError, PdfFile};
 use super::object::{Dict, Object};
 use super::tagging::is_widget_tagging;
-use crate::keys::{KeyAlgorithm, KeyId, KeyStatus, TrustedKeys, certificate_name};
+use crate::keys::{KeyAlgorithm, KeyId, TrustedKeys, certificate_name};
 
 /// A revision with more objects than this is not one of Sello's signature
 /// revisions (which add at most five).
@@ -32,6 +32,10 @@ pub struct SignatureReport {
     pub key_id: Option<String>,
     pub algorithm: Option<KeyAlgorithm>,
     pub signing_time: Option<DateTime<Utc>>,
+    /// The office root that certified the signer's key, if any.
+    pub root_key_id: Option<String>,
+    /// What the root's list of revoked keys says of it, in Spanish.
+    pub revocation: Option<String>,
     /// Whether the signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     pub valid: bool,
@@ -128,6 +132,8 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
         key_id: None,
         algorithm: None,
         signing_time: None,
+        root_key_id: None,
+        revocation: None,
         covers_whole_file: false,
         valid: false,
         problem: None,
@@ -209,20 +215,10 @@ fn check_signature_bytes(
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
     report.office = certificate_name(&signer.certificate);
-    let known = trusted
-        .get(&key_id)
-        .ok_or("la clave que firmó no es una clave conocida de la oficina")?;
-    if let KeyStatus::Retired { since } = known.status {
-        match signer.signing_time {
-            Some(time) if time <= since => {}
-            _ => {
-                return Err(format!(
-                    "la clave {key_id} fue retirada el {} y no puede firmar después",
-                    since.format("%Y-%m-%d")
-                ));
-            }
-        }
-    }
+    // No timestamp yet: the moment is the one the signature claims.
+    let verdict = trusted.judge(&signer.certificate, &signer.carried, signer.signing_time, false)?;
+    report.root_key_id = verdict.root.map(|root| root.to_string());
+    report.revocation = verdict.revocation;
     Ok(())
 }
 

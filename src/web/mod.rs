@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+mod crl;
 pub mod jobs;
 mod logging;
 pub mod page;
@@ -181,6 +182,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::map_response(private_headers));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/crl/{file}", get(crl::serve))
         .route("/metrics", get(metrics))
         .merge(public)
         .merge(api::router())

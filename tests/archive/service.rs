@@ -1000,6 +1000,34 @@ async fn an_administrator_manages_users_tokens_and_the_signing_key(fixture: &Fix
     let keys = service.state.trusted();
     assert_eq!(keys.iter().count(), 2);
     assert!(rotated.text().contains(&first_key) && rotated.text().contains("retirada desde"));
+    // The root's CRL, at the address the certificates name, lists the old key.
+    let root = keys.authorities().next().expect("the installation's root");
+    let crl_uri = format!("/crl/{}.crl", root.key_id);
+    let crl = service.api("GET", &crl_uri, None, None).await;
+    assert_eq!(crl.status, StatusCode::OK);
+    assert_eq!(crl.headers[header::CONTENT_TYPE], "application/pkix-crl");
+    let published =
+        <x509_cert::crl::CertificateList as der::Decode>::from_der(&crl.bytes).expect("a DER CRL");
+    let old_certificate = &keys
+        .iter()
+        .find(|k| k.key_id.to_string() == first_key)
+        .expect("old key")
+        .certificate;
+    let revocation =
+        sello::keys::revocation_of(&published, old_certificate.tbs_certificate().serial_number())
+            .expect("the old key is listed");
+    assert_eq!(revocation.reason, sello::keys::RevocationReason::Superseded);
+    assert_eq!(
+        service
+            .api("GET", "/crl/0123456789abcdef.crl", None, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        service.api("GET", "/crl/..%2Fclave.pem", None, None).await.status,
+        StatusCode::NOT_FOUND
+    );
     let mut fields = example_fields("oficio-comision");
     fields.push(("_accion".into(), "emitir".into()));
     let issued = admin

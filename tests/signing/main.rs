@@ -5,6 +5,7 @@ mod attacks;
 mod cli;
 mod fuzz_smoke;
 mod helpers;
+mod hierarchy;
 mod hostile;
 mod interop;
 mod issued;

@@ -329,7 +329,7 @@ pub async fn rotate_key(
     let _rotating = state.key_rotation.lock().await;
     let config = state.config.clone();
     let rotated = tokio::task::spawn_blocking(move || {
-        let key = rotate_office_key(&config)?;
+        let key = rotate_office_key(&config, &crate::keys::Rotation::default())?;
         let trusted = trusted_keys(&config)?;
         Ok::<_, crate::keys::KeyError>((key, trusted))
     })
