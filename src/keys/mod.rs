@@ -3,6 +3,7 @@
 //! A key is known by its key id, derived from its public key.
 
 mod certificate;
+mod log_key;
 mod setup;
 mod store;
 
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 pub use certificate::common_name as certificate_name;
+pub use log_key::{LogKey, log_key_dir, log_origin};
 pub use setup::{
     RETIRED_AT_FILE, certificate_path, default_key_dir, office_key, retired_keys_dir, rotate_office_key,
     trusted_keys,

@@ -11,6 +11,7 @@ pub mod page;
 pub mod ratelimit;
 mod session;
 mod staff;
+mod tlog;
 mod ui;
 mod verify;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     /// Bulk jobs started from the web app.
     pub jobs: jobs::Jobs,
     pub config: Config,
+    /// Signs the transparency log's checkpoints.
+    pub log_key: Arc<crate::keys::LogKey>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
         catalog: Catalog,
         key: Arc<OfficeKey>,
         trusted: TrustedKeys,
+        log_key: Arc<crate::keys::LogKey>,
     ) -> std::io::Result<Self> {
         let issuer = Issuer::new(config, key)?;
         Ok(Self {
@@ -89,6 +93,7 @@ impl AppState {
             jobs: jobs::Jobs::default(),
             notifier: Notifier::new(config)?,
             config: config.clone(),
+            log_key,
         })
     }
 
@@ -175,6 +180,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let public = Router::new()
         .route("/v", get(verify::lookup))
         .route("/v/{code}", get(verify::page).post(verify::compare))
+        .route("/v/{code}/prueba", get(tlog::proof))
         .route("/api/v1/verification/{code}", get(api::verification::verify))
         .route_layer(limit)
         .layer(axum::extract::DefaultBodyLimit::max(verify::UPLOAD_MAX))
@@ -183,6 +189,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(public)
+        .merge(tlog::router())
         .merge(api::router())
         .merge(staff::router())
         .layer(axum::middleware::map_response(no_framing))
