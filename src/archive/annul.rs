@@ -195,7 +195,7 @@ impl Archive {
                 Some(_) => super::log::LogEvent::Reemplazo,
                 None => super::log::LogEvent::Anulacion,
             };
-            super::log::append(&mut *tx, document.row_id, event).await?;
+            super::log::append(&mut tx, document.row_id, event).await?;
             append_event(
                 &mut tx,
                 NewEvent {

@@ -238,7 +238,7 @@ impl Archive {
             if parse_hash(leaf) != Some(merkle::leaf_hash(entry.entry.as_bytes())) {
                 return problem("su hash de hoja no es el de su texto".into());
             }
-            let Some(expected) = entry_text(&mut *conn, entry.document_id, entry.event).await? else {
+            let Some(expected) = entry_text(&mut conn, entry.document_id, entry.event).await? else {
                 return problem("su documento no está en el archivo".into());
             };
             if expected != entry.entry {
