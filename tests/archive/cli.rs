@@ -189,3 +189,56 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
     );
     assert_eq!(annulled.status.code(), Some(0), "{}", text(&annulled));
 }
+
+/// Every `.pdf` under `dir`, recursively.
+fn pdfs_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(pdfs_under(&path));
+        } else if path.extension().is_some_and(|e| e == "pdf") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_transparency_log_is_checked_and_signed_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp");
+    let data = crate::root().join("forms/carta-compromiso/example.json");
+    let issue = sello(
+        dir.path(),
+        &[
+            "issue",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert_eq!(issue.status.code(), Some(0), "{}", text(&issue));
+
+    let key = sello(dir.path(), &["log", "key"]);
+    assert_eq!(key.status.code(), Some(0), "{}", text(&key));
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    let verifier = sello::tlog::note::Verifier::parse(&key).expect("a verifier key");
+    let checkpoint = sello(dir.path(), &["log", "checkpoint"]);
+    let opened = sello::tlog::note::open_checkpoint(&String::from_utf8_lossy(&checkpoint.stdout), &verifier)
+        .expect("signed by the published key");
+    assert_eq!(opened.size, 1);
+
+    let verified = sello(dir.path(), &["log", "verify"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    assert!(text(&verified).contains("1 entradas"), "{}", text(&verified));
+
+    let pdfs = pdfs_under(&dir.path().join("data"));
+    assert_eq!(pdfs.len(), 1, "{pdfs:?}");
+    std::fs::write(&pdfs[0], b"%PDF-1.7 otro").expect("damage");
+    let broken = sello(dir.path(), &["log", "verify"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(text(&broken).contains("entrada 0"), "{}", text(&broken));
+}
