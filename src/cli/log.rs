@@ -19,7 +19,11 @@ pub struct LogArgs {
 #[derive(Debug, Subcommand)]
 enum LogCommand {
     /// Recalcula el registro desde el archivo y falla en la primera diferencia
-    Verify,
+    Verify {
+        /// Un punto de control publicado antes: el registro debe seguir conteniéndolo
+        #[arg(long, value_name = "ARCHIVO")]
+        checkpoint: Option<std::path::PathBuf>,
+    },
     /// Muestra la clave verificadora del registro, para publicarla
     Key,
     /// Muestra el punto de control firmado del registro
@@ -47,20 +51,48 @@ pub fn run(config: &Config, args: LogArgs) -> Result<(), Failure> {
             println!("{}", log_key(config)?.verifier_key());
             Ok(())
         }
-        LogCommand::Verify => {
-            let outcome = runtime()?.block_on(async {
-                let archive = open_archive(config).await?;
-                archive.verify_log().await.map_err(archive_failure)
-            })?;
-            match outcome {
-                Ok(size) => {
-                    println!("El registro público coincide con el archivo: {size} entradas.");
-                    Ok(())
+        LogCommand::Verify { checkpoint } => {
+            let published = match &checkpoint {
+                Some(path) => {
+                    let note = std::fs::read_to_string(path)
+                        .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", path.display())))?;
+                    let verifier = crate::tlog::note::Verifier::parse(&log_key(config)?.verifier_key())
+                        .map_err(|e| Failure::Usage(e.to_string()))?;
+                    let opened = crate::tlog::note::open_checkpoint(&note, &verifier)
+                        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+                    Some(opened)
                 }
-                Err(problem) => Err(Failure::Broken(format!(
+                None => None,
+            };
+            let (outcome, leaves) = runtime()?.block_on(async {
+                let archive = open_archive(config).await?;
+                let outcome = archive.verify_log().await.map_err(archive_failure)?;
+                let leaves = archive.log_leaves().await.map_err(archive_failure)?;
+                Ok::<_, Failure>((outcome, leaves))
+            })?;
+            let size = outcome.map_err(|problem| {
+                Failure::Broken(format!(
                     "el registro público no coincide con el archivo: {problem}"
-                ))),
+                ))
+            })?;
+            if let Some(published) = published {
+                // The tree of the published size, recomputed now, must have
+                // the published head: what was published was not rewritten.
+                let held = published.size <= leaves.len() as u64
+                    && merkle::root(&leaves[..published.size as usize]) == published.root;
+                if !held {
+                    return Err(Failure::Broken(format!(
+                        "el registro ya no contiene el punto de control publicado de tamaño {}",
+                        published.size
+                    )));
+                }
+                println!(
+                    "Contiene el punto de control publicado de tamaño {}.",
+                    published.size
+                );
             }
+            println!("El registro público coincide con el archivo: {size} entradas.");
+            Ok(())
         }
         LogCommand::Checkpoint => {
             let key = log_key(config)?;

@@ -231,14 +231,51 @@ fn the_transparency_log_is_checked_and_signed_from_the_command_line() {
         .expect("signed by the published key");
     assert_eq!(opened.size, 1);
 
+    // A second document: the log still holds the checkpoint published before it.
+    std::fs::write(dir.path().join("punto.txt"), &checkpoint.stdout).expect("write");
+    let again = sello(
+        dir.path(),
+        &[
+            "issue",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let held = sello(dir.path(), &["log", "verify", "--checkpoint", "punto.txt"]);
+    assert_eq!(held.status.code(), Some(0), "{}", text(&held));
+    assert!(
+        text(&held).contains("punto de control publicado de tamaño 1"),
+        "{}",
+        text(&held)
+    );
+    let forged = String::from_utf8_lossy(&checkpoint.stdout).replacen("\n1\n", "\n2\n", 1);
+    std::fs::write(dir.path().join("falso.txt"), forged).expect("write");
+    let refused = sello(dir.path(), &["log", "verify", "--checkpoint", "falso.txt"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a checkpoint the key did not sign: {}",
+        text(&refused)
+    );
+
     let verified = sello(dir.path(), &["log", "verify"]);
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
-    assert!(text(&verified).contains("1 entradas"), "{}", text(&verified));
+    assert!(text(&verified).contains("2 entradas"), "{}", text(&verified));
 
     let pdfs = pdfs_under(&dir.path().join("data"));
-    assert_eq!(pdfs.len(), 1, "{pdfs:?}");
+    assert_eq!(pdfs.len(), 2, "{pdfs:?}");
     std::fs::write(&pdfs[0], b"%PDF-1.7 otro").expect("damage");
     let broken = sello(dir.path(), &["log", "verify"]);
     assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
-    assert!(text(&broken).contains("entrada 0"), "{}", text(&broken));
+    // It names the entry (0 or 1: whichever PDF the folder listed first).
+    let said = text(&broken);
+    assert!(
+        (said.contains("entrada 0:") || said.contains("entrada 1:")) && said.contains("PDF archivado"),
+        "{said}"
+    );
 }
