@@ -11,6 +11,13 @@
 //!   PDF is rendered (a million renders would take hours, and search never
 //!   reads them).
 //!
+//! - `cargo bench --bench archive -- log`: what the transparency log costs:
+//!   CPU time per issuance on SQLite (the log's append is part of it and
+//!   cannot be switched off), CPU time per entry of recomputing the log
+//!   (`verify_log`: the same row read and hash the append does, plus the
+//!   PDF's hash), and the time of a tree head and an inclusion proof at
+//!   that size (what `/v/<code>/prueba` computes per request).
+//!
 //! PostgreSQL is `SELLO_BENCH_DATABASE_URL`, by default the local test server.
 
 mod support;
@@ -184,7 +191,67 @@ fn main() {
         if mode.is_empty() || mode == "search" {
             search_latency().await;
         }
+        if mode.is_empty() || mode == "log" {
+            log_cost().await;
+        }
     });
+}
+
+/// CPU seconds (user and system, every thread) this process has used.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn log_cost() {
+    use sello::tlog::merkle;
+    let bench = Bench::new();
+    let key_dir = tempfile::tempdir().expect("temp");
+    let key = OfficeKey::generate(&key_dir.path().join("k"), "DIF", KeyAlgorithm::Ed25519).expect("key");
+    let count: usize = std::env::var("SELLO_BENCH_LOG_DOCS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let dir = tempfile::tempdir().expect("temp");
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("sello.db").display()))
+        .await
+        .expect("db");
+    let blobs = BlobStore::open(dir.path().join("blobs").to_str().expect("utf-8")).expect("blobs");
+    let archive = Archive::new(store, blobs, office(), FolioFormat::default());
+    let base = example("oficio-comision");
+    let cpu = cpu_seconds();
+    let mut rendering = Duration::ZERO;
+    for round in 0..count {
+        rendering += issue_one(&archive, &bench, &key, &oficio_round(&base, round)).await;
+    }
+    let issuing_cpu = cpu_seconds() - cpu;
+    let cpu = cpu_seconds();
+    let size = archive
+        .verify_log()
+        .await
+        .expect("runs")
+        .expect("the log matches");
+    let verify_cpu = cpu_seconds() - cpu;
+    let leaves = archive.log_leaves().await.expect("leaves");
+    let started = Instant::now();
+    let head = merkle::root(&leaves);
+    let proof = merkle::inclusion_proof(count / 2, &leaves).expect("proof");
+    merkle::verify_inclusion((count / 2) as u64, size, &leaves[count / 2], &proof, &head).expect("holds");
+    let proving = started.elapsed();
+    println!(
+        "log sqlite: {count} oficios issued with the log, {:.1} ms of CPU each (render + sign {:.1} ms); \
+         recomputing the log {:.2} ms of CPU per entry; tree head + inclusion proof at size {size}: {:.2} ms",
+        issuing_cpu * 1000.0 / count as f64,
+        rendering.as_secs_f64() * 1000.0 / count as f64,
+        verify_cpu * 1000.0 / count as f64,
+        proving.as_secs_f64() * 1000.0,
+    );
 }
 
 fn postgres_url() -> String {

@@ -95,6 +95,7 @@ fn main() {
             .archive(archive.clone())
             .key(key.clone())
             .trusted(trusted)
+            .log_key(sello::keys::LogKey::in_memory("sello.test/log".into()).expect("log key"))
             .build()
             .await
             .expect("the service is assembled");

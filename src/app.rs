@@ -93,6 +93,7 @@ pub struct Builder {
     archive: Option<Archive>,
     key: Option<Arc<OfficeKey>>,
     trusted: Option<TrustedKeys>,
+    log_key: Option<crate::keys::LogKey>,
 }
 
 impl Application {
@@ -108,6 +109,7 @@ impl Application {
             archive: None,
             key: None,
             trusted: None,
+            log_key: None,
         }
     }
 
@@ -158,6 +160,13 @@ impl Builder {
         self
     }
 
+    /// Signs the log's checkpoints with this key instead of the one in the
+    /// data directory.
+    pub fn log_key(mut self, key: crate::keys::LogKey) -> Self {
+        self.log_key = Some(key);
+        self
+    }
+
     /// Trusts these keys instead of those the configuration names.
     pub fn trusted(mut self, trusted: TrustedKeys) -> Self {
         self.trusted = Some(trusted);
@@ -176,6 +185,7 @@ impl Builder {
             archive,
             key,
             trusted,
+            log_key,
         } = self;
         let catalog = load_catalog(&config)?;
         let archive = match archive {
@@ -189,6 +199,14 @@ impl Builder {
                 (Arc::new(key), notice)
             }
         };
+        let (log_key, log_notice) = match log_key {
+            Some(log_key) => (log_key, None),
+            None => crate::keys::LogKey::for_config(&config).map_err(BootError::Key)?,
+        };
+        let key_notice = match (key_notice, log_notice) {
+            (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+            (a, b) => a.or(b),
+        };
         let trusted = match trusted {
             Some(trusted) => trusted,
             None => trusted_keys(&config).map_err(BootError::Key)?,
@@ -199,8 +217,16 @@ impl Builder {
             .ensure_first_administrator((&office.code, &office.name))
             .await
             .map_err(BootError::Accounts)?;
-        let state =
-            AppState::new(&config, archive, accounts, catalog, key, trusted).map_err(BootError::Renderer)?;
+        let state = AppState::new(
+            &config,
+            archive,
+            accounts,
+            catalog,
+            key,
+            trusted,
+            Arc::new(log_key),
+        )
+        .map_err(BootError::Renderer)?;
         Ok(Application {
             state: Arc::new(state),
             key_notice,

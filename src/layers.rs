@@ -21,6 +21,7 @@ pub const LAYERS: &[&[&str]] = &[
         "public_id",
         "roles",
         "signature_image",
+        "tlog",
     ],
     // The installation's settings, as plain data.
     &["config"],

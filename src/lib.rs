@@ -26,5 +26,6 @@ pub mod render;
 pub mod roles;
 pub mod signature_image;
 pub mod signed_pdf;
+pub mod tlog;
 pub mod tramites;
 pub mod web;

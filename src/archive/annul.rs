@@ -191,6 +191,11 @@ impl Archive {
             .bind(category.as_str())
             .execute(&mut *tx)
             .await?;
+            let event = match replacement {
+                Some(_) => super::log::LogEvent::Reemplazo,
+                None => super::log::LogEvent::Anulacion,
+            };
+            super::log::append(&mut tx, document.row_id, event).await?;
             append_event(
                 &mut tx,
                 NewEvent {

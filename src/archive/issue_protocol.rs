@@ -296,6 +296,7 @@ impl Archive {
                 .execute(&mut *tx)
                 .await?;
             }
+            super::log::append(&mut tx, id, super::log::LogEvent::Emision).await?;
             if let Some(last) = &order.draft {
                 super::steps::close_signed_draft(
                     &mut tx,

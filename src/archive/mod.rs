@@ -17,6 +17,7 @@ mod filing;
 mod folio;
 mod hand_signatures;
 mod issue_protocol;
+mod log;
 mod office_logo;
 mod public;
 mod references;
@@ -44,6 +45,7 @@ pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, per
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
 pub use issue_protocol::{INTERRUPTED_AFTER, IssueOrder, Issued};
+pub use log::{LogEntry, LogEvent, LogProblem};
 pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use reservation::{Reservation, request_sha256};

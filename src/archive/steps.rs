@@ -287,6 +287,7 @@ pub(super) async fn close_signed_draft(
             "el documento que esta corrección reemplaza ya no está vigente: fue anulado o reemplazado".into(),
         ));
     };
+    super::log::append(tx, old, super::log::LogEvent::Reemplazo).await?;
     append_event(
         tx,
         NewEvent {

@@ -9,6 +9,7 @@ mod expediente;
 mod forms;
 mod issue;
 mod keys;
+mod log;
 mod render;
 mod serve;
 mod sign;
@@ -61,6 +62,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Administra claves de firma
     Keys(keys::KeysArgs),
+    /// El registro público de lo emitido: verificarlo, su clave y sus puntos de control
+    Log(log::LogArgs),
     /// Cuentas del personal: crear, restablecer la contraseña, tokens de API
     Users(users::UsersArgs),
 }
@@ -126,6 +129,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Sign(args) => done(sign::run(&config()?, args)),
         Command::Verify(args) => verify::run(&config()?, args),
         Command::Users(args) => done(users::run(&config()?, args)),
+        Command::Log(args) => done(log::run(&config()?, args)),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::qr;
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// PDF a verificar
-    #[arg(required_unless_present = "qr")]
+    #[arg(required_unless_present_any = ["qr", "proof"])]
     file: Option<PathBuf>,
     /// Certificado de una clave o de la raíz de la oficina (se puede repetir)
     #[arg(long, value_name = "PEM")]
@@ -26,6 +26,13 @@ pub struct VerifyArgs {
     /// Verifica el contenido de un código QR (el enlace completo o su parte tras «#»)
     #[arg(long, value_name = "TEXTO", conflicts_with = "file")]
     qr: Option<String>,
+    /// Verifica una prueba de inclusión en el registro público (de /v/<código>/prueba), sin red;
+    /// con un PDF, comprueba además que la prueba es la de ese PDF
+    #[arg(long, value_name = "ARCHIVO", conflicts_with = "qr")]
+    proof: Option<PathBuf>,
+    /// Clave verificadora del registro que publica la oficina (por defecto, la de esta instalación)
+    #[arg(long, value_name = "CLAVE", requires = "proof")]
+    log_key: Option<String>,
     /// Salida en JSON
     #[arg(long)]
     json: bool,
@@ -33,6 +40,9 @@ pub struct VerifyArgs {
 
 /// Exit 0 only if everything holds; 1 if not; 2 if the file cannot be read.
 pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
+    if let Some(proof) = &args.proof {
+        return verify_proof(config, proof, args.log_key.as_deref(), args.file.as_deref());
+    }
     let trusted = trusted(config, &args.cert, &args.crl)?;
     if let Some(text) = &args.qr {
         return Ok(match qr::verify(text, &trusted) {
@@ -154,4 +164,68 @@ fn print_report(report: &VerifyReport) {
             "Resultado: NO se puede confiar en este documento."
         }
     );
+}
+
+/// Checks a `tlog-proof` bundle against the log's verifier key, and that it
+/// is the bundle of `pdf` when one is given.
+fn verify_proof(
+    config: &Config,
+    proof: &std::path::Path,
+    log_key: Option<&str>,
+    pdf: Option<&std::path::Path>,
+) -> Result<ExitCode, Failure> {
+    use crate::tlog::{bundle, note::Verifier};
+    let key_text = match log_key {
+        Some(text) => text.to_owned(),
+        None => {
+            let dir = crate::keys::log_key_dir(config);
+            if !dir.join(crate::keys::KEY_FILE).exists() {
+                return Err(Failure::Usage(
+                    "--log-key: indique la clave verificadora del registro que publica la oficina".into(),
+                ));
+            }
+            crate::keys::LogKey::load(&dir, crate::keys::log_origin(&config.base_url))
+                .map_err(|e| Failure::Usage(e.to_string()))?
+                .verifier_key()
+        }
+    };
+    let verifier = Verifier::parse(&key_text).map_err(|e| Failure::Usage(format!("--log-key: {e}")))?;
+    let text = std::fs::read_to_string(proof)
+        .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", proof.display())))?;
+    let proven = match bundle::verify(&text, &verifier) {
+        Ok(proven) => proven,
+        Err(problem) => {
+            eprintln!("Prueba no válida: {problem}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let entry = String::from_utf8_lossy(&proven.entry).into_owned();
+    let field = |name: &str| {
+        entry
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if let Some(path) = pdf {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", path.display())))?;
+        if crate::archive::sha256_hex(&bytes) != field("sha256") {
+            eprintln!(
+                "Prueba no válida: no es la prueba de {}, cuyo SHA-256 es otro",
+                path.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
+    println!(
+        "Prueba válida: el documento {} está en el registro público {}, entrada {}, punto de control de tamaño {}.",
+        field("folio"),
+        proven.checkpoint.origin,
+        proven.index,
+        proven.checkpoint.size
+    );
+    println!("  Evento: {}", field("evento"));
+    println!("  SHA-256 del PDF: {}", field("sha256"));
+    Ok(ExitCode::SUCCESS)
 }

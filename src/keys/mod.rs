@@ -5,6 +5,7 @@
 
 mod authority;
 mod certificate;
+mod log_key;
 mod setup;
 mod store;
 
@@ -23,6 +24,7 @@ pub use authority::{
     root_key_file, write_crl,
 };
 pub use certificate::{common_name as certificate_name, is_authority};
+pub use log_key::{LogKey, log_key_dir, log_origin};
 pub use setup::{
     RETIRED_AT_FILE, Rotation, authorities_dir, certificate_path, crl_dir, crl_url, default_key_dir,
     default_root_dir, office_key, renew_crl, retired_keys_dir, revoke_retired_key, rotate_office_key,

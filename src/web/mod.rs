@@ -12,6 +12,7 @@ pub mod page;
 pub mod ratelimit;
 mod session;
 mod staff;
+mod tlog;
 mod ui;
 mod verify;
 
@@ -60,6 +61,8 @@ pub struct AppState {
     /// Bulk jobs started from the web app.
     pub jobs: jobs::Jobs,
     pub config: Config,
+    /// Signs the transparency log's checkpoints.
+    pub log_key: Arc<crate::keys::LogKey>,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
         catalog: Catalog,
         key: Arc<OfficeKey>,
         trusted: TrustedKeys,
+        log_key: Arc<crate::keys::LogKey>,
     ) -> std::io::Result<Self> {
         let issuer = Issuer::new(config, key)?;
         Ok(Self {
@@ -90,6 +94,7 @@ impl AppState {
             jobs: jobs::Jobs::default(),
             notifier: Notifier::new(config)?,
             config: config.clone(),
+            log_key,
         })
     }
 
@@ -176,6 +181,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let public = Router::new()
         .route("/v", get(verify::lookup))
         .route("/v/{code}", get(verify::page).post(verify::compare))
+        .route("/v/{code}/prueba", get(tlog::proof))
         .route("/api/v1/verification/{code}", get(api::verification::verify))
         .route_layer(limit)
         .layer(axum::extract::DefaultBodyLimit::max(verify::UPLOAD_MAX))
@@ -185,6 +191,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/crl/{file}", get(crl::serve))
         .route("/metrics", get(metrics))
         .merge(public)
+        .merge(tlog::router())
         .merge(api::router())
         .merge(staff::router())
         .layer(axum::middleware::map_response(no_framing))

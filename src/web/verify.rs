@@ -72,7 +72,10 @@ async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicV
 /// `/v/<code>`.
 pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
     match find(&state, &code).await {
-        Ok((code, view)) => document_page(&state, &code, &view, None).into_response(),
+        Ok((code, view)) => {
+            let place = log_place(&state, &code).await;
+            document_page(&state, &code, &view, place, None).into_response()
+        }
         Err(answer) => answer,
     }
 }
@@ -132,7 +135,8 @@ pub async fn compare(
                 .unwrap_or_else(|_| html! { p.aviso { "No se pudo revisar el archivo." } })
         }
     };
-    document_page(&state, &code, &view, Some(verdict)).into_response()
+    let place = log_place(&state, &code).await;
+    document_page(&state, &code, &view, place, Some(verdict)).into_response()
 }
 
 fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> Markup {
@@ -170,10 +174,26 @@ fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> Markup {
     }
 }
 
+/// Where the document's issuance is in the transparency log: its entry and
+/// the size of the log now. A log that cannot be read shows nothing.
+async fn log_place(state: &AppState, code: &VerificationCode) -> Option<(u64, u64)> {
+    let index = state
+        .archive
+        .log_index_of(
+            &crate::archive::hex(&code.hash()),
+            crate::archive::LogEvent::Emision,
+        )
+        .await
+        .ok()??;
+    let size = state.archive.log_size().await.ok()?;
+    Some((index, size))
+}
+
 fn document_page(
     state: &AppState,
     code: &VerificationCode,
     view: &PublicView,
+    log_place: Option<(u64, u64)>,
     verdict: Option<Markup>,
 ) -> Markup {
     let own_zone = view.office_time_zone.as_deref().and_then(|z| z.parse().ok());
@@ -242,6 +262,13 @@ fn document_page(
             h1 { "Verificación de documentos" }
             (status)
             dl { @for (term, value) in &details { dt { (term) } dd { (value) } } }
+            @if let Some((index, size)) = log_place {
+                p.registro {
+                    "Registrado en el registro público: entrada " (index) ", punto de control de tamaño " (size) ". "
+                    a href={ "/v/" (code.display()) "/prueba" } { "Descargar la prueba de inclusión" }
+                    " (se verifica sin red con «sello verify --proof»)."
+                }
+            }
             @if let Some(verdict) = verdict { (verdict) }
             form method="post" enctype="multipart/form-data" action={ "/v/" (code.display()) } {
                 label {

@@ -701,6 +701,9 @@ async fn a_run_indexes_its_documents_in_batches_beside_its_rows(fixture: &crate:
         0,
         "nothing left queued"
     );
+    // Each document of the run has its entry in the transparency log,
+    // indexes without gaps although two workers completed at once.
+    assert_eq!(fixture.archive.verify_log().await.expect("log"), Ok(30));
 }
 crate::archive_conformance!(a_run_indexes_its_documents_in_batches_beside_its_rows);
 

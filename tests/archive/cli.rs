@@ -189,3 +189,93 @@ fn a_document_goes_through_the_archive_from_the_command_line() {
     );
     assert_eq!(annulled.status.code(), Some(0), "{}", text(&annulled));
 }
+
+/// Every `.pdf` under `dir`, recursively.
+fn pdfs_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(pdfs_under(&path));
+        } else if path.extension().is_some_and(|e| e == "pdf") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_transparency_log_is_checked_and_signed_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp");
+    let data = crate::root().join("forms/carta-compromiso/example.json");
+    let issue = sello(
+        dir.path(),
+        &[
+            "issue",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert_eq!(issue.status.code(), Some(0), "{}", text(&issue));
+
+    let key = sello(dir.path(), &["log", "key"]);
+    assert_eq!(key.status.code(), Some(0), "{}", text(&key));
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    let verifier = sello::tlog::note::Verifier::parse(&key).expect("a verifier key");
+    let checkpoint = sello(dir.path(), &["log", "checkpoint"]);
+    let opened = sello::tlog::note::open_checkpoint(&String::from_utf8_lossy(&checkpoint.stdout), &verifier)
+        .expect("signed by the published key");
+    assert_eq!(opened.size, 1);
+
+    // A second document: the log still holds the checkpoint published before it.
+    std::fs::write(dir.path().join("punto.txt"), &checkpoint.stdout).expect("write");
+    let again = sello(
+        dir.path(),
+        &[
+            "issue",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--at",
+            "2026-11-22",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let held = sello(dir.path(), &["log", "verify", "--checkpoint", "punto.txt"]);
+    assert_eq!(held.status.code(), Some(0), "{}", text(&held));
+    assert!(
+        text(&held).contains("punto de control publicado de tamaño 1"),
+        "{}",
+        text(&held)
+    );
+    let forged = String::from_utf8_lossy(&checkpoint.stdout).replacen("\n1\n", "\n2\n", 1);
+    std::fs::write(dir.path().join("falso.txt"), forged).expect("write");
+    let refused = sello(dir.path(), &["log", "verify", "--checkpoint", "falso.txt"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a checkpoint the key did not sign: {}",
+        text(&refused)
+    );
+
+    let verified = sello(dir.path(), &["log", "verify"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    assert!(text(&verified).contains("2 entradas"), "{}", text(&verified));
+
+    let pdfs = pdfs_under(&dir.path().join("data"));
+    assert_eq!(pdfs.len(), 2, "{pdfs:?}");
+    std::fs::write(&pdfs[0], b"%PDF-1.7 otro").expect("damage");
+    let broken = sello(dir.path(), &["log", "verify"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    // It names the entry (0 or 1: whichever PDF the folder listed first).
+    let said = text(&broken);
+    assert!(
+        (said.contains("entrada 0:") || said.contains("entrada 1:")) && said.contains("PDF archivado"),
+        "{said}"
+    );
+}

@@ -531,6 +531,18 @@ async fn a_correction_replaces_the_document_it_corrects(fixture: &Fixture) {
         actions.ends_with(&["documento.en_correccion", "documento.reemplazado"]),
         "{actions:?}"
     );
+    // The transparency log has the correction's issuance, then the
+    // replacement of the document it corrects, both matching the archive.
+    let entries = fixture.archive.log_entries().await.expect("log");
+    let events: Vec<sello::archive::LogEvent> = entries.iter().map(|e| e.event).collect();
+    assert!(
+        events.ends_with(&[
+            sello::archive::LogEvent::Emision,
+            sello::archive::LogEvent::Reemplazo
+        ]),
+        "{events:?}"
+    );
+    assert!(fixture.archive.verify_log().await.expect("log").is_ok());
     // Two corrections of the new one asked at the same moment meet in one draft.
     let current = crate::public_id(&second["id"]).to_string();
     let (a, b) = tokio::join!(

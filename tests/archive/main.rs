@@ -23,6 +23,7 @@ mod s3;
 mod search;
 mod service;
 mod signature_blocks;
+mod transparency_log;
 pub mod upgrade;
 mod verification_page;
 mod workflows;

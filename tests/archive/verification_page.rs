@@ -49,6 +49,7 @@ async fn send(fixture: &Fixture, request: Request<Body>) -> Answer {
         .archive(fixture.archive.clone())
         .key(fixture.key.clone())
         .trusted(trusted)
+        .log_key(sello::keys::LogKey::in_memory("sello.test/log".into()).expect("log key"))
         .build()
         .await
         .expect("the service is assembled");

@@ -81,6 +81,7 @@ impl Service {
             .archive(archive)
             .key(key)
             .trusted(trusted)
+            .log_key(sello::keys::LogKey::in_memory("sello.test/log".into()).expect("log key"))
             .build()
             .await
             .expect("the service is assembled");
