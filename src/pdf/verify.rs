@@ -32,6 +32,10 @@ pub struct SignatureReport {
     pub key_id: Option<String>,
     pub algorithm: Option<KeyAlgorithm>,
     pub signing_time: Option<DateTime<Utc>>,
+    /// The time an RFC 3161 time-stamp gives the signature, and the TSA that
+    /// gave it; `None` for a signature without one (PAdES B-B).
+    pub timestamp_time: Option<DateTime<Utc>>,
+    pub timestamp_tsa: Option<String>,
     /// Whether the signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     pub valid: bool,
@@ -128,6 +132,8 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
         key_id: None,
         algorithm: None,
         signing_time: None,
+        timestamp_time: None,
+        timestamp_tsa: None,
         covers_whole_file: false,
         valid: false,
         problem: None,
@@ -208,6 +214,10 @@ fn check_signature_bytes(
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
+    if let Some(stamp) = &signer.timestamp {
+        report.timestamp_time = Some(stamp.time);
+        report.timestamp_tsa = Some(stamp.tsa.clone());
+    }
     report.office = certificate_name(&signer.certificate);
     let known = trusted
         .get(&key_id)

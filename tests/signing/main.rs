@@ -11,3 +11,6 @@ mod issued;
 mod phone;
 mod qr;
 mod third_party;
+mod timestamps;
+#[path = "../support/tsa.rs"]
+mod tsa;
