@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use crate::code::VerificationCode;
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
-use crate::pdf::{SignError, SignatureRequest, has_ambiguous_stream_end, sign_pdf};
+use crate::pdf::{
+    SignError, SignatureRequest, TimeStamp, TsaClient, has_ambiguous_stream_end, sign_pdf, sign_pdf_stamped,
+};
 use crate::qr;
 use crate::render::{DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json};
 
@@ -55,6 +57,9 @@ pub struct IssuedDocument {
     pub signature: SignatureRecord,
     /// How long rendering and signing took, for the service's metrics.
     pub timings: Timings,
+    /// The signature's time-stamp; `None` when the document was issued
+    /// without one (no TSA configured, or none answered).
+    pub timestamp: Option<TimeStamp>,
 }
 
 /// Where the time of an issuance went.
@@ -87,12 +92,27 @@ pub enum IssueError {
     Other(String),
 }
 
-/// Issues a document signed with `key`, with links under `base_url`.
+/// Issues a document signed with `key`, with links under `base_url`, and
+/// without a time-stamp.
 pub fn issue(
     renderer: &Renderer,
     key: &OfficeKey,
     base_url: &str,
     request: &IssueRequest<'_>,
+) -> Result<IssuedDocument, IssueError> {
+    issue_stamped(renderer, key, base_url, request, None)
+}
+
+/// [`issue`], with the signature time-stamped by one of `tsa`'s
+/// authorities when one answers (PAdES B-T); otherwise the document is
+/// issued awaiting its time-stamp (B-B, [`IssuedDocument::timestamp`] is
+/// `None`).
+pub fn issue_stamped(
+    renderer: &Renderer,
+    key: &OfficeKey,
+    base_url: &str,
+    request: &IssueRequest<'_>,
+    tsa: Option<&TsaClient>,
 ) -> Result<IssuedDocument, IssueError> {
     // As the issuing office fills the form in: its country's identity
     // number where the form does not name one.
@@ -144,15 +164,16 @@ pub fn issue(
     };
     let render_time = started.elapsed();
     let started = Instant::now();
-    let pdf = sign_pdf(
-        &rendered.pdf,
-        &SignatureRequest {
-            key,
-            signer: request.signer,
-            cargo: request.cargo,
-            signing_time: request.issued_at,
-        },
-    )?;
+    let signature = SignatureRequest {
+        key,
+        signer: request.signer,
+        cargo: request.cargo,
+        signing_time: request.issued_at,
+    };
+    let (pdf, timestamp) = match tsa {
+        Some(tsa) => sign_pdf_stamped(&rendered.pdf, &signature, tsa)?,
+        None => (sign_pdf(&rendered.pdf, &signature)?, None),
+    };
     let timings = Timings {
         render: render_time,
         sign: started.elapsed(),
@@ -173,5 +194,6 @@ pub fn issue(
             signed_at: request.issued_at.to_rfc3339(),
         },
         timings,
+        timestamp,
     })
 }

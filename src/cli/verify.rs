@@ -141,6 +141,13 @@ fn print_report(report: &VerifyReport) {
         if let Some(time) = signature.signing_time {
             println!("  Fecha de firma: {}", time.format("%Y-%m-%d %H:%M:%S UTC"));
         }
+        match (signature.timestamp_time, &signature.timestamp_tsa) {
+            (Some(time), Some(tsa)) => println!(
+                "  Sello de tiempo: {} (TSA: {tsa})",
+                time.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            _ => println!("  Sello de tiempo: ninguno (la fecha de firma es la del servidor)"),
+        }
         println!(
             "  Cubre todo el archivo: {}",
             if signature.covers_whole_file { "sí" } else { "no" }

@@ -26,6 +26,7 @@ use x509_cert::ext::pkix::name::{GeneralName, GeneralNames};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
+use super::tsp::{self, TimeStamp};
 use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of};
 
 /// The signer's certificate and its root: all a Sello signature carries.
@@ -230,6 +231,8 @@ pub struct CmsSigner {
     pub carried: Vec<Certificate>,
     pub algorithm: KeyAlgorithm,
     pub signing_time: Option<DateTime<Utc>>,
+    /// The signature's RFC 3161 time-stamp, its imprint checked.
+    pub timestamp: Option<TimeStamp>,
 }
 
 /// Checks a DER CMS against the signed byte ranges. The error says why the
@@ -290,9 +293,28 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
     {
         return Err("algoritmo de resumen inesperado para la clave del firmante".into());
     }
-    if signer_info.version != CmsVersion::V1 || signer_info.unsigned_attrs.is_some() {
+    if signer_info.version != CmsVersion::V1 {
         return Err("la firma CMS no tiene la estructura que Sello escribe".into());
     }
+    // The one unsigned attribute Sello writes: the signature's time-stamp,
+    // whose imprint must be the signature value's.
+    let timestamp = match &signer_info.unsigned_attrs {
+        None => None,
+        Some(attributes) => {
+            let attributes: Vec<_> = attributes.iter().collect();
+            let [attribute] = attributes.as_slice() else {
+                return Err("la firma CMS no tiene la estructura que Sello escribe".into());
+            };
+            let (Some(token), 1) = (attribute.values.get(0), attribute.values.len()) else {
+                return Err("la firma CMS no tiene la estructura que Sello escribe".into());
+            };
+            if attribute.oid != tsp::ID_AA_TIME_STAMP_TOKEN {
+                return Err("la firma CMS no tiene la estructura que Sello escribe".into());
+            }
+            let token = token.to_der().map_err(|e| e.to_string())?;
+            Some(tsp::read_token(&token, signer_info.signature.as_bytes())?)
+        }
+    };
 
     let attributes = signer_info
         .signed_attrs
@@ -379,7 +401,37 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         carried,
         algorithm,
         signing_time,
+        timestamp,
     })
+}
+
+/// Adds to a CMS the time-stamp `stamper` gives for its signature value,
+/// as the signer's unsigned attribute id-aa-timeStampToken (PAdES B-T).
+pub fn with_signature_timestamp(
+    cms_der: &[u8],
+    stamper: impl FnOnce(&[u8]) -> Result<TimeStamp, String>,
+) -> Result<(Vec<u8>, TimeStamp), String> {
+    let failed = |e: &dyn std::fmt::Display| format!("no se pudo agregar el sello de tiempo: {e}");
+    let content_info = ContentInfo::from_der(cms_der).map_err(|e| failed(&e))?;
+    let mut signed_data: SignedData = content_info.content.decode_as().map_err(|e| failed(&e))?;
+    let mut signer_infos = signed_data.signer_infos.0.into_vec();
+    let [signer_info] = signer_infos.as_mut_slice() else {
+        return Err(failed(&"la firma no tiene un solo firmante"));
+    };
+    let stamp = stamper(signer_info.signature.as_bytes())?;
+    let token = Any::from_der(&stamp.token).map_err(|e| failed(&e))?;
+    let mut unsigned = SetOfVec::new();
+    unsigned
+        .insert(attribute(tsp::ID_AA_TIME_STAMP_TOKEN, token).map_err(|e| failed(&e))?)
+        .map_err(|e| failed(&e))?;
+    signer_info.unsigned_attrs = Some(unsigned);
+    signed_data.signer_infos =
+        cms::signed_data::SignerInfos(SetOfVec::try_from(signer_infos).map_err(|e| failed(&e))?);
+    let stamped = ContentInfo {
+        content_type: content_info.content_type,
+        content: Any::encode_from(&signed_data).map_err(|e| failed(&e))?,
+    };
+    Ok((stamped.to_der().map_err(|e| failed(&e))?, stamp))
 }
 
 #[cfg(test)]

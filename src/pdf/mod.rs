@@ -7,6 +7,7 @@ mod merge;
 mod object;
 mod sign;
 mod tagging;
+mod tsp;
 mod verify;
 
 /// The CMS decoder and verifier on its own, for the fuzz targets.
@@ -14,7 +15,8 @@ pub use cms::{CmsSigner, verify as verify_cms};
 pub use file::{Entry, PdfError, PdfFile};
 pub use merge::MergedPdf;
 pub use object::{Dict, Object};
-pub use sign::{SignError, SignatureRequest, sign_pdf};
+pub use sign::{SignError, SignatureRequest, sign_pdf, sign_pdf_stamped};
+pub use tsp::{TimeStamp, TsaClient, read_token};
 pub use verify::{SignatureReport, VerifyReport, verify_pdf};
 
 /// Whether a stream of `pdf` ends with a carriage return right before the

@@ -15,11 +15,15 @@ use super::cms;
 use super::file::{PdfError, PdfFile};
 use super::object::{Dict, Object};
 use super::tagging::tag_widget;
+use super::tsp::{TimeStamp, TsaClient};
 use crate::keys::OfficeKey;
 
 /// Bytes reserved for the CMS; an Ed25519 or P-256 CMS with its certificate
 /// takes about 1.5 KB.
 const CONTENTS_RESERVED: usize = 8192;
+/// Bytes reserved for a CMS with a time-stamp token, which carries the
+/// TSA's certificates (an RSA chain takes a few KB).
+const CONTENTS_RESERVED_STAMPED: usize = 20480;
 /// Room for `[0 a b c]` with three ten-digit numbers.
 const BYTE_RANGE_WIDTH: usize = 40;
 
@@ -42,6 +46,32 @@ pub enum SignError {
 
 /// Returns `pdf` with one more signature appended.
 pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, SignError> {
+    sign_with(pdf, request, None).map(|(signed, _)| signed)
+}
+
+/// [`sign_pdf`], with the signature time-stamped by the first of `tsa`'s
+/// authorities that answers (PAdES B-T). If none does, the signature goes
+/// without one (B-B) and the second value is `None`: the document awaits
+/// its time-stamp, which a document time-stamp adds later. The signing
+/// time is never passed off as a time-stamp.
+pub fn sign_pdf_stamped(
+    pdf: &[u8],
+    request: &SignatureRequest<'_>,
+    tsa: &TsaClient,
+) -> Result<(Vec<u8>, Option<TimeStamp>), SignError> {
+    sign_with(pdf, request, Some(tsa))
+}
+
+fn sign_with(
+    pdf: &[u8],
+    request: &SignatureRequest<'_>,
+    tsa: Option<&TsaClient>,
+) -> Result<(Vec<u8>, Option<TimeStamp>), SignError> {
+    let reserved = if tsa.is_some() {
+        CONTENTS_RESERVED_STAMPED
+    } else {
+        CONTENTS_RESERVED
+    };
     let file = PdfFile::parse(pdf)?;
     let trailer = file.trailer().clone();
     let size = u32::try_from(trailer.int("Size").ok_or(PdfError::Unsupported("falta /Size"))?)
@@ -127,7 +157,7 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
 
     // The signature dictionary, with placeholders filled in below.
     offsets.push((sig_num, out.len()));
-    let (byte_range_at, contents_at) = write_signature_dict(&mut out, sig_num, request, certify);
+    let (byte_range_at, contents_at) = write_signature_dict(&mut out, sig_num, request, certify, reserved);
 
     write_object(&mut out, &mut offsets, field_num, &Object::Dict(widget));
     write_object(&mut out, &mut offsets, form_num, &Object::Dict(form));
@@ -171,21 +201,29 @@ pub fn sign_pdf(pdf: &[u8], request: &SignatureRequest<'_>) -> Result<Vec<u8>, S
     out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
 
     // Fill /ByteRange, then sign everything but /Contents.
-    let contents_end = contents_at + 2 + 2 * CONTENTS_RESERVED;
+    let contents_end = contents_at + 2 + 2 * reserved;
     let byte_range = format!("[0 {contents_at} {contents_end} {}]", out.len() - contents_end);
     out[byte_range_at..byte_range_at + byte_range.len()].copy_from_slice(byte_range.as_bytes());
     let digest = cms::digest_of(
         request.key.algorithm,
         &[&out[..contents_at], &out[contents_end..]],
     );
-    let signature =
+    let mut signature =
         cms::sign(request.key, &digest, request.signing_time.with_timezone(&Utc)).map_err(SignError::Cms)?;
-    if signature.len() > CONTENTS_RESERVED {
+    let mut stamp = None;
+    if let Some(tsa) = tsa {
+        // Without one (B-B) if no TSA answers; their failures were logged.
+        if let Ok((stamped, token)) = cms::with_signature_timestamp(&signature, |value| tsa.stamp(value)) {
+            signature = stamped;
+            stamp = Some(token);
+        }
+    }
+    if signature.len() > reserved {
         return Err(SignError::Cms("la firma no cabe en el espacio reservado".into()));
     }
     let hex: String = signature.iter().map(|b| format!("{b:02X}")).collect();
     out[contents_at + 1..contents_at + 1 + hex.len()].copy_from_slice(hex.as_bytes());
-    Ok(out)
+    Ok((out, stamp))
 }
 
 fn write_object(out: &mut Vec<u8>, offsets: &mut Vec<(u32, usize)>, number: u32, object: &Object) {
@@ -202,6 +240,7 @@ fn write_signature_dict(
     number: u32,
     request: &SignatureRequest<'_>,
     certify: bool,
+    reserved: usize,
 ) -> (usize, usize) {
     let mut head = Dict::default();
     head.set("Type", Object::name_of("Sig"));
@@ -239,7 +278,7 @@ fn write_signature_dict(
     out.extend_from_slice(b"/Contents ");
     let contents_at = out.len();
     out.push(b'<');
-    out.extend(std::iter::repeat_n(b'0', 2 * CONTENTS_RESERVED));
+    out.extend(std::iter::repeat_n(b'0', 2 * reserved));
     out.push(b'>');
     out.extend_from_slice(b">>\nendobj\n");
     (byte_range_at, contents_at)

@@ -36,6 +36,10 @@ pub struct SignatureReport {
     pub root_key_id: Option<String>,
     /// What the root's list of revoked keys says of it, in Spanish.
     pub revocation: Option<String>,
+    /// The time an RFC 3161 time-stamp gives the signature, and the TSA that
+    /// gave it; `None` for a signature without one (PAdES B-B).
+    pub timestamp_time: Option<DateTime<Utc>>,
+    pub timestamp_tsa: Option<String>,
     /// Whether the signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     pub valid: bool,
@@ -134,6 +138,8 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
         signing_time: None,
         root_key_id: None,
         revocation: None,
+        timestamp_time: None,
+        timestamp_tsa: None,
         covers_whole_file: false,
         valid: false,
         problem: None,
@@ -214,8 +220,15 @@ fn check_signature_bytes(
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
+    if let Some(stamp) = &signer.timestamp {
+        report.timestamp_time = Some(stamp.time);
+        report.timestamp_tsa = Some(stamp.tsa.clone());
+    }
     report.office = certificate_name(&signer.certificate);
-    // No timestamp yet: the moment is the one the signature claims.
+    // The moment judged is the one the signature claims. A timestamp's time
+    // does not prove it yet: the token's own signature and its TSA's chain
+    // are not checked here (pyHanko checks them), so a forged token must
+    // not rescue a compromised key.
     let verdict = trusted.judge(&signer.certificate, &signer.carried, signer.signing_time, false)?;
     report.root_key_id = verdict.root.map(|root| root.to_string());
     report.revocation = verdict.revocation;

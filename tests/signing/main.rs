@@ -12,3 +12,6 @@ mod issued;
 mod phone;
 mod qr;
 mod third_party;
+mod timestamps;
+#[path = "../support/tsa.rs"]
+mod tsa;
