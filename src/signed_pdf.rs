@@ -164,11 +164,15 @@ pub fn issue_stamped(
     };
     let render_time = started.elapsed();
     let started = Instant::now();
+    // The signature says when it was made, which is now: the document's
+    // issue date may be set apart (`--at`), its signing time never is, or
+    // a certificate made today would seem to sign before it existed.
+    let signed_at = chrono::Utc::now().with_timezone(&request.issued_at.timezone());
     let signature = SignatureRequest {
         key,
         signer: request.signer,
         cargo: request.cargo,
-        signing_time: request.issued_at,
+        signing_time: signed_at,
     };
     let (pdf, timestamp) = match tsa {
         Some(tsa) => sign_pdf_stamped(&rendered.pdf, &signature, tsa)?,
@@ -191,7 +195,7 @@ pub fn issue_stamped(
             algorithm: key.algorithm.label(),
             signer: request.signer.to_owned(),
             cargo: request.cargo.to_owned(),
-            signed_at: request.issued_at.to_rfc3339(),
+            signed_at: signed_at.to_rfc3339(),
         },
         timings,
         timestamp,
