@@ -5,6 +5,18 @@
 //! (`entry_text`), which is how `verify_log` recomputes the log from the
 //! archive; it holds hashes, the folio, the form, times and the key id,
 //! never a name, an identity number, the data or the verification code.
+//!
+//! The entry text, one `key value` line each, in this order:
+//! `sello/registro/v1`, `evento`, `oficina`, `folio`, `formulario`,
+//! `sha256`, `codigo-sha256`; then `emitido` and `clave` for an issuance, or
+//! `anulado` and `categoria` (and `reemplazado-por`, `reemplazo-sha256` for a
+//! replacement). An entry appended late, by the one-time backfill of
+//! documents an archive held before it had a log (`backfill`), ends with
+//! the line `alta-tardia anterior-al-registro`: the log never claims that
+//! such an event was logged when it happened. Which entries are late is
+//! recorded apart (`log_backfill`), so `verify_log` fails on a mark added
+//! or removed; and the mark is part of the leaf hash, so a published
+//! checkpoint pins it too.
 
 use sqlx::AnyConnection;
 
@@ -70,11 +82,16 @@ type EntryRow = (
     Option<String>,
 );
 
-/// The entry text of `event` for the document, from its rows as they are.
+/// The line that ends an entry appended late by the backfill.
+pub const LATE_MARK: &str = "alta-tardia anterior-al-registro\n";
+
+/// The entry text of `event` for the document, from its rows as they are;
+/// `late` if appended by the backfill.
 async fn entry_text(
     conn: &mut AnyConnection,
     document_id: i64,
     event: LogEvent,
+    late: bool,
 ) -> Result<Option<String>, ArchiveError> {
     let row: Option<EntryRow> = sqlx::query_as(
         "SELECT d.office_code, d.folio, d.form, d.pdf_sha256, d.code_hash, d.issued_at, d.annulled_at, \
@@ -113,6 +130,9 @@ async fn entry_text(
             }
         }
     }
+    if late {
+        text.push_str(LATE_MARK);
+    }
     Ok(Some(text))
 }
 
@@ -123,7 +143,16 @@ pub(super) async fn append(
     document_id: i64,
     event: LogEvent,
 ) -> Result<u64, ArchiveError> {
-    let entry = entry_text(conn, document_id, event)
+    append_entry(conn, document_id, event, false).await
+}
+
+async fn append_entry(
+    conn: &mut AnyConnection,
+    document_id: i64,
+    event: LogEvent,
+    late: bool,
+) -> Result<u64, ArchiveError> {
+    let entry = entry_text(conn, document_id, event, late)
         .await?
         .ok_or_else(|| ArchiveError::DocumentNotFound(document_id.to_string()))?;
     // The row update takes PostgreSQL's row lock on the log's size (and
@@ -208,8 +237,76 @@ impl Archive {
         Ok(found.map(|(index,)| index as u64))
     }
 
+    /// Appends, once, the entries of the documents issued, annulled or
+    /// replaced before the archive had a log, marked late
+    /// ([`LATE_MARK`]): the issuances in document order, then the
+    /// annulments and replacements in the order they were made. Runs in one
+    /// transaction that first clears `log_backfill.pending`, so that it
+    /// happens once: a concurrent instance waits on that row and then finds
+    /// nothing pending, and a failure leaves it pending for the next open.
+    /// It records the indexes it appended, which `verify_log` holds the
+    /// marks to. Returns how many entries it appended.
+    pub async fn backfill_log(&self) -> Result<u64, ArchiveError> {
+        let (pending,): (i64,) = sqlx::query_as("SELECT pending FROM log_backfill WHERE id = 1")
+            .fetch_one(self.store.pool())
+            .await?;
+        if pending == 0 {
+            return Ok(0);
+        }
+        let mut tx = self.store.pool().begin().await?;
+        let claimed = sqlx::query("UPDATE log_backfill SET pending = 0 WHERE id = 1 AND pending = 1")
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if claimed == 0 {
+            return Ok(0);
+        }
+        let documents: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, status, annulled_at FROM documents \
+             WHERE status <> 'reservado' AND pdf_sha256 IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let logged: Vec<(i64, String)> = sqlx::query_as("SELECT document_id, event FROM log_entries")
+            .fetch_all(&mut *tx)
+            .await?;
+        let missing = |id: i64, event: LogEvent| !logged.iter().any(|(d, e)| *d == id && e == event.as_str());
+        let (from,): (i64,) = sqlx::query_as("SELECT size FROM log_size WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut later = Vec::new();
+        let mut appended = 0;
+        for (id, status, annulled_at) in &documents {
+            if missing(*id, LogEvent::Emision) {
+                append_entry(&mut tx, *id, LogEvent::Emision, true).await?;
+                appended += 1;
+            }
+            let event = match status.as_str() {
+                "anulado" => LogEvent::Anulacion,
+                "reemplazado" => LogEvent::Reemplazo,
+                _ => continue,
+            };
+            if missing(*id, event) {
+                later.push((annulled_at.clone().unwrap_or_default(), *id, event));
+            }
+        }
+        later.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        for (_, id, event) in later {
+            append_entry(&mut tx, id, event, true).await?;
+            appended += 1;
+        }
+        sqlx::query("UPDATE log_backfill SET late_from = $1, late_to = $2 WHERE id = 1")
+            .bind(from)
+            .bind(from + appended)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(appended as u64)
+    }
+
     /// Recomputes the log from the archive: every entry's text
-    /// from its document's rows, its leaf hash, its PDF's hash from the blob
+    /// from its document's rows (with the late mark exactly on the entries
+    /// the backfill appended, as `log_backfill` records them), its leaf hash, its PDF's hash from the blob
     /// store, the indexes without gaps; and every issued or annulled
     /// document has its entries. Returns the log's size, or the first
     /// difference, naming the entry.
@@ -220,6 +317,13 @@ impl Archive {
                 .fetch_all(self.store.pool())
                 .await?;
         let mut conn = self.store.pool().acquire().await?;
+        // Which entries the backfill appended: those carry the late mark,
+        // and no other may.
+        let (late_from, late_to): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT late_from, late_to FROM log_backfill WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await?;
+        let late_range = late_from.unwrap_or(0) as u64..late_to.unwrap_or(0) as u64;
         for (position, (entry, (_, event, leaf))) in entries.iter().zip(&raw).enumerate() {
             let problem = |message: String| {
                 Ok(Err(LogProblem::Entry {
@@ -238,7 +342,8 @@ impl Archive {
             if parse_hash(leaf) != Some(merkle::leaf_hash(entry.entry.as_bytes())) {
                 return problem("su hash de hoja no es el de su texto".into());
             }
-            let Some(expected) = entry_text(&mut conn, entry.document_id, entry.event).await? else {
+            let late = late_range.contains(&entry.index);
+            let Some(expected) = entry_text(&mut conn, entry.document_id, entry.event, late).await? else {
                 return problem("su documento no está en el archivo".into());
             };
             if expected != entry.entry {

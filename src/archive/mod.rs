@@ -45,7 +45,7 @@ pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, per
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
 pub use issue_protocol::{INTERRUPTED_AFTER, IssueOrder, Issued};
-pub use log::{LogEntry, LogEvent, LogProblem};
+pub use log::{LATE_MARK, LogEntry, LogEvent, LogProblem};
 pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
 pub use reservation::{Reservation, request_sha256};
@@ -134,6 +134,8 @@ impl Archive {
         archive.recover_interrupted(INTERRUPTED_AFTER).await?;
         // And documents a crashed bulk run issued become searchable.
         archive.index_queued().await?;
+        // Documents from before the log get their entries, marked late, once.
+        archive.backfill_log().await?;
         Ok(archive)
     }
 

@@ -204,6 +204,141 @@ async fn a_deleted_entry_is_named_as_missing(fixture: &Fixture) {
 }
 crate::archive_conformance!(a_deleted_entry_is_named_as_missing);
 
+/// An archive whose documents predate the log (as one upgraded past 0011
+/// holds them): issued, annulled and replaced with no entries.
+async fn rewind_to_before_the_log(fixture: &Fixture) {
+    let pool = fixture.archive.store().pool();
+    for statement in [
+        "DELETE FROM log_entries",
+        "UPDATE log_size SET size = 0 WHERE id = 1",
+        "UPDATE log_backfill SET pending = 1, late_from = NULL, late_to = NULL WHERE id = 1",
+    ] {
+        sqlx::query(statement).execute(pool).await.expect(statement);
+    }
+}
+
+async fn documents_from_before_the_log_are_backfilled_once_marked_late(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let one = fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let two = fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let three = fixture
+        .issue("carta-compromiso", &example("carta-compromiso"))
+        .await;
+    archive
+        .annul(&one.folio, "datos equivocados", "ana.lopez", None)
+        .await
+        .expect("annuls");
+    archive
+        .annul(&two.folio, "corregido", "ana.lopez", Some(&three.folio))
+        .await
+        .expect("replaces");
+    rewind_to_before_the_log(fixture).await;
+    assert!(matches!(
+        archive.verify_log().await.expect("runs"),
+        Err(LogProblem::Missing { .. })
+    ));
+
+    // Two instances at once: one appends, the other finds nothing pending.
+    let (a, b) = tokio::join!(archive.backfill_log(), archive.backfill_log());
+    let mut counts = [a.expect("backfills"), b.expect("backfills")];
+    counts.sort();
+    assert_eq!(counts, [0, 5]);
+    assert_eq!(archive.verify_log().await.expect("verifies"), Ok(5));
+    let entries = archive.log_entries().await.expect("entries");
+    let order: Vec<(i64, LogEvent)> = entries.iter().map(|e| (e.document_id, e.event)).collect();
+    assert_eq!(
+        order,
+        [
+            (one.row_id, LogEvent::Emision),
+            (two.row_id, LogEvent::Emision),
+            (three.row_id, LogEvent::Emision),
+            (one.row_id, LogEvent::Anulacion),
+            (two.row_id, LogEvent::Reemplazo),
+        ]
+    );
+    for entry in &entries {
+        assert!(
+            entry.entry.ends_with(sello::archive::LATE_MARK),
+            "{}",
+            entry.entry
+        );
+    }
+    // Once: a second backfill, or a second open, appends nothing.
+    assert_eq!(archive.backfill_log().await.expect("backfills"), 0);
+    assert_eq!(archive.log_size().await.expect("size"), 5);
+
+    // A later issuance is logged on time, without the mark.
+    fixture
+        .issue("oficio-comision", &example("oficio-comision"))
+        .await;
+    let last = archive
+        .log_entries()
+        .await
+        .expect("entries")
+        .pop()
+        .expect("entry");
+    assert_eq!(last.index, 5);
+    assert!(!last.entry.contains("alta-tardia"), "{}", last.entry);
+    assert_eq!(archive.verify_log().await.expect("verifies"), Ok(6));
+
+    // A late entry stripped of its mark (its leaf hash recomputed) no longer
+    // matches the archive.
+    let pool = archive.store().pool();
+    let late = &entries[2].entry;
+    let forged = late.replace(sello::archive::LATE_MARK, "");
+    sqlx::query("UPDATE log_entries SET entry = $1, leaf_hash = $2 WHERE idx = 2")
+        .bind(&forged)
+        .bind(sello::archive::hex(&merkle::leaf_hash(forged.as_bytes())))
+        .execute(pool)
+        .await
+        .expect("tamper");
+    match archive.verify_log().await.expect("runs") {
+        Err(LogProblem::Entry { index: 2, .. }) => {}
+        other => panic!("stripped mark not found: {other:?}"),
+    }
+    sqlx::query("UPDATE log_entries SET entry = $1, leaf_hash = $2 WHERE idx = 2")
+        .bind(late)
+        .bind(sello::archive::hex(&merkle::leaf_hash(late.as_bytes())))
+        .execute(pool)
+        .await
+        .expect("restore");
+    assert_eq!(archive.verify_log().await.expect("verifies"), Ok(6));
+    // Nor may an entry logged on time be marked late.
+    let on_time = &last.entry;
+    let forged = format!("{on_time}{}", sello::archive::LATE_MARK);
+    sqlx::query("UPDATE log_entries SET entry = $1, leaf_hash = $2 WHERE idx = 5")
+        .bind(&forged)
+        .bind(sello::archive::hex(&merkle::leaf_hash(forged.as_bytes())))
+        .execute(pool)
+        .await
+        .expect("tamper");
+    match archive.verify_log().await.expect("runs") {
+        Err(LogProblem::Entry { index: 5, .. }) => {}
+        other => panic!("added mark not found: {other:?}"),
+    }
+
+    // An entry deleted after the backfill ran is reported missing, never
+    // appended again as late.
+    sqlx::query("DELETE FROM log_entries WHERE idx = 5")
+        .execute(pool)
+        .await
+        .expect("delete");
+    sqlx::query("UPDATE log_size SET size = 5 WHERE id = 1")
+        .execute(pool)
+        .await
+        .expect("size");
+    assert_eq!(archive.backfill_log().await.expect("backfills"), 0);
+    assert!(matches!(
+        archive.verify_log().await.expect("runs"),
+        Err(LogProblem::Missing { event: "emision", .. })
+    ));
+}
+crate::archive_conformance!(documents_from_before_the_log_are_backfilled_once_marked_late);
+
 /// A document issued through the fixture, with its verification code.
 async fn issued_with_code(fixture: &Fixture, form: &str) -> (sello::archive::DocumentRecord, String) {
     match fixture

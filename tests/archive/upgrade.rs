@@ -102,3 +102,63 @@ async fn a_sqlite_archive_from_before_workflows_keeps_its_users_sessions_and_dra
             .is_err()
     );
 }
+
+/// Documents issued and annulled before the transparency log get their
+/// entries, marked late, once; the log then verifies.
+#[tokio::test]
+async fn a_sqlite_archive_from_before_the_log_is_backfilled_and_verifies() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blobs_dir = tempfile::tempdir().expect("temp dir");
+    let blobs = sello::archive::BlobStore::open(blobs_dir.path().to_str().expect("utf-8")).expect("blobs");
+    let one = blobs.put(b"%PDF-1.7 uno".to_vec()).await.expect("put");
+    let two = blobs.put(b"%PDF-1.7 dos".to_vec()).await.expect("put");
+    let document = |number: i64, pdf: &str, status: &str, public: char| {
+        format!(
+            "INSERT INTO documents (office_code, series_code, year, number, folio, form, expediente_id, status, \
+             data, request_sha256, code_hash, pdf_sha256, issued_at, issued_on, issued_by, reserved_at, \
+             annulled_at, annulled_by, annul_reason, public_id) VALUES ('DIF-SLP', 'CA', 2026, {number}, \
+             'DIF-SLP/CA/2026/000{number}', 'carta-compromiso', 1, '{status}', '{{}}', 'r{number}', 'c{number}', \
+             '{pdf}', '2026-01-05T10:00:0{number}Z', '2026-01-05', 'ana', '2026-01-05T10:00:00Z', \
+             CASE WHEN '{status}' = 'anulado' THEN '2026-01-06T10:00:00Z' END, 'sello', 'x', '{}')",
+            public.to_string().repeat(32)
+        )
+    };
+    let (first, second) = (
+        document(1, &one, "anulado", 'a'),
+        document(2, &two, "emitido", 'b'),
+    );
+    let seed = [
+        "INSERT INTO offices (code, name) VALUES ('DIF-SLP', 'DIF Soledad')",
+        "INSERT INTO series (office_code, code, name) VALUES ('DIF-SLP', 'CA', 'Cartas')",
+        "INSERT INTO expedientes (office_code, kind, key, title, opened_on, retention, public_id) \
+         VALUES ('DIF-SLP', 'familia', 'FAM-1', 'Familia 1', '2026-01-05', '10 años', 'cccccccccccccccccccccccccccccccc')",
+        first.as_str(),
+        second.as_str(),
+    ];
+    let url = old_sqlite_archive(dir.path(), 11, &seed).await;
+    let store = Store::open(&url).await.expect("upgrades");
+    let archive = sello::archive::Archive::new(
+        store,
+        blobs,
+        sello::office::Office::new("DIF-SLP", "DIF Soledad"),
+        Default::default(),
+    );
+    assert!(matches!(
+        archive.verify_log().await.expect("runs"),
+        Err(sello::archive::LogProblem::Missing { .. })
+    ));
+    assert_eq!(archive.backfill_log().await.expect("backfills"), 3);
+    assert_eq!(archive.verify_log().await.expect("verifies"), Ok(3));
+    let entries = archive.log_entries().await.expect("entries");
+    let events: Vec<_> = entries.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["emision", "emision", "anulacion"]);
+    for entry in &entries {
+        assert!(
+            entry.entry.ends_with(sello::archive::LATE_MARK),
+            "{}",
+            entry.entry
+        );
+    }
+    assert_eq!(archive.backfill_log().await.expect("backfills"), 0);
+    assert_eq!(archive.log_size().await.expect("size"), 3);
+}
