@@ -96,13 +96,7 @@ pub fn run(config: &Config, args: LogArgs) -> Result<(), Failure> {
         }
         LogCommand::Checkpoint => {
             let key = log_key(config)?;
-            let leaves = runtime()?.block_on(async {
-                open_archive(config)
-                    .await?
-                    .log_leaves()
-                    .await
-                    .map_err(archive_failure)
-            })?;
+            let leaves = log_leaves(config)?;
             print!(
                 "{}",
                 key.sign_checkpoint(leaves.len() as u64, merkle::root(&leaves))
@@ -110,13 +104,7 @@ pub fn run(config: &Config, args: LogArgs) -> Result<(), Failure> {
             Ok(())
         }
         LogCommand::Consistency { from, to } => {
-            let leaves = runtime()?.block_on(async {
-                open_archive(config)
-                    .await?
-                    .log_leaves()
-                    .await
-                    .map_err(archive_failure)
-            })?;
+            let leaves = log_leaves(config)?;
             if from > to || to > leaves.len() as u64 {
                 return Err(Failure::Usage(format!(
                     "los tamaños deben cumplir {from} ≤ {to} ≤ {} (el tamaño del registro)",
@@ -132,4 +120,15 @@ pub fn run(config: &Config, args: LogArgs) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// The leaf hashes of the log, as the archive holds them.
+fn log_leaves(config: &Config) -> Result<Vec<merkle::Hash>, Failure> {
+    runtime()?.block_on(async {
+        open_archive(config)
+            .await?
+            .log_leaves()
+            .await
+            .map_err(archive_failure)
+    })
 }

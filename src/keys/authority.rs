@@ -26,9 +26,7 @@ use x509_cert::ext::{Extensions, ToExtension};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
-use super::{
-    CERT_FILE, KEY_FILE, KeyAlgorithm, KeyError, KeyId, OfficeKey, SecretKey, certificate, file_error,
-};
+use super::{CERT_FILE, KeyAlgorithm, KeyError, KeyId, OfficeKey, SecretKey, certificate, file_error};
 
 /// How long a CRL is current: a year, so an offline root comes back at
 /// least once a year (`sello keys crl`) to sign the next one.
@@ -281,11 +279,6 @@ pub fn write_crl(path: &Path, crl: &CertificateList) -> Result<(), KeyError> {
 fn time(moment: DateTime<Utc>) -> der::Result<Time> {
     let seconds = u64::try_from(moment.timestamp()).map_err(|_| der::ErrorKind::DateTime)?;
     Time::try_from(std::time::UNIX_EPOCH + Duration::from_secs(seconds))
-}
-
-/// The private key file of a root folder, for messages.
-pub fn root_key_file(dir: &Path) -> PathBuf {
-    dir.join(KEY_FILE)
 }
 
 #[cfg(test)]

@@ -20,8 +20,7 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 pub use authority::{
-    CRL_VALIDITY, OfficeRoot, Revocation, RevocationReason, crl_number, crl_path, read_crl, revocation_of,
-    root_key_file, write_crl,
+    OfficeRoot, Revocation, RevocationReason, crl_number, crl_path, read_crl, revocation_of, write_crl,
 };
 pub use certificate::{common_name as certificate_name, is_authority};
 pub use log_key::{LogKey, log_key_dir, log_origin};
@@ -30,7 +29,7 @@ pub use setup::{
     default_root_dir, office_key, renew_crl, retired_keys_dir, revoke_retired_key, rotate_office_key,
     trusted_keys,
 };
-pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys};
+pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys, signed_by};
 
 /// The private key file inside a key folder.
 pub const KEY_FILE: &str = "clave.pem";

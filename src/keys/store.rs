@@ -267,8 +267,9 @@ impl TrustedKeys {
 }
 
 /// Whether `signature` over `message` was made by the key of `spki` with
-/// `algorithm` (an X.509 signature algorithm: Ed25519 or ECDSA-SHA256).
-fn signed_by(
+/// `algorithm` (an X.509 or CMS signature algorithm: Ed25519 or
+/// ECDSA-SHA256). Certificates, CRLs and CMS signatures are all checked here.
+pub fn signed_by(
     spki: &spki::SubjectPublicKeyInfoOwned,
     algorithm: &spki::AlgorithmIdentifierOwned,
     message: &[u8],

@@ -15,7 +15,7 @@ use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{EncapsulatedContentInfo, SignedData, SignerIdentifier};
 use const_oid::ObjectIdentifier;
-use const_oid::db::{rfc5911, rfc5912, rfc8410};
+use const_oid::db::{rfc5911, rfc5912};
 use der::asn1::{OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode, Sequence, Tagged as _};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -27,7 +27,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
 use super::tsp::{self, TimeStamp};
-use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of};
+use crate::keys::{KeyAlgorithm, OfficeKey, SecretKey, algorithm_of, signed_by};
 
 /// The signer's certificate and its root: all a Sello signature carries.
 const MAX_CERTIFICATES: usize = 2;
@@ -359,31 +359,12 @@ pub fn verify(der_bytes: &[u8], signed_parts: &[&[u8]]) -> Result<CmsSigner, Str
         .and_then(|time| DateTime::<Utc>::from_timestamp(time.to_unix_duration().as_secs() as i64, 0));
 
     let signed_attributes_der = attributes.to_der().map_err(|e| e.to_string())?;
-    let public_key = certificate
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .map_err(|e| e.to_string())?;
-    let signature = signer_info.signature.as_bytes();
-    let valid = match algorithm {
-        KeyAlgorithm::Ed25519 => {
-            use ed25519_dalek::pkcs8::DecodePublicKey;
-            signer_info.signature_algorithm.oid == rfc8410::ID_ED_25519
-                && ed25519_dalek::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-                    ed25519_dalek::Signature::from_slice(signature)
-                        .is_ok_and(|sig| key.verify_strict(&signed_attributes_der, &sig).is_ok())
-                })
-        }
-        KeyAlgorithm::P256 => {
-            use p256::pkcs8::DecodePublicKey;
-            use signature::Verifier;
-            signer_info.signature_algorithm.oid == rfc5912::ECDSA_WITH_SHA_256
-                && p256::ecdsa::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-                    p256::ecdsa::Signature::from_der(signature)
-                        .is_ok_and(|sig| key.verify(&signed_attributes_der, &sig).is_ok())
-                })
-        }
-    };
+    let valid = signed_by(
+        certificate.tbs_certificate().subject_public_key_info(),
+        &signer_info.signature_algorithm,
+        &signed_attributes_der,
+        signer_info.signature.as_bytes(),
+    );
     if !valid {
         return Err("la firma criptográfica no es válida".into());
     }

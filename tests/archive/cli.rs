@@ -208,18 +208,21 @@ fn pdfs_under(dir: &Path) -> Vec<std::path::PathBuf> {
 fn the_transparency_log_is_checked_and_signed_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp");
     let data = crate::root().join("forms/carta-compromiso/example.json");
-    let issue = sello(
-        dir.path(),
-        &[
-            "issue",
-            "carta-compromiso",
-            "--firmaran-en-papel",
-            "--data",
-            data.to_str().expect("utf-8"),
-            "--at",
-            "2026-11-22",
-        ],
-    );
+    let issue_carta = || {
+        sello(
+            dir.path(),
+            &[
+                "issue",
+                "carta-compromiso",
+                "--firmaran-en-papel",
+                "--data",
+                data.to_str().expect("utf-8"),
+                "--at",
+                "2026-11-22",
+            ],
+        )
+    };
+    let issue = issue_carta();
     assert_eq!(issue.status.code(), Some(0), "{}", text(&issue));
 
     let key = sello(dir.path(), &["log", "key"]);
@@ -233,18 +236,7 @@ fn the_transparency_log_is_checked_and_signed_from_the_command_line() {
 
     // A second document: the log still holds the checkpoint published before it.
     std::fs::write(dir.path().join("punto.txt"), &checkpoint.stdout).expect("write");
-    let again = sello(
-        dir.path(),
-        &[
-            "issue",
-            "carta-compromiso",
-            "--firmaran-en-papel",
-            "--data",
-            data.to_str().expect("utf-8"),
-            "--at",
-            "2026-11-22",
-        ],
-    );
+    let again = issue_carta();
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     let held = sello(dir.path(), &["log", "verify", "--checkpoint", "punto.txt"]);
     assert_eq!(held.status.code(), Some(0), "{}", text(&held));

@@ -103,11 +103,11 @@ pub fn issue_time() -> chrono::DateTime<Tz> {
         .expect("time")
 }
 
-pub fn issue_with(key: &OfficeKey, id: &str) -> IssuedDocument {
-    let data = example(id);
-    let request = IssueRequest {
+/// The request that issues form `id` with `data`, signed by the directora.
+pub fn request<'a>(id: &str, data: &'a Value) -> IssueRequest<'a> {
+    IssueRequest {
         form: CATALOG.get(id).expect("form"),
-        data: &data,
+        data,
         issued_at: issue_time(),
         folio: None,
         signer: "Mtra. Guadalupe Torres Medina",
@@ -115,8 +115,12 @@ pub fn issue_with(key: &OfficeKey, id: &str) -> IssuedDocument {
         endorsements: &[],
         hand_signatures: &[],
         on_paper: &[],
-    };
-    issue(&RENDERER, key, BASE_URL, &request).expect("issues")
+    }
+}
+
+pub fn issue_with(key: &OfficeKey, id: &str) -> IssuedDocument {
+    let data = example(id);
+    issue(&RENDERER, key, BASE_URL, &request(id, &data)).expect("issues")
 }
 
 /// An issued oficio, signed with the example Ed25519 key.

@@ -8,24 +8,14 @@ use std::time::Duration;
 use chrono::Utc;
 use sello::keys::KeyAlgorithm;
 use sello::pdf::{TsaClient, read_token};
-use sello::signed_pdf::{IssueRequest, IssuedDocument, issue_stamped};
+use sello::signed_pdf::{IssuedDocument, issue_stamped};
 
-use crate::helpers::{BASE_URL, CATALOG, RENDERER, TestKey, example, issue_time, verify, write_temp};
+use crate::helpers::{BASE_URL, RENDERER, TestKey, example, request, verify, write_temp};
 use crate::tsa::Tsa;
 
 fn issue_with_tsa(key: &TestKey, tsa: &TsaClient) -> IssuedDocument {
     let data = example("oficio-comision");
-    let request = IssueRequest {
-        form: CATALOG.get("oficio-comision").expect("form"),
-        data: &data,
-        issued_at: issue_time(),
-        folio: None,
-        signer: "Mtra. Guadalupe Torres Medina",
-        cargo: "Directora del Sistema DIF Municipal",
-        endorsements: &[],
-        hand_signatures: &[],
-        on_paper: &[],
-    };
+    let request = request("oficio-comision", &data);
     issue_stamped(&RENDERER, &key.key, BASE_URL, &request, Some(tsa)).expect("issues")
 }
 
