@@ -20,7 +20,7 @@ use crate::archive::{Archive, ArchiveError};
 use crate::config::Config;
 use crate::forms::{Catalog, CatalogError};
 use crate::issuer::Issuer;
-use crate::keys::{KeyError, OfficeKey, TrustedKeys, office_key, trusted_keys};
+use crate::keys::{FollowedTrust, KeyError, OfficeKey, SigningKeys, TrustedKeys, office_key, trusted_keys};
 use crate::web::{AppState, router};
 
 /// Why the installation could not be put together.
@@ -54,7 +54,8 @@ pub fn load_catalog(config: &Config) -> Result<Catalog, BootError> {
 /// renderer of the configured office.
 pub fn issuer(config: &Config) -> Result<(Issuer, Option<String>), BootError> {
     let (key, notice) = office_key(config).map_err(BootError::Key)?;
-    let issuer = Issuer::new(config, Arc::new(key)).map_err(BootError::Renderer)?;
+    let issuer =
+        Issuer::with_keys(config, SigningKeys::for_config(config, key)).map_err(BootError::Renderer)?;
     Ok((issuer, notice))
 }
 
@@ -192,11 +193,13 @@ impl Builder {
             Some(archive) => archive,
             None => Archive::open(&config).await.map_err(BootError::Archive)?,
         };
-        let (key, key_notice) = match key {
-            Some(key) => (key, None),
+        // A key handed over stays; the installation's own follows its
+        // folder, where a rotation from the command line may change it.
+        let (keys, key_notice) = match key {
+            Some(key) => (SigningKeys::fixed(key), None),
             None => {
                 let (key, notice) = office_key(&config).map_err(BootError::Key)?;
-                (Arc::new(key), notice)
+                (SigningKeys::for_config(&config, key), notice)
             }
         };
         let (log_key, log_notice) = match log_key {
@@ -208,8 +211,8 @@ impl Builder {
             (a, b) => a.or(b),
         };
         let trusted = match trusted {
-            Some(trusted) => trusted,
-            None => trusted_keys(&config).map_err(BootError::Key)?,
+            Some(trusted) => FollowedTrust::fixed(trusted),
+            None => FollowedTrust::following(&config, trusted_keys(&config).map_err(BootError::Key)?),
         };
         let Storage { archive, accounts } = Storage::over(archive);
         let office = archive.office();
@@ -222,7 +225,7 @@ impl Builder {
             archive,
             accounts,
             catalog,
-            key,
+            keys,
             trusted,
             Arc::new(log_key),
         )

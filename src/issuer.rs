@@ -4,7 +4,7 @@
 //! async workers), so several documents are issued at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::archive::{Archive, ArchiveError, IssueOrder, Issued, Office};
 use crate::config::Config;
 use crate::forms::FormSpec;
-use crate::keys::OfficeKey;
+use crate::keys::{OfficeKey, SigningKeys};
 use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
@@ -27,19 +27,26 @@ pub struct Issuer {
     /// By office code: the office as its renderer was made for it.
     other_offices: Mutex<HashMap<String, (Office, Arc<Renderer>)>>,
     config: Config,
-    key: RwLock<Arc<OfficeKey>>,
+    /// Shared with the bulk runs it starts, so they follow a rotation too.
+    keys: Arc<SigningKeys>,
     base_url: String,
     /// Counts every document it issues.
     metrics: Arc<Metrics>,
 }
 
 impl Issuer {
+    /// Signs with `key` only, until [`Issuer::replace_key`].
     pub fn new(config: &Config, key: Arc<OfficeKey>) -> std::io::Result<Self> {
+        Self::with_keys(config, SigningKeys::fixed(key))
+    }
+
+    /// Signs with the key `keys` holds at each signature.
+    pub fn with_keys(config: &Config, keys: SigningKeys) -> std::io::Result<Self> {
         Ok(Self {
             renderer: Arc::new(Renderer::new(config)?),
             other_offices: Mutex::new(HashMap::new()),
             config: config.clone(),
-            key: RwLock::new(key),
+            keys: Arc::new(keys),
             base_url: config.base_url.clone(),
             metrics: Arc::default(),
         })
@@ -65,12 +72,14 @@ impl Issuer {
         }
     }
 
-    /// The key that signs from now on.
+    /// The key that signs now, to name or show it.
     pub fn key(&self) -> Arc<OfficeKey> {
-        match self.key.read() {
-            Ok(key) => Arc::clone(&key),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.keys.current()
+    }
+
+    /// Where each signature takes its key from (see [`SigningKeys`]).
+    pub fn signing_keys(&self) -> Arc<SigningKeys> {
+        Arc::clone(&self.keys)
     }
 
     /// Where verification links point.
@@ -78,14 +87,10 @@ impl Issuer {
         &self.base_url
     }
 
-    /// Signs with `key` from now on (after a rotation); issuances already
-    /// under way finish with the key they started with.
+    /// Signs with `key` from now on (after a rotation made by this
+    /// process, which waited for the signatures under way).
     pub fn replace_key(&self, key: OfficeKey) {
-        let mut slot = match self.key.write() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Arc::new(key);
+        self.keys.replace(key);
     }
 
     /// Now, in `office`'s time zone.
@@ -190,7 +195,6 @@ impl Issuer {
         order: &IssueOrder<'_>,
         signer: (&str, &str),
     ) -> Result<Issued, ArchiveError> {
-        let key = self.key();
         let renderer = self
             .renderer_for(archive)
             .await
@@ -208,6 +212,11 @@ impl Issuer {
                     hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
                     on_paper: &order.on_paper,
                 };
+                // Held until signed: a rotation waits for this signature.
+                let key = self
+                    .keys
+                    .for_signing()
+                    .map_err(|e| IssueError::Other(format!("clave de firma: {e}")))?;
                 issue(&renderer, &key, &self.base_url, &request)
             })
             .await?;

@@ -19,7 +19,7 @@ use futures::StreamExt as _;
 use super::{ReadyRow, Responsible, RowProblem};
 use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, persons_in};
 use crate::forms::FormSpec;
-use crate::keys::OfficeKey;
+use crate::keys::{OfficeKey, SigningKeys};
 use crate::public_id::PublicId;
 use crate::render::Renderer;
 use crate::signed_pdf::{IssueRequest, issue};
@@ -31,7 +31,9 @@ use crate::signed_pdf::{IssueRequest, issue};
 pub struct BulkIssuer {
     archive: Archive,
     renderer: Arc<Renderer>,
-    key: Arc<OfficeKey>,
+    /// Each row takes the key that signs at that moment: a run of hours
+    /// follows a rotation made meanwhile.
+    keys: Arc<SigningKeys>,
     base_url: String,
     signer: String,
     cargo: String,
@@ -99,7 +101,7 @@ impl BulkIssuer {
         Self {
             archive,
             renderer,
-            key,
+            keys: Arc::new(SigningKeys::fixed(key)),
             base_url: base_url.to_owned(),
             signer: responsible.name.to_owned(),
             cargo: responsible.cargo.to_owned(),
@@ -109,6 +111,12 @@ impl BulkIssuer {
             search_batch: SEARCH_BATCH,
             on_paper: false,
         }
+    }
+
+    /// Signs each row with the key `keys` holds at that moment.
+    pub fn signing_with(mut self, keys: Arc<SigningKeys>) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// Renders `workers` documents at once.
@@ -255,9 +263,9 @@ impl BulkIssuer {
         let folio = reservation.folio.to_string();
         let permit = rendering.acquire().await;
         let rendered = {
-            let (renderer, key, base_url) = (
+            let (renderer, keys, base_url) = (
                 Arc::clone(&self.renderer),
-                Arc::clone(&self.key),
+                Arc::clone(&self.keys),
                 self.base_url.clone(),
             );
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
@@ -275,6 +283,10 @@ impl BulkIssuer {
                     hand_signatures: &[],
                     on_paper: &on_paper,
                 };
+                // Held until signed: a rotation waits for this signature.
+                let key = keys
+                    .for_signing()
+                    .map_err(|e| crate::signed_pdf::IssueError::Other(format!("clave de firma: {e}")))?;
                 issue(&renderer, &key, &base_url, &request)
             })
             .await

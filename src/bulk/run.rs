@@ -137,6 +137,7 @@ pub async fn run_lote(
         &order.responsible,
         order.issued_at,
     )
+    .signing_with(issuer.signing_keys())
     .signed_on_paper(order.on_paper);
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);

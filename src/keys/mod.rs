@@ -5,9 +5,11 @@
 
 mod authority;
 mod certificate;
+mod current;
 mod log_key;
 mod setup;
 mod store;
+mod turns;
 
 use std::fmt;
 use std::fs;
@@ -23,6 +25,7 @@ pub use authority::{
     OfficeRoot, Revocation, RevocationReason, crl_number, crl_path, read_crl, revocation_of, write_crl,
 };
 pub use certificate::{common_name as certificate_name, is_authority};
+pub use current::{FollowedTrust, KeyInUse, SigningKeys};
 pub use log_key::{LogKey, log_key_dir, log_origin};
 pub use setup::{
     RETIRED_AT_FILE, Rotation, authorities_dir, certificate_path, crl_dir, crl_url, default_key_dir,
@@ -30,6 +33,7 @@ pub use setup::{
     trusted_keys,
 };
 pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys, signed_by};
+pub use turns::{KeyTurns, RotatingTurn, SigningTurn};
 
 /// The private key file inside a key folder.
 pub const KEY_FILE: &str = "clave.pem";
