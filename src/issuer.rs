@@ -1,7 +1,8 @@
 //! Issuing from the service: the renderer, the office's signing key and
 //! where verification links point, shared by every request. Rendering and
 //! signing run on the request's thread (the archive moves them off the
-//! async workers), so several documents are issued at once.
+//! async workers), so several documents are issued at once. Signatures are
+//! time-stamped by the configured TSAs, through one client.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,7 +18,8 @@ use crate::keys::OfficeKey;
 use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
-use crate::signed_pdf::{IssueError, IssueRequest, issue};
+use crate::pdf::TsaClient;
+use crate::signed_pdf::{IssueError, IssueRequest, issue_stamped};
 
 /// What issues documents for the service.
 pub struct Issuer {
@@ -31,11 +33,16 @@ pub struct Issuer {
     base_url: String,
     /// Counts every document it issues.
     metrics: Arc<Metrics>,
+    /// The configured time-stamping authorities, one client for every
+    /// document; `None` when none is configured.
+    timestamps: Option<TsaClient>,
 }
 
 impl Issuer {
     pub fn new(config: &Config, key: Arc<OfficeKey>) -> std::io::Result<Self> {
+        let timestamps = TsaClient::configured(&config.timestamp).map_err(std::io::Error::other)?;
         Ok(Self {
+            timestamps,
             renderer: Arc::new(Renderer::new(config)?),
             other_offices: Mutex::new(HashMap::new()),
             config: config.clone(),
@@ -71,6 +78,11 @@ impl Issuer {
             Ok(key) => Arc::clone(&key),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// The client of the configured time-stamping authorities, if any.
+    pub fn timestamps(&self) -> Option<&TsaClient> {
+        self.timestamps.as_ref()
     }
 
     /// Where verification links point.
@@ -208,7 +220,7 @@ impl Issuer {
                     hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
                     on_paper: &order.on_paper,
                 };
-                issue(&renderer, &key, &self.base_url, &request)
+                issue_stamped(&renderer, &key, &self.base_url, &request, self.timestamps.as_ref())
             })
             .await?;
         self.count_issued(archive, order, &issued);

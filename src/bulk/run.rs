@@ -137,7 +137,8 @@ pub async fn run_lote(
         &order.responsible,
         order.issued_at,
     )
-    .signed_on_paper(order.on_paper);
+    .signed_on_paper(order.on_paper)
+    .with_timestamps(issuer.timestamps().cloned());
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }
