@@ -373,7 +373,8 @@ async fn issue_throughput() {
                     tokio::spawn(async move {
                         let base = example("oficio-comision");
                         for round in (worker..count).step_by(workers) {
-                            let spent = issue_one(&archive, &bench, &key, &oficio_round(&base, round), None).await;
+                            let spent =
+                                issue_one(&archive, &bench, &key, &oficio_round(&base, round), None).await;
                             *rendering.lock().expect("lock") += spent;
                         }
                     })

@@ -508,7 +508,8 @@ fn check_timestamp(
     let mut trusted_roots = Vec::new();
     for file in list_items(&roots) {
         let path = PathBuf::from(file);
-        let bytes = fs::read(&path).map_err(|e| fail(&roots_source, format!("no se pudo leer «{file}»: {e}")))?;
+        let bytes =
+            fs::read(&path).map_err(|e| fail(&roots_source, format!("no se pudo leer «{file}»: {e}")))?;
         let certificates = x509_cert::Certificate::load_pem_chain(&bytes).unwrap_or_default();
         if certificates.is_empty() {
             return Err(fail(
@@ -540,7 +541,9 @@ fn check_timestamp(
 
 /// The items of a list setting: separated by commas, blanks trimmed.
 fn list_items(text: &str) -> impl Iterator<Item = &str> {
-    text.split(LIST_SEPARATOR).map(str::trim).filter(|item| !item.is_empty())
+    text.split(LIST_SEPARATOR)
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 type FileValues = (Vec<(&'static str, String, String)>, Vec<RetiredKey>);
@@ -789,14 +792,18 @@ mod tests {
         assert!(err.message.contains("número"), "{err}");
     }
 
-    const EXAMPLE_CERTIFICATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/keys-example/p256/certificado.pem");
+    const EXAMPLE_CERTIFICATE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/keys-example/p256/certificado.pem");
 
     #[test]
     fn without_tsas_documents_go_without_a_timestamp() {
         let timestamp = Config::from_sources(None, env(&[])).unwrap().timestamp;
         assert!(timestamp.tsa_urls.is_empty());
         assert!(timestamp.trusted_roots.is_empty());
-        assert_eq!(timestamp.timeout, Duration::from_secs(DEFAULT_TSA_TIMEOUT_SECONDS));
+        assert_eq!(
+            timestamp.timeout,
+            Duration::from_secs(DEFAULT_TSA_TIMEOUT_SECONDS)
+        );
     }
 
     #[test]
@@ -820,15 +827,25 @@ mod tests {
             ["https://uno.example/tsr", "http://dos.example:8080/"]
         );
         assert_eq!(timestamp.timeout, Duration::from_secs(4));
-        assert_eq!(timestamp.trusted_roots.len(), 2, "both certificates of the bundle");
+        assert_eq!(
+            timestamp.trusted_roots.len(),
+            2,
+            "both certificates of the bundle"
+        );
         assert_eq!(timestamp.trusted_roots[0].file, bundle);
 
         let err = Config::from_sources(
             Some(&file),
-            env(&[("SELLO_TIMESTAMP_TSA", "https://uno.example/tsr, ftp://dos.example")]),
+            env(&[(
+                "SELLO_TIMESTAMP_TSA",
+                "https://uno.example/tsr, ftp://dos.example",
+            )]),
         )
         .unwrap_err();
-        assert_eq!(err.setting, "SELLO_TIMESTAMP_TSA", "the environment wins, and is named");
+        assert_eq!(
+            err.setting, "SELLO_TIMESTAMP_TSA",
+            "the environment wins, and is named"
+        );
         assert!(err.message.contains("ftp://dos.example"), "{err}");
     }
 
@@ -838,14 +855,20 @@ mod tests {
         let err = Config::from_sources(None, env(&[tsa])).unwrap_err();
         assert_eq!(err.setting, "timestamp_trusted_roots (valor por defecto)");
         assert!(err.message.contains("raíces"), "{err}");
-        let err = Config::from_sources(None, env(&[tsa, ("SELLO_TIMESTAMP_TRUSTED_ROOTS", "/no/existe.pem")]))
-            .unwrap_err();
+        let err = Config::from_sources(
+            None,
+            env(&[tsa, ("SELLO_TIMESTAMP_TRUSTED_ROOTS", "/no/existe.pem")]),
+        )
+        .unwrap_err();
         assert_eq!(err.setting, "SELLO_TIMESTAMP_TRUSTED_ROOTS");
         let err = Config::from_sources(
             None,
             env(&[
                 tsa,
-                ("SELLO_TIMESTAMP_TRUSTED_ROOTS", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")),
+                (
+                    "SELLO_TIMESTAMP_TRUSTED_ROOTS",
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+                ),
             ]),
         )
         .unwrap_err();

@@ -17,8 +17,8 @@ use crate::forms::FormSpec;
 use crate::keys::OfficeKey;
 use crate::metrics::Metrics;
 use crate::office::Country;
-use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
 use crate::pdf::TsaClient;
+use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
 use crate::signed_pdf::{IssueError, IssueRequest, issue_stamped};
 
 /// What issues documents for the service.
@@ -220,7 +220,13 @@ impl Issuer {
                     hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
                     on_paper: &order.on_paper,
                 };
-                issue_stamped(&renderer, &key, &self.base_url, &request, self.timestamps.as_ref())
+                issue_stamped(
+                    &renderer,
+                    &key,
+                    &self.base_url,
+                    &request,
+                    self.timestamps.as_ref(),
+                )
             })
             .await?;
         self.count_issued(archive, order, &issued);

@@ -263,9 +263,12 @@ impl Archive {
             .bind(document.pages as i64)
             .bind(&document.url)
             .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
-            .bind(document.timestamp.as_ref().map(|stamp| {
-                stamp.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            }))
+            .bind(
+                document
+                    .timestamp
+                    .as_ref()
+                    .map(|stamp| stamp.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
             .bind(document.timestamp.as_ref().map(|stamp| stamp.tsa.clone()))
             .execute(&mut *tx)
             .await?

@@ -105,7 +105,8 @@ pub fn signed_by_foreign(
             }
             let key = p256::ecdsa::VerifyingKey::from_public_key_der(&public_key)
                 .map_err(|_| "solo se admiten claves ECDSA de la curva P-256".to_owned())?;
-            let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| "firma ECDSA ilegible")?;
+            let signature =
+                p256::ecdsa::Signature::from_der(signature).map_err(|_| "firma ECDSA ilegible")?;
             if key.verify_prehash(&hash.digest(message), &signature).is_err() {
                 return bad();
             }
@@ -115,8 +116,8 @@ pub fn signed_by_foreign(
             if key_oid != RSA_ENCRYPTION {
                 return Err("la clave no es RSA".into());
             }
-            let key =
-                rsa::RsaPublicKey::from_public_key_der(&public_key).map_err(|_| "clave RSA ilegible".to_owned())?;
+            let key = rsa::RsaPublicKey::from_public_key_der(&public_key)
+                .map_err(|_| "clave RSA ilegible".to_owned())?;
             let prehash = hash.digest(message);
             let valid = match (scheme, hash) {
                 (Scheme::RsaPss(_, salt), _) => rsa::pss::Signature::try_from(signature).is_ok_and(|sig| {
@@ -124,9 +125,15 @@ pub fn signed_by_foreign(
                         key.verify_prehash(&prehash, &sig).is_ok()
                     };
                     match hash {
-                        Hash::Sha256 => check(&rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt)),
-                        Hash::Sha384 => check(&rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt)),
-                        Hash::Sha512 => check(&rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt)),
+                        Hash::Sha256 => {
+                            check(&rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(key, salt))
+                        }
+                        Hash::Sha384 => {
+                            check(&rsa::pss::VerifyingKey::<Sha384>::new_with_salt_len(key, salt))
+                        }
+                        Hash::Sha512 => {
+                            check(&rsa::pss::VerifyingKey::<Sha512>::new_with_salt_len(key, salt))
+                        }
                     }
                 }),
                 (_, hash) => rsa::pkcs1v15::Signature::try_from(signature).is_ok_and(|sig| {
@@ -188,7 +195,9 @@ struct PssParams {
 }
 
 fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, String> {
-    let refused = || "firma RSA-PSS con parámetros no admitidos (se admite SHA-2 con MGF1 del mismo resumen)".to_owned();
+    let refused = || {
+        "firma RSA-PSS con parámetros no admitidos (se admite SHA-2 con MGF1 del mismo resumen)".to_owned()
+    };
     let params = algorithm
         .parameters
         .as_ref()
@@ -209,7 +218,10 @@ fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, String> {
         .as_ref()
         .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
         .and_then(|h| Hash::of_oid(h.oid));
-    if mask_gen.oid != rfc5912::ID_MGF_1 || mask_hash != Some(hash) || params.trailer_field.is_some_and(|t| t != 1) {
+    if mask_gen.oid != rfc5912::ID_MGF_1
+        || mask_hash != Some(hash)
+        || params.trailer_field.is_some_and(|t| t != 1)
+    {
         return Err(refused());
     }
     let salt = params.salt_length.unwrap_or(20);

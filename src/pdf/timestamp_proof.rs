@@ -185,10 +185,7 @@ fn binds<'a>(single: &impl Fn(ObjectIdentifier) -> Option<&'a Any>, tsa: &Certif
         return match attribute.certs.first() {
             Some(id)
                 if id.cert_hash.as_bytes() == Sha1::digest(&der).as_slice()
-                    && id
-                        .issuer_serial
-                        .as_ref()
-                        .is_none_or(|given| given.names(tsa)) =>
+                    && id.issuer_serial.as_ref().is_none_or(|given| given.names(tsa)) =>
             {
                 Ok(())
             }
@@ -227,7 +224,10 @@ fn chain_to_root<'r>(
         if let Some(root) = roots.iter().find(|root| same_anchor(root, current)) {
             return Ok(root);
         }
-        if let Some(root) = roots.iter().find(|root| is_authority(root) && issued(root, current)) {
+        if let Some(root) = roots
+            .iter()
+            .find(|root| is_authority(root) && issued(root, current))
+        {
             valid_at(root, at)?;
             return Ok(root);
         }

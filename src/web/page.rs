@@ -62,10 +62,16 @@ pub fn short_moment(moment: &str, zone: chrono_tz::Tz) -> String {
 /// its common name.
 pub fn timestamp_text(moment: &str, tsa: &str, zone: chrono_tz::Tz) -> String {
     let when = match chrono::DateTime::parse_from_rfc3339(moment) {
-        Ok(moment) => moment.with_timezone(&zone).format("%d/%m/%Y %H:%M:%S %Z").to_string(),
+        Ok(moment) => moment
+            .with_timezone(&zone)
+            .format("%d/%m/%Y %H:%M:%S %Z")
+            .to_string(),
         Err(_) => moment.to_owned(),
     };
-    format!("{when}, dado por la autoridad de sellado de tiempo «{}»", tsa_name(tsa))
+    format!(
+        "{when}, dado por la autoridad de sellado de tiempo «{}»",
+        tsa_name(tsa)
+    )
 }
 
 /// The common name in a distinguished name written `CN=…,O=…`, or the
@@ -92,7 +98,10 @@ mod tests {
             text,
             "07/12/2026 10:31:05 CST, dado por la autoridad de sellado de tiempo «Sello TSA»"
         );
-        assert!(timestamp_text("2026-12-07T16:31:05Z", "O=Sin nombre común", chrono_tz::UTC).ends_with("«O=Sin nombre común»"));
+        assert!(
+            timestamp_text("2026-12-07T16:31:05Z", "O=Sin nombre común", chrono_tz::UTC)
+                .ends_with("«O=Sin nombre común»")
+        );
     }
 
     #[test]

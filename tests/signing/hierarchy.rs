@@ -321,7 +321,12 @@ fn pyhanko_trusting(how: &str, pdf: &Path, roots: &[&Path]) -> String {
     for root in roots {
         command.arg("--trust").arg(root);
     }
-    text(&command.arg(pdf).output().expect("pyhanko is installed by the README's test command"))
+    text(
+        &command
+            .arg(pdf)
+            .output()
+            .expect("pyhanko is installed by the README's test command"),
+    )
 }
 
 #[test]
@@ -370,9 +375,9 @@ fn a_verified_timestamp_keeps_valid_what_a_key_signed_before_it_was_compromised(
     let (code, report) = outsider_verifies_stamped(&stamped, &root_cert, &crl, &tsa_root);
     assert_eq!(code, Some(0), "{report:#}");
     assert!(
-        report["signatures"][0]["revocation"]
-            .as_str()
-            .is_some_and(|r| r.contains("comprometida") && r.contains("un sello de tiempo prueba que firmó antes")),
+        report["signatures"][0]["revocation"].as_str().is_some_and(
+            |r| r.contains("comprometida") && r.contains("un sello de tiempo prueba que firmó antes")
+        ),
         "{report:#}"
     );
     // pyHanko's AdES validation (ETSI EN 319 102-1) judges it at the time

@@ -11,10 +11,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use chrono::Utc;
-use sello::keys::KeyAlgorithm;
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
 use der::Decode;
+use sello::keys::KeyAlgorithm;
 use sello::pdf::{TsaClient, prove_timestamp, read_token};
 use sello::signed_pdf::{IssuedDocument, issue_stamped};
 
@@ -134,7 +134,15 @@ fn certificates(path: &std::path::Path) -> Vec<x509_cert::Certificate> {
 fn with_broken_signature(token: &[u8]) -> Vec<u8> {
     let content_info = ContentInfo::from_der(token).expect("token");
     let signed_data: SignedData = content_info.content.decode_as().expect("signed data");
-    let signature = signed_data.signer_infos.0.iter().next().expect("signer").signature.as_bytes().to_vec();
+    let signature = signed_data
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .expect("signer")
+        .signature
+        .as_bytes()
+        .to_vec();
     let at = find(token, &signature) + signature.len() / 2;
     let mut broken = token.to_vec();
     broken[at] ^= 0x01;
@@ -175,12 +183,19 @@ fn tokens_of_every_family_real_tsas_sign_with_are_proven_against_their_root_only
         let stamp = client(&[tsa.url()]).stamp(b"valor de la firma").expect("stamped");
         let proof = prove_timestamp(&stamp.token, &root).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         assert_eq!(proof.time, stamp.time, "{kind:?}");
-        assert!(proof.tsa.contains("Sellado de tiempo de prueba"), "{kind:?}: {proof:?}");
+        assert!(
+            proof.tsa.contains("Sellado de tiempo de prueba"),
+            "{kind:?}: {proof:?}"
+        );
         assert!(proof.root.contains("Raiz de prueba"), "{kind:?}: {proof:?}");
 
         let error = prove_timestamp(&with_broken_signature(&stamp.token), &root).unwrap_err();
-        assert!(error.contains("firma del sello de tiempo no es válida"), "{kind:?}: {error}");
-        let error = prove_timestamp(&with_altered_tst_info(&stamp.token, b"valor de la firma"), &root).unwrap_err();
+        assert!(
+            error.contains("firma del sello de tiempo no es válida"),
+            "{kind:?}: {error}"
+        );
+        let error =
+            prove_timestamp(&with_altered_tst_info(&stamp.token, b"valor de la firma"), &root).unwrap_err();
         assert!(error.contains("alterado"), "{kind:?}: {error}");
         // Another TSA's root (same names, other keys) vouches for nothing.
         let error = prove_timestamp(&stamp.token, &foreign_root).unwrap_err();
@@ -207,7 +222,11 @@ fn an_openssl_token_bound_by_ess_cert_id_v2_is_proven() {
             .args(args)
             .output()
             .expect("openssl runs");
-        assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     };
     std::fs::write(dir.path().join("firma.bin"), b"valor de la firma").expect("data");
     let config = format!(
@@ -219,22 +238,53 @@ fn an_openssl_token_bound_by_ess_cert_id_v2_is_proven() {
     );
     std::fs::write(dir.path().join("tsa.cnf"), config).expect("config");
     std::fs::write(dir.path().join("serial"), "01\n").expect("serial");
-    run(&["ts", "-query", "-data", "firma.bin", "-sha256", "-cert", "-out", "q.tsq"]);
-    run(&["ts", "-reply", "-config", "tsa.cnf", "-queryfile", "q.tsq", "-token_out", "-out", "token.der"]);
+    run(&[
+        "ts",
+        "-query",
+        "-data",
+        "firma.bin",
+        "-sha256",
+        "-cert",
+        "-out",
+        "q.tsq",
+    ]);
+    run(&[
+        "ts",
+        "-reply",
+        "-config",
+        "tsa.cnf",
+        "-queryfile",
+        "q.tsq",
+        "-token_out",
+        "-out",
+        "token.der",
+    ]);
     let token = std::fs::read(dir.path().join("token.der")).expect("token");
     let content_info = ContentInfo::from_der(&token).expect("token");
     let signed_data: SignedData = content_info.content.decode_as().expect("signed data");
-    let attributes = signed_data.signer_infos.0.iter().next().expect("signer").signed_attrs.clone().expect("attrs");
+    let attributes = signed_data
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .expect("signer")
+        .signed_attrs
+        .clone()
+        .expect("attrs");
     assert!(
-        attributes.iter().any(|a| a.oid.to_string() == "1.2.840.113549.1.9.16.2.47"),
+        attributes
+            .iter()
+            .any(|a| a.oid.to_string() == "1.2.840.113549.1.9.16.2.47"),
         "OpenSSL wrote signing-certificate-v2"
     );
     let root = certificates(&tsa.root_pem());
     read_token(&token, b"valor de la firma").expect("its imprint is the data's");
     prove_timestamp(&token, &root).expect("proven");
     let error = prove_timestamp(&with_broken_signature(&token), &root).unwrap_err();
-    assert!(error.contains("firma del sello de tiempo no es válida"), "{error}");
-
+    assert!(
+        error.contains("firma del sello de tiempo no es válida"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -260,7 +310,10 @@ fn a_broken_token_in_a_signed_document_proves_nothing_and_the_report_says_why() 
     let signature = &report.signatures[0];
     assert!(signature.timestamp_verified, "{signature:?}");
     assert!(
-        signature.timestamp_check.as_deref().is_some_and(|c| c.starts_with("verificado") && c.contains("Raiz de prueba")),
+        signature
+            .timestamp_check
+            .as_deref()
+            .is_some_and(|c| c.starts_with("verificado") && c.contains("Raiz de prueba")),
         "{signature:?}"
     );
 
@@ -274,13 +327,15 @@ fn a_broken_token_in_a_signed_document_proves_nothing_and_the_report_says_why() 
     tampered[at..at + bad.len()].copy_from_slice(bad.as_bytes());
     let report = verify(&tampered, &trusted);
     let signature = &report.signatures[0];
-    assert!(report.is_valid(), "the document's own signature still holds: {report:?}");
+    assert!(
+        report.is_valid(),
+        "the document's own signature still holds: {report:?}"
+    );
     assert!(!signature.timestamp_verified, "{signature:?}");
     assert!(
-        signature
-            .timestamp_check
-            .as_deref()
-            .is_some_and(|c| c.starts_with("no verificado") && c.contains("firma del sello de tiempo no es válida")),
+        signature.timestamp_check.as_deref().is_some_and(
+            |c| c.starts_with("no verificado") && c.contains("firma del sello de tiempo no es válida")
+        ),
         "{signature:?}"
     );
 
@@ -289,7 +344,10 @@ fn a_broken_token_in_a_signed_document_proves_nothing_and_the_report_says_why() 
     let signature = &report.signatures[0];
     assert!(!signature.timestamp_verified, "{signature:?}");
     assert!(
-        signature.timestamp_check.as_deref().is_some_and(|c| c.contains("no hay raíces")),
+        signature
+            .timestamp_check
+            .as_deref()
+            .is_some_and(|c| c.contains("no hay raíces")),
         "{signature:?}"
     );
 }
@@ -298,8 +356,12 @@ fn a_broken_token_in_a_signed_document_proves_nothing_and_the_report_says_why() 
 fn a_client_with_roots_takes_no_token_its_roots_do_not_vouch_for() {
     let tsa = Tsa::start_with(TsaKind::P256);
     let stranger = Tsa::start_with(TsaKind::P256);
-    let trusting = |pem: &std::path::Path| TsaClient::with_roots(vec![tsa.url()], Duration::from_secs(5), certificates(pem));
-    trusting(&tsa.root_pem()).stamp(b"firma").expect("its own root vouches for it");
+    let trusting = |pem: &std::path::Path| {
+        TsaClient::with_roots(vec![tsa.url()], Duration::from_secs(5), certificates(pem))
+    };
+    trusting(&tsa.root_pem())
+        .stamp(b"firma")
+        .expect("its own root vouches for it");
     let error = trusting(&stranger.root_pem()).stamp(b"firma").unwrap_err();
     assert!(error.contains("no es de confianza"), "{error}");
 }

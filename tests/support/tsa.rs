@@ -6,6 +6,9 @@
 //! publishes the root's CRL, which the TSA certificate names, so AdES
 //! validators find revocation information for the TSA too.
 
+// Each test crate and the bench use part of this module.
+#![allow(dead_code)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -161,7 +164,11 @@ impl Tsa {
             .replace("SERVICE", kind.service())
             .replace(
                 "EKU_CRITICAL",
-                if kind == TsaKind::P256EkuNotCritical { "false" } else { "true" },
+                if kind == TsaKind::P256EkuNotCritical {
+                    "false"
+                } else {
+                    "true"
+                },
             );
         std::fs::write(&config, pki).expect("write config");
         let child = Command::new("certomancer")
