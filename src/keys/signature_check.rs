@@ -227,3 +227,61 @@ fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, String> {
     let salt = params.salt_length.unwrap_or(20);
     Ok(Scheme::RsaPss(hash, salt as usize))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signature::hazmat::PrehashSigner;
+    use spki::EncodePublicKey;
+
+    fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        }
+    }
+
+    fn p256() -> (p256::ecdsa::SigningKey, SubjectPublicKeyInfoOwned) {
+        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let der = key.verifying_key().to_public_key_der().unwrap();
+        (key, SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn a_foreign_ecdsa_sha384_signature_verifies_but_not_under_sello_s_own_profile() {
+        let (key, spki) = p256();
+        let message = b"atributos firmados";
+        let signature: p256::ecdsa::Signature = key.sign_prehash(&Hash::Sha384.digest(message)).unwrap();
+        let der = signature.to_der();
+        let sha384 = algorithm(rfc5912::ECDSA_WITH_SHA_384);
+        signed_by_foreign(&spki, &sha384, None, message, der.as_bytes()).expect("valid");
+        assert!(
+            !signed_by(&spki, &sha384, message, der.as_bytes()),
+            "Sello's own signatures are Ed25519 or ECDSA with SHA-256 only"
+        );
+        let error = signed_by_foreign(&spki, &sha384, None, b"otros atributos", der.as_bytes()).unwrap_err();
+        assert!(error.contains("no es válida"), "{error}");
+        // The same signature read as SHA-256 does not hold.
+        let sha256 = algorithm(rfc5912::ECDSA_WITH_SHA_256);
+        assert!(signed_by_foreign(&spki, &sha256, None, message, der.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn sha1_and_unnamed_pss_parameters_are_refused_by_name() {
+        let (_, spki) = p256();
+        let sha1_rsa = algorithm(ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5"));
+        let error = signed_by_foreign(&spki, &sha1_rsa, None, b"m", b"s").unwrap_err();
+        assert!(error.contains("no admitido"), "{error}");
+        // PSS without parameters means SHA-1 (RFC 4055): refused.
+        let error = signed_by_foreign(&spki, &algorithm(rfc5912::ID_RSASSA_PSS), None, b"m", b"s").unwrap_err();
+        assert!(error.contains("RSA-PSS"), "{error}");
+        // A bare rsaEncryption takes its hash from the digest algorithm.
+        let sha1 = algorithm(ObjectIdentifier::new_unwrap("1.3.14.3.2.26"));
+        let error = signed_by_foreign(&spki, &algorithm(RSA_ENCRYPTION), Some(&sha1), b"m", b"s").unwrap_err();
+        assert!(error.contains("SHA-256"), "{error}");
+        // An RSA scheme over an EC key is not a signature of that key.
+        let sha256_rsa = algorithm(rfc5912::SHA_256_WITH_RSA_ENCRYPTION);
+        let error = signed_by_foreign(&spki, &sha256_rsa, None, b"m", b"s").unwrap_err();
+        assert!(error.contains("no es RSA"), "{error}");
+    }
+}
