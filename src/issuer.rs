@@ -1,7 +1,8 @@
 //! Issuing from the service: the renderer, the office's signing key and
 //! where verification links point, shared by every request. Rendering and
 //! signing run on the request's thread (the archive moves them off the
-//! async workers), so several documents are issued at once.
+//! async workers), so several documents are issued at once. Signatures are
+//! time-stamped by the configured TSAs, through one client.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,8 +17,9 @@ use crate::forms::FormSpec;
 use crate::keys::{OfficeKey, SigningKeys};
 use crate::metrics::Metrics;
 use crate::office::Country;
+use crate::pdf::TsaClient;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
-use crate::signed_pdf::{IssueError, IssueRequest, issue};
+use crate::signed_pdf::{IssueError, IssueRequest, issue_stamped};
 
 /// What issues documents for the service.
 pub struct Issuer {
@@ -32,6 +34,9 @@ pub struct Issuer {
     base_url: String,
     /// Counts every document it issues.
     metrics: Arc<Metrics>,
+    /// The configured time-stamping authorities, one client for every
+    /// document; `None` when none is configured.
+    timestamps: Option<TsaClient>,
 }
 
 impl Issuer {
@@ -42,7 +47,9 @@ impl Issuer {
 
     /// Signs with the key `keys` holds at each signature.
     pub fn with_keys(config: &Config, keys: SigningKeys) -> std::io::Result<Self> {
+        let timestamps = TsaClient::configured(&config.timestamp).map_err(std::io::Error::other)?;
         Ok(Self {
+            timestamps,
             renderer: Arc::new(Renderer::new(config)?),
             other_offices: Mutex::new(HashMap::new()),
             config: config.clone(),
@@ -80,6 +87,11 @@ impl Issuer {
     /// Where each signature takes its key from (see [`SigningKeys`]).
     pub fn signing_keys(&self) -> Arc<SigningKeys> {
         Arc::clone(&self.keys)
+    }
+
+    /// The client of the configured time-stamping authorities, if any.
+    pub fn timestamps(&self) -> Option<&TsaClient> {
+        self.timestamps.as_ref()
     }
 
     /// Where verification links point.
@@ -217,7 +229,13 @@ impl Issuer {
                     .keys
                     .for_signing()
                     .map_err(|e| IssueError::Other(format!("clave de firma: {e}")))?;
-                issue(&renderer, &key, &self.base_url, &request)
+                issue_stamped(
+                    &renderer,
+                    &key,
+                    &self.base_url,
+                    &request,
+                    self.timestamps.as_ref(),
+                )
             })
             .await?;
         self.count_issued(archive, order, &issued);

@@ -116,6 +116,11 @@ pub struct DocumentRecord {
     /// attached, by field (`representante`), separated by commas; `None`
     /// when none is awaited.
     pub paper_pending: Option<String>,
+    /// When its signature's RFC 3161 time-stamp says it existed (RFC 3339,
+    /// UTC), and the TSA that says so; `None` for a document issued
+    /// without a time-stamp.
+    pub timestamp_at: Option<String>,
+    pub timestamp_tsa: Option<String>,
 }
 
 impl DocumentRecord {
@@ -134,7 +139,7 @@ pub(crate) const DOCUMENT_COLUMNS: &str = "id, public_id, folio, form, status, e
      annulled_at, annulled_by, annul_reason, \
      (SELECT r.public_id FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_public_id, \
      (SELECT r.folio FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_folio, \
-     paper_pending";
+     paper_pending, timestamp_at, timestamp_tsa";
 
 /// An expediente as the archive keeps it. Serialized into the manifest of
 /// an expediente's export (`export.rs`), without its key.

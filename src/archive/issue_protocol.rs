@@ -251,7 +251,8 @@ impl Archive {
             let mut tx = self.store.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
-                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8 \
+                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8, \
+                 timestamp_at = $9, timestamp_tsa = $10 \
                  WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id)
@@ -262,6 +263,13 @@ impl Archive {
             .bind(document.pages as i64)
             .bind(&document.url)
             .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
+            .bind(
+                document
+                    .timestamp
+                    .as_ref()
+                    .map(|stamp| stamp.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
+            .bind(document.timestamp.as_ref().map(|stamp| stamp.tsa.clone()))
             .execute(&mut *tx)
             .await?
             .rows_affected();

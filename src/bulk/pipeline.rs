@@ -20,9 +20,10 @@ use super::{ReadyRow, Responsible, RowProblem};
 use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, persons_in};
 use crate::forms::FormSpec;
 use crate::keys::{OfficeKey, SigningKeys};
+use crate::pdf::TsaClient;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
-use crate::signed_pdf::{IssueRequest, issue};
+use crate::signed_pdf::{IssueRequest, issue_stamped};
 
 /// What issues the rows: the office's archive, its letterhead and key,
 /// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
@@ -35,6 +36,8 @@ pub struct BulkIssuer {
     /// follows a rotation made meanwhile.
     keys: Arc<SigningKeys>,
     base_url: String,
+    /// Time-stamps each signature when set (the issuer's one client).
+    timestamps: Option<TsaClient>,
     signer: String,
     cargo: String,
     actor: String,
@@ -103,6 +106,7 @@ impl BulkIssuer {
             renderer,
             keys: Arc::new(SigningKeys::fixed(key)),
             base_url: base_url.to_owned(),
+            timestamps: None,
             signer: responsible.name.to_owned(),
             cargo: responsible.cargo.to_owned(),
             actor: responsible.actor.to_owned(),
@@ -116,6 +120,13 @@ impl BulkIssuer {
     /// Signs each row with the key `keys` holds at that moment.
     pub fn signing_with(mut self, keys: Arc<SigningKeys>) -> Self {
         self.keys = keys;
+        self
+    }
+
+    /// Time-stamps every signature through `timestamps` (PAdES B-T); a
+    /// document none of its TSAs stamps is issued without (B-B).
+    pub fn with_timestamps(mut self, timestamps: Option<TsaClient>) -> Self {
+        self.timestamps = timestamps;
         self
     }
 
@@ -263,10 +274,11 @@ impl BulkIssuer {
         let folio = reservation.folio.to_string();
         let permit = rendering.acquire().await;
         let rendered = {
-            let (renderer, keys, base_url) = (
+            let (renderer, keys, base_url, timestamps) = (
                 Arc::clone(&self.renderer),
                 Arc::clone(&self.keys),
                 self.base_url.clone(),
+                self.timestamps.clone(),
             );
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
@@ -287,7 +299,7 @@ impl BulkIssuer {
                 let key = keys
                     .for_signing()
                     .map_err(|e| crate::signed_pdf::IssueError::Other(format!("clave de firma: {e}")))?;
-                issue(&renderer, &key, &base_url, &request)
+                issue_stamped(&renderer, &key, &base_url, &request, timestamps.as_ref())
             })
             .await
         };

@@ -138,7 +138,8 @@ pub async fn run_lote(
         order.issued_at,
     )
     .signing_with(issuer.signing_keys())
-    .signed_on_paper(order.on_paper);
+    .signed_on_paper(order.on_paper)
+    .with_timestamps(issuer.timestamps().cloned());
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }

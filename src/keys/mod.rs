@@ -8,6 +8,7 @@ mod certificate;
 mod current;
 mod log_key;
 mod setup;
+mod signature_check;
 mod store;
 mod turns;
 
@@ -32,7 +33,8 @@ pub use setup::{
     default_root_dir, office_key, renew_crl, retired_keys_dir, revoke_retired_key, rotate_office_key,
     trusted_keys,
 };
-pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys, signed_by};
+pub use signature_check::{Hash, signed_by, signed_by_foreign};
+pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys};
 pub use turns::{KeyTurns, RotatingTurn, SigningTurn};
 
 /// The private key file inside a key folder.

@@ -7,6 +7,7 @@ mod merge;
 mod object;
 mod sign;
 mod tagging;
+mod timestamp_proof;
 mod tsp;
 mod verify;
 
@@ -16,6 +17,7 @@ pub use file::{Entry, PdfError, PdfFile};
 pub use merge::MergedPdf;
 pub use object::{Dict, Object};
 pub use sign::{SignError, SignatureRequest, sign_pdf, sign_pdf_stamped};
+pub use timestamp_proof::{TimestampProof, prove as prove_timestamp};
 pub use tsp::{TimeStamp, TsaClient, read_token};
 pub use verify::{SignatureReport, VerifyReport, verify_pdf};
 

@@ -14,6 +14,7 @@ use super::cms;
 use super::file::{Entry, PdfError, PdfFile};
 use super::object::{Dict, Object};
 use super::tagging::is_widget_tagging;
+use super::timestamp_proof::prove;
 use crate::keys::{KeyAlgorithm, KeyId, TrustedKeys, certificate_name};
 
 /// A revision with more objects than this is not one of Sello's signature
@@ -21,7 +22,7 @@ use crate::keys::{KeyAlgorithm, KeyId, TrustedKeys, certificate_name};
 const MAX_SIGNATURE_REVISION_OBJECTS: usize = 16;
 
 /// What one signature says, and whether it holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SignatureReport {
     /// The signature field, "Firma 1", "Firma 2"…
     pub field: String,
@@ -40,6 +41,11 @@ pub struct SignatureReport {
     /// gave it; `None` for a signature without one (PAdES B-B).
     pub timestamp_time: Option<DateTime<Utc>>,
     pub timestamp_tsa: Option<String>,
+    /// Whether the time-stamp proves its time (its signature holds, its TSA
+    /// chains to a trusted root): only then does it count against a
+    /// compromise. `timestamp_check` says why or why not, in Spanish.
+    pub timestamp_verified: bool,
+    pub timestamp_check: Option<String>,
     /// Whether the signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     pub valid: bool,
@@ -132,17 +138,7 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
     let mut report = SignatureReport {
         field,
         signer,
-        office: None,
-        key_id: None,
-        algorithm: None,
-        signing_time: None,
-        root_key_id: None,
-        revocation: None,
-        timestamp_time: None,
-        timestamp_tsa: None,
-        covers_whole_file: false,
-        valid: false,
-        problem: None,
+        ..SignatureReport::default()
     };
     match check_signature_bytes(file, signature, trusted, &mut report) {
         Ok(()) => report.valid = true,
@@ -220,16 +216,24 @@ fn check_signature_bytes(
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
+    // A verified time-stamp proves the signature existed at its time, so
+    // that is the moment judged; otherwise the claimed one, which proves
+    // nothing against a stolen key.
+    let mut proven = None;
     if let Some(stamp) = &signer.timestamp {
-        report.timestamp_time = Some(stamp.time);
-        report.timestamp_tsa = Some(stamp.tsa.clone());
+        (report.timestamp_time, report.timestamp_tsa) = (Some(stamp.time), Some(stamp.tsa.clone()));
+        report.timestamp_check = Some(match prove(&stamp.token, trusted.tsa_roots()) {
+            Ok(proof) => {
+                proven = Some(proof.time);
+                format!("verificado: la TSA lleva a la raíz de confianza «{}»", proof.root)
+            }
+            Err(why) => format!("no verificado: {why}"),
+        });
+        report.timestamp_verified = proven.is_some();
     }
     report.office = certificate_name(&signer.certificate);
-    // The moment judged is the one the signature claims. A timestamp's time
-    // does not prove it yet: the token's own signature and its TSA's chain
-    // are not checked here (pyHanko checks them), so a forged token must
-    // not rescue a compromised key.
-    let verdict = trusted.judge(&signer.certificate, &signer.carried, signer.signing_time, false)?;
+    let at = proven.or(signer.signing_time);
+    let verdict = trusted.judge(&signer.certificate, &signer.carried, at, proven.is_some())?;
     report.root_key_id = verdict.root.map(|root| root.to_string());
     report.revocation = verdict.revocation;
     Ok(())
