@@ -110,3 +110,66 @@ async fn the_time_stamp_is_shown_where_people_look_and_nothing_when_there_is_non
     assert!(!page.contains("Sello de tiempo"), "{page}");
 }
 crate::archive_conformance!(the_time_stamp_is_shown_where_people_look_and_nothing_when_there_is_none);
+
+#[test]
+fn sello_bulk_time_stamps_every_carta_through_the_configured_tsa() {
+    let tsa = Tsa::start_with(crate::tsa::TsaKind::RsaSha256);
+    let root = tsa.root_pem();
+    let dir = tempfile::tempdir().expect("temp");
+    let rows = crate::bulk::rows(3, &[]);
+    std::fs::write(
+        dir.path().join("familias.csv"),
+        crate::bulk::csv_bytes(&rows, false),
+    )
+    .expect("csv");
+    let settings = [
+        (
+            "SELLO_FORMS_DIR",
+            crate::root().join("forms").display().to_string(),
+        ),
+        ("SELLO_DATA_DIR", dir.path().join("data").display().to_string()),
+        ("SELLO_TIMESTAMP_TSA", tsa.url()),
+        ("SELLO_TIMESTAMP_TRUSTED_ROOTS", root.display().to_string()),
+    ];
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sello"))
+        .current_dir(dir.path())
+        .args([
+            "bulk",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--input",
+            "familias.csv",
+        ])
+        .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("sello runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let config =
+        sello::config::Config::from_sources(None, settings.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
+            .expect("config");
+    let trusted = sello::keys::trusted_keys(&config).expect("the installation's keys and TSA roots");
+    let mut pdfs = Vec::new();
+    let mut folders = vec![dir.path().join("data/documentos")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("blobs").flatten() {
+            if entry.path().is_dir() {
+                folders.push(entry.path());
+            } else {
+                pdfs.push(std::fs::read(entry.path()).expect("blob"));
+            }
+        }
+    }
+    let cartas: Vec<_> = pdfs.iter().filter(|pdf| pdf.starts_with(b"%PDF")).collect();
+    assert_eq!(cartas.len(), 3, "one PDF per row");
+    for pdf in cartas {
+        let report = sello::pdf::verify_pdf(pdf, &trusted).expect("a PDF");
+        assert!(report.is_valid(), "{report:?}");
+        let signature = &report.signatures[0];
+        assert!(signature.timestamp_verified, "every carta is B-T: {signature:?}");
+    }
+}
