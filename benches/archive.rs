@@ -348,18 +348,19 @@ async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Val
     };
     let mut spent = Duration::ZERO;
     archive
-        .issue(&order, |folio| {
+        .issue(&order, |reservation| {
             let started = Instant::now();
             let request = IssueRequest {
                 form,
                 data,
                 issued_at: at,
-                folio: Some(folio.to_string()),
+                folio: Some(reservation.folio.to_string()),
                 signer: "Directora",
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
                 on_paper: &[],
+                citations: &reservation.citations,
             };
             let issued = issue(&bench.renderer, key, "https://sello.example", &request);
             spent = started.elapsed();

@@ -263,6 +263,7 @@ impl BulkIssuer {
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
             let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
+            let citations = reservation.citations.clone();
             on_render_pool(move || {
                 let request = IssueRequest {
                     form: &form,
@@ -274,6 +275,7 @@ impl BulkIssuer {
                     endorsements: &[],
                     hand_signatures: &[],
                     on_paper: &on_paper,
+                    citations: &citations,
                 };
                 issue(&renderer, &key, &base_url, &request)
             })
