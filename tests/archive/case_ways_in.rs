@@ -109,6 +109,28 @@ fn the_command_line_and_a_bulk_run_keep_the_carta_and_the_declaracion_apart() {
         crate::bulk::csv_bytes(&rows, false),
     )
     .expect("csv");
+    // A dry run already says so, and issues nothing.
+    let dry = sello(
+        dir.path(),
+        &[
+            "bulk",
+            "carta-compromiso",
+            "--firmaran-en-papel",
+            "--input",
+            "familias.csv",
+            "--errors",
+            "prueba.csv",
+            "--at",
+            "2026-11-22",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry.status.code(), Some(2), "{}", text(&dry));
+    let found = std::fs::read_to_string(dir.path().join("prueba.csv")).expect("report");
+    assert!(
+        found.contains("\n3;") && found.contains(&declaration) && found.matches(";;").count() == 1,
+        "{found}"
+    );
     let run = sello(
         dir.path(),
         &[
