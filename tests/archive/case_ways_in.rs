@@ -229,6 +229,38 @@ async fn the_api_and_the_staff_app_keep_the_order_of_a_familys_expediente(fixtur
         sent.text()
     );
 
+    // A Plan that cites the Carta: each document's page links to the other.
+    let mut plan = example_now("plan-intervencion");
+    plan["carta_compromiso"] = json!(carta_folio);
+    let cited = service
+        .api(
+            "POST",
+            "/api/v1/documents",
+            Some(&token),
+            Some(json!({"form": "plan-intervencion", "data": plan, "firmaran_en_papel": true})),
+        )
+        .await;
+    assert_eq!(cited.status, StatusCode::CREATED, "{}", cited.text());
+    let plan_id = crate::public_id(&cited.json()["document"]["id"]);
+    let plan_folio = cited.json()["document"]["folio"]
+        .as_str()
+        .expect("folio")
+        .to_owned();
+    let carta_id = crate::public_id(&issued.json()["document"]["id"]);
+    let carta_page = browser.get(&format!("/documentos/{carta_id}")).await.text();
+    assert!(
+        carta_page.contains("Lo citan")
+            && carta_page.contains(&format!("href=\"/documentos/{plan_id}\""))
+            && carta_page.contains(&plan_folio),
+        "{carta_page}"
+    );
+    let plan_page = browser.get(&format!("/documentos/{plan_id}")).await.text();
+    assert!(
+        plan_page.contains("Documentos que cita")
+            && plan_page.contains(&format!("href=\"/documentos/{carta_id}\"")),
+        "{plan_page}"
+    );
+
     // Annulled, the Carta no longer blocks the Declaración.
     let annulled = service
         .api(
