@@ -168,3 +168,144 @@ pub(super) fn identity_problems(persons: &[NamedPerson], known: &[KnownPerson], 
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forms::{ExpedienteRule, FieldType, FormId};
+
+    fn form_ref(id: &str, title: &str) -> CitedForm {
+        CitedForm {
+            id: FormId::parse(id).expect("id"),
+            title: title.to_owned(),
+        }
+    }
+
+    fn in_case(form: &str, folio: &str, day: &str) -> InCase {
+        InCase {
+            form: form.to_owned(),
+            folio: folio.to_owned(),
+            issued_on: day.to_owned(),
+        }
+    }
+
+    fn plan_rule() -> (FormSpec, ExpedienteRule) {
+        let catalog =
+            crate::forms::Catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("forms"))
+                .expect("catalog");
+        let form = catalog.get("plan-intervencion").expect("form").clone();
+        let rule = ExpedienteRule {
+            requires: vec![form_ref("caracterizacion-familia", "Caracterización")],
+            excludes: vec![form_ref("declaracion-no-participacion", "Declaración")],
+            ..form.expediente.clone().expect("expediente")
+        };
+        (form, rule)
+    }
+
+    #[test]
+    fn requires_excludes_and_after_each_name_what_is_missing_or_in_the_way() {
+        let (form, rule) = plan_rule();
+        let none = order_problems(&form, &rule, &[], "Familia X", "2026-11-22");
+        let text: Vec<&str> = none.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(none.len(), 2, "{text:?}");
+        assert!(
+            text[0].contains("requiere") && text[0].contains("Caracterización"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("va después de «Carta de Compromiso»"),
+            "{text:?}"
+        );
+
+        let current = [
+            in_case("carta-compromiso", "M/CA/2026/0001", "2026-11-20"),
+            in_case("caracterizacion-familia", "M/FI/2026/0001", "2026-11-21"),
+        ];
+        assert!(order_problems(&form, &rule, &current, "Familia X", "2026-11-22").is_empty());
+        // The Carta issued after this document's date does not come before it.
+        let later = order_problems(&form, &rule, &current, "Familia X", "2026-11-19");
+        assert_eq!(later.len(), 1);
+        assert!(later[0].message.contains("posterior"), "{later:?}");
+
+        let blocked = [
+            current[0].clone(),
+            current[1].clone(),
+            in_case("declaracion-no-participacion", "M/CA/2026/0002", "2026-11-21"),
+        ];
+        let found = order_problems(&form, &rule, &blocked, "Familia X", "2026-11-22");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("M/CA/2026/0002") && found[0].path.is_empty());
+    }
+
+    #[test]
+    fn a_replaced_document_is_refused_naming_its_replacement() {
+        let field = FieldSpec {
+            name: "carta".into(),
+            label: "Carta".into(),
+            help: String::new(),
+            required: false,
+            criterion: None,
+            filled_by: None,
+            kind: FieldType::Text {
+                min_length: None,
+                max_length: 60,
+            },
+        };
+        let forms = [form_ref("carta-compromiso", "Carta de Compromiso")];
+        let citation = Citation {
+            field: &field,
+            folio: "M/CA/2026/0001",
+            forms: &forms,
+            share: None,
+        };
+        let found = Found {
+            id: 1,
+            form: "carta-compromiso".into(),
+            status: "reemplazado".into(),
+            issued_on: "2026-11-20".into(),
+            expediente_id: 3,
+            replaced_by: Some(2),
+        };
+        let target = Target {
+            id: Some(3),
+            title: "Familia X",
+        };
+        let refused = citation.judge(Some(&found), Some("M/CA/2026/0002"), target, &[], &[]);
+        assert!(
+            matches!(&refused, Err(m) if m.contains("reemplazado por el M/CA/2026/0002")),
+            "{refused:?}"
+        );
+        let current = Found {
+            status: "emitido".into(),
+            ..found
+        };
+        let printed = citation
+            .judge(Some(&current), None, target, &[], &[])
+            .expect("cited");
+        assert_eq!(
+            (printed.folio.as_str(), printed.fecha.as_str()),
+            ("M/CA/2026/0001", "2026-11-20")
+        );
+    }
+
+    #[test]
+    fn a_name_is_the_same_person_whatever_its_accents_and_case() {
+        let known = [KnownPerson {
+            identity: "15432876-9".into(),
+            name: "Carolina Andrea Muñoz Soto".into(),
+            folio: "M/CA/2026/0001".into(),
+        }];
+        let named = |name: &str, identity: &str| NamedPerson {
+            role: "representante".into(),
+            name: name.into(),
+            identity: identity.into(),
+        };
+        let refused = identity_problems(&[named("CAROLINA ANDREA MUNOZ SOTO", "11111111-1")], &known, "F");
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].path, "representante.identificacion");
+        assert!(
+            identity_problems(&[named("Carolina Andrea Muñoz Soto", "15432876-9")], &known, "F").is_empty()
+        );
+        assert!(identity_problems(&[named("Rosa Díaz", "11111111-1")], &known, "F").is_empty());
+    }
+}
