@@ -31,7 +31,9 @@ pub(super) struct KnownPerson {
     pub folio: String,
 }
 
-/// The persons the expediente's current documents name, once each.
+/// The persons the expediente's current documents name, once each: in a
+/// family's or a person's case only, where one name is one person (a
+/// community's lists may well hold two people of the same name).
 pub(super) async fn persons_in_case(
     tx: &mut Tx,
     expediente_id: i64,
@@ -40,7 +42,7 @@ pub(super) async fn persons_in_case(
         "SELECT p.identity, p.name, MIN(d.folio) AS folio FROM documents d \
          JOIN document_persons dp ON dp.document_id = d.id JOIN persons p ON p.id = dp.person_id \
          JOIN expedientes e ON e.id = d.expediente_id \
-         WHERE d.expediente_id = $1 AND d.status = 'emitido' AND e.kind <> 'administrativo' \
+         WHERE d.expediente_id = $1 AND d.status = 'emitido' AND e.kind IN ('familia', 'persona') \
          GROUP BY p.identity, p.name",
     )
     .bind(expediente_id)
