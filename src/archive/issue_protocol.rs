@@ -145,8 +145,16 @@ impl Archive {
         let document_public_id = PublicId::generate()?;
         let expediente_public_id = PublicId::generate()?;
         // PostgreSQL must lock the expediente so that it is not closed while
-        // a document is filed in it; SQLite's write lock already does.
-        let share_lock = self.store.dialect().row_lock(false);
+        // a document is filed in it; SQLite's write lock already does. A
+        // form with an order that excludes another takes it exclusively,
+        // so that a Carta and a Declaración reserved at once for one
+        // family are judged one after the other.
+        let ordered = order
+            .form
+            .expediente
+            .as_ref()
+            .is_some_and(|r| !r.excludes.is_empty());
+        let share_lock = self.store.dialect().row_lock(ordered);
 
         let mut tx = self.store.begin_write().await?;
         if let Some(key) = order.idempotency_key {

@@ -278,3 +278,30 @@ async fn a_family_member_named_again_with_another_identification_is_refused(fixt
     fixture.issue("caracterizacion-familia", &data).await;
 }
 crate::archive_conformance!(a_family_member_named_again_with_another_identification_is_refused);
+
+async fn a_carta_still_being_issued_already_excludes_the_declaracion(fixture: &Fixture) {
+    let archive = &fixture.archive;
+    let carta = example("carta-compromiso");
+    let reserved = archive
+        .reserve(&crate::order("carta-compromiso", &carta, None, None))
+        .await
+        .expect("reserves")
+        .expect("new");
+    let declaracion = declaracion_of_the_cartas_family();
+    let message = refused(
+        fixture
+            .issue_on("declaracion-no-participacion", &declaracion, 22, None)
+            .await,
+    );
+    assert!(
+        message.contains("en emisión") && message.contains(reserved.folio.as_str()),
+        "{message}"
+    );
+    // Its issuance failed: the folio is annulled and blocks nothing.
+    archive
+        .abandon(&reserved, "emisión fallida: prueba")
+        .await
+        .expect("abandons");
+    fixture.issue("declaracion-no-participacion", &declaracion).await;
+}
+crate::archive_conformance!(a_carta_still_being_issued_already_excludes_the_declaracion);

@@ -100,11 +100,23 @@ pub(super) fn order_problems(
     fn of<'c>(current: &'c [InCase], wanted: &'c CitedForm) -> impl Iterator<Item = &'c InCase> {
         current.iter().filter(move |d| d.form == wanted.id.as_str())
     }
+    // What is still being issued excludes (it may well be issued), but
+    // does not yet count as issued before this one.
+    let issued: Vec<InCase> = current
+        .iter()
+        .filter(|d| d.status == "emitido")
+        .cloned()
+        .collect();
     let mut problems = Vec::new();
     for excluded in &rule.excludes {
         for document in of(current, excluded) {
+            let state = if document.status == "emitido" {
+                "vigente"
+            } else {
+                "en emisión"
+            };
             problems.push(whole(format!(
-                "el expediente «{title}» ya tiene «{}» vigente (folio {}), que excluye «{}»; \
+                "el expediente «{title}» ya tiene «{}» {state} (folio {}), que excluye «{}»; \
                  si aquel se emitió por error, anúlelo primero",
                 excluded.name(),
                 document.folio,
@@ -112,7 +124,7 @@ pub(super) fn order_problems(
             )));
         }
     }
-    if !rule.requires.is_empty() && !rule.requires.iter().any(|r| of(current, r).next().is_some()) {
+    if !rule.requires.is_empty() && !rule.requires.iter().any(|r| of(&issued, r).next().is_some()) {
         let names: Vec<&str> = rule.requires.iter().map(CitedForm::name).collect();
         problems.push(whole(format!(
             "«{}» requiere que el expediente «{title}» tenga vigente: {}; no lo tiene",
@@ -121,7 +133,7 @@ pub(super) fn order_problems(
         )));
     }
     for before in &rule.after {
-        let earliest = of(current, before).map(|d| d.issued_on.as_str()).min();
+        let earliest = of(&issued, before).map(|d| d.issued_on.as_str()).min();
         match earliest {
             None => problems.push(whole(format!(
                 "«{}» va después de «{}», y el expediente «{title}» no la tiene vigente",
@@ -186,6 +198,7 @@ mod tests {
             form: form.to_owned(),
             folio: folio.to_owned(),
             issued_on: day.to_owned(),
+            status: "emitido".to_owned(),
         }
     }
 

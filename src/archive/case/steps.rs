@@ -15,12 +15,14 @@ pub(super) struct Found {
     pub replaced_by: Option<i64>,
 }
 
-/// A current document of an expediente.
+/// A current document of an expediente, or one being issued into it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(super) struct InCase {
     pub form: String,
     pub folio: String,
     pub issued_on: String,
+    /// `emitido`, or `reservado` while it is being rendered and signed.
+    pub status: String,
 }
 
 /// A person named by a current document of an expediente.
@@ -84,11 +86,12 @@ pub(super) async fn identities_of(tx: &mut Tx, document_id: i64) -> Result<Vec<S
     .await
 }
 
-/// The expediente's current documents.
+/// The expediente's current documents and those being issued into it: a
+/// Carta whose folio is taken already excludes a Declaración.
 pub(super) async fn current_in(tx: &mut Tx, expediente_id: i64) -> Result<Vec<InCase>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT form, folio, issued_on FROM documents WHERE expediente_id = $1 AND status = 'emitido' \
-         ORDER BY id",
+        "SELECT form, folio, issued_on, status FROM documents WHERE expediente_id = $1 \
+         AND status IN ('emitido', 'reservado') ORDER BY id",
     )
     .bind(expediente_id)
     .fetch_all(&mut **tx)
