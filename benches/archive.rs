@@ -423,18 +423,19 @@ async fn issue_one(
     };
     let mut spent = Duration::ZERO;
     archive
-        .issue(&order, |folio| {
+        .issue(&order, |reservation| {
             let started = Instant::now();
             let request = IssueRequest {
                 form,
                 data,
                 issued_at: at,
-                folio: Some(folio.to_string()),
+                folio: Some(reservation.folio.to_string()),
                 signer: "Directora",
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
                 on_paper: &[],
+                citations: &reservation.citations,
             };
             let issued = issue_stamped(&bench.renderer, key, "https://sello.example", &request, tsa);
             spent = started.elapsed();

@@ -212,12 +212,13 @@ impl Issuer {
             .await
             .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
         let issued = archive
-            .issue(order, |folio| {
+            .issue(order, |reservation| {
                 let request = IssueRequest {
                     form: order.form,
                     data: order.data,
                     issued_at: order.issued_at,
-                    folio: Some(folio.to_string()),
+                    folio: Some(reservation.folio.to_string()),
+                    citations: &reservation.citations,
                     signer: signer.0,
                     cargo: signer.1,
                     endorsements: &order.endorsements,

@@ -10,13 +10,16 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
+use crate::forms::{FieldType, Problem};
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
     SignError, SignatureRequest, TimeStamp, TsaClient, has_ambiguous_stream_end, sign_pdf, sign_pdf_stamped,
 };
 use crate::qr;
-use crate::render::{DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json};
+use crate::render::{
+    CitedDocument, DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json,
+};
 
 /// How many verification codes are drawn, at most, for a document whose
 /// rendering keeps ending a stream ambiguously.
@@ -38,6 +41,9 @@ pub struct IssueRequest<'a> {
     pub hand_signatures: &'a [(String, Vec<u8>)],
     /// The signers who sign the printed paper: their blocks stay empty.
     pub on_paper: &'a [String],
+    /// The documents its `documento` fields cite, as the archive resolved
+    /// them when it reserved the folio: every cited folio must be here.
+    pub citations: &'a [CitedDocument],
 }
 
 /// An issued, signed document.
@@ -122,6 +128,7 @@ pub fn issue_stamped(
         IssueDate::issued(&request.issued_at),
     )
     .map_err(IssueError::Invalid)?;
+    unchecked_citations(request).map_err(IssueError::Invalid)?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();
     let payload = qr::signed_payload(
         key,
@@ -152,7 +159,8 @@ pub fn issue_stamped(
         )
         .with_endorsements(request.endorsements.to_vec())
         .with_hand_signatures(request.hand_signatures.to_vec())
-        .with_on_paper(request.on_paper.to_vec());
+        .with_on_paper(request.on_paper.to_vec())
+        .with_citations(request.citations.to_vec());
         let rendered = renderer.render(request.form, request.data, &context)?;
         // About one document in thirty has a compressed stream whose last
         // byte is a carriage return, which PDF/A validators read as part of
@@ -200,4 +208,37 @@ pub fn issue_stamped(
         timings,
         timestamp,
     })
+}
+
+/// An issued document prints the folio and date of what it cites as
+/// checked, so every folio a `documento` field names must have been
+/// resolved by the archive: a document is not issued citing a folio
+/// nobody looked up.
+fn unchecked_citations(request: &IssueRequest<'_>) -> Result<(), Problems> {
+    let problems: Vec<Problem> = request
+        .form
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldType::Document { .. }))
+        .filter_map(|field| {
+            let folio = request.data.get(&field.name)?.as_str()?.trim();
+            let resolved = request
+                .citations
+                .iter()
+                .any(|c| c.field == field.name && c.folio == folio);
+            (!folio.is_empty() && !resolved).then(|| Problem {
+                path: field.name.clone(),
+                message: format!(
+                    "«{}»: el documento {folio} no se comprobó en el archivo de la oficina; \
+                     un documento que cita otro se emite desde el archivo, que lo busca",
+                    field.label
+                ),
+            })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems(problems))
+    }
 }

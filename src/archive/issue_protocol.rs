@@ -20,8 +20,8 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use super::audit::{NewEvent, append_event, hex};
+use super::case;
 use super::documents::DocumentRecord;
-use super::folio::Folio;
 use super::reservation::Reservation;
 use super::reservation::rules::{self, KeyUse, Plan};
 use super::reservation::steps::{self, Reserved};
@@ -93,21 +93,22 @@ fn now() -> String {
 
 impl Archive {
     /// Issues a document: takes its folio, has `render` make the signed PDF
-    /// for that folio, stores it and commits. `render` runs on this thread
+    /// for that reservation (its folio, and the documents it cites), stores it and commits. `render` runs on this thread
     /// (inside `block_in_place` when the runtime allows it).
     pub async fn issue(
         &self,
         order: &IssueOrder<'_>,
-        render: impl FnOnce(&Folio) -> Result<IssuedDocument, IssueError>,
+        render: impl FnOnce(&Reservation) -> Result<IssuedDocument, IssueError>,
     ) -> Result<Issued, ArchiveError> {
         let reservation = match self.reserve(order).await? {
             Ok(reservation) => reservation,
             Err(existing) => return Ok(Issued::Existing(existing)),
         };
-        let folio = reservation.folio.clone();
         let rendered = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| render(&folio)),
-            _ => render(&folio),
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| render(&reservation))
+            }
+            _ => render(&reservation),
         };
         let document = match rendered {
             Ok(document) => document,
@@ -144,8 +145,16 @@ impl Archive {
         let document_public_id = PublicId::generate()?;
         let expediente_public_id = PublicId::generate()?;
         // PostgreSQL must lock the expediente so that it is not closed while
-        // a document is filed in it; SQLite's write lock already does.
-        let share_lock = self.store.dialect().row_lock(false);
+        // a document is filed in it; SQLite's write lock already does. A
+        // form with an order that excludes another takes it exclusively,
+        // so that a Carta and a Declaración reserved at once for one
+        // family are judged one after the other.
+        let ordered = order
+            .form
+            .expediente
+            .as_ref()
+            .is_some_and(|r| !r.excludes.is_empty());
+        let share_lock = self.store.dialect().row_lock(ordered);
 
         let mut tx = self.store.begin_write().await?;
         if let Some(key) = order.idempotency_key {
@@ -174,6 +183,22 @@ impl Archive {
                 (id, title)
             }
         };
+        // The case's rules, in the transaction that files the document, so
+        // that a citation annulled or a Carta issued meanwhile counts.
+        let target = case::Target {
+            id: Some(expediente_id),
+            title: &expediente_title,
+        };
+        let judged = case::Judged {
+            form: order.form,
+            data: order.data,
+            persons: &plan.persons,
+            issued_on: &plan.issued_on,
+            correction: order.draft.as_ref().is_some_and(|d| d.replaces.is_some()),
+        };
+        let citations = case::judge(&mut tx, &office.code, &judged, target)
+            .await?
+            .map_err(case::refused)?;
         let number = steps::next_number(&mut tx, &office.code, &plan).await?;
         let number = rules::folio_number(number)?;
         let folio = plan.folio(&self.folio_format, &office.code, number);
@@ -191,6 +216,7 @@ impl Archive {
             .await
             .map_err(|e| rules::insert_failure(e, order.idempotency_key))?;
         steps::link_persons(&mut tx, &office.code, (expediente_id, document_id), &plan.persons).await?;
+        case::record_citations(&mut tx, document_id, &citations).await?;
         tx.commit().await?;
         Ok(Ok(Reservation {
             document_id,
@@ -198,6 +224,7 @@ impl Archive {
             expediente_id,
             expediente_title,
             identities: plan.persons.iter().map(|p| p.identity.clone()).collect(),
+            citations: citations.into_iter().map(|c| c.printed).collect(),
         }))
     }
 

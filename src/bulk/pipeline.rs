@@ -283,6 +283,7 @@ impl BulkIssuer {
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
             let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
+            let citations = reservation.citations.clone();
             on_render_pool(move || {
                 let request = IssueRequest {
                     form: &form,
@@ -294,6 +295,7 @@ impl BulkIssuer {
                     endorsements: &[],
                     hand_signatures: &[],
                     on_paper: &on_paper,
+                    citations: &citations,
                 };
                 // Held until signed: a rotation waits for this signature.
                 let key = keys

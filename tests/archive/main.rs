@@ -5,6 +5,8 @@
 mod audit;
 mod bulk;
 mod bulk_hostile;
+mod case_ways_in;
+mod cases;
 mod checks;
 mod cli;
 mod crash;
@@ -342,17 +344,18 @@ pub async fn issue_into(
         ..crate::order(form, data, None, idempotency_key)
     };
     archive
-        .issue(&order, |folio| {
+        .issue(&order, |reservation| {
             let request = IssueRequest {
                 form: spec,
                 data,
                 issued_at: at(day),
-                folio: Some(folio.to_string()),
+                folio: Some(reservation.folio.to_string()),
                 signer: "Mtra. Guadalupe Torres Medina",
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
                 on_paper: &[],
+                citations: &reservation.citations,
             };
             issue(&RENDERER, key, BASE_URL, &request)
         })

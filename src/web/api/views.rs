@@ -10,8 +10,8 @@
 use serde::Serialize;
 
 use crate::archive::{
-    AuditEvent, DocumentRecord, ExpedienteRecord, HandSignatureRecord, PersonRow, PublicView, SearchHit,
-    SearchResults, SignatureRow, Status, StepRecord,
+    AuditEvent, CitationLink, DocumentRecord, ExpedienteRecord, HandSignatureRecord, PersonRow, PublicView,
+    SearchHit, SearchResults, SignatureRow, Status, StepRecord,
 };
 use crate::forms::Action;
 use crate::public_id::PublicId;
@@ -91,6 +91,34 @@ impl From<&DocumentRecord> for DocumentView {
                 .map(|list| list.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
             timestamp: TimestampView::of(&row.timestamp_at, &row.timestamp_tsa),
+        }
+    }
+}
+
+/// A citation between two documents of the office: the other document,
+/// and the `documento` field of the one that cites.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CitationView {
+    /// The citing document's field.
+    pub field: String,
+    /// The other document's id.
+    pub document: PublicId,
+    pub folio: String,
+    pub form: String,
+    pub status: Status,
+    /// Its issue date.
+    pub issued_on: String,
+}
+
+impl From<&CitationLink> for CitationView {
+    fn from(row: &CitationLink) -> Self {
+        Self {
+            field: row.field.clone(),
+            document: row.document_id,
+            folio: row.folio.clone(),
+            form: row.form.clone(),
+            status: row.status,
+            issued_on: row.issued_on.clone(),
         }
     }
 }

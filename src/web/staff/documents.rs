@@ -61,6 +61,7 @@ pub async fn document(
         .hand_signatures(SignedItem::Document(document.row_id))
         .await
         .or_page(&staff)?;
+    let citations = archive.citations(document.row_id).await.or_page(&staff)?;
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
     let can_annul = staff.user().role.can_issue() && document.status.is_current();
     let zone = state.issuer.time_zone_of(archive.office());
@@ -107,6 +108,7 @@ pub async fn document(
                 }
             }
             (attachments::section(&staff, &document, &hand, zone))
+            (citation_section(&state, &citations))
             h2 { "Datos" }
             @match state.catalog.get(&document.form) {
                 Some(form) => (read_only(form, &data)),
@@ -140,6 +142,28 @@ pub async fn document(
         },
     );
     Ok(Html(body.into_string()).into_response())
+}
+
+/// The documents this one cites and those that cite it, each a link.
+fn citation_section(state: &AppState, citations: &crate::archive::Citations) -> Markup {
+    let row = |link: &crate::archive::CitationLink| {
+        html! {
+            li {
+                a href={"/documentos/" (link.document_id)} { (form_title(state, &link.form)) " " (link.folio) }
+                " — del " (link.issued_on) ", " span class={"estado " (link.status.as_str())} { (link.status.as_str()) }
+            }
+        }
+    };
+    html! {
+        @if !citations.cites.is_empty() {
+            h2 { "Documentos que cita" }
+            ul { @for link in &citations.cites { (row(link)) } }
+        }
+        @if !citations.cited_by.is_empty() {
+            h2 { "Lo citan" }
+            ul { @for link in &citations.cited_by { (row(link)) } }
+        }
+    }
 }
 
 pub async fn pdf(
