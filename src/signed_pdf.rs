@@ -2,7 +2,8 @@
 //! verification code, render it with the code, link and QR on every page,
 //! and sign it. Nothing is stored here: `archive::issue_protocol` does that.
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use chrono_tz::Tz;
@@ -13,10 +14,91 @@ use crate::code::VerificationCode;
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
-    SignError, SignatureRequest, TimeStamp, TsaClient, has_ambiguous_stream_end, sign_pdf, sign_pdf_stamped,
+    CrlSource, PdfError, SignError, SignatureRequest, TimeStamp, TsaClient, ValidationData,
+    add_validation_data, carried_certificates, certificate_der, has_ambiguous_stream_end, sign_pdf,
+    sign_pdf_stamped,
 };
 use crate::qr;
 use crate::render::{DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json};
+use x509_cert::Certificate;
+
+/// Where a document's validation data (its DSS) comes from: the CRLs of
+/// the office's roots, on disk where the service publishes them, and for
+/// any other certificate (a TSA's) its distribution points. The DSS goes
+/// in at issuance because everything it needs is at hand then: the
+/// certificates are in the signature and its token, the office's CRL is a
+/// local file, and a TSA's CRL is fetched once a day, not per document.
+pub struct LongTermSources {
+    crl_dir: PathBuf,
+    crls: CrlSource,
+    /// Trusted roots (the TSAs'), embedded when they issued a carried
+    /// certificate: the chain complete in the file.
+    roots: Vec<Certificate>,
+}
+
+impl LongTermSources {
+    /// The office's CRLs from `crl_dir`; others fetched waiting at most
+    /// `timeout`.
+    pub fn new(crl_dir: PathBuf, timeout: Duration) -> Self {
+        Self {
+            crl_dir,
+            crls: CrlSource::new(timeout),
+            roots: Vec::new(),
+        }
+    }
+
+    /// Also embeds those of `roots` that issued a carried certificate.
+    pub fn with_roots(mut self, roots: Vec<Certificate>) -> Self {
+        self.roots = roots;
+        self
+    }
+
+    /// `pdf` with the certificates of every signature and time-stamp it
+    /// carries, and a CRL for each that is not a root, added to its DSS in
+    /// one incremental update; `pdf` itself if its DSS has them all.
+    pub fn complete(&self, pdf: Vec<u8>) -> Result<Vec<u8>, PdfError> {
+        let mut certificates = carried_certificates(&pdf)?;
+        let issuers: Vec<_> = self
+            .roots
+            .iter()
+            .filter(|root| {
+                certificates
+                    .iter()
+                    .any(|c| c.tbs_certificate().issuer() == root.tbs_certificate().subject())
+                    && !certificates.contains(root)
+            })
+            .cloned()
+            .collect();
+        certificates.extend(issuers);
+        let (crls, missing) = self.crls.crls_for(&certificates, &self.local_crls());
+        if !missing.is_empty() {
+            tracing::warn!(
+                certificates = missing.len(),
+                "no CRL found for some certificates; the DSS goes without them"
+            );
+        }
+        let mut data = ValidationData::default();
+        certificates
+            .iter()
+            .for_each(|c| data.add_certificate(certificate_der(c)));
+        crls.into_iter().for_each(|crl| data.add_crl(crl));
+        Ok(add_validation_data(&pdf, &data)?.unwrap_or(pdf))
+    }
+
+    /// The CRLs of the office's roots: `<root id>.crl` files, a few bytes
+    /// each, read anew so a renewed or extended CRL is used at once.
+    fn local_crls(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(&self.crl_dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "crl"))
+            .filter_map(|path| std::fs::read(path).ok())
+            .collect()
+    }
+}
 
 /// How many verification codes are drawn, at most, for a document whose
 /// rendering keeps ending a stream ambiguously.
@@ -60,6 +142,9 @@ pub struct IssuedDocument {
     /// The signature's time-stamp; `None` when the document was issued
     /// without one (no TSA configured, or none answered).
     pub timestamp: Option<TimeStamp>,
+    /// TSAs were asked and none answered: the archive records that the
+    /// document awaits its time-stamp, which a document time-stamp adds.
+    pub awaiting_timestamp: bool,
 }
 
 /// Where the time of an issuance went.
@@ -113,6 +198,20 @@ pub fn issue_stamped(
     base_url: &str,
     request: &IssueRequest<'_>,
     tsa: Option<&TsaClient>,
+) -> Result<IssuedDocument, IssueError> {
+    issue_long_term(renderer, key, base_url, request, tsa, None)
+}
+
+/// [`issue_stamped`], with the validation data of its signature and
+/// time-stamp embedded in a DSS after signing (PAdES B-LT) when
+/// `long_term` is given.
+pub fn issue_long_term(
+    renderer: &Renderer,
+    key: &OfficeKey,
+    base_url: &str,
+    request: &IssueRequest<'_>,
+    tsa: Option<&TsaClient>,
+    long_term: Option<&LongTermSources>,
 ) -> Result<IssuedDocument, IssueError> {
     // As the issuing office fills the form in: its country's identity
     // number where the form does not name one.
@@ -178,6 +277,12 @@ pub fn issue_stamped(
         Some(tsa) => sign_pdf_stamped(&rendered.pdf, &signature, tsa)?,
         None => (sign_pdf(&rendered.pdf, &signature)?, None),
     };
+    let pdf = match long_term {
+        Some(sources) => sources
+            .complete(pdf)
+            .map_err(|e| IssueError::Other(format!("datos de validación: {e}")))?,
+        None => pdf,
+    };
     let timings = Timings {
         render: render_time,
         sign: started.elapsed(),
@@ -198,6 +303,7 @@ pub fn issue_stamped(
             signed_at: signed_at.to_rfc3339(),
         },
         timings,
+        awaiting_timestamp: tsa.is_some() && timestamp.is_none(),
         timestamp,
     })
 }

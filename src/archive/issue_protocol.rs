@@ -234,6 +234,11 @@ impl Archive {
         indexing: Indexing,
     ) -> Result<DocumentRecord, ArchiveError> {
         let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
+        // When a later archival time-stamp is due (`sello archive renew`).
+        let evidence_until = crate::pdf::evidence_expiry(&document.pdf)
+            .ok()
+            .flatten()
+            .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
         // Identity numbers also without dots, so «15432876-9» finds
         // «15.432.876-9».
         let body = fold(&format!(
@@ -251,7 +256,8 @@ impl Archive {
             let mut tx = self.store.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
-                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8 \
+                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8, \
+                 awaiting_timestamp_since = $9, evidence_until = $10 \
                  WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id)
@@ -262,6 +268,8 @@ impl Archive {
             .bind(document.pages as i64)
             .bind(&document.url)
             .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
+            .bind(document.awaiting_timestamp.then(now))
+            .bind(&evidence_until)
             .execute(&mut *tx)
             .await?
             .rows_affected();
