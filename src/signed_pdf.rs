@@ -3,6 +3,7 @@
 //! and sign it. Nothing is stored here: `archive::issue_protocol` does that.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
@@ -31,6 +32,9 @@ use x509_cert::Certificate;
 pub struct LongTermSources {
     crl_dir: PathBuf,
     crls: CrlSource,
+    /// The TSAs' certificates seen in their tokens, to embed before the
+    /// next signature.
+    tsa_certificates: Mutex<Vec<Certificate>>,
     /// Trusted roots (the TSAs'), embedded when they issued a carried
     /// certificate: the chain complete in the file.
     roots: Vec<Certificate>,
@@ -43,6 +47,7 @@ impl LongTermSources {
         Self {
             crl_dir,
             crls: CrlSource::new(timeout),
+            tsa_certificates: Mutex::default(),
             roots: Vec::new(),
         }
     }
@@ -53,11 +58,58 @@ impl LongTermSources {
         self
     }
 
+    /// `pdf`, not signed yet, with a DSS for the signature `key` will make
+    /// and for the TSAs' tokens seen so far.
+    pub fn before_signing(&self, pdf: &[u8], key: &OfficeKey) -> Result<Vec<u8>, PdfError> {
+        let mut certificates = vec![key.certificate.clone()];
+        certificates.extend(key.chain.iter().cloned());
+        if let Ok(seen) = self.tsa_certificates.lock() {
+            certificates.extend(seen.iter().cloned());
+        }
+        let data = self.validation_data(certificates);
+        Ok(add_validation_data(pdf, &data)?.unwrap_or_else(|| pdf.to_vec()))
+    }
+
+    /// Remembers the certificates of `signed`'s time-stamp tokens; true if
+    /// one was new.
+    pub fn learn(&self, signed: &[u8]) -> Result<bool, PdfError> {
+        let carried = carried_certificates(signed)?;
+        let Ok(mut seen) = self.tsa_certificates.lock() else {
+            return Ok(false);
+        };
+        let mut learned = false;
+        for certificate in carried {
+            let issuer = certificate.tbs_certificate().issuer();
+            let office = issuer == certificate.tbs_certificate().subject()
+                || seen.contains(&certificate)
+                || self.is_office_certificate(&certificate);
+            if !office {
+                seen.push(certificate);
+                learned = true;
+            }
+        }
+        Ok(learned)
+    }
+
+    /// Whether `certificate` is the office's (its CRL is one of ours).
+    fn is_office_certificate(&self, certificate: &Certificate) -> bool {
+        self.local_crls().iter().any(|der| {
+            <x509_cert::crl::CertificateList as der::Decode>::from_der(der)
+                .is_ok_and(|crl| &crl.tbs_cert_list.issuer == certificate.tbs_certificate().issuer())
+        })
+    }
+
     /// `pdf` with the certificates of every signature and time-stamp it
     /// carries, and a CRL for each that is not a root, added to its DSS in
     /// one incremental update; `pdf` itself if its DSS has them all.
     pub fn complete(&self, pdf: Vec<u8>) -> Result<Vec<u8>, PdfError> {
-        let mut certificates = carried_certificates(&pdf)?;
+        let data = self.validation_data(carried_certificates(&pdf)?);
+        Ok(add_validation_data(&pdf, &data)?.unwrap_or(pdf))
+    }
+
+    /// `certificates`, the trusted roots that issued one, and a CRL for
+    /// each that is not a root.
+    fn validation_data(&self, mut certificates: Vec<Certificate>) -> ValidationData {
         let issuers: Vec<_> = self
             .roots
             .iter()
@@ -82,7 +134,7 @@ impl LongTermSources {
             .iter()
             .for_each(|c| data.add_certificate(certificate_der(c)));
         crls.into_iter().for_each(|crl| data.add_crl(crl));
-        Ok(add_validation_data(&pdf, &data)?.unwrap_or(pdf))
+        data
     }
 
     /// The CRLs of the office's roots: `<root id>.crl` files, a few bytes
@@ -273,15 +325,31 @@ pub fn issue_long_term(
         cargo: request.cargo,
         signing_time: signed_at,
     };
-    let (pdf, timestamp) = match tsa {
-        Some(tsa) => sign_pdf_stamped(&rendered.pdf, &signature, tsa)?,
-        None => (sign_pdf(&rendered.pdf, &signature)?, None),
+    let sign = |pdf: &[u8]| match tsa {
+        Some(tsa) => sign_pdf_stamped(pdf, &signature, tsa),
+        None => sign_pdf(pdf, &signature).map(|signed| (signed, None)),
     };
-    let pdf = match long_term {
-        Some(sources) => sources
-            .complete(pdf)
-            .map_err(|e| IssueError::Other(format!("datos de validación: {e}")))?,
-        None => pdf,
+    let validation_data = |e: PdfError| IssueError::Other(format!("datos de validación: {e}"));
+    let (pdf, timestamp) = match long_term {
+        None => sign(&rendered.pdf)?,
+        Some(sources) => {
+            // The DSS goes in before the signature, which then covers the
+            // whole file as PDF/A asks. A TSA seen for the first time is
+            // learned from its token and the document signed once more.
+            let prepared = sources
+                .before_signing(&rendered.pdf, key)
+                .map_err(validation_data)?;
+            let (mut signed, mut stamp) = sign(&prepared)?;
+            if stamp.is_some() && sources.learn(&signed).map_err(validation_data)? {
+                let prepared = sources
+                    .before_signing(&rendered.pdf, key)
+                    .map_err(validation_data)?;
+                (signed, stamp) = sign(&prepared)?;
+            }
+            // Anything still missing (a TSA not seen before, a CRL renewed
+            // meanwhile) goes after it.
+            (sources.complete(signed).map_err(validation_data)?, stamp)
+        }
     };
     let timings = Timings {
         render: render_time,

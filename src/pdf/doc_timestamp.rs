@@ -6,11 +6,13 @@
 //! document issued while no TSA answered gets later, and what keeps an
 //! archived document's evidence alive after its certificates expire.
 //!
-//! The update adds the time-stamp, an invisible field for it (its widget
-//! says what it is, `/TU`), the form's field list and the first page's
-//! `/Annots` with one more item, and nothing else. Like a co-signature's,
-//! its widget does not enter the structure tree: a change to the tree
-//! after the certifying signature reads as a change to what was signed.
+//! The update adds the time-stamp, a signature field for it that says
+//! what it is (`/TU`), and the form's field list with it, and nothing
+//! else. The field has no widget annotation: nothing shows on any page, so
+//! no page changes, and PDF/UA's rule that a widget be tagged in the
+//! structure tree has nothing to apply to (tagging it would change the
+//! tree after the certifying signature, which validators read as a change
+//! to what was signed).
 
 use super::file::{PdfError, PdfFile};
 use super::increment::{Increment, next_number};
@@ -40,7 +42,6 @@ pub(crate) fn add_with(
     let size = next_number(&file)?;
     let root = file.root()?;
     let catalog = file.dict(&Object::Ref(root.0, root.1))?;
-    let (page_ref, mut page) = file.first_page(&catalog)?;
     let form_ref = catalog
         .reference("AcroForm")
         .ok_or(PdfError::Unsupported("el documento no está firmado"))?;
@@ -55,31 +56,14 @@ pub(crate) fn add_with(
     fields.push(Object::Ref(field_num, 0));
     form.set("Fields", Object::Array(fields));
 
-    let mut annots = match page.get("Annots") {
-        Some(Object::Array(items)) => items.clone(),
-        Some(Object::Ref(n, g)) => match file.object((*n, *g))? {
-            Object::Array(items) => items,
-            _ => return Err(PdfError::Unsupported("/Annots inválido").into()),
-        },
-        _ => Vec::new(),
-    };
-    annots.push(Object::Ref(field_num, 0));
-    page.set("Annots", Object::Array(annots));
-
-    let mut widget = Dict::default();
-    widget.set("Type", Object::name_of("Annot"));
-    widget.set("Subtype", Object::name_of("Widget"));
-    widget.set("FT", Object::name_of("Sig"));
-    widget.set(
+    let mut field = Dict::default();
+    field.set("FT", Object::name_of("Sig"));
+    field.set(
         "T",
         Object::String(format!("Sello de tiempo {ordinal}").into_bytes()),
     );
-    widget.set("V", Object::Ref(stamp_num, 0));
-    widget.set("Rect", Object::Array(vec![Object::int_of(0); 4]));
-    // Print + Locked, as the signatures' widgets (PDF/A).
-    widget.set("F", Object::int_of(132));
-    widget.set("P", Object::Ref(page_ref.0, page_ref.1));
-    widget.set("TU", Object::String(pdf_text("Sello de tiempo del documento")));
+    field.set("V", Object::Ref(stamp_num, 0));
+    field.set("TU", Object::String(pdf_text("Sello de tiempo del documento")));
 
     let mut head = Dict::default();
     head.set("Type", Object::name_of("DocTimeStamp"));
@@ -88,9 +72,8 @@ pub(crate) fn add_with(
 
     let mut update = Increment::start(pdf, &file);
     let placeholders = update.signature(stamp_num, &head, TOKEN_RESERVED);
-    update.object(field_num, &Object::Dict(widget));
+    update.object(field_num, &Object::Dict(field));
     update.object(form_ref.0, &Object::Dict(form));
-    update.object(page_ref.0, &Object::Dict(page));
     let mut out = update.finish(&trailer, root, size + 2);
     let stamp = placeholders.seal(
         &mut out,

@@ -60,7 +60,9 @@ impl Increment {
         dict.write(&mut self.out);
         self.out.extend_from_slice(b"\nstream\n");
         self.out.extend_from_slice(data);
-        self.out.extend_from_slice(b"\nendstream\nendobj\n");
+        // CR LF always: after data ending in a CR, a lone LF would read as
+        // one CR LF end of line, one byte short of /Length (PDF/A).
+        self.out.extend_from_slice(b"\r\nendstream\nendobj\n");
     }
 
     /// Writes the signature dictionary `head` as object `number`, followed

@@ -417,36 +417,22 @@ fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> 
 }
 
 /// Whether `now` (replacing `before`, or new) is part of adding a
-/// document time-stamp: the time-stamp, its invisible field, the form with
-/// one more field, the first page with one more annotation. Nothing else,
-/// not even the catalog.
+/// document time-stamp: the time-stamp, its field (no widget: nothing on
+/// any page), the form with one more field. Nothing else, not even the
+/// catalog or a page.
 fn is_timestamp_change(before: Option<&Dict>, now: &Dict) -> bool {
     let Some(before) = before else {
         let is_stamp = now.name("Type") == Some(b"DocTimeStamp");
         let is_field = now.name("FT") == Some(b"Sig")
-            && now.name("Subtype") == Some(b"Widget")
-            && now.0.iter().all(|(k, _)| {
-                [
-                    &b"Type"[..],
-                    b"Subtype",
-                    b"FT",
-                    b"T",
-                    b"V",
-                    b"Rect",
-                    b"F",
-                    b"P",
-                    b"TU",
-                ]
-                .contains(&k.as_slice())
-            });
+            && now
+                .0
+                .iter()
+                .all(|(k, _)| [&b"FT"[..], b"T", b"V", b"TU"].contains(&k.as_slice()));
         return is_stamp || is_field;
     };
-    let grown =
-        |key: &str| without(before, &[key]) == without(now, &[key]) && extends(before.get(key), now.get(key));
-    if before.get("Fields").is_some() {
-        return grown("Fields");
-    }
-    now.name("Type") == Some(b"Page") && grown("Annots")
+    before.get("Fields").is_some()
+        && without(before, &["Fields"]) == without(now, &["Fields"])
+        && extends(before.get("Fields"), now.get("Fields"))
 }
 
 /// `dict` without `keys`.

@@ -85,6 +85,35 @@ fn pyhanko_ades(pdf: &[u8], trust: &[&Path]) -> (bool, String) {
     (output.status.success() && text.contains("judged VALID"), text)
 }
 
+/// The PDF/A-3b and PDF/UA-1 rules each of `pdfs` breaks, by name, as
+/// `page-validation` (installed by `scripts/test`) judges.
+fn conformance_failures(pdfs: &[(&str, &[u8])]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut script = String::from("import page\n");
+    for (name, pdf) in pdfs {
+        let path = dir.path().join(format!("{name}.pdf"));
+        std::fs::write(&path, pdf).expect("write");
+        script.push_str(&format!(
+            "for profile in ('3b', 'ua1'):\n    r = page.validate_pdf({:?}, profile=profile)\n    \
+             if not r.is_compliant: print({name:?}, profile, sorted({{f.rule_id for f in r.failures}}))\n",
+            path.display().to_string()
+        ));
+    }
+    let output = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn a_document_issued_with_its_dss_validates_long_term_offline_in_pyhanko() {
     let installation = installation();
@@ -92,6 +121,18 @@ fn a_document_issued_with_its_dss_validates_long_term_offline_in_pyhanko() {
     let client = TsaClient::new(vec![tsa.url()], Duration::from_secs(5));
     let document = issue(&installation, &client);
     assert!(document.timestamp.is_some() && !document.awaiting_timestamp);
+    // The DSS went in before the signature, which covers the whole file:
+    // the issued document is PDF/A-3b and PDF/UA-1 as it was.
+    let report = verify_pdf(
+        &document.pdf,
+        &trusted_keys(&installation.config).expect("trusted"),
+    )
+    .expect("reads");
+    assert!(report.signatures[0].covers_whole_file, "{report:?}");
+    assert_eq!(
+        conformance_failures(&[("b-lt", &document.pdf)]),
+        Vec::<String>::new()
+    );
 
     let dss = stored_validation_data(&document.pdf).expect("dss");
     // The signing certificate, the office's root and the TSA's certificate;
@@ -114,12 +155,24 @@ fn a_document_issued_with_its_dss_validates_long_term_offline_in_pyhanko() {
     let (valid, text) = pyhanko_ades(&document.pdf, &[&office_root, &tsa_root]);
     assert!(valid, "{text}");
 
-    // Without the DSS the same check cannot find revocation data offline.
-    let signed_revision_end = {
-        let file = sello::pdf::PdfFile::parse(&document.pdf).expect("parses");
-        file.revisions[file.revisions.len() - 2].end
-    };
-    let (valid, text) = pyhanko_ades(&document.pdf[..signed_revision_end], &[&office_root, &tsa_root]);
+    // The same document signed without a DSS cannot find revocation data
+    // offline.
+    let bare = issue_long_term(
+        &RENDERER,
+        &installation.key,
+        "http://127.0.0.1:9",
+        &request("oficio-comision", &example("oficio-comision")),
+        None,
+        None,
+    )
+    .expect("issues");
+    assert!(
+        stored_validation_data(&bare.pdf)
+            .expect("reads")
+            .certificates
+            .is_empty()
+    );
+    let (valid, text) = pyhanko_ades(&bare.pdf, &[&office_root, &tsa_root]);
     assert!(!valid, "without its DSS it must not validate offline:\n{text}");
 }
 
@@ -139,6 +192,29 @@ fn a_document_timestamp_added_later_is_reported_by_pyhanko_and_sello() {
     let client = TsaClient::new(vec![tsa.url()], Duration::from_secs(5));
     let (stamped, stamp) = add_document_timestamp(&issued.pdf, &client).expect("stamped");
     assert!(stamped.starts_with(&issued.pdf));
+    // With the new time-stamp's own validation data after it, as the
+    // archive's retry adds it, the document is still PDF/A-3b and PDF/UA-1.
+    let sources = LongTermSources::new(crl_dir(&installation.config), Duration::from_secs(5));
+    let completed = sources.complete(stamped.clone()).expect("dss");
+    assert!(completed.len() > stamped.len(), "the TSA's chain and CRL added");
+    // page-validation 0.11.0 requires every signature's /ByteRange to reach
+    // the end of the file, so any revision after a signature (a document
+    // time-stamp, as here; a co-signature with `sello sign` alike) trips
+    // that one rule on the earlier signature. ISO 19005-2/-3 §6.4.3 with
+    // ISO 32000's incremental updates, as veraPDF reads it, asks the range
+    // to reach the end of the signature's own revision, which it does.
+    // Nothing else may fail.
+    assert_eq!(
+        conformance_failures(&[
+            ("emitido", &issued.pdf),
+            ("sellado", &stamped),
+            ("completo", &completed)
+        ]),
+        vec![
+            "sellado 3b ['PDFA3B-SIGNATURE-BYTERANGE-001']".to_owned(),
+            "completo 3b ['PDFA3B-SIGNATURE-BYTERANGE-001']".to_owned(),
+        ]
+    );
     let trusted = trusted_keys(&installation.config).expect("trusted");
     let report = verify_pdf(&stamped, &trusted).expect("reads");
     assert!(report.is_valid(), "{report:?}");
