@@ -3,6 +3,8 @@
 //! certificate valid until a date the test chooses, the TSA service and
 //! the root's CRL repository. What long-term validation needs from a TSA:
 //! its chain and a CRL for its certificate, fetched once and embedded.
+// Shared by two test crates; each uses part of it.
+#![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
