@@ -66,47 +66,15 @@ pub fn issuer(config: &Config) -> Result<(Issuer, Option<String>), BootError> {
     Ok((issuer, notice))
 }
 
-/// Where the validation data embedded in documents comes from: the
-/// office's CRLs on disk, the TSAs' by their distribution points, and the
-/// configured TSA roots.
-pub fn long_term_sources(config: &Config) -> LongTermSources {
-    let settings = timestamp_settings(config);
-    let roots = settings
-        .trusted_roots
-        .iter()
-        .filter_map(|der| <x509_cert::Certificate as der::Decode>::from_der(der).ok())
-        .collect();
-    LongTermSources::new(crate::keys::crl_dir(config), settings.timeout).with_roots(roots)
-}
-
 /// What adds the awaited and the archival time-stamps to documents
 /// (`sello archive timestamp | renew`, and `sello serve`'s retry): fails
 /// when no TSA is configured.
 pub fn extender(config: &Config) -> Result<Extender, BootError> {
-    let settings = timestamp_settings(config);
-    if settings.tsa_urls.is_empty() {
-        return Err(BootError::NoTsa);
-    }
-    let tsa = TsaClient::new(settings.tsa_urls, settings.timeout);
-    Extender::new(Arc::new(tsa), Arc::new(long_term_sources(config))).map_err(BootError::Archive)
-}
-
-/// The `[timestamp]` settings this needs.
-struct TimestampSettings {
-    tsa_urls: Vec<String>,
-    timeout: std::time::Duration,
-    trusted_roots: Vec<Vec<u8>>,
-    retry_every: std::time::Duration,
-}
-
-// PROVISIONAL until the `[timestamp]` setting lands from branch `tsa`.
-fn timestamp_settings(_config: &Config) -> TimestampSettings {
-    TimestampSettings {
-        tsa_urls: Vec::new(),
-        timeout: std::time::Duration::from_secs(10),
-        trusted_roots: Vec::new(),
-        retry_every: std::time::Duration::from_secs(15 * 60),
-    }
+    let tsa = TsaClient::configured(&config.timestamp)
+        .map_err(|e| BootError::Key(KeyError::Other(e)))?
+        .ok_or(BootError::NoTsa)?;
+    let long_term = LongTermSources::for_config(config);
+    Extender::new(Arc::new(tsa), Arc::new(long_term)).map_err(BootError::Archive)
 }
 
 /// The archive and the staff accounts kept in its database.
@@ -314,7 +282,14 @@ impl Builder {
         )
         .map_err(BootError::Renderer)?;
         let timestamp_retry = match extender(&config) {
-            Ok(extender) => Some((extender, timestamp_settings(&config).retry_every)),
+            // At least a minute apart, whatever a hand-made setting says.
+            Ok(extender) => Some((
+                extender,
+                config
+                    .timestamp
+                    .retry_every
+                    .max(std::time::Duration::from_secs(60)),
+            )),
             Err(BootError::NoTsa) => None,
             Err(error) => return Err(error),
         };

@@ -1,7 +1,8 @@
 //! Issuing from the service: the renderer, the office's signing key and
 //! where verification links point, shared by every request. Rendering and
 //! signing run on the request's thread (the archive moves them off the
-//! async workers), so several documents are issued at once.
+//! async workers), so several documents are issued at once. Signatures are
+//! time-stamped by the configured TSAs, through one client.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,8 +17,9 @@ use crate::forms::FormSpec;
 use crate::keys::OfficeKey;
 use crate::metrics::Metrics;
 use crate::office::Country;
+use crate::pdf::TsaClient;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
-use crate::signed_pdf::{IssueError, IssueRequest, issue};
+use crate::signed_pdf::{IssueError, IssueRequest, LongTermSources, issue_long_term};
 
 /// What issues documents for the service.
 pub struct Issuer {
@@ -31,11 +33,23 @@ pub struct Issuer {
     base_url: String,
     /// Counts every document it issues.
     metrics: Arc<Metrics>,
+    /// The configured time-stamping authorities, one client for every
+    /// document; `None` when none is configured.
+    timestamps: Option<TsaClient>,
+    /// With TSAs configured, the validation data each document embeds
+    /// (PAdES B-LT): one source, so a TSA's CRL is fetched once a day.
+    long_term: Option<Arc<LongTermSources>>,
 }
 
 impl Issuer {
     pub fn new(config: &Config, key: Arc<OfficeKey>) -> std::io::Result<Self> {
+        let timestamps = TsaClient::configured(&config.timestamp).map_err(std::io::Error::other)?;
+        let long_term = timestamps
+            .is_some()
+            .then(|| Arc::new(LongTermSources::for_config(config)));
         Ok(Self {
+            timestamps,
+            long_term,
             renderer: Arc::new(Renderer::new(config)?),
             other_offices: Mutex::new(HashMap::new()),
             config: config.clone(),
@@ -71,6 +85,16 @@ impl Issuer {
             Ok(key) => Arc::clone(&key),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// The client of the configured time-stamping authorities, if any.
+    pub fn timestamps(&self) -> Option<&TsaClient> {
+        self.timestamps.as_ref()
+    }
+
+    /// Where documents' validation data comes from, with TSAs configured.
+    pub fn long_term(&self) -> Option<&Arc<LongTermSources>> {
+        self.long_term.as_ref()
     }
 
     /// Where verification links point.
@@ -208,7 +232,14 @@ impl Issuer {
                     hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
                     on_paper: &order.on_paper,
                 };
-                issue(&renderer, &key, &self.base_url, &request)
+                issue_long_term(
+                    &renderer,
+                    &key,
+                    &self.base_url,
+                    &request,
+                    self.timestamps.as_ref(),
+                    self.long_term.as_deref(),
+                )
             })
             .await?;
         self.count_issued(archive, order, &issued);

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
+use crate::config::Config;
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
@@ -50,6 +51,19 @@ impl LongTermSources {
             tsa_certificates: Mutex::default(),
             roots: Vec::new(),
         }
+    }
+
+    /// The installation's: the office's CRLs where the service publishes
+    /// them, TSAs waited for as the `[timestamp]` setting says, and the
+    /// trusted TSA roots.
+    pub fn for_config(config: &Config) -> Self {
+        let roots = config
+            .timestamp
+            .trusted_roots
+            .iter()
+            .filter_map(|root| <Certificate as der::Decode>::from_der(&root.der).ok())
+            .collect();
+        Self::new(crate::keys::crl_dir(config), config.timestamp.timeout).with_roots(roots)
     }
 
     /// Also embeds those of `roots` that issued a carried certificate.

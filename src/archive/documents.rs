@@ -123,6 +123,11 @@ pub struct DocumentRecord {
     pub current_pdf_sha256: Option<String>,
     /// Since when it awaits the time-stamp no TSA gave at its issuance.
     pub awaiting_timestamp_since: Option<String>,
+    /// When its signature's RFC 3161 time-stamp says it existed (RFC 3339,
+    /// UTC), and the TSA that says so; `None` for a document issued
+    /// without a time-stamp.
+    pub timestamp_at: Option<String>,
+    pub timestamp_tsa: Option<String>,
 }
 
 impl DocumentRecord {
@@ -141,7 +146,7 @@ pub(crate) const DOCUMENT_COLUMNS: &str = "id, public_id, folio, form, status, e
      annulled_at, annulled_by, annul_reason, \
      (SELECT r.public_id FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_public_id, \
      (SELECT r.folio FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_folio, \
-     paper_pending, \
+     paper_pending, timestamp_at, timestamp_tsa, \
      COALESCE((SELECT x.pdf_sha256 FROM document_extensions x WHERE x.document_id = documents.id \
      ORDER BY x.id DESC LIMIT 1), documents.pdf_sha256) AS current_pdf_sha256, awaiting_timestamp_since";
 

@@ -257,7 +257,8 @@ impl Archive {
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
                  pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8, \
-                 awaiting_timestamp_since = $9, evidence_until = $10 \
+                 timestamp_at = $9, timestamp_tsa = $10, \
+                 awaiting_timestamp_since = $11, evidence_until = $12 \
                  WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id)
@@ -268,6 +269,13 @@ impl Archive {
             .bind(document.pages as i64)
             .bind(&document.url)
             .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
+            .bind(
+                document
+                    .timestamp
+                    .as_ref()
+                    .map(|stamp| stamp.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
+            .bind(document.timestamp.as_ref().map(|stamp| stamp.tsa.clone()))
             .bind(document.awaiting_timestamp.then(now))
             .bind(&evidence_until)
             .execute(&mut *tx)

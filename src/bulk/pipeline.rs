@@ -20,9 +20,10 @@ use super::{ReadyRow, Responsible, RowProblem};
 use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, persons_in};
 use crate::forms::FormSpec;
 use crate::keys::OfficeKey;
+use crate::pdf::TsaClient;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
-use crate::signed_pdf::{IssueRequest, issue};
+use crate::signed_pdf::{IssueRequest, LongTermSources, issue_long_term};
 
 /// What issues the rows: the office's archive, its letterhead and key,
 /// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
@@ -33,6 +34,10 @@ pub struct BulkIssuer {
     renderer: Arc<Renderer>,
     key: Arc<OfficeKey>,
     base_url: String,
+    /// Time-stamps each signature when set (the issuer's one client).
+    timestamps: Option<TsaClient>,
+    /// The validation data each document embeds, with TSAs configured.
+    long_term: Option<Arc<LongTermSources>>,
     signer: String,
     cargo: String,
     actor: String,
@@ -101,6 +106,8 @@ impl BulkIssuer {
             renderer,
             key,
             base_url: base_url.to_owned(),
+            timestamps: None,
+            long_term: None,
             signer: responsible.name.to_owned(),
             cargo: responsible.cargo.to_owned(),
             actor: responsible.actor.to_owned(),
@@ -109,6 +116,19 @@ impl BulkIssuer {
             search_batch: SEARCH_BATCH,
             on_paper: false,
         }
+    }
+
+    /// Time-stamps every signature through `timestamps` (PAdES B-T); a
+    /// document none of its TSAs stamps is issued without (B-B).
+    pub fn with_timestamps(mut self, timestamps: Option<TsaClient>) -> Self {
+        self.timestamps = timestamps;
+        self
+    }
+
+    /// Embeds each document's validation data from `long_term` (PAdES B-LT).
+    pub fn with_long_term(mut self, long_term: Option<Arc<LongTermSources>>) -> Self {
+        self.long_term = long_term;
+        self
     }
 
     /// Renders `workers` documents at once.
@@ -255,10 +275,12 @@ impl BulkIssuer {
         let folio = reservation.folio.to_string();
         let permit = rendering.acquire().await;
         let rendered = {
-            let (renderer, key, base_url) = (
+            let (renderer, key, base_url, timestamps, long_term) = (
                 Arc::clone(&self.renderer),
                 Arc::clone(&self.key),
                 self.base_url.clone(),
+                self.timestamps.clone(),
+                self.long_term.clone(),
             );
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
@@ -275,7 +297,14 @@ impl BulkIssuer {
                     hand_signatures: &[],
                     on_paper: &on_paper,
                 };
-                issue(&renderer, &key, &base_url, &request)
+                issue_long_term(
+                    &renderer,
+                    &key,
+                    &base_url,
+                    &request,
+                    timestamps.as_ref(),
+                    long_term.as_deref(),
+                )
             })
             .await
         };

@@ -137,7 +137,9 @@ pub async fn run_lote(
         &order.responsible,
         order.issued_at,
     )
-    .signed_on_paper(order.on_paper);
+    .signed_on_paper(order.on_paper)
+    .with_timestamps(issuer.timestamps().cloned())
+    .with_long_term(issuer.long_term().cloned());
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }

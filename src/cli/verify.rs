@@ -1,4 +1,4 @@
-//! `sello verify <file.pdf> [--cert <pem>]… [--json]` and
+//! `sello verify <file.pdf> [--cert <pem>]… [--crl <crl>]… [--tsa-root <pem>]… [--json]` and
 //! `sello verify --qr '<link or payload>'`: offline checks.
 
 use std::path::PathBuf;
@@ -23,6 +23,10 @@ pub struct VerifyArgs {
     /// Lista de revocación (CRL) de una raíz dada con --cert (se puede repetir)
     #[arg(long, value_name = "CRL")]
     crl: Vec<PathBuf>,
+    /// Certificado (PEM) de una raíz de TSA en la que confiar para los sellos de tiempo, además de
+    /// las de la configuración ([timestamp] trusted_roots); se puede repetir
+    #[arg(long, value_name = "PEM")]
+    tsa_root: Vec<PathBuf>,
     /// Verifica el contenido de un código QR (el enlace completo o su parte tras «#»)
     #[arg(long, value_name = "TEXTO", conflicts_with = "file")]
     qr: Option<String>,
@@ -43,7 +47,19 @@ pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
     if let Some(proof) = &args.proof {
         return verify_proof(config, proof, args.log_key.as_deref(), args.file.as_deref());
     }
-    let trusted = trusted(config, &args.cert, &args.crl)?;
+    let mut trusted = trusted(config, &args.cert, &args.crl)?;
+    for path in &args.tsa_root {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", path.display())))?;
+        let certificates = x509_cert::Certificate::load_pem_chain(&bytes).unwrap_or_default();
+        if certificates.is_empty() {
+            return Err(Failure::Usage(format!(
+                "--tsa-root {}: no contiene certificados PEM",
+                path.display()
+            )));
+        }
+        certificates.into_iter().for_each(|c| trusted.add_tsa_root(c));
+    }
     if let Some(text) = &args.qr {
         return Ok(match qr::verify(text, &trusted) {
             Ok(claims) => {
@@ -148,6 +164,9 @@ fn print_report(report: &VerifyReport) {
             ),
             _ => println!("  Sello de tiempo: ninguno (la fecha de firma es la del servidor)"),
         }
+        if let Some(check) = &signature.timestamp_check {
+            println!("  Sello de tiempo {check}");
+        }
         println!(
             "  Cubre todo el archivo: {}",
             if signature.covers_whole_file { "sí" } else { "no" }
@@ -159,9 +178,9 @@ fn print_report(report: &VerifyReport) {
     for stamp in &report.document_timestamps {
         match (stamp.time, &stamp.tsa) {
             (Some(time), Some(tsa)) => println!(
-                "Sello de tiempo del documento: {} (TSA: {tsa}); su huella cubre todo lo anterior. \
-                 La firma del sello y la cadena de su TSA no se comprueban aquí.",
-                time.format("%Y-%m-%d %H:%M:%S UTC")
+                "Sello de tiempo del documento: {} (TSA: {tsa}); su huella cubre todo lo anterior; {}.",
+                time.format("%Y-%m-%d %H:%M:%S UTC"),
+                stamp.check.as_deref().unwrap_or("no verificado")
             ),
             _ => println!(
                 "Sello de tiempo del documento: NO VÁLIDO ({})",

@@ -7,6 +7,7 @@ mod authority;
 mod certificate;
 mod log_key;
 mod setup;
+mod signature_check;
 mod store;
 
 use std::fmt;
@@ -29,7 +30,8 @@ pub use setup::{
     default_root_dir, office_key, renew_crl, retired_keys_dir, revoke_retired_key, rotate_office_key,
     trusted_keys,
 };
-pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys, signed_by};
+pub use signature_check::{Hash, signed_by, signed_by_foreign};
+pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys};
 
 /// The private key file inside a key folder.
 pub const KEY_FILE: &str = "clave.pem";

@@ -316,6 +316,11 @@ pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
             },
         )?;
     }
+    for root in &config.timestamp.trusted_roots {
+        let certificate = <x509_cert::Certificate as der::Decode>::from_der(&root.der)
+            .map_err(|e| file_error(&root.file, e))?;
+        trusted.add_tsa_root(certificate);
+    }
     Ok(trusted)
 }
 

@@ -12,6 +12,7 @@ mod object;
 mod revocation;
 mod sign;
 mod tagging;
+mod timestamp_proof;
 mod tsp;
 mod verify;
 
@@ -26,6 +27,7 @@ pub use merge::MergedPdf;
 pub use object::{Dict, Object};
 pub use revocation::{CrlSource, certificate_der};
 pub use sign::{SignError, SignatureRequest, sign_pdf, sign_pdf_stamped};
+pub use timestamp_proof::{TimestampProof, prove as prove_timestamp};
 pub use tsp::{TimeStamp, TsaClient, read_token};
 pub use verify::{DocumentTimestampReport, SignatureReport, VerifyReport, verify_pdf};
 

@@ -23,6 +23,7 @@ use super::dss_rules::dss_revision_problem;
 use super::file::{Entry, PdfError, PdfFile};
 use super::object::{Dict, Object};
 use super::tagging::is_widget_tagging;
+use super::timestamp_proof::prove;
 use super::tsp;
 use crate::keys::{KeyAlgorithm, KeyId, TrustedKeys, certificate_name};
 
@@ -33,7 +34,7 @@ const MAX_SIGNATURE_REVISION_OBJECTS: usize = 16;
 const MAX_REVISION_OBJECTS: usize = 64;
 
 /// What one signature says, and whether it holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SignatureReport {
     /// The signature field, "Firma 1", "Firma 2"…
     pub field: String,
@@ -52,6 +53,11 @@ pub struct SignatureReport {
     /// gave it; `None` for a signature without one (PAdES B-B).
     pub timestamp_time: Option<DateTime<Utc>>,
     pub timestamp_tsa: Option<String>,
+    /// Whether the time-stamp proves its time (its signature holds, its TSA
+    /// chains to a trusted root): only then does it count against a
+    /// compromise. `timestamp_check` says why or why not, in Spanish.
+    pub timestamp_verified: bool,
+    pub timestamp_check: Option<String>,
     /// Whether the signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     pub valid: bool,
@@ -69,9 +75,12 @@ pub struct DocumentTimestampReport {
     pub tsa: Option<String>,
     /// Whether the stamped bytes reach the end of the file.
     pub covers_whole_file: bool,
-    /// The token's imprint is the hash of every byte before it. Its own
-    /// CMS signature and its TSA's chain are not checked here.
+    /// The token's imprint is the hash of every byte before it.
     pub valid: bool,
+    /// Whether its own CMS signature holds and its TSA chains to a trusted
+    /// TSA root; `check` says why or why not, in Spanish.
+    pub verified: bool,
+    pub check: Option<String>,
     /// Why it does not hold, in Spanish.
     pub problem: Option<String>,
 }
@@ -149,7 +158,7 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
     let document_timestamps = found
         .iter()
         .filter(|found| found.timestamp)
-        .map(|stamp| check_document_timestamp(&file, stamp))
+        .map(|stamp| check_document_timestamp(&file, stamp, trusted))
         .collect();
     let validation_data = file
         .root()
@@ -171,7 +180,11 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
     })
 }
 
-fn check_document_timestamp(file: &PdfFile<'_>, stamp: &FoundSignature) -> DocumentTimestampReport {
+fn check_document_timestamp(
+    file: &PdfFile<'_>,
+    stamp: &FoundSignature,
+    trusted: &TrustedKeys,
+) -> DocumentTimestampReport {
     let mut report = DocumentTimestampReport {
         field: field_name(file, stamp.number)
             .unwrap_or_else(|| format!("Sello de tiempo (objeto {})", stamp.number)),
@@ -179,8 +192,11 @@ fn check_document_timestamp(file: &PdfFile<'_>, stamp: &FoundSignature) -> Docum
         tsa: None,
         covers_whole_file: false,
         valid: false,
+        verified: false,
+        check: None,
         problem: None,
     };
+    let mut token = Vec::new();
     let checked = (|| {
         if stamp.dict.name("SubFilter") != Some(b"ETSI.RFC3161") {
             return Err("el sello de tiempo del documento no es de tipo ETSI.RFC3161".to_owned());
@@ -188,13 +204,21 @@ fn check_document_timestamp(file: &PdfFile<'_>, stamp: &FoundSignature) -> Docum
         let signed = signed_bytes(file, stamp)?;
         report.covers_whole_file = signed.covers_whole_file;
         let covered = [signed.before, signed.after].concat();
+        token = signed.contents.clone();
         tsp::read_token(&signed.contents, &covered)
     })();
     match checked {
-        Ok(token) => {
-            report.time = Some(token.time);
-            report.tsa = Some(token.tsa);
+        Ok(stamp) => {
+            report.time = Some(stamp.time);
+            report.tsa = Some(stamp.tsa);
             report.valid = true;
+            report.check = Some(match prove(&token, trusted.tsa_roots()) {
+                Ok(proof) => {
+                    report.verified = true;
+                    format!("verificado: la TSA lleva a la raíz de confianza «{}»", proof.root)
+                }
+                Err(why) => format!("no verificado: {why}"),
+            });
         }
         Err(problem) => report.problem = Some(problem),
     }
@@ -215,17 +239,7 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
     let mut report = SignatureReport {
         field,
         signer,
-        office: None,
-        key_id: None,
-        algorithm: None,
-        signing_time: None,
-        root_key_id: None,
-        revocation: None,
-        timestamp_time: None,
-        timestamp_tsa: None,
-        covers_whole_file: false,
-        valid: false,
-        problem: None,
+        ..SignatureReport::default()
     };
     match check_signature_bytes(file, signature, trusted, &mut report) {
         Ok(()) => report.valid = true,
@@ -322,16 +336,24 @@ fn check_signature_bytes(
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
+    // A verified time-stamp proves the signature existed at its time, so
+    // that is the moment judged; otherwise the claimed one, which proves
+    // nothing against a stolen key.
+    let mut proven = None;
     if let Some(stamp) = &signer.timestamp {
-        report.timestamp_time = Some(stamp.time);
-        report.timestamp_tsa = Some(stamp.tsa.clone());
+        (report.timestamp_time, report.timestamp_tsa) = (Some(stamp.time), Some(stamp.tsa.clone()));
+        report.timestamp_check = Some(match prove(&stamp.token, trusted.tsa_roots()) {
+            Ok(proof) => {
+                proven = Some(proof.time);
+                format!("verificado: la TSA lleva a la raíz de confianza «{}»", proof.root)
+            }
+            Err(why) => format!("no verificado: {why}"),
+        });
+        report.timestamp_verified = proven.is_some();
     }
     report.office = certificate_name(&signer.certificate);
-    // The moment judged is the one the signature claims. A timestamp's time
-    // does not prove it yet: the token's own signature and its TSA's chain
-    // are not checked here (pyHanko checks them), so a forged token must
-    // not rescue a compromised key.
-    let verdict = trusted.judge(&signer.certificate, &signer.carried, signer.signing_time, false)?;
+    let at = proven.or(signer.signing_time);
+    let verdict = trusted.judge(&signer.certificate, &signer.carried, at, proven.is_some())?;
     report.root_key_id = verdict.root.map(|root| root.to_string());
     report.revocation = verdict.revocation;
     Ok(())

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::AppState;
-use super::page::{layout, long_date};
+use super::page::{layout, long_date, timestamp_text};
 use crate::archive::{PublicView, Status, sha256_hex};
 use crate::code::VerificationCode;
 use crate::pdf::verify_pdf;
@@ -257,6 +257,10 @@ fn document_page(
         .filter(|_| view.status == Status::Reemplazado)
     {
         details.push(("Lo reemplaza el folio", folio.clone()));
+    }
+    if let Some(at) = &view.timestamp_at {
+        let tsa = view.timestamp_tsa.as_deref().unwrap_or_default();
+        details.push(("Sello de tiempo de la firma", timestamp_text(at, tsa, zone)));
     }
     if let Some(sha256) = &view.pdf_sha256 {
         details.push(("Huella SHA-256 del PDF original", sha256.clone()));

@@ -263,6 +263,8 @@ fn a_document_timestamp_added_later_is_reported_by_pyhanko_and_sello() {
     let out = Command::new(env!("CARGO_BIN_EXE_sello"))
         .arg("verify")
         .arg(file.path())
+        .arg("--tsa-root")
+        .arg(tsa.root_pem())
         .env("SELLO_FORMS_DIR", root().join("forms"))
         .env("SELLO_DATA_DIR", installation.config.data_dir.clone())
         .output()
@@ -270,4 +272,8 @@ fn a_document_timestamp_added_later_is_reported_by_pyhanko_and_sello() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("Sello de tiempo del documento: "), "{said}");
     assert!(said.contains("Sellado de tiempo con CRL"), "{said}");
+    assert!(
+        said.contains("verificado: la TSA lleva a la raíz de confianza"),
+        "{said}"
+    );
 }

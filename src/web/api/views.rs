@@ -49,6 +49,27 @@ pub struct DocumentView {
     /// Who signs its printed paper and whose signed scan is still to be
     /// attached, by field (`representante`): empty when none is awaited.
     pub paper_pending: Vec<String>,
+    /// Its signature's RFC 3161 time-stamp; absent when it has none.
+    pub timestamp: Option<TimestampView>,
+}
+
+/// A signature's RFC 3161 time-stamp: when a time-stamping authority
+/// vouches the signature existed, and which authority.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimestampView {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The time-stamping authority (TSA), by its certificate's name.
+    pub tsa: String,
+}
+
+impl TimestampView {
+    fn of(time: &Option<String>, tsa: &Option<String>) -> Option<Self> {
+        Some(Self {
+            time: time.clone()?,
+            tsa: tsa.clone().unwrap_or_default(),
+        })
+    }
 }
 
 impl From<&DocumentRecord> for DocumentView {
@@ -78,6 +99,7 @@ impl From<&DocumentRecord> for DocumentView {
                 .as_deref()
                 .map(|list| list.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            timestamp: TimestampView::of(&row.timestamp_at, &row.timestamp_tsa),
         }
     }
 }
@@ -326,6 +348,8 @@ pub struct VerificationView {
     pub replacement_url: Option<String>,
     /// The replacement's folio, for a replaced document.
     pub replacement_folio: Option<String>,
+    /// The signature's RFC 3161 time-stamp; absent when it has none.
+    pub timestamp: Option<TimestampView>,
 }
 
 impl From<&PublicView> for VerificationView {
@@ -343,6 +367,7 @@ impl From<&PublicView> for VerificationView {
             annul_category: view.annul_category.clone(),
             replacement_url: view.replacement_url.clone(),
             replacement_folio: view.replacement_folio.clone(),
+            timestamp: TimestampView::of(&view.timestamp_at, &view.timestamp_tsa),
         }
     }
 }

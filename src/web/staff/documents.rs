@@ -15,7 +15,7 @@ use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
 use super::home::{document_table, form_title};
 use crate::archive::{AnnulCategory, Archive, ArchiveError, AuditEvent, SignedItem};
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::page::short_moment;
+use crate::web::page::{short_moment, timestamp_text};
 use crate::web::ui::{csrf_field, notice, page};
 use crate::web::{AppState, pdf_response};
 
@@ -78,6 +78,9 @@ pub async fn document(
                     dt { "Verificación" } dd { a href=(url) { (url) } }
                 }
                 @if let Some(sha) = &document.pdf_sha256 { dt { "SHA-256" } dd { code { (sha) } } }
+                @if let Some(at) = &document.timestamp_at {
+                    dt { "Sello de tiempo" } dd { (timestamp_text(at, document.timestamp_tsa.as_deref().unwrap_or_default(), zone)) }
+                }
                 @if let Some(at) = &document.annulled_at {
                     dt { "Anulado" } dd { (short_moment(at, zone)) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
                 }
