@@ -5,6 +5,8 @@ mod cms;
 mod doc_timestamp;
 mod dss;
 mod dss_rules;
+#[cfg(test)]
+mod extension_tests;
 mod file;
 mod increment;
 mod merge;
