@@ -181,11 +181,9 @@ impl Extender {
 }
 
 /// The extended PDF, its new time-stamp, and when its evidence expires.
-fn extend_pdf(
-    tsa: &TsaClient,
-    long_term: &LongTermSources,
-    pdf: Vec<u8>,
-) -> Result<(Vec<u8>, TimeStamp, Option<DateTime<Utc>>), Failure> {
+type Extended = (Vec<u8>, TimeStamp, Option<DateTime<Utc>>);
+
+fn extend_pdf(tsa: &TsaClient, long_term: &LongTermSources, pdf: Vec<u8>) -> Result<Extended, Failure> {
     let other = |e: &dyn std::fmt::Display| Failure::Other(e.to_string());
     // What validates the evidence so far, protected by the new time-stamp…
     let pdf = long_term.complete(pdf).map_err(|e| other(&e))?;

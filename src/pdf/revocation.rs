@@ -20,11 +20,14 @@ const MAX_CRL_BYTES: usize = 10 * 1024 * 1024;
 /// A fetched CRL is asked for again after this at the latest.
 const MAX_CACHED: chrono::Duration = chrono::Duration::hours(24);
 
+/// A fetched CRL (DER) and until when it is used without asking again.
+type Cached = (Vec<u8>, DateTime<Utc>);
+
 /// Finds the CRLs of certificates, fetching those not at hand.
 #[derive(Debug)]
 pub struct CrlSource {
     timeout: Duration,
-    cache: Mutex<HashMap<String, (Vec<u8>, DateTime<Utc>)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl CrlSource {

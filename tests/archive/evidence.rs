@@ -151,7 +151,7 @@ async fn a_document_issued_while_no_tsa_answers_gets_its_timestamp_later(fixture
     let kept = fixture
         .archive
         .blobs()
-        .get(record.pdf_sha256.as_deref().unwrap())
+        .get(record.pdf_sha256.as_deref().expect("issued hash"))
         .await
         .expect("issued PDF kept");
     assert_eq!(kept, issued);
@@ -172,7 +172,11 @@ async fn a_document_issued_while_no_tsa_answers_gets_its_timestamp_later(fixture
         .iter()
         .find(|e| e.action == "documento.extendido")
         .expect("an extension event");
-    assert!(extended.details.contains(record.pdf_sha256.as_deref().unwrap()));
+    assert!(
+        extended
+            .details
+            .contains(record.pdf_sha256.as_deref().expect("issued hash"))
+    );
     assert!(extended.details.contains(&current));
     assert!(
         fixture
@@ -257,7 +261,7 @@ async fn renew_adds_an_archival_timestamp_only_where_the_evidence_expires_soon(f
     let issued = fixture
         .archive
         .blobs()
-        .get(expiring.pdf_sha256.as_deref().unwrap())
+        .get(expiring.pdf_sha256.as_deref().expect("issued hash"))
         .await
         .expect("issued");
     assert!(pdf.starts_with(&issued));
