@@ -287,3 +287,57 @@ async fn renew_adds_an_archival_timestamp_only_where_the_evidence_expires_soon(f
     assert!(fixture.archive.fsck(false).await.expect("fsck").is_clean());
     assert_eq!(fixture.archive.verify_log().await.expect("verifies"), Ok(2));
 }
+
+archive_conformance!(the_service_stamps_documents_awaiting_their_timestamp_by_itself);
+async fn the_service_stamps_documents_awaiting_their_timestamp_by_itself(fixture: &Fixture) {
+    let setup = setup();
+    let mut tsa = CrlTsa::start(Utc::now() + chrono::Duration::days(3650));
+    let url = tsa.url();
+    tsa.stop();
+    let record = issue_asking(fixture, &client(&url), &setup).await;
+    assert!(record.awaiting_timestamp_since.is_some());
+    tsa.resume();
+
+    // `sello serve` as configured with a TSA: its retry runs at start, then
+    // every `retry_minutes`.
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let root = tsa.root_pem().display().to_string();
+    let config = crate::http::service_config(&[
+        ("SELLO_DATA_DIR", data_dir.path().to_str().expect("utf-8")),
+        ("SELLO_TIMESTAMP_TSA", &url),
+        ("SELLO_TIMESTAMP_TRUSTED_ROOTS", &root),
+        ("SELLO_TIMESTAMP_RETRY_MINUTES", "60"),
+    ]);
+    let app = sello::app::Application::builder(&config)
+        .archive(fixture.archive.clone())
+        .key(fixture.key.clone())
+        .trusted(trusting(fixture))
+        .log_key(sello::keys::LogKey::in_memory("sello.test/log".into()).expect("log key"))
+        .build()
+        .await
+        .expect("the service is assembled");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listener");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let stamped = loop {
+        let now = reload(&fixture.archive, &record).await;
+        if now.awaiting_timestamp_since.is_none() {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "not stamped within 60 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = stop.send(());
+    serving.await.expect("joins").expect("served");
+    let pdf = fixture.archive.pdf(&stamped).await.expect("pdf");
+    let report = verify_pdf(&pdf, &trusting(fixture)).expect("reads");
+    assert!(
+        report.is_valid() && report.document_timestamps.len() == 1,
+        "{report:?}"
+    );
+}
