@@ -280,4 +280,25 @@ fn a_document_timestamp_revision_is_accepted_exactly_and_its_token_checked() {
     );
     let report = check(&smuggled, &signed.trusted);
     assert!(report.modification.is_some(), "{report:?}");
+
+    // Nor one that also puts something on a page.
+    let mut page = file.dict(&Object::Ref(3, 0)).unwrap();
+    page.set("Annots", Object::Array(vec![Object::Ref(size + 1, 0)]));
+    let mut link = Dict::default();
+    link.set("Type", Object::name_of("Annot"));
+    link.set("Subtype", Object::name_of("Link"));
+    link.set("Rect", Object::Array(vec![Object::int_of(0); 4]));
+    let mut third = stamp.clone();
+    third.remove("ByteRange");
+    third.remove("Contents");
+    let smuggled = append(
+        &pdf,
+        &[
+            (size, Ok(Object::Dict(third))),
+            (size + 1, Ok(Object::Dict(link))),
+            (3, Ok(Object::Dict(page))),
+        ],
+    );
+    let report = check(&smuggled, &signed.trusted);
+    assert!(report.modification.is_some(), "{report:?}");
 }

@@ -41,6 +41,11 @@ fn setup() -> Setup {
 
 /// Issues an oficio asking `tsa` for the signature's time-stamp.
 async fn issue_asking(fixture: &Fixture, tsa: &TsaClient, setup: &Setup) -> DocumentRecord {
+    issue_with_code(fixture, tsa, setup).await.0
+}
+
+/// [`issue_asking`], with the document's verification code.
+async fn issue_with_code(fixture: &Fixture, tsa: &TsaClient, setup: &Setup) -> (DocumentRecord, String) {
     let data = example("oficio-comision");
     let spec = CATALOG.get("oficio-comision").expect("form");
     let order = crate::order("oficio-comision", &data, None, None);
@@ -69,7 +74,10 @@ async fn issue_asking(fixture: &Fixture, tsa: &TsaClient, setup: &Setup) -> Docu
         })
         .await
         .expect("issues");
-    issued.record().clone()
+    match issued {
+        sello::archive::Issued::New { record, document } => (record, document.code.display().to_string()),
+        sello::archive::Issued::Existing(_) => panic!("a new document"),
+    }
 }
 
 fn trusting(fixture: &Fixture) -> TrustedKeys {
@@ -93,7 +101,7 @@ async fn a_document_issued_while_no_tsa_answers_gets_its_timestamp_later(fixture
     let mut tsa = CrlTsa::start(Utc::now() + chrono::Duration::days(3650));
     let url = tsa.url();
     tsa.stop();
-    let record = issue_asking(fixture, &client(&url), &setup).await;
+    let (record, code) = issue_with_code(fixture, &client(&url), &setup).await;
     assert!(record.awaiting_timestamp_since.is_some(), "{record:?}");
     assert_eq!(record.current_pdf_sha256, record.pdf_sha256);
     let issued = fixture.archive.pdf(&record).await.expect("pdf");
@@ -161,6 +169,43 @@ async fn a_document_issued_while_no_tsa_answers_gets_its_timestamp_later(fixture
     assert!(fsck.is_clean() && fsck.orphans.is_empty(), "{fsck:?}");
     assert_eq!(fsck.blobs_checked, 2);
     assert_eq!(fixture.archive.verify_log().await.expect("verifies"), Ok(1));
+
+    // The log's proof bundle, checked offline against the extended PDF: its
+    // issued bytes are the logged document; one byte changed in them is not.
+    let service = crate::http::Service::new(fixture).await;
+    let proof = service
+        .send(
+            axum::http::Request::get(format!("/v/{code}/prueba"))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .text();
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("prueba.txt"), &proof).expect("write");
+    let check = |pdf: &[u8]| {
+        std::fs::write(dir.path().join("doc.pdf"), pdf).expect("write");
+        std::process::Command::new(env!("CARGO_BIN_EXE_sello"))
+            .current_dir(dir.path())
+            .env("SELLO_FORMS_DIR", crate::root().join("forms"))
+            .args(["verify", "--proof", "prueba.txt", "doc.pdf", "--log-key"])
+            .arg(service.state.log_key.verifier_key())
+            .output()
+            .expect("sello runs")
+    };
+    let good = check(&served);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    let said = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        said.contains(&format!(
+            "sus primeros {} bytes son el documento emitido",
+            issued.len()
+        )),
+        "{said}"
+    );
+    let mut tampered = served.clone();
+    tampered[issued.len() / 2] ^= 0x01;
+    assert_eq!(check(&tampered).status.code(), Some(1));
 
     // The audit trail says what was added, with both hashes.
     let events = fixture
