@@ -148,6 +148,7 @@ impl Extender {
             .get(&previous_sha256)
             .await
             .map_err(|e| Failure::Other(e.to_string()))?;
+        let mut expiring = None;
         if let Some(before) = due_before {
             let expiry = evidence_expiry(&previous).map_err(|e| Failure::Other(e.to_string()))?;
             match expiry {
@@ -156,7 +157,7 @@ impl Extender {
                     return Ok(None);
                 }
                 None => return Ok(None),
-                Some(_) => {}
+                Some(until) => expiring = Some(until),
             }
         }
         let (tsa, long_term) = (Arc::clone(&self.tsa), Arc::clone(&self.long_term));
@@ -164,6 +165,18 @@ impl Extender {
             tokio::task::spawn_blocking(move || extend_pdf(&tsa, &long_term, previous))
                 .await
                 .map_err(|e| Failure::Other(e.to_string()))??;
+        // An archival time-stamp that expires no later than the evidence it
+        // should outlive adds nothing: the TSA's own certificate is about
+        // to expire. Nothing is stored, so running renew again is harmless.
+        if let (Some(old), Some(new)) = (expiring, evidence_until)
+            && new <= old
+        {
+            return Err(Failure::Other(format!(
+                "el sello de tiempo nuevo ({}) vence el {}, no después que la evidencia actual: configure una TSA cuyo certificado dure más",
+                stamp.tsa,
+                new.format("%Y-%m-%d")
+            )));
+        }
         let extension = Extension {
             kind,
             previous_sha256,

@@ -329,8 +329,20 @@ async fn renew_adds_an_archival_timestamp_only_where_the_evidence_expires_soon(f
         safe.pdf_sha256,
         "the lasting one untouched"
     );
+    // A TSA whose own certificate expires as soon cannot outlive the
+    // evidence: nothing is stored, and saying so is all renew does.
+    let stuck = issue_asking(fixture, &client(&soon.url()), &setup).await;
+    let same = Extender::new(client(&soon.url()), Arc::clone(&setup.long_term)).expect("extender");
+    for _ in 0..2 {
+        let summary = same.renew(&fixture.archive, within(90), 100).await.expect("runs");
+        assert!(summary.extended.is_empty(), "{summary:?}");
+        assert_eq!(summary.failed.len(), 1, "{summary:?}");
+        assert!(summary.failed[0].1.contains("no después"), "{summary:?}");
+    }
+    let unchanged = reload(&fixture.archive, &stuck).await;
+    assert_eq!(unchanged.current_pdf_sha256, stuck.pdf_sha256);
     assert!(fixture.archive.fsck(false).await.expect("fsck").is_clean());
-    assert_eq!(fixture.archive.verify_log().await.expect("verifies"), Ok(2));
+    assert_eq!(fixture.archive.verify_log().await.expect("verifies"), Ok(3));
 }
 
 archive_conformance!(the_service_stamps_documents_awaiting_their_timestamp_by_itself);
