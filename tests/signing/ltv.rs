@@ -188,7 +188,7 @@ fn a_document_timestamp_added_later_is_reported_by_pyhanko_and_sello() {
     );
     assert!(issued.timestamp.is_none() && issued.awaiting_timestamp);
 
-    let tsa = CrlTsa::start(Utc::now() + chrono::Duration::days(3650));
+    let mut tsa = CrlTsa::start(Utc::now() + chrono::Duration::days(3650));
     let client = TsaClient::new(vec![tsa.url()], Duration::from_secs(5));
     let (stamped, stamp) = add_document_timestamp(&issued.pdf, &client).expect("stamped");
     assert!(stamped.starts_with(&issued.pdf));
@@ -276,4 +276,16 @@ fn a_document_timestamp_added_later_is_reported_by_pyhanko_and_sello() {
         said.contains("verificado: la TSA lleva a la raíz de confianza"),
         "{said}"
     );
+
+    // With the new time-stamp's validation data after it (PAdES B-LTA),
+    // pyHanko's long-term validation holds with every server stopped.
+    let tsa_root = tsa.root_pem();
+    tsa.stop();
+    let (valid, text) = pyhanko_ades(&completed, &[&office_root, &tsa_root]);
+    assert!(valid, "{text}");
+    // The document time-stamp itself validated, as proof of existence.
+    assert!(!text.contains("without past proof of existence"), "{text}");
+    // Without its validation data it does not, offline.
+    let (_, text) = pyhanko_ades(&stamped, &[&office_root, &tsa_root]);
+    assert!(text.contains("without past proof of existence"), "{text}");
 }
