@@ -40,8 +40,6 @@
 #[path = "../tests/support/ltv_pki.rs"]
 mod ltv_pki;
 mod support;
-// Shared with the tests; the bench starts only two kinds of TSA.
-#[allow(dead_code)]
 #[path = "../tests/support/tsa.rs"]
 mod tsa;
 

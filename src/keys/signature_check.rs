@@ -6,7 +6,8 @@
 //! certificates, CRLs and CMS signatures are held to exactly those
 //! ([`signed_by`]). Time-stamping authorities are other people's keys, and
 //! mostly RSA: [`signed_by_foreign`] also accepts RSA PKCS#1 v1.5 and PSS
-//! and ECDSA P-256 with SHA-256/384/512. SHA-1 signatures are refused.
+//! and ECDSA P-256 and P-384 with SHA-256/384/512. SHA-1 signatures are
+//! refused.
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5912, rfc8410};
@@ -72,7 +73,7 @@ pub fn signed_by(
 
 /// Whether `signature` over `message` was made by the key of `spki` with
 /// `algorithm`, which may also be an RSA (PKCS#1 v1.5 or PSS) or ECDSA
-/// signature with SHA-256, SHA-384 or SHA-512. In a CMS `SignerInfo` the
+/// (P-256, P-384) signature with SHA-256, SHA-384 or SHA-512. In a CMS `SignerInfo` the
 /// signature may be named just `rsaEncryption`, its hash being the
 /// signer's `digest` algorithm. The error says why not, in Spanish.
 pub fn signed_by_foreign(
@@ -82,6 +83,7 @@ pub fn signed_by_foreign(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), String> {
+    use spki::DecodePublicKey;
     let scheme = scheme(algorithm, digest)?;
     let public_key = spki
         .to_der()
@@ -90,7 +92,6 @@ pub fn signed_by_foreign(
     let bad = || Err("la firma criptográfica no es válida".to_owned());
     match scheme {
         Scheme::Ed25519 => {
-            use ed25519_dalek::pkcs8::DecodePublicKey;
             let key = ed25519_dalek::VerifyingKey::from_public_key_der(&public_key)
                 .map_err(|_| "la clave no es Ed25519".to_owned())?;
             let signature = ed25519_dalek::Signature::from_slice(signature).map_err(|_| "firma ilegible")?;
@@ -99,20 +100,24 @@ pub fn signed_by_foreign(
             }
         }
         Scheme::Ecdsa(hash) => {
-            use p256::pkcs8::DecodePublicKey;
             if key_oid != rfc5912::ID_EC_PUBLIC_KEY {
                 return Err("la clave no es de curva elíptica".into());
             }
-            let key = p256::ecdsa::VerifyingKey::from_public_key_der(&public_key)
-                .map_err(|_| "solo se admiten claves ECDSA de la curva P-256".to_owned())?;
-            let signature =
-                p256::ecdsa::Signature::from_der(signature).map_err(|_| "firma ECDSA ilegible")?;
-            if key.verify_prehash(&hash.digest(message), &signature).is_err() {
+            let prehash = hash.digest(message);
+            let valid = if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(&public_key) {
+                p256::ecdsa::Signature::from_der(signature)
+                    .is_ok_and(|sig| key.verify_prehash(&prehash, &sig).is_ok())
+            } else if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(&public_key) {
+                p384::ecdsa::Signature::from_der(signature)
+                    .is_ok_and(|sig| key.verify_prehash(&prehash, &sig).is_ok())
+            } else {
+                return Err("solo se admiten claves ECDSA de las curvas P-256 y P-384".into());
+            };
+            if !valid {
                 return bad();
             }
         }
         Scheme::RsaPkcs1(hash) | Scheme::RsaPss(hash, _) => {
-            use rsa::pkcs8::DecodePublicKey;
             if key_oid != RSA_ENCRYPTION {
                 return Err("la clave no es RSA".into());
             }
@@ -226,4 +231,64 @@ fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, String> {
     }
     let salt = params.salt_length.unwrap_or(20);
     Ok(Scheme::RsaPss(hash, salt as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signature::hazmat::PrehashSigner;
+    use spki::EncodePublicKey;
+
+    fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        }
+    }
+
+    fn p256() -> (p256::ecdsa::SigningKey, SubjectPublicKeyInfoOwned) {
+        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let der = key.verifying_key().to_public_key_der().unwrap();
+        (key, SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn a_foreign_ecdsa_sha384_signature_verifies_but_not_under_sello_s_own_profile() {
+        let (key, spki) = p256();
+        let message = b"atributos firmados";
+        let signature: p256::ecdsa::Signature = key.sign_prehash(&Hash::Sha384.digest(message)).unwrap();
+        let der = signature.to_der();
+        let sha384 = algorithm(rfc5912::ECDSA_WITH_SHA_384);
+        signed_by_foreign(&spki, &sha384, None, message, der.as_bytes()).expect("valid");
+        assert!(
+            !signed_by(&spki, &sha384, message, der.as_bytes()),
+            "Sello's own signatures are Ed25519 or ECDSA with SHA-256 only"
+        );
+        let error = signed_by_foreign(&spki, &sha384, None, b"otros atributos", der.as_bytes()).unwrap_err();
+        assert!(error.contains("no es válida"), "{error}");
+        // The same signature read as SHA-256 does not hold.
+        let sha256 = algorithm(rfc5912::ECDSA_WITH_SHA_256);
+        assert!(signed_by_foreign(&spki, &sha256, None, message, der.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn sha1_and_unnamed_pss_parameters_are_refused_by_name() {
+        let (_, spki) = p256();
+        let sha1_rsa = algorithm(ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5"));
+        let error = signed_by_foreign(&spki, &sha1_rsa, None, b"m", b"s").unwrap_err();
+        assert!(error.contains("no admitido"), "{error}");
+        // PSS without parameters means SHA-1 (RFC 4055): refused.
+        let error =
+            signed_by_foreign(&spki, &algorithm(rfc5912::ID_RSASSA_PSS), None, b"m", b"s").unwrap_err();
+        assert!(error.contains("RSA-PSS"), "{error}");
+        // A bare rsaEncryption takes its hash from the digest algorithm.
+        let sha1 = algorithm(ObjectIdentifier::new_unwrap("1.3.14.3.2.26"));
+        let error =
+            signed_by_foreign(&spki, &algorithm(RSA_ENCRYPTION), Some(&sha1), b"m", b"s").unwrap_err();
+        assert!(error.contains("SHA-256"), "{error}");
+        // An RSA scheme over an EC key is not a signature of that key.
+        let sha256_rsa = algorithm(rfc5912::SHA_256_WITH_RSA_ENCRYPTION);
+        let error = signed_by_foreign(&spki, &sha256_rsa, None, b"m", b"s").unwrap_err();
+        assert!(error.contains("no es RSA"), "{error}");
+    }
 }

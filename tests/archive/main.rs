@@ -26,7 +26,10 @@ mod s3;
 mod search;
 mod service;
 mod signature_blocks;
+mod timestamps;
 mod transparency_log;
+#[path = "../support/tsa.rs"]
+mod tsa;
 pub mod upgrade;
 mod verification_page;
 mod workflows;

@@ -3,7 +3,7 @@
 //! reports it, and a TSA outage issues the document without one. A token
 //! is proof of its time only when its own signature holds and its TSA
 //! chains to a trusted root: tokens of every family real TSAs sign with
-//! (RSA PKCS#1 v1.5 and PSS, ECDSA P-256, Ed25519; ESSCertID from
+//! (RSA PKCS#1 v1.5 and PSS, ECDSA P-256 and P-384, Ed25519; ESSCertID from
 //! certomancer, ESSCertIDv2 from `openssl ts`) are checked, and a broken
 //! signature, a foreign root or an altered TSTInfo prove nothing.
 
@@ -176,6 +176,7 @@ fn tokens_of_every_family_real_tsas_sign_with_are_proven_against_their_root_only
         TsaKind::RsaPss,
         TsaKind::P256,
         TsaKind::P256Sha384,
+        TsaKind::P384,
         TsaKind::Ed25519,
     ] {
         let tsa = Tsa::start_with(kind);

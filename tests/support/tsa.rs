@@ -6,6 +6,9 @@
 //! publishes the root's CRL, which the TSA certificate names, so AdES
 //! validators find revocation information for the TSA too.
 
+// Each test crate and the bench use part of this module.
+#![allow(dead_code)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -88,6 +91,8 @@ pub enum TsaKind {
     P256,
     /// ECDSA P-256, the token's digest and signature with SHA-384.
     P256Sha384,
+    /// ECDSA P-384 with SHA-384.
+    P384,
     /// RSA 2048, PKCS#1 v1.5 with SHA-256 (most public TSAs).
     RsaSha256,
     /// RSA 2048, PKCS#1 v1.5 with SHA-512.
@@ -106,6 +111,7 @@ impl TsaKind {
             Self::P256 | Self::P256Sha384 | Self::P256EkuNotCritical => {
                 &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
             }
+            Self::P384 => &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
             Self::RsaSha256 | Self::RsaSha512 | Self::RsaPss => {
                 &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
             }
@@ -117,7 +123,7 @@ impl TsaKind {
     fn service(self) -> &'static str {
         match self {
             Self::P256 | Self::RsaSha256 | Self::Ed25519 | Self::P256EkuNotCritical => "",
-            Self::P256Sha384 => "          digest-algo: sha384\n",
+            Self::P256Sha384 | Self::P384 => "          digest-algo: sha384\n",
             Self::RsaSha512 => "          digest-algo: sha512\n",
             Self::RsaPss => "          signature-algo: rsassa_pss\n",
         }
