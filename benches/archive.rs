@@ -26,8 +26,19 @@
 //!   process's) and wall time. `SELLO_BENCH_TIMESTAMP_DOCS` documents of
 //!   each kind (default 100).
 //!
+//! - `cargo bench --bench archive -- ltv`: what long-term validation adds,
+//!   in CPU time of this process per oficio (certomancer's TSA and CRLs on
+//!   loopback do their work in another process): issuing with a
+//!   time-stamp, with and without the DSS (the office's chain and CRL, the
+//!   TSA's, embedded before the signature), in alternating blocks of ten;
+//!   and adding a document time-stamp with its validation data to a
+//!   document issued without one. `SELLO_BENCH_LTV_DOCS` of each (default
+//!   100).
+//!
 //! PostgreSQL is `SELLO_BENCH_DATABASE_URL`, by default the local test server.
 
+#[path = "../tests/support/ltv_pki.rs"]
+mod ltv_pki;
 mod support;
 #[path = "../tests/support/tsa.rs"]
 mod tsa;
@@ -209,6 +220,9 @@ fn main() {
             timestamp_cost(tsa::TsaKind::P256).await;
             timestamp_cost(tsa::TsaKind::RsaSha256).await;
         }
+        if mode.is_empty() || mode == "ltv" {
+            ltv_cost();
+        }
     });
 }
 
@@ -319,6 +333,113 @@ async fn timestamp_cost(kind: tsa::TsaKind) {
         per(wall[1].as_secs_f64()),
         per(cpu[1] - cpu[0]),
         per(wall[1].as_secs_f64() - wall[0].as_secs_f64()),
+    );
+}
+
+/// CPU per oficio of the DSS at issuance, and of a document time-stamp
+/// with its validation data added later, measured in one run.
+fn ltv_cost() {
+    use sello::pdf::add_document_timestamp;
+    use sello::signed_pdf::{LongTermSources, issue_long_term};
+    let bench = Bench::new();
+    let tsa = ltv_pki::CrlTsa::start(chrono::Utc::now() + chrono::Duration::days(3650));
+    let client = TsaClient::new(vec![tsa.url()], Duration::from_secs(10));
+    let dir = tempfile::tempdir().expect("temp");
+    let env = [
+        (
+            "SELLO_FORMS_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("forms")
+                .display()
+                .to_string(),
+        ),
+        ("SELLO_DATA_DIR", dir.path().display().to_string()),
+    ];
+    let config =
+        sello::config::Config::from_sources(None, env.map(|(k, v)| (k.to_owned(), v))).expect("config");
+    let (key, _) = sello::keys::office_key(&config).expect("office key");
+    let sources = LongTermSources::for_config(&config);
+    let count: usize = std::env::var("SELLO_BENCH_LTV_DOCS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    let form = bench.form("oficio-comision");
+    let data = example("oficio-comision");
+    let at = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .single()
+        .expect("time");
+    let request = IssueRequest {
+        form,
+        data: &data,
+        issued_at: at,
+        folio: Some("DIF/OF/2026/0001".into()),
+        signer: "Directora",
+        cargo: "Directora",
+        endorsements: &[],
+        hand_signatures: &[],
+        on_paper: &[],
+        citations: &[],
+    };
+    let issue = |long_term: Option<&LongTermSources>| {
+        issue_long_term(
+            &bench.renderer,
+            &key,
+            "https://sello.example",
+            &request,
+            Some(&client),
+            long_term,
+        )
+        .expect("issues")
+    };
+    // Warm up: fonts, the client, the TSA's CRL fetched once and kept.
+    issue(None);
+    issue(Some(&sources));
+    let mut cpu = [0.0f64; 2];
+    let mut sizes = [0usize; 2];
+    for _ in 0..count.div_ceil(10) {
+        for (i, long_term) in [None, Some(&sources)].into_iter().enumerate() {
+            let started = cpu_seconds();
+            for _ in 0..10 {
+                sizes[i] = issue(long_term).pdf.len();
+            }
+            cpu[i] += cpu_seconds() - started;
+        }
+    }
+    // A document time-stamp and its validation data, added to documents
+    // issued without a time-stamp (with their DSS).
+    let unstamped: Vec<Vec<u8>> = (0..count.div_ceil(10) * 10)
+        .map(|_| {
+            issue_long_term(
+                &bench.renderer,
+                &key,
+                "https://sello.example",
+                &request,
+                None,
+                Some(&sources),
+            )
+            .expect("issues")
+            .pdf
+        })
+        .collect();
+    let started = cpu_seconds();
+    for pdf in &unstamped {
+        let (stamped, _) = add_document_timestamp(pdf, &client).expect("stamped");
+        sources.complete(stamped).expect("dss");
+    }
+    let stamping = cpu_seconds() - started;
+    let issued = (count.div_ceil(10) * 10) as f64;
+    let per = |seconds: f64| seconds * 1000.0 / issued;
+    println!(
+        "ltv: {issued} oficios each way, time-stamped; without the DSS {:.2} ms of CPU per document ({} bytes), \
+         with it {:.2} ms ({} bytes): +{:.2} ms of CPU; a document time-stamp with its validation data added \
+         later: {:.2} ms of CPU per document",
+        per(cpu[0]),
+        sizes[0],
+        per(cpu[1]),
+        sizes[1],
+        per(cpu[1] - cpu[0]),
+        per(stamping),
     );
 }
 

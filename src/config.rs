@@ -87,6 +87,9 @@ pub struct TimestampSettings {
     /// The TSA roots trusted to vouch for time-stamps, read from PEM files
     /// at start-up; a file may hold several certificates.
     pub trusted_roots: Vec<TsaRoot>,
+    /// How often `sello serve` adds their time-stamp to documents issued
+    /// while no TSA answered.
+    pub retry_every: Duration,
 }
 
 /// One trusted TSA root certificate and the file it came from.
@@ -108,6 +111,9 @@ impl std::fmt::Debug for TsaRoot {
 
 /// How long a TSA is waited for when the setting does not say.
 pub const DEFAULT_TSA_TIMEOUT_SECONDS: u64 = 10;
+/// How often documents awaiting a time-stamp are retried when the setting
+/// does not say.
+pub const DEFAULT_TIMESTAMP_RETRY_MINUTES: u64 = 15;
 
 /// The mail server that sends notices, and the sender they come from.
 #[derive(Clone, PartialEq, Eq)]
@@ -180,9 +186,10 @@ struct RawTimestamp {
     tsa: Option<Vec<String>>,
     timeout_seconds: Option<u64>,
     trusted_roots: Option<Vec<String>>,
+    retry_minutes: Option<u64>,
 }
 
-const SETTINGS: [&str; 22] = [
+const SETTINGS: [&str; 23] = [
     "institution",
     "office_name",
     "office_code",
@@ -205,6 +212,7 @@ const SETTINGS: [&str; 22] = [
     "timestamp_tsa",
     "timestamp_timeout_seconds",
     "timestamp_trusted_roots",
+    "timestamp_retry_minutes",
 ];
 
 /// Separates the items of a list setting given as one text (an environment
@@ -504,6 +512,17 @@ fn check_timestamp(
             ));
         }
     };
+    let default_retry = DEFAULT_TIMESTAMP_RETRY_MINUTES.to_string();
+    let (retry, retry_source) = take("timestamp_retry_minutes", &default_retry);
+    let retry_every = match retry.trim().parse::<u64>() {
+        Ok(minutes @ 1..=1440) => Duration::from_secs(minutes * 60),
+        _ => {
+            return Err(fail(
+                &retry_source,
+                format!("«{retry}» no es un intervalo; use de 1 a 1440 minutos, por ejemplo 15"),
+            ));
+        }
+    };
     let (roots, roots_source) = take("timestamp_trusted_roots", "");
     let mut trusted_roots = Vec::new();
     for file in list_items(&roots) {
@@ -536,6 +555,7 @@ fn check_timestamp(
         tsa_urls,
         timeout,
         trusted_roots,
+        retry_every,
     })
 }
 
@@ -615,6 +635,10 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         (
             "timestamp_trusted_roots",
             list("timestamp_trusted_roots", timestamp.trusted_roots)?,
+        ),
+        (
+            "timestamp_retry_minutes",
+            timestamp.retry_minutes.map(|n| n.to_string()),
         ),
     ];
     let mut retired = Vec::new();

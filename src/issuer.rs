@@ -19,7 +19,7 @@ use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::pdf::TsaClient;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
-use crate::signed_pdf::{IssueError, IssueRequest, issue_stamped};
+use crate::signed_pdf::{IssueError, IssueRequest, LongTermSources, issue_long_term};
 
 /// What issues documents for the service.
 pub struct Issuer {
@@ -37,6 +37,9 @@ pub struct Issuer {
     /// The configured time-stamping authorities, one client for every
     /// document; `None` when none is configured.
     timestamps: Option<TsaClient>,
+    /// With TSAs configured, the validation data each document embeds
+    /// (PAdES B-LT): one source, so a TSA's CRL is fetched once a day.
+    long_term: Option<Arc<LongTermSources>>,
 }
 
 impl Issuer {
@@ -48,8 +51,12 @@ impl Issuer {
     /// Signs with the key `keys` holds at each signature.
     pub fn with_keys(config: &Config, keys: SigningKeys) -> std::io::Result<Self> {
         let timestamps = TsaClient::configured(&config.timestamp).map_err(std::io::Error::other)?;
+        let long_term = timestamps
+            .is_some()
+            .then(|| Arc::new(LongTermSources::for_config(config)));
         Ok(Self {
             timestamps,
+            long_term,
             renderer: Arc::new(Renderer::new(config)?),
             other_offices: Mutex::new(HashMap::new()),
             config: config.clone(),
@@ -92,6 +99,11 @@ impl Issuer {
     /// The client of the configured time-stamping authorities, if any.
     pub fn timestamps(&self) -> Option<&TsaClient> {
         self.timestamps.as_ref()
+    }
+
+    /// Where documents' validation data comes from, with TSAs configured.
+    pub fn long_term(&self) -> Option<&Arc<LongTermSources>> {
+        self.long_term.as_ref()
     }
 
     /// Where verification links point.
@@ -230,12 +242,13 @@ impl Issuer {
                     .keys
                     .for_signing()
                     .map_err(|e| IssueError::Other(format!("clave de firma: {e}")))?;
-                issue_stamped(
+                issue_long_term(
                     &renderer,
                     &key,
                     &self.base_url,
                     &request,
                     self.timestamps.as_ref(),
+                    self.long_term.as_deref(),
                 )
             })
             .await?;

@@ -261,6 +261,11 @@ impl Archive {
         indexing: Indexing,
     ) -> Result<DocumentRecord, ArchiveError> {
         let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
+        // When a later archival time-stamp is due (`sello archive renew`).
+        let evidence_until = crate::pdf::evidence_expiry(&document.pdf)
+            .ok()
+            .flatten()
+            .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
         // Identity numbers also without dots, so «15432876-9» finds
         // «15.432.876-9».
         let body = fold(&format!(
@@ -279,7 +284,8 @@ impl Archive {
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
                  pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8, \
-                 timestamp_at = $9, timestamp_tsa = $10 \
+                 timestamp_at = $9, timestamp_tsa = $10, \
+                 awaiting_timestamp_since = $11, evidence_until = $12 \
                  WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id)
@@ -297,6 +303,8 @@ impl Archive {
                     .map(|stamp| stamp.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             )
             .bind(document.timestamp.as_ref().map(|stamp| stamp.tsa.clone()))
+            .bind(document.awaiting_timestamp.then(now))
+            .bind(&evidence_until)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -23,7 +23,7 @@ use crate::keys::{OfficeKey, SigningKeys};
 use crate::pdf::TsaClient;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
-use crate::signed_pdf::{IssueRequest, issue_stamped};
+use crate::signed_pdf::{IssueRequest, LongTermSources, issue_long_term};
 
 /// What issues the rows: the office's archive, its letterhead and key,
 /// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
@@ -38,6 +38,8 @@ pub struct BulkIssuer {
     base_url: String,
     /// Time-stamps each signature when set (the issuer's one client).
     timestamps: Option<TsaClient>,
+    /// The validation data each document embeds, with TSAs configured.
+    long_term: Option<Arc<LongTermSources>>,
     signer: String,
     cargo: String,
     actor: String,
@@ -107,6 +109,7 @@ impl BulkIssuer {
             keys: Arc::new(SigningKeys::fixed(key)),
             base_url: base_url.to_owned(),
             timestamps: None,
+            long_term: None,
             signer: responsible.name.to_owned(),
             cargo: responsible.cargo.to_owned(),
             actor: responsible.actor.to_owned(),
@@ -127,6 +130,12 @@ impl BulkIssuer {
     /// document none of its TSAs stamps is issued without (B-B).
     pub fn with_timestamps(mut self, timestamps: Option<TsaClient>) -> Self {
         self.timestamps = timestamps;
+        self
+    }
+
+    /// Embeds each document's validation data from `long_term` (PAdES B-LT).
+    pub fn with_long_term(mut self, long_term: Option<Arc<LongTermSources>>) -> Self {
+        self.long_term = long_term;
         self
     }
 
@@ -274,11 +283,12 @@ impl BulkIssuer {
         let folio = reservation.folio.to_string();
         let permit = rendering.acquire().await;
         let rendered = {
-            let (renderer, keys, base_url, timestamps) = (
+            let (renderer, keys, base_url, timestamps, long_term) = (
                 Arc::clone(&self.renderer),
                 Arc::clone(&self.keys),
                 self.base_url.clone(),
                 self.timestamps.clone(),
+                self.long_term.clone(),
             );
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
@@ -301,7 +311,14 @@ impl BulkIssuer {
                 let key = keys
                     .for_signing()
                     .map_err(|e| crate::signed_pdf::IssueError::Other(format!("clave de firma: {e}")))?;
-                issue_stamped(&renderer, &key, &base_url, &request, timestamps.as_ref())
+                issue_long_term(
+                    &renderer,
+                    &key,
+                    &base_url,
+                    &request,
+                    timestamps.as_ref(),
+                    long_term.as_deref(),
+                )
             })
             .await
         };

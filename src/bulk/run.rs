@@ -169,7 +169,8 @@ pub async fn run_lote(
     )
     .signing_with(issuer.signing_keys())
     .signed_on_paper(order.on_paper)
-    .with_timestamps(issuer.timestamps().cloned());
+    .with_timestamps(issuer.timestamps().cloned())
+    .with_long_term(issuer.long_term().cloned());
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }

@@ -175,10 +175,26 @@ fn print_report(report: &VerifyReport) {
             println!("  Motivo: {problem}");
         }
     }
-    match &report.modification {
-        None if !report.signatures.is_empty() => {
-            println!("Después de la primera firma solo se agregaron firmas.")
+    for stamp in &report.document_timestamps {
+        match (stamp.time, &stamp.tsa) {
+            (Some(time), Some(tsa)) => println!(
+                "Sello de tiempo del documento: {} (TSA: {tsa}); su huella cubre todo lo anterior; {}.",
+                time.format("%Y-%m-%d %H:%M:%S UTC"),
+                stamp.check.as_deref().unwrap_or("no verificado")
+            ),
+            _ => println!(
+                "Sello de tiempo del documento: NO VÁLIDO ({})",
+                stamp.problem.as_deref().unwrap_or("ilegible")
+            ),
         }
+    }
+    if report.validation_data {
+        println!("Datos de validación a largo plazo (DSS): incluidos.");
+    }
+    match &report.modification {
+        None if !report.signatures.is_empty() => println!(
+            "Después de la primera firma solo se agregaron firmas, sellos de tiempo y datos de validación."
+        ),
         None => {}
         Some(change) => println!("MODIFICADO después de la primera firma: {change}"),
     }
@@ -236,12 +252,29 @@ fn verify_proof(
     if let Some(path) = pdf {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", path.display())))?;
-        if crate::archive::sha256_hex(&bytes) != field("sha256") {
-            eprintln!(
-                "Prueba no válida: no es la prueba de {}, cuyo SHA-256 es otro",
-                path.display()
-            );
-            return Ok(ExitCode::from(1));
+        let logged = field("sha256");
+        if crate::archive::sha256_hex(&bytes) != logged {
+            // A PDF extended after issuance (a document time-stamp, validation
+            // data) begins with the issued bytes, which the log recorded.
+            let issued_end = crate::pdf::PdfFile::parse(&bytes).ok().and_then(|file| {
+                file.revisions
+                    .iter()
+                    .map(|revision| revision.end)
+                    .find(|end| crate::archive::sha256_hex(&bytes[..*end]) == logged)
+            });
+            match issued_end {
+                Some(end) => println!(
+                    "El PDF extiende al registrado: sus primeros {end} bytes son el documento emitido; \
+                     lo agregado después (sellos de tiempo, datos de validación) se comprueba con «sello verify»."
+                ),
+                None => {
+                    eprintln!(
+                        "Prueba no válida: no es la prueba de {}, cuyo SHA-256 es otro",
+                        path.display()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
         }
     }
     println!(

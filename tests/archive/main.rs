@@ -12,11 +12,14 @@ mod cli;
 mod crash;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
+mod evidence;
 mod folios;
 #[path = "../support/http.rs"]
 pub mod http;
 pub mod in_person;
 mod issuing;
+#[path = "../support/ltv_pki.rs"]
+mod ltv_pki;
 mod no_step_skipped;
 mod notices;
 mod offices;

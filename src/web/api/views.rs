@@ -29,7 +29,14 @@ pub struct DocumentView {
     pub expediente_id: PublicId,
     pub data_sha256: Option<String>,
     pub verification_url: Option<String>,
+    /// The issued PDF's SHA-256, which the transparency log records.
     pub pdf_sha256: Option<String>,
+    /// The SHA-256 of the PDF downloaded now: the issued one or, once
+    /// time-stamps and validation data were added, the extended one, which
+    /// begins byte for byte with the issued one.
+    pub current_pdf_sha256: Option<String>,
+    /// Since when it awaits its time-stamp (no TSA answered at issuance).
+    pub awaiting_timestamp_since: Option<String>,
     pub pdf_size: Option<i64>,
     pub pages: Option<i64>,
     pub issued_at: String,
@@ -76,6 +83,8 @@ impl From<&DocumentRecord> for DocumentView {
             data_sha256: row.data_sha256.clone(),
             verification_url: row.verification_url.clone(),
             pdf_sha256: row.pdf_sha256.clone(),
+            current_pdf_sha256: row.current_pdf_sha256.clone(),
+            awaiting_timestamp_since: row.awaiting_timestamp_since.clone(),
             pdf_size: row.pdf_size,
             pages: row.pages,
             issued_at: row.issued_at.clone(),
