@@ -4,6 +4,9 @@
 //! to a table reaches no client unasked and a key of the database never
 //! leaves it. The rows themselves serialize nothing for the API.
 //!
+//! Long because each view repeats its row field by field, which is the
+//! point: one place says everything the API shows of the archive.
+//!
 //! Each view keeps the name its row had in the OpenAPI document
 //! (`#[schema(as = …)]`), so clients generated from it keep their types.
 
