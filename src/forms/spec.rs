@@ -121,6 +121,10 @@ pub struct FormSpec {
     pub expediente: Option<ExpedienteRule>,
     /// The steps before a document is issued: who drafts, approves, signs.
     pub workflow: Workflow,
+    /// What its documents grant, for the padrón Sello builds from the
+    /// archive; `None` for a form that grants nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub padron: Option<super::grants::Grant>,
 }
 
 /// Whose case file a document belongs to.
@@ -294,6 +298,7 @@ pub(super) struct RawForm {
     expediente: Option<ExpedienteRule>,
     #[serde(default)]
     workflow: Vec<RawStep>,
+    padron: Option<super::grants::Grant>,
 }
 
 /// One `[[fields]]` entry as written: a whole declaration, or `use` of a
@@ -344,7 +349,11 @@ impl RawForm {
         }
         let workflow = check_workflow(self.workflow, &fields)?;
         check_filled_by(&fields, &workflow)?;
+        if let Some(grant) = &self.padron {
+            grant.check(&fields)?;
+        }
         Ok(FormSpec {
+            padron: self.padron,
             workflow,
             rules,
             expediente: self.expediente,
