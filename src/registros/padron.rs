@@ -12,11 +12,15 @@ use serde_json::{Value, json};
 use super::refused;
 use super::version::{self, Issuing, Register, Version};
 use crate::archive::{ArchiveError, normal_identity};
-use crate::bulk::TOMO_ROWS;
 use crate::forms::{Catalog, FormSpec};
 
 /// The form the padrón is issued with.
 pub const PADRON_FORM: &str = "padron-programa";
+
+/// The most rows a tomo lists. Half a lote padrón's tomo (`bulk::TOMO_ROWS`):
+/// this padrón's rows are wider (domicilio, servicio, folios), and a tomo of
+/// 5,000 took Typst about 650 MB where one of 2,500 stays near half of it.
+pub const TOMO_ROWS: usize = 2_500;
 
 /// The longest a cell of the padrón may be (its fields' limits).
 const CELL_MAX: usize = 600;

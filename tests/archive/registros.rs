@@ -269,6 +269,22 @@ async fn the_weekly_report_lists_exactly_the_oficios_of_its_week(fixture: &Fixtu
         );
     }
 
+    // An oficio of the week annulled after the report: the next version
+    // marks it and replaces the report before.
+    fixture
+        .archive
+        .annul(&week[2], "emitido por error", "ana.lopez", None)
+        .await
+        .expect("annulled");
+    let (second, _) = registros::semanal::issue(&issuing(fixture, &issuer, 25), &CATALOG, &request)
+        .await
+        .expect("issued again");
+    assert_eq!(second.number, 2);
+    assert_eq!(second.replaced, vec![version.tomos[0].folio.clone()]);
+    let report = data_of(&second.tomos[0]);
+    assert_eq!(report["oficios"][2]["estado"], "Anulado");
+    assert_eq!(report["reemplaza"], json!(version.tomos[0].folio));
+
     // A week not over yet has no report.
     let early = registros::semanal::issue(&issuing(fixture, &issuer, 21), &CATALOG, &request).await;
     assert!(early.is_err());
@@ -455,3 +471,60 @@ async fn registers_are_built_through_the_api(fixture: &Fixture) {
     assert_eq!(saved["data"]["resultados_cuantitativos"][0]["alcanzado"], 1);
 }
 archive_conformance!(registers_are_built_through_the_api);
+
+/// The staff page: a firmante emits the weekly report from it and is taken
+/// to the document; a capturista sees the counts but no form to emit.
+async fn registers_are_built_from_the_staff_page(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use sello::accounts::Role;
+
+    let oficio = fixture
+        .issue_on("oficio-comision", &crate::example("oficio-comision"), 17, None)
+        .await
+        .expect("issued")
+        .record()
+        .clone();
+    fixture
+        .issue("lista-asistencia", &crate::example("lista-asistencia"))
+        .await;
+    let service = crate::http::Service::new(fixture).await;
+    let (_, password) = service.user("DIF-SLP", "directora", Role::Firmante).await;
+    let mut browser = service.browser("directora", &password).await;
+    let page = browser.get("/registros").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Emitir el reporte"), "{}", page.text());
+    let answer = browser
+        .post(
+            "/registros",
+            "/registros/semanal",
+            &[("semana", "2026-11-18"), ("area", "Recepción")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    let document = browser.get(&answer.location()).await;
+    assert_eq!(document.status, StatusCode::OK);
+    assert!(
+        document.text().contains("Reporte semanal de oficios"),
+        "{}",
+        document.text()
+    );
+    let report = fixture
+        .archive
+        .documents_keyed_under("registro-")
+        .await
+        .expect("listed");
+    let data = data_of(&report[0].1);
+    assert_eq!(data["oficios"][0]["folio"], json!(oficio.folio));
+
+    let (_, password) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let mut clerk = service.browser("capturista", &password).await;
+    let page = clerk.get("/registros?desde=2026-11-01&hasta=2026-11-30").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        !text.contains("Emitir el reporte") && !text.contains("Emitir el padrón"),
+        "{text}"
+    );
+    assert!(text.contains("1 sesión(es)"), "{text}");
+}
+archive_conformance!(registers_are_built_from_the_staff_page);
