@@ -119,6 +119,12 @@ pub async fn issue(
             listed.len()
         )));
     }
+    let cargo = issuing.cargo.trim();
+    if cargo.is_empty() {
+        return Err(refused(
+            "el reporte dice el cargo de quien lo elabora, y esta cuenta no tiene cargo: regístrelo en la cuenta",
+        ));
+    }
     let mut ids: Vec<&str> = request.forms.iter().map(|f| f.id.as_str()).collect();
     ids.sort_unstable();
     let definition = json!({"registro": "semanal", "lunes": monday.to_string(), "formularios": ids});
@@ -128,7 +134,7 @@ pub async fn issue(
         "semana_fin": sunday.to_string(),
         "oficios": listed.iter().map(row_data).collect::<Vec<_>>(),
         "elaboro_nombre": issuing.name,
-        "elaboro_cargo": if issuing.cargo.trim().is_empty() { "Auxiliar de Área" } else { issuing.cargo.trim() },
+        "elaboro_cargo": cargo,
     });
     if let Some(area) = request.area.map(str::trim).filter(|a| !a.is_empty()) {
         data["area"] = json!(area);

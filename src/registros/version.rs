@@ -140,10 +140,17 @@ pub async fn issue(issuing: &Issuing<'_>, register: Register<'_>) -> Result<Vers
             by.folio,
             issuing.at.format("%Y-%m-%d")
         );
-        issuing
+        let replaced = issuing
             .archive
             .annul(&old.folio, &reason, issuing.actor, Some(&by.folio))
-            .await?;
+            .await;
+        match replaced {
+            Ok(_) => {}
+            // Someone asking at the same time replaced it first: so be it.
+            Err(ArchiveError::Refused(_))
+                if !issuing.archive.document(&old.folio).await?.status.is_current() => {}
+            Err(error) => return Err(error),
+        }
     }
     Ok(Version {
         number,
