@@ -120,3 +120,57 @@ impl Grant {
         })
     }
 }
+
+/// A follow-up a form's documents owe, declared under `[[seguimiento]]`:
+/// a document of another form (`cierra`) that cites this one's folio in its
+/// field `cita` must be issued by a due date, `dias` after the first of the
+/// `vence` dates filled in (or after the issue date). Seed 004: the acuse
+/// de entrega closes an authorised apoyo, the constancia de asistencia a
+/// comisión, the monthly renewal a resguardo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    /// What is owed, as the clerk reads it: «Acuse de entrega del apoyo».
+    pub etiqueta: String,
+    /// Date fields the count starts from, the first filled in; the issue
+    /// date when none is.
+    #[serde(default)]
+    pub vence: Vec<String>,
+    #[serde(default)]
+    pub dias: u32,
+    /// The form whose document closes it, and its field citing the folio.
+    pub cierra: String,
+    pub cita: String,
+}
+
+impl FollowUp {
+    pub(super) fn check(&self, fields: &[FieldSpec]) -> Result<(), String> {
+        if self.etiqueta.trim().is_empty() {
+            return Err("[[seguimiento]]: «etiqueta» está vacía".into());
+        }
+        for name in &self.vence {
+            let field = fields
+                .iter()
+                .find(|f| &f.name == name)
+                .ok_or_else(|| format!("[[seguimiento]]: «vence»: el campo «{name}» no existe"))?;
+            if !matches!(field.kind, FieldType::Date) {
+                return Err(format!("[[seguimiento]]: «vence»: «{name}» no es una fecha"));
+            }
+        }
+        if self.dias > 3_650 {
+            return Err("[[seguimiento]]: «dias» es de hasta 3650".into());
+        }
+        Ok(())
+    }
+
+    /// The day it falls due for a document with `data`, issued on `issued_on`.
+    pub fn due(&self, data: &Value, issued_on: chrono::NaiveDate) -> chrono::NaiveDate {
+        let start = self
+            .vence
+            .iter()
+            .filter_map(|name| data.get(name)?.as_str())
+            .find_map(|text| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .unwrap_or(issued_on);
+        start + chrono::Days::new(u64::from(self.dias))
+    }
+}

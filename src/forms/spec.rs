@@ -125,6 +125,9 @@ pub struct FormSpec {
     /// archive; `None` for a form that grants nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub padron: Option<super::grants::Grant>,
+    /// What its documents owe afterwards, and which document closes it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seguimiento: Vec<super::grants::FollowUp>,
 }
 
 /// Whose case file a document belongs to.
@@ -299,6 +302,8 @@ pub(super) struct RawForm {
     #[serde(default)]
     workflow: Vec<RawStep>,
     padron: Option<super::grants::Grant>,
+    #[serde(default)]
+    seguimiento: Vec<super::grants::FollowUp>,
 }
 
 /// One `[[fields]]` entry as written: a whole declaration, or `use` of a
@@ -352,8 +357,12 @@ impl RawForm {
         if let Some(grant) = &self.padron {
             grant.check(&fields)?;
         }
+        for follow_up in &self.seguimiento {
+            follow_up.check(&fields)?;
+        }
         Ok(FormSpec {
             padron: self.padron,
+            seguimiento: self.seguimiento,
             workflow,
             rules,
             expediente: self.expediente,

@@ -12,6 +12,7 @@
 
 pub mod actividades;
 pub mod padron;
+pub mod seguimientos;
 pub mod semanal;
 mod version;
 

@@ -528,3 +528,116 @@ async fn registers_are_built_from_the_staff_page(fixture: &Fixture) {
     assert!(text.contains("1 sesión(es)"), "{text}");
 }
 archive_conformance!(registers_are_built_from_the_staff_page);
+
+/// Issues `data` as `form` at `when`, with the real renderer and signer.
+async fn issue_at(
+    fixture: &Fixture,
+    form: &str,
+    data: &Value,
+    when: chrono::DateTime<chrono_tz::Tz>,
+) -> String {
+    let spec = CATALOG.get(form).expect("form");
+    let order = sello::archive::IssueOrder {
+        issued_at: when,
+        ..crate::order(form, data, None, None)
+    };
+    let issued = fixture
+        .archive
+        .issue(&order, |folio| {
+            let request = sello::signed_pdf::IssueRequest {
+                form: spec,
+                data,
+                issued_at: when,
+                folio: Some(folio.to_string()),
+                signer: "Mtra. Guadalupe Torres Medina",
+                cargo: "Directora",
+                endorsements: &[],
+                hand_signatures: &[],
+                on_paper: &[],
+            };
+            sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
+        })
+        .await
+        .expect("issued");
+    issued.record().folio.clone()
+}
+
+/// What documents owe: a resguardo whose monthly renewal is overdue shows
+/// on the home page and in the API; a comisión whose constancia was issued
+/// does not, one without it does; an apoyo to be delivered next month is
+/// not due yet.
+async fn overdue_follow_ups_show_on_the_home_page_and_in_the_api(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use chrono::TimeZone as _;
+    use sello::accounts::Role;
+
+    let october = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 10, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let mut resguardo = crate::example("oficio-ayuda-funcional");
+    resguardo["fecha_inicio"] = json!("2026-10-01");
+    let resguardo = issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
+    let mut comision = crate::example("oficio-comision");
+    comision["fecha_evento"] = json!("2026-11-12");
+    let closed = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
+    let open = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
+    let mut constancia = crate::example("constancia-asistencia-comision");
+    constancia["folio_comision"] = json!(closed);
+    fixture.issue("constancia-asistencia-comision", &constancia).await;
+    let mut apoyo = autorizacion(1);
+    apoyo["fecha_entrega"] = json!("2026-11-21");
+    let apoyo = issue_at(fixture, "oficio-autorizacion-apoyo", &apoyo, crate::at(20)).await;
+
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let due = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 7)
+        .await
+        .expect("listed");
+    let listed: Vec<(&str, &str, bool)> = due
+        .iter()
+        .map(|d| (d.folio.as_str(), d.vence.as_str(), d.vencido))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (resguardo.as_str(), "2026-10-31", true),
+            (open.as_str(), "2026-11-17", true)
+        ]
+    );
+    let later = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 30)
+        .await
+        .expect("listed");
+    let coming = later
+        .iter()
+        .find(|d| d.folio == apoyo)
+        .expect("the apoyo falls due");
+    assert_eq!((coming.vence.as_str(), coming.vencido), ("2026-12-21", false));
+    assert_eq!(coming.cierra, "acuse-entrega-apoyo");
+
+    // Today, past all of them: the home page and the API list the renewal.
+    let service = crate::http::Service::new(fixture).await;
+    let (user, password) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let token = service.token(&user).await;
+    let answer = service
+        .api("GET", "/api/v1/seguimientos", Some(&token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let items = answer.json();
+    let renewal = items
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|i| i["folio"] == json!(resguardo))
+        .expect("the overdue renewal");
+    assert_eq!(renewal["vencido"], true);
+    assert_eq!(renewal["etiqueta"], "Renovación mensual del resguardo");
+    assert!(
+        !items.to_string().contains(&format!("\"{closed}\"")),
+        "closed: {items}"
+    );
+    let mut browser = service.browser("capturista", &password).await;
+    let home = browser.get("/").await.text();
+    assert!(home.contains(&resguardo) && home.contains("vencido"), "{home}");
+    assert!(!home.contains(&closed), "{home}");
+}
+archive_conformance!(overdue_follow_ups_show_on_the_home_page_and_in_the_api);

@@ -196,6 +196,7 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         registros::semanal,
         registros::actividades,
         registros::borrador,
+        registros::seguimientos,
         verification::verify,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -301,6 +302,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/registros/padron", post(registros::padron))
         .route("/api/v1/registros/semanal", post(registros::semanal))
         .route("/api/v1/registros/actividades", get(registros::actividades))
+        .route("/api/v1/seguimientos", get(registros::seguimientos))
         .route(
             "/api/v1/registros/actividades/borrador",
             post(registros::borrador),

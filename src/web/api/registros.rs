@@ -261,3 +261,33 @@ pub async fn borrador(
     };
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
+
+/// How far ahead to look.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AheadParams {
+    /// Días hacia adelante que se incluyen, además de lo vencido (7 si se omite; hasta 365).
+    pub dias: Option<u32>,
+}
+
+/// What the documents in force still owe (an acuse de entrega, a
+/// constancia de asistencia, a monthly renewal), overdue or due within the
+/// days asked, the most overdue first.
+#[utoipa::path(get, path = "/api/v1/seguimientos", tag = "registros",
+    params(AheadParams),
+    responses((status = 200, body = Vec<crate::registros::seguimientos::Due>),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
+pub async fn seguimientos(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    QueryParams(ahead): QueryParams<AheadParams>,
+) -> Result<Json<Vec<crate::registros::seguimientos::Due>>, ApiError> {
+    let days = ahead.dias.unwrap_or(7);
+    if days > 365 {
+        return Err(ApiError::bad_request("dias: de 0 a 365"));
+    }
+    let archive = archive_of(&state, &user).await?;
+    let today = state.issuer.now_in(archive.office()).date_naive();
+    let due = registros::seguimientos::pending(&archive, &state.catalog, today, u64::from(days)).await?;
+    Ok(Json(due))
+}
