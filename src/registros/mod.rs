@@ -3,7 +3,8 @@
 //! programme (`padron`), the weekly report of oficios (`semanal`) and the
 //! counts of sessions and attendance for the reporte de actividades and
 //! the informe final (`actividades`). Each row cites the folio of the
-//! document it comes from.
+//! document it comes from. And what documents still owe, with its due
+//! date (`seguimientos`).
 //!
 //! A register is issued like any document, in tomos when large, and is
 //! issued again as a new version only when what it lists changed: the
