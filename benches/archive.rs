@@ -18,9 +18,30 @@
 //!   PDF's hash), and the time of a tree head and an inclusion proof at
 //!   that size (what `/v/<code>/prueba` computes per request).
 //!
+//! - `cargo bench --bench archive -- timestamp`: what an RFC 3161
+//!   time-stamp adds to an issuance: oficios issued on SQLite in
+//!   alternating blocks with and without a time-stamp from a local TSA
+//!   (certomancer on loopback, P-256 and RSA), through one reused client;
+//!   CPU time of this process per document (the TSA's own CPU is another
+//!   process's) and wall time. `SELLO_BENCH_TIMESTAMP_DOCS` documents of
+//!   each kind (default 100).
+//!
+//! - `cargo bench --bench archive -- ltv`: what long-term validation adds,
+//!   in CPU time of this process per oficio (certomancer's TSA and CRLs on
+//!   loopback do their work in another process): issuing with a
+//!   time-stamp, with and without the DSS (the office's chain and CRL, the
+//!   TSA's, embedded before the signature), in alternating blocks of ten;
+//!   and adding a document time-stamp with its validation data to a
+//!   document issued without one. `SELLO_BENCH_LTV_DOCS` of each (default
+//!   100).
+//!
 //! PostgreSQL is `SELLO_BENCH_DATABASE_URL`, by default the local test server.
 
+#[path = "../tests/support/ltv_pki.rs"]
+mod ltv_pki;
 mod support;
+#[path = "../tests/support/tsa.rs"]
+mod tsa;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +49,8 @@ use std::time::{Duration, Instant};
 use chrono::TimeZone as _;
 use sello::archive::{Archive, BlobStore, FolioFormat, IssueOrder, Office, SearchQuery, Store, text::fold};
 use sello::keys::{KeyAlgorithm, OfficeKey};
-use sello::signed_pdf::{IssueRequest, issue};
+use sello::pdf::TsaClient;
+use sello::signed_pdf::{IssueRequest, issue_stamped};
 use serde_json::Value;
 use support::{Bench, example, oficio_round};
 
@@ -194,6 +216,13 @@ fn main() {
         if mode.is_empty() || mode == "log" {
             log_cost().await;
         }
+        if mode.is_empty() || mode == "timestamp" {
+            timestamp_cost(tsa::TsaKind::P256).await;
+            timestamp_cost(tsa::TsaKind::RsaSha256).await;
+        }
+        if mode.is_empty() || mode == "ltv" {
+            ltv_cost();
+        }
     });
 }
 
@@ -228,7 +257,7 @@ async fn log_cost() {
     let cpu = cpu_seconds();
     let mut rendering = Duration::ZERO;
     for round in 0..count {
-        rendering += issue_one(&archive, &bench, &key, &oficio_round(&base, round)).await;
+        rendering += issue_one(&archive, &bench, &key, &oficio_round(&base, round), None).await;
     }
     let issuing_cpu = cpu_seconds() - cpu;
     let cpu = cpu_seconds();
@@ -251,6 +280,166 @@ async fn log_cost() {
         rendering.as_secs_f64() * 1000.0 / count as f64,
         verify_cpu * 1000.0 / count as f64,
         proving.as_secs_f64() * 1000.0,
+    );
+}
+
+/// CPU and wall time per oficio with and without a time-stamp, measured
+/// in alternating blocks of ten in one run so that both see the same load.
+async fn timestamp_cost(kind: tsa::TsaKind) {
+    let bench = Bench::new();
+    let tsa = tsa::Tsa::start_with(kind);
+    let roots = x509_cert::Certificate::load_pem_chain(&std::fs::read(tsa.root_pem()).expect("root"))
+        .expect("root certificate");
+    // As the issuer makes it from `[timestamp]`: the tokens are checked
+    // against the root before they are embedded.
+    let client = TsaClient::with_roots(vec![tsa.url()], Duration::from_secs(10), roots);
+    let key_dir = tempfile::tempdir().expect("temp");
+    let key = OfficeKey::generate(&key_dir.path().join("k"), "DIF", KeyAlgorithm::Ed25519).expect("key");
+    let count: usize = std::env::var("SELLO_BENCH_TIMESTAMP_DOCS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    let dir = tempfile::tempdir().expect("temp");
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("sello.db").display()))
+        .await
+        .expect("db");
+    let blobs = BlobStore::open(dir.path().join("blobs").to_str().expect("utf-8")).expect("blobs");
+    let archive = Archive::new(store, blobs, office(), FolioFormat::default());
+    let base = example("oficio-comision");
+    // Warm up both paths (fonts, the client's connection and thread).
+    issue_one(&archive, &bench, &key, &oficio_round(&base, 0), None).await;
+    issue_one(&archive, &bench, &key, &oficio_round(&base, 1), Some(&client)).await;
+    let (mut cpu, mut wall) = ([0.0f64; 2], [Duration::ZERO; 2]);
+    let mut round = 2;
+    for _ in 0..count.div_ceil(10) {
+        for (i, tsa) in [None, Some(&client)].into_iter().enumerate() {
+            let (started_cpu, started) = (cpu_seconds(), Instant::now());
+            for _ in 0..10 {
+                issue_one(&archive, &bench, &key, &oficio_round(&base, round), tsa).await;
+                round += 1;
+            }
+            cpu[i] += cpu_seconds() - started_cpu;
+            wall[i] += started.elapsed();
+        }
+    }
+    let issued = (count.div_ceil(10) * 10) as f64;
+    let per = |seconds: f64| seconds * 1000.0 / issued;
+    println!(
+        "timestamp {kind:?} sqlite: {issued} oficios each way; without a time-stamp {:.1} ms of CPU ({:.1} ms wall) \
+         per document, with one {:.1} ms of CPU ({:.1} ms wall): +{:.1} ms of CPU, +{:.1} ms wall",
+        per(cpu[0]),
+        per(wall[0].as_secs_f64()),
+        per(cpu[1]),
+        per(wall[1].as_secs_f64()),
+        per(cpu[1] - cpu[0]),
+        per(wall[1].as_secs_f64() - wall[0].as_secs_f64()),
+    );
+}
+
+/// CPU per oficio of the DSS at issuance, and of a document time-stamp
+/// with its validation data added later, measured in one run.
+fn ltv_cost() {
+    use sello::pdf::add_document_timestamp;
+    use sello::signed_pdf::{LongTermSources, issue_long_term};
+    let bench = Bench::new();
+    let tsa = ltv_pki::CrlTsa::start(chrono::Utc::now() + chrono::Duration::days(3650));
+    let client = TsaClient::new(vec![tsa.url()], Duration::from_secs(10));
+    let dir = tempfile::tempdir().expect("temp");
+    let env = [
+        (
+            "SELLO_FORMS_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("forms")
+                .display()
+                .to_string(),
+        ),
+        ("SELLO_DATA_DIR", dir.path().display().to_string()),
+    ];
+    let config =
+        sello::config::Config::from_sources(None, env.map(|(k, v)| (k.to_owned(), v))).expect("config");
+    let (key, _) = sello::keys::office_key(&config).expect("office key");
+    let sources = LongTermSources::for_config(&config);
+    let count: usize = std::env::var("SELLO_BENCH_LTV_DOCS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    let form = bench.form("oficio-comision");
+    let data = example("oficio-comision");
+    let at = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .single()
+        .expect("time");
+    let request = IssueRequest {
+        form,
+        data: &data,
+        issued_at: at,
+        folio: Some("DIF/OF/2026/0001".into()),
+        signer: "Directora",
+        cargo: "Directora",
+        endorsements: &[],
+        hand_signatures: &[],
+        on_paper: &[],
+        citations: &[],
+    };
+    let issue = |long_term: Option<&LongTermSources>| {
+        issue_long_term(
+            &bench.renderer,
+            &key,
+            "https://sello.example",
+            &request,
+            Some(&client),
+            long_term,
+        )
+        .expect("issues")
+    };
+    // Warm up: fonts, the client, the TSA's CRL fetched once and kept.
+    issue(None);
+    issue(Some(&sources));
+    let mut cpu = [0.0f64; 2];
+    let mut sizes = [0usize; 2];
+    for _ in 0..count.div_ceil(10) {
+        for (i, long_term) in [None, Some(&sources)].into_iter().enumerate() {
+            let started = cpu_seconds();
+            for _ in 0..10 {
+                sizes[i] = issue(long_term).pdf.len();
+            }
+            cpu[i] += cpu_seconds() - started;
+        }
+    }
+    // A document time-stamp and its validation data, added to documents
+    // issued without a time-stamp (with their DSS).
+    let unstamped: Vec<Vec<u8>> = (0..count.div_ceil(10) * 10)
+        .map(|_| {
+            issue_long_term(
+                &bench.renderer,
+                &key,
+                "https://sello.example",
+                &request,
+                None,
+                Some(&sources),
+            )
+            .expect("issues")
+            .pdf
+        })
+        .collect();
+    let started = cpu_seconds();
+    for pdf in &unstamped {
+        let (stamped, _) = add_document_timestamp(pdf, &client).expect("stamped");
+        sources.complete(stamped).expect("dss");
+    }
+    let stamping = cpu_seconds() - started;
+    let issued = (count.div_ceil(10) * 10) as f64;
+    let per = |seconds: f64| seconds * 1000.0 / issued;
+    println!(
+        "ltv: {issued} oficios each way, time-stamped; without the DSS {:.2} ms of CPU per document ({} bytes), \
+         with it {:.2} ms ({} bytes): +{:.2} ms of CPU; a document time-stamp with its validation data added \
+         later: {:.2} ms of CPU per document",
+        per(cpu[0]),
+        sizes[0],
+        per(cpu[1]),
+        sizes[1],
+        per(cpu[1] - cpu[0]),
+        per(stamping),
     );
 }
 
@@ -305,7 +494,8 @@ async fn issue_throughput() {
                     tokio::spawn(async move {
                         let base = example("oficio-comision");
                         for round in (worker..count).step_by(workers) {
-                            let spent = issue_one(&archive, &bench, &key, &oficio_round(&base, round)).await;
+                            let spent =
+                                issue_one(&archive, &bench, &key, &oficio_round(&base, round), None).await;
                             *rendering.lock().expect("lock") += spent;
                         }
                     })
@@ -329,7 +519,13 @@ async fn issue_throughput() {
 }
 
 /// Issues one oficio; returns the time spent rendering and signing it.
-async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Value) -> Duration {
+async fn issue_one(
+    archive: &Archive,
+    bench: &Bench,
+    key: &OfficeKey,
+    data: &Value,
+    tsa: Option<&TsaClient>,
+) -> Duration {
     let form = bench.form("oficio-comision");
     let at = chrono_tz::America::Mexico_City
         .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
@@ -348,20 +544,21 @@ async fn issue_one(archive: &Archive, bench: &Bench, key: &OfficeKey, data: &Val
     };
     let mut spent = Duration::ZERO;
     archive
-        .issue(&order, |folio| {
+        .issue(&order, |reservation| {
             let started = Instant::now();
             let request = IssueRequest {
                 form,
                 data,
                 issued_at: at,
-                folio: Some(folio.to_string()),
+                folio: Some(reservation.folio.to_string()),
                 signer: "Directora",
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
                 on_paper: &[],
+                citations: &reservation.citations,
             };
-            let issued = issue(&bench.renderer, key, "https://sello.example", &request);
+            let issued = issue_stamped(&bench.renderer, key, "https://sello.example", &request, tsa);
             spent = started.elapsed();
             issued
         })

@@ -82,6 +82,7 @@ fn render_and_sign_only(issuer: &Press, form: &FormSpec, rows: &[ReadyRow]) -> (
                         endorsements: &[],
                         hand_signatures: &[],
                         on_paper: &[],
+                        citations: &[],
                     };
                     issue(&issuer.renderer, &issuer.key, issuer.base_url, &request).expect("issued");
                 }

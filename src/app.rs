@@ -18,9 +18,12 @@ use axum::Router;
 use crate::accounts::{AccountError, Accounts, User};
 use crate::archive::{Archive, ArchiveError};
 use crate::config::Config;
+use crate::evidence::Extender;
 use crate::forms::{Catalog, CatalogError};
 use crate::issuer::Issuer;
-use crate::keys::{KeyError, OfficeKey, TrustedKeys, office_key, trusted_keys};
+use crate::keys::{FollowedTrust, KeyError, OfficeKey, SigningKeys, TrustedKeys, office_key, trusted_keys};
+use crate::pdf::TsaClient;
+use crate::signed_pdf::LongTermSources;
 use crate::web::{AppState, router};
 
 /// Why the installation could not be put together.
@@ -42,6 +45,11 @@ pub enum BootError {
     /// The PDF renderer (or the mail of notices) could not be prepared.
     #[error("no se pudo preparar el generador de PDF: {0}")]
     Renderer(std::io::Error),
+    /// Time-stamps were asked for and no TSA is configured.
+    #[error(
+        "no hay autoridades de sellado de tiempo configuradas: indíquelas en [timestamp] tsa (o SELLO_TIMESTAMP_TSA)"
+    )]
+    NoTsa,
 }
 
 /// The form catalog of the configured forms folder.
@@ -54,8 +62,20 @@ pub fn load_catalog(config: &Config) -> Result<Catalog, BootError> {
 /// renderer of the configured office.
 pub fn issuer(config: &Config) -> Result<(Issuer, Option<String>), BootError> {
     let (key, notice) = office_key(config).map_err(BootError::Key)?;
-    let issuer = Issuer::new(config, Arc::new(key)).map_err(BootError::Renderer)?;
+    let issuer =
+        Issuer::with_keys(config, SigningKeys::for_config(config, key)).map_err(BootError::Renderer)?;
     Ok((issuer, notice))
+}
+
+/// What adds the awaited and the archival time-stamps to documents
+/// (`sello archive timestamp | renew`, and `sello serve`'s retry): fails
+/// when no TSA is configured.
+pub fn extender(config: &Config) -> Result<Extender, BootError> {
+    let tsa = TsaClient::configured(&config.timestamp)
+        .map_err(|e| BootError::Key(KeyError::Other(e)))?
+        .ok_or(BootError::NoTsa)?;
+    let long_term = LongTermSources::for_config(config);
+    Extender::new(Arc::new(tsa), Arc::new(long_term)).map_err(BootError::Archive)
 }
 
 /// The archive and the staff accounts kept in its database.
@@ -84,6 +104,9 @@ pub struct Application {
     state: Arc<AppState>,
     key_notice: Option<String>,
     first_administrator: Option<(User, String)>,
+    /// With TSAs configured: what adds the awaited time-stamps, and how
+    /// often it looks for documents awaiting one.
+    timestamp_retry: Option<(Extender, std::time::Duration)>,
 }
 
 /// An [`Application`] to build, with what a test hands it instead of what
@@ -143,7 +166,39 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        let retry = self.timestamp_retry.map(|(extender, every)| {
+            let archive = self.state.archive.clone();
+            tokio::spawn(retry_timestamps(extender, archive, every))
+        });
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        if let Some(retry) = retry {
+            retry.abort();
+        }
+        served
+    }
+}
+
+/// Every `every`, adds their time-stamp to the documents issued while no
+/// TSA answered. Two instances sharing a database may both run it: each
+/// document is claimed before it is stamped. The PDF work and the TSA's
+/// answer are waited for off the async workers.
+async fn retry_timestamps(extender: Extender, archive: Archive, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match extender.stamp_awaiting(&archive, 500).await {
+            Ok(summary) if !summary.extended.is_empty() || summary.tsa_unavailable.is_some() => {
+                tracing::info!(
+                    documents.stamped = summary.extended.len(),
+                    documents.failed = summary.failed.len(),
+                    tsa.unavailable = summary.tsa_unavailable.is_some(),
+                    "documentos en espera de sello de tiempo"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "timestamp retry failed"),
+        }
     }
 }
 
@@ -192,11 +247,13 @@ impl Builder {
             Some(archive) => archive,
             None => Archive::open(&config).await.map_err(BootError::Archive)?,
         };
-        let (key, key_notice) = match key {
-            Some(key) => (key, None),
+        // A key handed over stays; the installation's own follows its
+        // folder, where a rotation from the command line may change it.
+        let (keys, key_notice) = match key {
+            Some(key) => (SigningKeys::fixed(key), None),
             None => {
                 let (key, notice) = office_key(&config).map_err(BootError::Key)?;
-                (Arc::new(key), notice)
+                (SigningKeys::for_config(&config, key), notice)
             }
         };
         let (log_key, log_notice) = match log_key {
@@ -208,8 +265,8 @@ impl Builder {
             (a, b) => a.or(b),
         };
         let trusted = match trusted {
-            Some(trusted) => trusted,
-            None => trusted_keys(&config).map_err(BootError::Key)?,
+            Some(trusted) => FollowedTrust::fixed(trusted),
+            None => FollowedTrust::following(&config, trusted_keys(&config).map_err(BootError::Key)?),
         };
         let Storage { archive, accounts } = Storage::over(archive);
         let office = archive.office();
@@ -222,15 +279,28 @@ impl Builder {
             archive,
             accounts,
             catalog,
-            key,
+            keys,
             trusted,
             Arc::new(log_key),
         )
         .map_err(BootError::Renderer)?;
+        let timestamp_retry = match extender(&config) {
+            // At least a minute apart, whatever a hand-made setting says.
+            Ok(extender) => Some((
+                extender,
+                config
+                    .timestamp
+                    .retry_every
+                    .max(std::time::Duration::from_secs(60)),
+            )),
+            Err(BootError::NoTsa) => None,
+            Err(error) => return Err(error),
+        };
         Ok(Application {
             state: Arc::new(state),
             key_notice,
             first_administrator,
+            timestamp_retry,
         })
     }
 }

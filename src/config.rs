@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -69,7 +70,50 @@ pub struct Config {
     /// Where e-mail notices of drafts waiting for someone are sent from;
     /// `None` (the default) sends none.
     pub smtp: Option<SmtpSettings>,
+    /// The RFC 3161 time-stamping authorities that date each signature.
+    pub timestamp: TimestampSettings,
 }
+
+/// The `[timestamp]` settings: which time-stamping authorities (TSAs) date
+/// each signature (PAdES B-T), and which TSA roots Sello trusts when it
+/// judges a time-stamp. With no TSA, documents are issued without one (B-B).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TimestampSettings {
+    /// The TSAs' addresses (`http://` or `https://`), asked in order until
+    /// one gives a good time-stamp.
+    pub tsa_urls: Vec<String>,
+    /// How long to wait for each TSA before asking the next.
+    pub timeout: Duration,
+    /// The TSA roots trusted to vouch for time-stamps, read from PEM files
+    /// at start-up; a file may hold several certificates.
+    pub trusted_roots: Vec<TsaRoot>,
+    /// How often `sello serve` adds their time-stamp to documents issued
+    /// while no TSA answered.
+    pub retry_every: Duration,
+}
+
+/// One trusted TSA root certificate and the file it came from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TsaRoot {
+    pub file: PathBuf,
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+}
+
+impl std::fmt::Debug for TsaRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsaRoot")
+            .field("file", &self.file)
+            .field("der_bytes", &self.der.len())
+            .finish()
+    }
+}
+
+/// How long a TSA is waited for when the setting does not say.
+pub const DEFAULT_TSA_TIMEOUT_SECONDS: u64 = 10;
+/// How often documents awaiting a time-stamp are retried when the setting
+/// does not say.
+pub const DEFAULT_TIMESTAMP_RETRY_MINUTES: u64 = 15;
 
 /// The mail server that sends notices, and the sender they come from.
 #[derive(Clone, PartialEq, Eq)]
@@ -132,9 +176,20 @@ struct FileSettings {
     smtp_from: Option<String>,
     #[serde(default)]
     retired_keys: Vec<RawRetiredKey>,
+    timestamp: Option<RawTimestamp>,
 }
 
-const SETTINGS: [&str; 19] = [
+/// The `[timestamp]` table as written in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimestamp {
+    tsa: Option<Vec<String>>,
+    timeout_seconds: Option<u64>,
+    trusted_roots: Option<Vec<String>>,
+    retry_minutes: Option<u64>,
+}
+
+const SETTINGS: [&str; 23] = [
     "institution",
     "office_name",
     "office_code",
@@ -154,7 +209,15 @@ const SETTINGS: [&str; 19] = [
     "behind_proxy",
     "smtp_url",
     "smtp_from",
+    "timestamp_tsa",
+    "timestamp_timeout_seconds",
+    "timestamp_trusted_roots",
+    "timestamp_retry_minutes",
 ];
+
+/// Separates the items of a list setting given as one text (an environment
+/// variable).
+const LIST_SEPARATOR: char = ',';
 
 impl Config {
     /// Loads the configuration from `file` (or `sello.toml` if present) and
@@ -387,7 +450,9 @@ impl Config {
                 })
             }
         };
+        let timestamp = check_timestamp(&mut take, &fail)?;
         Ok(Self {
+            timestamp,
             smtp,
             lookups_per_minute,
             behind_proxy,
@@ -409,6 +474,96 @@ impl Config {
             forms_dir,
         })
     }
+}
+
+/// The `[timestamp]` settings, checked: each address a web address, the
+/// timeout a sensible number of seconds, each root file a readable PEM
+/// certificate, and roots whenever TSAs are given (without them Sello could
+/// not judge the time-stamps it embeds).
+fn check_timestamp(
+    take: &mut impl FnMut(&'static str, &str) -> (String, String),
+    fail: &impl Fn(&str, String) -> ConfigError,
+) -> Result<TimestampSettings, ConfigError> {
+    let (urls, urls_source) = take("timestamp_tsa", "");
+    let mut tsa_urls = Vec::new();
+    for url in list_items(&urls) {
+        let ok = ["http://", "https://"].iter().any(|scheme| {
+            url.strip_prefix(scheme)
+                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        }) && !url.contains(char::is_whitespace);
+        if !ok {
+            return Err(fail(
+                &urls_source,
+                format!(
+                    "«{url}» no es la dirección de una TSA; escriba, por ejemplo, «https://tsa.ejemplo.org/tsr» (varias, separadas por comas)"
+                ),
+            ));
+        }
+        tsa_urls.push(url.to_owned());
+    }
+    let default_timeout = DEFAULT_TSA_TIMEOUT_SECONDS.to_string();
+    let (timeout, source) = take("timestamp_timeout_seconds", &default_timeout);
+    let timeout = match timeout.trim().parse::<u64>() {
+        Ok(seconds @ 1..=120) => Duration::from_secs(seconds),
+        _ => {
+            return Err(fail(
+                &source,
+                format!("«{timeout}» no es un tiempo de espera; use de 1 a 120 segundos, por ejemplo 10"),
+            ));
+        }
+    };
+    let default_retry = DEFAULT_TIMESTAMP_RETRY_MINUTES.to_string();
+    let (retry, retry_source) = take("timestamp_retry_minutes", &default_retry);
+    let retry_every = match retry.trim().parse::<u64>() {
+        Ok(minutes @ 1..=1440) => Duration::from_secs(minutes * 60),
+        _ => {
+            return Err(fail(
+                &retry_source,
+                format!("«{retry}» no es un intervalo; use de 1 a 1440 minutos, por ejemplo 15"),
+            ));
+        }
+    };
+    let (roots, roots_source) = take("timestamp_trusted_roots", "");
+    let mut trusted_roots = Vec::new();
+    for file in list_items(&roots) {
+        let path = PathBuf::from(file);
+        let bytes =
+            fs::read(&path).map_err(|e| fail(&roots_source, format!("no se pudo leer «{file}»: {e}")))?;
+        let certificates = x509_cert::Certificate::load_pem_chain(&bytes).unwrap_or_default();
+        if certificates.is_empty() {
+            return Err(fail(
+                &roots_source,
+                format!("«{file}» no contiene certificados PEM («-----BEGIN CERTIFICATE-----»)"),
+            ));
+        }
+        for certificate in certificates {
+            let der = der::Encode::to_der(&certificate)
+                .map_err(|e| fail(&roots_source, format!("«{file}»: certificado ilegible: {e}")))?;
+            trusted_roots.push(TsaRoot {
+                file: path.clone(),
+                der,
+            });
+        }
+    }
+    if !tsa_urls.is_empty() && trusted_roots.is_empty() {
+        return Err(fail(
+            &roots_source,
+            "faltan las raíces de confianza de las TSA (archivos PEM): sin ellas Sello no puede comprobar los sellos de tiempo que recibe".into(),
+        ));
+    }
+    Ok(TimestampSettings {
+        tsa_urls,
+        timeout,
+        trusted_roots,
+        retry_every,
+    })
+}
+
+/// The items of a list setting: separated by commas, blanks trimmed.
+fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(LIST_SEPARATOR)
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 type FileValues = (Vec<(&'static str, String, String)>, Vec<RetiredKey>);
@@ -434,7 +589,21 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         setting: path.display().to_string(),
         message: e.message().to_owned(),
     })?;
-    let origin = |name: &str| format!("{name} ({})", path.display());
+    let origin = |name: &str| match name.strip_prefix("timestamp_") {
+        Some(key) => format!("[timestamp] {key} ({})", path.display()),
+        None => format!("{name} ({})", path.display()),
+    };
+    let timestamp = settings.timestamp.unwrap_or_default();
+    let list = |key: &str, items: Option<Vec<String>>| -> Result<Option<String>, ConfigError> {
+        let Some(items) = items else { return Ok(None) };
+        if let Some(item) = items.iter().find(|item| item.contains(LIST_SEPARATOR)) {
+            return Err(ConfigError {
+                setting: origin(key),
+                message: format!("«{item}» lleva una coma; escriba la coma de una dirección como %2C"),
+            });
+        }
+        Ok(Some(items.join(&LIST_SEPARATOR.to_string())))
+    };
     let pairs = [
         ("institution", settings.institution),
         ("office_name", settings.office_name),
@@ -458,6 +627,19 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         ("behind_proxy", settings.behind_proxy.map(|b| b.to_string())),
         ("smtp_url", settings.smtp_url),
         ("smtp_from", settings.smtp_from),
+        ("timestamp_tsa", list("timestamp_tsa", timestamp.tsa)?),
+        (
+            "timestamp_timeout_seconds",
+            timestamp.timeout_seconds.map(|n| n.to_string()),
+        ),
+        (
+            "timestamp_trusted_roots",
+            list("timestamp_trusted_roots", timestamp.trusted_roots)?,
+        ),
+        (
+            "timestamp_retry_minutes",
+            timestamp.retry_minutes.map(|n| n.to_string()),
+        ),
     ];
     let mut retired = Vec::new();
     for (i, raw) in settings.retired_keys.into_iter().enumerate() {
@@ -632,6 +814,99 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.setting, "SELLO_FOLIO_FORMAT");
         assert!(err.message.contains("número"), "{err}");
+    }
+
+    const EXAMPLE_CERTIFICATE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/keys-example/p256/certificado.pem");
+
+    #[test]
+    fn without_tsas_documents_go_without_a_timestamp() {
+        let timestamp = Config::from_sources(None, env(&[])).unwrap().timestamp;
+        assert!(timestamp.tsa_urls.is_empty());
+        assert!(timestamp.trusted_roots.is_empty());
+        assert_eq!(
+            timestamp.timeout,
+            Duration::from_secs(DEFAULT_TSA_TIMEOUT_SECONDS)
+        );
+    }
+
+    #[test]
+    fn tsas_are_read_in_order_from_the_file_s_timestamp_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("raices.pem");
+        let pem = fs::read_to_string(EXAMPLE_CERTIFICATE).unwrap();
+        fs::write(&bundle, format!("{pem}{pem}")).unwrap();
+        let file = dir.path().join("sello.toml");
+        fs::write(
+            &file,
+            format!(
+                "[timestamp]\ntsa = [\"https://uno.example/tsr\", \"http://dos.example:8080/\"]\ntimeout_seconds = 4\ntrusted_roots = [{:?}]\n",
+                bundle.display().to_string()
+            ),
+        )
+        .unwrap();
+        let timestamp = Config::from_sources(Some(&file), env(&[])).unwrap().timestamp;
+        assert_eq!(
+            timestamp.tsa_urls,
+            ["https://uno.example/tsr", "http://dos.example:8080/"]
+        );
+        assert_eq!(timestamp.timeout, Duration::from_secs(4));
+        assert_eq!(
+            timestamp.trusted_roots.len(),
+            2,
+            "both certificates of the bundle"
+        );
+        assert_eq!(timestamp.trusted_roots[0].file, bundle);
+
+        let err = Config::from_sources(
+            Some(&file),
+            env(&[(
+                "SELLO_TIMESTAMP_TSA",
+                "https://uno.example/tsr, ftp://dos.example",
+            )]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.setting, "SELLO_TIMESTAMP_TSA",
+            "the environment wins, and is named"
+        );
+        assert!(err.message.contains("ftp://dos.example"), "{err}");
+    }
+
+    #[test]
+    fn bad_timestamp_settings_are_named() {
+        let tsa = ("SELLO_TIMESTAMP_TSA", "https://tsa.example/tsr");
+        let err = Config::from_sources(None, env(&[tsa])).unwrap_err();
+        assert_eq!(err.setting, "timestamp_trusted_roots (valor por defecto)");
+        assert!(err.message.contains("raíces"), "{err}");
+        let err = Config::from_sources(
+            None,
+            env(&[tsa, ("SELLO_TIMESTAMP_TRUSTED_ROOTS", "/no/existe.pem")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "SELLO_TIMESTAMP_TRUSTED_ROOTS");
+        let err = Config::from_sources(
+            None,
+            env(&[
+                tsa,
+                (
+                    "SELLO_TIMESTAMP_TRUSTED_ROOTS",
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+                ),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("no contiene certificados"), "{err}");
+        let err = Config::from_sources(None, env(&[("SELLO_TIMESTAMP_TIMEOUT_SECONDS", "0")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_TIMESTAMP_TIMEOUT_SECONDS");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sello.toml");
+        fs::write(&file, "[timestamp]\ntsa = [\"https://a.example/x,y\"]\n").unwrap();
+        let err = Config::from_sources(Some(&file), env(&[])).unwrap_err();
+        assert!(err.setting.starts_with("[timestamp] tsa ("), "{err}");
+        fs::write(&file, "[timestamp]\ntsas = []\n").unwrap();
+        let err = Config::from_sources(Some(&file), env(&[])).unwrap_err();
+        assert!(err.message.contains("tsas"), "{err}");
     }
 
     #[test]

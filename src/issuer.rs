@@ -1,10 +1,11 @@
 //! Issuing from the service: the renderer, the office's signing key and
 //! where verification links point, shared by every request. Rendering and
 //! signing run on the request's thread (the archive moves them off the
-//! async workers), so several documents are issued at once.
+//! async workers), so several documents are issued at once. Signatures are
+//! time-stamped by the configured TSAs, through one client.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -13,11 +14,12 @@ use serde_json::Value;
 use crate::archive::{Archive, ArchiveError, IssueOrder, Issued, Office};
 use crate::config::Config;
 use crate::forms::FormSpec;
-use crate::keys::OfficeKey;
+use crate::keys::{OfficeKey, SigningKeys};
 use crate::metrics::Metrics;
 use crate::office::Country;
+use crate::pdf::TsaClient;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
-use crate::signed_pdf::{IssueError, IssueRequest, issue};
+use crate::signed_pdf::{IssueError, IssueRequest, LongTermSources, issue_long_term};
 
 /// What issues documents for the service.
 pub struct Issuer {
@@ -27,19 +29,38 @@ pub struct Issuer {
     /// By office code: the office as its renderer was made for it.
     other_offices: Mutex<HashMap<String, (Office, Arc<Renderer>)>>,
     config: Config,
-    key: RwLock<Arc<OfficeKey>>,
+    /// Shared with the bulk runs it starts, so they follow a rotation too.
+    keys: Arc<SigningKeys>,
     base_url: String,
     /// Counts every document it issues.
     metrics: Arc<Metrics>,
+    /// The configured time-stamping authorities, one client for every
+    /// document; `None` when none is configured.
+    timestamps: Option<TsaClient>,
+    /// With TSAs configured, the validation data each document embeds
+    /// (PAdES B-LT): one source, so a TSA's CRL is fetched once a day.
+    long_term: Option<Arc<LongTermSources>>,
 }
 
 impl Issuer {
+    /// Signs with `key` only, until [`Issuer::replace_key`].
     pub fn new(config: &Config, key: Arc<OfficeKey>) -> std::io::Result<Self> {
+        Self::with_keys(config, SigningKeys::fixed(key))
+    }
+
+    /// Signs with the key `keys` holds at each signature.
+    pub fn with_keys(config: &Config, keys: SigningKeys) -> std::io::Result<Self> {
+        let timestamps = TsaClient::configured(&config.timestamp).map_err(std::io::Error::other)?;
+        let long_term = timestamps
+            .is_some()
+            .then(|| Arc::new(LongTermSources::for_config(config)));
         Ok(Self {
+            timestamps,
+            long_term,
             renderer: Arc::new(Renderer::new(config)?),
             other_offices: Mutex::new(HashMap::new()),
             config: config.clone(),
-            key: RwLock::new(key),
+            keys: Arc::new(keys),
             base_url: config.base_url.clone(),
             metrics: Arc::default(),
         })
@@ -65,12 +86,24 @@ impl Issuer {
         }
     }
 
-    /// The key that signs from now on.
+    /// The key that signs now, to name or show it.
     pub fn key(&self) -> Arc<OfficeKey> {
-        match self.key.read() {
-            Ok(key) => Arc::clone(&key),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.keys.current()
+    }
+
+    /// Where each signature takes its key from (see [`SigningKeys`]).
+    pub fn signing_keys(&self) -> Arc<SigningKeys> {
+        Arc::clone(&self.keys)
+    }
+
+    /// The client of the configured time-stamping authorities, if any.
+    pub fn timestamps(&self) -> Option<&TsaClient> {
+        self.timestamps.as_ref()
+    }
+
+    /// Where documents' validation data comes from, with TSAs configured.
+    pub fn long_term(&self) -> Option<&Arc<LongTermSources>> {
+        self.long_term.as_ref()
     }
 
     /// Where verification links point.
@@ -78,14 +111,10 @@ impl Issuer {
         &self.base_url
     }
 
-    /// Signs with `key` from now on (after a rotation); issuances already
-    /// under way finish with the key they started with.
+    /// Signs with `key` from now on (after a rotation made by this
+    /// process, which waited for the signatures under way).
     pub fn replace_key(&self, key: OfficeKey) {
-        let mut slot = match self.key.write() {
-            Ok(slot) => slot,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Arc::new(key);
+        self.keys.replace(key);
     }
 
     /// Now, in `office`'s time zone.
@@ -190,25 +219,37 @@ impl Issuer {
         order: &IssueOrder<'_>,
         signer: (&str, &str),
     ) -> Result<Issued, ArchiveError> {
-        let key = self.key();
         let renderer = self
             .renderer_for(archive)
             .await
             .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
         let issued = archive
-            .issue(order, |folio| {
+            .issue(order, |reservation| {
                 let request = IssueRequest {
                     form: order.form,
                     data: order.data,
                     issued_at: order.issued_at,
-                    folio: Some(folio.to_string()),
+                    folio: Some(reservation.folio.to_string()),
+                    citations: &reservation.citations,
                     signer: signer.0,
                     cargo: signer.1,
                     endorsements: &order.endorsements,
                     hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
                     on_paper: &order.on_paper,
                 };
-                issue(&renderer, &key, &self.base_url, &request)
+                // Held until signed: a rotation waits for this signature.
+                let key = self
+                    .keys
+                    .for_signing()
+                    .map_err(|e| IssueError::Other(format!("clave de firma: {e}")))?;
+                issue_long_term(
+                    &renderer,
+                    &key,
+                    &self.base_url,
+                    &request,
+                    self.timestamps.as_ref(),
+                    self.long_term.as_deref(),
+                )
             })
             .await?;
         self.count_issued(archive, order, &issued);

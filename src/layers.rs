@@ -34,8 +34,9 @@ pub const LAYERS: &[&[&str]] = &[
     // What is stored: the archive and the accounts; and the counters of
     // what was issued.
     &["accounts", "archive", "metrics"],
-    // Issuing into an office's archive.
-    &["issuer"],
+    // Issuing into an office's archive, and extending the evidence of
+    // what it issued.
+    &["evidence", "issuer"],
     // Many documents at once.
     &["bulk"],
     // Registers and reports built from the archive.

@@ -10,6 +10,7 @@ pub mod code;
 pub mod config;
 pub mod csv_out;
 pub mod db;
+pub mod evidence;
 pub mod folio;
 pub mod fonts;
 pub mod forms;

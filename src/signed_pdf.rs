@@ -2,7 +2,9 @@
 //! verification code, render it with the code, link and QR on every page,
 //! and sign it. Nothing is stored here: `archive::issue_protocol` does that.
 
-use std::time::Instant;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use chrono_tz::Tz;
@@ -10,13 +12,162 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
+use crate::config::Config;
+use crate::forms::{FieldType, Problem};
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
-    SignError, SignatureRequest, TimeStamp, TsaClient, has_ambiguous_stream_end, sign_pdf, sign_pdf_stamped,
+    CrlSource, PdfError, SignError, SignatureRequest, TimeStamp, TsaClient, ValidationData,
+    add_validation_data, carried_certificates, certificate_der, has_ambiguous_stream_end, sign_pdf,
+    sign_pdf_stamped,
 };
 use crate::qr;
-use crate::render::{DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json};
+use crate::render::{
+    CitedDocument, DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json,
+};
+use x509_cert::Certificate;
+
+/// Where a document's validation data (its DSS) comes from: the CRLs of
+/// the office's roots, on disk where the service publishes them, and for
+/// any other certificate (a TSA's) its distribution points. The DSS goes
+/// in at issuance because everything it needs is at hand then: the
+/// certificates are in the signature and its token, the office's CRL is a
+/// local file, and a TSA's CRL is fetched once a day, not per document.
+pub struct LongTermSources {
+    crl_dir: PathBuf,
+    crls: CrlSource,
+    /// The TSAs' certificates seen in their tokens, to embed before the
+    /// next signature.
+    tsa_certificates: Mutex<Vec<Certificate>>,
+    /// Trusted roots (the TSAs'), embedded when they issued a carried
+    /// certificate: the chain complete in the file.
+    roots: Vec<Certificate>,
+}
+
+impl LongTermSources {
+    /// The office's CRLs from `crl_dir`; others fetched waiting at most
+    /// `timeout`.
+    pub fn new(crl_dir: PathBuf, timeout: Duration) -> Self {
+        Self {
+            crl_dir,
+            crls: CrlSource::new(timeout),
+            tsa_certificates: Mutex::default(),
+            roots: Vec::new(),
+        }
+    }
+
+    /// The installation's: the office's CRLs where the service publishes
+    /// them, TSAs waited for as the `[timestamp]` setting says, and the
+    /// trusted TSA roots.
+    pub fn for_config(config: &Config) -> Self {
+        let roots = config
+            .timestamp
+            .trusted_roots
+            .iter()
+            .filter_map(|root| <Certificate as der::Decode>::from_der(&root.der).ok())
+            .collect();
+        Self::new(crate::keys::crl_dir(config), config.timestamp.timeout).with_roots(roots)
+    }
+
+    /// Also embeds those of `roots` that issued a carried certificate.
+    pub fn with_roots(mut self, roots: Vec<Certificate>) -> Self {
+        self.roots = roots;
+        self
+    }
+
+    /// `pdf`, not signed yet, with a DSS for the signature `key` will make
+    /// and for the TSAs' tokens seen so far.
+    pub fn before_signing(&self, pdf: &[u8], key: &OfficeKey) -> Result<Vec<u8>, PdfError> {
+        let mut certificates = vec![key.certificate.clone()];
+        certificates.extend(key.chain.iter().cloned());
+        if let Ok(seen) = self.tsa_certificates.lock() {
+            certificates.extend(seen.iter().cloned());
+        }
+        let data = self.validation_data(certificates);
+        Ok(add_validation_data(pdf, &data)?.unwrap_or_else(|| pdf.to_vec()))
+    }
+
+    /// Remembers the certificates of `signed`'s time-stamp tokens; true if
+    /// one was new.
+    pub fn learn(&self, signed: &[u8]) -> Result<bool, PdfError> {
+        let carried = carried_certificates(signed)?;
+        let Ok(mut seen) = self.tsa_certificates.lock() else {
+            return Ok(false);
+        };
+        let mut learned = false;
+        for certificate in carried {
+            let issuer = certificate.tbs_certificate().issuer();
+            let office = issuer == certificate.tbs_certificate().subject()
+                || seen.contains(&certificate)
+                || self.is_office_certificate(&certificate);
+            if !office {
+                seen.push(certificate);
+                learned = true;
+            }
+        }
+        Ok(learned)
+    }
+
+    /// Whether `certificate` is the office's (its CRL is one of ours).
+    fn is_office_certificate(&self, certificate: &Certificate) -> bool {
+        self.local_crls().iter().any(|der| {
+            <x509_cert::crl::CertificateList as der::Decode>::from_der(der)
+                .is_ok_and(|crl| &crl.tbs_cert_list.issuer == certificate.tbs_certificate().issuer())
+        })
+    }
+
+    /// `pdf` with the certificates of every signature and time-stamp it
+    /// carries, and a CRL for each that is not a root, added to its DSS in
+    /// one incremental update; `pdf` itself if its DSS has them all.
+    pub fn complete(&self, pdf: Vec<u8>) -> Result<Vec<u8>, PdfError> {
+        let data = self.validation_data(carried_certificates(&pdf)?);
+        Ok(add_validation_data(&pdf, &data)?.unwrap_or(pdf))
+    }
+
+    /// `certificates`, the trusted roots that issued one, and a CRL for
+    /// each that is not a root.
+    fn validation_data(&self, mut certificates: Vec<Certificate>) -> ValidationData {
+        let issuers: Vec<_> = self
+            .roots
+            .iter()
+            .filter(|root| {
+                certificates
+                    .iter()
+                    .any(|c| c.tbs_certificate().issuer() == root.tbs_certificate().subject())
+                    && !certificates.contains(root)
+            })
+            .cloned()
+            .collect();
+        certificates.extend(issuers);
+        let (crls, missing) = self.crls.crls_for(&certificates, &self.local_crls());
+        if !missing.is_empty() {
+            tracing::warn!(
+                certificates = missing.len(),
+                "no CRL found for some certificates; the DSS goes without them"
+            );
+        }
+        let mut data = ValidationData::default();
+        certificates
+            .iter()
+            .for_each(|c| data.add_certificate(certificate_der(c)));
+        crls.into_iter().for_each(|crl| data.add_crl(crl));
+        data
+    }
+
+    /// The CRLs of the office's roots: `<root id>.crl` files, a few bytes
+    /// each, read anew so a renewed or extended CRL is used at once.
+    fn local_crls(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(&self.crl_dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "crl"))
+            .filter_map(|path| std::fs::read(path).ok())
+            .collect()
+    }
+}
 
 /// How many verification codes are drawn, at most, for a document whose
 /// rendering keeps ending a stream ambiguously.
@@ -38,6 +189,9 @@ pub struct IssueRequest<'a> {
     pub hand_signatures: &'a [(String, Vec<u8>)],
     /// The signers who sign the printed paper: their blocks stay empty.
     pub on_paper: &'a [String],
+    /// The documents its `documento` fields cite, as the archive resolved
+    /// them when it reserved the folio: every cited folio must be here.
+    pub citations: &'a [CitedDocument],
 }
 
 /// An issued, signed document.
@@ -60,6 +214,9 @@ pub struct IssuedDocument {
     /// The signature's time-stamp; `None` when the document was issued
     /// without one (no TSA configured, or none answered).
     pub timestamp: Option<TimeStamp>,
+    /// TSAs were asked and none answered: the archive records that the
+    /// document awaits its time-stamp, which a document time-stamp adds.
+    pub awaiting_timestamp: bool,
 }
 
 /// Where the time of an issuance went.
@@ -114,6 +271,20 @@ pub fn issue_stamped(
     request: &IssueRequest<'_>,
     tsa: Option<&TsaClient>,
 ) -> Result<IssuedDocument, IssueError> {
+    issue_long_term(renderer, key, base_url, request, tsa, None)
+}
+
+/// [`issue_stamped`], with the validation data of its signature and
+/// time-stamp embedded in a DSS after signing (PAdES B-LT) when
+/// `long_term` is given.
+pub fn issue_long_term(
+    renderer: &Renderer,
+    key: &OfficeKey,
+    base_url: &str,
+    request: &IssueRequest<'_>,
+    tsa: Option<&TsaClient>,
+    long_term: Option<&LongTermSources>,
+) -> Result<IssuedDocument, IssueError> {
     // As the issuing office fills the form in: its country's identity
     // number where the form does not name one.
     validate(
@@ -122,6 +293,7 @@ pub fn issue_stamped(
         IssueDate::issued(&request.issued_at),
     )
     .map_err(IssueError::Invalid)?;
+    unchecked_citations(request).map_err(IssueError::Invalid)?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();
     let payload = qr::signed_payload(
         key,
@@ -152,7 +324,8 @@ pub fn issue_stamped(
         )
         .with_endorsements(request.endorsements.to_vec())
         .with_hand_signatures(request.hand_signatures.to_vec())
-        .with_on_paper(request.on_paper.to_vec());
+        .with_on_paper(request.on_paper.to_vec())
+        .with_citations(request.citations.to_vec());
         let rendered = renderer.render(request.form, request.data, &context)?;
         // About one document in thirty has a compressed stream whose last
         // byte is a carriage return, which PDF/A validators read as part of
@@ -174,9 +347,31 @@ pub fn issue_stamped(
         cargo: request.cargo,
         signing_time: signed_at,
     };
-    let (pdf, timestamp) = match tsa {
-        Some(tsa) => sign_pdf_stamped(&rendered.pdf, &signature, tsa)?,
-        None => (sign_pdf(&rendered.pdf, &signature)?, None),
+    let sign = |pdf: &[u8]| match tsa {
+        Some(tsa) => sign_pdf_stamped(pdf, &signature, tsa),
+        None => sign_pdf(pdf, &signature).map(|signed| (signed, None)),
+    };
+    let validation_data = |e: PdfError| IssueError::Other(format!("datos de validación: {e}"));
+    let (pdf, timestamp) = match long_term {
+        None => sign(&rendered.pdf)?,
+        Some(sources) => {
+            // The DSS goes in before the signature, which then covers the
+            // whole file as PDF/A asks. A TSA seen for the first time is
+            // learned from its token and the document signed once more.
+            let prepared = sources
+                .before_signing(&rendered.pdf, key)
+                .map_err(validation_data)?;
+            let (mut signed, mut stamp) = sign(&prepared)?;
+            if stamp.is_some() && sources.learn(&signed).map_err(validation_data)? {
+                let prepared = sources
+                    .before_signing(&rendered.pdf, key)
+                    .map_err(validation_data)?;
+                (signed, stamp) = sign(&prepared)?;
+            }
+            // Anything still missing (a TSA not seen before, a CRL renewed
+            // meanwhile) goes after it.
+            (sources.complete(signed).map_err(validation_data)?, stamp)
+        }
     };
     let timings = Timings {
         render: render_time,
@@ -198,6 +393,40 @@ pub fn issue_stamped(
             signed_at: signed_at.to_rfc3339(),
         },
         timings,
+        awaiting_timestamp: tsa.is_some() && timestamp.is_none(),
         timestamp,
     })
+}
+
+/// An issued document prints the folio and date of what it cites as
+/// checked, so every folio a `documento` field names must have been
+/// resolved by the archive: a document is not issued citing a folio
+/// nobody looked up.
+fn unchecked_citations(request: &IssueRequest<'_>) -> Result<(), Problems> {
+    let problems: Vec<Problem> = request
+        .form
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldType::Document { .. }))
+        .filter_map(|field| {
+            let folio = request.data.get(&field.name)?.as_str()?.trim();
+            let resolved = request
+                .citations
+                .iter()
+                .any(|c| c.field == field.name && c.folio == folio);
+            (!folio.is_empty() && !resolved).then(|| Problem {
+                path: field.name.clone(),
+                message: format!(
+                    "«{}»: el documento {folio} no se comprobó en el archivo de la oficina; \
+                     un documento que cita otro se emite desde el archivo, que lo busca",
+                    field.label
+                ),
+            })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Problems(problems))
+    }
 }

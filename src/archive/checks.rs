@@ -36,6 +36,7 @@ pub struct BlobProblem {
 pub struct FsckReport {
     /// `ok`, or what the database's own integrity check says.
     pub database: String,
+    /// Documents' PDFs read back: as issued, and as extended later.
     pub documents_checked: usize,
     /// Rows of every kind (documents, hand signatures) whose blob was read
     /// back against its hash.
@@ -187,7 +188,10 @@ impl Archive {
         }
         Ok(FsckReport {
             database,
-            documents_checked: references.iter().filter(|r| r.table == "documents").count(),
+            documents_checked: references
+                .iter()
+                .filter(|r| matches!(r.table, "documents" | "document_extensions"))
+                .count(),
             blobs_checked: references.len(),
             blobs_in_store: in_store.len(),
             problems,

@@ -116,6 +116,18 @@ pub struct DocumentRecord {
     /// attached, by field (`representante`), separated by commas; `None`
     /// when none is awaited.
     pub paper_pending: Option<String>,
+    /// The SHA-256 of the PDF served now: the issued one (`pdf_sha256`,
+    /// which the transparency log records) or, once time-stamps or
+    /// validation data were added, the newest extension, which begins
+    /// with the issued bytes.
+    pub current_pdf_sha256: Option<String>,
+    /// Since when it awaits the time-stamp no TSA gave at its issuance.
+    pub awaiting_timestamp_since: Option<String>,
+    /// When its signature's RFC 3161 time-stamp says it existed (RFC 3339,
+    /// UTC), and the TSA that says so; `None` for a document issued
+    /// without a time-stamp.
+    pub timestamp_at: Option<String>,
+    pub timestamp_tsa: Option<String>,
 }
 
 impl DocumentRecord {
@@ -134,7 +146,9 @@ pub(crate) const DOCUMENT_COLUMNS: &str = "id, public_id, folio, form, status, e
      annulled_at, annulled_by, annul_reason, \
      (SELECT r.public_id FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_public_id, \
      (SELECT r.folio FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_folio, \
-     paper_pending";
+     paper_pending, timestamp_at, timestamp_tsa, \
+     COALESCE((SELECT x.pdf_sha256 FROM document_extensions x WHERE x.document_id = documents.id \
+     ORDER BY x.id DESC LIMIT 1), documents.pdf_sha256) AS current_pdf_sha256, awaiting_timestamp_since";
 
 /// An expediente as the archive keeps it. Serialized into the manifest of
 /// an expediente's export (`export.rs`), without its key.
@@ -252,9 +266,10 @@ impl Archive {
         })
     }
 
-    /// The signed PDF of an issued document, checked against its hash.
+    /// The signed PDF of an issued document as served now (its newest
+    /// extension, if any), checked against its hash.
     pub async fn pdf(&self, document: &DocumentRecord) -> Result<Vec<u8>, ArchiveError> {
-        let sha256 = document.pdf_sha256.as_deref().ok_or_else(|| {
+        let sha256 = document.current_pdf_sha256.as_deref().ok_or_else(|| {
             ArchiveError::Refused(format!(
                 "el folio {} no tiene PDF: no llegó a emitirse",
                 document.folio

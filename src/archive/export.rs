@@ -86,7 +86,8 @@ impl Archive {
         let mut pdfs = 0;
         for document in &documents {
             // A folio whose issuance failed has no PDF: it is listed, annulled.
-            let (name, size) = match &document.pdf_sha256 {
+            // The PDF as served now; its issued bytes are its beginning.
+            let (name, size) = match &document.current_pdf_sha256 {
                 Some(sha256) => {
                     let pdf = self.pdf(document).await?;
                     let name = file_name(&document.folio);
@@ -105,7 +106,8 @@ impl Archive {
                 "estado": document.status,
                 "emitido": document.issued_at,
                 "emitido_por": document.issued_by,
-                "sha256": document.pdf_sha256,
+                "sha256": document.current_pdf_sha256,
+                "sha256_emitido": document.pdf_sha256,
                 "bytes": size,
                 "paginas": document.pages,
                 "verificacion": document.verification_url,

@@ -20,8 +20,8 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use super::audit::{NewEvent, append_event, hex};
+use super::case;
 use super::documents::DocumentRecord;
-use super::folio::Folio;
 use super::reservation::Reservation;
 use super::reservation::rules::{self, KeyUse, Plan};
 use super::reservation::steps::{self, Reserved};
@@ -93,21 +93,22 @@ fn now() -> String {
 
 impl Archive {
     /// Issues a document: takes its folio, has `render` make the signed PDF
-    /// for that folio, stores it and commits. `render` runs on this thread
+    /// for that reservation (its folio, and the documents it cites), stores it and commits. `render` runs on this thread
     /// (inside `block_in_place` when the runtime allows it).
     pub async fn issue(
         &self,
         order: &IssueOrder<'_>,
-        render: impl FnOnce(&Folio) -> Result<IssuedDocument, IssueError>,
+        render: impl FnOnce(&Reservation) -> Result<IssuedDocument, IssueError>,
     ) -> Result<Issued, ArchiveError> {
         let reservation = match self.reserve(order).await? {
             Ok(reservation) => reservation,
             Err(existing) => return Ok(Issued::Existing(existing)),
         };
-        let folio = reservation.folio.clone();
         let rendered = match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| render(&folio)),
-            _ => render(&folio),
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| render(&reservation))
+            }
+            _ => render(&reservation),
         };
         let document = match rendered {
             Ok(document) => document,
@@ -144,8 +145,16 @@ impl Archive {
         let document_public_id = PublicId::generate()?;
         let expediente_public_id = PublicId::generate()?;
         // PostgreSQL must lock the expediente so that it is not closed while
-        // a document is filed in it; SQLite's write lock already does.
-        let share_lock = self.store.dialect().row_lock(false);
+        // a document is filed in it; SQLite's write lock already does. A
+        // form with an order that excludes another takes it exclusively,
+        // so that a Carta and a Declaración reserved at once for one
+        // family are judged one after the other.
+        let ordered = order
+            .form
+            .expediente
+            .as_ref()
+            .is_some_and(|r| !r.excludes.is_empty());
+        let share_lock = self.store.dialect().row_lock(ordered);
 
         let mut tx = self.store.begin_write().await?;
         if let Some(key) = order.idempotency_key {
@@ -174,6 +183,22 @@ impl Archive {
                 (id, title)
             }
         };
+        // The case's rules, in the transaction that files the document, so
+        // that a citation annulled or a Carta issued meanwhile counts.
+        let target = case::Target {
+            id: Some(expediente_id),
+            title: &expediente_title,
+        };
+        let judged = case::Judged {
+            form: order.form,
+            data: order.data,
+            persons: &plan.persons,
+            issued_on: &plan.issued_on,
+            correction: order.draft.as_ref().is_some_and(|d| d.replaces.is_some()),
+        };
+        let citations = case::judge(&mut tx, &office.code, &judged, target)
+            .await?
+            .map_err(case::refused)?;
         let number = steps::next_number(&mut tx, &office.code, &plan).await?;
         let number = rules::folio_number(number)?;
         let folio = plan.folio(&self.folio_format, &office.code, number);
@@ -191,6 +216,7 @@ impl Archive {
             .await
             .map_err(|e| rules::insert_failure(e, order.idempotency_key))?;
         steps::link_persons(&mut tx, &office.code, (expediente_id, document_id), &plan.persons).await?;
+        case::record_citations(&mut tx, document_id, &citations).await?;
         tx.commit().await?;
         Ok(Ok(Reservation {
             document_id,
@@ -198,6 +224,7 @@ impl Archive {
             expediente_id,
             expediente_title,
             identities: plan.persons.iter().map(|p| p.identity.clone()).collect(),
+            citations: citations.into_iter().map(|c| c.printed).collect(),
         }))
     }
 
@@ -234,6 +261,11 @@ impl Archive {
         indexing: Indexing,
     ) -> Result<DocumentRecord, ArchiveError> {
         let pdf_sha256 = self.blobs.put(document.pdf.clone()).await?;
+        // When a later archival time-stamp is due (`sello archive renew`).
+        let evidence_until = crate::pdf::evidence_expiry(&document.pdf)
+            .ok()
+            .flatten()
+            .map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
         // Identity numbers also without dots, so «15432876-9» finds
         // «15.432.876-9».
         let body = fold(&format!(
@@ -251,7 +283,9 @@ impl Archive {
             let mut tx = self.store.begin_write().await?;
             let updated = sqlx::query(
                 "UPDATE documents SET status = 'emitido', data_sha256 = $2, code_hash = $3, pdf_sha256 = $4, \
-                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8 \
+                 pdf_size = $5, pages = $6, verification_url = $7, paper_pending = $8, \
+                 timestamp_at = $9, timestamp_tsa = $10, \
+                 awaiting_timestamp_since = $11, evidence_until = $12 \
                  WHERE id = $1 AND status = 'reservado'",
             )
             .bind(id)
@@ -262,6 +296,15 @@ impl Archive {
             .bind(document.pages as i64)
             .bind(&document.url)
             .bind((!order.on_paper.is_empty()).then(|| order.on_paper.join(",")))
+            .bind(
+                document
+                    .timestamp
+                    .as_ref()
+                    .map(|stamp| stamp.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
+            .bind(document.timestamp.as_ref().map(|stamp| stamp.tsa.clone()))
+            .bind(document.awaiting_timestamp.then(now))
+            .bind(&evidence_until)
             .execute(&mut *tx)
             .await?
             .rows_affected();

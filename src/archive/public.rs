@@ -29,6 +29,13 @@ pub struct PublicView {
     pub office_time_zone: Option<String>,
     /// The replacement's folio, for a replaced document.
     pub replacement_folio: Option<String>,
+    /// The SHA-256 of the PDF served now (with time-stamps added after
+    /// issuance), which begins with the issued one.
+    pub current_pdf_sha256: Option<String>,
+    /// When the signature's time-stamp says it existed (RFC 3339, UTC) and
+    /// the time-stamping authority that says so; `None` without one.
+    pub timestamp_at: Option<String>,
+    pub timestamp_tsa: Option<String>,
 }
 
 impl Archive {
@@ -42,7 +49,10 @@ impl Archive {
              (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
              d.pdf_sha256, d.annulled_at, \
              CASE WHEN d.status = 'reemplazado' THEN 'reemplazado' ELSE d.annul_category END AS annul_category, \
-             r.verification_url AS replacement_url, r.folio AS replacement_folio \
+             r.verification_url AS replacement_url, r.folio AS replacement_folio, \
+             d.timestamp_at, d.timestamp_tsa, \
+             COALESCE((SELECT x.pdf_sha256 FROM document_extensions x WHERE x.document_id = d.id \
+             ORDER BY x.id DESC LIMIT 1), d.pdf_sha256) AS current_pdf_sha256 \
              FROM documents d JOIN offices o ON o.code = d.office_code \
              LEFT JOIN documents r ON r.id = d.replaced_by \
              WHERE d.code_hash = $1 AND d.status <> 'reservado'";

@@ -6,13 +6,21 @@
 use super::{Archive, ArchiveError};
 
 /// Every column that holds the SHA-256 of a blob in the store, with the
-/// table it is in: issued PDFs (documents and padrón tomos alike), and the
+/// table it is in: issued PDFs (documents and padrón tomos alike), their
+/// extensions (time-stamps and validation data added later), and the
 /// drawings and paper scans of hand signatures.
-pub const BLOB_COLUMNS: &[(&str, &str)] = &[("documents", "pdf_sha256"), ("hand_signatures", "blob_sha256")];
+pub const BLOB_COLUMNS: &[(&str, &str)] = &[
+    ("documents", "pdf_sha256"),
+    ("document_extensions", "pdf_sha256"),
+    ("hand_signatures", "blob_sha256"),
+];
 
 /// Columns named like a hash that are not blobs: the hash of a request or
-/// of a document's data, or of a secret token. Nothing in the store.
+/// of a document's data, or of a secret token. Nothing in the store. An
+/// extension's `previous_sha256` names a PDF that the row it extends
+/// already points at.
 pub const NOT_BLOB_COLUMNS: &[(&str, &str)] = &[
+    ("document_extensions", "previous_sha256"),
     ("documents", "request_sha256"),
     ("documents", "data_sha256"),
     ("sessions", "token_sha256"),
@@ -87,6 +95,22 @@ impl Archive {
                 Ok(Owner {
                     folio: folio.unwrap_or_default(),
                     what: "el PDF".to_owned(),
+                })
+            }
+            "document_extensions" => {
+                let folio: Option<String> = {
+                    let pool = self.store.pool();
+                    sqlx::query_scalar(
+                        "SELECT d.folio FROM document_extensions x JOIN documents d ON d.id = x.document_id \
+                         WHERE x.id = $1",
+                    )
+                    .bind(reference.row_id)
+                    .fetch_optional(pool)
+                    .await?
+                };
+                Ok(Owner {
+                    folio: folio.unwrap_or_default(),
+                    what: "el PDF extendido (sello de tiempo o datos de validación)".to_owned(),
                 })
             }
             "hand_signatures" => {

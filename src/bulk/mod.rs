@@ -23,7 +23,7 @@ pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
 pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
 pub use pipeline::{BulkIssuer, IssuedRow, RowOutcome, SEARCH_BATCH};
-pub use run::{CheckError, Checked, RunError, RunEvent, RunOrder, check_sheet, run_lote};
+pub use run::{CheckError, Checked, RunError, RunEvent, RunOrder, check_cases, check_sheet, run_lote};
 
 use serde_json::Value;
 

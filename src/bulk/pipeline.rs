@@ -19,10 +19,11 @@ use futures::StreamExt as _;
 use super::{ReadyRow, Responsible, RowProblem};
 use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, persons_in};
 use crate::forms::FormSpec;
-use crate::keys::OfficeKey;
+use crate::keys::{OfficeKey, SigningKeys};
+use crate::pdf::TsaClient;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
-use crate::signed_pdf::{IssueRequest, issue};
+use crate::signed_pdf::{IssueRequest, LongTermSources, issue_long_term};
 
 /// What issues the rows: the office's archive, its letterhead and key,
 /// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
@@ -31,8 +32,14 @@ use crate::signed_pdf::{IssueRequest, issue};
 pub struct BulkIssuer {
     archive: Archive,
     renderer: Arc<Renderer>,
-    key: Arc<OfficeKey>,
+    /// Each row takes the key that signs at that moment: a run of hours
+    /// follows a rotation made meanwhile.
+    keys: Arc<SigningKeys>,
     base_url: String,
+    /// Time-stamps each signature when set (the issuer's one client).
+    timestamps: Option<TsaClient>,
+    /// The validation data each document embeds, with TSAs configured.
+    long_term: Option<Arc<LongTermSources>>,
     signer: String,
     cargo: String,
     actor: String,
@@ -99,8 +106,10 @@ impl BulkIssuer {
         Self {
             archive,
             renderer,
-            key,
+            keys: Arc::new(SigningKeys::fixed(key)),
             base_url: base_url.to_owned(),
+            timestamps: None,
+            long_term: None,
             signer: responsible.name.to_owned(),
             cargo: responsible.cargo.to_owned(),
             actor: responsible.actor.to_owned(),
@@ -109,6 +118,25 @@ impl BulkIssuer {
             search_batch: SEARCH_BATCH,
             on_paper: false,
         }
+    }
+
+    /// Signs each row with the key `keys` holds at that moment.
+    pub fn signing_with(mut self, keys: Arc<SigningKeys>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// Time-stamps every signature through `timestamps` (PAdES B-T); a
+    /// document none of its TSAs stamps is issued without (B-B).
+    pub fn with_timestamps(mut self, timestamps: Option<TsaClient>) -> Self {
+        self.timestamps = timestamps;
+        self
+    }
+
+    /// Embeds each document's validation data from `long_term` (PAdES B-LT).
+    pub fn with_long_term(mut self, long_term: Option<Arc<LongTermSources>>) -> Self {
+        self.long_term = long_term;
+        self
     }
 
     /// Renders `workers` documents at once.
@@ -255,14 +283,17 @@ impl BulkIssuer {
         let folio = reservation.folio.to_string();
         let permit = rendering.acquire().await;
         let rendered = {
-            let (renderer, key, base_url) = (
+            let (renderer, keys, base_url, timestamps, long_term) = (
                 Arc::clone(&self.renderer),
-                Arc::clone(&self.key),
+                Arc::clone(&self.keys),
                 self.base_url.clone(),
+                self.timestamps.clone(),
+                self.long_term.clone(),
             );
             let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
             let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
+            let citations = reservation.citations.clone();
             on_render_pool(move || {
                 let request = IssueRequest {
                     form: &form,
@@ -274,8 +305,20 @@ impl BulkIssuer {
                     endorsements: &[],
                     hand_signatures: &[],
                     on_paper: &on_paper,
+                    citations: &citations,
                 };
-                issue(&renderer, &key, &base_url, &request)
+                // Held until signed: a rotation waits for this signature.
+                let key = keys
+                    .for_signing()
+                    .map_err(|e| crate::signed_pdf::IssueError::Other(format!("clave de firma: {e}")))?;
+                issue_long_term(
+                    &renderer,
+                    &key,
+                    &base_url,
+                    &request,
+                    timestamps.as_ref(),
+                    long_term.as_deref(),
+                )
             })
             .await
         };

@@ -70,6 +70,36 @@ pub fn check_sheet(
     })
 }
 
+/// Checks the ready rows against the archive as it stands (what their
+/// `documento` fields cite, the order of their expedientes, the
+/// identifications in them), without taking a folio: a dry run reports
+/// what issuing would refuse. Rows that pass stay ready.
+pub async fn check_cases(
+    archive: &Archive,
+    form: &FormSpec,
+    rows: Vec<ReadyRow>,
+    issued_at: DateTime<Tz>,
+) -> Result<(Vec<ReadyRow>, Vec<RowProblem>), ArchiveError> {
+    let (mut ready, mut problems) = (Vec::new(), Vec::new());
+    for row in rows {
+        match archive
+            .check_case(form, &row.data, issued_at, row.expediente, false)
+            .await
+        {
+            Ok(_) => ready.push(row),
+            Err(ArchiveError::Issue(crate::signed_pdf::IssueError::Invalid(found))) => {
+                problems.extend(found.0.into_iter().map(|p| RowProblem {
+                    line: row.line,
+                    column: p.path,
+                    message: p.message,
+                }));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok((ready, problems))
+}
+
 /// What a run issues, for whom and how.
 pub struct RunOrder<'a> {
     pub form: Arc<FormSpec>,
@@ -137,7 +167,10 @@ pub async fn run_lote(
         &order.responsible,
         order.issued_at,
     )
-    .signed_on_paper(order.on_paper);
+    .signing_with(issuer.signing_keys())
+    .signed_on_paper(order.on_paper)
+    .with_timestamps(issuer.timestamps().cloned())
+    .with_long_term(issuer.long_term().cloned());
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }

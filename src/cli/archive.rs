@@ -1,5 +1,6 @@
-//! `sello archive search | audit-verify | fsck`: finding documents and
-//! checking the archive.
+//! `sello archive search | audit-verify | fsck | timestamp | renew`:
+//! finding documents, checking the archive, and extending the evidence of
+//! what it holds (`cli/evidence.rs`).
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
@@ -34,6 +35,10 @@ enum ArchiveCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Agrega el sello de tiempo a los documentos emitidos cuando ninguna TSA respondió
+    Timestamp(super::evidence::TimestampArgs),
+    /// Agrega un sello de tiempo de archivo a los documentos cuya evidencia vence pronto
+    Renew(super::evidence::RenewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +82,8 @@ pub fn run(config: &Config, args: ArchiveArgs) -> Result<(), Failure> {
     let runtime = runtime()?;
     match args.command {
         ArchiveCommand::Search(args) => search(config, &runtime, args),
+        ArchiveCommand::Timestamp(args) => super::evidence::timestamp(config, &runtime, args),
+        ArchiveCommand::Renew(args) => super::evidence::renew(config, &runtime, args),
         ArchiveCommand::AuditVerify { json } => {
             let report = runtime.block_on(async {
                 open_archive(config)

@@ -127,6 +127,18 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
         sheet.rows.len() - ready.len()
     );
     if args.dry_run {
+        // What issuing would refuse for the archive's sake: citations and
+        // the order of each row's expediente.
+        let runtime = runtime()?;
+        let mut problems = problems;
+        let case_problems = runtime.block_on(async {
+            let archive = open_archive(config).await?;
+            bulk::check_cases(&archive, &form, ready, issued_at)
+                .await
+                .map_err(|e| Failure::Internal(e.into()))
+        })?;
+        problems.extend(case_problems.1);
+        problems.sort_by_key(|p| p.line);
         report(&problems, args.errors.as_ref())?;
         return if problems.is_empty() {
             Ok(())

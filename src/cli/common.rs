@@ -114,6 +114,7 @@ pub fn boot_failure(error: crate::app::BootError) -> Failure {
     match error {
         E::Catalog(error) => Failure::Internal(error.into()),
         E::Key(error) => Failure::Usage(error.to_string()),
+        error @ E::NoTsa => Failure::Usage(error.to_string()),
         E::Archive(error) => archive_failure(error),
         E::Accounts(error) => Failure::Internal(anyhow::anyhow!(error)),
         error @ E::Renderer(_) => Failure::Internal(anyhow::anyhow!(error)),

@@ -84,6 +84,31 @@ fn describe(form: &FormSpec) -> String {
             let _ = writeln!(out, "  [{kind}] {}", describe_rule(&declared.rule));
         }
     }
+    if let Some(rule) = &form.expediente {
+        let names = |list: &[crate::forms::CitedForm]| {
+            list.iter()
+                .map(|f| f.name().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let order = [
+            (
+                "requiere que el expediente tenga vigente alguno de",
+                &rule.requires,
+            ),
+            ("no se emite si el expediente tiene vigente", &rule.excludes),
+            (
+                "va después de (vigente y emitido antes o el mismo día)",
+                &rule.after,
+            ),
+        ];
+        if order.iter().any(|(_, list)| !list.is_empty()) {
+            let _ = writeln!(out, "\nOrden del expediente:");
+            for (what, list) in order.iter().filter(|(_, list)| !list.is_empty()) {
+                let _ = writeln!(out, "  {what}: {}", names(list));
+            }
+        }
+    }
     out
 }
 
@@ -157,6 +182,15 @@ fn limits(kind: &FieldType) -> String {
         FieldType::List {
             min_rows, max_rows, ..
         } => format!(", de {min_rows} a {max_rows} filas"),
+        FieldType::Document { forms, share } => {
+            let forms: Vec<&str> = forms.iter().map(|f| f.id.as_str()).collect();
+            let share = match share {
+                Some(crate::forms::Share::Expediente) => ", del mismo expediente",
+                Some(crate::forms::Share::Persona) => ", de la misma persona",
+                None => "",
+            };
+            format!(": folio de {}{share}", forms.join(" | "))
+        }
         FieldType::Date | FieldType::Time | FieldType::Money { .. } => String::new(),
     }
 }

@@ -95,8 +95,8 @@ pub fn run(args: KeysArgs, config: impl FnOnce() -> Result<Config, Failure>) -> 
             let key = rotate_office_key(&config, &rotation).map_err(usage)?;
             eprintln!(
                 "Clave rotada: desde ahora se firma con la clave {}. La lista de revocación está en {} \
-                 y los certificados de la raíz en {}. Si el servicio está en marcha, reinícielo ahora: \
-                 sigue firmando con la clave anterior hasta entonces.",
+                 y los certificados de la raíz en {}. Un servicio en marcha firma con la nueva desde su \
+                 próximo documento; los que estaba firmando terminaron antes con la anterior.",
                 key.key_id,
                 crl_dir(&config).display(),
                 authorities_dir(&config).display()

@@ -5,6 +5,7 @@ mod annul;
 mod archive;
 mod bulk;
 mod common;
+mod evidence;
 mod expediente;
 mod forms;
 mod issue;

@@ -1,4 +1,4 @@
-//! `sello verify <file.pdf> [--cert <pem>]… [--json]` and
+//! `sello verify <file.pdf> [--cert <pem>]… [--crl <crl>]… [--tsa-root <pem>]… [--json]` and
 //! `sello verify --qr '<link or payload>'`: offline checks.
 
 use std::path::PathBuf;
@@ -23,6 +23,10 @@ pub struct VerifyArgs {
     /// Lista de revocación (CRL) de una raíz dada con --cert (se puede repetir)
     #[arg(long, value_name = "CRL")]
     crl: Vec<PathBuf>,
+    /// Certificado (PEM) de una raíz de TSA en la que confiar para los sellos de tiempo, además de
+    /// las de la configuración ([timestamp] trusted_roots); se puede repetir
+    #[arg(long, value_name = "PEM")]
+    tsa_root: Vec<PathBuf>,
     /// Verifica el contenido de un código QR (el enlace completo o su parte tras «#»)
     #[arg(long, value_name = "TEXTO", conflicts_with = "file")]
     qr: Option<String>,
@@ -43,7 +47,19 @@ pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
     if let Some(proof) = &args.proof {
         return verify_proof(config, proof, args.log_key.as_deref(), args.file.as_deref());
     }
-    let trusted = trusted(config, &args.cert, &args.crl)?;
+    let mut trusted = trusted(config, &args.cert, &args.crl)?;
+    for path in &args.tsa_root {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", path.display())))?;
+        let certificates = x509_cert::Certificate::load_pem_chain(&bytes).unwrap_or_default();
+        if certificates.is_empty() {
+            return Err(Failure::Usage(format!(
+                "--tsa-root {}: no contiene certificados PEM",
+                path.display()
+            )));
+        }
+        certificates.into_iter().for_each(|c| trusted.add_tsa_root(c));
+    }
     if let Some(text) = &args.qr {
         return Ok(match qr::verify(text, &trusted) {
             Ok(claims) => {
@@ -148,6 +164,9 @@ fn print_report(report: &VerifyReport) {
             ),
             _ => println!("  Sello de tiempo: ninguno (la fecha de firma es la del servidor)"),
         }
+        if let Some(check) = &signature.timestamp_check {
+            println!("  Sello de tiempo {check}");
+        }
         println!(
             "  Cubre todo el archivo: {}",
             if signature.covers_whole_file { "sí" } else { "no" }
@@ -156,10 +175,26 @@ fn print_report(report: &VerifyReport) {
             println!("  Motivo: {problem}");
         }
     }
-    match &report.modification {
-        None if !report.signatures.is_empty() => {
-            println!("Después de la primera firma solo se agregaron firmas.")
+    for stamp in &report.document_timestamps {
+        match (stamp.time, &stamp.tsa) {
+            (Some(time), Some(tsa)) => println!(
+                "Sello de tiempo del documento: {} (TSA: {tsa}); su huella cubre todo lo anterior; {}.",
+                time.format("%Y-%m-%d %H:%M:%S UTC"),
+                stamp.check.as_deref().unwrap_or("no verificado")
+            ),
+            _ => println!(
+                "Sello de tiempo del documento: NO VÁLIDO ({})",
+                stamp.problem.as_deref().unwrap_or("ilegible")
+            ),
         }
+    }
+    if report.validation_data {
+        println!("Datos de validación a largo plazo (DSS): incluidos.");
+    }
+    match &report.modification {
+        None if !report.signatures.is_empty() => println!(
+            "Después de la primera firma solo se agregaron firmas, sellos de tiempo y datos de validación."
+        ),
         None => {}
         Some(change) => println!("MODIFICADO después de la primera firma: {change}"),
     }
@@ -217,12 +252,29 @@ fn verify_proof(
     if let Some(path) = pdf {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", path.display())))?;
-        if crate::archive::sha256_hex(&bytes) != field("sha256") {
-            eprintln!(
-                "Prueba no válida: no es la prueba de {}, cuyo SHA-256 es otro",
-                path.display()
-            );
-            return Ok(ExitCode::from(1));
+        let logged = field("sha256");
+        if crate::archive::sha256_hex(&bytes) != logged {
+            // A PDF extended after issuance (a document time-stamp, validation
+            // data) begins with the issued bytes, which the log recorded.
+            let issued_end = crate::pdf::PdfFile::parse(&bytes).ok().and_then(|file| {
+                file.revisions
+                    .iter()
+                    .map(|revision| revision.end)
+                    .find(|end| crate::archive::sha256_hex(&bytes[..*end]) == logged)
+            });
+            match issued_end {
+                Some(end) => println!(
+                    "El PDF extiende al registrado: sus primeros {end} bytes son el documento emitido; \
+                     lo agregado después (sellos de tiempo, datos de validación) se comprueba con «sello verify»."
+                ),
+                None => {
+                    eprintln!(
+                        "Prueba no válida: no es la prueba de {}, cuyo SHA-256 es otro",
+                        path.display()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
         }
     }
     println!(

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::shared::SharedFields;
-use super::spec::{FormId, FormSpec, RawForm};
+use super::spec::{CitedForm, FieldType, FormId, FormSpec, RawForm};
 
 /// Why the catalog could not be loaded; names the file at fault.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,7 @@ impl Catalog {
             let spec = load_form(&entry.path(), &name, &shared)?;
             forms.insert(spec.id.clone(), spec);
         }
+        name_cited_forms(root, &mut forms)?;
         Ok(Self {
             root: root.to_owned(),
             forms,
@@ -69,6 +70,44 @@ impl Catalog {
     pub fn form_dir(&self, id: &FormId) -> PathBuf {
         self.root.join(id.as_str())
     }
+}
+
+/// Gives every form a `documento` field cites, or an expediente rule
+/// names, its title; a form that names one the catalog lacks is refused.
+fn name_cited_forms(root: &Path, forms: &mut BTreeMap<FormId, FormSpec>) -> Result<(), CatalogError> {
+    let titles: BTreeMap<FormId, String> = forms
+        .iter()
+        .map(|(id, spec)| (id.clone(), spec.title.clone()))
+        .collect();
+    for spec in forms.values_mut() {
+        let path = root.join(spec.id.as_str()).join("form.toml");
+        let mut named: Vec<(String, &mut CitedForm)> = Vec::new();
+        for field in &mut spec.fields {
+            if let FieldType::Document { forms, .. } = &mut field.kind {
+                let at = format!("campo «{}»", field.name);
+                named.extend(forms.iter_mut().map(|f| (at.clone(), f)));
+            }
+        }
+        if let Some(rule) = &mut spec.expediente {
+            for (key, list) in [
+                ("requires", &mut rule.requires),
+                ("excludes", &mut rule.excludes),
+                ("after", &mut rule.after),
+            ] {
+                named.extend(list.iter_mut().map(|f| (format!("[expediente] «{key}»"), f)));
+            }
+        }
+        for (at, cited) in named {
+            cited.title = titles
+                .get(&cited.id)
+                .cloned()
+                .ok_or_else(|| CatalogError::Invalid {
+                    path: path.clone(),
+                    message: format!("{at}: el formulario «{}» no está en el catálogo", cited.id),
+                })?;
+        }
+    }
+    Ok(())
 }
 
 fn load_form(dir: &Path, folder: &str, shared: &SharedFields) -> Result<FormSpec, CatalogError> {

@@ -21,8 +21,8 @@ pub use grants::{FollowUp, Grant, Granted};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{
-    ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FilledBy, FormId, FormSpec, IdentityKind,
-    SignerValue,
+    CitedForm, ExpedienteKind, ExpedienteRule, Family, FieldSpec, FieldType, FilledBy, FormId, FormSpec,
+    IdentityKind, Share, SignerValue,
 };
-pub use validate::{Problem, Problems, validate, warnings};
+pub use validate::{DOCUMENT_FOLIO_MAX, Problem, Problems, validate, warnings};
 pub use workflow::{Action, HandSigner, Step, StepKind, Workflow, hand_signers, paper_signers};

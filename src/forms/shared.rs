@@ -132,6 +132,8 @@ impl SharedFields {
             max_rows,
             columns,
             filled_by,
+            forms,
+            share,
         } = local;
         let fixed = [
             ("name", given_name.is_some()),
@@ -147,6 +149,8 @@ impl SharedFields {
             ("max_rows", max_rows.is_some()),
             ("columns", columns.is_some()),
             ("filled_by", filled_by.is_some()),
+            ("forms", forms.is_some()),
+            ("share", share.is_some()),
         ];
         if let Some((key, _)) = fixed.iter().find(|(_, present)| *present) {
             return Err(format!(

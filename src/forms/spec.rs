@@ -163,6 +163,19 @@ pub struct ExpedienteRule {
     pub key: String,
     #[serde(default)]
     pub title: Option<String>,
+    /// The order of the expediente: a current document of one of these
+    /// forms must be in it before this one is drafted or issued.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<CitedForm>,
+    /// No current document of these forms may be in it (the Carta de
+    /// Compromiso and the Declaración de No Participación exclude each
+    /// other).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<CitedForm>,
+    /// A current document of each of these forms must be in it, issued on
+    /// or before this one's issue date.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<CitedForm>,
 }
 
 /// One field of a form, or one column of a table field.
@@ -258,6 +271,55 @@ pub enum FieldType {
         max_rows: usize,
         columns: Vec<FieldSpec>,
     },
+    /// Another document of the archive, named by its folio: issued,
+    /// current, of one of `forms`, and sharing what `share` says.
+    #[serde(rename = "documento")]
+    Document {
+        forms: Vec<CitedForm>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        share: Option<Share>,
+    },
+}
+
+/// A form a `documento` field may cite or an expediente rule names, with
+/// its title (filled in when the whole catalog is loaded) for messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CitedForm {
+    pub id: FormId,
+    pub title: String,
+}
+
+impl TryFrom<String> for CitedForm {
+    type Error = String;
+
+    fn try_from(id: String) -> Result<Self, String> {
+        Ok(Self {
+            id: FormId::parse(&id)?,
+            title: String::new(),
+        })
+    }
+}
+
+impl CitedForm {
+    /// The title, or the id while the catalog has not named it.
+    pub fn name(&self) -> &str {
+        if self.title.is_empty() {
+            self.id.as_str()
+        } else {
+            &self.title
+        }
+    }
+}
+
+/// What a cited document must have in common with the one citing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Share {
+    /// Filed in the same expediente.
+    Expediente,
+    /// Naming at least one of the same persons (by identity number).
+    Persona,
 }
 
 impl FieldType {
@@ -273,6 +335,7 @@ impl FieldType {
             FieldType::Enum { .. } => "opción",
             FieldType::Person { .. } => "persona",
             FieldType::List { .. } => "tabla",
+            FieldType::Document { .. } => "documento",
         }
     }
 }
@@ -332,6 +395,10 @@ pub(super) struct RawField {
     pub(super) max_rows: Option<usize>,
     pub(super) columns: Option<Vec<RawField>>,
     pub(super) filled_by: Option<String>,
+    /// For a `documento` field: the forms it may cite.
+    pub(super) forms: Option<Vec<String>>,
+    /// For a `documento` field: what the cited document shares with it.
+    pub(super) share: Option<Share>,
 }
 
 impl RawForm {
@@ -389,6 +456,19 @@ fn check_expediente_rule(rule: &ExpedienteRule, fields: &[FieldSpec]) -> Result<
             return Err(format!(
                 "[expediente]: el campo «{name}» es de tipo {}; debe ser texto o persona",
                 field.kind.label()
+            ));
+        }
+    }
+    for excluded in &rule.excludes {
+        if rule
+            .requires
+            .iter()
+            .chain(&rule.after)
+            .any(|f| f.id == excluded.id)
+        {
+            return Err(format!(
+                "[expediente]: «{}» está a la vez en «excludes» y en «requires» o «after»",
+                excluded.id
             ));
         }
     }
@@ -495,6 +575,7 @@ impl RawField {
             "enum" => &["values"],
             "person" => &["identity", "identity_required"],
             "list" => &["min_rows", "max_rows", "columns"],
+            "documento" => &["forms", "share"],
             "date" | "time" => &[],
             other => return Err(format!("tipo desconocido «{other}»")),
         };
@@ -530,6 +611,27 @@ impl RawField {
                 identity: self.identity.unwrap_or(IdentityKind::National),
                 identity_required: self.identity_required.unwrap_or(true),
             },
+            "documento" => {
+                if path.contains("[].") {
+                    return Err("un campo «documento» va en el documento, no en una tabla".into());
+                }
+                let forms = match self.forms {
+                    Some(forms) if !forms.is_empty() => forms
+                        .iter()
+                        .map(|f| {
+                            FormId::parse(f).map(|id| CitedForm {
+                                id,
+                                title: String::new(),
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                    _ => return Err("un campo «documento» necesita «forms»: qué formularios cita".into()),
+                };
+                FieldType::Document {
+                    forms,
+                    share: self.share,
+                }
+            }
             _ => {
                 let columns = match self.columns {
                     Some(columns) if !columns.is_empty() => {
@@ -567,7 +669,7 @@ impl RawField {
         })
     }
 
-    fn limit_keys(&self) -> [(&'static str, bool); 9] {
+    fn limit_keys(&self) -> [(&'static str, bool); 11] {
         [
             ("min_length", self.min_length.is_some()),
             ("max_length", self.max_length.is_some()),
@@ -578,6 +680,8 @@ impl RawField {
             ("identity_required", self.identity_required.is_some()),
             ("min_rows", self.min_rows.is_some() || self.max_rows.is_some()),
             ("columns", self.columns.is_some()),
+            ("forms", self.forms.is_some()),
+            ("share", self.share.is_some()),
         ]
     }
 }

@@ -20,6 +20,10 @@ use super::rules;
 use super::spec::{FieldSpec, FieldType, FormSpec};
 use crate::fonts::printable;
 
+/// The longest folio a `documento` field takes: longer than any folio
+/// format prints.
+pub const DOCUMENT_FOLIO_MAX: usize = 60;
+
 /// One thing wrong with the data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -194,6 +198,17 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
             max_rows,
             columns,
         } => check_rows(label, value, *min_rows, *max_rows, columns, path, problems),
+        // Only its shape here: whether the folio names a document the
+        // office may cite is the archive's to say (`archive::case`).
+        FieldType::Document { .. } => match value.as_str() {
+            Some(text) if text.contains(['\n', '\r']) => fail(format!(
+                "«{label}» es el folio de un documento, en una sola línea"
+            )),
+            Some(text) => check_length(label, text, None, DOCUMENT_FOLIO_MAX).map_or((), fail),
+            None => fail(format!(
+                "«{label}» debe ser el folio de un documento, como DIF/CA/2026/0001"
+            )),
+        },
     }
 }
 

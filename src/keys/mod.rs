@@ -5,9 +5,12 @@
 
 mod authority;
 mod certificate;
+mod current;
 mod log_key;
 mod setup;
+mod signature_check;
 mod store;
+mod turns;
 
 use std::fmt;
 use std::fs;
@@ -23,13 +26,16 @@ pub use authority::{
     OfficeRoot, Revocation, RevocationReason, crl_number, crl_path, read_crl, revocation_of, write_crl,
 };
 pub use certificate::{common_name as certificate_name, is_authority};
+pub use current::{FollowedTrust, KeyInUse, SigningKeys};
 pub use log_key::{LogKey, log_key_dir, log_origin};
 pub use setup::{
     RETIRED_AT_FILE, Rotation, authorities_dir, certificate_path, crl_dir, crl_url, default_key_dir,
     default_root_dir, office_key, renew_crl, retired_keys_dir, revoke_retired_key, rotate_office_key,
     trusted_keys,
 };
-pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys, signed_by};
+pub use signature_check::{Hash, signed_by, signed_by_foreign};
+pub use store::{Authority, KeyStatus, KnownKey, SignerVerdict, TrustedKeys};
+pub use turns::{KeyTurns, RotatingTurn, SigningTurn};
 
 /// The private key file inside a key folder.
 pub const KEY_FILE: &str = "clave.pem";

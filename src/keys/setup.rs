@@ -153,13 +153,16 @@ pub fn rotate_office_key(config: &Config, rotation: &Rotation) -> Result<OfficeK
         }
     };
     let active = default_key_dir(config);
+    // Signatures under way finish first and none starts until the new key
+    // is in place: none is made by the old key after its revocation's date.
+    let claves = config.data_dir.join("claves");
+    let _turn = super::KeyTurns::in_folder(&claves).rotating()?;
     let current = OfficeKey::load(&active)?;
     let root_dir = rotation
         .root_dir
         .clone()
         .unwrap_or_else(|| default_root_dir(config));
     let (root, _) = root_for_issuing(config, &root_dir)?;
-    let claves = config.data_dir.join("claves");
     // 1. The new key, complete, beside the active one.
     let fresh = claves.join("oficina.nueva");
     if fresh.exists() {
@@ -315,6 +318,11 @@ pub fn trusted_keys(config: &Config) -> Result<TrustedKeys, KeyError> {
                 since: retired.retired_at,
             },
         )?;
+    }
+    for root in &config.timestamp.trusted_roots {
+        let certificate = <x509_cert::Certificate as der::Decode>::from_der(&root.der)
+            .map_err(|e| file_error(&root.file, e))?;
+        trusted.add_tsa_root(certificate);
     }
     Ok(trusted)
 }

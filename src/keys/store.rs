@@ -11,6 +11,7 @@ use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 
 use super::authority::{Revocation, RevocationReason, crl_number, revocation_of};
+use super::signature_check::signed_by;
 use super::{KeyAlgorithm, KeyError, KeyId, algorithm_of};
 
 /// Whether a key may still sign.
@@ -55,6 +56,9 @@ pub struct SignerVerdict {
 pub struct TrustedKeys {
     keys: Vec<KnownKey>,
     authorities: Vec<Authority>,
+    /// The roots of the time-stamping authorities whose time-stamps prove
+    /// when a signature existed.
+    tsa_roots: Vec<Certificate>,
 }
 
 impl TrustedKeys {
@@ -108,6 +112,19 @@ impl TrustedKeys {
             crl,
         });
         Ok(key_id)
+    }
+
+    /// Trusts `certificate` as the root (or the very certificate) of a
+    /// time-stamping authority.
+    pub fn add_tsa_root(&mut self, certificate: Certificate) {
+        if !self.tsa_roots.contains(&certificate) {
+            self.tsa_roots.push(certificate);
+        }
+    }
+
+    /// The trusted roots of time-stamping authorities.
+    pub fn tsa_roots(&self) -> &[Certificate] {
+        &self.tsa_roots
     }
 
     pub fn get(&self, key_id: &KeyId) -> Option<&KnownKey> {
@@ -263,34 +280,5 @@ impl TrustedKeys {
             root: Some(root.key_id),
             revocation: Some(revocation),
         })
-    }
-}
-
-/// Whether `signature` over `message` was made by the key of `spki` with
-/// `algorithm` (an X.509 or CMS signature algorithm: Ed25519 or
-/// ECDSA-SHA256). Certificates, CRLs and CMS signatures are all checked here.
-pub fn signed_by(
-    spki: &spki::SubjectPublicKeyInfoOwned,
-    algorithm: &spki::AlgorithmIdentifierOwned,
-    message: &[u8],
-    signature: &[u8],
-) -> bool {
-    let Ok(public_key) = spki.to_der() else {
-        return false;
-    };
-    if algorithm.oid == const_oid::db::rfc8410::ID_ED_25519 {
-        use ed25519_dalek::pkcs8::DecodePublicKey;
-        ed25519_dalek::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-            ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|sig| key.verify_strict(message, &sig).is_ok())
-        })
-    } else if algorithm.oid == const_oid::db::rfc5912::ECDSA_WITH_SHA_256 {
-        use p256::pkcs8::DecodePublicKey;
-        use signature::Verifier;
-        p256::ecdsa::VerifyingKey::from_public_key_der(&public_key).is_ok_and(|key| {
-            p256::ecdsa::Signature::from_der(signature).is_ok_and(|sig| key.verify(message, &sig).is_ok())
-        })
-    } else {
-        false
     }
 }

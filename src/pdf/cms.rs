@@ -65,7 +65,7 @@ pub(crate) struct SigningCertificateV2 {
 impl EssCertIdV2 {
     /// Whether this names `certificate`: its hash, by the algorithm given
     /// (SHA-256 by default), and its issuer and serial number if given.
-    fn names(&self, certificate: &Certificate, certificate_der: &[u8]) -> Result<bool, String> {
+    pub fn names(&self, certificate: &Certificate, certificate_der: &[u8]) -> Result<bool, String> {
         let oid = self
             .hash_algorithm
             .as_ref()
@@ -84,14 +84,22 @@ impl EssCertIdV2 {
         if self.cert_hash.as_bytes() != hash.as_slice() {
             return Ok(false);
         }
-        Ok(self.issuer_serial.as_ref().is_none_or(|given| {
-            let tbs = certificate.tbs_certificate();
-            &given.serial_number == tbs.serial_number()
-                && given
-                    .issuer
-                    .iter()
-                    .any(|name| matches!(name, GeneralName::DirectoryName(n) if n == tbs.issuer()))
-        }))
+        Ok(self
+            .issuer_serial
+            .as_ref()
+            .is_none_or(|given| given.names(certificate)))
+    }
+}
+
+impl IssuerSerial {
+    /// Whether this is `certificate`'s issuer and serial number.
+    pub fn names(&self, certificate: &Certificate) -> bool {
+        let tbs = certificate.tbs_certificate();
+        &self.serial_number == tbs.serial_number()
+            && self
+                .issuer
+                .iter()
+                .any(|name| matches!(name, GeneralName::DirectoryName(n) if n == tbs.issuer()))
     }
 }
 

@@ -122,6 +122,52 @@ impl<'a> PdfFile<'a> {
         Ok(parser.object()?)
     }
 
+    /// Reads the object whose header is at `offset`, checking it is `id`,
+    /// with its stream's bytes if it is a stream.
+    pub fn object_and_stream_at(
+        &self,
+        offset: usize,
+        id: (u32, u16),
+    ) -> Result<(Object, Option<&'a [u8]>), PdfError> {
+        if offset >= self.bytes.len() {
+            return Err(PdfError::Unsupported("desplazamiento fuera del archivo"));
+        }
+        let mut parser = Parser::new(self.bytes, offset);
+        if parser.object_header()? != id {
+            return Err(PdfError::Unsupported(
+                "la tabla de referencias no coincide con el objeto",
+            ));
+        }
+        let object = parser.object()?;
+        parser.skip_space();
+        if !self.bytes[parser.pos..].starts_with(b"stream") {
+            return Ok((object, None));
+        }
+        let Object::Dict(dict) = &object else {
+            return Err(PdfError::Unsupported("flujo sin diccionario"));
+        };
+        let length = match dict.get("Length") {
+            Some(Object::Ref(n, g)) => self.object((*n, *g))?.as_int(),
+            Some(other) => other.as_int(),
+            None => None,
+        };
+        let length = usize::try_from(length.ok_or(PdfError::Unsupported("flujo sin /Length"))?)
+            .map_err(|_| PdfError::Unsupported("/Length inválido"))?;
+        // `stream` is followed by CRLF or LF, then the data.
+        let mut start = parser.pos + b"stream".len();
+        if self.bytes.get(start) == Some(&b'\r') {
+            start += 1;
+        }
+        if self.bytes.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        let data = start
+            .checked_add(length)
+            .and_then(|end| self.bytes.get(start..end))
+            .ok_or(PdfError::Unsupported("flujo más allá del archivo"))?;
+        Ok((object, Some(data)))
+    }
+
     /// Reads a dictionary object, or follows a reference to one.
     pub fn dict(&self, object: &Object) -> Result<Dict, PdfError> {
         match object {

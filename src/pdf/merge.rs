@@ -13,7 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::file::{Entry, PdfError, PdfFile};
-use super::object::{Dict, Object, Parser};
+use super::object::{Dict, Object};
 
 /// The merged file's catalog and root page node.
 const CATALOG: u32 = 1;
@@ -303,40 +303,7 @@ fn read_object<'a>(file: &PdfFile<'a>, id: (u32, u16)) -> Result<(Object, Option
     if generation != id.1 || offset >= file.bytes.len() {
         return Err(PdfError::Unsupported("referencia a un objeto inexistente"));
     }
-    let mut parser = Parser::new(file.bytes, offset);
-    if parser.object_header()? != id {
-        return Err(PdfError::Unsupported(
-            "la tabla de referencias no coincide con el objeto",
-        ));
-    }
-    let object = parser.object()?;
-    parser.skip_space();
-    if !file.bytes[parser.pos..].starts_with(b"stream") {
-        return Ok((object, None));
-    }
-    let Object::Dict(dict) = &object else {
-        return Err(PdfError::Unsupported("flujo sin diccionario"));
-    };
-    let length = match dict.get("Length") {
-        Some(Object::Ref(n, g)) => file.object((*n, *g))?.as_int(),
-        Some(other) => other.as_int(),
-        None => None,
-    };
-    let length = usize::try_from(length.ok_or(PdfError::Unsupported("flujo sin /Length"))?)
-        .map_err(|_| PdfError::Unsupported("/Length inválido"))?;
-    // `stream` is followed by CRLF or LF, then the data.
-    let mut start = parser.pos + b"stream".len();
-    if file.bytes.get(start) == Some(&b'\r') {
-        start += 1;
-    }
-    if file.bytes.get(start) == Some(&b'\n') {
-        start += 1;
-    }
-    let data = start
-        .checked_add(length)
-        .and_then(|end| file.bytes.get(start..end))
-        .ok_or(PdfError::Unsupported("flujo más allá del archivo"))?;
-    Ok((object, Some(data)))
+    file.object_and_stream_at(offset, id)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 
 use super::cms;
 use super::file::{PdfError, PdfFile};
+use super::increment::{Increment, next_number};
 use super::object::{Dict, Object};
 use super::tagging::tag_widget;
 use super::tsp::{TimeStamp, TsaClient};
@@ -24,8 +25,6 @@ const CONTENTS_RESERVED: usize = 8192;
 /// Bytes reserved for a CMS with a time-stamp token, which carries the
 /// TSA's certificates (an RSA chain takes a few KB).
 const CONTENTS_RESERVED_STAMPED: usize = 20480;
-/// Room for `[0 a b c]` with three ten-digit numbers.
-const BYTE_RANGE_WIDTH: usize = 40;
 
 /// Who signs and when.
 pub struct SignatureRequest<'a> {
@@ -74,8 +73,7 @@ fn sign_with(
     };
     let file = PdfFile::parse(pdf)?;
     let trailer = file.trailer().clone();
-    let size = u32::try_from(trailer.int("Size").ok_or(PdfError::Unsupported("falta /Size"))?)
-        .map_err(|_| PdfError::Unsupported("/Size inválido"))?;
+    let size = next_number(&file)?;
     let root = file.root()?;
     let catalog = file.dict(&Object::Ref(root.0, root.1))?;
     let (page_ref, mut page) = file.first_page(&catalog)?;
@@ -149,28 +147,15 @@ fn sign_with(
     form.set("Fields", Object::Array(fields));
     form.set("SigFlags", Object::int_of(3));
 
-    let mut out = pdf.to_vec();
-    if !out.ends_with(b"\n") {
-        out.push(b'\n');
-    }
-    let mut offsets: Vec<(u32, usize)> = Vec::new();
-
-    // The signature dictionary, with placeholders filled in below.
-    offsets.push((sig_num, out.len()));
-    let (byte_range_at, contents_at) = write_signature_dict(&mut out, sig_num, request, certify, reserved);
-
-    write_object(&mut out, &mut offsets, field_num, &Object::Dict(widget));
-    write_object(&mut out, &mut offsets, form_num, &Object::Dict(form));
-    write_object(&mut out, &mut offsets, page_ref.0, &Object::Dict(page));
+    let mut update = Increment::start(pdf, &file);
+    let placeholders = update.signature(sig_num, &signature_head(request, certify), reserved);
+    update.object(field_num, &Object::Dict(widget));
+    update.object(form_num, &Object::Dict(form));
+    update.object(page_ref.0, &Object::Dict(page));
     if let Some(tag) = tag {
-        write_object(
-            &mut out,
-            &mut offsets,
-            tag.element_number,
-            &Object::Dict(tag.element),
-        );
+        update.object(tag.element_number, &Object::Dict(tag.element));
         for (number, dict) in tag.changed {
-            write_object(&mut out, &mut offsets, number, &Object::Dict(dict));
+            update.object(number, &Object::Dict(dict));
         }
     }
     if certify {
@@ -179,69 +164,36 @@ fn sign_with(
         let mut perms = Dict::default();
         perms.set("DocMDP", Object::Ref(sig_num, 0));
         new_catalog.set("Perms", Object::Dict(perms));
-        write_object(&mut out, &mut offsets, root.0, &Object::Dict(new_catalog));
+        update.object(root.0, &Object::Dict(new_catalog));
     }
+    let mut out = update.finish(&trailer, root, new_size);
 
-    let xref_at = out.len();
-    write_xref(&mut out, &mut offsets);
-    let mut new_trailer = Dict::default();
-    new_trailer.set("Size", Object::int_of(i64::from(new_size)));
-    new_trailer.set("Root", Object::Ref(root.0, root.1));
-    for key in ["Info", "ID"] {
-        if let Some(value) = trailer.get(key) {
-            new_trailer.set(key, value.clone());
-        }
-    }
-    new_trailer.set(
-        "Prev",
-        Object::int_of(file.revisions[file.revisions.len() - 1].xref_offset as i64),
-    );
-    out.extend_from_slice(b"trailer\n");
-    Object::Dict(new_trailer).write(&mut out);
-    out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
-
-    // Fill /ByteRange, then sign everything but /Contents.
-    let contents_end = contents_at + 2 + 2 * reserved;
-    let byte_range = format!("[0 {contents_at} {contents_end} {}]", out.len() - contents_end);
-    out[byte_range_at..byte_range_at + byte_range.len()].copy_from_slice(byte_range.as_bytes());
-    let digest = cms::digest_of(
-        request.key.algorithm,
-        &[&out[..contents_at], &out[contents_end..]],
-    );
-    let mut signature =
-        cms::sign(request.key, &digest, request.signing_time.with_timezone(&Utc)).map_err(SignError::Cms)?;
-    let mut stamp = None;
-    if let Some(tsa) = tsa {
-        // Without one (B-B) if no TSA answers; their failures were logged.
-        if let Ok((stamped, token)) = cms::with_signature_timestamp(&signature, |value| tsa.stamp(value)) {
-            signature = stamped;
-            stamp = Some(token);
-        }
-    }
-    if signature.len() > reserved {
-        return Err(SignError::Cms("la firma no cabe en el espacio reservado".into()));
-    }
-    let hex: String = signature.iter().map(|b| format!("{b:02X}")).collect();
-    out[contents_at + 1..contents_at + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    // Sign everything but /Contents.
+    let stamp = placeholders.seal(
+        &mut out,
+        |parts| {
+            let digest = cms::digest_of(request.key.algorithm, parts);
+            let mut signature = cms::sign(request.key, &digest, request.signing_time.with_timezone(&Utc))
+                .map_err(SignError::Cms)?;
+            let mut stamp = None;
+            if let Some(tsa) = tsa {
+                // Without one (B-B) if no TSA answers; their failures were logged.
+                if let Ok((stamped, token)) =
+                    cms::with_signature_timestamp(&signature, |value| tsa.stamp(value))
+                {
+                    signature = stamped;
+                    stamp = Some(token);
+                }
+            }
+            Ok((signature, stamp))
+        },
+        || SignError::Cms("la firma no cabe en el espacio reservado".into()),
+    )?;
     Ok((out, stamp))
 }
 
-fn write_object(out: &mut Vec<u8>, offsets: &mut Vec<(u32, usize)>, number: u32, object: &Object) {
-    offsets.push((number, out.len()));
-    out.extend_from_slice(format!("{number} 0 obj\n").as_bytes());
-    object.write(out);
-    out.extend_from_slice(b"\nendobj\n");
-}
-
-/// Writes the signature dictionary; returns where `/ByteRange`'s value and
-/// `/Contents`' `<` are.
-fn write_signature_dict(
-    out: &mut Vec<u8>,
-    number: u32,
-    request: &SignatureRequest<'_>,
-    certify: bool,
-    reserved: usize,
-) -> (usize, usize) {
+/// The signature dictionary, without `/ByteRange` and `/Contents`.
+fn signature_head(request: &SignatureRequest<'_>, certify: bool) -> Dict {
     let mut head = Dict::default();
     head.set("Type", Object::name_of("Sig"));
     head.set("Filter", Object::name_of("Adobe.PPKLite"));
@@ -267,42 +219,11 @@ fn write_signature_dict(
         reference.set("TransformParams", Object::Dict(params));
         head.set("Reference", Object::Array(vec![Object::Dict(reference)]));
     }
-    out.extend_from_slice(format!("{number} 0 obj\n").as_bytes());
-    let mut dict_bytes = Vec::new();
-    head.write(&mut dict_bytes);
-    dict_bytes.truncate(dict_bytes.len() - 2); // reopen: append the two placeholders
-    out.extend_from_slice(&dict_bytes);
-    out.extend_from_slice(b"/ByteRange ");
-    let byte_range_at = out.len();
-    out.extend_from_slice(format!("{:<width$}", "[0 0 0 0]", width = BYTE_RANGE_WIDTH).as_bytes());
-    out.extend_from_slice(b"/Contents ");
-    let contents_at = out.len();
-    out.push(b'<');
-    out.extend(std::iter::repeat_n(b'0', 2 * reserved));
-    out.push(b'>');
-    out.extend_from_slice(b">>\nendobj\n");
-    (byte_range_at, contents_at)
-}
-
-fn write_xref(out: &mut Vec<u8>, offsets: &mut [(u32, usize)]) {
-    offsets.sort_unstable();
-    out.extend_from_slice(b"xref\n");
-    let mut i = 0;
-    while i < offsets.len() {
-        let mut j = i + 1;
-        while j < offsets.len() && offsets[j].0 == offsets[j - 1].0 + 1 {
-            j += 1;
-        }
-        out.extend_from_slice(format!("{} {}\n", offsets[i].0, j - i).as_bytes());
-        for (_, offset) in &offsets[i..j] {
-            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-        }
-        i = j;
-    }
+    head
 }
 
 /// A PDF text string: PDFDocEncoding is not UTF-8, so use UTF-16BE with BOM.
-fn pdf_text(text: &str) -> Vec<u8> {
+pub(super) fn pdf_text(text: &str) -> Vec<u8> {
     let mut bytes = vec![0xFE, 0xFF];
     for unit in text.encode_utf16() {
         bytes.extend_from_slice(&unit.to_be_bytes());

@@ -5,9 +5,13 @@
 //!
 //! The types are written with `der` derive (RFC 3161 §2.4) because
 //! RustCrypto's `x509-tsp` is pinned to older `cms`/`der` releases. The
-//! token's own CMS signature is not checked here: a verifier that trusts
-//! the TSA's root (pyHanko in the tests) does that.
+//! token's own CMS signature and its TSA's chain are checked by
+//! `timestamp_proof`.
+//!
+//! Long because the client that asks the TSAs lives with the messages it
+//! sends and reads, and their unit tests.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -19,6 +23,9 @@ use der::asn1::{BitString, Int, OctetString, Utf8StringRef};
 use der::{Any, Decode, Encode, Sequence, Tagged as _};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
+
+use crate::config::TimestampSettings;
+use x509_cert::Certificate;
 use x509_cert::ext::Extensions;
 use x509_cert::ext::pkix::name::GeneralName;
 
@@ -81,12 +88,12 @@ struct Accuracy {
 /// TSTInfo. `genTime` is kept raw: TSAs write fractions of a second, which
 /// `der`'s GeneralizedTime refuses.
 #[derive(Sequence)]
-struct TstInfo {
+pub(super) struct TstInfo {
     version: u8,
     policy: ObjectIdentifier,
     message_imprint: MessageImprint,
     serial_number: Int,
-    gen_time: Any,
+    pub(super) gen_time: Any,
     #[asn1(optional = "true")]
     accuracy: Option<Accuracy>,
     #[asn1(optional = "true")]
@@ -240,7 +247,7 @@ fn hash(oid: ObjectIdentifier, data: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// `YYYYMMDDHHMMSS[.fff]Z`, as RFC 3161 §2.4.2 writes genTime.
-fn generalized_time(value: &Any) -> Result<DateTime<Utc>, String> {
+pub(super) fn generalized_time(value: &Any) -> Result<DateTime<Utc>, String> {
     let bad = || "la hora del sello de tiempo es ilegible".to_owned();
     if value.tag() != der::Tag::GeneralizedTime {
         return Err(bad());
@@ -257,30 +264,105 @@ fn generalized_time(value: &Any) -> Result<DateTime<Utc>, String> {
 }
 
 /// The configured TSAs, asked in order until one answers with a good token.
-#[derive(Debug, Clone)]
+/// Clones share one HTTP client, made on the first request, whose I/O runs
+/// on one thread of its own: callers sign on blocking threads, render
+/// pools or the CLI, inside an async runtime or not, and wait for the
+/// answer without entering any runtime themselves.
+#[derive(Clone)]
 pub struct TsaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     urls: Vec<String>,
     timeout: Duration,
+    /// When not empty, a token counts only if it verifies against one of
+    /// these roots (`timestamp_proof`); otherwise its imprint and nonce.
+    roots: Vec<Certificate>,
+    transport: OnceLock<Result<Transport, String>>,
+}
+
+/// The HTTP client and the one-thread runtime its requests run on.
+struct Transport {
+    runtime: Option<tokio::runtime::Runtime>,
+    client: reqwest::Client,
+}
+
+impl Drop for Transport {
+    /// Without waiting: the client may be dropped on an async worker,
+    /// where a runtime must not block.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for TsaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsaClient")
+            .field("urls", &self.inner.urls)
+            .field("timeout", &self.inner.timeout)
+            .field("roots", &self.inner.roots.len())
+            .finish()
+    }
 }
 
 impl TsaClient {
-    /// Asks `urls` in order, waiting at most `timeout` for each.
+    /// Asks `urls` in order, waiting at most `timeout` for each, and takes
+    /// a token whose imprint and nonce are right.
     pub fn new(urls: Vec<String>, timeout: Duration) -> Self {
-        Self { urls, timeout }
+        Self::with_roots(urls, timeout, Vec::new())
+    }
+
+    /// [`TsaClient::new`], taking only tokens that verify against one of
+    /// `roots` (their signature, their TSA's chain): a TSA whose token does
+    /// not counts as one that failed.
+    pub fn with_roots(urls: Vec<String>, timeout: Duration, roots: Vec<Certificate>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                urls,
+                timeout,
+                roots,
+                transport: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The client of the `[timestamp]` settings; `None` when no TSA is
+    /// configured (documents are then issued without a time-stamp).
+    pub fn configured(settings: &TimestampSettings) -> Result<Option<Self>, String> {
+        if settings.tsa_urls.is_empty() {
+            return Ok(None);
+        }
+        let roots = settings
+            .trusted_roots
+            .iter()
+            .map(|root| {
+                Certificate::from_der(&root.der)
+                    .map_err(|e| format!("{}: certificado ilegible: {e}", root.file.display()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Self::with_roots(
+            settings.tsa_urls.clone(),
+            settings.timeout,
+            roots,
+        )))
     }
 
     /// A token for the SHA-256 of `data`, from the first TSA that gives a
     /// good one. The error lists why each TSA failed.
     pub fn stamp(&self, data: &[u8]) -> Result<TimeStamp, String> {
         let mut failures = Vec::new();
-        for url in &self.urls {
+        for url in &self.inner.urls {
             let mut nonce = [0u8; 8];
             getrandom::fill(&mut nonce).map_err(|e| format!("generador aleatorio del sistema: {e}"))?;
             // A positive 63-bit nonce: some TSAs mishandle negative ones.
             let nonce = u64::from_be_bytes(nonce) >> 1;
             let attempt = request_der(data, nonce)
                 .and_then(|request| self.post(url, request))
-                .and_then(|response| read_response(&response, data, nonce));
+                .and_then(|response| read_response(&response, data, nonce))
+                .and_then(|stamp| self.trusted(stamp));
             match attempt {
                 Ok(stamp) => return Ok(stamp),
                 Err(e) => {
@@ -299,41 +381,72 @@ impl TsaClient {
         ))
     }
 
-    /// One POST, on a thread of its own with its own small runtime: issuing
-    /// runs on blocking threads, and a caller may or may not be inside one.
-    fn post(&self, url: &str, request: Vec<u8>) -> Result<Vec<u8>, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let timeout = self.timeout;
-        let url = url.to_owned();
-        std::thread::scope(|scope| {
-            scope
-                .spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
+    /// `stamp`, if it verifies against the configured roots (or none are).
+    fn trusted(&self, stamp: TimeStamp) -> Result<TimeStamp, String> {
+        if !self.inner.roots.is_empty() {
+            super::timestamp_proof::prove(&stamp.token, &self.inner.roots)?;
+        }
+        Ok(stamp)
+    }
+
+    fn transport(&self) -> Result<&Transport, String> {
+        self.inner
+            .transport
+            .get_or_init(|| {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("sello-tsa")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("no se pudo preparar el cliente de las TSA: {e}"))?;
+                let client = {
+                    let _entered = runtime.enter();
+                    reqwest::Client::builder()
+                        .timeout(self.inner.timeout)
                         .build()
-                        .map_err(|e| e.to_string())?;
-                    runtime.block_on(async move {
-                        let client = reqwest::Client::builder()
-                            .timeout(timeout)
-                            .build()
-                            .map_err(|e| e.to_string())?;
-                        let response = client
-                            .post(&url)
-                            .header("Content-Type", "application/timestamp-query")
-                            .body(request)
-                            .send()
-                            .await
-                            .map_err(|e| format!("sin respuesta: {e}"))?;
-                        if !response.status().is_success() {
-                            return Err(format!("respondió {}", response.status()));
-                        }
-                        let body = response.bytes().await.map_err(|e| e.to_string())?;
-                        Ok(body.to_vec())
-                    })
+                        .map_err(|e| format!("no se pudo preparar el cliente de las TSA: {e}"))?
+                };
+                Ok(Transport {
+                    runtime: Some(runtime),
+                    client,
                 })
-                .join()
-                .map_err(|_| "el cliente de la TSA falló".to_owned())?
-        })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// One POST on the client's own thread; this thread only waits.
+    fn post(&self, url: &str, request: Vec<u8>) -> Result<Vec<u8>, String> {
+        let transport = self.transport()?;
+        let runtime = transport
+            .runtime
+            .as_ref()
+            .ok_or("el cliente de las TSA se cerró")?;
+        let (client, url, timeout) = (transport.client.clone(), url.to_owned(), self.inner.timeout);
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let result = async {
+                let response = client
+                    .post(&url)
+                    .timeout(timeout)
+                    .header("Content-Type", "application/timestamp-query")
+                    .body(request)
+                    .send()
+                    .await
+                    .map_err(|e| format!("sin respuesta: {e}"))?;
+                if !response.status().is_success() {
+                    return Err(format!("respondió {}", response.status()));
+                }
+                let body = response.bytes().await.map_err(|e| e.to_string())?;
+                Ok(body.to_vec())
+            }
+            .await;
+            let _ = answer.send(result);
+        });
+        answered
+            .recv()
+            .map_err(|_| "el cliente de las TSA falló".to_owned())?
     }
 }
 

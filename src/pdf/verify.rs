@@ -1,27 +1,40 @@
 //! Verifies the signatures of a PDF that Sello issued, strictly: Sello
-//! writes every byte of its documents, so anything but its own signature
-//! revisions after the first signature is reported as a modification.
+//! writes every byte of its documents, so anything after the first
+//! signature but its own kinds of revision is reported as a modification.
+//! Those kinds are: a signature; a document time-stamp (`dss_rules`
+//! describes both revisions' exact changes); and validation data added to
+//! the DSS (`dss_rules`).
 //!
 //! For each signature: the `/ByteRange` starts at 0, its gap is exactly the
 //! signature's own `/Contents` hex string, it reaches the end of the
 //! signature's revision, the CMS verifies against those bytes, and the key
 //! is one the office vouches for (a retired key only before retirement).
+//! For each document time-stamp the same `/ByteRange` rules hold and the
+//! token's imprint must be the hash of every byte it covers.
+//!
+//! Long because each signature's byte-level checks and the walk over the
+//! revisions after it are one verdict, best read together.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::cms;
+use super::dss_rules::dss_revision_problem;
 use super::file::{Entry, PdfError, PdfFile};
 use super::object::{Dict, Object};
 use super::tagging::is_widget_tagging;
+use super::timestamp_proof::prove;
+use super::tsp;
 use crate::keys::{KeyAlgorithm, KeyId, TrustedKeys, certificate_name};
 
 /// A revision with more objects than this is not one of Sello's signature
 /// revisions (which add at most five).
 const MAX_SIGNATURE_REVISION_OBJECTS: usize = 16;
+/// Nor one that adds validation data (a few certificates and CRLs).
+const MAX_REVISION_OBJECTS: usize = 64;
 
 /// What one signature says, and whether it holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SignatureReport {
     /// The signature field, "Firma 1", "Firma 2"…
     pub field: String,
@@ -40,6 +53,11 @@ pub struct SignatureReport {
     /// gave it; `None` for a signature without one (PAdES B-B).
     pub timestamp_time: Option<DateTime<Utc>>,
     pub timestamp_tsa: Option<String>,
+    /// Whether the time-stamp proves its time (its signature holds, its TSA
+    /// chains to a trusted root): only then does it count against a
+    /// compromise. `timestamp_check` says why or why not, in Spanish.
+    pub timestamp_verified: bool,
+    pub timestamp_check: Option<String>,
     /// Whether the signed bytes reach the end of the file.
     pub covers_whole_file: bool,
     pub valid: bool,
@@ -47,19 +65,48 @@ pub struct SignatureReport {
     pub problem: Option<String>,
 }
 
+/// What a document time-stamp says, and whether it holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentTimestampReport {
+    /// The field, "Sello de tiempo 1"…
+    pub field: String,
+    /// When the TSA says the document existed, and which TSA.
+    pub time: Option<DateTime<Utc>>,
+    pub tsa: Option<String>,
+    /// Whether the stamped bytes reach the end of the file.
+    pub covers_whole_file: bool,
+    /// The token's imprint is the hash of every byte before it.
+    pub valid: bool,
+    /// Whether its own CMS signature holds and its TSA chains to a trusted
+    /// TSA root; `check` says why or why not, in Spanish.
+    pub verified: bool,
+    pub check: Option<String>,
+    /// Why it does not hold, in Spanish.
+    pub problem: Option<String>,
+}
+
 /// The verdict on a whole file.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
     pub signatures: Vec<SignatureReport>,
-    /// What changed after the first signature besides signatures, if anything.
+    /// Document time-stamps added after the signatures, oldest first.
+    pub document_timestamps: Vec<DocumentTimestampReport>,
+    /// Whether the file carries validation data (a DSS) for its signatures.
+    pub validation_data: bool,
+    /// What changed after the first signature besides signatures,
+    /// time-stamps and validation data, if anything.
     pub modification: Option<String>,
 }
 
 impl VerifyReport {
-    /// Valid only with at least one signature, every signature valid, and
-    /// nothing but signatures added after the first.
+    /// Valid only with at least one signature, every signature and
+    /// document time-stamp valid, and nothing but Sello's own kinds of
+    /// revision added after the first signature.
     pub fn is_valid(&self) -> bool {
-        !self.signatures.is_empty() && self.signatures.iter().all(|s| s.valid) && self.modification.is_none()
+        !self.signatures.is_empty()
+            && self.signatures.iter().all(|s| s.valid)
+            && self.document_timestamps.iter().all(|t| t.valid)
+            && self.modification.is_none()
     }
 }
 
@@ -68,6 +115,8 @@ struct FoundSignature {
     number: u32,
     offset: usize,
     dict: Dict,
+    /// A document time-stamp rather than a signature.
+    timestamp: bool,
 }
 
 /// Verifies every signature of `bytes` against the keys in `trusted`.
@@ -77,7 +126,7 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
     let mut modification = None;
     let mut found = Vec::new();
     for (index, revision) in file.revisions.iter().enumerate().skip(1) {
-        if revision.entries.len() > MAX_SIGNATURE_REVISION_OBJECTS {
+        if revision.entries.len() > MAX_REVISION_OBJECTS {
             modification.get_or_insert(format!(
                 "la revisión {} agrega o cambia demasiados objetos",
                 index + 1
@@ -87,12 +136,13 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
         for (number, entry) in &revision.entries {
             if let Entry::InUse { offset, generation } = entry
                 && let Ok(Object::Dict(dict)) = file.object_at(*offset, (*number, *generation))
-                && dict.name("Type") == Some(b"Sig")
+                && matches!(dict.name("Type"), Some(b"Sig" | b"DocTimeStamp"))
             {
                 found.push(FoundSignature {
                     revision: index,
                     number: *number,
                     offset: *offset,
+                    timestamp: dict.name("Type") == Some(b"DocTimeStamp"),
                     dict,
                 });
             }
@@ -102,9 +152,19 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
     let last_end = file.revisions[file.revisions.len() - 1].end;
     let signatures: Vec<SignatureReport> = found
         .iter()
+        .filter(|found| !found.timestamp)
         .map(|signature| check_signature(&file, signature, trusted))
         .collect();
-    if let Some(first) = found.first()
+    let document_timestamps = found
+        .iter()
+        .filter(|found| found.timestamp)
+        .map(|stamp| check_document_timestamp(&file, stamp, trusted))
+        .collect();
+    let validation_data = file
+        .root()
+        .and_then(|root| file.dict(&Object::Ref(root.0, root.1)))
+        .is_ok_and(|catalog| catalog.get("DSS").is_some());
+    if let Some(first) = found.iter().find(|found| !found.timestamp)
         && let Some(problem) = changes_after(&file, first.revision, &found)
     {
         modification.get_or_insert(problem);
@@ -114,8 +174,55 @@ pub fn verify_pdf(bytes: &[u8], trusted: &TrustedKeys) -> Result<VerifyReport, P
     }
     Ok(VerifyReport {
         signatures,
+        document_timestamps,
+        validation_data,
         modification,
     })
+}
+
+fn check_document_timestamp(
+    file: &PdfFile<'_>,
+    stamp: &FoundSignature,
+    trusted: &TrustedKeys,
+) -> DocumentTimestampReport {
+    let mut report = DocumentTimestampReport {
+        field: field_name(file, stamp.number)
+            .unwrap_or_else(|| format!("Sello de tiempo (objeto {})", stamp.number)),
+        time: None,
+        tsa: None,
+        covers_whole_file: false,
+        valid: false,
+        verified: false,
+        check: None,
+        problem: None,
+    };
+    let mut token = Vec::new();
+    let checked = (|| {
+        if stamp.dict.name("SubFilter") != Some(b"ETSI.RFC3161") {
+            return Err("el sello de tiempo del documento no es de tipo ETSI.RFC3161".to_owned());
+        }
+        let signed = signed_bytes(file, stamp)?;
+        report.covers_whole_file = signed.covers_whole_file;
+        let covered = [signed.before, signed.after].concat();
+        token = signed.contents.clone();
+        tsp::read_token(&signed.contents, &covered)
+    })();
+    match checked {
+        Ok(stamp) => {
+            report.time = Some(stamp.time);
+            report.tsa = Some(stamp.tsa);
+            report.valid = true;
+            report.check = Some(match prove(&token, trusted.tsa_roots()) {
+                Ok(proof) => {
+                    report.verified = true;
+                    format!("verificado: la TSA lleva a la raíz de confianza «{}»", proof.root)
+                }
+                Err(why) => format!("no verificado: {why}"),
+            });
+        }
+        Err(problem) => report.problem = Some(problem),
+    }
+    report
 }
 
 fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &TrustedKeys) -> SignatureReport {
@@ -132,17 +239,7 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
     let mut report = SignatureReport {
         field,
         signer,
-        office: None,
-        key_id: None,
-        algorithm: None,
-        signing_time: None,
-        root_key_id: None,
-        revocation: None,
-        timestamp_time: None,
-        timestamp_tsa: None,
-        covers_whole_file: false,
-        valid: false,
-        problem: None,
+        ..SignatureReport::default()
     };
     match check_signature_bytes(file, signature, trusted, &mut report) {
         Ok(()) => report.valid = true,
@@ -151,17 +248,20 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
     report
 }
 
-fn check_signature_bytes(
-    file: &PdfFile<'_>,
-    signature: &FoundSignature,
-    trusted: &TrustedKeys,
-    report: &mut SignatureReport,
-) -> Result<(), String> {
+/// The bytes a signature or time-stamp covers, and its `/Contents`.
+struct SignedBytes<'a> {
+    before: &'a [u8],
+    after: &'a [u8],
+    /// The DER value in `/Contents`, without its padding.
+    contents: Vec<u8>,
+    covers_whole_file: bool,
+}
+
+/// Checks that `/ByteRange` covers its revision from the first byte but
+/// exactly its own `/Contents` hex string, and reads what it covers.
+fn signed_bytes<'a>(file: &PdfFile<'a>, signature: &FoundSignature) -> Result<SignedBytes<'a>, String> {
     let bytes = file.bytes;
     let dict = &signature.dict;
-    if dict.name("SubFilter") != Some(b"ETSI.CAdES.detached") {
-        return Err("la firma no es de tipo ETSI.CAdES.detached".into());
-    }
     let range: Vec<i64> = dict
         .get("ByteRange")
         .and_then(Object::as_array)
@@ -181,7 +281,6 @@ fn check_signature_bytes(
         return Err("/ByteRange no llega al final de la revisión firmada".into());
     }
     let (gap_start, gap_end) = (first_len as usize, second_start as usize);
-    report.covers_whole_file = second_start + second_len == bytes.len() as i64;
 
     // The gap must be exactly this signature's own /Contents hex string.
     let object_end =
@@ -210,33 +309,70 @@ fn check_signature_bytes(
     if decode_hex(&hex[1..hex.len() - 1]).as_deref() != Some(contents.as_slice()) {
         return Err("el hueco de /ByteRange no es el valor de /Contents".into());
     }
-    let cms_der = strip_padding(contents).ok_or("/Contents no contiene una firma CMS")?;
+    let contents = strip_padding(contents)
+        .ok_or("/Contents no contiene una firma CMS")?
+        .to_vec();
+    Ok(SignedBytes {
+        before: &bytes[..gap_start],
+        after: &bytes[gap_end..revision_end as usize],
+        contents,
+        covers_whole_file: second_start + second_len == bytes.len() as i64,
+    })
+}
 
-    let signer = cms::verify(
-        cms_der,
-        &[&bytes[..gap_start], &bytes[gap_end..revision_end as usize]],
-    )?;
+fn check_signature_bytes(
+    file: &PdfFile<'_>,
+    signature: &FoundSignature,
+    trusted: &TrustedKeys,
+    report: &mut SignatureReport,
+) -> Result<(), String> {
+    if signature.dict.name("SubFilter") != Some(b"ETSI.CAdES.detached") {
+        return Err("la firma no es de tipo ETSI.CAdES.detached".into());
+    }
+    let signed = signed_bytes(file, signature)?;
+    report.covers_whole_file = signed.covers_whole_file;
+    let signer = cms::verify(&signed.contents, &[signed.before, signed.after])?;
     let key_id = KeyId::of_certificate(&signer.certificate).map_err(|e| e.to_string())?;
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
+    // A verified time-stamp proves the signature existed at its time, so
+    // that is the moment judged; otherwise the claimed one, which proves
+    // nothing against a stolen key.
+    let mut proven = None;
     if let Some(stamp) = &signer.timestamp {
-        report.timestamp_time = Some(stamp.time);
-        report.timestamp_tsa = Some(stamp.tsa.clone());
+        (report.timestamp_time, report.timestamp_tsa) = (Some(stamp.time), Some(stamp.tsa.clone()));
+        report.timestamp_check = Some(match prove(&stamp.token, trusted.tsa_roots()) {
+            Ok(proof) => {
+                proven = Some(proof.time);
+                format!("verificado: la TSA lleva a la raíz de confianza «{}»", proof.root)
+            }
+            Err(why) => format!("no verificado: {why}"),
+        });
+        report.timestamp_verified = proven.is_some();
     }
     report.office = certificate_name(&signer.certificate);
-    // The moment judged is the one the signature claims. A timestamp's time
-    // does not prove it yet: the token's own signature and its TSA's chain
-    // are not checked here (pyHanko checks them), so a forged token must
-    // not rescue a compromised key.
-    let verdict = trusted.judge(&signer.certificate, &signer.carried, signer.signing_time, false)?;
+    let at = proven.or(signer.signing_time);
+    let verdict = trusted.judge(&signer.certificate, &signer.carried, at, proven.is_some())?;
     report.root_key_id = verdict.root.map(|root| root.to_string());
     report.revocation = verdict.revocation;
     Ok(())
 }
 
-/// What changed in revisions after `first`, besides Sello's own signature
-/// objects: the signature, its field, the form and the first page's /Annots.
+/// Sello's kinds of revision after the first signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RevisionKind {
+    Signature,
+    DocumentTimestamp,
+    ValidationData,
+}
+
+/// What changed in revisions after `first`, besides Sello's own kinds of
+/// revision: a signature (the signature, its field, the form and the first
+/// page's /Annots, the catalog's form and permissions, the widget's
+/// tagging), a document time-stamp (the time-stamp, its field, the form's
+/// fields and the first page's /Annots) or validation data (see
+/// `dss_rules`).
 fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> Option<String> {
     // Without the catalog's number nothing below can be told apart from a
     // change to the catalog: a trailer without a readable /Root is one.
@@ -245,9 +381,29 @@ fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> 
     };
     for index in first..file.revisions.len() {
         let revision = &file.revisions[index];
-        let signatures = found.iter().filter(|s| s.revision == index).count();
-        if signatures != 1 {
-            return Some(format!("la revisión {} no es una firma de Sello", index + 1));
+        if revision.trailer.reference("Root") != Some(root) {
+            return Some(format!(
+                "la revisión {} cambia el catálogo (/Root) del documento",
+                index + 1
+            ));
+        }
+        let count = |timestamp: bool| {
+            found
+                .iter()
+                .filter(|s| s.revision == index && s.timestamp == timestamp)
+                .count()
+        };
+        let kind = match (count(false), count(true)) {
+            (1, 0) => RevisionKind::Signature,
+            (0, 1) => RevisionKind::DocumentTimestamp,
+            (0, 0) if index > first => RevisionKind::ValidationData,
+            _ => return Some(format!("la revisión {} no es una firma de Sello", index + 1)),
+        };
+        if kind == RevisionKind::ValidationData {
+            match dss_revision_problem(file, index, root) {
+                Some(problem) => return Some(problem),
+                None => continue,
+            }
         }
         if revision.entries.len() > MAX_SIGNATURE_REVISION_OBJECTS {
             return Some(format!(
@@ -266,7 +422,12 @@ fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> 
                 Some((_, Entry::InUse { .. })) => file.object_as_of((*number, *generation), index - 1).ok(),
                 _ => None,
             };
-            if !allowed_change(before.as_ref().and_then(Object::as_dict), &now, *number == root.0) {
+            let before = before.as_ref().and_then(Object::as_dict);
+            let allowed = match kind {
+                RevisionKind::Signature => allowed_change(before, &now, *number == root.0),
+                _ => is_timestamp_change(before, &now),
+            };
+            if !allowed {
                 return Some(format!(
                     "la revisión {} cambia el objeto {number}, que no es parte de una firma",
                     index + 1
@@ -275,6 +436,32 @@ fn changes_after(file: &PdfFile<'_>, first: usize, found: &[FoundSignature]) -> 
         }
     }
     None
+}
+
+/// Whether `now` (replacing `before`, or new) is part of adding a
+/// document time-stamp: the time-stamp, its field (no widget: nothing on
+/// any page), the form with one more field. Nothing else, not even the
+/// catalog or a page.
+fn is_timestamp_change(before: Option<&Dict>, now: &Dict) -> bool {
+    let Some(before) = before else {
+        let is_stamp = now.name("Type") == Some(b"DocTimeStamp");
+        let is_field = now.name("FT") == Some(b"Sig")
+            && now
+                .0
+                .iter()
+                .all(|(k, _)| [&b"FT"[..], b"T", b"V", b"TU"].contains(&k.as_slice()));
+        return is_stamp || is_field;
+    };
+    before.get("Fields").is_some()
+        && without(before, &["Fields"]) == without(now, &["Fields"])
+        && extends(before.get("Fields"), now.get("Fields"))
+}
+
+/// `dict` without `keys`.
+fn without(dict: &Dict, keys: &[&str]) -> Dict {
+    let mut copy = dict.clone();
+    keys.iter().for_each(|k| copy.remove(k));
+    copy
 }
 
 /// Whether `now` (replacing `before`, or new) is a signature object or a

@@ -68,6 +68,21 @@ pub struct Endorsement {
     pub fecha_hora: String,
 }
 
+/// A document another one cites (a `documento` field), as the archive
+/// found it when the citing document's folio was reserved: only an issued
+/// document has these, so its folio and date are printed as checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CitedDocument {
+    /// The `documento` field that cites it.
+    #[serde(skip)]
+    pub field: String,
+    pub folio: String,
+    /// Its issue date, `YYYY-MM-DD`.
+    pub fecha: String,
+    /// Its form's title.
+    pub formulario: String,
+}
+
 /// The per-document facts that are not form data.
 #[derive(Debug, Clone)]
 pub struct DocumentContext {
@@ -84,6 +99,9 @@ pub struct DocumentContext {
     /// The signers (by field: `representante`, `asistentes[3]`) who sign
     /// the printed paper: their blocks keep an empty line.
     pub on_paper: Vec<String>,
+    /// The documents its `documento` fields cite, as the archive resolved
+    /// them; empty for a draft, which prints the folios as typed.
+    pub citations: Vec<CitedDocument>,
 }
 
 impl DocumentContext {
@@ -96,6 +114,7 @@ impl DocumentContext {
             endorsements: Vec::new(),
             hand_signatures: Vec::new(),
             on_paper: Vec::new(),
+            citations: Vec::new(),
         }
     }
 
@@ -108,6 +127,7 @@ impl DocumentContext {
             endorsements: Vec::new(),
             hand_signatures: Vec::new(),
             on_paper: Vec::new(),
+            citations: Vec::new(),
         }
     }
 
@@ -121,6 +141,12 @@ impl DocumentContext {
     /// With the signers who sign the printed paper.
     pub fn with_on_paper(mut self, signers: Vec<String>) -> Self {
         self.on_paper = signers;
+        self
+    }
+
+    /// With the documents it cites, as the archive resolved them.
+    pub fn with_citations(mut self, citations: Vec<CitedDocument>) -> Self {
+        self.citations = citations;
         self
     }
 
@@ -205,6 +231,7 @@ impl DocumentContext {
                 .enumerate()
                 .map(|(i, (signer, _))| (signer.as_str(), super::world::hand_signature_path(i)))
                 .collect(),
+            citas: self.citations.iter().map(|c| (c.field.as_str(), c)).collect(),
             meses: &crate::forms::MONTHS,
         }
     }
@@ -233,6 +260,8 @@ pub(super) struct TemplateContext<'a> {
     firmas_papel: Vec<&'a str>,
     /// Signer → virtual path of their drawn signature.
     firmas_autografas: std::collections::BTreeMap<&'a str, String>,
+    /// `documento` field → the document it cites, checked by the archive.
+    citas: std::collections::BTreeMap<&'a str, &'a CitedDocument>,
     /// The month names: the templates have no list of their own.
     meses: &'static [&'static str; 12],
 }

@@ -14,7 +14,7 @@ use typst::{Library, World};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-pub use context::{DocumentContext, Endorsement, Issuance, Letterhead};
+pub use context::{CitedDocument, DocumentContext, Endorsement, Issuance, Letterhead};
 
 pub use world::HAND_SIGNATURES_MAX;
 use world::{DocumentWorld, Shared};

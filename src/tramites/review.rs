@@ -39,6 +39,17 @@ impl Tramites<'_> {
             IssueDate::draft(&tramite.loaded_at),
         )
         .map_err(|p| ArchiveError::Issue(IssueError::Invalid(p)))?;
+        // What it cites, and the order of its expediente, as they stand
+        // now; its issuance judges them again.
+        archive
+            .check_case(
+                tramite.form,
+                &tramite.data(),
+                tramite.loaded_at,
+                None,
+                tramite.draft.replaces_row_id.is_some(),
+            )
+            .await?;
         let next = tramite.form.workflow.after(&step.id).unwrap_or(step);
         let moved = moving(tramite, step, &next.id, Action::Enviado, None);
         archive.take_step(&moved, &taker(user)).await?;

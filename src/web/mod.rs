@@ -20,7 +20,7 @@ pub use logging::init_logging;
 pub use page::escape;
 pub use ratelimit::ClientLimiter;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -34,7 +34,7 @@ use crate::code::VerificationCode;
 use crate::config::Config;
 use crate::forms::Catalog;
 use crate::issuer::Issuer;
-use crate::keys::{OfficeKey, TrustedKeys};
+use crate::keys::{FollowedTrust, SigningKeys, TrustedKeys};
 use crate::metrics::Metrics;
 use crate::tramites::{Notifier, Tramites};
 
@@ -46,8 +46,9 @@ pub struct AppState {
     pub accounts: Accounts,
     pub catalog: Catalog,
     pub issuer: Issuer,
-    /// The keys whose signatures verify: the active one and the retired.
-    trusted: RwLock<TrustedKeys>,
+    /// The keys whose signatures verify: the active one and the retired,
+    /// read again when a command changes them while the service runs.
+    trusted: FollowedTrust,
     /// The issuer's counters, and the verification lookups.
     pub metrics: Arc<Metrics>,
     pub lookup_limiter: ClientLimiter,
@@ -66,7 +67,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The service over `archive` and its `accounts`, signing with `key`
+    /// The service over `archive` and its `accounts`, signing with `keys`
     /// and trusting `trusted`. Assembled by `app::Application`, the one
     /// bootstrap.
     pub fn new(
@@ -74,18 +75,18 @@ impl AppState {
         archive: Archive,
         accounts: Accounts,
         catalog: Catalog,
-        key: Arc<OfficeKey>,
-        trusted: TrustedKeys,
+        keys: SigningKeys,
+        trusted: FollowedTrust,
         log_key: Arc<crate::keys::LogKey>,
     ) -> std::io::Result<Self> {
-        let issuer = Issuer::new(config, key)?;
+        let issuer = Issuer::with_keys(config, keys)?;
         Ok(Self {
             accounts,
             archive,
             catalog,
             metrics: issuer.metrics(),
             issuer,
-            trusted: RwLock::new(trusted),
+            trusted,
             lookup_limiter: ClientLimiter::new(config.lookups_per_minute, config.behind_proxy),
             // Generous for an office behind one address; slow for guessing.
             login_limiter: ClientLimiter::new(30, config.behind_proxy),
@@ -99,17 +100,11 @@ impl AppState {
     }
 
     pub fn trusted(&self) -> TrustedKeys {
-        match self.trusted.read() {
-            Ok(trusted) => trusted.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.trusted.get()
     }
 
     pub fn set_trusted(&self, keys: TrustedKeys) {
-        match self.trusted.write() {
-            Ok(mut trusted) => *trusted = keys,
-            Err(poisoned) => *poisoned.into_inner() = keys,
-        }
+        self.trusted.set(keys);
     }
 
     /// The archive of `user`'s office: nothing outside it is visible.

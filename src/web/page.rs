@@ -57,9 +57,52 @@ pub fn short_moment(moment: &str, zone: chrono_tz::Tz) -> String {
     }
 }
 
+/// A signature's time-stamp as people read it: the moment in the
+/// office's time zone, to the second, and the time-stamping authority by
+/// its common name.
+pub fn timestamp_text(moment: &str, tsa: &str, zone: chrono_tz::Tz) -> String {
+    let when = match chrono::DateTime::parse_from_rfc3339(moment) {
+        Ok(moment) => moment
+            .with_timezone(&zone)
+            .format("%d/%m/%Y %H:%M:%S %Z")
+            .to_string(),
+        Err(_) => moment.to_owned(),
+    };
+    format!(
+        "{when}, dado por la autoridad de sellado de tiempo «{}»",
+        tsa_name(tsa)
+    )
+}
+
+/// The common name in a distinguished name written `CN=…,O=…`, or the
+/// whole text if it has none.
+fn tsa_name(name: &str) -> &str {
+    name.split(',')
+        .find_map(|part| part.trim().strip_prefix("CN="))
+        .filter(|cn| !cn.is_empty())
+        .unwrap_or(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamp_reads_in_the_office_s_time_with_the_tsa_s_common_name() {
+        let text = timestamp_text(
+            "2026-12-07T16:31:05.250Z",
+            "CN=Sello TSA,O=Autoridad de ejemplo,C=MX",
+            chrono_tz::America::Mexico_City,
+        );
+        assert_eq!(
+            text,
+            "07/12/2026 10:31:05 CST, dado por la autoridad de sellado de tiempo «Sello TSA»"
+        );
+        assert!(
+            timestamp_text("2026-12-07T16:31:05Z", "O=Sin nombre común", chrono_tz::UTC)
+                .ends_with("«O=Sin nombre común»")
+        );
+    }
 
     #[test]
     fn markup_in_text_is_escaped() {

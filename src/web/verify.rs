@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::AppState;
-use super::page::{layout, long_date};
+use super::page::{layout, long_date, timestamp_text};
 use crate::archive::{PublicView, Status, sha256_hex};
 use crate::code::VerificationCode;
 use crate::pdf::verify_pdf;
@@ -140,7 +140,10 @@ pub async fn compare(
 }
 
 fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> Markup {
-    let identical = view.pdf_sha256.as_deref() == Some(sha256_hex(bytes).as_str());
+    let sha256 = sha256_hex(bytes);
+    let identical = view.pdf_sha256.as_deref() == Some(sha256.as_str());
+    // The PDF as served now: the issued one with time-stamps added later.
+    let extended = !identical && view.current_pdf_sha256.as_deref() == Some(sha256.as_str());
     let signatures = match verify_pdf(bytes, &state.trusted()) {
         Ok(report) if report.is_valid() => html! {
             p { "Sus " (report.signatures.len()) " firma(s) digital(es) son válidas." }
@@ -166,6 +169,8 @@ fn comparison(state: &AppState, view: &PublicView, bytes: &[u8]) -> Markup {
             h2 { "Comparación del archivo" }
             @if identical {
                 p { strong { "El archivo es idéntico, byte por byte, al original emitido." } }
+            } @else if extended {
+                p { strong { "El archivo es el original emitido, byte por byte, con sellos de tiempo y datos de validación agregados después." } }
             } @else {
                 p { strong { "El archivo no es idéntico al original emitido" } ": fue modificado o es otro documento." }
             }
@@ -253,8 +258,22 @@ fn document_page(
     {
         details.push(("Lo reemplaza el folio", folio.clone()));
     }
+    if let Some(at) = &view.timestamp_at {
+        let tsa = view.timestamp_tsa.as_deref().unwrap_or_default();
+        details.push(("Sello de tiempo de la firma", timestamp_text(at, tsa, zone)));
+    }
     if let Some(sha256) = &view.pdf_sha256 {
         details.push(("Huella SHA-256 del PDF original", sha256.clone()));
+    }
+    if let Some(current) = view
+        .current_pdf_sha256
+        .as_ref()
+        .filter(|c| Some(*c) != view.pdf_sha256.as_ref())
+    {
+        details.push((
+            "Huella SHA-256 del PDF con sellos de tiempo agregados",
+            current.clone(),
+        ));
     }
     layout(
         &format!("{} — verificación", view.folio),

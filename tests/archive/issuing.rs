@@ -298,17 +298,18 @@ async fn a_document_can_be_filed_in_a_chosen_expediente_but_not_a_closed_one(fix
     let spec = crate::CATALOG.get("oficio-comision").expect("form");
     let data = example("oficio-comision");
     let order = |expediente_id| crate::order("oficio-comision", &data, expediente_id, None);
-    let render = |folio: &sello::archive::Folio| {
+    let render = |reservation: &sello::archive::Reservation| {
         let request = sello::signed_pdf::IssueRequest {
             form: spec,
             data: &data,
             issued_at: crate::at(22),
-            folio: Some(folio.to_string()),
+            folio: Some(reservation.folio.to_string()),
             signer: "Directora",
             cargo: "Directora",
             endorsements: &[],
             hand_signatures: &[],
             on_paper: &[],
+            citations: &reservation.citations,
         };
         sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
     };

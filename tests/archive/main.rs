@@ -5,16 +5,21 @@
 mod audit;
 mod bulk;
 mod bulk_hostile;
+mod case_ways_in;
+mod cases;
 mod checks;
 mod cli;
 mod crash;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
+mod evidence;
 mod folios;
 #[path = "../support/http.rs"]
 pub mod http;
 pub mod in_person;
 mod issuing;
+#[path = "../support/ltv_pki.rs"]
+mod ltv_pki;
 mod no_step_skipped;
 mod notices;
 mod offices;
@@ -24,7 +29,10 @@ mod s3;
 mod search;
 mod service;
 mod signature_blocks;
+mod timestamps;
 mod transparency_log;
+#[path = "../support/tsa.rs"]
+mod tsa;
 pub mod upgrade;
 mod verification_page;
 mod workflows;
@@ -340,17 +348,18 @@ pub async fn issue_into(
         ..crate::order(form, data, None, idempotency_key)
     };
     archive
-        .issue(&order, |folio| {
+        .issue(&order, |reservation| {
             let request = IssueRequest {
                 form: spec,
                 data,
                 issued_at: at(day),
-                folio: Some(folio.to_string()),
+                folio: Some(reservation.folio.to_string()),
                 signer: "Mtra. Guadalupe Torres Medina",
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
                 on_paper: &[],
+                citations: &reservation.citations,
             };
             issue(&RENDERER, key, BASE_URL, &request)
         })

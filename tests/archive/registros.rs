@@ -543,17 +543,18 @@ async fn issue_at(
     };
     let issued = fixture
         .archive
-        .issue(&order, |folio| {
+        .issue(&order, |reservation| {
             let request = sello::signed_pdf::IssueRequest {
                 form: spec,
                 data,
                 issued_at: when,
-                folio: Some(folio.to_string()),
+                folio: Some(reservation.folio.to_string()),
                 signer: "Mtra. Guadalupe Torres Medina",
                 cargo: "Directora",
                 endorsements: &[],
                 hand_signatures: &[],
                 on_paper: &[],
+                citations: &reservation.citations,
             };
             sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
         })

@@ -297,6 +297,7 @@ async fn a_document_a_dead_run_left_unindexed_is_found_after_fsck(fixture: &Fixt
         endorsements: &[],
         hand_signatures: &[],
         on_paper: &[],
+        citations: &[],
     };
     let document = sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
         .expect("rendered");

@@ -209,6 +209,25 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         .await;
     assert_eq!(squatted.status, StatusCode::BAD_REQUEST, "{}", squatted.text());
 
+    // A quote citing a solicitud the office never issued is not sent on.
+    let mut unknown = quote.clone();
+    unknown["folio_solicitud"] = json!(format!("{}0999", &request_folio[..request_folio.len() - 4]));
+    let stray = draft(&service, &staff.auxiliar, "oficio-autorizacion-apoyo", &unknown).await;
+    let refused = step(
+        &service,
+        &staff.auxiliar,
+        stray,
+        "submit",
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+    .to_string();
+    assert!(
+        refused.contains("folio_solicitud") && refused.contains("no está en el archivo de esta oficina"),
+        "{refused}"
+    );
+
     // Four eyes: the accountant who writes a quote does not approve it.
     let own = draft(&service, &staff.contador, "oficio-autorizacion-apoyo", &quote).await;
     step(&service, &staff.contador, own, "submit", None, StatusCode::OK).await;
@@ -364,6 +383,36 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         text.contains("$7,450.50") && !text.contains("$9,800.00"),
         "{text}"
     );
+    // It cites the solicitud by the folio Sello gave it, checked and dated,
+    // and the two documents link to each other.
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!("registrada con folio {request_folio} del ")),
+        "{words}"
+    );
+    let get = |reference: String| {
+        let service = &service;
+        let token = staff.revisor.clone();
+        async move {
+            let answer = service
+                .api(
+                    "GET",
+                    &format!("/api/v1/documents/{reference}"),
+                    Some(&token),
+                    None,
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+            answer.json()
+        }
+    };
+    let authorisation = get(crate::public_id(&document["id"]).to_string()).await;
+    assert_eq!(authorisation["cites"][0]["folio"], request_folio.as_str());
+    assert_eq!(authorisation["cites"][0]["field"], "folio_solicitud");
+    assert_eq!(authorisation["cites"][0]["form"], "solicitud-apoyo");
+    let solicitud = get(crate::public_id(&authorisation["cites"][0]["document"]).to_string()).await;
+    assert_eq!(solicitud["cited_by"][0]["document"], document["id"]);
+    assert_eq!(solicitud["cites"], json!([]));
 
     // Delivery: the beneficiary signs the acknowledgement on the tablet;
     // both papers are archived in the beneficiary's expediente.

@@ -1,6 +1,7 @@
 //! The form catalog, validation and rendering, through the library's public
 //! API and the `sello` binary.
 
+mod citations;
 mod cli;
 mod conformance;
 mod dates;

@@ -9,6 +9,7 @@ mod browser;
 mod entry_fields;
 mod first_start;
 mod openapi;
+mod rotation;
 mod server;
 mod shutdown;
 

@@ -115,6 +115,7 @@ pub fn request<'a>(id: &str, data: &'a Value) -> IssueRequest<'a> {
         endorsements: &[],
         hand_signatures: &[],
         on_paper: &[],
+        citations: &[],
     }
 }
 

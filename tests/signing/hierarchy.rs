@@ -3,7 +3,10 @@
 //! address names the CRL, a rotation revokes the old key, and both Sello's
 //! verifier (trusting only the root and the CRL, as an outsider would) and
 //! pyHanko (fetching the CRL from that address) judge a document signed
-//! after the revocation invalid.
+//! after the revocation invalid. With `[timestamp]` configured, a document
+//! time-stamped before its key was revoked as compromised stays valid for
+//! both (pyHanko's AdES validation), and one without a time-stamp, or
+//! stamped after, does not.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -282,4 +285,132 @@ fn without_the_root_a_rotation_is_refused_and_nothing_changes() {
     let renewed = office.sello(&["keys", "crl", "--raiz", usb.to_str().expect("utf-8")], &[]);
     assert_eq!(renewed.status.code(), Some(0), "{}", text(&renewed));
     assert!(text(&renewed).contains("n.º 3"), "{}", text(&renewed));
+}
+
+/// `sello verify` as an outsider who also trusts the TSA's root.
+fn outsider_verifies_stamped(
+    pdf: &Path,
+    root_cert: &Path,
+    crl: &Path,
+    tsa_root: &Path,
+) -> (Option<i32>, serde_json::Value) {
+    let outsider = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_sello"))
+        .current_dir(outsider.path())
+        .env("SELLO_FORMS_DIR", root().join("forms"))
+        .env("SELLO_DATA_DIR", outsider.path().join("data"))
+        .args(["verify", "--json", "--cert"])
+        .arg(root_cert)
+        .arg("--crl")
+        .arg(crl)
+        .arg("--tsa-root")
+        .arg(tsa_root)
+        .arg(pdf)
+        .output()
+        .expect("sello runs");
+    let report =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("JSON report: {}", text(&output)));
+    (output.status.code(), report)
+}
+
+/// pyHanko's `validate` (`how`), or `adesverify`: ETSI EN 319 102-1
+/// validation, which judges a signature at the time its time-stamp proves.
+fn pyhanko_trusting(how: &str, pdf: &Path, roots: &[&Path]) -> String {
+    let mut command = Command::new("pyhanko");
+    command.args(["sign", how, "--pretty-print"]);
+    for root in roots {
+        command.arg("--trust").arg(root);
+    }
+    text(
+        &command
+            .arg(pdf)
+            .output()
+            .expect("pyhanko is installed by the README's test command"),
+    )
+}
+
+#[test]
+fn a_verified_timestamp_keeps_valid_what_a_key_signed_before_it_was_compromised() {
+    let office = Installation::new();
+    let tsa = crate::tsa::Tsa::start_with(crate::tsa::TsaKind::RsaSha256);
+    let (url, tsa_root) = (tsa.url(), tsa.root_pem());
+    let stamping = [
+        ("SELLO_TIMESTAMP_TSA", Path::new(&url)),
+        ("SELLO_TIMESTAMP_TRUSTED_ROOTS", tsa_root.as_path()),
+    ];
+    // `sello issue` with [timestamp] configured: a B-T document.
+    let stamped = office.issue("sellado.pdf", &stamping);
+    let unstamped = office.issue("sin-sello.pdf", &[]);
+    let (root_cert, crl) = office.root_files();
+
+    let judged = pyhanko_trusting("validate", &stamped, &[&root_cert, &tsa_root]);
+    assert!(judged.contains("The signature is judged VALID"), "{judged}");
+    assert!(judged.contains("Signature timestamp token"), "{judged}");
+    assert!(judged.contains("The TSA certificate is trusted."), "{judged}");
+    let verified = office.sello(&["verify", stamped.to_str().expect("utf-8")], &stamping);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
+    assert!(
+        text(&verified).contains("Sello de tiempo verificado: la TSA lleva a la raíz de confianza"),
+        "the configured TSA roots are used by default: {}",
+        text(&verified)
+    );
+    let (code, report) = outsider_verifies_stamped(&stamped, &root_cert, &crl, &tsa_root);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["signatures"][0]["timestamp_verified"], true, "{report:#}");
+
+    // A copy of the key is kept; the key is found compromised, from now.
+    let kept = office.path("guardada");
+    std::fs::create_dir_all(&kept).expect("copy");
+    for file in ["clave.pem", "certificado.pem", "emisor.pem"] {
+        std::fs::copy(office.path("data/claves/oficina").join(file), kept.join(file)).expect("copy");
+    }
+    std::thread::sleep(Duration::from_millis(1100)); // revocation times have whole seconds
+    let rotated = office.sello(&["keys", "rotate", "--compromiso"], &[]);
+    assert_eq!(rotated.status.code(), Some(0), "{}", text(&rotated));
+    std::thread::sleep(Duration::from_millis(1100));
+    let kept_and_stamping = [stamping[0], stamping[1], ("SELLO_SIGNING_KEY", kept.as_path())];
+    let late = office.issue("tarde.pdf", &kept_and_stamping);
+
+    // Signed and stamped before the compromise: still valid, for both.
+    let (code, report) = outsider_verifies_stamped(&stamped, &root_cert, &crl, &tsa_root);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(
+        report["signatures"][0]["revocation"].as_str().is_some_and(
+            |r| r.contains("comprometida") && r.contains("un sello de tiempo prueba que firmó antes")
+        ),
+        "{report:#}"
+    );
+    // pyHanko's AdES validation (ETSI EN 319 102-1) judges it at the time
+    // its time-stamp proves; its plain `validate` judges at the present.
+    let judged = pyhanko_trusting("adesverify", &stamped, &[&root_cert, &tsa_root]);
+    assert!(judged.contains("The signature is judged VALID"), "{judged}");
+
+    // Without a time-stamp, or stamped after the compromise: invalid.
+    let (code, report) = outsider_verifies_stamped(&unstamped, &root_cert, &crl, &tsa_root);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert!(
+        report["signatures"][0]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("comprometida") && p.contains("ningún sello de tiempo")),
+        "{report:#}"
+    );
+    let (code, report) = outsider_verifies_stamped(&late, &root_cert, &crl, &tsa_root);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["signatures"][0]["timestamp_verified"], true, "{report:#}");
+    let judged = pyhanko_trusting("adesverify", &unstamped, &[&root_cert, &tsa_root]);
+    assert!(judged.contains("The signature is judged INVALID"), "{judged}");
+    assert!(judged.contains("revoked"), "{judged}");
+    let judged = pyhanko_trusting("adesverify", &late, &[&root_cert, &tsa_root]);
+    assert!(judged.contains("The signature is judged INVALID"), "{judged}");
+
+    // An outsider who does not trust the TSA's root has no proof of when
+    // it was signed, and Sello says why.
+    let (code, report) = outsider_verifies(&stamped, &root_cert, &crl);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert!(
+        report["signatures"][0]["timestamp_check"]
+            .as_str()
+            .is_some_and(|c| c.contains("no verificado") && c.contains("no hay raíces")),
+        "{report:#}"
+    );
 }

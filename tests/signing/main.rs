@@ -9,6 +9,9 @@ mod hierarchy;
 mod hostile;
 mod interop;
 mod issued;
+mod ltv;
+#[path = "../support/ltv_pki.rs"]
+mod ltv_pki;
 mod phone;
 mod qr;
 mod third_party;

@@ -66,6 +66,7 @@ fn issue_documents(key: &TestKey) -> Vec<IssuedDocument> {
             endorsements: &[],
             hand_signatures: &[],
             on_paper: &[],
+            citations: &[],
         };
         documents.push(issue(&RENDERER, &key.key, BASE_URL, &request).expect("issues"));
     }

@@ -1,17 +1,25 @@
 //! RFC 3161 time-stamps from a real TSA on loopback (certomancer): the
 //! signature's token verifies, its imprint is the signature's, pyHanko
-//! reports it, and a TSA outage issues the document without one.
+//! reports it, and a TSA outage issues the document without one. A token
+//! is proof of its time only when its own signature holds and its TSA
+//! chains to a trusted root: tokens of every family real TSAs sign with
+//! (RSA PKCS#1 v1.5 and PSS, ECDSA P-256 and P-384, Ed25519; ESSCertID from
+//! certomancer, ESSCertIDv2 from `openssl ts`) are checked, and a broken
+//! signature, a foreign root or an altered TSTInfo prove nothing.
 
 use std::process::Command;
 use std::time::Duration;
 
 use chrono::Utc;
+use cms::content_info::ContentInfo;
+use cms::signed_data::SignedData;
+use der::Decode;
 use sello::keys::KeyAlgorithm;
-use sello::pdf::{TsaClient, read_token};
+use sello::pdf::{TsaClient, prove_timestamp, read_token};
 use sello::signed_pdf::{IssuedDocument, issue_stamped};
 
 use crate::helpers::{BASE_URL, RENDERER, TestKey, example, request, verify, write_temp};
-use crate::tsa::Tsa;
+use crate::tsa::{Tsa, TsaKind};
 
 fn issue_with_tsa(key: &TestKey, tsa: &TsaClient) -> IssuedDocument {
     let data = example("oficio-comision");
@@ -115,4 +123,246 @@ fn with_every_tsa_down_the_document_is_issued_awaiting_its_timestamp() {
     assert!(report.is_valid(), "{report:?}");
     assert_eq!(report.signatures[0].timestamp_time, None);
     assert_eq!(report.signatures[0].timestamp_tsa, None);
+}
+
+/// The certificates of a PEM file.
+fn certificates(path: &std::path::Path) -> Vec<x509_cert::Certificate> {
+    x509_cert::Certificate::load_pem_chain(&std::fs::read(path).expect("pem")).expect("certificates")
+}
+
+/// `token` with one byte of its SignerInfo's signature value flipped.
+fn with_broken_signature(token: &[u8]) -> Vec<u8> {
+    let content_info = ContentInfo::from_der(token).expect("token");
+    let signed_data: SignedData = content_info.content.decode_as().expect("signed data");
+    let signature = signed_data
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .expect("signer")
+        .signature
+        .as_bytes()
+        .to_vec();
+    let at = find(token, &signature) + signature.len() / 2;
+    let mut broken = token.to_vec();
+    broken[at] ^= 0x01;
+    broken
+}
+
+/// `token` with one byte of its TSTInfo (the stamped content) changed: a
+/// byte of the imprint of `data` it carries.
+fn with_altered_tst_info(token: &[u8], data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let at = find(token, &sha2::Sha256::digest(data));
+    let mut altered = token.to_vec();
+    altered[at] ^= 0x01;
+    altered
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("found")
+}
+
+#[test]
+fn tokens_of_every_family_real_tsas_sign_with_are_proven_against_their_root_only() {
+    let stranger = Tsa::start_with(TsaKind::RsaSha256);
+    let foreign_root = certificates(&stranger.root_pem());
+    for kind in [
+        TsaKind::RsaSha256,
+        TsaKind::RsaSha512,
+        TsaKind::RsaPss,
+        TsaKind::P256,
+        TsaKind::P256Sha384,
+        TsaKind::P384,
+        TsaKind::Ed25519,
+    ] {
+        let tsa = Tsa::start_with(kind);
+        let root = certificates(&tsa.root_pem());
+        let stamp = client(&[tsa.url()]).stamp(b"valor de la firma").expect("stamped");
+        let proof = prove_timestamp(&stamp.token, &root).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert_eq!(proof.time, stamp.time, "{kind:?}");
+        assert!(
+            proof.tsa.contains("Sellado de tiempo de prueba"),
+            "{kind:?}: {proof:?}"
+        );
+        assert!(proof.root.contains("Raiz de prueba"), "{kind:?}: {proof:?}");
+
+        let error = prove_timestamp(&with_broken_signature(&stamp.token), &root).unwrap_err();
+        assert!(
+            error.contains("firma del sello de tiempo no es válida"),
+            "{kind:?}: {error}"
+        );
+        let error =
+            prove_timestamp(&with_altered_tst_info(&stamp.token, b"valor de la firma"), &root).unwrap_err();
+        assert!(error.contains("alterado"), "{kind:?}: {error}");
+        // Another TSA's root (same names, other keys) vouches for nothing.
+        let error = prove_timestamp(&stamp.token, &foreign_root).unwrap_err();
+        assert!(error.contains("no es de confianza"), "{kind:?}: {error}");
+        let error = prove_timestamp(&stamp.token, &[]).unwrap_err();
+        assert!(error.contains("no hay raíces"), "{kind:?}: {error}");
+        // The TSA's own certificate may be what is trusted.
+        if let Err(e) = prove_timestamp(&stamp.token, &certificates(&tsa.tsa_pem())) {
+            panic!("{kind:?}: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_openssl_token_bound_by_ess_cert_id_v2_is_proven() {
+    // certomancer's PKI (root, and a TSA certificate with the critical
+    // timeStamping EKU), and `openssl ts -reply` signing with that key:
+    // OpenSSL binds the certificate with ESSCertIDv2 (SHA-256).
+    let tsa = Tsa::start_with(TsaKind::RsaSha256);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    std::fs::write(dir.path().join("firma.bin"), b"valor de la firma").expect("data");
+    let config = format!(
+        "[ tsa ]\ndefault_tsa = una\n[ una ]\nserial = {serial}\nsigner_cert = {cert}\nsigner_key = {key}\n\
+         signer_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\ness_cert_id_alg = sha256\n",
+        serial = dir.path().join("serial").display(),
+        cert = tsa.tsa_pem().display(),
+        key = tsa.tsa_key().display(),
+    );
+    std::fs::write(dir.path().join("tsa.cnf"), config).expect("config");
+    std::fs::write(dir.path().join("serial"), "01\n").expect("serial");
+    run(&[
+        "ts",
+        "-query",
+        "-data",
+        "firma.bin",
+        "-sha256",
+        "-cert",
+        "-out",
+        "q.tsq",
+    ]);
+    run(&[
+        "ts",
+        "-reply",
+        "-config",
+        "tsa.cnf",
+        "-queryfile",
+        "q.tsq",
+        "-token_out",
+        "-out",
+        "token.der",
+    ]);
+    let token = std::fs::read(dir.path().join("token.der")).expect("token");
+    let content_info = ContentInfo::from_der(&token).expect("token");
+    let signed_data: SignedData = content_info.content.decode_as().expect("signed data");
+    let attributes = signed_data
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .expect("signer")
+        .signed_attrs
+        .clone()
+        .expect("attrs");
+    assert!(
+        attributes
+            .iter()
+            .any(|a| a.oid.to_string() == "1.2.840.113549.1.9.16.2.47"),
+        "OpenSSL wrote signing-certificate-v2"
+    );
+    let root = certificates(&tsa.root_pem());
+    read_token(&token, b"valor de la firma").expect("its imprint is the data's");
+    prove_timestamp(&token, &root).expect("proven");
+    let error = prove_timestamp(&with_broken_signature(&token), &root).unwrap_err();
+    assert!(
+        error.contains("firma del sello de tiempo no es válida"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_tsa_whose_certificate_does_not_mark_its_time_stamping_use_critical_proves_nothing() {
+    let tsa = Tsa::start_with(TsaKind::P256EkuNotCritical);
+    let stamp = client(&[tsa.url()]).stamp(b"firma").expect("the TSA answers");
+    let error = prove_timestamp(&stamp.token, &certificates(&tsa.root_pem())).unwrap_err();
+    assert!(error.contains("timeStamping, único y crítico"), "{error}");
+}
+
+#[test]
+fn a_broken_token_in_a_signed_document_proves_nothing_and_the_report_says_why() {
+    let tsa = Tsa::start_with(TsaKind::RsaSha256);
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let document = issue_with_tsa(&key, &client(&[tsa.url()]));
+    let stamp = document.timestamp.clone().expect("stamped");
+    let mut trusted = key.trusted();
+    for root in certificates(&tsa.root_pem()) {
+        trusted.add_tsa_root(root);
+    }
+    let report = verify(&document.pdf, &trusted);
+    assert!(report.is_valid(), "{report:?}");
+    let signature = &report.signatures[0];
+    assert!(signature.timestamp_verified, "{signature:?}");
+    assert!(
+        signature
+            .timestamp_check
+            .as_deref()
+            .is_some_and(|c| c.starts_with("verificado") && c.contains("Raiz de prueba")),
+        "{signature:?}"
+    );
+
+    // The token is outside the bytes the document's signature covers: a
+    // byte flipped in its signature leaves the document signed, but the
+    // time-stamp no longer proves anything.
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    let (good, bad) = (hex(&stamp.token), hex(&with_broken_signature(&stamp.token)));
+    let at = find(&document.pdf, good.as_bytes());
+    let mut tampered = document.pdf.clone();
+    tampered[at..at + bad.len()].copy_from_slice(bad.as_bytes());
+    let report = verify(&tampered, &trusted);
+    let signature = &report.signatures[0];
+    assert!(
+        report.is_valid(),
+        "the document's own signature still holds: {report:?}"
+    );
+    assert!(!signature.timestamp_verified, "{signature:?}");
+    assert!(
+        signature.timestamp_check.as_deref().is_some_and(
+            |c| c.starts_with("no verificado") && c.contains("firma del sello de tiempo no es válida")
+        ),
+        "{signature:?}"
+    );
+
+    // Without the TSA's root, the same good token proves nothing either.
+    let report = verify(&document.pdf, &key.trusted());
+    let signature = &report.signatures[0];
+    assert!(!signature.timestamp_verified, "{signature:?}");
+    assert!(
+        signature
+            .timestamp_check
+            .as_deref()
+            .is_some_and(|c| c.contains("no hay raíces")),
+        "{signature:?}"
+    );
+}
+
+#[test]
+fn a_client_with_roots_takes_no_token_its_roots_do_not_vouch_for() {
+    let tsa = Tsa::start_with(TsaKind::P256);
+    let stranger = Tsa::start_with(TsaKind::P256);
+    let trusting = |pem: &std::path::Path| {
+        TsaClient::with_roots(vec![tsa.url()], Duration::from_secs(5), certificates(pem))
+    };
+    trusting(&tsa.root_pem())
+        .stamp(b"firma")
+        .expect("its own root vouches for it");
+    let error = trusting(&stranger.root_pem()).stamp(b"firma").unwrap_err();
+    assert!(error.contains("no es de confianza"), "{error}");
 }

@@ -22,4 +22,7 @@ pub struct Reservation {
     pub(crate) expediente_title: String,
     /// The persons' identity numbers, indexed at completion.
     pub(crate) identities: Vec<String>,
+    /// The documents its `documento` fields cite, as found when its folio
+    /// was taken: what it prints of them.
+    pub citations: Vec<crate::render::CitedDocument>,
 }

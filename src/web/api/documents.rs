@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Body, PathParams};
-use super::views::{DocumentView, HandSignatureView, SignatureView};
+use super::views::{CitationView, DocumentView, HandSignatureView, SignatureView};
 use super::{ApiError, AppState, archive_of};
 use crate::archive::{AnnulCategory, DocumentRecord, Issued, SignedItem};
 use crate::public_id::PublicId;
@@ -52,6 +52,11 @@ pub struct DocumentBody {
     /// Signatures of people without a key: drawn on screen before it was
     /// sealed (printed in it), and scans or acknowledgements after.
     pub hand_signatures: Vec<HandSignatureView>,
+    /// The documents of this office it cites through its `documento`
+    /// fields (the solicitud an autorización answers).
+    pub cites: Vec<CitationView>,
+    /// The documents of this office that cite it.
+    pub cited_by: Vec<CitationView>,
 }
 
 /// A hand signature given after issue.
@@ -218,12 +223,15 @@ pub async fn get_document(
     let hand_signatures = archive
         .hand_signatures(SignedItem::Document(document.row_id))
         .await?;
+    let citations = archive.citations(document.row_id).await?;
     let data = serde_json::from_str(&document.data).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(DocumentBody {
         document: DocumentView::from(&document),
         data,
         signatures: signatures.iter().map(SignatureView::from).collect(),
         hand_signatures: hand_signatures.iter().map(HandSignatureView::from).collect(),
+        cites: citations.cites.iter().map(CitationView::from).collect(),
+        cited_by: citations.cited_by.iter().map(CitationView::from).collect(),
     }))
 }
 

@@ -10,8 +10,8 @@
 use serde::Serialize;
 
 use crate::archive::{
-    AuditEvent, DocumentRecord, ExpedienteRecord, HandSignatureRecord, PersonRow, PublicView, SearchHit,
-    SearchResults, SignatureRow, Status, StepRecord,
+    AuditEvent, CitationLink, DocumentRecord, ExpedienteRecord, HandSignatureRecord, PersonRow, PublicView,
+    SearchHit, SearchResults, SignatureRow, Status, StepRecord,
 };
 use crate::forms::Action;
 use crate::public_id::PublicId;
@@ -29,7 +29,14 @@ pub struct DocumentView {
     pub expediente_id: PublicId,
     pub data_sha256: Option<String>,
     pub verification_url: Option<String>,
+    /// The issued PDF's SHA-256, which the transparency log records.
     pub pdf_sha256: Option<String>,
+    /// The SHA-256 of the PDF downloaded now: the issued one or, once
+    /// time-stamps and validation data were added, the extended one, which
+    /// begins byte for byte with the issued one.
+    pub current_pdf_sha256: Option<String>,
+    /// Since when it awaits its time-stamp (no TSA answered at issuance).
+    pub awaiting_timestamp_since: Option<String>,
     pub pdf_size: Option<i64>,
     pub pages: Option<i64>,
     pub issued_at: String,
@@ -42,6 +49,27 @@ pub struct DocumentView {
     /// Who signs its printed paper and whose signed scan is still to be
     /// attached, by field (`representante`): empty when none is awaited.
     pub paper_pending: Vec<String>,
+    /// Its signature's RFC 3161 time-stamp; absent when it has none.
+    pub timestamp: Option<TimestampView>,
+}
+
+/// A signature's RFC 3161 time-stamp: when a time-stamping authority
+/// vouches the signature existed, and which authority.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimestampView {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The time-stamping authority (TSA), by its certificate's name.
+    pub tsa: String,
+}
+
+impl TimestampView {
+    fn of(time: &Option<String>, tsa: &Option<String>) -> Option<Self> {
+        Some(Self {
+            time: time.clone()?,
+            tsa: tsa.clone().unwrap_or_default(),
+        })
+    }
 }
 
 impl From<&DocumentRecord> for DocumentView {
@@ -55,6 +83,8 @@ impl From<&DocumentRecord> for DocumentView {
             data_sha256: row.data_sha256.clone(),
             verification_url: row.verification_url.clone(),
             pdf_sha256: row.pdf_sha256.clone(),
+            current_pdf_sha256: row.current_pdf_sha256.clone(),
+            awaiting_timestamp_since: row.awaiting_timestamp_since.clone(),
             pdf_size: row.pdf_size,
             pages: row.pages,
             issued_at: row.issued_at.clone(),
@@ -69,6 +99,35 @@ impl From<&DocumentRecord> for DocumentView {
                 .as_deref()
                 .map(|list| list.split(',').map(str::to_owned).collect())
                 .unwrap_or_default(),
+            timestamp: TimestampView::of(&row.timestamp_at, &row.timestamp_tsa),
+        }
+    }
+}
+
+/// A citation between two documents of the office: the other document,
+/// and the `documento` field of the one that cites.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CitationView {
+    /// The citing document's field.
+    pub field: String,
+    /// The other document's id.
+    pub document: PublicId,
+    pub folio: String,
+    pub form: String,
+    pub status: Status,
+    /// Its issue date.
+    pub issued_on: String,
+}
+
+impl From<&CitationLink> for CitationView {
+    fn from(row: &CitationLink) -> Self {
+        Self {
+            field: row.field.clone(),
+            document: row.document_id,
+            folio: row.folio.clone(),
+            form: row.form.clone(),
+            status: row.status,
+            issued_on: row.issued_on.clone(),
         }
     }
 }
@@ -317,6 +376,8 @@ pub struct VerificationView {
     pub replacement_url: Option<String>,
     /// The replacement's folio, for a replaced document.
     pub replacement_folio: Option<String>,
+    /// The signature's RFC 3161 time-stamp; absent when it has none.
+    pub timestamp: Option<TimestampView>,
 }
 
 impl From<&PublicView> for VerificationView {
@@ -334,6 +395,7 @@ impl From<&PublicView> for VerificationView {
             annul_category: view.annul_category.clone(),
             replacement_url: view.replacement_url.clone(),
             replacement_folio: view.replacement_folio.clone(),
+            timestamp: TimestampView::of(&view.timestamp_at, &view.timestamp_tsa),
         }
     }
 }

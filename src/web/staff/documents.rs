@@ -15,7 +15,7 @@ use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
 use super::home::{document_table, form_title};
 use crate::archive::{AnnulCategory, Archive, ArchiveError, AuditEvent, SignedItem};
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::page::short_moment;
+use crate::web::page::{short_moment, timestamp_text};
 use crate::web::ui::{csrf_field, notice, page};
 use crate::web::{AppState, pdf_response};
 
@@ -61,6 +61,7 @@ pub async fn document(
         .hand_signatures(SignedItem::Document(document.row_id))
         .await
         .or_page(&staff)?;
+    let citations = archive.citations(document.row_id).await.or_page(&staff)?;
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
     let can_annul = staff.user().role.can_issue() && document.status.is_current();
     let zone = state.issuer.time_zone_of(archive.office());
@@ -78,6 +79,9 @@ pub async fn document(
                     dt { "Verificación" } dd { a href=(url) { (url) } }
                 }
                 @if let Some(sha) = &document.pdf_sha256 { dt { "SHA-256" } dd { code { (sha) } } }
+                @if let Some(at) = &document.timestamp_at {
+                    dt { "Sello de tiempo" } dd { (timestamp_text(at, document.timestamp_tsa.as_deref().unwrap_or_default(), zone)) }
+                }
                 @if let Some(at) = &document.annulled_at {
                     dt { "Anulado" } dd { (short_moment(at, zone)) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
                 }
@@ -104,6 +108,7 @@ pub async fn document(
                 }
             }
             (attachments::section(&staff, &document, &hand, zone))
+            (citation_section(&state, &citations))
             h2 { "Datos" }
             @match state.catalog.get(&document.form) {
                 Some(form) => (read_only(form, &data)),
@@ -137,6 +142,28 @@ pub async fn document(
         },
     );
     Ok(Html(body.into_string()).into_response())
+}
+
+/// The documents this one cites and those that cite it, each a link.
+fn citation_section(state: &AppState, citations: &crate::archive::Citations) -> Markup {
+    let row = |link: &crate::archive::CitationLink| {
+        html! {
+            li {
+                a href={"/documentos/" (link.document_id)} { (form_title(state, &link.form)) " " (link.folio) }
+                " — del " (link.issued_on) ", " span class={"estado " (link.status.as_str())} { (link.status.as_str()) }
+            }
+        }
+    };
+    html! {
+        @if !citations.cites.is_empty() {
+            h2 { "Documentos que cita" }
+            ul { @for link in &citations.cites { (row(link)) } }
+        }
+        @if !citations.cited_by.is_empty() {
+            h2 { "Lo citan" }
+            ul { @for link in &citations.cited_by { (row(link)) } }
+        }
+    }
 }
 
 pub async fn pdf(

@@ -210,6 +210,9 @@ fn cell_input(column: &FieldSpec, value: Option<&Value>, path: &str) -> Markup {
     }
 }
 
+/// The longest folio a `documento` field takes.
+const DOCUMENT_FOLIO_MAX: usize = crate::forms::DOCUMENT_FOLIO_MAX;
+
 fn scalar_input(field: &FieldSpec, text: &str, path: &str) -> Markup {
     let label = &field.label;
     html! {
@@ -219,6 +222,10 @@ fn scalar_input(field: &FieldSpec, text: &str, path: &str) -> Markup {
             }
             FieldType::Text { max_length, .. } => {
                 input id=(path) name=(path) maxlength=(max_length) aria-label=(label) value=(text);
+            }
+            FieldType::Document { .. } => {
+                input id=(path) name=(path) maxlength=(DOCUMENT_FOLIO_MAX) aria-label=(label) value=(text)
+                    placeholder="Folio, como DIF/CA/2026/0001";
             }
             FieldType::Date => { input id=(path) name=(path) type="date" aria-label=(label) value=(text); }
             FieldType::Time => { input id=(path) name=(path) type="time" aria-label=(label) value=(text); }
