@@ -39,6 +39,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["evidence", "issuer"],
     // Many documents at once.
     &["bulk"],
+    // Registers and reports built from the archive.
+    &["registros"],
     // A draft's way through its workflow, to the signature that issues it.
     &["tramites"],
     // The ways in: HTTP; the one bootstrap that assembles the service and

@@ -23,6 +23,7 @@ pub mod office;
 pub mod pdf;
 pub mod public_id;
 pub mod qr;
+pub mod registros;
 pub mod render;
 pub mod roles;
 pub mod signature_image;

@@ -11,6 +11,7 @@ mod forms;
 mod issue;
 mod keys;
 mod log;
+mod registro;
 mod render;
 mod serve;
 mod sign;
@@ -67,6 +68,8 @@ enum Command {
     Log(log::LogArgs),
     /// Cuentas del personal: crear, restablecer la contraseña, tokens de API
     Users(users::UsersArgs),
+    /// Registros e informes integrados del archivo: padrón de beneficiarios, reporte semanal de oficios, conteo de actividades
+    Registro(registro::RegistroArgs),
 }
 
 /// How a command failed, which decides the exit status.
@@ -131,6 +134,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Verify(args) => verify::run(&config()?, args),
         Command::Users(args) => done(users::run(&config()?, args)),
         Command::Log(args) => done(log::run(&config()?, args)),
+        Command::Registro(args) => done(registro::run(&config()?, args)),
     }
 }
 

@@ -5,6 +5,7 @@
 mod catalog;
 mod dates;
 mod familias;
+mod grants;
 mod identity;
 mod invisible;
 mod rules;
@@ -16,6 +17,7 @@ mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
 pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
+pub use grants::{FollowUp, Grant, Granted};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{

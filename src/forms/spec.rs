@@ -121,6 +121,13 @@ pub struct FormSpec {
     pub expediente: Option<ExpedienteRule>,
     /// The steps before a document is issued: who drafts, approves, signs.
     pub workflow: Workflow,
+    /// What its documents grant, for the padrón Sello builds from the
+    /// archive; `None` for a form that grants nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub padron: Option<super::grants::Grant>,
+    /// What its documents owe afterwards, and which document closes it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seguimiento: Vec<super::grants::FollowUp>,
 }
 
 /// Whose case file a document belongs to.
@@ -357,6 +364,9 @@ pub(super) struct RawForm {
     expediente: Option<ExpedienteRule>,
     #[serde(default)]
     workflow: Vec<RawStep>,
+    padron: Option<super::grants::Grant>,
+    #[serde(default)]
+    seguimiento: Vec<super::grants::FollowUp>,
 }
 
 /// One `[[fields]]` entry as written: a whole declaration, or `use` of a
@@ -411,7 +421,15 @@ impl RawForm {
         }
         let workflow = check_workflow(self.workflow, &fields)?;
         check_filled_by(&fields, &workflow)?;
+        if let Some(grant) = &self.padron {
+            grant.check(&fields)?;
+        }
+        for follow_up in &self.seguimiento {
+            follow_up.check(&fields)?;
+        }
         Ok(FormSpec {
+            padron: self.padron,
+            seguimiento: self.seguimiento,
             workflow,
             rules,
             expediente: self.expediente,

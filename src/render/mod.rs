@@ -28,6 +28,10 @@ use crate::office::{Logo, LogoKind, logo_extension};
 /// evaluation is reused between consecutive documents of one form.
 const MEMO_MAX_AGE: usize = 3;
 
+/// Data this large is a long table (a padrón's tomo lists thousands of
+/// rows at a few hundred bytes each); a letter's is a few KB.
+const LARGE_DATA_BYTES: usize = 256 * 1024;
+
 /// Why a document could not be rendered. These are faults of a template or
 /// of the installation, never of the data (which is validated before).
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +116,7 @@ impl Renderer {
             message,
         };
         let data_bytes = data_json(data);
+        let large = data_bytes.len() > LARGE_DATA_BYTES;
         let context_bytes = serde_json::to_vec(&context.for_template(&self.letterhead, form))
             .map_err(|e| setup(e.to_string()))?;
         let issued_at = context.issued_at;
@@ -131,8 +136,10 @@ impl Renderer {
         .map_err(|e| setup(e.to_string()))?;
 
         let result = compile_and_export(&world, form, &issued_at);
-        // Drop memoised results that recent documents did not reuse.
-        comemo::evict(MEMO_MAX_AGE);
+        // Drop memoised results that recent documents did not reuse; after
+        // a large table (a tomo of a padrón), all of them: its hundreds of
+        // MB would otherwise stay for the next documents, tomo after tomo.
+        comemo::evict(if large { 0 } else { MEMO_MAX_AGE });
         result
     }
 }

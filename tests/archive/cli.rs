@@ -271,3 +271,124 @@ fn the_transparency_log_is_checked_and_signed_from_the_command_line() {
         "{said}"
     );
 }
+
+/// `sello registro`: the padrón of a programme and the weekly report of
+/// oficios from the archive, issued again only when the archive changed,
+/// the new version replacing the old one.
+#[test]
+fn registers_are_built_from_the_archive_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp");
+    let example = crate::root().join("forms/oficio-ayuda-funcional/example.json");
+    let mut second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&example).expect("example")).expect("JSON");
+    second["beneficiario"] =
+        serde_json::json!({"nombre": "Pedro Sánchez Torres", "identificacion": "SATP740630HSPNRD01"});
+    let second_path = dir.path().join("segundo.json");
+    std::fs::write(&second_path, second.to_string()).expect("write");
+    let mut folios = Vec::new();
+    for data in [example.as_path(), second_path.as_path()] {
+        let issued = sello(
+            dir.path(),
+            &[
+                "issue",
+                "oficio-ayuda-funcional",
+                "--data",
+                data.to_str().expect("utf-8"),
+                "--at",
+                "2026-11-20",
+                "--json",
+            ],
+        );
+        assert_eq!(issued.status.code(), Some(0), "{}", text(&issued));
+        let report: serde_json::Value = serde_json::from_slice(&issued.stdout).expect("JSON");
+        folios.push(report["folio"].as_str().expect("folio").to_owned());
+    }
+    let padron = || {
+        let run = sello(
+            dir.path(),
+            &[
+                "registro",
+                "padron",
+                "--programa",
+                "Ayudas funcionales 2026",
+                "--formulario",
+                "oficio-ayuda-funcional",
+                "--desde",
+                "2026-11-01",
+                "--hasta",
+                "2026-11-30",
+                "--nombre",
+                "Lucía Hernández Salazar",
+                "--cargo",
+                "Auxiliar de Área",
+                "--json",
+                "--out",
+                "padron.pdf",
+            ],
+        );
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+        serde_json::from_slice::<serde_json::Value>(&run.stdout).expect("JSON")
+    };
+    let first = padron();
+    assert_eq!(
+        (first["version"].clone(), first["nueva"].clone()),
+        (1.into(), true.into())
+    );
+    assert_eq!(first["beneficiarios"], 2);
+    assert!(dir.path().join("padron.pdf").is_file());
+    let unchanged = padron();
+    assert_eq!(unchanged["nueva"], false);
+    assert_eq!(unchanged["folios"], first["folios"]);
+
+    let annul = sello(
+        dir.path(),
+        &["annul", &folios[1], "--reason", "datos equivocados"],
+    );
+    assert_eq!(annul.status.code(), Some(0), "{}", text(&annul));
+    let rebuilt = padron();
+    assert_eq!(
+        (rebuilt["version"].clone(), rebuilt["beneficiarios"].clone()),
+        (2.into(), 1.into())
+    );
+    assert_eq!(rebuilt["reemplaza"], first["folios"]);
+
+    let weekly = sello(
+        dir.path(),
+        &[
+            "registro",
+            "semanal",
+            "--semana",
+            "2026-11-18",
+            "--nombre",
+            "Lucía Hernández Salazar",
+            "--cargo",
+            "Auxiliar de Área",
+            "--json",
+        ],
+    );
+    assert_eq!(weekly.status.code(), Some(0), "{}", text(&weekly));
+    let weekly: serde_json::Value = serde_json::from_slice(&weekly.stdout).expect("JSON");
+    assert_eq!(weekly["oficios"], serde_json::json!(folios));
+
+    let bad = sello(
+        dir.path(),
+        &[
+            "registro",
+            "padron",
+            "--programa",
+            "X",
+            "--formulario",
+            "carta-compromiso",
+            "--desde",
+            "2026-11-01",
+            "--hasta",
+            "2026-11-30",
+            "--nombre",
+            "A",
+            "--cargo",
+            "B",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad).contains("no otorga un servicio"), "{}", text(&bad));
+}

@@ -24,6 +24,7 @@ mod no_step_skipped;
 mod notices;
 mod offices;
 mod public_ids;
+mod registros;
 mod s3;
 mod search;
 mod service;

@@ -8,6 +8,7 @@ mod documents;
 mod drafts;
 mod extract;
 pub(super) mod records;
+mod registros;
 pub(super) mod verification;
 mod views;
 
@@ -191,6 +192,11 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         drafts::inbox,
         records::get_expediente,
         records::search,
+        registros::padron,
+        registros::semanal,
+        registros::actividades,
+        registros::borrador,
+        registros::seguimientos,
         verification::verify,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
@@ -293,6 +299,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/inbox", get(drafts::inbox))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
+        .route("/api/v1/registros/padron", post(registros::padron))
+        .route("/api/v1/registros/semanal", post(registros::semanal))
+        .route("/api/v1/registros/actividades", get(registros::actividades))
+        .route("/api/v1/seguimientos", get(registros::seguimientos))
+        .route(
+            "/api/v1/registros/actividades/borrador",
+            post(registros::borrador),
+        )
         .route("/api/v1/{*rest}", axum::routing::any(unknown))
         .layer(axum::middleware::map_response(envelope_errors))
 }

@@ -1,5 +1,6 @@
 //! Home: what waits for me (my inbox), the office's drafts in their
-//! workflow, and my recent documents.
+//! workflow, what the office's documents still owe (follow-ups due or
+//! overdue), and my recent documents.
 
 use std::sync::Arc;
 
@@ -48,6 +49,10 @@ pub async fn home(
         .or_page(&staff)?;
     let role = user.role;
     let zone = state.issuer.time_zone_of(archive.office());
+    let today = state.issuer.now_in(archive.office()).date_naive();
+    let due = crate::registros::seguimientos::pending(&archive, &state.catalog, today, FOLLOW_UP_DAYS)
+        .await
+        .or_page(&staff)?;
     let body = page(
         &staff,
         &format!("Hola, {}", user.display_name),
@@ -64,11 +69,38 @@ pub async fn home(
                 h2 { "Borradores de la oficina" }
                 @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts, zone)) }
             }
+            h2 { "Seguimientos" }
+            @if due.is_empty() { p { "Nada vencido ni por vencer en " (FOLLOW_UP_DAYS) " días." } } @else { (due_table(&state, &due)) }
             h2 { "Mis documentos recientes" }
             @if documents.is_empty() { p { "Aún no ha emitido documentos." } } @else { (document_table(&state, &documents, zone)) }
         },
     );
     Ok(Html(body.into_string()).into_response())
+}
+
+/// How many days ahead the home page shows what falls due.
+const FOLLOW_UP_DAYS: u64 = 7;
+
+/// What the documents in force still owe, overdue ones marked.
+fn due_table(state: &AppState, due: &[crate::registros::seguimientos::Due]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Documento" } th { "Folio" } th { "Falta" } th { "Vence" } } }
+            tbody {
+                @for item in due {
+                    tr {
+                        td { (form_title(state, &item.formulario)) }
+                        td { (item.folio) }
+                        td { (item.etiqueta) }
+                        td {
+                            (item.vence)
+                            @if item.vencido { " " span.estado.anulado { "vencido" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The label of the step a draft is at.

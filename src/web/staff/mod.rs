@@ -14,6 +14,7 @@ mod home;
 mod login;
 mod lote;
 mod offices;
+mod registros;
 mod search;
 mod submit;
 mod tramite;
@@ -63,6 +64,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/expedientes/{id}", get(documents::expediente))
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))
+        .route("/registros", get(registros::show))
+        .route("/registros/padron", post(registros::padron))
+        .route("/registros/semanal", post(registros::semanal))
         .route(
             "/lotes",
             get(bulk::list)

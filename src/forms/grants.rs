@@ -1,0 +1,176 @@
+//! What a form's documents grant, declared in its `form.toml` under
+//! `[padron]`: whose the service is, where they live, what the service is
+//! and when it was given. Sello builds a programme's padrón de
+//! beneficiarios from the issued documents of the forms that declare it
+//! (seed 000, E0027 producto 6), so the register says what the archive
+//! holds rather than what a clerk typed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::spec::{FieldSpec, FieldType};
+
+/// The `[padron]` table of a form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// Person fields naming the beneficiary, in order: the first filled in
+    /// is the beneficiary (`["beneficiario", "solicitante"]`).
+    pub persona: Vec<String>,
+    /// The text field with the beneficiary's address.
+    pub domicilio: String,
+    /// The text or option field naming the service given (`apoyo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servicio: Option<String>,
+    /// The service in words, when the form grants always the same one
+    /// (`Descuento del 50 % en transporte`); before the field's value when
+    /// both are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servicio_texto: Option<String>,
+    /// The date field of the day the service was given; the document's
+    /// issue date when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fecha: Option<String>,
+}
+
+/// One beneficiary as a document grants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub nombre: String,
+    /// The identity number as written, if the document has one.
+    pub identificacion: Option<String>,
+    pub domicilio: Option<String>,
+    pub servicio: String,
+    /// `YYYY-MM-DD`, if the form declares the field and it is filled in.
+    pub fecha: Option<String>,
+}
+
+impl Grant {
+    /// Checks the declaration against the form's fields; the error names
+    /// the key and the field.
+    pub(super) fn check(&self, fields: &[FieldSpec]) -> Result<(), String> {
+        let field = |key: &str, name: &str| {
+            fields
+                .iter()
+                .find(|f| f.name == name)
+                .ok_or_else(|| format!("[padron]: «{key}»: el campo «{name}» no existe"))
+        };
+        if self.persona.is_empty() {
+            return Err("[padron]: «persona» nombra al menos un campo de persona".into());
+        }
+        for name in &self.persona {
+            if !matches!(field("persona", name)?.kind, FieldType::Person { .. }) {
+                return Err(format!("[padron]: «persona»: «{name}» no es un campo de persona"));
+            }
+        }
+        let is_text = |f: &FieldSpec| matches!(f.kind, FieldType::Text { .. } | FieldType::Enum { .. });
+        if !is_text(field("domicilio", &self.domicilio)?) {
+            return Err(format!(
+                "[padron]: «domicilio»: «{}» no es de texto",
+                self.domicilio
+            ));
+        }
+        match (&self.servicio, &self.servicio_texto) {
+            (None, None) => return Err("[padron]: falta «servicio» o «servicio_texto»".into()),
+            (Some(name), _) if !is_text(field("servicio", name)?) => {
+                return Err(format!("[padron]: «servicio»: «{name}» no es de texto"));
+            }
+            _ => {}
+        }
+        if let Some(name) = &self.fecha
+            && !matches!(field("fecha", name)?.kind, FieldType::Date)
+        {
+            return Err(format!("[padron]: «fecha»: «{name}» no es una fecha"));
+        }
+        Ok(())
+    }
+
+    /// The beneficiary a document's `data` grants the service to; `None`
+    /// when none of its person fields is filled in.
+    pub fn read(&self, data: &Value) -> Option<Granted> {
+        let text = |name: &str| {
+            data.get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let person = self.persona.iter().find_map(|name| {
+            let person = data.get(name)?;
+            let nombre = person.get("nombre")?.as_str()?.trim();
+            (!nombre.is_empty()).then_some(person)
+        })?;
+        let identificacion = person
+            .get("identificacion")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let servicio = match (&self.servicio_texto, self.servicio.as_deref().and_then(text)) {
+            (Some(fixed), Some(value)) => format!("{fixed}: {value}"),
+            (Some(fixed), None) => fixed.clone(),
+            (None, value) => value.unwrap_or_default(),
+        };
+        Some(Granted {
+            nombre: person.get("nombre")?.as_str()?.trim().to_owned(),
+            identificacion,
+            domicilio: text(&self.domicilio),
+            servicio,
+            fecha: self.fecha.as_deref().and_then(text),
+        })
+    }
+}
+
+/// A follow-up a form's documents owe, declared under `[[seguimiento]]`:
+/// a document of another form (`cierra`) that cites this one's folio in its
+/// field `cita` must be issued by a due date, `dias` after the first of the
+/// `vence` dates filled in (or after the issue date). Seed 004: the acuse
+/// de entrega closes an authorised apoyo, the constancia de asistencia a
+/// comisión, the monthly renewal a resguardo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    /// What is owed, as the clerk reads it: «Acuse de entrega del apoyo».
+    pub etiqueta: String,
+    /// Date fields the count starts from, the first filled in; the issue
+    /// date when none is.
+    #[serde(default)]
+    pub vence: Vec<String>,
+    #[serde(default)]
+    pub dias: u32,
+    /// The form whose document closes it, and its field citing the folio.
+    pub cierra: String,
+    pub cita: String,
+}
+
+impl FollowUp {
+    pub(super) fn check(&self, fields: &[FieldSpec]) -> Result<(), String> {
+        if self.etiqueta.trim().is_empty() {
+            return Err("[[seguimiento]]: «etiqueta» está vacía".into());
+        }
+        for name in &self.vence {
+            let field = fields
+                .iter()
+                .find(|f| &f.name == name)
+                .ok_or_else(|| format!("[[seguimiento]]: «vence»: el campo «{name}» no existe"))?;
+            if !matches!(field.kind, FieldType::Date) {
+                return Err(format!("[[seguimiento]]: «vence»: «{name}» no es una fecha"));
+            }
+        }
+        if self.dias > 3_650 {
+            return Err("[[seguimiento]]: «dias» es de hasta 3650".into());
+        }
+        Ok(())
+    }
+
+    /// The day it falls due for a document with `data`, issued on `issued_on`.
+    pub fn due(&self, data: &Value, issued_on: chrono::NaiveDate) -> chrono::NaiveDate {
+        let start = self
+            .vence
+            .iter()
+            .filter_map(|name| data.get(name)?.as_str())
+            .find_map(|text| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .unwrap_or(issued_on);
+        start + chrono::Days::new(u64::from(self.dias))
+    }
+}

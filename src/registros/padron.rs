@@ -1,0 +1,260 @@
+//! The padrón de beneficiarios of a programme for a period, built from the
+//! documents in force that grant its service (the forms that declare
+//! `[padron]`): one row per person, with their name, domicilio, the
+//! service and the day it was given, and the folio of every document that
+//! grants it to them. Annulled and replaced documents are not counted.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::refused;
+use super::version::{self, Issuing, Register, Version};
+use crate::archive::{ArchiveError, normal_identity};
+use crate::forms::{Catalog, FormSpec};
+
+/// The form the padrón is issued with.
+pub const PADRON_FORM: &str = "padron-programa";
+
+/// The most rows a tomo lists. Half a lote padrón's tomo (`bulk::TOMO_ROWS`):
+/// this padrón's rows are wider (domicilio, servicio, folios), and a tomo of
+/// 5,000 took Typst about 650 MB where one of 2,500 stays near half of it.
+pub const TOMO_ROWS: usize = 2_500;
+
+/// The longest a cell of the padrón may be (its fields' limits).
+const CELL_MAX: usize = 600;
+
+/// Which padrón: the programme, the forms that grant it, the period.
+pub struct PadronRequest<'a> {
+    /// As it heads the padrón and names its expediente.
+    pub programa: &'a str,
+    pub localidad: Option<&'a str>,
+    /// Forms whose documents grant the service; each declares `[padron]`.
+    pub forms: Vec<&'a FormSpec>,
+    /// The days the service was given, both included.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// One beneficiary of the padrón.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub nombre: String,
+    pub identificacion: Option<String>,
+    pub domicilio: Option<String>,
+    /// The services given, each once, in the order given.
+    pub servicios: Vec<String>,
+    /// The first day a service was given in the period.
+    pub fecha: String,
+    /// Every document that grants it, in the order given.
+    pub folios: Vec<String>,
+    /// Their database keys, which key the padrón's version.
+    row_ids: Vec<i64>,
+}
+
+/// The forms of `catalog` named by `ids`, each of which must grant
+/// something; by default, every form that does.
+pub fn granting_forms<'c>(catalog: &'c Catalog, ids: &[String]) -> Result<Vec<&'c FormSpec>, ArchiveError> {
+    if ids.is_empty() {
+        let all: Vec<&FormSpec> = catalog.iter().filter(|f| f.padron.is_some()).collect();
+        return Ok(all);
+    }
+    ids.iter()
+        .map(|id| {
+            let form = catalog
+                .get(id)
+                .ok_or_else(|| refused(format!("formulario: «{id}» no está en el catálogo")))?;
+            if form.padron.is_none() {
+                return Err(refused(format!(
+                    "formulario: «{id}» no otorga un servicio (su form.toml no declara [padron])"
+                )));
+            }
+            Ok(form)
+        })
+        .collect()
+}
+
+/// The rows of the padrón, in the order the first service was given; one
+/// per person (by identity number, or by name where there is none).
+pub async fn rows(
+    archive: &crate::archive::Archive,
+    request: &PadronRequest<'_>,
+) -> Result<Vec<Row>, ArchiveError> {
+    if request.from > request.to {
+        return Err(refused("periodo: el inicio es posterior al fin"));
+    }
+    let ids: Vec<&str> = request.forms.iter().map(|f| f.id.as_str()).collect();
+    let grants: HashMap<&str, &crate::forms::Grant> = request
+        .forms
+        .iter()
+        .filter_map(|f| Some((f.id.as_str(), f.padron.as_ref()?)))
+        .collect();
+    let mut found: Vec<Row> = Vec::new();
+    let mut by_person: HashMap<String, usize> = HashMap::new();
+    // The service's day may be a date of the form (a delivery) that falls
+    // outside the days it was issued: read a year either side and filter.
+    let slack = chrono::Days::new(366);
+    let window = (request.from - slack, request.to + slack);
+    archive
+        .for_each_issued(&ids, window, true, |document| {
+            let Some(grant) = grants.get(document.form.as_str()) else {
+                return Ok(());
+            };
+            let Ok(data) = serde_json::from_str::<Value>(&document.data) else {
+                return Ok(());
+            };
+            let Some(granted) = grant.read(&data) else {
+                return Ok(());
+            };
+            let fecha = granted.fecha.clone().unwrap_or(document.issued_on.clone());
+            let in_period = NaiveDate::parse_from_str(&fecha, "%Y-%m-%d")
+                .is_ok_and(|day| request.from <= day && day <= request.to);
+            if !in_period {
+                return Ok(());
+            }
+            let person = match &granted.identificacion {
+                Some(id) => format!("id:{}", normal_identity(id)),
+                None => format!("nombre:{}", granted.nombre.to_lowercase()),
+            };
+            match by_person.get(&person) {
+                Some(&at) => {
+                    let row = &mut found[at];
+                    if !row.servicios.contains(&granted.servicio) {
+                        row.servicios.push(granted.servicio);
+                    }
+                    if fecha < row.fecha {
+                        row.fecha = fecha;
+                    }
+                    // The latest document says where they live now.
+                    if granted.domicilio.is_some() {
+                        row.domicilio = granted.domicilio;
+                    }
+                    row.folios.push(document.folio);
+                    row.row_ids.push(document.row_id);
+                }
+                None => {
+                    by_person.insert(person, found.len());
+                    found.push(Row {
+                        nombre: granted.nombre,
+                        identificacion: granted.identificacion,
+                        domicilio: granted.domicilio,
+                        servicios: vec![granted.servicio],
+                        fecha,
+                        folios: vec![document.folio],
+                        row_ids: vec![document.row_id],
+                    });
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    found.sort_by(|a, b| {
+        a.fecha
+            .cmp(&b.fecha)
+            .then_with(|| a.row_ids[0].cmp(&b.row_ids[0]))
+    });
+    Ok(found)
+}
+
+/// Builds the padrón from the archive and issues it, in tomos when large,
+/// as a new version when what it lists changed.
+pub async fn issue(
+    issuing: &Issuing<'_>,
+    catalog: &Catalog,
+    request: &PadronRequest<'_>,
+) -> Result<(Version, usize), ArchiveError> {
+    let form = catalog
+        .get(PADRON_FORM)
+        .ok_or_else(|| refused(format!("el catálogo no tiene el formulario «{PADRON_FORM}»")))?;
+    let programa = request.programa.trim();
+    if programa.is_empty() || programa.chars().count() > 200 {
+        return Err(refused(
+            "programa: escriba el nombre del programa (hasta 200 caracteres)",
+        ));
+    }
+    if request.forms.is_empty() {
+        return Err(refused(
+            "formulario: ningún formulario del catálogo otorga un servicio",
+        ));
+    }
+    let rows = rows(issuing.archive, request).await?;
+    if rows.is_empty() {
+        return Err(refused(
+            "el archivo no tiene documentos vigentes que otorguen el servicio en el periodo: no hay padrón que emitir",
+        ));
+    }
+    let mut ids: Vec<&str> = request.forms.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    let definition = json!({
+        "registro": "padron",
+        "programa": programa,
+        "formularios": ids,
+        "desde": request.from.to_string(),
+        "hasta": request.to.to_string(),
+    });
+    let mut cited: Vec<i64> = rows.iter().flat_map(|r| r.row_ids.iter().copied()).collect();
+    cited.sort_unstable();
+    let origen: Vec<&str> = request.forms.iter().map(|f| f.title.as_str()).collect();
+    let chunks: Vec<&[Row]> = rows.chunks(TOMO_ROWS).collect();
+    let tomos = chunks
+        .iter()
+        .enumerate()
+        .map(|(index, chunk)| {
+            let mut data = json!({
+                "programa": programa,
+                "periodo_inicio": request.from.to_string(),
+                "periodo_fin": request.to.to_string(),
+                "fecha_corte": issuing.at.date_naive().to_string(),
+                "origen": clip(&origen.join("; ")),
+                "total": rows.len(),
+                "beneficiarios": chunk.iter().map(row_data).collect::<Vec<_>>(),
+                "responsable_nombre": issuing.name,
+            });
+            if let Some(localidad) = request.localidad.map(str::trim).filter(|l| !l.is_empty()) {
+                data["localidad"] = json!(localidad);
+            }
+            if !issuing.cargo.trim().is_empty() {
+                data["responsable_cargo"] = json!(issuing.cargo.trim());
+            }
+            if chunks.len() > 1 {
+                data["tomo"] = json!(format!("{} de {}", index + 1, chunks.len()));
+                data["primer_numero"] = json!(index * TOMO_ROWS + 1);
+            }
+            data
+        })
+        .collect();
+    let register = Register {
+        form,
+        definition,
+        content: json!(cited),
+        tomos,
+    };
+    let version = version::issue(issuing, register).await?;
+    Ok((version, rows.len()))
+}
+
+fn row_data(row: &Row) -> Value {
+    let mut entry = json!({
+        "nombre": clip(&row.nombre),
+        "servicio": clip(&row.servicios.join("; ")),
+        "fecha": row.fecha,
+        "folios": clip(&row.folios.join(", ")),
+    });
+    if let Some(id) = &row.identificacion {
+        entry["identificacion"] = json!(id.chars().take(40).collect::<String>());
+    }
+    if let Some(domicilio) = &row.domicilio {
+        entry["domicilio"] = json!(domicilio.chars().take(300).collect::<String>());
+    }
+    entry
+}
+
+/// A cell within its field's limit: what does not fit ends in «…».
+fn clip(text: &str) -> String {
+    if text.chars().count() <= CELL_MAX {
+        text.to_owned()
+    } else {
+        text.chars().take(CELL_MAX - 1).chain(['…']).collect()
+    }
+}

@@ -1,0 +1,644 @@
+//! Registers and reports built from the archive (issue 25): a programme's
+//! padrón from the documents in force that grant it, issued again as a new
+//! version that replaces the one before when the archive changes; the
+//! weekly report of oficios; the counts of the informe final.
+
+use std::collections::HashSet;
+
+use sello::archive::{LogEvent, Status};
+use sello::registros::{self, Issuing};
+use serde_json::{Value, json};
+
+use crate::{CATALOG, Fixture, archive_conformance, at};
+
+/// A well-formed CURP, different for each `n`, with its check digit.
+fn curp(n: u32) -> String {
+    const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
+    let body = format!(
+        "GOML{:02}{:02}{:02}MSPRPR0",
+        50 + n / 300,
+        1 + (n / 28) % 12,
+        1 + n % 28
+    );
+    let sum: u32 = body
+        .chars()
+        .zip((2..=18).rev())
+        .map(|(c, weight)| ALPHABET.chars().position(|a| a == c).unwrap_or(0) as u32 * weight)
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// An authorisation of support for beneficiary `n`.
+fn autorizacion(n: u32) -> Value {
+    let mut data = crate::example("oficio-autorizacion-apoyo");
+    data["beneficiario"] = json!({"nombre": format!("Beneficiaria Número {n}"), "identificacion": curp(n)});
+    data["domicilio"] = json!(format!("Calle Hidalgo {n}, Centro"));
+    data
+}
+
+fn issuing<'a>(fixture: &'a Fixture, issuer: &'a sello::issuer::Issuer, day: u32) -> Issuing<'a> {
+    Issuing {
+        issuer,
+        archive: &fixture.archive,
+        name: "Mtra. Guadalupe Torres Medina",
+        cargo: "Directora del Sistema DIF Municipal",
+        actor: "guadalupe",
+        signs: true,
+        at: at(day),
+    }
+}
+
+fn issuer(fixture: &Fixture) -> sello::issuer::Issuer {
+    sello::issuer::Issuer::new(&crate::config(), fixture.key.clone()).expect("issuer")
+}
+
+fn data_of(record: &sello::archive::DocumentRecord) -> Value {
+    serde_json::from_str(&record.data).expect("JSON")
+}
+
+/// Every folio a padrón's rows cite.
+fn cited(padron: &Value) -> Vec<String> {
+    padron["beneficiarios"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .flat_map(|row| {
+            row["folios"]
+                .as_str()
+                .expect("folios")
+                .split(", ")
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn padron_request(programa: &str) -> registros::padron::PadronRequest<'_> {
+    registros::padron::PadronRequest {
+        programa,
+        localidad: Some("Soledad de Graciano Sánchez, S.L.P."),
+        forms: vec![CATALOG.get("oficio-autorizacion-apoyo").expect("form")],
+        from: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
+        to: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date"),
+    }
+}
+
+/// 30 authorisations, 3 annulled: the padrón lists the 27 others, one row
+/// each citing its folio; asked again, it is the same; one more issued,
+/// it is a new version that replaces the old, which stays, replaced, with
+/// its entry in the transparency log.
+async fn the_padron_lists_the_documents_in_force_and_a_new_one_replaces_it(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    let mut folios = Vec::new();
+    for n in 1..=30 {
+        let record = fixture
+            .issue_on("oficio-autorizacion-apoyo", &autorizacion(n), 20, None)
+            .await
+            .expect("issued")
+            .record()
+            .clone();
+        folios.push(record.folio);
+    }
+    let annulled: Vec<String> = [3, 14, 27].iter().map(|&i| folios[i].clone()).collect();
+    for folio in &annulled {
+        fixture
+            .archive
+            .annul(folio, "datos equivocados", "ana.lopez", None)
+            .await
+            .expect("annulled");
+    }
+    // A document of the same beneficiary as another one is the same row.
+    let mut again = autorizacion(5);
+    again["apoyo"] = json!("Despensa mensual");
+    let repeated = fixture
+        .issue_on("oficio-autorizacion-apoyo", &again, 21, None)
+        .await
+        .expect("issued")
+        .record()
+        .clone();
+
+    let request = padron_request("Apoyos asistenciales 2026");
+    let (first, rows) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("padrón issued");
+    assert_eq!(rows, 27);
+    assert!(first.new && first.replaced.is_empty());
+    assert_eq!((first.number, first.tomos.len()), (1, 1));
+    let padron = data_of(&first.tomos[0]);
+    assert_eq!(padron["beneficiarios"].as_array().expect("rows").len(), 27);
+    assert_eq!(padron["total"], 27);
+    let in_force: HashSet<String> = folios
+        .iter()
+        .filter(|f| !annulled.contains(f))
+        .cloned()
+        .chain([repeated.folio.clone()])
+        .collect();
+    let listed = cited(&padron);
+    assert_eq!(listed.len(), 28, "each document cited once: {listed:?}");
+    assert_eq!(listed.iter().cloned().collect::<HashSet<_>>(), in_force);
+    let row_five = padron["beneficiarios"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["identificacion"] == json!(curp(5)))
+        .expect("beneficiary 5");
+    assert_eq!(
+        row_five["folios"],
+        json!(format!("{}, {}", folios[4], repeated.folio))
+    );
+    assert!(
+        row_five["servicio"]
+            .as_str()
+            .expect("text")
+            .contains("Despensa mensual"),
+        "{row_five}"
+    );
+    // Signed by the account that issued it, and its PDF cites the folios.
+    assert_eq!(padron["responsable_nombre"], "Mtra. Guadalupe Torres Medina");
+    let pdf = fixture.archive.pdf(&first.tomos[0]).await.expect("pdf");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &pdf).expect("write");
+    let text = crate::pdf_text(file.path());
+    for folio in &in_force {
+        assert!(text.contains(folio.as_str()), "{folio} not in the PDF");
+    }
+    for folio in &annulled {
+        assert!(!text.contains(folio.as_str()), "annulled {folio} is in the PDF");
+    }
+    assert!(text.contains("Firmado electrónicamente"), "{text}");
+
+    // Nothing changed: the same padrón, not another.
+    let (same, _) = registros::padron::issue(&issuing(fixture, &issuer, 25), &CATALOG, &request)
+        .await
+        .expect("asked again");
+    assert!(!same.new);
+    assert_eq!(same.tomos[0].folio, first.tomos[0].folio);
+
+    // One more issued: a new version that replaces the old one.
+    let newest = fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(31), 25, None)
+        .await
+        .expect("issued")
+        .record()
+        .clone();
+    let (second, rows) = registros::padron::issue(&issuing(fixture, &issuer, 26), &CATALOG, &request)
+        .await
+        .expect("rebuilt");
+    assert!(second.new);
+    assert_eq!((second.number, rows), (2, 28));
+    assert_eq!(second.replaced, vec![first.tomos[0].folio.clone()]);
+    let padron = data_of(&second.tomos[0]);
+    assert_eq!(padron["version"], 2);
+    assert_eq!(padron["reemplaza"], json!(first.tomos[0].folio));
+    assert!(cited(&padron).contains(&newest.folio));
+    let old = fixture
+        .archive
+        .document(&first.tomos[0].folio)
+        .await
+        .expect("kept");
+    assert_eq!(old.status, Status::Reemplazado);
+    assert_eq!(
+        old.replaced_by_folio.as_deref(),
+        Some(second.tomos[0].folio.as_str())
+    );
+    let entries = fixture.archive.log_entries().await.expect("log");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.document_id == old.row_id && e.event == LogEvent::Reemplazo),
+        "the replacement is in the transparency log"
+    );
+    assert_eq!(
+        fixture.archive.verify_log().await.expect("read"),
+        Ok(entries.len() as u64)
+    );
+}
+archive_conformance!(the_padron_lists_the_documents_in_force_and_a_new_one_replaces_it);
+
+/// The weekly report lists exactly the oficios issued from Monday to
+/// Sunday, in folio order, the annulled one marked; documents that are
+/// not oficios and oficios of other weeks are not in it.
+async fn the_weekly_report_lists_exactly_the_oficios_of_its_week(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    let comision = crate::example("oficio-comision");
+    let issue = async |day: u32| {
+        fixture
+            .issue_on("oficio-comision", &comision, day, None)
+            .await
+            .expect("issued")
+            .record()
+            .folio
+            .clone()
+    };
+    let before = issue(13).await;
+    let week: Vec<String> = vec![issue(16).await, issue(18).await, issue(22).await];
+    let after = issue(23).await;
+    fixture
+        .archive
+        .annul(&week[1], "emitido por error", "ana.lopez", None)
+        .await
+        .expect("annulled");
+    // Not an oficio, issued that week.
+    let lista = fixture
+        .issue("lista-asistencia", &crate::example("lista-asistencia"))
+        .await;
+
+    let request = registros::semanal::WeekRequest {
+        day: chrono::NaiveDate::from_ymd_opt(2026, 11, 19).expect("date"),
+        forms: registros::semanal::oficio_forms(&CATALOG, &[]).expect("oficios"),
+        area: Some("Recepción"),
+    };
+    let (version, listed) = registros::semanal::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("report issued");
+    let folios: Vec<&str> = listed.iter().map(|l| l.folio.as_str()).collect();
+    assert_eq!(folios, week.iter().map(String::as_str).collect::<Vec<_>>());
+    let report = data_of(&version.tomos[0]);
+    assert_eq!(report["semana_inicio"], "2026-11-16");
+    assert_eq!(report["semana_fin"], "2026-11-22");
+    let rows = report["oficios"].as_array().expect("rows");
+    let in_report: Vec<&str> = rows.iter().map(|r| r["folio"].as_str().expect("folio")).collect();
+    assert_eq!(in_report, folios);
+    assert_eq!(rows[1]["estado"], "Anulado");
+    assert_eq!(rows[0]["estado"], "Emitido");
+    assert_eq!(rows[0]["tipo"], "Comisión");
+    for outside in [&before, &after, &lista.folio] {
+        assert!(
+            !in_report.contains(&outside.as_str()),
+            "{outside} is not of the week"
+        );
+    }
+
+    // An oficio of the week annulled after the report: the next version
+    // marks it and replaces the report before.
+    fixture
+        .archive
+        .annul(&week[2], "emitido por error", "ana.lopez", None)
+        .await
+        .expect("annulled");
+    let (second, _) = registros::semanal::issue(&issuing(fixture, &issuer, 25), &CATALOG, &request)
+        .await
+        .expect("issued again");
+    assert_eq!(second.number, 2);
+    assert_eq!(second.replaced, vec![version.tomos[0].folio.clone()]);
+    let report = data_of(&second.tomos[0]);
+    assert_eq!(report["oficios"][2]["estado"], "Anulado");
+    assert_eq!(report["reemplaza"], json!(version.tomos[0].folio));
+
+    // A week not over yet has no report.
+    let early = registros::semanal::issue(&issuing(fixture, &issuer, 21), &CATALOG, &request).await;
+    assert!(early.is_err());
+}
+archive_conformance!(the_weekly_report_lists_exactly_the_oficios_of_its_week);
+
+/// The informe final counts the sessions, the attendance and the people of
+/// the listas in force whose session falls in its period, and cites them.
+async fn the_informe_final_counts_the_listas_of_its_period(fixture: &Fixture) {
+    let lista = |fecha: &str, asistentes: &[&str]| {
+        let mut data = crate::example("lista-asistencia");
+        data["fecha"] = json!(fecha);
+        data["asistentes"] = json!(
+            asistentes
+                .iter()
+                .map(|n| json!({"nombre": n, "procedencia": "La Lugarda"}))
+                .collect::<Vec<_>>()
+        );
+        data
+    };
+    let mut counted = Vec::new();
+    for (fecha, people) in [
+        ("2026-09-03", &["Ana Ruiz", "Rosa Díaz"][..]),
+        ("2026-10-08", &["Ana Ruiz", "Juana Pérez", "Luz Mora"][..]),
+        ("2026-11-12", &["Rosa  Díaz", "Marta Gil"][..]),
+    ] {
+        counted.push(
+            fixture
+                .issue("lista-asistencia", &lista(fecha, people))
+                .await
+                .folio,
+        );
+    }
+    let outside = fixture
+        .issue("lista-asistencia", &lista("2026-07-30", &["Ana Ruiz"]))
+        .await;
+    let annulled = fixture
+        .issue(
+            "lista-asistencia",
+            &lista("2026-10-20", &["Pedro Sol", "Ana Ruiz"]),
+        )
+        .await;
+    fixture
+        .archive
+        .annul(&annulled.folio, "sesión duplicada", "ana.lopez", None)
+        .await
+        .expect("annulled");
+
+    let from = chrono::NaiveDate::from_ymd_opt(2026, 8, 1).expect("date");
+    let to = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).expect("date");
+    let counts = registros::actividades::count(&fixture.archive, from, to)
+        .await
+        .expect("counted");
+    let sessions: Vec<&str> = counts.sesiones.iter().map(|s| s.folio.as_str()).collect();
+    assert_eq!(sessions, counted.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!sessions.contains(&outside.folio.as_str()));
+    assert_eq!((counts.asistencias, counts.personas), (7, 5));
+
+    let informe = registros::actividades::informe_final(&counts, "Desayunos escolares", "La Lugarda");
+    let results = informe["resultados_cuantitativos"].as_array().expect("rows");
+    let achieved: Vec<i64> = results
+        .iter()
+        .map(|r| r["alcanzado"].as_i64().expect("n"))
+        .collect();
+    assert_eq!(achieved, vec![3, 7, 5]);
+    let first = results[0]["indicador"].as_str().expect("text");
+    assert!(
+        first.contains(&counted[0]) && first.contains(&counted[2]),
+        "{first}"
+    );
+
+    // Finished by the promotor, the draft is a valid informe final.
+    let mut finished = crate::example("informe-final");
+    let mut rows = results.clone();
+    for row in &mut rows {
+        row["programado"] = json!(3);
+    }
+    finished["resultados_cuantitativos"] = json!(rows);
+    finished["periodo_inicio"] = informe["periodo_inicio"].clone();
+    finished["periodo_fin"] = informe["periodo_fin"].clone();
+    let day = sello::forms::IssueDate::On(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"));
+    sello::forms::validate(CATALOG.get("informe-final").expect("form"), &finished, day)
+        .expect("a valid informe final");
+
+    let reporte = registros::actividades::reporte_actividades(&counts, "Desayunos escolares", "La Lugarda");
+    let evidence: Vec<&str> = reporte["actividades"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|a| a["evidencia"].as_str().expect("text"))
+        .collect();
+    assert_eq!(
+        evidence,
+        counted
+            .iter()
+            .map(|f| format!("Lista de asistencia {f}"))
+            .collect::<Vec<_>>()
+    );
+}
+archive_conformance!(the_informe_final_counts_the_listas_of_its_period);
+
+/// Through the API: a firmante issues and signs the padrón, asked again it
+/// is the same (200); a capturista may not; the counts of the listas
+/// start a draft of the informe final.
+async fn registers_are_built_through_the_api(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use sello::accounts::Role;
+
+    for n in 1..=3 {
+        fixture
+            .issue_on("oficio-autorizacion-apoyo", &autorizacion(n), 20, None)
+            .await
+            .expect("issued");
+    }
+    fixture
+        .issue("lista-asistencia", &crate::example("lista-asistencia"))
+        .await;
+    let service = crate::http::Service::new(fixture).await;
+    let (directora, _) = service.user("DIF-SLP", "directora", Role::Firmante).await;
+    let (capturista, _) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let (directora, capturista) = (service.token(&directora).await, service.token(&capturista).await);
+    let body = json!({
+        "programa": "Apoyos asistenciales 2026",
+        "formularios": ["oficio-autorizacion-apoyo"],
+        "desde": "2026-11-01",
+        "hasta": "2026-11-30",
+    });
+    let refused = service
+        .api(
+            "POST",
+            "/api/v1/registros/padron",
+            Some(&capturista),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    let first = service
+        .api(
+            "POST",
+            "/api/v1/registros/padron",
+            Some(&directora),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let first = first.json();
+    assert_eq!(
+        (first["version"].clone(), first["filas"].clone()),
+        (json!(1), json!(3))
+    );
+    let again = service
+        .api("POST", "/api/v1/registros/padron", Some(&directora), Some(body))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["tomos"][0]["folio"], first["tomos"][0]["folio"]);
+
+    let counts = service
+        .api(
+            "GET",
+            "/api/v1/registros/actividades?desde=2026-11-01&hasta=2026-11-30",
+            Some(&capturista),
+            None,
+        )
+        .await;
+    assert_eq!(counts.status, StatusCode::OK, "{}", counts.text());
+    assert_eq!(counts.json()["sesiones"].as_array().map(Vec::len), Some(1));
+    let draft = service
+        .api(
+            "POST",
+            "/api/v1/registros/actividades/borrador",
+            Some(&capturista),
+            Some(
+                json!({"formulario": "informe-final", "desde": "2026-11-01", "hasta": "2026-11-30",
+                "programa": "Desayunos escolares", "localidad": "La Lugarda"}),
+            ),
+        )
+        .await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.text());
+    let id = draft.json()["borrador"].as_str().expect("id").to_owned();
+    let saved = service
+        .api("GET", &format!("/api/v1/drafts/{id}"), Some(&capturista), None)
+        .await
+        .json();
+    assert_eq!(saved["data"]["resultados_cuantitativos"][0]["alcanzado"], 1);
+}
+archive_conformance!(registers_are_built_through_the_api);
+
+/// The staff page: a firmante emits the weekly report from it and is taken
+/// to the document; a capturista sees the counts but no form to emit.
+async fn registers_are_built_from_the_staff_page(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use sello::accounts::Role;
+
+    let oficio = fixture
+        .issue_on("oficio-comision", &crate::example("oficio-comision"), 17, None)
+        .await
+        .expect("issued")
+        .record()
+        .clone();
+    fixture
+        .issue("lista-asistencia", &crate::example("lista-asistencia"))
+        .await;
+    let service = crate::http::Service::new(fixture).await;
+    let (_, password) = service.user("DIF-SLP", "directora", Role::Firmante).await;
+    let mut browser = service.browser("directora", &password).await;
+    let page = browser.get("/registros").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Emitir el reporte"), "{}", page.text());
+    let answer = browser
+        .post(
+            "/registros",
+            "/registros/semanal",
+            &[("semana", "2026-11-18"), ("area", "Recepción")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    let document = browser.get(&answer.location()).await;
+    assert_eq!(document.status, StatusCode::OK);
+    assert!(
+        document.text().contains("Reporte semanal de oficios"),
+        "{}",
+        document.text()
+    );
+    let report = fixture
+        .archive
+        .documents_keyed_under("registro-")
+        .await
+        .expect("listed");
+    let data = data_of(&report[0].1);
+    assert_eq!(data["oficios"][0]["folio"], json!(oficio.folio));
+
+    let (_, password) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let mut clerk = service.browser("capturista", &password).await;
+    let page = clerk.get("/registros?desde=2026-11-01&hasta=2026-11-30").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        !text.contains("Emitir el reporte") && !text.contains("Emitir el padrón"),
+        "{text}"
+    );
+    assert!(text.contains("1 sesión(es)"), "{text}");
+}
+archive_conformance!(registers_are_built_from_the_staff_page);
+
+/// Issues `data` as `form` at `when`, with the real renderer and signer.
+async fn issue_at(
+    fixture: &Fixture,
+    form: &str,
+    data: &Value,
+    when: chrono::DateTime<chrono_tz::Tz>,
+) -> String {
+    let spec = CATALOG.get(form).expect("form");
+    let order = sello::archive::IssueOrder {
+        issued_at: when,
+        ..crate::order(form, data, None, None)
+    };
+    let issued = fixture
+        .archive
+        .issue(&order, |reservation| {
+            let request = sello::signed_pdf::IssueRequest {
+                form: spec,
+                data,
+                issued_at: when,
+                folio: Some(reservation.folio.to_string()),
+                signer: "Mtra. Guadalupe Torres Medina",
+                cargo: "Directora",
+                endorsements: &[],
+                hand_signatures: &[],
+                on_paper: &[],
+                citations: &reservation.citations,
+            };
+            sello::signed_pdf::issue(&crate::RENDERER, &fixture.key, crate::BASE_URL, &request)
+        })
+        .await
+        .expect("issued");
+    issued.record().folio.clone()
+}
+
+/// What documents owe: a resguardo whose monthly renewal is overdue shows
+/// on the home page and in the API; a comisión whose constancia was issued
+/// does not, one without it does; an apoyo to be delivered next month is
+/// not due yet.
+async fn overdue_follow_ups_show_on_the_home_page_and_in_the_api(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use chrono::TimeZone as _;
+    use sello::accounts::Role;
+
+    let october = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 10, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let mut resguardo = crate::example("oficio-ayuda-funcional");
+    resguardo["fecha_inicio"] = json!("2026-10-01");
+    let resguardo = issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
+    let mut comision = crate::example("oficio-comision");
+    comision["fecha_evento"] = json!("2026-11-12");
+    let closed = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
+    let open = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
+    let mut constancia = crate::example("constancia-asistencia-comision");
+    constancia["folio_comision"] = json!(closed);
+    fixture.issue("constancia-asistencia-comision", &constancia).await;
+    let mut apoyo = autorizacion(1);
+    apoyo["fecha_entrega"] = json!("2026-11-21");
+    let apoyo = issue_at(fixture, "oficio-autorizacion-apoyo", &apoyo, crate::at(20)).await;
+
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let due = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 7)
+        .await
+        .expect("listed");
+    let listed: Vec<(&str, &str, bool)> = due
+        .iter()
+        .map(|d| (d.folio.as_str(), d.vence.as_str(), d.vencido))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (resguardo.as_str(), "2026-10-31", true),
+            (open.as_str(), "2026-11-17", true)
+        ]
+    );
+    let later = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 30)
+        .await
+        .expect("listed");
+    let coming = later
+        .iter()
+        .find(|d| d.folio == apoyo)
+        .expect("the apoyo falls due");
+    assert_eq!((coming.vence.as_str(), coming.vencido), ("2026-12-21", false));
+    assert_eq!(coming.cierra, "acuse-entrega-apoyo");
+
+    // Today, past all of them: the home page and the API list the renewal.
+    let service = crate::http::Service::new(fixture).await;
+    let (user, password) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let token = service.token(&user).await;
+    let answer = service
+        .api("GET", "/api/v1/seguimientos", Some(&token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let items = answer.json();
+    let renewal = items
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|i| i["folio"] == json!(resguardo))
+        .expect("the overdue renewal");
+    assert_eq!(renewal["vencido"], true);
+    assert_eq!(renewal["etiqueta"], "Renovación mensual del resguardo");
+    assert!(
+        !items.to_string().contains(&format!("\"{closed}\"")),
+        "closed: {items}"
+    );
+    let mut browser = service.browser("capturista", &password).await;
+    let home = browser.get("/").await.text();
+    assert!(home.contains(&resguardo) && home.contains("vencido"), "{home}");
+    assert!(!home.contains(&closed), "{home}");
+}
+archive_conformance!(overdue_follow_ups_show_on_the_home_page_and_in_the_api);
