@@ -97,6 +97,9 @@ fn the_qr_of_an_issued_document_carries_no_personal_data() {
     let key = TestKey::example(KeyAlgorithm::Ed25519);
     let issued = crate::helpers::issue_with(&key.key, "carta-compromiso");
     let (address, payload) = issued.qr_link.split_once('#').expect("payload in the fragment");
+    // The check symbols ~ and = travel percent-encoded, so the link stays
+    // alphanumeric in the QR; the page reads them as the symbols.
+    let address = address.replace("%7E", "~").replace("%3D", "=");
     assert_eq!(address, issued.url);
     let bytes = BASE32_NOPAD.decode(payload.as_bytes()).expect("base32");
     let example = crate::helpers::example("carta-compromiso");
