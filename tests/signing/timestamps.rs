@@ -366,3 +366,52 @@ fn a_client_with_roots_takes_no_token_its_roots_do_not_vouch_for() {
     let error = trusting(&stranger.root_pem()).stamp(b"firma").unwrap_err();
     assert!(error.contains("no es de confianza"), "{error}");
 }
+
+/// `token` with `extra` added to its (unsigned) certificate set.
+fn with_certificates(token: &[u8], extra: Vec<x509_cert::Certificate>) -> Vec<u8> {
+    use der::Encode;
+    let content_info = ContentInfo::from_der(token).expect("token");
+    let mut signed_data: SignedData = content_info.content.decode_as().expect("signed data");
+    let set = signed_data
+        .certificates
+        .get_or_insert_with(|| cms::signed_data::CertificateSet(Default::default()));
+    for certificate in extra {
+        set.0
+            .insert(cms::cert::CertificateChoices::Certificate(certificate))
+            .expect("a new certificate");
+    }
+    ContentInfo {
+        content_type: content_info.content_type,
+        content: der::Any::encode_from(&signed_data).expect("encodes"),
+    }
+    .to_der()
+    .expect("encodes")
+}
+
+/// Certificates of `count` keys made for the purpose.
+fn strangers(count: usize) -> Vec<x509_cert::Certificate> {
+    (0..count)
+        .map(|i| {
+            TestKey::generated(KeyAlgorithm::Ed25519, &format!("Ajena {i}"))
+                .key
+                .certificate
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_token_carrying_too_many_certificates_is_refused_before_any_chain_is_built() {
+    let tsa = Tsa::start_with(TsaKind::P256);
+    let root = certificates(&tsa.root_pem());
+    let stamp = client(&[tsa.url()]).stamp(b"firma").expect("stamped");
+    // A few more certificates than a chain needs still verify…
+    prove_timestamp(&with_certificates(&stamp.token, strangers(3)), &root).expect("a handful is fine");
+    // …a pile of them is refused, saying why.
+    let error = prove_timestamp(&with_certificates(&stamp.token, strangers(12)), &root).unwrap_err();
+    assert!(error.contains("demasiados certificados"), "{error}");
+    let mut huge = stamp.token.clone();
+    huge.resize(70 * 1024, 0);
+    let error = prove_timestamp(&huge, &root).unwrap_err();
+    assert!(error.contains("demasiado grande"), "{error}");
+}
