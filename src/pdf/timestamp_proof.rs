@@ -44,6 +44,9 @@ const MAX_SIGNATURE_CHECKS: usize = 16;
 pub struct TimestampProof {
     /// When the TSA says the stamped bytes existed.
     pub time: DateTime<Utc>,
+    /// The latest moment they may have come to exist: `time` plus the
+    /// accuracy the TSA states. What a compromise is judged against.
+    pub latest: DateTime<Utc>,
     /// The TSA's certificate subject.
     pub tsa: String,
     /// The subject of the trusted root its chain ends in.
@@ -165,8 +168,15 @@ pub fn prove(token: &[u8], roots: &[Certificate]) -> Result<TimestampProof, Stri
     time_stamping_only(tsa)?;
     let mut budget = Budget(MAX_SIGNATURE_CHECKS - 1);
     let root = chain_to_root(tsa, &pool, roots, time, &mut budget)?;
+    let accuracy = info
+        .accuracy
+        .as_ref()
+        .map_or(chrono::Duration::zero(), |a| a.span());
     Ok(TimestampProof {
         time,
+        latest: time
+            .checked_add_signed(accuracy)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
         tsa: tsa.tbs_certificate().subject().to_string(),
         root: root.tbs_certificate().subject().to_string(),
     })

@@ -74,15 +74,24 @@ struct TimeStampResp<'a> {
     time_stamp_token: Option<ContentInfo>,
 }
 
-/// Accuracy; read only so that what follows it decodes.
+/// Accuracy: how far genTime may be from the true time, either way.
 #[derive(Sequence)]
-struct Accuracy {
+pub(super) struct Accuracy {
     #[asn1(optional = "true")]
     seconds: Option<u64>,
     #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
     millis: Option<u16>,
     #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
     micros: Option<u16>,
+}
+
+impl Accuracy {
+    pub(super) fn span(&self) -> chrono::Duration {
+        let seconds = i64::try_from(self.seconds.unwrap_or(0)).unwrap_or(i64::MAX / 1_000_000_000);
+        chrono::Duration::try_seconds(seconds).unwrap_or(chrono::Duration::MAX)
+            + chrono::Duration::milliseconds(i64::from(self.millis.unwrap_or(0)))
+            + chrono::Duration::microseconds(i64::from(self.micros.unwrap_or(0)))
+    }
 }
 
 /// TSTInfo. `genTime` is kept raw: TSAs write fractions of a second, which
@@ -95,7 +104,7 @@ pub(super) struct TstInfo {
     serial_number: Int,
     pub(super) gen_time: Any,
     #[asn1(optional = "true")]
-    accuracy: Option<Accuracy>,
+    pub(super) accuracy: Option<Accuracy>,
     #[asn1(optional = "true")]
     ordering: Option<bool>,
     #[asn1(optional = "true")]
@@ -481,6 +490,23 @@ mod tests {
         );
         assert!(at("20261202130012").is_err());
         assert!(at("20261202130012.x5Z").is_err());
+    }
+
+    #[test]
+    fn the_stated_accuracy_is_read_in_all_its_units() {
+        let accuracy = Accuracy {
+            seconds: Some(1),
+            millis: Some(500),
+            micros: Some(7),
+        };
+        let read = Accuracy::from_der(&accuracy.to_der().unwrap()).unwrap();
+        assert_eq!(read.span(), chrono::Duration::microseconds(1_500_007));
+        let none = Accuracy {
+            seconds: None,
+            millis: None,
+            micros: None,
+        };
+        assert_eq!(none.span(), chrono::Duration::zero());
     }
 
     #[test]
