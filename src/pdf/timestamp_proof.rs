@@ -72,6 +72,15 @@ struct SigningCertificate {
 /// Checks that `token` was signed by a TSA whose chain ends in one of
 /// `roots`. The error says why it proves nothing, in Spanish.
 pub fn prove(token: &[u8], roots: &[Certificate]) -> Result<TimestampProof, String> {
+    prove_chain(token, roots).map(|(proof, _)| proof)
+}
+
+/// [`prove`], and the token's certificates its chain was built from: its
+/// TSA's first, then each issuer up to (not including) the trusted root.
+pub(super) fn prove_chain(
+    token: &[u8],
+    roots: &[Certificate],
+) -> Result<(TimestampProof, Vec<Certificate>), String> {
     if roots.is_empty() {
         return Err("no hay raíces de TSA de confianza con que comprobarlo".into());
     }
@@ -167,23 +176,25 @@ pub fn prove(token: &[u8], roots: &[Certificate]) -> Result<TimestampProof, Stri
 
     time_stamping_only(tsa)?;
     let mut budget = Budget(MAX_SIGNATURE_CHECKS - 1);
-    let root = chain_to_root(tsa, &pool, roots, time, &mut budget)?;
+    let mut chain = Vec::new();
+    let root = chain_to_root(tsa, &pool, roots, time, &mut budget, &mut chain)?;
     let accuracy = info
         .accuracy
         .as_ref()
         .map_or(chrono::Duration::zero(), |a| a.span());
-    Ok(TimestampProof {
+    let proof = TimestampProof {
         time,
         latest: time
             .checked_add_signed(accuracy)
             .unwrap_or(DateTime::<Utc>::MAX_UTC),
         tsa: tsa.tbs_certificate().subject().to_string(),
         root: root.tbs_certificate().subject().to_string(),
-    })
+    };
+    Ok((proof, chain))
 }
 
 /// Whether the signer identifier names `certificate`.
-fn identifies(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
+pub(super) fn identifies(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
     let tbs = certificate.tbs_certificate();
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(id) => {
@@ -247,10 +258,12 @@ fn chain_to_root<'r>(
     roots: &'r [Certificate],
     at: DateTime<Utc>,
     budget: &mut Budget,
+    chain: &mut Vec<Certificate>,
 ) -> Result<&'r Certificate, String> {
     let mut current = tsa;
     for _ in 0..=MAX_CHAIN {
         valid_at(current, at)?;
+        chain.push(current.clone());
         // A trust anchor is a name and a key (RFC 5914): the same
         // certificate signed again (ECDSA signs differently each time) is
         // the same anchor.
