@@ -19,6 +19,8 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 /// rsaEncryption: how CMS signers often name a PKCS#1 v1.5 signature,
 /// leaving the hash to the signer's digest algorithm (RFC 3370 §3.2).
 const RSA_ENCRYPTION: ObjectIdentifier = rfc5912::RSA_ENCRYPTION;
+/// The P-256 curve (secp256r1), the only one of Sello's own ECDSA keys.
+const SECP_256_R_1: ObjectIdentifier = rfc5912::SECP_256_R_1;
 
 /// The hashes a signature may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +69,16 @@ pub fn signed_by(
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    let sello = algorithm.oid == rfc8410::ID_ED_25519 || algorithm.oid == rfc5912::ECDSA_WITH_SHA_256;
+    let p256 = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+        == Some(SECP_256_R_1);
+    let sello = algorithm.oid == rfc8410::ID_ED_25519
+        || (algorithm.oid == rfc5912::ECDSA_WITH_SHA_256
+            && spki.algorithm.oid == rfc5912::ID_EC_PUBLIC_KEY
+            && p256);
     sello && signed_by_foreign(spki, algorithm, None, message, signature).is_ok()
 }
 
@@ -327,6 +338,23 @@ mod tests {
         let error = signed_by_foreign(&rsa_spki(4096, 65537), &sha256_rsa, None, b"m", &signature[..512])
             .unwrap_err();
         assert!(error.contains("no es válida"), "{error}");
+    }
+
+    #[test]
+    fn a_p384_key_is_not_sello_s_own_even_with_sha256() {
+        let key = p384::ecdsa::SigningKey::from_slice(&[7u8; 48]).unwrap();
+        let spki =
+            SubjectPublicKeyInfoOwned::from_der(key.verifying_key().to_public_key_der().unwrap().as_bytes())
+                .unwrap();
+        let message = b"atributos firmados";
+        let signature: p384::ecdsa::Signature = key.sign_prehash(&Hash::Sha256.digest(message)).unwrap();
+        let der = signature.to_der();
+        let sha256 = algorithm(rfc5912::ECDSA_WITH_SHA_256);
+        signed_by_foreign(&spki, &sha256, None, message, der.as_bytes()).expect("a foreign signature");
+        assert!(!signed_by(&spki, &sha256, message, der.as_bytes()), "P-256 only");
+        let (key, spki) = p256();
+        let signature: p256::ecdsa::Signature = key.sign_prehash(&Hash::Sha256.digest(message)).unwrap();
+        assert!(signed_by(&spki, &sha256, message, signature.to_der().as_bytes()));
     }
 
     #[test]
