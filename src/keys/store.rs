@@ -257,7 +257,7 @@ impl TrustedKeys {
                 since,
                 reason: RevocationReason::KeyCompromise,
             }) => {
-                if !proven.is_some_and(|proven| proven < since) {
+                if proven.is_none_or(|proven| proven >= since) {
                     return Err(format!(
                         "la clave {key_id} fue revocada el {} por estar comprometida, y ningún sello de tiempo prueba que firmó antes",
                         since.format("%Y-%m-%d %H:%M UTC")

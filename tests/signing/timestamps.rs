@@ -521,7 +521,9 @@ fn the_tsa_is_named_by_the_certificate_that_signed_the_token_not_the_first_carri
     let mut extra = root.clone();
     extra.extend(strangers(2));
     let proxy = padding_proxy(tsa.url(), extra);
-    let padded = client(&[proxy.clone()]).stamp(b"firma").expect("stamped");
+    let padded = client(std::slice::from_ref(&proxy))
+        .stamp(b"firma")
+        .expect("stamped");
     let named = |c: &x509_cert::Certificate| c.tbs_certificate().subject().to_string();
     // A SET OF is stored sorted: the TSA's certificate is not first.
     let first = named(&carried(&padded.token)[0]);
@@ -562,7 +564,7 @@ fn a_tsa_answer_padded_with_certificates_still_gives_a_stamped_document() {
     let proxy = padding_proxy(tsa.url(), strangers(100));
     let key = TestKey::example(KeyAlgorithm::Ed25519);
     for client in [
-        client(&[proxy.clone()]),
+        client(std::slice::from_ref(&proxy)),
         TsaClient::with_roots(vec![proxy.clone()], Duration::from_secs(5), root.clone()),
     ] {
         let document = issue_with_tsa(&key, &client);
