@@ -338,3 +338,48 @@ fn verify_qr_checks_the_payload_offline() {
     );
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn verify_labels_a_time_stamp_it_could_not_check_as_unverified() {
+    let tsa = crate::tsa::Tsa::start_with(crate::tsa::TsaKind::P256);
+    let dir = tempfile::tempdir().expect("temp");
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let data = crate::helpers::example("oficio-comision");
+    let request = crate::helpers::request("oficio-comision", &data);
+    let client = sello::pdf::TsaClient::new(vec![tsa.url()], std::time::Duration::from_secs(5));
+    let document = sello::signed_pdf::issue_stamped(
+        &crate::helpers::RENDERER,
+        &key.key,
+        crate::helpers::BASE_URL,
+        &request,
+        Some(&client),
+    )
+    .expect("issues");
+    assert!(document.timestamp.is_some(), "stamped");
+    let path = dir.path().join("o.pdf");
+    std::fs::write(&path, &document.pdf).expect("write");
+    let cert = key.cert_path();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            path.to_str().expect("utf-8"),
+            "--cert",
+            cert.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        let output = sello(dir.path(), &args, &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // Without the TSA's root the token proves nothing: its time and TSA
+    // are only what it says.
+    let text = verify(&[]);
+    assert!(
+        text.contains("Sello de tiempo (no verificado, según el propio sello): "),
+        "{text}"
+    );
+    let root = tsa.root_pem();
+    let text = verify(&["--tsa-root", root.to_str().expect("utf-8")]);
+    assert!(text.contains("  Sello de tiempo: "), "{text}");
+    assert!(!text.contains("(no verificado"), "{text}");
+}
