@@ -383,3 +383,46 @@ fn verify_labels_a_time_stamp_it_could_not_check_as_unverified() {
     assert!(text.contains("  Sello de tiempo: "), "{text}");
     assert!(!text.contains("(no verificado"), "{text}");
 }
+
+#[test]
+fn sign_with_the_installation_s_own_key_waits_for_a_rotation_under_way() {
+    let dir = tempfile::tempdir().expect("temp");
+    let issued = dir.path().join("issued.pdf");
+    let output = issue_oficio(dir.path(), &issued, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let claves = dir.path().join("data/claves");
+    let own = claves.join("oficina");
+    assert!(own.join("certificado.pem").exists(), "the installation's key");
+    let signed = dir.path().join("signed.pdf");
+    let rotating = sello::keys::KeyTurns::in_folder(&claves)
+        .rotating()
+        .expect("rotation's turn");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
+    command
+        .current_dir(dir.path())
+        .args([
+            "sign",
+            issued.to_str().expect("utf-8"),
+            "--key",
+            own.to_str().expect("utf-8"),
+            "--signer",
+            "Lic. Ana Ruiz",
+            "--cargo",
+            "Directora",
+            "--out",
+            signed.to_str().expect("utf-8"),
+        ])
+        .env("SELLO_FORMS_DIR", root().join("forms"))
+        .env("SELLO_DATA_DIR", dir.path().join("data"))
+        .env("SELLO_BASE_URL", "https://sello.example")
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("sello runs");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // While the rotation holds its turn, nothing is signed with the key.
+    let waiting = child.try_wait().expect("status").is_none();
+    drop(rotating);
+    let output = child.wait_with_output().expect("sello ends");
+    assert!(waiting, "signed during a rotation: {}", stderr(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(signed.exists());
+}
