@@ -529,7 +529,17 @@ fn check_timestamp(
         let path = PathBuf::from(file);
         let bytes =
             fs::read(&path).map_err(|e| fail(&roots_source, format!("no se pudo leer «{file}»: {e}")))?;
-        let certificates = x509_cert::Certificate::load_pem_chain(&bytes).unwrap_or_default();
+        let marked = bytes.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----");
+        let certificates = match x509_cert::Certificate::load_pem_chain(&bytes) {
+            Ok(certificates) => certificates,
+            Err(e) if marked => {
+                return Err(fail(
+                    &roots_source,
+                    format!("«{file}» tiene un certificado PEM ilegible: {e}"),
+                ));
+            }
+            Err(_) => Vec::new(),
+        };
         if certificates.is_empty() {
             return Err(fail(
                 &roots_source,
@@ -897,6 +907,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("no contiene certificados"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("raiz.pem");
+        fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\nno es base64\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = Config::from_sources(
+            None,
+            env(&[tsa, ("SELLO_TIMESTAMP_TRUSTED_ROOTS", broken.to_str().unwrap())]),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "SELLO_TIMESTAMP_TRUSTED_ROOTS");
+        assert!(err.message.contains("ilegible"), "{err}");
         let err = Config::from_sources(None, env(&[("SELLO_TIMESTAMP_TIMEOUT_SECONDS", "0")])).unwrap_err();
         assert_eq!(err.setting, "SELLO_TIMESTAMP_TIMEOUT_SECONDS");
         let dir = tempfile::tempdir().unwrap();

@@ -71,7 +71,6 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
         eprintln!("{notice}");
     }
     let signer = args.signer.clone().unwrap_or_else(|| issuer.key().subject_name());
-    let key_id = issuer.key().key_id;
     let actor = terminal_actor();
     let order = IssueOrder {
         form,
@@ -124,7 +123,9 @@ pub fn run(config: &Config, args: IssueArgs) -> Result<(), Failure> {
             record.expediente_title,
             record.expediente_id,
             document.pages,
-            key_id,
+            // The key the archive recorded: a rotation may have come
+            // between starting and signing.
+            document.signature.key_id,
             document.qr_version
         ),
         Issued::Existing(_) => eprintln!(

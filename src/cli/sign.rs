@@ -9,7 +9,7 @@ use clap::Args;
 use super::Failure;
 use super::common::write_atomically;
 use crate::config::Config;
-use crate::keys::{KeyStatus, OfficeKey, trusted_keys};
+use crate::keys::{KeyStatus, KeyTurns, OfficeKey, default_key_dir, trusted_keys};
 use crate::pdf::{SignatureRequest, sign_pdf, verify_pdf};
 
 #[derive(Debug, Args)]
@@ -33,6 +33,18 @@ pub struct SignArgs {
 pub fn run(config: &Config, args: SignArgs) -> Result<(), Failure> {
     let pdf = std::fs::read(&args.file)
         .map_err(|e| Failure::Usage(format!("no se pudo leer {}: {e}", args.file.display())))?;
+    // The installation's own key folder is rotated by `sello claves rotar`:
+    // sign under signing's turn, as the issuer does, so the key is not
+    // retired between being loaded and signing.
+    let own = std::fs::canonicalize(default_key_dir(config)).ok();
+    let _turn = match std::fs::canonicalize(&args.key).ok() {
+        Some(folder) if Some(&folder) == own.as_ref() => Some(
+            KeyTurns::in_folder(&config.data_dir.join("claves"))
+                .signing()
+                .map_err(|e| Failure::Usage(e.to_string()))?,
+        ),
+        _ => None,
+    };
     let key = OfficeKey::load(&args.key).map_err(|e| Failure::Usage(e.to_string()))?;
     let mut trusted = trusted_keys(config).map_err(|e| Failure::Usage(e.to_string()))?;
     trusted

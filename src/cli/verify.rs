@@ -158,8 +158,13 @@ fn print_report(report: &VerifyReport) {
             println!("  Fecha de firma: {}", time.format("%Y-%m-%d %H:%M:%S UTC"));
         }
         match (signature.timestamp_time, &signature.timestamp_tsa) {
-            (Some(time), Some(tsa)) => println!(
+            (Some(time), Some(tsa)) if signature.timestamp_verified => println!(
                 "  Sello de tiempo: {} (TSA: {tsa})",
+                time.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            // What an unverified token says is only what it says.
+            (Some(time), Some(tsa)) => println!(
+                "  Sello de tiempo (no verificado, según el propio sello): {} (TSA: {tsa})",
                 time.format("%Y-%m-%d %H:%M:%S UTC")
             ),
             _ => println!("  Sello de tiempo: ninguno (la fecha de firma es la del servidor)"),

@@ -322,12 +322,7 @@ mod tests {
             assert_eq!(office.key.chain, vec![office.root.certificate().clone()]);
             let trusted = trusting(&office.root, None);
             let verdict = trusted
-                .judge(
-                    &office.key.certificate,
-                    &office.key.chain,
-                    Some(Utc::now()),
-                    false,
-                )
+                .judge(&office.key.certificate, &office.key.chain, Some(Utc::now()), None)
                 .expect("issued by the trusted root");
             assert_eq!(verdict.root, Some(office.root.key_id()));
             assert!(verdict.revocation.expect("said").starts_with("no comprobada"));
@@ -335,7 +330,7 @@ mod tests {
             let stranger = self::office(algorithm);
             let other = trusting(&stranger.root, None);
             let refused = other
-                .judge(&office.key.certificate, &[], Some(Utc::now()), false)
+                .judge(&office.key.certificate, &[], Some(Utc::now()), None)
                 .expect_err("not certified by that root");
             assert!(refused.contains("raíz de confianza"), "{refused}");
         }
@@ -360,7 +355,7 @@ mod tests {
                 &office.key.certificate,
                 &[],
                 Some(revoked_at - Duration::minutes(5)),
-                false,
+                None,
             )
             .expect("signed before the rotation");
         assert!(before.revocation.expect("said").contains("después de esta firma"));
@@ -369,7 +364,7 @@ mod tests {
                 &office.key.certificate,
                 &[],
                 Some(revoked_at + Duration::minutes(5)),
-                false,
+                None,
             )
             .expect_err("signed after the rotation");
         assert!(after.contains("reemplazada por rotación"), "{after}");
@@ -391,20 +386,63 @@ mod tests {
         let trusted = trusting(&office.root, Some(crl));
         let earlier = Some(since - Duration::days(1));
         let claimed = trusted
-            .judge(&office.key.certificate, &[], earlier, false)
+            .judge(&office.key.certificate, &[], earlier, None)
             .expect_err("a thief can claim any time");
         assert!(claimed.contains("comprometida"), "{claimed}");
         trusted
-            .judge(&office.key.certificate, &[], earlier, true)
+            .judge(&office.key.certificate, &[], earlier, earlier)
             .expect("a timestamp proves it signed before");
         trusted
             .judge(
                 &office.key.certificate,
                 &[],
                 Some(since + Duration::hours(1)),
-                true,
+                Some(since + Duration::hours(1)),
             )
             .expect_err("after the compromise, even timestamped");
+        // The claimed time does not stand in for the proven one.
+        trusted
+            .judge(
+                &office.key.certificate,
+                &[],
+                earlier,
+                Some(since + Duration::hours(1)),
+            )
+            .expect_err("stamped after the compromise, whatever it claims");
+    }
+
+    #[test]
+    fn a_document_signed_before_a_rotation_and_stamped_a_moment_after_it_is_valid() {
+        let office = office(KeyAlgorithm::Ed25519);
+        // The rotation happened at hh:mm:ss.900; the CRL keeps whole
+        // seconds, as the signing time does. The document was signed at
+        // .300 (claimed hh:mm:ss), and its TSA stamped it at .450.
+        let rotation = Utc::now() + Duration::hours(1);
+        let second = rotation - Duration::nanoseconds(i64::from(rotation.timestamp_subsec_nanos()));
+        let crl = office
+            .root
+            .revoke(
+                None,
+                Some((&office.key.certificate, second, RevocationReason::Superseded)),
+            )
+            .expect("crl");
+        let trusted = trusting(&office.root, Some(crl));
+        let stamped = second + Duration::milliseconds(450);
+        let verdict = trusted
+            .judge(&office.key.certificate, &[], Some(second), Some(stamped))
+            .expect("signed before the rotation: the TSA's clock does not decide that");
+        assert!(
+            verdict
+                .revocation
+                .expect("said")
+                .contains("después de esta firma")
+        );
+        // Signed a second later, it is refused.
+        let late = second + Duration::seconds(1);
+        let refused = trusted
+            .judge(&office.key.certificate, &[], Some(late), Some(late))
+            .expect_err("signed after the rotation");
+        assert!(refused.contains("reemplazada por rotación"), "{refused}");
     }
 
     #[test]
@@ -501,7 +539,7 @@ mod tests {
                 &office.key.certificate,
                 &[impostor.root.certificate().clone()],
                 Some(Utc::now()),
-                false,
+                None,
             )
             .expect_err("foreign certificate carried");
         assert!(carried.contains("no es el de la raíz"), "{carried}");

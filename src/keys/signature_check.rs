@@ -19,6 +19,8 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 /// rsaEncryption: how CMS signers often name a PKCS#1 v1.5 signature,
 /// leaving the hash to the signer's digest algorithm (RFC 3370 §3.2).
 const RSA_ENCRYPTION: ObjectIdentifier = rfc5912::RSA_ENCRYPTION;
+/// The P-256 curve (secp256r1), the only one of Sello's own ECDSA keys.
+const SECP_256_R_1: ObjectIdentifier = rfc5912::SECP_256_R_1;
 
 /// The hashes a signature may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +69,16 @@ pub fn signed_by(
     message: &[u8],
     signature: &[u8],
 ) -> bool {
-    let sello = algorithm.oid == rfc8410::ID_ED_25519 || algorithm.oid == rfc5912::ECDSA_WITH_SHA_256;
+    let p256 = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+        == Some(SECP_256_R_1);
+    let sello = algorithm.oid == rfc8410::ID_ED_25519
+        || (algorithm.oid == rfc5912::ECDSA_WITH_SHA_256
+            && spki.algorithm.oid == rfc5912::ID_EC_PUBLIC_KEY
+            && p256);
     sello && signed_by_foreign(spki, algorithm, None, message, signature).is_ok()
 }
 
@@ -123,6 +134,7 @@ pub fn signed_by_foreign(
             }
             let key = rsa::RsaPublicKey::from_public_key_der(&public_key)
                 .map_err(|_| "clave RSA ilegible".to_owned())?;
+            within_limits(&key)?;
             let prehash = hash.digest(message);
             let valid = match (scheme, hash) {
                 (Scheme::RsaPss(_, salt), _) => rsa::pss::Signature::try_from(signature).is_ok_and(|sig| {
@@ -156,6 +168,29 @@ pub fn signed_by_foreign(
                 return bad();
             }
         }
+    }
+    Ok(())
+}
+
+/// RSA moduli accepted, in bits: what TSAs use. Checking a signature
+/// costs more the bigger the modulus and the exponent, and the key may be
+/// an uploader's.
+const RSA_BITS: std::ops::RangeInclusive<u32> = 2048..=4096;
+/// The largest public exponent accepted, in bits (65537 takes 17).
+const RSA_EXPONENT_BITS: u32 = 32;
+
+fn within_limits(key: &rsa::RsaPublicKey) -> Result<(), String> {
+    use rsa::traits::PublicKeyParts;
+    let bits = key.n().bits_vartime();
+    if !RSA_BITS.contains(&bits) {
+        return Err(format!(
+            "clave RSA de {bits} bits no admitida (se admiten de {} a {} bits)",
+            RSA_BITS.start(),
+            RSA_BITS.end()
+        ));
+    }
+    if key.e().bits_vartime() > RSA_EXPONENT_BITS {
+        return Err("clave RSA con un exponente público demasiado grande".into());
     }
     Ok(())
 }
@@ -269,6 +304,57 @@ mod tests {
         // The same signature read as SHA-256 does not hold.
         let sha256 = algorithm(rfc5912::ECDSA_WITH_SHA_256);
         assert!(signed_by_foreign(&spki, &sha256, None, message, der.as_bytes()).is_err());
+    }
+
+    /// The SubjectPublicKeyInfo of an RSA key of modulus `2^(bits-1) + 1`
+    /// and exponent `e`: well formed, never checked against a signature.
+    fn rsa_spki(bits: u32, e: u64) -> SubjectPublicKeyInfoOwned {
+        let mut modulus = vec![0u8; bits.div_ceil(8) as usize];
+        modulus[0] = 0x80;
+        *modulus.last_mut().unwrap() |= 1;
+        let n = rsa::BoxedUint::from_be_slice(&modulus, bits).unwrap();
+        let e = rsa::BoxedUint::from(e);
+        let der = rsa::RsaPublicKey::new_unchecked(n, e)
+            .to_public_key_der()
+            .unwrap();
+        SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn rsa_keys_over_4096_bits_or_with_a_huge_exponent_are_refused_before_any_check() {
+        let sha256_rsa = algorithm(rfc5912::SHA_256_WITH_RSA_ENCRYPTION);
+        let signature = vec![1u8; 1024];
+        let error =
+            signed_by_foreign(&rsa_spki(8192, 65537), &sha256_rsa, None, b"m", &signature).unwrap_err();
+        assert!(error.contains("8192 bits no admitida"), "{error}");
+        let error = signed_by_foreign(&rsa_spki(1024, 65537), &sha256_rsa, None, b"m", &signature[..128])
+            .unwrap_err();
+        assert!(error.contains("1024 bits no admitida"), "{error}");
+        let huge = (1 << 33) - 1;
+        let error =
+            signed_by_foreign(&rsa_spki(2048, huge), &sha256_rsa, None, b"m", &signature[..256]).unwrap_err();
+        assert!(error.contains("exponente"), "{error}");
+        // A usual key is read, and its (wrong) signature judged.
+        let error = signed_by_foreign(&rsa_spki(4096, 65537), &sha256_rsa, None, b"m", &signature[..512])
+            .unwrap_err();
+        assert!(error.contains("no es válida"), "{error}");
+    }
+
+    #[test]
+    fn a_p384_key_is_not_sello_s_own_even_with_sha256() {
+        let key = p384::ecdsa::SigningKey::from_slice(&[7u8; 48]).unwrap();
+        let spki =
+            SubjectPublicKeyInfoOwned::from_der(key.verifying_key().to_public_key_der().unwrap().as_bytes())
+                .unwrap();
+        let message = b"atributos firmados";
+        let signature: p384::ecdsa::Signature = key.sign_prehash(&Hash::Sha256.digest(message)).unwrap();
+        let der = signature.to_der();
+        let sha256 = algorithm(rfc5912::ECDSA_WITH_SHA_256);
+        signed_by_foreign(&spki, &sha256, None, message, der.as_bytes()).expect("a foreign signature");
+        assert!(!signed_by(&spki, &sha256, message, der.as_bytes()), "P-256 only");
+        let (key, spki) = p256();
+        let signature: p256::ecdsa::Signature = key.sign_prehash(&Hash::Sha256.digest(message)).unwrap();
+        assert!(signed_by(&spki, &sha256, message, signature.to_der().as_bytes()));
     }
 
     #[test]

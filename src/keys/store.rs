@@ -170,11 +170,16 @@ impl TrustedKeys {
         })
     }
 
-    /// Whether `certificate` could sign at `at`: issued by a trusted root,
-    /// within its validity, and not revoked by then. A revocation for a
-    /// compromised key lets through only a moment `proven` by a timestamp:
-    /// whoever holds a stolen key can write any signing time. The error
-    /// says why not, in Spanish.
+    /// Whether `certificate` could sign at `signed_at` (the time the
+    /// signature claims): issued by a trusted root, within its validity,
+    /// and not retired or revoked by then. A revocation for a compromised
+    /// key lets through only a signature a time-stamp `proven` to exist
+    /// before it (the latest moment the verified token allows): whoever
+    /// holds a stolen key can write any signing time. The proven time
+    /// decides nothing else: a TSA's clock is not the office's, and
+    /// retirement and rotation times are whole seconds, so a document
+    /// signed just before a rotation may be stamped a moment after it.
+    /// The error says why not, in Spanish.
     /// Any certificate the signature `carried` besides the signer's must
     /// be that root's, byte for byte, so no unsigned byte of a signature goes
     /// unnoticed.
@@ -182,9 +187,11 @@ impl TrustedKeys {
         &self,
         certificate: &Certificate,
         carried: &[Certificate],
-        at: Option<DateTime<Utc>>,
-        proven: bool,
+        signed_at: Option<DateTime<Utc>>,
+        proven: Option<DateTime<Utc>>,
     ) -> Result<SignerVerdict, String> {
+        // Only where the signature names no time does the token's stand in.
+        let at = signed_at.or(proven);
         let key_id = KeyId::of_certificate(certificate).map_err(|e| e.to_string())?;
         let known = self.get(&key_id);
         if let Some(KnownKey {
@@ -250,7 +257,7 @@ impl TrustedKeys {
                 since,
                 reason: RevocationReason::KeyCompromise,
             }) => {
-                if !(proven && at < since) {
+                if proven.is_none_or(|proven| proven >= since) {
                     return Err(format!(
                         "la clave {key_id} fue revocada el {} por estar comprometida, y ningún sello de tiempo prueba que firmó antes",
                         since.format("%Y-%m-%d %H:%M UTC")

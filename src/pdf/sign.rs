@@ -178,11 +178,19 @@ fn sign_with(
             let mut stamp = None;
             if let Some(tsa) = tsa {
                 // Without one (B-B) if no TSA answers; their failures were logged.
-                if let Ok((stamped, token)) =
-                    cms::with_signature_timestamp(&signature, |value| tsa.stamp(value))
-                {
-                    signature = stamped;
-                    stamp = Some(token);
+                // A token too big for the room left goes too: the document is
+                // still issued, awaiting its time-stamp.
+                match cms::with_signature_timestamp(&signature, |value| tsa.stamp(value)) {
+                    Ok((stamped, token)) if stamped.len() <= reserved => {
+                        signature = stamped;
+                        stamp = Some(token);
+                    }
+                    Ok((stamped, _)) => tracing::warn!(
+                        bytes = stamped.len(),
+                        reserved,
+                        "time-stamped signature too big, issued without its time-stamp"
+                    ),
+                    Err(_) => {}
                 }
             }
             Ok((signature, stamp))

@@ -21,7 +21,7 @@ use der::{Any, Decode, Encode, Sequence};
 use sha1::Sha1;
 use sha2::Digest;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, SubjectKeyIdentifier};
 
 use super::cms::{IssuerSerial, SigningCertificateV2};
 use super::tsp::{TstInfo, generalized_time};
@@ -29,12 +29,24 @@ use crate::keys::{Hash, is_authority, signed_by_foreign};
 
 /// Certificates between a TSA and its root, at most.
 const MAX_CHAIN: usize = 4;
+/// The largest token read: a real one, with its TSA's chain, takes a few
+/// KB. Tokens come from uploaded documents: anything bigger is refused
+/// before it is parsed.
+pub(crate) const MAX_TOKEN_BYTES: usize = 64 * 1024;
+/// Certificates a token may carry: its TSA's, a few intermediates, a root.
+const MAX_CERTIFICATES: usize = 8;
+/// Signature checks spent on one token, its own included: each may use a
+/// key the uploader chose.
+const MAX_SIGNATURE_CHECKS: usize = 16;
 
 /// What a verified token proves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimestampProof {
     /// When the TSA says the stamped bytes existed.
     pub time: DateTime<Utc>,
+    /// The latest moment they may have come to exist: `time` plus the
+    /// accuracy the TSA states. What a compromise is judged against.
+    pub latest: DateTime<Utc>,
     /// The TSA's certificate subject.
     pub tsa: String,
     /// The subject of the trusted root its chain ends in.
@@ -60,8 +72,23 @@ struct SigningCertificate {
 /// Checks that `token` was signed by a TSA whose chain ends in one of
 /// `roots`. The error says why it proves nothing, in Spanish.
 pub fn prove(token: &[u8], roots: &[Certificate]) -> Result<TimestampProof, String> {
+    prove_chain(token, roots).map(|(proof, _)| proof)
+}
+
+/// [`prove`], and the token's certificates its chain was built from: its
+/// TSA's first, then each issuer up to (not including) the trusted root.
+pub(super) fn prove_chain(
+    token: &[u8],
+    roots: &[Certificate],
+) -> Result<(TimestampProof, Vec<Certificate>), String> {
     if roots.is_empty() {
         return Err("no hay raíces de TSA de confianza con que comprobarlo".into());
+    }
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(format!(
+            "el sello de tiempo es demasiado grande ({} bytes; se admiten hasta {MAX_TOKEN_BYTES})",
+            token.len()
+        ));
     }
     let malformed = || "el sello de tiempo está mal formado".to_owned();
     let content_info = ContentInfo::from_der(token).map_err(|_| malformed())?;
@@ -69,6 +96,12 @@ pub fn prove(token: &[u8], roots: &[Certificate]) -> Result<TimestampProof, Stri
         return Err(malformed());
     }
     let signed_data: SignedData = content_info.content.decode_as().map_err(|_| malformed())?;
+    let carried = signed_data.certificates.as_ref().map_or(0, |set| set.0.len());
+    if carried > MAX_CERTIFICATES {
+        return Err(format!(
+            "el sello de tiempo trae demasiados certificados ({carried}; se admiten hasta {MAX_CERTIFICATES})"
+        ));
+    }
     if signed_data.encap_content_info.econtent_type != rfc3161::ID_CT_TST_INFO {
         return Err("el sello de tiempo no contiene un TSTInfo".into());
     }
@@ -142,16 +175,26 @@ pub fn prove(token: &[u8], roots: &[Certificate]) -> Result<TimestampProof, Stri
     .map_err(|e| format!("la firma del sello de tiempo no es válida: {e}"))?;
 
     time_stamping_only(tsa)?;
-    let root = chain_to_root(tsa, &pool, roots, time)?;
-    Ok(TimestampProof {
+    let mut budget = Budget(MAX_SIGNATURE_CHECKS - 1);
+    let mut chain = Vec::new();
+    let root = chain_to_root(tsa, &pool, roots, time, &mut budget, &mut chain)?;
+    let accuracy = info
+        .accuracy
+        .as_ref()
+        .map_or(chrono::Duration::zero(), |a| a.span());
+    let proof = TimestampProof {
         time,
+        latest: time
+            .checked_add_signed(accuracy)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
         tsa: tsa.tbs_certificate().subject().to_string(),
         root: root.tbs_certificate().subject().to_string(),
-    })
+    };
+    Ok((proof, chain))
 }
 
 /// Whether the signer identifier names `certificate`.
-fn identifies(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
+pub(super) fn identifies(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
     let tbs = certificate.tbs_certificate();
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(id) => {
@@ -214,10 +257,13 @@ fn chain_to_root<'r>(
     pool: &[&Certificate],
     roots: &'r [Certificate],
     at: DateTime<Utc>,
+    budget: &mut Budget,
+    chain: &mut Vec<Certificate>,
 ) -> Result<&'r Certificate, String> {
     let mut current = tsa;
     for _ in 0..=MAX_CHAIN {
         valid_at(current, at)?;
+        chain.push(current.clone());
         // A trust anchor is a name and a key (RFC 5914): the same
         // certificate signed again (ECDSA signs differently each time) is
         // the same anchor.
@@ -226,7 +272,7 @@ fn chain_to_root<'r>(
         }
         if let Some(root) = roots
             .iter()
-            .find(|root| is_authority(root) && issued(root, current))
+            .find(|root| is_authority(root) && issued(root, current, budget))
         {
             valid_at(root, at)?;
             return Ok(root);
@@ -234,8 +280,12 @@ fn chain_to_root<'r>(
         current = pool
             .iter()
             .copied()
-            .find(|c| *c != current && is_authority(c) && issued(c, current))
+            .find(|c| *c != current && is_authority(c) && issued(c, current, budget))
             .ok_or_else(|| {
+                if budget.0 == 0 {
+                    return "la cadena de certificados de la TSA exige demasiadas comprobaciones de firma"
+                        .to_owned();
+                }
                 format!(
                     "la TSA no es de confianza: la cadena de su certificado ({}) no llega a ninguna raíz de TSA de confianza",
                     tsa.tbs_certificate().subject()
@@ -251,21 +301,51 @@ fn same_anchor(root: &Certificate, certificate: &Certificate) -> bool {
         && root.subject_public_key_info() == certificate.subject_public_key_info()
 }
 
-/// Whether `issuer` signed `certificate`.
-fn issued(issuer: &Certificate, certificate: &Certificate) -> bool {
+/// Signature checks left for a token.
+struct Budget(usize);
+
+/// Whether `issuer` signed `certificate`, spending one of `budget`'s
+/// checks when names (and key identifiers, where both say one) match.
+fn issued(issuer: &Certificate, certificate: &Certificate, budget: &mut Budget) -> bool {
     let tbs = certificate.tbs_certificate();
-    issuer.tbs_certificate().subject() == tbs.issuer()
+    let named = issuer.tbs_certificate().subject() == tbs.issuer()
         && certificate.signature_algorithm() == tbs.signature()
-        && tbs.to_der().is_ok_and(|tbs_der| {
-            signed_by_foreign(
-                issuer.tbs_certificate().subject_public_key_info(),
-                certificate.signature_algorithm(),
-                None,
-                &tbs_der,
-                certificate.signature().raw_bytes(),
-            )
-            .is_ok()
-        })
+        && same_key_id(issuer, certificate);
+    if !named || budget.0 == 0 {
+        return false;
+    }
+    budget.0 -= 1;
+    tbs.to_der().is_ok_and(|tbs_der| {
+        signed_by_foreign(
+            issuer.tbs_certificate().subject_public_key_info(),
+            certificate.signature_algorithm(),
+            None,
+            &tbs_der,
+            certificate.signature().raw_bytes(),
+        )
+        .is_ok()
+    })
+}
+
+/// False only when `certificate` names its issuer's key (authority key
+/// identifier) and `issuer` names its own (subject key identifier), and
+/// they differ: a cheap filter before a signature check.
+fn same_key_id(issuer: &Certificate, certificate: &Certificate) -> bool {
+    let authority = match certificate
+        .tbs_certificate()
+        .get_extension::<AuthorityKeyIdentifier>()
+    {
+        Ok(Some((_, aki))) => aki.key_identifier,
+        _ => None,
+    };
+    let subject = match issuer.tbs_certificate().get_extension::<SubjectKeyIdentifier>() {
+        Ok(Some((_, ski))) => Some(ski.0),
+        _ => None,
+    };
+    match (authority, subject) {
+        (Some(authority), Some(subject)) => authority == subject,
+        _ => true,
+    }
 }
 
 fn valid_at(certificate: &Certificate, at: DateTime<Utc>) -> Result<(), String> {

@@ -24,6 +24,7 @@ use der::{Any, Decode, Encode, Sequence, Tagged as _};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
 
+use super::timestamp_proof::{identifies, prove_chain};
 use crate::config::TimestampSettings;
 use x509_cert::Certificate;
 use x509_cert::ext::Extensions;
@@ -35,6 +36,13 @@ const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 /// carries a signature's time-stamp.
 pub(crate) const ID_AA_TIME_STAMP_TOKEN: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+
+/// The largest answer read from a TSA.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// The largest token embedded in a signature, once its certificates are
+/// cut down to its TSA's chain: the room the signature reserves for it.
+/// A TSA whose token is bigger counts as one that failed.
+const MAX_EMBEDDED_TOKEN_BYTES: usize = 12 * 1024;
 
 /// MessageImprint: the hash the TSA signs, and its algorithm.
 #[derive(Sequence)]
@@ -74,15 +82,24 @@ struct TimeStampResp<'a> {
     time_stamp_token: Option<ContentInfo>,
 }
 
-/// Accuracy; read only so that what follows it decodes.
+/// Accuracy: how far genTime may be from the true time, either way.
 #[derive(Sequence)]
-struct Accuracy {
+pub(super) struct Accuracy {
     #[asn1(optional = "true")]
     seconds: Option<u64>,
     #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
     millis: Option<u16>,
     #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
     micros: Option<u16>,
+}
+
+impl Accuracy {
+    pub(super) fn span(&self) -> chrono::Duration {
+        let seconds = i64::try_from(self.seconds.unwrap_or(0)).unwrap_or(i64::MAX / 1_000_000_000);
+        chrono::Duration::try_seconds(seconds).unwrap_or(chrono::Duration::MAX)
+            + chrono::Duration::milliseconds(i64::from(self.millis.unwrap_or(0)))
+            + chrono::Duration::microseconds(i64::from(self.micros.unwrap_or(0)))
+    }
 }
 
 /// TSTInfo. `genTime` is kept raw: TSAs write fractions of a second, which
@@ -95,7 +112,7 @@ pub(super) struct TstInfo {
     serial_number: Int,
     pub(super) gen_time: Any,
     #[asn1(optional = "true")]
-    accuracy: Option<Accuracy>,
+    pub(super) accuracy: Option<Accuracy>,
     #[asn1(optional = "true")]
     ordering: Option<bool>,
     #[asn1(optional = "true")]
@@ -212,21 +229,20 @@ fn read(token: &[u8], data: &[u8]) -> Result<(TimeStamp, Option<u64>), String> {
         return Err("el sello de tiempo fue alterado: su resumen no coincide".into());
     }
     let time = generalized_time(&info.gen_time)?;
-    let tsa = match &info.tsa {
-        Some(GeneralName::DirectoryName(name)) => name.to_string(),
-        Some(GeneralName::UniformResourceIdentifier(uri)) => uri.to_string(),
-        _ => signed_data
-            .certificates
-            .iter()
-            .flat_map(|set| set.0.iter())
-            .find_map(|c| match c {
-                cms::cert::CertificateChoices::Certificate(c) => {
-                    Some(c.tbs_certificate().subject().to_string())
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| "TSA sin nombre".to_owned()),
-    };
+    // The TSA is named by the certificate the signer identifier points to,
+    // whose key a verification checks; TSTInfo's own `tsa` field is not
+    // signed by anything that ties it to that certificate, and is ignored.
+    let tsa = signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .find_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(c) if identifies(&signer.sid, c) => {
+                Some(c.tbs_certificate().subject().to_string())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "TSA sin nombre".to_owned());
     Ok((
         TimeStamp {
             token: token.to_vec(),
@@ -235,6 +251,69 @@ fn read(token: &[u8], data: &[u8]) -> Result<(TimeStamp, Option<u64>), String> {
         },
         info.nonce,
     ))
+}
+
+/// The certificates of an unverified token that chain by name from the
+/// signer's: its TSA's and, above it, those whose subject is the issuer
+/// of the one before.
+fn named_chain(token: &[u8]) -> Result<Vec<Certificate>, String> {
+    let malformed = || "el sello de tiempo está mal formado".to_owned();
+    let content_info = ContentInfo::from_der(token).map_err(|_| malformed())?;
+    let signed_data: SignedData = content_info.content.decode_as().map_err(|_| malformed())?;
+    let signer = signed_data.signer_infos.0.iter().next().ok_or_else(malformed)?;
+    let pool: Vec<&Certificate> = signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|choice| match choice {
+            cms::cert::CertificateChoices::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let mut current = pool
+        .iter()
+        .copied()
+        .find(|c| identifies(&signer.sid, c))
+        .ok_or("el sello de tiempo no incluye el certificado de la TSA que lo firmó")?;
+    let mut chain = vec![current.clone()];
+    while chain.len() < 5 {
+        let tbs = current.tbs_certificate();
+        if tbs.issuer() == tbs.subject() {
+            break;
+        }
+        match pool
+            .iter()
+            .copied()
+            .find(|c| c.tbs_certificate().subject() == tbs.issuer() && !chain.contains(c))
+        {
+            Some(issuer) => {
+                chain.push(issuer.clone());
+                current = issuer;
+            }
+            None => break,
+        }
+    }
+    Ok(chain)
+}
+
+/// `token` with `certificates` as its whole certificate set.
+fn with_certificates(token: &[u8], certificates: Vec<Certificate>) -> Result<Vec<u8>, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("no se pudo recortar el sello de tiempo: {e}");
+    let content_info = ContentInfo::from_der(token).map_err(|e| failed(&e))?;
+    let mut signed_data: SignedData = content_info.content.decode_as().map_err(|e| failed(&e))?;
+    let choices = certificates
+        .into_iter()
+        .map(cms::cert::CertificateChoices::Certificate)
+        .collect::<Vec<_>>();
+    signed_data.certificates = Some(cms::signed_data::CertificateSet(
+        der::asn1::SetOfVec::try_from(choices).map_err(|e| failed(&e))?,
+    ));
+    ContentInfo {
+        content_type: content_info.content_type,
+        content: Any::encode_from(&signed_data).map_err(|e| failed(&e))?,
+    }
+    .to_der()
+    .map_err(|e| failed(&e))
 }
 
 fn hash(oid: ObjectIdentifier, data: &[u8]) -> Result<Vec<u8>, String> {
@@ -381,10 +460,24 @@ impl TsaClient {
         ))
     }
 
-    /// `stamp`, if it verifies against the configured roots (or none are).
-    fn trusted(&self, stamp: TimeStamp) -> Result<TimeStamp, String> {
+    /// `stamp`, if it verifies against the configured roots (or none are),
+    /// named by the certificate that verified it, and carrying only its
+    /// TSA's chain: the certificate set is not signed, and anyone on the
+    /// way could have padded it past the room a signature has.
+    fn trusted(&self, mut stamp: TimeStamp) -> Result<TimeStamp, String> {
+        // First by names alone (no signature checked), then to the chain
+        // the roots vouch for.
+        stamp.token = with_certificates(&stamp.token, named_chain(&stamp.token)?)?;
         if !self.inner.roots.is_empty() {
-            super::timestamp_proof::prove(&stamp.token, &self.inner.roots)?;
+            let (proof, chain) = prove_chain(&stamp.token, &self.inner.roots)?;
+            stamp.tsa = proof.tsa;
+            stamp.token = with_certificates(&stamp.token, chain)?;
+        }
+        if stamp.token.len() > MAX_EMBEDDED_TOKEN_BYTES {
+            return Err(format!(
+                "su sello de tiempo no cabe en la firma ({} bytes; caben {MAX_EMBEDDED_TOKEN_BYTES})",
+                stamp.token.len()
+            ));
         }
         Ok(stamp)
     }
@@ -438,8 +531,27 @@ impl TsaClient {
                 if !response.status().is_success() {
                     return Err(format!("respondió {}", response.status()));
                 }
-                let body = response.bytes().await.map_err(|e| e.to_string())?;
-                Ok(body.to_vec())
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(';').next())
+                    .map(|v| v.trim().to_ascii_lowercase());
+                if content_type.as_deref() != Some("application/timestamp-reply") {
+                    return Err(format!(
+                        "respondió con {} en vez de application/timestamp-reply",
+                        content_type.as_deref().unwrap_or("un tipo no declarado")
+                    ));
+                }
+                let mut response = response;
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+                    if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                        return Err(format!("respondió con más de {MAX_RESPONSE_BYTES} bytes"));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body)
             }
             .await;
             let _ = answer.send(result);
@@ -481,6 +593,23 @@ mod tests {
         );
         assert!(at("20261202130012").is_err());
         assert!(at("20261202130012.x5Z").is_err());
+    }
+
+    #[test]
+    fn the_stated_accuracy_is_read_in_all_its_units() {
+        let accuracy = Accuracy {
+            seconds: Some(1),
+            millis: Some(500),
+            micros: Some(7),
+        };
+        let read = Accuracy::from_der(&accuracy.to_der().unwrap()).unwrap();
+        assert_eq!(read.span(), chrono::Duration::microseconds(1_500_007));
+        let none = Accuracy {
+            seconds: None,
+            millis: None,
+            micros: None,
+        };
+        assert_eq!(none.span(), chrono::Duration::zero());
     }
 
     #[test]

@@ -336,15 +336,18 @@ fn check_signature_bytes(
     report.key_id = Some(key_id.to_string());
     report.algorithm = Some(signer.algorithm);
     report.signing_time = signer.signing_time;
-    // A verified time-stamp proves the signature existed at its time, so
-    // that is the moment judged; otherwise the claimed one, which proves
-    // nothing against a stolen key.
+    // A verified time-stamp proves the signature existed by its time (plus
+    // the TSA's accuracy): the one moment a stolen key cannot write, and so
+    // the one a compromise is judged against. Everything else is judged at
+    // the claimed signing time.
     let mut proven = None;
     if let Some(stamp) = &signer.timestamp {
         (report.timestamp_time, report.timestamp_tsa) = (Some(stamp.time), Some(stamp.tsa.clone()));
         report.timestamp_check = Some(match prove(&stamp.token, trusted.tsa_roots()) {
             Ok(proof) => {
-                proven = Some(proof.time);
+                proven = Some(proof.latest);
+                // Named by the certificate whose key signed the token.
+                report.timestamp_tsa = Some(proof.tsa);
                 format!("verificado: la TSA lleva a la raíz de confianza «{}»", proof.root)
             }
             Err(why) => format!("no verificado: {why}"),
@@ -352,8 +355,7 @@ fn check_signature_bytes(
         report.timestamp_verified = proven.is_some();
     }
     report.office = certificate_name(&signer.certificate);
-    let at = proven.or(signer.signing_time);
-    let verdict = trusted.judge(&signer.certificate, &signer.carried, at, proven.is_some())?;
+    let verdict = trusted.judge(&signer.certificate, &signer.carried, signer.signing_time, proven)?;
     report.root_key_id = verdict.root.map(|root| root.to_string());
     report.revocation = verdict.revocation;
     Ok(())

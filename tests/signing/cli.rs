@@ -338,3 +338,91 @@ fn verify_qr_checks_the_payload_offline() {
     );
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn verify_labels_a_time_stamp_it_could_not_check_as_unverified() {
+    let tsa = crate::tsa::Tsa::start_with(crate::tsa::TsaKind::P256);
+    let dir = tempfile::tempdir().expect("temp");
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let data = crate::helpers::example("oficio-comision");
+    let request = crate::helpers::request("oficio-comision", &data);
+    let client = sello::pdf::TsaClient::new(vec![tsa.url()], std::time::Duration::from_secs(5));
+    let document = sello::signed_pdf::issue_stamped(
+        &crate::helpers::RENDERER,
+        &key.key,
+        crate::helpers::BASE_URL,
+        &request,
+        Some(&client),
+    )
+    .expect("issues");
+    assert!(document.timestamp.is_some(), "stamped");
+    let path = dir.path().join("o.pdf");
+    std::fs::write(&path, &document.pdf).expect("write");
+    let cert = key.cert_path();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            path.to_str().expect("utf-8"),
+            "--cert",
+            cert.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        let output = sello(dir.path(), &args, &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // Without the TSA's root the token proves nothing: its time and TSA
+    // are only what it says.
+    let text = verify(&[]);
+    assert!(
+        text.contains("Sello de tiempo (no verificado, según el propio sello): "),
+        "{text}"
+    );
+    let root = tsa.root_pem();
+    let text = verify(&["--tsa-root", root.to_str().expect("utf-8")]);
+    assert!(text.contains("  Sello de tiempo: "), "{text}");
+    assert!(!text.contains("(no verificado"), "{text}");
+}
+
+#[test]
+fn sign_with_the_installation_s_own_key_waits_for_a_rotation_under_way() {
+    let dir = tempfile::tempdir().expect("temp");
+    let issued = dir.path().join("issued.pdf");
+    let output = issue_oficio(dir.path(), &issued, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let claves = dir.path().join("data/claves");
+    let own = claves.join("oficina");
+    assert!(own.join("certificado.pem").exists(), "the installation's key");
+    let signed = dir.path().join("signed.pdf");
+    let rotating = sello::keys::KeyTurns::in_folder(&claves)
+        .rotating()
+        .expect("rotation's turn");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
+    command
+        .current_dir(dir.path())
+        .args([
+            "sign",
+            issued.to_str().expect("utf-8"),
+            "--key",
+            own.to_str().expect("utf-8"),
+            "--signer",
+            "Lic. Ana Ruiz",
+            "--cargo",
+            "Directora",
+            "--out",
+            signed.to_str().expect("utf-8"),
+        ])
+        .env("SELLO_FORMS_DIR", root().join("forms"))
+        .env("SELLO_DATA_DIR", dir.path().join("data"))
+        .env("SELLO_BASE_URL", "https://sello.example")
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("sello runs");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // While the rotation holds its turn, nothing is signed with the key.
+    let waiting = child.try_wait().expect("status").is_none();
+    drop(rotating);
+    let output = child.wait_with_output().expect("sello ends");
+    assert!(waiting, "signed during a rotation: {}", stderr(&output));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(signed.exists());
+}

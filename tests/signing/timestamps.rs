@@ -286,6 +286,18 @@ fn an_openssl_token_bound_by_ess_cert_id_v2_is_proven() {
         error.contains("firma del sello de tiempo no es válida"),
         "{error}"
     );
+
+    // OpenSSL writes no `tsa` field: the TSA is named by the certificate
+    // that signed, wherever the (sorted) certificate set puts it.
+    let mut extra = root.clone();
+    extra.extend(strangers(2));
+    let padded = with_certificates(&token, extra);
+    let first = carried(&padded)[0].tbs_certificate().subject().to_string();
+    assert!(!first.contains("Sellado de tiempo de prueba"), "{first}");
+    let stamp = read_token(&padded, b"valor de la firma").expect("its imprint is the data's");
+    assert!(stamp.tsa.contains("Sellado de tiempo de prueba"), "{}", stamp.tsa);
+    let proof = prove_timestamp(&padded, &root).expect("proven");
+    assert_eq!(proof.tsa, stamp.tsa);
 }
 
 #[test]
@@ -365,4 +377,209 @@ fn a_client_with_roots_takes_no_token_its_roots_do_not_vouch_for() {
         .expect("its own root vouches for it");
     let error = trusting(&stranger.root_pem()).stamp(b"firma").unwrap_err();
     assert!(error.contains("no es de confianza"), "{error}");
+}
+
+/// `token` with `extra` added to its (unsigned) certificate set.
+fn with_certificates(token: &[u8], extra: Vec<x509_cert::Certificate>) -> Vec<u8> {
+    use der::Encode;
+    let content_info = ContentInfo::from_der(token).expect("token");
+    let mut signed_data: SignedData = content_info.content.decode_as().expect("signed data");
+    let set = signed_data
+        .certificates
+        .get_or_insert_with(|| cms::signed_data::CertificateSet(Default::default()));
+    for certificate in extra {
+        set.0
+            .insert(cms::cert::CertificateChoices::Certificate(certificate))
+            .expect("a new certificate");
+    }
+    ContentInfo {
+        content_type: content_info.content_type,
+        content: der::Any::encode_from(&signed_data).expect("encodes"),
+    }
+    .to_der()
+    .expect("encodes")
+}
+
+/// Certificates of `count` keys made for the purpose.
+fn strangers(count: usize) -> Vec<x509_cert::Certificate> {
+    (0..count)
+        .map(|i| {
+            TestKey::generated(KeyAlgorithm::Ed25519, &format!("Ajena {i}"))
+                .key
+                .certificate
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_token_carrying_too_many_certificates_is_refused_before_any_chain_is_built() {
+    let tsa = Tsa::start_with(TsaKind::P256);
+    let root = certificates(&tsa.root_pem());
+    let stamp = client(&[tsa.url()]).stamp(b"firma").expect("stamped");
+    // A few more certificates than a chain needs still verify…
+    prove_timestamp(&with_certificates(&stamp.token, strangers(3)), &root).expect("a handful is fine");
+    // …a pile of them is refused, saying why.
+    let error = prove_timestamp(&with_certificates(&stamp.token, strangers(12)), &root).unwrap_err();
+    assert!(error.contains("demasiados certificados"), "{error}");
+    let mut huge = stamp.token.clone();
+    huge.resize(70 * 1024, 0);
+    let error = prove_timestamp(&huge, &root).unwrap_err();
+    assert!(error.contains("demasiado grande"), "{error}");
+}
+
+/// TimeStampResp as far as a man in the middle needs it.
+#[derive(der::Sequence)]
+struct Answer {
+    status: der::Any,
+    #[asn1(optional = "true")]
+    token: Option<der::Any>,
+}
+
+/// A man in the middle on the way to `upstream` (an http TSA): each answer
+/// comes back with `extra` added to its token's certificates, which no
+/// signature covers. Returns its URL.
+fn padding_proxy(upstream: String, extra: Vec<x509_cert::Certificate>) -> String {
+    use der::Encode;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/tsa", listener.local_addr().expect("address"));
+    let address = upstream
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(host, path)| (host.to_owned(), format!("/{path}")))
+        .expect("an http URL");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            let body = loop {
+                let read = stream.read(&mut buffer).expect("request");
+                request.extend_from_slice(&buffer[..read]);
+                let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().expect("length"));
+                if request.len() >= end + 4 + length {
+                    break request[end + 4..end + 4 + length].to_vec();
+                }
+            };
+            let mut upstream = std::net::TcpStream::connect(&address.0).expect("upstream");
+            write!(
+                upstream,
+                "POST {} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/timestamp-query\r\nContent-Length: {}\r\n\r\n",
+                address.1,
+                address.0,
+                body.len()
+            )
+            .expect("forward");
+            upstream.write_all(&body).expect("forward");
+            let mut answer = Vec::new();
+            upstream.read_to_end(&mut answer).expect("answer");
+            let end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+            let mut reply = Answer::from_der(&answer[end..]).expect("a TimeStampResp");
+            let token = reply.token.take().expect("granted").to_der().expect("token");
+            let padded = with_certificates(&token, extra.clone());
+            reply.token = Some(der::Any::from_der(&padded).expect("token"));
+            let reply = reply.to_der().expect("encodes");
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply; charset=binary\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.len()
+            )
+            .expect("reply");
+            stream.write_all(&reply).expect("reply");
+        }
+    });
+    url
+}
+
+/// The certificates a token carries, in the order they are stored.
+fn carried(token: &[u8]) -> Vec<x509_cert::Certificate> {
+    let content_info = ContentInfo::from_der(token).expect("token");
+    let signed_data: SignedData = content_info.content.decode_as().expect("signed data");
+    signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_tsa_is_named_by_the_certificate_that_signed_the_token_not_the_first_carried() {
+    let tsa = Tsa::start_with(TsaKind::P256);
+    let root = certificates(&tsa.root_pem());
+    let mut extra = root.clone();
+    extra.extend(strangers(2));
+    let proxy = padding_proxy(tsa.url(), extra);
+    let padded = client(std::slice::from_ref(&proxy))
+        .stamp(b"firma")
+        .expect("stamped");
+    let named = |c: &x509_cert::Certificate| c.tbs_certificate().subject().to_string();
+    // A SET OF is stored sorted: the TSA's certificate is not first.
+    let first = named(&carried(&padded.token)[0]);
+    assert!(!first.contains("Sellado de tiempo de prueba"), "{first}");
+    assert!(
+        padded.tsa.contains("Sellado de tiempo de prueba"),
+        "{}",
+        padded.tsa
+    );
+
+    // What the archive keeps (the issued document's stamp) and /v shows
+    // (the verification report) name the TSA's certificate.
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let trusting = TsaClient::with_roots(vec![proxy], Duration::from_secs(5), root.clone());
+    let document = issue_with_tsa(&key, &trusting);
+    let stamp = document.timestamp.clone().expect("stamped");
+    assert!(stamp.tsa.contains("Sellado de tiempo de prueba"), "{}", stamp.tsa);
+    let mut trusted = key.trusted();
+    for root in root {
+        trusted.add_tsa_root(root);
+    }
+    let report = verify(&document.pdf, &trusted);
+    let signature = &report.signatures[0];
+    assert!(signature.timestamp_verified, "{signature:?}");
+    assert!(
+        signature
+            .timestamp_tsa
+            .as_deref()
+            .is_some_and(|tsa| tsa.contains("Sellado de tiempo de prueba") && !tsa.contains("Raiz")),
+        "{signature:?}"
+    );
+}
+
+#[test]
+fn a_tsa_answer_padded_with_certificates_still_gives_a_stamped_document() {
+    let tsa = Tsa::start_with(TsaKind::P256);
+    let root = certificates(&tsa.root_pem());
+    let proxy = padding_proxy(tsa.url(), strangers(100));
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    for client in [
+        client(std::slice::from_ref(&proxy)),
+        TsaClient::with_roots(vec![proxy.clone()], Duration::from_secs(5), root.clone()),
+    ] {
+        let document = issue_with_tsa(&key, &client);
+        let stamp = document.timestamp.clone().expect("B-T: the token's chain fits");
+        assert!(
+            carried(&stamp.token).len() <= 2,
+            "{:?}",
+            carried(&stamp.token).len()
+        );
+        let mut trusted = key.trusted();
+        for root in root.clone() {
+            trusted.add_tsa_root(root);
+        }
+        let report = verify(&document.pdf, &trusted);
+        assert!(report.is_valid(), "{report:?}");
+        assert!(report.signatures[0].timestamp_verified, "{report:?}");
+    }
 }
