@@ -38,6 +38,12 @@ fn the_seeds_chains_are_declared_as_citations() {
         ("informe-diagnostico", "diagnostico"),
         ("plan-trabajo", "informe_diagnostico"),
         ("informe-final", "plan_trabajo"),
+        ("acuse-entrega-apoyo", "folio_autorizacion"),
+        ("acuse-entrega-apoyo", "folio_solicitud"),
+        ("constancia-asistencia-comision", "folio_comision"),
+        ("ficha-seguimiento-pfd", "folio_plan"),
+        ("ficha-seguimiento-laboral", "folio_plan"),
+        ("linea-salida", "folio_linea_base"),
     ] {
         assert!(declared.contains(&chain), "{chain:?} is not a documento field");
     }
