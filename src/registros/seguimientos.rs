@@ -2,6 +2,14 @@
 //! force still owe, as their forms declare it in `[[seguimiento]]`, and is
 //! not yet closed by a document in force of the closing form that cites
 //! their folio. Read from the archive each time: nothing to keep in step.
+//!
+//! A closing document is matched by the folio in its data, not by its row
+//! in `document_citations`: where the field is a `documento` (the acuse's
+//! oficio de autorización, the constancia's oficio de comisión) the archive
+//! refused any folio that is not an issued, current document of the right
+//! form, so the two agree; the folio in the data also closes what documents
+//! issued before those fields cited, and text fields such as the renewal's
+//! `oficio_anterior`, which may name a resguardo on paper.
 
 use std::collections::{HashMap, HashSet};
 

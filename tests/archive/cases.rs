@@ -159,6 +159,85 @@ crate::archive_conformance!(
     a_citation_to_a_missing_annulled_foreign_wrong_form_or_other_persons_document_is_refused
 );
 
+/// The acuse de entrega cites the oficio that authorised the apoyo (and
+/// the solicitud): printed as the archive found them, refused for an
+/// oficio of another form or of other persons, and it closes the oficio's
+/// follow-up.
+async fn an_acuse_cites_its_autorizacion_and_closes_its_follow_up(fixture: &Fixture) {
+    let solicitud = fixture
+        .issue("solicitud-apoyo", &example("solicitud-apoyo"))
+        .await;
+    let oficio = citing("oficio-autorizacion-apoyo", "folio_solicitud", &solicitud.folio);
+    let oficio = fixture.issue("oficio-autorizacion-apoyo", &oficio).await;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let owed = || async {
+        sello::registros::seguimientos::pending(&fixture.archive, &crate::CATALOG, today, 400)
+            .await
+            .expect("follow-ups")
+            .into_iter()
+            .any(|due| due.folio == oficio.folio && due.cierra == "acuse-entrega-apoyo")
+    };
+    assert!(owed().await, "the oficio awaits its acuse");
+
+    let form = "acuse-entrega-apoyo";
+    let field = "folio_autorizacion";
+    let message = refused(
+        fixture
+            .issue_on(form, &citing(form, field, &solicitud.folio), 22, None)
+            .await,
+    );
+    assert!(
+        message.contains(field)
+            && message.contains("es de otro formulario")
+            && message.contains("Oficio de autorización de apoyo"),
+        "{message}"
+    );
+    let mut strangers = example("oficio-autorizacion-apoyo");
+    strangers["solicitante"]["identificacion"] = "HELJ611102MSPRRN01".into();
+    strangers["beneficiario"]["identificacion"] = "GOZA030715MSPMVNA8".into();
+    let strangers = fixture.issue("oficio-autorizacion-apoyo", &strangers).await;
+    let message = refused(
+        fixture
+            .issue_on(form, &citing(form, field, &strangers.folio), 22, None)
+            .await,
+    );
+    assert!(message.contains("es de otra persona"), "{message}");
+    assert!(owed().await, "a refused acuse closes nothing");
+
+    let mut acuse = citing(form, field, &oficio.folio);
+    acuse["folio_solicitud"] = Value::String(solicitud.folio.clone());
+    let acuse = fixture.issue(form, &acuse).await;
+    let text = pdf_text_of(fixture, &acuse).await;
+    assert!(
+        text.contains(&format!(
+            "autorizado mediante el oficio con folio {} del 22 de noviembre de 2026",
+            oficio.folio
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("folio {} del 22 de noviembre de 2026", solicitud.folio)),
+        "{text}"
+    );
+    assert!(!text.contains("sin comprobar"), "{text}");
+    let cites = fixture.archive.citations(acuse.row_id).await.expect("citations");
+    let mut cited: Vec<(&str, &str)> = cites
+        .cites
+        .iter()
+        .map(|c| (c.field.as_str(), c.folio.as_str()))
+        .collect();
+    cited.sort();
+    assert_eq!(
+        cited,
+        vec![
+            (field, oficio.folio.as_str()),
+            ("folio_solicitud", solicitud.folio.as_str())
+        ]
+    );
+    assert!(!owed().await, "the acuse closed the oficio's follow-up");
+}
+crate::archive_conformance!(an_acuse_cites_its_autorizacion_and_closes_its_follow_up);
+
 async fn a_plan_cites_only_the_carta_of_its_own_familys_expediente(fixture: &Fixture) {
     let carta = fixture
         .issue("carta-compromiso", &example("carta-compromiso"))

@@ -231,6 +231,27 @@ pub fn example_now(id: &str) -> Value {
     example
 }
 
+/// `data` citing what the archive holds: each required `documento` field
+/// cites a document just issued from the example of the first form it
+/// names (the examples share their persons), and each optional one is
+/// left empty, as for a document from before Sello.
+pub async fn citing_issued(fixture: &Fixture, form: &sello::forms::FormSpec, data: &Value) -> Value {
+    let mut data = data.clone();
+    for field in &form.fields {
+        let sello::forms::FieldType::Document { forms, .. } = &field.kind else {
+            continue;
+        };
+        if field.required {
+            let cited = forms[0].id.as_str();
+            let record = fixture.issue(cited, &example(cited)).await;
+            data[&field.name] = Value::String(record.folio);
+        } else if let Some(object) = data.as_object_mut() {
+            object.remove(&field.name);
+        }
+    }
+    data
+}
+
 pub fn at(day: u32) -> chrono::DateTime<Tz> {
     chrono_tz::America::Mexico_City
         .with_ymd_and_hms(2026, 11, day, 10, 30, 0)

@@ -56,10 +56,15 @@ fn name_of(role: Role) -> &'static str {
     }
 }
 
-/// Drafts the form's example, takes every step (the people it names
+/// Drafts the form's example (citing documents issued for it), takes every step (the people it names
 /// sign on paper) and returns the issued document and its PDF.
-async fn through_its_workflow(service: &Service, staff: &Staff, form: &FormSpec) -> (Value, Vec<u8>) {
-    let data = crate::example_now(form.id.as_str());
+async fn through_its_workflow(
+    fixture: &Fixture,
+    service: &Service,
+    staff: &Staff,
+    form: &FormSpec,
+) -> (Value, Vec<u8>) {
+    let data = crate::citing_issued(fixture, form, &crate::example_now(form.id.as_str())).await;
     let id = draft(service, &staff.auxiliar, form.id.as_str(), &data).await;
     step(service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     let mut issued = None;
@@ -188,7 +193,7 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
             // Sello issues it itself for a lote; never drafted.
             continue;
         }
-        let (document, pdf) = through_its_workflow(&service, &staff, form).await;
+        let (document, pdf) = through_its_workflow(fixture, &service, &staff, form).await;
         let text = raw_text(&pdf);
         let typed = typed_signers(form);
         let signer = name_of(Role::Firmante);

@@ -38,6 +38,12 @@ fn the_seeds_chains_are_declared_as_citations() {
         ("informe-diagnostico", "diagnostico"),
         ("plan-trabajo", "informe_diagnostico"),
         ("informe-final", "plan_trabajo"),
+        ("acuse-entrega-apoyo", "folio_autorizacion"),
+        ("acuse-entrega-apoyo", "folio_solicitud"),
+        ("constancia-asistencia-comision", "folio_comision"),
+        ("ficha-seguimiento-pfd", "folio_plan"),
+        ("ficha-seguimiento-laboral", "folio_plan"),
+        ("linea-salida", "folio_linea_base"),
     ] {
         assert!(declared.contains(&chain), "{chain:?} is not a documento field");
     }
@@ -138,4 +144,39 @@ fn an_issued_document_prints_the_folio_and_date_the_archive_resolved() {
         "{text}"
     );
     assert!(!text.contains("sin comprobar"), "{text}");
+}
+
+/// A follow-up is closed by a document that cites the owing one: where the
+/// closing field is a `documento`, it must be able to cite the owing form,
+/// or nothing could ever close it. The acuse and the constancia cite
+/// through the archive; the renewal of a resguardo types the folio, since
+/// the first resguardo may be on paper.
+#[test]
+fn every_follow_up_is_closed_through_a_field_that_can_cite_its_form() {
+    let mut through_documento = Vec::new();
+    for owing in CATALOG.iter() {
+        for follow_up in &owing.seguimiento {
+            let closing = CATALOG.get(&follow_up.cierra).expect("closing form");
+            let field = closing
+                .fields
+                .iter()
+                .find(|f| f.name == follow_up.cita)
+                .unwrap_or_else(|| panic!("{}: no field «{}»", closing.id, follow_up.cita));
+            if let FieldType::Document { forms, .. } = &field.kind {
+                assert!(
+                    forms.iter().any(|f| f.id == owing.id),
+                    "{}.{} cannot cite {}",
+                    closing.id,
+                    field.name,
+                    owing.id
+                );
+                through_documento.push(closing.id.as_str());
+            }
+        }
+    }
+    through_documento.sort();
+    assert_eq!(
+        through_documento,
+        ["acuse-entrega-apoyo", "constancia-asistencia-comision"]
+    );
 }

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use sello::config::Config;
 use sello::forms::{Catalog, FieldType, FormSpec, IssueDate, SignerValue, StepKind};
 use sello::keys::{KeyAlgorithm, OfficeKey};
-use sello::render::{DocumentContext, Endorsement, Renderer};
+use sello::render::{CitedDocument, DocumentContext, Endorsement, Renderer};
 use sello::signed_pdf::{IssueRequest, issue};
 use serde_json::Value;
 
@@ -117,25 +117,35 @@ pub fn endorsements_for(form: &FormSpec, data: &Value) -> Vec<Endorsement> {
         .collect()
 }
 
-/// `data` without the folios its `documento` fields cite: a document
-/// that cites another is issued only from an archive, which resolves the
-/// folio; these tests issue without one (the archive's tests issue
-/// citations). The fields are optional in every form of the catalog.
-pub fn without_citations(form: &FormSpec, data: &Value) -> Value {
+/// `data` and the citations an archive would have resolved for it: a
+/// document that cites another is issued only from an archive, which
+/// resolves the folio; these tests issue without one (the archive's tests
+/// issue real citations). An optional citation is left out; a required
+/// one (the oficio an acuse or a constancia closes) is taken as resolved,
+/// as the typed folio issued on the 20th of November.
+pub fn as_resolved(form: &FormSpec, data: &Value) -> (Value, Vec<CitedDocument>) {
     let mut data = data.clone();
+    let mut resolved = Vec::new();
     if let Some(object) = data.as_object_mut() {
         for field in &form.fields {
-            if matches!(field.kind, sello::forms::FieldType::Document { .. }) {
-                assert!(
-                    !field.required,
-                    "{}: «{}» cites and is required",
-                    form.id, field.name
-                );
+            let FieldType::Document { forms, .. } = &field.kind else {
+                continue;
+            };
+            if !field.required {
                 object.remove(&field.name);
+                continue;
             }
+            let folio = object.get(&field.name).and_then(Value::as_str);
+            let folio = folio.unwrap_or_else(|| panic!("{}: «{}» is required", form.id, field.name));
+            resolved.push(CitedDocument {
+                field: field.name.clone(),
+                folio: folio.to_owned(),
+                fecha: "2026-11-20".into(),
+                formulario: forms[0].name().to_owned(),
+            });
         }
     }
-    data
+    (data, resolved)
 }
 
 /// Issues `data` as the trámite does at its last step: with its folio,
@@ -145,7 +155,8 @@ pub fn without_citations(form: &FormSpec, data: &Value) -> Value {
 pub fn issue_as_tramite(id: &str, data: &Value) -> Vec<u8> {
     let form = form(id);
     let endorsements = endorsements_for(form, data);
-    let data = sello::tramites::signed_data(form, &without_citations(form, data), &endorsements);
+    let (data, citations) = as_resolved(form, data);
+    let data = sello::tramites::signed_data(form, &data, &endorsements);
     let on_paper = sello::forms::paper_signers(form, &data);
     let request = IssueRequest {
         form,
@@ -157,7 +168,7 @@ pub fn issue_as_tramite(id: &str, data: &Value) -> Vec<u8> {
         endorsements: &endorsements,
         hand_signatures: &[],
         on_paper: &on_paper,
-        citations: &[],
+        citations: &citations,
     };
     issue(&RENDERER, &KEY.1, "https://sello.dif-soledad.gob.mx", &request)
         .unwrap_or_else(|e| panic!("{id}: not issued: {e}"))
