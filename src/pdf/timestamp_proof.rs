@@ -24,7 +24,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, SubjectKeyIdentifier};
 
 use super::cms::{IssuerSerial, SigningCertificateV2};
-use super::tsp::{TstInfo, generalized_time};
+use super::tsp::{generalized_time, tst_info};
 use crate::keys::{Hash, is_authority, signed_by_foreign};
 
 /// Certificates between a TSA and its root, at most.
@@ -102,17 +102,7 @@ pub(super) fn prove_chain(
             "el sello de tiempo trae demasiados certificados ({carried}; se admiten hasta {MAX_CERTIFICATES})"
         ));
     }
-    if signed_data.encap_content_info.econtent_type != rfc3161::ID_CT_TST_INFO {
-        return Err("el sello de tiempo no contiene un TSTInfo".into());
-    }
-    let econtent: OctetString = signed_data
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or_else(malformed)?
-        .decode_as()
-        .map_err(|_| malformed())?;
-    let info = TstInfo::from_der(econtent.as_bytes()).map_err(|_| malformed())?;
+    let (econtent, info) = tst_info(&signed_data)?;
     let time = generalized_time(&info.gen_time)?;
 
     let signers: Vec<_> = signed_data.signer_infos.0.iter().collect();

@@ -200,17 +200,7 @@ fn read(token: &[u8], data: &[u8]) -> Result<(TimeStamp, Option<u64>), String> {
         return Err(malformed());
     }
     let signed_data: SignedData = content_info.content.decode_as().map_err(|_| malformed())?;
-    if signed_data.encap_content_info.econtent_type != ID_CT_TST_INFO {
-        return Err("el sello de tiempo no contiene un TSTInfo".into());
-    }
-    let econtent: OctetString = signed_data
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or_else(malformed)?
-        .decode_as()
-        .map_err(|_| malformed())?;
-    let info = TstInfo::from_der(econtent.as_bytes()).map_err(|_| malformed())?;
+    let (econtent, info) = tst_info(&signed_data)?;
     let expected = hash(info.message_imprint.hash_algorithm.oid, data)?;
     if info.message_imprint.hashed_message.as_bytes() != expected.as_slice() {
         return Err("el sello de tiempo no corresponde a la firma: su huella no coincide".into());
@@ -340,6 +330,24 @@ pub(super) fn generalized_time(value: &Any) -> Result<DateTime<Utc>, String> {
     }
     let nanos: u32 = format!("{fraction:0<9}")[..9].parse().map_err(|_| bad())?;
     Ok(seconds.and_utc() + chrono::Duration::nanoseconds(i64::from(nanos)))
+}
+
+/// The TSTInfo a token's SignedData encapsulates, with its encoding (what
+/// the TSA's signed message digest covers).
+pub(super) fn tst_info(signed_data: &SignedData) -> Result<(OctetString, TstInfo), String> {
+    let malformed = || "el sello de tiempo está mal formado".to_owned();
+    if signed_data.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        return Err("el sello de tiempo no contiene un TSTInfo".into());
+    }
+    let econtent: OctetString = signed_data
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(malformed)?
+        .decode_as()
+        .map_err(|_| malformed())?;
+    let info = TstInfo::from_der(econtent.as_bytes()).map_err(|_| malformed())?;
+    Ok((econtent, info))
 }
 
 /// The configured TSAs, asked in order until one answers with a good token.
