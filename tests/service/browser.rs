@@ -68,6 +68,18 @@ pub(crate) async fn chromium(driver: &Driver) -> Client {
 /// and AA rules, and fails with what it found. WebDriver's scripts are not
 /// bound by the page's CSP, so the page itself needs no change to be checked.
 pub(crate) async fn axe(client: &Client, page: &str) {
+    let violations = axe_violations(client).await;
+    assert!(
+        violations.is_empty(),
+        "axe-core finds {} violation(s) on {page}:\n{}",
+        violations.len(),
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}
+
+/// What axe-core finds wrong on the page the browser shows: each rule
+/// broken, with a few of the elements that break it.
+pub(crate) async fn axe_violations(client: &Client) -> Vec<serde_json::Value> {
     static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let source = SOURCE.get_or_init(|| {
         let path = std::env::var("AXE_CORE_JS")
@@ -94,13 +106,7 @@ pub(crate) async fn axe(client: &Client, page: &str) {
         )
         .await
         .expect("axe-core runs");
-    let violations = violations.as_array().cloned().unwrap_or_default();
-    assert!(
-        violations.is_empty(),
-        "axe-core finds {} violation(s) on {page}:\n{}",
-        violations.len(),
-        serde_json::to_string_pretty(&violations).unwrap_or_default()
-    );
+    violations.as_array().cloned().unwrap_or_default()
 }
 
 /// Where screenshots go: kept after the test, to be looked at.

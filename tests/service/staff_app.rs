@@ -167,7 +167,10 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
         scrolled > 200.0,
         "the page came back at its table, scrolled {scrolled} px"
     );
-    assert!(page_overflow(&client).await <= 0, "more rows do not widen the page");
+    assert!(
+        page_overflow(&client).await <= 0,
+        "more rows do not widen the page"
+    );
     let shot = screenshot(&client, "12-tableta-tabla-integrantes.png").await;
     eprintln!("captura: {}", shot.display());
     axe(&client, "/formularios/caracterizacion-familia#… (más filas)").await;
@@ -294,5 +297,18 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     assert!(answer.contains("Cómo leer el código del papel"), "{answer}");
     assert!(!answer.contains("no es un documento emitido"), "{answer}");
     axe(&client, "/v/… (mal escrito)").await;
+    // The checker can fail: an image without its text is found.
+    client
+        .execute(
+            "document.querySelector('main').appendChild(document.createElement('img')).src = '/favicon.svg';",
+            vec![],
+        )
+        .await
+        .expect("plant an image without alt");
+    let found = crate::browser::axe_violations(&client).await;
+    assert!(
+        found.iter().any(|v| v["id"] == "image-alt"),
+        "axe-core reports the image without alt: {found:?}"
+    );
     client.close().await.expect("close");
 }
