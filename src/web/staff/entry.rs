@@ -477,6 +477,47 @@ mod tests {
     }
 
     #[test]
+    fn an_identity_number_is_kept_as_it_is_checked() {
+        let form = catalog_form("oficio-autorizacion-apoyo");
+        let data = posted(&[
+            ("beneficiario.nombre", "Rosa"),
+            ("beneficiario.identificacion", " goml 850312msprpr09 "),
+        ])
+        .data(&form);
+        assert_eq!(data["beneficiario"]["identificacion"], "GOML850312MSPRPR09");
+    }
+
+    #[test]
+    fn a_field_with_a_problem_is_marked_and_points_to_its_message() {
+        let form = catalog_form("oficio-comision");
+        let problems = vec![Problem {
+            path: "comisionados[2].cargo".into(),
+            message: "«Cargo» es obligatorio y está vacío".into(),
+        }];
+        let html = fields(&form, &json!({}), &problems, None).into_string();
+        let input = html
+            .split("<input")
+            .find(|i| i.contains("name=\"comisionados[2].cargo\""))
+            .expect("the cell");
+        assert!(input.contains("aria-invalid=\"true\""), "{input}");
+        assert!(
+            input.contains("aria-describedby=\"error-comisionados[2].cargo\""),
+            "{input}"
+        );
+        assert!(input.contains("aria-label=\"Cargo, fila 2\""), "{input}");
+        assert!(html.contains("id=\"error-comisionados[2].cargo\""));
+        // A field with a label is named by it, not by an aria-label.
+        let place = html
+            .split("<input")
+            .find(|i| i.contains("name=\"lugar_expedicion\""))
+            .expect("the place");
+        assert!(!place.contains("aria-label"), "{place}");
+        assert!(place.contains(" required"), "{place}");
+        let summary = problem_summary(&problems).into_string();
+        assert!(summary.contains("href=\"#comisionados[2].cargo\""), "{summary}");
+    }
+
+    #[test]
     fn markup_typed_in_a_field_is_shown_as_text() {
         let form = catalog_form("oficio-comision");
         let data = json!({"evento": "<script>alert(1)</script>"});
