@@ -23,7 +23,22 @@ pub struct VerificationCode(u128);
 #[error("el código de verificación no es válido; revise que esté bien escrito")]
 pub struct InvalidCode;
 
+/// What is wrong with text typed as a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mistyped {
+    /// It has this many letters and digits instead of 27.
+    Length(usize),
+    /// A symbol no code uses (such as `U` or `*`), or a first symbol over 7.
+    Symbol,
+    /// Well formed, but its last character does not match the others: a
+    /// character was misread or two were swapped.
+    CheckCharacter,
+}
+
 impl VerificationCode {
+    /// The number of letters and digits of a code, hyphens aside.
+    pub const LENGTH: usize = DIGITS + 1;
+
     /// A new code from the operating system's secure random generator.
     pub fn generate() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 16];
@@ -34,6 +49,13 @@ impl VerificationCode {
     /// Reads a code as a person may type it: any case, with or without
     /// hyphens or spaces, `I`/`L` for 1 and `O` for 0.
     pub fn parse(text: &str) -> Result<Self, InvalidCode> {
+        Self::read(text).map_err(|_| InvalidCode)
+    }
+
+    /// Like [`Self::parse`], saying what is wrong with the text as typed:
+    /// a property of the text alone (anyone can compute a check
+    /// character), so telling it reveals nothing about the archive.
+    pub fn read(text: &str) -> Result<Self, Mistyped> {
         let symbols: Vec<u8> = text
             .bytes()
             .filter(|b| !matches!(b, b'-' | b' '))
@@ -44,14 +66,17 @@ impl VerificationCode {
             })
             .collect();
         if symbols.len() != DIGITS + 1 {
-            return Err(InvalidCode);
+            return Err(Mistyped::Length(symbols.len()));
         }
         let mut value: u128 = 0;
         for (i, symbol) in symbols[..DIGITS].iter().enumerate() {
-            let digit = ALPHABET.iter().position(|a| a == symbol).ok_or(InvalidCode)? as u128;
+            let digit = ALPHABET
+                .iter()
+                .position(|a| a == symbol)
+                .ok_or(Mistyped::Symbol)? as u128;
             // The first digit carries only the top three bits.
             if i == 0 && digit > 7 {
-                return Err(InvalidCode);
+                return Err(Mistyped::Symbol);
             }
             value = (value << 5) | digit;
         }
@@ -59,7 +84,7 @@ impl VerificationCode {
         if code.check_symbol() == symbols[DIGITS] {
             Ok(code)
         } else {
-            Err(InvalidCode)
+            Err(Mistyped::CheckCharacter)
         }
     }
 
@@ -119,6 +144,25 @@ mod tests {
                 .replace('0', "o");
             assert_eq!(VerificationCode::parse(&typed), Ok(code));
         }
+    }
+
+    #[test]
+    fn a_mistyped_code_says_what_is_wrong() {
+        let printed = VerificationCode::generate().unwrap().display();
+        assert_eq!(VerificationCode::read(&printed[..20]), Err(Mistyped::Length(16)));
+        let mut swapped: Vec<u8> = printed.clone().into_bytes();
+        let last = swapped.len() - 1;
+        swapped[last] = if swapped[last] == b'0' { b'1' } else { b'0' };
+        assert_eq!(
+            VerificationCode::read(std::str::from_utf8(&swapped).unwrap()),
+            Err(Mistyped::CheckCharacter)
+        );
+        let mut foreign = printed.into_bytes();
+        foreign[1] = b'*';
+        assert_eq!(
+            VerificationCode::read(std::str::from_utf8(&foreign).unwrap()),
+            Err(Mistyped::Symbol)
+        );
     }
 
     #[test]

@@ -204,6 +204,27 @@ impl Archive {
         })
     }
 
+    /// The data of the drafts saved lately in the office, newest first:
+    /// those of `user_id` when given, else anyone's. Where a blank entry
+    /// form finds what people type on every form (the place, the signer).
+    pub async fn recent_draft_data(
+        &self,
+        user_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<String>, ArchiveError> {
+        let pool = self.store.pool();
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT data FROM drafts WHERE office_code = $1 AND ($2 < 0 OR created_by = $2) \
+             ORDER BY updated_at DESC, id DESC LIMIT $3",
+        )
+        .bind(&self.office.code)
+        .bind(user_id.unwrap_or(-1))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows.into_iter().map(|(data,)| data).collect())
+    }
+
     /// The documents a user issued lately, newest first: their home page.
     pub async fn recent_documents_by(
         &self,

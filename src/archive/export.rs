@@ -23,7 +23,10 @@ pub struct ExportSummary {
 
 const README: &str = "Expediente exportado por Sello.
 
-- documentos/: el PDF firmado de cada documento, con su folio como nombre.
+- documentos/: el PDF firmado de cada documento, con su folio como nombre,
+  tal como se emitió. De un documento anulado o reemplazado hay además una
+  copia marcada «ANULADO» (FOLIO-ANULADO.pdf), sin firma, para imprimir o
+  leer; la que se verifica es la original.
 - manifest.json: por documento, folio, formulario, estado, SHA-256,
   firmas y dirección de verificación.
 - auditoria.json: los eventos de auditoría del expediente y sus documentos.
@@ -32,9 +35,50 @@ const README: &str = "Expediente exportado por Sello.
   accion, oficina, documento, expediente, detalles].
 - SHA256SUMS: compruebe los archivos con «sha256sum -c SHA256SUMS».
 
+- certificado.pem (cuando lo exporta el servicio o «sello expediente
+  export»): el certificado raíz de la oficina y los de sus claves de firma.
+
 Las firmas de los PDF se verifican con cualquier validador de firmas PDF
-(por ejemplo pyHanko o pdfsig) y el certificado de la oficina.
+(por ejemplo pyHanko o pdfsig) y el certificado de la oficina
+(certificado.pem), por ejemplo:
+  pyhanko sign validate --trust certificado.pem documentos/ARCHIVO.pdf
 ";
+
+/// The «ANULADO» copy of an annulled document's PDF, made off the async
+/// workers (Typst lays out every page).
+async fn marked_copy(pdf: Vec<u8>, pages: Option<i64>) -> Result<Vec<u8>, ArchiveError> {
+    let pages = pages.and_then(|p| usize::try_from(p).ok()).unwrap_or(1);
+    tokio::task::spawn_blocking(move || crate::render::stamp_annulled(&pdf, pages))
+        .await
+        .map_err(|e| ArchiveError::Refused(format!("no se pudo marcar la copia anulada: {e}")))?
+        .map_err(|e| ArchiveError::Refused(format!("no se pudo marcar la copia anulada: {e}")))
+}
+
+/// Every moment in `value` written one way, UTC to the second
+/// (`2026-12-01T20:05:17Z`): the archive keeps moments as each part wrote
+/// them (`-06:00`, microseconds), which a reader of the manifest should
+/// not have to reconcile. Days (`2026-12-01`) and other text stay as they are.
+fn utc_moments(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => match chrono::DateTime::parse_from_rfc3339(&text) {
+            Ok(moment) => Value::String(
+                moment
+                    .with_timezone(&Utc)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            ),
+            Err(_) => Value::String(text),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(utc_moments).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (key, utc_moments(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
 
 /// A folio as a file name: `DIF-SLP/OF/2026/0142` → `DIF-SLP_OF_2026_0142.pdf`.
 pub fn pdf_file_name(folio: &str) -> String {
@@ -60,6 +104,18 @@ impl Archive {
     /// Writes expediente `id` to `out` (through a temporary file, so a
     /// failure leaves nothing half-written).
     pub async fn export_expediente(&self, id: PublicId, out: &Path) -> Result<ExportSummary, ArchiveError> {
+        self.export_expediente_with(id, out, "").await
+    }
+
+    /// As [`Self::export_expediente`], with `certificates_pem` (the office's
+    /// root and key certificates, `TrustedKeys::certificates_pem`) as
+    /// `certificado.pem`, so the signatures verify without Sello.
+    pub async fn export_expediente_with(
+        &self,
+        id: PublicId,
+        out: &Path,
+        certificates_pem: &str,
+    ) -> Result<ExportSummary, ArchiveError> {
         let expediente = self.expediente(id).await?;
         let documents = self.expediente_documents(expediente.row_id).await?;
         let persons = self.expediente_persons(expediente.row_id).await?;
@@ -87,6 +143,7 @@ impl Archive {
         for document in &documents {
             // A folio whose issuance failed has no PDF: it is listed, annulled.
             // The PDF as served now; its issued bytes are its beginning.
+            let mut marked = None;
             let (name, size) = match &document.current_pdf_sha256 {
                 Some(sha256) => {
                     let pdf = self.pdf(document).await?;
@@ -95,7 +152,16 @@ impl Archive {
                     zip.write_all(&pdf).map_err(io)?;
                     sums.push_str(&format!("{sha256}  {name}\n"));
                     pdfs += 1;
-                    (Some(name), Some(pdf.len()))
+                    let size = pdf.len();
+                    if document.status != "emitido" {
+                        let copy = marked_copy(pdf, document.pages).await?;
+                        let copy_name = name.replace(".pdf", "-ANULADO.pdf");
+                        zip.start_file(copy_name.as_str(), stored).map_err(zip_error)?;
+                        zip.write_all(&copy).map_err(io)?;
+                        sums.push_str(&format!("{}  {copy_name}\n", super::sha256_hex(&copy)));
+                        marked = Some(copy_name);
+                    }
+                    (Some(name), Some(size))
                 }
                 None => (None, None),
             };
@@ -113,6 +179,7 @@ impl Archive {
                 "verificacion": document.verification_url,
                 "firmas": self.signatures(document.row_id).await?,
                 "anulacion": document.annulled_at.as_ref().map(|at| json!({
+                    "copia_marcada": marked,
                     "fecha": at,
                     "por": document.annulled_by,
                     "motivo": document.annul_reason,
@@ -128,7 +195,7 @@ impl Archive {
             "personas": persons,
             "documentos": entries,
         });
-        let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| io(e.into()))?;
+        let manifest = serde_json::to_vec_pretty(&utc_moments(manifest)).map_err(|e| io(e.into()))?;
         // The events exactly as sealed, the database's keys included: each
         // hash covers them, so anyone can check the chain from the export.
         let audit = serde_json::to_vec_pretty(&events).map_err(|e| io(e.into()))?;
@@ -136,6 +203,15 @@ impl Archive {
             sums.push_str(&format!("{}  {name}\n", super::sha256_hex(bytes)));
             zip.start_file(name, deflated).map_err(zip_error)?;
             zip.write_all(bytes).map_err(io)?;
+        }
+        if !certificates_pem.is_empty() {
+            let name = "certificado.pem";
+            sums.push_str(&format!(
+                "{}  {name}\n",
+                super::sha256_hex(certificates_pem.as_bytes())
+            ));
+            zip.start_file(name, deflated).map_err(zip_error)?;
+            zip.write_all(certificates_pem.as_bytes()).map_err(io)?;
         }
         for (name, text) in [("SHA256SUMS", sums.as_str()), ("LEEME.txt", README)] {
             zip.start_file(name, deflated).map_err(zip_error)?;
@@ -150,5 +226,30 @@ impl Archive {
             events: events.len(),
             bytes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_moments;
+    use serde_json::json;
+
+    #[test]
+    fn the_manifest_writes_every_moment_one_way() {
+        let manifest = utc_moments(json!({
+            "emitido": "2026-12-01T14:05:17-06:00",
+            "firmas": [{"fecha": "2026-12-01T20:05:17.550372Z"}],
+            "abierto": "2026-12-01",
+            "folio": "DIF/OF/2026/0001",
+        }));
+        assert_eq!(
+            manifest,
+            json!({
+                "emitido": "2026-12-01T20:05:17Z",
+                "firmas": [{"fecha": "2026-12-01T20:05:17Z"}],
+                "abierto": "2026-12-01",
+                "folio": "DIF/OF/2026/0001",
+            })
+        );
     }
 }

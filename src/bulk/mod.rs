@@ -196,12 +196,19 @@ pub fn row_key(form: &FormSpec, data: &Value, expediente: Option<PublicId>) -> S
 }
 
 /// The documents of a run, in row order, as a CSV for the office's records
-/// and for handing out: `linea;folio;verificacion`.
+/// and for handing out: `linea;folio;verificacion;nombre`.
 pub fn issued_csv(rows: &[IssuedRow]) -> Vec<u8> {
+    // The person's name, so the clerk finds each row without the spreadsheet beside it.
     crate::csv_out::for_spreadsheets(
-        &["linea", "folio", "verificacion"],
-        rows.iter()
-            .map(|row| vec![row.line.to_string(), row.folio.clone(), row.url.clone()]),
+        &["linea", "folio", "verificacion", "nombre"],
+        rows.iter().map(|row| {
+            vec![
+                row.line.to_string(),
+                row.folio.clone(),
+                row.url.clone(),
+                row.person.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+            ]
+        }),
     )
 }
 
@@ -292,10 +299,17 @@ mod tests {
             row_id: 1,
             folio: "=1+1".into(),
             url: "@SUM(1)".into(),
-            person: None,
+            person: Some(crate::archive::NamedPerson {
+                role: "representante".into(),
+                name: "=2+2".into(),
+                identity: String::new(),
+            }),
         }];
         let listado = String::from_utf8(issued_csv(&issued)).expect("UTF-8");
-        assert_eq!(listado, "\u{feff}linea;folio;verificacion\n2;'=1+1;'@SUM(1)\n");
+        assert_eq!(
+            listado,
+            "\u{feff}linea;folio;verificacion;nombre\n2;'=1+1;'@SUM(1);'=2+2\n"
+        );
         let problems = [RowProblem {
             line: 3,
             column: "-2+3".into(),

@@ -97,7 +97,11 @@ pub fn run(config: &Config, args: ExpedienteArgs) -> Result<(), Failure> {
         ExpedienteCommand::Export { id, out } => {
             let summary = runtime.block_on(async {
                 let archive = open_archive(config).await?;
-                archive.export_expediente(id, &out).await.map_err(archive_failure)
+                // Without the office's certificates (keys not set up here), the export still goes.
+                let certificates = crate::keys::trusted_keys(config)
+                    .map(|trusted| trusted.certificates_pem())
+                    .unwrap_or_default();
+                (archive.export_expediente_with(id, &out, &certificates).await).map_err(archive_failure)
             })?;
             eprintln!(
                 "Expediente {id} exportado en {}: {} documento(s), {} evento(s) de auditoría, {} bytes.",

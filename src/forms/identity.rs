@@ -54,6 +54,51 @@ fn set_national(field: &mut FieldSpec, kind: IdentityKind) {
     }
 }
 
+impl FormSpec {
+    /// The name of the person a document concerns, for lists: the
+    /// expediente's key when it is a person, else the first person field.
+    pub fn person_concerned(&self, data: &serde_json::Value) -> Option<String> {
+        let is_person = |f: &&FieldSpec| matches!(f.kind, FieldType::Person { .. });
+        let keyed = (self.expediente.as_ref())
+            .and_then(|rule| self.fields.iter().filter(is_person).find(|f| f.name == rule.key));
+        let field = keyed.or_else(|| self.fields.iter().find(is_person))?;
+        let name = data.get(&field.name)?.get("nombre")?.as_str()?.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+}
+
+/// An identity number as people type it, written the way `kind` is
+/// checked and printed: a CURP or cédula without spaces and in capitals,
+/// a RUN with its dots and dash (`12345678-k` → `12.345.678-K`). Anything
+/// that does not take that shape is left as typed (trimmed), for the
+/// check to explain.
+pub fn normalize(kind: IdentityKind, value: &str) -> String {
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    match kind {
+        IdentityKind::Curp | IdentityKind::Cedula => compact.to_uppercase(),
+        IdentityKind::Run => normalize_run(&compact).unwrap_or_else(|| value.trim().to_owned()),
+        IdentityKind::Any | IdentityKind::National => value.trim().to_owned(),
+    }
+}
+
+fn normalize_run(compact: &str) -> Option<String> {
+    let digits: String = compact.chars().filter(|c| !matches!(c, '.' | '-')).collect();
+    let (body, check) = digits.split_at(digits.len().checked_sub(1)?);
+    let check = check.to_uppercase();
+    let body_ok = (1..=8).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_digit());
+    if !body_ok || !(check == "K" || check.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let mut grouped = String::new();
+    for (i, digit) in body.chars().enumerate() {
+        if i > 0 && (body.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(digit);
+    }
+    Some(format!("{grouped}-{check}"))
+}
+
 /// Checks `value` against `kind`; the error explains what a clerk should fix.
 pub(super) fn check(kind: IdentityKind, value: &str) -> Result<(), String> {
     match kind {
@@ -146,6 +191,28 @@ fn check_cedula(value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::forms::{IssueDate, validate};
+
+    #[test]
+    fn identity_numbers_are_written_as_they_are_checked() {
+        assert_eq!(
+            normalize(IdentityKind::Curp, " goml 850312mspr pr09 "),
+            "GOML850312MSPRPR09"
+        );
+        assert!(
+            check(
+                IdentityKind::Curp,
+                &normalize(IdentityKind::Curp, "goml850312msprpr09")
+            )
+            .is_ok()
+        );
+        assert_eq!(normalize(IdentityKind::Run, "12345678-5"), "12.345.678-5");
+        assert_eq!(normalize(IdentityKind::Run, "123456785"), "12.345.678-5");
+        assert_eq!(normalize(IdentityKind::Run, " 9.876.543-k"), "9.876.543-K");
+        assert_eq!(normalize(IdentityKind::Run, "1-9"), "1-9");
+        assert_eq!(normalize(IdentityKind::Run, "abc"), "abc");
+        assert_eq!(normalize(IdentityKind::Cedula, "pe-12-345"), "PE-12-345");
+        assert_eq!(normalize(IdentityKind::Any, " a-12 3 "), "a-12 3");
+    }
 
     #[test]
     fn each_country_checks_its_own_national_number() {

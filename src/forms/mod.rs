@@ -18,6 +18,7 @@ mod workflow;
 pub use catalog::{Catalog, CatalogError};
 pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
 pub use grants::{FollowUp, Grant, Granted};
+pub use identity::normalize as normalize_identity;
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{

@@ -128,6 +128,14 @@ pub struct FormSpec {
     /// What its documents owe afterwards, and which document closes it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seguimiento: Vec<super::grants::FollowUp>,
+    /// The top-level fields that say what a reviewer approves (the amount,
+    /// the budget line, the supplier), shown first on the review page.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumen: Vec<String>,
+    /// A form Sello fills itself (a lote's padrón, a register): not offered
+    /// in the list of new documents.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interno: bool,
 }
 
 /// Whose case file a document belongs to.
@@ -367,6 +375,10 @@ pub(super) struct RawForm {
     padron: Option<super::grants::Grant>,
     #[serde(default)]
     seguimiento: Vec<super::grants::FollowUp>,
+    #[serde(default)]
+    resumen: Vec<String>,
+    #[serde(default)]
+    interno: bool,
 }
 
 /// One `[[fields]]` entry as written: a whole declaration, or `use` of a
@@ -427,7 +439,14 @@ impl RawForm {
         for follow_up in &self.seguimiento {
             follow_up.check(&fields)?;
         }
+        for name in &self.resumen {
+            if !fields.iter().any(|f| &f.name == name) {
+                return Err(format!("«resumen»: el campo «{name}» no existe"));
+            }
+        }
         Ok(FormSpec {
+            resumen: self.resumen,
+            interno: self.interno,
             padron: self.padron,
             seguimiento: self.seguimiento,
             workflow,

@@ -360,6 +360,12 @@ fn check_person(
         && !text.trim().is_empty()
         && let Err(message) = identity::check(identity, text.trim())
     {
+        // Said of whom: in a table of twelve people, the name finds the row.
+        let whose = person.get("nombre").and_then(Value::as_str).map(str::trim);
+        let message = match whose.filter(|n| !n.is_empty()) {
+            Some(name) => format!("«{}» de {name}: {message}", field.label),
+            None => format!("«{}»: {message}", field.label),
+        };
         problems.push(Problem {
             path: format!("{path}.identificacion"),
             message,

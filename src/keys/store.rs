@@ -135,6 +135,18 @@ impl TrustedKeys {
         self.authorities.iter().find(|a| &a.key_id == key_id)
     }
 
+    /// The certificates a verifier needs, in PEM: the office's roots,
+    /// then every signing key's certificate (the active one and the
+    /// retired). Public by nature; what an exported expediente carries.
+    pub fn certificates_pem(&self) -> String {
+        let roots = self.authorities.iter().map(|a| &a.certificate);
+        let keys = self.keys.iter().map(|k| &k.certificate);
+        roots
+            .chain(keys)
+            .filter_map(|c| der::EncodePem::to_pem(c, der::pem::LineEnding::LF).ok())
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && self.authorities.is_empty()
     }

@@ -4,6 +4,7 @@
 
 mod context;
 mod diagnostics;
+mod stamp;
 mod world;
 
 use chrono::{DateTime, Datelike, Offset, Timelike};
@@ -16,6 +17,7 @@ use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 pub use context::{CitedDocument, DocumentContext, Endorsement, Issuance, Letterhead};
 
+pub use stamp::stamp_annulled;
 pub use world::HAND_SIGNATURES_MAX;
 use world::{DocumentWorld, Shared};
 

@@ -26,6 +26,10 @@ pub struct InboxItem {
     /// Why it came back, when a rejection returned it to its drafter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub returned_because: Option<String>,
+    /// The person the document concerns (its beneficiary, its family's
+    /// representative), for the staff page's list; not in the API's answer.
+    #[serde(skip)]
+    pub person: Option<String>,
 }
 
 impl Tramites<'_> {
@@ -61,6 +65,7 @@ impl Tramites<'_> {
                 author: draft.author,
                 updated_at: draft.updated_at,
                 returned_because: returned,
+                person: form.person_concerned(&serde_json::from_str(&draft.data).unwrap_or_default()),
             });
         }
         Ok(items)

@@ -10,6 +10,10 @@ use super::session::{CSRF_FIELD, Staff};
 /// The stylesheet of the staff app, served at `/estilo.css`.
 pub const STYLESHEET: &str = include_str!("estilo.css");
 
+/// The service's icon, a seal in the header's blue, served at
+/// `/favicon.svg` and `/favicon.ico` (browsers ask for it unprompted).
+pub const FAVICON: &str = include_str!("favicon.svg");
+
 /// A whole staff page: header with the office and the menu the role
 /// allows, then `content`.
 pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
@@ -20,6 +24,7 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
         html lang="es" {
             (head(title))
             body {
+                a.saltar href="#contenido" { "Saltar al contenido" }
                 header {
                     a.marca href="/" { "Sello" }
                     span.oficina { (user.office_code) }
@@ -37,7 +42,7 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
                         button { "Salir" }
                     }
                 }
-                main {
+                main #contenido tabindex="-1" {
                     h1 { (title) }
                     (content)
                 }
@@ -54,6 +59,7 @@ fn head(title: &str) -> Markup {
             meta name="robots" content="noindex";
             title { (title) " · Sello" }
             link rel="stylesheet" href="/estilo.css";
+            link rel="icon" href="/favicon.svg" type="image/svg+xml";
         }
     }
 }
@@ -70,8 +76,9 @@ pub fn bare_page(title: &str, content: Markup) -> Markup {
         html lang="es" {
             (head(title))
             body {
+                a.saltar href="#contenido" { "Saltar al contenido" }
                 header { span.marca { "Sello" } }
-                main.angosto { h1 { (title) } (content) }
+                main.angosto #contenido tabindex="-1" { h1 { (title) } (content) }
             }
         }
     }

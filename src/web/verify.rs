@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::page::{layout, long_date, timestamp_text};
 use crate::archive::{PublicView, Status, sha256_hex};
-use crate::code::VerificationCode;
+use crate::code::{Mistyped, VerificationCode};
 use crate::pdf::verify_pdf;
 
 /// The largest PDF one may upload to compare; issued documents are far
@@ -48,9 +48,12 @@ pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
 
 /// The document a code in the address names, or the answer to give instead.
 async fn find(state: &AppState, code: &str) -> Result<(VerificationCode, PublicView), Response> {
-    let Ok(code) = VerificationCode::parse(code) else {
-        state.metrics.lookup("no_encontrado");
-        return Err(not_found());
+    let code = match VerificationCode::read(code) {
+        Ok(code) => code,
+        Err(mistake) => {
+            state.metrics.lookup("no_encontrado");
+            return Err(mistyped(mistake));
+        }
     };
     match state.public_view_of(Some(&code)).await {
         Ok(Some(view)) => Ok((code, view)),
@@ -105,6 +108,43 @@ fn not_found() -> Response {
         (form())
     };
     (StatusCode::NOT_FOUND, layout("Documento no encontrado", body)).into_response()
+}
+
+/// A code that cannot be one: a typing mistake, not a forgery. Says so,
+/// and how to read the code from the paper.
+fn mistyped(mistake: Mistyped) -> Response {
+    let what = match mistake {
+        Mistyped::Length(n) if n < VerificationCode::LENGTH => format!(
+            "Le faltan caracteres: tiene {n} letras y números y un código tiene {}.",
+            VerificationCode::LENGTH
+        ),
+        Mistyped::Length(n) => format!(
+            "Le sobran caracteres: tiene {n} letras y números y un código tiene {}.",
+            VerificationCode::LENGTH
+        ),
+        Mistyped::Symbol => "Tiene un carácter que ningún código usa.".to_owned(),
+        Mistyped::CheckCharacter => "Un carácter no coincide con el último, que sirve de control: \
+             probablemente se leyó mal una letra o un número, o dos quedaron al revés."
+            .to_owned(),
+    };
+    let body = html! {
+        div.estado.no-encontrado {
+            strong { "Código mal escrito" }
+            "El código tiene un error de escritura. " (what)
+        }
+        section {
+            h2 { "Cómo leer el código del papel" }
+            ul {
+                li { "Está al pie de cada página, bajo el código QR: 27 letras y números en grupos de cuatro, separados por guiones." }
+                li { "Puede escribirlo en minúsculas y sin guiones." }
+                li { "El 0 (cero) y la O, y el 1 (uno), la I y la L, valen lo mismo. La U no se usa." }
+                li { "Compare grupo por grupo: es fácil confundir 5 y S, 8 y B, 2 y Z." }
+            }
+            p { "Si lo puede escanear, el código QR no tiene errores de escritura." }
+        }
+        (form())
+    };
+    (StatusCode::NOT_FOUND, layout("Código mal escrito", body)).into_response()
 }
 
 /// `POST /v/<code>` with a PDF: is it byte for byte the issued original,

@@ -339,8 +339,13 @@ async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) 
 
     let dir = tempfile::tempdir().expect("temp");
     let out = dir.path().join("expediente.zip");
+    // The office's certificates go with it, so its signatures verify without Sello.
+    let mut trusted = sello::keys::TrustedKeys::default();
+    trusted
+        .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
+        .expect("trusted");
     let summary = archive
-        .export_expediente(carta.expediente_id, &out)
+        .export_expediente_with(carta.expediente_id, &out, &trusted.certificates_pem())
         .await
         .expect("export");
     let expected = 2;
@@ -368,7 +373,24 @@ async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) 
     assert!(entry["verificacion"].as_str().is_some_and(|u| u.contains("/v/")));
     // Every file's SHA-256 matches SHA256SUMS, and each PDF its row.
     let sums = String::from_utf8(read("SHA256SUMS")).expect("utf-8");
-    assert_eq!(sums.lines().count(), expected + 2);
+    // Each PDF, the annulled carta's marked copy, manifest, audit, certificates.
+    assert_eq!(sums.lines().count(), expected + 4);
+    let copy_name = entry["anulacion"]["copia_marcada"]
+        .as_str()
+        .expect("a marked copy");
+    assert!(copy_name.ends_with("-ANULADO.pdf"), "{copy_name}");
+    let copy_path = dir.path().join("anulado.pdf");
+    std::fs::write(&copy_path, read(copy_name)).expect("write");
+    assert!(crate::pdf_text(&copy_path).contains("ANULADO"));
+    let pem = String::from_utf8(read("certificado.pem")).expect("utf-8");
+    let (label, der) = der::pem::decode_vec(pem.as_bytes()).expect("PEM");
+    assert_eq!(label, "CERTIFICATE");
+    assert_eq!(der, fixture.key.certificate_der, "the key that signed the PDFs");
+    // Moments written one way: UTC, to the second.
+    for moment in [&entry["emitido"], &entry["anulacion"]["fecha"]] {
+        let text = moment.as_str().expect("a moment");
+        assert!(text.ends_with('Z') && text.len() == 20, "{text}");
+    }
     for line in sums.lines() {
         let (sha, name) = line.split_once("  ").expect("sum line");
         assert_eq!(sha256_hex(&read(name)), sha, "{name}");

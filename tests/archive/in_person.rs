@@ -716,6 +716,24 @@ async fn the_staff_pages_carry_a_draft_through_its_steps_and_take_scans(fixture:
         "{home}"
     );
     let review = contador.get(&draft_page).await.text();
+    // What is approved comes first, before the button that approves it.
+    let summary = review
+        .find("Lo que se aprueba")
+        .expect("the summary of what is approved");
+    let button = review.find("Dar visto bueno").expect("the approval");
+    for shown in [
+        "985.5",
+        "4411 Ayudas sociales a personas",
+        "Óptica Visión Potosina",
+    ] {
+        let at = review
+            .find(shown)
+            .unwrap_or_else(|| panic!("«{shown}» on the review page"));
+        assert!(
+            summary < at && at < button,
+            "«{shown}» between the summary's title and the button"
+        );
+    }
     assert!(
         review.contains("Dar visto bueno") && review.contains("Rechazar y devolver"),
         "{review}"

@@ -187,11 +187,35 @@ async fn a_firmante_issues_from_the_entry_form_and_annuls_with_a_reason(fixture:
         "emitido"
     );
 
-    let annulled = browser
+    // Annulling cannot be undone: the first press asks to confirm and
+    // changes nothing.
+    let asked = browser
         .post(
             &document_page,
             &format!("{document_page}/anular"),
             &[("motivo", "Error en la fecha del evento")],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text());
+    assert!(
+        asked.text().contains("Sí, anular el documento"),
+        "{}",
+        asked.text()
+    );
+    assert_eq!(
+        fixture
+            .archive
+            .document(&id.to_string())
+            .await
+            .expect("doc")
+            .status,
+        "emitido"
+    );
+    let annulled = browser
+        .post(
+            &document_page,
+            &format!("{document_page}/anular"),
+            &[("motivo", "Error en la fecha del evento"), ("confirmar", "si")],
         )
         .await;
     assert_eq!(annulled.status, StatusCode::SEE_OTHER, "{}", annulled.text());
@@ -364,7 +388,7 @@ async fn an_office_never_sees_another_offices_documents(fixture: &Fixture) {
         .post(
             "/",
             &format!("/documentos/{}/anular", record.id),
-            &[("motivo", "ajeno")],
+            &[("motivo", "ajeno"), ("confirmar", "si")],
         )
         .await;
     assert_eq!(annul.status, StatusCode::NOT_FOUND);
@@ -1374,9 +1398,14 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     assert!(text.contains("\n4;representante.identificacion;"), "{text}");
     let listing = browser.get(&format!("{job_page}/emitidos.csv")).await.text();
     let listed: Vec<&str> = listing.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(listed[0], "linea;folio;verificacion");
+    assert_eq!(listed[0], "linea;folio;verificacion;nombre");
     assert_eq!(listed.len(), 8, "{listing}");
     assert!(listed[1].starts_with("2;DIF-SLP/CA/2026/0001;http"), "{listing}");
+    let named = listed[1].rsplit(';').next().expect("the name column");
+    assert!(
+        named.len() > 3 && !named.starts_with("http"),
+        "each row names its person: {listing}"
+    );
     let found = service
         .api(
             "GET",

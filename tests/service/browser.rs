@@ -2,7 +2,8 @@
 //! one-time password, fill and issue an oficio de comisión, open its
 //! verification link, see «Válido», annul it, reload and see «Anulado»;
 //! then, at tablet size, a family's representative draws their signature
-//! on the pad with a pen and it is printed in the issued PDF.
+//! on the pad with a pen and it is printed in the issued PDF. axe-core
+//! checks every page it visits. The helpers are shared with `staff_app`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,13 +15,13 @@ use serde_json::json;
 use crate::server::{Server, free_port};
 
 /// chromedriver on a free port, stopped on drop.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -45,7 +46,7 @@ impl Drop for Driver {
     }
 }
 
-async fn chromium(driver: &Driver) -> Client {
+pub(crate) async fn chromium(driver: &Driver) -> Client {
     let mut capabilities = serde_json::Map::new();
     let mut options = json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -62,14 +63,60 @@ async fn chromium(driver: &Driver) -> Client {
         .expect("a Chromium session")
 }
 
+/// Runs axe-core (vendored by `./scripts/test` from npm, see
+/// `AXE_CORE_JS`) over the page the browser shows, for the WCAG 2.x A
+/// and AA rules, and fails with what it found. WebDriver's scripts are not
+/// bound by the page's CSP, so the page itself needs no change to be checked.
+pub(crate) async fn axe(client: &Client, page: &str) {
+    let violations = axe_violations(client).await;
+    assert!(
+        violations.is_empty(),
+        "axe-core finds {} violation(s) on {page}:\n{}",
+        violations.len(),
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}
+
+/// What axe-core finds wrong on the page the browser shows: each rule
+/// broken, with a few of the elements that break it.
+pub(crate) async fn axe_violations(client: &Client) -> Vec<serde_json::Value> {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let source = SOURCE.get_or_init(|| {
+        let path = std::env::var("AXE_CORE_JS")
+            .unwrap_or_else(|_| panic!("AXE_CORE_JS names axe.min.js; ./scripts/test installs it from npm"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    });
+    let loaded = client
+        .execute(
+            &format!("{source}\n;return typeof window.axe === 'object';"),
+            vec![],
+        )
+        .await
+        .expect("axe-core loads");
+    assert_eq!(loaded, json!(true), "axe-core defines window.axe");
+    let violations = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.axe.run(document, {runOnly: {type: 'tag', values:
+                 ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})
+               .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))))
+               .catch(e => done([{id: 'axe-error', help: String(e)}]));",
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    violations.as_array().cloned().unwrap_or_default()
+}
+
 /// Where screenshots go: kept after the test, to be looked at.
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let dir = crate::root().join("target").join("capturas-e2e");
     std::fs::create_dir_all(&dir).expect("screenshot folder");
     dir
 }
 
-async fn screenshot(client: &Client, name: &str) -> PathBuf {
+pub(crate) async fn screenshot(client: &Client, name: &str) -> PathBuf {
     let png = client.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is a PNG");
     assert!(png.len() > 5_000, "{name} has content ({} bytes)", png.len());
@@ -78,7 +125,7 @@ async fn screenshot(client: &Client, name: &str) -> PathBuf {
     path
 }
 
-async fn fill(client: &Client, name: &str, text: &str) {
+pub(crate) async fn fill(client: &Client, name: &str, text: &str) {
     let field = client
         .find(Locator::Css(&format!("[name=\"{name}\"]")))
         .await
@@ -94,11 +141,15 @@ async fn fill(client: &Client, name: &str, text: &str) {
             .await
             .expect("set date");
     } else {
+        // A blank form may come with what the office typed last (the place, the signer).
+        if field.tag_name().await.is_ok_and(|tag| tag != "select") {
+            field.clear().await.expect("clear");
+        }
         field.send_keys(text).await.expect("type");
     }
 }
 
-async fn click(client: &Client, css: &str) {
+pub(crate) async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
         .await
@@ -110,7 +161,7 @@ async fn click(client: &Client, css: &str) {
 
 /// Waits for the browser to arrive at a path starting with `prefix`: a
 /// click returns before the page it leads to has loaded.
-async fn arrive(client: &Client, prefix: &str) -> String {
+pub(crate) async fn arrive(client: &Client, prefix: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let url = client.current_url().await.expect("url");
@@ -128,7 +179,7 @@ async fn arrive(client: &Client, prefix: &str) -> String {
     }
 }
 
-async fn body_text(client: &Client) -> String {
+pub(crate) async fn body_text(client: &Client) -> String {
     client
         .find(Locator::Css("body"))
         .await
@@ -139,7 +190,7 @@ async fn body_text(client: &Client) -> String {
 }
 
 /// The example's fields of `form`, as the entry form names its inputs.
-fn example_fields(form: &str) -> Vec<(String, String)> {
+pub(crate) fn example_fields(form: &str) -> Vec<(String, String)> {
     let text =
         std::fs::read_to_string(crate::root().join(format!("forms/{form}/example.json"))).expect("example");
     crate::entry_fields::entry_fields(&serde_json::from_str(&text).expect("JSON"))
@@ -147,7 +198,7 @@ fn example_fields(form: &str) -> Vec<(String, String)> {
 
 /// The body of a plain HTTP GET with a cookie; the service answers with a
 /// length, not in chunks.
-fn http_get(url: &str, cookie: &str) -> Vec<u8> {
+pub(crate) fn http_get(url: &str, cookie: &str) -> Vec<u8> {
     use std::io::{Read as _, Write as _};
     let rest = url.strip_prefix("http://").expect("http");
     let (host, path) = rest.split_at(rest.find('/').expect("path"));
@@ -220,6 +271,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     fill(&client, "usuario", "admin").await;
     fill(&client, "contrasena", &server.admin_password).await;
     screenshot(&client, "01-entrar.png").await;
+    axe(&client, "/entrar").await;
     click(&client, "form button").await;
     arrive(&client, "/contrasena").await;
     fill(&client, "actual", &server.admin_password).await;
@@ -239,6 +291,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         "the password was accepted"
     );
     assert!(body_text(&client).await.contains("Contraseña guardada."));
+    axe(&client, "/ (inicio)").await;
 
     // Fill the oficio de comisión and issue it.
     client
@@ -249,6 +302,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         fill(&client, &name, &value).await;
     }
     screenshot(&client, "02-formulario.png").await;
+    axe(&client, "/formularios/oficio-comision").await;
     click(&client, "button[value=emitir]").await;
     client
         .wait()
@@ -260,6 +314,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     let page = body_text(&client).await;
     assert!(page.contains("DIF/OF/2026/0001"), "{page}");
     screenshot(&client, "03-documento.png").await;
+    axe(&client, "/documentos/… (emitido)").await;
 
     // The verification link is the QR's: printed in the PDF, public, «Válido».
     let link = client
@@ -280,12 +335,23 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         "the public page shows no personal data"
     );
     screenshot(&client, "04-verificacion-valido.png").await;
+    axe(&client, "/v/… (válido)").await;
 
     // Annul it with a reason (the category left at its first choice); the
     // same link now says «Anulado» and the category, not the reason. On a tablet.
     client.set_window_size(820, 1180).await.expect("tablet size");
     client.goto(&document_url).await.expect("document");
     fill(&client, "motivo", "Se corrigió la fecha del evento").await;
+    click(&client, "button.peligro").await;
+    // Annulling cannot be undone: one more, explicit, press.
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("input[name=confirmar]"))
+        .await
+        .expect("the confirmation step");
+    assert!(body_text(&client).await.contains("no se puede deshacer"));
+    axe(&client, "/documentos/…/anular (confirmación)").await;
     click(&client, "button.peligro").await;
     client
         .wait()
@@ -294,6 +360,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         .await
         .expect("the document page shows it annulled");
     screenshot(&client, "05-documento-anulado.png").await;
+    axe(&client, "/documentos/… (anulado)").await;
     let page = body_text(&client).await;
     assert!(page.contains("anulado"), "{page}");
     client.goto(&link).await.expect("verification page");
@@ -306,6 +373,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         "{verification}"
     );
     screenshot(&client, "06-verificacion-anulado.png").await;
+    axe(&client, "/v/… (anulado)").await;
 
     // On the tablet, a declaración de no participación: sent on, the
     // representative signs on the pad with a pen and consents; issued.
@@ -324,6 +392,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         .await
         .expect("the signature pad");
     let draft_url = arrive(&client, "/borradores/").await;
+    axe(&client, "/borradores/… (firmas en persona)").await;
     // An empty pad is not sent.
     click(&client, "input[name=consentimiento]").await;
     click(&client, "form.firma-en-pantalla button[type=submit]").await;
@@ -360,6 +429,7 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
         .expect("the issued declaración");
     let declaration = arrive(&client, "/documentos/").await;
     screenshot(&client, "08-declaracion-emitida.png").await;
+    axe(&client, "/documentos/… (declaración)").await;
     // The PDF, downloaded with the browser's session.
     let session = client
         .get_named_cookie("sello_sesion")

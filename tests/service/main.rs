@@ -12,6 +12,7 @@ mod openapi;
 mod rotation;
 mod server;
 mod shutdown;
+mod staff_app;
 
 pub fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_owned()

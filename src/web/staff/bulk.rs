@@ -39,21 +39,39 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
                 }
                 label for="archivo" { "Planilla" }
                 input #archivo type="file" name="archivo" accept=".csv,.xlsx" required;
-                label { input type="checkbox" name="solo_validar" value="si" style="width:auto"; " Solo validar (no emitir)" }
-                label { input type="checkbox" name="en_papel" value="si" style="width:auto"; " Las personas que el documento nombra para firmar (el representante, los asistentes) firmarán el papel impreso" }
+                label.casilla { input type="checkbox" name="solo_validar" value="si"; " Solo validar (no emitir)" }
+                label.casilla { input type="checkbox" name="en_papel" value="si"; " Las personas que el documento nombra para firmar (el representante, los asistentes) firmarán el papel impreso" }
                 div.acciones { button { "Subir y emitir" } }
             }
-            @if !jobs.is_empty() {
+            // A check without issuing is not a lote: listed apart.
+            @let (checks, lotes): (Vec<_>, Vec<_>) = jobs.iter().partition(|job| job.is_finished() && job.valid_rows == 0);
+            @if !lotes.is_empty() {
                 h2 { "Lotes recientes" }
                 table {
                     thead { tr { th { "Lote" } th { "Documento" } th { "Archivo" } th { "Avance" } } }
                     tbody {
-                        @for job in &jobs {
+                        @for job in &lotes {
                             tr {
                                 td { a href={"/lotes/" (job.id)} { (lote_name(job)) } }
                                 td { (form_title(&state, &job.form)) }
                                 td { (job.file_name) }
                                 td { (job.done.load(Ordering::Relaxed)) " / " (job.valid_rows) @if job.is_finished() { " · terminado" } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !checks.is_empty() {
+                h2 { "Planillas revisadas, sin emitir" }
+                table {
+                    thead { tr { th { "Revisión" } th { "Documento" } th { "Archivo" } th { "Problemas" } } }
+                    tbody {
+                        @for job in &checks {
+                            tr {
+                                td { a href={"/lotes/" (job.id)} { (lote_name(job)) } }
+                                td { (form_title(&state, &job.form)) }
+                                td { (job.file_name) }
+                                td { (job.problems().len()) " de " (job.total_rows) " fila(s)" }
                             }
                         }
                     }

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use super::attachments;
 use super::entry::read_only;
 use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
+use super::history::{Names, timeline};
 use super::home::{document_table, form_title};
-use crate::archive::{AnnulCategory, Archive, ArchiveError, AuditEvent, SignedItem};
+use crate::archive::{AnnulCategory, Archive, ArchiveError, SignedItem};
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::{short_moment, timestamp_text};
 use crate::web::ui::{csrf_field, notice, page};
@@ -31,22 +32,16 @@ async fn office_document(
     Ok((archive, document))
 }
 
-fn timeline(events: &[AuditEvent], zone: chrono_tz::Tz) -> Markup {
-    html! {
-        table {
-            thead { tr { th { "Fecha" } th { "Quién" } th { "Qué" } th { "Detalle" } } }
-            tbody {
-                @for event in events {
-                    tr {
-                        td { (short_moment(&event.at, zone)) }
-                        td { (event.actor) }
-                        td { (event.action) }
-                        td { code { (event.details) } }
-                    }
-                }
-            }
-        }
-    }
+/// The office's accounts by username, for histories that name people.
+async fn office_names(state: &AppState, staff: &Staff) -> Result<Names, PageError> {
+    let users = state
+        .accounts
+        .users(&staff.user().office_code)
+        .await
+        .or_page(staff)?;
+    Ok(Names::new(
+        users.into_iter().map(|u| (u.username, u.display_name)),
+    ))
 }
 
 pub async fn document(
@@ -57,6 +52,7 @@ pub async fn document(
     let (archive, document) = office_document(&state, &staff, &reference).await?;
     let signatures = archive.signatures(document.row_id).await.or_page(&staff)?;
     let events = archive.document_events(document.row_id).await.or_page(&staff)?;
+    let names = office_names(&state, &staff).await?;
     let hand = archive
         .hand_signatures(SignedItem::Document(document.row_id))
         .await
@@ -83,7 +79,7 @@ pub async fn document(
                     dt { "Sello de tiempo" } dd { (timestamp_text(at, document.timestamp_tsa.as_deref().unwrap_or_default(), zone)) }
                 }
                 @if let Some(at) = &document.annulled_at {
-                    dt { "Anulado" } dd { (short_moment(at, zone)) " por " (document.annulled_by.as_deref().unwrap_or("")) ": " (document.annul_reason.as_deref().unwrap_or("")) }
+                    dt { "Anulado" } dd { (short_moment(at, zone)) " por " (names.of(document.annulled_by.as_deref().unwrap_or(""))) ": " (document.annul_reason.as_deref().unwrap_or("")) }
                 }
                 @if let Some(other) = document.replaced_by {
                     dt { "Reemplazado por" } dd { a href={"/documentos/" (other)} { (document.replaced_by_folio.as_deref().unwrap_or("documento")) } }
@@ -138,7 +134,7 @@ pub async fn document(
                 }
             }
             h2 { "Historial" }
-            (timeline(&events, state.issuer.time_zone_of(archive.office())))
+            (timeline(&events, &names, state.issuer.time_zone_of(archive.office())))
         },
     );
     Ok(Html(body.into_string()).into_response())
@@ -181,6 +177,8 @@ pub struct Annulment {
     categoria: Option<String>,
     motivo: String,
     reemplazo: Option<String>,
+    /// `si` once the person saw what annulling does and confirmed it.
+    confirmar: Option<String>,
 }
 
 pub async fn annul(
@@ -196,6 +194,9 @@ pub async fn annul(
         Some((_, Some(category))) => category,
         Some((text, None)) => return Err(AnnulCategory::unknown(text)).or_page(&staff),
     };
+    if form.confirmar.as_deref() != Some("si") {
+        return confirm_annulment(&state, &staff, &reference, category, &form).await;
+    }
     let user = &staff.user().username;
     let record = archive
         .annul_as(&reference, category, &form.motivo, user, replacement)
@@ -203,6 +204,44 @@ pub async fn annul(
         .or_page(&staff)?;
     tracing::info!(document.id = %record.id, "documento anulado");
     Ok(Redirect::to(&format!("/documentos/{}", record.id)).into_response())
+}
+
+/// The step before annulling, which cannot be undone: what the public
+/// page will say from then on, and one more button.
+async fn confirm_annulment(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    category: AnnulCategory,
+    form: &Annulment,
+) -> PageResult {
+    let (_, document) = office_document(state, staff, reference).await?;
+    let replacement = form.reemplazo.as_deref().map(str::trim).unwrap_or("");
+    let body = page(
+        staff,
+        &format!("¿Anular el documento {}?", document.folio),
+        html! {
+            (notice("aviso", "Anular no se puede deshacer: la página pública de verificación dirá desde ahora que el documento está anulado."))
+            dl.datos {
+                dt { "Documento" } dd { (form_title(state, &document.form)) " " (document.folio) }
+                dt { "La página pública dirá" } dd { (category.label()) }
+                dt { "Motivo (solo para la oficina)" } dd { (form.motivo) }
+                @if !replacement.is_empty() { dt { "Reemplazado por" } dd { (replacement) } }
+            }
+            form.tarjeta method="post" action={"/documentos/" (document.id) "/anular"} {
+                (csrf_field(staff))
+                input type="hidden" name="categoria" value=(category.as_str());
+                input type="hidden" name="motivo" value=(form.motivo);
+                input type="hidden" name="reemplazo" value=(replacement);
+                input type="hidden" name="confirmar" value="si";
+                div.acciones {
+                    button.peligro type="submit" { "Sí, anular el documento" }
+                    a.boton.secundario href={"/documentos/" (document.id)} { "No, volver al documento" }
+                }
+            }
+        },
+    );
+    Ok(Html(body.into_string()).into_response())
 }
 
 /// Starts the correction of a current document: a draft with its data
@@ -241,6 +280,7 @@ pub async fn expediente(
     let documents = archive.expediente_documents(key).await.or_page(&staff)?;
     let persons = archive.expediente_persons(key).await.or_page(&staff)?;
     let events = archive.expediente_events(key).await.or_page(&staff)?;
+    let names = office_names(&state, &staff).await?;
     let body = page(
         &staff,
         &format!("Expediente: {}", expediente.title),
@@ -248,8 +288,13 @@ pub async fn expediente(
             dl.datos {
                 dt { "Tipo" } dd { (expediente.kind) }
                 dt { "Clave" } dd { (expediente.key) }
-                dt { "Abierto" } dd { (expediente.opened_on) }
-                dt { "Cerrado" } dd { (expediente.closed_on.as_deref().unwrap_or("abierto")) }
+                dt { "Abierto el" } dd { (day(&expediente.opened_on)) }
+                dt { "Estado" } dd {
+                    @match expediente.closed_on.as_deref() {
+                        Some(closed) => { "Cerrado el " (day(closed)) }
+                        None => "Abierto",
+                    }
+                }
                 dt { "Conservación" } dd { (expediente.retention) }
             }
             @if staff.user().role.can_export() {
@@ -262,7 +307,7 @@ pub async fn expediente(
                 table { thead { tr { th { "Nombre" } th { "Identidad" } } } tbody { @for p in &persons { tr { td { (p.name) } td { (p.identity) } } } } }
             }
             h2 { "Historial" }
-            (timeline(&events, state.issuer.time_zone_of(archive.office())))
+            (timeline(&events, &names, state.issuer.time_zone_of(archive.office())))
         },
     );
     Ok(Html(body.into_string()).into_response())
@@ -274,7 +319,8 @@ pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): 
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
     let folder = tempfile::tempdir().or_page(&staff)?;
     let out = folder.path().join("expediente.zip");
-    match archive.export_expediente(id, &out).await {
+    let certificates = state.trusted().certificates_pem();
+    match archive.export_expediente_with(id, &out, &certificates).await {
         Ok(_) => {}
         Err(error @ ArchiveError::ExpedienteNotFound(_)) => return Err(error).or_page(&staff),
         // Anything else is a failure of ours, with server paths in it:
@@ -295,4 +341,11 @@ pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): 
         bytes,
     )
         .into_response())
+}
+
+/// A day stored as `2026-12-01` as staff read days everywhere: `01/12/2026`.
+fn day(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .unwrap_or_else(|_| iso.to_owned())
 }

@@ -2,13 +2,18 @@
 //! back from the posted fields to the form's JSON. Each input is named by
 //! the same path validation uses (`comisionados[2].nombre`, rows from 1),
 //! so every problem lands next to its field.
+//!
+//! Long because every kind of field is drawn here with what assistive
+//! technology needs of it (its name, whether it is required, its help and
+//! its error linked), and read back from the post in the same file, so the
+//! two cannot drift apart.
 
 use std::collections::{BTreeSet, HashMap};
 
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 
-use crate::forms::{FieldSpec, FieldType, FormSpec, Problem};
+use crate::forms::{FieldSpec, FieldType, FormSpec, Problem, normalize_identity};
 
 /// Blank rows offered after the filled ones of a table.
 const BLANK_ROWS: usize = 2;
@@ -45,12 +50,17 @@ impl Posted {
 
     fn value(&self, field: &FieldSpec, path: &str) -> Option<Value> {
         match &field.kind {
-            FieldType::Person { .. } => {
+            FieldType::Person { identity, .. } => {
                 let person: Map<String, Value> = ["nombre", "identificacion"]
                     .into_iter()
                     .filter_map(|part| {
-                        self.text(&format!("{path}.{part}"))
-                            .map(|text| (part.to_owned(), Value::String(text)))
+                        let text = self.text(&format!("{path}.{part}"))?;
+                        // Typed as people type it (lowercase, dots, spaces), kept as it is checked.
+                        let text = match part {
+                            "identificacion" => normalize_identity(*identity, &text),
+                            _ => text,
+                        };
+                        Some((part.to_owned(), Value::String(text)))
                     })
                     .collect();
                 (!person.is_empty()).then_some(Value::Object(person))
@@ -106,65 +116,125 @@ impl Posted {
 pub fn fields(form: &FormSpec, data: &Value, problems: &[Problem], more_rows: Option<&str>) -> Markup {
     html! {
         @for field in &form.fields {
-            (field_input(field, data.get(&field.name), &field.name, problems, more_rows))
+            (field_input(form, field, data.get(&field.name), &field.name, problems, more_rows))
         }
     }
 }
 
+/// The id of the message under the input `path`, which the input points
+/// to (`aria-describedby`) and the summary on top links to.
+fn error_id(path: &str) -> String {
+    format!("error-{path}")
+}
+
+fn help_id(path: &str) -> String {
+    format!("ayuda-{path}")
+}
+
+fn has_problem(problems: &[Problem], path: &str) -> bool {
+    problems.iter().any(|p| p.path == path)
+}
+
 fn problems_at(problems: &[Problem], path: &str) -> Markup {
+    let mine: Vec<&Problem> = problems.iter().filter(|p| p.path == path).collect();
     html! {
-        @for problem in problems.iter().filter(|p| p.path == path) {
-            p.error-campo id={"error-" (path)} { (problem.message) }
+        @if !mine.is_empty() {
+            p.error-campo id=(error_id(path)) {
+                @for (i, problem) in mine.iter().enumerate() { @if i > 0 { br; } (problem.message) }
+            }
         }
+    }
+}
+
+/// The summary of problems on top of the entry form: each one a link to
+/// its field, so a keyboard or screen-reader user goes straight there.
+pub fn problem_summary(problems: &[Problem]) -> Markup {
+    html! {
+        @if !problems.is_empty() {
+            div.nota.error #resumen-errores role="alert" tabindex="-1" {
+                strong { "Revise estos datos:" }
+                ul { @for problem in problems { li { a href={"#" (problem.path)} { (problem.message) } } } }
+            }
+        }
+    }
+}
+
+/// How an input is named and described to assistive technology.
+struct Described<'a> {
+    /// The accessible name where no `<label>` names the input (a table
+    /// cell: its column and row).
+    name: Option<String>,
+    required: bool,
+    help: bool,
+    problems: &'a [Problem],
+}
+
+impl Described<'_> {
+    fn described_by(&self, path: &str) -> Option<String> {
+        let ids: Vec<String> = [
+            self.help.then(|| help_id(path)),
+            has_problem(self.problems, path).then(|| error_id(path)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!ids.is_empty()).then(|| ids.join(" "))
     }
 }
 
 fn field_input(
+    form: &FormSpec,
     field: &FieldSpec,
     value: Option<&Value>,
     path: &str,
     problems: &[Problem],
     more_rows: Option<&str>,
 ) -> Markup {
-    let has_problem = problems.iter().any(|p| p.path == path);
     let text = value.map(plain).unwrap_or_default();
+    let help = !field.help.is_empty();
     html! {
-        div class=[has_problem.then_some("campo-error")] {
+        div class=[has_problem(problems, path).then_some("campo-error")] {
             @match &field.kind {
                 FieldType::Person { identity_required, .. } => {
-                    fieldset {
+                    fieldset #(path) aria-describedby=[help.then(|| help_id(path))] {
                         legend { (field.label) @if field.required { " *" } }
-                        @if !field.help.is_empty() { span.ayuda { (field.help) } }
+                        @if help { span.ayuda id=(help_id(path)) { (field.help) } }
                         @let name_path = format!("{path}.nombre");
                         @let id_path = format!("{path}.identificacion");
-                        label for=(name_path) { "Nombre" }
-                        input id=(name_path) name=(name_path) maxlength="200"
+                        @let name_error = has_problem(problems, &name_path);
+                        @let id_error = has_problem(problems, &id_path);
+                        label for=(name_path) { "Nombre" @if field.required { " *" } }
+                        input id=(name_path) name=(name_path) maxlength="200" autocomplete="off"
+                            required[field.required] aria-invalid=[name_error.then_some("true")]
+                            aria-describedby=[name_error.then(|| error_id(&name_path))]
                             value=(value.and_then(|v| v.get("nombre")).map(plain).unwrap_or_default());
                         (problems_at(problems, &name_path))
                         label for=(id_path) { "Identificación" @if *identity_required { " *" } }
-                        input id=(id_path) name=(id_path) maxlength="40" autocapitalize="characters"
+                        input id=(id_path) name=(id_path) maxlength="40" autocapitalize="characters" autocomplete="off"
+                            required[*identity_required && field.required] aria-invalid=[id_error.then_some("true")]
+                            aria-describedby=[id_error.then(|| error_id(&id_path))]
                             value=(value.and_then(|v| v.get("identificacion")).map(plain).unwrap_or_default());
                         (problems_at(problems, &id_path))
                     }
                 }
                 FieldType::List { max_rows, columns, .. } => {
-                    fieldset {
+                    fieldset #(path) aria-describedby=[help.then(|| help_id(path))] {
                         legend { (field.label) @if field.required { " *" } }
-                        @if !field.help.is_empty() { span.ayuda { (field.help) } }
+                        @if help { span.ayuda id=(help_id(path)) { (field.help) } }
                         @let rows = value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
                         @let blank = if more_rows == Some(path) { MORE_ROWS } else { BLANK_ROWS };
                         @let shown = (rows.len() + blank).min(*max_rows).max(1);
-                        div style="overflow-x:auto" {
+                        div.tabla-desplazable {
                             table {
-                                thead { tr { th { "#" } @for column in columns { th { (column.label) @if column.required { " *" } } } } }
+                                thead { tr { th scope="col" { "#" } @for column in columns { th scope="col" { (column.label) @if column.required { " *" } } } } }
                                 tbody {
                                     @for n in 1..=shown {
                                         tr {
-                                            td { (n) }
+                                            th scope="row" { (n) }
                                             @for column in columns {
                                                 @let cell_path = format!("{path}[{n}].{}", column.name);
                                                 td {
-                                                    (cell_input(column, rows.get(n - 1).and_then(|r| r.get(&column.name)), &cell_path))
+                                                    (cell_input(column, rows.get(n - 1).and_then(|r| r.get(&column.name)), &cell_path, n, problems))
                                                     (problems_at(problems, &cell_path))
                                                     @if matches!(column.kind, FieldType::Person { .. }) {
                                                         (problems_at(problems, &format!("{cell_path}.nombre")))
@@ -173,23 +243,26 @@ fn field_input(
                                                 }
                                             }
                                         }
-                                        (problems_at(problems, &format!("{path}[{n}]")))
+                                        @let row_path = format!("{path}[{n}]");
+                                        @if has_problem(problems, &row_path) {
+                                            tr #(row_path) { td colspan=(columns.len() + 1) { (problems_at(problems, &row_path)) } }
+                                        }
                                     }
                                 }
                             }
                         }
                         @if shown < *max_rows {
-                            button.secundario type="submit" name="_accion" value={"filas:" (path)} formnovalidate { "Más filas" }
+                            // Back at this table once the page comes again with its rows.
+                            button.secundario type="submit" name="_accion" value={"filas:" (path)}
+                                formaction={"/formularios/" (form.id.as_str()) "#" (path)} formnovalidate { "Más filas" }
                         }
                         (problems_at(problems, path))
                     }
                 }
                 _ => {
-                    label for=(path) {
-                        (field.label) @if field.required { " *" }
-                        @if !field.help.is_empty() { span.ayuda { (field.help) } }
-                    }
-                    (scalar_input(field, &text, path))
+                    label for=(path) { (field.label) @if field.required { " *" } }
+                    @if help { span.ayuda id=(help_id(path)) { (field.help) } }
+                    (scalar_input(field, &text, path, &Described { name: None, required: field.required, help, problems }))
                     (problems_at(problems, path))
                 }
             }
@@ -197,46 +270,89 @@ fn field_input(
     }
 }
 
-/// A table cell: a person column takes its name and number side by side.
-fn cell_input(column: &FieldSpec, value: Option<&Value>, path: &str) -> Markup {
+/// A table cell, named by its column and row: a person column takes its
+/// name and number side by side.
+fn cell_input(
+    column: &FieldSpec,
+    value: Option<&Value>,
+    path: &str,
+    row: usize,
+    problems: &[Problem],
+) -> Markup {
     match &column.kind {
-        FieldType::Person { .. } => html! {
-            input name={(path) ".nombre"} aria-label={"Nombre (" (column.label) ")"} placeholder="Nombre"
-                value=(value.and_then(|v| v.get("nombre")).map(plain).unwrap_or_default());
-            input name={(path) ".identificacion"} aria-label={"Identificación (" (column.label) ")"} placeholder="Identificación"
-                value=(value.and_then(|v| v.get("identificacion")).map(plain).unwrap_or_default());
-        },
-        _ => scalar_input(column, &value.map(plain).unwrap_or_default(), path),
+        FieldType::Person { .. } => {
+            let name_path = format!("{path}.nombre");
+            let id_path = format!("{path}.identificacion");
+            let name_error = has_problem(problems, &name_path);
+            let id_error = has_problem(problems, &id_path);
+            html! {
+                input id=(name_path) name=(name_path) autocomplete="off"
+                    aria-label={"Nombre (" (column.label) "), fila " (row)} placeholder="Nombre"
+                    aria-invalid=[name_error.then_some("true")] aria-describedby=[name_error.then(|| error_id(&name_path))]
+                    value=(value.and_then(|v| v.get("nombre")).map(plain).unwrap_or_default());
+                input id=(id_path) name=(id_path) autocomplete="off" autocapitalize="characters"
+                    aria-label={"Identificación (" (column.label) "), fila " (row)} placeholder="Identificación"
+                    aria-invalid=[id_error.then_some("true")] aria-describedby=[id_error.then(|| error_id(&id_path))]
+                    value=(value.and_then(|v| v.get("identificacion")).map(plain).unwrap_or_default());
+            }
+        }
+        // A row left blank is dropped, so a cell is never `required` by itself.
+        _ => scalar_input(
+            column,
+            &value.map(plain).unwrap_or_default(),
+            path,
+            &Described {
+                name: Some(format!("{}, fila {row}", column.label)),
+                required: false,
+                help: false,
+                problems,
+            },
+        ),
     }
 }
 
 /// The longest folio a `documento` field takes.
 const DOCUMENT_FOLIO_MAX: usize = crate::forms::DOCUMENT_FOLIO_MAX;
 
-fn scalar_input(field: &FieldSpec, text: &str, path: &str) -> Markup {
-    let label = &field.label;
+fn scalar_input(field: &FieldSpec, text: &str, path: &str, described: &Described<'_>) -> Markup {
+    let name = described.name.as_deref();
+    let by = described.described_by(path);
+    let invalid = has_problem(described.problems, path).then_some("true");
+    let required = described.required;
     html! {
         @match &field.kind {
             FieldType::LongText { max_length, .. } => {
-                textarea id=(path) name=(path) maxlength=(max_length) aria-label=(label) { (text) }
+                textarea id=(path) name=(path) maxlength=(max_length) aria-label=[name] required[required]
+                    aria-describedby=[by] aria-invalid=[invalid] { (text) }
             }
             FieldType::Text { max_length, .. } => {
-                input id=(path) name=(path) maxlength=(max_length) aria-label=(label) value=(text);
+                input id=(path) name=(path) maxlength=(max_length) aria-label=[name] required[required]
+                    aria-describedby=[by] aria-invalid=[invalid] value=(text);
             }
             FieldType::Document { .. } => {
-                input id=(path) name=(path) maxlength=(DOCUMENT_FOLIO_MAX) aria-label=(label) value=(text)
+                input id=(path) name=(path) maxlength=(DOCUMENT_FOLIO_MAX) aria-label=[name] required[required]
+                    aria-describedby=[by] aria-invalid=[invalid] value=(text)
                     placeholder="Folio, como DIF/CA/2026/0001";
             }
-            FieldType::Date => { input id=(path) name=(path) type="date" aria-label=(label) value=(text); }
-            FieldType::Time => { input id=(path) name=(path) type="time" aria-label=(label) value=(text); }
+            FieldType::Date => {
+                input id=(path) name=(path) type="date" aria-label=[name] required[required]
+                    aria-describedby=[by] aria-invalid=[invalid] value=(text);
+            }
+            FieldType::Time => {
+                input id=(path) name=(path) type="time" aria-label=[name] required[required]
+                    aria-describedby=[by] aria-invalid=[invalid] value=(text);
+            }
             FieldType::Integer { min, max } => {
-                input id=(path) name=(path) type="number" step="1" min=[min] max=[max] aria-label=(label) value=(text);
+                input id=(path) name=(path) type="number" step="1" min=[min] max=[max] aria-label=[name]
+                    required[required] aria-describedby=[by] aria-invalid=[invalid] value=(text);
             }
             FieldType::Money { .. } => {
-                input id=(path) name=(path) inputmode="decimal" placeholder="0.00" aria-label=(label) value=(text);
+                input id=(path) name=(path) inputmode="decimal" placeholder="0.00" aria-label=[name]
+                    required[required] aria-describedby=[by] aria-invalid=[invalid] value=(text);
             }
             FieldType::Enum { values } => {
-                select id=(path) name=(path) aria-label=(label) {
+                select id=(path) name=(path) aria-label=[name] required[required]
+                    aria-describedby=[by] aria-invalid=[invalid] {
                     option value="" { "— Elija —" }
                     @for option in values { option value=(option) selected[option == text] { (option) } }
                 }
@@ -260,14 +376,37 @@ pub fn read_only(form: &FormSpec, data: &Value) -> Markup {
     }
 }
 
+/// What a reviewer approves, first: the fields the form declares in
+/// `resumen` (the amount, the budget line, the supplier). Empty when it
+/// declares none.
+pub fn summary(form: &FormSpec, data: &Value) -> Markup {
+    html! {
+        @if !form.resumen.is_empty() {
+            dl.datos.resumen {
+                @for field in form.resumen.iter().filter_map(|name| form.fields.iter().find(|f| &f.name == name)) {
+                    dt { (field.label) }
+                    dd {
+                        @match data.get(&field.name).filter(|v| !v.is_null()) {
+                            Some(value) => (read_only_value(field, value)),
+                            None => em { "(sin dato)" },
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn read_only_value(field: &FieldSpec, value: &Value) -> Markup {
     match &field.kind {
         FieldType::List { columns, .. } => html! {
-            table {
-                thead { tr { @for column in columns { th { (column.label) } } } }
-                tbody {
-                    @for row in value.as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                        tr { @for column in columns { td { (row.get(&column.name).map(|v| read_only_value(column, v)).unwrap_or_default()) } } }
+            div.tabla-desplazable {
+                table {
+                    thead { tr { @for column in columns { th scope="col" { (column.label) } } } }
+                    tbody {
+                        @for row in value.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                            tr { @for column in columns { td { (row.get(&column.name).map(|v| read_only_value(column, v)).unwrap_or_default()) } } }
+                        }
                     }
                 }
             }
@@ -335,6 +474,47 @@ mod tests {
                 "conductor": {"nombre": "Ramiro"},
             })
         );
+    }
+
+    #[test]
+    fn an_identity_number_is_kept_as_it_is_checked() {
+        let form = catalog_form("oficio-autorizacion-apoyo");
+        let data = posted(&[
+            ("beneficiario.nombre", "Rosa"),
+            ("beneficiario.identificacion", " goml 850312msprpr09 "),
+        ])
+        .data(&form);
+        assert_eq!(data["beneficiario"]["identificacion"], "GOML850312MSPRPR09");
+    }
+
+    #[test]
+    fn a_field_with_a_problem_is_marked_and_points_to_its_message() {
+        let form = catalog_form("oficio-comision");
+        let problems = vec![Problem {
+            path: "comisionados[2].cargo".into(),
+            message: "«Cargo» es obligatorio y está vacío".into(),
+        }];
+        let html = fields(&form, &json!({}), &problems, None).into_string();
+        let input = html
+            .split("<input")
+            .find(|i| i.contains("name=\"comisionados[2].cargo\""))
+            .expect("the cell");
+        assert!(input.contains("aria-invalid=\"true\""), "{input}");
+        assert!(
+            input.contains("aria-describedby=\"error-comisionados[2].cargo\""),
+            "{input}"
+        );
+        assert!(input.contains("aria-label=\"Cargo, fila 2\""), "{input}");
+        assert!(html.contains("id=\"error-comisionados[2].cargo\""));
+        // A field with a label is named by it, not by an aria-label.
+        let place = html
+            .split("<input")
+            .find(|i| i.contains("name=\"lugar_expedicion\""))
+            .expect("the place");
+        assert!(!place.contains("aria-label"), "{place}");
+        assert!(place.contains(" required"), "{place}");
+        let summary = problem_summary(&problems).into_string();
+        assert!(summary.contains("href=\"#comisionados[2].cargo\""), "{summary}");
     }
 
     #[test]

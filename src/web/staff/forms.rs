@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::entry::fields;
+use super::entry::{fields, problem_summary};
 use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
 use super::tramite;
 use crate::forms::{FormSpec, Problem, StepKind};
@@ -17,24 +18,114 @@ use crate::public_id::PublicId;
 use crate::tramites::StepError;
 use crate::web::AppState;
 use crate::web::auth::Staff;
+use crate::web::page::short_moment;
 use crate::web::ui::{csrf_field, notice, page};
 
-pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
+#[derive(Debug, Deserialize)]
+pub struct FormFilter {
+    /// Words to look for in a form's title, kind and description.
+    q: Option<String>,
+}
+
+/// The programme and country a form comes from, read from its seed's
+/// number: how clerks of each office know their forms.
+fn programme(form: &FormSpec) -> &'static str {
+    match form.seed.split_whitespace().next().unwrap_or("") {
+        "000" => "México · Promoción de servicios de asistencia social (CONOCER)",
+        "001" => "Chile · Programa Familias",
+        "002" => "Chile · Gestión Social Local",
+        "003" => "Panamá · Red de Oportunidades",
+        "004" => "México · Sistema DIF Municipal",
+        _ => "Otros",
+    }
+}
+
+/// Lowercase, without accents: «Caracterización» is found by «caracterizacion».
+fn folded(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'ä' => 'a',
+            'é' | 'è' | 'ë' => 'e',
+            'í' | 'ì' | 'ï' => 'i',
+            'ó' | 'ò' | 'ö' => 'o',
+            'ú' | 'ù' | 'ü' => 'u',
+            other => other,
+        })
+        .collect()
+}
+
+/// Whether every word of `query` is in the form's title, kind,
+/// description or programme.
+fn matches(form: &FormSpec, query: &str) -> bool {
+    let haystack = folded(&format!(
+        "{} {} {} {} {}",
+        form.title,
+        form.family.label(),
+        form.description,
+        programme(form),
+        form.id
+    ));
+    folded(query)
+        .split_whitespace()
+        .all(|word| haystack.contains(word))
+}
+
+/// The forms a clerk may start, grouped by programme and country, the
+/// office's own country first; a search box filters them (a plain GET, no
+/// script). Forms Sello fills itself are not offered.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Query(filter): Query<FormFilter>,
+) -> PageResult {
     staff.require(|role| role.can_draft())?;
-    let mut forms: Vec<&FormSpec> = state.catalog.iter().collect();
-    forms.sort_by(|a, b| (a.family.label(), &a.title).cmp(&(b.family.label(), &b.title)));
+    let query = filter.q.unwrap_or_default();
+    let query = query.trim();
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let country = state.issuer.country_of(archive.office()).map(|c| match c {
+        crate::office::Country::Mx => "México",
+        crate::office::Country::Cl => "Chile",
+        crate::office::Country::Pa => "Panamá",
+    });
+    let mut forms: Vec<&FormSpec> = (state.catalog.iter())
+        .filter(|form| !form.interno && matches(form, query))
+        .collect();
+    forms.sort_by_key(|form| {
+        let group = programme(form);
+        let foreign = country.is_some_and(|c| !group.starts_with(c));
+        (foreign, group, form.title.clone())
+    });
+    let groups = forms.chunk_by(|a, b| programme(a) == programme(b));
     let body = page(
         &staff,
         "Nuevo documento",
         html! {
-            table {
-                thead { tr { th { "Documento" } th { "Tipo" } th { "Para qué" } } }
-                tbody {
-                    @for form in forms {
-                        tr {
-                            td { a href={"/formularios/" (form.id.as_str())} { (form.title) } }
-                            td { (form.family.label()) }
-                            td { (form.description) }
+            form.filtros method="get" action="/formularios" role="search" {
+                div {
+                    label for="q" { "Buscar formulario" }
+                    input #q type="search" name="q" value=(query) aria-describedby="q-ayuda";
+                }
+                button type="submit" { "Buscar" }
+                @if !query.is_empty() { a.boton.secundario href="/formularios" { "Ver todos" } }
+            }
+            p.ayuda #q-ayuda { "Palabras del nombre, del tipo (oficio, acta…) o del programa." }
+            @if forms.is_empty() {
+                p { "Ningún formulario tiene «" (query) "»." }
+            }
+            @for group in groups {
+                h2 { (programme(group[0])) }
+                div.tabla-desplazable {
+                    table {
+                        thead { tr { th scope="col" { "Documento" } th scope="col" { "Tipo" } th scope="col" { "Para qué" } } }
+                        tbody {
+                            @for form in group {
+                                tr {
+                                    td { a href={"/formularios/" (form.id.as_str())} { (form.title) } }
+                                    td { (form.family.label()) }
+                                    td { (form.description) }
+                                }
+                            }
                         }
                     }
                 }
@@ -79,13 +170,11 @@ pub(super) fn entry_page(staff: &Staff, status: StatusCode, entry: EntryPage<'_>
         html! {
             p { (form.description) }
             @if let Some(message) = entry.message { (message) }
-            @if !entry.problems.is_empty() {
-                div.nota.error role="alert" {
-                    strong { "Revise estos datos:" }
-                    ul { @for problem in entry.problems { li { (problem.message) } } }
-                }
-            }
+            (problem_summary(entry.problems))
             form.tarjeta method="post" action={"/formularios/" (form.id.as_str())} novalidate {
+                // Enter in a field presses the form's first button: saving
+                // the draft, never «Más filas», the preview or issuing.
+                button.por-omision type="submit" name="_accion" value="guardar" tabindex="-1" aria-hidden="true" { "Guardar borrador" }
                 (csrf_field(staff))
                 input type="hidden" name="_clave" value=(entry.key);
                 @if let Some(id) = entry.draft { input type="hidden" name="_borrador" value=(id); }
@@ -128,7 +217,23 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             format!("No existe el formulario «{id}»."),
         ));
     };
-    let data = Value::Object(Default::default());
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let (data, filled) = remembered(&archive, staff.user().id, form)
+        .await
+        .or_page(&staff)?;
+    let message = (!filled.is_empty()).then(|| {
+        notice(
+            "aviso",
+            &format!(
+                "Se llenaron {} con lo último que se escribió en esta oficina; revíselos.",
+                filled
+                    .iter()
+                    .map(|l| format!("«{l}»"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    });
     Ok(entry_page(
         &staff,
         StatusCode::OK,
@@ -140,10 +245,71 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             draft_title: None,
             key: new_key(),
             more_rows: None,
-            message: None,
+            message,
             panel: None,
         },
     ))
+}
+
+/// Fields people type the same on every form of their office: the place,
+/// the unit, the signer's name and cargo. Never one Sello fills from the
+/// account that takes a step (`filled_by`).
+const REMEMBERED: &[&str] = &[
+    "lugar_expedicion",
+    "lugar",
+    "comuna",
+    "localidad",
+    "unidad",
+    "director_nombre",
+    "director_cargo",
+    "profesional_nombre",
+    "profesional_cargo",
+    "promotor_nombre",
+    "promotor_cargo",
+    "gestor_nombre",
+    "iniciales",
+];
+
+/// A blank form's data with the remembered fields it has, from the
+/// person's own latest drafts first, then the office's; the labels of
+/// what was filled.
+async fn remembered(
+    archive: &crate::archive::Archive,
+    user_id: i64,
+    form: &FormSpec,
+) -> Result<(Value, Vec<String>), crate::archive::ArchiveError> {
+    let wanted: Vec<&crate::forms::FieldSpec> = (form.fields.iter())
+        .filter(|f| REMEMBERED.contains(&f.name.as_str()) && f.filled_by.is_none())
+        .filter(|f| {
+            matches!(
+                f.kind,
+                crate::forms::FieldType::Text { .. } | crate::forms::FieldType::Enum { .. }
+            )
+        })
+        .collect();
+    let mut data = serde_json::Map::new();
+    let mut filled = Vec::new();
+    if wanted.is_empty() {
+        return Ok((Value::Object(data), filled));
+    }
+    let mut recent = archive.recent_draft_data(Some(user_id), 20).await?;
+    recent.extend(archive.recent_draft_data(None, 20).await?);
+    for field in wanted {
+        let found = recent.iter().find_map(|text| {
+            let old: Value = serde_json::from_str(text).ok()?;
+            let value = old.get(&field.name)?.as_str()?.trim().to_owned();
+            let allowed = match &field.kind {
+                crate::forms::FieldType::Enum { values } => values.contains(&value),
+                _ => true,
+            };
+            (!value.is_empty() && allowed).then_some(value)
+        });
+        if let Some(value) = found {
+            data.insert(field.name.clone(), Value::String(value));
+            filled.push(field.label.clone());
+        }
+    }
+    Ok((Value::Object(data), filled))
 }
 
 pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
@@ -183,13 +349,19 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             )),
             key: new_key(),
             more_rows: None,
-            message: Some(notice(
-                "aviso",
-                &format!(
-                    "Preparado por {}; actualizado {}.",
-                    tramite.draft.author, tramite.draft.updated_at
-                ),
-            )),
+            message: Some(html! {
+                @if let Some(reason) = tramite.returned_because() {
+                    (notice("error", &format!("Devuelto para corregir: {reason}")))
+                }
+                (notice(
+                    "aviso",
+                    &format!(
+                        "Preparado por {}; actualizado el {}.",
+                        tramite.draft.author,
+                        short_moment(&tramite.draft.updated_at, state.issuer.time_zone_of(archive.office()))
+                    ),
+                ))
+            }),
             panel: Some(tramite::panel(
                 &tramite,
                 state.issuer.time_zone_of(archive.office()),

@@ -65,7 +65,7 @@ pub async fn home(
             }
             @if role.can_draft() {
                 h2 { "Pendientes para usted" }
-                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&inbox, zone)) }
+                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&inbox, zone, chrono::Utc::now())) }
                 h2 { "Borradores de la oficina" }
                 @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts, zone)) }
             }
@@ -136,24 +136,44 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord], zone: chro
     }
 }
 
-fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz) -> Markup {
+fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz, now: chrono::DateTime<chrono::Utc>) -> Markup {
     html! {
-        table {
-            thead { tr { th { "Borrador de" } th { "Paso" } th { "Preparó" } th { "Actualizado" } } }
-            tbody {
-                @for item in items {
-                    tr {
-                        td { a href={"/borradores/" (item.draft)} { (item.form_title) } }
-                        td {
-                            (item.step_label)
-                            @if let Some(reason) = &item.returned_because { br; small.error { "Devuelto: " (reason) } }
+        div.tabla-desplazable {
+            table {
+                thead { tr { th scope="col" { "Documento" } th scope="col" { "Persona" } th scope="col" { "Paso" } th scope="col" { "Preparó" } th scope="col" { "Espera desde" } } }
+                tbody {
+                    @for item in items {
+                        tr {
+                            td { a href={"/borradores/" (item.draft)} { (item.form_title) } }
+                            td { (item.person.as_deref().unwrap_or("—")) }
+                            td {
+                                (item.step_label)
+                                @if let Some(reason) = &item.returned_because { br; small.error { "Devuelto: " (reason) } }
+                            }
+                            td { (item.author) }
+                            td { (short_moment(&item.updated_at, zone)) br; span.antiguedad { (age(&item.updated_at, now)) } }
                         }
-                        td { (item.author) }
-                        td { (short_moment(&item.updated_at, zone)) }
                     }
                 }
             }
         }
+    }
+}
+
+/// How long something has waited, as people say it: «hace 3 días».
+fn age(moment: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Ok(then) = chrono::DateTime::parse_from_rfc3339(moment) else {
+        return String::new();
+    };
+    let minutes = (now - then.with_timezone(&chrono::Utc)).num_minutes().max(0);
+    match minutes {
+        0 => "hace menos de un minuto".to_owned(),
+        1 => "hace 1 minuto".to_owned(),
+        m if m < 60 => format!("hace {m} minutos"),
+        m if m < 120 => "hace 1 hora".to_owned(),
+        m if m < 60 * 24 => format!("hace {} horas", m / 60),
+        m if m < 60 * 48 => "hace 1 día".to_owned(),
+        m => format!("hace {} días", m / (60 * 24)),
     }
 }
 
@@ -173,5 +193,22 @@ fn draft_table(state: &AppState, drafts: &[DraftRecord], zone: chrono_tz::Tz) ->
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn a_wait_reads_in_words() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z")
+            .expect("date")
+            .to_utc();
+        assert_eq!(age("2026-12-04T11:59:30.5Z", now), "hace menos de un minuto");
+        assert_eq!(age("2026-12-04T11:15:00Z", now), "hace 45 minutos");
+        assert_eq!(age("2026-12-04T06:00:00-06:00", now), "hace menos de un minuto");
+        assert_eq!(age("2026-12-01T12:00:00Z", now), "hace 3 días");
+        assert_eq!(age("2026-12-03T10:00:00Z", now), "hace 1 día");
     }
 }

@@ -32,7 +32,6 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
     let done = job.done.load(Ordering::Relaxed);
     let finished = job.is_finished();
     let elapsed = job.started.elapsed().as_secs_f64().max(0.001);
-    let rate = done as f64 / elapsed;
     let remaining = job.valid_rows.saturating_sub(done);
     let mut problems = job.problems();
     problems.sort_by_key(|p| p.line);
@@ -54,11 +53,16 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
             }
             @if let Some(failure) = job.failure() {
                 (notice("error", &format!("El lote no se pudo emitir: {failure}")))
+            } @else if finished && job.valid_rows == 0 {
+                (notice("aviso", &format!(
+                    "Solo se revisó la planilla: no se emitió ningún documento. {} fila(s) sin problemas.",
+                    job.total_rows - problems.len().min(job.total_rows)
+                )))
             } @else if finished {
                 (notice("ok", &format!("Terminado: {} documento(s).", documents.len())))
             } @else {
-                progress max=(job.valid_rows) value=(done) { (done) " / " (job.valid_rows) }
-                p { (done) " de " (job.valid_rows) " · " (format!("{rate:.0}")) " documentos por segundo · faltan unos " (format!("{:.0}", remaining as f64 / rate.max(0.1))) " s" }
+                progress max=(job.valid_rows) value=(done) aria-label="Avance del lote" { (done) " / " (job.valid_rows) }
+                p { (done) " de " (job.valid_rows) " · " (estimate(done, remaining, elapsed)) }
             }
             @if !problems.is_empty() {
                 h2 { (problems.len()) " problema(s)" }
@@ -98,6 +102,24 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
         },
     );
     Ok(Html(body.into_string()).into_response())
+}
+
+/// How much is left, once enough rows were issued to tell: the first
+/// documents are slow (fonts, templates), so an early rate misleads.
+fn estimate(done: usize, remaining: usize, elapsed: f64) -> String {
+    const ENOUGH_ROWS: usize = 20;
+    const ENOUGH_SECONDS: f64 = 3.0;
+    if done < ENOUGH_ROWS || elapsed < ENOUGH_SECONDS {
+        return "calculando cuánto falta…".to_owned();
+    }
+    let rate = done as f64 / elapsed;
+    let seconds = (remaining as f64 / rate).ceil() as u64;
+    let left = match seconds {
+        0..=59 => format!("faltan unos {seconds} s"),
+        60..=3599 => format!("faltan unos {} min", seconds.div_ceil(60)),
+        _ => format!("faltan unas {:.1} h", seconds as f64 / 3600.0),
+    };
+    format!("{rate:.0} documentos por segundo · {left}")
 }
 
 pub async fn problems_csv(
@@ -260,5 +282,24 @@ pub async fn padron(
             ))
         }
         Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::estimate;
+
+    #[test]
+    fn no_estimate_before_enough_rows() {
+        assert_eq!(estimate(0, 47, 0.5), "calculando cuánto falta…");
+        assert_eq!(estimate(5, 42, 10.0), "calculando cuánto falta…");
+        assert_eq!(
+            estimate(40, 40, 4.0),
+            "10 documentos por segundo · faltan unos 4 s"
+        );
+        assert_eq!(
+            estimate(100, 12_000, 10.0),
+            "10 documentos por segundo · faltan unos 20 min"
+        );
     }
 }

@@ -10,6 +10,7 @@ mod documents;
 mod entry;
 mod error;
 mod forms;
+mod history;
 mod home;
 mod login;
 mod lote;
@@ -27,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::AppState;
-use super::ui::STYLESHEET;
+use super::ui::{FAVICON, STYLESHEET};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -96,6 +97,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .layer(axum::middleware::map_response(staff_headers))
         .route("/estilo.css", get(stylesheet))
         .route("/firma.js", get(signature_pad))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 /// Staff pages show personal data: not cached, not framed, no scripts

@@ -100,12 +100,15 @@ pub async fn submit(
             ));
         }
     };
+    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    // The office's country says which identity number its person fields take.
+    let national = form.for_country(state.issuer.country_of(archive.office()));
     let entry = Entry {
         state: &state,
         staff: &staff,
-        archive: state.archive_for(staff.user()).await.or_page(&staff)?,
+        data: Posted::new(&pairs).data(&national),
+        archive,
         form,
-        data: Posted::new(&pairs).data(form),
         draft,
         // Only keys this page made: a draft's own keys are Sello's.
         key: control("_clave")

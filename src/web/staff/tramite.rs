@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::account::capitalized;
+use super::entry::{read_only, summary};
 use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
 use crate::archive::{Archive, ArchiveError, HandSignatureRecord};
 use crate::forms::{Action, HandSigner, StepKind};
@@ -51,9 +52,6 @@ pub fn panel(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> Markup {
                         @if Some(step.id.as_str()) == current { strong { " ← aquí" } }
                     }
                 }
-            }
-            @if let Some(reason) = tramite.returned_because() {
-                (notice("error", &format!("Devuelto para corregir: {reason}")))
             }
             @if !tramite.history.is_empty() {
                 table {
@@ -106,7 +104,7 @@ fn in_person(
                         (csrf_field(staff))
                         input type="hidden" name="firmante" value=(signer.key);
                         input type="hidden" name="imagen" value="";
-                        canvas.pad width="600" height="200" aria-label={"Recuadro para la firma de " (signer.name)} {}
+                        canvas.pad width="600" height="200" role="img" aria-label={"Recuadro para la firma de " (signer.name)} {}
                         p.aviso-vacio.error hidden { "Falta la firma: dibújela en el recuadro." }
                         label.consentimiento {
                             input type="checkbox" name="consentimiento" value="si" required;
@@ -149,14 +147,27 @@ pub fn review_page(
     let step = tramite.step;
     let last_signature = step.is_some_and(|s| tramite.form.workflow.after(&s.id).is_none());
     let collecting = step.is_some_and(|s| s.kind == StepKind::Presencial) && tramite.awaits(user);
+    let zone = state.issuer.time_zone_of(archive.office());
+    let data = tramite.data();
     page(
         staff,
         &draft_title(tramite, state.issuer.time_zone_of(archive.office())),
         html! {
             @if let Some(message) = message { (message) }
-            p { "Preparado por " (tramite.draft.author) ". "
-                a href={"/borradores/" (id) "/vista-previa"} target="_blank" { "Ver el documento (vista previa, sin folio ni firma)" } }
-            (panel(tramite, state.issuer.time_zone_of(archive.office())))
+            @if let Some(reason) = tramite.returned_because() {
+                (notice("error", &format!("Devuelto para corregir: {reason}")))
+            }
+            p.preparado { "Preparado por " strong { (tramite.draft.author) } "; actualizado el "
+                (short_moment(&tramite.draft.updated_at, zone)) ". "
+                a href={"/borradores/" (id) "/vista-previa"} target="_blank" { "Ver el documento (vista previa, sin folio ni firma; se abre en otra pestaña)" } }
+            @if !tramite.form.resumen.is_empty() {
+                h2 { "Lo que se aprueba" }
+                (summary(tramite.form, &data))
+            }
+            details.todos-los-datos open[tramite.form.resumen.is_empty()] {
+                summary { "Todos los datos del documento" }
+                (read_only(tramite.form, &data))
+            }
             @if !signers.is_empty() { (in_person(staff, id, signers, collecting)) }
             @if let Some(step) = step.filter(|_| tramite.awaits(user)) {
                 form.tarjeta method="post" action={"/borradores/" (id) "/paso"} {
@@ -186,6 +197,7 @@ pub fn review_page(
             } @else if let Some(step) = step {
                 p { "Espera el paso «" (step.label) "» (" (step.role.label()) ")." }
             }
+            (panel(tramite, zone))
         },
     )
 }

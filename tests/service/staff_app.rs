@@ -1,0 +1,314 @@
+//! The staff app as clerks and reviewers use it on an 800 px tablet, in a
+//! real headless Chromium: a wide form's tables scroll in their box and
+//! the page does not (measured in the browser), Enter in a field saves
+//! the draft instead of adding rows, «Más filas» comes back to its table,
+//! an accountant sees the amount, budget line and supplier before giving
+//! the visado, and a mistyped code on the public page is called a typing
+//! error. axe-core checks every page visited.
+
+use std::process::Command;
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use serde_json::json;
+
+use crate::browser::{Driver, arrive, axe, body_text, chromium, click, example_fields, fill, screenshot};
+use crate::server::Server;
+
+/// The tablet of the user test: 800 × 1280.
+const TABLET: (u32, u32) = (800, 1280);
+
+/// Logs in with a one-time password and chooses `new`, ending at home.
+async fn first_login(client: &Client, base: &str, user: &str, one_time: &str, new: &str) {
+    client.goto(&format!("{base}/entrar")).await.expect("login");
+    fill(client, "usuario", user).await;
+    fill(client, "contrasena", one_time).await;
+    click(client, "main form button").await;
+    arrive(client, "/contrasena").await;
+    axe(client, "/contrasena").await;
+    fill(client, "actual", one_time).await;
+    fill(client, "nueva", new).await;
+    fill(client, "repetida", new).await;
+    click(client, "main form button").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".nota.ok"))
+        .await
+        .expect("the password was saved");
+}
+
+/// An account made with `sello users create` on the server's data, as an
+/// administrator would; its one-time password.
+fn create_user(server: &Server, username: &str, name: &str, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sello"))
+        .args([
+            "users",
+            "create",
+            "--username",
+            username,
+            "--name",
+            name,
+            "--role",
+            role,
+        ])
+        .current_dir(server.data_dir.path())
+        .env("SELLO_FORMS_DIR", crate::root().join("forms"))
+        .env("SELLO_DATA_DIR", server.data_dir.path().join("datos"))
+        .output()
+        .expect("sello users create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// How far the page scrolls sideways: 0 when nothing overflows it.
+async fn page_overflow(client: &Client) -> i64 {
+    client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("measure")
+        .as_i64()
+        .expect("a number")
+}
+
+async fn number(client: &Client, script: &str) -> f64 {
+    client
+        .execute(script, vec![])
+        .await
+        .expect("script")
+        .as_f64()
+        .unwrap_or_else(|| panic!("a number from {script}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
+    let server = Server::start(&[]);
+    let driver = Driver::start();
+    let client = chromium(&driver).await;
+    let base = &server.base_url;
+    client
+        .set_window_size(TABLET.0, TABLET.1)
+        .await
+        .expect("tablet size");
+    first_login(
+        &client,
+        base,
+        "admin",
+        &server.admin_password,
+        "directora de pruebas 2026",
+    )
+    .await;
+    axe(&client, "/ (inicio)").await;
+
+    // The list of forms: grouped by programme, searchable, without the
+    // forms Sello fills itself.
+    client.goto(&format!("{base}/formularios")).await.expect("forms");
+    let list = body_text(&client).await;
+    assert!(list.contains("Chile · Programa Familias"), "{list}");
+    assert!(!list.contains("Padrón de documentos emitidos en lote"), "{list}");
+    axe(&client, "/formularios").await;
+    fill(&client, "q", "caracterizacion").await;
+    click(&client, "form[role=search] button").await;
+    arrive(&client, "/formularios").await;
+    let found = body_text(&client).await;
+    assert!(found.contains("Caracterización"), "{found}");
+    assert!(!found.contains("Oficio de comisión"), "{found}");
+    axe(&client, "/formularios?q=caracterizacion").await;
+
+    // The widest form on the tablet: its tables scroll inside their box,
+    // the page itself does not, and the «Sexo» select is wide enough to read.
+    client
+        .goto(&format!("{base}/formularios/caracterizacion-familia"))
+        .await
+        .expect("form");
+    arrive(&client, "/formularios/caracterizacion-familia").await;
+    let overflow = page_overflow(&client).await;
+    assert!(
+        overflow <= 0,
+        "the page scrolls sideways by {overflow} px at 800 px"
+    );
+    let select = number(
+        &client,
+        "return document.querySelector('select[name$=\".sexo\"]').getBoundingClientRect().width;",
+    )
+    .await;
+    assert!(select >= 100.0, "the «Sexo» select is {select} px wide");
+    let scrolls = client
+        .execute(
+            "return [...document.querySelectorAll('.tabla-desplazable')]
+                .some(b => b.scrollWidth > b.clientWidth && getComputedStyle(b).overflowX === 'auto');",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(scrolls, json!(true), "a wide table scrolls inside its box");
+    let shot = screenshot(&client, "10-tableta-caracterizacion.png").await;
+    eprintln!("captura: {}", shot.display());
+    axe(&client, "/formularios/caracterizacion-familia").await;
+
+    // «Más filas» comes back to its own table, not to the top of the page.
+    let table = client
+        .find(Locator::Css("button[value^=\"filas:\"]"))
+        .await
+        .expect("a «Más filas» button")
+        .attr("value")
+        .await
+        .expect("value")
+        .expect("value");
+    let table = table.trim_start_matches("filas:").to_owned();
+    click(&client, "button[value^=\"filas:\"]").await;
+    let url = arrive(&client, "/formularios/caracterizacion-familia").await;
+    assert!(url.ends_with(&format!("#{table}")), "{url}");
+    let scrolled = number(&client, "return window.scrollY;").await;
+    assert!(
+        scrolled > 200.0,
+        "the page came back at its table, scrolled {scrolled} px"
+    );
+    assert!(
+        page_overflow(&client).await <= 0,
+        "more rows do not widen the page"
+    );
+    let shot = screenshot(&client, "12-tableta-tabla-integrantes.png").await;
+    eprintln!("captura: {}", shot.display());
+    axe(&client, "/formularios/caracterizacion-familia#… (más filas)").await;
+
+    // Enter in a text field saves the draft; it never presses «Más filas».
+    client
+        .goto(&format!("{base}/formularios/caracterizacion-familia"))
+        .await
+        .expect("form");
+    arrive(&client, "/formularios/caracterizacion-familia").await;
+    let count_rows = "return document.querySelectorAll('.tabla-desplazable tbody tr').length;";
+    let rows = number(&client, count_rows).await;
+    let field = client
+        .find(Locator::Css("input[name=domicilio]"))
+        .await
+        .expect("domicilio");
+    field
+        .send_keys("Pasaje Los Aromos 123\u{E007}")
+        .await
+        .expect("type and Enter");
+    arrive(&client, "/borradores/").await;
+    let saved = body_text(&client).await;
+    assert!(saved.contains("Preparado por"), "Enter saved the draft: {saved}");
+    assert_eq!(number(&client, count_rows).await, rows, "Enter added no rows");
+    // Times as people read them, as everywhere: «actualizado el 07/12/2026 10:31».
+    let when = saved.split("actualizado el ").nth(1).expect("when it was saved");
+    let shape: String = when
+        .chars()
+        .take(16)
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(shape, "99/99/9999 99:99", "{saved}");
+    axe(&client, "/borradores/… (elaboración)").await;
+
+    // The clerk (here the administrator) sends a quote on; the accountant
+    // sees what they approve before the button that approves it.
+    client
+        .goto(&format!("{base}/formularios/oficio-autorizacion-apoyo"))
+        .await
+        .expect("form");
+    for (name, value) in example_fields("oficio-autorizacion-apoyo") {
+        fill(&client, &name, &value).await;
+    }
+    click(&client, "button[value=enviar]").await;
+    let draft = arrive(&client, "/borradores/").await;
+    let one_time = create_user(&server, "contadora", "Rosa Contreras Díaz", "contador");
+    let accountant = chromium(&driver).await;
+    accountant
+        .set_window_size(TABLET.0, TABLET.1)
+        .await
+        .expect("tablet size");
+    first_login(
+        &accountant,
+        base,
+        "contadora",
+        &one_time,
+        "contadora de pruebas 2026",
+    )
+    .await;
+    let home = body_text(&accountant).await;
+    assert!(home.contains("Oficio de autorización de apoyo"), "{home}");
+    assert!(
+        home.contains("José Luis Martínez Rodríguez"),
+        "the inbox names the person: {home}"
+    );
+    assert!(home.contains("hace "), "the inbox says how long it waits: {home}");
+    axe(&accountant, "/ (contadora)").await;
+    accountant.goto(&draft).await.expect("review");
+    arrive(&accountant, "/borradores/").await;
+    let top_of = |css: &str| format!("return document.querySelector('{css}').getBoundingClientRect().top;");
+    let amount_at = number(
+        &accountant,
+        "return [...document.querySelectorAll('dl.resumen dd')].find(d => d.textContent.includes('985.5')).getBoundingClientRect().top;",
+    )
+    .await;
+    let approve_at = number(&accountant, &top_of("button[value=aprobar]")).await;
+    assert!(
+        amount_at < approve_at,
+        "the amount ({amount_at}) comes before the approval ({approve_at})"
+    );
+    let review = body_text(&accountant).await;
+    for shown in [
+        "Lo que se aprueba",
+        "985.5",
+        "4411 Ayudas sociales a personas",
+        "Óptica Visión Potosina",
+    ] {
+        assert!(review.contains(shown), "the review shows «{shown}»: {review}");
+    }
+    let shot = screenshot(&accountant, "11-revision-contadora.png").await;
+    eprintln!("captura: {}", shot.display());
+    axe(&accountant, "/borradores/… (revisión)").await;
+    click(&accountant, "button[value=aprobar]").await;
+    accountant
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("section.tramite"))
+        .await
+        .expect("the draft's page again");
+    let after = body_text(&accountant).await;
+    assert!(after.contains("Dio su visto bueno"), "{after}");
+    assert!(after.contains("Rosa Contreras Díaz"), "{after}");
+    accountant.close().await.expect("close");
+
+    // The public page: a well-formed code not issued here is «No
+    // encontrado»; one character misread is a typing error, with how to
+    // read the code from the paper.
+    let unknown = "0000-0000-0000-0000-0000-0000-000";
+    let misread = "0000-0000-0000-0000-0000-0800-000";
+    client.goto(&format!("{base}/v")).await.expect("lookup");
+    axe(&client, "/v").await;
+    fill(&client, "codigo", unknown).await;
+    click(&client, "main form button").await;
+    arrive(&client, "/v/").await;
+    let answer = body_text(&client).await;
+    assert!(answer.contains("No encontrado"), "{answer}");
+    axe(&client, "/v/… (no encontrado)").await;
+    client.goto(&format!("{base}/v")).await.expect("lookup");
+    fill(&client, "codigo", misread).await;
+    click(&client, "main form button").await;
+    arrive(&client, "/v/").await;
+    let answer = body_text(&client).await;
+    assert!(answer.contains("error de escritura"), "{answer}");
+    assert!(answer.contains("Cómo leer el código del papel"), "{answer}");
+    assert!(!answer.contains("no es un documento emitido"), "{answer}");
+    axe(&client, "/v/… (mal escrito)").await;
+    // The checker can fail: an image without its text is found.
+    client
+        .execute(
+            "document.querySelector('main').appendChild(document.createElement('img')).src = '/favicon.svg';",
+            vec![],
+        )
+        .await
+        .expect("plant an image without alt");
+    let found = crate::browser::axe_violations(&client).await;
+    assert!(
+        found.iter().any(|v| v["id"] == "image-alt"),
+        "axe-core reports the image without alt: {found:?}"
+    );
+    client.close().await.expect("close");
+}
