@@ -29,6 +29,7 @@ mod reservation;
 mod s3;
 mod search;
 mod search_queue;
+pub mod statistics;
 pub(crate) mod steps;
 pub mod text;
 
