@@ -79,12 +79,15 @@ pub fn columns(title: &str, description: &str, bars: &[Bar]) -> String {
     let (height, left, top, bottom) = (300u32, 56u32, 40u32, 250u32);
     let plot_width = WIDTH - left - 16;
     let plot_height = bottom - top;
-    let max = axis_top(bars.iter().map(|b| b.counts.total()).max().unwrap_or(0));
+    // Four gridlines a round step apart, whole numbers each.
+    let busiest = bars.iter().map(|b| b.counts.total()).max().unwrap_or(0).max(0);
+    let step = axis_top((busiest + 3) / 4);
+    let max = step * 4;
     let mut out = String::new();
     open(&mut out, WIDTH, height, title, description);
     legend(&mut out, left, 10);
     for tick in 0..=4 {
-        let value = max * tick / 4;
+        let value = step * tick;
         let y = bottom - plot_height * tick as u32 / 4;
         let _ = write!(
             out,
@@ -216,6 +219,12 @@ mod tests {
         );
         assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"), "{svg}");
         assert!(!svg.contains("style") && !svg.contains("script"), "{svg}");
+        // A total of 4 in the busiest column: gridlines at 0, 1, 2, 3, 4.
+        for label in [">0</text>", ">1</text>", ">2</text>", ">3</text>", ">4</text>"] {
+            assert!(svg.contains(label), "{label}: {svg}");
+        }
+        let svg = columns("t", "d", &[bar("a", 5, 0)]);
+        assert!(svg.contains(">8</text>") && !svg.contains(">5</text>"), "{svg}");
         let svg = rows("t", "d", &[bar("Formulario \"raro\"", 2, 0)]);
         assert!(svg.contains("Formulario &quot;raro&quot;"), "{svg}");
     }
