@@ -170,12 +170,62 @@ impl Application {
             let archive = self.state.archive.clone();
             tokio::spawn(retry_timestamps(extender, archive, every))
         });
+        let notices = self
+            .state
+            .notifier
+            .mails()
+            .then(|| tokio::spawn(mail_follow_ups(Arc::clone(&self.state))));
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-        if let Some(retry) = retry {
-            retry.abort();
+        for task in [retry, notices].into_iter().flatten() {
+            task.abort();
         }
         served
     }
+}
+
+/// How often the service looks for follow-ups that fell due: a due day is
+/// a day, so an hour late is on time.
+const FOLLOW_UP_ROUND: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Every [`FOLLOW_UP_ROUND`], from the start, mails what fell due.
+async fn mail_follow_ups(state: Arc<AppState>) {
+    let mut ticks = tokio::time::interval(FOLLOW_UP_ROUND);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let sent = mail_follow_ups_due(&state).await;
+        if sent > 0 {
+            tracing::info!(notices.sent = sent, "avisos de seguimientos vencidos");
+        }
+    }
+}
+
+/// One round of the follow-up notices over every office of the
+/// installation, each on its own day: how many messages went out. An
+/// office whose round fails is logged and the others go on; what was sent
+/// stays recorded, so nothing is mailed twice.
+pub async fn mail_follow_ups_due(state: &AppState) -> usize {
+    let offices = match state.accounts.offices().await {
+        Ok(offices) => offices,
+        Err(error) => {
+            tracing::warn!(error = %error, "no se pudieron leer las oficinas para los avisos");
+            return 0;
+        }
+    };
+    let mut sent = 0;
+    for office in offices {
+        let today = state.issuer.now_in(&office).date_naive();
+        let archive = state.archive.for_office(office);
+        match state
+            .notifier
+            .follow_ups_due(&archive, &state.catalog, &state.accounts, today)
+            .await
+        {
+            Ok(count) => sent += count,
+            Err(error) => tracing::warn!(error = %error, "falló una ronda de avisos de seguimiento"),
+        }
+    }
+    sent
 }
 
 /// Every `every`, adds their time-stamp to the documents issued while no

@@ -94,6 +94,11 @@ pub trait Dialect: Send + Sync {
     /// other conditions leave few documents, so the engine may start there.
     fn text_match(&self, terms: &[String], prefix_last: bool, selective: bool) -> TextMatch;
 
+    /// A top-level text field of a document's JSON `data`, as an SQL
+    /// expression (NULL when absent). `field` is a name Sello chose, never
+    /// a user's text: it is written into the statement.
+    fn data_field(&self, field: &'static str) -> String;
+
     /// The engine's own check of its files: `ok` when sound.
     fn integrity_check<'a>(&'a self, pool: &'a AnyPool) -> BoxFuture<'a, Result<String, sqlx::Error>>;
 

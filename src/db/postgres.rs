@@ -17,6 +17,11 @@ static MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 pub struct Postgres;
 
 impl Dialect for Postgres {
+    fn data_field(&self, field: &'static str) -> String {
+        debug_assert!(field.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        format!("(data::jsonb ->> '{field}')")
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

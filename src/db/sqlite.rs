@@ -16,6 +16,11 @@ static MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 pub struct Sqlite;
 
 impl Dialect for Sqlite {
+    fn data_field(&self, field: &'static str) -> String {
+        debug_assert!(field.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        format!("json_extract(data, '$.{field}')")
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

@@ -6,6 +6,7 @@
 //! thin adapters over [`Tramites`]; the archive records every step.
 
 mod attachments;
+mod due_notices;
 mod hand;
 mod inbox;
 mod notices;
@@ -13,6 +14,7 @@ mod review;
 mod signing;
 
 pub use attachments::{Attachment, SCAN_MAX};
+pub use due_notices::DueNoticeError;
 pub use hand::Drawing;
 pub use inbox::InboxItem;
 pub use notices::Notifier;

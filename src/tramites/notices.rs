@@ -18,8 +18,8 @@ use crate::public_id::PublicId;
 
 /// Sends the notices, if a mail server is configured.
 pub struct Notifier {
-    mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
-    base_url: String,
+    pub(super) mailer: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+    pub(super) base_url: String,
 }
 
 impl Notifier {

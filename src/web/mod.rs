@@ -5,7 +5,9 @@
 
 pub mod api;
 pub mod auth;
+mod charts;
 mod crl;
+mod figures;
 pub mod jobs;
 mod logging;
 pub mod page;

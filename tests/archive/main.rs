@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
+mod estadisticas;
 mod evidence;
 mod folios;
 #[path = "../support/http.rs"]

@@ -213,3 +213,81 @@ async fn those_who_take_the_next_step_are_told_by_mail(fixture: &Fixture) {
     );
 }
 crate::archive_conformance!(those_who_take_the_next_step_are_told_by_mail);
+
+/// A resguardo whose monthly renewal is overdue: one round of the
+/// service's follow-up notices mails it once, to the people who draft the
+/// renewal (not to the firmante, nor to another office's clerk, nor to a
+/// clerk without an address); the next round sends nothing.
+async fn an_overdue_renewal_is_mailed_once_to_those_who_draft_it(fixture: &Fixture) {
+    use chrono::TimeZone as _;
+    let (port, inbox) = mail_server().await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let config = service_config(&[
+        ("SELLO_SMTP_URL", &url),
+        ("SELLO_SMTP_FROM", "Sello DIF <sello@dif.prueba>"),
+    ]);
+    let service = Service::with_config(fixture, config).await;
+    service
+        .state
+        .accounts
+        .create_office_if_missing("DIF-CER", "DIF Cerritos")
+        .await
+        .expect("office");
+    for (office, name, role, email) in [
+        ("DIF-SLP", "auxiliar", Role::Capturista, "auxiliar@dif.prueba"),
+        ("DIF-SLP", "auxiliar.sin.correo", Role::Capturista, ""),
+        ("DIF-SLP", "directora", Role::Firmante, "directora@dif.prueba"),
+        (
+            "DIF-CER",
+            "auxiliar.cerritos",
+            Role::Capturista,
+            "auxiliar@cerritos.prueba",
+        ),
+    ] {
+        let (user, _) = service.user(office, name, role).await;
+        service
+            .state
+            .accounts
+            .set_email(office, user.id, email)
+            .await
+            .expect("email");
+    }
+    // Nothing owed yet: nothing sent, nothing recorded.
+    assert_eq!(sello::app::mail_follow_ups_due(&service.state).await, 0);
+
+    let october = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 10, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let mut resguardo = crate::example("oficio-ayuda-funcional");
+    resguardo["fecha_inicio"] = serde_json::json!("2026-10-01");
+    let folio = crate::registros::issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
+    let document = fixture.archive.document(&folio).await.expect("issued");
+
+    assert_eq!(sello::app::mail_follow_ups_due(&service.state).await, 1);
+    let sent = messages(&inbox, 1).await;
+    assert_eq!(sent[0].to, ["auxiliar@dif.prueba"]);
+    assert!(
+        sent[0].text.contains("Renovaci") && sent[0].text.contains("venci"),
+        "{}",
+        sent[0].text
+    );
+    assert!(
+        sent[0].text.contains(&format!("/documentos/{}", document.id)),
+        "{}",
+        sent[0].text
+    );
+    // Neither the folio nor the beneficiary leaves by mail.
+    assert!(!sent[0].text.contains(&folio), "{}", sent[0].text);
+    let beneficiary = resguardo["beneficiario"]["nombre"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert!(!sent[0].text.contains(&beneficiary), "{}", sent[0].text);
+
+    // The next round, as every hour of the service: nothing more.
+    assert_eq!(sello::app::mail_follow_ups_due(&service.state).await, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inbox.lock().expect("inbox").len(), 1, "mailed once");
+}
+crate::archive_conformance!(an_overdue_renewal_is_mailed_once_to_those_who_draft_it);

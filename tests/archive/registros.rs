@@ -530,7 +530,7 @@ async fn registers_are_built_from_the_staff_page(fixture: &Fixture) {
 archive_conformance!(registers_are_built_from_the_staff_page);
 
 /// Issues `data` as `form` at `when`, with the real renderer and signer.
-async fn issue_at(
+pub(crate) async fn issue_at(
     fixture: &Fixture,
     form: &str,
     data: &Value,

@@ -6,6 +6,7 @@
 mod catalog;
 mod documents;
 mod drafts;
+mod estadisticas;
 mod extract;
 pub(super) mod records;
 mod registros;
@@ -190,6 +191,8 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         drafts::take_step,
         drafts::draw_signature,
         drafts::inbox,
+        estadisticas::figures,
+        estadisticas::figures_csv,
         records::get_expediente,
         records::search,
         registros::padron,
@@ -297,6 +300,8 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/drafts/{id}/{action}", post(drafts::take_step))
         .route("/api/v1/inbox", get(drafts::inbox))
+        .route("/api/v1/estadisticas", get(estadisticas::figures))
+        .route("/api/v1/estadisticas/csv", get(estadisticas::figures_csv))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
         .route("/api/v1/registros/padron", post(registros::padron))

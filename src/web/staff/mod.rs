@@ -9,6 +9,7 @@ mod bulk;
 mod documents;
 mod entry;
 mod error;
+mod estadisticas;
 mod forms;
 mod history;
 mod home;
@@ -66,6 +67,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))
         .route("/registros", get(registros::show))
+        .route("/estadisticas", get(estadisticas::show))
+        .route("/estadisticas/por-mes.svg", get(estadisticas::by_month_svg))
+        .route("/estadisticas/por-formulario.svg", get(estadisticas::by_form_svg))
+        .route("/estadisticas/documentos.csv", get(estadisticas::documents_csv))
+        .route(
+            "/estadisticas/territorios.csv",
+            get(estadisticas::territories_csv),
+        )
         .route("/registros/padron", post(registros::padron))
         .route("/registros/semanal", post(registros::semanal))
         .route(
