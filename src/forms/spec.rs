@@ -128,6 +128,12 @@ pub struct FormSpec {
     /// What its documents owe afterwards, and which document closes it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seguimiento: Vec<super::grants::FollowUp>,
+    /// Its documents refer a case to another office (`[derivacion]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derivacion: Option<super::referral::Referral>,
+    /// Its documents answer a derivación (`[contrarreferencia]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contrarreferencia: Option<super::referral::Answer>,
 }
 
 /// Whose case file a document belongs to.
@@ -367,6 +373,8 @@ pub(super) struct RawForm {
     padron: Option<super::grants::Grant>,
     #[serde(default)]
     seguimiento: Vec<super::grants::FollowUp>,
+    derivacion: Option<super::referral::Referral>,
+    contrarreferencia: Option<super::referral::Answer>,
 }
 
 /// One `[[fields]]` entry as written: a whole declaration, or `use` of a
@@ -427,7 +435,15 @@ impl RawForm {
         for follow_up in &self.seguimiento {
             follow_up.check(&fields)?;
         }
+        if let Some(referral) = &self.derivacion {
+            referral.check(&fields)?;
+        }
+        if let Some(answer) = &self.contrarreferencia {
+            answer.check(&fields)?;
+        }
         Ok(FormSpec {
+            derivacion: self.derivacion,
+            contrarreferencia: self.contrarreferencia,
             padron: self.padron,
             seguimiento: self.seguimiento,
             workflow,
