@@ -196,9 +196,10 @@ impl Archive {
             issued_on: &plan.issued_on,
             correction: order.draft.as_ref().is_some_and(|d| d.replaces.is_some()),
         };
-        let citations = case::judge(&mut tx, &office.code, &judged, target)
+        let judgement = case::judge(&mut tx, &office.code, &judged, target)
             .await?
             .map_err(case::refused)?;
+        let citations = judgement.resolved;
         let number = steps::next_number(&mut tx, &office.code, &plan).await?;
         let number = rules::folio_number(number)?;
         let folio = plan.folio(&self.folio_format, &office.code, number);
@@ -217,6 +218,7 @@ impl Archive {
             .map_err(|e| rules::insert_failure(e, order.idempotency_key))?;
         steps::link_persons(&mut tx, &office.code, (expediente_id, document_id), &plan.persons).await?;
         case::record_citations(&mut tx, document_id, &citations).await?;
+        super::referrals::record(&mut tx, &office.code, document_id, &judgement.referral).await?;
         tx.commit().await?;
         Ok(Ok(Reservation {
             document_id,
@@ -355,6 +357,7 @@ impl Archive {
                 .bind(&body)
                 .execute(&mut *tx)
                 .await?;
+            super::referrals::on_issued(&mut tx, order.actor, id).await?;
             append_event(
                 &mut tx,
                 NewEvent {

@@ -8,6 +8,7 @@ mod familias;
 mod grants;
 mod identity;
 mod invisible;
+mod referral;
 mod rules;
 mod shared;
 mod signers;
@@ -19,6 +20,7 @@ pub use catalog::{Catalog, CatalogError};
 pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
 pub use grants::{FollowUp, Grant, Granted};
 pub use identity::normalize as normalize_identity;
+pub use referral::{Answer, PROTOCOL_DEADLINE_FIELD, Referral, SHARED_FOLIO_COLUMN, business_days_after};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{

@@ -136,6 +136,12 @@ pub struct FormSpec {
     /// in the list of new documents.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interno: bool,
+    /// Its documents refer a case to another office (`[derivacion]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derivacion: Option<super::referral::Referral>,
+    /// Its documents answer a derivación (`[contrarreferencia]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contrarreferencia: Option<super::referral::Answer>,
 }
 
 /// Whose case file a document belongs to.
@@ -379,6 +385,8 @@ pub(super) struct RawForm {
     resumen: Vec<String>,
     #[serde(default)]
     interno: bool,
+    derivacion: Option<super::referral::Referral>,
+    contrarreferencia: Option<super::referral::Answer>,
 }
 
 /// One `[[fields]]` entry as written: a whole declaration, or `use` of a
@@ -444,9 +452,17 @@ impl RawForm {
                 return Err(format!("«resumen»: el campo «{name}» no existe"));
             }
         }
+        if let Some(referral) = &self.derivacion {
+            referral.check(&fields)?;
+        }
+        if let Some(answer) = &self.contrarreferencia {
+            answer.check(&fields)?;
+        }
         Ok(FormSpec {
             resumen: self.resumen,
             interno: self.interno,
+            derivacion: self.derivacion,
+            contrarreferencia: self.contrarreferencia,
             padron: self.padron,
             seguimiento: self.seguimiento,
             workflow,

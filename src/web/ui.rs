@@ -33,6 +33,7 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
                         @if role.can_draft() { a href="/formularios" { "Nuevo documento" } }
                         @if role.can_issue() { a href="/lotes" { "Lotes" } }
                         a href="/buscar" { "Archivo" }
+                        a href="/derivaciones" { "Derivaciones" }
                         a href="/registros" { "Registros" }
                         a href="/estadisticas" { "Estadísticas" }
                         @if role.can_administer() { a href="/admin" { "Administración" } }

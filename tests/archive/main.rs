@@ -25,6 +25,7 @@ mod no_step_skipped;
 mod notices;
 mod offices;
 mod public_ids;
+mod referrals;
 mod registros;
 mod s3;
 mod search;
@@ -235,14 +236,33 @@ pub fn example_now(id: &str) -> Value {
 /// `data` citing what the archive holds: each required `documento` field
 /// cites a document just issued from the example of the first form it
 /// names (the examples share their persons), and each optional one is
-/// left empty, as for a document from before Sello.
+/// left empty, as for a document from before Sello. A derivación goes to
+/// an office of the installation and shares nothing; a contrarreferencia
+/// answers a derivación another office sent to this one.
 pub async fn citing_issued(fixture: &Fixture, form: &sello::forms::FormSpec, data: &Value) -> Value {
     let mut data = data.clone();
+    if let Some(referral) = &form.derivacion {
+        let to = data[&referral.oficina]
+            .as_str()
+            .expect("the example names an office")
+            .to_owned();
+        record_office(&fixture.archive, &to).await;
+        if let (Some(shared), Some(object)) = (&referral.compartidos, data.as_object_mut()) {
+            object.remove(shared);
+        }
+    }
     for field in &form.fields {
         let sello::forms::FieldType::Document { forms, .. } = &field.kind else {
             continue;
         };
-        if field.required {
+        let answered = form
+            .contrarreferencia
+            .as_ref()
+            .is_some_and(|a| a.derivacion == field.name);
+        if answered {
+            let record = referred_here(fixture).await;
+            data[&field.name] = Value::String(record.folio);
+        } else if field.required {
             let cited = forms[0].id.as_str();
             let record = fixture.issue(cited, &example(cited)).await;
             data[&field.name] = Value::String(record.folio);
@@ -251,6 +271,39 @@ pub async fn citing_issued(fixture: &Fixture, form: &sello::forms::FormSpec, dat
         }
     }
     data
+}
+
+/// Another office of the installation, as an administrator would record it.
+pub const OTHER_OFFICE: &str = "GSL-SUBSIDIOS";
+
+/// Records office `code` in the installation, if it is not there.
+pub async fn record_office(archive: &Archive, code: &str) {
+    sqlx::query("INSERT INTO offices (code, name) VALUES ($1, $2) ON CONFLICT (code) DO NOTHING")
+        .bind(code)
+        .bind(format!("Oficina {code}"))
+        .execute(archive.store().pool())
+        .await
+        .expect("office");
+}
+
+/// The derivación example issued by [`OTHER_OFFICE`] to the fixture's
+/// office, sharing nothing.
+pub async fn referred_here(fixture: &Fixture) -> DocumentRecord {
+    record_office(&fixture.archive, OTHER_OFFICE).await;
+    let other = fixture
+        .archive
+        .for_office(Office::new(OTHER_OFFICE, "Subsidios Sociales"));
+    let mut data = example("derivacion");
+    data["oficina_destino"] = Value::String(fixture.archive.office().code.clone());
+    if let Some(object) = data.as_object_mut() {
+        object.remove("documentos_compartidos");
+        object.remove("protocolo");
+    }
+    issue_into(&other, &fixture.key, "derivacion", &data, 22, None)
+        .await
+        .expect("the other office refers a case here")
+        .record()
+        .clone()
 }
 
 pub fn at(day: u32) -> chrono::DateTime<Tz> {

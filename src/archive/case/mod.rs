@@ -34,6 +34,14 @@ pub(crate) struct Resolved {
     pub printed: CitedDocument,
 }
 
+/// What the case's rules found: the citations resolved, and the referral
+/// a derivación sends or a contrarreferencia answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Judgement {
+    pub resolved: Vec<Resolved>,
+    pub referral: super::referrals::ReferralPlan,
+}
+
 /// The expediente a document is to be filed in, as far as it exists yet.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Target<'a> {
@@ -54,14 +62,15 @@ pub(crate) struct Judged<'a> {
     pub correction: bool,
 }
 
-/// Judges the data's citations, the expediente's order and the persons'
-/// identifications in it; every problem at once, each by its field.
+/// Judges the data's citations, the expediente's order, the persons'
+/// identifications in it and the referral it sends or answers; every
+/// problem at once, each by its field.
 pub(crate) async fn judge(
     tx: &mut Tx,
     office_code: &str,
     judged: &Judged<'_>,
     target: Target<'_>,
-) -> Result<Result<Vec<Resolved>, Problems>, sqlx::Error> {
+) -> Result<Result<Judgement, Problems>, sqlx::Error> {
     let Judged {
         form,
         data,
@@ -125,8 +134,21 @@ pub(crate) async fn judge(
         let known = persons_in_case(tx, id).await?;
         problems.extend(identity_problems(persons, &known, target.title));
     }
+    let (referral, found) = super::referrals::judge(
+        tx,
+        office_code,
+        form,
+        data,
+        persons,
+        target,
+        issued_on,
+        &resolved,
+        correction,
+    )
+    .await?;
+    problems.extend(found);
     Ok(if problems.is_empty() {
-        Ok(resolved)
+        Ok(Judgement { resolved, referral })
     } else {
         Err(Problems(problems))
     })
@@ -199,7 +221,7 @@ impl Archive {
         let judged = judge(&mut tx, &self.office.code, &judged, target).await?;
         tx.rollback().await?;
         judged
-            .map(|resolved| resolved.into_iter().map(|r| r.printed).collect())
+            .map(|judgement| judgement.resolved.into_iter().map(|r| r.printed).collect())
             .map_err(refused)
     }
 }
@@ -217,6 +239,8 @@ pub struct CitationLink {
     #[sqlx(try_from = "String")]
     pub status: super::Status,
     pub issued_on: String,
+    /// The office it belongs to: another office's when a referral shares it.
+    pub office_code: String,
 }
 
 /// What a document cites and what cites it.
@@ -227,23 +251,30 @@ pub struct Citations {
 }
 
 impl Archive {
-    /// The documents of this office that `document_id` cites, and those
-    /// of this office that cite it (a citing document still being issued
-    /// is left out).
+    /// The documents that `document_id` cites, and those that cite it, of
+    /// this office or shared with it by a referral (a contrarreferencia
+    /// cites its derivación); a citing document still being issued is
+    /// left out.
     pub async fn citations(&self, document_id: i64) -> Result<Citations, ArchiveError> {
-        const CITES: &str = "SELECT c.field, d.public_id, d.folio, d.form, d.status, d.issued_on \
+        let shared = super::referrals::shared_with("$2");
+        let cites = format!(
+            "SELECT c.field, d.public_id, d.folio, d.form, d.status, d.issued_on, d.office_code \
              FROM document_citations c JOIN documents d ON d.id = c.cited_id \
-             WHERE c.document_id = $1 AND d.office_code = $2 ORDER BY c.field";
-        const CITED_BY: &str = "SELECT c.field, d.public_id, d.folio, d.form, d.status, d.issued_on \
+             WHERE c.document_id = $1 AND (d.office_code = $2 OR {shared}) ORDER BY c.field"
+        );
+        let cited_by = format!(
+            "SELECT c.field, d.public_id, d.folio, d.form, d.status, d.issued_on, d.office_code \
              FROM document_citations c JOIN documents d ON d.id = c.document_id \
-             WHERE c.cited_id = $1 AND d.office_code = $2 AND d.status <> 'reservado' ORDER BY d.id";
+             WHERE c.cited_id = $1 AND (d.office_code = $2 OR {shared}) AND d.status <> 'reservado' \
+             ORDER BY d.id"
+        );
         let pool = self.store.pool();
-        let cites = sqlx::query_as(CITES)
+        let cites = sqlx::query_as(&cites)
             .bind(document_id)
             .bind(&self.office.code)
             .fetch_all(pool)
             .await?;
-        let cited_by = sqlx::query_as(CITED_BY)
+        let cited_by = sqlx::query_as(&cited_by)
             .bind(document_id)
             .bind(&self.office.code)
             .fetch_all(pool)

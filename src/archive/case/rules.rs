@@ -30,8 +30,9 @@ impl Citation<'_> {
         let (label, folio) = (&self.field.label, self.folio);
         let Some(found) = found.filter(|f| f.status != "reservado") else {
             return Err(format!(
-                "«{label}»: el documento {folio} no está en el archivo de esta oficina; \
-                 revise el folio (se citan documentos emitidos por la oficina)"
+                "«{label}»: el documento {folio} no está en el archivo de esta oficina ni se le \
+                 compartió en una derivación; revise el folio (se citan documentos emitidos por la \
+                 oficina o compartidos con ella)"
             ));
         };
         match found.status.as_str() {

@@ -52,20 +52,38 @@ pub(super) async fn persons_in_case(
     .await
 }
 
-/// The office's document with that folio, in any state.
+/// The office's document with that folio, in any state; or else the
+/// document of another office shared with it by a referral (the
+/// derivación sent to it, the documents it shares, the answer to one it
+/// sent). Two such documents of one folio are neither taken: the folio
+/// does not say which.
 pub(super) async fn find_cited(
     tx: &mut Tx,
     office_code: &str,
     folio: &str,
 ) -> Result<Option<Found>, sqlx::Error> {
-    sqlx::query_as(
+    let own: Option<Found> = sqlx::query_as(
         "SELECT id, form, status, issued_on, expediente_id, replaced_by FROM documents \
          WHERE office_code = $1 AND folio = $2",
     )
     .bind(office_code)
     .bind(folio)
     .fetch_optional(&mut **tx)
-    .await
+    .await?;
+    if own.is_some() {
+        return Ok(own);
+    }
+    let sql = format!(
+        "SELECT d.id, d.form, d.status, d.issued_on, d.expediente_id, d.replaced_by FROM documents d \
+         WHERE d.folio = $2 AND d.office_code <> $1 AND {}",
+        crate::archive::referrals::shared_with("$1")
+    );
+    let mut shared: Vec<Found> = sqlx::query_as(&sql)
+        .bind(office_code)
+        .bind(folio)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(if shared.len() == 1 { shared.pop() } else { None })
 }
 
 pub(super) async fn folio_of(tx: &mut Tx, id: i64) -> Result<Option<String>, sqlx::Error> {

@@ -9,6 +9,7 @@ mod drafts;
 mod estadisticas;
 mod extract;
 pub(super) mod records;
+mod referrals;
 mod registros;
 pub(super) mod verification;
 mod views;
@@ -195,6 +196,9 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         estadisticas::figures_csv,
         records::get_expediente,
         records::search,
+        referrals::list,
+        referrals::get,
+        referrals::pdf,
         registros::padron,
         registros::semanal,
         registros::actividades,
@@ -304,6 +308,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/estadisticas/csv", get(estadisticas::figures_csv))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
+        .route("/api/v1/derivaciones", get(referrals::list))
+        .route("/api/v1/derivaciones/{id}", get(referrals::get))
+        .route(
+            "/api/v1/derivaciones/{id}/documentos/{document}/pdf",
+            get(referrals::pdf),
+        )
         .route("/api/v1/registros/padron", post(registros::padron))
         .route("/api/v1/registros/semanal", post(registros::semanal))
         .route("/api/v1/registros/actividades", get(registros::actividades))

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{PathParams, QueryParams};
-use super::views::{DocumentView, ExpedienteView, PersonView, SearchResultsView};
+use super::views::{DocumentView, ExpedienteView, PersonView, ReferralView, SearchResultsView};
 use super::{ApiError, AppState, archive_of};
 use crate::archive::{PER_PAGE_MAX, SearchQuery, Status};
 use crate::public_id::PublicId;
@@ -20,6 +20,10 @@ pub struct ExpedienteBody {
     pub expediente: ExpedienteView,
     pub persons: Vec<PersonView>,
     pub documents: Vec<DocumentView>,
+    /// The referrals it takes part in: those its derivaciones sent and
+    /// those its contrarreferencias answered, with the other office's
+    /// document (see `/api/v1/derivaciones/{id}`).
+    pub referrals: Vec<ReferralView>,
 }
 
 /// An expediente of the caller's office.
@@ -37,7 +41,15 @@ pub async fn get_expediente(
     let expediente = archive.expediente(id).await?;
     let persons = archive.expediente_persons(expediente.row_id).await?;
     let documents = archive.expediente_documents(expediente.row_id).await?;
+    let referrals = archive.expediente_referrals(expediente.row_id).await?;
+    let today = chrono::Utc::now()
+        .with_timezone(&state.issuer.time_zone_of(archive.office()))
+        .date_naive();
     Ok(Json(ExpedienteBody {
+        referrals: referrals
+            .iter()
+            .map(|r| ReferralView::of(r, r.state(today)))
+            .collect(),
         expediente: ExpedienteView::from(&expediente),
         persons: persons.iter().map(PersonView::from).collect(),
         documents: documents.iter().map(DocumentView::from).collect(),

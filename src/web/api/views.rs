@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::archive::{
     AuditEvent, CitationLink, DocumentRecord, ExpedienteRecord, HandSignatureRecord, PersonRow, PublicView,
-    SearchHit, SearchResults, SignatureRow, Status, StepRecord,
+    ReferralRecord, ReferralState, SearchHit, SearchResults, SignatureRow, Status, StepRecord,
 };
 use crate::forms::Action;
 use crate::public_id::PublicId;
@@ -120,6 +120,9 @@ pub struct CitationView {
     pub status: Status,
     /// Its issue date.
     pub issued_on: String,
+    /// The office it belongs to: another office's when a derivación
+    /// shares it (see `/api/v1/derivaciones`).
+    pub office_code: String,
 }
 
 impl From<&CitationLink> for CitationView {
@@ -131,6 +134,7 @@ impl From<&CitationLink> for CitationView {
             form: row.form.clone(),
             status: row.status,
             issued_on: row.issued_on.clone(),
+            office_code: row.office_code.clone(),
         }
     }
 }
@@ -399,6 +403,52 @@ impl From<&PublicView> for VerificationView {
             replacement_url: view.replacement_url.clone(),
             replacement_folio: view.replacement_folio.clone(),
             timestamp: TimestampView::of(&view.timestamp_at, &view.timestamp_tsa),
+        }
+    }
+}
+
+/// A referral between offices, named by its derivación; without the
+/// database's keys.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ReferralRecord)]
+pub struct ReferralView {
+    /// The derivación's id: the referral's name.
+    pub id: PublicId,
+    /// The derivación's folio.
+    pub folio: String,
+    /// The derivación's own state (emitido, anulado, reemplazado).
+    pub status: Status,
+    /// enviada, recibida, respondida or vencida (past its due day
+    /// without an answer in force).
+    pub estado: ReferralState,
+    pub issued_on: String,
+    pub from_office: String,
+    pub to_office: String,
+    /// YYYY-MM-DD: the last day to answer, from the protocol's deadline.
+    pub due_on: String,
+    pub received_at: Option<String>,
+    pub received_by: Option<String>,
+    /// The contrarreferencia that answered it, once issued.
+    pub answer: Option<PublicId>,
+    pub answer_folio: Option<String>,
+}
+
+impl ReferralView {
+    pub fn of(row: &ReferralRecord, estado: ReferralState) -> Self {
+        let answer = row.answer();
+        Self {
+            id: row.id,
+            folio: row.folio.clone(),
+            status: row.document_status,
+            estado,
+            issued_on: row.issued_on.clone(),
+            from_office: row.from_office.clone(),
+            to_office: row.to_office.clone(),
+            due_on: row.due_on.clone(),
+            received_at: row.received_at.clone(),
+            received_by: row.received_by.clone(),
+            answer: answer.map(|(id, _)| id),
+            answer_folio: answer.map(|(_, folio)| folio.to_owned()),
         }
     }
 }

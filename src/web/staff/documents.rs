@@ -104,7 +104,7 @@ pub async fn document(
                 }
             }
             (attachments::section(&staff, &document, &hand, zone))
-            (citation_section(&state, &citations))
+            (citation_section(&state, &archive.office().code, &citations))
             h2 { "Datos" }
             @match state.catalog.get(&document.form) {
                 Some(form) => (read_only(form, &data)),
@@ -141,11 +141,18 @@ pub async fn document(
 }
 
 /// The documents this one cites and those that cite it, each a link.
-fn citation_section(state: &AppState, citations: &crate::archive::Citations) -> Markup {
+/// Another office's document, shared by a derivación, is reached from
+/// the derivaciones page, which records the view.
+fn citation_section(state: &AppState, office: &str, citations: &crate::archive::Citations) -> Markup {
     let row = |link: &crate::archive::CitationLink| {
         html! {
             li {
-                a href={"/documentos/" (link.document_id)} { (form_title(state, &link.form)) " " (link.folio) }
+                @if link.office_code == office {
+                    a href={"/documentos/" (link.document_id)} { (form_title(state, &link.form)) " " (link.folio) }
+                } @else {
+                    (form_title(state, &link.form)) " " (link.folio) " (oficina " (link.office_code) ", "
+                    a href="/derivaciones" { "compartido en una derivación" } ")"
+                }
                 " — del " (link.issued_on) ", " span class={"estado " (link.status.as_str())} { (link.status.as_str()) }
             }
         }
@@ -281,6 +288,8 @@ pub async fn expediente(
     let persons = archive.expediente_persons(key).await.or_page(&staff)?;
     let events = archive.expediente_events(key).await.or_page(&staff)?;
     let names = office_names(&state, &staff).await?;
+    let referrals = archive.expediente_referrals(key).await.or_page(&staff)?;
+    let today = state.issuer.now_in(archive.office()).date_naive();
     let body = page(
         &staff,
         &format!("Expediente: {}", expediente.title),
@@ -302,6 +311,11 @@ pub async fn expediente(
             }
             h2 { "Documentos" }
             @if documents.is_empty() { p { "Sin documentos." } } @else { (document_table(&state, &documents, state.issuer.time_zone_of(archive.office()))) }
+            @if !referrals.is_empty() {
+                h2 { "Derivaciones" }
+                p { "Las derivaciones de este expediente y sus respuestas, con los documentos de la otra oficina." }
+                (super::referrals::referral_table(&referrals, today))
+            }
             h2 { "Personas" }
             @if persons.is_empty() { p { "Sin personas registradas." } } @else {
                 table { thead { tr { th { "Nombre" } th { "Identidad" } } } tbody { @for p in &persons { tr { td { (p.name) } td { (p.identity) } } } } }

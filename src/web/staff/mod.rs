@@ -16,6 +16,7 @@ mod home;
 mod login;
 mod lote;
 mod offices;
+mod referrals;
 mod registros;
 mod search;
 mod submit;
@@ -66,6 +67,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/expedientes/{id}", get(documents::expediente))
         .route("/expedientes/{id}/exportar", get(documents::export))
         .route("/buscar", get(search::search))
+        .route("/derivaciones", get(referrals::inbox))
+        .route("/derivaciones/{id}", get(referrals::show))
+        .route(
+            "/derivaciones/{id}/documentos/{document}",
+            get(referrals::document_pdf),
+        )
         .route("/registros", get(registros::show))
         .route("/estadisticas", get(estadisticas::show))
         .route("/estadisticas/por-mes.svg", get(estadisticas::by_month_svg))
