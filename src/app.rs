@@ -99,6 +99,9 @@ impl Storage {
     }
 }
 
+/// How often `serve` looks in the queue for lotes to take over.
+const LOTE_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The service, assembled and ready to serve.
 pub struct Application {
     state: Arc<AppState>,
@@ -170,10 +173,14 @@ impl Application {
             let archive = self.state.archive.clone();
             tokio::spawn(retry_timestamps(extender, archive, every))
         });
+        // Lotes left by a restart or by an instance that died, and then
+        // every few seconds.
+        let lotes = tokio::spawn(crate::web::jobs::poll_lotes(Arc::clone(&self.state), LOTE_POLL));
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         if let Some(retry) = retry {
             retry.abort();
         }
+        lotes.abort();
         served
     }
 }

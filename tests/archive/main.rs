@@ -17,6 +17,7 @@ mod folios;
 #[path = "../support/http.rs"]
 pub mod http;
 pub mod in_person;
+mod instances;
 mod issuing;
 #[path = "../support/ltv_pki.rs"]
 mod ltv_pki;
@@ -90,6 +91,10 @@ pub struct PostgresSchema {
 }
 
 impl PostgresSchema {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub async fn drop_now(self) {
         let _ = sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
             .execute(&self.admin)
