@@ -330,6 +330,17 @@ async fn a_lote_survives_the_instance_that_issued_it_and_the_other_finishes_it()
     let done_by_first = count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await;
 
     wait_for(
+        "the second takes the lote over",
+        &second,
+        Duration::from_secs(120),
+        async || count(&store, "SELECT MAX(attempts) FROM jobs WHERE kind = 'lote'").await >= 2,
+    )
+    .await;
+    eprintln!(
+        "the second claimed the lote {:?} after the kill",
+        killed_at.elapsed()
+    );
+    wait_for(
         "the second finishes",
         &second,
         Duration::from_secs(1800),
