@@ -3,6 +3,9 @@
 //! page and serves its downloads, and another instance takes the run over
 //! when the one issuing it dies. The run is a job of the queue
 //! ([`LOTE_JOB`]) enqueued in the same transaction as the lote.
+//!
+//! Long because a lote's rows are written and read back in one shape:
+//! what is stored (a row, its outcome, a problem) is next to what reads it.
 
 use chrono::DateTime;
 use chrono_tz::Tz;

@@ -15,8 +15,12 @@
 //! neither renew, report progress, complete nor fail the job
 //! ([`QueueError::LeaseLost`]).
 //!
-//! Written here rather than taken from a crate: see ARCHITECTURE.md, «The
-//! job queue».
+//! Written here rather than taken from a crate: see ARCHITECTURE.md,
+//! «Several instances on one database».
+//!
+//! Long because the queue's operations are one protocol over one table:
+//! each call's fence (holder and attempt) only reads right beside the
+//! claim that set it.
 
 mod keep_alive;
 
