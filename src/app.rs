@@ -99,6 +99,9 @@ impl Storage {
     }
 }
 
+/// How often `serve` looks in the queue for lotes to take over.
+const LOTE_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The service, assembled and ready to serve.
 pub struct Application {
     state: Arc<AppState>,
@@ -175,10 +178,14 @@ impl Application {
             .notifier
             .mails()
             .then(|| tokio::spawn(mail_follow_ups(Arc::clone(&self.state))));
+        // Lotes left by a restart or by an instance that died, and then
+        // every few seconds.
+        let lotes = tokio::spawn(crate::web::jobs::poll_lotes(Arc::clone(&self.state), LOTE_POLL));
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         for task in [retry, notices].into_iter().flatten() {
             task.abort();
         }
+        lotes.abort();
         served
     }
 }

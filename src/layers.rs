@@ -31,9 +31,10 @@ pub const LAYERS: &[&[&str]] = &[
     &["pdf", "qr", "render"],
     // One document's issuance, without storage.
     &["signed_pdf"],
-    // What is stored: the archive and the accounts; and the counters of
-    // what was issued.
-    &["accounts", "archive", "metrics"],
+    // What is stored: the archive and the accounts; the counters of what
+    // was issued; the queue of background work and the limits every
+    // instance counts.
+    &["accounts", "archive", "metrics", "queue", "rate_limits"],
     // Issuing into an office's archive, and extending the evidence of
     // what it issued.
     &["evidence", "issuer"],

@@ -23,6 +23,8 @@ pub mod office;
 pub mod pdf;
 pub mod public_id;
 pub mod qr;
+pub mod queue;
+pub mod rate_limits;
 pub mod registros;
 pub mod render;
 pub mod roles;

@@ -11,6 +11,7 @@
 
 mod input;
 pub mod limits;
+pub mod lotes;
 mod mapping;
 mod merged;
 mod padron;

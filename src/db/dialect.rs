@@ -82,6 +82,12 @@ pub trait Dialect: Send + Sync {
     /// whole database already holds.
     fn row_lock(&self, exclusive: bool) -> &'static str;
 
+    /// Appended to the `SELECT` that picks a queued job to claim, so that
+    /// concurrent claimants pass over rows another one is taking instead
+    /// of waiting for it. Empty where one statement already holds the
+    /// whole database's write lock.
+    fn skip_locked(&self) -> &'static str;
+
     /// Adds a document's text to the index (`$1` the document, `$2` the
     /// text); `queued` where the engine indexes a bulk run in batches.
     fn index_document(&self, queued: bool) -> &'static str;

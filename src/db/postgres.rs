@@ -63,6 +63,10 @@ impl Dialect for Postgres {
         if exclusive { " FOR UPDATE" } else { " FOR SHARE" }
     }
 
+    fn skip_locked(&self) -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
+    }
+
     fn index_document(&self, _queued: bool) -> &'static str {
         // The index has no segments to merge: always now.
         "INSERT INTO document_search (document_id, body) VALUES ($1, to_tsvector('simple', $2))"

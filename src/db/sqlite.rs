@@ -82,6 +82,12 @@ impl Dialect for Sqlite {
         ""
     }
 
+    fn skip_locked(&self) -> &'static str {
+        // An `UPDATE … RETURNING` runs under the one write lock: no other
+        // claimant sees the row between its choice and its update.
+        ""
+    }
+
     fn index_document(&self, queued: bool) -> &'static str {
         // FTS5 writes one segment per transaction; a bulk run's documents
         // are indexed in batches so that its merges do not grow with the

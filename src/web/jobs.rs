@@ -1,76 +1,41 @@
-//! Bulk jobs started from the web app: each runs in the background while
-//! its page shows progress. They live in memory; a job cut short by a
-//! restart is finished by uploading the same file again (rows are
-//! idempotent).
+//! Bulk lotes started from the web app, run from the job queue: a lote
+//! and its rows are stored when uploaded (`bulk::lotes`), and whichever
+//! instance claims its job issues it, recording each row's outcome as it
+//! goes. The instance that received the upload starts at once; every
+//! instance also looks for due lotes now and then, so that a lote whose
+//! instance died (its lease ran out) or was cut short by a restart is
+//! taken over and finished. Rows are idempotent and the office's bulk lock
+//! lets one run issue at a time, so the run that takes over annuls what
+//! the dead one left reserved («emisión interrumpida») and issues the rest
+//! in row order.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
-use crate::bulk::{IssuedRow, RowProblem};
-use crate::public_id::PublicId;
+use crate::archive::{BulkLockError, Office};
+use crate::bulk::lotes::{self, LOTE_JOB, LoteRecord};
+use crate::bulk::{self, RowOutcome, RunError, RunEvent, RunOrder};
+use crate::queue::{Backoff, Claimed, Queue};
 
-/// One bulk job.
-#[derive(Debug)]
-pub struct Job {
-    /// Random, as every id in an address: it tells nothing of how many
-    /// lotes this or any other office ran.
-    pub id: PublicId,
-    pub office_code: String,
-    pub form: String,
-    pub file_name: String,
-    /// Its documents' people sign the printed paper (recorded on each).
-    pub on_paper: bool,
-    pub started: Instant,
-    pub total_rows: usize,
-    /// Columns of the file no field reads.
-    pub unused_columns: Vec<String>,
-    pub valid_rows: usize,
-    /// When its documents are dated.
-    pub issued_at: chrono::DateTime<chrono_tz::Tz>,
-    pub done: AtomicUsize,
-    pub finished: AtomicBool,
-    pub problems: Mutex<Vec<RowProblem>>,
-    /// What it issued, or found issued by an earlier run.
-    pub documents: Mutex<Vec<IssuedRow>>,
-    /// The tomos of its padrón, once issued: (document id, folio).
-    pub padron: Mutex<Vec<(PublicId, String)>>,
-    /// Set when the job could not run at all.
-    pub failure: Mutex<Option<String>>,
-}
+use super::AppState;
 
-impl Job {
-    pub fn problems(&self) -> Vec<RowProblem> {
-        self.problems.lock().map(|p| p.clone()).unwrap_or_default()
-    }
+/// How long a lote's holder keeps it without renewing: the most a lote
+/// waits for another instance after its own died.
+pub const LOTE_LEASE: Duration = Duration::from_secs(20);
 
-    /// Its documents in the order of the spreadsheet's rows.
-    pub fn documents_in_order(&self) -> Vec<IssuedRow> {
-        let mut documents = self.documents.lock().map(|d| d.clone()).unwrap_or_default();
-        documents.sort_by_key(|d| d.line);
-        documents
-    }
+/// Outcomes recorded together while a lote runs.
+const OUTCOME_BATCH: usize = 64;
 
-    pub fn padron(&self) -> Vec<(PublicId, String)> {
-        self.padron.lock().map(|p| p.clone()).unwrap_or_default()
-    }
-
-    pub fn failure(&self) -> Option<String> {
-        self.failure.lock().ok().and_then(|f| f.clone())
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
-    }
-}
-
-/// The jobs of this process.
+/// What this process keeps of the web's lotes: whose spreadsheet is being
+/// read, and whether it is running a lote now.
 #[derive(Debug, Default)]
 pub struct Jobs {
-    jobs: Mutex<HashMap<PublicId, std::sync::Arc<Job>>>,
     /// Offices with a spreadsheet being read and checked.
     reading: Arc<Mutex<HashSet<String>>>,
+    /// Set while this process runs lotes (one at a time).
+    working: AtomicBool,
 }
 
 /// An office's spreadsheet being read: the next may be read once it drops.
@@ -89,38 +54,6 @@ impl Drop for Reading {
 }
 
 impl Jobs {
-    /// Records the job `make` makes with a new id.
-    pub fn add(&self, make: impl FnOnce(PublicId) -> Job) -> Result<std::sync::Arc<Job>, getrandom::Error> {
-        let id = PublicId::generate()?;
-        let job = std::sync::Arc::new(make(id));
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.insert(id, std::sync::Arc::clone(&job));
-        }
-        Ok(job)
-    }
-
-    /// A job of `office`: another office's jobs are not found.
-    pub fn get(&self, office: &str, id: PublicId) -> Option<std::sync::Arc<Job>> {
-        let jobs = self.jobs.lock().ok()?;
-        jobs.get(&id).filter(|job| job.office_code == office).cloned()
-    }
-
-    /// The jobs of `office`, newest first.
-    pub fn of_office(&self, office: &str) -> Vec<std::sync::Arc<Job>> {
-        let mut list: Vec<_> = self
-            .jobs
-            .lock()
-            .map(|jobs| {
-                jobs.values()
-                    .filter(|j| j.office_code == office)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        list.sort_by_key(|job| std::cmp::Reverse(job.started));
-        list
-    }
-
     /// Starts reading a spreadsheet of `office`, unless one of its
     /// spreadsheets is being read: one at a time per office, so uploads
     /// sent together (a double click, a script) cannot take every thread.
@@ -131,10 +64,195 @@ impl Jobs {
             office: office.to_owned(),
         })
     }
+}
 
-    /// Whether `office` has a job still running.
-    pub fn running(&self, office: &str) -> bool {
-        self.of_office(office).iter().any(|job| !job.is_finished())
+/// Runs the lotes that are due, in the background, unless this process is
+/// running them already. Driven on a blocking thread of its own: the
+/// pipeline's future is not `Send`, and the service's workers stay free
+/// for requests.
+pub fn run_due_lotes(state: &Arc<AppState>) {
+    if state.jobs.working.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let state = Arc::clone(state);
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        handle.block_on(async {
+            match Queue::new(state.archive.store().clone()) {
+                Ok(queue) => loop {
+                    match queue.claim(LOTE_JOB, LOTE_LEASE).await {
+                        Ok(Some(job)) => run_claimed(&state, &queue, job).await,
+                        Ok(None) => break,
+                        Err(error) => {
+                            tracing::warn!(error = %error, "no se pudo tomar un lote de la cola");
+                            break;
+                        }
+                    }
+                },
+                Err(error) => tracing::warn!(error = %error, "no se pudo tomar un lote de la cola"),
+            }
+        });
+        state.jobs.working.store(false, Ordering::Release);
+    });
+}
+
+/// Every `every`, looks for lotes due: left by a restart, or by an
+/// instance that died.
+pub async fn poll_lotes(state: Arc<AppState>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        run_due_lotes(&state);
+    }
+}
+
+/// Issues the pending rows of the lote `job` names, as long as this
+/// process holds the job's lease.
+async fn run_claimed(state: &AppState, queue: &Queue, job: Claimed) {
+    let store = state.archive.store();
+    let lote = match job.payload["lote"].as_i64() {
+        Some(id) => lotes::lote_by_id(store, id).await,
+        None => Ok(None),
+    };
+    let lote = match lote {
+        Ok(Some(lote)) if !lote.is_finished() => lote,
+        Ok(_) => {
+            let _ = queue.complete(&job, None).await;
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(job.id = job.id, error = %error, "no se pudo leer un lote");
+            let _ = queue.fail(&job, &error.to_string(), Backoff::default()).await;
+            return;
+        }
+    };
+    tracing::info!(job.id = job.id, job.attempt = job.attempt, "lote tomado");
+    let alive = queue.keep_alive(&job, LOTE_LEASE);
+    let stop = AtomicBool::new(false);
+    let ran = issue_lote(state, &lote, &alive, &stop).await;
+    if alive.lost() {
+        // Another instance holds it now and records what follows.
+        tracing::warn!(job.id = job.id, "el lote pasó a otra instancia");
+        return;
+    }
+    drop(alive);
+    match ran {
+        Err(RunFailure::Busy) => {
+            let wait = Backoff {
+                first: Duration::from_secs(2),
+                max: Duration::from_secs(10),
+            };
+            let _ = queue
+                .fail(&job, "otro lote de la oficina se está emitiendo", wait)
+                .await;
+        }
+        Err(RunFailure::Store(error)) => {
+            tracing::warn!(job.id = job.id, error = %error, "un lote no pudo registrar su avance");
+            let _ = queue.fail(&job, &error, Backoff::default()).await;
+        }
+        Err(RunFailure::Refused(message)) => {
+            let _ = lotes::finish(store, lote.id, Some(message.as_str())).await;
+            let _ = queue.complete(&job, None).await;
+        }
+        Ok(()) => {
+            let _ = lotes::finish(store, lote.id, None).await;
+            let _ = queue.complete(&job, None).await;
+            tracing::info!(job.id = job.id, "lote terminado");
+        }
+    }
+}
+
+enum RunFailure {
+    /// The office's bulk lock is held by another run: later.
+    Busy,
+    /// What the run did could not be recorded: try again.
+    Store(String),
+    /// The lote cannot run (its form is gone, the renderer failed).
+    Refused(String),
+}
+
+async fn issue_lote(
+    state: &AppState,
+    lote: &LoteRecord,
+    alive: &crate::queue::KeepAlive,
+    stop: &AtomicBool,
+) -> Result<(), RunFailure> {
+    let store = state.archive.store();
+    let store_failure = |e: lotes::LoteError| RunFailure::Store(e.to_string());
+    let Some(form) = state.catalog.get(&lote.form) else {
+        return Err(RunFailure::Refused(format!(
+            "el formulario «{}» ya no está en el catálogo",
+            lote.form
+        )));
+    };
+    let rows = lotes::pending_rows(store, lote.id).await.map_err(store_failure)?;
+    let office = state
+        .accounts
+        .office(&lote.office_code)
+        .await
+        .map_err(|e| RunFailure::Store(e.to_string()))?
+        .unwrap_or_else(|| Office::new(&lote.office_code, &lote.office_code));
+    let archive = state.archive.for_office(office);
+    let order = RunOrder {
+        form: Arc::new(form.clone()),
+        rows,
+        responsible: bulk::Responsible {
+            name: &lote.signer,
+            cargo: &lote.cargo,
+            actor: &lote.actor,
+        },
+        issued_at: lote.issued_at,
+        on_paper: lote.on_paper,
+        workers: None,
+    };
+    // Outcomes are written in batches beside the run, not in its way.
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<RowOutcome>();
+    let writer = {
+        let store = store.clone();
+        let lote_id = lote.id;
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(OUTCOME_BATCH);
+            let mut failure = None;
+            while receiver.recv_many(&mut batch, OUTCOME_BATCH).await > 0 {
+                if let Err(error) = lotes::record_outcomes(&store, lote_id, &batch).await {
+                    failure = Some(error.to_string());
+                }
+                batch.clear();
+            }
+            failure
+        })
+    };
+    let events = |event: RunEvent<'_>| {
+        if alive.lost() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if let RunEvent::Row(outcome) = event {
+            let _ = sender.send(outcome.clone());
+        }
+    };
+    let ran = bulk::run_lote(
+        &state.issuer,
+        archive,
+        &state.config.data_dir,
+        order,
+        stop,
+        &events,
+    )
+    .await;
+    drop(sender);
+    let unrecorded = writer.await.ok().flatten();
+    match ran {
+        Err(RunError::Lock(BulkLockError::Busy)) => Err(RunFailure::Busy),
+        Err(RunError::Lock(BulkLockError::Archive(error)) | RunError::Archive(error)) => {
+            Err(RunFailure::Store(error.to_string()))
+        }
+        Err(RunError::Renderer(error)) => Err(RunFailure::Refused(format!("generador de PDF: {error}"))),
+        Ok(_) if stop.load(Ordering::Relaxed) => Err(RunFailure::Store("el plazo del lote se perdió".into())),
+        Ok(_) => match unrecorded {
+            Some(error) => Err(RunFailure::Store(error)),
+            None => Ok(()),
+        },
     }
 }
 

@@ -68,6 +68,18 @@ pub struct AppState {
     pub log_key: Arc<crate::keys::LogKey>,
 }
 
+/// A limit of `per_minute` per client: counted in the database when it is
+/// PostgreSQL, which several instances may share; in this process on
+/// SQLite, whose database only this machine opens.
+fn limiter(archive: &Archive, name: &str, per_minute: u32, config: &Config) -> ClientLimiter {
+    match archive.store().backend() {
+        crate::db::Backend::Postgres => {
+            ClientLimiter::shared(archive.store().clone(), name, per_minute, config.behind_proxy)
+        }
+        crate::db::Backend::Sqlite => ClientLimiter::new(per_minute, config.behind_proxy),
+    }
+}
+
 impl AppState {
     /// The service over `archive` and its `accounts`, signing with `keys`
     /// and trusting `trusted`. Assembled by `app::Application`, the one
@@ -82,6 +94,9 @@ impl AppState {
         log_key: Arc<crate::keys::LogKey>,
     ) -> std::io::Result<Self> {
         let issuer = Issuer::with_keys(config, keys)?;
+        let lookup_limiter = limiter(&archive, "consultas", config.lookups_per_minute, config);
+        // Generous for an office behind one address; slow for guessing.
+        let login_limiter = limiter(&archive, "acceso", 30, config);
         Ok(Self {
             accounts,
             archive,
@@ -89,9 +104,8 @@ impl AppState {
             metrics: issuer.metrics(),
             issuer,
             trusted,
-            lookup_limiter: ClientLimiter::new(config.lookups_per_minute, config.behind_proxy),
-            // Generous for an office behind one address; slow for guessing.
-            login_limiter: ClientLimiter::new(30, config.behind_proxy),
+            lookup_limiter,
+            login_limiter,
             secure_cookies: config.base_url.starts_with("https://"),
             key_rotation: tokio::sync::Mutex::new(()),
             jobs: jobs::Jobs::default(),

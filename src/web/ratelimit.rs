@@ -1,7 +1,12 @@
 //! Limits verification lookups per client address, so codes cannot be
-//! guessed by brute force. Behind a reverse proxy the client's address is
-//! the last one the proxy appended to `X-Forwarded-For`; that header is
-//! believed only when the installation says a proxy is in front.
+//! guessed by brute force, and login attempts. Behind a reverse proxy the
+//! client's address is the last one the proxy appended to
+//! `X-Forwarded-For`; that header is believed only when the installation
+//! says a proxy is in front.
+//!
+//! One process counts in memory (`governor`); instances sharing a
+//! PostgreSQL database count in it ([`SharedLimit`]), so N instances
+//! allow what one would.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -14,22 +19,51 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
+use crate::rate_limits::SharedLimit;
+
+/// Where a limit is counted.
+enum Counter {
+    Off,
+    /// In this process.
+    Local(DefaultKeyedRateLimiter<IpAddr>),
+    /// Where every instance sees it.
+    Shared(SharedLimit),
+}
 
 /// Lookups allowed per client and minute, with a burst of a quarter of it.
 pub struct ClientLimiter {
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    counter: Counter,
     behind_proxy: bool,
 }
 
+/// The burst a limit of `per_minute` allows: a quarter of it.
+fn burst_of(per_minute: u32) -> u32 {
+    (per_minute / 4).max(1)
+}
+
 impl ClientLimiter {
-    /// `per_minute = 0` turns the limit off (load tests).
+    /// Counted in this process. `per_minute = 0` turns the limit off (load
+    /// tests).
     pub fn new(per_minute: u32, behind_proxy: bool) -> Self {
-        let limiter = NonZeroU32::new(per_minute).map(|rate| {
-            let burst = NonZeroU32::new((per_minute / 4).max(1)).unwrap_or(rate);
-            RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))
-        });
+        let counter = match NonZeroU32::new(per_minute) {
+            Some(rate) => {
+                let burst = NonZeroU32::new(burst_of(per_minute)).unwrap_or(rate);
+                Counter::Local(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)))
+            }
+            None => Counter::Off,
+        };
         Self {
-            limiter,
+            counter,
+            behind_proxy,
+        }
+    }
+
+    /// Counted in `store`, shared with every instance on it, under `name`.
+    pub fn shared(store: crate::db::Store, name: &str, per_minute: u32, behind_proxy: bool) -> Self {
+        let counter = SharedLimit::new(store, name, per_minute, burst_of(per_minute))
+            .map_or(Counter::Off, Counter::Shared);
+        Self {
+            counter,
             behind_proxy,
         }
     }
@@ -55,16 +89,22 @@ impl ClientLimiter {
         network_of(address)
     }
 
-    pub fn allows(&self, client: IpAddr) -> bool {
-        match &self.limiter {
-            Some(limiter) => {
+    pub async fn allows(&self, client: IpAddr) -> bool {
+        match &self.counter {
+            Counter::Off => true,
+            Counter::Local(limiter) => {
                 // Forget idle clients now and then, so memory stays bounded.
                 if limiter.len() > 100_000 {
                     limiter.retain_recent();
                 }
                 limiter.check_key(&client).is_ok()
             }
-            None => true,
+            // A database that does not answer fails the request anyway;
+            // the limit does not add a second refusal.
+            Counter::Shared(limit) => limit.allows(&client.to_string()).await.unwrap_or_else(|error| {
+                tracing::warn!(error = %error, "no se pudo contar una consulta en la base de datos");
+                true
+            }),
         }
     }
 }
@@ -91,7 +131,7 @@ pub async fn limit_lookups(State(state): State<Arc<AppState>>, request: Request,
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
     let client = state.lookup_limiter.client(request.headers(), peer);
-    if state.lookup_limiter.allows(client) {
+    if state.lookup_limiter.allows(client).await {
         return next.run(request).await;
     }
     state.metrics.lookup("limitado");

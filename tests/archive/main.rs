@@ -18,6 +18,7 @@ mod folios;
 #[path = "../support/http.rs"]
 pub mod http;
 pub mod in_person;
+mod instances;
 mod issuing;
 #[path = "../support/ltv_pki.rs"]
 mod ltv_pki;
@@ -25,11 +26,13 @@ mod no_step_skipped;
 mod notices;
 mod offices;
 mod public_ids;
+mod queue;
 mod referrals;
 mod registros;
 mod s3;
 mod search;
 mod service;
+mod shared_limits;
 mod signature_blocks;
 mod timestamps;
 mod transparency_log;
@@ -90,6 +93,10 @@ pub struct PostgresSchema {
 }
 
 impl PostgresSchema {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub async fn drop_now(self) {
         let _ = sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
             .execute(&self.admin)

@@ -12,14 +12,14 @@ use sello::archive::{BlobError, BlobStore, BucketBlobs, sha256_hex};
 
 use crate::{Fixture, example};
 
-const ACCESS_KEY: &str = "sello-test";
-const SECRET_KEY: &str = "sello-test-secret";
-const BUCKET: &str = "archivo";
+pub(crate) const ACCESS_KEY: &str = "sello-test";
+pub(crate) const SECRET_KEY: &str = "sello-test-secret";
+pub(crate) const BUCKET: &str = "archivo";
 const PREFIX: &str = "dif-slp/pdf";
 
 /// A running S3 server over a temporary folder; stops when dropped.
-struct TestS3 {
-    address: SocketAddr,
+pub(crate) struct TestS3 {
+    pub(crate) address: SocketAddr,
     root: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
 }
@@ -31,7 +31,7 @@ impl Drop for TestS3 {
 }
 
 impl TestS3 {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let root = tempfile::tempdir().expect("temp");
         // In s3s-fs a bucket is a folder of the root.
         std::fs::create_dir(root.path().join(BUCKET)).expect("bucket");

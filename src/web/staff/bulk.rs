@@ -1,9 +1,9 @@
 //! Bulk issuance from the web app: upload a spreadsheet, check it off the
-//! async workers, and issue its rows in the background as a job. The
-//! job's page and its downloads are in `lote`.
+//! async workers, and store it as a lote whose rows a job of the queue
+//! issues in the background (`web::jobs`). The lote's page and its
+//! downloads are in `lote`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{Multipart, State};
 use axum::response::{Html, IntoResponse, Redirect};
@@ -12,10 +12,11 @@ use maud::html;
 use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::home::form_title;
 use super::lote::lote_name;
-use crate::bulk::{self, Checked, RowOutcome, RunEvent, RunOrder};
+use crate::bulk::lotes::{self, NewLote};
+use crate::bulk::{self, Checked};
+use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::auth::{CSRF_FIELD, Staff};
-use crate::web::jobs::Job;
 use crate::web::ui::{csrf_field, page};
 
 /// The largest spreadsheet accepted: 51,717 families fit in a few MB.
@@ -23,7 +24,21 @@ pub const UPLOAD_MAX: usize = 50 * 1024 * 1024;
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
     staff.require(|role| role.can_issue())?;
-    let jobs = state.jobs.of_office(&staff.user().office_code);
+    let jobs = lotes::lotes_of_office(state.archive.store(), &staff.user().office_code)
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
+    // A check without issuing is not a lote: listed apart, with its problems.
+    let (checked, lotes): (Vec<_>, Vec<_>) =
+        jobs.iter().partition(|(job, _)| job.is_finished() && job.valid_rows == 0);
+    let mut checks = Vec::new();
+    for (job, _) in checked {
+        let problems = lotes::problems(state.archive.store(), job.id)
+            .await
+            .map_err(Failure::unavailable)
+            .or_page(&staff)?;
+        checks.push((job, problems.len()));
+    }
     let mut forms: Vec<_> = state.catalog.iter().collect();
     forms.sort_by(|a, b| a.title.cmp(&b.title));
     let body = page(
@@ -43,19 +58,17 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
                 label.casilla { input type="checkbox" name="en_papel" value="si"; " Las personas que el documento nombra para firmar (el representante, los asistentes) firmarán el papel impreso" }
                 div.acciones { button { "Subir y emitir" } }
             }
-            // A check without issuing is not a lote: listed apart.
-            @let (checks, lotes): (Vec<_>, Vec<_>) = jobs.iter().partition(|job| job.is_finished() && job.valid_rows == 0);
             @if !lotes.is_empty() {
                 h2 { "Lotes recientes" }
                 table {
                     thead { tr { th { "Lote" } th { "Documento" } th { "Archivo" } th { "Avance" } } }
                     tbody {
-                        @for job in &lotes {
+                        @for (job, done) in &lotes {
                             tr {
-                                td { a href={"/lotes/" (job.id)} { (lote_name(job)) } }
+                                td { a href={"/lotes/" (job.public_id)} { (lote_name(job)) } }
                                 td { (form_title(&state, &job.form)) }
                                 td { (job.file_name) }
-                                td { (job.done.load(Ordering::Relaxed)) " / " (job.valid_rows) @if job.is_finished() { " · terminado" } }
+                                td { (done) " / " (job.valid_rows) @if job.is_finished() { " · terminado" } }
                             }
                         }
                     }
@@ -66,12 +79,12 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
                 table {
                     thead { tr { th { "Revisión" } th { "Documento" } th { "Archivo" } th { "Problemas" } } }
                     tbody {
-                        @for job in &checks {
+                        @for (job, problems) in &checks {
                             tr {
-                                td { a href={"/lotes/" (job.id)} { (lote_name(job)) } }
+                                td { a href={"/lotes/" (job.public_id)} { (lote_name(job)) } }
                                 td { (form_title(&state, &job.form)) }
                                 td { (job.file_name) }
-                                td { (job.problems().len()) " de " (job.total_rows) " fila(s)" }
+                                td { (problems) " de " (job.total_rows) " fila(s)" }
                             }
                         }
                     }
@@ -153,49 +166,41 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
             ));
         }
     };
-    if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
+    let store = state.archive.store();
+    let busy = lotes::office_busy(store, &office).await;
+    if !dry_run && !ready.is_empty() && busy.map_err(Failure::unavailable).or_page(&staff)? {
         return refused("Ya hay un lote emitiéndose en su oficina; espere a que termine.".into());
     }
-    let job = state.jobs.add(|id| Job {
-        id,
-        office_code: office.clone(),
-        form: spec.id.to_string(),
-        file_name: file_name.clone(),
+    let id = PublicId::generate()
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
+    let user = staff.user();
+    let rows = if dry_run { &[][..] } else { &ready[..] };
+    let lote = NewLote {
+        public_id: id,
+        office_code: &office,
+        form: spec.id.as_str(),
+        file_name: &file_name,
         on_paper,
-        started: std::time::Instant::now(),
-        total_rows,
-        unused_columns,
-        valid_rows: if dry_run { 0 } else { ready.len() },
         issued_at,
-        done: Default::default(),
-        finished: AtomicBool::new(dry_run || ready.is_empty()),
-        problems: std::sync::Mutex::new(problems),
-        documents: Default::default(),
-        padron: Default::default(),
-        failure: Default::default(),
-    });
-    let job = job.map_err(Failure::unavailable).or_page(&staff)?;
-    tracing::info!(job.id = %job.id, rows = total_rows, "lote recibido");
-    if !job.is_finished() {
-        let (state, staff_user, spec) = (state.clone(), staff.user().clone(), Arc::new(spec.clone()));
-        let job = Arc::clone(&job);
-        // Driven on a blocking thread of its own: the pipeline's future is
-        // not `Send`, and the service's workers stay free for requests.
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            handle.block_on(async move {
-                if let Err(message) = run(&state, &staff_user, spec, ready, &job).await
-                    && let Ok(mut failure) = job.failure.lock()
-                {
-                    *failure = Some(message);
-                }
-                job.finished.store(true, Ordering::Release);
-                tracing::info!(job.id = %job.id, "lote terminado");
-            })
-        });
-        // The job goes on in the background; the page follows it.
+        total_rows,
+        unused_columns: &unused_columns,
+        signer: &user.display_name,
+        cargo: &user.cargo,
+        actor: &user.username,
+        rows,
+        problems: &problems,
+    };
+    lotes::create_lote(store, &lote)
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
+    tracing::info!(lote.id = %id, rows = total_rows, "lote recibido");
+    if !rows.is_empty() {
+        // This instance starts it; any other may take it over.
+        crate::web::jobs::run_due_lotes(&state);
     }
-    Ok(Redirect::to(&format!("/lotes/{}", job.id)).into_response())
+    Ok(Redirect::to(&format!("/lotes/{id}")).into_response())
 }
 
 /// Reads the spreadsheet `name` and checks every row against `spec`.
@@ -214,59 +219,6 @@ fn check_upload(
 async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     // The task fails only by panicking (or if the service is stopping).
     tokio::task::spawn_blocking(work).await.ok()
-}
-
-/// Issues the rows of a job, holding the data folder's bulk lock.
-async fn run(
-    state: &AppState,
-    user: &crate::accounts::User,
-    form: Arc<crate::forms::FormSpec>,
-    ready: Vec<bulk::ReadyRow>,
-    job: &Job,
-) -> Result<(), String> {
-    let archive = state.archive_for(user).await.map_err(|e| e.to_string())?;
-    let order = RunOrder {
-        form,
-        rows: ready,
-        responsible: bulk::Responsible {
-            name: &user.display_name,
-            cargo: &user.cargo,
-            actor: &user.username,
-        },
-        issued_at: job.issued_at,
-        on_paper: job.on_paper,
-        workers: None,
-    };
-    let stop = AtomicBool::new(false);
-    let events: &(dyn Fn(RunEvent<'_>) + Send + Sync) = &|event| match event {
-        RunEvent::Recovered(_) => {}
-        RunEvent::Row(outcome) => {
-            job.done.fetch_add(1, Ordering::Relaxed);
-            match outcome {
-                RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => {
-                    if let Ok(mut documents) = job.documents.lock() {
-                        documents.push(row.clone());
-                    }
-                }
-                RowOutcome::Failed(problem) => {
-                    if let Ok(mut problems) = job.problems.lock() {
-                        problems.push(problem.clone());
-                    }
-                }
-            }
-        }
-    };
-    bulk::run_lote(
-        &state.issuer,
-        archive,
-        &state.config.data_dir,
-        order,
-        &stop,
-        events,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 #[cfg(test)]

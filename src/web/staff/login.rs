@@ -102,7 +102,7 @@ pub async fn submit(
         );
     }
     let client = state.login_limiter.client(&headers, peer);
-    if !state.login_limiter.allows(client) {
+    if !state.login_limiter.allows(client).await {
         return login_page(
             &state,
             StatusCode::TOO_MANY_REQUESTS,

@@ -4,7 +4,6 @@
 //! what was issued, every document joined to print, and its padrón.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -15,27 +14,28 @@ use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::home::form_title;
 use crate::archive::ArchiveError;
 use crate::bulk;
+use crate::bulk::lotes::{self, LoteRecord};
 use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
-use crate::web::jobs::Job;
 use crate::web::ui::{csrf_field, notice, page};
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
     staff.require(|role| role.can_issue())?;
-    let job = office_job(&state, &staff, &id).ok_or_else(|| {
-        PageError::not_found(
-            &staff,
-            "No existe ese lote en su oficina (los lotes se olvidan al reiniciar el servicio).",
-        )
-    })?;
-    let done = job.done.load(Ordering::Relaxed);
+    let job = office_job(&state, &staff, &id)
+        .await?
+        .ok_or_else(|| PageError::not_found(&staff, "No existe ese lote en su oficina."))?;
+    let store = state.archive.store();
+    let read = async {
+        let done = lotes::done_rows(store, job.id).await?;
+        let problems = lotes::problems(store, job.id).await?;
+        let documents = lotes::documents(store, job.id, None).await?;
+        Ok::<_, lotes::LoteError>((done, problems, documents))
+    };
+    let (done, problems, documents) = read.await.map_err(Failure::unavailable).or_page(&staff)?;
     let finished = job.is_finished();
-    let elapsed = job.started.elapsed().as_secs_f64().max(0.001);
+    let elapsed = ((crate::queue::now_ms() - job.created_at).max(1) as f64) / 1000.0;
     let remaining = job.valid_rows.saturating_sub(done);
-    let mut problems = job.problems();
-    problems.sort_by_key(|p| p.line);
-    let documents = job.documents_in_order();
     let body = page(
         &staff,
         &format!("{}: {}", lote_name(&job), form_title(&state, &job.form)),
@@ -51,7 +51,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                     job.unused_columns.iter().map(|c| format!("«{c}»")).collect::<Vec<_>>().join(", ")
                 )))
             }
-            @if let Some(failure) = job.failure() {
+            @if let Some(failure) = &job.failure {
                 (notice("error", &format!("El lote no se pudo emitir: {failure}")))
             } @else if finished && job.valid_rows == 0 {
                 (notice("aviso", &format!(
@@ -66,7 +66,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
             }
             @if !problems.is_empty() {
                 h2 { (problems.len()) " problema(s)" }
-                p { a.boton.secundario href={"/lotes/" (job.id) "/errores.csv"} { "Descargar los problemas (CSV)" } }
+                p { a.boton.secundario href={"/lotes/" (job.public_id) "/errores.csv"} { "Descargar los problemas (CSV)" } }
                 table {
                     thead { tr { th { "Línea" } th { "Columna" } th { "Problema" } } }
                     tbody { @for p in problems.iter().take(200) { tr { td { (p.line) } td { (p.column) } td { (p.message) } } } }
@@ -76,10 +76,10 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 h2 { "Documentos" }
                 @if finished {
                     div.acciones {
-                        a.boton.secundario href={"/lotes/" (job.id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
-                        a.boton.secundario href={"/lotes/" (job.id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
+                        a.boton.secundario href={"/lotes/" (job.public_id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
+                        a.boton.secundario href={"/lotes/" (job.public_id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
                     }
-                    @let padron = job.padron();
+                    @let padron = &job.padron;
                     @if !padron.is_empty() {
                         p { "Padrón del lote: "
                             @for (i, (document, folio)) in padron.iter().enumerate() {
@@ -88,7 +88,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                             }
                         }
                     }
-                    form method="post" action={"/lotes/" (job.id) "/padron"} {
+                    form method="post" action={"/lotes/" (job.public_id) "/padron"} {
                         (csrf_field(&staff))
                         p { "El padrón del lote lista, firmado, el nombre, la identificación y el folio de cada persona; un lote de más de 5.000 documentos lo recibe en tomos. Se archiva como cualquier documento." }
                         button { "Emitir el padrón del lote" }
@@ -127,36 +127,44 @@ pub async fn problems_csv(
     staff: Staff,
     Path(id): Path<String>,
 ) -> PageResult {
-    let job = any_job(&state, &staff, &id)?;
-    let mut problems = job.problems();
-    problems.sort_by_key(|p| p.line);
+    let job = any_job(&state, &staff, &id).await?;
+    let problems = lotes::problems(state.archive.store(), job.id)
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
     Ok(csv_download(
         &format!("{}-problemas.csv", lote_file(&job)),
         bulk::problems_csv(&problems),
     ))
 }
 
-/// A job of the caller's office, for someone who may issue.
-fn any_job(state: &AppState, staff: &Staff, id: &str) -> Result<Arc<Job>, PageError> {
+/// A lote of the caller's office, for someone who may issue.
+async fn any_job(state: &AppState, staff: &Staff, id: &str) -> Result<LoteRecord, PageError> {
     staff.require(|role| role.can_issue())?;
     office_job(state, staff, id)
+        .await?
         .ok_or_else(|| PageError::not_found(staff, "No existe ese lote en su oficina."))
 }
 
-/// A job of the staff member's office by the id in the address; a
-/// malformed id is as missing as another office's job.
-fn office_job(state: &AppState, staff: &Staff, id: &str) -> Option<Arc<Job>> {
-    let id = PublicId::parse(id).ok()?;
-    state.jobs.get(&staff.user().office_code, id)
+/// A lote of the staff member's office by the id in the address; a
+/// malformed id is as missing as another office's lote.
+async fn office_job(state: &AppState, staff: &Staff, id: &str) -> Result<Option<LoteRecord>, PageError> {
+    let Ok(id) = PublicId::parse(id) else {
+        return Ok(None);
+    };
+    lotes::lote_of_office(state.archive.store(), &staff.user().office_code, id)
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(staff)
 }
 
 /// What names a lote to people: when it was uploaded.
-pub(super) fn lote_name(job: &Job) -> String {
+pub(super) fn lote_name(job: &LoteRecord) -> String {
     format!("Lote del {}", job.issued_at.format("%d/%m/%Y %H:%M"))
 }
 
 /// The start of the names of a lote's downloads.
-fn lote_file(job: &Job) -> String {
+fn lote_file(job: &LoteRecord) -> String {
     format!("lote-{}", job.issued_at.format("%Y%m%d-%H%M%S"))
 }
 
@@ -180,19 +188,23 @@ pub async fn issued_csv(
     staff: Staff,
     Path(id): Path<String>,
 ) -> PageResult {
-    let job = any_job(&state, &staff, &id)?;
-    let documents = job.documents_in_order();
+    let job = any_job(&state, &staff, &id).await?;
+    let documents = lotes::documents(state.archive.store(), job.id, None)
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
     Ok(csv_download(
         &format!("{}-emitidos.csv", lote_file(&job)),
         bulk::issued_csv(&documents),
     ))
 }
 
-/// A finished job of the caller's office, for someone who may issue.
-fn finished_job(state: &AppState, staff: &Staff, id: &str) -> Result<Arc<Job>, PageError> {
+/// A finished lote of the caller's office, for someone who may issue.
+async fn finished_job(state: &AppState, staff: &Staff, id: &str) -> Result<LoteRecord, PageError> {
     staff.require(|role| role.can_issue())?;
     office_job(state, staff, id)
-        .filter(|j| j.is_finished())
+        .await?
+        .filter(LoteRecord::is_finished)
         .ok_or_else(|| PageError::not_found(staff, "No existe ese lote terminado en su oficina."))
 }
 
@@ -203,9 +215,13 @@ pub async fn merged_pdf(
     staff: Staff,
     Path(id): Path<String>,
 ) -> PageResult {
-    let job = finished_job(&state, &staff, &id)?;
+    let job = finished_job(&state, &staff, &id).await?;
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let ids = job.documents_in_order().iter().map(|d| d.row_id).collect();
+    let documents = lotes::documents(state.archive.store(), job.id, None)
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
+    let ids = documents.iter().map(|d| d.row_id).collect();
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
@@ -226,14 +242,17 @@ pub async fn padron(
     Path(id): Path<String>,
     StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
 ) -> PageResult {
-    let job = finished_job(&state, &staff, &id)?;
-    let documents = job.documents_in_order();
+    let job = finished_job(&state, &staff, &id).await?;
     let (Some(issued_form), Some(padron_form)) =
         (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
     else {
         let text = "El catálogo no tiene el formulario del padrón del lote.";
         return Err(PageError::not_found(&staff, text));
     };
+    let documents = lotes::documents(state.archive.store(), job.id, Some(issued_form))
+        .await
+        .map_err(Failure::unavailable)
+        .or_page(&staff)?;
     if documents.is_empty() {
         let text = "El lote no emitió ningún documento: no hay padrón que emitir.";
         return Err(PageError::bad_request(&staff, text));
@@ -264,12 +283,14 @@ pub async fn padron(
     .await;
     match issued {
         Ok(tomos) => {
-            if let Ok(mut padron) = job.padron.lock() {
-                *padron = tomos.iter().map(|t| (t.id, t.folio.clone())).collect();
-            }
+            let listed: Vec<_> = tomos.iter().map(|t| (t.id, t.folio.clone())).collect();
+            lotes::set_padron(state.archive.store(), job.id, &listed)
+                .await
+                .map_err(Failure::unavailable)
+                .or_page(&staff)?;
             let to = match tomos.as_slice() {
                 [one] => format!("/documentos/{}", one.id),
-                _ => format!("/lotes/{}", job.id),
+                _ => format!("/lotes/{}", job.public_id),
             };
             Ok(Redirect::to(&to).into_response())
         }
