@@ -10,6 +10,7 @@ pub mod jobs;
 mod logging;
 pub mod page;
 pub mod ratelimit;
+mod reach;
 mod session;
 mod staff;
 mod tlog;
@@ -19,6 +20,7 @@ mod verify;
 pub use logging::init_logging;
 pub use page::escape;
 pub use ratelimit::ClientLimiter;
+pub use reach::CrossView;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ mod crash;
 mod entry_fields;
 mod evidence;
 mod folios;
+mod hierarchy;
 #[path = "../support/http.rs"]
 pub mod http;
 pub mod in_person;

@@ -7,6 +7,7 @@ mod catalog;
 mod documents;
 mod drafts;
 mod extract;
+mod offices;
 pub(super) mod records;
 mod registros;
 pub(super) mod verification;
@@ -77,6 +78,17 @@ impl ApiError {
             StatusCode::FORBIDDEN,
             "forbidden",
             format!("el rol {} no permite esta operación", role.as_str()),
+        )
+    }
+
+    /// Something of an office under the caller's, which they only read.
+    pub fn read_only(office: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "read_only",
+            format!(
+                "es de la oficina {office}, que su oficina consulta sin modificar: lo cambia esa oficina"
+            ),
         )
     }
 
@@ -161,7 +173,9 @@ pub(super) fn public_id(text: &str, what: &str) -> Result<crate::public_id::Publ
         .map_err(|_| ApiError::not_found(format!("no existe {what} en esta oficina")))
 }
 
-/// The caller's office's archive: nothing outside it is visible.
+/// The caller's office's archive, the only one they change. What they
+/// read of the offices under it goes through `AppState::readable_document`
+/// and its kin (`web/reach.rs`).
 pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, AccountError> {
     state.archive_for(user).await
 }
@@ -192,6 +206,8 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         drafts::inbox,
         records::get_expediente,
         records::search,
+        offices::list,
+        offices::set_parent,
         registros::padron,
         registros::semanal,
         registros::actividades,
@@ -299,6 +315,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/inbox", get(drafts::inbox))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
+        .route("/api/v1/offices", get(offices::list))
+        .route(
+            "/api/v1/offices/{code}/parent",
+            axum::routing::put(offices::set_parent),
+        )
         .route("/api/v1/registros/padron", post(registros::padron))
         .route("/api/v1/registros/semanal", post(registros::semanal))
         .route("/api/v1/registros/actividades", get(registros::actividades))

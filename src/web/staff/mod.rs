@@ -10,6 +10,7 @@ mod documents;
 mod entry;
 mod error;
 mod forms;
+mod hierarchy;
 mod home;
 mod login;
 mod lote;
@@ -91,6 +92,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/admin/oficinas/{code}/logotipo/quitar",
             post(offices::remove_logo),
+        )
+        .route("/admin/oficinas/{code}/superior", post(hierarchy::set_parent))
+        .route("/admin/oficinas/{code}/visado", post(hierarchy::grant))
+        .route(
+            "/admin/oficinas/{code}/visado/quitar",
+            post(hierarchy::revoke_grant),
         )
         .route("/admin/claves/rotar", post(admin::rotate_key))
         .layer(axum::middleware::map_response(staff_headers))
