@@ -338,7 +338,7 @@ async fn account(
     cargo: &str,
     role: Role,
 ) -> (User, String) {
-    let (user, _) = service
+    let (user, one_time) = service
         .state
         .accounts
         .create_user(
@@ -352,6 +352,12 @@ async fn account(
         )
         .await
         .expect("user");
+    service
+        .state
+        .accounts
+        .change_password(user.id, &one_time, &format!("{username}-contraseña-propia"))
+        .await
+        .expect("password");
     let token = service.token(&user).await;
     (user, token)
 }
@@ -519,9 +525,45 @@ async fn a_supervisor_granted_the_visado_endorses_a_promotors_acta_and_it_says_f
     );
     assert!(compact.contains("RosaQuintero"), "{text}");
 
+    // The staff app too: the draft's page offers the supervisor the visado, and takes it.
+    let id2 = draft(&service, &promotor, "acta-comite-familia", &acta).await;
+    step(&service, &promotor, id2, "submit", None, StatusCode::OK).await;
+    for n in 1..=members {
+        let (status, body) = draw(
+            &service,
+            &promotor,
+            id2,
+            &format!("miembros[{n}]"),
+            &drawn_png(420, 140, 2),
+            true,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    step(&service, &promotor, id2, "finish", None, StatusCode::OK).await;
+    let mut browser = service
+        .browser("supervisora", "supervisora-contraseña-propia")
+        .await;
+    let page = browser.get(&format!("/borradores/{id2}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Dar visto bueno"), "{}", page.text());
+    let done = browser
+        .post(
+            &format!("/borradores/{id2}"),
+            &format!("/borradores/{id2}/paso"),
+            &[("_accion", "aprobar"), ("motivo", "")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(
+        crate::workflows::step_of(&service, &director, id2)
+            .await
+            .as_deref(),
+        Some("emision")
+    );
+
     // Taken back, the grant opens nothing.
     assert!(accounts.revoke_grant(&supervisor, A).await.expect("revoked"));
-    let id2 = draft(&service, &promotor, "acta-comite-familia", &acta).await;
     let hidden = service
         .api("GET", &format!("/api/v1/drafts/{id2}"), Some(&supervisora), None)
         .await;

@@ -120,10 +120,10 @@ async fn draft_body_in(
     id: PublicId,
 ) -> Result<DraftBody, ApiError> {
     let tramites = state.tramites();
-    let tramite = tramites.load(&archive, id).await?;
+    let tramite = tramites.load(archive, id).await?;
     let events = archive.draft_events(tramite.draft.row_id).await?;
     let hand_signers = tramites
-        .hand_signers_of(&archive, &tramite)
+        .hand_signers_of(archive, &tramite)
         .await?
         .into_iter()
         .map(|(signer, signature)| HandSignerStatus {
