@@ -544,6 +544,11 @@ async fn a_supervisor_granted_the_visado_endorses_a_promotors_acta_and_it_says_f
     let mut browser = service
         .browser("supervisora", "supervisora-contraseña-propia")
         .await;
+    let home = browser.get("/").await.text();
+    assert!(
+        home.contains(&format!("/borradores/{id2}")) && home.contains(&format!("({A})")),
+        "{home}"
+    );
     let page = browser.get(&format!("/borradores/{id2}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("Dar visto bueno"), "{}", page.text());
