@@ -133,7 +133,7 @@ impl AppState {
             let archive = self.archive_of_office(office).await?;
             match archive.expediente(id).await {
                 Ok(expediente) => {
-                    let details = json!({"expediente": id.to_string(), "titulo": expediente.title});
+                    let details = json!({"expediente": id.to_string()});
                     self.record_cross_view(
                         user,
                         &archive,
