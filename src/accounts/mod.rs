@@ -1,7 +1,9 @@
 //! Staff accounts: who may log in, to which office, with which role; their
-//! sessions and API tokens. Passwords are kept as Argon2id hashes and
+//! sessions and API tokens; the offices' hierarchy and what it lets an
+//! account read or review below its office. Passwords are kept as Argon2id hashes and
 //! tokens as SHA-256 digests, so a copy of the database opens nothing.
 
+mod hierarchy;
 mod offices;
 mod password;
 mod sessions;
@@ -9,6 +11,7 @@ mod tokens;
 mod users;
 
 pub use crate::roles::Role;
+pub use hierarchy::{GRANTABLE, OfficeGrant, OfficeNode};
 pub use offices::{IdentityChange, OfficeRow};
 pub use password::{PasswordError, hash_password, one_time_password, verify_password};
 pub use sessions::{LoginOutcome, SESSION_HOURS, Session};

@@ -36,6 +36,8 @@ pub struct SearchQuery {
 pub struct SearchHit {
     #[sqlx(rename = "public_id")]
     pub id: PublicId,
+    /// The office whose document it is.
+    pub office_code: String,
     pub folio: String,
     pub form: String,
     #[sqlx(try_from = "String")]
@@ -75,22 +77,33 @@ pub const PER_PAGE_MAX: u32 = 100;
 pub const RANKED_MAX: i64 = 1_000;
 
 impl Archive {
-    /// The folio `text` names exactly, in any case, if this office has it.
-    async fn exact_folio(&self, text: &str) -> Result<Option<String>, ArchiveError> {
+    /// The folio `text` names exactly, in any case, if one of `offices` has it.
+    async fn exact_folio(&self, offices: &[String], text: &str) -> Result<Option<String>, ArchiveError> {
         let candidate = text.trim().to_uppercase();
         if !candidate.contains('/') || candidate.contains(char::is_whitespace) {
             return Ok(None);
         }
-        const SQL: &str = "SELECT folio FROM documents WHERE office_code = $1 AND folio = $2";
+        let sql = format!(
+            "SELECT folio FROM documents WHERE office_code IN ({}) AND folio = $1",
+            placeholders(2, offices.len())
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(&candidate);
+        for office in offices {
+            query = query.bind(office);
+        }
         Ok({
             let pool = self.store.pool();
-            sqlx::query_scalar(SQL)
-                .bind(&self.office.code)
-                .bind(&candidate)
-                .fetch_optional(pool)
-                .await?
+            query.fetch_optional(pool).await?
         })
     }
+}
+
+/// `$first, $first+1, …`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 enum Param {
@@ -113,12 +126,28 @@ fn bind_all<'q, O>(
 }
 
 impl Archive {
+    /// Searches this office's documents.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ArchiveError> {
+        let own = std::slice::from_ref(&self.office.code);
+        self.search_in(own, query).await
+    }
+
+    /// Searches the documents of `offices` (codes; this archive's own need
+    /// not be among them). Which offices a person may read is the
+    /// caller's to decide (`Accounts::visible_offices`): this only reads.
+    pub async fn search_in(
+        &self,
+        offices: &[String],
+        query: &SearchQuery,
+    ) -> Result<SearchResults, ArchiveError> {
+        let Some((first_office, other_offices)) = offices.split_first() else {
+            return Err(ArchiveError::Refused("no hay oficinas donde buscar".into()));
+        };
         let per_page = query.per_page.clamp(1, PER_PAGE_MAX);
         let page = query.page.max(1);
         // A folio typed or pasted whole is looked up as such: its parts
         // (office, series, year) are in every document's text.
-        let folio = self.exact_folio(&query.text).await?;
+        let folio = self.exact_folio(offices, &query.text).await?;
         let terms = if folio.is_some() {
             Vec::new()
         } else {
@@ -127,7 +156,7 @@ impl Archive {
         // A filter on an expediente or a person leaves few documents: the
         // database may start from them rather than from the text index.
         let selective = query.expediente.is_some() || query.person.is_some();
-        let mut params = vec![Param::Text(self.office.code.clone())];
+        let mut params = vec![Param::Text(first_office.clone())];
         let mut filters = vec![
             "d.office_code = $1".to_owned(),
             "d.status <> 'reservado'".to_owned(),
@@ -149,6 +178,23 @@ impl Archive {
             filters.push(text.condition.to_owned());
             (text.from, text.rank, text.newest_first)
         };
+        // One office is `= $1`, as it always was; more follow the text's
+        // parameter.
+        let office_set = if other_offices.is_empty() {
+            "$1".to_owned()
+        } else {
+            let first = params.len() + 1;
+            params.extend(other_offices.iter().map(|o| Param::Text(o.clone())));
+            format!("$1, {}", placeholders(first, other_offices.len()))
+        };
+        let in_offices = |column: &str| {
+            if other_offices.is_empty() {
+                format!("{column} = $1")
+            } else {
+                format!("{column} IN ({office_set})")
+            }
+        };
+        filters[0] = in_offices("d.office_code");
         let mut add = |condition: &str, param: Param, params: &mut Vec<Param>| {
             params.push(param);
             filters.push(condition.replace('?', &format!("${}", params.len())));
@@ -177,19 +223,19 @@ impl Archive {
             add("d.issued_on <= ?", Param::Text(to.to_string()), &mut params);
         }
         if let Some(expediente) = query.expediente {
-            add(
-                "d.expediente_id = (SELECT x.id FROM expedientes x WHERE x.public_id = ? AND x.office_code = $1)",
-                Param::Id(expediente),
-                &mut params,
+            let condition = format!(
+                "d.expediente_id = (SELECT x.id FROM expedientes x WHERE x.public_id = ? AND {})",
+                in_offices("x.office_code")
             );
+            add(&condition, Param::Id(expediente), &mut params);
         }
         if let Some(person) = &query.person {
-            add(
+            let condition = format!(
                 "d.id IN (SELECT dp.document_id FROM document_persons dp JOIN persons p ON p.id = dp.person_id \
-                 WHERE p.office_code = $1 AND p.identity = ?)",
-                Param::Text(normal_identity(person)),
-                &mut params,
+                 WHERE {} AND p.identity = ?)",
+                in_offices("p.office_code")
             );
+            add(&condition, Param::Text(normal_identity(person)), &mut params);
         }
 
         let conditions = filters.join(" AND ");
@@ -213,7 +259,7 @@ impl Archive {
             (false, false) => newest_first,
         };
         let hits_sql = format!(
-            "SELECT d.public_id, d.folio, d.form, d.status, d.issued_on, e.public_id AS expediente_public_id, \
+            "SELECT d.public_id, d.office_code, d.folio, d.form, d.status, d.issued_on, e.public_id AS expediente_public_id, \
              e.title AS expediente_title, \
              {rank} AS rank FROM {from} JOIN expedientes e ON e.id = d.expediente_id WHERE {conditions} \
              ORDER BY {order} LIMIT {per_page} OFFSET {}",

@@ -86,6 +86,18 @@ impl Archive {
     /// it and why, and seals the event. Refused if the draft is no longer
     /// at `from` (someone else acted first) or was issued.
     pub async fn take_step(&self, step: &Move<'_>, taker: &Taker<'_>) -> Result<(), ArchiveError> {
+        self.take_step_from(step, taker, None).await
+    }
+
+    /// [`Archive::take_step`] by an account of another office (`from`),
+    /// an office above this one whose account holds a grant here: the
+    /// audit event names that office too.
+    pub async fn take_step_from(
+        &self,
+        step: &Move<'_>,
+        taker: &Taker<'_>,
+        from: Option<&str>,
+    ) -> Result<(), ArchiveError> {
         let at = now();
         {
             let mut tx = self.store.begin_write().await?;
@@ -127,7 +139,7 @@ impl Archive {
                     document_id: None,
                     expediente_id: None,
                     draft_id: Some(step.draft_id),
-                    details: json!({"paso": step.from, "siguiente": step.to, "motivo": step.note}),
+                    details: step_details(step, from),
                 },
             )
             .await?;
@@ -306,4 +318,15 @@ pub(super) async fn close_signed_draft(
     )
     .await?;
     Ok(())
+}
+
+/// What the audit trail says of a step; a taker from another office is
+/// named with it, and only then, so the events of an office's own staff
+/// read as they always did.
+fn step_details(step: &Move<'_>, from: Option<&str>) -> serde_json::Value {
+    let mut details = json!({"paso": step.from, "siguiente": step.to, "motivo": step.note});
+    if let (Some(from), serde_json::Value::Object(fields)) = (from, &mut details) {
+        fields.insert("desde_oficina".into(), from.into());
+    }
+    details
 }

@@ -11,6 +11,7 @@ mod forms;
 mod issue;
 mod keys;
 mod log;
+mod offices;
 mod registro;
 mod render;
 mod serve;
@@ -68,6 +69,8 @@ enum Command {
     Log(log::LogArgs),
     /// Cuentas del personal: crear, restablecer la contraseña, tokens de API
     Users(users::UsersArgs),
+    /// Oficinas: listarlas, crearlas, de cuál depende cada una y el visado concedido desde una oficina superior
+    Offices(offices::OfficesArgs),
     /// Registros e informes integrados del archivo: padrón de beneficiarios, reporte semanal de oficios, conteo de actividades
     Registro(registro::RegistroArgs),
 }
@@ -133,6 +136,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Sign(args) => done(sign::run(&config()?, args)),
         Command::Verify(args) => verify::run(&config()?, args),
         Command::Users(args) => done(users::run(&config()?, args)),
+        Command::Offices(args) => done(offices::run(&config()?, args)),
         Command::Log(args) => done(log::run(&config()?, args)),
         Command::Registro(args) => done(registro::run(&config()?, args)),
     }

@@ -15,6 +15,9 @@ const OPEN_DRAFTS_MAX: i64 = 500;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxItem {
     pub draft: PublicId,
+    /// The code of the office whose draft it is: the caller's own, or one
+    /// under it where they were granted its visado.
+    pub office: String,
     pub form: String,
     pub form_title: String,
     /// The step waiting: its id and label.
@@ -58,6 +61,7 @@ impl Tramites<'_> {
             };
             items.push(InboxItem {
                 draft: draft.id,
+                office: archive.office().code.clone(),
                 form: form.id.to_string(),
                 form_title: form.title.clone(),
                 step: step.id.clone(),

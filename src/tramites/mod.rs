@@ -171,7 +171,8 @@ impl<'a> Tramites<'a> {
         moved: Move<'_>,
         user: &User,
     ) -> Result<(), StepError> {
-        archive.take_step(&moved, &taker(user)).await?;
+        let from = (user.office_code != archive.office().code).then_some(user.office_code.as_str());
+        archive.take_step_from(&moved, &taker(user), from).await?;
         self.notifier.draft_moved(self, archive, tramite.draft.id).await;
         Ok(())
     }

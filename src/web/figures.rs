@@ -84,11 +84,12 @@ fn year_before(day: NaiveDate) -> NaiveDate {
     first.checked_sub_months(Months::new(11)).unwrap_or(first)
 }
 
-/// The offices whose documents `user` sees counted, added up: today their
-/// own office. Once offices have a hierarchy, a coordinator's are those
-/// under them too: this is the one place that decides it.
-pub async fn offices_counted_for(_state: &AppState, user: &User) -> Result<Vec<String>, AccountError> {
-    Ok(vec![user.office_code.clone()])
+/// The offices whose documents `user` sees counted, added up: their own
+/// and every office under it (a coordinator's province). This is the one
+/// place that decides it; counts carry no personal data, so reading them
+/// is not recorded as a view of another office.
+pub async fn offices_counted_for(state: &AppState, user: &User) -> Result<Vec<String>, AccountError> {
+    state.accounts.visible_offices(user).await
 }
 
 /// The counts of a filter, over a set of offices.

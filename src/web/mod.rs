@@ -12,6 +12,7 @@ pub mod jobs;
 mod logging;
 pub mod page;
 pub mod ratelimit;
+mod reach;
 mod session;
 mod staff;
 mod tlog;
@@ -21,6 +22,7 @@ mod verify;
 pub use logging::init_logging;
 pub use page::escape;
 pub use ratelimit::ClientLimiter;
+pub use reach::CrossView;
 
 use std::sync::Arc;
 

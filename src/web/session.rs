@@ -19,4 +19,12 @@ impl Staff {
     pub fn csrf(&self) -> &str {
         &self.0.csrf_token
     }
+
+    /// The same session, acting as `user`: the account with a role it
+    /// was granted in an office under its own (`web/reach.rs`).
+    pub fn acting_as(&self, user: User) -> Self {
+        let mut session = self.0.clone();
+        session.user = user;
+        Self(session)
+    }
 }

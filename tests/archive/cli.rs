@@ -392,3 +392,75 @@ fn registers_are_built_from_the_archive_from_the_command_line() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad).contains("no otorga un servicio"), "{}", text(&bad));
 }
+
+#[test]
+fn offices_are_placed_in_a_hierarchy_from_the_command_line_and_a_cycle_is_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    for (code, name) in [
+        ("PRV-COCLE", "Coordinación provincial de Coclé"),
+        ("DIST-PENONOME", "Distrito de Penonomé"),
+    ] {
+        let admin = format!("admin.{}", code.to_lowercase());
+        let created = sello(
+            dir.path(),
+            &["offices", "create", code, "--name", name, "--admin", &admin],
+        );
+        assert_eq!(created.status.code(), Some(0), "{}", text(&created));
+    }
+    let placed = sello(dir.path(), &["offices", "parent", "DIST-PENONOME", "PRV-COCLE"]);
+    assert_eq!(placed.status.code(), Some(0), "{}", text(&placed));
+    let list = sello(dir.path(), &["offices", "list"]);
+    let listed = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        listed.contains("PRV-COCLE\t") && listed.contains("  DIST-PENONOME\t"),
+        "{listed}"
+    );
+
+    let cycle = sello(dir.path(), &["offices", "parent", "PRV-COCLE", "DIST-PENONOME"]);
+    assert_eq!(cycle.status.code(), Some(2), "{}", text(&cycle));
+    assert!(
+        text(&cycle).contains("«PRV-COCLE» no puede depender de «DIST-PENONOME»"),
+        "{}",
+        text(&cycle)
+    );
+    let unchanged = String::from_utf8_lossy(&sello(dir.path(), &["offices", "list"]).stdout).into_owned();
+    assert_eq!(unchanged, listed);
+
+    // A firmante's role is not granted below: only a visado's.
+    let user = sello(
+        dir.path(),
+        &[
+            "users",
+            "create",
+            "--username",
+            "supervisora",
+            "--name",
+            "Maritza Rodríguez",
+            "--role",
+            "revisor",
+            "--office",
+            "PRV-COCLE",
+        ],
+    );
+    assert_eq!(user.status.code(), Some(0), "{}", text(&user));
+    let refused = sello(
+        dir.path(),
+        &[
+            "offices",
+            "grant",
+            "DIST-PENONOME",
+            "--username",
+            "supervisora",
+            "--role",
+            "firmante",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let granted = sello(
+        dir.path(),
+        &["offices", "grant", "DIST-PENONOME", "--username", "supervisora"],
+    );
+    assert_eq!(granted.status.code(), Some(0), "{}", text(&granted));
+    let audit = sello(dir.path(), &["archive", "audit-verify"]);
+    assert_eq!(audit.status.code(), Some(0), "{}", text(&audit));
+}

@@ -15,6 +15,7 @@ mod entry_fields;
 mod estadisticas;
 mod evidence;
 mod folios;
+mod hierarchy;
 #[path = "../support/http.rs"]
 pub mod http;
 pub mod in_person;

@@ -14,6 +14,7 @@ use super::{ApiError, AppState, archive_of};
 use crate::archive::{AnnulCategory, DocumentRecord, Issued, SignedItem};
 use crate::public_id::PublicId;
 use crate::tramites::{Attachment, DirectIssue};
+use crate::web::CrossView;
 use crate::web::auth::ApiCaller;
 
 /// How a path names a document.
@@ -207,7 +208,8 @@ pub fn code_of(record: &DocumentRecord) -> String {
         .to_owned()
 }
 
-/// A document of the caller's office, by id or folio.
+/// A document of the caller's office, or of an office under it (read
+/// only, recorded in that office's audit trail), by id or folio.
 #[utoipa::path(get, path = "/api/v1/documents/{reference}", tag = "documentos",
     params(("reference" = String, Path, description = REFERENCE)),
     responses((status = 200, body = DocumentBody), (status = 401, body = super::ErrorBody),
@@ -217,8 +219,9 @@ pub async fn get_document(
     ApiCaller(user): ApiCaller,
     PathParams(reference): PathParams<String>,
 ) -> Result<Json<DocumentBody>, ApiError> {
-    let archive = archive_of(&state, &user).await?;
-    let document = archive.document(&reference).await?;
+    let (archive, document) = state
+        .readable_document(&user, &reference, CrossView::Document)
+        .await?;
     let signatures = archive.signatures(document.row_id).await?;
     let hand_signatures = archive
         .hand_signatures(SignedItem::Document(document.row_id))
@@ -284,8 +287,9 @@ pub async fn get_hand_signature(
     ApiCaller(user): ApiCaller,
     PathParams((reference, id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let archive = archive_of(&state, &user).await?;
-    let document = archive.document(&reference).await?;
+    let (archive, document) = state
+        .readable_document(&user, &reference, CrossView::Document)
+        .await?;
     let not_here = || ApiError::not_found(format!("no existe esa firma del documento {}", document.folio));
     let id = PublicId::parse(&id).map_err(|_| not_here())?;
     let (record, bytes) = archive.hand_signature_file(id).await.map_err(|e| match e {
@@ -309,8 +313,7 @@ pub async fn get_pdf(
     ApiCaller(user): ApiCaller,
     PathParams(reference): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let archive = archive_of(&state, &user).await?;
-    let document = archive.document(&reference).await?;
+    let (archive, document) = state.readable_document(&user, &reference, CrossView::Pdf).await?;
     let pdf = archive.pdf(&document).await?;
     Ok(crate::web::pdf_response(&document, pdf))
 }
@@ -337,7 +340,7 @@ pub async fn annul_document(
         None => AnnulCategory::Otro,
         Some(text) => AnnulCategory::parse(text).ok_or_else(|| AnnulCategory::unknown(text))?,
     };
-    let record = archive
+    let annulled = archive
         .annul_as(
             &reference,
             category,
@@ -345,6 +348,15 @@ pub async fn annul_document(
             &actor,
             body.replaced_by.as_deref(),
         )
-        .await?;
+        .await;
+    let record = match annulled {
+        Err(missing @ crate::archive::ArchiveError::DocumentNotFound(_)) => {
+            return Err(match state.office_below_holding(&user, &reference).await? {
+                Some(office) => ApiError::read_only(&office),
+                None => missing.into(),
+            });
+        }
+        other => other?,
+    };
     Ok(Json(DocumentView::from(&record)))
 }

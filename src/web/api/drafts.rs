@@ -110,11 +110,20 @@ async fn draft_body(
     id: PublicId,
 ) -> Result<DraftBody, ApiError> {
     let archive = archive_of(state, user).await?;
+    draft_body_in(state, &archive, id).await
+}
+
+/// The draft `id` of `archive`'s office, as the API shows it.
+async fn draft_body_in(
+    state: &AppState,
+    archive: &crate::archive::Archive,
+    id: PublicId,
+) -> Result<DraftBody, ApiError> {
     let tramites = state.tramites();
-    let tramite = tramites.load(&archive, id).await?;
+    let tramite = tramites.load(archive, id).await?;
     let events = archive.draft_events(tramite.draft.row_id).await?;
     let hand_signers = tramites
-        .hand_signers_of(&archive, &tramite)
+        .hand_signers_of(archive, &tramite)
         .await?
         .into_iter()
         .map(|(signer, signature)| HandSignerStatus {
@@ -206,7 +215,8 @@ pub async fn correct_document(
     Ok((StatusCode::CREATED, Json(draft_body(&state, &user, id).await?)).into_response())
 }
 
-/// A draft of the caller's office, with its workflow, steps and audit trail.
+/// A draft of the caller's office (or of an office under it where they
+/// were granted its visado), with its workflow, steps and audit trail.
 #[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "borradores",
     params(("id" = PublicId, Path, description = "Identificador del borrador")),
     responses((status = 200, body = DraftBody), (status = 400, body = super::ErrorBody),
@@ -217,7 +227,10 @@ pub async fn get_draft(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<DraftBody>, ApiError> {
     let id = draft_id(&id)?;
-    Ok(Json(draft_body(&state, &user, id).await?))
+    // A draft awaiting a visado granted to the caller in an office under
+    // theirs is shown to them too.
+    let (archive, _) = state.acting_on_draft(&user, id).await?;
+    Ok(Json(draft_body_in(&state, &archive, id).await?))
 }
 
 /// The draft a path names; a malformed id is as missing as another office's.
@@ -291,7 +304,8 @@ pub async fn take_step(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("cuerpo JSON no válido: {e}")))?
     };
-    let archive = archive_of(&state, &user).await?;
+    // In the caller's office, or where they were granted a visado.
+    let (archive, user) = state.acting_on_draft(&user, id).await?;
     let tramites = state.tramites();
     let tramite = tramites.load(&archive, id).await?;
     let reason = note.reason.as_deref();
@@ -320,7 +334,7 @@ pub async fn take_step(
     } else {
         StatusCode::OK
     };
-    let draft = draft_body(&state, &user, id).await?;
+    let draft = draft_body_in(&state, &archive, id).await?;
     Ok((status, Json(StepBody { draft, issued })).into_response())
 }
 
@@ -360,7 +374,8 @@ pub async fn draw_signature(
 }
 
 /// The drafts waiting for the caller: at a step their role takes, or
-/// their own still in elaboration (new or sent back with a reason).
+/// their own still in elaboration (new or sent back with a reason); and
+/// those awaiting a visado granted to them in an office under theirs.
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "borradores",
     responses((status = 200, body = Vec<InboxItem>), (status = 401, body = super::ErrorBody)))]
 pub async fn inbox(
@@ -368,5 +383,9 @@ pub async fn inbox(
     ApiCaller(user): ApiCaller,
 ) -> Result<Json<Vec<InboxItem>>, ApiError> {
     let archive = archive_of(&state, &user).await?;
-    Ok(Json(state.tramites().inbox(&archive, &user).await?))
+    let mut items = state.tramites().inbox(&archive, &user).await?;
+    for (archive, acting) in state.granted_archives(&user).await? {
+        items.extend(state.tramites().inbox(&archive, &acting).await?);
+    }
+    Ok(Json(items))
 }

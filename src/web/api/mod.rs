@@ -8,6 +8,7 @@ mod documents;
 mod drafts;
 mod estadisticas;
 mod extract;
+mod offices;
 pub(super) mod records;
 mod referrals;
 mod registros;
@@ -79,6 +80,17 @@ impl ApiError {
             StatusCode::FORBIDDEN,
             "forbidden",
             format!("el rol {} no permite esta operación", role.as_str()),
+        )
+    }
+
+    /// Something of an office under the caller's, which they only read.
+    pub fn read_only(office: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "read_only",
+            format!(
+                "es de la oficina {office}, que su oficina consulta sin modificar: lo cambia esa oficina"
+            ),
         )
     }
 
@@ -163,7 +175,9 @@ pub(super) fn public_id(text: &str, what: &str) -> Result<crate::public_id::Publ
         .map_err(|_| ApiError::not_found(format!("no existe {what} en esta oficina")))
 }
 
-/// The caller's office's archive: nothing outside it is visible.
+/// The caller's office's archive, the only one they change. What they
+/// read of the offices under it goes through `AppState::readable_document`
+/// and its kin (`web/reach.rs`).
 pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, AccountError> {
     state.archive_for(user).await
 }
@@ -199,6 +213,8 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         referrals::list,
         referrals::get,
         referrals::pdf,
+        offices::list,
+        offices::set_parent,
         registros::padron,
         registros::semanal,
         registros::actividades,
@@ -313,6 +329,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/api/v1/derivaciones/{id}/documentos/{document}/pdf",
             get(referrals::pdf),
+        .route("/api/v1/offices", get(offices::list))
+        .route(
+            "/api/v1/offices/{code}/parent",
+            axum::routing::put(offices::set_parent),
         )
         .route("/api/v1/registros/padron", post(registros::padron))
         .route("/api/v1/registros/semanal", post(registros::semanal))

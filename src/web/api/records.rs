@@ -26,7 +26,8 @@ pub struct ExpedienteBody {
     pub referrals: Vec<ReferralView>,
 }
 
-/// An expediente of the caller's office.
+/// An expediente of the caller's office, or of an office under it (read
+/// only, recorded in that office's audit trail).
 #[utoipa::path(get, path = "/api/v1/expedientes/{id}", tag = "archivo",
     params(("id" = PublicId, Path, description = "Identificador del expediente")),
     responses((status = 200, body = ExpedienteBody), (status = 400, body = super::ErrorBody),
@@ -37,8 +38,7 @@ pub async fn get_expediente(
     PathParams(id): PathParams<String>,
 ) -> Result<Json<ExpedienteBody>, ApiError> {
     let id = super::public_id(&id, "ese expediente")?;
-    let archive = archive_of(&state, &user).await?;
-    let expediente = archive.expediente(id).await?;
+    let (archive, expediente) = state.readable_expediente(&user, id).await?;
     let persons = archive.expediente_persons(expediente.row_id).await?;
     let documents = archive.expediente_documents(expediente.row_id).await?;
     let referrals = archive.expediente_referrals(expediente.row_id).await?;
@@ -80,6 +80,9 @@ pub struct SearchParams {
     pub expediente: Option<String>,
     /// A person's identity number (CURP, RUN, cédula).
     pub person: Option<String>,
+    /// Only this office (its code): the caller's own or one under it. By
+    /// default, every office the caller may read.
+    pub office: Option<String>,
     #[param(minimum = 1)]
     pub page: Option<u32>,
     #[param(minimum = 1, maximum = 100)]
@@ -139,7 +142,9 @@ impl SearchParams {
     }
 }
 
-/// Searches the caller's office's archive.
+/// Searches the archives of the caller's office and of the offices under
+/// it (each hit says its office); what other offices' documents were
+/// shown is recorded in their audit trails.
 #[utoipa::path(get, path = "/api/v1/search", tag = "archivo", params(SearchParams),
     responses((status = 200, body = SearchResultsView), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody)))]
@@ -148,8 +153,16 @@ pub async fn search(
     ApiCaller(user): ApiCaller,
     QueryParams(params): QueryParams<SearchParams>,
 ) -> Result<Json<SearchResultsView>, ApiError> {
+    let offices = state
+        .search_offices(&user, params.office.as_deref())
+        .await
+        .map_err(|e| match e {
+            crate::archive::ArchiveError::Refused(message) => ApiError::bad_request(message),
+            other => other.into(),
+        })?;
     let query = params.query().map_err(ApiError::bad_request)?;
     let archive = archive_of(&state, &user).await?;
-    let results = archive.search(&query).await?;
+    let results = archive.search_in(&offices, &query).await?;
+    state.record_search_views(&user, &results.hits).await?;
     Ok(Json(SearchResultsView::from(&results)))
 }

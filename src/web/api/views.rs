@@ -306,6 +306,8 @@ impl From<&AuditEvent> for EventView {
 #[schema(as = SearchHit)]
 pub struct SearchHitView {
     pub id: PublicId,
+    /// The code of the office whose document it is.
+    pub office: String,
     pub folio: String,
     pub form: String,
     pub status: Status,
@@ -320,6 +322,7 @@ impl From<&SearchHit> for SearchHitView {
     fn from(hit: &SearchHit) -> Self {
         Self {
             id: hit.id,
+            office: hit.office_code.clone(),
             folio: hit.folio.clone(),
             form: hit.form.clone(),
             status: hit.status,

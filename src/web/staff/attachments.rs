@@ -31,6 +31,7 @@ pub fn section(
     document: &DocumentRecord,
     signatures: &[HandSignatureRecord],
     zone: chrono_tz::Tz,
+    writable: bool,
 ) -> Markup {
     html! {
         h2 { "Firmas en persona y escaneos" }
@@ -52,7 +53,7 @@ pub fn section(
                 }
             }
         }
-        @if document.status.is_current() && staff.user().role.can_draft() {
+        @if writable && document.status.is_current() && staff.user().role.can_draft() {
             script src="/firma.js" defer {}
             form.tarjeta.firma-en-pantalla method="post" action={"/documentos/" (document.id) "/firma-en-pantalla"} {
                 (csrf_field(staff))

@@ -18,7 +18,7 @@ use crate::archive::{AnnulCategory, Archive, ArchiveError, SignedItem};
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::{short_moment, timestamp_text};
 use crate::web::ui::{csrf_field, notice, page};
-use crate::web::{AppState, pdf_response};
+use crate::web::{AppState, CrossView, pdf_response};
 
 /// A document of the staff member's office with that office's archive: a
 /// missing document of this office and one of another look the same.
@@ -44,12 +44,28 @@ async fn office_names(state: &AppState, staff: &Staff) -> Result<Names, PageErro
     ))
 }
 
+/// A document the staff member may read: of their office, or of one
+/// under it (read only; the view is recorded in that office's trail).
+async fn readable_document(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    view: CrossView,
+) -> Result<(Archive, crate::archive::DocumentRecord), PageError> {
+    state
+        .readable_document(staff.user(), reference, view)
+        .await
+        .or_page(staff)
+}
+
 pub async fn document(
     State(state): State<Arc<AppState>>,
     staff: Staff,
     Path(reference): Path<String>,
 ) -> PageResult {
-    let (archive, document) = office_document(&state, &staff, &reference).await?;
+    let (archive, document) = readable_document(&state, &staff, &reference, CrossView::Document).await?;
+    // Another office's document is only read: nothing here changes it.
+    let own = archive.office().code == staff.user().office_code;
     let signatures = archive.signatures(document.row_id).await.or_page(&staff)?;
     let events = archive.document_events(document.row_id).await.or_page(&staff)?;
     let names = office_names(&state, &staff).await?;
@@ -59,13 +75,19 @@ pub async fn document(
         .or_page(&staff)?;
     let citations = archive.citations(document.row_id).await.or_page(&staff)?;
     let data: serde_json::Value = serde_json::from_str(&document.data).unwrap_or_default();
-    let can_annul = staff.user().role.can_issue() && document.status.is_current();
+    let can_annul = own && staff.user().role.can_issue() && document.status.is_current();
     let zone = state.issuer.time_zone_of(archive.office());
     let title = format!("{} {}", form_title(&state, &document.form), document.folio);
     let body = page(
         &staff,
         &title,
         html! {
+            @if !own {
+                (notice("aviso", &format!(
+                    "Documento de la oficina {} ({}): su oficina lo consulta, sin modificarlo.",
+                    archive.office().name, archive.office().code
+                )))
+            }
             dl.datos {
                 dt { "Estado" } dd { span class={"estado " (document.status.as_str())} { (document.status.as_str()) } }
                 dt { "Folio" } dd { (document.folio) }
@@ -103,14 +125,14 @@ pub async fn document(
                     }
                 }
             }
-            (attachments::section(&staff, &document, &hand, zone))
+            (attachments::section(&staff, &document, &hand, zone, own))
             (citation_section(&state, &archive.office().code, &citations))
             h2 { "Datos" }
             @match state.catalog.get(&document.form) {
                 Some(form) => (read_only(form, &data)),
                 None => pre.tarjeta { (serde_json::to_string_pretty(&data).unwrap_or_default()) },
             }
-            @if document.status.is_current() && staff.user().role.can_draft() {
+            @if own && document.status.is_current() && staff.user().role.can_draft() {
                 h2 { "Corregir" }
                 form.tarjeta method="post" action={"/documentos/" (document.id) "/corregir"} {
                     (csrf_field(&staff))
@@ -174,7 +196,7 @@ pub async fn pdf(
     staff: Staff,
     Path(reference): Path<String>,
 ) -> PageResult {
-    let (archive, document) = office_document(&state, &staff, &reference).await?;
+    let (archive, document) = readable_document(&state, &staff, &reference, CrossView::Pdf).await?;
     let bytes = archive.pdf(&document).await.or_page(&staff)?;
     Ok(pdf_response(&document, bytes))
 }
@@ -281,8 +303,12 @@ pub async fn expediente(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = public_id(&staff, &id, "ese expediente")?;
-    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let expediente = archive.expediente(id).await.or_page(&staff)?;
+    let (archive, expediente) = state
+        .readable_expediente(staff.user(), id)
+        .await
+        .or_page(&staff)?;
+    // Exported only by its own office.
+    let own = archive.office().code == staff.user().office_code;
     let key = expediente.row_id;
     let documents = archive.expediente_documents(key).await.or_page(&staff)?;
     let persons = archive.expediente_persons(key).await.or_page(&staff)?;
@@ -306,7 +332,13 @@ pub async fn expediente(
                 }
                 dt { "Conservación" } dd { (expediente.retention) }
             }
-            @if staff.user().role.can_export() {
+            @if !own {
+                (notice("aviso", &format!(
+                    "Expediente de la oficina {} ({}): su oficina lo consulta, sin modificarlo.",
+                    archive.office().name, archive.office().code
+                )))
+            }
+            @if own && staff.user().role.can_export() {
                 div.acciones { a.boton href={"/expedientes/" (id) "/exportar"} { "Exportar expediente (ZIP)" } }
             }
             h2 { "Documentos" }

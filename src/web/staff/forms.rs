@@ -315,7 +315,9 @@ async fn remembered(
 pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
     staff.require(|role| role.can_draft())?;
     let id = public_id(&staff, &id, "ese borrador")?;
-    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    // Of their office, or awaiting a visado granted to them below it.
+    let (archive, acting) = state.acting_on_draft(staff.user(), id).await.or_page(&staff)?;
+    let staff = staff.acting_as(acting);
     let tramite = match state.tramites().load(&archive, id).await {
         Ok(tramite) => tramite,
         Err(StepError::NotFound(message) | StepError::Refused(message)) => {

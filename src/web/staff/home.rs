@@ -44,9 +44,16 @@ pub async fn home(
         .await
         .or_page(&staff)?;
     let drafts = archive.open_drafts(30).await.or_page(&staff)?;
-    let inbox = (state.tramites().inbox(&archive, user).await)
+    let mut inbox = (state.tramites().inbox(&archive, user).await)
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
+    // And the visados granted to them in offices under theirs.
+    for (below, acting) in state.granted_archives(user).await.or_page(&staff)? {
+        let items = (state.tramites().inbox(&below, &acting).await)
+            .map_err(Failure::unavailable)
+            .or_page(&staff)?;
+        inbox.extend(items);
+    }
     let role = user.role;
     let zone = state.issuer.time_zone_of(archive.office());
     let today = state.issuer.now_in(archive.office()).date_naive();
@@ -65,7 +72,7 @@ pub async fn home(
             }
             @if role.can_draft() {
                 h2 { "Pendientes para usted" }
-                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&inbox, zone, chrono::Utc::now())) }
+                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&inbox, &user.office_code, zone, chrono::Utc::now())) }
                 h2 { "Borradores de la oficina" }
                 @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts, zone)) }
             }
@@ -136,7 +143,7 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord], zone: chro
     }
 }
 
-fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz, now: chrono::DateTime<chrono::Utc>) -> Markup {
+fn inbox_table(items: &[InboxItem], own_office: &str, zone: chrono_tz::Tz, now: chrono::DateTime<chrono::Utc>) -> Markup {
     html! {
         div.tabla-desplazable {
             table {
@@ -144,7 +151,10 @@ fn inbox_table(items: &[InboxItem], zone: chrono_tz::Tz, now: chrono::DateTime<c
                 tbody {
                     @for item in items {
                         tr {
-                            td { a href={"/borradores/" (item.draft)} { (item.form_title) } }
+                            td {
+                                a href={"/borradores/" (item.draft)} { (item.form_title) }
+                                @if item.office != own_office { " (" (item.office) ")" }
+                            }
                             td { (item.person.as_deref().unwrap_or("—")) }
                             td {
                                 (item.step_label)

@@ -12,6 +12,7 @@ mod error;
 mod estadisticas;
 mod forms;
 mod history;
+mod hierarchy;
 mod home;
 mod login;
 mod lote;
@@ -108,6 +109,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/admin/oficinas/{code}/logotipo/quitar",
             post(offices::remove_logo),
+        )
+        .route("/admin/oficinas/{code}/superior", post(hierarchy::set_parent))
+        .route("/admin/oficinas/{code}/visado", post(hierarchy::grant))
+        .route(
+            "/admin/oficinas/{code}/visado/quitar",
+            post(hierarchy::revoke_grant),
         )
         .route("/admin/claves/rotar", post(admin::rotate_key))
         .layer(axum::middleware::map_response(staff_headers))

@@ -1,7 +1,8 @@
 //! The installation's offices in the administration: each one's name,
 //! institution, address, logo, time zone and country, which its documents
-//! print. Only the administrators of the configured office manage them;
-//! the configured office's identity is the configuration's.
+//! print (its place in the hierarchy is in `hierarchy.rs`). Only the
+//! administrators of the configured office manage them; the configured
+//! office's identity is the configuration's.
 
 use std::sync::Arc;
 
@@ -161,7 +162,7 @@ pub async fn create(
 }
 
 /// Only the installation's administrators manage offices.
-fn refuse(state: &AppState, staff: &Staff) -> Result<(), PageError> {
+pub(super) fn refuse(state: &AppState, staff: &Staff) -> Result<(), PageError> {
     staff.require(|role| role.can_administer())?;
     match is_installation_admin(state, staff) {
         true => Ok(()),
@@ -182,6 +183,9 @@ async fn office_page(
         Err(error) => return Err(Failure::unavailable(error)).or_page(staff),
     };
     let configured = office.code == state.config.office_code;
+    let tree = state.accounts.office_tree().await.or_page(staff)?;
+    let grants = state.accounts.grants_in(&office.code).await.or_page(staff)?;
+    let hierarchy = super::hierarchy::section(staff, &office, &tree, &grants);
     let body = page(
         staff,
         &format!("Oficina {}", office.code),
@@ -224,6 +228,7 @@ async fn office_page(
                     }
                 }
             }
+            (hierarchy)
         },
     );
     Ok((status, Html(body.into_string())).into_response())
@@ -235,7 +240,7 @@ pub async fn show(State(state): State<Arc<AppState>>, Path(code): Path<String>, 
 }
 
 /// The office's page again, with what happened.
-async fn after_change(
+pub(super) async fn after_change(
     state: &AppState,
     staff: &Staff,
     code: &str,

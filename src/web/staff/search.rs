@@ -1,4 +1,6 @@
-//! The archive's search, with its filters, for every role.
+//! The archive's search, with its filters, for every role: over the
+//! staff member's office and the offices under it, if any (read only,
+//! each view recorded in the trail of the office seen).
 
 use std::sync::Arc;
 
@@ -31,15 +33,25 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> PageResult {
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
+    let visible = state.visible_offices(staff.user()).await.or_page(&staff)?;
     let asked = params.clone();
-    let results = match params.query() {
-        Ok(query) => match archive.search(&query).await {
+    let offices = state.search_offices(staff.user(), asked.office.as_deref()).await;
+    let results = match (offices, params.query()) {
+        (Ok(offices), Ok(query)) => match archive.search_in(&offices, &query).await {
             Ok(results) => Ok(results),
             Err(ArchiveError::Refused(message)) => Err(message),
             Err(error) => return Err(Failure::unavailable(error)).or_page(&staff),
         },
-        Err(message) => Err(message),
+        (Err(ArchiveError::Refused(message)), _) | (_, Err(message)) => Err(message),
+        (Err(error), _) => return Err(Failure::unavailable(error)).or_page(&staff),
     };
+    if let Ok(results) = &results {
+        state
+            .record_search_views(staff.user(), &results.hits)
+            .await
+            .or_page(&staff)?;
+    }
+    let several = visible.len() > 1;
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut forms: Vec<_> = state.catalog.iter().collect();
     forms.sort_by(|a, b| a.title.cmp(&b.title));
@@ -76,6 +88,16 @@ pub async fn search(
                 div { label for="from" { "Desde" } input #from type="date" name="from" value=(value(&asked.from)); }
                 div { label for="to" { "Hasta" } input #to type="date" name="to" value=(value(&asked.to)); }
                 div { label for="person" { "Identidad" } input #person name="person" value=(value(&asked.person)) placeholder="CURP, RUN, cédula"; }
+                @if several {
+                    div { label for="office" { "Oficina" }
+                        select #office name="office" {
+                            option value="" { "Todas las que consulto" }
+                            @for code in &visible {
+                                option value=(code) selected[asked.office.as_deref() == Some(code.as_str())] { (code) }
+                            }
+                        }
+                    }
+                }
                 div { label for="expediente" { "Expediente" } input #expediente name="expediente" value=(value(&asked.expediente)) size="34" placeholder="Identificador, como en su página"; }
                 div { button { "Buscar" } }
             }
@@ -87,10 +109,11 @@ pub async fn search(
                     }
                     @if !results.hits.is_empty() {
                         table {
-                            thead { tr { th { "Folio" } th { "Documento" } th { "Fecha" } th { "Expediente" } th { "Estado" } } }
+                            thead { tr { @if several { th { "Oficina" } } th { "Folio" } th { "Documento" } th { "Fecha" } th { "Expediente" } th { "Estado" } } }
                             tbody {
                                 @for hit in &results.hits {
                                     tr {
+                                        @if several { td { (hit.office_code) } }
                                         td { a href={"/documentos/" (hit.id)} { (hit.folio) } }
                                         td { (form_title(&state, &hit.form)) }
                                         td { (hit.issued_on) }
@@ -127,6 +150,7 @@ fn page_link(asked: &SearchParams, page: u32) -> String {
         ("to", &asked.to),
         ("person", &asked.person),
         ("expediente", &asked.expediente),
+        ("office", &asked.office),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.clone().filter(|v| !v.is_empty()).map(|v| (name, v)))

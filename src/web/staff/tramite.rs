@@ -216,8 +216,8 @@ pub async fn act(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm<StepForm>,
 ) -> PageResult {
+    let (archive, tramite, staff) = office_draft(&state, &staff, &id).await?;
     let user = staff.user();
-    let (archive, tramite) = office_draft(&state, &staff, &id).await?;
     let tramites = state.tramites();
     let note = Some(form.motivo.as_str());
     let done = match form.action.as_str() {
@@ -262,8 +262,8 @@ pub async fn sign_in_person(
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<PadForm>,
 ) -> PageResult {
+    let (archive, tramite, staff) = office_draft(&state, &staff, &id).await?;
     let user = staff.user();
-    let (archive, tramite) = office_draft(&state, &staff, &id).await?;
     let Some(png) = pad_png(&form.imagen) else {
         let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
         return step_refused(&state, &staff, &archive, &tramite, refused).await;
@@ -322,15 +322,18 @@ pub async fn hand_signature_image(
 
 /// The draft of the staff member's office whose public id is `id`, in its
 /// workflow.
+/// A draft of the staff member's office, or of one under it where they
+/// were granted its visado; with the staff member as they act on it (see
+/// `AppState::acting_on_draft`).
 async fn office_draft<'a>(
     state: &'a AppState,
     staff: &Staff,
     id: &str,
-) -> Result<(Archive, Tramite<'a>), PageError> {
+) -> Result<(Archive, Tramite<'a>, Staff), PageError> {
     let id = public_id(staff, id, "ese borrador")?;
-    let archive = state.archive_for(staff.user()).await.or_page(staff)?;
+    let (archive, acting) = state.acting_on_draft(staff.user(), id).await.or_page(staff)?;
     let tramite = state.tramites().load(&archive, id).await.or_page(staff)?;
-    Ok((archive, tramite))
+    Ok((archive, tramite, staff.acting_as(acting)))
 }
 
 /// A step not taken: the draft's page again, saying why.
@@ -369,7 +372,7 @@ async fn step_refused(
 
 /// The draft as it would print, without folio or signature.
 pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
-    let (archive, tramite) = office_draft(&state, &staff, &id).await?;
+    let (archive, tramite, staff) = office_draft(&state, &staff, &id).await?;
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     let mut drawn = Vec::new();
     for (signer, signature) in state
