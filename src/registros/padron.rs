@@ -196,39 +196,37 @@ pub async fn issue(
     let mut cited: Vec<i64> = rows.iter().flat_map(|r| r.row_ids.iter().copied()).collect();
     cited.sort_unstable();
     let origen: Vec<&str> = request.forms.iter().map(|f| f.title.as_str()).collect();
-    let chunks: Vec<&[Row]> = rows.chunks(TOMO_ROWS).collect();
-    let tomos = chunks
-        .iter()
-        .enumerate()
-        .map(|(index, chunk)| {
-            let mut data = json!({
-                "programa": programa,
-                "periodo_inicio": request.from.to_string(),
-                "periodo_fin": request.to.to_string(),
-                "fecha_corte": issuing.at.date_naive().to_string(),
-                "origen": clip(&origen.join("; ")),
-                "total": rows.len(),
-                "beneficiarios": chunk.iter().map(row_data).collect::<Vec<_>>(),
-                "responsable_nombre": issuing.name,
-            });
-            if let Some(localidad) = request.localidad.map(str::trim).filter(|l| !l.is_empty()) {
-                data["localidad"] = json!(localidad);
-            }
-            if !issuing.cargo.trim().is_empty() {
-                data["responsable_cargo"] = json!(issuing.cargo.trim());
-            }
-            if chunks.len() > 1 {
-                data["tomo"] = json!(format!("{} de {}", index + 1, chunks.len()));
-                data["primer_numero"] = json!(index * TOMO_ROWS + 1);
-            }
-            data
-        })
-        .collect();
+    let chunks = rows.chunks(TOMO_ROWS);
+    let count = chunks.len();
+    let (total, origen) = (rows.len(), clip(&origen.join("; ")));
+    let tomos = chunks.enumerate().map(move |(index, chunk)| {
+        let mut data = json!({
+            "programa": programa,
+            "periodo_inicio": request.from.to_string(),
+            "periodo_fin": request.to.to_string(),
+            "fecha_corte": issuing.at.date_naive().to_string(),
+            "origen": origen,
+            "total": total,
+            "beneficiarios": chunk.iter().map(row_data).collect::<Vec<_>>(),
+            "responsable_nombre": issuing.name,
+        });
+        if let Some(localidad) = request.localidad.map(str::trim).filter(|l| !l.is_empty()) {
+            data["localidad"] = json!(localidad);
+        }
+        if !issuing.cargo.trim().is_empty() {
+            data["responsable_cargo"] = json!(issuing.cargo.trim());
+        }
+        if count > 1 {
+            data["tomo"] = json!(format!("{} de {}", index + 1, count));
+            data["primer_numero"] = json!(index * TOMO_ROWS + 1);
+        }
+        data
+    });
     let register = Register {
         form,
         definition,
         content: json!(cited),
-        tomos,
+        tomos: Box::new(tomos),
     };
     let version = version::issue(issuing, register).await?;
     Ok((version, rows.len()))

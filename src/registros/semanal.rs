@@ -143,7 +143,7 @@ pub async fn issue(
         form,
         definition,
         content: json!(content),
-        tomos: vec![data],
+        tomos: Box::new(std::iter::once(data)),
     };
     let version = version::issue(issuing, register).await?;
     Ok((version, listed))

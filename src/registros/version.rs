@@ -38,8 +38,9 @@ pub struct Register<'a> {
     pub definition: Value,
     /// What it lists, in a stable order: changes when the archive does.
     pub content: Value,
-    /// Each tomo's data, without `version` and `reemplaza`.
-    pub tomos: Vec<Value>,
+    /// Each tomo's data, without `version` and `reemplaza`; made as each
+    /// is issued, so a large register's tomos are not all held at once.
+    pub tomos: Box<dyn ExactSizeIterator<Item = Value> + Send + 'a>,
 }
 
 /// The register as it stands after issuing.
@@ -93,7 +94,7 @@ pub async fn issue(issuing: &Issuing<'_>, register: Register<'_>) -> Result<Vers
     let count = register.tomos.len();
     let mut tomos = Vec::with_capacity(count);
     let mut new = false;
-    for (index, mut data) in register.tomos.into_iter().enumerate() {
+    for (index, mut data) in register.tomos.enumerate() {
         let key = format!("{prefix}{content}-{}-{count}", index + 1);
         // Asked again with the same content: the tomo already issued.
         if let Some((_, record)) = before.iter().find(|(k, _)| *k == key) {
