@@ -178,6 +178,35 @@ async fn a_provincial_coordinator_reads_the_province_and_changes_nothing_in_it(f
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
     }
 
+    // The province's figures add up A and B, never C; a district sees only itself.
+    let figures = service
+        .api("GET", "/api/v1/estadisticas", Some(&token), None)
+        .await;
+    assert_eq!(figures.status, StatusCode::OK, "{}", figures.text());
+    let figures = figures.json();
+    assert_eq!(figures["oficinas"], json!([PROVINCE, B, A]), "{figures}");
+    let mut counted: Vec<(String, i64)> = figures["por_oficina"]
+        .as_array()
+        .expect("offices")
+        .iter()
+        .map(|o| {
+            (
+                text_of(&o["clave"]),
+                o["documentos"]["total"].as_i64().expect("total"),
+            )
+        })
+        .collect();
+    counted.sort();
+    assert_eq!(counted, [(B.to_owned(), 1), (A.to_owned(), 1)], "{figures}");
+    assert_eq!(figures["total"]["total"], 1 + 1, "{figures}");
+    let (district, _) = service.user(A, "jefa.penonome", Role::Archivista).await;
+    let district = service.token(&district).await;
+    let own = service
+        .api("GET", "/api/v1/estadisticas", Some(&district), None)
+        .await;
+    assert_eq!(own.json()["oficinas"], json!([A]), "{}", own.text());
+    assert_eq!(own.json()["total"]["total"], 1, "{}", own.text());
+
     // One search across the province: A and B, never C.
     let search = service
         .api("GET", "/api/v1/search?q=Lucia", Some(&token), None)

@@ -112,7 +112,7 @@ pub struct FiguresBody {
     pub desde: String,
     pub hasta: String,
     pub formulario: Option<String>,
-    /// Las oficinas sumadas: hoy, la de quien pregunta.
+    /// Las oficinas sumadas: la de quien pregunta y las que dependen de ella.
     pub oficinas: Vec<String>,
     pub total: StateCounts,
     pub por_formulario: Vec<KeyedCounts>,

@@ -329,6 +329,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/api/v1/derivaciones/{id}/documentos/{document}/pdf",
             get(referrals::pdf),
+        )
         .route("/api/v1/offices", get(offices::list))
         .route(
             "/api/v1/offices/{code}/parent",

@@ -29,8 +29,9 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
     // A check without issuing is not a lote: listed apart, with its problems.
-    let (checked, lotes): (Vec<_>, Vec<_>) =
-        jobs.iter().partition(|(job, _)| job.is_finished() && job.valid_rows == 0);
+    let (checked, lotes): (Vec<_>, Vec<_>) = jobs
+        .iter()
+        .partition(|(job, _)| job.is_finished() && job.valid_rows == 0);
     let mut checks = Vec::new();
     for (job, _) in checked {
         let problems = lotes::problems(state.archive.store(), job.id)

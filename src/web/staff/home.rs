@@ -143,7 +143,12 @@ pub fn document_table(state: &AppState, documents: &[DocumentRecord], zone: chro
     }
 }
 
-fn inbox_table(items: &[InboxItem], own_office: &str, zone: chrono_tz::Tz, now: chrono::DateTime<chrono::Utc>) -> Markup {
+fn inbox_table(
+    items: &[InboxItem],
+    own_office: &str,
+    zone: chrono_tz::Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Markup {
     html! {
         div.tabla-desplazable {
             table {
