@@ -59,11 +59,11 @@ async fn documents_are_counted_by_form_month_and_state_for_the_office_only(fixtu
         issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await,
         issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await,
     ];
-    let mut derivaciones = Vec::new();
+    let mut informes = Vec::new();
     for comuna in ["Cauquenes", "Cauquenes", "Talca"] {
-        let mut derivacion = crate::example("derivacion");
-        derivacion["comuna"] = json!(comuna);
-        derivaciones.push(fixture.issue("derivacion", &derivacion).await.folio);
+        let mut informe = crate::example("informe-social");
+        informe["comuna"] = json!(comuna);
+        informes.push(fixture.issue("informe-social", &informe).await.folio);
     }
     fixture
         .archive
@@ -72,12 +72,7 @@ async fn documents_are_counted_by_form_month_and_state_for_the_office_only(fixtu
         .expect("annulled");
     fixture
         .archive
-        .annul(
-            &derivaciones[0],
-            "corrección",
-            "ana.lopez",
-            Some(&derivaciones[2]),
-        )
+        .annul(&informes[0], "corrección", "ana.lopez", Some(&informes[2]))
         .await
         .expect("replaced");
     // Another office's documents, in the same months and comuna.
@@ -86,8 +81,8 @@ async fn documents_are_counted_by_form_month_and_state_for_the_office_only(fixtu
         crate::issue_into(
             &other,
             &fixture.key,
-            "derivacion",
-            &crate::example("derivacion"),
+            "informe-social",
+            &crate::example("informe-social"),
             22,
             None,
         )
@@ -96,8 +91,8 @@ async fn documents_are_counted_by_form_month_and_state_for_the_office_only(fixtu
     }
 
     let expected: Counts = [
-        (key("derivacion", "2026-11", "emitido"), 2),
-        (key("derivacion", "2026-11", "reemplazado"), 1),
+        (key("informe-social", "2026-11", "emitido"), 2),
+        (key("informe-social", "2026-11", "reemplazado"), 1),
         (key("oficio-ayuda-funcional", "2026-10", "emitido"), 1),
         (key("oficio-comision", "2026-11", "anulado"), 1),
         (key("oficio-comision", "2026-11", "emitido"), 1),
@@ -173,7 +168,7 @@ async fn documents_are_counted_by_form_month_and_state_for_the_office_only(fixtu
     let answer = service
         .api(
             "GET",
-            "/api/v1/estadisticas?desde=2026-11-01&hasta=2026-11-30&formulario=derivacion",
+            "/api/v1/estadisticas?desde=2026-11-01&hasta=2026-11-30&formulario=informe-social",
             Some(&token),
             None,
         )
@@ -219,7 +214,7 @@ async fn documents_are_counted_by_form_month_and_state_for_the_office_only(fixtu
         .await
         .text();
     assert!(
-        territories.contains("DIF-SLP;derivacion;") && territories.contains(";comuna;Talca;emitido;1"),
+        territories.contains("DIF-SLP;informe-social;") && territories.contains(";comuna;Talca;emitido;1"),
         "{territories}"
     );
     assert!(!territories.contains("DIF-CER"), "{territories}");
@@ -267,9 +262,9 @@ archive_conformance!(documents_are_counted_by_form_month_and_state_for_the_offic
 
 /// A folio annulled while it was being issued was never a document.
 async fn a_folio_whose_issuance_failed_is_not_counted(fixture: &Fixture) {
-    let data: Value = crate::example("derivacion");
-    fixture.issue("derivacion", &data).await;
-    let order = crate::order("derivacion", &data, None, None);
+    let data: Value = crate::example("informe-social");
+    fixture.issue("informe-social", &data).await;
+    let order = crate::order("informe-social", &data, None, None);
     let failed = fixture
         .archive
         .issue(&order, |_| {
@@ -293,6 +288,6 @@ async fn a_folio_whose_issuance_failed_is_not_counted(fixture: &Fixture) {
         .iter()
         .map(|c| (c.form.as_str(), c.status.as_str(), c.documents))
         .collect();
-    assert_eq!(counted, [("derivacion", "emitido", 1)]);
+    assert_eq!(counted, [("informe-social", "emitido", 1)]);
 }
 archive_conformance!(a_folio_whose_issuance_failed_is_not_counted);

@@ -684,3 +684,97 @@ async fn no_office_ends_up_under_itself(fixture: &Fixture) {
     );
 }
 crate::archive_conformance!(no_office_ends_up_under_itself);
+
+async fn visados_between_offices_are_granted_and_taken_back_through_the_api(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let admin = hierarchy(&service).await;
+    let (supervisor, _) = account(
+        &service,
+        PROVINCE,
+        "supervisora",
+        "Maritza Rodríguez Castillo",
+        "Supervisora de Promotores Sociales",
+        Role::Revisor,
+    )
+    .await;
+    let grant = |office: &str| format!("/api/v1/offices/{office}/grants/supervisora");
+    let put = |office: String, role: &'static str, token: String| {
+        let service = &service;
+        async move {
+            service
+                .api("PUT", &office, Some(&token), Some(json!({"rol": role})))
+                .await
+        }
+    };
+
+    // Only a visado's roles, only in an office under the account's own.
+    let signing = put(grant(A), "firmante", admin.clone()).await;
+    assert_eq!(signing.status, StatusCode::BAD_REQUEST, "{}", signing.text());
+    assert!(text_of(&signing.json()["error"]["message"]).contains("visado"));
+    let sideways = put(grant(C), "revisor", admin.clone()).await;
+    assert_eq!(sideways.status, StatusCode::BAD_REQUEST, "{}", sideways.text());
+    assert!(text_of(&sideways.json()["error"]["message"]).contains(C));
+    // A district's administrator does not arrange grants.
+    let (district_admin, _) = service.user(A, "admin.penonome", Role::Administrador).await;
+    let district_admin = service.token(&district_admin).await;
+    let refused = put(grant(A), "revisor", district_admin.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert_eq!(
+        service
+            .state
+            .accounts
+            .grant_in(&supervisor, A)
+            .await
+            .expect("grant"),
+        None
+    );
+
+    let granted = put(grant(A), "revisor", admin.clone()).await;
+    assert_eq!(granted.status, StatusCode::NO_CONTENT, "{}", granted.text());
+    assert_eq!(
+        service
+            .state
+            .accounts
+            .grant_in(&supervisor, A)
+            .await
+            .expect("grant"),
+        Some(Role::Revisor)
+    );
+    let listed = service
+        .api("GET", &format!("/api/v1/offices/{A}/grants"), Some(&admin), None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    let listed = listed.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["usuario"], "supervisora");
+    assert_eq!(listed[0]["desde_oficina"], PROVINCE);
+    assert_eq!(listed[0]["rol"], "revisor");
+    let hidden = service
+        .api(
+            "GET",
+            &format!("/api/v1/offices/{A}/grants"),
+            Some(&district_admin),
+            None,
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
+
+    let revoked = service.api("DELETE", &grant(A), Some(&admin), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text());
+    assert_eq!(
+        service
+            .state
+            .accounts
+            .grant_in(&supervisor, A)
+            .await
+            .expect("grant"),
+        None
+    );
+    let again = service.api("DELETE", &grant(A), Some(&admin), None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text());
+    let listed = service
+        .api("GET", &format!("/api/v1/offices/{A}/grants"), Some(&admin), None)
+        .await;
+    assert_eq!(listed.json(), json!([]));
+}
+crate::archive_conformance!(visados_between_offices_are_granted_and_taken_back_through_the_api);

@@ -62,6 +62,18 @@ fn create_user(server: &Server, username: &str, name: &str, role: &str) -> Strin
 }
 
 /// How far the page scrolls sideways: 0 when nothing overflows it.
+/// The folio a document's page shows.
+async fn folio_shown(client: &Client) -> String {
+    let folio = client
+        .execute(
+            "return [...document.querySelectorAll('dl dt')].find(d => d.textContent === 'Folio').nextElementSibling.textContent;",
+            vec![],
+        )
+        .await
+        .expect("the folio");
+    folio.as_str().expect("text").trim().to_owned()
+}
+
 async fn page_overflow(client: &Client) -> i64 {
     client
         .execute(
@@ -205,6 +217,25 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     assert_eq!(shape, "99/99/9999 99:99", "{saved}");
     axe(&client, "/borradores/… (elaboración)").await;
 
+    // Seed 004's chain: the solicitud is issued first, and the oficio that
+    // authorises its apoyo cites it by the folio Sello gave it.
+    client
+        .goto(&format!("{base}/formularios/solicitud-apoyo"))
+        .await
+        .expect("form");
+    for (name, value) in example_fields("solicitud-apoyo") {
+        fill(&client, &name, &value).await;
+    }
+    click(&client, "button[value=emitir]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("span.estado.emitido"))
+        .await
+        .expect("the solicitud's page, issued");
+    let solicitud_url = arrive(&client, "/documentos/").await;
+    let solicitud_folio = folio_shown(&client).await;
+
     // The clerk (here the administrator) sends a quote on; the accountant
     // sees what they approve before the button that approves it.
     client
@@ -214,6 +245,7 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     for (name, value) in example_fields("oficio-autorizacion-apoyo") {
         fill(&client, &name, &value).await;
     }
+    fill(&client, "folio_solicitud", &solicitud_folio).await;
     click(&client, "button[value=enviar]").await;
     let draft = arrive(&client, "/borradores/").await;
     let one_time = create_user(&server, "contadora", "Rosa Contreras Díaz", "contador");
@@ -274,6 +306,56 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     assert!(after.contains("Dio su visto bueno"), "{after}");
     assert!(after.contains("Rosa Contreras Díaz"), "{after}");
     accountant.close().await.expect("close");
+
+    // The director signs; the oficio links to its solicitud and the
+    // solicitud to the oficio that answers it.
+    client.goto(&draft).await.expect("the draft");
+    arrive(&client, "/borradores/").await;
+    click(&client, "button[value=firmar]").await;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("span.estado.emitido"))
+        .await
+        .expect("the oficio's page, issued");
+    arrive(&client, "/documentos/").await;
+    let oficio_folio = folio_shown(&client).await;
+    let oficio = body_text(&client).await;
+    let cites = oficio
+        .split("Documentos que cita")
+        .nth(1)
+        .expect("a section of what it cites");
+    assert!(
+        cites.contains(&solicitud_folio),
+        "the oficio cites {solicitud_folio}: {oficio}"
+    );
+    axe(&client, "/documentos/… (oficio que cita)").await;
+    client
+        .find(Locator::XPath(&format!(
+            "//main//li/a[contains(., '{solicitud_folio}')]"
+        )))
+        .await
+        .expect("a link to the solicitud")
+        .click()
+        .await
+        .expect("follow it");
+    let followed = arrive(&client, "/documentos/").await;
+    let path = |url: &str| url.split(['?', '#']).next().unwrap_or_default().to_owned();
+    assert_eq!(
+        path(&followed),
+        path(&solicitud_url),
+        "the link leads to the solicitud"
+    );
+    let solicitud = body_text(&client).await;
+    let cited_by = solicitud
+        .split("Lo citan")
+        .nth(1)
+        .expect("a section of what cites it");
+    assert!(
+        cited_by.contains(&oficio_folio),
+        "the solicitud is cited by {oficio_folio}: {solicitud}"
+    );
+    axe(&client, "/documentos/… (solicitud citada)").await;
 
     // The public page: a well-formed code not issued here is «No
     // encontrado»; one character misread is a typing error, with how to

@@ -215,6 +215,9 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         referrals::pdf,
         offices::list,
         offices::set_parent,
+        offices::grants,
+        offices::grant,
+        offices::revoke,
         registros::padron,
         registros::semanal,
         registros::actividades,
@@ -334,6 +337,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/api/v1/offices/{code}/parent",
             axum::routing::put(offices::set_parent),
+        )
+        .route("/api/v1/offices/{code}/grants", get(offices::grants))
+        .route(
+            "/api/v1/offices/{code}/grants/{username}",
+            axum::routing::put(offices::grant).delete(offices::revoke),
         )
         .route("/api/v1/registros/padron", post(registros::padron))
         .route("/api/v1/registros/semanal", post(registros::semanal))

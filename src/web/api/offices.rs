@@ -106,3 +106,160 @@ pub async fn set_parent(
         parent: node.parent_code,
     }))
 }
+
+/// A visado granted in an office to an account of an office above it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GrantView {
+    /// La cuenta que da el visado.
+    pub usuario: String,
+    pub nombre: String,
+    /// La oficina de esa cuenta, por encima de esta.
+    pub desde_oficina: String,
+    /// `revisor` o `contador`.
+    pub rol: crate::roles::Role,
+    pub concedido_por: String,
+    pub concedido_el: String,
+}
+
+/// The role to grant.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    /// `revisor` o `contador`: solo se concede el visado, nunca la firma.
+    pub rol: String,
+}
+
+/// Only the installation's administrators arrange offices and grants.
+fn installation_admin(state: &AppState, user: &crate::accounts::User) -> Result<(), ApiError> {
+    if user.role.can_administer() && user.office_code == state.config.office_code {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "forbidden",
+        "solo la administración de la instalación concede visados entre oficinas",
+    ))
+}
+
+async fn audit_grant(
+    state: &AppState,
+    user: &crate::accounts::User,
+    action: &'static str,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    state
+        .archive
+        .store()
+        .record_event(NewEvent {
+            actor: format!("{} (API)", user.username),
+            action,
+            office_code: Some(user.office_code.clone()),
+            document_id: None,
+            expediente_id: None,
+            draft_id: None,
+            details,
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Los visados concedidos en una oficina a cuentas de oficinas superiores.
+#[utoipa::path(get, path = "/api/v1/offices/{code}/grants", tag = "oficinas",
+    summary = "Visados concedidos en una oficina",
+    description = "Las cuentas de oficinas superiores que dan el visado (revisor o contador) en esta oficina. Solo la administración de la instalación.",
+    params(("code" = String, Path, description = "Clave de la oficina")),
+    responses((status = 200, body = [GrantView]), (status = 401, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody)))]
+pub async fn grants(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(code): PathParams<String>,
+) -> Result<Json<Vec<GrantView>>, ApiError> {
+    installation_admin(&state, &user)?;
+    let grants = state.accounts.grants_in(&code.trim().to_uppercase()).await?;
+    Ok(Json(
+        grants
+            .into_iter()
+            .map(|g| GrantView {
+                usuario: g.user.username,
+                nombre: g.user.display_name,
+                desde_oficina: g.user.office_code,
+                rol: g.role,
+                concedido_por: g.granted_by,
+                concedido_el: g.granted_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Concede a una cuenta de una oficina superior el visado en esta oficina.
+#[utoipa::path(put, path = "/api/v1/offices/{code}/grants/{username}", tag = "oficinas",
+    summary = "Conceder el visado en una oficina dependiente",
+    description = "La cuenta debe ser de una oficina de la que esta depende; solo se concede revisor o contador. Conceder de nuevo cambia el rol. Queda en la bitácora.",
+    request_body = GrantBody,
+    params(("code" = String, Path, description = "Clave de la oficina"),
+        ("username" = String, Path, description = "Usuario que recibe el visado")),
+    responses((status = 204), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
+pub async fn grant(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams((code, username)): PathParams<(String, String)>,
+    Body(body): Body<GrantBody>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    installation_admin(&state, &user)?;
+    let role = crate::roles::Role::parse(body.rol.trim()).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid",
+            "rol: elija revisor o contador",
+        )
+    })?;
+    let code = code.trim().to_uppercase();
+    let granted = state.accounts.user_by_username(&username).await?;
+    state
+        .accounts
+        .grant(&granted, &code, role, &user.username)
+        .await?;
+    audit_grant(
+        &state,
+        &user,
+        "oficina.visado_concedido",
+        serde_json::json!({"oficina": code, "usuario": granted.username, "desde_oficina": granted.office_code, "rol": role.as_str()}),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Retira el visado concedido en una oficina.
+#[utoipa::path(delete, path = "/api/v1/offices/{code}/grants/{username}", tag = "oficinas",
+    summary = "Retirar un visado concedido",
+    description = "La cuenta deja de ver y de visar los borradores de la oficina. Queda en la bitácora.",
+    params(("code" = String, Path, description = "Clave de la oficina"),
+        ("username" = String, Path, description = "Usuario al que se le retira")),
+    responses((status = 204), (status = 401, body = super::ErrorBody),
+        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams((code, username)): PathParams<(String, String)>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    installation_admin(&state, &user)?;
+    let code = code.trim().to_uppercase();
+    let granted = state.accounts.user_by_username(&username).await?;
+    if !state.accounts.revoke_grant(&granted, &code).await? {
+        return Err(ApiError::not_found(format!(
+            "visado: «{}» no tenía visado concedido en {code}",
+            granted.username
+        )));
+    }
+    audit_grant(
+        &state,
+        &user,
+        "oficina.visado_retirado",
+        serde_json::json!({"oficina": code, "usuario": granted.username}),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -189,7 +189,9 @@ pub async fn issued_csv(
     Path(id): Path<String>,
 ) -> PageResult {
     let job = any_job(&state, &staff, &id).await?;
-    let documents = lotes::documents(state.archive.store(), job.id, None)
+    // The form names each row's person, for the clerk who reads the list.
+    let form = state.catalog.get(&job.form);
+    let documents = lotes::documents(state.archive.store(), job.id, form)
         .await
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
