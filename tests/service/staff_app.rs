@@ -62,6 +62,22 @@ fn create_user(server: &Server, username: &str, name: &str, role: &str) -> Strin
 }
 
 /// How far the page scrolls sideways: 0 when nothing overflows it.
+/// Waits for the page whose address ends in `#fragment`, loaded.
+async fn arrive_at_fragment(client: &Client, fragment: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.expect("url");
+        if url.fragment() == Some(fragment) {
+            return arrive(client, url.path()).await;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still at {url}, expected #{fragment}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The folio a document's page shows.
 async fn folio_shown(client: &Client) -> String {
     let folio = client
@@ -172,8 +188,9 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
         .expect("value");
     let table = table.trim_start_matches("filas:").to_owned();
     click(&client, "button[value^=\"filas:\"]").await;
-    let url = arrive(&client, "/formularios/caracterizacion-familia").await;
-    assert!(url.ends_with(&format!("#{table}")), "{url}");
+    // The address before the click has the same path: wait for the answer's.
+    let url = arrive_at_fragment(&client, &table).await;
+    assert!(url.contains("/formularios/caracterizacion-familia"), "{url}");
     let scrolled = number(&client, "return window.scrollY;").await;
     assert!(
         scrolled > 200.0,
@@ -223,6 +240,9 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
         .goto(&format!("{base}/formularios/solicitud-apoyo"))
         .await
         .expect("form");
+    // Its five requisitos need more rows than a blank form shows.
+    click(&client, "button[value=\"filas:requisitos\"]").await;
+    arrive(&client, "/formularios/solicitud-apoyo").await;
     for (name, value) in example_fields("solicitud-apoyo") {
         fill(&client, &name, &value).await;
     }
@@ -307,20 +327,37 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     assert!(after.contains("Rosa Contreras Díaz"), "{after}");
     accountant.close().await.expect("close");
 
-    // The director signs; the oficio links to its solicitud and the
-    // solicitud to the oficio that answers it.
-    client.goto(&draft).await.expect("the draft");
-    arrive(&client, "/borradores/").await;
-    click(&client, "button[value=firmar]").await;
-    client
+    // The director signs (not the one who prepared it: the page says so);
+    // the oficio links to its solicitud and the solicitud to the oficio.
+    let one_time = create_user(&server, "directora", "Laura Méndez Torres", "firmante");
+    let director = chromium(&driver).await;
+    director
+        .set_window_size(TABLET.0, TABLET.1)
+        .await
+        .expect("tablet size");
+    first_login(
+        &director,
+        base,
+        "directora",
+        &one_time,
+        "directora de pruebas 2026",
+    )
+    .await;
+    director.goto(&draft).await.expect("the draft");
+    arrive(&director, "/borradores/").await;
+    click(&director, "button[value=firmar]").await;
+    if director
         .wait()
         .at_most(Duration::from_secs(30))
         .for_element(Locator::Css("span.estado.emitido"))
         .await
-        .expect("the oficio's page, issued");
-    arrive(&client, "/documentos/").await;
-    let oficio_folio = folio_shown(&client).await;
-    let oficio = body_text(&client).await;
+        .is_err()
+    {
+        panic!("the oficio was not issued: {}", body_text(&director).await);
+    }
+    arrive(&director, "/documentos/").await;
+    let oficio_folio = folio_shown(&director).await;
+    let oficio = body_text(&director).await;
     let cites = oficio
         .split("Documentos que cita")
         .nth(1)
@@ -329,8 +366,12 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
         cites.contains(&solicitud_folio),
         "the oficio cites {solicitud_folio}: {oficio}"
     );
-    axe(&client, "/documentos/… (oficio que cita)").await;
-    client
+    assert!(
+        oficio.contains("Laura Méndez Torres"),
+        "signed by the director: {oficio}"
+    );
+    axe(&director, "/documentos/… (oficio que cita)").await;
+    director
         .find(Locator::XPath(&format!(
             "//main//li/a[contains(., '{solicitud_folio}')]"
         )))
@@ -339,14 +380,14 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
         .click()
         .await
         .expect("follow it");
-    let followed = arrive(&client, "/documentos/").await;
+    let followed = arrive(&director, "/documentos/").await;
     let path = |url: &str| url.split(['?', '#']).next().unwrap_or_default().to_owned();
     assert_eq!(
         path(&followed),
         path(&solicitud_url),
         "the link leads to the solicitud"
     );
-    let solicitud = body_text(&client).await;
+    let solicitud = body_text(&director).await;
     let cited_by = solicitud
         .split("Lo citan")
         .nth(1)
@@ -355,7 +396,8 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
         cited_by.contains(&oficio_folio),
         "the solicitud is cited by {oficio_folio}: {solicitud}"
     );
-    axe(&client, "/documentos/… (solicitud citada)").await;
+    axe(&director, "/documentos/… (solicitud citada)").await;
+    director.close().await.expect("close");
 
     // The public page: a well-formed code not issued here is «No
     // encontrado»; one character misread is a typing error, with how to
