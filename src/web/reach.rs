@@ -21,6 +21,8 @@ pub enum CrossView {
     Expediente,
     Search,
     Draft,
+    /// A hand signature's image or scan, shown on a document's page.
+    HandSignature,
 }
 
 impl CrossView {
@@ -31,6 +33,7 @@ impl CrossView {
             Self::Expediente => "expediente",
             Self::Search => "busqueda",
             Self::Draft => "borrador",
+            Self::HandSignature => "firma_en_persona",
         }
     }
 }

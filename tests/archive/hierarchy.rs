@@ -573,6 +573,21 @@ async fn a_supervisor_granted_the_visado_endorses_a_promotors_acta_and_it_says_f
     let mut browser = service
         .browser("supervisora", "supervisora-contraseña-propia")
         .await;
+    // The issued acta, read from the province: its signatures drawn in
+    // person open there as on the district's own page.
+    let acta_id = public_id(&document["id"]);
+    let acta_page = browser.get(&format!("/documentos/{acta_id}")).await;
+    assert_eq!(acta_page.status, StatusCode::OK);
+    let acta_html = acta_page.text();
+    let link = format!("/documentos/{acta_id}/firmas/");
+    let start = acta_html.find(&link).expect("a hand signature's link");
+    let signature: String = acta_html[start..].chars().take_while(|c| *c != '"').collect();
+    let image = browser.get(&signature).await;
+    assert_eq!(image.status, StatusCode::OK, "{signature}");
+    assert!(
+        image.bytes.starts_with(b"\x89PNG"),
+        "{signature} is the drawn PNG"
+    );
     let home = browser.get("/").await.text();
     assert!(
         home.contains(&format!("/borradores/{id2}")) && home.contains(&format!("({A})")),

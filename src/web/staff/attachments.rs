@@ -16,10 +16,10 @@ use super::tramite::{device_of, pad_png};
 use crate::archive::{Archive, ArchiveError, DocumentRecord, HandSignatureRecord};
 use crate::public_id::PublicId;
 use crate::tramites::{Attachment, SCAN_MAX, StepError};
-use crate::web::AppState;
 use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::page::short_moment;
 use crate::web::ui::csrf_field;
+use crate::web::{AppState, CrossView};
 
 /// The largest upload: a scan and the form around it.
 pub const UPLOAD_MAX: usize = SCAN_MAX + 64 * 1024;
@@ -208,8 +208,16 @@ pub async fn file(
     staff: Staff,
     Path((reference, signature)): Path<(String, String)>,
 ) -> PageResult {
-    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let document = office_document(&archive, &staff, &reference, NO_SIGNATURE).await?;
+    // Read, like the page that links it, in the office's own archive or
+    // one under it (the view recorded there).
+    let (archive, document) = match state
+        .readable_document(staff.user(), &reference, CrossView::HandSignature)
+        .await
+    {
+        Ok(found) => found,
+        Err(ArchiveError::DocumentNotFound(_)) => return Err(PageError::not_found(&staff, NO_SIGNATURE)),
+        Err(error) => return Err(Failure::unavailable(error)).or_page(&staff),
+    };
     hand_signature_file(&archive, &staff, &signature, |record| {
         record.document_id == Some(document.row_id)
     })
