@@ -34,6 +34,8 @@ pub const LAYERS: &[&[&str]] = &[
     // What is stored: the archive and the accounts; and the counters of
     // what was issued.
     &["accounts", "archive", "metrics"],
+    // A copy of the whole installation that restores.
+    &["backup"],
     // Issuing into an office's archive, and extending the evidence of
     // what it issued.
     &["evidence", "issuer"],

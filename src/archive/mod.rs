@@ -52,7 +52,7 @@ pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
 pub use issue_protocol::{INTERRUPTED_AFTER, IssueOrder, Issued};
 pub use log::{LATE_MARK, LogEntry, LogEvent, LogProblem};
 pub use public::PublicView;
-pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS};
+pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS, referenced_hashes};
 pub use registers::ListedDocument;
 pub use reservation::{Reservation, request_sha256};
 pub use s3::BucketBlobs;

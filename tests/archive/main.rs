@@ -3,6 +3,7 @@
 //! a fresh database (a temporary file, or a schema of its own).
 
 mod audit;
+mod backup;
 mod bulk;
 mod bulk_hostile;
 mod case_ways_in;
