@@ -19,6 +19,7 @@ mod filing;
 mod folio;
 mod hand_signatures;
 mod issue_protocol;
+mod listing;
 mod log;
 mod office_logo;
 mod public;
@@ -50,6 +51,7 @@ pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, per
 pub use folio::{DEFAULT_FORMAT, Folio, FolioFormat, series_of};
 pub use hand_signatures::{HandSignatureRecord, NewHandSignature, SignedItem};
 pub use issue_protocol::{INTERRUPTED_AFTER, IssueOrder, Issued};
+pub use listing::{DocumentFilter, LIST_LIMIT_MAX, ListedDocumentRow, ListedExpediente};
 pub use log::{LATE_MARK, LogEntry, LogEvent, LogProblem};
 pub use public::PublicView;
 pub use references::{BLOB_COLUMNS, BlobReference, NOT_BLOB_COLUMNS, referenced_hashes};

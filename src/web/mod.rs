@@ -8,6 +8,7 @@ pub mod auth;
 mod crl;
 pub mod jobs;
 mod logging;
+pub mod lotes;
 pub mod page;
 pub mod ratelimit;
 mod session;

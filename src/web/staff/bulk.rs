@@ -1,25 +1,23 @@
-//! Bulk issuance from the web app: upload a spreadsheet, check it off the
-//! async workers, and issue its rows in the background as a job. The
-//! job's page and its downloads are in `lote`.
+//! Bulk issuance from the web app: the page to upload a spreadsheet and
+//! the list of recent lotes. Checking and issuing it is `web::lotes`, the
+//! same for the API; the job's page and its downloads are in `lote`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::extract::{Multipart, State};
 use axum::response::{Html, IntoResponse, Redirect};
 use maud::html;
 
-use super::error::{Failure, OrPage as _, PageError, PageResult};
+use super::error::{Failure, PageError, PageResult};
 use super::home::form_title;
 use super::lote::lote_name;
-use crate::bulk::{self, Checked, RowOutcome, RunEvent, RunOrder};
 use crate::web::AppState;
 use crate::web::auth::{CSRF_FIELD, Staff};
-use crate::web::jobs::Job;
+use crate::web::lotes::{self, LoteError, Upload};
 use crate::web::ui::{csrf_field, page};
 
-/// The largest spreadsheet accepted: 51,717 families fit in a few MB.
-pub const UPLOAD_MAX: usize = 50 * 1024 * 1024;
+pub use crate::web::lotes::UPLOAD_MAX;
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
     staff.require(|role| role.can_issue())?;
@@ -86,179 +84,27 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
         }
     }
     staff.require_csrf(&csrf)?;
-    let Some(spec) = state.catalog.get(&form_id) else {
-        return refused("Elija el documento que se emitirá.".into());
+    let (file_name, bytes) = file.unwrap_or_default();
+    let upload = Upload {
+        form_id,
+        file_name,
+        bytes: bytes.to_vec(),
+        dry_run,
+        on_paper,
     };
-    if let Err(message) = bulk::refuse_reviewed(spec) {
-        return refused(message);
-    }
-    // Validating skips nothing; issuing must say who signs on paper.
-    if let Err(message) = spec.workflow.check_in_person(on_paper || dry_run) {
-        return refused(format!(
-            "«{}» {message}: marque «firmarán el papel impreso».",
-            spec.title
-        ));
-    }
-    let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return refused("Elija la planilla (.csv o .xlsx).".into());
-    };
-    let office = staff.user().office_code.clone();
-    // The lote's date is the office's, in its own time zone.
-    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let issued_at = state.issuer.now_in(archive.office());
-    let when = crate::forms::IssueDate::issued(&issued_at);
-    let Some(reading) = state.jobs.begin_reading(&office) else {
-        return refused(
-            "Ya hay una planilla en revisión en su oficina; espere a que termine y vuelva a subirla.".into(),
-        );
-    };
-    let checked = {
-        let (spec, name) = (Arc::new(spec.clone()), file_name.clone());
-        off_the_workers(move || {
-            let _reading = reading;
-            check_upload(&spec, &name, &bytes, when)
-        })
-        .await
-    };
-    let Checked {
-        total_rows,
-        unused_columns,
-        ready,
-        problems,
-    } = match checked {
-        Some(Ok(checked)) => checked,
-        Some(Err(message)) => return refused(format!("{file_name}: {message}")),
-        None => {
-            tracing::error!("la lectura de una planilla se interrumpió por un error interno");
+    let job = match lotes::start(&state, staff.user(), upload).await {
+        Ok(job) => job,
+        Err(LoteError::UnknownForm(_)) => return refused("Elija el documento que se emitirá.".into()),
+        Err(LoteError::InPerson { title, message }) => {
             return refused(format!(
-                "{file_name}: no se pudo leer la planilla; guárdela de nuevo como .xlsx o .csv y vuelva a subirla."
+                "«{title}» {message}: marque «firmarán el papel impreso»."
             ));
         }
+        Err(LoteError::Refused(message) | LoteError::Busy(message)) => return refused(message),
+        Err(LoteError::Account(error)) => return Err(PageError::new(&staff, error.into())),
+        Err(LoteError::Archive(error)) => return Err(PageError::new(&staff, error.into())),
+        Err(LoteError::Random(error)) => return Err(PageError::new(&staff, Failure::unavailable(error))),
     };
-    if !dry_run && !ready.is_empty() && state.jobs.running(&office) {
-        return refused("Ya hay un lote emitiéndose en su oficina; espere a que termine.".into());
-    }
-    let job = state.jobs.add(|id| Job {
-        id,
-        office_code: office.clone(),
-        form: spec.id.to_string(),
-        file_name: file_name.clone(),
-        on_paper,
-        started: std::time::Instant::now(),
-        total_rows,
-        unused_columns,
-        valid_rows: if dry_run { 0 } else { ready.len() },
-        issued_at,
-        done: Default::default(),
-        finished: AtomicBool::new(dry_run || ready.is_empty()),
-        problems: std::sync::Mutex::new(problems),
-        documents: Default::default(),
-        padron: Default::default(),
-        failure: Default::default(),
-    });
-    let job = job.map_err(Failure::unavailable).or_page(&staff)?;
-    tracing::info!(job.id = %job.id, rows = total_rows, "lote recibido");
-    if !job.is_finished() {
-        let (state, staff_user, spec) = (state.clone(), staff.user().clone(), Arc::new(spec.clone()));
-        let job = Arc::clone(&job);
-        // Driven on a blocking thread of its own: the pipeline's future is
-        // not `Send`, and the service's workers stay free for requests.
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            handle.block_on(async move {
-                if let Err(message) = run(&state, &staff_user, spec, ready, &job).await
-                    && let Ok(mut failure) = job.failure.lock()
-                {
-                    *failure = Some(message);
-                }
-                job.finished.store(true, Ordering::Release);
-                tracing::info!(job.id = %job.id, "lote terminado");
-            })
-        });
-        // The job goes on in the background; the page follows it.
-    }
+    // The job goes on in the background; the page follows it.
     Ok(Redirect::to(&format!("/lotes/{}", job.id)).into_response())
-}
-
-/// Reads the spreadsheet `name` and checks every row against `spec`.
-fn check_upload(
-    spec: &crate::forms::FormSpec,
-    name: &str,
-    bytes: &[u8],
-    when: crate::forms::IssueDate,
-) -> Result<Checked, String> {
-    let sheet = bulk::read_upload(name, bytes)?;
-    bulk::check_sheet(spec, &sheet, None, None, when).map_err(|e| e.to_string())
-}
-
-/// Runs `work` on the blocking pool, off the workers that answer requests;
-/// `None` if it panicked, which fails this request and no other.
-async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    // The task fails only by panicking (or if the service is stopping).
-    tokio::task::spawn_blocking(work).await.ok()
-}
-
-/// Issues the rows of a job, holding the data folder's bulk lock.
-async fn run(
-    state: &AppState,
-    user: &crate::accounts::User,
-    form: Arc<crate::forms::FormSpec>,
-    ready: Vec<bulk::ReadyRow>,
-    job: &Job,
-) -> Result<(), String> {
-    let archive = state.archive_for(user).await.map_err(|e| e.to_string())?;
-    let order = RunOrder {
-        form,
-        rows: ready,
-        responsible: bulk::Responsible {
-            name: &user.display_name,
-            cargo: &user.cargo,
-            actor: &user.username,
-        },
-        issued_at: job.issued_at,
-        on_paper: job.on_paper,
-        workers: None,
-    };
-    let stop = AtomicBool::new(false);
-    let events: &(dyn Fn(RunEvent<'_>) + Send + Sync) = &|event| match event {
-        RunEvent::Recovered(_) => {}
-        RunEvent::Row(outcome) => {
-            job.done.fetch_add(1, Ordering::Relaxed);
-            match outcome {
-                RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => {
-                    if let Ok(mut documents) = job.documents.lock() {
-                        documents.push(row.clone());
-                    }
-                }
-                RowOutcome::Failed(problem) => {
-                    if let Ok(mut problems) = job.problems.lock() {
-                        problems.push(problem.clone());
-                    }
-                }
-            }
-        }
-    };
-    bulk::run_lote(
-        &state.issuer,
-        archive,
-        &state.config.data_dir,
-        order,
-        &stop,
-        events,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_panic_while_reading_fails_the_upload_and_not_the_service() {
-        let panicked = off_the_workers(|| -> usize { panic!("a reader's bug") }).await;
-        assert!(panicked.is_none());
-        assert_eq!(off_the_workers(|| 2 + 2).await, Some(4), "the pool goes on");
-    }
 }

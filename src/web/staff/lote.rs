@@ -19,6 +19,7 @@ use crate::public_id::PublicId;
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::jobs::Job;
+use crate::web::lotes::{self, LoteError};
 use crate::web::ui::{csrf_field, notice, page};
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
@@ -205,60 +206,25 @@ pub async fn padron(
     StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
 ) -> PageResult {
     let job = finished_job(&state, &staff, &id)?;
-    let documents = job.documents_in_order();
-    let (Some(issued_form), Some(padron_form)) =
-        (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
-    else {
-        let text = "El catálogo no tiene el formulario del padrón del lote.";
-        return Err(PageError::not_found(&staff, text));
-    };
-    if documents.is_empty() {
-        let text = "El lote no emitió ningún documento: no hay padrón que emitir.";
-        return Err(PageError::bad_request(&staff, text));
-    }
-    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let user = staff.user();
-    let responsible = bulk::Responsible {
-        name: &user.display_name,
-        cargo: &user.cargo,
-        actor: &user.username,
-    };
-    let lote = bulk::Lote {
-        form: issued_form,
-        file_name: &job.file_name,
-        date: job.issued_at.date_naive(),
-        rows: &documents,
-    };
-    // The issuer counts each tomo it issues.
-    let issued = bulk::issue_padron(
-        &state.issuer,
-        &|_, _| {},
-        &archive,
-        padron_form,
-        &lote,
-        &responsible,
-        state.issuer.now_in(archive.office()),
-    )
-    .await;
-    match issued {
+    match lotes::issue_padron(&state, staff.user(), &job).await {
         Ok(tomos) => {
-            if let Ok(mut padron) = job.padron.lock() {
-                *padron = tomos.iter().map(|t| (t.id, t.folio.clone())).collect();
-            }
             let to = match tomos.as_slice() {
-                [one] => format!("/documentos/{}", one.id),
+                [(one, _)] => format!("/documentos/{one}"),
                 _ => format!("/lotes/{}", job.id),
             };
             Ok(Redirect::to(&to).into_response())
         }
-        Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_))) => {
-            Err(PageError::bad_request(
-                &staff,
-                format!(
-                    "No se emitió el padrón: {error}. Los tomos ya emitidos se conservan; vuelva a pedirlo."
-                ),
-            ))
-        }
+        Err(LoteError::UnknownForm(_)) => Err(PageError::not_found(
+            &staff,
+            "El catálogo no tiene el formulario del padrón del lote.",
+        )),
+        Err(LoteError::Refused(text)) => Err(PageError::bad_request(&staff, text)),
+        Err(LoteError::Archive(
+            error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_)),
+        )) => Err(PageError::bad_request(
+            &staff,
+            format!("No se emitió el padrón: {error}. Los tomos ya emitidos se conservan; vuelva a pedirlo."),
+        )),
         Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
     }
 }
