@@ -210,7 +210,9 @@ pub async fn issued_csv(
     Path(id): Path<String>,
 ) -> PageResult {
     let job = any_job(&state, &staff, &id).await?;
-    let documents = bulk::lotes::documents(state.archive.store(), job.id, None)
+    // The form names each row's person, for the list's «nombre» column.
+    let form = state.catalog.get(&job.form);
+    let documents = bulk::lotes::documents(state.archive.store(), job.id, form)
         .await
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
