@@ -35,6 +35,8 @@ pub const LAYERS: &[&[&str]] = &[
     // was issued; the queue of background work and the limits every
     // instance counts.
     &["accounts", "archive", "metrics", "queue", "rate_limits"],
+    // A copy of the whole installation that restores.
+    &["backup"],
     // Issuing into an office's archive, and extending the evidence of
     // what it issued.
     &["evidence", "issuer"],

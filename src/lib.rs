@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod archive;
+pub mod backup;
 pub mod bulk;
 pub mod cli;
 pub mod code;

@@ -60,6 +60,16 @@ fn references_sql() -> String {
         .join(" UNION ALL ")
 }
 
+/// The distinct hashes of every blob the rows seen by `connection` point
+/// at: what a backup must carry along with a snapshot of the database,
+/// read in the snapshot's own transaction (or from its copy).
+pub async fn referenced_hashes(
+    connection: &mut sqlx::AnyConnection,
+) -> Result<std::collections::BTreeSet<String>, sqlx::Error> {
+    let rows: Vec<(i32, i64, String)> = sqlx::query_as(&references_sql()).fetch_all(connection).await?;
+    Ok(rows.into_iter().map(|(_, _, sha256)| sha256).collect())
+}
+
 impl Archive {
     /// Every row, of any table, that points at a blob.
     pub async fn blob_references(&self) -> Result<Vec<BlobReference>, ArchiveError> {

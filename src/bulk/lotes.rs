@@ -284,6 +284,37 @@ pub async fn done_rows(store: &Store, lote: i64) -> Result<usize, LoteError> {
     Ok(line_of(done))
 }
 
+/// How far a lote got, counted in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoteCounts {
+    /// Rows done, issued or failed.
+    pub done: usize,
+    /// Problems found, when checked or when issued.
+    pub problems: usize,
+    /// Documents issued, or found issued by an earlier run.
+    pub documents: usize,
+}
+
+/// The lote's counts, without reading its rows.
+pub async fn counts(store: &Store, lote: i64) -> Result<LoteCounts, LoteError> {
+    let (done, documents): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(outcome), COUNT(CASE WHEN outcome = 'emitido' THEN 1 END) FROM lote_rows \
+         WHERE lote_id = $1",
+    )
+    .bind(lote)
+    .fetch_one(store.pool())
+    .await?;
+    let problems: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lote_problems WHERE lote_id = $1")
+        .bind(lote)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(LoteCounts {
+        done: line_of(done),
+        problems: line_of(problems),
+        documents: line_of(documents),
+    })
+}
+
 /// The rows not done yet, in row order.
 pub async fn pending_rows(store: &Store, lote: i64) -> Result<Vec<ReadyRow>, LoteError> {
     let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(

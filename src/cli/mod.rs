@@ -3,6 +3,7 @@
 
 mod annul;
 mod archive;
+mod backup;
 mod bulk;
 mod common;
 mod evidence;
@@ -71,6 +72,10 @@ enum Command {
     Users(users::UsersArgs),
     /// Oficinas: listarlas, crearlas, de cuál depende cada una y el visado concedido desde una oficina superior
     Offices(offices::OfficesArgs),
+    /// Respalda la instalación mientras el servicio sigue: base de datos, documentos y certificados
+    Backup(backup::BackupArgs),
+    /// Restaura un respaldo en una instalación vacía y la comprueba
+    Restore(backup::RestoreArgs),
     /// Registros e informes integrados del archivo: padrón de beneficiarios, reporte semanal de oficios, conteo de actividades
     Registro(registro::RegistroArgs),
 }
@@ -139,6 +144,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Offices(args) => done(offices::run(&config()?, args)),
         Command::Log(args) => done(log::run(&config()?, args)),
         Command::Registro(args) => done(registro::run(&config()?, args)),
+        Command::Backup(args) => done(backup::run_backup(&config()?, args)),
+        Command::Restore(args) => done(backup::run_restore(&config()?, args)),
     }
 }
 

@@ -72,8 +72,9 @@ pub(crate) const NEXT_FOLIO: &str = "INSERT INTO folio_counters (office_code, se
      DO UPDATE SET last_number = folio_counters.last_number + 1 \
      RETURNING last_number";
 
-/// The drivers the `Any` pool dispatches to, registered once per process.
-fn install_drivers() {
+/// The drivers the `Any` pool and connections dispatch to, registered once
+/// per process.
+pub fn install_drivers() {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
 }

@@ -10,6 +10,7 @@ mod crl;
 mod figures;
 pub mod jobs;
 mod logging;
+pub mod lotes;
 pub mod page;
 pub mod ratelimit;
 mod reach;

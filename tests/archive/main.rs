@@ -2,7 +2,9 @@
 //! against the PostgreSQL at 127.0.0.1:5432 (database `test`), each test in
 //! a fresh database (a temporary file, or a schema of its own).
 
+mod api_lotes;
 mod audit;
+mod backup;
 mod bulk;
 mod bulk_hostile;
 mod case_ways_in;

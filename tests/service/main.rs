@@ -5,6 +5,7 @@
 //! graceful stop.
 
 mod browser;
+mod deploy;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
 mod first_start;

@@ -191,6 +191,8 @@ async fn figures_for(
 /// distrito or corregimiento. Folios annulled while being issued are not
 /// documents and do not count.
 #[utoipa::path(get, path = "/api/v1/estadisticas", tag = "estadisticas",
+    summary = "Cuántos documentos se emitieron en un periodo",
+    description = "En la oficina de quien llama y las que dependen de ella, por omisión en los últimos doce meses: por formulario, mes, estado (vigente, anulado, reemplazado), oficina y, en los formularios que la llevan, comuna, distrito o corregimiento. Los folios anulados mientras se emitían no cuentan.",
     params(FigureParams),
     responses((status = 200, body = FiguresBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody)))]
@@ -211,6 +213,8 @@ pub async fn figures(
 /// The same counts as a spreadsheet (CSV with `;`, UTF-8 with BOM): by
 /// office, form, month and state, or by territory.
 #[utoipa::path(get, path = "/api/v1/estadisticas/csv", tag = "estadisticas",
+    summary = "Los mismos conteos como planilla",
+    description = "CSV con `;`, UTF-8 con BOM: por oficina, formulario, mes y estado, o por territorio.",
     params(CsvParams),
     responses((status = 200, content_type = "text/csv", body = String),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]

@@ -8,10 +8,13 @@ mod documents;
 mod drafts;
 mod estadisticas;
 mod extract;
+mod listing;
+mod lotes;
 mod offices;
 pub(super) mod records;
 mod referrals;
 mod registros;
+mod spanish;
 pub(super) mod verification;
 mod views;
 
@@ -30,6 +33,7 @@ use crate::accounts::{AccountError, Role, User};
 use crate::archive::{Archive, ArchiveError};
 use crate::forms::Problem;
 use crate::tramites::StepError;
+use spanish::SpanishOperations;
 
 /// The error envelope: `{"error": {"code", "message", "problems"?}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -208,6 +212,15 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         drafts::inbox,
         estadisticas::figures,
         estadisticas::figures_csv,
+        lotes::upload,
+        lotes::list,
+        lotes::show,
+        lotes::problems,
+        lotes::documents,
+        lotes::merged_pdf,
+        lotes::padron,
+        listing::list_documents,
+        listing::list_expedientes,
         records::get_expediente,
         records::search,
         referrals::list,
@@ -226,7 +239,7 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         verification::verify,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &SpanishOperations),
     security(("token" = []))
 )]
 pub struct ApiDoc;
@@ -293,7 +306,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/forms", get(catalog::list_forms))
         .route("/api/v1/forms/{id}", get(catalog::form_schema))
-        .route("/api/v1/documents", post(documents::issue_document))
+        .route(
+            "/api/v1/documents",
+            post(documents::issue_document).get(listing::list_documents),
+        )
         .route("/api/v1/documents/{reference}", get(documents::get_document))
         .route("/api/v1/documents/{reference}/pdf", get(documents::get_pdf))
         .route(
@@ -325,6 +341,20 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/inbox", get(drafts::inbox))
         .route("/api/v1/estadisticas", get(estadisticas::figures))
         .route("/api/v1/estadisticas/csv", get(estadisticas::figures_csv))
+        .route(
+            "/api/v1/lotes",
+            post(lotes::upload)
+                .get(lotes::list)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::web::lotes::UPLOAD_MAX,
+                )),
+        )
+        .route("/api/v1/lotes/{id}", get(lotes::show))
+        .route("/api/v1/lotes/{id}/problemas", get(lotes::problems))
+        .route("/api/v1/lotes/{id}/documentos", get(lotes::documents))
+        .route("/api/v1/lotes/{id}/pdf", get(lotes::merged_pdf))
+        .route("/api/v1/lotes/{id}/padron", post(lotes::padron))
+        .route("/api/v1/expedientes", get(listing::list_expedientes))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
         .route("/api/v1/derivaciones", get(referrals::list))

@@ -34,6 +34,8 @@ pub struct ParentBody {
 /// The caller's office and the offices under it, each with the office it
 /// is under: what the caller's searches and documents reach.
 #[utoipa::path(get, path = "/api/v1/offices", tag = "oficinas",
+    summary = "La oficina de quien llama y las que dependen de ella",
+    description = "Cada una con la oficina de la que depende: lo que alcanzan las búsquedas y consultas de quien llama.",
     responses((status = 200, body = [OfficeView]), (status = 401, body = super::ErrorBody)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
@@ -58,6 +60,8 @@ pub async fn list(
 /// Puts an office under another, or at the top. Only the installation's
 /// administrators; refused if the office would end up under itself.
 #[utoipa::path(put, path = "/api/v1/offices/{code}/parent", tag = "oficinas",
+    summary = "Pone una oficina bajo otra, o en la cima",
+    description = "Solo los administradores de la instalación; se rechaza si la oficina quedaría bajo sí misma.",
     request_body = ParentBody,
     params(("code" = String, Path, description = "Clave de la oficina")),
     responses((status = 200, body = OfficeView), (status = 400, body = super::ErrorBody),

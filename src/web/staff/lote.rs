@@ -14,10 +14,10 @@ use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::home::form_title;
 use crate::archive::ArchiveError;
 use crate::bulk;
-use crate::bulk::lotes::{self, LoteRecord};
-use crate::public_id::PublicId;
+use crate::bulk::lotes::LoteRecord;
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
+use crate::web::lotes::{self, LoteError};
 use crate::web::ui::{csrf_field, notice, page};
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
@@ -27,10 +27,10 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
         .ok_or_else(|| PageError::not_found(&staff, "No existe ese lote en su oficina."))?;
     let store = state.archive.store();
     let read = async {
-        let done = lotes::done_rows(store, job.id).await?;
-        let problems = lotes::problems(store, job.id).await?;
-        let documents = lotes::documents(store, job.id, None).await?;
-        Ok::<_, lotes::LoteError>((done, problems, documents))
+        let done = bulk::lotes::done_rows(store, job.id).await?;
+        let problems = bulk::lotes::problems(store, job.id).await?;
+        let documents = bulk::lotes::documents(store, job.id, None).await?;
+        Ok::<_, bulk::lotes::LoteError>((done, problems, documents))
     };
     let (done, problems, documents) = read.await.map_err(Failure::unavailable).or_page(&staff)?;
     let finished = job.is_finished();
@@ -128,7 +128,7 @@ pub async fn problems_csv(
     Path(id): Path<String>,
 ) -> PageResult {
     let job = any_job(&state, &staff, &id).await?;
-    let problems = lotes::problems(state.archive.store(), job.id)
+    let problems = bulk::lotes::problems(state.archive.store(), job.id)
         .await
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
@@ -149,13 +149,34 @@ async fn any_job(state: &AppState, staff: &Staff, id: &str) -> Result<LoteRecord
 /// A lote of the staff member's office by the id in the address; a
 /// malformed id is as missing as another office's lote.
 async fn office_job(state: &AppState, staff: &Staff, id: &str) -> Result<Option<LoteRecord>, PageError> {
-    let Ok(id) = PublicId::parse(id) else {
-        return Ok(None);
-    };
-    lotes::lote_of_office(state.archive.store(), &staff.user().office_code, id)
+    lotes::office_job(state, staff.user(), id)
         .await
-        .map_err(Failure::unavailable)
-        .or_page(staff)
+        .map_err(|error| lote_failure(staff, error))
+}
+
+/// What the staff member is shown when `web::lotes` could not do it.
+pub(super) fn lote_failure(staff: &Staff, error: LoteError) -> PageError {
+    match error {
+        LoteError::UnknownForm(_) => {
+            PageError::not_found(staff, "El catálogo no tiene el formulario del padrón del lote.")
+        }
+        LoteError::InPerson { title, message } => PageError::bad_request(
+            staff,
+            format!("«{title}» {message}: marque «firmarán el papel impreso»."),
+        ),
+        LoteError::Refused(text) | LoteError::Busy(text) => PageError::bad_request(staff, text),
+        LoteError::Archive(
+            error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_)),
+        ) => PageError::bad_request(
+            staff,
+            format!("No se emitió el padrón: {error}. Los tomos ya emitidos se conservan; vuelva a pedirlo."),
+        ),
+        LoteError::Archive(error) => PageError::new(staff, error.into()),
+        LoteError::Account(error) => PageError::new(staff, error.into()),
+        error @ (LoteError::Stored(_) | LoteError::Random(_)) => {
+            PageError::new(staff, Failure::unavailable(error))
+        }
+    }
 }
 
 /// What names a lote to people: when it was uploaded.
@@ -189,9 +210,9 @@ pub async fn issued_csv(
     Path(id): Path<String>,
 ) -> PageResult {
     let job = any_job(&state, &staff, &id).await?;
-    // The form names each row's person, for the clerk who reads the list.
+    // The form names each row's person, for the list's «nombre» column.
     let form = state.catalog.get(&job.form);
-    let documents = lotes::documents(state.archive.store(), job.id, form)
+    let documents = bulk::lotes::documents(state.archive.store(), job.id, form)
         .await
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
@@ -219,7 +240,7 @@ pub async fn merged_pdf(
 ) -> PageResult {
     let job = finished_job(&state, &staff, &id).await?;
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let documents = lotes::documents(state.archive.store(), job.id, None)
+    let documents = bulk::lotes::documents(state.archive.store(), job.id, None)
         .await
         .map_err(Failure::unavailable)
         .or_page(&staff)?;
@@ -245,67 +266,14 @@ pub async fn padron(
     StaffForm { staff, .. }: StaffForm<std::collections::HashMap<String, String>>,
 ) -> PageResult {
     let job = finished_job(&state, &staff, &id).await?;
-    let (Some(issued_form), Some(padron_form)) =
-        (state.catalog.get(&job.form), state.catalog.get(bulk::PADRON_FORM))
-    else {
-        let text = "El catálogo no tiene el formulario del padrón del lote.";
-        return Err(PageError::not_found(&staff, text));
-    };
-    let documents = lotes::documents(state.archive.store(), job.id, Some(issued_form))
+    let tomos = lotes::issue_padron(&state, staff.user(), &job)
         .await
-        .map_err(Failure::unavailable)
-        .or_page(&staff)?;
-    if documents.is_empty() {
-        let text = "El lote no emitió ningún documento: no hay padrón que emitir.";
-        return Err(PageError::bad_request(&staff, text));
-    }
-    let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let user = staff.user();
-    let responsible = bulk::Responsible {
-        name: &user.display_name,
-        cargo: &user.cargo,
-        actor: &user.username,
+        .map_err(|error| lote_failure(&staff, error))?;
+    let to = match tomos.as_slice() {
+        [(one, _)] => format!("/documentos/{one}"),
+        _ => format!("/lotes/{}", job.public_id),
     };
-    let lote = bulk::Lote {
-        form: issued_form,
-        file_name: &job.file_name,
-        date: job.issued_at.date_naive(),
-        rows: &documents,
-    };
-    // The issuer counts each tomo it issues.
-    let issued = bulk::issue_padron(
-        &state.issuer,
-        &|_, _| {},
-        &archive,
-        padron_form,
-        &lote,
-        &responsible,
-        state.issuer.now_in(archive.office()),
-    )
-    .await;
-    match issued {
-        Ok(tomos) => {
-            let listed: Vec<_> = tomos.iter().map(|t| (t.id, t.folio.clone())).collect();
-            lotes::set_padron(state.archive.store(), job.id, &listed)
-                .await
-                .map_err(Failure::unavailable)
-                .or_page(&staff)?;
-            let to = match tomos.as_slice() {
-                [one] => format!("/documentos/{}", one.id),
-                _ => format!("/lotes/{}", job.public_id),
-            };
-            Ok(Redirect::to(&to).into_response())
-        }
-        Err(error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_))) => {
-            Err(PageError::bad_request(
-                &staff,
-                format!(
-                    "No se emitió el padrón: {error}. Los tomos ya emitidos se conservan; vuelva a pedirlo."
-                ),
-            ))
-        }
-        Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
-    }
+    Ok(Redirect::to(&to).into_response())
 }
 
 #[cfg(test)]

@@ -1,0 +1,206 @@
+//! The database part of a backup, per engine: a snapshot taken while the
+//! service writes (SQLite's `VACUUM INTO`, a transactionally consistent
+//! copy; PostgreSQL's `pg_dump` on a snapshot exported from the same
+//! transaction that lists the blobs), and putting it back. Kept apart from
+//! `db::Dialect` because these are whole-database operations with files
+//! and, for PostgreSQL, the server's own tools, not queries.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sqlx::Connection as _;
+
+use super::BackupError;
+use crate::archive::{Store, referenced_hashes};
+use crate::db::Backend;
+
+/// A snapshot of the database in a file, with what it names.
+pub struct Snapshot {
+    pub file: PathBuf,
+    /// The blobs the snapshot's rows point at.
+    pub blobs: BTreeSet<String>,
+    /// Documents issued in the snapshot.
+    pub documents: u64,
+}
+
+const ISSUED_COUNT: &str = "SELECT count(*) FROM documents WHERE status <> 'reservado'";
+
+/// Takes a snapshot of `store` (whose address is `url`) into `folder`.
+pub async fn snapshot(store: &Store, url: &str, folder: &Path) -> Result<Snapshot, BackupError> {
+    match store.backend() {
+        Backend::Sqlite => sqlite_snapshot(store, folder).await,
+        Backend::Postgres => postgres_snapshot(store, url, folder).await,
+    }
+}
+
+async fn sqlite_snapshot(store: &Store, folder: &Path) -> Result<Snapshot, BackupError> {
+    let file = folder.join("sello.db");
+    // One read transaction: the copy holds every transaction committed
+    // before it started and none after, while writers go on (WAL).
+    sqlx::query("VACUUM INTO $1")
+        .bind(file.display().to_string())
+        .execute(store.pool())
+        .await?;
+    let url = format!("{}?mode=ro", sqlite_url(&file));
+    let mut copy = sqlx::AnyConnection::connect(&url).await?;
+    let blobs = referenced_hashes(&mut copy).await?;
+    let documents: i64 = sqlx::query_scalar(ISSUED_COUNT).fetch_one(&mut copy).await?;
+    copy.close().await?;
+    Ok(Snapshot {
+        file,
+        blobs,
+        documents: u64::try_from(documents).unwrap_or_default(),
+    })
+}
+
+async fn postgres_snapshot(store: &Store, url: &str, folder: &Path) -> Result<Snapshot, BackupError> {
+    let file = folder.join("sello.pgdump");
+    let mut connection = store.pool().acquire().await?;
+    let mut tx = connection.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    // pg_dump reads the very snapshot this transaction reads.
+    let exported: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let blobs = referenced_hashes(&mut tx).await?;
+    let documents: i64 = sqlx::query_scalar(ISSUED_COUNT).fetch_one(&mut *tx).await?;
+    let (dump_file, dump_url) = (file.clone(), url.to_owned());
+    let dumped = tokio::task::spawn_blocking(move || {
+        run_tool(
+            Command::new("pg_dump")
+                .arg("--format=custom")
+                .arg("--no-owner")
+                .arg("--no-privileges")
+                .arg(format!("--snapshot={exported}"))
+                .arg(format!("--file={}", dump_file.display()))
+                .arg(format!("--dbname={dump_url}")),
+            "pg_dump",
+        )
+    })
+    .await
+    .map_err(|e| BackupError::Io(format!("pg_dump: {e}")))?;
+    tx.commit().await?;
+    dumped?;
+    Ok(Snapshot {
+        file,
+        blobs,
+        documents: u64::try_from(documents).unwrap_or_default(),
+    })
+}
+
+/// Runs one of PostgreSQL's tools, its complaint as the error.
+fn run_tool(command: &mut Command, name: &str) -> Result<(), BackupError> {
+    let output = command.output().map_err(|e| {
+        BackupError::Refused(match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "no se encontró «{name}»: instale las herramientas cliente de PostgreSQL (paquete postgresql-client) de la misma versión que el servidor, o superior"
+            ),
+            _ => format!("no se pudo ejecutar {name}: {e}"),
+        })
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(BackupError::Io(format!(
+        "{name} falló: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}
+
+/// A `sqlite://` address for a file.
+fn sqlite_url(file: &Path) -> String {
+    format!("sqlite://{}", file.display())
+}
+
+/// The file an SQLite address names.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Says why the configured database cannot receive a restore, if it
+/// cannot: an SQLite file that exists, a PostgreSQL database with tables.
+pub async fn refuse_unless_empty(url: &str) -> Result<(), BackupError> {
+    if url.starts_with("sqlite:") {
+        let file = sqlite_file(url)
+            .ok_or_else(|| BackupError::Refused(format!("«{url}» no nombra un archivo de base de datos")))?;
+        if file.exists() {
+            return Err(BackupError::Refused(format!(
+                "ya existe la base de datos {}: un respaldo solo se restaura en una instalación vacía",
+                file.display()
+            )));
+        }
+        return Ok(());
+    }
+    crate::db::install_drivers();
+    let mut connection = sqlx::AnyConnection::connect(url).await?;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut connection)
+    .await?;
+    connection.close().await?;
+    if tables > 0 {
+        return Err(BackupError::Refused(
+            "la base de datos PostgreSQL configurada ya tiene tablas: un respaldo solo se restaura en una base vacía (créela de nuevo o use otra)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Puts the database part, already extracted to `file` and checked, where
+/// the configuration says.
+pub fn put_back(kind: super::PartKind, file: &Path, url: &str) -> Result<(), BackupError> {
+    match kind {
+        super::PartKind::SqliteDatabase => {
+            let target = sqlite_file(url).ok_or_else(|| {
+                BackupError::Refused(format!("«{url}» no nombra un archivo de base de datos"))
+            })?;
+            if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(super::io_error(parent))?;
+            }
+            std::fs::File::open(file)
+                .and_then(|f| f.sync_all())
+                .map_err(super::io_error(file))?;
+            // The file was written beside its target: a rename, never a
+            // half-copied database.
+            std::fs::rename(file, &target).map_err(super::io_error(&target))
+        }
+        super::PartKind::PostgresDump => run_tool(
+            Command::new("pg_restore")
+                .arg("--no-owner")
+                .arg("--no-privileges")
+                .arg("--exit-on-error")
+                .arg("--single-transaction")
+                .arg(format!("--dbname={url}"))
+                .arg(file),
+            "pg_restore",
+        ),
+        _ => Err(BackupError::Io("la parte no es una base de datos".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_of_an_sqlite_address_is_read_without_its_options() {
+        assert_eq!(
+            sqlite_file("sqlite:///srv/sello/sello.db?mode=rwc"),
+            Some(PathBuf::from("/srv/sello/sello.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite://data/sello.db"),
+            Some(PathBuf::from("data/sello.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://x/y"), None);
+    }
+}
