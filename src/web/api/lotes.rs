@@ -292,7 +292,7 @@ pub async fn upload(
     Ok((status, Json(view(&state, &lote).await?)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/lotes", tag = "lotes",
+#[utoipa::path(get, path = "/api/v1/lotes", tag = "lotes", operation_id = "list_lotes",
     summary = "Lista los lotes de la oficina",
     description = "Los últimos 50 lotes de la oficina (y las planillas solo validadas), del más reciente al más antiguo, con su avance.",
     responses((status = 200, body = LotesBody), (status = 401, body = super::ErrorBody),
@@ -412,7 +412,7 @@ pub async fn merged_pdf(
         .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/lotes/{id}/padron", tag = "lotes",
+#[utoipa::path(post, path = "/api/v1/lotes/{id}/padron", tag = "lotes", operation_id = "lote_padron",
     summary = "Emite el padrón de un lote terminado",
     description = "El padrón lista, firmado por quien lo pide, el nombre, la identificación y el folio de cada \
                    documento del lote; más de 5.000 van en tomos. Pedido otra vez, es el mismo.",

@@ -33,7 +33,7 @@ pub struct ParentBody {
 
 /// The caller's office and the offices under it, each with the office it
 /// is under: what the caller's searches and documents reach.
-#[utoipa::path(get, path = "/api/v1/offices", tag = "oficinas",
+#[utoipa::path(get, path = "/api/v1/offices", tag = "oficinas", operation_id = "list_offices",
     summary = "La oficina de quien llama y las que dependen de ella",
     description = "Cada una con la oficina de la que depende: lo que alcanzan las búsquedas y consultas de quien llama.",
     responses((status = 200, body = [OfficeView]), (status = 401, body = super::ErrorBody)))]

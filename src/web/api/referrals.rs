@@ -54,7 +54,7 @@ fn view(record: &ReferralRecord, today: chrono::NaiveDate) -> ReferralView {
 }
 
 /// The referrals sent to the caller's office and those it sent.
-#[utoipa::path(get, path = "/api/v1/derivaciones", tag = "derivaciones",
+#[utoipa::path(get, path = "/api/v1/derivaciones", tag = "derivaciones", operation_id = "list_referrals",
     summary = "Las derivaciones de la oficina",
     description = "Las recibidas por la oficina de quien llama y las que envió, cada una con su estado (enviada, recibida, respondida o vencida) y su plazo.",
     responses((status = 200, body = ReferralsBody), (status = 401, body = super::ErrorBody)))]
@@ -74,7 +74,7 @@ pub async fn list(
 
 /// One referral, by its derivación's id. The receiving office's first
 /// look marks it `recibida`.
-#[utoipa::path(get, path = "/api/v1/derivaciones/{id}", tag = "derivaciones",
+#[utoipa::path(get, path = "/api/v1/derivaciones/{id}", tag = "derivaciones", operation_id = "get_referral",
     summary = "Una derivación",
     description = "Por el identificador de su documento, con los documentos que comparte y su respuesta. La primera consulta de la oficina que la recibe la marca como recibida.",
     params(("id" = crate::public_id::PublicId, Path, description = "Identificador de la derivación (el de su documento)")),
@@ -106,7 +106,7 @@ pub async fn get(
 
 /// The PDF of a document the referral shares; seeing one of the other
 /// office is recorded in the audit trail.
-#[utoipa::path(get, path = "/api/v1/derivaciones/{id}/documentos/{document}/pdf", tag = "derivaciones",
+#[utoipa::path(get, path = "/api/v1/derivaciones/{id}/documentos/{document}/pdf", tag = "derivaciones", operation_id = "referral_document_pdf",
     summary = "El PDF de un documento que comparte una derivación",
     description = "Tal como se emitió; la consulta de un documento de la otra oficina queda en su historial.",
     params(("id" = crate::public_id::PublicId, Path, description = "Identificador de la derivación"),

@@ -3,8 +3,9 @@
 //! what the handlers' doc comments (English, for contributors) would give.
 //! Kept in one table, beside the handlers rather than in their attributes,
 //! so one test sees that no operation is left without its Spanish text.
-//! Operations that already set `summary` in their `#[utoipa::path]` keep
-//! it.
+//! Operations not listed set theirs in their `#[utoipa::path]`; ids are
+//! unique (a test says so), so the table never gives one operation
+//! another's text.
 
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::path::Operation;
@@ -162,6 +163,18 @@ mod tests {
     use utoipa::OpenApi as _;
 
     use super::*;
+
+    #[test]
+    fn every_operation_id_is_unique() {
+        let mut document = super::super::ApiDoc::openapi();
+        let mut seen = std::collections::HashSet::new();
+        for item in document.paths.paths.values_mut() {
+            for operation in operations(item) {
+                let id = operation.operation_id.clone().unwrap_or_default();
+                assert!(seen.insert(id.clone()), "two operations are named «{id}»");
+            }
+        }
+    }
 
     #[test]
     fn every_operation_has_a_spanish_summary_and_description() {
