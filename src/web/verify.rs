@@ -34,9 +34,11 @@ pub async fn lookup(Query(lookup): Query<Lookup>) -> Response {
         Some(code) => match VerificationCode::parse(code) {
             Ok(code) => Redirect::to(&format!("/v/{}", code.display())).into_response(),
             Err(_) => {
+                // Keep the check symbols (`*~$=`): without them a code
+                // mistyped elsewhere would read as one character short.
                 let typed: String = code
                     .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '*' | '~' | '$' | '='))
                     .take(64)
                     .collect();
                 Redirect::to(&format!("/v/{typed}")).into_response()
