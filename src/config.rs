@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_FILE: &str = "sello.toml";
-const ENV_PREFIX: &str = "SELLO_";
+pub const ENV_PREFIX: &str = "SELLO_";
 
 /// A setting that could not be accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -177,6 +177,8 @@ pub fn issue_long_term(
                 url: url.clone(),
                 qr_png: image.png.clone(),
                 key_id: key.key_id.to_string(),
+                key_holder: crate::keys::certificate_name(&key.certificate)
+                    .unwrap_or_else(|| format!("la clave {}", key.key_id)),
             },
         )
         .with_endorsements(request.endorsements.to_vec())

@@ -38,10 +38,14 @@ const README: &str = "Expediente exportado por Sello.
 - certificado.pem (cuando lo exporta el servicio o «sello expediente
   export»): el certificado raíz de la oficina y los de sus claves de firma.
 
-Las firmas de los PDF se verifican con cualquier validador de firmas PDF
-(por ejemplo pyHanko o pdfsig) y el certificado de la oficina
-(certificado.pem), por ejemplo:
+Las firmas de los PDF se verifican sin red con el certificado de la
+oficina (certificado.pem), con el programa de Sello o con pyHanko:
+  sello verify --cert certificado.pem documentos/ARCHIVO.pdf
   pyhanko sign validate --trust certificado.pem documentos/ARCHIVO.pdf
+(pdfsig, de poppler, no sabe comprobar las firmas Ed25519 que Sello usa
+por defecto.) Una firma válida dice quién emitió el documento y que no
+cambió; si sigue vigente o fue anulado lo dice manifest.json («estado») y,
+en línea, su dirección de verificación.
 ";
 
 /// The «ANULADO» copy of an annulled document's PDF, made off the async

@@ -139,13 +139,28 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Expediente(args) => done(expediente::run(&config()?, args)),
         Command::Serve(args) => done(serve::run(&config()?, args)),
         Command::Sign(args) => done(sign::run(&config()?, args)),
-        Command::Verify(args) => verify::run(&config()?, args),
+        Command::Verify(args) => verify::run(installation_config(cli.config.as_deref())?.as_ref(), args),
         Command::Users(args) => done(users::run(&config()?, args)),
         Command::Offices(args) => done(offices::run(&config()?, args)),
         Command::Log(args) => done(log::run(&config()?, args)),
         Command::Registro(args) => done(registro::run(&config()?, args)),
         Command::Backup(args) => done(backup::run_backup(&config()?, args)),
         Command::Restore(args) => done(backup::run_restore(&config()?, args)),
+    }
+}
+
+/// The installation's configuration when the command runs inside one: a
+/// file given or found, or settings in the environment. `None` for an
+/// archivist who holds only a PDF and the office's certificates, so that
+/// checking them needs no forms folder nor data directory.
+fn installation_config(file: Option<&std::path::Path>) -> Result<Option<Config>, Failure> {
+    let inside = file.is_some()
+        || std::path::Path::new(crate::config::DEFAULT_FILE).exists()
+        || std::env::vars().any(|(name, _)| name.starts_with(crate::config::ENV_PREFIX));
+    if inside {
+        Ok(Some(Config::load(file)?))
+    } else {
+        Ok(None)
     }
 }
 

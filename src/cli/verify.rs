@@ -8,7 +8,9 @@ use clap::Args;
 
 use super::Failure;
 use crate::config::Config;
-use crate::keys::{KeyError, KeyStatus, TrustedKeys, is_authority, load_certificate, read_crl, trusted_keys};
+use crate::keys::{
+    KeyError, KeyStatus, TrustedKeys, is_authority, load_certificates, read_crl, trusted_keys,
+};
 use crate::pdf::{VerifyReport, verify_pdf};
 use crate::qr;
 
@@ -43,7 +45,9 @@ pub struct VerifyArgs {
 }
 
 /// Exit 0 only if everything holds; 1 if not; 2 if the file cannot be read.
-pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
+/// Outside an installation (`config` is `None`) only the certificates given
+/// with `--cert` are trusted.
+pub fn run(config: Option<&Config>, args: VerifyArgs) -> Result<ExitCode, Failure> {
     if let Some(proof) = &args.proof {
         return verify_proof(config, proof, args.log_key.as_deref(), args.file.as_deref());
     }
@@ -64,13 +68,20 @@ pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
         return Ok(match qr::verify(text, &trusted) {
             Ok(claims) => {
                 if args.json {
-                    println!("{}", serde_json::to_string_pretty(&claims).unwrap_or_default());
+                    emit(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&claims).unwrap_or_default()
+                    ));
                 } else {
-                    println!("QR válido, firmado por la clave {} de la oficina.", claims.key_id);
-                    println!("  Formulario: {}", claims.form);
-                    println!("  Folio: {}", claims.folio.as_deref().unwrap_or("(sin folio)"));
-                    println!("  Fecha de emisión: {}", claims.issued_on);
-                    println!("  SHA-256 de los datos: {}", claims.data_sha256);
+                    emit(&format!(
+                        "QR válido, firmado por la clave {} de la oficina.\n  Formulario: {}\n  Folio: {}\n  \
+                         Fecha de emisión: {}\n  SHA-256 de los datos: {}\n",
+                        claims.key_id,
+                        claims.form,
+                        claims.folio.as_deref().unwrap_or("(sin folio)"),
+                        claims.issued_on,
+                        claims.data_sha256
+                    ));
                 }
                 ExitCode::SUCCESS
             }
@@ -88,9 +99,12 @@ pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
     let report =
         verify_pdf(&bytes, &trusted).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ));
     } else {
-        print_report(&report);
+        emit(&report_text(&report));
     }
     Ok(if report.is_valid() {
         ExitCode::SUCCESS
@@ -99,16 +113,24 @@ pub fn run(config: &Config, args: VerifyArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn trusted(config: &Config, certs: &[PathBuf], crls: &[PathBuf]) -> Result<TrustedKeys, Failure> {
+fn trusted(config: Option<&Config>, certs: &[PathBuf], crls: &[PathBuf]) -> Result<TrustedKeys, Failure> {
     let usage = |e: KeyError| Failure::Usage(e.to_string());
-    let mut trusted = trusted_keys(config).map_err(usage)?;
-    for path in certs {
-        let certificate = load_certificate(path).map_err(usage)?;
-        if is_authority(&certificate) {
-            trusted.add_authority(certificate, None).map_err(usage)?;
-        } else {
-            trusted.add(certificate, KeyStatus::Active).map_err(usage)?;
-        }
+    let mut trusted = match config {
+        Some(config) => trusted_keys(config).map_err(usage)?,
+        None => TrustedKeys::default(),
+    };
+    let certificates = certs.iter().map(|path| load_certificates(path).map_err(usage));
+    let (roots, keys): (Vec<_>, Vec<_>) = certificates
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .partition(is_authority);
+    // Roots first, so a key's certificate finds the root that certified it.
+    for root in roots {
+        trusted.add_authority(root, None).map_err(usage)?;
+    }
+    for key in keys {
+        trusted.add(key, KeyStatus::Active).map_err(usage)?;
     }
     for path in crls {
         let crl = read_crl(path)
@@ -131,79 +153,87 @@ fn trusted(config: &Config, certs: &[PathBuf], crls: &[PathBuf]) -> Result<Trust
     Ok(trusted)
 }
 
-fn print_report(report: &VerifyReport) {
+/// What `verify` says of a PDF, as the text it prints.
+fn report_text(report: &VerifyReport) -> String {
+    let mut out = String::new();
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            use std::fmt::Write as _;
+            let _ = writeln!(out, $($arg)*);
+        }};
+    }
     if report.signatures.is_empty() {
-        println!("El documento no tiene firmas de Sello.");
+        say!("El documento no tiene firmas de Sello.");
     }
     for signature in &report.signatures {
         let verdict = if signature.valid { "VÁLIDA" } else { "NO VÁLIDA" };
-        println!("{}: {verdict}", signature.field);
-        println!("  Firmante: {}", signature.signer);
+        say!("{}: {verdict}", signature.field);
+        say!("  Firmante: {}", signature.signer);
         if let Some(office) = &signature.office {
-            println!("  Certificado: {office}");
+            say!("  Certificado: {office}");
         }
         if let Some(key_id) = &signature.key_id {
-            println!("  Clave: {key_id}");
+            say!("  Clave: {key_id}");
         }
         if let Some(root) = &signature.root_key_id {
-            println!("  Certificada por la raíz: {root}");
+            say!("  Certificada por la raíz: {root}");
         }
         if let Some(revocation) = &signature.revocation {
-            println!("  Revocación: {revocation}");
+            say!("  Revocación: {revocation}");
         }
         if let Some(algorithm) = signature.algorithm {
-            println!("  Algoritmo: {}", algorithm.label());
+            say!("  Algoritmo: {}", algorithm.label());
         }
         if let Some(time) = signature.signing_time {
-            println!("  Fecha de firma: {}", time.format("%Y-%m-%d %H:%M:%S UTC"));
+            say!("  Fecha de firma: {}", time.format("%Y-%m-%d %H:%M:%S UTC"));
         }
         match (signature.timestamp_time, &signature.timestamp_tsa) {
-            (Some(time), Some(tsa)) if signature.timestamp_verified => println!(
+            (Some(time), Some(tsa)) if signature.timestamp_verified => say!(
                 "  Sello de tiempo: {} (TSA: {tsa})",
                 time.format("%Y-%m-%d %H:%M:%S UTC")
             ),
             // What an unverified token says is only what it says.
-            (Some(time), Some(tsa)) => println!(
+            (Some(time), Some(tsa)) => say!(
                 "  Sello de tiempo (no verificado, según el propio sello): {} (TSA: {tsa})",
                 time.format("%Y-%m-%d %H:%M:%S UTC")
             ),
-            _ => println!("  Sello de tiempo: ninguno (la fecha de firma es la del servidor)"),
+            _ => say!("  Sello de tiempo: ninguno (la fecha de firma es la del servidor)"),
         }
         if let Some(check) = &signature.timestamp_check {
-            println!("  Sello de tiempo {check}");
+            say!("  Sello de tiempo {check}");
         }
-        println!(
+        say!(
             "  Cubre todo el archivo: {}",
             if signature.covers_whole_file { "sí" } else { "no" }
         );
         if let Some(problem) = &signature.problem {
-            println!("  Motivo: {problem}");
+            say!("  Motivo: {problem}");
         }
     }
     for stamp in &report.document_timestamps {
         match (stamp.time, &stamp.tsa) {
-            (Some(time), Some(tsa)) => println!(
+            (Some(time), Some(tsa)) => say!(
                 "Sello de tiempo del documento: {} (TSA: {tsa}); su huella cubre todo lo anterior; {}.",
                 time.format("%Y-%m-%d %H:%M:%S UTC"),
                 stamp.check.as_deref().unwrap_or("no verificado")
             ),
-            _ => println!(
+            _ => say!(
                 "Sello de tiempo del documento: NO VÁLIDO ({})",
                 stamp.problem.as_deref().unwrap_or("ilegible")
             ),
         }
     }
     if report.validation_data {
-        println!("Datos de validación a largo plazo (DSS): incluidos.");
+        say!("Datos de validación a largo plazo (DSS): incluidos.");
     }
     match &report.modification {
-        None if !report.signatures.is_empty() => println!(
+        None if !report.signatures.is_empty() => say!(
             "Después de la primera firma solo se agregaron firmas, sellos de tiempo y datos de validación."
         ),
         None => {}
-        Some(change) => println!("MODIFICADO después de la primera firma: {change}"),
+        Some(change) => say!("MODIFICADO después de la primera firma: {change}"),
     }
-    println!(
+    say!(
         "{}",
         if report.is_valid() {
             "Resultado: documento auténtico e íntegro."
@@ -211,12 +241,33 @@ fn print_report(report: &VerifyReport) {
             "Resultado: NO se puede confiar en este documento."
         }
     );
+    if report.is_valid() {
+        // A signature proves who issued it and that it is unchanged, not
+        // that it still holds: an annulment comes after, in the archive.
+        say!(
+            "Auténtico no quiere decir vigente: si se anuló o se reemplazó después de emitido, lo dice su \
+             página de verificación (la dirección al pie de cada página, o la de su código QR)."
+        );
+    }
+    out
+}
+
+/// Writes what a command prints; a reader that stopped early (`| head`)
+/// is no error.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("no se pudo escribir la salida: {e}");
+    }
 }
 
 /// Checks a `tlog-proof` bundle against the log's verifier key, and that it
 /// is the bundle of `pdf` when one is given.
 fn verify_proof(
-    config: &Config,
+    config: Option<&Config>,
     proof: &std::path::Path,
     log_key: Option<&str>,
     pdf: Option<&std::path::Path>,
@@ -225,6 +276,12 @@ fn verify_proof(
     let key_text = match log_key {
         Some(text) => text.to_owned(),
         None => {
+            let no_key = || {
+                Failure::Usage(
+                    "--log-key: indique la clave verificadora del registro que publica la oficina".into(),
+                )
+            };
+            let config = config.ok_or_else(no_key)?;
             let dir = crate::keys::log_key_dir(config);
             if !dir.join(crate::keys::KEY_FILE).exists() {
                 return Err(Failure::Usage(

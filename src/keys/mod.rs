@@ -292,6 +292,19 @@ pub fn load_certificate(path: &Path) -> Result<Certificate, KeyError> {
     parse_certificate(&pem).map_err(|e| file_error(path, e))
 }
 
+/// Every certificate in `path`: a PEM file may hold several, as the
+/// `certificado.pem` of an expediente's export does (roots and keys).
+pub fn load_certificates(path: &Path) -> Result<Vec<Certificate>, KeyError> {
+    let bytes = fs::read(path).map_err(|e| file_error(path, e))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        Certificate::load_pem_chain(&bytes).map_err(|e| file_error(path, KeyError::from(e)))
+    } else {
+        Ok(vec![
+            Certificate::from_der(&bytes).map_err(|e| file_error(path, KeyError::from(e)))?,
+        ])
+    }
+}
+
 /// Parses a certificate in PEM or DER.
 pub fn parse_certificate(bytes: &[u8]) -> Result<Certificate, KeyError> {
     if bytes.starts_with(b"-----BEGIN") {

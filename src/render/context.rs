@@ -48,6 +48,9 @@ pub struct Issuance {
     pub qr_png: Vec<u8>,
     /// The id of the office key that signs the document.
     pub key_id: String,
+    /// Whose seal that key is, as its certificate names it: what the
+    /// document prints of the seal, so it claims no other holder.
+    pub key_holder: String,
 }
 
 /// A step of the document's workflow taken before it was issued: a
@@ -206,6 +209,7 @@ impl DocumentContext {
             sello_oficina: self.issuance.as_ref().map(|i| OfficeSeal {
                 fecha: self.issued_at.format("%Y-%m-%d").to_string(),
                 clave: &i.key_id,
+                titular: &i.key_holder,
             }),
             firmas_pasos: self.step_signatures(),
             tramite: &self.endorsements,
@@ -277,6 +281,7 @@ struct TemplateVerification<'a> {
 struct OfficeSeal<'a> {
     fecha: String,
     clave: &'a str,
+    titular: &'a str,
 }
 
 /// A step a draft will go through.

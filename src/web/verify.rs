@@ -88,7 +88,7 @@ pub async fn page(State(state): State<Arc<AppState>>, Path(code): Path<String>) 
 fn form() -> Markup {
     html! {
         h1 { "Verificación de documentos" }
-        p { "Escriba el código de verificación impreso al pie del documento, bajo el código QR." }
+        p { "Escriba el código de verificación impreso al pie del documento, junto al código QR, tras «Código de verificación»." }
         form method="get" action="/v" {
             input name="codigo" value="" autocomplete="off" autocapitalize="characters"
                 placeholder="XXXX-XXXX-…" aria-label="Código de verificación";
@@ -137,7 +137,7 @@ fn mistyped(mistake: Mistyped) -> Response {
         section {
             h2 { "Cómo leer el código del papel" }
             ul {
-                li { "Está al pie de cada página, bajo el código QR: 27 letras y números en grupos de cuatro, separados por guiones." }
+                li { "Está al pie de cada página, a la izquierda del código QR, tras «Código de verificación»: 27 letras y números en grupos de cuatro, separados por guiones." }
                 li { "Puede escribirlo en minúsculas y sin guiones." }
                 li { "El 0 (cero) y la O, y el 1 (uno), la I y la L, valen lo mismo. La U no se usa." }
                 li { "Compare grupo por grupo: es fácil confundir 5 y S, 8 y B, 2 y Z." }
@@ -324,10 +324,18 @@ fn document_page(
             (status)
             dl { @for (term, value) in &details { dt { (term) } dd { (value) } } }
             @if let Some((index, size)) = log_place {
+                // Plain words for the person holding the paper; the
+                // figures are for an auditor who checks the log.
                 p.registro {
-                    "Registrado en el registro público: entrada " (index) ", punto de control de tamaño " (size) ". "
-                    a href={ "/v/" (code.display()) "/prueba" } { "Descargar la prueba de inclusión" }
-                    " (se verifica sin red con «sello verify --proof»)."
+                    "Su emisión está anotada en el registro público de la oficina, que no se puede borrar ni cambiar sin que se note."
+                }
+                details.registro {
+                    summary { "Datos para auditoría" }
+                    p {
+                        "Registrado en el registro público: entrada " (index) ", punto de control de tamaño " (size) ". "
+                        a href={ "/v/" (code.display()) "/prueba" } { "Descargar la prueba de inclusión" }
+                        " (se verifica sin red con «sello verify --proof»)."
+                    }
                 }
             }
             @if let Some(verdict) = verdict { (verdict) }

@@ -17,7 +17,7 @@ use crate::workflows::{Staff, draft, staff, step};
 const SIGNED: &str = "Firmado electrónicamente el";
 const ENDORSED: &str = "Visto bueno electrónico dado el";
 const DRAWN: &str = "Firma autógrafa recabada en pantalla";
-const SEAL: &str = "Sello electrónico de la oficina";
+const SEAL: &str = "Sello electrónico de ";
 
 /// The PDF's text in the order it was written: each signature block's
 /// lines together, even when blocks stand side by side.

@@ -84,7 +84,7 @@ const LIBRARY_WORDING: &[&str] = &[
     "Firmó electrónicamente",
     "Firmó en pantalla",
     "Dio su visto bueno",
-    "Sello electrónico de la oficina: se pone al emitir",
+    "Sello electrónico: se pone al emitir",
     "Firmado electrónicamente el",
     "Visto bueno electrónico dado el",
     "Firma autógrafa recabada en pantalla",

@@ -426,3 +426,87 @@ fn sign_with_the_installation_s_own_key_waits_for_a_rotation_under_way() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(signed.exists());
 }
+
+/// `sello` run as an archivist runs it: in a folder of their own, with no
+/// configuration file and no `SELLO_*` settings.
+fn sello_outside(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("SELLO_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+#[test]
+fn an_archivist_verifies_an_exported_pdf_with_the_certificate_bundle_alone() {
+    let office = tempfile::tempdir().expect("temp");
+    let issued = office.path().join("oficio.pdf");
+    let output = issue_oficio(office.path(), &issued, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // The bundle an expediente's export carries: the root, then the keys.
+    let config = sello::config::Config::from_sources(
+        None,
+        [
+            (
+                "SELLO_FORMS_DIR".to_owned(),
+                root().join("forms").display().to_string(),
+            ),
+            (
+                "SELLO_DATA_DIR".to_owned(),
+                office.path().join("data").display().to_string(),
+            ),
+        ],
+    )
+    .expect("config");
+    let bundle = sello::keys::trusted_keys(&config)
+        .expect("trusted")
+        .certificates_pem();
+    assert_eq!(
+        bundle.matches("BEGIN CERTIFICATE").count(),
+        2,
+        "root and key: {bundle}"
+    );
+
+    let archivist = tempfile::tempdir().expect("temp");
+    std::fs::write(archivist.path().join("certificado.pem"), &bundle).expect("write");
+    std::fs::copy(&issued, archivist.path().join("oficio.pdf")).expect("copy");
+    let verified = sello_outside(
+        archivist.path(),
+        &["verify", "--cert", "certificado.pem", "oficio.pdf"],
+    )
+    .output()
+    .expect("sello runs");
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{said}{}", stderr(&verified));
+    assert!(
+        said.contains("VÁLIDA") && said.contains("auténtico e íntegro"),
+        "{said}"
+    );
+    assert!(
+        said.contains("no quiere decir vigente"),
+        "authentic is not current: {said}"
+    );
+
+    // Without the bundle nothing vouches for the key, and it says so
+    // rather than looking for an installation.
+    let unknown = sello_outside(archivist.path(), &["verify", "oficio.pdf"])
+        .output()
+        .expect("sello runs");
+    assert_eq!(unknown.status.code(), Some(1), "{}", stderr(&unknown));
+    assert!(!stderr(&unknown).contains("forms_dir"), "{}", stderr(&unknown));
+
+    // Piped into a reader that stops at once (`| head`): no panic.
+    let mut child = sello_outside(
+        archivist.path(),
+        &["verify", "--cert", "certificado.pem", "oficio.pdf"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("sello runs");
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().expect("sello ends");
+    assert!(!stderr(&closed).contains("panicked"), "{}", stderr(&closed));
+    assert_eq!(closed.status.code(), Some(0), "{}", stderr(&closed));
+}

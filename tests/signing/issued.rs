@@ -38,11 +38,13 @@ fn an_issued_document_carries_its_code_and_link_on_every_page_and_no_draft_mark(
     );
     assert_eq!(text.matches(&issued.url).count(), issued.pages, "{text}");
     assert!(issued.url.starts_with(crate::helpers::BASE_URL));
-    // Issued without a trámite, no person signed it: the office's key
-    // seals it, and no signature block claims an electronic signature.
+    // Issued without a trámite, no person signed it: the key seals it,
+    // named as its certificate names its holder (not the letterhead's
+    // office, «DIF Municipal», which holds no key of its own), and no
+    // signature block claims an electronic signature.
     assert_eq!(
         text.matches(&format!(
-            "Sello electrónico de la oficina (DIF Municipal) · 22 de noviembre de 2026 · clave {}",
+            "Sello electrónico de Oficina de ejemplo (NO USAR EN PRODUCCIÓN) · 22 de noviembre de 2026 · clave {}",
             key.key.key_id
         ))
         .count(),
