@@ -23,8 +23,14 @@ use crate::forms::{Catalog, CatalogError};
 use crate::issuer::Issuer;
 use crate::keys::{FollowedTrust, KeyError, OfficeKey, SigningKeys, TrustedKeys, office_key, trusted_keys};
 use crate::pdf::TsaClient;
+use crate::queue::{Queue, Scheduler};
 use crate::signed_pdf::LongTermSources;
 use crate::web::{AppState, router};
+
+mod background;
+
+pub use background::{FOLLOW_UP_NOTICES, TIMESTAMP_RETRY, mail_follow_ups_due};
+use background::{PERIODIC_POLL, follow_up_notices, timestamp_retry};
 
 /// Why the installation could not be put together.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +115,7 @@ pub struct Application {
     first_administrator: Option<(User, String)>,
     /// With TSAs configured: what adds the awaited time-stamps, and how
     /// often it looks for documents awaiting one.
-    timestamp_retry: Option<(Extender, std::time::Duration)>,
+    timestamp_retry: Option<(Arc<Extender>, std::time::Duration)>,
 }
 
 /// An [`Application`] to build, with what a test hands it instead of what
@@ -169,93 +175,36 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        let retry = self.timestamp_retry.map(|(extender, every)| {
-            let archive = self.state.archive.clone();
-            tokio::spawn(retry_timestamps(extender, archive, every))
-        });
-        let notices = self
-            .state
-            .notifier
-            .mails()
-            .then(|| tokio::spawn(mail_follow_ups(Arc::clone(&self.state))));
+        let scheduler = self.scheduler().map_err(std::io::Error::other)?;
+        let periodic = (!scheduler.is_empty()).then(|| tokio::spawn(scheduler.run(PERIODIC_POLL)));
         // Lotes left by a restart or by an instance that died, and then
         // every few seconds.
         let lotes = tokio::spawn(crate::web::jobs::poll_lotes(Arc::clone(&self.state), LOTE_POLL));
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-        for task in [retry, notices].into_iter().flatten() {
+        if let Some(task) = periodic {
             task.abort();
         }
         lotes.abort();
         served
     }
-}
 
-/// How often the service looks for follow-ups that fell due: a due day is
-/// a day, so an hour late is on time.
-const FOLLOW_UP_ROUND: std::time::Duration = std::time::Duration::from_secs(60 * 60);
-
-/// Every [`FOLLOW_UP_ROUND`], from the start, mails what fell due.
-async fn mail_follow_ups(state: Arc<AppState>) {
-    let mut ticks = tokio::time::interval(FOLLOW_UP_ROUND);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let sent = mail_follow_ups_due(&state).await;
-        if sent > 0 {
-            tracing::info!(notices.sent = sent, "avisos de seguimientos vencidos");
+    /// The periodic work of this installation, on the queue every instance
+    /// shares: the time-stamp retry when TSAs are configured, the
+    /// follow-up notices when mail is. Each runs once a period whichever
+    /// instance gets to it first.
+    pub fn scheduler(&self) -> Result<Scheduler, crate::queue::QueueError> {
+        let mut scheduler = Scheduler::new(Queue::new(self.state.archive.store().clone())?);
+        if let Some((extender, every)) = &self.timestamp_retry {
+            scheduler = scheduler.with(timestamp_retry(
+                Arc::clone(extender),
+                self.state.archive.clone(),
+                *every,
+            ));
         }
-    }
-}
-
-/// One round of the follow-up notices over every office of the
-/// installation, each on its own day: how many messages went out. An
-/// office whose round fails is logged and the others go on; what was sent
-/// stays recorded, so nothing is mailed twice.
-pub async fn mail_follow_ups_due(state: &AppState) -> usize {
-    let offices = match state.accounts.offices().await {
-        Ok(offices) => offices,
-        Err(error) => {
-            tracing::warn!(error = %error, "no se pudieron leer las oficinas para los avisos");
-            return 0;
+        if self.state.notifier.mails() {
+            scheduler = scheduler.with(follow_up_notices(Arc::clone(&self.state)));
         }
-    };
-    let mut sent = 0;
-    for office in offices {
-        let today = state.issuer.now_in(&office).date_naive();
-        let archive = state.archive.for_office(office);
-        match state
-            .notifier
-            .follow_ups_due(&archive, &state.catalog, &state.accounts, today)
-            .await
-        {
-            Ok(count) => sent += count,
-            Err(error) => tracing::warn!(error = %error, "falló una ronda de avisos de seguimiento"),
-        }
-    }
-    sent
-}
-
-/// Every `every`, adds their time-stamp to the documents issued while no
-/// TSA answered. Two instances sharing a database may both run it: each
-/// document is claimed before it is stamped. The PDF work and the TSA's
-/// answer are waited for off the async workers.
-async fn retry_timestamps(extender: Extender, archive: Archive, every: std::time::Duration) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        match extender.stamp_awaiting(&archive, 500).await {
-            Ok(summary) if !summary.extended.is_empty() || summary.tsa_unavailable.is_some() => {
-                tracing::info!(
-                    documents.stamped = summary.extended.len(),
-                    documents.failed = summary.failed.len(),
-                    tsa.unavailable = summary.tsa_unavailable.is_some(),
-                    "documentos en espera de sello de tiempo"
-                );
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error = %error, "timestamp retry failed"),
-        }
+        Ok(scheduler)
     }
 }
 
@@ -344,7 +293,7 @@ impl Builder {
         let timestamp_retry = match extender(&config) {
             // At least a minute apart, whatever a hand-made setting says.
             Ok(extender) => Some((
-                extender,
+                Arc::new(extender),
                 config
                     .timestamp
                     .retry_every

@@ -67,6 +67,13 @@ pub struct Config {
     /// Whether a reverse proxy is in front: only then is the client's
     /// address taken from `X-Forwarded-For`.
     pub behind_proxy: bool,
+    /// The Redis where the limits on lookups and logins are counted, when
+    /// several instances share one; `None` (the default) counts them in
+    /// the database when it is PostgreSQL, in each process on SQLite.
+    pub redis_url: Option<RedisUrl>,
+    /// Put before every key Sello writes in Redis (`sello:`), so that
+    /// several installations may share one server.
+    pub redis_prefix: String,
     /// Where e-mail notices of drafts waiting for someone are sent from;
     /// `None` (the default) sends none.
     pub smtp: Option<SmtpSettings>,
@@ -137,6 +144,23 @@ impl std::fmt::Debug for SmtpSettings {
     }
 }
 
+/// The address of a Redis server, `redis://[:password@]host:port/db`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    /// Hidden: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(***)")
+    }
+}
+
 /// A retired signing key: its folder (or certificate file) and when it stopped signing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetiredKey {
@@ -172,6 +196,8 @@ struct FileSettings {
     listen: Option<String>,
     lookups_per_minute: Option<u32>,
     behind_proxy: Option<bool>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     #[serde(default)]
@@ -189,7 +215,7 @@ struct RawTimestamp {
     retry_minutes: Option<u64>,
 }
 
-const SETTINGS: [&str; 23] = [
+const SETTINGS: [&str; 25] = [
     "institution",
     "office_name",
     "office_code",
@@ -207,6 +233,8 @@ const SETTINGS: [&str; 23] = [
     "listen",
     "lookups_per_minute",
     "behind_proxy",
+    "redis_url",
+    "redis_prefix",
     "smtp_url",
     "smtp_from",
     "timestamp_tsa",
@@ -413,6 +441,34 @@ impl Config {
                 ));
             }
         };
+        let (redis_url, source) = take("redis_url", "");
+        let redis_url = match redis_url.trim() {
+            "" => None,
+            url => {
+                use redis::IntoConnectionInfo as _;
+                let scheme_ok = url.starts_with("redis://") || url.starts_with("redis+unix://");
+                if !scheme_ok || url.into_connection_info().is_err() {
+                    return Err(fail(
+                        &source,
+                        "no es una dirección de Redis; escriba, por ejemplo, redis://:contraseña@redis.interno:6379/0 (rediss:// no está disponible)".into(),
+                    ));
+                }
+                Some(RedisUrl(url.to_owned()))
+            }
+        };
+        let (redis_prefix, source) = take("redis_prefix", "sello:");
+        let prefix_ok = (1..=64).contains(&redis_prefix.len())
+            && !redis_prefix
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "*?[]\\".contains(c));
+        if !prefix_ok {
+            return Err(fail(
+                &source,
+                format!(
+                    "«{redis_prefix}» no sirve como prefijo de claves: use de 1 a 64 caracteres sin espacios ni * ? [ ] \\, como «sello-dif:»"
+                ),
+            ));
+        }
         let (smtp_url, url_source) = take("smtp_url", "");
         let (smtp_from, from_source) = take("smtp_from", "");
         let smtp = match (smtp_url.trim(), smtp_from.trim()) {
@@ -456,6 +512,8 @@ impl Config {
             smtp,
             lookups_per_minute,
             behind_proxy,
+            redis_url,
+            redis_prefix,
             listen,
             database_url,
             folio_format,
@@ -635,6 +693,8 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
             settings.lookups_per_minute.map(|n| n.to_string()),
         ),
         ("behind_proxy", settings.behind_proxy.map(|b| b.to_string())),
+        ("redis_url", settings.redis_url),
+        ("redis_prefix", settings.redis_prefix),
         ("smtp_url", settings.smtp_url),
         ("smtp_from", settings.smtp_from),
         ("timestamp_tsa", list("timestamp_tsa", timestamp.tsa)?),
@@ -732,6 +792,29 @@ mod tests {
         let config = Config::from_sources(None, env(&[])).unwrap();
         assert_eq!(config.time_zone, chrono_tz::America::Mexico_City);
         assert_eq!(config.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn a_redis_address_is_checked_and_hidden() {
+        assert_eq!(Config::from_sources(None, env(&[])).unwrap().redis_url, None);
+        let config = Config::from_sources(
+            None,
+            env(&[("SELLO_REDIS_URL", "redis://:secreta@redis.interno:6379/2")]),
+        )
+        .unwrap();
+        let url = config.redis_url.as_ref().expect("set");
+        assert_eq!(url.as_str(), "redis://:secreta@redis.interno:6379/2");
+        assert!(!format!("{config:?}").contains("secreta"));
+        for wrong in ["http://redis.interno", "redis://", "rediss://redis.interno"] {
+            let err = Config::from_sources(None, env(&[("SELLO_REDIS_URL", wrong)])).unwrap_err();
+            assert_eq!(err.setting, "SELLO_REDIS_URL", "{wrong}");
+            assert!(err.message.contains("Redis"), "{err}");
+        }
+        assert_eq!(config.redis_prefix, "sello:");
+        let err = Config::from_sources(None, env(&[("SELLO_REDIS_PREFIX", "sello *")])).unwrap_err();
+        assert_eq!(err.setting, "SELLO_REDIS_PREFIX");
+        let config = Config::from_sources(None, env(&[("SELLO_REDIS_PREFIX", "dif-slp:")])).unwrap();
+        assert_eq!(config.redis_prefix, "dif-slp:");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! tolerance, and then moves `tat` on by one interval. The row names the
 //! client by a hash of the limit's name and its network, so the table
 //! holds no address.
+//!
+//! An installation that runs Redis may count there instead
+//! ([`RedisLimit`]), with the same algorithm and the same hashed keys.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,6 +18,10 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use crate::db::Store;
+
+mod in_redis;
+
+pub use in_redis::{RedisCounters, RedisLimit};
 
 /// How often (in requests) the rows of clients gone quiet are deleted.
 const SWEEP_EVERY: u64 = 1000;
@@ -62,7 +69,7 @@ impl SharedLimit {
              RETURNING allowed"
         );
         let allowed: i64 = sqlx::query_scalar(&sql)
-            .bind(self.bucket(client))
+            .bind(bucket(&self.name, client))
             .bind(now)
             .bind(interval)
             .bind(tolerance)
@@ -77,9 +84,10 @@ impl SharedLimit {
         }
         Ok(allowed == 1)
     }
+}
 
-    fn bucket(&self, client: &str) -> String {
-        let digest = Sha256::digest(format!("{}\n{client}", self.name).as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
+/// Names `client` under the limit `name` without its address: a SHA-256.
+fn bucket(name: &str, client: &str) -> String {
+    let digest = Sha256::digest(format!("{name}\n{client}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

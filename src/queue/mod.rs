@@ -23,8 +23,10 @@
 //! claim that set it.
 
 mod keep_alive;
+mod periodic;
 
 pub use keep_alive::KeepAlive;
+pub use periodic::{Periodic, Ran, Scheduler, Work};
 
 use std::time::Duration;
 
@@ -276,6 +278,62 @@ impl Queue {
         .fetch_one(&mut **tx)
         .await?;
         Ok(id)
+    }
+
+    /// Enqueues `job` under `unique_key` unless a job with that key exists
+    /// (enqueued by this or another instance, in whatever state): its id
+    /// when this call enqueued it.
+    pub async fn enqueue_unique(&self, job: &NewJob, unique_key: &str) -> Result<Option<i64>, QueueError> {
+        let now = now_ms();
+        let run_at = job.run_at.map_or(now, |t| t.timestamp_millis());
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_at, group_key, created_at, unique_key) \
+             VALUES ($1, $2, 'queued', 0, $3, $4, $5, $6, $7) \
+             ON CONFLICT (unique_key) DO NOTHING RETURNING id",
+        )
+        .bind(&job.kind)
+        .bind(job.payload.to_string())
+        .bind(i64::from(job.max_attempts.max(1)))
+        .bind(run_at)
+        .bind(job.group.as_deref())
+        .bind(now)
+        .bind(unique_key)
+        .fetch_optional(self.store.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The job enqueued under `unique_key`, if any.
+    pub async fn get_unique(&self, unique_key: &str) -> Result<Option<JobRecord>, QueueError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE unique_key = $1");
+        let row: Option<JobRow> = sqlx::query_as(&sql)
+            .bind(unique_key)
+            .fetch_optional(self.store.pool())
+            .await?;
+        row.map(record).transpose()
+    }
+
+    /// The jobs of `kind`, in the order they were enqueued.
+    pub async fn of_kind(&self, kind: &str) -> Result<Vec<JobRecord>, QueueError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 ORDER BY id");
+        let rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(kind)
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.into_iter().map(record).collect()
+    }
+
+    /// Deletes the jobs of `kind` that finished before `before`; how many.
+    pub async fn forget_finished(&self, kind: &str, before: DateTime<Utc>) -> Result<u64, QueueError> {
+        let deleted = sqlx::query(
+            "DELETE FROM jobs WHERE kind = $1 AND state IN ('done', 'failed') AND finished_at < $2",
+        )
+        .bind(kind)
+        .bind(before.timestamp_millis())
+        .execute(self.store.pool())
+        .await?
+        .rows_affected();
+        Ok(deleted)
     }
 
     /// Claims the oldest job of `kind` that is due, or whose holder's

@@ -71,10 +71,20 @@ pub struct AppState {
     pub log_key: Arc<crate::keys::LogKey>,
 }
 
-/// A limit of `per_minute` per client: counted in the database when it is
+/// A limit of `per_minute` per client: counted in Redis when the
+/// installation names one; otherwise in the database when it is
 /// PostgreSQL, which several instances may share; in this process on
 /// SQLite, whose database only this machine opens.
-fn limiter(archive: &Archive, name: &str, per_minute: u32, config: &Config) -> ClientLimiter {
+fn limiter(
+    archive: &Archive,
+    redis: Option<&crate::rate_limits::RedisCounters>,
+    name: &str,
+    per_minute: u32,
+    config: &Config,
+) -> ClientLimiter {
+    if let Some(counters) = redis {
+        return ClientLimiter::redis(counters, name, per_minute, config.behind_proxy);
+    }
     match archive.store().backend() {
         crate::db::Backend::Postgres => {
             ClientLimiter::shared(archive.store().clone(), name, per_minute, config.behind_proxy)
@@ -97,9 +107,24 @@ impl AppState {
         log_key: Arc<crate::keys::LogKey>,
     ) -> std::io::Result<Self> {
         let issuer = Issuer::with_keys(config, keys)?;
-        let lookup_limiter = limiter(&archive, "consultas", config.lookups_per_minute, config);
+        let redis = config
+            .redis_url
+            .as_ref()
+            .map(|url| {
+                let prefix = format!("{}limite:", config.redis_prefix);
+                crate::rate_limits::RedisCounters::new(url.as_str(), &prefix)
+            })
+            .transpose()
+            .map_err(|e| std::io::Error::other(format!("Redis de los límites (redis_url): {e}")))?;
+        let lookup_limiter = limiter(
+            &archive,
+            redis.as_ref(),
+            "consultas",
+            config.lookups_per_minute,
+            config,
+        );
         // Generous for an office behind one address; slow for guessing.
-        let login_limiter = limiter(&archive, "acceso", 30, config);
+        let login_limiter = limiter(&archive, redis.as_ref(), "acceso", 30, config);
         Ok(Self {
             accounts,
             archive,

@@ -5,12 +5,23 @@
 //! says a proxy is in front.
 //!
 //! One process counts in memory (`governor`); instances sharing a
-//! PostgreSQL database count in it ([`SharedLimit`]), so N instances
-//! allow what one would.
+//! PostgreSQL database count in it ([`SharedLimit`]), or in Redis when the
+//! installation names one ([`RedisLimit`]), so N instances allow what one
+//! would.
+//!
+//! When Redis does not answer (within half a second), each instance counts
+//! in its own memory until it is back: N instances then allow N times the
+//! limit, for as long as the outage lasts. Refusing every request instead
+//! would lock the staff out of their work and beneficiaries out of
+//! checking their papers over a cache being down, while letting every
+//! request through would leave the codes and passwords without any limit;
+//! a per-instance limit keeps guessing slow (a verification code has far
+//! more combinations than N × the limit could try) and the office working.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
-use crate::rate_limits::SharedLimit;
+use crate::rate_limits::{RedisCounters, RedisLimit, SharedLimit};
 
 /// Where a limit is counted.
 enum Counter {
@@ -28,6 +39,14 @@ enum Counter {
     Local(DefaultKeyedRateLimiter<IpAddr>),
     /// Where every instance sees it.
     Shared(SharedLimit),
+    /// In Redis, and in this process while Redis does not answer.
+    Redis {
+        limit: RedisLimit,
+        fallback: DefaultKeyedRateLimiter<IpAddr>,
+        /// Whether the last request found Redis down (to log the change
+        /// once, not every request).
+        down: AtomicBool,
+    },
 }
 
 /// Lookups allowed per client and minute, with a burst of a quarter of it.
@@ -45,12 +64,26 @@ impl ClientLimiter {
     /// Counted in this process. `per_minute = 0` turns the limit off (load
     /// tests).
     pub fn new(per_minute: u32, behind_proxy: bool) -> Self {
-        let counter = match NonZeroU32::new(per_minute) {
-            Some(rate) => {
-                let burst = NonZeroU32::new(burst_of(per_minute)).unwrap_or(rate);
-                Counter::Local(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)))
-            }
-            None => Counter::Off,
+        let counter = local(per_minute).map_or(Counter::Off, Counter::Local);
+        Self {
+            counter,
+            behind_proxy,
+        }
+    }
+
+    /// Counted in Redis, shared with every instance on it, under `name`;
+    /// in this process while Redis does not answer.
+    pub fn redis(counters: &RedisCounters, name: &str, per_minute: u32, behind_proxy: bool) -> Self {
+        let counter = match (
+            RedisLimit::new(counters, name, per_minute, burst_of(per_minute)),
+            local(per_minute),
+        ) {
+            (Some(limit), Some(fallback)) => Counter::Redis {
+                limit,
+                fallback,
+                down: AtomicBool::new(false),
+            },
+            _ => Counter::Off,
         };
         Self {
             counter,
@@ -92,13 +125,25 @@ impl ClientLimiter {
     pub async fn allows(&self, client: IpAddr) -> bool {
         match &self.counter {
             Counter::Off => true,
-            Counter::Local(limiter) => {
-                // Forget idle clients now and then, so memory stays bounded.
-                if limiter.len() > 100_000 {
-                    limiter.retain_recent();
+            Counter::Local(limiter) => check_local(limiter, client),
+            Counter::Redis {
+                limit,
+                fallback,
+                down,
+            } => match limit.allows(&client.to_string()).await {
+                Ok(allowed) => {
+                    if down.swap(false, Ordering::Relaxed) {
+                        tracing::info!("Redis responde de nuevo: los límites vuelven a contarse en él");
+                    }
+                    allowed
                 }
-                limiter.check_key(&client).is_ok()
-            }
+                Err(error) => {
+                    if !down.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %error, "Redis no responde: los límites se cuentan en esta instancia hasta que vuelva");
+                    }
+                    check_local(fallback, client)
+                }
+            },
             // A database that does not answer fails the request anyway;
             // the limit does not add a second refusal.
             Counter::Shared(limit) => limit.allows(&client.to_string()).await.unwrap_or_else(|error| {
@@ -107,6 +152,21 @@ impl ClientLimiter {
             }),
         }
     }
+}
+
+/// A limiter of `per_minute` in this process; `None` for 0 (no limit).
+fn local(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
+    let rate = NonZeroU32::new(per_minute)?;
+    let burst = NonZeroU32::new(burst_of(per_minute)).unwrap_or(rate);
+    Some(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)))
+}
+
+fn check_local(limiter: &DefaultKeyedRateLimiter<IpAddr>, client: IpAddr) -> bool {
+    // Forget idle clients now and then, so memory stays bounded.
+    if limiter.len() > 100_000 {
+        limiter.retain_recent();
+    }
+    limiter.check_key(&client).is_ok()
 }
 
 /// The client an address stands for: an IPv6 address by its /64, which one

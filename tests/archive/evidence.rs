@@ -390,6 +390,22 @@ async fn the_service_stamps_documents_awaiting_their_timestamp_by_itself(fixture
         assert!(std::time::Instant::now() < deadline, "not stamped within 60 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    // The retry ran as the period's job on the shared queue, once.
+    let queue = sello::queue::Queue::with_holder(fixture.archive.store().clone(), "prueba");
+    let job = loop {
+        let jobs = queue.of_kind(sello::app::TIMESTAMP_RETRY).await.expect("jobs");
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        if jobs[0].state.is_final() {
+            break jobs[0].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the job did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!((job.state, job.attempts), (sello::queue::JobState::Done, 1));
+    assert_eq!(
+        job.progress,
+        Some(serde_json::json!({"resumen": "1 sellados, 0 con error"}))
+    );
     let _ = stop.send(());
     serving.await.expect("joins").expect("served");
     let pdf = fixture.archive.pdf(&stamped).await.expect("pdf");

@@ -3,7 +3,8 @@
 //! uploaded to the first is finished by the second when the first is
 //! killed, every row once and the folios in row order; its page and its
 //! downloads come from either; a session opened on one is good on the
-//! other; and the two together allow no more lookups than one.
+//! other; and the two together allow no more lookups than one, counting
+//! in the database or in Redis.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
@@ -477,6 +478,53 @@ async fn two_instances_together_allow_no_more_lookups_than_one() {
     // 20 a minute: a burst of 5, then one every 3 s.
     let installation = Installation::new(schema.name(), &s3, &[("SELLO_LOOKUPS_PER_MINUTE", "20")]);
     let instances = [installation.serve(), installation.serve()];
+    lookups_allowed_by_two_instances(&instances).await;
+    drop(instances);
+    schema.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_counting_in_redis_allow_no_more_lookups_than_one() {
+    let (store, schema) = crate::postgres().await;
+    let s3 = TestS3::start().await;
+    let redis = crate::shared_limits::redis_url();
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).expect("random");
+    let prefix = format!(
+        "sello-prueba:instancias:{}:",
+        random.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let installation = Installation::new(
+        schema.name(),
+        &s3,
+        &[
+            ("SELLO_LOOKUPS_PER_MINUTE", "20"),
+            ("SELLO_REDIS_URL", &redis),
+            ("SELLO_REDIS_PREFIX", &prefix),
+        ],
+    );
+    let instances = [installation.serve(), installation.serve()];
+    lookups_allowed_by_two_instances(&instances).await;
+    // Counted in Redis, under the installation's prefix, by a hash of the
+    // client: nothing in the database, no address in Redis.
+    let counters = sello::rate_limits::RedisCounters::new(&redis, &prefix).expect("address");
+    let keys = counters.keys().await.expect("keys");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with(&format!("{prefix}limite:")) && !keys[0].contains("127.0.0.1"));
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rate_limits")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 0);
+    drop(instances);
+    counters.clear().await.expect("cleared");
+    schema.drop_now().await;
+}
+
+/// 20 lookups of one client, alternating between two instances configured
+/// with 20 a minute (a burst of 5, then one every 3 s): no more than one
+/// instance allows.
+async fn lookups_allowed_by_two_instances(instances: &[Instance; 2]) {
     let mut visitor = Visitor::new();
     let started = Instant::now();
     let mut allowed = 0;
@@ -495,6 +543,4 @@ async fn two_instances_together_allow_no_more_lookups_than_one() {
         "{allowed} lookups allowed by two instances in {:?}; one allows 5 at once",
         started.elapsed()
     );
-    drop(instances);
-    schema.drop_now().await;
 }

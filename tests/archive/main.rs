@@ -28,6 +28,7 @@ mod ltv_pki;
 mod no_step_skipped;
 mod notices;
 mod offices;
+mod periodic;
 mod public_ids;
 mod queue;
 mod referrals;
