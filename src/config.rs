@@ -72,6 +72,38 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// The RFC 3161 time-stamping authorities that date each signature.
     pub timestamp: TimestampSettings,
+    /// Where webhooks may be sent and how their deliveries are retried.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks' settings: only `webhooks_allow_private` is read from the
+/// file or environment; the timings are for tests to shorten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Whether targets on loopback, private, link-local and other
+    /// non-public addresses are allowed (off: a webhook could otherwise
+    /// reach the office's internal network).
+    pub allow_private: bool,
+    /// The wait after a delivery's first failure, doubled at each failure.
+    pub retry_first: std::time::Duration,
+    /// The longest wait between two attempts.
+    pub retry_max: std::time::Duration,
+    /// How long a target has to answer.
+    pub timeout: std::time::Duration,
+    /// How often the service looks for deliveries due.
+    pub poll: std::time::Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retry_first: std::time::Duration::from_secs(60),
+            retry_max: std::time::Duration::from_secs(2 * 60 * 60),
+            timeout: std::time::Duration::from_secs(10),
+            poll: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// The `[timestamp]` settings: which time-stamping authorities (TSAs) date
@@ -172,6 +204,7 @@ struct FileSettings {
     listen: Option<String>,
     lookups_per_minute: Option<u32>,
     behind_proxy: Option<bool>,
+    webhooks_allow_private: Option<bool>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     #[serde(default)]
@@ -189,7 +222,7 @@ struct RawTimestamp {
     retry_minutes: Option<u64>,
 }
 
-const SETTINGS: [&str; 23] = [
+const SETTINGS: [&str; 24] = [
     "institution",
     "office_name",
     "office_code",
@@ -207,6 +240,7 @@ const SETTINGS: [&str; 23] = [
     "listen",
     "lookups_per_minute",
     "behind_proxy",
+    "webhooks_allow_private",
     "smtp_url",
     "smtp_from",
     "timestamp_tsa",
@@ -413,6 +447,20 @@ impl Config {
                 ));
             }
         };
+        let (allow_private, source) = take("webhooks_allow_private", "false");
+        let webhooks = crate::config::WebhookSettings {
+            allow_private: match allow_private.trim() {
+                "true" | "1" | "sí" | "si" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(fail(
+                        &source,
+                        format!("«{other}» no es sí o no; use true o false"),
+                    ));
+                }
+            },
+            ..Default::default()
+        };
         let (smtp_url, url_source) = take("smtp_url", "");
         let (smtp_from, from_source) = take("smtp_from", "");
         let smtp = match (smtp_url.trim(), smtp_from.trim()) {
@@ -453,6 +501,7 @@ impl Config {
         let timestamp = check_timestamp(&mut take, &fail)?;
         Ok(Self {
             timestamp,
+            webhooks,
             smtp,
             lookups_per_minute,
             behind_proxy,
@@ -635,6 +684,10 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
             settings.lookups_per_minute.map(|n| n.to_string()),
         ),
         ("behind_proxy", settings.behind_proxy.map(|b| b.to_string())),
+        (
+            "webhooks_allow_private",
+            settings.webhooks_allow_private.map(|b| b.to_string()),
+        ),
         ("smtp_url", settings.smtp_url),
         ("smtp_from", settings.smtp_from),
         ("timestamp_tsa", list("timestamp_tsa", timestamp.tsa)?),
