@@ -180,8 +180,14 @@ impl Application {
         // Lotes left by a restart or by an instance that died, and then
         // every few seconds.
         let lotes = tokio::spawn(crate::web::jobs::poll_lotes(Arc::clone(&self.state), LOTE_POLL));
+        // Webhook deliveries due, from the outbox the archive fills.
+        let webhooks =
+            crate::webhooks::Dispatcher::new(self.state.archive.store().clone(), &self.state.config.webhooks)
+                .map(|dispatcher| tokio::spawn(dispatcher.poll()))
+                .map_err(|error| tracing::warn!(error = %error, "no se enviarán webhooks"))
+                .ok();
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-        if let Some(task) = periodic {
+        for task in [periodic, webhooks].into_iter().flatten() {
             task.abort();
         }
         lotes.abort();

@@ -79,6 +79,38 @@ pub struct Config {
     pub smtp: Option<SmtpSettings>,
     /// The RFC 3161 time-stamping authorities that date each signature.
     pub timestamp: TimestampSettings,
+    /// Where webhooks may be sent and how their deliveries are retried.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks' settings: only `webhooks_allow_private` is read from the
+/// file or environment; the timings are for tests to shorten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Whether targets on loopback, private, link-local and other
+    /// non-public addresses are allowed (off: a webhook could otherwise
+    /// reach the office's internal network).
+    pub allow_private: bool,
+    /// The wait after a delivery's first failure, doubled at each failure.
+    pub retry_first: std::time::Duration,
+    /// The longest wait between two attempts.
+    pub retry_max: std::time::Duration,
+    /// How long a target has to answer.
+    pub timeout: std::time::Duration,
+    /// How often the service looks for deliveries due.
+    pub poll: std::time::Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retry_first: std::time::Duration::from_secs(60),
+            retry_max: std::time::Duration::from_secs(2 * 60 * 60),
+            timeout: std::time::Duration::from_secs(10),
+            poll: std::time::Duration::from_secs(2),
+        }
+    }
 }
 
 /// The `[timestamp]` settings: which time-stamping authorities (TSAs) date
@@ -198,6 +230,7 @@ struct FileSettings {
     behind_proxy: Option<bool>,
     redis_url: Option<String>,
     redis_prefix: Option<String>,
+    webhooks_allow_private: Option<bool>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     #[serde(default)]
@@ -215,7 +248,7 @@ struct RawTimestamp {
     retry_minutes: Option<u64>,
 }
 
-const SETTINGS: [&str; 25] = [
+const SETTINGS: [&str; 26] = [
     "institution",
     "office_name",
     "office_code",
@@ -235,6 +268,7 @@ const SETTINGS: [&str; 25] = [
     "behind_proxy",
     "redis_url",
     "redis_prefix",
+    "webhooks_allow_private",
     "smtp_url",
     "smtp_from",
     "timestamp_tsa",
@@ -469,6 +503,20 @@ impl Config {
                 ),
             ));
         }
+        let (allow_private, source) = take("webhooks_allow_private", "false");
+        let webhooks = crate::config::WebhookSettings {
+            allow_private: match allow_private.trim() {
+                "true" | "1" | "sí" | "si" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(fail(
+                        &source,
+                        format!("«{other}» no es sí o no; use true o false"),
+                    ));
+                }
+            },
+            ..Default::default()
+        };
         let (smtp_url, url_source) = take("smtp_url", "");
         let (smtp_from, from_source) = take("smtp_from", "");
         let smtp = match (smtp_url.trim(), smtp_from.trim()) {
@@ -509,6 +557,7 @@ impl Config {
         let timestamp = check_timestamp(&mut take, &fail)?;
         Ok(Self {
             timestamp,
+            webhooks,
             smtp,
             lookups_per_minute,
             behind_proxy,
@@ -695,6 +744,10 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         ("behind_proxy", settings.behind_proxy.map(|b| b.to_string())),
         ("redis_url", settings.redis_url),
         ("redis_prefix", settings.redis_prefix),
+        (
+            "webhooks_allow_private",
+            settings.webhooks_allow_private.map(|b| b.to_string()),
+        ),
         ("smtp_url", settings.smtp_url),
         ("smtp_from", settings.smtp_from),
         ("timestamp_tsa", list("timestamp_tsa", timestamp.tsa)?),

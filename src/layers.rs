@@ -31,10 +31,12 @@ pub const LAYERS: &[&[&str]] = &[
     &["pdf", "qr", "render"],
     // One document's issuance, without storage.
     &["signed_pdf"],
+    // The queue of background work, which the archive enqueues into (a
+    // webhook's delivery in the transaction of its event).
+    &["queue"],
     // What is stored: the archive and the accounts; the counters of what
-    // was issued; the queue of background work and the limits every
-    // instance counts.
-    &["accounts", "archive", "metrics", "queue", "rate_limits"],
+    // was issued; the limits every instance counts.
+    &["accounts", "archive", "metrics", "rate_limits"],
     // A copy of the whole installation that restores.
     &["backup"],
     // Issuing into an office's archive, and extending the evidence of
@@ -46,6 +48,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["registros"],
     // A draft's way through its workflow, to the signature that issues it.
     &["tramites"],
+    // Telling other systems what happened: webhook deliveries.
+    &["webhooks"],
     // The ways in: HTTP; the one bootstrap that assembles the service and
     // the parts commands need; the command line (which also serves HTTP).
     &["web"],

@@ -34,3 +34,4 @@ pub mod signed_pdf;
 pub mod tlog;
 pub mod tramites;
 pub mod web;
+pub mod webhooks;

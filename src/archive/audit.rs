@@ -162,7 +162,8 @@ pub(crate) async fn append_event(tx: &mut Tx, event: NewEvent) -> Result<(), sql
         .bind(&sealed.hash)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    // The webhooks' outbox: in the same transaction as what happened.
+    super::webhooks::record_audited(tx, &sealed).await
 }
 
 impl Store {

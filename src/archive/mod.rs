@@ -34,6 +34,7 @@ mod search_queue;
 pub mod statistics;
 pub(crate) mod steps;
 pub mod text;
+pub mod webhooks;
 
 use crate::config::Config;
 

@@ -22,6 +22,9 @@ pub struct Snapshot {
     pub blobs: BTreeSet<String>,
     /// Documents issued in the snapshot.
     pub documents: u64,
+    /// PostgreSQL: the installation's own schema, the only one dumped;
+    /// `None` for `public` (a database of its own, dumped whole).
+    pub schema: Option<String>,
 }
 
 const ISSUED_COUNT: &str = "SELECT count(*) FROM documents WHERE status <> 'reservado'";
@@ -51,6 +54,7 @@ async fn sqlite_snapshot(store: &Store, folder: &Path) -> Result<Snapshot, Backu
         file,
         blobs,
         documents: u64::try_from(documents).unwrap_or_default(),
+        schema: None,
     })
 }
 
@@ -67,18 +71,28 @@ async fn postgres_snapshot(store: &Store, url: &str, folder: &Path) -> Result<Sn
         .await?;
     let blobs = referenced_hashes(&mut tx).await?;
     let documents: i64 = sqlx::query_scalar(ISSUED_COUNT).fetch_one(&mut *tx).await?;
-    let (dump_file, dump_url) = (file.clone(), url.to_owned());
+    // An installation in a schema of its own shares its database with
+    // others: only its schema is its to copy (pg_dump ignores the
+    // address's search_path and would dump every schema).
+    let current: Option<String> = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(&mut *tx)
+        .await?;
+    let schema = current.filter(|name| name != "public");
+    let (dump_file, dump_url, dump_schema) = (file.clone(), url.to_owned(), schema.clone());
     let dumped = tokio::task::spawn_blocking(move || {
-        run_tool(
-            Command::new("pg_dump")
-                .arg("--format=custom")
-                .arg("--no-owner")
-                .arg("--no-privileges")
-                .arg(format!("--snapshot={exported}"))
-                .arg(format!("--file={}", dump_file.display()))
-                .arg(format!("--dbname={dump_url}")),
-            "pg_dump",
-        )
+        let mut command = Command::new("pg_dump");
+        command
+            .arg("--format=custom")
+            .arg("--no-owner")
+            .arg("--no-privileges")
+            .arg(format!("--snapshot={exported}"))
+            .arg(format!("--file={}", dump_file.display()))
+            .arg(format!("--dbname={dump_url}"));
+        if let Some(schema) = dump_schema {
+            // Quoted: the name itself, not a pattern.
+            command.arg(format!("--schema=\"{}\"", schema.replace('"', "\"\"")));
+        }
+        run_tool(&mut command, "pg_dump")
     })
     .await
     .map_err(|e| BackupError::Io(format!("pg_dump: {e}")))?;
@@ -88,7 +102,42 @@ async fn postgres_snapshot(store: &Store, url: &str, folder: &Path) -> Result<Sn
         file,
         blobs,
         documents: u64::try_from(documents).unwrap_or_default(),
+        schema,
     })
+}
+
+/// Says why a dump of the installation's own `schema` cannot be restored
+/// at `url`, if it cannot: the dump recreates that schema by name, so the
+/// address must name it (its search_path) and it must not exist yet.
+pub async fn refuse_unless_schema_fits(url: &str, schema: &str) -> Result<(), BackupError> {
+    crate::db::install_drivers();
+    let mut connection = sqlx::AnyConnection::connect(url).await?;
+    let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+        .fetch_one(&mut connection)
+        .await?;
+    let exists: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1")
+            .bind(schema)
+            .fetch_one(&mut connection)
+            .await?;
+    connection.close().await?;
+    let first = path
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"');
+    if first != schema {
+        return Err(BackupError::Refused(format!(
+            "el respaldo es del esquema PostgreSQL «{schema}» y se restaura con ese nombre: configure database_url con options=-c search_path={schema} (en una base donde ese esquema no exista)"
+        )));
+    }
+    if exists > 0 {
+        return Err(BackupError::Refused(format!(
+            "el esquema PostgreSQL «{schema}» ya existe en la base configurada: un respaldo solo se restaura donde no está (bórrelo si está vacío, o use otra base)"
+        )));
+    }
+    Ok(())
 }
 
 /// Runs one of PostgreSQL's tools, its complaint as the error.

@@ -32,6 +32,10 @@ pub struct Manifest {
     pub documents: u64,
     /// Whether the private keys are in, encrypted.
     pub private_keys: bool,
+    /// The PostgreSQL schema the dump holds, when the installation had
+    /// one of its own (not `public`): it restores under the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_schema: Option<String>,
     pub parts: Vec<Part>,
 }
 

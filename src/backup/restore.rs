@@ -75,6 +75,10 @@ pub async fn restore(
         )));
     }
 
+    if let Some(schema) = &manifest.postgres_schema {
+        super::database::refuse_unless_schema_fits(&config.database_url, schema).await?;
+    }
+
     // 1. Every part whole, before anything is written.
     for part in &manifest.parts {
         check_part(&mut zip, part, &damaged)?;

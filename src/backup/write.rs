@@ -145,6 +145,7 @@ pub async fn backup(
         .to_owned(),
         documents: snap.documents,
         private_keys: parts.iter().any(|p| p.kind == PartKind::PrivateKeys),
+        postgres_schema: snap.schema.clone(),
         parts,
     };
     let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Io(e.to_string()))?;

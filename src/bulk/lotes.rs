@@ -441,12 +441,19 @@ pub async fn record_outcomes(store: &Store, lote: i64, outcomes: &[RowOutcome]) 
 
 /// Marks the lote finished, with why it could not run if it could not.
 pub async fn finish(store: &Store, lote: i64, failure: Option<&str>) -> Result<(), LoteError> {
-    sqlx::query("UPDATE lotes SET finished_at = $1, failure = $2 WHERE id = $3 AND finished_at IS NULL")
-        .bind(crate::queue::now_ms())
-        .bind(failure)
-        .bind(lote)
-        .execute(store.pool())
-        .await?;
+    let mut tx = store.begin_write().await?;
+    let finished =
+        sqlx::query("UPDATE lotes SET finished_at = $1, failure = $2 WHERE id = $3 AND finished_at IS NULL")
+            .bind(crate::queue::now_ms())
+            .bind(failure)
+            .bind(lote)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if finished == 1 {
+        crate::archive::webhooks::lote_finished(&mut tx, lote, failure).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 //! documents, restored into a fresh folder where every document it holds
 //! verifies and `fsck` and `audit-verify` pass; private keys only with
 //! their passphrase; a folder that is not empty and a damaged backup
-//! refused, leaving nothing behind.
+//! refused, leaving nothing behind. The same on PostgreSQL: an
+//! installation in a schema of its own, backed up while it issues, restored
+//! into an empty database, without the other schemas its database held.
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -13,12 +15,21 @@ use sello::archive::Archive;
 use sello::config::Config;
 
 fn command(dir: &Path, args: &[&str]) -> Command {
+    command_on(dir, None, args)
+}
+
+/// `sello` run in `dir`, on the database at `database` (SQLite in the
+/// data folder when `None`).
+fn command_on(dir: &Path, database: Option<&str>, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
     command
         .current_dir(dir)
         .args(args)
         .env("SELLO_FORMS_DIR", crate::root().join("forms"))
         .env("SELLO_OFFICE_CODE", "DIF-SLP");
+    if let Some(database) = database {
+        command.env("SELLO_DATABASE_URL", database);
+    }
     command
 }
 
@@ -35,8 +46,8 @@ fn text(output: &Output) -> String {
 }
 
 /// The installation `sello` uses when run in `dir`.
-fn config_in(dir: &Path) -> Config {
-    let env = [
+fn config_in(dir: &Path, database: Option<&str>) -> Config {
+    let mut env = vec![
         (
             "SELLO_FORMS_DIR",
             crate::root().join("forms").display().to_string(),
@@ -44,7 +55,10 @@ fn config_in(dir: &Path) -> Config {
         ("SELLO_OFFICE_CODE", "DIF-SLP".to_owned()),
         ("SELLO_DATA_DIR", dir.join("data").display().to_string()),
     ];
-    Config::from_sources(None, env.map(|(k, v)| (k.to_owned(), v))).expect("config")
+    if let Some(database) = database {
+        env.push(("SELLO_DATABASE_URL", database.to_owned()));
+    }
+    Config::from_sources(None, env.into_iter().map(|(k, v)| (k.to_owned(), v))).expect("config")
 }
 
 /// Blobs written so far under a data folder.
@@ -78,7 +92,12 @@ fn manifest_of(file: &Path) -> sello::backup::Manifest {
 /// Every issued document of the installation in `dir`: (folio, PDF hash),
 /// each PDF checked against the installation's own certificates.
 fn verified_documents(dir: &Path) -> Vec<(String, String)> {
-    let config = config_in(dir);
+    verified_documents_on(dir, None)
+}
+
+/// [`verified_documents`] of an installation on the database at `database`.
+fn verified_documents_on(dir: &Path, database: Option<&str>) -> Vec<(String, String)> {
+    let config = config_in(dir, database);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let archive = Archive::open(&config).await.expect("archive opens");
@@ -103,13 +122,18 @@ fn verified_documents(dir: &Path) -> Vec<(String, String)> {
 }
 
 fn spawn_bulk(dir: &Path, rows: usize) -> Child {
+    spawn_bulk_on(dir, None, rows)
+}
+
+fn spawn_bulk_on(dir: &Path, database: Option<&str>, rows: usize) -> Child {
     std::fs::write(
         dir.join("lote.csv"),
         crate::bulk::csv_bytes(&crate::bulk::rows(rows, &[]), false),
     )
     .expect("csv");
-    command(
+    command_on(
         dir,
+        database,
         &[
             "bulk",
             "carta-compromiso",
@@ -127,9 +151,14 @@ fn spawn_bulk(dir: &Path, rows: usize) -> Child {
 }
 
 fn issue_one(dir: &Path, key: &str) -> Output {
+    issue_one_on(dir, None, key)
+}
+
+fn issue_one_on(dir: &Path, database: Option<&str>, key: &str) -> Output {
     let data = crate::root().join("forms/carta-compromiso/example.json");
-    sello(
+    command_on(
         dir,
+        database,
         &[
             "issue",
             "carta-compromiso",
@@ -143,6 +172,8 @@ fn issue_one(dir: &Path, key: &str) -> Output {
             "--json",
         ],
     )
+    .output()
+    .expect("sello runs")
 }
 
 #[test]
@@ -344,4 +375,174 @@ fn a_restore_takes_only_an_empty_folder_a_whole_backup_and_the_right_passphrase(
     let report: serde_json::Value = serde_json::from_slice(&next.stdout).expect("JSON");
     assert_eq!(report["folio"], "DIF-SLP/CA/2026/0002");
     assert_eq!(verified_documents(target.path()).len(), 2);
+}
+
+/// A PostgreSQL address for `database` on the test server, whose
+/// installation lives in `schema`.
+fn postgres_address(database: &str, schema: &str) -> String {
+    let base = crate::postgres_url();
+    let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/{database}?options=-c%20search_path%3D{schema}")
+}
+
+#[test]
+fn a_postgresql_backup_taken_while_documents_are_issued_restores_into_an_empty_database() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // The installation's schema, and another installation's beside it in
+    // the same database, which is not the backup's to copy.
+    let (store, schema) = runtime.block_on(crate::postgres());
+    let (other_store, other) = runtime.block_on(crate::postgres());
+    runtime.block_on(async {
+        store.pool().close().await;
+        other_store.pool().close().await;
+    });
+    let test_database = crate::postgres_url()
+        .rsplit_once('/')
+        .map(|(_, name)| name.split('?').next().unwrap_or_default().to_owned())
+        .expect("a database name");
+    let source_url = postgres_address(&test_database, schema.name());
+    let source = tempfile::tempdir().expect("temp");
+    let first = issue_one_on(source.path(), Some(&source_url), "primero");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    let watcher = runtime
+        .block_on(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&source_url),
+        )
+        .expect("the source schema");
+    let issued = || -> i64 {
+        runtime
+            .block_on(
+                sqlx::query_scalar("SELECT count(*) FROM documents WHERE status <> 'reservado'")
+                    .fetch_one(&watcher),
+            )
+            .expect("count")
+    };
+    let mut bulk = spawn_bulk_on(source.path(), Some(&source_url), 120);
+    let started = Instant::now();
+    // Committed documents, not blobs: a run writes its PDFs well ahead of
+    // the rows that name them.
+    while issued() < 6 {
+        assert!(
+            bulk.try_wait().expect("wait").is_none(),
+            "the bulk run ended before the backup could start"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the bulk run issues nothing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let backup = command_on(
+        source.path(),
+        Some(&source_url),
+        &["backup", "--out", "respaldo.sello"],
+    )
+    .output()
+    .expect("sello runs");
+    assert_eq!(backup.status.code(), Some(0), "{}", text(&backup));
+    let still_issuing = bulk.try_wait().expect("wait").is_none();
+    let finished = bulk.wait_with_output().expect("bulk ends");
+    assert!(finished.status.success(), "{}", text(&finished));
+
+    let file = source.path().join("respaldo.sello");
+    let manifest = manifest_of(&file);
+    assert_eq!(manifest.database, "postgres");
+    assert_eq!(manifest.postgres_schema.as_deref(), Some(schema.name()));
+    assert!(manifest.documents >= 6, "{manifest:?}");
+    if still_issuing {
+        assert!(
+            manifest.documents < 121,
+            "a snapshot taken mid-run holds fewer than all"
+        );
+    }
+
+    // An empty database of its own, the schema's name in its address.
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).expect("random");
+    let target_database = format!(
+        "sello_restore_{}",
+        random.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let admin = runtime.block_on(async {
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&crate::postgres_url())
+            .await
+            .expect("the test PostgreSQL is running");
+        sqlx::query(&format!("CREATE DATABASE {target_database}"))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        admin
+    });
+    let target_url = postgres_address(&target_database, schema.name());
+
+    // Not under another schema's name: the dump recreates its own.
+    let elsewhere = tempfile::tempdir().expect("temp");
+    let refused = command_on(
+        elsewhere.path(),
+        Some(&postgres_address(&target_database, "sello_otro_nombre")),
+        &["restore", file.to_str().expect("utf-8")],
+    )
+    .output()
+    .expect("sello runs");
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(text(&refused).contains(schema.name()), "{}", text(&refused));
+
+    let target = tempfile::tempdir().expect("temp");
+    let restore = command_on(
+        target.path(),
+        Some(&target_url),
+        &["restore", file.to_str().expect("utf-8")],
+    )
+    .output()
+    .expect("sello runs");
+    assert_eq!(restore.status.code(), Some(0), "{}", text(&restore));
+    for check in [&["archive", "fsck"][..], &["archive", "audit-verify"][..]] {
+        let run = command_on(target.path(), Some(&target_url), check)
+            .output()
+            .expect("sello runs");
+        assert_eq!(run.status.code(), Some(0), "{check:?}: {}", text(&run));
+    }
+
+    let restored = verified_documents_on(target.path(), Some(&target_url));
+    assert_eq!(
+        restored.len() as u64,
+        manifest.documents,
+        "every document of the snapshot"
+    );
+    let original = verified_documents_on(source.path(), Some(&source_url));
+    assert_eq!(original.len(), 121);
+    for document in &restored {
+        assert!(original.contains(document), "{document:?} is the source's");
+    }
+
+    runtime.block_on(watcher.close());
+    runtime.block_on(async {
+        let target_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&target_url)
+            .await
+            .expect("target");
+        let schemas: Vec<String> = sqlx::query_scalar(
+            "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'sello_test_%'",
+        )
+        .fetch_all(&target_pool)
+        .await
+        .expect("schemas");
+        target_pool.close().await;
+        assert_eq!(
+            schemas,
+            vec![schema.name().to_owned()],
+            "only the installation's own schema"
+        );
+        let _ = sqlx::query(&format!("DROP DATABASE {target_database} WITH (FORCE)"))
+            .execute(&admin)
+            .await;
+        schema.drop_now().await;
+        other.drop_now().await;
+    });
 }

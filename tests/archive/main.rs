@@ -44,6 +44,7 @@ mod transparency_log;
 mod tsa;
 pub mod upgrade;
 mod verification_page;
+mod webhooks;
 mod workflows;
 #[path = "../support/xlsx_package.rs"]
 mod xlsx_package;

@@ -2,6 +2,9 @@
 //! with an API token (`Authorization: Bearer sello_…`) and act as the
 //! user who created it, within that user's office and role. Every error
 //! has the same envelope; a 5xx never says more than "internal error".
+//!
+//! Long because the envelope, the OpenAPI document's list of operations
+//! and the routes are the API's one table of contents, read together.
 
 mod catalog;
 mod documents;
@@ -17,6 +20,7 @@ mod registros;
 mod spanish;
 pub(super) mod verification;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -237,6 +241,12 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         registros::borrador,
         registros::seguimientos,
         verification::verify,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::get_webhook,
+        webhooks::delete_webhook,
+        webhooks::list_deliveries,
+        webhooks::redeliver,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth, &SpanishOperations),
@@ -380,6 +390,19 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/api/v1/registros/actividades/borrador",
             post(registros::borrador),
+        )
+        .route(
+            "/api/v1/webhooks",
+            post(webhooks::create_webhook).get(webhooks::list_webhooks),
+        )
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
+        )
+        .route("/api/v1/webhooks/{id}/entregas", get(webhooks::list_deliveries))
+        .route(
+            "/api/v1/webhooks/{id}/entregas/{delivery}/reenviar",
+            post(webhooks::redeliver),
         )
         .route("/api/v1/{*rest}", axum::routing::any(unknown))
         .layer(axum::middleware::map_response(envelope_errors))

@@ -41,6 +41,7 @@ async fn admin_page(
         "Administración",
         html! {
             @if let Some(message) = message { (message) }
+            p { a href="/admin/webhooks" { "Webhooks de la oficina" } ": avisos firmados a otros sistemas cuando se emite, anula o reemplaza un documento, avanza un borrador, termina un lote o se envía o responde una derivación." }
             h2 { "Usuarios de " (office) }
             table {
                 thead { tr { th { "Usuario" } th { "Nombre, cargo, rol y estado" } th { "Contraseña" } } }

@@ -91,6 +91,9 @@ pub fn sentence(action: &str, details: &str) -> String {
         "usuario.modificado" => "Modificó una cuenta.".to_owned(),
         "usuario.contrasena_restablecida" => "Restableció la contraseña de una cuenta.".to_owned(),
         "clave.rotada" => "Cambió la clave de firma de la oficina.".to_owned(),
+        "webhook.creado" => "Creó una suscripción de webhook.".to_owned(),
+        "webhook.eliminado" => "Eliminó una suscripción de webhook.".to_owned(),
+        "webhook.reenviado" => "Pidió reenviar una entrega de webhook.".to_owned(),
         other => format!("Evento «{other}»."),
     }
 }

@@ -22,6 +22,7 @@ mod registros;
 mod search;
 mod submit;
 mod tramite;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -117,6 +118,12 @@ pub fn router() -> Router<Arc<AppState>> {
             post(hierarchy::revoke_grant),
         )
         .route("/admin/claves/rotar", post(admin::rotate_key))
+        .route("/admin/webhooks", get(webhooks::overview).post(webhooks::create))
+        .route("/admin/webhooks/{id}/eliminar", post(webhooks::delete))
+        .route(
+            "/admin/webhooks/{id}/entregas/{delivery}/reenviar",
+            post(webhooks::redeliver),
+        )
         .layer(axum::middleware::map_response(staff_headers))
         .route("/estilo.css", get(stylesheet))
         .route("/firma.js", get(signature_pad))
