@@ -456,6 +456,73 @@ async fn a_derivacion_reaches_only_its_office_with_only_what_it_shares(fixture: 
 }
 crate::archive_conformance!(a_derivacion_reaches_only_its_office_with_only_what_it_shares);
 
+/// Starts the correction of `document` as the holder of `token`, with
+/// `data`, and sends it on: the answer to the sending.
+async fn correct_and_send(
+    service: &Service,
+    token: &str,
+    document: &Value,
+    data: &Value,
+) -> crate::http::Answer {
+    let uri = format!(
+        "/api/v1/documents/{}/correct",
+        document["id"].as_str().expect("id")
+    );
+    let started = service.api("POST", &uri, Some(token), None).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text());
+    let id = public_id(&started.json()["id"]);
+    let changed = service
+        .api(
+            "PUT",
+            &format!("/api/v1/drafts/{id}"),
+            Some(token),
+            Some(json!({"data": data})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    service
+        .api("POST", &format!("/api/v1/drafts/{id}/submit"), Some(token), None)
+        .await
+}
+
+async fn correcting_another_answer_does_not_answer_a_derivacion_already_answered(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    let first = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let second = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let first_folio = first["folio"].as_str().expect("folio").to_owned();
+    let second_folio = second["folio"].as_str().expect("folio").to_owned();
+    let x = issue(
+        &service,
+        &staff.b,
+        "contrarreferencia",
+        &contrarreferencia_of(&first_folio),
+    )
+    .await;
+    let y = issue(
+        &service,
+        &staff.b,
+        "contrarreferencia",
+        &contrarreferencia_of(&second_folio),
+    )
+    .await;
+    let x_folio = x["folio"].as_str().expect("folio").to_owned();
+
+    // Y corrected to cite the first derivación: X answers it already.
+    let sent = correct_and_send(&service, &staff.b, &y, &contrarreferencia_of(&first_folio)).await;
+    assert_eq!(sent.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", sent.text());
+    assert!(
+        sent.text()
+            .contains(&format!("ya fue respondida con la contrarreferencia {x_folio}")),
+        "{}",
+        sent.text()
+    );
+    // X corrected, still citing it, answers it again.
+    let sent = correct_and_send(&service, &staff.b, &x, &contrarreferencia_of(&first_folio)).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+}
+crate::archive_conformance!(correcting_another_answer_does_not_answer_a_derivacion_already_answered);
+
 /// The archive's refusal's problems as one text.
 fn problems_of(error: ArchiveError) -> String {
     match error {
