@@ -195,6 +195,7 @@ impl Archive {
             persons: &plan.persons,
             issued_on: &plan.issued_on,
             corrects: order.draft.as_ref().and_then(|d| d.replaces),
+            referral_lock: self.store.dialect().row_lock(true),
         };
         let judgement = case::judge(&mut tx, &office.code, &judged, target)
             .await?

@@ -523,6 +523,46 @@ async fn correcting_another_answer_does_not_answer_a_derivacion_already_answered
 }
 crate::archive_conformance!(correcting_another_answer_does_not_answer_a_derivacion_already_answered);
 
+async fn two_answers_sent_at_once_to_one_derivacion_issue_one(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    // B's expediente of the person exists before the race.
+    let opening = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let opening = opening["folio"].as_str().expect("folio").to_owned();
+    issue(
+        &service,
+        &staff.b,
+        "contrarreferencia",
+        &contrarreferencia_of(&opening),
+    )
+    .await;
+    for round in 0..3 {
+        let derivacion = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+        let folio = derivacion["folio"].as_str().expect("folio").to_owned();
+        let body = Some(json!({"form": "contrarreferencia", "data": contrarreferencia_of(&folio)}));
+        let (one, other) = tokio::join!(
+            service.api("POST", "/api/v1/documents", Some(&staff.b), body.clone()),
+            service.api("POST", "/api/v1/documents", Some(&staff.b), body.clone()),
+        );
+        let mut statuses = [one.status, other.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY],
+            "round {round}: {} / {}",
+            one.text(),
+            other.text()
+        );
+        let loser = if one.status == StatusCode::CREATED {
+            &other
+        } else {
+            &one
+        };
+        assert!(loser.text().contains(&folio), "{}", loser.text());
+    }
+}
+crate::archive_conformance!(two_answers_sent_at_once_to_one_derivacion_issue_one);
+
 /// The archive's refusal's problems as one text.
 fn problems_of(error: ArchiveError) -> String {
     match error {

@@ -62,6 +62,11 @@ pub(crate) struct Judged<'a> {
     /// written wrong before is put right; and a corrected answer answers
     /// again the derivación its earlier version answered.
     pub corrects: Option<i64>,
+    /// Appended to the read of the derivación an answer answers: at
+    /// issuance, the row lock that keeps two answers from both finding it
+    /// unanswered (`Dialect::row_lock`); empty for a check that writes
+    /// nothing.
+    pub referral_lock: &'static str,
 }
 
 /// Judges the data's citations, the expediente's order, the persons'
@@ -79,6 +84,7 @@ pub(crate) async fn judge(
         persons,
         issued_on,
         corrects,
+        referral_lock,
     } = *judged;
     let mut problems = Vec::new();
     let mut resolved = Vec::new();
@@ -145,7 +151,7 @@ pub(crate) async fn judge(
         target,
         issued_on,
         &resolved,
-        corrects,
+        (corrects, referral_lock),
     )
     .await?;
     problems.extend(found);
@@ -219,6 +225,7 @@ impl Archive {
             persons: &plan.persons,
             issued_on: &plan.issued_on,
             corrects,
+            referral_lock: "",
         };
         let judged = judge(&mut tx, &self.office.code, &judged, target).await?;
         tx.rollback().await?;
