@@ -412,26 +412,51 @@ async fn a_derivacion_reaches_only_its_office_with_only_what_it_shares(fixture: 
         b_history.iter().any(|a| a == "derivacion.respondida"),
         "{b_history:?}"
     );
-    let views = fixture
-        .archive
-        .document_events(b_row.row_id)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.action == "derivacion.documento_consultado")
-        .count();
-    assert_eq!(views, 1, "A's one look at B's answer");
+    // What of another office's document was seen, data or PDF, by whom.
+    let views = |row_id: i64| {
+        let archive = &fixture.archive;
+        async move {
+            let mut seen: Vec<(String, String)> = archive
+                .document_events(row_id)
+                .await
+                .expect("events")
+                .into_iter()
+                .filter(|e| e.action == "derivacion.documento_consultado")
+                .map(|e| {
+                    let details: Value = serde_json::from_str(&e.details).expect("details");
+                    let view = details["vista"].as_str().unwrap_or("").to_owned();
+                    (e.office_code.unwrap_or_default(), view)
+                })
+                .collect();
+            seen.sort();
+            seen
+        }
+    };
+    let both = |office: &str| {
+        vec![
+            (office.to_owned(), "datos".to_owned()),
+            (office.to_owned(), "pdf".to_owned()),
+        ]
+    };
+    assert_eq!(
+        views(b_row.row_id).await,
+        both(A),
+        "A read B's answer through the API, then its PDF"
+    );
     let shared_row = fixture.archive.document(shared_folio).await.expect("informe");
-    let looked: Vec<_> = fixture
-        .archive
-        .document_events(shared_row.row_id)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.action == "derivacion.documento_consultado")
-        .collect();
-    assert_eq!(looked.len(), 1, "B's one look at the informe shared");
-    assert_eq!(looked[0].office_code.as_deref(), Some(B));
+    assert_eq!(
+        views(shared_row.row_id).await,
+        both(B),
+        "B read the informe shared, then its PDF"
+    );
+    // The derivación itself, read by B through the API: its data seen once.
+    let derivacion_row = fixture.archive.document(&folio).await.expect("derivación");
+    assert!(
+        views(derivacion_row.row_id)
+            .await
+            .contains(&(B.to_owned(), "datos".to_owned())),
+        "B's read of the derivación"
+    );
 
     // The staff pages: B's inbox lists it, C finds no such referral.
     let (_, b_password) = service.user(B, "operadora.web", Role::Capturista).await;

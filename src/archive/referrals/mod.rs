@@ -3,9 +3,12 @@
 //! installation; the receiving office sees it in its inbox with exactly
 //! the documents it shares and nothing else of the case, and answers it
 //! with a contrarreferencia of its own that cites it, which the referring
-//! office then sees in its expediente. Opening it marks it received.
-//! Every share, reception, answer and view of another office's document
-//! goes into the audit trail. An office that neither sent nor received a
+//! office then sees in its expediente. Opening it marks it received: a
+//! person of the receiving office on its page, or the office's system
+//! taking it through the API (`received_by` then ends in «(API)»); either
+//! way it reached the office. Every share, reception, answer and view of
+//! another office's document (its PDF, or its data through the API) goes
+//! into the audit trail. An office that neither sent nor received a
 //! referral finds nothing, as it finds nothing of another office's archive.
 //! What the rules judge when the folio is taken is in [`judge`].
 
@@ -277,8 +280,31 @@ impl Archive {
             .find(|(d, _)| d.id == document)
             .ok_or_else(|| ArchiveError::DocumentNotFound(document.to_string()))?;
         let pdf = self.pdf(&record).await?;
-        if office_code != self.office.code {
-            let mut tx = self.store.begin_write().await?;
+        self.record_referral_views(referral, &[(record.clone(), office_code)], actor, "pdf")
+            .await?;
+        Ok((record, pdf))
+    }
+
+    /// Records in the audit trail that `actor` of this office saw, through
+    /// `referral`, the documents of `seen` that are another office's:
+    /// `view` says what of them, `pdf` or `datos` (their data, as the API
+    /// gives them). Documents of this office record nothing.
+    pub async fn record_referral_views(
+        &self,
+        referral: &ReferralRecord,
+        seen: &[(DocumentRecord, String)],
+        actor: &str,
+        view: &str,
+    ) -> Result<(), ArchiveError> {
+        let others: Vec<&(DocumentRecord, String)> = seen
+            .iter()
+            .filter(|(_, office)| *office != self.office.code)
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin_write().await?;
+        for (record, office_code) in others {
             append_event(
                 &mut tx,
                 NewEvent {
@@ -292,13 +318,14 @@ impl Archive {
                         "folio": record.folio,
                         "derivacion": referral.folio,
                         "oficina_del_documento": office_code,
+                        "vista": view,
                     }),
                 },
             )
             .await?;
-            tx.commit().await?;
         }
-        Ok((record, pdf))
+        tx.commit().await?;
+        Ok(())
     }
 }
 
