@@ -588,6 +588,47 @@ async fn two_answers_sent_at_once_to_one_derivacion_issue_one(fixture: &Fixture)
 }
 crate::archive_conformance!(two_answers_sent_at_once_to_one_derivacion_issue_one);
 
+async fn an_answer_whose_issuance_failed_answers_nothing(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    let derivacion = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let id = public_id(&derivacion["id"]);
+    let folio = derivacion["folio"].as_str().expect("folio").to_owned();
+    let b_archive = fixture
+        .archive
+        .for_office(Office::new(B, "Unidad de Subsidios Sociales"));
+    let data = contrarreferencia_of(&folio);
+    let order = sello::archive::IssueOrder {
+        issued_at: service.state.issuer.now_in(b_archive.office()),
+        ..crate::order("contrarreferencia", &data, None, None)
+    };
+    let failed = b_archive
+        .issue(&order, |_| Err(IssueError::Other("sin papel en la firma".into())))
+        .await;
+    assert!(failed.is_err(), "the answer's issuance fails");
+
+    // The referring office sees no answer, and no document of it.
+    let seen = service
+        .api("GET", &format!("/api/v1/derivaciones/{id}"), Some(&staff.a), None)
+        .await
+        .json();
+    assert_ne!(seen["referral"]["estado"], "respondida", "{seen}");
+    assert!(seen["referral"]["answer_folio"].is_null(), "{seen}");
+    assert_eq!(folios(&seen["documents"]), vec![folio.clone()], "{seen}");
+    // The receiving office is offered to answer it, and does.
+    let (_, password) = service.user(B, "operadora.b", Role::Capturista).await;
+    let mut web = service.browser("operadora.b", &password).await;
+    let page = web.get(&format!("/derivaciones/{id}")).await.text();
+    assert!(page.contains("Responder con una contrarreferencia"), "{page}");
+    let answer = issue(&service, &staff.b, "contrarreferencia", &data).await;
+    let seen = service
+        .api("GET", &format!("/api/v1/derivaciones/{id}"), Some(&staff.a), None)
+        .await
+        .json();
+    assert_eq!(seen["referral"]["answer_folio"], answer["folio"], "{seen}");
+}
+crate::archive_conformance!(an_answer_whose_issuance_failed_answers_nothing);
+
 /// The archive's refusal's problems as one text.
 fn problems_of(error: ArchiveError) -> String {
     match error {
