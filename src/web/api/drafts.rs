@@ -203,6 +203,9 @@ pub async fn correct_document(
             format!("el formulario «{}» ya no está en el catálogo", document.form),
         )
     })?;
+    // A register is corrected by building it again, not by hand.
+    form.refuse_internal()
+        .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, "forbidden", why))?;
     let actor = format!("{} (API)", user.username);
     let id = archive
         .start_correction(

@@ -217,6 +217,8 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             format!("No existe el formulario «{id}»."),
         ));
     };
+    form.refuse_internal()
+        .map_err(|why| PageError::bad_request(&staff, why))?;
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
     let (data, filled) = remembered(&archive, staff.user().id, form)
         .await
