@@ -12,6 +12,7 @@ use zip::write::SimpleFileOptions;
 
 use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
+use crate::render::Mark;
 
 /// What went into an export.
 #[derive(Debug, Clone)]
@@ -24,9 +25,10 @@ pub struct ExportSummary {
 const README: &str = "Expediente exportado por Sello.
 
 - documentos/: el PDF firmado de cada documento, con su folio como nombre,
-  tal como se emitió. De un documento anulado o reemplazado hay además una
-  copia marcada «ANULADO» (FOLIO-ANULADO.pdf), sin firma, para imprimir o
-  leer; la que se verifica es la original.
+  tal como se emitió. De un documento anulado hay además una copia marcada
+  «ANULADO» (FOLIO-ANULADO.pdf), y de uno reemplazado una marcada
+  «REEMPLAZADO» con el folio que lo reemplaza (FOLIO-REEMPLAZADO.pdf), sin
+  firma, para imprimir o leer; la que se verifica es la original.
 - manifest.json: por documento, folio, formulario, estado, SHA-256,
   firmas y dirección de verificación.
 - auditoria.json: los eventos de auditoría del expediente y sus documentos.
@@ -48,11 +50,12 @@ cambió; si sigue vigente o fue anulado lo dice manifest.json («estado») y,
 en línea, su dirección de verificación.
 ";
 
-/// The «ANULADO» copy of an annulled document's PDF, made off the async
-/// workers (Typst lays out every page).
-async fn marked_copy(pdf: Vec<u8>, pages: Option<i64>) -> Result<Vec<u8>, ArchiveError> {
+/// The marked copy of the PDF of a document no longer in force
+/// («ANULADO», or «REEMPLAZADO» by a folio), made off the async workers
+/// (Typst lays out every page).
+async fn marked_copy(pdf: Vec<u8>, pages: Option<i64>, mark: Mark) -> Result<Vec<u8>, ArchiveError> {
     let pages = pages.and_then(|p| usize::try_from(p).ok()).unwrap_or(1);
-    tokio::task::spawn_blocking(move || crate::render::stamp_annulled(&pdf, pages))
+    tokio::task::spawn_blocking(move || crate::render::stamp_copy(&pdf, pages, &mark))
         .await
         .map_err(|e| ArchiveError::Refused(format!("no se pudo marcar la copia anulada: {e}")))?
         .map_err(|e| ArchiveError::Refused(format!("no se pudo marcar la copia anulada: {e}")))
@@ -158,8 +161,12 @@ impl Archive {
                     pdfs += 1;
                     let size = pdf.len();
                     if document.status != "emitido" {
-                        let copy = marked_copy(pdf, document.pages).await?;
-                        let copy_name = name.replace(".pdf", "-ANULADO.pdf");
+                        let mark = match &document.replaced_by_folio {
+                            Some(by) if document.status == "reemplazado" => Mark::Replaced { by: by.clone() },
+                            _ => Mark::Annulled,
+                        };
+                        let copy_name = name.replace(".pdf", &format!("-{}.pdf", mark.word()));
+                        let copy = marked_copy(pdf, document.pages, mark).await?;
                         zip.start_file(copy_name.as_str(), stored).map_err(zip_error)?;
                         zip.write_all(&copy).map_err(io)?;
                         sums.push_str(&format!("{}  {copy_name}\n", super::sha256_hex(&copy)));

@@ -194,7 +194,8 @@ impl Archive {
             data: order.data,
             persons: &plan.persons,
             issued_on: &plan.issued_on,
-            correction: order.draft.as_ref().is_some_and(|d| d.replaces.is_some()),
+            corrects: order.draft.as_ref().and_then(|d| d.replaces),
+            referral_lock: self.store.dialect().row_lock(true),
         };
         let judgement = case::judge(&mut tx, &office.code, &judged, target)
             .await?

@@ -80,14 +80,13 @@ async fn postgres_snapshot(store: &Store, url: &str, folder: &Path) -> Result<Sn
     let schema = current.filter(|name| name != "public");
     let (dump_file, dump_url, dump_schema) = (file.clone(), url.to_owned(), schema.clone());
     let dumped = tokio::task::spawn_blocking(move || {
-        let mut command = Command::new("pg_dump");
+        let mut command = postgres_tool("pg_dump", &dump_url);
         command
             .arg("--format=custom")
             .arg("--no-owner")
             .arg("--no-privileges")
             .arg(format!("--snapshot={exported}"))
-            .arg(format!("--file={}", dump_file.display()))
-            .arg(format!("--dbname={dump_url}"));
+            .arg(format!("--file={}", dump_file.display()));
         if let Some(schema) = dump_schema {
             // Quoted: the name itself, not a pattern.
             command.arg(format!("--schema=\"{}\"", schema.replace('"', "\"\"")));
@@ -138,6 +137,82 @@ pub async fn refuse_unless_schema_fits(url: &str, schema: &str) -> Result<(), Ba
         )));
     }
     Ok(())
+}
+
+/// One of PostgreSQL's tools (`pg_dump`, `pg_restore`) for the database at
+/// `url`. The password never goes on its command line, where every user
+/// of the machine reads it (`ps`, `/proc`): it goes in the child's
+/// environment as `PGPASSWORD`, and the address without it.
+fn postgres_tool(name: &str, url: &str) -> Command {
+    let (address, password) = without_password(url);
+    let mut command = Command::new(name);
+    command.arg(format!("--dbname={address}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    command
+}
+
+/// A PostgreSQL address without its password (in its user part, or a
+/// `password=` parameter), and the password, percent-decoded.
+fn without_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let mut password = None;
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, secret)) => {
+                password = Some(percent_decoded(secret));
+                format!("{user}@{host}")
+            }
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let mut kept = Vec::new();
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        match pair.strip_prefix("password=") {
+            Some(secret) => password = Some(percent_decoded(secret)),
+            None => kept.push(pair),
+        }
+    }
+    let query = if kept.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", kept.join("&"))
+    };
+    (format!("{scheme}://{authority}{path}{query}"), password)
+}
+
+/// `text` with its `%XX` escapes decoded (as in an address's password).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs one of PostgreSQL's tools, its complaint as the error.
@@ -222,12 +297,11 @@ pub fn put_back(kind: super::PartKind, file: &Path, url: &str) -> Result<(), Bac
             std::fs::rename(file, &target).map_err(super::io_error(&target))
         }
         super::PartKind::PostgresDump => run_tool(
-            Command::new("pg_restore")
+            postgres_tool("pg_restore", url)
                 .arg("--no-owner")
                 .arg("--no-privileges")
                 .arg("--exit-on-error")
                 .arg("--single-transaction")
-                .arg(format!("--dbname={url}"))
                 .arg(file),
             "pg_restore",
         ),
@@ -251,5 +325,50 @@ mod tests {
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://x/y"), None);
+    }
+
+    /// What a command would show to `ps`, and its environment.
+    fn shown(command: &Command) -> (String, Vec<(String, String)>) {
+        let args: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let env = command
+            .get_envs()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.to_string_lossy().into_owned(),
+                    v?.to_string_lossy().into_owned(),
+                ))
+            })
+            .collect();
+        (args.join(" "), env)
+    }
+
+    #[test]
+    fn postgres_tools_get_the_password_in_their_environment_not_their_command_line() {
+        for (url, address) in [
+            (
+                "postgres://sello:s%40cr3t@db.local:5432/sello?sslmode=require",
+                "postgres://sello@db.local:5432/sello?sslmode=require",
+            ),
+            (
+                "postgresql://sello@db.local/sello?password=s%40cr3t&sslmode=require",
+                "postgresql://sello@db.local/sello?sslmode=require",
+            ),
+        ] {
+            for tool in ["pg_dump", "pg_restore"] {
+                let (args, env) = shown(&postgres_tool(tool, url));
+                assert!(!args.contains("cr3t"), "{tool}: {args}");
+                assert!(args.contains(&format!("--dbname={address}")), "{tool}: {args}");
+                assert_eq!(env, [("PGPASSWORD".to_owned(), "s@cr3t".to_owned())], "{tool}");
+            }
+        }
+        let (args, env) = shown(&postgres_tool(
+            "pg_dump",
+            "postgres://postgres@127.0.0.1:5432/test",
+        ));
+        assert_eq!(args, "--dbname=postgres://postgres@127.0.0.1:5432/test");
+        assert!(env.is_empty(), "no password, no PGPASSWORD");
     }
 }

@@ -82,8 +82,13 @@ pub fn seal(claves: &Path, private: &[PathBuf], passphrase: &Passphrase) -> Resu
 /// Private key files of a backup: where each goes and its bytes.
 pub type Opened = Vec<(PathBuf, Vec<u8>)>;
 
-/// At most this much is read from the decrypted private keys.
+/// At most this much is read from the decrypted private keys, and at most
+/// this much is unpacked from them in all.
 const OPENED_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest private key file unpacked: a PEM key is a few hundred
+/// bytes; a larger entry is not one.
+const KEY_FILE_MAX_BYTES: u64 = 64 * 1024;
 
 /// Decrypts the private keys of a backup. A wrong passphrase is said so.
 pub fn open(sealed: &[u8], passphrase: &Passphrase) -> Result<Opened, BackupError> {
@@ -107,16 +112,27 @@ pub fn open(sealed: &[u8], passphrase: &Passphrase) -> Result<Opened, BackupErro
         .map_err(|e| BackupError::Io(format!("las claves privadas del respaldo no se pueden leer: {e}")))?;
     let mut inner = zip::ZipArchive::new(Cursor::new(plain))?;
     let mut opened = Vec::new();
+    let mut unpacked = 0;
     for index in 0..inner.len() {
-        let mut entry = inner.by_index(index)?;
+        let entry = inner.by_index(index)?;
         let name = entry.name().map(|n| n.into_owned())?;
         let relative = super::manifest::relative_path(&name)
             .filter(|p| p.file_name().is_some_and(|n| n == KEY_FILE))
             .ok_or_else(|| BackupError::Io(format!("clave privada con un nombre no válido: «{name}»")))?;
+        // Whatever its header says, never more than a key's worth (a
+        // compressed entry could unpack to gigabytes).
         let mut bytes = Vec::new();
         entry
+            .take(KEY_FILE_MAX_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| BackupError::Io(format!("clave privada {}: {e}", relative.display())))?;
+        unpacked += bytes.len() as u64;
+        if bytes.len() as u64 > KEY_FILE_MAX_BYTES || unpacked > OPENED_MAX_BYTES {
+            return Err(BackupError::Io(format!(
+                "la clave privada {} del respaldo mide más de {KEY_FILE_MAX_BYTES} bytes: no es una clave",
+                relative.display()
+            )));
+        }
         opened.push((relative, bytes));
     }
     Ok(opened)
@@ -159,5 +175,31 @@ mod tests {
         let wrong = Passphrase::new("otra frase bastante larga").expect("long enough");
         assert!(matches!(open(&sealed, &wrong), Err(BackupError::Refused(_))));
         assert!(Passphrase::new("corta").is_err());
+    }
+
+    #[test]
+    fn a_compressed_key_that_unpacks_to_megabytes_is_refused() {
+        // 32 MiB of zeros deflate to a few tens of kilobytes.
+        let mut inner = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let deflated =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        inner
+            .start_file(format!("oficina/{KEY_FILE}"), deflated)
+            .expect("entry");
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..32 {
+            inner.write_all(&zeros).expect("write");
+        }
+        let plain = inner.finish().expect("zip").into_inner();
+        assert!(plain.len() < 1024 * 1024, "{} bytes packed", plain.len());
+        let passphrase = Passphrase::new("una frase bastante larga").expect("long enough");
+        let mut sealed = Vec::new();
+        let mut writer = age::Encryptor::with_user_passphrase(passphrase.secret())
+            .wrap_output(&mut sealed)
+            .expect("age");
+        writer.write_all(&plain).expect("encrypt");
+        writer.finish().expect("finish");
+        let refused = open(&sealed, &passphrase).expect_err("a bomb, not a key");
+        assert!(refused.to_string().contains("no es una clave"), "{refused}");
     }
 }

@@ -78,7 +78,24 @@ pub fn blob_entry(sha256: &str) -> String {
     format!("{BLOBS_PREFIX}{}/{}/{sha256}.pdf", &sha256[0..2], &sha256[2..4])
 }
 
+/// The largest blob a restore reads: a restore holds one blob in memory at
+/// a time, as the archive does when it serves one.
+pub const BLOB_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+/// The largest public key file (a certificate, a CRL) or sealed private
+/// keys a restore reads.
+pub const KEY_PART_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
 impl Part {
+    /// The most bytes a restore accepts for a part of this kind, which it
+    /// reads into memory; `None` for the database, streamed to a file.
+    pub fn max_bytes(&self) -> Option<u64> {
+        match self.kind {
+            PartKind::SqliteDatabase | PartKind::PostgresDump => None,
+            PartKind::Blob => Some(BLOB_MAX_BYTES),
+            PartKind::PublicKeyFile | PartKind::PrivateKeys => Some(KEY_PART_MAX_BYTES),
+        }
+    }
+
     /// The blob's hash, for a blob part whose name says it.
     pub fn blob_sha256(&self) -> Option<&str> {
         let name = self.entry.strip_prefix(BLOBS_PREFIX)?.rsplit('/').next()?;
@@ -167,6 +184,13 @@ impl Manifest {
                     part.entry
                 )));
             }
+            // Refused before anything is read or set aside for it.
+            if let Some(max) = part.max_bytes().filter(|max| part.bytes > *max) {
+                return Err(damaged(format!(
+                    "la parte «{}» dice medir {} bytes, más de los {max} que Sello acepta en una parte así",
+                    part.entry, part.bytes
+                )));
+            }
         }
         Ok(manifest)
     }
@@ -215,5 +239,23 @@ mod tests {
         assert_eq!(part.blob_sha256(), Some(sha.as_str()));
         part.sha256 = "cd".repeat(32);
         assert_eq!(part.blob_sha256(), None);
+    }
+
+    #[test]
+    fn a_manifest_declaring_a_huge_part_is_refused_before_it_is_read() {
+        let sha = "ab".repeat(32);
+        let manifest = |bytes: u64| {
+            serde_json::json!({
+                "format": FORMAT, "version": VERSION, "created_at": "2026-12-07T12:00:00Z",
+                "office_code": "DIF-SLP", "database": "sqlite", "documents": 1, "private_keys": false,
+                "parts": [{"entry": blob_entry(&sha), "kind": "blob", "sha256": sha, "bytes": bytes}],
+            })
+            .to_string()
+        };
+        let read = |bytes: u64| Manifest::parse(manifest(bytes).as_bytes(), "respaldo.zip");
+        assert!(read(1).is_ok(), "a blob of one byte");
+        assert!(read(BLOB_MAX_BYTES).is_ok(), "a blob at the limit");
+        let refused = read(u64::MAX).expect_err("a blob of 16 EiB");
+        assert!(refused.to_string().contains("dice medir"), "{refused}");
     }
 }

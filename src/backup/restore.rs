@@ -3,7 +3,11 @@
 //! before anything is written; then the key folder, the blobs and, last,
 //! the database; then the archive is opened and checked as `fsck` and
 //! `audit-verify` do. A restore that fails part way removes what it wrote
-//! into the (empty) data folder.
+//! into the (empty) data folder; a PostgreSQL database restored before the
+//! failure is said to hold it, for the operator to drop. Every part but the
+//! database is read into memory, within the limits its kind allows
+//! (`Part::max_bytes`, checked when the manifest is read); the database is
+//! streamed to a file.
 
 use std::fs::File;
 use std::io::Read as _;
@@ -99,7 +103,12 @@ pub async fn restore(
     // 2. Into the installation; what was written goes if anything fails.
     let written = put_parts(config, &mut zip, &manifest, &database, &private_keys).await;
     let checked = match written {
-        Ok(blobs) => check_restored(config).await.map(|fsck| (blobs, fsck)),
+        // The database is in (its tool's single transaction committed):
+        // a failure now leaves it there, and the operator must know.
+        Ok(blobs) => check_restored(config)
+            .await
+            .map(|fsck| (blobs, fsck))
+            .map_err(|error| left_in_postgres(database.kind, error)),
         Err(e) => Err(e),
     };
     match checked {
@@ -230,8 +239,10 @@ async fn put_parts(
         let mut entry = zip.by_name(&database.entry)?;
         let out = extracted.reopen().map_err(io_error(extracted.path()))?;
         let mut hashing = super::manifest::Hashing::new(out);
-        std::io::copy(&mut entry, &mut hashing).map_err(io_error(extracted.path()))?;
-        if hashing.finish().0 != database.sha256 {
+        // No more than the size checked, whatever the entry unpacks to.
+        std::io::copy(&mut (&mut entry).take(database.bytes + 1), &mut hashing)
+            .map_err(io_error(extracted.path()))?;
+        if hashing.finish() != (database.sha256.clone(), database.bytes) {
             return Err(BackupError::Io(format!(
                 "la parte «{}» cambió mientras se leía",
                 database.entry
@@ -268,6 +279,18 @@ async fn check_restored(config: &Config) -> Result<FsckReport, BackupError> {
     Ok(fsck)
 }
 
+/// A failure after a PostgreSQL database was restored, saying what it left:
+/// the tables, which `undo` does not drop (the database is the operator's).
+fn left_in_postgres(kind: PartKind, error: BackupError) -> BackupError {
+    if kind != PartKind::PostgresDump {
+        return error;
+    }
+    BackupError::Io(format!(
+        "{error}. La base de datos PostgreSQL configurada quedó con lo restaurado (sus tablas): \
+         bórrelas, o cree la base de nuevo, antes de volver a restaurar"
+    ))
+}
+
 /// Removes what a failed restore wrote into the data folder, which was
 /// empty before it started.
 fn undo(config: &Config) {
@@ -280,5 +303,22 @@ fn undo(config: &Config) {
                 std::fs::remove_file(&path)
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_after_a_postgresql_restore_says_what_it_left() {
+        let failed = || BackupError::Io("el archivo restaurado no pasa la comprobación".into());
+        let said = left_in_postgres(PartKind::PostgresDump, failed()).to_string();
+        assert!(
+            said.contains("no pasa la comprobación") && said.contains("PostgreSQL"),
+            "{said}"
+        );
+        let said = left_in_postgres(PartKind::SqliteDatabase, failed()).to_string();
+        assert!(!said.contains("PostgreSQL"), "{said}");
     }
 }

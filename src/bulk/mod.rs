@@ -57,8 +57,11 @@ pub struct RowProblem {
 
 /// Refuses a form whose workflow asks for more than one signature (a
 /// visado, an approval, a second signer): its documents are issued one by
-/// one through their steps, never in bulk or from the terminal.
+/// one through their steps, never in bulk or from the terminal. And one
+/// Sello builds itself from the archive (`interno`), never from a sheet
+/// or a JSON file.
 pub fn refuse_reviewed(form: &FormSpec) -> Result<(), String> {
+    form.refuse_internal()?;
     if form.workflow.allows_direct_issue(crate::accounts::Role::Firmante) {
         Ok(())
     } else {

@@ -83,7 +83,7 @@ pub async fn check_cases(
     let (mut ready, mut problems) = (Vec::new(), Vec::new());
     for row in rows {
         match archive
-            .check_case(form, &row.data, issued_at, row.expediente, false)
+            .check_case(form, &row.data, issued_at, row.expediente, None)
             .await
         {
             Ok(_) => ready.push(row),

@@ -133,7 +133,8 @@ pub struct FormSpec {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resumen: Vec<String>,
     /// A form Sello fills itself (a lote's padrón, a register): not offered
-    /// in the list of new documents.
+    /// in the list of new documents, and refused wherever a person would
+    /// fill it ([`FormSpec::refuse_internal`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interno: bool,
     /// Its documents refer a case to another office (`[derivacion]`).
@@ -142,6 +143,23 @@ pub struct FormSpec {
     /// Its documents answer a derivación (`[contrarreferencia]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contrarreferencia: Option<super::referral::Answer>,
+}
+
+impl FormSpec {
+    /// Nothing for a form people fill; for one Sello builds itself from
+    /// the archive (`interno`), why nobody may draft or issue it by hand:
+    /// a padrón typed by hand could list folios no lote issued. The paths
+    /// that build it (a lote's padrón, `registros`) never ask.
+    pub fn refuse_internal(&self) -> Result<(), String> {
+        if self.interno {
+            Err(format!(
+                "«{}» lo arma Sello con lo emitido en el archivo; no se llena ni se emite a mano",
+                self.title
+            ))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// Whose case file a document belongs to.

@@ -196,6 +196,7 @@ impl DocumentContext {
                 id: form.id.as_str(),
                 titulo: &form.title,
                 familia: form.family.label(),
+                plazo_dias: form.derivacion.as_ref().map(|rule| rule.plazo_dias),
             },
             folio: self.folio.as_deref(),
             fecha: self.issued_at.format("%Y-%m-%d").to_string(),
@@ -310,4 +311,8 @@ struct FormSummary<'a> {
     id: &'a str,
     titulo: &'a str,
     familia: &'a str,
+    /// A derivación's business days to answer when no protocol is cited
+    /// (`[derivacion] plazo_dias`): printed from the form's one setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plazo_dias: Option<u32>,
 }

@@ -17,7 +17,7 @@ use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 pub use context::{CitedDocument, DocumentContext, Endorsement, Issuance, Letterhead};
 
-pub use stamp::stamp_annulled;
+pub use stamp::{Mark, stamp_copy};
 pub use world::HAND_SIGNATURES_MAX;
 use world::{DocumentWorld, Shared};
 

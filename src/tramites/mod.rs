@@ -151,6 +151,7 @@ impl<'a> Tramites<'a> {
         if !user.role.can_draft() {
             return Err(forbidden(user, "preparar borradores"));
         }
+        form.refuse_internal().map_err(StepError::Forbidden)?;
         if let Some(id) = draft {
             let existing = archive.draft(id).await.map_err(not_found)?;
             if existing.created_by != user.id {

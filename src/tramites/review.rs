@@ -47,7 +47,7 @@ impl Tramites<'_> {
                 &tramite.data(),
                 tramite.loaded_at,
                 None,
-                tramite.draft.replaces_row_id.is_some(),
+                tramite.draft.replaces_row_id,
             )
             .await?;
         let next = tramite.form.workflow.after(&step.id).unwrap_or(step);

@@ -23,7 +23,7 @@ mod verify;
 pub use logging::init_logging;
 pub use page::escape;
 pub use ratelimit::ClientLimiter;
-pub use reach::CrossView;
+pub use reach::{CrossView, DraftReach};
 
 use std::sync::Arc;
 

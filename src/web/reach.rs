@@ -9,9 +9,43 @@
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::accounts::{AccountError, User};
+use crate::accounts::{AccountError, Role, User};
 use crate::archive::{Archive, ArchiveError, DocumentRecord, ExpedienteRecord, NewEvent, SearchHit};
+use crate::forms::StepKind;
 use crate::public_id::PublicId;
+use crate::tramites::{StepError, Tramite};
+
+/// How an account reached a draft it acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftReach {
+    /// Of its own office: its role says what it may do there.
+    Own,
+    /// Of an office under its own, through a grant of this role: the
+    /// visado and nothing else.
+    Granted(Role),
+}
+
+impl DraftReach {
+    /// Nothing if the account may take a step on `tramite` this way. In
+    /// its own office, always (the step's own checks follow). Through a
+    /// grant only the visado: `visado` says the act is giving it or
+    /// rejecting, and the draft must wait at a visado step of the granted
+    /// role. Writing, holding the tablet while people sign, declaring
+    /// paper signatures and signing are the office's own staff's.
+    pub fn allows(self, tramite: &Tramite<'_>, visado: bool) -> Result<(), StepError> {
+        let Self::Granted(role) = self else {
+            return Ok(());
+        };
+        match tramite.step {
+            Some(step) if visado && step.kind == StepKind::Visado && step.role == role => Ok(()),
+            _ => Err(StepError::Forbidden(format!(
+                "el visado que se le concedió en esta oficina solo le permite dar el visto bueno \
+                 o rechazar en un paso de visado de {}; este paso corresponde al personal de la oficina",
+                role.label()
+            ))),
+        }
+    }
+}
 
 /// What a view across offices was of, as the audit trail names it.
 #[derive(Debug, Clone, Copy)]
@@ -212,11 +246,17 @@ impl AppState {
     /// acts there: in their own office, as themselves; in an office under
     /// it where they hold a grant, with the granted role and a cargo that
     /// says which office they act from, so the visado printed on the
-    /// document names it. A draft of any other office is not found.
-    pub async fn acting_on_draft(&self, user: &User, id: PublicId) -> Result<(Archive, User), ArchiveError> {
+    /// document names it; and how it was reached, which
+    /// [`DraftReach::allows`] asks before any step. A draft of any other
+    /// office is not found.
+    pub async fn acting_on_draft(
+        &self,
+        user: &User,
+        id: PublicId,
+    ) -> Result<(Archive, User, DraftReach), ArchiveError> {
         let own = self.archive_for(user).await.map_err(archive_error)?;
         if own.draft(id).await.is_ok() {
-            return Ok((own, user.clone()));
+            return Ok((own, user.clone(), DraftReach::Own));
         }
         let granted = self.accounts.granted_offices(user).await.map_err(archive_error)?;
         for (office, role) in granted {
@@ -226,12 +266,12 @@ impl AppState {
                 self.record_cross_view(user, &archive, CrossView::Draft, (None, None), details)
                     .await?;
                 let acting = self.acting_as(user, role).await?;
-                return Ok((archive, acting));
+                return Ok((archive, acting, DraftReach::Granted(role)));
             }
         }
         // Not theirs to act on: loading it from their own archive says so,
         // as it always did.
-        Ok((own, user.clone()))
+        Ok((own, user.clone(), DraftReach::Own))
     }
 
     /// The archives of the offices where `user` holds a grant, each with
@@ -250,7 +290,7 @@ impl AppState {
     /// `user` with the granted `role`, their cargo followed by their own
     /// office's name and code: «Supervisora de Promotores Sociales —
     /// Coordinación provincial de Coclé (PRV-COCLE)».
-    async fn acting_as(&self, user: &User, role: crate::accounts::Role) -> Result<User, ArchiveError> {
+    async fn acting_as(&self, user: &User, role: Role) -> Result<User, ArchiveError> {
         let office = self
             .accounts
             .office(&user.office_code)

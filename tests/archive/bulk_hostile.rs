@@ -538,3 +538,30 @@ async fn bulk_web_errors_csv_of_formula_headers_opens_as_text(fixture: &crate::F
     assert_opens_as_text(&problems.bytes);
 }
 crate::archive_conformance!(bulk_web_errors_csv_of_formula_headers_opens_as_text);
+
+/// A row with two problems is one row with problems, not two.
+async fn the_lote_page_counts_rows_without_problems_not_problems(fixture: &crate::Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let data_path = data_dir.path().display().to_string();
+    let service = Service::with_config(fixture, service_config(&[("SELLO_DATA_DIR", &data_path)])).await;
+    let (_, password) = service.user("DIF-SLP", "lotes.cuenta", Role::Firmante).await;
+    let mut browser = service.browser("lotes.cuenta", &password).await;
+    let csrf = browser.csrf_token("/lotes").await;
+    let mut sheet = rows(3, &[2]);
+    // Line 3 (the second row): a date that does not exist and a RUN whose
+    // check digit is wrong.
+    sheet[1][1] = "31/02/2026".to_owned();
+    sheet[1][6] = "15.000.035-0".to_owned();
+    let bytes = crate::bulk::csv_bytes(&sheet, false);
+    let started = service
+        .send(upload(&browser, &csrf, "familias.csv", &bytes, true))
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text());
+    let job = started.location();
+    // Only checked: its problems are stored as it is received.
+    let page = browser.get(&job).await.text();
+    assert!(page.contains("2 problema(s)"), "two problems: {page}");
+    assert!(page.contains("3 fila(s), 2 sin problemas."), "{page}");
+    assert!(page.contains("2 fila(s) sin problemas"), "{page}");
+}
+crate::archive_conformance!(the_lote_page_counts_rows_without_problems_not_problems);

@@ -286,7 +286,7 @@ async fn a_carta_and_a_declaracion_exclude_each_other_until_one_is_annulled(fixt
     // Checked the same way before issuing (a draft sent on).
     let form = crate::CATALOG.get("declaracion-no-participacion").expect("form");
     let checked = archive
-        .check_case(form, &declaracion, crate::at(22), None, false)
+        .check_case(form, &declaracion, crate::at(22), None, None)
         .await;
     assert!(
         matches!(&checked, Err(ArchiveError::Issue(IssueError::Invalid(p))) if p.to_string().contains(&carta.folio)),

@@ -318,6 +318,97 @@ async fn every_hash_column_is_known_to_fsck(fixture: &Fixture) {
 }
 crate::archive_conformance!(every_hash_column_is_known_to_fsck);
 
+async fn the_exported_copy_of_a_replaced_document_says_replaced_and_by_which(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let mut data = crate::example_now("oficio-comision");
+    let id = draft(&service, &staff.auxiliar, "oficio-comision", &data).await;
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    let first =
+        step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await["issued"]["document"]
+            .clone();
+    let uri = format!("/api/v1/documents/{}/correct", first["id"].as_str().expect("id"));
+    let correction = service.api("POST", &uri, Some(&staff.auxiliar), None).await;
+    assert_eq!(correction.status, StatusCode::CREATED, "{}", correction.text());
+    let draft_id = crate::public_id(&correction.json()["id"]);
+    data["lugar_evento"] = json!("Auditorio del DIF Estatal, San Luis Potosí");
+    let put = service
+        .api(
+            "PUT",
+            &format!("/api/v1/drafts/{draft_id}"),
+            Some(&staff.auxiliar),
+            Some(json!({"data": data})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    step(
+        &service,
+        &staff.auxiliar,
+        draft_id,
+        "submit",
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let second = step(
+        &service,
+        &staff.directora,
+        draft_id,
+        "sign",
+        None,
+        StatusCode::CREATED,
+    )
+    .await["issued"]["document"]
+        .clone();
+    let new_folio = second["folio"].as_str().expect("folio");
+
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("expediente.zip");
+    let expediente = crate::public_id(&second["expediente_id"]);
+    fixture
+        .archive
+        .export_expediente(expediente, &out)
+        .await
+        .expect("export");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).expect("zip")).expect("zip");
+    let manifest: serde_json::Value = {
+        let mut bytes = Vec::new();
+        zip.by_name("manifest.json")
+            .expect("manifest")
+            .read_to_end(&mut bytes)
+            .expect("read");
+        serde_json::from_slice(&bytes).expect("JSON")
+    };
+    let entry = manifest["documentos"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .find(|d| d["folio"] == first["folio"])
+        .expect("the replaced document")
+        .clone();
+    assert_eq!(entry["estado"], "reemplazado");
+    let copy_name = entry["anulacion"]["copia_marcada"]
+        .as_str()
+        .expect("a marked copy");
+    assert!(copy_name.ends_with("-REEMPLAZADO.pdf"), "{copy_name}");
+    let mut copy = Vec::new();
+    zip.by_name(copy_name)
+        .expect("copy")
+        .read_to_end(&mut copy)
+        .expect("read");
+    let copy_path = dir.path().join("copia.pdf");
+    std::fs::write(&copy_path, copy).expect("write");
+    let text = crate::pdf_text(&copy_path);
+    let compact: String = text.split_whitespace().collect();
+    assert!(compact.contains("REEMPLAZADO"), "{text}");
+    let by: String = format!("reemplazadoporeldocumento{new_folio}")
+        .split_whitespace()
+        .collect();
+    assert!(compact.contains(&by), "{text}");
+    assert!(!text.contains("ANULADO") && !text.contains("anulado"), "{text}");
+}
+crate::archive_conformance!(the_exported_copy_of_a_replaced_document_says_replaced_and_by_which);
+
 async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) {
     let archive = &fixture.archive;
     let carta = fixture

@@ -10,7 +10,7 @@ use sello::accounts::{NewUser, Role, User};
 use serde_json::{Value, json};
 
 use crate::http::Service;
-use crate::in_person::{draw, drawn_png};
+use crate::in_person::{base64, draw, drawn_png};
 use crate::workflows::{draft, issued_pdf_text, step};
 use crate::{Fixture, example_now, public_id};
 
@@ -619,6 +619,114 @@ async fn a_supervisor_granted_the_visado_endorses_a_promotors_acta_and_it_says_f
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }
 crate::archive_conformance!(a_supervisor_granted_the_visado_endorses_a_promotors_acta_and_it_says_from_where);
+
+async fn a_granted_visado_takes_no_in_person_step_in_the_office_below(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    hierarchy(&service).await;
+    let (_, promotor) = account(
+        &service,
+        A,
+        "promotor",
+        "Edwin Batista",
+        "Promotor Social",
+        Role::Capturista,
+    )
+    .await;
+    let (supervisor, supervisora) = account(
+        &service,
+        PROVINCE,
+        "supervisora",
+        "Maritza Rodríguez Castillo",
+        "Supervisora de Promotores Sociales",
+        Role::Revisor,
+    )
+    .await;
+    (service.state.accounts)
+        .grant(&supervisor, A, Role::Revisor, "instalacion")
+        .await
+        .expect("grant");
+    let acta = example_now("acta-comite-familia");
+    let id = draft(&service, &promotor, "acta-comite-familia", &acta).await;
+    step(&service, &promotor, id, "submit", None, StatusCode::OK).await;
+
+    // At the members' signatures, the supervisor sees the draft but holds
+    // no tablet, declares no paper signatures and returns nothing.
+    let mut browser = service
+        .browser("supervisora", "supervisora-contraseña-propia")
+        .await;
+    let page = browser.get(&format!("/borradores/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(
+        !page.text().contains("firma-presencial") && !page.text().contains("Firmarán en papel"),
+        "{}",
+        page.text()
+    );
+    let png = format!("data:image/png;base64,{}", base64(&drawn_png(420, 140, 2)));
+    let pad = browser
+        .post(
+            &format!("/borradores/{id}"),
+            &format!("/borradores/{id}/firma-presencial"),
+            &[
+                ("firmante", "miembros[1]"),
+                ("imagen", &png),
+                ("consentimiento", "si"),
+            ],
+        )
+        .await;
+    assert_eq!(pad.status, StatusCode::FORBIDDEN, "{}", pad.text());
+    assert!(pad.text().contains("visado"), "{}", pad.text());
+    for action in ["papel", "continuar", "rechazar"] {
+        let refused = browser
+            .post(
+                &format!("/borradores/{id}"),
+                &format!("/borradores/{id}/paso"),
+                &[("_accion", action), ("motivo", "Devuelto desde la provincia")],
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{action}: {}",
+            refused.text()
+        );
+    }
+    let paper = service
+        .api(
+            "POST",
+            &format!("/api/v1/drafts/{id}/finish"),
+            Some(&supervisora),
+            Some(json!({"on_paper": true})),
+        )
+        .await;
+    assert_eq!(paper.status, StatusCode::FORBIDDEN, "{}", paper.text());
+    step(
+        &service,
+        &supervisora,
+        id,
+        "reject",
+        Some("Devuelto desde la provincia"),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // Nothing was recorded: still at the members' signatures, none drawn,
+    // no step taken since it was sent.
+    let seen = service
+        .api("GET", &format!("/api/v1/drafts/{id}"), Some(&promotor), None)
+        .await
+        .json();
+    assert_eq!(seen["step"]["id"], "firmas-miembros", "{seen}");
+    let hand = seen["hand_signers"].as_array().expect("hand signers");
+    assert!(hand.iter().all(|h| h["signature"].is_null()), "{seen}");
+    let actions: Vec<&str> = seen["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|s| s["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["enviado"], "{seen}");
+}
+crate::archive_conformance!(a_granted_visado_takes_no_in_person_step_in_the_office_below);
 
 async fn no_office_ends_up_under_itself(fixture: &Fixture) {
     let service = Service::new(fixture).await;

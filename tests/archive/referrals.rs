@@ -412,26 +412,51 @@ async fn a_derivacion_reaches_only_its_office_with_only_what_it_shares(fixture: 
         b_history.iter().any(|a| a == "derivacion.respondida"),
         "{b_history:?}"
     );
-    let views = fixture
-        .archive
-        .document_events(b_row.row_id)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.action == "derivacion.documento_consultado")
-        .count();
-    assert_eq!(views, 1, "A's one look at B's answer");
+    // What of another office's document was seen, data or PDF, by whom.
+    let views = |row_id: i64| {
+        let archive = &fixture.archive;
+        async move {
+            let mut seen: Vec<(String, String)> = archive
+                .document_events(row_id)
+                .await
+                .expect("events")
+                .into_iter()
+                .filter(|e| e.action == "derivacion.documento_consultado")
+                .map(|e| {
+                    let details: Value = serde_json::from_str(&e.details).expect("details");
+                    let view = details["vista"].as_str().unwrap_or("").to_owned();
+                    (e.office_code.unwrap_or_default(), view)
+                })
+                .collect();
+            seen.sort();
+            seen
+        }
+    };
+    let both = |office: &str| {
+        vec![
+            (office.to_owned(), "datos".to_owned()),
+            (office.to_owned(), "pdf".to_owned()),
+        ]
+    };
+    assert_eq!(
+        views(b_row.row_id).await,
+        both(A),
+        "A read B's answer through the API, then its PDF"
+    );
     let shared_row = fixture.archive.document(shared_folio).await.expect("informe");
-    let looked: Vec<_> = fixture
-        .archive
-        .document_events(shared_row.row_id)
-        .await
-        .expect("events")
-        .into_iter()
-        .filter(|e| e.action == "derivacion.documento_consultado")
-        .collect();
-    assert_eq!(looked.len(), 1, "B's one look at the informe shared");
-    assert_eq!(looked[0].office_code.as_deref(), Some(B));
+    assert_eq!(
+        views(shared_row.row_id).await,
+        both(B),
+        "B read the informe shared, then its PDF"
+    );
+    // The derivación itself, read by B through the API: its data seen once.
+    let derivacion_row = fixture.archive.document(&folio).await.expect("derivación");
+    assert!(
+        views(derivacion_row.row_id)
+            .await
+            .contains(&(B.to_owned(), "datos".to_owned())),
+        "B's read of the derivación"
+    );
 
     // The staff pages: B's inbox lists it, C finds no such referral.
     let (_, b_password) = service.user(B, "operadora.web", Role::Capturista).await;
@@ -455,6 +480,154 @@ async fn a_derivacion_reaches_only_its_office_with_only_what_it_shares(fixture: 
     assert!(!c_web.get("/derivaciones").await.text().contains(&folio));
 }
 crate::archive_conformance!(a_derivacion_reaches_only_its_office_with_only_what_it_shares);
+
+/// Starts the correction of `document` as the holder of `token`, with
+/// `data`, and sends it on: the answer to the sending.
+async fn correct_and_send(
+    service: &Service,
+    token: &str,
+    document: &Value,
+    data: &Value,
+) -> crate::http::Answer {
+    let uri = format!(
+        "/api/v1/documents/{}/correct",
+        document["id"].as_str().expect("id")
+    );
+    let started = service.api("POST", &uri, Some(token), None).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text());
+    let id = public_id(&started.json()["id"]);
+    let changed = service
+        .api(
+            "PUT",
+            &format!("/api/v1/drafts/{id}"),
+            Some(token),
+            Some(json!({"data": data})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    service
+        .api("POST", &format!("/api/v1/drafts/{id}/submit"), Some(token), None)
+        .await
+}
+
+async fn correcting_another_answer_does_not_answer_a_derivacion_already_answered(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    let first = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let second = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let first_folio = first["folio"].as_str().expect("folio").to_owned();
+    let second_folio = second["folio"].as_str().expect("folio").to_owned();
+    let x = issue(
+        &service,
+        &staff.b,
+        "contrarreferencia",
+        &contrarreferencia_of(&first_folio),
+    )
+    .await;
+    let y = issue(
+        &service,
+        &staff.b,
+        "contrarreferencia",
+        &contrarreferencia_of(&second_folio),
+    )
+    .await;
+    let x_folio = x["folio"].as_str().expect("folio").to_owned();
+
+    // Y corrected to cite the first derivación: X answers it already.
+    let sent = correct_and_send(&service, &staff.b, &y, &contrarreferencia_of(&first_folio)).await;
+    assert_eq!(sent.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", sent.text());
+    assert!(
+        sent.text()
+            .contains(&format!("ya fue respondida con la contrarreferencia {x_folio}")),
+        "{}",
+        sent.text()
+    );
+    // X corrected, still citing it, answers it again.
+    let sent = correct_and_send(&service, &staff.b, &x, &contrarreferencia_of(&first_folio)).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+}
+crate::archive_conformance!(correcting_another_answer_does_not_answer_a_derivacion_already_answered);
+
+async fn two_answers_sent_at_once_to_one_derivacion_issue_one(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    // B's expediente of the person exists before the race.
+    let opening = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let opening = opening["folio"].as_str().expect("folio").to_owned();
+    issue(
+        &service,
+        &staff.b,
+        "contrarreferencia",
+        &contrarreferencia_of(&opening),
+    )
+    .await;
+    for round in 0..3 {
+        let derivacion = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+        let folio = derivacion["folio"].as_str().expect("folio").to_owned();
+        let body = Some(json!({"form": "contrarreferencia", "data": contrarreferencia_of(&folio)}));
+        let (one, other) = tokio::join!(
+            service.api("POST", "/api/v1/documents", Some(&staff.b), body.clone()),
+            service.api("POST", "/api/v1/documents", Some(&staff.b), body.clone()),
+        );
+        let mut statuses = [one.status, other.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY],
+            "round {round}: {} / {}",
+            one.text(),
+            other.text()
+        );
+        let loser = if one.status == StatusCode::CREATED {
+            &other
+        } else {
+            &one
+        };
+        assert!(loser.text().contains(&folio), "{}", loser.text());
+    }
+}
+crate::archive_conformance!(two_answers_sent_at_once_to_one_derivacion_issue_one);
+
+async fn an_answer_whose_issuance_failed_answers_nothing(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    let derivacion = issue(&service, &staff.a, "derivacion", &derivacion_to(B, &[])).await;
+    let id = public_id(&derivacion["id"]);
+    let folio = derivacion["folio"].as_str().expect("folio").to_owned();
+    let b_archive = fixture
+        .archive
+        .for_office(Office::new(B, "Unidad de Subsidios Sociales"));
+    let data = contrarreferencia_of(&folio);
+    let order = sello::archive::IssueOrder {
+        issued_at: service.state.issuer.now_in(b_archive.office()),
+        ..crate::order("contrarreferencia", &data, None, None)
+    };
+    let failed = b_archive
+        .issue(&order, |_| Err(IssueError::Other("sin papel en la firma".into())))
+        .await;
+    assert!(failed.is_err(), "the answer's issuance fails");
+
+    // The referring office sees no answer, and no document of it.
+    let seen = service
+        .api("GET", &format!("/api/v1/derivaciones/{id}"), Some(&staff.a), None)
+        .await
+        .json();
+    assert_ne!(seen["referral"]["estado"], "respondida", "{seen}");
+    assert!(seen["referral"]["answer_folio"].is_null(), "{seen}");
+    assert_eq!(folios(&seen["documents"]), vec![folio.clone()], "{seen}");
+    // The receiving office is offered to answer it, and does.
+    let (_, password) = service.user(B, "operadora.b", Role::Capturista).await;
+    let mut web = service.browser("operadora.b", &password).await;
+    let page = web.get(&format!("/derivaciones/{id}")).await.text();
+    assert!(page.contains("Responder con una contrarreferencia"), "{page}");
+    let answer = issue(&service, &staff.b, "contrarreferencia", &data).await;
+    let seen = service
+        .api("GET", &format!("/api/v1/derivaciones/{id}"), Some(&staff.a), None)
+        .await
+        .json();
+    assert_eq!(seen["referral"]["answer_folio"], answer["folio"], "{seen}");
+}
+crate::archive_conformance!(an_answer_whose_issuance_failed_answers_nothing);
 
 /// The archive's refusal's problems as one text.
 fn problems_of(error: ArchiveError) -> String {

@@ -556,7 +556,7 @@ async fn drafted_sent_and_signed(
     document
 }
 
-async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture) {
+async fn transport_letters_are_authorised_and_their_weekly_report_is_not_drafted(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = staff(&service).await;
     let letter = drafted_sent_and_signed(
@@ -570,16 +570,65 @@ async fn transport_letters_are_authorised_and_reported_weekly(fixture: &Fixture)
     let text = issued_pdf_text(&service, &staff.directora, fixture, &letter).await;
     assert!(text.contains("Autorización del apoyo de transporte"), "{text}");
 
-    // The weekly report lists the letter issued.
-    let mut report = crate::example_now("reporte-semanal-oficios");
-    let mut row = report["oficios"][0].clone();
-    row["folio"] = letter["folio"].clone();
-    report["oficios"] = json!([row]);
-    let issued = drafted_sent_and_signed(&service, fixture, &staff, "reporte-semanal-oficios", &report).await;
-    let text = issued_pdf_text(&service, &staff.directora, fixture, &issued).await;
-    assert!(text.contains(letter["folio"].as_str().expect("folio")), "{text}");
+    // The weekly report that lists it is Sello's to build from the archive
+    // once the week is over (`registros.rs`); nobody drafts it.
+    let refused = service
+        .api(
+            "POST",
+            "/api/v1/drafts",
+            Some(&staff.auxiliar),
+            Some(json!({"form": "reporte-semanal-oficios", "data": crate::example_now("reporte-semanal-oficios")})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
 }
-crate::archive_conformance!(transport_letters_are_authorised_and_reported_weekly);
+crate::archive_conformance!(transport_letters_are_authorised_and_their_weekly_report_is_not_drafted);
+
+async fn nobody_fills_by_hand_a_form_sello_builds_from_the_archive(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let (_, password) = service.user(OFFICE, "directora.web", Role::Firmante).await;
+    let mut web = service.browser("directora.web", &password).await;
+    for form in ["padron-lote", "padron-programa", "reporte-semanal-oficios"] {
+        let blank = web.get(&format!("/formularios/{form}")).await;
+        assert_eq!(blank.status, StatusCode::BAD_REQUEST, "{form}: {}", blank.text());
+        assert!(blank.text().contains("lo arma Sello"), "{form}: {}", blank.text());
+        let data = crate::example_now(form);
+        let mut fields: Vec<(String, String)> = vec![("_accion".into(), "emitir".into())];
+        if let Some(object) = data.as_object() {
+            for (name, value) in object {
+                if let Some(text) = value.as_str() {
+                    fields.push((name.clone(), text.to_owned()));
+                }
+            }
+        }
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let sent = web.post("/", &format!("/formularios/{form}"), &refs).await;
+        assert_eq!(sent.status, StatusCode::BAD_REQUEST, "{form}: {}", sent.text());
+        for (uri, token) in [
+            ("/api/v1/drafts", &staff.auxiliar),
+            ("/api/v1/documents", &staff.directora),
+        ] {
+            let refused = service
+                .api(
+                    "POST",
+                    uri,
+                    Some(token),
+                    Some(json!({"form": form, "data": data})),
+                )
+                .await;
+            assert_eq!(
+                refused.status,
+                StatusCode::FORBIDDEN,
+                "{form} {uri}: {}",
+                refused.text()
+            );
+        }
+    }
+    let listed = web.get("/formularios").await.text();
+    assert!(!listed.contains("/formularios/padron-lote"), "{listed}");
+}
+crate::archive_conformance!(nobody_fills_by_hand_a_form_sello_builds_from_the_archive);
 
 async fn a_functional_aid_rejected_by_the_director_returns_to_its_drafter(fixture: &Fixture) {
     let service = Service::new(fixture).await;

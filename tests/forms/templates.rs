@@ -144,3 +144,28 @@ fn the_month_names_are_listed_once_in_sello() {
         .collect();
     assert_eq!(lists, ["src/forms/dates.rs"], "lists of month names");
 }
+
+/// The derivación prints its deadline from `[derivacion] plazo_dias`, the
+/// setting that also fixes its due day, never a number of its own.
+#[test]
+fn the_derivacion_prints_the_deadline_its_form_sets() {
+    let mut spec = crate::helpers::form("derivacion").clone();
+    let mut data = crate::helpers::example("derivacion");
+    data.as_object_mut().expect("object").remove("protocolo");
+    for days in [5, 7] {
+        spec.derivacion.as_mut().expect("a derivación").plazo_dias = days;
+        let pdf = crate::helpers::RENDERER
+            .render(
+                &spec,
+                &data,
+                &sello::render::DocumentContext::draft(crate::helpers::issue_time()),
+            )
+            .expect("renders")
+            .pdf;
+        let text = crate::helpers::squash(&crate::helpers::pdf_text(&pdf));
+        assert!(
+            text.contains(&format!("plazo de {days} días hábiles")),
+            "{days}: {text}"
+        );
+    }
+}

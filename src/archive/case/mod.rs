@@ -57,9 +57,16 @@ pub(crate) struct Judged<'a> {
     pub data: &'a Value,
     pub persons: &'a [NamedPerson],
     pub issued_on: &'a str,
-    /// A correction may change a person's identification: it is how an
-    /// identification written wrong before is put right.
-    pub correction: bool,
+    /// For a correction, the key of the document it replaces. A correction
+    /// may change a person's identification: it is how an identification
+    /// written wrong before is put right; and a corrected answer answers
+    /// again the derivación its earlier version answered.
+    pub corrects: Option<i64>,
+    /// Appended to the read of the derivación an answer answers: at
+    /// issuance, the row lock that keeps two answers from both finding it
+    /// unanswered (`Dialect::row_lock`); empty for a check that writes
+    /// nothing.
+    pub referral_lock: &'static str,
 }
 
 /// Judges the data's citations, the expediente's order, the persons'
@@ -76,7 +83,8 @@ pub(crate) async fn judge(
         data,
         persons,
         issued_on,
-        correction,
+        corrects,
+        referral_lock,
     } = *judged;
     let mut problems = Vec::new();
     let mut resolved = Vec::new();
@@ -130,7 +138,7 @@ pub(crate) async fn judge(
         };
         problems.extend(order_problems(form, rule, &current, target.title, issued_on));
     }
-    if let (Some(id), false) = (target.id, correction) {
+    if let (Some(id), None) = (target.id, corrects) {
         let known = persons_in_case(tx, id).await?;
         problems.extend(identity_problems(persons, &known, target.title));
     }
@@ -143,7 +151,7 @@ pub(crate) async fn judge(
         target,
         issued_on,
         &resolved,
-        correction,
+        (corrects, referral_lock),
     )
     .await?;
     problems.extend(found);
@@ -163,15 +171,15 @@ pub(crate) fn refused(problems: Problems) -> ArchiveError {
 impl Archive {
     /// Checks a document's citations, its expediente's order and the
     /// identifications of its persons as they stand now, without taking a
-    /// folio: for a draft sent on (`correction` when it corrects an
-    /// issued document). Issuance judges them again.
+    /// folio: for a draft sent on (`corrects`, the key of the issued
+    /// document a correction replaces). Issuance judges them again.
     pub async fn check_case(
         &self,
         form: &FormSpec,
         data: &Value,
         issued_at: chrono::DateTime<chrono_tz::Tz>,
         expediente: Option<PublicId>,
-        correction: bool,
+        corrects: Option<i64>,
     ) -> Result<Vec<CitedDocument>, ArchiveError> {
         let order = super::IssueOrder {
             form,
@@ -216,7 +224,8 @@ impl Archive {
             data,
             persons: &plan.persons,
             issued_on: &plan.issued_on,
-            correction,
+            corrects,
+            referral_lock: "",
         };
         let judged = judge(&mut tx, &self.office.code, &judged, target).await?;
         tx.rollback().await?;

@@ -56,7 +56,7 @@ pub(crate) async fn judge(
     target: Target<'_>,
     issued_on: &str,
     resolved: &[Resolved],
-    correction: bool,
+    answering_with: (Option<i64>, &'static str),
 ) -> Result<(ReferralPlan, Vec<Problem>), sqlx::Error> {
     let mut plan = ReferralPlan::default();
     let mut problems = Vec::new();
@@ -79,7 +79,7 @@ pub(crate) async fn judge(
         }
     }
     if let Some(rule) = &form.contrarreferencia {
-        match answering(tx, office_code, form, rule, resolved, correction).await? {
+        match answering(tx, office_code, form, rule, resolved, answering_with).await? {
             Ok(found) => plan.answering = found,
             Err(found) => problems.push(found),
         }
@@ -254,7 +254,7 @@ async fn answering(
     form: &FormSpec,
     rule: &Answer,
     resolved: &[Resolved],
-    correction: bool,
+    (corrects, lock): (Option<i64>, &'static str),
 ) -> Result<Result<Option<Answering>, Problem>, sqlx::Error> {
     // Without a resolved citation its own problem is already reported.
     let Some(cited) = resolved.iter().find(|r| r.printed.field == rule.derivacion) else {
@@ -266,14 +266,15 @@ async fn answering(
         .find(|f| f.name == rule.derivacion)
         .map_or(rule.derivacion.as_str(), |f| f.label.as_str());
     let folio = &cited.printed.folio;
-    let found: Option<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT r.id, r.to_office, a.status, a.folio FROM referrals r \
-         LEFT JOIN documents a ON a.id = r.answered_by WHERE r.document_id = $1",
-    )
+    // Locked until the answer's folio is taken and recorded: a second
+    // answer waits here, then finds the first.
+    let found: Option<(i64, String, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT id, to_office, answered_by FROM referrals WHERE document_id = $1{lock}"
+    ))
     .bind(cited.cited_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((referral_id, _, answer_status, answer_folio)) = found.filter(|f| f.1 == office_code) else {
+    let Some((referral_id, _, answered_by)) = found.filter(|f| f.1 == office_code) else {
         return Ok(Err(problem(
             &rule.derivacion,
             format!(
@@ -282,9 +283,21 @@ async fn answering(
             ),
         )));
     };
-    let answer = answer_folio.unwrap_or_default();
+    let (answer_status, answer) = match answered_by {
+        Some(answer) => {
+            sqlx::query_as::<_, (String, String)>("SELECT status, folio FROM documents WHERE id = $1")
+                .bind(answer)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map_or((None, String::new()), |(status, folio)| (Some(status), folio))
+        }
+        None => (None, String::new()),
+    };
+    // Only the correction of the answer in force answers it again; the
+    // correction of any other document is a new answer like any other.
+    let corrects_the_answer = corrects.is_some() && corrects == answered_by;
     match answer_status.as_deref() {
-        Some("emitido") if !correction => Ok(Err(problem(
+        Some("emitido") if !corrects_the_answer => Ok(Err(problem(
             &rule.derivacion,
             format!(
                 "«{label}»: la derivación {folio} ya fue respondida con la contrarreferencia {answer}; \

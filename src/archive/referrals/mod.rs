@@ -3,9 +3,12 @@
 //! installation; the receiving office sees it in its inbox with exactly
 //! the documents it shares and nothing else of the case, and answers it
 //! with a contrarreferencia of its own that cites it, which the referring
-//! office then sees in its expediente. Opening it marks it received.
-//! Every share, reception, answer and view of another office's document
-//! goes into the audit trail. An office that neither sent nor received a
+//! office then sees in its expediente. Opening it marks it received: a
+//! person of the receiving office on its page, or the office's system
+//! taking it through the API (`received_by` then ends in «(API)»); either
+//! way it reached the office. Every share, reception, answer and view of
+//! another office's document (its PDF, or its data through the API) goes
+//! into the audit trail. An office that neither sent nor received a
 //! referral finds nothing, as it finds nothing of another office's archive.
 //! What the rules judge when the folio is taken is in [`judge`].
 
@@ -26,17 +29,17 @@ use crate::public_id::PublicId;
 /// The SQL condition, over a document `d`, that it belongs to another
 /// office and is shared with the office the parameter `office` names: a
 /// derivación sent to it, a document such a derivación shares, or the
-/// answer to a derivación it sent. A derivación counts once it was issued
-/// (it has its PDF), even if annulled later; one whose issuance failed
-/// shares nothing.
+/// answer to a derivación it sent. A derivación or an answer counts once
+/// it was issued (it has its PDF), even if annulled later; one whose
+/// issuance failed shares and answers nothing.
 pub(crate) fn shared_with(office: &str) -> String {
     format!(
         "(d.id IN (SELECT r.document_id FROM referrals r JOIN documents x ON x.id = r.document_id \
          WHERE r.to_office = {office} AND x.pdf_sha256 IS NOT NULL) \
          OR d.id IN (SELECT s.document_id FROM referral_shares s JOIN referrals r ON r.id = s.referral_id \
          JOIN documents x ON x.id = r.document_id WHERE r.to_office = {office} AND x.pdf_sha256 IS NOT NULL) \
-         OR d.id IN (SELECT r.answered_by FROM referrals r WHERE r.from_office = {office} \
-         AND r.answered_by IS NOT NULL))"
+         OR d.id IN (SELECT r.answered_by FROM referrals r JOIN documents x ON x.id = r.answered_by \
+         WHERE r.from_office = {office} AND x.pdf_sha256 IS NOT NULL))"
     )
 }
 
@@ -115,7 +118,8 @@ impl ReferralRecord {
 
     /// The answer issued, whatever became of it since (see
     /// [`ReferralRecord::state`] for whether it is in force); `None` while
-    /// none was issued.
+    /// none was issued. An answer whose issuance failed has no PDF and is
+    /// never joined here (`REFERRAL_FROM`): it answered nothing.
     pub fn answer(&self) -> Option<(PublicId, &str)> {
         match (self.answer_status.as_deref(), self.answer_id, &self.answer_folio) {
             (Some("emitido" | "reemplazado" | "anulado"), Some(id), Some(folio)) => Some((id, folio)),
@@ -129,9 +133,11 @@ const REFERRAL_COLUMNS: &str = "d.public_id, d.id AS document_row_id, d.folio, d
      a.public_id AS answer_public_id, a.folio AS answer_folio, a.status AS answer_status, \
      d.expediente_id AS expediente_row_id, a.expediente_id AS answer_expediente_row_id";
 
-/// Referrals with their derivación issued (whatever became of it since).
+/// Referrals with their derivación issued (whatever became of it since),
+/// and their answer if one was issued: a document being issued, or whose
+/// issuance failed, has no PDF and is no answer.
 const REFERRAL_FROM: &str = "FROM referrals r JOIN documents d ON d.id = r.document_id \
-     LEFT JOIN documents a ON a.id = r.answered_by AND a.status <> 'reservado' \
+     LEFT JOIN documents a ON a.id = r.answered_by AND a.pdf_sha256 IS NOT NULL \
      WHERE d.pdf_sha256 IS NOT NULL";
 
 fn now() -> String {
@@ -236,13 +242,14 @@ impl Archive {
     }
 
     /// The documents a referral lets both offices see: the derivación,
-    /// the documents it shares and its answer (if issued), in that order.
+    /// the documents it shares and its answer (if issued: with its PDF),
+    /// in that order.
     pub async fn referral_documents(
         &self,
         referral: &ReferralRecord,
     ) -> Result<Vec<(DocumentRecord, String)>, ArchiveError> {
         let sql = format!(
-            "SELECT {DOCUMENT_COLUMNS}, office_code FROM documents WHERE status <> 'reservado' AND (id = $1 \
+            "SELECT {DOCUMENT_COLUMNS}, office_code FROM documents WHERE pdf_sha256 IS NOT NULL AND (id = $1 \
              OR id IN (SELECT s.document_id FROM referral_shares s JOIN referrals r ON r.id = s.referral_id \
              WHERE r.document_id = $1) \
              OR id IN (SELECT r.answered_by FROM referrals r WHERE r.document_id = $1 AND r.answered_by IS NOT NULL)) \
@@ -277,8 +284,31 @@ impl Archive {
             .find(|(d, _)| d.id == document)
             .ok_or_else(|| ArchiveError::DocumentNotFound(document.to_string()))?;
         let pdf = self.pdf(&record).await?;
-        if office_code != self.office.code {
-            let mut tx = self.store.begin_write().await?;
+        self.record_referral_views(referral, &[(record.clone(), office_code)], actor, "pdf")
+            .await?;
+        Ok((record, pdf))
+    }
+
+    /// Records in the audit trail that `actor` of this office saw, through
+    /// `referral`, the documents of `seen` that are another office's:
+    /// `view` says what of them, `pdf` or `datos` (their data, as the API
+    /// gives them). Documents of this office record nothing.
+    pub async fn record_referral_views(
+        &self,
+        referral: &ReferralRecord,
+        seen: &[(DocumentRecord, String)],
+        actor: &str,
+        view: &str,
+    ) -> Result<(), ArchiveError> {
+        let others: Vec<&(DocumentRecord, String)> = seen
+            .iter()
+            .filter(|(_, office)| *office != self.office.code)
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin_write().await?;
+        for (record, office_code) in others {
             append_event(
                 &mut tx,
                 NewEvent {
@@ -292,13 +322,14 @@ impl Archive {
                         "folio": record.folio,
                         "derivacion": referral.folio,
                         "oficina_del_documento": office_code,
+                        "vista": view,
                     }),
                 },
             )
             .await?;
-            tx.commit().await?;
         }
-        Ok((record, pdf))
+        tx.commit().await?;
+        Ok(())
     }
 }
 

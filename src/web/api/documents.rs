@@ -159,6 +159,8 @@ pub async fn issue_document(
         .catalog
         .get(&body.form)
         .ok_or_else(|| ApiError::not_found(format!("form: no existe el formulario «{}»", body.form)))?;
+    form.refuse_internal()
+        .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("form: {why}")))?;
     if !form.workflow.allows_direct_issue(user.role) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -203,6 +203,9 @@ pub async fn correct_document(
             format!("el formulario «{}» ya no está en el catálogo", document.form),
         )
     })?;
+    // A register is corrected by building it again, not by hand.
+    form.refuse_internal()
+        .map_err(|why| ApiError::new(StatusCode::FORBIDDEN, "forbidden", why))?;
     let actor = format!("{} (API)", user.username);
     let id = archive
         .start_correction(
@@ -216,11 +219,13 @@ pub async fn correct_document(
 }
 
 /// A draft of the caller's office (or of an office under it where they
-/// were granted its visado), with its workflow, steps and audit trail.
+/// were granted its visado), with its workflow, steps and audit trail;
+/// for a role that drafts (an archivist reads documents, not drafts).
 #[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "borradores",
     params(("id" = PublicId, Path, description = "Identificador del borrador")),
     responses((status = 200, body = DraftBody), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)))]
 pub async fn get_draft(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
@@ -228,8 +233,12 @@ pub async fn get_draft(
 ) -> Result<Json<DraftBody>, ApiError> {
     let id = draft_id(&id)?;
     // A draft awaiting a visado granted to the caller in an office under
-    // theirs is shown to them too.
-    let (archive, _) = state.acting_on_draft(&user, id).await?;
+    // theirs is shown to them too. As on the staff page, the role that
+    // opens it is the one they act with there.
+    let (archive, acting, _) = state.acting_on_draft(&user, id).await?;
+    if !acting.role.can_draft() {
+        return Err(ApiError::forbidden(acting.role));
+    }
     Ok(Json(draft_body_in(&state, &archive, id).await?))
 }
 
@@ -305,9 +314,11 @@ pub async fn take_step(
             .map_err(|e| ApiError::bad_request(format!("cuerpo JSON no válido: {e}")))?
     };
     // In the caller's office, or where they were granted a visado.
-    let (archive, user) = state.acting_on_draft(&user, id).await?;
+    let (archive, user, reach) = state.acting_on_draft(&user, id).await?;
     let tramites = state.tramites();
     let tramite = tramites.load(&archive, id).await?;
+    // Through a grant, only the visado: giving it or rejecting.
+    reach.allows(&tramite, matches!(action, Action::Approve | Action::Reject))?;
     let reason = note.reason.as_deref();
     let mut issued = None;
     match action {

@@ -72,11 +72,15 @@ pub async fn list(
     }))
 }
 
-/// One referral, by its derivación's id. The receiving office's first
-/// look marks it `recibida`.
+/// One referral, by its derivación's id, with the data of the documents
+/// it shares: what an integrating office's system takes into its own
+/// case. Each document of the other office returned is a view recorded
+/// in the audit trail, as its PDF is. The receiving office's first look
+/// marks it `recibida`: through the API its system took delivery, and
+/// `received_by` says so («usuario (API)»).
 #[utoipa::path(get, path = "/api/v1/derivaciones/{id}", tag = "derivaciones", operation_id = "get_referral",
     summary = "Una derivación",
-    description = "Por el identificador de su documento, con los documentos que comparte y su respuesta. La primera consulta de la oficina que la recibe la marca como recibida.",
+    description = "Por el identificador de su documento, con los documentos que comparte (y sus datos) y su respuesta. Cada documento de la otra oficina devuelto queda en el historial como consultado, igual que su PDF. La primera consulta de la oficina que la recibe la marca como recibida, por el usuario de la API (received_by termina en «(API)»).",
     params(("id" = crate::public_id::PublicId, Path, description = "Identificador de la derivación (el de su documento)")),
     responses((status = 200, body = ReferralBody), (status = 400, body = super::ErrorBody),
         (status = 401, body = super::ErrorBody),
@@ -91,6 +95,9 @@ pub async fn get(
     let actor = format!("{} (API)", user.username);
     let referral = archive.open_referral(id, &actor).await?;
     let documents = archive.referral_documents(&referral).await?;
+    archive
+        .record_referral_views(&referral, &documents, &actor, "datos")
+        .await?;
     Ok(Json(ReferralBody {
         referral: view(&referral, today(&state, &archive)),
         documents: documents

@@ -288,6 +288,9 @@ pub async fn correct(
             format!("el formulario «{}» ya no está en el catálogo", document.form),
         ));
     };
+    // A register is corrected by building it again, not by hand.
+    spec.refuse_internal()
+        .map_err(|why| PageError::bad_request(&staff, why))?;
     let user = staff.user();
     let first = &spec.workflow.first().id;
     let draft = archive

@@ -217,6 +217,8 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             format!("No existe el formulario «{id}»."),
         ));
     };
+    form.refuse_internal()
+        .map_err(|why| PageError::bad_request(&staff, why))?;
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
     let (data, filled) = remembered(&archive, staff.user().id, form)
         .await
@@ -313,11 +315,12 @@ async fn remembered(
 }
 
 pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
-    staff.require(|role| role.can_draft())?;
     let id = public_id(&staff, &id, "ese borrador")?;
-    // Of their office, or awaiting a visado granted to them below it.
-    let (archive, acting) = state.acting_on_draft(staff.user(), id).await.or_page(&staff)?;
+    // Of their office, or awaiting a visado granted to them below it; the
+    // role that opens it is the one they act with there, as in the API.
+    let (archive, acting, reach) = state.acting_on_draft(staff.user(), id).await.or_page(&staff)?;
     let staff = staff.acting_as(acting);
+    staff.require(|role| role.can_draft())?;
     let tramite = match state.tramites().load(&archive, id).await {
         Ok(tramite) => tramite,
         Err(StepError::NotFound(message) | StepError::Refused(message)) => {
@@ -333,7 +336,7 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
         let signers = (state.tramites().hand_signers_of(&archive, &tramite).await)
             .map_err(Failure::unavailable)
             .or_page(&staff)?;
-        let body = tramite::review_page(&state, &staff, &archive, &tramite, &signers, None);
+        let body = tramite::review_page(&state, (&staff, reach), &archive, &tramite, &signers, None);
         return Ok(Html(body.into_string()).into_response());
     }
     let data = tramite.data();

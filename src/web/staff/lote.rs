@@ -36,6 +36,13 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
     let finished = job.is_finished();
     let elapsed = ((crate::queue::now_ms() - job.created_at).max(1) as f64) / 1000.0;
     let remaining = job.valid_rows.saturating_sub(done);
+    // A row may have several problems: the rows without any, by line.
+    let lines_with_problems = problems
+        .iter()
+        .map(|p| p.line)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let clean_rows = job.total_rows.saturating_sub(lines_with_problems);
     let body = page(
         &staff,
         &format!("{}: {}", lote_name(&job), form_title(&state, &job.form)),
@@ -44,7 +51,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 // Refreshes itself while the job runs; no script needed.
                 meta http-equiv="refresh" content="2";
             }
-            p { (job.file_name) ": " (job.total_rows) " fila(s), " (job.total_rows - problems.len().min(job.total_rows)) " sin problemas." }
+            p { (job.file_name) ": " (job.total_rows) " fila(s), " (clean_rows) " sin problemas." }
             @if !job.unused_columns.is_empty() {
                 (notice("aviso", &format!(
                     "Ningún campo lee las columnas {}; si alguna debía llenar un campo, corrija su nombre y vuelva a subir el archivo.",
@@ -55,8 +62,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 (notice("error", &format!("El lote no se pudo emitir: {failure}")))
             } @else if finished && job.valid_rows == 0 {
                 (notice("aviso", &format!(
-                    "Solo se revisó la planilla: no se emitió ningún documento. {} fila(s) sin problemas.",
-                    job.total_rows - problems.len().min(job.total_rows)
+                    "Solo se revisó la planilla: no se emitió ningún documento. {clean_rows} fila(s) sin problemas."
                 )))
             } @else if finished {
                 (notice("ok", &format!("Terminado: {} documento(s).", documents.len())))

@@ -100,7 +100,8 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                     dt { "Contrarreferencia" } dd { (folio) }
                 }
             }
-            @if receiving && referral.answer().is_none() {
+            // Until an answer is in force: one annulled leaves it to answer again.
+            @if receiving && referral.state(today) != ReferralState::Respondida {
                 div.acciones { a.boton href="/formularios/contrarreferencia" { "Responder con una contrarreferencia" } }
                 p { "Cite en ella el folio " strong { (referral.folio) } "." }
             }

@@ -82,6 +82,8 @@ pub async fn submit(
             format!("No existe el formulario «{id}»."),
         ));
     };
+    form.refuse_internal()
+        .map_err(|why| PageError::bad_request(&staff, why))?;
     let control = |name: &str| {
         pairs
             .iter()

@@ -22,10 +22,10 @@ use crate::forms::{Action, HandSigner, StepKind};
 use crate::public_id::PublicId;
 use crate::signed_pdf::IssueError;
 use crate::tramites::{NOTE_MAX, Signed, StepError, Tramite};
-use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::page::{long_date, short_moment};
 use crate::web::ui::{csrf_field, notice, page};
+use crate::web::{AppState, DraftReach};
 
 /// What a step was recorded as, for people.
 fn action_label(action: Action) -> &'static str {
@@ -132,11 +132,11 @@ pub fn draft_title(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> String {
 }
 
 /// The page of a draft past its elaboration: what it says (as a preview),
-/// its workflow, and the step's buttons for whoever takes it. Dates are in
-/// `archive`'s office's time zone.
+/// its workflow, and the step's buttons for whoever takes it (through a
+/// grant, only a visado's). Dates are in `archive`'s office's time zone.
 pub fn review_page(
     state: &AppState,
-    staff: &Staff,
+    (staff, reach): (&Staff, DraftReach),
     archive: &Archive,
     tramite: &Tramite<'_>,
     signers: &[(HandSigner, Option<HandSignatureRecord>)],
@@ -146,7 +146,8 @@ pub fn review_page(
     let id = tramite.draft.id;
     let step = tramite.step;
     let last_signature = step.is_some_and(|s| tramite.form.workflow.after(&s.id).is_none());
-    let collecting = step.is_some_and(|s| s.kind == StepKind::Presencial) && tramite.awaits(user);
+    let takes_step = tramite.awaits(user) && reach.allows(tramite, true).is_ok();
+    let collecting = step.is_some_and(|s| s.kind == StepKind::Presencial) && takes_step;
     let zone = state.issuer.time_zone_of(archive.office());
     let data = tramite.data();
     page(
@@ -169,7 +170,7 @@ pub fn review_page(
                 (read_only(tramite.form, &data))
             }
             @if !signers.is_empty() { (in_person(staff, id, signers, collecting)) }
-            @if let Some(step) = step.filter(|_| tramite.awaits(user)) {
+            @if let Some(step) = step.filter(|_| takes_step) {
                 form.tarjeta method="post" action={"/borradores/" (id) "/paso"} {
                     (csrf_field(staff))
                     @if step.kind == StepKind::Visado {
@@ -216,10 +217,14 @@ pub async fn act(
     Path(id): Path<String>,
     StaffForm { staff, form }: StaffForm<StepForm>,
 ) -> PageResult {
-    let (archive, tramite, staff) = office_draft(&state, &staff, &id).await?;
+    let (archive, tramite, staff, reach) = office_draft(&state, &staff, &id).await?;
     let user = staff.user();
     let tramites = state.tramites();
     let note = Some(form.motivo.as_str());
+    let visado = matches!(form.action.as_str(), "aprobar" | "rechazar");
+    if let Err(refused) = reach.allows(&tramite, visado) {
+        return step_refused(&state, (&staff, reach), &archive, &tramite, refused).await;
+    }
     let done = match form.action.as_str() {
         "aprobar" => tramites
             .approve(&archive, &tramite, user, note)
@@ -243,7 +248,7 @@ pub async fn act(
     match done {
         Ok(Some(document)) => Ok(Redirect::to(&format!("/documentos/{document}")).into_response()),
         Ok(None) => Ok(Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response()),
-        Err(error) => step_refused(&state, &staff, &archive, &tramite, error).await,
+        Err(error) => step_refused(&state, (&staff, reach), &archive, &tramite, error).await,
     }
 }
 
@@ -262,11 +267,15 @@ pub async fn sign_in_person(
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<PadForm>,
 ) -> PageResult {
-    let (archive, tramite, staff) = office_draft(&state, &staff, &id).await?;
+    let (archive, tramite, staff, reach) = office_draft(&state, &staff, &id).await?;
     let user = staff.user();
+    // Holding the tablet while people sign is the office's own staff's.
+    if let Err(refused) = reach.allows(&tramite, false) {
+        return step_refused(&state, (&staff, reach), &archive, &tramite, refused).await;
+    }
     let Some(png) = pad_png(&form.imagen) else {
         let refused = StepError::Refused("firma: dibuje la firma en el recuadro antes de guardarla".into());
-        return step_refused(&state, &staff, &archive, &tramite, refused).await;
+        return step_refused(&state, (&staff, reach), &archive, &tramite, refused).await;
     };
     let drawing = crate::tramites::Drawing {
         signer: &form.firmante,
@@ -280,7 +289,7 @@ pub async fn sign_in_person(
         .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/borradores/{}", tramite.draft.id)).into_response()),
-        Err(error) => step_refused(&state, &staff, &archive, &tramite, error).await,
+        Err(error) => step_refused(&state, (&staff, reach), &archive, &tramite, error).await,
     }
 }
 
@@ -320,26 +329,24 @@ pub async fn hand_signature_image(
     .await
 }
 
-/// The draft of the staff member's office whose public id is `id`, in its
-/// workflow.
 /// A draft of the staff member's office, or of one under it where they
-/// were granted its visado; with the staff member as they act on it (see
-/// `AppState::acting_on_draft`).
+/// were granted its visado; with the staff member as they act on it and
+/// how they reached it (see `AppState::acting_on_draft`).
 async fn office_draft<'a>(
     state: &'a AppState,
     staff: &Staff,
     id: &str,
-) -> Result<(Archive, Tramite<'a>, Staff), PageError> {
+) -> Result<(Archive, Tramite<'a>, Staff, DraftReach), PageError> {
     let id = public_id(staff, id, "ese borrador")?;
-    let (archive, acting) = state.acting_on_draft(staff.user(), id).await.or_page(staff)?;
+    let (archive, acting, reach) = state.acting_on_draft(staff.user(), id).await.or_page(staff)?;
     let tramite = state.tramites().load(&archive, id).await.or_page(staff)?;
-    Ok((archive, tramite, staff.acting_as(acting)))
+    Ok((archive, tramite, staff.acting_as(acting), reach))
 }
 
 /// A step not taken: the draft's page again, saying why.
 async fn step_refused(
     state: &AppState,
-    staff: &Staff,
+    (staff, reach): (&Staff, DraftReach),
     archive: &Archive,
     tramite: &Tramite<'_>,
     error: StepError,
@@ -366,13 +373,13 @@ async fn step_refused(
         .await
         .unwrap_or_default();
     let message = notice("error", &capitalized(&text));
-    let body = review_page(state, staff, archive, tramite, &signers, Some(message));
+    let body = review_page(state, (staff, reach), archive, tramite, &signers, Some(message));
     Ok((status, Html(body.into_string())).into_response())
 }
 
 /// The draft as it would print, without folio or signature.
 pub async fn preview(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
-    let (archive, tramite, staff) = office_draft(&state, &staff, &id).await?;
+    let (archive, tramite, staff, _) = office_draft(&state, &staff, &id).await?;
     let data: Value = serde_json::from_str(&tramite.draft.data).unwrap_or_default();
     let mut drawn = Vec::new();
     for (signer, signature) in state
