@@ -3,6 +3,7 @@
 //! account read or review below its office. Passwords are kept as Argon2id hashes and
 //! tokens as SHA-256 digests, so a copy of the database opens nothing.
 
+mod defaults;
 mod hierarchy;
 mod offices;
 mod password;
@@ -11,6 +12,7 @@ mod tokens;
 mod users;
 
 pub use crate::roles::Role;
+pub use defaults::{DEFAULT_MAX, OFFICE_DEFAULTS};
 pub use hierarchy::{GRANTABLE, OfficeGrant, OfficeNode};
 pub use offices::{IdentityChange, OfficeRow};
 pub use password::{PasswordError, hash_password, one_time_password, verify_password};

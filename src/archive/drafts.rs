@@ -45,10 +45,19 @@ const DRAFT_COLUMNS: &str = "d.id, d.public_id, d.form, d.data, d.created_by, u.
      (SELECT x.public_id FROM documents x WHERE x.id = d.document_id) AS document_public_id, d.step, d.replaces, \
      (SELECT r.public_id FROM documents r WHERE r.id = d.replaces) AS replaces_public_id";
 
+/// Who changed a draft and the labels of the fields they changed.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftEdit<'a> {
+    pub username: &'a str,
+    pub changed: &'a [String],
+}
+
 impl Archive {
     /// Saves a new draft at its workflow's `first_step`, or updates draft
     /// `id` if it is still at that step (sent on, it changes only after a
-    /// rejection brings it back); returns its id.
+    /// rejection brings it back); returns its id. An update that changed
+    /// fields records which (`edit`: their labels, never their values) in
+    /// the audit trail, in the same transaction.
     pub async fn save_draft(
         &self,
         id: Option<PublicId>,
@@ -56,34 +65,48 @@ impl Archive {
         data: &Value,
         user_id: i64,
         first_step: &str,
+        edit: Option<DraftEdit<'_>>,
     ) -> Result<PublicId, ArchiveError> {
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let data = data.to_string();
         let id = match id {
             Some(id) => {
-                let changed = {
-                    let pool = self.store.pool();
-                    sqlx::query(
-                        "UPDATE drafts SET data = $3, updated_at = $4 \
-                         WHERE public_id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
-                         AND (step IS NULL OR step = $6)",
-                    )
-                    .bind(id)
-                    .bind(&self.office.code)
-                    .bind(&data)
-                    .bind(&now)
-                    .bind(form)
-                    .bind(first_step)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-                };
-                if changed == 0 {
+                let mut tx = self.store.begin_write().await?;
+                let row: Option<i64> = sqlx::query_scalar(
+                    "UPDATE drafts SET data = $3, updated_at = $4 \
+                     WHERE public_id = $1 AND office_code = $2 AND document_id IS NULL AND form = $5 \
+                     AND (step IS NULL OR step = $6) RETURNING id",
+                )
+                .bind(id)
+                .bind(&self.office.code)
+                .bind(&data)
+                .bind(&now)
+                .bind(form)
+                .bind(first_step)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
                     return Err(ArchiveError::Refused(
                         "el borrador no existe, es de otro formulario, ya se envió a revisión o ya se emitió; no se puede cambiar"
                             .into(),
                     ));
+                };
+                if let Some(edit) = edit.filter(|edit| !edit.changed.is_empty()) {
+                    append_event(
+                        &mut tx,
+                        NewEvent {
+                            actor: edit.username.to_owned(),
+                            action: "borrador.modificado",
+                            office_code: Some(self.office.code.clone()),
+                            document_id: None,
+                            expediente_id: None,
+                            draft_id: Some(row),
+                            details: json!({ "campos": edit.changed }),
+                        },
+                    )
+                    .await?;
                 }
+                tx.commit().await?;
                 id
             }
             None => {

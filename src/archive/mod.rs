@@ -48,7 +48,7 @@ pub use bulk_lock::{BulkLock, BulkLockError};
 pub use case::{CitationLink, Citations};
 pub use checks::{AuditReport, BlobProblem, FsckReport};
 pub use documents::{DocumentRecord, ExpedienteRecord, PersonRow, SignatureRow, Status};
-pub use drafts::DraftRecord;
+pub use drafts::{DraftEdit, DraftRecord};
 pub use export::{ExportSummary, pdf_file_name};
 pub use extensions::{Extension, ExtensionCandidate, ExtensionKind};
 pub use filing::{ExpedienteRef, NamedPerson, expediente_of, normal_identity, persons_in};

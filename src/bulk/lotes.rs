@@ -50,6 +50,9 @@ pub struct NewLote<'a> {
     pub signer: &'a str,
     pub cargo: &'a str,
     pub actor: &'a str,
+    /// Prepared by someone who does not sign its form: stored, not run,
+    /// until the role that signs approves it (`bulk::approval`).
+    pub awaiting_approval: bool,
     /// The rows to issue; none for a dry run.
     pub rows: &'a [ReadyRow],
     pub problems: &'a [RowProblem],
@@ -77,6 +80,13 @@ pub struct LoteRecord {
     pub failure: Option<String>,
     /// The tomos of its padrón: (document, folio).
     pub padron: Vec<(PublicId, String)>,
+    /// Waiting for the role that signs its form to approve it.
+    pub awaiting_approval: bool,
+    /// Who uploaded and sent it, when someone else approved it.
+    pub prepared_by: Option<String>,
+    /// Who approved it (and signed its documents), and when.
+    pub approved_by: Option<String>,
+    pub approved_at: Option<i64>,
 }
 
 impl LoteRecord {
@@ -86,7 +96,8 @@ impl LoteRecord {
 }
 
 const LOTE_COLUMNS: &str = "id, public_id, office_code, form, file_name, on_paper, issued_at, time_zone, \
-     total_rows, valid_rows, unused_columns, signer, cargo, actor, created_at, finished_at, failure, padron";
+     total_rows, valid_rows, unused_columns, signer, cargo, actor, created_at, finished_at, failure, padron, \
+     awaiting_approval, prepared_by, approved_by, approved_at";
 
 #[derive(sqlx::FromRow)]
 struct LoteRow {
@@ -108,6 +119,10 @@ struct LoteRow {
     finished_at: Option<i64>,
     failure: Option<String>,
     padron: Option<String>,
+    awaiting_approval: i64,
+    prepared_by: Option<String>,
+    approved_by: Option<String>,
+    approved_at: Option<i64>,
 }
 
 impl TryFrom<LoteRow> for LoteRecord {
@@ -150,20 +165,26 @@ impl TryFrom<LoteRow> for LoteRecord {
             finished_at: row.finished_at,
             failure: row.failure,
             padron,
+            awaiting_approval: row.awaiting_approval != 0,
+            prepared_by: row.prepared_by,
+            approved_by: row.approved_by,
+            approved_at: row.approved_at,
         })
     }
 }
 
 /// Records `lote`, its rows and problems, and (when it has rows) enqueues
 /// its run, in one transaction; returns its id. A lote with no rows to
-/// issue is finished at once.
+/// issue is finished at once; one awaiting approval is enqueued when it
+/// is approved.
 pub async fn create_lote(store: &Store, lote: &NewLote<'_>) -> Result<i64, LoteError> {
     let now = crate::queue::now_ms();
     let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO lotes (public_id, office_code, form, file_name, on_paper, issued_at, time_zone, \
-         total_rows, valid_rows, unused_columns, signer, cargo, actor, created_at, finished_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+         total_rows, valid_rows, unused_columns, signer, cargo, actor, created_at, finished_at, \
+         awaiting_approval, prepared_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
     )
     .bind(lote.public_id)
     .bind(lote.office_code)
@@ -180,6 +201,8 @@ pub async fn create_lote(store: &Store, lote: &NewLote<'_>) -> Result<i64, LoteE
     .bind(lote.actor)
     .bind(now)
     .bind(lote.rows.is_empty().then_some(now))
+    .bind(i64::from(lote.awaiting_approval))
+    .bind(lote.awaiting_approval.then_some(lote.actor))
     .fetch_one(&mut *tx)
     .await?;
     for row in lote.rows {
@@ -197,24 +220,47 @@ pub async fn create_lote(store: &Store, lote: &NewLote<'_>) -> Result<i64, LoteE
     for problem in lote.problems {
         insert_problem(&mut tx, id, problem).await?;
     }
-    if !lote.rows.is_empty() {
-        let job = NewJob::new(LOTE_JOB, json!({ "lote": id }))
-            .max_attempts(LOTE_ATTEMPTS)
-            .in_group(&lote.public_id.to_string());
-        Queue::enqueue_in(&mut tx, &job).await?;
+    if lote.rows.is_empty() {
+        // Nothing to issue: finished already.
+    } else if lote.awaiting_approval {
+        let sent = crate::archive::NewEvent {
+            actor: lote.actor.to_owned(),
+            action: "lote.enviado",
+            office_code: Some(lote.office_code.to_owned()),
+            document_id: None,
+            expediente_id: None,
+            draft_id: None,
+            details: json!({ "lote": lote.public_id.to_string(), "filas": lote.rows.len() }),
+        };
+        crate::archive::audit::append_event(&mut tx, sent).await?;
+    } else {
+        enqueue_run(&mut tx, id, lote.public_id).await?;
     }
     tx.commit().await?;
     Ok(id)
 }
 
+/// Enqueues the run of the lote `id`: whichever instance claims it issues
+/// its rows.
+pub(super) async fn enqueue_run(tx: &mut Tx, id: i64, public_id: PublicId) -> Result<(), LoteError> {
+    let job = NewJob::new(LOTE_JOB, json!({ "lote": id }))
+        .max_attempts(LOTE_ATTEMPTS)
+        .in_group(&public_id.to_string());
+    Queue::enqueue_in(tx, &job).await?;
+    Ok(())
+}
+
 async fn insert_problem(tx: &mut Tx, lote: i64, problem: &RowProblem) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO lote_problems (lote_id, line, column_name, message) VALUES ($1, $2, $3, $4)")
-        .bind(lote)
-        .bind(count(problem.line))
-        .bind(&problem.column)
-        .bind(&problem.message)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO lote_problems (lote_id, line, column_name, message, person) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(lote)
+    .bind(count(problem.line))
+    .bind(&problem.column)
+    .bind(&problem.message)
+    .bind(&problem.person)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -264,13 +310,15 @@ pub async fn lotes_of_office(store: &Store, office: &str) -> Result<Vec<(LoteRec
     Ok(lotes)
 }
 
-/// Whether `office` has a lote still being issued.
+/// Whether `office` has a lote still being issued (one waiting for
+/// approval is not being issued).
 pub async fn office_busy(store: &Store, office: &str) -> Result<bool, LoteError> {
-    let busy: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM lotes WHERE office_code = $1 AND finished_at IS NULL")
-            .bind(office)
-            .fetch_one(store.pool())
-            .await?;
+    let busy: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM lotes WHERE office_code = $1 AND finished_at IS NULL AND awaiting_approval = 0",
+    )
+    .bind(office)
+    .fetch_one(store.pool())
+    .await?;
     Ok(busy > 0)
 }
 
@@ -344,18 +392,19 @@ pub async fn pending_rows(store: &Store, lote: i64) -> Result<Vec<ReadyRow>, Lot
 
 /// Every problem of the lote, by line.
 pub async fn problems(store: &Store, lote: i64) -> Result<Vec<RowProblem>, LoteError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT line, column_name, message FROM lote_problems WHERE lote_id = $1 ORDER BY line",
+    let rows: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT line, column_name, message, person FROM lote_problems WHERE lote_id = $1 ORDER BY line",
     )
     .bind(lote)
     .fetch_all(store.pool())
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(line, column, message)| RowProblem {
+        .map(|(line, column, message, person)| RowProblem {
             line: line_of(line),
             column,
             message,
+            person,
         })
         .collect())
 }

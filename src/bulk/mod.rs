@@ -9,6 +9,7 @@
 //! Here: preparing the rows (validation, each row's key) and the CSVs a
 //! run hands back. Issuing them in order on every core is `pipeline`'s.
 
+pub mod approval;
 mod input;
 pub mod limits;
 pub mod lotes;
@@ -53,6 +54,9 @@ pub struct RowProblem {
     pub line: usize,
     pub column: String,
     pub message: String,
+    /// The person the row names, when it names one: the clerk finds the
+    /// row by it in the CSV of problems.
+    pub person: Option<String>,
 }
 
 /// Refuses a form whose workflow asks for more than one signature (a
@@ -96,6 +100,7 @@ pub fn prepare(
                 message: format!(
                     "la celda tiene un error de la planilla ({error}); corrija su fórmula o su valor"
                 ),
+                person: None,
             })
             .collect();
         if !broken.is_empty() {
@@ -115,10 +120,12 @@ pub fn prepare(
                     cells.len(),
                     sheet.headers.len()
                 ),
+                person: None,
             });
             continue;
         }
         let data = mapping.row_data(form, cells);
+        let person = form.person_concerned(&data);
         let mut row_problems: Vec<RowProblem> = match validate(form, &data, when) {
             Ok(()) => Vec::new(),
             Err(found) => found
@@ -128,6 +135,7 @@ pub fn prepare(
                     line: *line,
                     column: mapping.column_of(&p.path),
                     message: p.message,
+                    person: person.clone(),
                 })
                 .collect(),
         };
@@ -144,6 +152,7 @@ pub fn prepare(
                             message: format!(
                                 "«{text}» no es el identificador de un expediente (32 letras y dígitos, como en su página)"
                             ),
+                            person: person.clone(),
                         });
                         None
                     }
@@ -159,6 +168,7 @@ pub fn prepare(
                     message: format!(
                         "repite la línea {first}: se emite un solo documento por persona y datos"
                     ),
+                    person,
                 });
                 continue;
             }
@@ -217,17 +227,19 @@ pub fn issued_csv(rows: &[IssuedRow]) -> Vec<u8> {
 }
 
 /// The problems as a CSV the clerk opens beside the spreadsheet to fix it:
-/// `linea;columna;problema`, separated by semicolons and in UTF-8 with a
-/// BOM, as Excel in Spanish opens it. A column's name is the clerk's own
-/// header, which may begin like a formula: it is written as text.
+/// `linea;columna;problema;nombre` (the person the row names, when it
+/// names one), separated by semicolons and in UTF-8 with a BOM, as Excel
+/// in Spanish opens it. A column's name is the clerk's own header, which
+/// may begin like a formula: it is written as text.
 pub fn problems_csv(problems: &[RowProblem]) -> Vec<u8> {
     crate::csv_out::for_spreadsheets(
-        &["linea", "columna", "problema"],
+        &["linea", "columna", "problema", "nombre"],
         problems.iter().map(|problem| {
             vec![
                 problem.line.to_string(),
                 problem.column.clone(),
                 problem.message.clone(),
+                problem.person.clone().unwrap_or_default(),
             ]
         }),
     )
@@ -318,11 +330,12 @@ mod tests {
             line: 3,
             column: "-2+3".into(),
             message: "+cmd|' /C calc'!A0".into(),
+            person: Some("=Ana".into()),
         }];
         let report = String::from_utf8(problems_csv(&problems)).expect("UTF-8");
         assert_eq!(
             report,
-            "\u{feff}linea;columna;problema\n3;'-2+3;'+cmd|' /C calc'!A0\n"
+            "\u{feff}linea;columna;problema;nombre\n3;'-2+3;'+cmd|' /C calc'!A0;'=Ana\n"
         );
     }
 

@@ -253,6 +253,7 @@ impl BulkIssuer {
                 line: row.line,
                 column: String::new(),
                 message,
+                person: form.person_concerned(&row.data),
             })
         };
         // The same row re-saved with other spacing or dots: its key says it

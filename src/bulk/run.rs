@@ -92,6 +92,7 @@ pub async fn check_cases(
                     line: row.line,
                     column: p.path,
                     message: p.message,
+                    person: form.person_concerned(&row.data),
                 }));
             }
             Err(other) => return Err(other),

@@ -3,11 +3,13 @@
 //! `example.json` (realistic example data).
 
 mod catalog;
+mod changes;
 mod dates;
 mod familias;
 mod grants;
 mod identity;
 mod invisible;
+mod money;
 mod referral;
 mod rules;
 mod shared;
@@ -17,9 +19,11 @@ mod validate;
 mod workflow;
 
 pub use catalog::{Catalog, CatalogError};
+pub use changes::changed_fields;
 pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
 pub use grants::{FollowUp, Grant, Granted};
 pub use identity::normalize as normalize_identity;
+pub use money::{MoneyStyle, money_text};
 pub use referral::{Answer, PROTOCOL_DEADLINE_FIELD, Referral, SHARED_FOLIO_COLUMN, business_days_after};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};

@@ -108,6 +108,10 @@ pub struct FormSpec {
     pub family: Family,
     /// The seed document the form comes from (`004`), with its title.
     pub seed: String,
+    /// The country and programme its offices know it by, as «Chile ·
+    /// Programa Familias»: how the list of new documents groups forms.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub programa: String,
     pub description: String,
     /// What the form as a whole satisfies (standard, procedure step…).
     pub criteria: Vec<String>,
@@ -387,6 +391,8 @@ pub(super) struct RawForm {
     family: Family,
     seed: String,
     #[serde(default)]
+    programa: String,
+    #[serde(default)]
     description: String,
     #[serde(default)]
     criteria: Vec<String>,
@@ -490,6 +496,7 @@ impl RawForm {
             title: self.title,
             family: self.family,
             seed: self.seed,
+            programa: self.programa.trim().to_owned(),
             description: self.description,
             criteria: self.criteria,
             fields,

@@ -284,6 +284,12 @@ fn is_time(text: &str) -> bool {
 }
 
 /// Reads an amount given as a JSON number or a decimal string, in cents.
+/// A money field's value in cents, as validation reads it; `None` when it
+/// is not an amount with at most two decimals.
+pub fn money_cents(value: &Value) -> Option<i64> {
+    parse_cents(value)
+}
+
 fn parse_cents(value: &Value) -> Option<i64> {
     let text = match value {
         Value::Number(n) => n.to_string(),

@@ -152,15 +152,23 @@ impl<'a> Tramites<'a> {
             return Err(forbidden(user, "preparar borradores"));
         }
         form.refuse_internal().map_err(StepError::Forbidden)?;
+        // What an update changed, by label, for the draft's history.
+        let mut changed = Vec::new();
         if let Some(id) = draft {
             let existing = archive.draft(id).await.map_err(not_found)?;
             if existing.created_by != user.id {
                 return Err(only_the_drafter());
             }
+            let before: Value = serde_json::from_str(&existing.data).unwrap_or(Value::Null);
+            changed = crate::forms::changed_fields(form, &before, data);
         }
         let first = form.workflow.first();
+        let edit = crate::archive::DraftEdit {
+            username: &user.username,
+            changed: &changed,
+        };
         Ok(archive
-            .save_draft(draft, form.id.as_str(), data, user.id, &first.id)
+            .save_draft(draft, form.id.as_str(), data, user.id, &first.id, Some(edit))
             .await?)
     }
 

@@ -56,7 +56,10 @@ pub enum LoteError {
 
 /// Reads and checks `upload` as a lote of `user`'s office and stores it;
 /// unless it is a dry run or no row is ready, the job queue issues its
-/// rows in the background (this instance starts at once). The lote is
+/// rows in the background (this instance starts at once). From someone
+/// who does not sign its form (a capturista) it waits instead for the
+/// role that does to approve it ([`approve`]): a lote is signed by who
+/// approved it, never in the name of who prepared it. The lote is
 /// returned as stored; its progress is read from the database.
 pub async fn start(state: &Arc<AppState>, user: &User, upload: Upload) -> Result<LoteRecord, LoteError> {
     let Upload {
@@ -115,7 +118,8 @@ pub async fn start(state: &Arc<AppState>, user: &User, upload: Upload) -> Result
         }
     };
     let store = state.archive.store();
-    if !dry_run && !ready.is_empty() && stored::office_busy(store, &office).await? {
+    let awaiting_approval = !dry_run && !ready.is_empty() && !may_approve(spec, user);
+    if !dry_run && !awaiting_approval && !ready.is_empty() && stored::office_busy(store, &office).await? {
         return Err(LoteError::Busy(
             "Ya hay un lote emitiéndose en su oficina; espere a que termine.".into(),
         ));
@@ -131,21 +135,115 @@ pub async fn start(state: &Arc<AppState>, user: &User, upload: Upload) -> Result
         issued_at,
         total_rows,
         unused_columns: &unused_columns,
-        signer: &user.display_name,
-        cargo: &user.cargo,
+        // Who signs is known once it is approved.
+        signer: if awaiting_approval { "" } else { &user.display_name },
+        cargo: if awaiting_approval { "" } else { &user.cargo },
         actor: &user.username,
+        awaiting_approval,
         rows,
         problems: &problems,
     };
     let id = stored::create_lote(store, &lote).await?;
     tracing::info!(lote.id = %public_id, rows = total_rows, "lote recibido");
-    if !rows.is_empty() {
+    if !rows.is_empty() && !awaiting_approval {
         // This instance starts it; any other may take it over.
         super::jobs::run_due_lotes(state);
     }
     stored::lote_by_id(store, id)
         .await?
         .ok_or_else(|| stored::LoteError::Corrupt(id, "no se encontró después de guardarlo".into()).into())
+}
+
+/// Whether `user` signs documents of `form` issued in one go, and so may
+/// start a lote of it or approve one a capturista prepared.
+pub fn may_approve(form: &crate::forms::FormSpec, user: &User) -> bool {
+    user.role.can_issue() && form.workflow.allows_direct_issue(user.role)
+}
+
+/// Approves `lote`, which waits for it: its documents are dated now and
+/// signed by `user`, and the job queue issues them.
+pub async fn approve(state: &Arc<AppState>, user: &User, lote: &LoteRecord) -> Result<(), LoteError> {
+    let spec = state
+        .catalog
+        .get(&lote.form)
+        .ok_or_else(|| LoteError::UnknownForm(lote.form.clone()))?;
+    if !may_approve(spec, user) {
+        return Err(LoteError::Refused(format!(
+            "Su rol no firma «{}»: lo aprueba quien lo firma.",
+            spec.title
+        )));
+    }
+    if lote.prepared_by.as_deref() == Some(user.username.as_str()) {
+        return Err(LoteError::Refused(
+            "Quien preparó el lote no puede aprobarlo.".into(),
+        ));
+    }
+    let store = state.archive.store();
+    if stored::office_busy(store, &lote.office_code).await? {
+        return Err(LoteError::Busy(
+            "Ya hay un lote emitiéndose en su oficina; apruebe este cuando termine.".into(),
+        ));
+    }
+    let archive = state.archive_for(user).await?;
+    let approver = bulk::approval::Approver {
+        name: &user.display_name,
+        cargo: &user.cargo,
+        username: &user.username,
+    };
+    let issued_at = state.issuer.now_in(archive.office());
+    let approved = bulk::approval::approve(
+        store,
+        lote.id,
+        lote.public_id,
+        &lote.office_code,
+        &approver,
+        issued_at,
+    )
+    .await?;
+    if !approved {
+        return Err(LoteError::Refused("Este lote ya no espera aprobación.".into()));
+    }
+    tracing::info!(lote.id = %lote.public_id, "lote aprobado");
+    super::jobs::run_due_lotes(state);
+    Ok(())
+}
+
+/// Sends `lote` back to who prepared it, unissued, with `reason`.
+pub async fn send_back(
+    state: &AppState,
+    user: &User,
+    lote: &LoteRecord,
+    reason: &str,
+) -> Result<(), LoteError> {
+    let spec = state
+        .catalog
+        .get(&lote.form)
+        .ok_or_else(|| LoteError::UnknownForm(lote.form.clone()))?;
+    if !may_approve(spec, user) {
+        return Err(LoteError::Refused(format!(
+            "Su rol no firma «{}»: lo devuelve quien lo firma.",
+            spec.title
+        )));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(LoteError::Refused("Escriba por qué devuelve el lote.".into()));
+    }
+    let reason: String = reason.chars().take(crate::tramites::NOTE_MAX).collect();
+    let store = state.archive.store();
+    let sent_back = bulk::approval::send_back(
+        store,
+        lote.id,
+        lote.public_id,
+        &lote.office_code,
+        &user.username,
+        &reason,
+    )
+    .await?;
+    if !sent_back {
+        return Err(LoteError::Refused("Este lote ya no espera aprobación.".into()));
+    }
+    Ok(())
 }
 
 /// A lote of `user`'s office by the id in an address; a malformed id is

@@ -247,8 +247,10 @@ async fn private_headers(mut response: Response) -> Response {
     headers.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
+        // Images only from Sello itself: the favicon, nothing else is loaded.
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'",
         ),
     );
     headers.insert(

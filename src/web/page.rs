@@ -32,6 +32,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width,initial-scale=1";
                 meta name="robots" content="noindex";
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }
@@ -46,6 +47,15 @@ pub fn long_date(moment: &str, zone: chrono_tz::Tz) -> String {
     match chrono::DateTime::parse_from_rfc3339(moment) {
         Ok(moment) => crate::forms::long_date(moment.with_timezone(&zone).date_naive()),
         Err(_) => moment.to_owned(),
+    }
+}
+
+/// A day as staff read it: `2026-11-22` → `22/11/2026`; anything else as
+/// it is.
+pub fn short_date(day: &str) -> String {
+    match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+        Ok(day) => day.format("%d/%m/%Y").to_string(),
+        Err(_) => day.to_owned(),
     }
 }
 
@@ -102,6 +112,12 @@ mod tests {
             timestamp_text("2026-12-07T16:31:05Z", "O=Sin nombre común", chrono_tz::UTC)
                 .ends_with("«O=Sin nombre común»")
         );
+    }
+
+    #[test]
+    fn days_read_as_dd_mm_yyyy() {
+        assert_eq!(short_date("2026-11-22"), "22/11/2026");
+        assert_eq!(short_date("sin fecha"), "sin fecha");
     }
 
     #[test]

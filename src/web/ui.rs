@@ -31,7 +31,7 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
                     nav {
                         a href="/" { "Inicio" }
                         @if role.can_draft() { a href="/formularios" { "Nuevo documento" } }
-                        @if role.can_issue() { a href="/lotes" { "Lotes" } }
+                        @if role.can_draft() { a href="/lotes" { "Lotes" } }
                         a href="/buscar" { "Archivo" }
                         a href="/derivaciones" { "Derivaciones" }
                         a href="/registros" { "Registros" }

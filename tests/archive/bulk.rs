@@ -205,10 +205,16 @@ fn bad_rows_are_reported_once_good_rows_issued_once_and_a_fixed_file_issues_the_
     );
     let report = std::fs::read_to_string(dir.path().join("errores.csv")).expect("report");
     let lines: Vec<&str> = report.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines[0], "linea;columna;problema");
+    assert_eq!(lines[0], "linea;columna;problema;nombre");
     assert_eq!(lines.len(), 3, "each bad row once:\n{report}");
     // Line 5 is row 4 (the header is line 1); line 8 is row 7.
     assert!(lines[1].starts_with("5;Fecha de firma;"), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with(";Carolina Muñoz 4"),
+        "each row names its person: {}",
+        lines[1]
+    );
+    assert!(lines[2].ends_with(";Carolina Muñoz 7"), "{}", lines[2]);
     assert!(
         lines[2].starts_with("8;representante.identificacion;"),
         "{}",

@@ -150,7 +150,10 @@ fn the_command_line_and_a_bulk_run_keep_the_carta_and_the_declaracion_apart() {
     let report = std::fs::read_to_string(dir.path().join("errores.csv")).expect("report");
     // One row refused: line 3 (the second family), naming the Declaración.
     let report = report.trim_start_matches('\u{feff}').replace("\r\n", "\n");
-    assert!(report.starts_with("linea;columna;problema\n3;"), "{report}");
+    assert!(
+        report.starts_with("linea;columna;problema;nombre\n3;"),
+        "{report}"
+    );
     assert_eq!(report.matches(";;").count(), 1, "{report}");
     assert!(
         report.contains(&declaration) && report.contains("excluye"),

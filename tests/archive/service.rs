@@ -1336,38 +1336,8 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     let mut browser = service.browser("lotes", &password).await;
     let csrf = browser.csrf_token("/lotes").await;
     let csv = crate::bulk::csv_bytes(&crate::bulk::rows(8, &[3]), true);
-    let upload = |csrf: String, csv: Vec<u8>| {
-        let boundary = "lote-7MA4YWxkTrZu0gW";
-        let mut body = Vec::new();
-        // The cartas of a lote are signed by each family on paper.
-        for (name, value) in [
-            ("_csrf", csrf.as_str()),
-            ("formulario", "carta-compromiso"),
-            ("en_papel", "si"),
-        ] {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        }
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"familias.csv\"\r\n\
-                 Content-Type: text/csv\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(&csv);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        (format!("multipart/form-data; boundary={boundary}"), body)
-    };
-    let send = |browser: &Browser<'_>, (kind, body): (String, Vec<u8>)| {
-        Request::post("/lotes")
-            .header(header::COOKIE, browser.cookie_header())
-            .header(header::CONTENT_TYPE, kind)
-            .body(Body::from(body))
-            .expect("request")
-    };
+    let upload = |csrf: String, csv: Vec<u8>| lote_upload(&csrf, &csv);
+    let send = |browser: &Browser<'_>, body: (String, Vec<u8>)| lote_request(browser, body);
     // Without the session's CSRF token nothing is issued.
     let forged = service
         .send(send(&browser, upload("otro".into(), csv.clone())))
@@ -1396,6 +1366,10 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     let text = problems.text();
     assert_eq!(text.trim_start_matches('\u{feff}').lines().count(), 2, "{text}");
     assert!(text.contains("\n4;representante.identificacion;"), "{text}");
+    assert!(
+        text.trim_end().ends_with(";Carolina Muñoz 3"),
+        "the bad row names its person: {text}"
+    );
     let listing = browser.get(&format!("{job_page}/emitidos.csv")).await.text();
     let listed: Vec<&str> = listing.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(listed[0], "linea;folio;verificacion;nombre");
@@ -1465,9 +1439,10 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
-    // Another office's staff and a capturista do not see the job.
+    // A capturista of the office follows the lote but cannot print or
+    // sign anything of it; another office's staff do not see it.
     let mut clerk_browser = service.browser("captura.lotes", &clerk).await;
-    assert_eq!(clerk_browser.get(&job_page).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(clerk_browser.get(&job_page).await.status, StatusCode::OK);
     service
         .state
         .accounts
@@ -1501,3 +1476,259 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
     );
 }
 crate::archive_conformance!(a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows);
+
+/// The multipart body that uploads `csv` as a lote of `carta-compromiso`,
+/// signed by each family on paper, and its content type.
+fn lote_upload(csrf: &str, csv: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "lote-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("_csrf", csrf),
+        ("formulario", "carta-compromiso"),
+        ("en_papel", "si"),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"familias.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(csv);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn lote_request(browser: &Browser<'_>, (kind, body): (String, Vec<u8>)) -> Request<Body> {
+    Request::post("/lotes")
+        .header(header::COOKIE, browser.cookie_header())
+        .header(header::CONTENT_TYPE, kind)
+        .body(Body::from(body))
+        .expect("request")
+}
+
+/// The audit trail's (actor, action) of the lote events and the issued
+/// documents, in order.
+async fn lote_trail(service: &Service) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT actor, action FROM audit_events WHERE action LIKE 'lote.%' OR action = 'documento.emitido' ORDER BY seq",
+    )
+    .fetch_all(service.state.archive.store().pool())
+    .await
+    .expect("trail")
+}
+
+async fn a_lote_a_capturista_prepares_waits_for_the_signer_who_issues_it_in_their_name(fixture: &Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let data_path = data_dir.path().display().to_string();
+    let service = Service::with_config(fixture, service_config(&[("SELLO_DATA_DIR", &data_path)])).await;
+    let (_, clerk) = service.user(OFFICE, "captura.prepara", Role::Capturista).await;
+    let (_, signer) = service.user(OFFICE, "firma.aprueba", Role::Firmante).await;
+    let mut clerk_browser = service.browser("captura.prepara", &clerk).await;
+    let list = clerk_browser.get("/lotes").await;
+    assert_eq!(list.status, StatusCode::OK, "a capturista prepares lotes");
+    assert!(
+        list.text().contains("Subir y enviar a aprobación"),
+        "{}",
+        list.text()
+    );
+    let csrf = clerk_browser.csrf_token("/lotes").await;
+    let csv = crate::bulk::csv_bytes(&crate::bulk::rows(4, &[2]), true);
+    let sent = service
+        .send(lote_request(&clerk_browser, lote_upload(&csrf, &csv)))
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    let job_page = sent.location();
+
+    // Nothing is issued until the signer approves; the capturista cannot.
+    let waiting = clerk_browser.get(&job_page).await.text();
+    assert!(waiting.contains("Esperando aprobación"), "{waiting}");
+    assert!(
+        waiting.contains("Preparado por <strong>Persona captura.prepara</strong>"),
+        "{waiting}"
+    );
+    assert!(
+        !waiting.contains("/aprobar"),
+        "no approve button for who prepared it"
+    );
+    let refused = clerk_browser
+        .post(&job_page, &format!("{job_page}/aprobar"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(service.state.archive.store().pool())
+        .await
+        .expect("count");
+    assert_eq!(issued, 0, "a waiting lote issues nothing");
+
+    // The signer finds it on their home page and sees what they approve.
+    let mut signer_browser = service.browser("firma.aprueba", &signer).await;
+    let home = signer_browser.get("/").await.text();
+    assert!(home.contains("Lotes que esperan su aprobación"), "{home}");
+    assert!(home.contains(&job_page), "{home}");
+    assert!(home.contains("Persona captura.prepara"), "{home}");
+    let review = signer_browser.get(&job_page).await.text();
+    assert!(review.contains("Lo que se aprueba"), "{review}");
+    assert!(
+        review.contains("3 documento(s) listos de 4 fila(s); 1 problema(s)"),
+        "{review}"
+    );
+    assert!(
+        review.contains("Fila 2: "),
+        "a sample of the rows, with their person: {review}"
+    );
+    let approved = signer_browser
+        .post(&job_page, &format!("{job_page}/aprobar"), &[])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.text());
+    let again = signer_browser
+        .post(&job_page, &format!("{job_page}/aprobar"), &[])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "approved once");
+
+    let mut page = String::new();
+    for _ in 0..600 {
+        page = signer_browser.get(&job_page).await.text();
+        if page.contains("Terminado") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("Terminado: 3 documento(s)."), "{page}");
+    assert!(
+        page.contains("Preparado por <strong>Persona captura.prepara</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Aprobado y firmado por <strong>Persona firma.aprueba</strong>"),
+        "{page}"
+    );
+    let trail = lote_trail(&service).await;
+    let expected: Vec<(String, String)> = [
+        ("captura.prepara", "lote.enviado"),
+        ("firma.aprueba", "lote.aprobado"),
+        ("firma.aprueba", "documento.emitido"),
+        ("firma.aprueba", "documento.emitido"),
+        ("firma.aprueba", "documento.emitido"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(trail, expected, "who prepared and who signed");
+
+    // One sent back is finished without issuing anything, with its reason.
+    let csrf = clerk_browser.csrf_token("/lotes").await;
+    let other = crate::bulk::csv_bytes(&crate::bulk::rows(2, &[]), true);
+    let sent = service
+        .send(lote_request(&clerk_browser, lote_upload(&csrf, &other)))
+        .await;
+    let second = sent.location();
+    let without_reason = signer_browser
+        .post(&second, &format!("{second}/devolver"), &[("motivo", " ")])
+        .await;
+    assert_eq!(without_reason.status, StatusCode::BAD_REQUEST);
+    let returned = signer_browser
+        .post(
+            &second,
+            &format!("{second}/devolver"),
+            &[("motivo", "Faltan las familias de Peñalolén")],
+        )
+        .await;
+    assert_eq!(returned.status, StatusCode::SEE_OTHER, "{}", returned.text());
+    let page = clerk_browser.get(&second).await.text();
+    assert!(page.contains("Faltan las familias de Peñalolén"), "{page}");
+    let late = signer_browser
+        .post(&second, &format!("{second}/aprobar"), &[])
+        .await;
+    assert_eq!(
+        late.status,
+        StatusCode::NOT_FOUND,
+        "a lote sent back is not approved"
+    );
+    let trail = lote_trail(&service).await;
+    assert_eq!(trail.len(), 7, "{trail:?}");
+    assert_eq!(trail[6], ("firma.aprueba".to_owned(), "lote.devuelto".to_owned()));
+}
+crate::archive_conformance!(a_lote_a_capturista_prepares_waits_for_the_signer_who_issues_it_in_their_name);
+
+/// The `<input …>` tag of the field `name` on `page`.
+fn input_tag<'p>(page: &'p str, name: &str) -> &'p str {
+    page.split("<input")
+        .find(|tag| tag.contains(&format!("name=\"{name}\"")))
+        .and_then(|tag| tag.split('>').next())
+        .unwrap_or_else(|| panic!("no input {name}: {page}"))
+}
+
+async fn a_blank_form_starts_with_the_defaults_a_person_and_the_office_set(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (_, admin) = service.user(OFFICE, "admin.valores", Role::Administrador).await;
+    let (_, clerk) = service.user(OFFICE, "captura.valores", Role::Capturista).await;
+    let mut admin_browser = service.browser("admin.valores", &admin).await;
+    let saved = admin_browser
+        .post(
+            "/valores",
+            "/valores/oficina",
+            &[("v_lugar_expedicion", "Soledad de Graciano Sánchez, S.L.P.")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+
+    let mut clerk_browser = service.browser("captura.valores", &clerk).await;
+    let forbidden = clerk_browser
+        .post(
+            "/valores",
+            "/valores/oficina",
+            &[("v_lugar_expedicion", "Otro lugar")],
+        )
+        .await;
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "only the administrator sets the office's"
+    );
+    let blank = clerk_browser.get("/formularios/oficio-comision").await.text();
+    assert!(
+        input_tag(&blank, "lugar_expedicion").contains("value=\"Soledad de Graciano Sánchez, S.L.P.\""),
+        "the office's: {blank}"
+    );
+    assert!(blank.contains("con los valores predeterminados"), "{blank}");
+    assert!(blank.contains("revíselos antes de emitir"), "{blank}");
+
+    // The person's own come before the office's.
+    let own = clerk_browser
+        .post(
+            "/valores",
+            "/valores",
+            &[("v_lugar_expedicion", "Ciudad Valles, S.L.P.")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER, "{}", own.text());
+    let settings = clerk_browser.get("/valores").await.text();
+    assert!(settings.contains("Ciudad Valles, S.L.P."), "{settings}");
+    assert!(
+        settings.contains("Soledad de Graciano Sánchez, S.L.P."),
+        "{settings}"
+    );
+    let blank = clerk_browser.get("/formularios/oficio-comision").await.text();
+    assert!(
+        input_tag(&blank, "lugar_expedicion").contains("value=\"Ciudad Valles, S.L.P.\""),
+        "{blank}"
+    );
+
+    // A blank value removes it: the office's applies again.
+    let cleared = clerk_browser
+        .post("/valores", "/valores", &[("v_lugar_expedicion", " ")])
+        .await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER);
+    let blank = clerk_browser.get("/formularios/oficio-comision").await.text();
+    assert!(
+        input_tag(&blank, "lugar_expedicion").contains("value=\"Soledad de Graciano Sánchez, S.L.P.\""),
+        "{blank}"
+    );
+}
+crate::archive_conformance!(a_blank_form_starts_with_the_defaults_a_person_and_the_office_set);

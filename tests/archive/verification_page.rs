@@ -330,13 +330,20 @@ async fn no_answer_may_be_framed_by_another_site(fixture: &Fixture) {
             "{page}"
         );
     }
-    // The verification page keeps its own policy beside it.
+    // The verification page keeps its own policy beside it, which lets it
+    // load its icon from Sello and nothing from anywhere else.
     let page = get(fixture, &format!("/v/{code}")).await;
+    let policy = page.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    assert!(policy.contains("img-src 'self';"), "{policy}");
     assert!(
-        page.headers["content-security-policy"]
-            .to_str()
-            .expect("ascii")
-            .starts_with("default-src 'none'")
+        page.body
+            .contains(r#"<link rel="icon" href="/favicon.svg" type="image/svg+xml">"#),
+        "{}",
+        page.body
     );
 }
 crate::archive_conformance!(no_answer_may_be_framed_by_another_site);

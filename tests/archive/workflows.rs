@@ -339,6 +339,21 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         )
         .await;
     assert_eq!(edit.status, StatusCode::OK, "{}", edit.text());
+    // The history says what changed, by its label, and not the amounts.
+    let events = service
+        .api(
+            "GET",
+            &format!("/api/v1/drafts/{id}"),
+            Some(&staff.auxiliar),
+            None,
+        )
+        .await
+        .json()["events"]
+        .clone();
+    let changed = (events.as_array().expect("events").iter())
+        .find(|e| e["action"] == "borrador.modificado")
+        .expect("the edit is recorded");
+    assert_eq!(changed["details"], r#"{"campos":["Monto autorizado"]}"#);
     step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
     step(
         &service,
@@ -461,6 +476,7 @@ async fn a_request_for_support_is_quoted_approved_against_the_budget_and_authori
         [
             "borrador.enviado",
             "borrador.rechazado",
+            "borrador.modificado",
             "borrador.enviado",
             "borrador.visado",
             "borrador.firmado",

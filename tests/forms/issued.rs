@@ -163,3 +163,24 @@ fn signature_literals(template: &str) -> Vec<String> {
     }
     literals
 }
+
+/// Amounts print as they are stored, whether typed in the web app (text)
+/// or given as numbers: a Chilean income keeps its cents, the household
+/// total adds the amounts (not their text), and an authorised amount in
+/// México reads with its two decimals.
+#[test]
+fn amounts_print_as_stored_with_their_currency_and_cents() {
+    let mut data = example("informe-social");
+    data["grupo_familiar"][0]["ingreso"] = Value::from("231732.50");
+    data["grupo_familiar"][1]["ingreso"] = Value::from("180000");
+    let text = crate::helpers::pdf_text(&render("informe-social", &data));
+    assert!(text.contains("$231.732,50"), "the cents are printed: {text}");
+    assert!(text.contains("$180.000"), "{text}");
+    assert!(text.contains("$411.732,50"), "the total adds the amounts: {text}");
+    assert!(text.contains("$137.244"), "the rounded per cápita: {text}");
+
+    let mut data = example("oficio-autorizacion-apoyo");
+    data["monto"] = Value::from("985.5");
+    let text = crate::helpers::pdf_text(&render("oficio-autorizacion-apoyo", &data));
+    assert!(text.contains("$985.50"), "{text}");
+}

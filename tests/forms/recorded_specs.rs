@@ -55,3 +55,18 @@ fn every_form_declares_the_fields_recorded_for_it() {
          exist: {recorded:?} (if the change is meant, record them again with {RECORD}=1)"
     );
 }
+
+/// Every form a clerk may start says the country and programme it is
+/// grouped under in the list of new documents (`programa`), so none falls
+/// into «Otros».
+#[test]
+fn every_offered_form_declares_its_country_and_programme() {
+    let countries = ["México · ", "Chile · ", "Panamá · "];
+    let missing: Vec<String> = CATALOG
+        .iter()
+        .filter(|form| !form.interno)
+        .filter(|form| !countries.iter().any(|c| form.programa.starts_with(c)))
+        .map(|form| format!("{}: «{}»", form.id, form.programa))
+        .collect();
+    assert!(missing.is_empty(), "forms without «País · Programa»: {missing:?}");
+}

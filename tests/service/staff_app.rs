@@ -102,6 +102,44 @@ async fn page_overflow(client: &Client) -> i64 {
         .expect("a number")
 }
 
+/// Presses Tab from the top of the page until the focus reaches an element
+/// matching `last` (or gives up after `most` presses); each stop as the
+/// element's name (or its text) and its position in the page.
+async fn tab_through(client: &Client, last: &str, most: usize) -> Vec<(String, f64, f64)> {
+    client
+        .execute("window.scrollTo(0, 0); document.activeElement.blur();", vec![])
+        .await
+        .expect("start at the top");
+    let body = client.find(Locator::Css("body")).await.expect("body");
+    body.send_keys("\u{E004}").await.expect("Tab");
+    let mut stops = Vec::new();
+    for _ in 0..most {
+        let stop = client
+            .execute(
+                "const e = document.activeElement; const box = e.getBoundingClientRect();
+                 return [e.getAttribute('name') || e.textContent.trim().slice(0, 40),
+                         box.top + window.scrollY, box.left, e.matches(arguments[0]),
+                         e.classList.contains('por-omision')];",
+                vec![json!(last)],
+            )
+            .await
+            .expect("the focused element");
+        let name = stop[0].as_str().unwrap_or_default().to_owned();
+        assert_ne!(stop[4], json!(true), "the hidden default button takes no focus");
+        stops.push((
+            name,
+            stop[1].as_f64().unwrap_or(0.0),
+            stop[2].as_f64().unwrap_or(0.0),
+        ));
+        if stop[3] == json!(true) {
+            return stops;
+        }
+        let focused = client.active_element().await.expect("focus");
+        focused.send_keys("\u{E004}").await.expect("Tab");
+    }
+    panic!("Tab never reached {last}: {stops:?}");
+}
+
 async fn number(client: &Client, script: &str) -> f64 {
     client
         .execute(script, vec![])
@@ -234,6 +272,54 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     assert_eq!(shape, "99/99/9999 99:99", "{saved}");
     axe(&client, "/borradores/… (elaboración)").await;
 
+    // Keyboard only: from the top, Tab reaches the skip link first, then
+    // every field of the form once, in the order they are read (top to
+    // bottom, left to right in a row), and the buttons after them.
+    client
+        .goto(&format!("{base}/formularios/oficio-comision"))
+        .await
+        .expect("form");
+    arrive(&client, "/formularios/oficio-comision").await;
+    let stops = tab_through(&client, "button[value=emitir]", 200).await;
+    assert_eq!(stops[0].0, "Saltar al contenido", "{stops:?}");
+    let fields = client
+        .execute(
+            "return [...document.querySelectorAll('main form.tarjeta [name]')]
+                .filter(e => e.type !== 'hidden' && !e.classList.contains('por-omision') && !e.disabled)
+                .map(e => e.getAttribute('name'));",
+            vec![],
+        )
+        .await
+        .expect("the form's fields");
+    let mut fields: Vec<String> = serde_json::from_value(fields).expect("names");
+    // The buttons at the end all send «_accion»: compared as one, like below.
+    fields.dedup();
+    let mut reached: Vec<&(String, f64, f64)> =
+        stops.iter().filter(|(name, ..)| fields.contains(name)).collect();
+    // A date or time takes one stop per part (day, month, year, picker):
+    // consecutive stops in one field are that field once.
+    reached.dedup_by(|later, earlier| later.0 == earlier.0);
+    let reached_names: Vec<&str> = reached.iter().map(|(name, ..)| name.as_str()).collect();
+    assert_eq!(reached_names, fields, "every field once, in the page's order");
+    for pair in reached.windows(2) {
+        let (a, a_top, a_left) = pair[0];
+        let (b, b_top, b_left) = pair[1];
+        assert!(
+            *b_top > *a_top + 1.0 || ((*b_top - *a_top).abs() <= 1.0 && *b_left > *a_left),
+            "Tab goes from «{a}» to «{b}», which is read before it: {stops:?}"
+        );
+    }
+    let first_field = stops
+        .iter()
+        .position(|(name, ..)| fields.contains(name))
+        .expect("a field");
+    assert!(
+        stops[first_field..]
+            .iter()
+            .all(|(name, ..)| !name.contains("Nuevo documento")),
+        "the menu comes before the form, not inside it: {stops:?}"
+    );
+
     // Seed 004's chain: the solicitud is issued first, and the oficio that
     // authorises its apoyo cites it by the folio Sello gave it.
     client
@@ -306,7 +392,7 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     let review = body_text(&accountant).await;
     for shown in [
         "Lo que se aprueba",
-        "985.5",
+        "$985.50",
         "4411 Ayudas sociales a personas",
         "Óptica Visión Potosina",
     ] {
@@ -365,6 +451,10 @@ async fn clerks_and_reviewers_work_on_a_tablet_with_every_page_accessible() {
     assert!(
         cites.contains(&solicitud_folio),
         "the oficio cites {solicitud_folio}: {oficio}"
+    );
+    assert!(
+        !cites.contains(" del 20"),
+        "the cited document's day reads dd/mm/aaaa: {cites}"
     );
     assert!(
         oficio.contains("Laura Méndez Torres"),

@@ -105,6 +105,9 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
     let tokens = (state.accounts.tokens(user.id).await)
         .map_err(Failure::unavailable)
         .or_page(staff)?;
+    let archive = state.archive_for(user).await.or_page(staff)?;
+    let zone = state.issuer.time_zone_of(archive.office());
+    let moment = |at: &str| crate::web::page::short_moment(at, zone);
     let body = page(
         staff,
         "Mi cuenta",
@@ -120,6 +123,9 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
                 p { "Firma como " strong { (user.display_name) } @if !user.cargo.is_empty() { ", " (user.cargo) } ". Si su nombre o cargo cambian, pida a quien administra Sello que los corrija." }
             }
             p { a href="/contrasena" { "Cambiar mi contraseña" } }
+            @if user.role.can_draft() {
+                p { a href="/valores" { "Valores predeterminados de los formularios" } " (quien firma y su cargo, el lugar, la unidad)" }
+            }
             h2 { "Tokens de API" }
             p { "Un token permite que otro sistema use la API de Sello con sus permisos. Guárdelo como una contraseña." }
             @if let Some((name, secret)) = &created {
@@ -133,8 +139,8 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
                         @for token in &tokens {
                             tr {
                                 td { (token.name) }
-                                td { (token.created_at) }
-                                td { (token.last_used_at.as_deref().unwrap_or("nunca")) }
+                                td { (moment(&token.created_at)) }
+                                td { (token.last_used_at.as_deref().map_or("nunca".to_owned(), moment)) }
                                 td { @if token.revoked_at.is_some() { "revocado" } @else { "activo" } }
                                 td {
                                     @if token.revoked_at.is_none() {

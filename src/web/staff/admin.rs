@@ -35,6 +35,9 @@ async fn admin_page(
         (Err(error), _) | (_, Err(error)) => return Err(Failure::unavailable(error)).or_page(staff),
     };
     let trusted = state.trusted();
+    let zone = state
+        .issuer
+        .time_zone_of(state.archive_for(staff.user()).await.or_page(staff)?.office());
     let installation = is_installation_admin(state, staff);
     let body = page(
         staff,
@@ -42,6 +45,7 @@ async fn admin_page(
         html! {
             @if let Some(message) = message { (message) }
             p { a href="/admin/webhooks" { "Webhooks de la oficina" } ": avisos firmados a otros sistemas cuando se emite, anula o reemplaza un documento, avanza un borrador, termina un lote o se envía o responde una derivación." }
+            p { a href="/valores" { "Valores predeterminados de los formularios de la oficina" } }
             h2 { "Usuarios de " (office) }
             table {
                 thead { tr { th { "Usuario" } th { "Nombre, cargo, rol y estado" } th { "Contraseña" } } }
@@ -99,7 +103,7 @@ async fn admin_page(
                             td { code { (key.key_id) } }
                             td { (key.algorithm.label()) }
                             td { (crate::keys::certificate_name(&key.certificate).unwrap_or_default()) }
-                            td { @match key.status { KeyStatus::Active => "activa", KeyStatus::Retired { since } => { "retirada desde " (since.to_rfc3339()) } } }
+                            td { @match key.status { KeyStatus::Active => "activa", KeyStatus::Retired { since } => { "retirada desde " (crate::web::page::short_moment(&since.to_rfc3339(), zone)) } } }
                         }
                     }
                 }

@@ -21,7 +21,9 @@ use crate::web::ui::{csrf_field, page};
 pub use crate::web::lotes::UPLOAD_MAX;
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
-    staff.require(|role| role.can_issue())?;
+    // Who prepares documents prepares lotes; who signs approves them.
+    staff.require(|role| role.can_draft())?;
+    let signs = staff.user().role.can_issue();
     let jobs = lotes::lotes_of_office(state.archive.store(), &staff.user().office_code)
         .await
         .map_err(Failure::unavailable)
@@ -55,7 +57,10 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
                 input #archivo type="file" name="archivo" accept=".csv,.xlsx" required;
                 label.casilla { input type="checkbox" name="solo_validar" value="si"; " Solo validar (no emitir)" }
                 label.casilla { input type="checkbox" name="en_papel" value="si"; " Las personas que el documento nombra para firmar (el representante, los asistentes) firmarán el papel impreso" }
-                div.acciones { button { "Subir y emitir" } }
+                @if !signs {
+                    p.ayuda { "Su rol no firma: el lote queda esperando la aprobación de quien firma el documento, que lo revisa y lo emite con su nombre." }
+                }
+                div.acciones { button { @if signs { "Subir y emitir" } @else { "Subir y enviar a aprobación" } } }
             }
             @if !lotes.is_empty() {
                 h2 { "Lotes recientes" }
@@ -67,7 +72,11 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
                                 td { a href={"/lotes/" (job.public_id)} { (lote_name(job)) } }
                                 td { (form_title(&state, &job.form)) }
                                 td { (job.file_name) }
-                                td { (done) " / " (job.valid_rows) @if job.is_finished() { " · terminado" } }
+                                td {
+                                    @if job.awaiting_approval { "esperando aprobación" } @else {
+                                        (done) " / " (job.valid_rows) @if job.is_finished() { " · terminado" }
+                                    }
+                                }
                             }
                         }
                     }
@@ -95,7 +104,7 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
 }
 
 pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: Multipart) -> PageResult {
-    staff.require(|role| role.can_issue())?;
+    staff.require(|role| role.can_draft())?;
     let refused = |text: String| Err(PageError::bad_request(&staff, text));
     let (mut csrf, mut form_id, mut file, mut dry_run) = (String::new(), String::new(), None, false);
     let mut on_paper = false;

@@ -175,7 +175,7 @@ fn citation_section(state: &AppState, office: &str, citations: &crate::archive::
                     (form_title(state, &link.form)) " " (link.folio) " (oficina " (link.office_code) ", "
                     a href="/derivaciones" { "compartido en una derivación" } ")"
                 }
-                " — del " (link.issued_on) ", " span class={"estado " (link.status.as_str())} { (link.status.as_str()) }
+                " — del " (crate::web::page::short_date(&link.issued_on)) ", " span class={"estado " (link.status.as_str())} { (link.status.as_str()) }
             }
         }
     };

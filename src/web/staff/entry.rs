@@ -369,7 +369,7 @@ pub fn read_only(form: &FormSpec, data: &Value) -> Markup {
             @for field in &form.fields {
                 @if let Some(value) = data.get(&field.name).filter(|v| !v.is_null()) {
                     dt { (field.label) }
-                    dd { (read_only_value(field, value)) }
+                    dd { (read_only_value(field, value, form.money_style())) }
                 }
             }
         }
@@ -387,7 +387,7 @@ pub fn summary(form: &FormSpec, data: &Value) -> Markup {
                     dt { (field.label) }
                     dd {
                         @match data.get(&field.name).filter(|v| !v.is_null()) {
-                            Some(value) => (read_only_value(field, value)),
+                            Some(value) => (read_only_value(field, value, form.money_style())),
                             None => em { "(sin dato)" },
                         }
                     }
@@ -397,7 +397,9 @@ pub fn summary(form: &FormSpec, data: &Value) -> Markup {
     }
 }
 
-fn read_only_value(field: &FieldSpec, value: &Value) -> Markup {
+/// A stored value as the page shows it: amounts with their currency and
+/// cents as the document prints them, the rest as stored.
+fn read_only_value(field: &FieldSpec, value: &Value, money: crate::forms::MoneyStyle) -> Markup {
     match &field.kind {
         FieldType::List { columns, .. } => html! {
             div.tabla-desplazable {
@@ -405,7 +407,7 @@ fn read_only_value(field: &FieldSpec, value: &Value) -> Markup {
                     thead { tr { @for column in columns { th scope="col" { (column.label) } } } }
                     tbody {
                         @for row in value.as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                            tr { @for column in columns { td { (row.get(&column.name).map(|v| read_only_value(column, v)).unwrap_or_default()) } } }
+                            tr { @for column in columns { td { (row.get(&column.name).map(|v| read_only_value(column, v, money)).unwrap_or_default()) } } }
                         }
                     }
                 }
@@ -415,6 +417,9 @@ fn read_only_value(field: &FieldSpec, value: &Value) -> Markup {
             let name = value.get("nombre").map(plain).unwrap_or_default();
             let number = value.get("identificacion").map(plain).unwrap_or_default();
             html! { (name) @if !number.is_empty() { " (" (number) ")" } }
+        }
+        FieldType::Money { .. } => {
+            html! { (crate::forms::money_text(value, money).unwrap_or_else(|| plain(value))) }
         }
         _ => html! { (plain(value)) },
     }

@@ -27,16 +27,13 @@ pub struct FormFilter {
     q: Option<String>,
 }
 
-/// The programme and country a form comes from, read from its seed's
-/// number: how clerks of each office know their forms.
-fn programme(form: &FormSpec) -> &'static str {
-    match form.seed.split_whitespace().next().unwrap_or("") {
-        "000" => "México · Promoción de servicios de asistencia social (CONOCER)",
-        "001" => "Chile · Programa Familias",
-        "002" => "Chile · Gestión Social Local",
-        "003" => "Panamá · Red de Oportunidades",
-        "004" => "México · Sistema DIF Municipal",
-        _ => "Otros",
+/// The country and programme a form comes from (`programa` in its
+/// `form.toml`): how clerks of each office know their forms.
+fn programme(form: &FormSpec) -> &str {
+    if form.programa.is_empty() {
+        "Otros"
+    } else {
+        &form.programa
     }
 }
 
@@ -220,21 +217,34 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
     form.refuse_internal()
         .map_err(|why| PageError::bad_request(&staff, why))?;
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let (data, filled) = remembered(&archive, staff.user().id, form)
+    let (data, filled) = super::defaults::remembered(&state, &archive, staff.user(), form)
         .await
         .or_page(&staff)?;
-    let message = (!filled.is_empty()).then(|| {
-        notice(
-            "aviso",
-            &format!(
-                "Se llenaron {} con lo último que se escribió en esta oficina; revíselos.",
-                filled
-                    .iter()
-                    .map(|l| format!("«{l}»"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
+    let quoted = |labels: &[String]| {
+        labels
+            .iter()
+            .map(|l| format!("«{l}»"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut said = Vec::new();
+    if !filled.from_defaults.is_empty() {
+        said.push(format!(
+            "Se llenaron {} con los valores predeterminados (se cambian en «Valores predeterminados»)",
+            quoted(&filled.from_defaults)
+        ));
+    }
+    if !filled.from_drafts.is_empty() {
+        said.push(format!(
+            "Se llenaron {} con lo último que se escribió en esta oficina",
+            quoted(&filled.from_drafts)
+        ));
+    }
+    let message = (!said.is_empty()).then(|| {
+        html! {
+            (notice("aviso", &format!("{}; revíselos antes de emitir.", said.join(". "))))
+            p { a href="/valores" { "Valores predeterminados" } }
+        }
     });
     Ok(entry_page(
         &staff,
@@ -251,67 +261,6 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             panel: None,
         },
     ))
-}
-
-/// Fields people type the same on every form of their office: the place,
-/// the unit, the signer's name and cargo. Never one Sello fills from the
-/// account that takes a step (`filled_by`).
-const REMEMBERED: &[&str] = &[
-    "lugar_expedicion",
-    "lugar",
-    "comuna",
-    "localidad",
-    "unidad",
-    "director_nombre",
-    "director_cargo",
-    "profesional_nombre",
-    "profesional_cargo",
-    "promotor_nombre",
-    "promotor_cargo",
-    "gestor_nombre",
-    "iniciales",
-];
-
-/// A blank form's data with the remembered fields it has, from the
-/// person's own latest drafts first, then the office's; the labels of
-/// what was filled.
-async fn remembered(
-    archive: &crate::archive::Archive,
-    user_id: i64,
-    form: &FormSpec,
-) -> Result<(Value, Vec<String>), crate::archive::ArchiveError> {
-    let wanted: Vec<&crate::forms::FieldSpec> = (form.fields.iter())
-        .filter(|f| REMEMBERED.contains(&f.name.as_str()) && f.filled_by.is_none())
-        .filter(|f| {
-            matches!(
-                f.kind,
-                crate::forms::FieldType::Text { .. } | crate::forms::FieldType::Enum { .. }
-            )
-        })
-        .collect();
-    let mut data = serde_json::Map::new();
-    let mut filled = Vec::new();
-    if wanted.is_empty() {
-        return Ok((Value::Object(data), filled));
-    }
-    let mut recent = archive.recent_draft_data(Some(user_id), 20).await?;
-    recent.extend(archive.recent_draft_data(None, 20).await?);
-    for field in wanted {
-        let found = recent.iter().find_map(|text| {
-            let old: Value = serde_json::from_str(text).ok()?;
-            let value = old.get(&field.name)?.as_str()?.trim().to_owned();
-            let allowed = match &field.kind {
-                crate::forms::FieldType::Enum { values } => values.contains(&value),
-                _ => true,
-            };
-            (!value.is_empty() && allowed).then_some(value)
-        });
-        if let Some(value) = found {
-            data.insert(field.name.clone(), Value::String(value));
-            filled.push(field.label.clone());
-        }
-    }
-    Ok((Value::Object(data), filled))
 }
 
 pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
@@ -336,7 +285,8 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
         let signers = (state.tramites().hand_signers_of(&archive, &tramite).await)
             .map_err(Failure::unavailable)
             .or_page(&staff)?;
-        let body = tramite::review_page(&state, (&staff, reach), &archive, &tramite, &signers, None);
+        let changed = tramite::changed_since_return(&archive, &tramite).await;
+        let body = tramite::review_page(&state, (&staff, reach), &archive, &tramite, &signers, &changed, None);
         return Ok(Html(body.into_string()).into_response());
     }
     let data = tramite.data();

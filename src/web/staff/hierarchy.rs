@@ -21,7 +21,13 @@ use crate::web::ui::csrf_field;
 
 /// The office's place in the hierarchy, and the visados granted in it to
 /// accounts of the offices above.
-pub fn section(staff: &Staff, office: &Office, tree: &[OfficeNode], grants: &[OfficeGrant]) -> Markup {
+pub fn section(
+    staff: &Staff,
+    office: &Office,
+    tree: &[OfficeNode],
+    grants: &[OfficeGrant],
+    zone: chrono_tz::Tz,
+) -> Markup {
     let parent = tree
         .iter()
         .find(|n| n.code == office.code)
@@ -54,7 +60,7 @@ pub fn section(staff: &Staff, office: &Office, tree: &[OfficeNode], grants: &[Of
                                 td { (grant.user.display_name) " (" (grant.user.username) ")" }
                                 td { (grant.user.office_code) }
                                 td { (grant.role.label()) }
-                                td { (grant.granted_at) " por " (grant.granted_by) }
+                                td { (crate::web::page::short_moment(&grant.granted_at, zone)) " por " (grant.granted_by) }
                                 td {
                                     form method="post" action={"/admin/oficinas/" (office.code) "/visado/quitar"} {
                                         (csrf_field(staff))

@@ -80,6 +80,22 @@ pub fn sentence(action: &str, details: &str) -> String {
             "Envió el borrador al paso «{}».",
             text("siguiente").unwrap_or("siguiente")
         ),
+        "borrador.modificado" => {
+            let fields: Vec<String> = (details.get("campos").and_then(Value::as_array))
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|n| format!("«{n}»"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if fields.is_empty() {
+                "Modificó el borrador.".to_owned()
+            } else {
+                format!("Modificó en el borrador: {}.", fields.join(", "))
+            }
+        }
         "borrador.visado" => reason("Dio su visto bueno al borrador".to_owned()),
         "borrador.rechazado" => reason("Rechazó el borrador y lo devolvió para corregir".to_owned()),
         "borrador.firmas_presenciales" => "Recabó las firmas en persona.".to_owned(),
@@ -87,6 +103,12 @@ pub fn sentence(action: &str, details: &str) -> String {
             Some(folio) => format!("Firmó; se emitió el documento {folio}."),
             None => "Firmó el borrador.".to_owned(),
         },
+        "lote.enviado" => format!(
+            "Preparó un lote de {} documento(s) y lo envió a aprobación.",
+            details.get("filas").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        "lote.aprobado" => "Aprobó un lote; sus documentos se emiten con su firma.".to_owned(),
+        "lote.devuelto" => reason("Devolvió un lote sin emitirlo".to_owned()),
         "usuario.creado" => "Creó una cuenta.".to_owned(),
         "usuario.modificado" => "Modificó una cuenta.".to_owned(),
         "usuario.contrasena_restablecida" => "Restableció la contraseña de una cuenta.".to_owned(),
@@ -123,6 +145,13 @@ mod tests {
             "Dio su visto bueno al borrador."
         );
         assert!(!sentence("documento.anulado", "no es JSON").contains('{'));
+        assert_eq!(
+            sentence(
+                "borrador.modificado",
+                r#"{"campos":["Monto autorizado","Proveedor"]}"#
+            ),
+            "Modificó en el borrador: «Monto autorizado», «Proveedor»."
+        );
     }
 
     #[test]

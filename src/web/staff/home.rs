@@ -54,6 +54,24 @@ pub async fn home(
             .or_page(&staff)?;
         inbox.extend(items);
     }
+    // Lotes a capturista prepared, for who signs their form.
+    let waiting: Vec<_> = if user.role.can_issue() {
+        (crate::bulk::approval::waiting(state.archive.store(), &user.office_code).await)
+            .map_err(Failure::unavailable)
+            .or_page(&staff)?
+            .into_iter()
+            .filter(|lote| {
+                (state.catalog.get(&lote.form)).is_some_and(|form| crate::web::lotes::may_approve(form, user))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut lotes = Vec::new();
+    for lote in waiting {
+        let by = super::lote_approval::full_name(&state, lote.prepared_by.as_deref().unwrap_or("")).await;
+        lotes.push((lote, by));
+    }
     let role = user.role;
     let zone = state.issuer.time_zone_of(archive.office());
     let today = state.issuer.now_in(archive.office()).date_naive();
@@ -72,7 +90,9 @@ pub async fn home(
             }
             @if role.can_draft() {
                 h2 { "Pendientes para usted" }
-                @if inbox.is_empty() { p { "Nada espera su paso." } } @else { (inbox_table(&inbox, &user.office_code, zone, chrono::Utc::now())) }
+                @if inbox.is_empty() && lotes.is_empty() { p { "Nada espera su paso." } }
+                @if !inbox.is_empty() { (inbox_table(&inbox, &user.office_code, zone, chrono::Utc::now())) }
+                @if !lotes.is_empty() { (lote_table(&state, &lotes)) }
                 h2 { "Borradores de la oficina" }
                 @if drafts.is_empty() { p { "No hay borradores pendientes." } } @else { (draft_table(&state, &drafts, zone)) }
             }
@@ -83,6 +103,28 @@ pub async fn home(
         },
     );
     Ok(Html(body.into_string()).into_response())
+}
+
+/// Lotes waiting for the viewer's approval.
+fn lote_table(state: &AppState, lotes: &[(crate::bulk::lotes::LoteRecord, String)]) -> Markup {
+    html! {
+        div.tabla-desplazable {
+            table {
+                caption { "Lotes que esperan su aprobación" }
+                thead { tr { th scope="col" { "Lote" } th scope="col" { "Documento" } th scope="col" { "Documentos" } th scope="col" { "Preparado por" } } }
+                tbody {
+                    @for (lote, prepared_by) in lotes {
+                        tr {
+                            td { a href={"/lotes/" (lote.public_id)} { (super::lote::lote_name(lote)) } }
+                            td { (form_title(state, &lote.form)) }
+                            td { (lote.valid_rows) }
+                            td { (prepared_by) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// How many days ahead the home page shows what falls due.

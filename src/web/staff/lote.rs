@@ -21,7 +21,8 @@ use crate::web::lotes::{self, LoteError};
 use crate::web::ui::{csrf_field, notice, page};
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
-    staff.require(|role| role.can_issue())?;
+    // Who prepares documents follows the lotes they prepared.
+    staff.require(|role| role.can_draft())?;
     let job = office_job(&state, &staff, &id)
         .await?
         .ok_or_else(|| PageError::not_found(&staff, "No existe ese lote en su oficina."))?;
@@ -33,7 +34,10 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
         Ok::<_, bulk::lotes::LoteError>((done, problems, documents))
     };
     let (done, problems, documents) = read.await.map_err(Failure::unavailable).or_page(&staff)?;
+    let approval = super::lote_approval::section(&state, &staff, &job, problems.len()).await?;
     let finished = job.is_finished();
+    // Printing them all and issuing the padrón are for who signs.
+    let signs = staff.user().role.can_issue();
     let elapsed = ((crate::queue::now_ms() - job.created_at).max(1) as f64) / 1000.0;
     let remaining = job.valid_rows.saturating_sub(done);
     // A row may have several problems: the rows without any, by line.
@@ -47,7 +51,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
         &staff,
         &format!("{}: {}", lote_name(&job), form_title(&state, &job.form)),
         html! {
-            @if !finished {
+            @if !finished && !job.awaiting_approval {
                 // Refreshes itself while the job runs; no script needed.
                 meta http-equiv="refresh" content="2";
             }
@@ -58,7 +62,9 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                     job.unused_columns.iter().map(|c| format!("«{c}»")).collect::<Vec<_>>().join(", ")
                 )))
             }
-            @if let Some(failure) = &job.failure {
+            (approval)
+            @if job.awaiting_approval {
+            } @else if let Some(failure) = &job.failure {
                 (notice("error", &format!("El lote no se pudo emitir: {failure}")))
             } @else if finished && job.valid_rows == 0 {
                 (notice("aviso", &format!(
@@ -82,7 +88,9 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 h2 { "Documentos" }
                 @if finished {
                     div.acciones {
-                        a.boton.secundario href={"/lotes/" (job.public_id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
+                        @if signs {
+                            a.boton.secundario href={"/lotes/" (job.public_id) "/documentos.pdf"} { "Descargar todos para imprimir (PDF)" }
+                        }
                         a.boton.secundario href={"/lotes/" (job.public_id) "/emitidos.csv"} { "Descargar la lista de lo emitido (CSV)" }
                     }
                     @let padron = &job.padron;
@@ -94,10 +102,12 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                             }
                         }
                     }
-                    form method="post" action={"/lotes/" (job.public_id) "/padron"} {
-                        (csrf_field(&staff))
-                        p { "El padrón del lote lista, firmado, el nombre, la identificación y el folio de cada persona; un lote de más de 5.000 documentos lo recibe en tomos. Se archiva como cualquier documento." }
-                        button { "Emitir el padrón del lote" }
+                    @if signs {
+                        form method="post" action={"/lotes/" (job.public_id) "/padron"} {
+                            (csrf_field(&staff))
+                            p { "El padrón del lote lista, firmado, el nombre, la identificación y el folio de cada persona; un lote de más de 5.000 documentos lo recibe en tomos. Se archiva como cualquier documento." }
+                            button { "Emitir el padrón del lote" }
+                        }
                     }
                 }
                 table {
@@ -144,9 +154,9 @@ pub async fn problems_csv(
     ))
 }
 
-/// A lote of the caller's office, for someone who may issue.
+/// A lote of the caller's office, for someone who prepares documents.
 async fn any_job(state: &AppState, staff: &Staff, id: &str) -> Result<LoteRecord, PageError> {
-    staff.require(|role| role.can_issue())?;
+    staff.require(|role| role.can_draft())?;
     office_job(state, staff, id)
         .await?
         .ok_or_else(|| PageError::not_found(staff, "No existe ese lote en su oficina."))

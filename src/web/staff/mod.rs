@@ -6,6 +6,7 @@ mod account;
 mod admin;
 mod attachments;
 mod bulk;
+mod defaults;
 mod documents;
 mod entry;
 mod error;
@@ -16,6 +17,7 @@ mod history;
 mod home;
 mod login;
 mod lote;
+mod lote_approval;
 mod offices;
 mod referrals;
 mod registros;
@@ -44,6 +46,8 @@ pub fn router() -> Router<Arc<AppState>> {
             get(account::password_form).post(account::change_password),
         )
         .route("/cuenta", get(account::show))
+        .route("/valores", get(defaults::show).post(defaults::save_own))
+        .route("/valores/oficina", post(defaults::save_office))
         .route("/cuenta/tokens", post(account::create_token))
         .route("/cuenta/tokens/{id}/revocar", post(account::revoke_token))
         .route("/formularios", get(forms::list))
@@ -97,6 +101,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/lotes/{id}/emitidos.csv", get(lote::issued_csv))
         .route("/lotes/{id}/documentos.pdf", get(lote::merged_pdf))
         .route("/lotes/{id}/padron", post(lote::padron))
+        .route("/lotes/{id}/aprobar", post(lote_approval::approve))
+        .route("/lotes/{id}/devolver", post(lote_approval::send_back))
         .route("/admin", get(admin::overview))
         .route("/admin/usuarios", post(admin::create_user))
         .route("/admin/usuarios/{id}", post(admin::update_user))

@@ -185,7 +185,8 @@ async fn office_page(
     let configured = office.code == state.config.office_code;
     let tree = state.accounts.office_tree().await.or_page(staff)?;
     let grants = state.accounts.grants_in(&office.code).await.or_page(staff)?;
-    let hierarchy = super::hierarchy::section(staff, &office, &tree, &grants);
+    let zone = state.issuer.time_zone_of(&office);
+    let hierarchy = super::hierarchy::section(staff, &office, &tree, &grants, zone);
     let body = page(
         staff,
         &format!("Oficina {}", office.code),

@@ -42,7 +42,7 @@ pub fn referral_table(referrals: &[ReferralRecord], today: chrono::NaiveDate) ->
                     tr {
                         td { a href={"/derivaciones/" (r.id)} { (r.folio) } }
                         td { (r.from_office) " → " (r.to_office) }
-                        td { (r.issued_on) }
+                        td { (crate::web::page::short_date(&r.issued_on)) }
                         td { (r.due_on) }
                         td { (state_label(r.state(today))) }
                         td { @if let Some((_, folio)) = r.answer() { (folio) } @else { "—" } }
@@ -91,7 +91,7 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                 dt { "Estado" } dd { (state_label(referral.state(today))) }
                 dt { "Oficina que deriva" } dd { (referral.from_office) }
                 dt { "Oficina receptora" } dd { (referral.to_office) }
-                dt { "Fecha" } dd { (referral.issued_on) }
+                dt { "Fecha" } dd { (crate::web::page::short_date(&referral.issued_on)) }
                 dt { "Vence" } dd { (referral.due_on) }
                 @if let Some(at) = &referral.received_at {
                     dt { "Recibida" } dd { (short_moment(at, zone)) " por " (referral.received_by.as_deref().unwrap_or("")) }

@@ -135,7 +135,7 @@ fn counts_table(counts: &registros::actividades::Counts) -> Markup {
                     @for session in &counts.sesiones {
                         tr {
                             td { (session.folio) }
-                            td { (session.fecha) } td { (session.motivo) } td { (session.asistentes) }
+                            td { (crate::web::page::short_date(&session.fecha)) } td { (session.motivo) } td { (session.asistentes) }
                         }
                     }
                 }

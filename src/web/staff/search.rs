@@ -116,7 +116,7 @@ pub async fn search(
                                         @if several { td { (hit.office_code) } }
                                         td { a href={"/documentos/" (hit.id)} { (hit.folio) } }
                                         td { (form_title(&state, &hit.form)) }
-                                        td { (hit.issued_on) }
+                                        td { (crate::web::page::short_date(&hit.issued_on)) }
                                         td { a href={"/expedientes/" (hit.expediente_id)} { (hit.expediente_title) } }
                                         td { span class={"estado " (hit.status.as_str())} { (hit.status.as_str()) } }
                                     }

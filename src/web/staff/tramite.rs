@@ -131,6 +131,38 @@ pub fn draft_title(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> String {
     )
 }
 
+/// The labels of the fields changed since the draft was last returned
+/// (all its changes when it never was): what a reviewer checks again.
+pub async fn changed_since_return(archive: &Archive, tramite: &Tramite<'_>) -> Vec<String> {
+    // Without its events the page still shows the draft, without this line.
+    let events = archive
+        .draft_events(tramite.draft.row_id)
+        .await
+        .unwrap_or_default();
+    let since = events
+        .iter()
+        .rposition(|e| e.action == "borrador.rechazado")
+        .map_or(0, |at| at + 1);
+    let mut changed: Vec<String> = Vec::new();
+    for event in events[since..]
+        .iter()
+        .filter(|e| e.action == "borrador.modificado")
+    {
+        let details: Value = serde_json::from_str(&event.details).unwrap_or(Value::Null);
+        for label in details["campos"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !changed.iter().any(|c| c == label) {
+                changed.push(label.to_owned());
+            }
+        }
+    }
+    changed
+}
+
 /// The page of a draft past its elaboration: what it says (as a preview),
 /// its workflow, and the step's buttons for whoever takes it (through a
 /// grant, only a visado's). Dates are in `archive`'s office's time zone.
@@ -140,8 +172,10 @@ pub fn review_page(
     archive: &Archive,
     tramite: &Tramite<'_>,
     signers: &[(HandSigner, Option<HandSignatureRecord>)],
+    changed: &[String],
     message: Option<Markup>,
 ) -> Markup {
+    let returned_before = tramite.history.iter().any(|s| s.action == Action::Rechazado);
     let user = staff.user();
     let id = tramite.draft.id;
     let step = tramite.step;
@@ -161,6 +195,16 @@ pub fn review_page(
             p.preparado { "Preparado por " strong { (tramite.draft.author) } "; actualizado el "
                 (short_moment(&tramite.draft.updated_at, zone)) ". "
                 a href={"/borradores/" (id) "/vista-previa"} target="_blank" { "Ver el documento (vista previa, sin folio ni firma; se abre en otra pestaña)" } }
+            @if returned_before && tramite.returned_because().is_none() {
+                @if changed.is_empty() {
+                    (notice("aviso", "Se devolvió antes y volvió sin cambios en sus datos."))
+                } @else {
+                    (notice("aviso", &format!(
+                        "Cambió desde que se devolvió: {}.",
+                        changed.iter().map(|l| format!("«{l}»")).collect::<Vec<_>>().join(", ")
+                    )))
+                }
+            }
             @if !tramite.form.resumen.is_empty() {
                 h2 { "Lo que se aprueba" }
                 (summary(tramite.form, &data))
@@ -373,7 +417,8 @@ async fn step_refused(
         .await
         .unwrap_or_default();
     let message = notice("error", &capitalized(&text));
-    let body = review_page(state, (staff, reach), archive, tramite, &signers, Some(message));
+    let changed = changed_since_return(archive, tramite).await;
+    let body = review_page(state, (staff, reach), archive, tramite, &signers, &changed, Some(message));
     Ok((status, Html(body.into_string())).into_response())
 }
 
