@@ -99,7 +99,12 @@ impl Installation {
             .local_addr()
             .expect("address")
             .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sello"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
+        // The service refuses settings it does not know, as this bench's.
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("SELLO_BENCH_")) {
+            command.env_remove(name);
+        }
+        let mut child = command
             .arg("serve")
             .current_dir(self.work.path())
             .env("SELLO_DATABASE_URL", &self.url)
@@ -119,17 +124,26 @@ impl Installation {
             .expect("sello serve starts");
         let stderr = child.stderr.take().expect("stderr");
         let (ready, listening) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&log);
         std::thread::spawn(move || {
             use std::io::BufRead as _;
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if line.starts_with("Sello escucha") {
                     let _ = ready.send(());
                 }
             }
         });
-        listening
-            .recv_timeout(Duration::from_secs(300))
-            .expect("sello serve listens");
+        if listening.recv_timeout(Duration::from_secs(300)).is_err() {
+            panic!(
+                "sello serve did not start:\n{}",
+                log.lock().map(|l| l.clone()).unwrap_or_default()
+            );
+        }
         Instance { child }
     }
 
