@@ -27,6 +27,9 @@ use super::AppState;
 /// waits for another instance after its own died.
 pub const LOTE_LEASE: Duration = Duration::from_secs(20);
 
+/// How long the chunks' loop waits for a chunk this process is reserving.
+const CHUNK_WAIT: Duration = Duration::from_millis(250);
+
 /// Outcomes recorded together while a lote runs.
 const OUTCOME_BATCH: usize = 64;
 
@@ -96,6 +99,12 @@ fn on_own_thread(state: &Arc<AppState>, kind: &'static str, busy: fn(&AppState) 
                 Ok(queue) => loop {
                     match queue.claim(kind, LOTE_LEASE).await {
                         Ok(Some(job)) => run_claimed(&state, &queue, job).await,
+                        // While this process reserves a lote, its next chunk
+                        // is coming: a wake-up sent as this loop was ending
+                        // would be lost where no poller runs.
+                        Ok(None) if kind == CHUNK_JOB && state.jobs.reserving.load(Ordering::Acquire) => {
+                            tokio::time::sleep(CHUNK_WAIT).await;
+                        }
                         Ok(None) => break,
                         Err(error) => {
                             tracing::warn!(error = %error, "no se pudo tomar un lote de la cola");
