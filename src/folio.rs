@@ -66,6 +66,11 @@ impl Folio {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A folio as the archive stored it when it was taken.
+    pub(crate) fn stored(text: String) -> Self {
+        Self(text)
+    }
 }
 
 impl fmt::Display for Folio {

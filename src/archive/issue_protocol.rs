@@ -87,6 +87,12 @@ enum Indexing {
 /// remains of a crash; issuing even a long padrón takes seconds.
 pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(15 * 60);
 
+/// A condition on `documents`: not reserved for a row of a lote still
+/// being issued, whose chunk will complete that very folio.
+const NOT_WAITING_IN_A_LOTE: &str = "AND NOT EXISTS (SELECT 1 FROM lote_rows r JOIN lotes l ON l.id = r.lote_id \
+     WHERE r.row_key = documents.idempotency_key AND l.office_code = documents.office_code \
+     AND l.finished_at IS NULL)";
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
@@ -425,7 +431,9 @@ impl Archive {
     }
 
     /// Annuls the folios of issuances interrupted (by a crash) more than
-    /// `older_than` ago; returns those folios.
+    /// `older_than` ago; returns those folios. A folio a lote still being
+    /// issued reserved for one of its rows is not one of them, however old:
+    /// that lote's chunk completes it (see `bulk::chunks`).
     pub async fn recover_interrupted(&self, older_than: Duration) -> Result<Vec<String>, ArchiveError> {
         self.recover_interrupted_keyed("", older_than).await
     }
@@ -443,19 +451,24 @@ impl Archive {
         let cutoff = cutoff.to_rfc3339_opts(SecondsFormat::Micros, true);
         let (sql, pattern) = if key_prefix.is_empty() {
             (
-                "SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 ORDER BY id",
+                format!(
+                    "SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 \
+                     {NOT_WAITING_IN_A_LOTE} ORDER BY id"
+                ),
                 None,
             )
         } else {
             (
-                "SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 \
-                 AND office_code = $2 AND idempotency_key LIKE $3 ORDER BY id",
+                format!(
+                    "SELECT id, folio FROM documents WHERE status = 'reservado' AND reserved_at < $1 \
+                     AND office_code = $2 AND idempotency_key LIKE $3 {NOT_WAITING_IN_A_LOTE} ORDER BY id"
+                ),
                 Some(format!("{key_prefix}%")),
             )
         };
         let stale: Vec<(i64, String)> = {
             let pool = self.store.pool();
-            let mut query = sqlx::query_as(sql).bind(&cutoff);
+            let mut query = sqlx::query_as(&sql).bind(&cutoff);
             if let Some(pattern) = &pattern {
                 query = query.bind(&self.office.code).bind(pattern);
             }

@@ -28,6 +28,7 @@ mod references;
 mod referrals;
 mod registers;
 mod reservation;
+mod resume;
 mod s3;
 mod search;
 mod search_queue;

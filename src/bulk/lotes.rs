@@ -1,8 +1,9 @@
 //! Lotes kept in the database (migration 0021): what a web upload asked
 //! for, its rows and what became of each, so that any instance shows its
-//! page and serves its downloads, and another instance takes the run over
-//! when the one issuing it dies. The run is a job of the queue
-//! ([`LOTE_JOB`]) enqueued in the same transaction as the lote.
+//! page and serves its downloads, and the instances share its work. Its
+//! run starts as a job of the queue ([`LOTE_JOB`], which reserves its
+//! folios and splits it into chunks: `chunks`) enqueued in the same
+//! transaction as the lote.
 //!
 //! Long because a lote's rows are written and read back in one shape:
 //! what is stored (a row, its outcome, a problem) is next to what reads it.
@@ -24,7 +25,7 @@ pub const LOTE_JOB: &str = "lote";
 /// Claims of a lote's run before it is given up: each claim either
 /// finishes it, finds the office busy with another lote, or finds its
 /// holder died.
-const LOTE_ATTEMPTS: u32 = 1000;
+pub(super) const LOTE_ATTEMPTS: u32 = 1000;
 
 /// Why a lote could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -264,7 +265,7 @@ async fn insert_problem(tx: &mut Tx, lote: i64, problem: &RowProblem) -> Result<
     Ok(())
 }
 
-fn count(n: usize) -> i64 {
+pub(super) fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -365,11 +366,23 @@ pub async fn counts(store: &Store, lote: i64) -> Result<LoteCounts, LoteError> {
 
 /// The rows not done yet, in row order.
 pub async fn pending_rows(store: &Store, lote: i64) -> Result<Vec<ReadyRow>, LoteError> {
+    pending_rows_within(store, lote, 0, i64::MAX).await
+}
+
+/// The rows not done yet whose line is in `first..=last`, in row order.
+pub async fn pending_rows_within(
+    store: &Store,
+    lote: i64,
+    first: i64,
+    last: i64,
+) -> Result<Vec<ReadyRow>, LoteError> {
     let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
         "SELECT line, data, expediente, row_key FROM lote_rows \
-         WHERE lote_id = $1 AND outcome IS NULL ORDER BY line",
+         WHERE lote_id = $1 AND outcome IS NULL AND line >= $2 AND line <= $3 ORDER BY line",
     )
     .bind(lote)
+    .bind(first)
+    .bind(last)
     .fetch_all(store.pool())
     .await?;
     rows.into_iter()

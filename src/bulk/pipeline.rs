@@ -1,6 +1,13 @@
 //! Issuing the ready rows of a run, with folios in row order, rendering
 //! and signing on every core with a bounded number of rows in flight, and
-//! indexing what was issued for search in batches.
+//! indexing what was issued for search in batches. The folios are taken
+//! as the rows go ([`BulkIssuer::issue_rows`]), or were reserved before,
+//! in row order, for a lote's chunk ([`BulkIssuer::reserve_row`], then
+//! [`BulkIssuer::issue_reserved`]).
+//!
+//! Long because both ways share one row's path (its folio settled, then
+//! rendered, signed and completed, or its folio annulled), which reads
+//! best in one place.
 
 /// Rows in flight (reserved, rendering or being stored) per worker.
 const IN_FLIGHT_PER_WORKER: usize = 3;
@@ -17,7 +24,9 @@ use chrono_tz::Tz;
 use futures::StreamExt as _;
 
 use super::{ReadyRow, Responsible, RowProblem};
-use crate::archive::{Archive, ArchiveError, IssueOrder, NamedPerson, persons_in};
+use crate::archive::{
+    Archive, ArchiveError, DocumentRecord, IssueOrder, NamedPerson, Reservation, persons_in,
+};
 use crate::forms::FormSpec;
 use crate::keys::{OfficeKey, SigningKeys};
 use crate::pdf::TsaClient;
@@ -167,6 +176,48 @@ impl BulkIssuer {
         stop: &AtomicBool,
         progress: &(dyn Fn(&RowOutcome) + Send + Sync),
     ) -> Vec<RowOutcome> {
+        self.issue(form, rows, Folios::Take, stop, progress).await
+    }
+
+    /// Issues `rows` whose folios [`BulkIssuer::reserve_row`] reserved
+    /// (here or in another instance), each with its own reserved folio:
+    /// a row found issued already (by a holder of its chunk that died, or
+    /// was cut off, after completing it) is reported as such, never issued
+    /// again. As [`BulkIssuer::issue_rows`] otherwise.
+    pub async fn issue_reserved(
+        &self,
+        form: Arc<FormSpec>,
+        rows: Vec<ReadyRow>,
+        stop: &AtomicBool,
+        progress: &(dyn Fn(&RowOutcome) + Send + Sync),
+    ) -> Vec<RowOutcome> {
+        self.issue(form, rows, Folios::Reserved, stop, progress).await
+    }
+
+    /// Reserves the folio of `row` (recording its document as `reservado`),
+    /// for [`BulkIssuer::issue_reserved`] to complete later: called row
+    /// after row, folios follow row order. A row reserved already under
+    /// its key (by an earlier attempt of the same lote) keeps its folio.
+    /// A row that may not be issued (the archive refuses it, or it was
+    /// issued before) takes no folio and is done.
+    pub async fn reserve_row(&self, form: &FormSpec, row: &ReadyRow) -> Reserving {
+        match self.archive.reserve(&self.order(form, row)).await {
+            Ok(Ok(_)) | Err(ArchiveError::InProgress(_)) => Reserving::Reserved,
+            other => match self.settled(form, row, other).await {
+                Ok(_) => Reserving::Reserved,
+                Err(outcome) => Reserving::Done(outcome),
+            },
+        }
+    }
+
+    async fn issue(
+        &self,
+        form: Arc<FormSpec>,
+        rows: Vec<ReadyRow>,
+        folios: Folios,
+        stop: &AtomicBool,
+        progress: &(dyn Fn(&RowOutcome) + Send + Sync),
+    ) -> Vec<RowOutcome> {
         let workers = self.workers.max(1);
         // Rendering takes a core each; the database's waits (fsync) take
         // none, so more rows are in flight than cores render at once.
@@ -179,7 +230,10 @@ impl BulkIssuer {
             .then(|row| {
                 let form = Arc::clone(&form);
                 async move {
-                    let reserved = self.archive.reserve(&self.order(&form, &row)).await;
+                    let reserved = match folios {
+                        Folios::Take => self.archive.reserve(&self.order(&form, &row)).await,
+                        Folios::Reserved => self.reserved(&form, &row).await,
+                    };
                     (row, reserved)
                 }
             });
@@ -241,13 +295,30 @@ impl BulkIssuer {
         }
     }
 
-    async fn finish(
+    /// The folio reserved for `row` earlier, or the document it became.
+    async fn reserved(&self, form: &FormSpec, row: &ReadyRow) -> Reserved {
+        if let Some(reservation) = self.archive.reservation_under_key(form, &row.key).await? {
+            return Ok(Ok(reservation));
+        }
+        match self.archive.document_by_idempotency_key(&row.key).await? {
+            Some(existing) => Ok(Err(existing)),
+            // Its folio was annulled (its issuance failed, and the outcome
+            // was not recorded before the holder died): never taken again
+            // out of row order.
+            None => Err(ArchiveError::Refused(
+                "el folio reservado para esta fila se anuló antes de emitirse; súbala de nuevo en otro lote"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The reservation to render, or how the row ended without one.
+    async fn settled(
         &self,
-        form: Arc<FormSpec>,
-        row: ReadyRow,
-        reserved: Result<Result<crate::archive::Reservation, crate::archive::DocumentRecord>, ArchiveError>,
-        rendering: &tokio::sync::Semaphore,
-    ) -> RowOutcome {
+        form: &FormSpec,
+        row: &ReadyRow,
+        reserved: Reserved,
+    ) -> Result<Reservation, RowOutcome> {
         let failed = |message: String| {
             RowOutcome::Failed(RowProblem {
                 line: row.line,
@@ -268,18 +339,34 @@ impl BulkIssuer {
             }
             other => other,
         };
-        let reservation = match reserved {
-            Ok(Ok(reservation)) => reservation,
-            Ok(Err(existing)) if !existing.status.is_current() => {
-                return failed(format!(
-                    "esta fila ya se emitió como {}, que hoy está {}; para emitirla de nuevo cambie algún dato",
-                    existing.folio, existing.status
-                ));
-            }
-            Ok(Err(existing)) => {
-                return RowOutcome::AlreadyIssued(IssuedRow::of(&row, &form, existing));
-            }
-            Err(error) => return failed(error.to_string()),
+        match reserved {
+            Ok(Ok(reservation)) => Ok(reservation),
+            Ok(Err(existing)) if !existing.status.is_current() => Err(failed(format!(
+                "esta fila ya se emitió como {}, que hoy está {}; para emitirla de nuevo cambie algún dato",
+                existing.folio, existing.status
+            ))),
+            Ok(Err(existing)) => Err(RowOutcome::AlreadyIssued(IssuedRow::of(row, form, existing))),
+            Err(error) => Err(failed(error.to_string())),
+        }
+    }
+
+    async fn finish(
+        &self,
+        form: Arc<FormSpec>,
+        row: ReadyRow,
+        reserved: Reserved,
+        rendering: &tokio::sync::Semaphore,
+    ) -> RowOutcome {
+        let failed = |message: String| {
+            RowOutcome::Failed(RowProblem {
+                line: row.line,
+                column: String::new(),
+                message,
+            })
+        };
+        let reservation = match self.settled(&form, &row, reserved).await {
+            Ok(reservation) => reservation,
+            Err(outcome) => return outcome,
         };
         let folio = reservation.folio.to_string();
         let permit = rendering.acquire().await;
@@ -349,10 +436,40 @@ impl BulkIssuer {
                     .archive
                     .abandon(&reservation, &format!("emisión fallida: {error}"))
                     .await;
+                // Another holder of its chunk (this one's lease had run
+                // out) completed this very folio first: it is issued once.
+                if let Ok(Some(existing)) = self.archive.document_by_idempotency_key(&row.key).await
+                    && existing.row_id == reservation.document_id
+                    && existing.status.is_current()
+                {
+                    return RowOutcome::AlreadyIssued(IssuedRow::of(&row, &form, existing));
+                }
                 failed(error.to_string())
             }
         }
     }
+}
+
+/// A row's folio as it was settled: reserved, or the document its key
+/// names.
+type Reserved = Result<Result<Reservation, DocumentRecord>, ArchiveError>;
+
+/// Where a run's folios come from.
+#[derive(Debug, Clone, Copy)]
+enum Folios {
+    /// Taken row after row as the run goes.
+    Take,
+    /// Reserved before, for a lote's chunk.
+    Reserved,
+}
+
+/// What [`BulkIssuer::reserve_row`] did with a row.
+#[derive(Debug)]
+pub enum Reserving {
+    /// Its folio is reserved, now or before.
+    Reserved,
+    /// It took no folio: this is how it ended.
+    Done(RowOutcome),
 }
 
 /// Indexes the documents issued so far for search. If it fails they stay

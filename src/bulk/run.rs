@@ -140,7 +140,8 @@ pub enum RunError {
 /// Issues `order`'s rows into `archive`'s office, holding the office's
 /// bulk lock (kept under `data_dir` on SQLite): one run at a time per
 /// office, so every bulk reservation left unfinished is the remains of a
-/// killed run, recorded first. Stops taking rows when `stop` is set;
+/// killed run, recorded first, except the folios a lote reserved for its
+/// rows and its chunks will complete (`chunks`). Stops taking rows when `stop` is set;
 /// `events` hears of what was recovered and of every row done. Returns
 /// the rows' outcomes in row order.
 pub async fn run_lote(
@@ -159,7 +160,27 @@ pub async fn run_lote(
     if !recovered.is_empty() {
         events(RunEvent::Recovered(&recovered));
     }
-    let renderer = issuer.renderer_for(&archive).await.map_err(RunError::Renderer)?;
+    let bulk = bulk_issuer(issuer, archive, &order)
+        .await
+        .map_err(RunError::Renderer)?;
+    let outcomes = bulk
+        .issue_rows(order.form, order.rows, stop, &|outcome| {
+            events(RunEvent::Row(outcome))
+        })
+        .await;
+    drop(lock);
+    Ok(outcomes)
+}
+
+/// The issuer of `order`'s rows into `archive`'s office, as every run sets
+/// it up: the office's letterhead, the key signing at each moment, its
+/// time-stamps and validation data.
+pub(super) async fn bulk_issuer(
+    issuer: &Issuer,
+    archive: Archive,
+    order: &RunOrder<'_>,
+) -> Result<BulkIssuer, std::io::Error> {
+    let renderer = issuer.renderer_for(&archive).await?;
     let mut bulk = BulkIssuer::new(
         archive,
         renderer,
@@ -175,11 +196,5 @@ pub async fn run_lote(
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }
-    let outcomes = bulk
-        .issue_rows(order.form, order.rows, stop, &|outcome| {
-            events(RunEvent::Row(outcome))
-        })
-        .await;
-    drop(lock);
-    Ok(outcomes)
+    Ok(bulk)
 }

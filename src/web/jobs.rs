@@ -1,22 +1,24 @@
 //! Bulk lotes started from the web app, run from the job queue: a lote
-//! and its rows are stored when uploaded (`bulk::lotes`), and whichever
-//! instance claims its job issues it, recording each row's outcome as it
-//! goes. The instance that received the upload starts at once; every
-//! instance also looks for due lotes now and then, so that a lote whose
-//! instance died (its lease ran out) or was cut short by a restart is
-//! taken over and finished. Rows are idempotent and the office's bulk lock
-//! lets one run issue at a time, so the run that takes over annuls what
-//! the dead one left reserved («emisión interrumpida») and issues the rest
-//! in row order.
+//! and its rows are stored when uploaded (`bulk::lotes`), and its work is
+//! jobs of the queue that any instance claims. The lote's job reserves
+//! the folios of its rows in row order, a chunk after another, under the
+//! office's bulk lock; each chunk reserved becomes a job that any instance
+//! claims to issue those rows with those folios (`bulk::chunks`), so
+//! several instances issue one lote at once. The instance that received
+//! the upload starts at once; every instance also looks for due jobs now
+//! and then, so that work whose instance died (its lease ran out) or was
+//! cut short by a restart is taken over and finished, with the folios it
+//! had reserved.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::archive::{BulkLockError, Office};
+use crate::archive::{Archive, BulkLockError, Office};
+use crate::bulk::chunks::{self, CHUNK_JOB, ChunkError};
 use crate::bulk::lotes::{self, LOTE_JOB, LoteRecord};
-use crate::bulk::{self, RowOutcome, RunError, RunEvent, RunOrder};
+use crate::bulk::{self, RowOutcome, RunOrder};
 use crate::queue::{Backoff, Claimed, Queue};
 
 use super::AppState;
@@ -25,16 +27,23 @@ use super::AppState;
 /// waits for another instance after its own died.
 pub const LOTE_LEASE: Duration = Duration::from_secs(20);
 
+/// How long the chunks' loop waits for a chunk this process is reserving.
+const CHUNK_WAIT: Duration = Duration::from_millis(250);
+
 /// Outcomes recorded together while a lote runs.
 const OUTCOME_BATCH: usize = 64;
 
 /// What this process keeps of the web's lotes: whose spreadsheet is being
-/// read, and whether it is running a lote now.
+/// read, and whether it is reserving a lote's folios or issuing a chunk
+/// now.
 #[derive(Debug, Default)]
 pub struct Jobs {
     /// Offices with a spreadsheet being read and checked.
     reading: Arc<Mutex<HashSet<String>>>,
-    /// Set while this process runs lotes (one at a time).
+    /// Set while this process reserves a lote's folios (one at a time).
+    reserving: AtomicBool,
+    /// Set while this process issues chunks (one at a time: a chunk
+    /// already renders on every core).
     working: AtomicBool,
 }
 
@@ -66,22 +75,36 @@ impl Jobs {
     }
 }
 
-/// Runs the lotes that are due, in the background, unless this process is
-/// running them already. Driven on a blocking thread of its own: the
-/// pipeline's future is not `Send`, and the service's workers stay free
-/// for requests.
+/// Runs the lotes' jobs that are due, in the background: reserving one
+/// lote's folios and issuing one chunk, each unless this process is doing
+/// it already. Driven on blocking threads of their own: the pipeline's
+/// future is not `Send`, and the service's workers stay free for requests.
 pub fn run_due_lotes(state: &Arc<AppState>) {
-    if state.jobs.working.swap(true, Ordering::AcqRel) {
-        return;
+    if !state.jobs.reserving.swap(true, Ordering::AcqRel) {
+        on_own_thread(state, LOTE_JOB, |state| &state.jobs.reserving);
     }
+    if !state.jobs.working.swap(true, Ordering::AcqRel) {
+        on_own_thread(state, CHUNK_JOB, |state| &state.jobs.working);
+    }
+}
+
+/// Claims jobs of `kind` and runs them until none is due, then clears
+/// `busy`.
+fn on_own_thread(state: &Arc<AppState>, kind: &'static str, busy: fn(&AppState) -> &AtomicBool) {
     let state = Arc::clone(state);
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         handle.block_on(async {
             match Queue::new(state.archive.store().clone()) {
                 Ok(queue) => loop {
-                    match queue.claim(LOTE_JOB, LOTE_LEASE).await {
+                    match queue.claim(kind, LOTE_LEASE).await {
                         Ok(Some(job)) => run_claimed(&state, &queue, job).await,
+                        // While this process reserves a lote, its next chunk
+                        // is coming: a wake-up sent as this loop was ending
+                        // would be lost where no poller runs.
+                        Ok(None) if kind == CHUNK_JOB && state.jobs.reserving.load(Ordering::Acquire) => {
+                            tokio::time::sleep(CHUNK_WAIT).await;
+                        }
                         Ok(None) => break,
                         Err(error) => {
                             tracing::warn!(error = %error, "no se pudo tomar un lote de la cola");
@@ -92,12 +115,12 @@ pub fn run_due_lotes(state: &Arc<AppState>) {
                 Err(error) => tracing::warn!(error = %error, "no se pudo tomar un lote de la cola"),
             }
         });
-        state.jobs.working.store(false, Ordering::Release);
+        busy(&state).store(false, Ordering::Release);
     });
 }
 
-/// Every `every`, looks for lotes due: left by a restart, or by an
-/// instance that died.
+/// Every `every`, looks for lotes' jobs due: new chunks, or work left by
+/// a restart or by an instance that died.
 pub async fn poll_lotes(state: Arc<AppState>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -107,9 +130,9 @@ pub async fn poll_lotes(state: Arc<AppState>, every: Duration) {
     }
 }
 
-/// Issues the pending rows of the lote `job` names, as long as this
-/// process holds the job's lease.
-async fn run_claimed(state: &AppState, queue: &Queue, job: Claimed) {
+/// Does the work of `job` (a lote's reservation or one of its chunks) on
+/// the lote it names, as long as this process holds the job's lease.
+async fn run_claimed(state: &Arc<AppState>, queue: &Queue, job: Claimed) {
     let store = state.archive.store();
     let lote = match job.payload["lote"].as_i64() {
         Some(id) => lotes::lote_by_id(store, id).await,
@@ -127,13 +150,16 @@ async fn run_claimed(state: &AppState, queue: &Queue, job: Claimed) {
             return;
         }
     };
-    tracing::info!(job.id = job.id, job.attempt = job.attempt, "lote tomado");
+    tracing::info!(job.id = job.id, job.kind = %job.kind, job.attempt = job.attempt, "trabajo de lote tomado");
     let alive = queue.keep_alive(&job, LOTE_LEASE);
     let stop = AtomicBool::new(false);
-    let ran = issue_lote(state, &lote, &alive, &stop).await;
+    let ran = match job.payload["chunk"].as_i64() {
+        Some(chunk) => issue_chunk(state, &lote, chunk, &alive, &stop).await,
+        None => reserve_lote(state, &lote, &alive).await,
+    };
     if alive.lost() {
         // Another instance holds it now and records what follows.
-        tracing::warn!(job.id = job.id, "el lote pasó a otra instancia");
+        tracing::warn!(job.id = job.id, "el trabajo del lote pasó a otra instancia");
         return;
     }
     drop(alive);
@@ -144,7 +170,7 @@ async fn run_claimed(state: &AppState, queue: &Queue, job: Claimed) {
                 max: Duration::from_secs(10),
             };
             let _ = queue
-                .fail(&job, "otro lote de la oficina se está emitiendo", wait)
+                .fail(&job, "otra corrida de la oficina está reservando folios", wait)
                 .await;
         }
         Err(RunFailure::Store(error)) => {
@@ -156,9 +182,12 @@ async fn run_claimed(state: &AppState, queue: &Queue, job: Claimed) {
             let _ = queue.complete(&job, None).await;
         }
         Ok(()) => {
-            let _ = lotes::finish(store, lote.id, None).await;
             let _ = queue.complete(&job, None).await;
-            tracing::info!(job.id = job.id, "lote terminado");
+            match chunks::finish_if_done(store, lote.id).await {
+                Ok(true) => tracing::info!(lote.id = lote.id, "lote terminado"),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(lote.id = lote.id, error = %error, "no se pudo cerrar un lote"),
+            }
         }
     }
 }
@@ -172,21 +201,29 @@ enum RunFailure {
     Refused(String),
 }
 
-async fn issue_lote(
+impl From<ChunkError> for RunFailure {
+    fn from(error: ChunkError) -> Self {
+        match error {
+            ChunkError::Lock(BulkLockError::Busy) => Self::Busy,
+            ChunkError::Renderer(error) => Self::Refused(format!("generador de PDF: {error}")),
+            other => Self::Store(other.to_string()),
+        }
+    }
+}
+
+/// What every job of `lote` issues with: its form, its office's archive,
+/// who signs and when; `rows` to go.
+async fn order_of<'a>(
     state: &AppState,
-    lote: &LoteRecord,
-    alive: &crate::queue::KeepAlive,
-    stop: &AtomicBool,
-) -> Result<(), RunFailure> {
-    let store = state.archive.store();
-    let store_failure = |e: lotes::LoteError| RunFailure::Store(e.to_string());
+    lote: &'a LoteRecord,
+    rows: Vec<bulk::ReadyRow>,
+) -> Result<(Archive, RunOrder<'a>), RunFailure> {
     let Some(form) = state.catalog.get(&lote.form) else {
         return Err(RunFailure::Refused(format!(
             "el formulario «{}» ya no está en el catálogo",
             lote.form
         )));
     };
-    let rows = lotes::pending_rows(store, lote.id).await.map_err(store_failure)?;
     let office = state
         .accounts
         .office(&lote.office_code)
@@ -206,6 +243,52 @@ async fn issue_lote(
         on_paper: lote.on_paper,
         workers: None,
     };
+    Ok((archive, order))
+}
+
+/// Reserves the folios of the lote's rows not yet in a chunk.
+async fn reserve_lote(
+    state: &Arc<AppState>,
+    lote: &LoteRecord,
+    alive: &crate::queue::KeepAlive,
+) -> Result<(), RunFailure> {
+    let store = state.archive.store();
+    let rows = chunks::unchunked_rows(store, lote.id)
+        .await
+        .map_err(|e| RunFailure::Store(e.to_string()))?;
+    let (archive, order) = order_of(state, lote, rows).await?;
+    // Each chunk reserved may start here at once; others poll for it.
+    let chunk_ready = || run_due_lotes(state);
+    let reserved = chunks::reserve_lote(
+        &state.issuer,
+        archive,
+        &state.config.data_dir,
+        lote,
+        order,
+        &|| alive.lost(),
+        &chunk_ready,
+    )
+    .await?;
+    if reserved {
+        Ok(())
+    } else {
+        Err(RunFailure::Store("el plazo del lote se perdió".into()))
+    }
+}
+
+/// Issues the pending rows of one chunk of the lote.
+async fn issue_chunk(
+    state: &Arc<AppState>,
+    lote: &LoteRecord,
+    chunk: i64,
+    alive: &crate::queue::KeepAlive,
+    stop: &AtomicBool,
+) -> Result<(), RunFailure> {
+    let store = state.archive.store();
+    let rows = chunks::chunk_rows(store, lote.id, chunk)
+        .await
+        .map_err(|e| RunFailure::Store(e.to_string()))?;
+    let (archive, order) = order_of(state, lote, rows).await?;
     // Outcomes are written in batches beside the run, not in its way.
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<RowOutcome>();
     let writer = {
@@ -223,36 +306,22 @@ async fn issue_lote(
             failure
         })
     };
-    let events = |event: RunEvent<'_>| {
+    let done = |outcome: &RowOutcome| {
         if alive.lost() {
             stop.store(true, Ordering::Relaxed);
         }
-        if let RunEvent::Row(outcome) = event {
-            let _ = sender.send(outcome.clone());
-        }
+        let _ = sender.send(outcome.clone());
     };
-    let ran = bulk::run_lote(
-        &state.issuer,
-        archive,
-        &state.config.data_dir,
-        order,
-        stop,
-        &events,
-    )
-    .await;
+    let ran = chunks::issue_chunk(&state.issuer, archive, order, stop, &done).await;
     drop(sender);
     let unrecorded = writer.await.ok().flatten();
-    match ran {
-        Err(RunError::Lock(BulkLockError::Busy)) => Err(RunFailure::Busy),
-        Err(RunError::Lock(BulkLockError::Archive(error)) | RunError::Archive(error)) => {
-            Err(RunFailure::Store(error.to_string()))
-        }
-        Err(RunError::Renderer(error)) => Err(RunFailure::Refused(format!("generador de PDF: {error}"))),
-        Ok(_) if stop.load(Ordering::Relaxed) => Err(RunFailure::Store("el plazo del lote se perdió".into())),
-        Ok(_) => match unrecorded {
-            Some(error) => Err(RunFailure::Store(error)),
-            None => Ok(()),
-        },
+    ran?;
+    if stop.load(Ordering::Relaxed) {
+        return Err(RunFailure::Store("el plazo del lote se perdió".into()));
+    }
+    match unrecorded {
+        Some(error) => Err(RunFailure::Store(error)),
+        None => Ok(()),
     }
 }
 

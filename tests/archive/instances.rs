@@ -1,7 +1,8 @@
 //! Two `sello serve` processes on one PostgreSQL schema and one S3-protocol
-//! server, as an installation that outgrew one machine runs them: a lote
-//! uploaded to the first is finished by the second when the first is
-//! killed, every row once and the folios in row order; its page and its
+//! server, as an installation that outgrew one machine runs them: both
+//! issue chunks of a lote uploaded to the first, and when the first is
+//! killed the second finishes it with the folios the first had reserved,
+//! every row once and the folios in strict row order; its page and its
 //! downloads come from either; a session opened on one is good on the
 //! other; and the two together allow no more lookups than one, counting
 //! in the database or in Redis.
@@ -298,13 +299,27 @@ async fn wait_for(what: &str, instance: &Instance, limit: Duration, mut done: im
     }
 }
 
+/// How many of the lote's chunks the instance of `pid` holds or held, in
+/// that `state`.
+async fn chunks_of(store: &Store, pid: u32, state: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'lote-tramo' AND state = $1 AND lease_holder LIKE $2",
+    )
+    .bind(state)
+    .bind(format!("{pid}-%"))
+    .fetch_one(store.pool())
+    .await
+    .expect("count")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_lote_survives_the_instance_that_issued_it_and_the_other_finishes_it() {
+async fn both_instances_issue_one_lote_and_the_survivor_finishes_it_with_the_folios_reserved() {
     let (store, schema) = crate::postgres().await;
     let s3 = TestS3::start().await;
     let installation = Installation::new(schema.name(), &s3, &[]);
     let first = installation.serve();
     let second = installation.serve();
+    let (first_pid, second_pid) = (first.child.id(), second.child.id());
     let (username, password) = signer(&store).await;
 
     const ROWS: usize = 3000;
@@ -314,31 +329,55 @@ async fn a_lote_survives_the_instance_that_issued_it_and_the_other_finishes_it()
     clerk.login(&first.base, &username, &password).await;
     let lote_page = clerk.upload(&first.base, &csv).await;
 
-    // Midway, the first dies without a word.
+    // Both issue chunks of it; midway, the first dies without a word in
+    // the middle of a chunk.
     wait_for(
-        "the first issues a third",
+        "both instances issue chunks and a third is done",
         &first,
         Duration::from_secs(900),
         async || {
-            count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await
-                >= (ROWS / 3) as i64
+            chunks_of(&store, first_pid, "done").await >= 1
+                && chunks_of(&store, second_pid, "done").await >= 1
+                && chunks_of(&store, first_pid, "running").await >= 1
+                && count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await
+                    >= (ROWS / 3) as i64
         },
     )
     .await;
-    let first_pid = first.child.id();
     drop(first);
     let killed_at = Instant::now();
-    let done_by_first = count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await;
+    let done_by_first = chunks_of(&store, first_pid, "done").await;
+    let orphaned: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE kind = 'lote-tramo' AND state = 'running' AND lease_holder LIKE $1",
+    )
+    .bind(format!("{first_pid}-%"))
+    .fetch_all(store.pool())
+    .await
+    .expect("jobs");
+    assert!(!orphaned.is_empty(), "the first died holding a chunk");
+    let rows_done = count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await;
 
     wait_for(
-        "the second takes the lote over",
+        "the second takes the dead instance's chunk over",
         &second,
-        Duration::from_secs(120),
-        async || count(&store, "SELECT MAX(attempts) FROM jobs WHERE kind = 'lote'").await >= 2,
+        Duration::from_secs(300),
+        async || {
+            let mut taken = true;
+            for job in &orphaned {
+                let holder: String = sqlx::query_scalar("SELECT lease_holder FROM jobs WHERE id = $1")
+                    .bind(job)
+                    .fetch_one(store.pool())
+                    .await
+                    .expect("job");
+                taken &= holder.starts_with(&format!("{second_pid}-"));
+            }
+            taken
+        },
     )
     .await;
     eprintln!(
-        "the second claimed the lote {:?} after the kill",
+        "the dead instance's chunk was claimed {:?} after the kill (the first had done {done_by_first} \
+         chunk(s), {rows_done} rows were done)",
         killed_at.elapsed()
     );
     wait_for(
@@ -348,22 +387,19 @@ async fn a_lote_survives_the_instance_that_issued_it_and_the_other_finishes_it()
         async || count(&store, "SELECT COUNT(*) FROM lotes WHERE finished_at IS NOT NULL").await == 1,
     )
     .await;
-    eprintln!(
-        "reclaimed and finished {:?} after the kill; the first had done {done_by_first} rows",
-        killed_at.elapsed()
-    );
-    let holder: String = sqlx::query_scalar("SELECT lease_holder FROM jobs WHERE kind = 'lote'")
-        .fetch_one(store.pool())
-        .await
-        .expect("job");
-    assert!(
-        holder.starts_with(&format!("{}-", second.child.id()))
-            && !holder.starts_with(&format!("{first_pid}-")),
-        "the second finished the job: {holder}"
+    eprintln!("the lote was finished {:?} after the kill", killed_at.elapsed());
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM jobs WHERE kind LIKE 'lote%' AND state <> 'done'"
+        )
+        .await,
+        0,
+        "every job of the lote is done"
     );
     assert!(
-        done_by_first < count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await,
-        "the second issued rows too"
+        rows_done < count(&store, "SELECT COUNT(*) FROM lote_rows WHERE outcome IS NOT NULL").await,
+        "the second issued rows after the kill"
     );
 
     // Every valid row exactly once, as the document its key names.
@@ -381,15 +417,9 @@ async fn a_lote_survives_the_instance_that_issued_it_and_the_other_finishes_it()
         .await,
         valid
     );
-    assert_eq!(
-        count(&store, "SELECT COUNT(*) FROM documents WHERE status = 'emitido'").await,
-        valid,
-        "nothing issued twice"
-    );
-    // No number is missing; the only folios not issued are those the
-    // killed run left reserved, annulled as «emisión interrumpida». Their
-    // rows were issued again by the survivor, later: every other row has
-    // its folio in row order.
+    // Strict row order: the folios are 1 to the number of valid rows, none
+    // missing and none annulled, each row's after the row above it's; the
+    // dead instance's chunk was finished with the folios it had reserved.
     let folios: Vec<FolioRow> = sqlx::query_as(
         "SELECT d.number, d.status, d.annul_reason, d.request_sha256, r.line FROM documents d \
          LEFT JOIN lote_rows r ON r.document_id = d.id ORDER BY d.number",
@@ -397,47 +427,21 @@ async fn a_lote_survives_the_instance_that_issued_it_and_the_other_finishes_it()
     .fetch_all(store.pool())
     .await
     .expect("folios");
-    let numbers: Vec<i64> = folios.iter().map(|f| f.0).collect();
     assert_eq!(
-        numbers,
-        (1..=numbers.len() as i64).collect::<Vec<_>>(),
-        "no number is missing"
-    );
-    let interrupted: BTreeSet<&str> = folios
-        .iter()
-        .filter(|f| f.1 != "emitido")
-        .map(|f| {
-            assert_eq!(
-                f.2.as_deref(),
-                Some("emisión interrumpida"),
-                "folio {}: {}",
-                f.0,
-                f.1
-            );
-            f.3.as_str()
-        })
-        .collect();
-    let reissued = folios
-        .iter()
-        .filter(|f| f.1 == "emitido" && interrupted.contains(f.3.as_str()))
-        .count();
-    assert_eq!(
-        reissued,
-        interrupted.len(),
-        "each interrupted row was issued again, once"
+        folios.iter().map(|f| f.0).collect::<Vec<_>>(),
+        (1..=valid).collect::<Vec<_>>(),
+        "one folio per valid row, none missing"
     );
     let mut last_line = 0;
-    for (number, _, _, request, line) in folios.iter().filter(|f| f.1 == "emitido") {
+    for (number, status, reason, _, line) in &folios {
+        assert_eq!(status, "emitido", "folio {number}: {reason:?}");
         let line = line.unwrap_or_else(|| panic!("folio {number} belongs to the lote"));
-        if !interrupted.contains(request.as_str()) {
-            assert!(
-                line > last_line,
-                "folio {number} (line {line}) after line {last_line}"
-            );
-            last_line = line;
-        }
+        assert!(
+            line > last_line,
+            "folio {number} (line {line}) after line {last_line}"
+        );
+        last_line = line;
     }
-    eprintln!("{} folio(s) annulled as interrupted", interrupted.len());
 
     // The page and the problems, from the survivor, with the session the
     // first opened.

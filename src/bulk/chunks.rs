@@ -1,0 +1,220 @@
+//! One lote issued by many instances at once (migration 0025). The lote's
+//! job ([`super::lotes::LOTE_JOB`]) reserves the folios of its rows in row
+//! order, [`CHUNK_ROWS`] at a time, under the office's bulk lock; as each
+//! chunk's rows are reserved it becomes a job of its own ([`CHUNK_JOB`])
+//! that any instance claims, to render, sign and complete those very
+//! reservations, while the next chunk is being reserved. A chunk whose
+//! holder dies is claimed again (its lease runs out) and its holder
+//! completes the same folios: every valid row keeps the folio its place in
+//! the file gave it. Only a folio whose issuance fails (its document could
+//! not be rendered, signed or stored) is annulled, «emisión fallida», as
+//! in any run.
+//!
+//! The bulk lock now only keeps two reservations (a lote's, or a run of
+//! `sello bulk`, which reserves as it issues) from interleaving: the
+//! chunks, which reserve nothing, run beside anything.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde_json::json;
+
+use super::lotes::{self, LOTE_ATTEMPTS, LoteError, LoteRecord, count};
+use super::run::bulk_issuer;
+use super::{KEY_PREFIX, Reserving, RowOutcome, RunOrder};
+use crate::archive::{Archive, ArchiveError, BulkLockError};
+use crate::db::Store;
+use crate::issuer::Issuer;
+use crate::queue::{NewJob, Queue};
+
+/// The queue's kind of a lote's chunk; its payload is
+/// `{"lote": id, "chunk": n}`.
+pub const CHUNK_JOB: &str = "lote-tramo";
+
+/// Rows of a chunk: a few minutes of one instance's work, so that a dead
+/// instance leaves little to resume and the others share a lote evenly.
+pub const CHUNK_ROWS: usize = 200;
+
+/// Why a lote's reservation or a chunk did not run through.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    /// Another run of the office is reserving folios, or the lock could
+    /// not be taken.
+    #[error(transparent)]
+    Lock(BulkLockError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Lote(#[from] LoteError),
+    /// The office's renderer could not be made.
+    #[error("generador de PDF: {0}")]
+    Renderer(std::io::Error),
+}
+
+/// A chunk of a lote: its rows are those with a line in
+/// `first_line..=last_line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    pub number: i64,
+    pub first_line: i64,
+    pub last_line: i64,
+}
+
+/// Reserves, in row order, the folios of `order`'s rows (the lote's rows
+/// not yet in a chunk), holding the office's bulk lock; enqueues each
+/// chunk once its rows are reserved and tells `chunk_ready`. A row the
+/// archive refuses, or finds issued before, takes no folio: its outcome is
+/// recorded at once. Stops between rows once `stop` says so; returns
+/// whether every row was reserved. Safe to run again after it stopped or
+/// its instance died: a row reserved before keeps its folio.
+pub async fn reserve_lote(
+    issuer: &Issuer,
+    archive: Archive,
+    data_dir: &Path,
+    lote: &LoteRecord,
+    order: RunOrder<'_>,
+    stop: &(dyn Fn() -> bool + Send + Sync),
+    chunk_ready: &(dyn Fn() + Send + Sync),
+) -> Result<bool, ChunkError> {
+    let store = archive.store().clone();
+    let lock = archive.lock_bulk(data_dir).await.map_err(ChunkError::Lock)?;
+    // What a killed `sello bulk` left reserved; a lote's waiting folios
+    // are not among them.
+    let recovered = archive
+        .recover_interrupted_keyed(KEY_PREFIX, std::time::Duration::ZERO)
+        .await?;
+    if !recovered.is_empty() {
+        tracing::warn!(
+            folios = recovered.len(),
+            "folios de una corrida masiva interrumpida anulados («emisión interrumpida»)"
+        );
+    }
+    let bulk = bulk_issuer(issuer, archive, &order)
+        .await
+        .map_err(ChunkError::Renderer)?;
+    let mut next = chunks_of(&store, lote.id).await?.len() as i64;
+    for rows in order.rows.chunks(CHUNK_ROWS) {
+        let mut done = Vec::new();
+        for row in rows {
+            if stop() {
+                return Ok(false);
+            }
+            if let Reserving::Done(outcome) = bulk.reserve_row(&order.form, row).await {
+                done.push(outcome);
+            }
+        }
+        lotes::record_outcomes(&store, lote.id, &done).await?;
+        let (first, last) = (rows[0].line, rows[rows.len() - 1].line);
+        add_chunk(&store, lote, next, count(first), count(last)).await?;
+        next += 1;
+        chunk_ready();
+    }
+    mark_reserved(&store, lote.id).await?;
+    drop(lock);
+    Ok(true)
+}
+
+/// Issues a chunk's rows (`order.rows`), each with the folio reserved for
+/// it; `done` hears of every row. Stops taking rows when `stop` is set.
+pub async fn issue_chunk(
+    issuer: &Issuer,
+    archive: Archive,
+    order: RunOrder<'_>,
+    stop: &AtomicBool,
+    done: &(dyn Fn(&RowOutcome) + Send + Sync),
+) -> Result<Vec<RowOutcome>, ChunkError> {
+    let bulk = bulk_issuer(issuer, archive, &order)
+        .await
+        .map_err(ChunkError::Renderer)?;
+    Ok(bulk
+        .issue_reserved(Arc::clone(&order.form), order.rows, stop, done)
+        .await)
+}
+
+/// The lote's chunks so far, in order.
+pub async fn chunks_of(store: &Store, lote: i64) -> Result<Vec<Chunk>, LoteError> {
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT chunk, first_line, last_line FROM lote_chunks WHERE lote_id = $1 ORDER BY chunk",
+    )
+    .bind(lote)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(number, first_line, last_line)| Chunk {
+            number,
+            first_line,
+            last_line,
+        })
+        .collect())
+}
+
+/// The lote's rows not yet in a chunk (and not done), in row order.
+pub async fn unchunked_rows(store: &Store, lote: i64) -> Result<Vec<super::ReadyRow>, LoteError> {
+    let after = chunks_of(store, lote)
+        .await?
+        .last()
+        .map_or(0, |chunk| chunk.last_line + 1);
+    lotes::pending_rows_within(store, lote, after, i64::MAX).await
+}
+
+/// The rows of the chunk not done yet, in row order.
+pub async fn chunk_rows(store: &Store, lote: i64, number: i64) -> Result<Vec<super::ReadyRow>, LoteError> {
+    let chunk = chunks_of(store, lote)
+        .await?
+        .into_iter()
+        .find(|c| c.number == number)
+        .ok_or_else(|| LoteError::Corrupt(lote, format!("no tiene el tramo {number}")))?;
+    lotes::pending_rows_within(store, lote, chunk.first_line, chunk.last_line).await
+}
+
+/// Records the chunk and enqueues its job, in one transaction.
+async fn add_chunk(
+    store: &Store,
+    lote: &LoteRecord,
+    number: i64,
+    first: i64,
+    last: i64,
+) -> Result<(), LoteError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query("INSERT INTO lote_chunks (lote_id, chunk, first_line, last_line) VALUES ($1, $2, $3, $4)")
+        .bind(lote.id)
+        .bind(number)
+        .bind(first)
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+    let job = NewJob::new(CHUNK_JOB, json!({ "lote": lote.id, "chunk": number }))
+        .max_attempts(LOTE_ATTEMPTS)
+        .in_group(&lote.public_id.to_string());
+    Queue::enqueue_in(&mut tx, &job).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records that every row of the lote has its folio (or is done).
+async fn mark_reserved(store: &Store, lote: i64) -> Result<(), LoteError> {
+    sqlx::query("UPDATE lotes SET reserved_at = $1 WHERE id = $2 AND reserved_at IS NULL")
+        .bind(crate::queue::now_ms())
+        .bind(lote)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// Marks the lote finished if every row was reserved and every row is
+/// done; whichever of its jobs ends last does. Returns whether it did.
+pub async fn finish_if_done(store: &Store, lote: i64) -> Result<bool, LoteError> {
+    let finished = sqlx::query(
+        "UPDATE lotes SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL \
+         AND reserved_at IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM lote_rows WHERE lote_id = $2 AND outcome IS NULL)",
+    )
+    .bind(crate::queue::now_ms())
+    .bind(lote)
+    .execute(store.pool())
+    .await?
+    .rows_affected();
+    Ok(finished == 1)
+}
