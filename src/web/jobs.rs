@@ -19,7 +19,7 @@ use crate::archive::{Archive, BulkLockError, Office};
 use crate::bulk::chunks::{self, CHUNK_JOB, ChunkError};
 use crate::bulk::lotes::{self, LOTE_JOB, LoteRecord};
 use crate::bulk::{self, RowOutcome, RunOrder};
-use crate::queue::{Backoff, Claimed, Queue};
+use crate::queue::{Backoff, Claimed, Queue, Retry};
 
 use super::AppState;
 
@@ -169,13 +169,12 @@ async fn run_claimed(state: &Arc<AppState>, queue: &Queue, job: Claimed) {
                 first: Duration::from_secs(2),
                 max: Duration::from_secs(10),
             };
-            let _ = queue
-                .fail(&job, "otra corrida de la oficina está reservando folios", wait)
+            give_back(queue, store, &job, lote.id, "otra corrida de la oficina está reservando folios", wait)
                 .await;
         }
         Err(RunFailure::Store(error)) => {
             tracing::warn!(job.id = job.id, error = %error, "un lote no pudo registrar su avance");
-            let _ = queue.fail(&job, &error, Backoff::default()).await;
+            give_back(queue, store, &job, lote.id, &error, Backoff::default()).await;
         }
         Err(RunFailure::Refused(message)) => {
             let _ = lotes::finish(store, lote.id, Some(message.as_str())).await;
@@ -189,6 +188,24 @@ async fn run_claimed(state: &Arc<AppState>, queue: &Queue, job: Claimed) {
                 Err(error) => tracing::warn!(lote.id = lote.id, error = %error, "no se pudo cerrar un lote"),
             }
         }
+    }
+}
+
+/// Gives `job` back to the queue for a later attempt. When its attempts
+/// have run out the lote ends, failed, saying why: otherwise it would show
+/// as running forever and keep its office from starting another.
+async fn give_back(
+    queue: &Queue,
+    store: &crate::db::Store,
+    job: &Claimed,
+    lote: i64,
+    why: &str,
+    backoff: Backoff,
+) {
+    if let Ok(Retry::GaveUp) = queue.fail(job, why, backoff).await {
+        tracing::warn!(job.id = job.id, lote.id = lote, "un lote agotó sus intentos");
+        let failure = format!("se agotaron los intentos de emitirlo: {why}");
+        let _ = lotes::finish(store, lote, Some(&failure)).await;
     }
 }
 
