@@ -18,17 +18,13 @@ use crate::forms::{FieldType, Problem};
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
-    PdfError, SignError, SignatureRequest, TimeStamp, TsaClient, has_ambiguous_stream_end, sign_pdf,
-    sign_pdf_stamped,
+    PdfError, SignError, SignatureRequest, TimeStamp, TsaClient, sign_pdf, sign_pdf_stamped,
+    unambiguous_stream_ends,
 };
 use crate::qr;
 use crate::render::{
     CitedDocument, DocumentContext, Endorsement, Issuance, RenderError, Renderer, data_json,
 };
-
-/// How many verification codes are drawn, at most, for a document whose
-/// rendering keeps ending a stream ambiguously.
-const CODE_DRAWS_MAX: u32 = 8;
 
 /// What is needed to issue one document.
 pub struct IssueRequest<'a> {
@@ -160,40 +156,33 @@ pub fn issue_long_term(
         &data_sha256,
     );
     let started = Instant::now();
-    let mut attempt = 0;
-    let (code, url, qr_link, image, rendered) = loop {
-        attempt += 1;
-        let code = VerificationCode::generate()
-            .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
-        let printed_code = code.display();
-        let url = format!("{base_url}/v/{printed_code}");
-        let qr_link = qr::link(base_url, &printed_code, &payload);
-        let image = qr::render(&qr_link).map_err(IssueError::Other)?;
-        let context = DocumentContext::issued(
-            request.issued_at,
-            request.folio.clone(),
-            Issuance {
-                code: printed_code,
-                url: url.clone(),
-                qr_png: image.png.clone(),
-                key_id: key.key_id.to_string(),
-                key_holder: crate::keys::certificate_name(&key.certificate)
-                    .unwrap_or_else(|| format!("la clave {}", key.key_id)),
-            },
-        )
-        .with_endorsements(request.endorsements.to_vec())
-        .with_hand_signatures(request.hand_signatures.to_vec())
-        .with_on_paper(request.on_paper.to_vec())
-        .with_citations(request.citations.to_vec());
-        let rendered = renderer.render(request.form, request.data, &context)?;
-        // About one document in thirty has a compressed stream whose last
-        // byte is a carriage return, which PDF/A validators read as part of
-        // the line end before `endstream` and so as a wrong /Length. The
-        // code is random anyway: another one gives other bytes.
-        if !has_ambiguous_stream_end(&rendered.pdf) || attempt == CODE_DRAWS_MAX {
-            break (code, url, qr_link, image, rendered);
-        }
-    };
+    let code = VerificationCode::generate()
+        .map_err(|e| IssueError::Other(format!("generador aleatorio del sistema: {e}")))?;
+    let printed_code = code.display();
+    let url = format!("{base_url}/v/{printed_code}");
+    let qr_link = qr::link(base_url, &printed_code, &payload);
+    let image = qr::render(&qr_link).map_err(IssueError::Other)?;
+    let context = DocumentContext::issued(
+        request.issued_at,
+        request.folio.clone(),
+        Issuance {
+            code: printed_code,
+            url: url.clone(),
+            qr_png: image.png.clone(),
+            key_id: key.key_id.to_string(),
+            key_holder: crate::keys::certificate_name(&key.certificate)
+                .unwrap_or_else(|| format!("la clave {}", key.key_id)),
+        },
+    )
+    .with_endorsements(request.endorsements.to_vec())
+    .with_hand_signatures(request.hand_signatures.to_vec())
+    .with_on_paper(request.on_paper.to_vec())
+    .with_citations(request.citations.to_vec());
+    let mut rendered = renderer.render(request.form, request.data, &context)?;
+    // A compressed stream may end in a carriage return, which PDF/A
+    // validators would read as part of the line end before `endstream`.
+    rendered.pdf = unambiguous_stream_ends(rendered.pdf)
+        .map_err(|e| IssueError::Other(format!("PDF compuesto: {e}")))?;
     let render_time = started.elapsed();
     let started = Instant::now();
     // The signature says when it was made, which is now: the document's

@@ -3,6 +3,7 @@
 //! one at a time at the offsets they give.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use super::object::{Dict, Object, ParseError, Parser};
 
@@ -129,6 +130,17 @@ impl<'a> PdfFile<'a> {
         offset: usize,
         id: (u32, u16),
     ) -> Result<(Object, Option<&'a [u8]>), PdfError> {
+        let (object, range) = self.object_and_stream_range_at(offset, id)?;
+        Ok((object, range.map(|range| &self.bytes[range])))
+    }
+
+    /// [`Self::object_and_stream_at`], with where its stream's bytes are in
+    /// the file rather than the bytes.
+    pub fn object_and_stream_range_at(
+        &self,
+        offset: usize,
+        id: (u32, u16),
+    ) -> Result<(Object, Option<Range<usize>>), PdfError> {
         if offset >= self.bytes.len() {
             return Err(PdfError::Unsupported("desplazamiento fuera del archivo"));
         }
@@ -161,11 +173,12 @@ impl<'a> PdfFile<'a> {
         if self.bytes.get(start) == Some(&b'\n') {
             start += 1;
         }
-        let data = start
+        let range = start
             .checked_add(length)
-            .and_then(|end| self.bytes.get(start..end))
+            .filter(|&end| end <= self.bytes.len())
+            .map(|end| start..end)
             .ok_or(PdfError::Unsupported("flujo más allá del archivo"))?;
-        Ok((object, Some(data)))
+        Ok((object, Some(range)))
     }
 
     /// Reads a dictionary object, or follows a reference to one.

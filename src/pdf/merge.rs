@@ -169,7 +169,9 @@ impl MergedPdf {
                 dict.write(out);
                 out.extend_from_slice(b"\nstream\n");
                 out.extend_from_slice(data);
-                out.extend_from_slice(b"\nendstream");
+                // CR LF always: after data ending in a CR, a lone LF would
+                // read as one CR LF end of line, one byte short of /Length.
+                out.extend_from_slice(b"\r\nendstream");
             }
             _ => object.write(out),
         }

@@ -157,13 +157,26 @@ pub async fn rows(
     Ok(found)
 }
 
-/// Builds the padrón from the archive and issues it, in tomos when large,
-/// as a new version when what it lists changed.
+/// Builds the padrón from the archive and issues it, in tomos of
+/// [`TOMO_ROWS`] when large, as a new version when what it lists changed.
 pub async fn issue(
     issuing: &Issuing<'_>,
     catalog: &Catalog,
     request: &PadronRequest<'_>,
 ) -> Result<(Version, usize), ArchiveError> {
+    issue_in_tomos_of(issuing, catalog, request, TOMO_ROWS).await
+}
+
+/// [`issue`], with at most `tomo_rows` rows a tomo. A set of tomos of
+/// another size replaces the one before as a new version, even when the
+/// archive did not change.
+pub async fn issue_in_tomos_of(
+    issuing: &Issuing<'_>,
+    catalog: &Catalog,
+    request: &PadronRequest<'_>,
+    tomo_rows: usize,
+) -> Result<(Version, usize), ArchiveError> {
+    let tomo_rows = tomo_rows.max(1);
     let form = catalog
         .get(PADRON_FORM)
         .ok_or_else(|| refused(format!("el catálogo no tiene el formulario «{PADRON_FORM}»")))?;
@@ -196,7 +209,7 @@ pub async fn issue(
     let mut cited: Vec<i64> = rows.iter().flat_map(|r| r.row_ids.iter().copied()).collect();
     cited.sort_unstable();
     let origen: Vec<&str> = request.forms.iter().map(|f| f.title.as_str()).collect();
-    let chunks = rows.chunks(TOMO_ROWS);
+    let chunks = rows.chunks(tomo_rows);
     let count = chunks.len();
     let (total, origen) = (rows.len(), clip(&origen.join("; ")));
     let tomos = chunks.enumerate().map(move |(index, chunk)| {
@@ -218,7 +231,7 @@ pub async fn issue(
         }
         if count > 1 {
             data["tomo"] = json!(format!("{} de {}", index + 1, count));
-            data["primer_numero"] = json!(index * TOMO_ROWS + 1);
+            data["primer_numero"] = json!(index * tomo_rows + 1);
         }
         data
     });

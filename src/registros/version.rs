@@ -1,8 +1,9 @@
 //! Issuing a register as the current version of its definition. Its tomos'
 //! idempotency keys say which register it is (the definition: programme,
 //! forms, period) and what it lists (the content: the documents it cites,
-//! with their state), so asking again for an unchanged register returns the
-//! one issued, and a register whose content changed is issued anew and
+//! with their state) and in how many tomos, so asking again for an
+//! unchanged register returns the one issued, and a register whose content
+//! (or number of tomos) changed is issued anew and
 //! replaces the version before through the archive's own replacement,
 //! which keeps the old one, says by which it was replaced and logs it.
 
@@ -69,10 +70,17 @@ fn keys(register: &Register<'_>) -> (String, String) {
 /// what it lists changed; returns the version in force.
 pub async fn issue(issuing: &Issuing<'_>, register: Register<'_>) -> Result<Version, ArchiveError> {
     let (prefix, content) = keys(&register);
+    let count = register.tomos.len();
     let before = issuing.archive.documents_keyed_under(&prefix).await?;
+    // A tomo of this version: this content, in a set of this many tomos. A
+    // set of the same content cut in another number of tomos (the size of
+    // a tomo changed) is a version before, replaced whole.
     let is_this = |key: &str| {
         key.strip_prefix(&prefix)
-            .is_some_and(|rest| rest.starts_with(&content))
+            .and_then(|rest| rest.strip_prefix(&content))
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(_, of)| of == count.to_string())
     };
     let version_of = |record: &DocumentRecord| {
         serde_json::from_str::<Value>(&record.data)
@@ -91,7 +99,6 @@ pub async fn issue(issuing: &Issuing<'_>, register: Register<'_>) -> Result<Vers
         .map(|(_, record)| record)
         .collect();
     let replaces: Vec<String> = superseded.iter().map(|r| r.folio.clone()).collect();
-    let count = register.tomos.len();
     let mut tomos = Vec::with_capacity(count);
     let mut new = false;
     for (index, mut data) in register.tomos.enumerate() {

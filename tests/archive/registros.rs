@@ -215,6 +215,87 @@ async fn the_padron_lists_the_documents_in_force_and_a_new_one_replaces_it(fixtu
 }
 archive_conformance!(the_padron_lists_the_documents_in_force_and_a_new_one_replaces_it);
 
+/// 25 beneficiaries in tomos of 10: three tomos, numbered on from one
+/// another, each printing the folios its rows cite, no row lost or listed
+/// twice. The same archive cut in tomos of 20 (the size of a tomo changed
+/// with an upgrade) is a new version of two tomos that replaces all three.
+async fn a_padron_in_several_tomos_lists_each_row_once_and_a_new_size_replaces_the_whole_set(
+    fixture: &Fixture,
+) {
+    let issuer = issuer(fixture);
+    let mut folios = HashSet::new();
+    for n in 1..=25 {
+        let record = fixture
+            .issue_on("oficio-autorizacion-apoyo", &autorizacion(n), 20, None)
+            .await
+            .expect("issued")
+            .record()
+            .clone();
+        folios.insert(record.folio);
+    }
+    let request = padron_request("Apoyos asistenciales en tomos");
+    let (first, rows) =
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, 24), &CATALOG, &request, 10)
+            .await
+            .expect("padrón issued");
+    assert_eq!((rows, first.number, first.tomos.len()), (25, 1, 3));
+    let mut listed = Vec::new();
+    for (index, tomo) in first.tomos.iter().enumerate() {
+        let data = data_of(tomo);
+        let rows = data["beneficiarios"].as_array().expect("rows").len();
+        assert_eq!(rows, [10, 10, 5][index], "tomo {}", index + 1);
+        assert_eq!(data["tomo"], json!(format!("{} de 3", index + 1)));
+        assert_eq!(data["primer_numero"], json!(index * 10 + 1));
+        assert_eq!(data["total"], 25);
+        let pdf = fixture.archive.pdf(tomo).await.expect("pdf");
+        let file = tempfile::NamedTempFile::new().expect("temp");
+        std::fs::write(file.path(), &pdf).expect("write");
+        let text = crate::pdf_text(file.path());
+        assert!(text.contains(&format!("{} de 3", index + 1)), "{text}");
+        for folio in cited(&data) {
+            assert!(text.contains(&folio), "{folio} not printed in tomo {}", index + 1);
+            listed.push(folio);
+        }
+    }
+    assert_eq!(listed.len(), 25, "each document cited once: {listed:?}");
+    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), folios);
+
+    let (second, rows) =
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, 25), &CATALOG, &request, 20)
+            .await
+            .expect("rebuilt in larger tomos");
+    assert!(second.new);
+    assert_eq!((rows, second.number, second.tomos.len()), (25, 2, 2));
+    let mut replaced = second.replaced.clone();
+    replaced.sort();
+    let mut old: Vec<String> = first.tomos.iter().map(|t| t.folio.clone()).collect();
+    old.sort();
+    assert_eq!(replaced, old);
+    for tomo in &first.tomos {
+        let status = fixture.archive.document(&tomo.folio).await.expect("kept").status;
+        assert_eq!(status, Status::Reemplazado, "{}", tomo.folio);
+    }
+    let listed: Vec<String> = second
+        .tomos
+        .iter()
+        .flat_map(|tomo| {
+            assert!(tomo.status.is_current());
+            cited(&data_of(tomo))
+        })
+        .collect();
+    assert_eq!(listed.len(), 25);
+    assert_eq!(listed.into_iter().collect::<HashSet<_>>(), folios);
+
+    // Asked again in tomos of 20: the same version, not another.
+    let (same, _) =
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, 26), &CATALOG, &request, 20)
+            .await
+            .expect("asked again");
+    assert!(!same.new);
+    assert_eq!(same.number, 2);
+}
+archive_conformance!(a_padron_in_several_tomos_lists_each_row_once_and_a_new_size_replaces_the_whole_set);
+
 /// The weekly report lists exactly the oficios issued from Monday to
 /// Sunday, in folio order, the annulled one marked; documents that are
 /// not oficios and oficios of other weeks are not in it.

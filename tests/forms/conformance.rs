@@ -112,3 +112,46 @@ fn a_signature_field_without_its_description_is_not_conformant() {
         "a signature field without /TU went unnoticed: {failed:?}"
     );
 }
+
+#[test]
+fn a_stream_whose_data_ends_in_a_carriage_return_is_made_conformant() {
+    // About one rendering in thirty has a compressed stream whose last byte
+    // is a CR, which Typst follows with a lone LF: find one by changing
+    // the event's name, then check the validator reads the raw file as
+    // broken and the file Sello issues from it as conformant.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut data = example("oficio-comision");
+    let (raw, fixed) = (0..600)
+        .find_map(|n| {
+            data["evento"] = serde_json::json!(format!("Capacitación regional número {n}"));
+            let raw = render_draft_with(&[], "oficio-comision", &data, Vec::new());
+            let fixed = sello::pdf::unambiguous_stream_ends(raw.clone()).expect("reads");
+            (fixed != raw).then_some((raw, fixed))
+        })
+        .expect("a rendering with a stream ending in a CR");
+    // Only carriage returns were added.
+    assert!(fixed.len() > raw.len());
+    let (raw_path, fixed_path) = (dir.path().join("raw.pdf"), dir.path().join("fixed.pdf"));
+    std::fs::write(&raw_path, &raw).expect("write");
+    std::fs::write(&fixed_path, &fixed).expect("write");
+    let failed = failures(&[("raw".into(), raw_path), ("fixed".into(), fixed_path.clone())]);
+    assert!(
+        failed.iter().any(|f| f.starts_with("raw: 3b: ")),
+        "the validator saw nothing wrong in the raw file: {failed:?}"
+    );
+    assert!(
+        !failed.iter().any(|f| f.starts_with("fixed: ")),
+        "not conformant: {failed:?}"
+    );
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(&fixed_path)
+        .output()
+        .expect("qpdf runs");
+    assert!(
+        check.status.success() && check.stderr.is_empty(),
+        "qpdf: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
