@@ -30,7 +30,9 @@ const README: &str = "Expediente exportado por Sello.
   «REEMPLAZADO» con el folio que lo reemplaza (FOLIO-REEMPLAZADO.pdf), sin
   firma, para imprimir o leer; la que se verifica es la original.
 - manifest.json: por documento, folio, formulario, estado, SHA-256,
-  firmas y dirección de verificación.
+  firmas y dirección de verificación. Un folio anulado antes de emitirse
+  (emisión fallida) no tiene «emitido»: «folio_reservado» dice cuándo y
+  por quién se reservó.
 - auditoria.json: los eventos de auditoría del expediente y sus documentos.
   Cada evento lleva el hash del anterior de la cadena de la oficina y su
   propio hash: SHA-256 del arreglo JSON [hash_anterior, seq, fecha, actor,
@@ -176,13 +178,20 @@ impl Archive {
                 }
                 None => (None, None),
             };
+            // A folio annulled before its document was issued (no PDF was
+            // ever signed) was reserved, never issued: the manifest says so.
+            let issued = document.pdf_sha256.is_some();
             entries.push(json!({
                 "archivo": name,
                 "folio": document.folio,
                 "formulario": document.form,
                 "estado": document.status,
-                "emitido": document.issued_at,
-                "emitido_por": document.issued_by,
+                "emitido": issued.then_some(&document.issued_at),
+                "emitido_por": issued.then_some(&document.issued_by),
+                "folio_reservado": (!issued).then(|| json!({
+                    "fecha": document.issued_at,
+                    "por": document.issued_by,
+                })),
                 "sha256": document.current_pdf_sha256,
                 "sha256_emitido": document.pdf_sha256,
                 "bytes": size,

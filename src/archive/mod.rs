@@ -88,6 +88,10 @@ pub enum ArchiveError {
     /// The operation is not allowed as asked; the message says why.
     #[error("{0}")]
     Refused(String),
+    /// A document of another office no longer shared with this one (its
+    /// derivación was annulled); the message says why. Served as missing.
+    #[error("{0}")]
+    NotShared(String),
     /// Rendering or signing failed; the folio was recorded as annulled.
     #[error("{0}")]
     Issue(#[from] crate::signed_pdf::IssueError),

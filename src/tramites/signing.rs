@@ -200,6 +200,15 @@ impl Tramites<'_> {
         });
         // Who signed and approved is who the accounts are, not who was typed.
         let data = signed_data(tramite.form, &tramite.data(), &endorsements);
+        // Valid as of the day it is issued, checked before a folio is
+        // taken: a refusal here uses up no folio (as a direct issue).
+        let country = self.issuer.country_of(archive.office());
+        validate(
+            &tramite.form.for_country(country),
+            &data,
+            IssueDate::issued(&issued_at),
+        )
+        .map_err(|p| ArchiveError::Issue(IssueError::Invalid(p)))?;
         // Its `presencial` steps ended: whoever did not draw signs the paper.
         let on_paper: Vec<String> = paper_signers(tramite.form, &data)
             .into_iter()

@@ -541,6 +541,13 @@ async fn an_expediente_with_a_spoiled_folio_still_exports(fixture: &Fixture) {
         .expect("the spoiled folio is listed");
     assert_eq!(spoiled["estado"], "anulado");
     assert!(spoiled["archivo"].is_null());
+    // Never issued: the manifest does not say it was, only that its folio
+    // was reserved.
+    assert!(
+        spoiled["emitido"].is_null() && spoiled["emitido_por"].is_null(),
+        "{spoiled}"
+    );
+    assert!(spoiled["folio_reservado"]["fecha"].is_string(), "{spoiled}");
     // Writing where one cannot is the user's mistake, said plainly.
     let nowhere = dir.path().join("no/such/folder/e.zip");
     assert!(matches!(

@@ -848,3 +848,56 @@ async fn the_staff_pages_carry_a_draft_through_its_steps_and_take_scans(fixture:
     );
 }
 crate::archive_conformance!(the_staff_pages_carry_a_draft_through_its_steps_and_take_scans);
+
+/// An acta left to be signed on paper: its page names who still signs,
+/// by name, not by the data's keys (`miembros[3]`); and its promoter
+/// signs by hand in their own block, never under the director's name.
+async fn the_signatures_pending_on_paper_are_named_by_person(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = staff(&service).await;
+    let acta = crate::example_now("acta-comite-familia");
+    let members: Vec<String> = acta["miembros"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["persona"]["nombre"].as_str().expect("name").to_owned())
+        .collect();
+    let id = draft(&service, &staff.auxiliar, "acta-comite-familia", &acta).await;
+    step(&service, &staff.auxiliar, id, "submit", None, StatusCode::OK).await;
+    let finished = service
+        .api(
+            "POST",
+            &format!("/api/v1/drafts/{id}/finish"),
+            Some(&staff.auxiliar),
+            Some(json!({"on_paper": true})),
+        )
+        .await;
+    assert_eq!(finished.status, StatusCode::OK, "{}", finished.text());
+    step(&service, &staff.revisor, id, "approve", None, StatusCode::OK).await;
+    let issued = step(&service, &staff.directora, id, "sign", None, StatusCode::CREATED).await;
+    let document = &issued["issued"]["document"];
+    let (_, password) = service
+        .user("DIF-SLP", "promotora.web", sello::accounts::Role::Capturista)
+        .await;
+    let mut web = service.browser("promotora.web", &password).await;
+    let page = web
+        .get(&format!("/documentos/{}", crate::public_id(&document["id"])))
+        .await
+        .text();
+    let pending = page
+        .split("Pendiente: se firma a mano en papel (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("the signatures pending on paper: {page}"));
+    assert_eq!(pending, members.join(", "));
+
+    let text = issued_pdf_text(&service, &staff.directora, fixture, document).await;
+    // The promoter's block keeps the promoter's cargo and cédula: it was
+    // not given to the account that signed the emission.
+    let cedula = acta["promotor"]["identificacion"].as_str().expect("cédula");
+    assert!(
+        text.contains(&format!("Promotor Social · cédula {cedula}")),
+        "the promoter's own block: {text}"
+    );
+}
+crate::archive_conformance!(the_signatures_pending_on_paper_are_named_by_person);

@@ -12,6 +12,7 @@ mod cases;
 mod checks;
 mod cli;
 mod crash;
+mod draft_validation;
 #[path = "../support/entry_fields.rs"]
 mod entry_fields;
 mod estadisticas;

@@ -933,3 +933,91 @@ async fn the_gsl_referral_flow_runs_through_the_api(fixture: &Fixture) {
     );
 }
 crate::archive_conformance!(the_gsl_referral_flow_runs_through_the_api);
+
+/// An annulled derivación reads «anulada» to the office it went to (its
+/// inbox, its page, the API), offers no answer, and no longer serves the
+/// documents it shared.
+async fn an_annulled_derivacion_reads_annulled_and_shares_nothing_more(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let staff = offices(&service).await;
+    let mut informe = example_now("informe-social");
+    informe["usuario"] = rosa();
+    let shared = issue(&service, &staff.a, "informe-social", &informe).await;
+    let shared_folio = shared["folio"].as_str().expect("folio");
+    let derivacion = issue(
+        &service,
+        &staff.a,
+        "derivacion",
+        &derivacion_to(B, &[shared_folio]),
+    )
+    .await;
+    let id = public_id(&derivacion["id"]);
+    let folio = derivacion["folio"].as_str().expect("folio").to_owned();
+    let shared_pdf = format!(
+        "/api/v1/derivaciones/{id}/documentos/{}/pdf",
+        shared["id"].as_str().expect("id")
+    );
+    // B opens it and reads the informe, while it is in force.
+    let opened = service
+        .api("GET", &format!("/api/v1/derivaciones/{id}"), Some(&staff.b), None)
+        .await;
+    assert_eq!(opened.json()["referral"]["estado"], "recibida");
+    let pdf = service.api("GET", &shared_pdf, Some(&staff.b), None).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.text());
+    // Its page offers the answer, begun with what the derivación says.
+    let (_, b_password) = service.user(B, "operadora.web", Role::Capturista).await;
+    let mut b_web = service.browser("operadora.web", &b_password).await;
+    let answer_link = format!("/formularios/contrarreferencia?derivacion={id}");
+    let page = b_web.get(&format!("/derivaciones/{id}")).await.text();
+    assert!(page.contains(&answer_link), "{page}");
+    let begun = b_web.get(&answer_link).await.text();
+    assert!(
+        begun.contains(&format!("value=\"{folio}\"")) && begun.contains("Rosa Elena Parra Vergara"),
+        "{begun}"
+    );
+
+    fixture
+        .archive
+        .annul(&folio, "Derivada a la oficina equivocada", "asistente.a", None)
+        .await
+        .expect("annulled");
+
+    let inbox = service
+        .api("GET", "/api/v1/derivaciones", Some(&staff.b), None)
+        .await
+        .json();
+    assert_eq!(inbox["recibidas"][0]["estado"], "anulada", "{inbox}");
+    let opened = service
+        .api("GET", &format!("/api/v1/derivaciones/{id}"), Some(&staff.b), None)
+        .await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.text());
+    let opened = opened.json();
+    assert_eq!(opened["referral"]["estado"], "anulada", "{opened}");
+    assert_eq!(
+        folios(&opened["documents"]),
+        vec![folio.clone()],
+        "only the derivación"
+    );
+    let pdf = service.api("GET", &shared_pdf, Some(&staff.b), None).await;
+    assert_eq!(pdf.status, StatusCode::NOT_FOUND, "{}", pdf.text());
+    assert!(pdf.text().contains("está anulada"), "{}", pdf.text());
+    // The office that referred still sees what it shared: its own.
+    let pdf = service.api("GET", &shared_pdf, Some(&staff.a), None).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.text());
+
+    // The staff pages say so and offer no answer.
+    let list = b_web.get("/derivaciones").await.text();
+    assert!(list.contains("anulada") && !list.contains(">enviada<"), "{list}");
+    let page = b_web.get(&format!("/derivaciones/{id}")).await.text();
+    assert!(page.contains("anulada"), "{page}");
+    assert!(!page.contains("Responder con una contrarreferencia"), "{page}");
+    assert!(!page.contains(shared_folio), "{page}");
+    let web_pdf = b_web
+        .get(&format!(
+            "/derivaciones/{id}/documentos/{}",
+            shared["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(web_pdf.status, StatusCode::NOT_FOUND);
+}
+crate::archive_conformance!(an_annulled_derivacion_reads_annulled_and_shares_nothing_more);

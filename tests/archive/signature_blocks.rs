@@ -37,6 +37,37 @@ fn raw_text(pdf: &[u8]) -> String {
         .join(" ")
 }
 
+/// What a block tied to a step may say above the account that takes it:
+/// what that account does, never a role («Promotor Social», «Profesional
+/// del Programa») the account may not hold, nor an act («Registró») that
+/// someone else did.
+const STEP_HEADINGS: &[&str] = &[
+    "A t e n t a m e n t e",
+    "Autoriza",
+    "Aprobó conforme al presupuesto",
+    "Aprueba",
+    "Vo. Bo.",
+    "Por la institución",
+    "Entregó",
+    "Recibió y archiva",
+    "Responde",
+    "Emitió el padrón",
+];
+
+/// The heading printed just before `name` in `block`, whichever of
+/// `STEP_HEADINGS` it is (a date in parentheses after it aside).
+fn step_heading<'a>(block: &'a str, name: &str) -> Option<&'static str> {
+    let before = block[..block.find(name)?].trim_end();
+    let before = match before
+        .strip_suffix(')')
+        .and_then(|b| b.rfind(" (").map(|at| &b[..at]))
+    {
+        Some(undated) => undated.trim_end(),
+        None => before,
+    };
+    STEP_HEADINGS.iter().copied().find(|h| before.ends_with(h))
+}
+
 /// The token of the account that takes a step of `role`.
 fn taker(staff: &Staff, role: Role) -> &str {
     match role {
@@ -204,6 +235,11 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
                 "{}: an electronic signature under someone who did not sign: «{block}»",
                 form.id
             );
+            assert!(
+                step_heading(block, signer).is_some(),
+                "{}: the account that signed under a heading that is not what it did: «{block}»",
+                form.id
+            );
             for name in &typed {
                 assert!(
                     !block.contains(name.as_str()),
@@ -224,6 +260,11 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
             assert!(
                 endorsers.iter().any(|name| block.contains(name)),
                 "{}: a visto bueno under someone who did not give it: «{block}»",
+                form.id
+            );
+            assert!(
+                endorsers.iter().any(|name| step_heading(block, name).is_some()),
+                "{}: a visto bueno under a heading that is not what its account did: «{block}»",
                 form.id
             );
         }

@@ -26,7 +26,17 @@ fn every_example_renders_with_every_required_value_in_its_text() {
             "{}: the example fills no required field",
             form.id
         );
+        // A field the account that takes a step fills is not shown typed
+        // in the preview: the block shows where the account's name goes.
+        let filled_by_an_account = |path: &str| {
+            form.fields
+                .iter()
+                .any(|f| f.name == path && f.filled_by.is_some())
+        };
         for (path, alternatives) in values {
+            if filled_by_an_account(&path) {
+                continue;
+            }
             assert!(
                 alternatives.iter().any(|v| text.contains(&squash(v))),
                 "{}: {path} = {alternatives:?} is not in the PDF text:\n{text}",

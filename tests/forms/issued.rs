@@ -184,3 +184,38 @@ fn amounts_print_as_stored_with_their_currency_and_cents() {
     let text = crate::helpers::pdf_text(&render("oficio-autorizacion-apoyo", &data));
     assert!(text.contains("$985.50"), "{text}");
 }
+
+/// What the reviewer sees is what is issued: a block tied to a step of
+/// the trámite shows, in the preview, where the name and cargo of the
+/// account that takes it will go, never the name typed in the draft (the
+/// issued document prints the account's).
+#[test]
+fn no_preview_shows_a_typed_name_where_an_account_will_sign() {
+    let mut problems = Vec::new();
+    for form in CATALOG.iter() {
+        let id = form.id.as_str();
+        let data = example(id);
+        let typed: Vec<&str> = form
+            .fields
+            .iter()
+            .filter(|f| {
+                f.filled_by
+                    .as_ref()
+                    .is_some_and(|by| by.value == sello::forms::SignerValue::Nombre)
+            })
+            .filter_map(|f| data.get(&f.name).and_then(Value::as_str))
+            .collect();
+        if typed.is_empty() {
+            continue;
+        }
+        let preview = crate::helpers::pdf_text(&render(id, &data));
+        for name in typed {
+            if preview.contains(&squash(name)) {
+                problems.push(format!(
+                    "{id}: the preview shows «{name}», typed for an account to replace"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -55,6 +55,9 @@ pub enum ReferralState {
     Respondida,
     /// Past its due day without an answer in force.
     Vencida,
+    /// Its derivación annulled (or replaced): nothing to answer, nothing
+    /// more shared through it.
+    Anulada,
 }
 
 impl ReferralState {
@@ -64,6 +67,7 @@ impl ReferralState {
             Self::Recibida => "recibida",
             Self::Respondida => "respondida",
             Self::Vencida => "vencida",
+            Self::Anulada => "anulada",
         }
     }
 }
@@ -99,9 +103,13 @@ pub struct ReferralRecord {
 }
 
 impl ReferralRecord {
-    /// Its state on `today` (the office's day): answered when an answer is
-    /// in force, overdue when past its due day without one.
+    /// Its state on `today` (the office's day): annulled when its
+    /// derivación is no longer in force, answered when an answer is in
+    /// force, overdue when past its due day without one.
     pub fn state(&self, today: NaiveDate) -> ReferralState {
+        if self.document_status != Status::Emitido {
+            return ReferralState::Anulada;
+        }
         if self.answer_status.as_deref() == Some("emitido") {
             return ReferralState::Respondida;
         }
@@ -243,15 +251,17 @@ impl Archive {
 
     /// The documents a referral lets both offices see: the derivación,
     /// the documents it shares and its answer (if issued: with its PDF),
-    /// in that order.
+    /// in that order. Once the derivación is annulled, the receiving office
+    /// no longer sees the documents it shared.
     pub async fn referral_documents(
         &self,
         referral: &ReferralRecord,
     ) -> Result<Vec<(DocumentRecord, String)>, ArchiveError> {
+        let shares = !self.withdrawn_from_here(referral);
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS}, office_code FROM documents WHERE pdf_sha256 IS NOT NULL AND (id = $1 \
-             OR id IN (SELECT s.document_id FROM referral_shares s JOIN referrals r ON r.id = s.referral_id \
-             WHERE r.document_id = $1) \
+             OR ($3 AND id IN (SELECT s.document_id FROM referral_shares s JOIN referrals r ON r.id = s.referral_id \
+             WHERE r.document_id = $1)) \
              OR id IN (SELECT r.answered_by FROM referrals r WHERE r.document_id = $1 AND r.answered_by IS NOT NULL)) \
              ORDER BY CASE WHEN id = $1 THEN 0 WHEN office_code = $2 THEN 1 ELSE 2 END, id"
         );
@@ -260,6 +270,7 @@ impl Archive {
             sqlx::query_as(&sql)
                 .bind(referral.document_row_id)
                 .bind(&referral.from_office)
+                .bind(shares)
                 .fetch_all(pool)
                 .await?
         };
@@ -267,6 +278,12 @@ impl Archive {
             .into_iter()
             .map(|row| (row.document, row.office_code))
             .collect())
+    }
+
+    /// Whether this office received `referral` and its derivación is no
+    /// longer in force: what it shared is no longer this office's to see.
+    fn withdrawn_from_here(&self, referral: &ReferralRecord) -> bool {
+        referral.to_office == self.office.code && referral.document_status != Status::Emitido
     }
 
     /// One document a referral lets this office see, with its PDF. Seeing a
@@ -282,7 +299,16 @@ impl Archive {
             .await?
             .into_iter()
             .find(|(d, _)| d.id == document)
-            .ok_or_else(|| ArchiveError::DocumentNotFound(document.to_string()))?;
+            .ok_or_else(|| {
+                if self.withdrawn_from_here(referral) {
+                    ArchiveError::NotShared(format!(
+                        "la derivación {} está anulada: sus documentos ya no se comparten con esta oficina",
+                        referral.folio
+                    ))
+                } else {
+                    ArchiveError::DocumentNotFound(document.to_string())
+                }
+            })?;
         let pdf = self.pdf(&record).await?;
         self.record_referral_views(referral, &[(record.clone(), office_code)], actor, "pdf")
             .await?;

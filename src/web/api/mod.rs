@@ -141,9 +141,9 @@ impl From<ArchiveError> for ApiError {
     fn from(error: ArchiveError) -> Self {
         use crate::signed_pdf::IssueError;
         match error {
-            ArchiveError::DocumentNotFound(_) | ArchiveError::ExpedienteNotFound(_) => {
-                Self::not_found(error.to_string())
-            }
+            ArchiveError::DocumentNotFound(_)
+            | ArchiveError::ExpedienteNotFound(_)
+            | ArchiveError::NotShared(_) => Self::not_found(error.to_string()),
             ArchiveError::IdempotencyConflict(_) | ArchiveError::InProgress(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }

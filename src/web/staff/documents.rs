@@ -58,6 +58,32 @@ async fn readable_document(
         .or_page(staff)
 }
 
+/// The people who still sign the paper, by name as the document prints
+/// them («Rosa Parra, Juan Soto»), not by their data's keys (`miembros[3]`).
+fn pending_names(state: &AppState, form: &str, data: &serde_json::Value, pending: &str) -> String {
+    let signers: Vec<crate::forms::HandSigner> = state
+        .catalog
+        .get(form)
+        .map(|form| {
+            form.workflow
+                .steps()
+                .iter()
+                .flat_map(|step| crate::forms::hand_signers(form, step, data))
+                .collect()
+        })
+        .unwrap_or_default();
+    pending
+        .split(',')
+        .map(|key| {
+            signers
+                .iter()
+                .find(|s| s.key == key)
+                .map_or(key, |s| s.name.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub async fn document(
     State(state): State<Arc<AppState>>,
     staff: Staff,
@@ -110,7 +136,7 @@ pub async fn document(
             @if let Some(pending) = document.paper_pending.as_deref().filter(|_| document.status.is_current()) {
                 (notice("aviso", &format!(
                     "Pendiente: se firma a mano en papel ({}). Imprímalo, recabe las firmas y adjunte el escaneo del papel firmado en «Firmas en persona y escaneos».",
-                    pending.replace(',', ", ")
+                    pending_names(&state, &document.form, &data, pending)
                 )))
             }
             @if document.pdf_sha256.is_some() {

@@ -39,9 +39,9 @@ impl Failure {
 impl From<ArchiveError> for Failure {
     fn from(error: ArchiveError) -> Self {
         match error {
-            ArchiveError::DocumentNotFound(_) | ArchiveError::ExpedienteNotFound(_) => {
-                Self::NotFound(error.to_string())
-            }
+            ArchiveError::DocumentNotFound(_)
+            | ArchiveError::ExpedienteNotFound(_)
+            | ArchiveError::NotShared(_) => Self::NotFound(error.to_string()),
             ArchiveError::Refused(message) => Self::BadRequest(message),
             other => Self::Unavailable(other.to_string()),
         }

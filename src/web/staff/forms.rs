@@ -206,7 +206,50 @@ pub(super) fn new_key() -> String {
     format!("web-{}", data_encoding::HEXLOWER.encode(&bytes))
 }
 
-pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
+/// What a blank form may start from: the derivación a contrarreferencia
+/// answers (`?derivacion=<id>`), from the page of that derivación.
+#[derive(Debug, Deserialize)]
+pub struct Answering {
+    derivacion: Option<String>,
+}
+
+/// The contrarreferencia's fields the derivación it answers gives: its
+/// folio, the person referred, the units and the benefit, as the
+/// derivación says them. Only a derivación sent to this office.
+async fn answering(
+    archive: &crate::archive::Archive,
+    id: PublicId,
+) -> Result<serde_json::Map<String, Value>, crate::archive::ArchiveError> {
+    let referral = archive.referral(id).await?;
+    let mut filled = serde_json::Map::new();
+    if referral.to_office != archive.office().code {
+        return Ok(filled);
+    }
+    let documents = archive.referral_documents(&referral).await?;
+    let Some((derivacion, _)) = documents.iter().find(|(d, _)| d.id == id) else {
+        return Ok(filled);
+    };
+    let data: Value = serde_json::from_str(&derivacion.data).unwrap_or_default();
+    filled.insert("derivacion".into(), Value::String(referral.folio.clone()));
+    for (to, from) in [
+        ("usuario", "usuario"),
+        ("unidad_receptora", "unidad_destino"),
+        ("unidad_origen", "unidad_origen"),
+        ("beneficio", "beneficio"),
+    ] {
+        if let Some(value) = data.get(from) {
+            filled.insert(to.into(), value.clone());
+        }
+    }
+    Ok(filled)
+}
+
+pub async fn blank(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(start): Query<Answering>,
+) -> PageResult {
     staff.require(|role| role.can_draft())?;
     let Some(form) = state.catalog.get(&id) else {
         return Err(PageError::not_found(
@@ -217,9 +260,15 @@ pub async fn blank(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
     form.refuse_internal()
         .map_err(|why| PageError::bad_request(&staff, why))?;
     let archive = state.archive_for(staff.user()).await.or_page(&staff)?;
-    let (data, filled) = super::defaults::remembered(&state, &archive, staff.user(), form)
+    let (mut data, filled) = super::defaults::remembered(&state, &archive, staff.user(), form)
         .await
         .or_page(&staff)?;
+    if let (Some(derivacion), "contrarreferencia", Value::Object(fields)) =
+        (&start.derivacion, form.id.as_str(), &mut data)
+    {
+        let derivacion = public_id(&staff, derivacion, "esa derivación")?;
+        fields.extend(answering(&archive, derivacion).await.or_page(&staff)?);
+    }
     let quoted = |labels: &[String]| {
         labels
             .iter()

@@ -21,7 +21,7 @@ use crate::web::{AppState, pdf_response};
 fn state_label(state: ReferralState) -> Markup {
     let class = match state {
         ReferralState::Respondida => "emitido",
-        ReferralState::Vencida => "anulado",
+        ReferralState::Vencida | ReferralState::Anulada => "anulado",
         ReferralState::Enviada | ReferralState::Recibida => "reemplazado",
     };
     html! { span class={"estado " (class)} { (state.as_str()) } }
@@ -100,9 +100,11 @@ pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Pa
                     dt { "Contrarreferencia" } dd { (folio) }
                 }
             }
-            // Until an answer is in force: one annulled leaves it to answer again.
-            @if receiving && referral.state(today) != ReferralState::Respondida {
-                div.acciones { a.boton href="/formularios/contrarreferencia" { "Responder con una contrarreferencia" } }
+            @if referral.state(today) == ReferralState::Anulada {
+                p { "Esta derivación fue anulada: ya no se responde" @if receiving { " y sus documentos compartidos ya no están a disposición de esta oficina" } "." }
+            } @else if receiving && referral.state(today) != ReferralState::Respondida {
+                // Until an answer is in force: one annulled leaves it to answer again.
+                div.acciones { a.boton href={"/formularios/contrarreferencia?derivacion=" (referral.id)} { "Responder con una contrarreferencia" } }
                 p { "Cite en ella el folio " strong { (referral.folio) } "." }
             }
             h2 { "Documentos que comparte" }
