@@ -362,6 +362,7 @@ impl BulkIssuer {
                 line: row.line,
                 column: String::new(),
                 message,
+                person: form.person_concerned(&row.data),
             })
         };
         let reservation = match self.settled(&form, &row, reserved).await {
