@@ -169,8 +169,15 @@ async fn run_claimed(state: &Arc<AppState>, queue: &Queue, job: Claimed) {
                 first: Duration::from_secs(2),
                 max: Duration::from_secs(10),
             };
-            give_back(queue, store, &job, lote.id, "otra corrida de la oficina está reservando folios", wait)
-                .await;
+            give_back(
+                queue,
+                store,
+                &job,
+                lote.id,
+                "otra corrida de la oficina está reservando folios",
+                wait,
+            )
+            .await;
         }
         Err(RunFailure::Store(error)) => {
             tracing::warn!(job.id = job.id, error = %error, "un lote no pudo registrar su avance");

@@ -7,6 +7,7 @@
 //! and the routes are the API's one table of contents, read together.
 
 mod catalog;
+mod corrections;
 mod documents;
 mod drafts;
 mod estadisticas;
@@ -207,7 +208,7 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         documents::annul_document,
         documents::attach_hand_signature,
         documents::get_hand_signature,
-        drafts::correct_document,
+        corrections::correct_document,
         drafts::create_draft,
         drafts::get_draft,
         drafts::update_draft,
@@ -328,7 +329,7 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route(
             "/api/v1/documents/{reference}/correct",
-            post(drafts::correct_document),
+            post(corrections::correct_document),
         )
         .route(
             "/api/v1/documents/{reference}/hand-signatures",

@@ -335,7 +335,15 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             .map_err(Failure::unavailable)
             .or_page(&staff)?;
         let changed = tramite::changed_since_return(&archive, &tramite).await;
-        let body = tramite::review_page(&state, (&staff, reach), &archive, &tramite, &signers, &changed, None);
+        let body = tramite::review_page(
+            &state,
+            (&staff, reach),
+            &archive,
+            &tramite,
+            &signers,
+            &changed,
+            None,
+        );
         return Ok(Html(body.into_string()).into_response());
     }
     let data = tramite.data();

@@ -11,6 +11,7 @@ mod documents;
 mod entry;
 mod error;
 mod estadisticas;
+mod expedientes;
 mod forms;
 mod hierarchy;
 mod history;
@@ -70,8 +71,8 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/documentos/{id}/firmas/{firma}", get(attachments::file))
         .route("/documentos/{id}/firma-en-pantalla", post(attachments::draw))
-        .route("/expedientes/{id}", get(documents::expediente))
-        .route("/expedientes/{id}/exportar", get(documents::export))
+        .route("/expedientes/{id}", get(expedientes::expediente))
+        .route("/expedientes/{id}/exportar", get(expedientes::export))
         .route("/buscar", get(search::search))
         .route("/derivaciones", get(referrals::inbox))
         .route("/derivaciones/{id}", get(referrals::show))

@@ -418,7 +418,15 @@ async fn step_refused(
         .unwrap_or_default();
     let message = notice("error", &capitalized(&text));
     let changed = changed_since_return(archive, tramite).await;
-    let body = review_page(state, (staff, reach), archive, tramite, &signers, &changed, Some(message));
+    let body = review_page(
+        state,
+        (staff, reach),
+        archive,
+        tramite,
+        &signers,
+        &changed,
+        Some(message),
+    );
     Ok((status, Html(body.into_string())).into_response())
 }
 
