@@ -327,8 +327,11 @@ async fn every_signature_block_says_only_what_happened(fixture: &Fixture) {
             form.id
         );
     }
+    // Every form a person fills that ties a block to a signing step (the
+    // internal registers are built, not walked; a typed person's block is
+    // signed by hand): the walk above really reached them.
     assert!(
-        electronic_blocks >= 12,
+        electronic_blocks >= 11,
         "blocks tied to a signature step: {electronic_blocks}"
     );
 }
