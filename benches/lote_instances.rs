@@ -190,6 +190,7 @@ async fn record_lote(store: &Store, rows: usize) -> (i64, usize) {
         actor: "banco.de.pruebas",
         rows: &ready,
         problems: &[],
+        awaiting_approval: false,
     };
     (create_lote(store, &lote).await.expect("lote"), ready.len())
 }

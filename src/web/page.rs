@@ -21,7 +21,7 @@ dt{font-size:.8rem;color:#555;margin-top:.6rem}dd{margin:0 0 .4rem;overflow-wrap
 form{display:flex;flex-wrap:wrap;gap:.5rem}input{flex:1 1 14rem;font-size:1.1rem;padding:.6rem}\
 button{font-size:1.1rem;padding:.6rem 1rem}a{color:#0b4f8a}small{color:#555}\
 section{background:#fff;border-radius:.5rem;padding:.5rem 1rem;margin-bottom:1rem}h2{font-size:1rem}\
-label{display:block;margin-bottom:.5rem}";
+label{display:block;margin-bottom:.5rem}details{margin:0 0 1rem}summary{cursor:pointer;min-height:1.5rem}";
 
 /// A whole public page with `title` and `body`.
 pub fn layout(title: &str, body: Markup) -> Markup {

@@ -56,7 +56,7 @@ const STEP_HEADINGS: &[&str] = &[
 
 /// The heading printed just before `name` in `block`, whichever of
 /// `STEP_HEADINGS` it is (a date in parentheses after it aside).
-fn step_heading<'a>(block: &'a str, name: &str) -> Option<&'static str> {
+fn step_heading(block: &str, name: &str) -> Option<&'static str> {
     let before = block[..block.find(name)?].trim_end();
     let before = match before
         .strip_suffix(')')
