@@ -465,16 +465,7 @@ impl Config {
             )
         })?;
         let (behind_proxy, source) = take("behind_proxy", "false");
-        let behind_proxy = match behind_proxy.trim() {
-            "true" | "1" | "sí" | "si" => true,
-            "false" | "0" | "no" => false,
-            other => {
-                return Err(fail(
-                    &source,
-                    format!("«{other}» no es sí o no; use true o false"),
-                ));
-            }
-        };
+        let behind_proxy = yes_or_no(&behind_proxy).map_err(|message| fail(&source, message))?;
         let (redis_url, source) = take("redis_url", "");
         let redis_url = match redis_url.trim() {
             "" => None,
@@ -505,16 +496,7 @@ impl Config {
         }
         let (allow_private, source) = take("webhooks_allow_private", "false");
         let webhooks = crate::config::WebhookSettings {
-            allow_private: match allow_private.trim() {
-                "true" | "1" | "sí" | "si" => true,
-                "false" | "0" | "no" => false,
-                other => {
-                    return Err(fail(
-                        &source,
-                        format!("«{other}» no es sí o no; use true o false"),
-                    ));
-                }
-            },
+            allow_private: yes_or_no(&allow_private).map_err(|message| fail(&source, message))?,
             ..Default::default()
         };
         let (smtp_url, url_source) = take("smtp_url", "");
@@ -684,6 +666,15 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
 }
 
 type FileValues = (Vec<(&'static str, String, String)>, Vec<RetiredKey>);
+
+/// A yes/no setting as written in the file or the environment.
+fn yes_or_no(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "true" | "1" | "sí" | "si" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(format!("«{other}» no es sí o no; use true o false")),
+    }
+}
 
 fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
     let (path, must_exist) = match file {
