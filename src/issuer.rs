@@ -227,7 +227,8 @@ impl Issuer {
             .issue(order, |reservation| {
                 let request = IssueRequest {
                     form: order.form,
-                    data: order.data,
+                    // As stored with the folio: with what the archive recorded in it.
+                    data: &reservation.data,
                     issued_at: order.issued_at,
                     folio: Some(reservation.folio.to_string()),
                     citations: &reservation.citations,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
-use crate::forms::{FieldType, Problem};
+use crate::forms::{FieldType, Problem, REFERRAL_RECORD_FIELD, typed_data};
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
@@ -140,13 +140,15 @@ pub fn issue_long_term(
 ) -> Result<IssuedDocument, IssueError> {
     // As the issuing office fills the form in: its country's identity
     // number where the form does not name one.
+    // The data as typed: what the archive recorded in it is its own.
     validate(
         &request.form.for_country(renderer.country()),
-        request.data,
+        &typed_data(request.form.derivacion.is_some(), request.data),
         IssueDate::issued(&request.issued_at),
     )
     .map_err(IssueError::Invalid)?;
     unchecked_citations(request).map_err(IssueError::Invalid)?;
+    unrecorded_referral(request).map_err(IssueError::Invalid)?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();
     let payload = qr::signed_payload(
         key,
@@ -244,6 +246,26 @@ pub fn issue_long_term(
         awaiting_timestamp: tsa.is_some() && timestamp.is_none(),
         timestamp,
     })
+}
+
+/// An issued derivación prints where it goes, what it shares and when it
+/// is due as the archive recorded them in its data when it took the folio
+/// ([`REFERRAL_RECORD_FIELD`]): one issued without that record would print
+/// what nobody checked.
+fn unrecorded_referral(request: &IssueRequest<'_>) -> Result<(), Problems> {
+    let recorded = request
+        .data
+        .get(REFERRAL_RECORD_FIELD)
+        .is_some_and(serde_json::Value::is_object);
+    match &request.form.derivacion {
+        Some(rule) if !recorded => Err(Problems(vec![Problem {
+            path: rule.oficina.clone(),
+            message: "una derivación se emite desde el archivo, que registra la oficina receptora, los \
+                      documentos que comparte y su plazo de respuesta"
+                .into(),
+        }])),
+        _ => Ok(()),
+    }
 }
 
 /// An issued document prints the folio and date of what it cites as

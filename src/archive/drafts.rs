@@ -143,6 +143,17 @@ impl Archive {
                 document.folio, document.status
             )));
         }
+        // A derivación's data carries what the archive recorded when it
+        // was issued; its correction starts from what was typed, and the
+        // archive records its own when it is issued.
+        let refers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM referrals WHERE document_id = $1")
+            .bind(document.row_id)
+            .fetch_one(self.store.pool())
+            .await?;
+        let data = match serde_json::from_str::<serde_json::Value>(&document.data) {
+            Ok(stored) if refers > 0 => crate::forms::typed_data(true, &stored).to_string(),
+            _ => document.data.clone(),
+        };
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         let public_id = PublicId::generate()?;
         let id = {
@@ -159,7 +170,7 @@ impl Archive {
                 "INSERT INTO drafts (public_id, office_code, form, data, created_by, created_at, updated_at, step, replaces) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
             )
-            .bind(public_id).bind(&self.office.code).bind(&document.form).bind(&document.data).bind(user_id)
+            .bind(public_id).bind(&self.office.code).bind(&document.form).bind(&data).bind(user_id)
             .bind(&now).bind(first_step).bind(document.row_id)
             .fetch_one(&mut *tx).await;
             let row_id = match inserted {

@@ -10,6 +10,8 @@ use serde_json::json;
 use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
 
+use super::documents::DocumentRecord;
+use super::referrals::ReferralRecord;
 use super::{Archive, ArchiveError};
 use crate::public_id::PublicId;
 use crate::render::Mark;
@@ -33,6 +35,13 @@ const README: &str = "Expediente exportado por Sello.
   firmas y dirección de verificación. Un folio anulado antes de emitirse
   (emisión fallida) no tiene «emitido»: «folio_reservado» dice cuándo y
   por quién se reservó.
+- documentos/otras-oficinas/: las contrarreferencias con que otra oficina
+  respondió las derivaciones del expediente, tal como las emitió esa
+  oficina: son suyas, no de este expediente, y se incluyen para consulta.
+  manifest.json las lista aparte («respuestas_de_otras_oficinas»), con la
+  oficina que las emitió y la derivación que responden.
+- manifest.json, «personas»: las personas del caso que nombran sus
+  documentos (no el personal de la oficina que los redacta o firma).
 - auditoria.json: los eventos de auditoría del expediente y sus documentos.
   Cada evento lleva el hash del anterior de la cadena de la oficina y su
   propio hash: SHA-256 del arreglo JSON [hash_anterior, seq, fecha, actor,
@@ -47,10 +56,43 @@ oficina (certificado.pem), con el programa de Sello o con pyHanko:
   sello verify --cert certificado.pem documentos/ARCHIVO.pdf
   pyhanko sign validate --trust certificado.pem documentos/ARCHIVO.pdf
 (pdfsig, de poppler, no sabe comprobar las firmas Ed25519 que Sello usa
-por defecto.) Una firma válida dice quién emitió el documento y que no
-cambió; si sigue vigente o fue anulado lo dice manifest.json («estado») y,
-en línea, su dirección de verificación.
+por defecto.) certificado.pem viaja en este mismo ZIP: por sí solo no
+prueba que sea de la oficina. Compare el identificador de su clave raíz
+(«Certificada por la raíz» en sello verify) con el que la oficina publica. Una firma válida dice qué sello lo firmó (el titular que
+nombra el certificado: la oficina) y que no cambió; quién lo emitió lo
+dicen «emitido_por» y «firmas» de manifest.json, no la clave. Si sigue
+vigente o fue anulado lo dice manifest.json («estado») y, en línea, su
+dirección de verificación.
 ";
+
+impl Archive {
+    /// The contrarreferencias another office issued answering a derivación
+    /// of expediente `id` (whatever became of them since), with the
+    /// derivación they answer and the office that issued them.
+    async fn answers_from_other_offices(
+        &self,
+        id: i64,
+    ) -> Result<Vec<(ReferralRecord, DocumentRecord, String)>, ArchiveError> {
+        let mut answers = Vec::new();
+        for referral in self.expediente_referrals(id).await? {
+            let Some((answer_id, _)) = referral.answer() else {
+                continue;
+            };
+            if referral.from_office != self.office.code {
+                continue;
+            }
+            let answer = self
+                .referral_documents(&referral)
+                .await?
+                .into_iter()
+                .find(|(d, office)| d.id == answer_id && *office != self.office.code);
+            if let Some((answer, office_code)) = answer {
+                answers.push((referral, answer, office_code));
+            }
+        }
+        Ok(answers)
+    }
+}
 
 /// The marked copy of the PDF of a document no longer in force
 /// («ANULADO», or «REEMPLAZADO» by a folio), made off the async workers
@@ -110,10 +152,15 @@ fn file_name(folio: &str) -> String {
 }
 
 impl Archive {
-    /// Writes expediente `id` to `out` (through a temporary file, so a
-    /// failure leaves nothing half-written).
-    pub async fn export_expediente(&self, id: PublicId, out: &Path) -> Result<ExportSummary, ArchiveError> {
-        self.export_expediente_with(id, out, "").await
+    /// Writes expediente `id` to `out` for `actor` (through a temporary
+    /// file, so a failure leaves nothing half-written).
+    pub async fn export_expediente(
+        &self,
+        id: PublicId,
+        out: &Path,
+        actor: &str,
+    ) -> Result<ExportSummary, ArchiveError> {
+        self.export_expediente_with(id, out, "", actor).await
     }
 
     /// As [`Self::export_expediente`], with `certificates_pem` (the office's
@@ -124,9 +171,11 @@ impl Archive {
         id: PublicId,
         out: &Path,
         certificates_pem: &str,
+        actor: &str,
     ) -> Result<ExportSummary, ArchiveError> {
         let expediente = self.expediente(id).await?;
         let documents = self.expediente_documents(expediente.row_id).await?;
+        let answers = self.answers_from_other_offices(expediente.row_id).await?;
         let persons = self.expediente_persons(expediente.row_id).await?;
         let events = self.expediente_events(expediente.row_id).await?;
         // Failing to write the ZIP is about the path the user chose.
@@ -207,6 +256,37 @@ impl Archive {
                 })),
             }));
         }
+        // The contrarreferencias that answered the expediente's
+        // derivaciones: another office's documents, as its history shows
+        // them, apart, and their export recorded as a view of them.
+        let mut answer_entries = Vec::new();
+        for (referral, answer, office_code) in &answers {
+            let pdf = self.pdf(answer).await?;
+            let name = format!("documentos/otras-oficinas/{}", pdf_file_name(&answer.folio));
+            zip.start_file(name.as_str(), stored).map_err(zip_error)?;
+            zip.write_all(&pdf).map_err(io)?;
+            sums.push_str(&format!("{}  {name}\n", super::sha256_hex(&pdf)));
+            answer_entries.push(json!({
+                "archivo": name,
+                "folio": answer.folio,
+                "formulario": answer.form,
+                "estado": answer.status,
+                "emitido": answer.issued_at,
+                "emitido_por_otra_oficina": office_code,
+                "responde_a_la_derivacion": referral.folio,
+                "solo_lectura": true,
+                "sha256": super::sha256_hex(&pdf),
+                "sha256_emitido": answer.pdf_sha256,
+                "verificacion": answer.verification_url,
+            }));
+            self.record_referral_views(
+                referral,
+                &[(answer.clone(), office_code.clone())],
+                actor,
+                "exportacion",
+            )
+            .await?;
+        }
         let manifest = json!({
             "formato": "sello-expediente/1",
             "exportado": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -214,6 +294,7 @@ impl Archive {
             "expediente": expediente,
             "personas": persons,
             "documentos": entries,
+            "respuestas_de_otras_oficinas": answer_entries,
         });
         let manifest = serde_json::to_vec_pretty(&utc_moments(manifest)).map_err(|e| io(e.into()))?;
         // The events exactly as sealed, the database's keys included: each

@@ -70,20 +70,19 @@ fn label(kind: ExpedienteKind) -> &'static str {
     }
 }
 
-/// Every person with an identity number in the data, top-level person
-/// fields and person columns of tables alike.
+/// Every person of the case with an identity number in the data, top-level
+/// person fields and person columns of tables alike: the people the
+/// document concerns, not the office's staff it names (`staff`).
 pub fn persons_in(form: &FormSpec, data: &Value) -> Vec<NamedPerson> {
+    let of_the_case = |kind: &FieldType| matches!(kind, FieldType::Person { staff: false, .. });
     let mut persons = Vec::new();
     for field in &form.fields {
         match &field.kind {
-            FieldType::Person { .. } => push_person(&mut persons, field.name.clone(), data.get(&field.name)),
+            kind if of_the_case(kind) => push_person(&mut persons, field.name.clone(), data.get(&field.name)),
             FieldType::List { columns, .. } => {
                 let rows = data.get(&field.name).and_then(Value::as_array);
                 for (i, row) in rows.into_iter().flatten().enumerate() {
-                    for column in columns
-                        .iter()
-                        .filter(|c| matches!(c.kind, FieldType::Person { .. }))
-                    {
+                    for column in columns.iter().filter(|c| of_the_case(&c.kind)) {
                         let role = format!("{}[{}].{}", field.name, i + 1, column.name);
                         push_person(&mut persons, role, row.get(&column.name));
                     }

@@ -207,6 +207,7 @@ impl Archive {
             .await?
             .map_err(case::refused)?;
         let citations = judgement.resolved;
+        let data = super::referrals::recorded_data(order.form, order.data, &judgement.referral);
         let number = steps::next_number(&mut tx, &office.code, &plan).await?;
         let number = rules::folio_number(number)?;
         let folio = plan.folio(&self.folio_format, &office.code, number);
@@ -219,6 +220,7 @@ impl Archive {
             expediente_id,
             public_id: document_public_id,
             reserved_at: &reserved_at,
+            data: &data,
         };
         let document_id = steps::insert_reserved(&mut tx, &reserved)
             .await
@@ -234,6 +236,7 @@ impl Archive {
             expediente_title,
             identities: plan.persons.iter().map(|p| p.identity.clone()).collect(),
             citations: citations.into_iter().map(|c| c.printed).collect(),
+            data,
         }))
     }
 
@@ -282,7 +285,7 @@ impl Archive {
             order.form.title,
             reservation.folio,
             reservation.expediente_title,
-            data_text(order.data),
+            data_text(&reservation.data),
             reservation.identities.join("\n")
         ));
         let index_sql = self.store.dialect().index_document(indexing == Indexing::Queued);

@@ -42,11 +42,13 @@ impl Archive {
     /// The public view of the document whose verification code hashes to
     /// `code_hash`, in any office of this archive.
     pub async fn public_view(&self, code_hash: &str) -> Result<Option<PublicView>, ArchiveError> {
-        // The first signature is the office's, made at issuance.
+        // The last signature row is the one that issued it (the workflow's
+        // earlier visados and signatures come before); the office's key
+        // sealed every one.
         const SQL: &str = "SELECT d.folio, d.form, d.status, d.issued_at, o.name AS office_name, \
              o.code AS office_code, o.time_zone AS office_time_zone, \
-             (SELECT s.signer FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS signer, \
-             (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id LIMIT 1) AS cargo, \
+             (SELECT s.signer FROM signatures s WHERE s.document_id = d.id ORDER BY s.id DESC LIMIT 1) AS signer, \
+             (SELECT s.cargo FROM signatures s WHERE s.document_id = d.id ORDER BY s.id DESC LIMIT 1) AS cargo, \
              d.pdf_sha256, d.annulled_at, \
              CASE WHEN d.status = 'reemplazado' THEN 'reemplazado' ELSE d.annul_category END AS annul_category, \
              r.verification_url AS replacement_url, r.folio AS replacement_folio, \

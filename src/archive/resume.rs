@@ -22,8 +22,8 @@ impl Archive {
         key: &str,
     ) -> Result<Option<Reservation>, ArchiveError> {
         let pool = self.store.pool();
-        let found: Option<(i64, String, i64, String)> = sqlx::query_as(
-            "SELECT d.id, d.folio, d.expediente_id, e.title FROM documents d \
+        let found: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+            "SELECT d.id, d.folio, d.expediente_id, e.title, d.data FROM documents d \
              JOIN expedientes e ON e.id = d.expediente_id \
              WHERE d.office_code = $1 AND d.idempotency_key = $2 AND d.status = 'reservado'",
         )
@@ -31,7 +31,7 @@ impl Archive {
         .bind(key)
         .fetch_optional(pool)
         .await?;
-        let Some((document_id, folio, expediente_id, expediente_title)) = found else {
+        let Some((document_id, folio, expediente_id, expediente_title, data)) = found else {
             return Ok(None);
         };
         let identities: Vec<String> = sqlx::query_scalar(
@@ -48,6 +48,8 @@ impl Archive {
         .bind(document_id)
         .fetch_all(pool)
         .await?;
+        let data = serde_json::from_str(&data)
+            .map_err(|e| ArchiveError::Refused(format!("datos guardados del folio {folio}: {e}")))?;
         // In the form's order of fields, as the reservation judged them.
         let mut citations = Vec::new();
         for field in &form.fields {
@@ -74,6 +76,7 @@ impl Archive {
             expediente_title,
             identities,
             citations,
+            data,
         }))
     }
 }

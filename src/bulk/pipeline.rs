@@ -379,7 +379,8 @@ impl BulkIssuer {
                 self.timestamps.clone(),
                 self.long_term.clone(),
             );
-            let (form, data, issued_at) = (Arc::clone(&form), row.data.clone(), self.issued_at);
+            // As stored with its folio (what the archive recorded in it too).
+            let (form, data, issued_at) = (Arc::clone(&form), reservation.data.clone(), self.issued_at);
             let on_paper = self.order(&form, &row).on_paper;
             let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
             let citations = reservation.citations.clone();

@@ -101,7 +101,10 @@ pub fn run(config: &Config, args: ExpedienteArgs) -> Result<(), Failure> {
                 let certificates = crate::keys::trusted_keys(config)
                     .map(|trusted| trusted.certificates_pem())
                     .unwrap_or_default();
-                (archive.export_expediente_with(id, &out, &certificates).await).map_err(archive_failure)
+                (archive
+                    .export_expediente_with(id, &out, &certificates, &terminal_actor())
+                    .await)
+                    .map_err(archive_failure)
             })?;
             eprintln!(
                 "Expediente {id} exportado en {}: {} documento(s), {} evento(s) de auditoría, {} bytes.",

@@ -153,6 +153,29 @@ fn trusted(config: Option<&Config>, certs: &[PathBuf], crls: &[PathBuf]) -> Resu
     Ok(trusted)
 }
 
+/// Who a signature is: the holder of its key, as the certificate names
+/// it; then what the signature dictionary says but no certificate backs,
+/// labelled as such (who issued, in `/Reason`; a `/Name` that is not the
+/// holder, as older documents wrote the person who issued there).
+fn signer_lines(signature: &crate::pdf::SignatureReport) -> Vec<String> {
+    let mut lines = vec![match &signature.office {
+        Some(holder) => format!("Sello electrónico de {holder}"),
+        None => "Sello electrónico de un titular que el certificado no nombra".to_owned(),
+    }];
+    let name = signature.signer.trim();
+    if !name.is_empty() && signature.office.as_deref() != Some(name) {
+        lines.push(format!(
+            "Nombre escrito en la firma (no lo certifica la clave): {name}"
+        ));
+    }
+    if let Some(reason) = signature.reason.as_deref().filter(|r| !r.trim().is_empty()) {
+        lines.push(format!(
+            "Motivo escrito en la firma (no lo certifica la clave): {reason}"
+        ));
+    }
+    lines
+}
+
 /// What `verify` says of a PDF, as the text it prints.
 fn report_text(report: &VerifyReport) -> String {
     let mut out = String::new();
@@ -168,9 +191,8 @@ fn report_text(report: &VerifyReport) -> String {
     for signature in &report.signatures {
         let verdict = if signature.valid { "VÁLIDA" } else { "NO VÁLIDA" };
         say!("{}: {verdict}", signature.field);
-        say!("  Firmante: {}", signature.signer);
-        if let Some(office) = &signature.office {
-            say!("  Certificado: {office}");
+        for line in signer_lines(signature) {
+            say!("  {line}");
         }
         if let Some(key_id) = &signature.key_id {
             say!("  Clave: {key_id}");

@@ -80,6 +80,12 @@ fn name_cited_forms(root: &Path, forms: &mut BTreeMap<FormId, FormSpec>) -> Resu
         .map(|(id, spec)| (id.clone(), spec.title.clone()))
         .collect();
     for spec in forms.values_mut() {
+        if let Some(rule) = &mut spec.derivacion {
+            rule.form_titles = titles
+                .iter()
+                .map(|(id, title)| (id.as_str().to_owned(), title.clone()))
+                .collect();
+        }
         let path = root.join(spec.id.as_str()).join("form.toml");
         let mut named: Vec<(String, &mut CitedForm)> = Vec::new();
         for field in &mut spec.fields {

@@ -24,7 +24,10 @@ pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
 pub use grants::{FollowUp, Grant, Granted};
 pub use identity::normalize as normalize_identity;
 pub use money::{MoneyStyle, money_text};
-pub use referral::{Answer, PROTOCOL_DEADLINE_FIELD, Referral, SHARED_FOLIO_COLUMN, business_days_after};
+pub use referral::{
+    Answer, PROTOCOL_DEADLINE_FIELD, REFERRAL_RECORD_FIELD, Referral, SHARED_FOLIO_COLUMN,
+    business_days_after, typed_data,
+};
 pub use rules::{DeclaredRule, Rule};
 pub use signers::{StepTaker, fill_signers};
 pub use spec::{

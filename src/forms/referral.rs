@@ -17,6 +17,29 @@ pub const PROTOCOL_DEADLINE_FIELD: &str = "plazo_respuesta";
 /// The column of the `compartidos` table that holds each shared folio.
 pub const SHARED_FOLIO_COLUMN: &str = "folio";
 
+/// Where, in a derivación's data, the archive puts what it recorded when it
+/// took the folio: the receiving office as the installation registers it
+/// (`oficina`: `clave`, `nombre`), each shared document as it was issued
+/// (`compartidos`: `folio`, `formulario`, `fecha`) and the deadline the
+/// referral row stores (`plazo`: `dias_habiles`, `vence`). Never typed: the
+/// data a clerk sends cannot carry it, and the document prints these from
+/// here, so what it says of them is what the archive stored.
+pub const REFERRAL_RECORD_FIELD: &str = "envio";
+
+/// `data` without what the archive filled in ([`REFERRAL_RECORD_FIELD`]),
+/// for a form that refers: the data as the clerk typed it, to be checked
+/// against the form's fields or taken up again for a correction.
+pub fn typed_data(form_refers: bool, data: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
+    match data {
+        serde_json::Value::Object(fields) if form_refers && fields.contains_key(REFERRAL_RECORD_FIELD) => {
+            let mut typed = fields.clone();
+            typed.remove(REFERRAL_RECORD_FIELD);
+            std::borrow::Cow::Owned(serde_json::Value::Object(typed))
+        }
+        _ => std::borrow::Cow::Borrowed(data),
+    }
+}
+
 /// The `[derivacion]` table of a form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +56,10 @@ pub struct Referral {
     pub protocolo: Option<String>,
     /// Business days to answer when no protocol is cited.
     pub plazo_dias: u32,
+    /// Every form's title by id, from the catalog: what a shared
+    /// document is called on the derivación.
+    #[serde(skip)]
+    pub form_titles: std::collections::BTreeMap<String, String>,
 }
 
 /// The `[contrarreferencia]` table of a form.
@@ -82,6 +109,12 @@ impl Referral {
                     "[derivacion]: «protocolo»: el campo «{name}» debe ser un documento"
                 ));
             }
+        }
+        if fields.iter().any(|f| f.name == REFERRAL_RECORD_FIELD) {
+            return Err(format!(
+                "[derivacion]: el campo «{REFERRAL_RECORD_FIELD}» es lo que el archivo registra al emitir; \
+                 ningún campo de una derivación se llama así"
+            ));
         }
         if !(1..=60).contains(&self.plazo_dias) {
             return Err("[derivacion]: «plazo_dias» va de 1 a 60 días hábiles".into());

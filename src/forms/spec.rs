@@ -301,6 +301,11 @@ pub enum FieldType {
     Person {
         identity: IdentityKind,
         identity_required: bool,
+        /// A person of the office, not of the case (the promoter who
+        /// visits, the assistant who writes the report): named and printed,
+        /// never filed among the expediente's persons.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        staff: bool,
     },
     List {
         min_rows: usize,
@@ -435,6 +440,8 @@ pub(super) struct RawField {
     pub(super) values: Option<Vec<String>>,
     pub(super) identity: Option<IdentityKind>,
     pub(super) identity_required: Option<bool>,
+    /// For a `person` field: a person of the office, not of the case.
+    pub(super) staff: Option<bool>,
     pub(super) min_rows: Option<usize>,
     pub(super) max_rows: Option<usize>,
     pub(super) columns: Option<Vec<RawField>>,
@@ -633,7 +640,7 @@ impl RawField {
             "text" | "long_text" => &["min_length", "max_length"],
             "integer" | "money" => &["min", "max"],
             "enum" => &["values"],
-            "person" => &["identity", "identity_required"],
+            "person" => &["identity", "identity_required", "staff"],
             "list" => &["min_rows", "max_rows", "columns"],
             "documento" => &["forms", "share"],
             "date" | "time" => &[],
@@ -670,6 +677,7 @@ impl RawField {
             "person" => FieldType::Person {
                 identity: self.identity.unwrap_or(IdentityKind::National),
                 identity_required: self.identity_required.unwrap_or(true),
+                staff: self.staff.unwrap_or(false),
             },
             "documento" => {
                 if path.contains("[].") {
@@ -729,7 +737,7 @@ impl RawField {
         })
     }
 
-    fn limit_keys(&self) -> [(&'static str, bool); 11] {
+    fn limit_keys(&self) -> [(&'static str, bool); 12] {
         [
             ("min_length", self.min_length.is_some()),
             ("max_length", self.max_length.is_some()),
@@ -738,6 +746,7 @@ impl RawField {
             ("values", self.values.is_some()),
             ("identity", self.identity.is_some()),
             ("identity_required", self.identity_required.is_some()),
+            ("staff", self.staff.is_some()),
             ("min_rows", self.min_rows.is_some() || self.max_rows.is_some()),
             ("columns", self.columns.is_some()),
             ("forms", self.forms.is_some()),

@@ -192,6 +192,7 @@ fn check_field(field: &FieldSpec, value: Option<&Value>, path: &str, problems: &
         FieldType::Person {
             identity,
             identity_required,
+            ..
         } => check_person(field, value, *identity, *identity_required, path, problems),
         FieldType::List {
             min_rows,

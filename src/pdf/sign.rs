@@ -132,13 +132,7 @@ fn sign_with(
     widget.set("P", Object::Ref(page_ref.0, page_ref.1));
     // What a screen reader says of it (PDF/UA), and its place in the
     // structure tree.
-    widget.set(
-        "TU",
-        Object::String(pdf_text(&format!(
-            "Firma electrónica de {}, {}",
-            request.signer, request.cargo
-        ))),
-    );
+    widget.set("TU", Object::String(pdf_text(&seal_description(request))));
     if let Some(tag) = &tag {
         widget.set("StructParent", Object::int_of(tag.key));
     }
@@ -200,20 +194,50 @@ fn sign_with(
     Ok((out, stamp))
 }
 
+/// The holder of the signing key, as its certificate names it.
+fn key_holder(request: &SignatureRequest<'_>) -> Option<String> {
+    crate::keys::certificate_name(&request.key.certificate).filter(|name| !name.trim().is_empty())
+}
+
+/// The person who asked for the signature, with their cargo, if named.
+fn issued_by(request: &SignatureRequest<'_>) -> Option<String> {
+    let signer = request.signer.trim();
+    let cargo = request.cargo.trim();
+    match (signer.is_empty(), cargo.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(signer.to_owned()),
+        (false, false) => Some(format!("{signer}, {cargo}")),
+    }
+}
+
+/// What a screen reader says of the signature: whose seal it is, and who
+/// issued the document with it.
+fn seal_description(request: &SignatureRequest<'_>) -> String {
+    let holder = key_holder(request).unwrap_or_else(|| format!("la clave {}", request.key.key_id));
+    match issued_by(request) {
+        Some(issued_by) => format!("Sello electrónico de {holder}; emitido por {issued_by}"),
+        None => format!("Sello electrónico de {holder}"),
+    }
+}
+
 /// The signature dictionary, without `/ByteRange` and `/Contents`.
 fn signature_head(request: &SignatureRequest<'_>, certify: bool) -> Dict {
     let mut head = Dict::default();
     head.set("Type", Object::name_of("Sig"));
     head.set("Filter", Object::name_of("Adobe.PPKLite"));
     head.set("SubFilter", Object::name_of("ETSI.CAdES.detached"));
-    head.set("Name", Object::String(pdf_text(request.signer)));
-    head.set(
-        "Reason",
-        Object::String(pdf_text(&format!(
-            "Firmado electrónicamente por {}, {}",
-            request.signer, request.cargo
-        ))),
-    );
+    // /Name is whoever signs (PDF 32000-1, 12.8.1): the holder of the key,
+    // as its certificate names it, never a person who does not hold it.
+    // The person who issued goes in /Reason, saying what they did.
+    if let Some(holder) = key_holder(request) {
+        head.set("Name", Object::String(pdf_text(&holder)));
+    }
+    if let Some(issued_by) = issued_by(request) {
+        head.set(
+            "Reason",
+            Object::String(pdf_text(&format!("Emitido por {issued_by}"))),
+        );
+    }
     head.set("M", Object::String(pdf_date(&request.signing_time).into_bytes()));
     if certify {
         let mut params = Dict::default();

@@ -38,9 +38,15 @@ const MAX_REVISION_OBJECTS: usize = 64;
 pub struct SignatureReport {
     /// The signature field, "Firma 1", "Firma 2"…
     pub field: String,
-    /// Who signed, as the signature names them.
+    /// The name the signature dictionary gives (`/Name`), as it says it:
+    /// Sello writes the key's holder there, older documents the person
+    /// who issued. Not certified: the certificate's holder is `office`.
     pub signer: String,
-    /// The office the certificate names.
+    /// What the signature dictionary says it was made for (`/Reason`):
+    /// Sello writes there who issued the document. Not certified either.
+    pub reason: Option<String>,
+    /// The holder of the signing key, as its certificate names it: the
+    /// office whose seal this is (or the person, for a personal key).
     pub office: Option<String>,
     pub key_id: Option<String>,
     pub algorithm: Option<KeyAlgorithm>,
@@ -236,9 +242,14 @@ fn check_signature(file: &PdfFile<'_>, signature: &FoundSignature, trusted: &Tru
             _ => None,
         })
         .unwrap_or_default();
+    let reason = signature.dict.get("Reason").and_then(|reason| match reason {
+        Object::String(bytes) => Some(decode_text(bytes)),
+        _ => None,
+    });
     let mut report = SignatureReport {
         field,
         signer,
+        reason,
         ..SignatureReport::default()
     };
     match check_signature_bytes(file, signature, trusted, &mut report) {

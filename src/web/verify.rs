@@ -283,7 +283,13 @@ fn document_page(
             .filter(|c| !c.trim().is_empty())
             .map(|c| format!(", {c}"))
             .unwrap_or_default();
-        details.push(("Firmado por", format!("{signer}{cargo}")));
+        // The office's key seals the document; the person issued it with
+        // that seal and holds no key of their own.
+        details.push(("Emitido por", format!("{signer}{cargo}")));
+        details.push((
+            "Firma electrónica",
+            "Sello electrónico de la oficina que lo emitió".to_owned(),
+        ));
     }
     if let Some(category) = view
         .annul_category

@@ -367,7 +367,7 @@ async fn the_exported_copy_of_a_replaced_document_says_replaced_and_by_which(fix
     let expediente = crate::public_id(&second["expediente_id"]);
     fixture
         .archive
-        .export_expediente(expediente, &out)
+        .export_expediente(expediente, &out, "archivista")
         .await
         .expect("export");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).expect("zip")).expect("zip");
@@ -436,7 +436,12 @@ async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) 
         .add(fixture.key.certificate.clone(), sello::keys::KeyStatus::Active)
         .expect("trusted");
     let summary = archive
-        .export_expediente_with(carta.expediente_id, &out, &trusted.certificates_pem())
+        .export_expediente_with(
+            carta.expediente_id,
+            &out,
+            &trusted.certificates_pem(),
+            "archivista",
+        )
         .await
         .expect("export");
     let expected = 2;
@@ -502,7 +507,11 @@ async fn an_exported_expediente_can_be_checked_without_sello(fixture: &Fixture) 
     assert!(documents.iter().any(|d| d["folio"] == plan.folio.as_str()));
     assert!(matches!(
         archive
-            .export_expediente(sello::public_id::PublicId::generate().expect("random"), &out)
+            .export_expediente(
+                sello::public_id::PublicId::generate().expect("random"),
+                &out,
+                "archivista"
+            )
             .await,
         Err(sello::archive::ArchiveError::ExpedienteNotFound(_))
     ));
@@ -522,7 +531,7 @@ async fn an_expediente_with_a_spoiled_folio_still_exports(fixture: &Fixture) {
     let dir = tempfile::tempdir().expect("temp");
     let out = dir.path().join("e.zip");
     let summary = archive
-        .export_expediente(issued.expediente_id, &out)
+        .export_expediente(issued.expediente_id, &out, "archivista")
         .await
         .expect("exports");
     assert_eq!(summary.documents, 1, "one PDF");
@@ -551,7 +560,9 @@ async fn an_expediente_with_a_spoiled_folio_still_exports(fixture: &Fixture) {
     // Writing where one cannot is the user's mistake, said plainly.
     let nowhere = dir.path().join("no/such/folder/e.zip");
     assert!(matches!(
-        archive.export_expediente(issued.expediente_id, &nowhere).await,
+        archive
+            .export_expediente(issued.expediente_id, &nowhere, "archivista")
+            .await,
         Err(sello::archive::ArchiveError::Refused(_))
     ));
 }

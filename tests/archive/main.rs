@@ -439,7 +439,7 @@ pub async fn issue_into(
         .issue(&order, |reservation| {
             let request = IssueRequest {
                 form: spec,
-                data,
+                data: &reservation.data,
                 issued_at: at(day),
                 folio: Some(reservation.folio.to_string()),
                 signer: "Mtra. Guadalupe Torres Medina",

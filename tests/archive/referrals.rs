@@ -42,10 +42,7 @@ fn derivacion_to(to: &str, shared: &[&str]) -> Value {
     if shared.is_empty() {
         object.remove("documentos_compartidos");
     } else {
-        data["documentos_compartidos"] = shared
-            .iter()
-            .map(|folio| json!({"folio": folio, "descripcion": "Informe social de la usuaria"}))
-            .collect();
+        data["documentos_compartidos"] = shared.iter().map(|folio| json!({"folio": folio})).collect();
     }
     data
 }
@@ -769,6 +766,87 @@ async fn a_referral_is_due_by_its_protocol_and_overdue_without_an_answer(fixture
 }
 crate::archive_conformance!(a_referral_is_due_by_its_protocol_and_overdue_without_an_answer);
 
+/// What a derivación says of where it goes, what it shares and when it is
+/// due is what the archive recorded in its stored data when it took the
+/// folio: the receiving office by the name the installation registers, each
+/// shared document by its form and issue day, and the due day the referral
+/// row keeps, computed once. Nothing typed can say otherwise.
+async fn a_derivacion_prints_what_the_archive_recorded_of_its_sending(fixture: &Fixture) {
+    record_office(&fixture.archive, B).await;
+    let mut informe = example("informe-social");
+    informe["usuario"] = rosa();
+    let informe = fixture
+        .issue_on("informe-social", &informe, 20, None)
+        .await
+        .expect("informe");
+    let informe = informe.record().clone();
+    let mut protocolo = example("protocolo-atencion");
+    protocolo["plazo_respuesta"] = json!(2);
+    let protocolo = fixture.issue("protocolo-atencion", &protocolo).await;
+    let mut data = derivacion_to(B, &[informe.folio.as_str()]);
+    data["fecha_derivacion"] = json!("2026-11-20");
+    data["protocolo"] = json!(protocolo.folio);
+    data["jefatura_destino"] = json!("Sr. Rodrigo Valenzuela Tapia, Jefe de Subsidios");
+    let derivacion = fixture.issue("derivacion", &data).await;
+
+    // Stored: what the archive found, beside what was typed.
+    let stored: Value = serde_json::from_str(&derivacion.data).expect("data");
+    let sent = &stored["envio"];
+    assert_eq!(
+        sent["oficina"],
+        json!({"clave": B, "nombre": format!("Oficina {B}")})
+    );
+    assert_eq!(
+        sent["compartidos"],
+        json!([{"folio": informe.folio, "formulario": "Informe social", "fecha": "2026-11-20"}])
+    );
+    let b = fixture.archive.for_office(Office::new(B, "Subsidios"));
+    let referral = b
+        .referrals_received()
+        .await
+        .expect("inbox")
+        .into_iter()
+        .find(|r| r.folio == derivacion.folio)
+        .expect("in B's inbox");
+    // Issued on Sunday 22 November 2026: two business days, Tuesday 24.
+    assert_eq!(referral.due_on, "2026-11-24");
+    assert_eq!(
+        sent["plazo"],
+        json!({"dias_habiles": 2, "vence": referral.due_on})
+    );
+
+    // Printed: exactly that.
+    let pdf = fixture.archive.pdf(&derivacion).await.expect("pdf");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &pdf).expect("write");
+    let text = crate::pdf_text(file.path())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for said in [
+        format!("Unidad receptora: Oficina {B} (oficina {B})"),
+        "A la atención de: Sr. Rodrigo Valenzuela Tapia, Jefe de Subsidios (según quien deriva)".to_owned(),
+        format!(
+            "Informe social, folio {} del 20 de noviembre de 2026",
+            informe.folio
+        ),
+        "Plazo de respuesta: 2 días hábiles, hasta el 24 de noviembre de 2026".to_owned(),
+    ] {
+        assert!(text.contains(&said), "«{said}» in: {text}");
+    }
+
+    // A unit typed by the clerk is no field of the form: refused.
+    let mut typed = data.clone();
+    typed["unidad_destino"] = json!("Unidad de Vivienda");
+    let refused = fixture.issue_on("derivacion", &typed, 22, None).await;
+    assert!(
+        matches!(refused, Err(ArchiveError::Issue(IssueError::Invalid(ref p))) if p.mentions("unidad_destino")),
+        "{:?}",
+        refused.err()
+    );
+}
+crate::archive_conformance!(a_derivacion_prints_what_the_archive_recorded_of_its_sending);
+
 /// Seed 002's GSL flow through the API: the protocolo de atención
 /// between the units (drafted, signed by the jefaturas on paper, approved
 /// and issued by the DIDECO), a derivación citing it from Asistencia
@@ -975,6 +1053,22 @@ async fn an_annulled_derivacion_reads_annulled_and_shares_nothing_more(fixture: 
         begun.contains(&format!("value=\"{folio}\"")) && begun.contains("Rosa Elena Parra Vergara"),
         "{begun}"
     );
+    // The receiving unit as the derivación printed it: B's registered name.
+    assert!(
+        begun.contains("value=\"Unidad de Subsidios Sociales\""),
+        "{begun}"
+    );
+    // Reading the derivación's data into the answer is recorded.
+    let row = fixture.archive.document(&folio).await.expect("derivación").row_id;
+    let events = fixture.archive.document_events(row).await.expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "derivacion.documento_consultado"
+                && e.actor == "operadora.web"
+                && e.details.contains("\"datos\"")),
+        "{events:?}"
+    );
 
     fixture
         .archive
@@ -1021,3 +1115,94 @@ async fn an_annulled_derivacion_reads_annulled_and_shares_nothing_more(fixture: 
     assert_eq!(web_pdf.status, StatusCode::NOT_FOUND);
 }
 crate::archive_conformance!(an_annulled_derivacion_reads_annulled_and_shares_nothing_more);
+
+/// The export of an expediente that referred a case carries the
+/// contrarreferencia another office issued in answer, as its history shows
+/// it: apart, said to be that office's, its export recorded as a view of
+/// it. Its persons are the people of the case, not the office's staff a
+/// document names (the Asistente Social who wrote the informe).
+async fn an_export_carries_the_answers_of_other_offices_and_only_the_persons_of_the_case(fixture: &Fixture) {
+    use std::io::Read as _;
+    record_office(&fixture.archive, B).await;
+    let mut informe = example("informe-social");
+    informe["usuario"] = rosa();
+    let informe = fixture.issue("informe-social", &informe).await;
+    let mut data = derivacion_to(B, &[informe.folio.as_str()]);
+    data["fecha_derivacion"] = json!("2026-11-20");
+    let derivacion = fixture.issue("derivacion", &data).await;
+    assert_eq!(derivacion.expediente_id, informe.expediente_id, "Rosa's case");
+    let b = fixture.archive.for_office(Office::new(B, "Subsidios"));
+    let mut answer = contrarreferencia_of(&derivacion.folio);
+    answer["fecha_respuesta"] = json!("2026-11-22");
+    answer["fecha_atencion"] = json!("2026-11-21");
+    let answer = issue_into(&b, &fixture.key, "contrarreferencia", &answer, 22, None)
+        .await
+        .expect("answered")
+        .record()
+        .clone();
+
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("expediente.zip");
+    fixture
+        .archive
+        .export_expediente(derivacion.expediente_id, &out, "archivista")
+        .await
+        .expect("export");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).expect("zip")).expect("zip");
+    let mut read = |name: &str| {
+        let mut bytes = Vec::new();
+        zip.by_name(name)
+            .unwrap_or_else(|_| panic!("{name} in the export"))
+            .read_to_end(&mut bytes)
+            .expect("read");
+        bytes
+    };
+    let manifest: Value = serde_json::from_slice(&read("manifest.json")).expect("JSON");
+
+    // The answer, apart from the expediente's own documents.
+    let answers = manifest["respuestas_de_otras_oficinas"]
+        .as_array()
+        .expect("answers");
+    assert_eq!(answers.len(), 1, "{manifest}");
+    let entry = &answers[0];
+    assert_eq!(entry["folio"], json!(answer.folio));
+    assert_eq!(entry["emitido_por_otra_oficina"], B);
+    assert_eq!(entry["responde_a_la_derivacion"], json!(derivacion.folio));
+    let pdf = read(entry["archivo"].as_str().expect("file"));
+    assert!(pdf.starts_with(b"%PDF"));
+    assert_eq!(json!(sello::archive::sha256_hex(&pdf)), entry["sha256"]);
+    assert!(
+        !manifest["documentos"]
+            .as_array()
+            .expect("documents")
+            .iter()
+            .any(|d| d["folio"] == json!(answer.folio)),
+        "not one of the expediente's own: {manifest}"
+    );
+    let sums = String::from_utf8(read("SHA256SUMS")).expect("utf-8");
+    assert!(sums.contains(entry["archivo"].as_str().expect("file")), "{sums}");
+    let seen = fixture
+        .archive
+        .document_events(answer.row_id)
+        .await
+        .expect("events");
+    assert!(
+        seen.iter().any(|e| e.action == "derivacion.documento_consultado"
+            && e.actor == "archivista"
+            && e.details.contains("\"exportacion\"")),
+        "{seen:?}"
+    );
+
+    // The persons: Rosa and her household, not the Asistente Social who
+    // wrote the informe.
+    let persons: Vec<&str> = manifest["personas"]
+        .as_array()
+        .expect("persons")
+        .iter()
+        .filter_map(|p| p["identity"].as_str())
+        .collect();
+    assert!(persons.contains(&"7654321-6"), "{manifest}");
+    assert!(persons.contains(&"16543210-K"), "{manifest}");
+    assert!(!persons.contains(&"13456789-9"), "{manifest}");
+}
+crate::archive_conformance!(an_export_carries_the_answers_of_other_offices_and_only_the_persons_of_the_case);

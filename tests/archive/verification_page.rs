@@ -88,6 +88,9 @@ async fn the_page_says_valid_annulled_or_replaced_and_shows_no_personal_data(fix
     assert!(page.body.contains("22 de noviembre de 2026"));
     assert!(page.body.contains(carta.pdf_sha256.as_deref().expect("sha")));
     assert!(page.body.contains("Mtra. Guadalupe Torres Medina"));
+    // She issued it with the office's seal: the page does not say she signed.
+    assert!(page.body.contains("Emitido por"), "{}", page.body);
+    assert!(!page.body.contains("Firmado por"), "{}", page.body);
     assert!(page.body.len() < 30 * 1024, "{} bytes", page.body.len());
     assert!(!page.body.contains("<script"));
     // Nothing about the family: names, RUN, address, family id.

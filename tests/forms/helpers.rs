@@ -144,6 +144,35 @@ pub fn as_resolved(form: &FormSpec, data: &Value) -> (Value, Vec<CitedDocument>)
                 formulario: forms[0].name().to_owned(),
             });
         }
+        // A derivación's sending, as the archive records it in the data
+        // when it takes the folio: its office registered as typed, each
+        // shared folio an Informe social of the 10th, due a week later.
+        if let Some(rule) = &form.derivacion {
+            let office = object.get(&rule.oficina).cloned().unwrap_or_default();
+            let shared: Vec<serde_json::Value> = rule
+                .compartidos
+                .as_ref()
+                .and_then(|table| object.get(table))
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|row| {
+                    serde_json::json!({
+                        "folio": row.get("folio"),
+                        "formulario": "Informe social",
+                        "fecha": "2026-11-10",
+                    })
+                })
+                .collect();
+            object.insert(
+                sello::forms::REFERRAL_RECORD_FIELD.to_owned(),
+                serde_json::json!({
+                    "oficina": {"clave": office, "nombre": "Unidad de Subsidios Sociales"},
+                    "compartidos": shared,
+                    "plazo": {"dias_habiles": rule.plazo_dias, "vence": "2026-11-27"},
+                }),
+            );
+        }
     }
     (data, resolved)
 }

@@ -164,7 +164,7 @@ fn the_derivacion_prints_the_deadline_its_form_sets() {
             .pdf;
         let text = crate::helpers::squash(&crate::helpers::pdf_text(&pdf));
         assert!(
-            text.contains(&format!("plazo de {days} días hábiles")),
+            text.contains(&format!("Plazo de respuesta: {days} días hábiles")),
             "{days}: {text}"
         );
     }

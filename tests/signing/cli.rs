@@ -155,7 +155,12 @@ fn the_first_issue_without_a_key_generates_one_and_says_so() {
         "{}",
         String::from_utf8_lossy(&verified.stdout)
     );
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("VÁLIDA"));
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert!(said.contains("VÁLIDA"), "{said}");
+    // The office's key seals it: the verifier names the seal's holder, and
+    // no person as the one who signed.
+    assert!(said.contains("  Sello electrónico de "), "{said}");
+    assert!(!said.contains("Firmante"), "{said}");
 }
 
 #[test]
@@ -258,7 +263,15 @@ fn sign_adds_a_signature_and_refuses_documents_sello_did_not_issue() {
         String::from_utf8_lossy(&report.stdout)
     );
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
-    assert_eq!(report["signatures"][1]["signer"], "Mtra. Guadalupe Torres Medina");
+    // The key's holder signs, as its certificate names it; the person who
+    // signed with it is said as what they did.
+    let added = &report["signatures"][1];
+    assert!(added["office"].is_string(), "{added}");
+    assert_eq!(added["signer"], added["office"], "{added}");
+    assert_eq!(
+        added["reason"],
+        "Emitido por Mtra. Guadalupe Torres Medina, Directora"
+    );
 
     // A draft is not an issued document.
     let draft = dir.path().join("draft.pdf");

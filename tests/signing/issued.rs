@@ -88,3 +88,24 @@ fn the_qr_is_small_enough_for_a_phone_camera_on_paper() {
     // per module.
     assert_eq!(issued.qr_version, 11, "QR version {}", issued.qr_version);
 }
+
+#[test]
+fn the_signature_names_the_seal_s_holder_and_not_the_person_who_issued() {
+    // The office's key seals the document the directora issued: the
+    // signature dictionary's /Name is whoever signs (PDF 32000-1, 12.8.1),
+    // the key's holder as its certificate names it, never the directora,
+    // who holds no key. Who issued goes in /Reason, said as what it is.
+    let key = TestKey::example(KeyAlgorithm::Ed25519);
+    let issued = issue_with(&key.key, "oficio-comision");
+    let report = sello::pdf::verify_pdf(&issued.pdf, &key.trusted()).expect("verifies");
+    let signature = &report.signatures[0];
+    assert!(signature.valid, "{signature:?}");
+    let holder = "Oficina de ejemplo (NO USAR EN PRODUCCIÓN)";
+    assert_eq!(signature.office.as_deref(), Some(holder));
+    assert_eq!(signature.signer, holder, "{signature:?}");
+    assert_eq!(
+        signature.reason.as_deref(),
+        Some("Emitido por Mtra. Guadalupe Torres Medina, Directora del Sistema DIF Municipal"),
+        "{signature:?}"
+    );
+}

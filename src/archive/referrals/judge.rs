@@ -5,7 +5,7 @@
 //! answer in force answers yet. What they find is recorded by
 //! [`super::recording`].
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::archive::case::{Resolved, Target};
 use crate::archive::filing::NamedPerson;
@@ -19,10 +19,50 @@ use crate::forms::{
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
     pub to_office: String,
+    /// The receiving office's name, as the installation registers it.
+    pub to_office_name: String,
     /// The documents shared, by key, in the order the clerk listed them.
     pub shared: Vec<i64>,
+    /// The same documents as the archive holds them: folio, form, issue day.
+    pub shared_documents: Vec<SharedDocument>,
+    /// The business days it gives to answer.
+    pub days: u32,
     /// `YYYY-MM-DD`.
     pub due_on: String,
+}
+
+/// A document a derivación shares, as issued.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedDocument {
+    pub folio: String,
+    pub form: String,
+    /// `YYYY-MM-DD`.
+    pub issued_on: String,
+}
+
+impl Outgoing {
+    /// What the derivación's data records of its sending
+    /// ([`crate::forms::REFERRAL_RECORD_FIELD`]): the receiving office by
+    /// its registered name, each shared document by its folio, form title
+    /// and issue day, and the deadline the referral row stores.
+    pub(crate) fn record(&self, rule: &Referral) -> Value {
+        let shared: Vec<Value> = self
+            .shared_documents
+            .iter()
+            .map(|d| {
+                json!({
+                    "folio": d.folio,
+                    "formulario": rule.form_titles.get(&d.form).unwrap_or(&d.form),
+                    "fecha": d.issued_on,
+                })
+            })
+            .collect();
+        json!({
+            "oficina": {"clave": self.to_office, "nombre": self.to_office_name},
+            "compartidos": shared,
+            "plazo": {"dias_habiles": self.days, "vence": self.due_on},
+        })
+    }
 }
 
 /// What issuing a contrarreferencia records: the referral it answers.
@@ -112,7 +152,7 @@ async fn outgoing(
         .map(str::trim)
         .unwrap_or_default()
         .to_owned();
-    let known: Option<String> = sqlx::query_scalar("SELECT code FROM offices WHERE code = $1")
+    let known: Option<String> = sqlx::query_scalar("SELECT name FROM offices WHERE code = $1")
         .bind(&to_office)
         .fetch_optional(&mut **tx)
         .await?;
@@ -135,6 +175,7 @@ async fn outgoing(
         ));
     }
     let mut shared = Vec::new();
+    let mut shared_documents = Vec::new();
     if let Some(table) = &rule.compartidos {
         let rows = data
             .get(table)
@@ -149,11 +190,14 @@ async fn outgoing(
                 .map(str::trim)
                 .unwrap_or_default();
             match shareable(tx, office_code, folio, persons, target).await? {
-                Ok(id) if shared.contains(&id) => problems.push(problem(
+                Ok((id, _)) if shared.contains(&id) => problems.push(problem(
                     path,
                     format!("el documento {folio} ya está en la lista de documentos compartidos"),
                 )),
-                Ok(id) => shared.push(id),
+                Ok((id, document)) => {
+                    shared.push(id);
+                    shared_documents.push(document);
+                }
                 Err(message) => problems.push(problem(path, format!("«{}»: {message}", label(table)))),
             }
         }
@@ -173,7 +217,10 @@ async fn outgoing(
     Ok(if problems.is_empty() {
         Ok(Outgoing {
             to_office,
+            to_office_name: known.unwrap_or_default(),
             shared,
+            shared_documents,
+            days,
             due_on,
         })
     } else {
@@ -181,24 +228,27 @@ async fn outgoing(
     })
 }
 
-/// The key of a document the derivación may share, or why not: a current
-/// document of the office in the derivación's expediente or naming one
-/// of its persons. Nothing else of the case is shared.
+/// The key of a document the derivación may share, with what it prints
+/// of it, or why not: a current document of the office in the
+/// derivación's expediente or naming one of its persons. Nothing else of
+/// the case is shared.
 async fn shareable(
     tx: &mut Tx,
     office_code: &str,
     folio: &str,
     persons: &[NamedPerson],
     target: Target<'_>,
-) -> Result<Result<i64, String>, sqlx::Error> {
-    let found: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, status, expediente_id FROM documents WHERE office_code = $1 AND folio = $2",
+) -> Result<Result<(i64, SharedDocument), String>, sqlx::Error> {
+    let found: Option<(i64, String, i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, status, expediente_id, folio, form, issued_on FROM documents \
+         WHERE office_code = $1 AND folio = $2",
     )
     .bind(office_code)
     .bind(folio)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((id, status, expediente_id)) = found.filter(|f| f.1 != "reservado") else {
+    let Some((id, status, expediente_id, folio, form, issued_on)) = found.filter(|f| f.1 != "reservado")
+    else {
         return Ok(Err(format!(
             "el documento {folio} no está en el archivo de esta oficina; se comparten documentos emitidos \
              por la oficina"
@@ -209,8 +259,13 @@ async fn shareable(
             "el documento {folio} está {status}; solo se comparten documentos vigentes"
         )));
     }
+    let document = SharedDocument {
+        folio,
+        form,
+        issued_on,
+    };
     if target.id == Some(expediente_id) {
-        return Ok(Ok(id));
+        return Ok(Ok((id, document)));
     }
     let identities: Vec<String> = sqlx::query_scalar(
         "SELECT p.identity FROM document_persons dp JOIN persons p ON p.id = dp.person_id \
@@ -224,12 +279,12 @@ async fn shareable(
             .iter()
             .any(|p| identities.iter().any(|i| i == &p.identity))
         {
-            Ok(id)
+            Ok((id, document))
         } else {
             Err(format!(
-                "el documento {folio} no es del expediente «{}» ni nombra a la persona derivada; \
+                "el documento {} no es del expediente «{}» ni nombra a la persona derivada; \
                  se comparten solo documentos de su caso",
-                target.title
+                document.folio, target.title
             ))
         },
     )

@@ -16,7 +16,7 @@ mod judge;
 mod recording;
 
 pub(crate) use judge::{ReferralPlan, judge};
-pub(crate) use recording::{on_issued, record};
+pub(crate) use recording::{on_issued, record, recorded_data};
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde_json::json;

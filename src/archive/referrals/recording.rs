@@ -2,11 +2,25 @@
 //! referral and what it shares, or the answer) and sealed into the audit
 //! trail in the transaction that issues the document.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::judge::ReferralPlan;
 use crate::archive::audit::{NewEvent, append_event};
 use crate::db::Tx;
+use crate::forms::{FormSpec, REFERRAL_RECORD_FIELD};
+
+/// The data a document is stored, rendered and signed with: `data` as
+/// typed and, for a derivación, what its sending recorded
+/// ([`crate::forms::REFERRAL_RECORD_FIELD`]), in place of anything typed
+/// there.
+pub(crate) fn recorded_data(form: &FormSpec, data: &Value, plan: &ReferralPlan) -> Value {
+    let (Some(rule), Some(outgoing), Value::Object(fields)) = (&form.derivacion, &plan.outgoing, data) else {
+        return data.clone();
+    };
+    let mut fields = fields.clone();
+    fields.insert(REFERRAL_RECORD_FIELD.to_owned(), outgoing.record(rule));
+    Value::Object(fields)
+}
 
 /// Records what the referral's rules found for the document just
 /// reserved: the referral and its shares, or the answer.

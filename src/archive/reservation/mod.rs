@@ -25,4 +25,8 @@ pub struct Reservation {
     /// The documents its `documento` fields cite, as found when its folio
     /// was taken: what it prints of them.
     pub citations: Vec<crate::render::CitedDocument>,
+    /// The data as stored with the folio: the order's, with what the
+    /// archive recorded in it (a derivación's sending). It is what is
+    /// rendered, signed and attached, so what is printed is what is stored.
+    pub data: serde_json::Value,
 }

@@ -162,6 +162,8 @@ pub(crate) struct Reserved<'a> {
     pub expediente_id: i64,
     pub public_id: PublicId,
     pub reserved_at: &'a str,
+    /// The data stored: the order's, with what the archive recorded in it.
+    pub data: &'a serde_json::Value,
 }
 
 /// Records the document as `reservado`; returns its key.
@@ -180,7 +182,7 @@ pub(crate) async fn insert_reserved(tx: &mut Tx, document: &Reserved<'_>) -> Res
     .bind(document.folio.as_str())
     .bind(order.form.id.as_str())
     .bind(document.expediente_id)
-    .bind(order.data.to_string())
+    .bind(document.data.to_string())
     .bind(&document.plan.request)
     .bind(order.idempotency_key)
     .bind(order.issued_at.to_rfc3339())

@@ -86,7 +86,10 @@ pub async fn export(State(state): State<Arc<AppState>>, staff: Staff, Path(id): 
     let folder = tempfile::tempdir().or_page(&staff)?;
     let out = folder.path().join("expediente.zip");
     let certificates = state.trusted().certificates_pem();
-    match archive.export_expediente_with(id, &out, &certificates).await {
+    match archive
+        .export_expediente_with(id, &out, &certificates, &staff.user().username)
+        .await
+    {
         Ok(_) => {}
         Err(error @ ArchiveError::ExpedienteNotFound(_)) => return Err(error).or_page(&staff),
         // Anything else is a failure of ours, with server paths in it:

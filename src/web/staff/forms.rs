@@ -215,10 +215,13 @@ pub struct Answering {
 
 /// The contrarreferencia's fields the derivación it answers gives: its
 /// folio, the person referred, the units and the benefit, as the
-/// derivación says them. Only a derivación sent to this office.
+/// derivación says them; the receiving unit as it printed it, by the name
+/// the installation registers for this office. Only a derivación sent to
+/// this office.
 async fn answering(
     archive: &crate::archive::Archive,
     id: PublicId,
+    actor: &str,
 ) -> Result<serde_json::Map<String, Value>, crate::archive::ArchiveError> {
     let referral = archive.referral(id).await?;
     let mut filled = serde_json::Map::new();
@@ -226,20 +229,31 @@ async fn answering(
         return Ok(filled);
     }
     let documents = archive.referral_documents(&referral).await?;
-    let Some((derivacion, _)) = documents.iter().find(|(d, _)| d.id == id) else {
+    let Some(seen) = documents.iter().find(|(d, _)| d.id == id) else {
         return Ok(filled);
     };
+    // Its data, another office's, is read into the answer: recorded as
+    // any other reading of it.
+    archive
+        .record_referral_views(&referral, std::slice::from_ref(seen), actor, "datos")
+        .await?;
+    let derivacion = &seen.0;
     let data: Value = serde_json::from_str(&derivacion.data).unwrap_or_default();
     filled.insert("derivacion".into(), Value::String(referral.folio.clone()));
     for (to, from) in [
         ("usuario", "usuario"),
-        ("unidad_receptora", "unidad_destino"),
         ("unidad_origen", "unidad_origen"),
         ("beneficio", "beneficio"),
     ] {
         if let Some(value) = data.get(from) {
             filled.insert(to.into(), value.clone());
         }
+    }
+    if let Some(name) = data
+        .get(crate::forms::REFERRAL_RECORD_FIELD)
+        .and_then(|sent| sent.pointer("/oficina/nombre"))
+    {
+        filled.insert("unidad_receptora".into(), name.clone());
     }
     Ok(filled)
 }
@@ -267,7 +281,11 @@ pub async fn blank(
         (&start.derivacion, form.id.as_str(), &mut data)
     {
         let derivacion = public_id(&staff, derivacion, "esa derivación")?;
-        fields.extend(answering(&archive, derivacion).await.or_page(&staff)?);
+        fields.extend(
+            answering(&archive, derivacion, &staff.user().username)
+                .await
+                .or_page(&staff)?,
+        );
     }
     let quoted = |labels: &[String]| {
         labels
