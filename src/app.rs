@@ -51,6 +51,10 @@ pub enum BootError {
     /// The PDF renderer (or the mail of notices) could not be prepared.
     #[error("no se pudo preparar el generador de PDF: {0}")]
     Renderer(std::io::Error),
+    /// The installation's secret for naming limited clients could not be
+    /// read or made (in its database).
+    #[error("no se pudo leer ni crear el secreto de los límites de consultas: {0}")]
+    Limits(crate::rate_limits::BucketKeyError),
     /// Time-stamps were asked for and no TSA is configured.
     #[error(
         "no hay autoridades de sellado de tiempo configuradas: indíquelas en [timestamp] tsa (o SELLO_TIMESTAMP_TSA)"
@@ -286,6 +290,11 @@ impl Builder {
             .ensure_first_administrator((&office.code, &office.name))
             .await
             .map_err(BootError::Accounts)?;
+        // From the database, so every instance of the installation names
+        // a client alike (see `rate_limits::BucketKey`).
+        let bucket_key = crate::rate_limits::BucketKey::of_installation(archive.store())
+            .await
+            .map_err(BootError::Limits)?;
         let state = AppState::new(
             &config,
             archive,
@@ -294,6 +303,7 @@ impl Builder {
             keys,
             trusted,
             Arc::new(log_key),
+            &bucket_key,
         )
         .map_err(BootError::Renderer)?;
         let timestamp_retry = match extender(&config) {

@@ -6,21 +6,22 @@
 //! A client's row holds its theoretical arrival time (`tat`): a request at
 //! `now` is allowed when `max(tat, now) − now` is within the burst's
 //! tolerance, and then moves `tat` on by one interval. The row names the
-//! client by a hash of the limit's name and its network, so the table
-//! holds no address.
+//! client by an HMAC of the limit's name and its network under the
+//! installation's secret ([`BucketKey`]), so the table holds no address,
+//! nor one that hashing every address would find.
 //!
 //! An installation that runs Redis may count there instead
-//! ([`RedisLimit`]), with the same algorithm and the same hashed keys.
+//! ([`RedisLimit`]), with the same algorithm and the same names of clients.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::db::Store;
 
+mod bucket;
 mod in_redis;
 
+pub use bucket::{BucketKey, BucketKeyError};
 pub use in_redis::{RedisCounters, RedisLimit};
 
 /// How often (in requests) the rows of clients gone quiet are deleted.
@@ -30,7 +31,9 @@ const SWEEP_EVERY: u64 = 1000;
 #[derive(Debug)]
 pub struct SharedLimit {
     store: Store,
-    /// Names the limit in each row's hash (`consultas`, `acceso`).
+    /// The installation's secret, which names each row.
+    key: BucketKey,
+    /// Names the limit in each row's name (`consultas`, `acceso`).
     name: String,
     /// Time between two requests at the steady rate.
     interval: Duration,
@@ -40,11 +43,14 @@ pub struct SharedLimit {
 }
 
 impl SharedLimit {
-    /// `per_minute` requests a minute per client, `burst` of them at once.
-    /// `None` when `per_minute` is 0 (no limit).
-    pub fn new(store: Store, name: &str, per_minute: u32, burst: u32) -> Option<Self> {
+    /// `per_minute` requests a minute per client, `burst` of them at once,
+    /// each client named under `key` (the installation's: see
+    /// [`BucketKey::of_installation`]). `None` when `per_minute` is 0 (no
+    /// limit).
+    pub fn new(store: Store, key: &BucketKey, name: &str, per_minute: u32, burst: u32) -> Option<Self> {
         (per_minute > 0).then(|| Self {
             store,
+            key: key.clone(),
             name: name.to_owned(),
             interval: Duration::from_secs(60) / per_minute,
             burst: burst.max(1),
@@ -69,7 +75,7 @@ impl SharedLimit {
              RETURNING allowed"
         );
         let allowed: i64 = sqlx::query_scalar(&sql)
-            .bind(bucket(&self.name, client))
+            .bind(self.key.bucket(&self.name, client))
             .bind(now)
             .bind(interval)
             .bind(tolerance)
@@ -84,10 +90,4 @@ impl SharedLimit {
         }
         Ok(allowed == 1)
     }
-}
-
-/// Names `client` under the limit `name` without its address: a SHA-256.
-fn bucket(name: &str, client: &str) -> String {
-    let digest = Sha256::digest(format!("{name}\n{client}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use percent_encoding::percent_decode_str;
 use sqlx::Connection as _;
 
 use super::BackupError;
@@ -80,7 +81,7 @@ async fn postgres_snapshot(store: &Store, url: &str, folder: &Path) -> Result<Sn
     let schema = current.filter(|name| name != "public");
     let (dump_file, dump_url, dump_schema) = (file.clone(), url.to_owned(), schema.clone());
     let dumped = tokio::task::spawn_blocking(move || {
-        let mut command = postgres_tool("pg_dump", &dump_url);
+        let mut command = postgres_tool("pg_dump", &dump_url)?;
         command
             .arg("--format=custom")
             .arg("--no-owner")
@@ -143,76 +144,47 @@ pub async fn refuse_unless_schema_fits(url: &str, schema: &str) -> Result<(), Ba
 /// `url`. The password never goes on its command line, where every user
 /// of the machine reads it (`ps`, `/proc`): it goes in the child's
 /// environment as `PGPASSWORD`, and the address without it.
-fn postgres_tool(name: &str, url: &str) -> Command {
-    let (address, password) = without_password(url);
+fn postgres_tool(name: &str, url: &str) -> Result<Command, BackupError> {
+    let (address, password) = without_password(url)?;
     let mut command = Command::new(name);
     command.arg(format!("--dbname={address}"));
     if let Some(password) = password {
         command.env("PGPASSWORD", password);
     }
-    command
+    Ok(command)
 }
 
 /// A PostgreSQL address without its password (in its user part, or a
-/// `password=` parameter), and the password, percent-decoded.
-fn without_password(url: &str) -> (String, Option<String>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_owned(), None);
-    };
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, query)) => (rest, Some(query)),
-        None => (rest, None),
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let mut password = None;
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, secret)) => {
-                password = Some(percent_decoded(secret));
-                format!("{user}@{host}")
-            }
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
-    };
-    let mut kept = Vec::new();
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-        match pair.strip_prefix("password=") {
-            Some(secret) => password = Some(percent_decoded(secret)),
-            None => kept.push(pair),
-        }
+/// `password=` parameter), and the password, percent-decoded. An address
+/// that does not parse is refused rather than handed on whole, password
+/// and all.
+fn without_password(address: &str) -> Result<(String, Option<String>), BackupError> {
+    let mut url = url::Url::parse(address).map_err(|e| {
+        BackupError::Refused(format!(
+            "database_url no es una dirección PostgreSQL válida ({e})"
+        ))
+    })?;
+    let decoded = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
+    let mut password = url.password().map(decoded);
+    if password.is_some() {
+        // Only an address with a host has a password to take out.
+        let _ = url.set_password(None);
     }
-    let query = if kept.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", kept.join("&"))
-    };
-    (format!("{scheme}://{authority}{path}{query}"), password)
-}
-
-/// `text` with its `%XX` escapes decoded (as in an address's password).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
+    // The other parameters stay as written: re-encoding them as a form
+    // would turn `%20` into `+`, which libpq does not read as a space.
+    if let Some(query) = url.query().map(str::to_owned) {
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if decoded(key) == "password" {
+                password = Some(decoded(value));
+            } else {
+                kept.push(pair);
             }
         }
+        url.set_query((!kept.is_empty()).then(|| kept.join("&")).as_deref());
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok((url.into(), password))
 }
 
 /// Runs one of PostgreSQL's tools, its complaint as the error.
@@ -297,7 +269,7 @@ pub fn put_back(kind: super::PartKind, file: &Path, url: &str) -> Result<(), Bac
             std::fs::rename(file, &target).map_err(super::io_error(&target))
         }
         super::PartKind::PostgresDump => run_tool(
-            postgres_tool("pg_restore", url)
+            postgres_tool("pg_restore", url)?
                 .arg("--no-owner")
                 .arg("--no-privileges")
                 .arg("--exit-on-error")
@@ -358,17 +330,65 @@ mod tests {
             ),
         ] {
             for tool in ["pg_dump", "pg_restore"] {
-                let (args, env) = shown(&postgres_tool(tool, url));
+                let (args, env) = shown(&postgres_tool(tool, url).expect("an address"));
                 assert!(!args.contains("cr3t"), "{tool}: {args}");
                 assert!(args.contains(&format!("--dbname={address}")), "{tool}: {args}");
                 assert_eq!(env, [("PGPASSWORD".to_owned(), "s@cr3t".to_owned())], "{tool}");
             }
         }
-        let (args, env) = shown(&postgres_tool(
-            "pg_dump",
-            "postgres://postgres@127.0.0.1:5432/test",
-        ));
+        let (args, env) =
+            shown(&postgres_tool("pg_dump", "postgres://postgres@127.0.0.1:5432/test").expect("an address"));
         assert_eq!(args, "--dbname=postgres://postgres@127.0.0.1:5432/test");
         assert!(env.is_empty(), "no password, no PGPASSWORD");
+    }
+
+    #[test]
+    fn a_password_with_the_characters_of_an_address_comes_out_whole() {
+        let options = "options=-c%20search_path%3Dsello_dif";
+        for (url, password) in [
+            // Escaped, as an address must carry them.
+            (
+                "postgres://sello:a%40b%3Ac%2Fd%25e@db.local:5432/sello",
+                "a@b:c/d%e",
+            ),
+            // An @ and a : left as typed still end where the host begins.
+            ("postgres://sello:a@b:c@db.local:5432/sello", "a@b:c"),
+            // In a parameter, among others kept as written.
+            (
+                "postgres://sello@db.local:5432/sello?password=a%40b%3Ac%2Fd%25e&options=-c%20search_path%3Dsello_dif",
+                "a@b:c/d%e",
+            ),
+        ] {
+            let (address, taken) = without_password(url).expect("an address");
+            assert_eq!(taken.as_deref(), Some(password), "{url}");
+            assert!(
+                address.starts_with("postgres://sello@db.local:5432/sello"),
+                "{address}"
+            );
+            for piece in ["a%40b", "a@b", "%2Fd", "d%25e"] {
+                assert!(!address.contains(piece), "{address}");
+            }
+            if url.contains("options=") {
+                assert!(address.ends_with(&format!("?{options}")), "{address}");
+            }
+        }
+        let (address, taken) =
+            without_password(&format!("postgres:///sello?host=/run/postgresql&{options}")).expect("a socket");
+        assert_eq!(taken, None);
+        assert_eq!(
+            address,
+            format!("postgres:///sello?host=/run/postgresql&{options}")
+        );
+        // A / or # left as typed ends the host part early: such an address
+        // does not parse, and its password never reaches a command line.
+        for url in [
+            "postgres://sello:se/creta@db.local:5432/sello",
+            "postgres://sello:se#creta@db.local:5432/sello",
+        ] {
+            match postgres_tool("pg_dump", url) {
+                Ok(command) => assert!(!shown(&command).0.contains("creta"), "{url}"),
+                Err(error) => assert!(!error.to_string().contains("creta"), "{error}"),
+            }
+        }
     }
 }

@@ -4,8 +4,9 @@
 //! into one file, with a manifest that gives each part's SHA-256. Private
 //! keys go in only when asked, encrypted with a passphrase (age). `sello
 //! restore` puts a backup back into an empty installation only, after
-//! checking every part against the manifest, and then checks the result as
-//! `fsck` and `audit-verify` do.
+//! checking every part against the manifest and that its database holds
+//! only what Sello's migrations make (`schema_check`), and then checks the
+//! result as `fsck` and `audit-verify` do.
 //!
 //! The order makes the copy consistent without stopping anything: the
 //! database is copied first (one snapshot), then the blobs it names, which
@@ -17,6 +18,7 @@ mod database;
 mod key_files;
 mod manifest;
 mod restore;
+mod schema_check;
 mod write;
 
 pub use manifest::{FORMAT, Manifest, Part, PartKind, VERSION};

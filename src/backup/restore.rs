@@ -1,8 +1,10 @@
 //! `sello restore`: a backup put back into an empty installation. Every
 //! part is checked against the manifest (and the private keys decrypted)
-//! before anything is written; then the key folder, the blobs and, last,
-//! the database; then the archive is opened and checked as `fsck` and
-//! `audit-verify` do. A restore that fails part way removes what it wrote
+//! before anything is written, and an SQLite database against what the
+//! migrations make (`schema_check`); then the key folder, the blobs and,
+//! last, the database (a PostgreSQL one checked against the migrations
+//! once restored, and dropped if refused); then the archive is opened and
+//! checked as `fsck` and `audit-verify` do. A restore that fails part way removes what it wrote
 //! into the (empty) data folder; a PostgreSQL database restored before the
 //! failure is said to hold it, for the operator to drop. Every part but the
 //! database is read into memory, within the limits its kind allows
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::database::{put_back, refuse_unless_empty, sqlite_file};
 use super::manifest::{MANIFEST_ENTRY, MANIFEST_MAX_BYTES, Manifest, Part, PartKind};
-use super::{BackupError, Passphrase, io_error, key_files};
+use super::{BackupError, Passphrase, io_error, key_files, schema_check};
 use crate::archive::{Archive, BlobStore, FsckReport, sha256_hex};
 use crate::config::Config;
 
@@ -195,6 +197,8 @@ fn read_part(zip: &mut zip::ZipArchive<File>, part: &Part) -> Result<Vec<u8>, Ba
 }
 
 /// Writes the key folder, the blobs and the database; the number of blobs.
+/// The database is extracted first, and an SQLite one checked before
+/// anything is written; a PostgreSQL one is checked once restored.
 async fn put_parts(
     config: &Config,
     zip: &mut zip::ZipArchive<File>,
@@ -202,6 +206,14 @@ async fn put_parts(
     database: &Part,
     private_keys: &key_files::Opened,
 ) -> Result<usize, BackupError> {
+    let extracted = extract_database(config, zip, database)?;
+    let schemas_before = match database.kind {
+        PartKind::SqliteDatabase => {
+            schema_check::refuse_foreign_sqlite(&extracted).await?;
+            None
+        }
+        _ => Some(schema_check::postgres_schemas(&config.database_url).await?),
+    };
     let claves = config.data_dir.join("claves");
     std::fs::create_dir_all(&claves).map_err(io_error(&claves))?;
     for part in manifest
@@ -225,7 +237,31 @@ async fn put_parts(
         blobs.put(read_part(zip, part)?).await?;
         count += 1;
     }
-    // The database last, extracted beside where it goes.
+    let (kind, url) = (database.kind, config.database_url.clone());
+    let target = extracted.to_path_buf();
+    tokio::task::spawn_blocking(move || put_back(kind, &target, &url))
+        .await
+        .map_err(|e| BackupError::Io(e.to_string()))??;
+    // Renamed into place for SQLite; a dump is removed.
+    let _ = extracted.close();
+    if let Some(before) = schemas_before {
+        schema_check::refuse_foreign_postgres(
+            &config.database_url,
+            manifest.postgres_schema.as_deref(),
+            &before,
+        )
+        .await?;
+    }
+    Ok(count)
+}
+
+/// The database part, extracted beside where it goes (so that SQLite's is
+/// renamed into place) and checked against the manifest as it is written.
+fn extract_database(
+    config: &Config,
+    zip: &mut zip::ZipArchive<File>,
+    database: &Part,
+) -> Result<tempfile::TempPath, BackupError> {
     let folder = match database.kind {
         PartKind::SqliteDatabase => sqlite_file(&config.database_url)
             .and_then(|f| f.parent().map(Path::to_owned))
@@ -235,29 +271,19 @@ async fn put_parts(
     };
     std::fs::create_dir_all(&folder).map_err(io_error(&folder))?;
     let extracted = tempfile::NamedTempFile::new_in(&folder).map_err(io_error(&folder))?;
-    {
-        let mut entry = zip.by_name(&database.entry)?;
-        let out = extracted.reopen().map_err(io_error(extracted.path()))?;
-        let mut hashing = super::manifest::Hashing::new(out);
-        // No more than the size checked, whatever the entry unpacks to.
-        std::io::copy(&mut (&mut entry).take(database.bytes + 1), &mut hashing)
-            .map_err(io_error(extracted.path()))?;
-        if hashing.finish() != (database.sha256.clone(), database.bytes) {
-            return Err(BackupError::Io(format!(
-                "la parte «{}» cambió mientras se leía",
-                database.entry
-            )));
-        }
+    let mut entry = zip.by_name(&database.entry)?;
+    let out = extracted.reopen().map_err(io_error(extracted.path()))?;
+    let mut hashing = super::manifest::Hashing::new(out);
+    // No more than the size checked, whatever the entry unpacks to.
+    std::io::copy(&mut (&mut entry).take(database.bytes + 1), &mut hashing)
+        .map_err(io_error(extracted.path()))?;
+    if hashing.finish() != (database.sha256.clone(), database.bytes) {
+        return Err(BackupError::Io(format!(
+            "la parte «{}» cambió mientras se leía",
+            database.entry
+        )));
     }
-    let (kind, url) = (database.kind, config.database_url.clone());
-    let path = extracted.into_temp_path();
-    let target = path.to_path_buf();
-    tokio::task::spawn_blocking(move || put_back(kind, &target, &url))
-        .await
-        .map_err(|e| BackupError::Io(e.to_string()))??;
-    // Renamed into place for SQLite; a dump is removed.
-    let _ = path.close();
-    Ok(count)
+    Ok(extracted.into_temp_path())
 }
 
 /// Opens the restored archive (upgrading an older database) and checks it.

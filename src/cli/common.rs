@@ -117,7 +117,7 @@ pub fn boot_failure(error: crate::app::BootError) -> Failure {
         error @ E::NoTsa => Failure::Usage(error.to_string()),
         E::Archive(error) => archive_failure(error),
         E::Accounts(error) => Failure::Internal(anyhow::anyhow!(error)),
-        error @ E::Renderer(_) => Failure::Internal(anyhow::anyhow!(error)),
+        error @ (E::Renderer(_) | E::Limits(_)) => Failure::Internal(anyhow::anyhow!(error)),
     }
 }
 

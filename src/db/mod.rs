@@ -72,6 +72,15 @@ pub(crate) const NEXT_FOLIO: &str = "INSERT INTO folio_counters (office_code, se
      DO UPDATE SET last_number = folio_counters.last_number + 1 \
      RETURNING last_number";
 
+/// The migrations every database of `backend` is made by (a restore
+/// compares a backup's database with what they make).
+pub fn migrations(backend: Backend) -> &'static sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => sqlite::Sqlite.migrator(),
+        Backend::Postgres => postgres::Postgres.migrator(),
+    }
+}
+
 /// The drivers the `Any` pool and connections dispatch to, registered once
 /// per process.
 pub fn install_drivers() {

@@ -3,12 +3,14 @@
 //! of the Redis server (so the instances' clocks need not agree). A key
 //! holds one client's theoretical arrival time in milliseconds and expires
 //! when it has passed, so quiet clients cost nothing and need no sweep.
+//! Keys are named as the database's rows are, by the installation's
+//! [`BucketKey`].
 
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::bucket;
+use super::BucketKey;
 
 /// Allowed: `1`; refused: `0`. KEYS[1] the client's key; ARGV[1] the
 /// interval, ARGV[2] the burst's tolerance, both in milliseconds.
@@ -65,11 +67,6 @@ impl RedisCounters {
         })
     }
 
-    /// The keys a limit named `name` counts `client` under.
-    fn key(&self, name: &str, client: &str) -> String {
-        format!("{}{}", self.prefix, bucket(name, client))
-    }
-
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -103,6 +100,8 @@ impl RedisCounters {
 #[derive(Debug)]
 pub struct RedisLimit {
     counters: RedisCounters,
+    /// The installation's secret, which names each client's key.
+    key: BucketKey,
     script: redis::Script,
     name: String,
     interval_ms: i64,
@@ -110,13 +109,21 @@ pub struct RedisLimit {
 }
 
 impl RedisLimit {
-    /// `per_minute` requests a minute per client, `burst` of them at once.
-    /// `None` when `per_minute` is 0 (no limit).
-    pub fn new(counters: &RedisCounters, name: &str, per_minute: u32, burst: u32) -> Option<Self> {
+    /// `per_minute` requests a minute per client, `burst` of them at once,
+    /// each client named under `key` (the installation's). `None` when
+    /// `per_minute` is 0 (no limit).
+    pub fn new(
+        counters: &RedisCounters,
+        key: &BucketKey,
+        name: &str,
+        per_minute: u32,
+        burst: u32,
+    ) -> Option<Self> {
         (per_minute > 0).then(|| {
             let interval_ms = (60_000 / i64::from(per_minute)).max(1);
             Self {
                 counters: counters.clone(),
+                key: key.clone(),
                 script: redis::Script::new(GCRA),
                 name: name.to_owned(),
                 interval_ms,
@@ -129,7 +136,7 @@ impl RedisLimit {
     /// is allowed. An error when Redis did not answer within half a second.
     pub async fn allows(&self, client: &str) -> Result<bool, redis::RedisError> {
         let mut connection = self.counters.connection.clone();
-        let key = self.counters.key(&self.name, client);
+        let key = format!("{}{}", self.counters.prefix, self.key.bucket(&self.name, client));
         let mut call = self.script.key(key);
         call.arg(self.interval_ms).arg(self.tolerance_ms);
         let answer = tokio::time::timeout(WAIT, call.invoke_async::<i64>(&mut connection)).await;

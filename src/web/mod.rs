@@ -41,6 +41,7 @@ use crate::forms::Catalog;
 use crate::issuer::Issuer;
 use crate::keys::{FollowedTrust, SigningKeys, TrustedKeys};
 use crate::metrics::Metrics;
+use crate::rate_limits::BucketKey;
 use crate::tramites::{Notifier, Tramites};
 
 /// What every request handler shares.
@@ -78,25 +79,32 @@ pub struct AppState {
 fn limiter(
     archive: &Archive,
     redis: Option<&crate::rate_limits::RedisCounters>,
+    key: &BucketKey,
     name: &str,
     per_minute: u32,
     config: &Config,
 ) -> ClientLimiter {
     if let Some(counters) = redis {
-        return ClientLimiter::redis(counters, name, per_minute, config.behind_proxy);
+        return ClientLimiter::redis(counters, key, name, per_minute, config.behind_proxy);
     }
     match archive.store().backend() {
-        crate::db::Backend::Postgres => {
-            ClientLimiter::shared(archive.store().clone(), name, per_minute, config.behind_proxy)
-        }
+        crate::db::Backend::Postgres => ClientLimiter::shared(
+            archive.store().clone(),
+            key,
+            name,
+            per_minute,
+            config.behind_proxy,
+        ),
         crate::db::Backend::Sqlite => ClientLimiter::new(per_minute, config.behind_proxy),
     }
 }
 
 impl AppState {
     /// The service over `archive` and its `accounts`, signing with `keys`
-    /// and trusting `trusted`. Assembled by `app::Application`, the one
-    /// bootstrap.
+    /// and trusting `trusted`, naming limited clients under `bucket_key`.
+    /// Assembled by `app::Application`, the one bootstrap, which hands
+    /// over every part it made.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: &Config,
         archive: Archive,
@@ -105,6 +113,7 @@ impl AppState {
         keys: SigningKeys,
         trusted: FollowedTrust,
         log_key: Arc<crate::keys::LogKey>,
+        bucket_key: &BucketKey,
     ) -> std::io::Result<Self> {
         let issuer = Issuer::with_keys(config, keys)?;
         let redis = config
@@ -119,12 +128,13 @@ impl AppState {
         let lookup_limiter = limiter(
             &archive,
             redis.as_ref(),
+            bucket_key,
             "consultas",
             config.lookups_per_minute,
             config,
         );
         // Generous for an office behind one address; slow for guessing.
-        let login_limiter = limiter(&archive, redis.as_ref(), "acceso", 30, config);
+        let login_limiter = limiter(&archive, redis.as_ref(), bucket_key, "acceso", 30, config);
         Ok(Self {
             accounts,
             archive,

@@ -10,7 +10,9 @@
 //! would.
 //!
 //! When Redis does not answer (within half a second), each instance counts
-//! in its own memory until it is back: N instances then allow N times the
+//! in its own memory until it is back, asking Redis again only every few
+//! seconds (`REDIS_RETRY`), so a Redis that hangs does not make every
+//! request wait its half second: N instances then allow N times the
 //! limit, for as long as the outage lasts. Refusing every request instead
 //! would lock the staff out of their work and beneficiaries out of
 //! checking their papers over a cache being down, while letting every
@@ -20,8 +22,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -30,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
-use crate::rate_limits::{RedisCounters, RedisLimit, SharedLimit};
+use crate::rate_limits::{BucketKey, RedisCounters, RedisLimit, SharedLimit};
 
 /// Where a limit is counted.
 enum Counter {
@@ -43,10 +45,40 @@ enum Counter {
     Redis {
         limit: RedisLimit,
         fallback: DefaultKeyedRateLimiter<IpAddr>,
-        /// Whether the last request found Redis down (to log the change
-        /// once, not every request).
-        down: AtomicBool,
+        outage: Outage,
     },
+}
+
+/// How long after Redis failed to answer requests are counted here
+/// without asking it: one request in that time waits to find out whether
+/// it is back, not every request.
+const REDIS_RETRY: Duration = Duration::from_secs(5);
+
+/// When Redis last failed to answer, while it has not answered since.
+#[derive(Default)]
+struct Outage(Mutex<Option<Instant>>);
+
+impl Outage {
+    /// Whether Redis failed within the last `REDIS_RETRY`: not worth
+    /// asking yet.
+    fn recent(&self) -> bool {
+        self.lock().is_some_and(|since| since.elapsed() < REDIS_RETRY)
+    }
+
+    /// Records a failure; whether it starts an outage (to log it once).
+    fn failed(&self) -> bool {
+        self.lock().replace(Instant::now()).is_none()
+    }
+
+    /// Records an answer; whether it ends an outage.
+    fn answered(&self) -> bool {
+        self.lock().take().is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        // Only an instant is kept: a panic elsewhere cannot leave it torn.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Lookups allowed per client and minute, with a burst of a quarter of it.
@@ -71,17 +103,24 @@ impl ClientLimiter {
         }
     }
 
-    /// Counted in Redis, shared with every instance on it, under `name`;
-    /// in this process while Redis does not answer.
-    pub fn redis(counters: &RedisCounters, name: &str, per_minute: u32, behind_proxy: bool) -> Self {
+    /// Counted in Redis, shared with every instance on it, under `name`,
+    /// each client named under the installation's `key`; in this process
+    /// while Redis does not answer.
+    pub fn redis(
+        counters: &RedisCounters,
+        key: &BucketKey,
+        name: &str,
+        per_minute: u32,
+        behind_proxy: bool,
+    ) -> Self {
         let counter = match (
-            RedisLimit::new(counters, name, per_minute, burst_of(per_minute)),
+            RedisLimit::new(counters, key, name, per_minute, burst_of(per_minute)),
             local(per_minute),
         ) {
             (Some(limit), Some(fallback)) => Counter::Redis {
                 limit,
                 fallback,
-                down: AtomicBool::new(false),
+                outage: Outage::default(),
             },
             _ => Counter::Off,
         };
@@ -91,9 +130,16 @@ impl ClientLimiter {
         }
     }
 
-    /// Counted in `store`, shared with every instance on it, under `name`.
-    pub fn shared(store: crate::db::Store, name: &str, per_minute: u32, behind_proxy: bool) -> Self {
-        let counter = SharedLimit::new(store, name, per_minute, burst_of(per_minute))
+    /// Counted in `store`, shared with every instance on it, under `name`,
+    /// each client named under the installation's `key`.
+    pub fn shared(
+        store: crate::db::Store,
+        key: &BucketKey,
+        name: &str,
+        per_minute: u32,
+        behind_proxy: bool,
+    ) -> Self {
+        let counter = SharedLimit::new(store, key, name, per_minute, burst_of(per_minute))
             .map_or(Counter::Off, Counter::Shared);
         Self {
             counter,
@@ -126,19 +172,20 @@ impl ClientLimiter {
         match &self.counter {
             Counter::Off => true,
             Counter::Local(limiter) => check_local(limiter, client),
+            Counter::Redis { fallback, outage, .. } if outage.recent() => check_local(fallback, client),
             Counter::Redis {
                 limit,
                 fallback,
-                down,
+                outage,
             } => match limit.allows(&client.to_string()).await {
                 Ok(allowed) => {
-                    if down.swap(false, Ordering::Relaxed) {
+                    if outage.answered() {
                         tracing::info!("Redis responde de nuevo: los límites vuelven a contarse en él");
                     }
                     allowed
                 }
                 Err(error) => {
-                    if !down.swap(true, Ordering::Relaxed) {
+                    if outage.failed() {
                         tracing::warn!(error = %error, "Redis no responde: los límites se cuentan en esta instancia hasta que vuelva");
                     }
                     check_local(fallback, client)

@@ -20,7 +20,7 @@ fn command(dir: &Path, args: &[&str]) -> Command {
 
 /// `sello` run in `dir`, on the database at `database` (SQLite in the
 /// data folder when `None`).
-fn command_on(dir: &Path, database: Option<&str>, args: &[&str]) -> Command {
+pub(crate) fn command_on(dir: &Path, database: Option<&str>, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sello"));
     command
         .current_dir(dir)
@@ -33,11 +33,11 @@ fn command_on(dir: &Path, database: Option<&str>, args: &[&str]) -> Command {
     command
 }
 
-fn sello(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn sello(dir: &Path, args: &[&str]) -> Output {
     command(dir, args).output().expect("sello runs")
 }
 
-fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -79,7 +79,7 @@ fn blobs_in(data: &Path) -> usize {
 }
 
 /// The manifest inside a backup file.
-fn manifest_of(file: &Path) -> sello::backup::Manifest {
+pub(crate) fn manifest_of(file: &Path) -> sello::backup::Manifest {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(file).expect("backup")).expect("zip");
     let mut text = String::new();
     zip.by_name("manifest.json")
@@ -150,11 +150,11 @@ fn spawn_bulk_on(dir: &Path, database: Option<&str>, rows: usize) -> Child {
     .expect("sello bulk runs")
 }
 
-fn issue_one(dir: &Path, key: &str) -> Output {
+pub(crate) fn issue_one(dir: &Path, key: &str) -> Output {
     issue_one_on(dir, None, key)
 }
 
-fn issue_one_on(dir: &Path, database: Option<&str>, key: &str) -> Output {
+pub(crate) fn issue_one_on(dir: &Path, database: Option<&str>, key: &str) -> Output {
     let data = crate::root().join("forms/carta-compromiso/example.json");
     command_on(
         dir,
@@ -379,7 +379,7 @@ fn a_restore_takes_only_an_empty_folder_a_whole_backup_and_the_right_passphrase(
 
 /// A PostgreSQL address for `database` on the test server, whose
 /// installation lives in `schema`.
-fn postgres_address(database: &str, schema: &str) -> String {
+pub(crate) fn postgres_address(database: &str, schema: &str) -> String {
     let base = crate::postgres_url();
     let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
     format!("{server}/{database}?options=-c%20search_path%3D{schema}")

@@ -5,6 +5,7 @@
 mod api_lotes;
 mod audit;
 mod backup;
+mod backup_tampered;
 mod bulk;
 mod bulk_hostile;
 mod case_ways_in;
