@@ -267,6 +267,9 @@ async fn a_cut_off_chunk_holder_and_its_successor_issue_each_row_once(fixture: &
     let report = fixture.archive.fsck(false).await.expect("fsck");
     assert!(report.is_clean(), "{report:?}");
     assert!(report.interrupted.is_empty(), "{report:?}");
+    // Both did render the same rows: each loser's PDF is stored and left
+    // unreferenced (an orphan `fsck --repair` quarantines).
+    assert!(!report.orphans.is_empty(), "the two holders raced: {report:?}");
 }
 crate::archive_conformance!(a_cut_off_chunk_holder_and_its_successor_issue_each_row_once);
 
