@@ -577,6 +577,9 @@ async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
         issued.iter().all(|o| matches!(o, RowOutcome::Issued(_))),
         "{issued:?}"
     );
+    lotes::record_outcomes(&store, lote.id, &issued)
+        .await
+        .expect("recorded");
 
     let documents = documents(fixture).await;
     let dated: Vec<(i64, &str, &str)> = documents
@@ -622,5 +625,49 @@ async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
             "printed with the day it was issued: {text}"
         );
     }
+
+    // Its padrón says the days its documents are dated.
+    let (first, last) = lotes::issue_days(&store, lote.id)
+        .await
+        .expect("days")
+        .expect("it issued");
+    let listed = lotes::documents(&store, lote.id, Some(&form))
+        .await
+        .expect("documents");
+    let padron = sello::bulk::Lote {
+        form: &form,
+        file_name: &lote.file_name,
+        date: first,
+        until: Some(last),
+        rows: &listed,
+    };
+    let tomos = sello::bulk::issue_padron(
+        &issuer,
+        &|_, _| {},
+        &fixture.archive,
+        crate::CATALOG.get(sello::bulk::PADRON_FORM).expect("padrón"),
+        &padron,
+        &Responsible {
+            name: &lote.signer,
+            cargo: &lote.cargo,
+            actor: &lote.actor,
+        },
+        zone.with_ymd_and_hms(2026, 11, 25, 9, 0, 0)
+            .single()
+            .expect("time"),
+    )
+    .await
+    .expect("the padrón");
+    let pdf = fixture.archive.pdf(&tomos[0]).await.expect("pdf");
+    let path = data_dir.path().join("padron.pdf");
+    std::fs::write(&path, pdf).expect("write");
+    let text = crate::pdf_text(&path)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("Documentos emitidos del 24 de noviembre de 2026 al 25 de noviembre de 2026: 2."),
+        "{text}"
+    );
 }
 crate::archive_conformance!(each_row_of_a_lote_is_dated_the_day_it_is_issued);
