@@ -233,6 +233,7 @@ impl Archive {
             document_id,
             folio,
             expediente_id,
+            issued_at: order.issued_at.fixed_offset(),
             expediente_title,
             identities: plan.persons.iter().map(|p| p.identity.clone()).collect(),
             citations: citations.into_iter().map(|c| c.printed).collect(),

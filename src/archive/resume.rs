@@ -22,8 +22,8 @@ impl Archive {
         key: &str,
     ) -> Result<Option<Reservation>, ArchiveError> {
         let pool = self.store.pool();
-        let found: Option<(i64, String, i64, String, String)> = sqlx::query_as(
-            "SELECT d.id, d.folio, d.expediente_id, e.title, d.data FROM documents d \
+        let found: Option<(i64, String, i64, String, String, String)> = sqlx::query_as(
+            "SELECT d.id, d.folio, d.expediente_id, e.title, d.data, d.issued_at FROM documents d \
              JOIN expedientes e ON e.id = d.expediente_id \
              WHERE d.office_code = $1 AND d.idempotency_key = $2 AND d.status = 'reservado'",
         )
@@ -31,9 +31,11 @@ impl Archive {
         .bind(key)
         .fetch_optional(pool)
         .await?;
-        let Some((document_id, folio, expediente_id, expediente_title, data)) = found else {
+        let Some((document_id, folio, expediente_id, expediente_title, data, issued_at)) = found else {
             return Ok(None);
         };
+        let issued_at = chrono::DateTime::parse_from_rfc3339(&issued_at)
+            .map_err(|e| ArchiveError::Refused(format!("el folio {folio} tiene una fecha ilegible ({e})")))?;
         let identities: Vec<String> = sqlx::query_scalar(
             "SELECT p.identity FROM document_persons dp JOIN persons p ON p.id = dp.person_id \
              WHERE dp.document_id = $1 ORDER BY dp.person_id",
@@ -73,6 +75,7 @@ impl Archive {
             document_id,
             folio: Folio::stored(folio),
             expediente_id,
+            issued_at,
             expediente_title,
             identities,
             citations,

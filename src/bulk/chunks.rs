@@ -73,7 +73,7 @@ pub async fn reserve_lote(
     archive: Archive,
     data_dir: &Path,
     lote: &LoteRecord,
-    order: RunOrder<'_>,
+    mut order: RunOrder<'_>,
     stop: &(dyn Fn() -> bool + Send + Sync),
     chunk_ready: &(dyn Fn() + Send + Sync),
 ) -> Result<bool, ChunkError> {
@@ -93,7 +93,13 @@ pub async fn reserve_lote(
     let bulk = bulk_issuer(issuer, archive, &order)
         .await
         .map_err(ChunkError::Renderer)?;
-    let mut next = chunks_of(&store, lote.id).await?.len() as i64;
+    // Read under the lock: a holder cut off before it (whose lease this
+    // attempt took over) may have added chunks since `order` was read.
+    let chunks = chunks_of(&store, lote.id).await?;
+    if let Some(last) = chunks.last() {
+        order.rows.retain(|row| count(row.line) > last.last_line);
+    }
+    let mut next = chunks.len() as i64;
     for rows in order.rows.chunks(CHUNK_ROWS) {
         let mut done = Vec::new();
         for row in rows {

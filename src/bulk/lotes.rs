@@ -519,6 +519,56 @@ pub async fn finish(store: &Store, lote: i64, failure: Option<&str>) -> Result<(
     Ok(())
 }
 
+/// Ends, failed, every unfinished lote one of whose jobs the queue gave
+/// up: its attempts ran out in its run (`web::jobs` ends the lote then
+/// too) or at a claim, after its holder had died on every attempt, when
+/// nobody was left to end it. Otherwise the lote would show as running
+/// forever and keep its office from starting another. Returns those
+/// lotes.
+pub async fn fail_given_up(store: &Store) -> Result<Vec<i64>, LoteError> {
+    let given_up: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT l.id, j.last_error FROM lotes l JOIN jobs j ON j.group_key = l.public_id \
+         WHERE l.finished_at IS NULL AND j.state = 'failed' AND j.kind IN ($1, $2) ORDER BY l.id, j.id",
+    )
+    .bind(LOTE_JOB)
+    .bind(super::chunks::CHUNK_JOB)
+    .fetch_all(store.pool())
+    .await?;
+    let mut ended: Vec<i64> = Vec::new();
+    for (lote, why) in given_up {
+        if ended.last() == Some(&lote) {
+            continue;
+        }
+        let why = why.unwrap_or_else(|| "la instancia que lo tenía dejó de responder".into());
+        finish(store, lote, Some(&format!("no se terminó de emitir: {why}"))).await?;
+        ended.push(lote);
+    }
+    Ok(ended)
+}
+
+/// The first and last days the lote's documents are dated, if it issued
+/// any.
+pub async fn issue_days(
+    store: &Store,
+    lote: i64,
+) -> Result<Option<(chrono::NaiveDate, chrono::NaiveDate)>, LoteError> {
+    let (first, last): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT MIN(d.issued_on), MAX(d.issued_on) FROM lote_rows r JOIN documents d ON d.id = r.document_id \
+         WHERE r.lote_id = $1 AND r.outcome = 'emitido'",
+    )
+    .bind(lote)
+    .fetch_one(store.pool())
+    .await?;
+    let day = |text: String| {
+        text.parse::<chrono::NaiveDate>()
+            .map_err(|_| LoteError::Corrupt(lote, format!("fecha de emisión «{text}»")))
+    };
+    match (first, last) {
+        (Some(first), Some(last)) => Ok(Some((day(first)?, day(last)?))),
+        _ => Ok(None),
+    }
+}
+
 /// Records the tomos of the lote's padrón.
 pub async fn set_padron(store: &Store, lote: i64, tomos: &[(PublicId, String)]) -> Result<(), LoteError> {
     let listed: Vec<(String, &str)> = tomos.iter().map(|(id, f)| (id.to_string(), f.as_str())).collect();

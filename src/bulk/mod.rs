@@ -25,7 +25,7 @@ pub use input::{InputError, Sheet, read_csv, read_sheet, read_upload};
 pub use mapping::{Mapping, MappingFile};
 pub use merged::merged_pdf;
 pub use padron::{Lote, PADRON_FORM, Responsible, TOMO_ROWS, issue_padron};
-pub use pipeline::{BulkIssuer, IssuedRow, Reserving, RowOutcome, SEARCH_BATCH};
+pub use pipeline::{BulkIssuer, Clock, IssuedRow, Reserving, RowOutcome, SEARCH_BATCH, system_clock};
 pub use run::{CheckError, Checked, RunError, RunEvent, RunOrder, check_cases, check_sheet, run_lote};
 
 use serde_json::Value;

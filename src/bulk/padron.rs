@@ -30,8 +30,11 @@ pub struct Lote<'a> {
     pub form: &'a FormSpec,
     /// The spreadsheet they came from.
     pub file_name: &'a str,
-    /// The day they are dated.
+    /// The day they are dated: the first, when they span several.
     pub date: NaiveDate,
+    /// The last day they are dated, when it is not `date` (a lote issued
+    /// past midnight, or over more than one day).
+    pub until: Option<NaiveDate>,
     /// Its documents, in row order.
     pub rows: &'a [IssuedRow],
 }
@@ -115,6 +118,9 @@ fn tomo_data(
         "emitidos": listed,
         "responsable_nombre": responsible.name,
     });
+    if let Some(until) = lote.until.filter(|until| *until != lote.date) {
+        data["fecha_hasta"] = json!(until.format("%Y-%m-%d").to_string());
+    }
     if count > 1 {
         data["tomo"] = json!(format!("{number} de {count}"));
         // The count goes on from the tomo before, as in a register book.

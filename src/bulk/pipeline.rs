@@ -19,7 +19,7 @@ pub const SEARCH_BATCH: usize = 256;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt as _;
 
@@ -27,12 +27,21 @@ use super::{ReadyRow, Responsible, RowProblem};
 use crate::archive::{
     Archive, ArchiveError, DocumentRecord, IssueOrder, NamedPerson, Reservation, persons_in,
 };
-use crate::forms::FormSpec;
+use crate::forms::{FormSpec, IssueDate, validate};
 use crate::keys::{OfficeKey, SigningKeys};
 use crate::pdf::TsaClient;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
 use crate::signed_pdf::{IssueRequest, LongTermSources, issue_long_term};
+
+/// What tells a run the time: each row is dated the moment its folio is
+/// taken, as read from it (the system's clock, or a test's).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system's clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
 
 /// What issues the rows: the office's archive, its letterhead and key,
 /// who signs and when. Made by [`BulkIssuer::new`] (or by [`run_lote`],
@@ -52,7 +61,13 @@ pub struct BulkIssuer {
     signer: String,
     cargo: String,
     actor: String,
+    /// The run's date, and the time zone of every row's.
     issued_at: DateTime<Tz>,
+    /// With a clock, each row is dated the moment its folio is taken
+    /// instead of on `issued_at`: a lote run on a later day than it was
+    /// uploaded (or approved), or running past midnight, dates each
+    /// document the day it is issued.
+    clock: Option<Clock>,
     /// Documents rendered at once.
     workers: usize,
     /// Documents indexed for search together ([`SEARCH_BATCH`]).
@@ -123,10 +138,19 @@ impl BulkIssuer {
             cargo: responsible.cargo.to_owned(),
             actor: responsible.actor.to_owned(),
             issued_at,
+            clock: None,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             search_batch: SEARCH_BATCH,
             on_paper: false,
         }
+    }
+
+    /// Dates each row the moment its folio is taken, as `clock` tells
+    /// it, in the time zone of the run's date; its data is validated as of
+    /// that day before the folio is taken.
+    pub fn dated_by(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     /// Signs each row with the key `keys` holds at that moment.
@@ -201,7 +225,12 @@ impl BulkIssuer {
     /// A row that may not be issued (the archive refuses it, or it was
     /// issued before) takes no folio and is done.
     pub async fn reserve_row(&self, form: &FormSpec, row: &ReadyRow) -> Reserving {
-        match self.archive.reserve(&self.order(form, row)).await {
+        let at = self.now();
+        let reserved = match self.refused_on(form, row, at).await {
+            Some(refused) => Err(refused),
+            None => self.archive.reserve(&self.order(form, row, at)).await,
+        };
+        match reserved {
             Ok(Ok(_)) | Err(ArchiveError::InProgress(_)) => Reserving::Reserved,
             other => match self.settled(form, row, other).await {
                 Ok(_) => Reserving::Reserved,
@@ -231,7 +260,13 @@ impl BulkIssuer {
                 let form = Arc::clone(&form);
                 async move {
                     let reserved = match folios {
-                        Folios::Take => self.archive.reserve(&self.order(&form, &row)).await,
+                        Folios::Take => {
+                            let at = self.now();
+                            match self.refused_on(&form, &row, at).await {
+                                Some(refused) => Err(refused),
+                                None => self.archive.reserve(&self.order(&form, &row, at)).await,
+                            }
+                        }
                         Folios::Reserved => self.reserved(&form, &row).await,
                     };
                     (row, reserved)
@@ -275,12 +310,35 @@ impl BulkIssuer {
         outcomes
     }
 
-    /// The archive's order for a row.
-    fn order<'a>(&'a self, form: &'a FormSpec, row: &'a ReadyRow) -> IssueOrder<'a> {
+    /// The moment a row taking its folio now is dated.
+    fn now(&self) -> DateTime<Tz> {
+        match &self.clock {
+            Some(clock) => clock().with_timezone(&self.issued_at.timezone()),
+            None => self.issued_at,
+        }
+    }
+
+    /// Why `row`'s data may not take a folio `at` (a date it holds may
+    /// have passed since the file was checked): the refusal that fails the
+    /// row. A row reserved or issued before, on its own day, stands.
+    async fn refused_on(&self, form: &FormSpec, row: &ReadyRow, at: DateTime<Tz>) -> Option<ArchiveError> {
+        let country = self.renderer.country();
+        let found = validate(&form.for_country(country), &row.data, IssueDate::issued(&at)).err()?;
+        let reserved = self.archive.reservation_under_key(form, &row.key).await;
+        let issued = self.archive.document_by_idempotency_key(&row.key).await;
+        match (reserved, issued) {
+            (Ok(None), Ok(None)) => Some(ArchiveError::Issue(crate::signed_pdf::IssueError::Invalid(found))),
+            (Err(error), _) | (_, Err(error)) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The archive's order for a row dated `issued_at`.
+    fn order<'a>(&'a self, form: &'a FormSpec, row: &'a ReadyRow, issued_at: DateTime<Tz>) -> IssueOrder<'a> {
         IssueOrder {
             form,
             data: &row.data,
-            issued_at: self.issued_at,
+            issued_at,
             actor: &self.actor,
             expediente_id: row.expediente,
             idempotency_key: Some(&row.key),
@@ -370,6 +428,8 @@ impl BulkIssuer {
             Err(outcome) => return outcome,
         };
         let folio = reservation.folio.to_string();
+        // The date its reservation recorded, here or in another instance.
+        let issued_at = reservation.issued_at.with_timezone(&self.issued_at.timezone());
         let permit = rendering.acquire().await;
         let rendered = {
             let (renderer, keys, base_url, timestamps, long_term) = (
@@ -380,8 +440,8 @@ impl BulkIssuer {
                 self.long_term.clone(),
             );
             // As stored with its folio (what the archive recorded in it too).
-            let (form, data, issued_at) = (Arc::clone(&form), reservation.data.clone(), self.issued_at);
-            let on_paper = self.order(&form, &row).on_paper;
+            let (form, data) = (Arc::clone(&form), reservation.data.clone());
+            let on_paper = self.order(&form, &row, issued_at).on_paper;
             let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
             let citations = reservation.citations.clone();
             on_render_pool(move || {
@@ -429,7 +489,7 @@ impl BulkIssuer {
         };
         match self
             .archive
-            .complete_in_batch(&reservation, &self.order(&form, &row), &document)
+            .complete_in_batch(&reservation, &self.order(&form, &row, issued_at), &document)
             .await
         {
             Ok(record) => RowOutcome::Issued(IssuedRow::of(&row, &form, record)),

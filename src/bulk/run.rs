@@ -108,6 +108,10 @@ pub struct RunOrder<'a> {
     /// Who signs every document and who is recorded as issuing it.
     pub responsible: Responsible<'a>,
     pub issued_at: DateTime<Tz>,
+    /// With a clock, each row is dated the moment its folio is taken, in
+    /// `issued_at`'s time zone (see [`BulkIssuer::dated_by`]); without
+    /// one, every row is dated `issued_at`.
+    pub clock: Option<super::Clock>,
     /// The people each document names to sign in person sign its paper.
     pub on_paper: bool,
     /// Documents rendered at once; by default, one per core.
@@ -193,6 +197,9 @@ pub(super) async fn bulk_issuer(
     .signed_on_paper(order.on_paper)
     .with_timestamps(issuer.timestamps().cloned())
     .with_long_term(issuer.long_term().cloned());
+    if let Some(clock) = &order.clock {
+        bulk = bulk.dated_by(Arc::clone(clock));
+    }
     if let Some(workers) = order.workers {
         bulk = bulk.with_workers(workers);
     }

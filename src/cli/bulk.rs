@@ -184,6 +184,9 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
                 actor: &actor,
             },
             issued_at,
+            // Without --at, each row is dated the moment it is issued: a
+            // run past midnight dates the rows after it the new day.
+            clock: args.at.is_none().then(crate::bulk::system_clock),
             on_paper: args.firmaran_en_papel,
             workers: args.workers,
         };
@@ -260,6 +263,13 @@ pub fn run(config: &Config, args: BulkArgs) -> Result<(), Failure> {
             form: &form,
             file_name: &file_name,
             date: issued_at.date_naive(),
+            // Dated as issued (without --at), a run may have gone on past
+            // midnight.
+            until: args.at.is_none().then(|| {
+                chrono::Utc::now()
+                    .with_timezone(&issued_at.timezone())
+                    .date_naive()
+            }),
             rows: &issued,
         };
         let folios = runtime.block_on(write_padron(

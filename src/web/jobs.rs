@@ -114,6 +114,16 @@ fn on_own_thread(state: &Arc<AppState>, kind: &'static str, busy: fn(&AppState) 
                 },
                 Err(error) => tracing::warn!(error = %error, "no se pudo tomar un lote de la cola"),
             }
+            // A lote whose job the queue gave up at a claim (its holder
+            // died on every attempt) is ended here: nothing else would.
+            match lotes::fail_given_up(state.archive.store()).await {
+                Ok(ended) => {
+                    for lote in ended {
+                        tracing::warn!(lote.id = lote, "un lote agotó sus intentos");
+                    }
+                }
+                Err(error) => tracing::warn!(error = %error, "no se pudieron cerrar los lotes abandonados"),
+            }
         });
         busy(&state).store(false, Ordering::Release);
     });
@@ -263,7 +273,11 @@ async fn order_of<'a>(
             cargo: &lote.cargo,
             actor: &lote.actor,
         },
+        // The lote's date gives the time zone: each row is dated the day
+        // it is issued, which may be later than the day it was uploaded
+        // or approved, or past midnight.
         issued_at: lote.issued_at,
+        clock: Some(bulk::system_clock()),
         on_paper: lote.on_paper,
         workers: None,
     };

@@ -281,10 +281,15 @@ pub async fn issue_padron(
         cargo: &user.cargo,
         actor: &user.username,
     };
+    // The days its documents are dated, each the day it was issued.
+    let (first, last) = stored::issue_days(store, lote.id)
+        .await?
+        .unwrap_or((lote.issued_at.date_naive(), lote.issued_at.date_naive()));
     let issued = bulk::Lote {
         form: issued_form,
         file_name: &lote.file_name,
-        date: lote.issued_at.date_naive(),
+        date: first,
+        until: Some(last),
         rows: &documents,
     };
     // The issuer counts each tomo it issues.

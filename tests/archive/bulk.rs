@@ -738,6 +738,7 @@ async fn a_big_lote_has_its_padron_in_tomos_each_issued_once(fixture: &crate::Fi
         form: catalog.get("carta-compromiso").expect("form"),
         file_name: "familias.xlsx",
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"),
+        until: None,
         rows: &rows,
     };
     let responsible = Responsible {

@@ -19,6 +19,10 @@ pub struct Reservation {
     pub document_id: i64,
     pub folio: Folio,
     pub expediente_id: i64,
+    /// The moment the document is dated, as its reservation recorded it:
+    /// whoever renders it later (another instance, another attempt)
+    /// prints this date, the one its folio and case were judged as of.
+    pub issued_at: chrono::DateTime<chrono::FixedOffset>,
     pub(crate) expediente_title: String,
     /// The persons' identity numbers, indexed at completion.
     pub(crate) identities: Vec<String>,
