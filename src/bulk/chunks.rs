@@ -24,7 +24,7 @@ use super::lotes::{self, LOTE_ATTEMPTS, LoteError, LoteRecord, count};
 use super::run::bulk_issuer;
 use super::{KEY_PREFIX, Reserving, RowOutcome, RunOrder};
 use crate::archive::{Archive, ArchiveError, BulkLockError};
-use crate::db::Store;
+use crate::db::{Store, Tx};
 use crate::issuer::Issuer;
 use crate::queue::{NewJob, Queue};
 
@@ -61,24 +61,29 @@ pub struct Chunk {
     pub last_line: i64,
 }
 
-/// Reserves, in row order, the folios of `order`'s rows (the lote's rows
-/// not yet in a chunk), holding the office's bulk lock; enqueues each
+/// Reserves, in row order, the folios of the lote's rows not yet in a
+/// chunk (read once the office's bulk lock is held, into `order`), holding
+/// that lock; records each row's reserved document, and enqueues each
 /// chunk once its rows are reserved and tells `chunk_ready`. A row the
 /// archive refuses, or finds issued before, takes no folio: its outcome is
-/// recorded at once. Stops between rows once `stop` says so; returns
-/// whether every row was reserved. Safe to run again after it stopped or
-/// its instance died: a row reserved before keeps its folio.
+/// recorded at once. Stops between rows once `stop` says so, and between
+/// chunks once the lote is finished (failed meanwhile); returns whether
+/// every row was reserved. Safe to run again after it stopped or its
+/// instance died: a row whose reservation was recorded keeps its folio.
 pub async fn reserve_lote(
     issuer: &Issuer,
     archive: Archive,
     data_dir: &Path,
     lote: &LoteRecord,
-    order: RunOrder<'_>,
+    mut order: RunOrder<'_>,
     stop: &(dyn Fn() -> bool + Send + Sync),
     chunk_ready: &(dyn Fn() + Send + Sync),
 ) -> Result<bool, ChunkError> {
     let store = archive.store().clone();
     let lock = archive.lock_bulk(data_dir).await.map_err(ChunkError::Lock)?;
+    // Read under the lock: an earlier holder may have added chunks until
+    // it let go.
+    order.rows = unchunked_rows(&store, lote.id).await?;
     // What a killed `sello bulk` left reserved; a lote's waiting folios
     // are not among them.
     let recovered = archive
@@ -95,13 +100,20 @@ pub async fn reserve_lote(
         .map_err(ChunkError::Renderer)?;
     let mut next = chunks_of(&store, lote.id).await?.len() as i64;
     for rows in order.rows.chunks(CHUNK_ROWS) {
+        if lotes::is_finished(&store, lote.id).await? {
+            return Ok(false);
+        }
         let mut done = Vec::new();
         for row in rows {
             if stop() {
                 return Ok(false);
             }
-            if let Reserving::Done(outcome) = bulk.reserve_row(&order.form, row).await {
-                done.push(outcome);
+            match bulk.reserve_row(&order.form, row).await {
+                Reserving::Reserved(id) if row.reserved != Some(id) => {
+                    lotes::record_reserved(&store, lote.id, row.line, id).await?;
+                }
+                Reserving::Reserved(_) => {}
+                Reserving::Done(outcome) => done.push(outcome),
             }
         }
         lotes::record_outcomes(&store, lote.id, &done).await?;
@@ -203,18 +215,20 @@ async fn mark_reserved(store: &Store, lote: i64) -> Result<(), LoteError> {
     Ok(())
 }
 
-/// Marks the lote finished if every row was reserved and every row is
-/// done; whichever of its jobs ends last does. Returns whether it did.
-pub async fn finish_if_done(store: &Store, lote: i64) -> Result<bool, LoteError> {
-    let finished = sqlx::query(
-        "UPDATE lotes SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL \
-         AND reserved_at IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM lote_rows WHERE lote_id = $2 AND outcome IS NULL)",
+/// Marks the lote finished, in `tx`, if every row was reserved and every
+/// row is done; whichever of its jobs ends last does, in the transaction
+/// that completes that job, so no lote is left running with nothing left
+/// to run it. Returns whether it did.
+pub async fn finish_if_done(tx: &mut Tx, lote: i64) -> Result<bool, LoteError> {
+    let done: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM lotes WHERE id = $1 AND finished_at IS NULL AND reserved_at IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM lote_rows WHERE lote_id = $1 AND outcome IS NULL)",
     )
-    .bind(crate::queue::now_ms())
     .bind(lote)
-    .execute(store.pool())
-    .await?
-    .rows_affected();
-    Ok(finished == 1)
+    .fetch_one(&mut **tx)
+    .await?;
+    if done == 0 {
+        return Ok(false);
+    }
+    lotes::mark_finished(tx, lote, None).await
 }

@@ -10,7 +10,8 @@
 //! would.
 //!
 //! When Redis does not answer (within half a second), each instance counts
-//! in its own memory until it is back: N instances then allow N times the
+//! in its own memory until it is back, asking it again only every few
+//! seconds ([`REDIS_RETRY`]) so that requests do not each wait for it: N instances then allow N times the
 //! limit, for as long as the outage lasts. Refusing every request instead
 //! would lock the staff out of their work and beneficiaries out of
 //! checking their papers over a cache being down, while letting every
@@ -20,8 +21,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -43,11 +44,16 @@ enum Counter {
     Redis {
         limit: RedisLimit,
         fallback: DefaultKeyedRateLimiter<IpAddr>,
-        /// Whether the last request found Redis down (to log the change
-        /// once, not every request).
-        down: AtomicBool,
+        /// Since when Redis failed, while it is taken for down: requests
+        /// count here without asking it until [`REDIS_RETRY`] has passed
+        /// (and the change is logged once, not every request).
+        down_since: Mutex<Option<Instant>>,
     },
 }
+
+/// How long after Redis failed the next request asks it again; the ones
+/// between count in this process without waiting for it.
+const REDIS_RETRY: Duration = Duration::from_secs(5);
 
 /// Lookups allowed per client and minute, with a burst of a quarter of it.
 pub struct ClientLimiter {
@@ -81,7 +87,7 @@ impl ClientLimiter {
             (Some(limit), Some(fallback)) => Counter::Redis {
                 limit,
                 fallback,
-                down: AtomicBool::new(false),
+                down_since: Mutex::new(None),
             },
             _ => Counter::Off,
         };
@@ -129,21 +135,32 @@ impl ClientLimiter {
             Counter::Redis {
                 limit,
                 fallback,
-                down,
-            } => match limit.allows(&client.to_string()).await {
-                Ok(allowed) => {
-                    if down.swap(false, Ordering::Relaxed) {
-                        tracing::info!("Redis responde de nuevo: los límites vuelven a contarse en él");
-                    }
-                    allowed
+                down_since,
+            } => {
+                let resting = down_since
+                    .lock()
+                    .is_ok_and(|since| since.is_some_and(|at| at.elapsed() < REDIS_RETRY));
+                if resting {
+                    return check_local(fallback, client);
                 }
-                Err(error) => {
-                    if !down.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(error = %error, "Redis no responde: los límites se cuentan en esta instancia hasta que vuelva");
+                match limit.allows(&client.to_string()).await {
+                    Ok(allowed) => {
+                        if down_since.lock().is_ok_and(|mut since| since.take().is_some()) {
+                            tracing::info!("Redis responde de nuevo: los límites vuelven a contarse en él");
+                        }
+                        allowed
                     }
-                    check_local(fallback, client)
+                    Err(error) => {
+                        let first = down_since
+                            .lock()
+                            .is_ok_and(|mut since| since.replace(Instant::now()).is_none());
+                        if first {
+                            tracing::warn!(error = %error, "Redis no responde: los límites se cuentan en esta instancia hasta que vuelva");
+                        }
+                        check_local(fallback, client)
+                    }
                 }
-            },
+            }
             // A database that does not answer fails the request anyway;
             // the limit does not add a second refusal.
             Counter::Shared(limit) => limit.allows(&client.to_string()).await.unwrap_or_else(|error| {

@@ -24,6 +24,7 @@ pub mod http;
 pub mod in_person;
 mod instances;
 mod issuing;
+mod lote_reservations;
 #[path = "../support/ltv_pki.rs"]
 mod ltv_pki;
 mod no_step_skipped;

@@ -139,3 +139,35 @@ async fn with_redis_down_each_instance_still_limits_in_its_own_memory() {
     );
     assert_eq!(allowed, 2, "the burst of 8 a minute, counted here");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_redis_silent_requests_do_not_each_wait_for_it() {
+    // A Redis that takes the connection and never answers: each question
+    // to it waits its half second out.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("redis://{}/", silent.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let counters = RedisCounters::new(&url, "sello-prueba:mudo:").expect("address");
+    let limiter = sello::web::ClientLimiter::redis(&counters, "consultas", 600, false);
+    let client: std::net::IpAddr = "203.0.113.10".parse().expect("ip");
+    let started = std::time::Instant::now();
+    let mut allowed = 0;
+    for _ in 0..10 {
+        if limiter.allows(client).await {
+            allowed += 1;
+        }
+    }
+    // Ten questions of half a second would take five; after the first
+    // failure the others count here at once.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "only the first request waits for a Redis that does not answer: {:?}",
+        started.elapsed()
+    );
+    assert!(allowed > 0, "still counted, in this process");
+}
