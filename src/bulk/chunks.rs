@@ -232,3 +232,41 @@ pub async fn finish_if_done(tx: &mut Tx, lote: i64) -> Result<bool, LoteError> {
     }
     lotes::mark_finished(tx, lote, None).await
 }
+
+/// A lote still running with no job of its left to run it (its job gave
+/// up and its holder died before marking it, or an earlier version left
+/// it so), over `l`.
+const NO_JOB_LEFT: &str = "l.finished_at IS NULL AND l.awaiting_approval = 0 AND NOT EXISTS \
+     (SELECT 1 FROM jobs j WHERE j.group_key = l.public_id AND j.state IN ('queued', 'running'))";
+
+/// Why a lote with no job left ended, as its page shows it.
+const NO_JOB_LEFT_FAILURE: &str =
+    "dejó de emitirse sin terminar; suba de nuevo la planilla para emitir las filas que faltan";
+
+/// Finishes every lote left running with no job to run it, so none keeps
+/// its office busy forever: issued if every row was reserved and is done,
+/// failed otherwise. Returns how many it finished.
+pub async fn finish_stranded(store: &Store) -> Result<usize, LoteError> {
+    let stranded: Vec<i64> = sqlx::query_scalar(&format!("SELECT l.id FROM lotes l WHERE {NO_JOB_LEFT}"))
+        .fetch_all(store.pool())
+        .await?;
+    let mut finished = 0;
+    for lote in stranded {
+        let mut tx = store.begin_write().await?;
+        // Again in the transaction that finishes it.
+        let still: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM lotes l WHERE l.id = $1 AND {NO_JOB_LEFT}"
+        ))
+        .bind(lote)
+        .fetch_one(&mut *tx)
+        .await?;
+        if still > 0
+            && (finish_if_done(&mut tx, lote).await?
+                || lotes::mark_finished(&mut tx, lote, Some(NO_JOB_LEFT_FAILURE)).await?)
+        {
+            finished += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(finished)
+}

@@ -120,12 +120,18 @@ fn on_own_thread(state: &Arc<AppState>, kind: &'static str, busy: fn(&AppState) 
 }
 
 /// Every `every`, looks for lotes' jobs due: new chunks, or work left by
-/// a restart or by an instance that died.
+/// a restart or by an instance that died; and finishes any lote left
+/// with no job at all.
 pub async fn poll_lotes(state: Arc<AppState>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        match chunks::finish_stranded(state.archive.store()).await {
+            Ok(0) => {}
+            Ok(lotes) => tracing::warn!(lotes, "lotes sin trabajos pendientes cerrados"),
+            Err(error) => tracing::warn!(error = %error, "no se pudieron revisar los lotes detenidos"),
+        }
         run_due_lotes(&state);
     }
 }

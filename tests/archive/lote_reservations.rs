@@ -3,7 +3,8 @@
 //! same rows, the same keys) is a new lote that does not take them for its
 //! own; they are annulled as interrupted and the new lote's folios follow
 //! what was issued meanwhile, in row order. A lote finished while its
-//! folios are being reserved takes no more of them.
+//! folios are being reserved takes no more of them, and one left running
+//! with no job to run it is finished, so its office may start another.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -218,3 +219,57 @@ async fn a_lote_finished_while_reserving_takes_no_more_folios(fixture: &Fixture)
     assert_eq!(reserved, 0, "no folio taken for a finished lote");
 }
 crate::archive_conformance!(a_lote_finished_while_reserving_takes_no_more_folios);
+
+async fn a_lote_left_with_no_job_is_finished_and_frees_its_office(fixture: &Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let data_path = data_dir.path().display().to_string();
+    let service = Service::with_config(fixture, service_config(&[("SELLO_DATA_DIR", &data_path)])).await;
+    let store = service.state.archive.store();
+    let csv = crate::bulk::csv_bytes(&crate::bulk::rows(2, &[]), false);
+    // Running, and no job of it left (as after a holder died between
+    // giving up its job and marking the lote).
+    let stranded = prepared_lote(&service, &csv).await;
+    assert!(lotes::office_busy(store, OFFICE).await.expect("busy"));
+    assert_eq!(chunks::finish_stranded(store).await.expect("swept"), 1);
+    let stranded = lotes::lote_by_id(store, stranded.id)
+        .await
+        .expect("read")
+        .expect("lote");
+    assert!(
+        stranded.is_finished() && stranded.failure.is_some(),
+        "{stranded:?}"
+    );
+    assert!(
+        !lotes::office_busy(store, OFFICE).await.expect("busy"),
+        "the office may start another"
+    );
+    // A lote whose job waits its turn is left alone.
+    let (clerk, _) = service.user(OFFICE, "captura.otra", Role::Capturista).await;
+    let upload = Upload {
+        form_id: "carta-compromiso".into(),
+        file_name: "familias.csv".into(),
+        bytes: csv.clone(),
+        dry_run: false,
+        on_paper: true,
+    };
+    let waiting = start(&service.state, &clerk, upload).await.expect("stored");
+    let approver = sello::bulk::approval::Approver {
+        name: "Persona jefa",
+        cargo: "Directora",
+        username: "jefa.otra",
+    };
+    let approved = sello::bulk::approval::approve(
+        store,
+        waiting.id,
+        waiting.public_id,
+        OFFICE,
+        &approver,
+        waiting.issued_at,
+    )
+    .await
+    .expect("approved");
+    assert!(approved);
+    assert_eq!(chunks::finish_stranded(store).await.expect("swept"), 0);
+    assert!(lotes::office_busy(store, OFFICE).await.expect("busy"));
+}
+crate::archive_conformance!(a_lote_left_with_no_job_is_finished_and_frees_its_office);
