@@ -87,11 +87,12 @@ enum Indexing {
 /// remains of a crash; issuing even a long padrón takes seconds.
 pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// A condition on `documents`: not reserved for a row of a lote still
-/// being issued, whose chunk will complete that very folio.
+/// A condition on `documents`: not the document reserved for a row of a
+/// lote still being issued, whose chunk will complete that very folio.
+/// By the document, not by its key: the same sheet uploaded again after a
+/// failed lote does not shelter (and then adopt) the failed one's folios.
 const NOT_WAITING_IN_A_LOTE: &str = "AND NOT EXISTS (SELECT 1 FROM lote_rows r JOIN lotes l ON l.id = r.lote_id \
-     WHERE r.row_key = documents.idempotency_key AND l.office_code = documents.office_code \
-     AND l.finished_at IS NULL)";
+     WHERE r.document_id = documents.id AND l.finished_at IS NULL AND l.awaiting_approval = 0)";
 
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)

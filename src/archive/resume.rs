@@ -13,22 +13,22 @@ use super::reservation::Reservation;
 use super::{Archive, ArchiveError};
 
 impl Archive {
-    /// The reservation of this office under the idempotency `key`, while
-    /// its document is still `reservado`; `form` is the form it was
-    /// reserved for (what its citations print comes from it).
-    pub async fn reservation_under_key(
+    /// The reservation of this office that is the document `id`, while it
+    /// is still `reservado`; `form` is the form it was reserved for (what
+    /// its citations print comes from it).
+    pub async fn reservation_by_id(
         &self,
         form: &FormSpec,
-        key: &str,
+        id: i64,
     ) -> Result<Option<Reservation>, ArchiveError> {
         let pool = self.store.pool();
         let found: Option<(i64, String, i64, String, String, String)> = sqlx::query_as(
             "SELECT d.id, d.folio, d.expediente_id, e.title, d.data, d.issued_at FROM documents d \
              JOIN expedientes e ON e.id = d.expediente_id \
-             WHERE d.office_code = $1 AND d.idempotency_key = $2 AND d.status = 'reservado'",
+             WHERE d.office_code = $1 AND d.id = $2 AND d.status = 'reservado'",
         )
         .bind(&self.office.code)
-        .bind(key)
+        .bind(id)
         .fetch_optional(pool)
         .await?;
         let Some((document_id, folio, expediente_id, expediente_title, data, issued_at)) = found else {

@@ -524,6 +524,24 @@ pub async fn outgoing(store: &Store, delivery: i64) -> Result<Option<Outgoing>, 
     ))
 }
 
+/// Whether `office` may see what the document `document` names now: its
+/// own, or another office's document in force that a derivación in force
+/// sent it or shared with it, or that answered a derivación it sent.
+pub async fn visible_to(store: &Store, office: &str, document: i64) -> Result<bool, sqlx::Error> {
+    let visible: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM documents d WHERE d.id = $1 AND (d.office_code = $2 OR (d.status = 'emitido' AND ( \
+         d.id IN (SELECT r.document_id FROM referrals r WHERE r.to_office = $2) \
+         OR d.id IN (SELECT s.document_id FROM referral_shares s JOIN referrals r ON r.id = s.referral_id \
+         JOIN documents x ON x.id = r.document_id WHERE r.to_office = $2 AND x.status = 'emitido') \
+         OR d.id IN (SELECT r.answered_by FROM referrals r WHERE r.from_office = $2))))",
+    )
+    .bind(document)
+    .bind(office)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(visible > 0)
+}
+
 /// The persons a document names: name, identification and the field.
 pub async fn persons_of(store: &Store, document: i64) -> Result<Vec<Value>, sqlx::Error> {
     let rows: Vec<(String, String, String)> = sqlx::query_as(

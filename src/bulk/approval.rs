@@ -9,7 +9,7 @@ use chrono::DateTime;
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use super::lotes::{LoteError, enqueue_run};
+use super::lotes::{LoteError, enqueue_run, mark_finished};
 use crate::archive::NewEvent;
 use crate::archive::audit::append_event;
 use crate::db::Store;
@@ -82,17 +82,16 @@ pub async fn send_back(
 ) -> Result<bool, LoteError> {
     let mut tx = store.begin_write().await?;
     let prepared_by: Option<Option<String>> = sqlx::query_scalar(
-        "UPDATE lotes SET awaiting_approval = 0, finished_at = $1, failure = $2 \
-         WHERE id = $3 AND awaiting_approval = 1 RETURNING prepared_by",
+        "UPDATE lotes SET awaiting_approval = 0 WHERE id = $1 AND awaiting_approval = 1 RETURNING prepared_by",
     )
-    .bind(crate::queue::now_ms())
-    .bind(format!("se devolvió sin emitir. Motivo: {reason}"))
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(prepared_by) = prepared_by else {
         return Ok(false);
     };
+    let failure = format!("se devolvió sin emitir. Motivo: {reason}");
+    mark_finished(&mut tx, id, Some(&failure)).await?;
     append_event(
         &mut tx,
         NewEvent {

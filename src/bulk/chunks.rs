@@ -24,7 +24,7 @@ use super::lotes::{self, LOTE_ATTEMPTS, LoteError, LoteRecord, count};
 use super::run::bulk_issuer;
 use super::{KEY_PREFIX, Reserving, RowOutcome, RunOrder};
 use crate::archive::{Archive, ArchiveError, BulkLockError};
-use crate::db::Store;
+use crate::db::{Store, Tx};
 use crate::issuer::Issuer;
 use crate::queue::{NewJob, Queue};
 
@@ -61,13 +61,15 @@ pub struct Chunk {
     pub last_line: i64,
 }
 
-/// Reserves, in row order, the folios of `order`'s rows (the lote's rows
-/// not yet in a chunk), holding the office's bulk lock; enqueues each
+/// Reserves, in row order, the folios of the lote's rows not yet in a
+/// chunk (read once the office's bulk lock is held, into `order`), holding
+/// that lock; records each row's reserved document, and enqueues each
 /// chunk once its rows are reserved and tells `chunk_ready`. A row the
 /// archive refuses, or finds issued before, takes no folio: its outcome is
-/// recorded at once. Stops between rows once `stop` says so; returns
-/// whether every row was reserved. Safe to run again after it stopped or
-/// its instance died: a row reserved before keeps its folio.
+/// recorded at once. Stops between rows once `stop` says so, and between
+/// chunks once the lote is finished (failed meanwhile); returns whether
+/// every row was reserved. Safe to run again after it stopped or its
+/// instance died: a row whose reservation was recorded keeps its folio.
 pub async fn reserve_lote(
     issuer: &Issuer,
     archive: Archive,
@@ -79,6 +81,9 @@ pub async fn reserve_lote(
 ) -> Result<bool, ChunkError> {
     let store = archive.store().clone();
     let lock = archive.lock_bulk(data_dir).await.map_err(ChunkError::Lock)?;
+    // Read under the lock: an earlier holder may have added chunks until
+    // it let go.
+    order.rows = unchunked_rows(&store, lote.id).await?;
     // What a killed `sello bulk` left reserved; a lote's waiting folios
     // are not among them.
     let recovered = archive
@@ -101,13 +106,20 @@ pub async fn reserve_lote(
     }
     let mut next = chunks.len() as i64;
     for rows in order.rows.chunks(CHUNK_ROWS) {
+        if lotes::is_finished(&store, lote.id).await? {
+            return Ok(false);
+        }
         let mut done = Vec::new();
         for row in rows {
             if stop() {
                 return Ok(false);
             }
-            if let Reserving::Done(outcome) = bulk.reserve_row(&order.form, row).await {
-                done.push(outcome);
+            match bulk.reserve_row(&order.form, row).await {
+                Reserving::Reserved(id) if row.reserved != Some(id) => {
+                    lotes::record_reserved(&store, lote.id, row.line, id).await?;
+                }
+                Reserving::Reserved(_) => {}
+                Reserving::Done(outcome) => done.push(outcome),
             }
         }
         lotes::record_outcomes(&store, lote.id, &done).await?;
@@ -209,18 +221,58 @@ async fn mark_reserved(store: &Store, lote: i64) -> Result<(), LoteError> {
     Ok(())
 }
 
-/// Marks the lote finished if every row was reserved and every row is
-/// done; whichever of its jobs ends last does. Returns whether it did.
-pub async fn finish_if_done(store: &Store, lote: i64) -> Result<bool, LoteError> {
-    let finished = sqlx::query(
-        "UPDATE lotes SET finished_at = $1 WHERE id = $2 AND finished_at IS NULL \
-         AND reserved_at IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM lote_rows WHERE lote_id = $2 AND outcome IS NULL)",
+/// Marks the lote finished, in `tx`, if every row was reserved and every
+/// row is done; whichever of its jobs ends last does, in the transaction
+/// that completes that job, so no lote is left running with nothing left
+/// to run it. Returns whether it did.
+pub async fn finish_if_done(tx: &mut Tx, lote: i64) -> Result<bool, LoteError> {
+    let done: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM lotes WHERE id = $1 AND finished_at IS NULL AND reserved_at IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM lote_rows WHERE lote_id = $1 AND outcome IS NULL)",
     )
-    .bind(crate::queue::now_ms())
     .bind(lote)
-    .execute(store.pool())
-    .await?
-    .rows_affected();
-    Ok(finished == 1)
+    .fetch_one(&mut **tx)
+    .await?;
+    if done == 0 {
+        return Ok(false);
+    }
+    lotes::mark_finished(tx, lote, None).await
+}
+
+/// A lote still running with no job of its left to run it (its job gave
+/// up and its holder died before marking it, or an earlier version left
+/// it so), over `l`.
+const NO_JOB_LEFT: &str = "l.finished_at IS NULL AND l.awaiting_approval = 0 AND NOT EXISTS \
+     (SELECT 1 FROM jobs j WHERE j.group_key = l.public_id AND j.state IN ('queued', 'running'))";
+
+/// Why a lote with no job left ended, as its page shows it.
+const NO_JOB_LEFT_FAILURE: &str =
+    "dejó de emitirse sin terminar; suba de nuevo la planilla para emitir las filas que faltan";
+
+/// Finishes every lote left running with no job to run it, so none keeps
+/// its office busy forever: issued if every row was reserved and is done,
+/// failed otherwise. Returns how many it finished.
+pub async fn finish_stranded(store: &Store) -> Result<usize, LoteError> {
+    let stranded: Vec<i64> = sqlx::query_scalar(&format!("SELECT l.id FROM lotes l WHERE {NO_JOB_LEFT}"))
+        .fetch_all(store.pool())
+        .await?;
+    let mut finished = 0;
+    for lote in stranded {
+        let mut tx = store.begin_write().await?;
+        // Again in the transaction that finishes it.
+        let still: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM lotes l WHERE l.id = $1 AND {NO_JOB_LEFT}"
+        ))
+        .bind(lote)
+        .fetch_one(&mut *tx)
+        .await?;
+        if still > 0
+            && (finish_if_done(&mut tx, lote).await?
+                || lotes::mark_finished(&mut tx, lote, Some(NO_JOB_LEFT_FAILURE)).await?)
+        {
+            finished += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(finished)
 }

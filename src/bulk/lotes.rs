@@ -183,9 +183,9 @@ pub async fn create_lote(store: &Store, lote: &NewLote<'_>) -> Result<i64, LoteE
     let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO lotes (public_id, office_code, form, file_name, on_paper, issued_at, time_zone, \
-         total_rows, valid_rows, unused_columns, signer, cargo, actor, created_at, finished_at, \
+         total_rows, valid_rows, unused_columns, signer, cargo, actor, created_at, \
          awaiting_approval, prepared_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
     )
     .bind(lote.public_id)
     .bind(lote.office_code)
@@ -201,7 +201,6 @@ pub async fn create_lote(store: &Store, lote: &NewLote<'_>) -> Result<i64, LoteE
     .bind(lote.cargo)
     .bind(lote.actor)
     .bind(now)
-    .bind(lote.rows.is_empty().then_some(now))
     .bind(i64::from(lote.awaiting_approval))
     .bind(lote.awaiting_approval.then_some(lote.actor))
     .fetch_one(&mut *tx)
@@ -223,6 +222,7 @@ pub async fn create_lote(store: &Store, lote: &NewLote<'_>) -> Result<i64, LoteE
     }
     if lote.rows.is_empty() {
         // Nothing to issue: finished already.
+        mark_finished(&mut tx, id, None).await?;
     } else if lote.awaiting_approval {
         let sent = crate::archive::NewEvent {
             actor: lote.actor.to_owned(),
@@ -323,6 +323,16 @@ pub async fn office_busy(store: &Store, office: &str) -> Result<bool, LoteError>
     Ok(busy > 0)
 }
 
+/// Whether the lote is finished (issued, failed or given up).
+pub async fn is_finished(store: &Store, lote: i64) -> Result<bool, LoteError> {
+    let finished: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM lotes WHERE id = $1 AND finished_at IS NOT NULL")
+            .bind(lote)
+            .fetch_one(store.pool())
+            .await?;
+    Ok(finished > 0)
+}
+
 /// How many of the lote's rows are done, issued or failed.
 pub async fn done_rows(store: &Store, lote: i64) -> Result<usize, LoteError> {
     let done: i64 =
@@ -376,8 +386,8 @@ pub async fn pending_rows_within(
     first: i64,
     last: i64,
 ) -> Result<Vec<ReadyRow>, LoteError> {
-    let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT line, data, expediente, row_key FROM lote_rows \
+    let rows: Vec<(i64, String, Option<String>, String, Option<i64>)> = sqlx::query_as(
+        "SELECT line, data, expediente, row_key, document_id FROM lote_rows \
          WHERE lote_id = $1 AND outcome IS NULL AND line >= $2 AND line <= $3 ORDER BY line",
     )
     .bind(lote)
@@ -386,7 +396,7 @@ pub async fn pending_rows_within(
     .fetch_all(store.pool())
     .await?;
     rows.into_iter()
-        .map(|(line, data, expediente, key)| {
+        .map(|(line, data, expediente, key, reserved)| {
             let data: Value = serde_json::from_str(&data)
                 .map_err(|e| LoteError::Corrupt(lote, format!("fila {line}: {e}")))?;
             let expediente = expediente
@@ -398,6 +408,7 @@ pub async fn pending_rows_within(
                 data,
                 expediente,
                 key,
+                reserved,
             })
         })
         .collect()
@@ -458,6 +469,19 @@ pub async fn documents(
         .collect()
 }
 
+/// Records the document reserved for the row at `line`: its chunk
+/// completes that one, and while the lote runs the recovery of
+/// interrupted issuances leaves it alone.
+pub async fn record_reserved(store: &Store, lote: i64, line: usize, document: i64) -> Result<(), LoteError> {
+    sqlx::query("UPDATE lote_rows SET document_id = $1 WHERE lote_id = $2 AND line = $3")
+        .bind(document)
+        .bind(lote)
+        .bind(count(line))
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// Records what became of some rows, in one transaction.
 pub async fn record_outcomes(store: &Store, lote: i64, outcomes: &[RowOutcome]) -> Result<(), LoteError> {
     if outcomes.is_empty() {
@@ -467,6 +491,16 @@ pub async fn record_outcomes(store: &Store, lote: i64, outcomes: &[RowOutcome]) 
     for outcome in outcomes {
         match outcome {
             RowOutcome::Issued(row) | RowOutcome::AlreadyIssued(row) => {
+                // A row a cut-off holder had failed, issued by the holder
+                // after it: issued, and no longer among the problems.
+                sqlx::query(
+                    "DELETE FROM lote_problems WHERE lote_id = $1 AND line = $2 AND EXISTS \
+                     (SELECT 1 FROM lote_rows WHERE lote_id = $1 AND line = $2 AND outcome = 'fallido')",
+                )
+                .bind(lote)
+                .bind(count(row.line))
+                .execute(&mut *tx)
+                .await?;
                 sqlx::query(
                     "UPDATE lote_rows SET outcome = 'emitido', document_id = $1, document = $2, folio = $3, \
                      url = $4 WHERE lote_id = $5 AND line = $6",
@@ -504,19 +538,28 @@ pub async fn record_outcomes(store: &Store, lote: i64, outcomes: &[RowOutcome]) 
 /// Marks the lote finished, with why it could not run if it could not.
 pub async fn finish(store: &Store, lote: i64, failure: Option<&str>) -> Result<(), LoteError> {
     let mut tx = store.begin_write().await?;
+    mark_finished(&mut tx, lote, failure).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks the lote finished in `tx`, unless it was already, and records
+/// its `lote.finished` webhook event in the same transaction: every way a
+/// lote ends (issued, failed, given up, sent back, nothing to issue) goes
+/// through here. Returns whether it finished it now.
+pub(super) async fn mark_finished(tx: &mut Tx, lote: i64, failure: Option<&str>) -> Result<bool, LoteError> {
     let finished =
         sqlx::query("UPDATE lotes SET finished_at = $1, failure = $2 WHERE id = $3 AND finished_at IS NULL")
             .bind(crate::queue::now_ms())
             .bind(failure)
             .bind(lote)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
     if finished == 1 {
-        crate::archive::webhooks::lote_finished(&mut tx, lote, failure).await?;
+        crate::archive::webhooks::lote_finished(tx, lote, failure).await?;
     }
-    tx.commit().await?;
-    Ok(())
+    Ok(finished == 1)
 }
 
 /// Ends, failed, every unfinished lote one of whose jobs the queue gave

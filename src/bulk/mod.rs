@@ -47,6 +47,9 @@ pub struct ReadyRow {
     pub expediente: Option<PublicId>,
     /// Its idempotency key (see [`row_key`]).
     pub key: String,
+    /// The document its lote reserved for it (its folio), once reserved:
+    /// the one its chunk completes, and no other under the same key.
+    pub reserved: Option<i64>,
 }
 
 /// Something wrong with a row, as the clerk fixes it.
@@ -179,6 +182,7 @@ pub fn prepare(
                 data,
                 expediente,
                 key,
+                reserved: None,
             });
         } else {
             problems.extend(row_problems);

@@ -220,22 +220,31 @@ impl BulkIssuer {
 
     /// Reserves the folio of `row` (recording its document as `reservado`),
     /// for [`BulkIssuer::issue_reserved`] to complete later: called row
-    /// after row, folios follow row order. A row reserved already under
-    /// its key (by an earlier attempt of the same lote) keeps its folio.
-    /// A row that may not be issued (the archive refuses it, or it was
-    /// issued before) takes no folio and is done.
+    /// after row, folios follow row order. A row reserved already for it
+    /// (`row.reserved`, by an earlier attempt of the same lote) keeps its
+    /// folio; a reservation under its key made by anything else is not
+    /// taken for its own. A row that may not be issued (the archive
+    /// refuses it, or it was issued before) takes no folio and is done.
     pub async fn reserve_row(&self, form: &FormSpec, row: &ReadyRow) -> Reserving {
         let at = self.now();
         let reserved = match self.refused_on(form, row, at).await {
             Some(refused) => Err(refused),
             None => self.archive.reserve(&self.order(form, row, at)).await,
         };
-        match reserved {
-            Ok(Ok(_)) | Err(ArchiveError::InProgress(_)) => Reserving::Reserved,
-            other => match self.settled(form, row, other).await {
-                Ok(_) => Reserving::Reserved,
-                Err(outcome) => Reserving::Done(outcome),
+        let reserved = match reserved {
+            Err(ArchiveError::InProgress(key)) => match row.reserved {
+                Some(id) => match self.archive.reservation_by_id(form, id).await {
+                    Ok(Some(reservation)) => Ok(Ok(reservation)),
+                    Ok(None) => Err(ArchiveError::InProgress(key)),
+                    Err(error) => Err(error),
+                },
+                None => Err(ArchiveError::InProgress(key)),
             },
+            other => other,
+        };
+        match self.settled(form, row, reserved).await {
+            Ok(reservation) => Reserving::Reserved(reservation.document_id),
+            Err(outcome) => Reserving::Done(outcome),
         }
     }
 
@@ -353,17 +362,23 @@ impl BulkIssuer {
         }
     }
 
-    /// The folio reserved for `row` earlier, or the document it became.
+    /// The folio reserved for `row` earlier (the very document its lote
+    /// recorded), or the document it became.
     async fn reserved(&self, form: &FormSpec, row: &ReadyRow) -> Reserved {
-        if let Some(reservation) = self.archive.reservation_under_key(form, &row.key).await? {
+        let Some(id) = row.reserved else {
+            return Err(ArchiveError::Refused(
+                "esta fila no tiene folio reservado; súbala de nuevo en otro lote".into(),
+            ));
+        };
+        if let Some(reservation) = self.archive.reservation_by_id(form, id).await? {
             return Ok(Ok(reservation));
         }
         match self.archive.document_by_idempotency_key(&row.key).await? {
-            Some(existing) => Ok(Err(existing)),
+            Some(existing) if existing.row_id == id => Ok(Err(existing)),
             // Its folio was annulled (its issuance failed, and the outcome
             // was not recorded before the holder died): never taken again
             // out of row order.
-            None => Err(ArchiveError::Refused(
+            _ => Err(ArchiveError::Refused(
                 "el folio reservado para esta fila se anuló antes de emitirse; súbala de nuevo en otro lote"
                     .into(),
             )),
@@ -528,8 +543,8 @@ enum Folios {
 /// What [`BulkIssuer::reserve_row`] did with a row.
 #[derive(Debug)]
 pub enum Reserving {
-    /// Its folio is reserved, now or before.
-    Reserved,
+    /// Its folio is reserved, now or before: this document.
+    Reserved(i64),
     /// It took no folio: this is how it ended.
     Done(RowOutcome),
 }

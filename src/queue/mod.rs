@@ -423,6 +423,23 @@ impl Queue {
         self.finish(job, "done", progress, None).await
     }
 
+    /// Marks `job` done inside `tx`, so that what completing it means (a
+    /// lote finished) commits with it or not at all.
+    pub async fn complete_in(&self, tx: &mut Tx, job: &Claimed) -> Result<(), QueueError> {
+        let changed = sqlx::query(FINISH)
+            .bind("done")
+            .bind(None::<String>)
+            .bind(None::<&str>)
+            .bind(now_ms())
+            .bind(job.id)
+            .bind(&self.holder)
+            .bind(i64::from(job.attempt))
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        fenced(job.id, changed)
+    }
+
     /// Records that `job` failed with `error` (for the log and the job's
     /// page: no personal data): queued again after `backoff` unless its
     /// attempts ran out.
@@ -455,21 +472,17 @@ impl Queue {
         progress: Option<&Value>,
         error: Option<&str>,
     ) -> Result<(), QueueError> {
-        let changed = sqlx::query(
-            "UPDATE jobs SET state = $1, progress = COALESCE($2, progress), \
-             last_error = COALESCE($3, last_error), lease_until = NULL, finished_at = $4 \
-             WHERE id = $5 AND lease_holder = $6 AND attempts = $7 AND state = 'running'",
-        )
-        .bind(state)
-        .bind(progress.map(Value::to_string))
-        .bind(error)
-        .bind(now_ms())
-        .bind(job.id)
-        .bind(&self.holder)
-        .bind(i64::from(job.attempt))
-        .execute(self.store.pool())
-        .await?
-        .rows_affected();
+        let changed = sqlx::query(FINISH)
+            .bind(state)
+            .bind(progress.map(Value::to_string))
+            .bind(error)
+            .bind(now_ms())
+            .bind(job.id)
+            .bind(&self.holder)
+            .bind(i64::from(job.attempt))
+            .execute(self.store.pool())
+            .await?
+            .rows_affected();
         fenced(job.id, changed)
     }
 
@@ -500,6 +513,12 @@ impl Queue {
         rows.into_iter().map(record).collect()
     }
 }
+
+/// Ends a job its holder still holds: state, progress, error, time, and
+/// the job, holder and attempt that fence it.
+const FINISH: &str = "UPDATE jobs SET state = $1, progress = COALESCE($2, progress), \
+     last_error = COALESCE($3, last_error), lease_until = NULL, finished_at = $4 \
+     WHERE id = $5 AND lease_holder = $6 AND attempts = $7 AND state = 'running'";
 
 fn fenced(id: i64, changed: u64) -> Result<(), QueueError> {
     if changed == 1 {

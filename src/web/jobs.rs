@@ -130,12 +130,18 @@ fn on_own_thread(state: &Arc<AppState>, kind: &'static str, busy: fn(&AppState) 
 }
 
 /// Every `every`, looks for lotes' jobs due: new chunks, or work left by
-/// a restart or by an instance that died.
+/// a restart or by an instance that died; and finishes any lote left
+/// with no job at all.
 pub async fn poll_lotes(state: Arc<AppState>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        match chunks::finish_stranded(state.archive.store()).await {
+            Ok(0) => {}
+            Ok(lotes) => tracing::warn!(lotes, "lotes sin trabajos pendientes cerrados"),
+            Err(error) => tracing::warn!(error = %error, "no se pudieron revisar los lotes detenidos"),
+        }
         run_due_lotes(&state);
     }
 }
@@ -197,15 +203,32 @@ async fn run_claimed(state: &Arc<AppState>, queue: &Queue, job: Claimed) {
             let _ = lotes::finish(store, lote.id, Some(message.as_str())).await;
             let _ = queue.complete(&job, None).await;
         }
-        Ok(()) => {
-            let _ = queue.complete(&job, None).await;
-            match chunks::finish_if_done(store, lote.id).await {
-                Ok(true) => tracing::info!(lote.id = lote.id, "lote terminado"),
-                Ok(false) => {}
-                Err(error) => tracing::warn!(lote.id = lote.id, error = %error, "no se pudo cerrar un lote"),
-            }
-        }
+        Ok(()) => match complete_and_finish(queue, store, &job, lote.id).await {
+            Ok(true) => tracing::info!(lote.id = lote.id, "lote terminado"),
+            Ok(false) => {}
+            // The job stays claimed: once its lease runs out it is run
+            // again, finds nothing left to do and finishes the lote then.
+            Err(error) => tracing::warn!(lote.id = lote.id, error = %error, "no se pudo cerrar un lote"),
+        },
     }
+}
+
+/// Completes `job` and, if it was the last of its lote with work, marks
+/// the lote finished, in one transaction: a death between the two would
+/// leave the lote running forever and its office busy.
+async fn complete_and_finish(
+    queue: &Queue,
+    store: &crate::db::Store,
+    job: &Claimed,
+    lote: i64,
+) -> Result<bool, String> {
+    let mut tx = store.begin_write().await.map_err(|e| e.to_string())?;
+    queue.complete_in(&mut tx, job).await.map_err(|e| e.to_string())?;
+    let finished = chunks::finish_if_done(&mut tx, lote)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(finished)
 }
 
 /// Gives `job` back to the queue for a later attempt. When its attempts
@@ -231,7 +254,7 @@ enum RunFailure {
     Busy,
     /// What the run did could not be recorded: try again.
     Store(String),
-    /// The lote cannot run (its form is gone, the renderer failed).
+    /// The lote cannot run (its form is gone).
     Refused(String),
 }
 
@@ -239,7 +262,9 @@ impl From<ChunkError> for RunFailure {
     fn from(error: ChunkError) -> Self {
         match error {
             ChunkError::Lock(BulkLockError::Busy) => Self::Busy,
-            ChunkError::Renderer(error) => Self::Refused(format!("generador de PDF: {error}")),
+            // The office's letterhead could not be read (a disk, a share):
+            // another attempt, as for the store.
+            ChunkError::Renderer(error) => Self::Store(format!("generador de PDF: {error}")),
             other => Self::Store(other.to_string()),
         }
     }
@@ -291,10 +316,8 @@ async fn reserve_lote(
     alive: &crate::queue::KeepAlive,
 ) -> Result<(), RunFailure> {
     let store = state.archive.store();
-    let rows = chunks::unchunked_rows(store, lote.id)
-        .await
-        .map_err(|e| RunFailure::Store(e.to_string()))?;
-    let (archive, order) = order_of(state, lote, rows).await?;
+    // Its rows are read under the office's bulk lock.
+    let (archive, order) = order_of(state, lote, Vec::new()).await?;
     // Each chunk reserved may start here at once; others poll for it.
     let chunk_ready = || run_due_lotes(state);
     let reserved = chunks::reserve_lote(
@@ -308,6 +331,14 @@ async fn reserve_lote(
     )
     .await?;
     if reserved {
+        return Ok(());
+    }
+    // A lote finished meanwhile (a chunk failed it) has nothing left to
+    // reserve.
+    let finished = lotes::is_finished(store, lote.id)
+        .await
+        .map_err(|e| RunFailure::Store(e.to_string()))?;
+    if finished {
         Ok(())
     } else {
         Err(RunFailure::Store("el plazo del lote se perdió".into()))
@@ -376,5 +407,18 @@ mod tests {
         assert!(other.is_some(), "another office reads its own");
         drop(first);
         assert!(jobs.begin_reading("DIF-SLP").is_some(), "once the first is read");
+    }
+
+    #[test]
+    fn a_chunk_whose_renderer_cannot_be_made_is_tried_again_and_does_not_end_its_lote() {
+        let unreadable_logo = std::io::Error::new(std::io::ErrorKind::TimedOut, "logo");
+        assert!(matches!(
+            RunFailure::from(ChunkError::Renderer(unreadable_logo)),
+            RunFailure::Store(_)
+        ));
+        assert!(matches!(
+            RunFailure::from(ChunkError::Lock(BulkLockError::Busy)),
+            RunFailure::Busy
+        ));
     }
 }

@@ -207,12 +207,15 @@ impl Dispatcher {
 
 /// What a delivery sends: the event's id (the same on every retry and for
 /// every subscription), type, time, office and reference; the persons a
-/// document names only for a subscription of scope `datos`.
+/// document names only for a subscription of scope `datos`, and only while
+/// its office may see them (read when sent: a retry after a derivación
+/// was annulled carries none of the other office's persons).
 pub async fn body_of(store: &Store, outgoing: &Outgoing) -> Result<Value, sqlx::Error> {
     let mut data = outgoing.reference.clone();
     if outgoing.scope == Scope::Datos
         && let Some(document) = outgoing.document
         && let Some(fields) = data.get_mut("document").and_then(Value::as_object_mut)
+        && outbox::visible_to(store, &outgoing.office, document).await?
     {
         fields.insert(
             "persons".into(),

@@ -17,7 +17,7 @@ use crate::http::{Service, service_config};
 const OFFICE: &str = "DIF-SLP";
 
 /// A lote upload as multipart/form-data.
-fn lote_request(token: &str, fields: &[(&str, &str)], csv: &[u8]) -> Request<Body> {
+pub(crate) fn lote_request(token: &str, fields: &[(&str, &str)], csv: &[u8]) -> Request<Body> {
     let boundary = "lote-api-Zq81mPw";
     let mut body = Vec::new();
     for (name, value) in fields {

@@ -25,6 +25,7 @@ pub mod http;
 pub mod in_person;
 mod instances;
 mod issuing;
+mod lote_reservations;
 mod lote_takeover;
 #[path = "../support/ltv_pki.rs"]
 mod ltv_pki;

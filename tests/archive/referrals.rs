@@ -1018,6 +1018,18 @@ crate::archive_conformance!(the_gsl_referral_flow_runs_through_the_api);
 async fn an_annulled_derivacion_reads_annulled_and_shares_nothing_more(fixture: &Fixture) {
     let service = Service::new(fixture).await;
     let staff = offices(&service).await;
+    // B hears of the derivaciones it receives, with their persons.
+    let (b_admin, _) = service.user(B, "admin.webhooks.b", Role::Administrador).await;
+    let b_admin = service.token(&b_admin).await;
+    let subscribed = service
+        .api(
+            "POST",
+            "/api/v1/webhooks",
+            Some(&b_admin),
+            Some(json!({"url": "https://8.8.8.8/hook", "events": ["referral.sent"], "scope": "datos"})),
+        )
+        .await;
+    assert_eq!(subscribed.status, StatusCode::CREATED, "{}", subscribed.text());
     let mut informe = example_now("informe-social");
     informe["usuario"] = rosa();
     let shared = issue(&service, &staff.a, "informe-social", &informe).await;
@@ -1070,11 +1082,37 @@ async fn an_annulled_derivacion_reads_annulled_and_shares_nothing_more(fixture: 
         "{events:?}"
     );
 
+    let store = fixture.archive.store();
+    let delivery: i64 = sqlx::query_scalar(
+        "SELECT d.id FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id \
+         WHERE e.office_code = $1 AND e.kind = 'referral.sent'",
+    )
+    .bind(B)
+    .fetch_one(store.pool())
+    .await
+    .expect("B's delivery");
+    let sent_to_b = async || {
+        let outgoing = sello::archive::webhooks::outgoing(store, delivery)
+            .await
+            .expect("read")
+            .expect("the delivery");
+        sello::webhooks::body_of(store, &outgoing).await.expect("body")
+    };
+    let body = sent_to_b().await;
+    assert!(
+        body.to_string().contains("Rosa Elena Parra Vergara"),
+        "while in force: {body}"
+    );
+
     fixture
         .archive
         .annul(&folio, "Derivada a la oficina equivocada", "asistente.a", None)
         .await
         .expect("annulled");
+    // Sent again (a retry, or by hand) once annulled: no longer B's to see.
+    let body = sent_to_b().await;
+    assert!(body["data"]["document"]["persons"].is_null(), "{body}");
+    assert!(!body.to_string().contains("Rosa Elena"), "{body}");
 
     let inbox = service
         .api("GET", "/api/v1/derivaciones", Some(&staff.b), None)

@@ -375,3 +375,59 @@ async fn a_private_range_target_is_refused_by_default(fixture: &Fixture) {
     assert_eq!(log[0].state, "pendiente", "tried again later");
 }
 crate::archive_conformance!(a_private_range_target_is_refused_by_default);
+
+async fn a_lote_issued_to_the_end_is_sent_as_lote_finished(fixture: &Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let data_path = data_dir.path().display().to_string();
+    let mut config = service_config(&[
+        ("SELLO_WEBHOOKS_ALLOW_PRIVATE", "true"),
+        ("SELLO_DATA_DIR", &data_path),
+    ]);
+    config.webhooks.retry_first = Duration::from_millis(50);
+    let (service, admin, signer) = service_with_tokens(fixture, config.clone()).await;
+    let (listener, url) = listen(&[]).await;
+    subscribe(&service, &admin, json!({"url": url, "events": ["lote.finished"]})).await;
+    let csv = crate::bulk::csv_bytes(&crate::bulk::rows(3, &[]), false);
+    let started = service
+        .send(crate::api_lotes::lote_request(
+            &signer,
+            &[("formulario", "carta-compromiso"), ("en_papel", "true")],
+            &csv,
+        ))
+        .await;
+    assert!(
+        matches!(started.status, StatusCode::ACCEPTED | StatusCode::OK),
+        "{}",
+        started.text()
+    );
+    let id = started.json()["id"].as_str().expect("id").to_owned();
+    let mut progress = json!({});
+    for _ in 0..600 {
+        progress = service
+            .api("GET", &format!("/api/v1/lotes/{id}"), Some(&signer), None)
+            .await
+            .json();
+        if progress["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (progress["finished"].clone(), progress["documents"].clone()),
+        (json!(true), json!(3)),
+        "{progress}"
+    );
+
+    let dispatcher =
+        Dispatcher::new(service.state.archive.store().clone(), &config.webhooks).expect("dispatcher");
+    let received = deliver_until(&dispatcher, &listener, 1).await;
+    let body: Value = serde_json::from_slice(&received[0].body).expect("JSON");
+    assert_eq!(body["type"], "lote.finished", "{body}");
+    assert_eq!(body["data"]["lote"]["id"], id.as_str());
+    assert_eq!(body["data"]["lote"]["valid_rows"], 3);
+    assert_eq!(body["data"]["lote"]["failed"], false);
+    // Once, however many of its jobs ended.
+    dispatcher.run_due().await.expect("the queue answers");
+    assert_eq!(listener.received.lock().expect("lock").len(), 1);
+}
+crate::archive_conformance!(a_lote_issued_to_the_end_is_sent_as_lote_finished);
