@@ -333,7 +333,10 @@ impl BulkIssuer {
     async fn refused_on(&self, form: &FormSpec, row: &ReadyRow, at: DateTime<Tz>) -> Option<ArchiveError> {
         let country = self.renderer.country();
         let found = validate(&form.for_country(country), &row.data, IssueDate::issued(&at)).err()?;
-        let reserved = self.archive.reservation_under_key(form, &row.key).await;
+        let reserved = match row.reserved {
+            Some(id) => self.archive.reservation_by_id(form, id).await,
+            None => Ok(None),
+        };
         let issued = self.archive.document_by_idempotency_key(&row.key).await;
         match (reserved, issued) {
             (Ok(None), Ok(None)) => Some(ArchiveError::Issue(crate::signed_pdf::IssueError::Invalid(found))),
