@@ -169,6 +169,38 @@ impl Accounts {
             .ok_or_else(|| AccountError::Invalid(format!("oficina: no existe «{code}»")))
     }
 
+    /// Whether the roles that prepare documents without signing them may
+    /// upload lotes in office `code` (their lotes wait for a signer's
+    /// approval). `false` for an office that is not there.
+    pub async fn preparers_bulk(&self, code: &str) -> Result<bool, AccountError> {
+        let allowed: Option<crate::db::Flag> = {
+            let pool = self.store.pool();
+            sqlx::query_scalar("SELECT preparers_bulk FROM offices WHERE code = $1")
+                .bind(code)
+                .fetch_optional(pool)
+                .await?
+        };
+        Ok(allowed.is_some_and(bool::from))
+    }
+
+    /// Allows or forbids bulk to the roles that prepare documents in
+    /// office `code`; returns whether that changed the setting.
+    pub async fn set_preparers_bulk(&self, code: &str, allowed: bool) -> Result<bool, AccountError> {
+        let updated = {
+            let pool = self.store.pool();
+            sqlx::query("UPDATE offices SET preparers_bulk = $2 WHERE code = $1 AND preparers_bulk <> $2")
+                .bind(code)
+                .bind(i64::from(allowed))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        };
+        if updated == 0 && self.office(code).await?.is_none() {
+            return Err(AccountError::Invalid(format!("oficina: no existe «{code}»")));
+        }
+        Ok(updated > 0)
+    }
+
     /// Gives an office its own logo, or takes it away (`None`): it then
     /// prints the letterhead as text.
     pub async fn set_office_logo(&self, code: &str, logo: Option<&Logo>) -> Result<(), AccountError> {

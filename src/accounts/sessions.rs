@@ -20,6 +20,10 @@ const LOCK_MINUTES: i64 = 15;
 pub struct Session {
     pub user: User,
     pub csrf_token: String,
+    /// Whether the user's office lets the roles that prepare documents
+    /// upload lotes (`Accounts::preparers_bulk`), read with the session
+    /// for the menu.
+    pub office_preparers_bulk: bool,
 }
 
 /// What a login attempt came to.
@@ -140,8 +144,8 @@ impl Accounts {
     /// and its user still active.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, AccountError> {
         let sql = format!(
-            "SELECT s.csrf_token, {} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND u.active = $3",
+            "SELECT s.csrf_token, o.preparers_bulk, {} FROM sessions s JOIN users u ON u.id = s.user_id \
+             JOIN offices o ON o.code = u.office_code WHERE s.token_sha256 = $1 AND s.expires_at > $2 AND u.active = $3",
             super::users::user_columns_of("u")
         );
         let found: Option<SessionRow> = {
@@ -156,6 +160,7 @@ impl Accounts {
         Ok(found.map(|row| Session {
             user: row.user.into_user(),
             csrf_token: row.csrf_token,
+            office_preparers_bulk: row.preparers_bulk,
         }))
     }
 
@@ -188,6 +193,8 @@ impl Accounts {
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     csrf_token: String,
+    #[sqlx(try_from = "crate::db::Flag")]
+    preparers_bulk: bool,
     #[sqlx(flatten)]
     user: UserRow,
 }

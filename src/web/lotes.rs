@@ -40,6 +40,12 @@ pub enum LoteError {
     /// What to correct, in Spanish.
     #[error("{0}")]
     Refused(String),
+    /// Not for this account: its role, or its office's setting, in Spanish.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The lote no longer waits for approval (approved or sent back).
+    #[error("este lote ya no espera aprobación")]
+    NotWaiting,
     /// Another spreadsheet or lote of the office is under way.
     #[error("{0}")]
     Busy(String),
@@ -57,9 +63,10 @@ pub enum LoteError {
 /// Reads and checks `upload` as a lote of `user`'s office and stores it;
 /// unless it is a dry run or no row is ready, the job queue issues its
 /// rows in the background (this instance starts at once). From someone
-/// who does not sign its form (a capturista) it waits instead for the
-/// role that does to approve it ([`approve`]): a lote is signed by who
-/// approved it, never in the name of who prepared it. The lote is
+/// who does not sign its form (a capturista, where the office allows
+/// preparers bulk: [`refuse_bulk`]) it waits instead for the role that
+/// does to approve it ([`approve`]): a lote is signed by who approved it,
+/// never in the name of who prepared it. The lote is
 /// returned as stored; its progress is read from the database.
 pub async fn start(state: &Arc<AppState>, user: &User, upload: Upload) -> Result<LoteRecord, LoteError> {
     let Upload {
@@ -69,6 +76,7 @@ pub async fn start(state: &Arc<AppState>, user: &User, upload: Upload) -> Result
         dry_run,
         on_paper,
     } = upload;
+    refuse_bulk(state, user).await?;
     let spec = state
         .catalog
         .get(&form_id)
@@ -154,6 +162,36 @@ pub async fn start(state: &Arc<AppState>, user: &User, upload: Upload) -> Result
         .ok_or_else(|| stored::LoteError::Corrupt(id, "no se encontró después de guardarlo".into()).into())
 }
 
+/// What a preparer is told where their office keeps bulk for who signs.
+pub const PREPARERS_BULK_OFF: &str = "Su oficina no permite la emisión por lotes a quien prepara documentos sin firmarlos. \
+     Puede permitirla quien administra la oficina, en «Administración»; mientras tanto, prepare borradores uno por uno.";
+
+/// Whether an account of `role` may use bulk issuance where its office
+/// allows it to preparers (`office_allows`) or not: who signs, always;
+/// who prepares documents without signing them (a capturista, a revisor,
+/// a contador) only where the office allows it, and then their lotes wait
+/// for a signer's approval ([`start`]); an archivist, never.
+pub fn may_use_bulk(role: crate::accounts::Role, office_allows: bool) -> bool {
+    role.can_issue() || (role.can_draft() && office_allows)
+}
+
+/// Nothing, if `user` may use bulk issuance; else why not, in Spanish.
+pub async fn refuse_bulk(state: &AppState, user: &User) -> Result<(), LoteError> {
+    if user.role.can_issue() {
+        return Ok(());
+    }
+    if !user.role.can_draft() {
+        return Err(LoteError::Forbidden(format!(
+            "El rol {} no prepara ni emite documentos: no sube lotes.",
+            user.role.label()
+        )));
+    }
+    match state.accounts.preparers_bulk(&user.office_code).await? {
+        true => Ok(()),
+        false => Err(LoteError::Forbidden(PREPARERS_BULK_OFF.to_owned())),
+    }
+}
+
 /// Whether `user` signs documents of `form` issued in one go, and so may
 /// start a lote of it or approve one a capturista prepared.
 pub fn may_approve(form: &crate::forms::FormSpec, user: &User) -> bool {
@@ -168,15 +206,18 @@ pub async fn approve(state: &Arc<AppState>, user: &User, lote: &LoteRecord) -> R
         .get(&lote.form)
         .ok_or_else(|| LoteError::UnknownForm(lote.form.clone()))?;
     if !may_approve(spec, user) {
-        return Err(LoteError::Refused(format!(
+        return Err(LoteError::Forbidden(format!(
             "Su rol no firma «{}»: lo aprueba quien lo firma.",
             spec.title
         )));
     }
     if lote.prepared_by.as_deref() == Some(user.username.as_str()) {
-        return Err(LoteError::Refused(
+        return Err(LoteError::Forbidden(
             "Quien preparó el lote no puede aprobarlo.".into(),
         ));
+    }
+    if !lote.awaiting_approval {
+        return Err(LoteError::NotWaiting);
     }
     let store = state.archive.store();
     if stored::office_busy(store, &lote.office_code).await? {
@@ -201,7 +242,7 @@ pub async fn approve(state: &Arc<AppState>, user: &User, lote: &LoteRecord) -> R
     )
     .await?;
     if !approved {
-        return Err(LoteError::Refused("Este lote ya no espera aprobación.".into()));
+        return Err(LoteError::NotWaiting);
     }
     tracing::info!(lote.id = %lote.public_id, "lote aprobado");
     super::jobs::run_due_lotes(state);
@@ -220,10 +261,13 @@ pub async fn send_back(
         .get(&lote.form)
         .ok_or_else(|| LoteError::UnknownForm(lote.form.clone()))?;
     if !may_approve(spec, user) {
-        return Err(LoteError::Refused(format!(
+        return Err(LoteError::Forbidden(format!(
             "Su rol no firma «{}»: lo devuelve quien lo firma.",
             spec.title
         )));
+    }
+    if !lote.awaiting_approval {
+        return Err(LoteError::NotWaiting);
     }
     let reason = reason.trim();
     if reason.is_empty() {
@@ -241,7 +285,7 @@ pub async fn send_back(
     )
     .await?;
     if !sent_back {
-        return Err(LoteError::Refused("Este lote ya no espera aprobación.".into()));
+        return Err(LoteError::NotWaiting);
     }
     Ok(())
 }

@@ -20,6 +20,12 @@ impl Staff {
         &self.0.csrf_token
     }
 
+    /// Whether they may use bulk issuance: who signs, and who prepares
+    /// documents where the office allows it (`web::lotes::may_use_bulk`).
+    pub fn may_use_bulk(&self) -> bool {
+        super::lotes::may_use_bulk(self.user().role, self.0.office_preparers_bulk)
+    }
+
     /// The same session, acting as `user`: the account with a role it
     /// was granted in an office under its own (`web/reach.rs`).
     pub fn acting_as(&self, user: User) -> Self {

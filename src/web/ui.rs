@@ -31,7 +31,7 @@ pub fn page(staff: &Staff, title: &str, content: Markup) -> Markup {
                     nav {
                         a href="/" { "Inicio" }
                         @if role.can_draft() { a href="/formularios" { "Nuevo documento" } }
-                        @if role.can_draft() { a href="/lotes" { "Lotes" } }
+                        @if staff.may_use_bulk() { a href="/lotes" { "Lotes" } }
                         a href="/buscar" { "Archivo" }
                         a href="/derivaciones" { "Derivaciones" }
                         a href="/registros" { "Registros" }
@@ -110,6 +110,11 @@ pub fn forbidden(staff: &Staff) -> Response {
             staff.user().role.label()
         ),
     )
+}
+
+/// Refused for a reason other than the role, which `text` says.
+pub fn forbidden_because(staff: &Staff, text: &str) -> Response {
+    answer(staff, StatusCode::FORBIDDEN, "Sin permiso", text)
 }
 
 pub fn not_found(staff: &Staff, text: &str) -> Response {

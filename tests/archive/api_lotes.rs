@@ -433,3 +433,276 @@ async fn a_cursor_lists_every_document_exactly_once_while_more_are_issued(fixtur
     assert_eq!(theirs["documents"].as_array().expect("documents").len(), 0);
 }
 crate::archive_conformance!(a_cursor_lists_every_document_exactly_once_while_more_are_issued);
+
+/// How many documents (issued or reserved) the archive holds, and the
+/// highest folio number taken in any series.
+async fn taken(service: &Service) -> (i64, i64) {
+    let pool = service.state.archive.store().pool();
+    let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(pool)
+        .await
+        .expect("documents");
+    let folios: Option<i64> = sqlx::query_scalar("SELECT MAX(last_number) FROM folio_counters")
+        .fetch_one(pool)
+        .await
+        .expect("folios");
+    (documents, folios.unwrap_or(0))
+}
+
+/// The lote `id` as the API shows it to `token`, once it is finished.
+async fn finished(service: &Service, token: &str, id: &str) -> Value {
+    let mut progress = Value::Null;
+    for _ in 0..600 {
+        progress = service
+            .api("GET", &format!("/api/v1/lotes/{id}"), Some(token), None)
+            .await
+            .json();
+        if progress["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    progress
+}
+
+async fn a_preparers_lote_waits_for_a_signer_who_approves_or_returns_it_through_the_api(fixture: &Fixture) {
+    let data_dir = tempfile::tempdir().expect("temp");
+    let data_path = data_dir.path().display().to_string();
+    let service = Service::with_config(fixture, service_config(&[("SELLO_DATA_DIR", &data_path)])).await;
+    let (admin, _) = service.user(OFFICE, "admin.lotes", Role::Administrador).await;
+    let (signer, _) = service.user(OFFICE, "firma.lotes", Role::Firmante).await;
+    let (clerk, _) = service.user(OFFICE, "captura.lotes", Role::Capturista).await;
+    let (reviewer, _) = service.user(OFFICE, "revisa.lotes", Role::Revisor).await;
+    let (admin, signer, clerk, reviewer) = (
+        service.token(&admin).await,
+        service.token(&signer).await,
+        service.token(&clerk).await,
+        service.token(&reviewer).await,
+    );
+    let form = ("formulario", "carta-compromiso");
+    let on_paper = ("en_papel", "true");
+    let csv = crate::bulk::csv_bytes(&crate::bulk::rows(4, &[2]), false);
+    let setting = "/api/v1/offices/DIF-SLP/lotes";
+
+    // By default only who signs uploads lotes: a preparer is told why.
+    let shown = service.api("GET", setting, Some(&clerk), None).await;
+    assert_eq!(shown.json(), json!({"preparers_may_upload": false}));
+    let refused = service.send(lote_request(&clerk, &[form, on_paper], &csv)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("Su oficina no permite la emisión por lotes"),
+        "{}",
+        refused.text()
+    );
+    let listing = service.api("GET", "/api/v1/lotes", Some(&clerk), None).await;
+    assert_eq!(listing.status, StatusCode::FORBIDDEN);
+
+    // Only the office's administrator allows it; the change is audited.
+    let allow = json!({"preparers_may_upload": true});
+    for token in [&clerk, &signer] {
+        let answer = service
+            .api("PUT", setting, Some(token), Some(allow.clone()))
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text());
+    }
+    let other_office = service
+        .api(
+            "PUT",
+            "/api/v1/offices/DIF-OTRA/lotes",
+            Some(&admin),
+            Some(allow.clone()),
+        )
+        .await;
+    assert_eq!(other_office.status, StatusCode::FORBIDDEN);
+    let allowed = service
+        .api("PUT", setting, Some(&admin), Some(allow.clone()))
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
+    assert_eq!(allowed.json(), allow);
+    let changes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, details FROM audit_events WHERE action = 'oficina.lotes_preparadores' ORDER BY seq",
+    )
+    .fetch_all(service.state.archive.store().pool())
+    .await
+    .expect("audit");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].0, "admin.lotes (API)");
+    assert!(changes[0].1.contains("\"permitido\":true"), "{changes:?}");
+
+    // The capturista's lote waits: nothing issued, no folio taken.
+    let before = taken(&service).await;
+    let sent = service.send(lote_request(&clerk, &[form, on_paper], &csv)).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text());
+    let lote = sent.json();
+    assert_eq!(lote["awaiting_approval"], true, "{lote}");
+    assert_eq!(lote["prepared_by"], "captura.lotes");
+    assert_eq!(lote["valid_rows"], 3);
+    let id = lote["id"].as_str().expect("id").to_owned();
+    assert_eq!(taken(&service).await, before, "a waiting lote takes nothing");
+
+    // Who prepares documents cannot approve it, theirs or another's.
+    for token in [&clerk, &reviewer] {
+        let answer = service
+            .api("POST", &format!("/api/v1/lotes/{id}/aprobar"), Some(token), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text());
+    }
+    assert_eq!(taken(&service).await, before);
+
+    // The signer approves: its rows are issued, signed by them.
+    let approved = service
+        .api(
+            "POST",
+            &format!("/api/v1/lotes/{id}/aprobar"),
+            Some(&signer),
+            None,
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+    let approved = approved.json();
+    assert_eq!(approved["awaiting_approval"], false, "{approved}");
+    assert_eq!(approved["approved_by"], "firma.lotes");
+    assert!(approved["approved_at"].is_string(), "{approved}");
+    let again = service
+        .api(
+            "POST",
+            &format!("/api/v1/lotes/{id}/aprobar"),
+            Some(&signer),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "approved once");
+    assert_eq!(again.json()["error"]["code"], "not_awaiting_approval");
+    let done = finished(&service, &clerk, &id).await;
+    assert_eq!(
+        (done["finished"].clone(), done["documents"].clone()),
+        (json!(true), json!(3)),
+        "{done}"
+    );
+    let documents = service
+        .api(
+            "GET",
+            &format!("/api/v1/lotes/{id}/documentos"),
+            Some(&clerk),
+            None,
+        )
+        .await
+        .json();
+    let first = &documents["documents"][0];
+    let document = service
+        .api(
+            "GET",
+            &format!("/api/v1/documents/{}", first["id"].as_str().expect("id")),
+            Some(&signer),
+            None,
+        )
+        .await;
+    assert_eq!(document.status, StatusCode::OK, "{}", document.text());
+    assert_eq!(document.json()["document"]["folio"], first["folio"]);
+    let trail: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, action FROM audit_events \
+         WHERE action LIKE 'lote.%' OR action = 'documento.emitido' ORDER BY seq",
+    )
+    .fetch_all(service.state.archive.store().pool())
+    .await
+    .expect("trail");
+    let expected: Vec<(String, String)> = [
+        ("captura.lotes", "lote.enviado"),
+        ("firma.lotes", "lote.aprobado"),
+        ("firma.lotes", "documento.emitido"),
+        ("firma.lotes", "documento.emitido"),
+        ("firma.lotes", "documento.emitido"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(trail, expected, "who prepared, who approved and signed");
+    // Printing and the padrón stay with who signs.
+    let pdf = service
+        .api("GET", &format!("/api/v1/lotes/{id}/pdf"), Some(&clerk), None)
+        .await;
+    assert_eq!(pdf.status, StatusCode::FORBIDDEN);
+
+    // Sent back with a reason: finished, nothing issued, no folio taken.
+    let other = crate::bulk::csv_bytes(&crate::bulk::rows(6, &[])[4..], false);
+    let sent = service
+        .send(lote_request(&clerk, &[form, on_paper], &other))
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text());
+    let second = sent.json()["id"].as_str().expect("id").to_owned();
+    let before = taken(&service).await;
+    let back = format!("/api/v1/lotes/{second}/devolver");
+    let by_clerk = service
+        .api(
+            "POST",
+            &back,
+            Some(&clerk),
+            Some(json!({"motivo": "Me equivoqué"})),
+        )
+        .await;
+    assert_eq!(by_clerk.status, StatusCode::FORBIDDEN);
+    let blank = service
+        .api("POST", &back, Some(&signer), Some(json!({"motivo": "  "})))
+        .await;
+    assert_eq!(blank.status, StatusCode::BAD_REQUEST, "{}", blank.text());
+    let reason = "Faltan las familias de Peñalolén";
+    let returned = service
+        .api("POST", &back, Some(&signer), Some(json!({"motivo": reason})))
+        .await;
+    assert_eq!(returned.status, StatusCode::OK, "{}", returned.text());
+    let returned = returned.json();
+    assert_eq!(
+        (
+            returned["finished"].clone(),
+            returned["awaiting_approval"].clone()
+        ),
+        (json!(true), json!(false)),
+        "{returned}"
+    );
+    assert!(
+        returned["failure"].as_str().expect("failure").contains(reason),
+        "{returned}"
+    );
+    assert_eq!(returned["documents"], 0);
+    let late = service
+        .api(
+            "POST",
+            &format!("/api/v1/lotes/{second}/aprobar"),
+            Some(&signer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        late.status,
+        StatusCode::CONFLICT,
+        "a lote sent back is not approved"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(taken(&service).await, before, "sent back takes no folio");
+    let last: (String, String) = sqlx::query_as(
+        "SELECT actor, action FROM audit_events WHERE action LIKE 'lote.%' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_one(service.state.archive.store().pool())
+    .await
+    .expect("trail");
+    assert_eq!(last, ("firma.lotes".to_owned(), "lote.devuelto".to_owned()));
+
+    // Forbidden again, the preparer no longer reaches lotes.
+    let off = service
+        .api(
+            "PUT",
+            setting,
+            Some(&admin),
+            Some(json!({"preparers_may_upload": false})),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    let hidden = service
+        .api("GET", &format!("/api/v1/lotes/{id}"), Some(&clerk), None)
+        .await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
+}
+crate::archive_conformance!(a_preparers_lote_waits_for_a_signer_who_approves_or_returns_it_through_the_api);

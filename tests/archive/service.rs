@@ -1439,9 +1439,15 @@ async fn a_bulk_job_runs_from_the_web_app_and_reports_its_bad_rows(fixture: &Fix
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
-    // A capturista of the office follows the lote but cannot print or
-    // sign anything of it; another office's staff do not see it.
+    // A capturista of the office does not reach lotes until the office
+    // allows it; then follows the lote but cannot print or sign anything
+    // of it; another office's staff do not see it.
     let mut clerk_browser = service.browser("captura.lotes", &clerk).await;
+    assert_eq!(clerk_browser.get(&job_page).await.status, StatusCode::FORBIDDEN);
+    (service.state.accounts)
+        .set_preparers_bulk(OFFICE, true)
+        .await
+        .expect("allowed");
     assert_eq!(clerk_browser.get(&job_page).await.status, StatusCode::OK);
     service
         .state
@@ -1529,7 +1535,57 @@ async fn a_lote_a_capturista_prepares_waits_for_the_signer_who_issues_it_in_thei
     let service = Service::with_config(fixture, service_config(&[("SELLO_DATA_DIR", &data_path)])).await;
     let (_, clerk) = service.user(OFFICE, "captura.prepara", Role::Capturista).await;
     let (_, signer) = service.user(OFFICE, "firma.aprueba", Role::Firmante).await;
+    let (_, admin) = service.user(OFFICE, "admin.lotes", Role::Administrador).await;
     let mut clerk_browser = service.browser("captura.prepara", &clerk).await;
+
+    // Until the office allows it, who prepares documents has no «Lotes»
+    // and is told why.
+    let home = clerk_browser.get("/").await.text();
+    assert!(!home.contains("href=\"/lotes\""), "{home}");
+    let forbidden = clerk_browser.get("/lotes").await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert!(
+        forbidden
+            .text()
+            .contains("Su oficina no permite la emisión por lotes a quien prepara documentos"),
+        "{}",
+        forbidden.text()
+    );
+    let csrf = clerk_browser.csrf_token("/").await;
+    let csv = crate::bulk::csv_bytes(&crate::bulk::rows(4, &[2]), true);
+    let sent = service
+        .send(lote_request(&clerk_browser, lote_upload(&csrf, &csv)))
+        .await;
+    assert_eq!(sent.status, StatusCode::FORBIDDEN, "{}", sent.text());
+
+    // The office's administrator allows it on the administration page.
+    let mut admin_browser = service.browser("admin.lotes", &admin).await;
+    let setting = admin_browser.get("/admin").await.text();
+    assert!(setting.contains("Emisión por lotes"), "{setting}");
+    assert!(
+        !setting.contains("name=\"preparan\" value=\"si\" checked"),
+        "{setting}"
+    );
+    let saved = admin_browser
+        .post("/admin", "/admin/lotes", &[("preparan", "si")])
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    assert!(
+        saved.text().contains("name=\"preparan\" value=\"si\" checked"),
+        "{}",
+        saved.text()
+    );
+    let changes: Vec<(String, String)> =
+        sqlx::query_as("SELECT actor, details FROM audit_events WHERE action = 'oficina.lotes_preparadores'")
+            .fetch_all(service.state.archive.store().pool())
+            .await
+            .expect("audit");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].0, "admin.lotes");
+    assert!(changes[0].1.contains("\"permitido\":true"), "{changes:?}");
+    let home = clerk_browser.get("/").await.text();
+    assert!(home.contains("href=\"/lotes\""), "{home}");
+
     let list = clerk_browser.get("/lotes").await;
     assert_eq!(list.status, StatusCode::OK, "a capturista prepares lotes");
     assert!(
@@ -1732,3 +1788,58 @@ async fn a_blank_form_starts_with_the_defaults_a_person_and_the_office_set(fixtu
     );
 }
 crate::archive_conformance!(a_blank_form_starts_with_the_defaults_a_person_and_the_office_set);
+
+async fn the_reviewer_sees_which_fields_changed_since_returning_a_draft(fixture: &Fixture) {
+    let service = Service::new(fixture).await;
+    let (_, clerk) = service.user(OFFICE, "captura.cambios", Role::Capturista).await;
+    let (_, accountant) = service.user(OFFICE, "contador.cambios", Role::Contador).await;
+    let form_id = "oficio-autorizacion-apoyo";
+    let form = crate::CATALOG.get(form_id).expect("form");
+    let mut data = crate::citing_issued(fixture, form, &crate::example_now(form_id)).await;
+    // What the contador's step fills is not typed on the entry form.
+    for field in form.fields.iter().filter(|f| f.filled_by.is_some()) {
+        data.as_object_mut().expect("object").remove(&field.name);
+    }
+    let entry = format!("/formularios/{form_id}");
+    let mut preparer = service.browser("captura.cambios", &clerk).await;
+    let mut fields = crate::entry_fields::entry_fields(&data);
+    fields.push(("_accion".into(), "guardar".into()));
+    let saved = preparer.post(&entry, &entry, &as_refs(&fields)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let draft_page = saved.location();
+    let draft_id = draft_page.rsplit('/').next().expect("id").to_owned();
+    let send = |data: &Value| {
+        let mut fields = crate::entry_fields::entry_fields(data);
+        fields.push(("_accion".into(), "enviar".into()));
+        fields.push(("_borrador".into(), draft_id.clone()));
+        fields
+    };
+    let sent = preparer.post(&draft_page, &entry, &as_refs(&send(&data))).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+
+    // The contador returns it; the preparer corrects two fields and sends it again.
+    let mut reviewer = service.browser("contador.cambios", &accountant).await;
+    let returned = reviewer
+        .post(
+            &draft_page,
+            &format!("{draft_page}/paso"),
+            &[("_accion", "rechazar"), ("motivo", "El monto excede la partida")],
+        )
+        .await;
+    assert_eq!(returned.status, StatusCode::SEE_OTHER, "{}", returned.text());
+    data["monto"] = json!("900.00");
+    data["proveedor"] = json!("Óptica del Centro");
+    let resent = preparer.post(&draft_page, &entry, &as_refs(&send(&data))).await;
+    assert_eq!(resent.status, StatusCode::SEE_OTHER, "{}", resent.text());
+
+    // The reviewer's page says what changed, by the fields' labels, and
+    // nothing else.
+    let page = reviewer.get(&draft_page).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let page = page.text();
+    assert!(
+        page.contains("Cambió desde que se devolvió: «Proveedor», «Monto autorizado»."),
+        "{page}"
+    );
+}
+crate::archive_conformance!(the_reviewer_sees_which_fields_changed_since_returning_a_draft);

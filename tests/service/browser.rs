@@ -293,6 +293,15 @@ async fn a_director_issues_verifies_and_annuls_in_a_real_browser() {
     assert!(body_text(&client).await.contains("Contraseña guardada."));
     axe(&client, "/ (inicio)").await;
 
+    // The office's administration, where it says who uploads lotes.
+    client
+        .goto(&format!("{base}/admin"))
+        .await
+        .expect("administration");
+    arrive(&client, "/admin").await;
+    assert!(body_text(&client).await.contains("Emisión por lotes"));
+    axe(&client, "/admin").await;
+
     // Fill the oficio de comisión and issue it.
     client
         .goto(&format!("{base}/formularios/oficio-comision"))

@@ -2,10 +2,12 @@
 //! database and issued by the job queue (`web::lotes`), with the same
 //! roles: upload a spreadsheet (or only check it), follow
 //! its progress, read its problems and what it issued, download every
-//! document joined in one PDF, and issue its padrón.
+//! document joined in one PDF, and issue its padrón. A lote prepared by
+//! who does not sign (where the office allows it) waits for a signer, who
+//! approves it or sends it back (`approval`).
 //!
-//! Long because each of the seven operations carries its OpenAPI text in
-//! Spanish and each view says field by field what a client sees.
+//! Long because each operation carries its OpenAPI text in Spanish and
+//! each view says field by field what a client sees.
 
 use std::sync::Arc;
 
@@ -72,6 +74,14 @@ pub struct LoteView {
     pub documents: usize,
     /// Tomos del padrón del lote, si ya se emitió.
     pub padron: Vec<PadronTomoView>,
+    /// Si espera la aprobación de quien firma: nada se ha emitido aún.
+    pub awaiting_approval: bool,
+    /// Usuario de quien lo preparó, si lo preparó quien no lo firma.
+    pub prepared_by: Option<String>,
+    /// Usuario de quien lo aprobó y firma sus documentos, si se aprobó.
+    pub approved_by: Option<String>,
+    /// Cuándo se aprobó (RFC 3339, en la zona de la oficina), si se aprobó.
+    pub approved_at: Option<String>,
 }
 
 /// Un tomo del padrón de un lote.
@@ -99,12 +109,19 @@ impl LoteView {
             problems: counts.problems,
             documents: counts.documents,
             padron: tomo_views(&lote.padron),
+            awaiting_approval: lote.awaiting_approval,
+            prepared_by: lote.prepared_by.clone(),
+            approved_by: lote.approved_by.clone(),
+            approved_at: lote
+                .approved_at
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|at| at.with_timezone(&lote.issued_at.timezone()).to_rfc3339()),
         }
     }
 }
 
 /// The view of `lote` with its counts as they are now.
-async fn view(state: &AppState, lote: &LoteRecord) -> Result<LoteView, ApiError> {
+pub(super) async fn view(state: &AppState, lote: &LoteRecord) -> Result<LoteView, ApiError> {
     let counts = stored::counts(state.archive.store(), lote.id)
         .await
         .map_err(LoteError::from)?;
@@ -173,15 +190,18 @@ fn require_issuer(user: &User) -> Result<(), ApiError> {
     }
 }
 
-/// A lote of the caller's office, for someone who may issue.
-async fn office_job(state: &AppState, user: &User, id: &str) -> Result<LoteRecord, ApiError> {
-    require_issuer(user)?;
+/// A lote of the caller's office, for someone who may use bulk: who
+/// signs, or who prepares documents where the office allows it.
+pub(super) async fn office_job(state: &AppState, user: &User, id: &str) -> Result<LoteRecord, ApiError> {
+    lotes::refuse_bulk(state, user).await?;
     lotes::office_job(state, user, id)
         .await?
         .ok_or_else(|| ApiError::not_found("no existe ese lote en esta oficina"))
 }
 
+/// A finished lote of the caller's office, for someone who may issue.
 async fn finished_job(state: &AppState, user: &User, id: &str) -> Result<LoteRecord, ApiError> {
+    require_issuer(user)?;
     let job = office_job(state, user, id).await?;
     if !job.is_finished() {
         return Err(ApiError::new(
@@ -208,6 +228,10 @@ impl From<LoteError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_file", message)
             }
             LoteError::Busy(message) => Self::new(StatusCode::CONFLICT, "busy", message),
+            LoteError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            error @ LoteError::NotWaiting => {
+                Self::new(StatusCode::CONFLICT, "not_awaiting_approval", error.to_string())
+            }
             LoteError::Account(error) => error.into(),
             LoteError::Archive(
                 error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_)),
@@ -237,11 +261,14 @@ fn yes(text: &str) -> bool {
     summary = "Sube una planilla y emite un documento por fila",
     description = "Lee y valida la planilla fila por fila, como la página «Emisión por lotes», y emite en \
                    segundo plano un documento firmado por cada fila sin problemas. Responde enseguida: 202 si \
-                   el lote quedó emitiéndose (su avance en `GET /api/v1/lotes/{id}`), 200 si solo se validó o \
-                   ninguna fila estaba lista. Subir el mismo archivo otra vez no emite nada dos veces.",
+                   el lote quedó emitiéndose (su avance en `GET /api/v1/lotes/{id}`) o esperando aprobación, \
+                   200 si solo se validó o ninguna fila estaba lista. Subir el mismo archivo otra vez no emite \
+                   nada dos veces. Quien prepara documentos sin firmarlos (capturista, revisor, contador) sube \
+                   lotes solo si su oficina lo permite (si no, 403); su lote espera (`awaiting_approval`) a que \
+                   quien firma el formulario lo apruebe o lo devuelva.",
     request_body(content = LoteUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 202, body = LoteView, description = "Lote emitiéndose"),
+        (status = 202, body = LoteView, description = "Lote emitiéndose, o esperando aprobación"),
         (status = 200, body = LoteView, description = "Solo validado, o sin filas que emitir"),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
         (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody),
@@ -252,7 +279,7 @@ pub async fn upload(
     ApiCaller(user): ApiCaller,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    require_issuer(&user)?;
+    lotes::refuse_bulk(&state, &user).await?;
     let mut form =
         form.map_err(|e| ApiError::bad_request(format!("envíe multipart/form-data: {}", e.body_text())))?;
     let mut upload = Upload {
@@ -294,14 +321,14 @@ pub async fn upload(
 
 #[utoipa::path(get, path = "/api/v1/lotes", tag = "lotes", operation_id = "list_lotes",
     summary = "Lista los lotes de la oficina",
-    description = "Los últimos 50 lotes de la oficina (y las planillas solo validadas), del más reciente al más antiguo, con su avance.",
+    description = "Los últimos 50 lotes de la oficina (y las planillas solo validadas), del más reciente al más antiguo, con su avance y si esperan aprobación.",
     responses((status = 200, body = LotesBody), (status = 401, body = super::ErrorBody),
         (status = 403, body = super::ErrorBody)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ApiCaller(user): ApiCaller,
 ) -> Result<Json<LotesBody>, ApiError> {
-    require_issuer(&user)?;
+    lotes::refuse_bulk(&state, &user).await?;
     let listed = stored::lotes_of_office(state.archive.store(), &user.office_code)
         .await
         .map_err(LoteError::from)?;

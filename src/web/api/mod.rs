@@ -13,6 +13,7 @@ mod drafts;
 mod estadisticas;
 mod extract;
 mod listing;
+mod lote_approval;
 mod lotes;
 mod offices;
 pub(super) mod records;
@@ -224,6 +225,8 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         lotes::documents,
         lotes::merged_pdf,
         lotes::padron,
+        lote_approval::approve,
+        lote_approval::send_back,
         listing::list_documents,
         listing::list_expedientes,
         records::get_expediente,
@@ -236,6 +239,8 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         offices::grants,
         offices::grant,
         offices::revoke,
+        offices::bulk_setting,
+        offices::set_bulk_setting,
         registros::padron,
         registros::semanal,
         registros::actividades,
@@ -365,6 +370,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/lotes/{id}/documentos", get(lotes::documents))
         .route("/api/v1/lotes/{id}/pdf", get(lotes::merged_pdf))
         .route("/api/v1/lotes/{id}/padron", post(lotes::padron))
+        .route("/api/v1/lotes/{id}/aprobar", post(lote_approval::approve))
+        .route("/api/v1/lotes/{id}/devolver", post(lote_approval::send_back))
         .route("/api/v1/expedientes", get(listing::list_expedientes))
         .route("/api/v1/expedientes/{id}", get(records::get_expediente))
         .route("/api/v1/search", get(records::search))
@@ -380,6 +387,10 @@ pub fn router() -> Router<Arc<AppState>> {
             axum::routing::put(offices::set_parent),
         )
         .route("/api/v1/offices/{code}/grants", get(offices::grants))
+        .route(
+            "/api/v1/offices/{code}/lotes",
+            get(offices::bulk_setting).put(offices::set_bulk_setting),
+        )
         .route(
             "/api/v1/offices/{code}/grants/{username}",
             axum::routing::put(offices::grant).delete(offices::revoke),

@@ -145,7 +145,8 @@ fn installation_admin(state: &AppState, user: &crate::accounts::User) -> Result<
     ))
 }
 
-async fn audit_grant(
+/// Records an administrative act of the API in the audit trail.
+async fn audit_act(
     state: &AppState,
     user: &crate::accounts::User,
     action: &'static str,
@@ -226,7 +227,7 @@ pub async fn grant(
         .accounts
         .grant(&granted, &code, role, &user.username)
         .await?;
-    audit_grant(
+    audit_act(
         &state,
         &user,
         "oficina.visado_concedido",
@@ -258,7 +259,7 @@ pub async fn revoke(
             granted.username
         )));
     }
-    audit_grant(
+    audit_act(
         &state,
         &user,
         "oficina.visado_retirado",
@@ -266,4 +267,77 @@ pub async fn revoke(
     )
     .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Quién sube lotes en una oficina.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSetting {
+    /// Si quienes preparan documentos sin firmarlos (capturista, revisor, contador) suben lotes. Sus
+    /// lotes esperan siempre la aprobación de quien firma el formulario. Quien firma los sube siempre.
+    pub preparers_may_upload: bool,
+}
+
+/// The caller's own office, or why not: the setting is each office's.
+fn own_office(user: &crate::accounts::User, code: &str) -> Result<String, ApiError> {
+    let code = code.trim().to_uppercase();
+    if code != user.office_code {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "la emisión por lotes de una oficina la consulta y la fija esa oficina",
+        ));
+    }
+    Ok(code)
+}
+
+#[utoipa::path(get, path = "/api/v1/offices/{code}/lotes", tag = "oficinas", operation_id = "get_bulk_setting",
+    summary = "Quién sube lotes en la oficina",
+    description = "Si quienes preparan documentos sin firmarlos suben lotes para aprobación. Solo las cuentas de esa oficina.",
+    params(("code" = String, Path, description = "Clave de la oficina")),
+    responses((status = 200, body = BulkSetting), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+pub async fn bulk_setting(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(code): PathParams<String>,
+) -> Result<Json<BulkSetting>, ApiError> {
+    let code = own_office(&user, &code)?;
+    Ok(Json(BulkSetting {
+        preparers_may_upload: state.accounts.preparers_bulk(&code).await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/offices/{code}/lotes", tag = "oficinas", operation_id = "set_bulk_setting",
+    summary = "Permite o no que quienes preparan documentos suban lotes",
+    description = "Solo la administración de esa oficina. Permitido, quien prepara documentos sin firmarlos sube \
+                   lotes que esperan la aprobación de quien firma (nada se emite sin ella); no permitido, solo \
+                   quien firma usa los lotes. Cada cambio queda en la bitácora.",
+    request_body = BulkSetting,
+    params(("code" = String, Path, description = "Clave de la oficina")),
+    responses((status = 200, body = BulkSetting), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody)))]
+pub async fn set_bulk_setting(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(user): ApiCaller,
+    PathParams(code): PathParams<String>,
+    Body(body): Body<BulkSetting>,
+) -> Result<Json<BulkSetting>, ApiError> {
+    let code = own_office(&user, &code)?;
+    if !user.role.can_administer() {
+        return Err(ApiError::forbidden(user.role));
+    }
+    let allowed = body.preparers_may_upload;
+    if state.accounts.set_preparers_bulk(&code, allowed).await? {
+        audit_act(
+            &state,
+            &user,
+            "oficina.lotes_preparadores",
+            serde_json::json!({"oficina": code, "permitido": allowed}),
+        )
+        .await?;
+    }
+    Ok(Json(BulkSetting {
+        preparers_may_upload: allowed,
+    }))
 }

@@ -134,7 +134,7 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
             }
             @if !tokens.is_empty() {
                 table {
-                    thead { tr { th { "Nombre" } th { "Creado" } th { "Último uso" } th { "Estado" } th {} } }
+                    thead { tr { th { "Nombre" } th { "Creado" } th { "Último uso" } th { "Estado" } th { "Acción" } } }
                     tbody {
                         @for token in &tokens {
                             tr {

@@ -39,6 +39,7 @@ async fn admin_page(
         .issuer
         .time_zone_of(state.archive_for(staff.user()).await.or_page(staff)?.office());
     let installation = is_installation_admin(state, staff);
+    let preparers_bulk = state.accounts.preparers_bulk(office).await.or_page(staff)?;
     let body = page(
         staff,
         "Administración",
@@ -46,6 +47,7 @@ async fn admin_page(
             @if let Some(message) = message { (message) }
             p { a href="/admin/webhooks" { "Webhooks de la oficina" } ": avisos firmados a otros sistemas cuando se emite, anula o reemplaza un documento, avanza un borrador, termina un lote o se envía o responde una derivación." }
             p { a href="/valores" { "Valores predeterminados de los formularios de la oficina" } }
+            (super::bulk::setting_section(staff, preparers_bulk))
             h2 { "Usuarios de " (office) }
             table {
                 thead { tr { th { "Usuario" } th { "Nombre, cargo, rol y estado" } th { "Contraseña" } } }

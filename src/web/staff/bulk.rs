@@ -1,5 +1,6 @@
 //! Bulk issuance from the web app: the page to upload a spreadsheet and
-//! the list of recent lotes. Checking it, storing it as a lote and letting
+//! the list of recent lotes, and the office's setting that lets the roles
+//! that prepare documents use it (on the administration page). Checking it, storing it as a lote and letting
 //! the job queue issue it is `web::lotes`, the same for the API; the
 //! lote's page and its downloads are in `lote`.
 
@@ -7,22 +8,24 @@ use std::sync::Arc;
 
 use axum::extract::{Multipart, State};
 use axum::response::{Html, IntoResponse, Redirect};
-use maud::html;
+use maud::{Markup, html};
+use serde_json::json;
 
 use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::home::form_title;
 use super::lote::{lote_failure, lote_name};
 use crate::bulk::lotes;
 use crate::web::AppState;
-use crate::web::auth::{CSRF_FIELD, Staff};
+use crate::web::auth::{CSRF_FIELD, Staff, StaffForm};
 use crate::web::lotes::{LoteError, Upload};
-use crate::web::ui::{csrf_field, page};
+use crate::web::ui::{csrf_field, notice, page};
 
 pub use crate::web::lotes::UPLOAD_MAX;
 
 pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
-    // Who prepares documents prepares lotes; who signs approves them.
-    staff.require(|role| role.can_draft())?;
+    // Who signs issues lotes and approves them; who prepares documents
+    // prepares lotes where the office allows it.
+    staff.require_bulk()?;
     let signs = staff.user().role.can_issue();
     let jobs = lotes::lotes_of_office(state.archive.store(), &staff.user().office_code)
         .await
@@ -104,7 +107,7 @@ pub async fn list(State(state): State<Arc<AppState>>, staff: Staff) -> PageResul
 }
 
 pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: Multipart) -> PageResult {
-    staff.require(|role| role.can_draft())?;
+    staff.require_bulk()?;
     let refused = |text: String| Err(PageError::bad_request(&staff, text));
     let (mut csrf, mut form_id, mut file, mut dry_run) = (String::new(), String::new(), None, false);
     let mut on_paper = false;
@@ -140,4 +143,59 @@ pub async fn upload(State(state): State<Arc<AppState>>, staff: Staff, mut form: 
     };
     // The queue issues it in the background; the page follows it.
     Ok(Redirect::to(&format!("/lotes/{}", lote.public_id)).into_response())
+}
+
+/// The office's setting on its administration page: whether the roles
+/// that prepare documents without signing them may upload lotes.
+pub(super) fn setting_section(staff: &Staff, allowed: bool) -> Markup {
+    html! {
+        form.tarjeta method="post" action="/admin/lotes" {
+            (csrf_field(staff))
+            h2 { "Emisión por lotes" }
+            p { "Quien firma (firmante y administración) sube lotes y los emite con su nombre. Quien prepara documentos sin firmarlos (capturista, revisor, contador) puede subirlos solo si la oficina lo permite, y aun así nada se emite hasta que quien firma el documento revisa el lote y lo aprueba." }
+            label.casilla {
+                input type="checkbox" name="preparan" value="si" checked[allowed];
+                " Permitir que quienes preparan documentos suban lotes para aprobación"
+            }
+            div.acciones { button { "Guardar" } }
+        }
+    }
+}
+
+/// The administrator allows or forbids bulk to who prepares documents in
+/// their office; a change is recorded in the audit trail.
+pub async fn set_preparers(
+    State(state): State<Arc<AppState>>,
+    StaffForm { staff, form }: StaffForm<std::collections::HashMap<String, String>>,
+) -> PageResult {
+    staff.require(|role| role.can_administer())?;
+    let allowed = form.get("preparan").is_some_and(|v| v == "si");
+    let office = staff.user().office_code.clone();
+    let result = async {
+        let changed = state.accounts.set_preparers_bulk(&office, allowed).await?;
+        if changed {
+            super::admin::audit(
+                &state,
+                &staff,
+                "oficina.lotes_preparadores",
+                json!({"oficina": office, "permitido": allowed}),
+            )
+            .await?;
+            tracing::info!(
+                by = staff.user().id,
+                allowed,
+                "lotes de quienes preparan cambiado"
+            );
+        }
+        Ok(notice(
+            "ok",
+            if allowed {
+                "Quienes preparan documentos pueden subir lotes; esperan la aprobación de quien firma."
+            } else {
+                "Solo quien firma sube lotes en su oficina."
+            },
+        ))
+    }
+    .await;
+    super::admin::after(&state, &staff, result).await
 }

@@ -22,6 +22,8 @@ pub enum Failure {
     NotFound(String),
     /// The role does not allow it.
     Forbidden,
+    /// Not allowed, for the reason given (an office's setting).
+    NotAllowed(String),
     /// The request cannot be served as sent.
     BadRequest(String),
     /// Storage or another internal failure: logged, not shown.
@@ -107,6 +109,7 @@ impl IntoResponse for PageError {
         match self.failure {
             Failure::NotFound(text) => ui::not_found(staff, &capitalized(&text)),
             Failure::Forbidden => ui::forbidden(staff),
+            Failure::NotAllowed(text) => ui::forbidden_because(staff, &text),
             Failure::BadRequest(text) => ui::bad_request(staff, &capitalized(&text)),
             Failure::Unavailable(cause) => ui::unavailable(&cause),
             Failure::Forged => ui::csrf_refused(staff),
@@ -133,6 +136,19 @@ impl Staff {
             Ok(())
         } else {
             Err(PageError::new(self, Failure::Forbidden))
+        }
+    }
+
+    /// Nothing, if they may use bulk issuance (`may_use_bulk`); else the
+    /// page that says why not: their role, or their office's setting.
+    pub fn require_bulk(&self) -> Result<(), PageError> {
+        self.require(|role| role.can_draft())?;
+        match self.may_use_bulk() {
+            true => Ok(()),
+            false => Err(PageError::new(
+                self,
+                Failure::NotAllowed(crate::web::lotes::PREPARERS_BULK_OFF.to_owned()),
+            )),
         }
     }
 

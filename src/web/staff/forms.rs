@@ -359,7 +359,7 @@ pub async fn draft(State(state): State<Arc<AppState>>, staff: Staff, Path(id): P
             &archive,
             &tramite,
             &signers,
-            &changed,
+            changed.as_deref(),
             None,
         );
         return Ok(Html(body.into_string()).into_response());

@@ -53,7 +53,7 @@ pub fn section(
                 p { "Nadie de otra oficina tiene visado concedido aquí." }
             } @else {
                 table {
-                    thead { tr { th { "Cuenta" } th { "Oficina" } th { "Rol" } th { "Concedido" } th {} } }
+                    thead { tr { th { "Cuenta" } th { "Oficina" } th { "Rol" } th { "Concedido" } th { "Acción" } } }
                     tbody {
                         @for grant in grants {
                             tr {

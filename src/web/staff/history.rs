@@ -112,6 +112,10 @@ pub fn sentence(action: &str, details: &str) -> String {
         "usuario.creado" => "Creó una cuenta.".to_owned(),
         "usuario.modificado" => "Modificó una cuenta.".to_owned(),
         "usuario.contrasena_restablecida" => "Restableció la contraseña de una cuenta.".to_owned(),
+        "oficina.lotes_preparadores" => match details.get("permitido").and_then(Value::as_bool) {
+            Some(true) => "Permitió que quienes preparan documentos suban lotes para aprobación.".to_owned(),
+            _ => "Dejó la emisión por lotes solo a quien firma.".to_owned(),
+        },
         "clave.rotada" => "Cambió la clave de firma de la oficina.".to_owned(),
         "webhook.creado" => "Creó una suscripción de webhook.".to_owned(),
         "webhook.eliminado" => "Eliminó una suscripción de webhook.".to_owned(),

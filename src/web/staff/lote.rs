@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 
+use super::account::capitalized;
 use super::error::{Failure, OrPage as _, PageError, PageResult};
 use super::home::form_title;
 use crate::archive::ArchiveError;
@@ -21,8 +22,9 @@ use crate::web::lotes::{self, LoteError};
 use crate::web::ui::{csrf_field, notice, page};
 
 pub async fn show(State(state): State<Arc<AppState>>, staff: Staff, Path(id): Path<String>) -> PageResult {
-    // Who prepares documents follows the lotes they prepared.
-    staff.require(|role| role.can_draft())?;
+    // Who prepares documents follows the lotes of the office, where it
+    // lets them prepare lotes.
+    staff.require_bulk()?;
     let job = office_job(&state, &staff, &id)
         .await?
         .ok_or_else(|| PageError::not_found(&staff, "No existe ese lote en su oficina."))?;
@@ -154,9 +156,9 @@ pub async fn problems_csv(
     ))
 }
 
-/// A lote of the caller's office, for someone who prepares documents.
+/// A lote of the caller's office, for someone who may use bulk.
 async fn any_job(state: &AppState, staff: &Staff, id: &str) -> Result<LoteRecord, PageError> {
-    staff.require(|role| role.can_draft())?;
+    staff.require_bulk()?;
     office_job(state, staff, id)
         .await?
         .ok_or_else(|| PageError::not_found(staff, "No existe ese lote en su oficina."))
@@ -181,6 +183,8 @@ pub(super) fn lote_failure(staff: &Staff, error: LoteError) -> PageError {
             format!("«{title}» {message}: marque «firmarán el papel impreso»."),
         ),
         LoteError::Refused(text) | LoteError::Busy(text) => PageError::bad_request(staff, text),
+        LoteError::Forbidden(text) => PageError::new(staff, Failure::NotAllowed(text)),
+        error @ LoteError::NotWaiting => PageError::bad_request(staff, capitalized(&error.to_string()) + "."),
         LoteError::Archive(
             error @ (ArchiveError::InProgress(_) | ArchiveError::Issue(_) | ArchiveError::Refused(_)),
         ) => PageError::bad_request(

@@ -78,6 +78,9 @@ pub(super) async fn section(
             @if may_approve {
                 h2 { "Lo que se aprueba" }
                 p { (job.valid_rows) " documento(s) listos de " (job.total_rows) " fila(s); " (problems) " problema(s), que no se emiten." }
+                @if job.on_paper {
+                    p { "Las personas que cada documento nombra para firmar (el representante, los asistentes) firmarán el papel impreso: cada documento espera el escaneo de su papel firmado." }
+                }
                 @if let Some(form) = form {
                     @for (line, data) in &sample {
                         details {

@@ -125,6 +125,7 @@ pub fn router() -> Router<Arc<AppState>> {
             post(hierarchy::revoke_grant),
         )
         .route("/admin/claves/rotar", post(admin::rotate_key))
+        .route("/admin/lotes", post(bulk::set_preparers))
         .route("/admin/webhooks", get(webhooks::overview).post(webhooks::create))
         .route("/admin/webhooks/{id}/eliminar", post(webhooks::delete))
         .route(

@@ -45,7 +45,7 @@ pub fn section(state: &AppState, staff: &Staff, offices: &[Office]) -> Markup {
         h2 { "Oficinas" }
         p { "Cada oficina tiene sus propios folios, expedientes, documentos y usuarios, y puede tener su propio membrete, zona horaria y país; comparten las claves de firma de la instalación." }
         table {
-            thead { tr { th { "Clave" } th { "Nombre" } th { "Institución" } th { "Zona horaria" } th {} } }
+            thead { tr { th { "Clave" } th { "Nombre" } th { "Institución" } th { "Zona horaria" } th { "Acción" } } }
             tbody {
                 @for o in offices {
                     @let configured = o.code == state.config.office_code;

@@ -133,12 +133,10 @@ pub fn draft_title(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> String {
 
 /// The labels of the fields changed since the draft was last returned
 /// (all its changes when it never was): what a reviewer checks again.
-pub async fn changed_since_return(archive: &Archive, tramite: &Tramite<'_>) -> Vec<String> {
+/// `None` when its events could not be read: then nothing is said.
+pub async fn changed_since_return(archive: &Archive, tramite: &Tramite<'_>) -> Option<Vec<String>> {
     // Without its events the page still shows the draft, without this line.
-    let events = archive
-        .draft_events(tramite.draft.row_id)
-        .await
-        .unwrap_or_default();
+    let events = archive.draft_events(tramite.draft.row_id).await.ok()?;
     let since = events
         .iter()
         .rposition(|e| e.action == "borrador.rechazado")
@@ -160,7 +158,7 @@ pub async fn changed_since_return(archive: &Archive, tramite: &Tramite<'_>) -> V
             }
         }
     }
-    changed
+    Some(changed)
 }
 
 /// The page of a draft past its elaboration: what it says (as a preview),
@@ -172,7 +170,7 @@ pub fn review_page(
     archive: &Archive,
     tramite: &Tramite<'_>,
     signers: &[(HandSigner, Option<HandSignatureRecord>)],
-    changed: &[String],
+    changed: Option<&[String]>,
     message: Option<Markup>,
 ) -> Markup {
     let returned_before = tramite.history.iter().any(|s| s.action == Action::Rechazado);
@@ -195,7 +193,7 @@ pub fn review_page(
             p.preparado { "Preparado por " strong { (tramite.draft.author) } "; actualizado el "
                 (short_moment(&tramite.draft.updated_at, zone)) ". "
                 a href={"/borradores/" (id) "/vista-previa"} target="_blank" { "Ver el documento (vista previa, sin folio ni firma; se abre en otra pestaña)" } }
-            @if returned_before && tramite.returned_because().is_none() {
+            @if let Some(changed) = changed.filter(|_| returned_before && tramite.returned_because().is_none()) {
                 @if changed.is_empty() {
                     (notice("aviso", "Se devolvió antes y volvió sin cambios en sus datos."))
                 } @else {
@@ -424,7 +422,7 @@ async fn step_refused(
         archive,
         tramite,
         &signers,
-        &changed,
+        changed.as_deref(),
         Some(message),
     );
     Ok((status, Html(body.into_string())).into_response())
