@@ -77,6 +77,7 @@ async fn reserve_until(service: &Service, lote: &LoteRecord, rows: usize) -> boo
         issued_at: lote.issued_at,
         on_paper: lote.on_paper,
         workers: None,
+        clock: None,
     };
     let asked = AtomicUsize::new(0);
     chunks::reserve_lote(

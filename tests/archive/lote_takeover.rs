@@ -260,10 +260,10 @@ async fn a_cut_off_chunk_holder_and_its_successor_issue_each_row_once(fixture: &
         ),
         "nor may it fail the job"
     );
-    assert!(
-        chunks::finish_if_done(&store, lote.id).await.expect("finish"),
-        "the lote ends"
-    );
+    let mut tx = store.pool().begin().await.expect("begin");
+    let ended = chunks::finish_if_done(&mut tx, lote.id).await.expect("finish");
+    tx.commit().await.expect("commit");
+    assert!(ended, "the lote ends");
     let report = fixture.archive.fsck(false).await.expect("fsck");
     assert!(report.is_clean(), "{report:?}");
     assert!(report.interrupted.is_empty(), "{report:?}");
@@ -502,6 +502,7 @@ fn aviso(form: &FormSpec, n: usize, day: u32) -> ReadyRow {
         data,
         expediente: None,
         key,
+        reserved: None,
     }
 }
 
