@@ -14,6 +14,9 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+mod oidc;
+pub use oidc::{CALLBACK_PATH, OidcSettings};
+
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_FILE: &str = "sello.toml";
 pub const ENV_PREFIX: &str = "SELLO_";
@@ -81,6 +84,9 @@ pub struct Config {
     pub timestamp: TimestampSettings,
     /// Where webhooks may be sent and how their deliveries are retried.
     pub webhooks: WebhookSettings,
+    /// Single sign-on through an OpenID provider; `None` (the default):
+    /// passwords only.
+    pub oidc: Option<OidcSettings>,
 }
 
 /// Webhooks' settings: only `webhooks_allow_private` is read from the
@@ -236,6 +242,19 @@ struct FileSettings {
     #[serde(default)]
     retired_keys: Vec<RawRetiredKey>,
     timestamp: Option<RawTimestamp>,
+    oidc: Option<RawOidc>,
+}
+
+/// The `[oidc]` table as written in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    provider_name: Option<String>,
+    scopes: Option<Vec<String>>,
+    local_passwords: Option<bool>,
 }
 
 /// The `[timestamp]` table as written in the file.
@@ -248,7 +267,7 @@ struct RawTimestamp {
     retry_minutes: Option<u64>,
 }
 
-const SETTINGS: [&str; 26] = [
+const SETTINGS: [&str; 32] = [
     "institution",
     "office_name",
     "office_code",
@@ -275,6 +294,12 @@ const SETTINGS: [&str; 26] = [
     "timestamp_timeout_seconds",
     "timestamp_trusted_roots",
     "timestamp_retry_minutes",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "oidc_provider_name",
+    "oidc_scopes",
+    "oidc_local_passwords",
 ];
 
 /// Separates the items of a list setting given as one text (an environment
@@ -537,7 +562,9 @@ impl Config {
             }
         };
         let timestamp = check_timestamp(&mut take, &fail)?;
+        let oidc = oidc::check_oidc(&mut take, &fail, &base_url)?;
         Ok(Self {
+            oidc,
             timestamp,
             webhooks,
             smtp,
@@ -697,11 +724,17 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         setting: path.display().to_string(),
         message: e.message().to_owned(),
     })?;
-    let origin = |name: &str| match name.strip_prefix("timestamp_") {
-        Some(key) => format!("[timestamp] {key} ({})", path.display()),
-        None => format!("{name} ({})", path.display()),
+    let origin = |name: &str| {
+        if let Some(key) = name.strip_prefix("timestamp_") {
+            format!("[timestamp] {key} ({})", path.display())
+        } else if let Some(key) = name.strip_prefix("oidc_") {
+            format!("[oidc] {key} ({})", path.display())
+        } else {
+            format!("{name} ({})", path.display())
+        }
     };
     let timestamp = settings.timestamp.unwrap_or_default();
+    let oidc = settings.oidc.unwrap_or_default();
     let list = |key: &str, items: Option<Vec<String>>| -> Result<Option<String>, ConfigError> {
         let Some(items) = items else { return Ok(None) };
         if let Some(item) = items.iter().find(|item| item.contains(LIST_SEPARATOR)) {
@@ -753,6 +786,15 @@ fn read_file(file: Option<&Path>) -> Result<FileValues, ConfigError> {
         (
             "timestamp_retry_minutes",
             timestamp.retry_minutes.map(|n| n.to_string()),
+        ),
+        ("oidc_issuer", oidc.issuer),
+        ("oidc_client_id", oidc.client_id),
+        ("oidc_client_secret", oidc.client_secret),
+        ("oidc_provider_name", oidc.provider_name),
+        ("oidc_scopes", list("oidc_scopes", oidc.scopes)?),
+        (
+            "oidc_local_passwords",
+            oidc.local_passwords.map(|b| b.to_string()),
         ),
     ];
     let mut retired = Vec::new();

@@ -2,12 +2,14 @@
 //! sessions and API tokens; the offices' hierarchy and what it lets an
 //! account read or review below its office. Passwords are kept as Argon2id hashes and
 //! tokens as SHA-256 digests, so a copy of the database opens nothing.
+//! Staff may also sign in through an OpenID provider ([`sso`]).
 
 mod defaults;
 mod hierarchy;
 mod offices;
 mod password;
 mod sessions;
+pub mod sso;
 mod tokens;
 mod users;
 

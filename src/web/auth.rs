@@ -57,6 +57,20 @@ pub fn set_cookie(name: &str, value: Option<&str>, secure: bool) -> String {
     cookie.to_string()
 }
 
+/// Only a path of this site may follow a login: never another site. Only
+/// plain URL characters are accepted: browsers drop tabs and newlines, so
+/// `/<tab>/evil.example` would otherwise become `//evil.example`.
+pub fn safe_next(next: Option<&str>) -> &str {
+    let plain = |path: &str| {
+        path.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%+".contains(&b))
+    };
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && plain(path) => path,
+        _ => "/",
+    }
+}
+
 /// Whether two secrets are equal, in constant time.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
@@ -169,5 +183,20 @@ mod tests {
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "abcd"));
         assert!(!same_secret("", "a"));
+    }
+
+    #[test]
+    fn only_paths_of_this_site_follow_a_login() {
+        assert_eq!(safe_next(Some("/documentos/3")), "/documentos/3");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\r\nSet-Cookie: x")), "/");
+        assert_eq!(
+            safe_next(Some("/buscar?q=jose%20perez&page=2")),
+            "/buscar?q=jose%20perez&page=2"
+        );
+        assert_eq!(safe_next(None), "/");
     }
 }

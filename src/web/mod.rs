@@ -15,6 +15,7 @@ pub mod page;
 pub mod ratelimit;
 mod reach;
 mod session;
+mod sso;
 mod staff;
 mod tlog;
 mod ui;
@@ -70,6 +71,11 @@ pub struct AppState {
     pub config: Config,
     /// Signs the transparency log's checkpoints.
     pub log_key: Arc<crate::keys::LogKey>,
+    /// Single sign-on through the configured OpenID provider, if any.
+    pub sso: Option<Arc<crate::accounts::sso::SingleSignOn>>,
+    /// The staff pages' Content-Security-Policy: forms post to Sello
+    /// only, and to the provider's origin, where logging out redirects.
+    pub staff_policy: HeaderValue,
 }
 
 /// A limit of `per_minute` per client: counted in Redis when the
@@ -135,7 +141,16 @@ impl AppState {
         );
         // Generous for an office behind one address; slow for guessing.
         let login_limiter = limiter(&archive, redis.as_ref(), bucket_key, "acceso", 30, config);
+        let sso = config
+            .oidc
+            .as_ref()
+            .map(|settings| crate::accounts::sso::SingleSignOn::new(settings, accounts.clone()).map(Arc::new))
+            .transpose()
+            .map_err(|e| std::io::Error::other(format!("inicio de sesión único ([oidc]): {e}")))?;
+        let staff_policy = staff_policy(config.oidc.as_ref().map(|oidc| oidc.issuer.as_str()));
         Ok(Self {
+            sso,
+            staff_policy,
             accounts,
             archive,
             catalog,
@@ -206,6 +221,25 @@ impl AppState {
     }
 }
 
+/// The staff pages' policy: nothing but Sello's own scripts, styles and
+/// images; forms post to Sello, and to the OpenID provider's origin, since
+/// logging out of Sello redirects there and browsers hold a form's
+/// redirects to `form-action` too.
+fn staff_policy(issuer: Option<&str>) -> HeaderValue {
+    let provider = issuer
+        .and_then(|issuer| reqwest::Url::parse(issuer).ok())
+        .map(|url| url.origin().ascii_serialization())
+        .filter(|origin| origin != "null")
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'{provider}; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    ))
+}
+
 /// A PDF answer named after the document's folio.
 pub fn pdf_response(document: &DocumentRecord, pdf: Vec<u8>) -> Response {
     (
@@ -242,7 +276,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(public)
         .merge(tlog::router())
         .merge(api::router())
-        .merge(staff::router())
+        .merge(staff::router(state.clone()))
+        .merge(sso::router().layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            staff::staff_headers,
+        )))
         .layer(axum::middleware::map_response(no_framing))
         .layer(axum::middleware::from_fn(logging::log_request))
         .with_state(state)

@@ -32,6 +32,8 @@ mod ltv_pki;
 mod no_step_skipped;
 mod notices;
 mod offices;
+#[path = "../support/oidc.rs"]
+mod oidc;
 mod periodic;
 mod public_ids;
 mod queue;
@@ -42,6 +44,7 @@ mod search;
 mod service;
 mod shared_limits;
 mod signature_blocks;
+mod sso;
 mod timestamps;
 mod transparency_log;
 #[path = "../support/tsa.rs"]

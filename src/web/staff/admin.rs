@@ -48,6 +48,9 @@ async fn admin_page(
             p { a href="/admin/webhooks" { "Webhooks de la oficina" } ": avisos firmados a otros sistemas cuando se emite, anula o reemplaza un documento, avanza un borrador, termina un lote o se envía o responde una derivación." }
             p { a href="/valores" { "Valores predeterminados de los formularios de la oficina" } }
             (super::bulk::setting_section(staff, preparers_bulk))
+            @if installation {
+                p { a href="/admin/sso" { "Inicio de sesión único" } ": las reglas que dan oficina y rol a quien entra por el proveedor de identidad." }
+            }
             h2 { "Usuarios de " (office) }
             table {
                 thead { tr { th { "Usuario" } th { "Nombre, cargo, rol y estado" } th { "Contraseña" } } }

@@ -1,6 +1,8 @@
 //! Logging in and out. The login form is guarded by a double-submit
 //! cookie (there is no session yet to hold a CSRF token); failures are
-//! throttled per address and locked per account.
+//! throttled per address and locked per account. With single sign-on the
+//! page offers «Entrar con …» too (or only that, when passwords are off),
+//! and logging out of a session the provider opened ends it there as well.
 
 use std::sync::Arc;
 
@@ -13,27 +15,15 @@ use serde::Deserialize;
 
 use crate::accounts::LoginOutcome;
 use crate::web::AppState;
-use crate::web::auth::{LOGIN_COOKIE, SESSION_COOKIE, StaffForm, cookie_value, same_secret, set_cookie};
+use crate::web::auth::{
+    LOGIN_COOKIE, SESSION_COOKIE, StaffForm, cookie_value, safe_next, same_secret, set_cookie,
+};
 use crate::web::ratelimit::PeerAddr;
 use crate::web::ui::{bare_page, notice, unavailable};
 
 #[derive(Debug, Deserialize)]
 pub struct Next {
     siguiente: Option<String>,
-}
-
-/// Only a path of this site may follow a login: never another site. Only
-/// plain URL characters are accepted: browsers drop tabs and newlines, so
-/// `/<tab>/evil.example` would otherwise become `//evil.example`.
-fn safe_next(next: Option<&str>) -> &str {
-    let plain = |path: &str| {
-        path.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%+".contains(&b))
-    };
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && plain(path) => path,
-        _ => "/",
-    }
 }
 
 /// The one answer to a login that does not open a session, whatever the
@@ -47,18 +37,29 @@ fn login_page(state: &AppState, status: StatusCode, next: &str, message: Option<
         return unavailable(&"generador aleatorio del sistema");
     }
     let guard = data_encoding::BASE64URL_NOPAD.encode(&guard);
+    let sso = state.sso.as_deref().map(|sso| sso.settings());
+    let passwords = sso.is_none_or(|sso| sso.local_passwords);
     let body = bare_page(
         "Entrar",
         html! {
             @if let Some(message) = message { (notice("error", message)) }
-            form method="post" action="/entrar" {
-                input type="hidden" name="guardia" value=(guard);
-                input type="hidden" name="siguiente" value=(next);
-                label for="usuario" { "Usuario" }
-                input #usuario name="usuario" autocomplete="username" autocapitalize="none" required autofocus;
-                label for="contrasena" { "Contraseña" }
-                input #contrasena type="password" name="contrasena" autocomplete="current-password" required;
-                div.acciones { button { "Entrar" } }
+            @if let Some(sso) = sso {
+                p.acciones {
+                    a.boton href={"/sso/entrar?" (serde_urlencoded::to_string([("siguiente", next)]).unwrap_or_default())} {
+                        "Entrar con " (sso.provider_name)
+                    }
+                }
+            }
+            @if passwords {
+                form method="post" action="/entrar" {
+                    input type="hidden" name="guardia" value=(guard);
+                    input type="hidden" name="siguiente" value=(next);
+                    label for="usuario" { "Usuario" }
+                    input #usuario name="usuario" autocomplete="username" autocapitalize="none" required autofocus;
+                    label for="contrasena" { "Contraseña" }
+                    input #contrasena type="password" name="contrasena" autocomplete="current-password" required;
+                    div.acciones { button { "Entrar" } }
+                }
             }
         },
     );
@@ -100,6 +101,15 @@ pub async fn submit(
             &next,
             Some("El formulario venció o llegó de otro sitio. Escriba de nuevo su usuario y contraseña."),
         );
+    }
+    if let Some(sso) = state.sso.as_deref()
+        && !sso.settings().local_passwords
+    {
+        let message = format!(
+            "En esta instalación no se entra con contraseña: use «Entrar con {}».",
+            sso.settings().provider_name
+        );
+        return login_page(&state, StatusCode::FORBIDDEN, &next, Some(&message));
     }
     let client = state.login_limiter.client(&headers, peer);
     if !state.login_limiter.allows(client).await {
@@ -155,7 +165,17 @@ pub async fn logout(
     headers: HeaderMap,
     form: StaffForm<Nothing>,
 ) -> Response {
-    if let Some(token) = cookie_value(&headers, SESSION_COOKIE)
+    let token = cookie_value(&headers, SESSION_COOKIE);
+    // A session opened through the provider ends there too, when it offers it.
+    let provider_logout = match (state.sso.as_deref(), token.as_deref()) {
+        (Some(sso), Some(token)) => match state.accounts.session_id_token(token).await {
+            Ok(Some(id_token)) => sso.logout_url(Some(&id_token)).await,
+            Ok(None) => None,
+            Err(error) => return unavailable(&error),
+        },
+        _ => None,
+    };
+    if let Some(token) = token
         && let Err(error) = state.accounts.logout(&token).await
     {
         return unavailable(&error);
@@ -166,27 +186,7 @@ pub async fn logout(
             header::SET_COOKIE,
             set_cookie(SESSION_COOKIE, None, state.secure_cookies),
         )],
-        Redirect::to("/entrar"),
+        Redirect::to(provider_logout.as_deref().unwrap_or("/entrar")),
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_paths_of_this_site_follow_a_login() {
-        assert_eq!(safe_next(Some("/documentos/3")), "/documentos/3");
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
-        assert_eq!(safe_next(Some("/\r\nSet-Cookie: x")), "/");
-        assert_eq!(
-            safe_next(Some("/buscar?q=jose%20perez&page=2")),
-            "/buscar?q=jose%20perez&page=2"
-        );
-        assert_eq!(safe_next(None), "/");
-    }
 }

@@ -23,6 +23,7 @@ mod offices;
 mod referrals;
 mod registros;
 mod search;
+mod sso_rules;
 mod submit;
 mod tramite;
 mod webhooks;
@@ -30,6 +31,7 @@ mod webhooks;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,7 +39,7 @@ use axum::routing::{get, post};
 use super::AppState;
 use super::ui::{FAVICON, STYLESHEET};
 
-pub fn router() -> Router<Arc<AppState>> {
+pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(home::home))
         .route("/entrar", get(login::form).post(login::submit))
@@ -132,7 +134,9 @@ pub fn router() -> Router<Arc<AppState>> {
             "/admin/webhooks/{id}/entregas/{delivery}/reenviar",
             post(webhooks::redeliver),
         )
-        .layer(axum::middleware::map_response(staff_headers))
+        .route("/admin/sso", get(sso_rules::overview).post(sso_rules::create))
+        .route("/admin/sso/{id}/eliminar", post(sso_rules::delete))
+        .layer(axum::middleware::map_response_with_state(state, staff_headers))
         .route("/estilo.css", get(stylesheet))
         .route("/firma.js", get(signature_pad))
         .route("/favicon.svg", get(favicon))
@@ -151,16 +155,11 @@ async fn favicon() -> impl IntoResponse {
 
 /// Staff pages show personal data: not cached, not framed, no scripts
 /// but our own (the signature pad).
-async fn staff_headers(mut response: Response) -> Response {
+pub(super) async fn staff_headers(State(state): State<Arc<AppState>>, mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, state.staff_policy.clone());
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
