@@ -2,7 +2,7 @@
 //! archive of SELLO_BENCH_DOCS issued authorisations (100,000 by default)
 //! for SELLO_BENCH_FAMILIES beneficiaries (51,717, Red de Oportunidades'
 //! count of households), then the padrón of the year: the scan of the
-//! archive, and the whole issuance (scan, 21 tomos rendered, signed and
+//! archive, and the whole issuance (scan, 42 tomos rendered, two at a time, signed and
 //! stored). Prints wall and CPU time and the process's peak memory.
 //!
 //! Seeding by real issuance would take this machine most of an hour, so

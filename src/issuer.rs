@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use crate::archive::{Archive, ArchiveError, IssueOrder, Issued, Office};
+use crate::archive::{Archive, ArchiveError, IssueOrder, Issued, Office, Reservation};
 use crate::config::Config;
 use crate::forms::FormSpec;
 use crate::keys::{OfficeKey, SigningKeys};
@@ -19,7 +19,7 @@ use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::pdf::TsaClient;
 use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
-use crate::signed_pdf::{IssueError, IssueRequest, LongTermSources, issue_long_term};
+use crate::signed_pdf::{IssueError, IssueRequest, IssuedDocument, LongTermSources, issue_long_term};
 
 /// What issues documents for the service.
 pub struct Issuer {
@@ -255,6 +255,71 @@ impl Issuer {
             .await?;
         self.count_issued(archive, order, &issued);
         Ok(issued)
+    }
+
+    /// Starts rendering and signing, on rayon's pool, the document `order`
+    /// took the folio of as `reservation`, with `renderer` (the archive
+    /// office's, see [`Issuer::renderer_for`]); [`Archive::finish_issue`]
+    /// then stores it. Unlike [`Issuer::issue`] it holds no thread of the
+    /// caller, so one task can have several documents rendering at once,
+    /// one a core: a long register's tomos.
+    pub fn start_rendering(
+        &self,
+        renderer: Arc<Renderer>,
+        order: &IssueOrder<'_>,
+        reservation: &Reservation,
+        signer: (&str, &str),
+    ) -> impl std::future::Future<Output = Result<IssuedDocument, IssueError>> + Send + 'static {
+        let (keys, base_url) = (Arc::clone(&self.keys), self.base_url.clone());
+        let (timestamps, long_term) = (self.timestamps.clone(), self.long_term.clone());
+        let (form, data, issued_at) = (order.form.clone(), order.data.clone(), order.issued_at);
+        let (endorsements, on_paper) = (order.endorsements.clone(), order.on_paper.clone());
+        let hand_signatures = order
+            .draft
+            .as_ref()
+            .map_or_else(Vec::new, |d| d.hand_signatures.to_vec());
+        let (folio, citations) = (reservation.folio.to_string(), reservation.citations.clone());
+        let (name, cargo) = (signer.0.to_owned(), signer.1.to_owned());
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        rayon::spawn(move || {
+            let work = || {
+                let request = IssueRequest {
+                    form: &form,
+                    data: &data,
+                    issued_at,
+                    folio: Some(folio),
+                    citations: &citations,
+                    signer: &name,
+                    cargo: &cargo,
+                    endorsements: &endorsements,
+                    hand_signatures: &hand_signatures,
+                    on_paper: &on_paper,
+                };
+                // Held until signed: a rotation waits for this signature.
+                let key = keys
+                    .for_signing()
+                    .map_err(|e| IssueError::Other(format!("clave de firma: {e}")))?;
+                issue_long_term(
+                    &renderer,
+                    &key,
+                    &base_url,
+                    &request,
+                    timestamps.as_ref(),
+                    long_term.as_deref(),
+                )
+            };
+            // A panic in rayon's pool would abort the process: it fails the
+            // document instead.
+            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        });
+        async move {
+            match outcome.await {
+                Ok(Ok(rendered)) => rendered,
+                Ok(Err(_)) | Err(_) => Err(IssueError::Other(
+                    "la emisión se interrumpió por un error interno".to_owned(),
+                )),
+            }
+        }
     }
 
     /// A draft's PDF for `archive`'s office, marked as such: no folio, no

@@ -117,21 +117,33 @@ impl Archive {
             }
             _ => render(&reservation),
         };
+        self.finish_issue(&reservation, order, rendered).await
+    }
+
+    /// The end of an issuance whose folio `reservation` took and whose PDF
+    /// was `rendered` (or failed to be): stored and committed, or the folio
+    /// annulled as a failed issuance.
+    pub async fn finish_issue(
+        &self,
+        reservation: &Reservation,
+        order: &IssueOrder<'_>,
+        rendered: Result<IssuedDocument, IssueError>,
+    ) -> Result<Issued, ArchiveError> {
         let document = match rendered {
             Ok(document) => document,
             Err(error) => {
-                self.abandon(&reservation, &format!("emisión fallida: {error}"))
+                self.abandon(reservation, &format!("emisión fallida: {error}"))
                     .await?;
                 return Err(error.into());
             }
         };
-        match self.complete(&reservation, order, &document).await {
+        match self.complete(reservation, order, &document).await {
             Ok(record) => Ok(Issued::New {
                 record,
                 document: Box::new(document),
             }),
             Err(error) => {
-                self.abandon(&reservation, &format!("emisión fallida: {error}"))
+                self.abandon(reservation, &format!("emisión fallida: {error}"))
                     .await?;
                 Err(error)
             }

@@ -17,10 +17,12 @@ use crate::forms::{Catalog, FormSpec};
 /// The form the padrón is issued with.
 pub const PADRON_FORM: &str = "padron-programa";
 
-/// The most rows a tomo lists. Half a lote padrón's tomo (`bulk::TOMO_ROWS`):
-/// this padrón's rows are wider (domicilio, servicio, folios), and a tomo of
-/// 5,000 took Typst about 650 MB where one of 2,500 stays near half of it.
-pub const TOMO_ROWS: usize = 2_500;
+/// The most rows a tomo lists. A quarter of a lote padrón's tomo
+/// (`bulk::TOMO_ROWS`): this padrón's rows are wider (domicilio, servicio,
+/// folios), and its tomos render two at a time, one a core
+/// (`version::TOMOS_AT_ONCE`), each holding Typst's memory of its layout
+/// (about 150 MB for 1,250 rows) until it is done.
+pub const TOMO_ROWS: usize = 1_250;
 
 /// The longest a cell of the padrón may be (its fields' limits).
 const CELL_MAX: usize = 600;

@@ -7,14 +7,20 @@
 //! replaces the version before through the archive's own replacement,
 //! which keeps the old one, says by which it was replaced and logs it.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use crate::archive::{Archive, ArchiveError, DocumentRecord, IssueOrder, Issued, sha256_hex};
+use crate::archive::{Archive, ArchiveError, DocumentRecord, IssueOrder, Issued, Reservation, sha256_hex};
 use crate::forms::{FormSpec, StepKind, StepTaker, fill_signers};
 use crate::issuer::Issuer;
 use crate::render::Endorsement;
+use crate::signed_pdf::{IssueError, IssuedDocument};
 
 /// Who issues a register, and how.
 pub struct Issuing<'a> {
@@ -54,6 +60,63 @@ pub struct Version {
     pub new: bool,
     /// The folios of the version it replaced.
     pub replaced: Vec<String>,
+}
+
+/// How many tomos render at once: one a core on two cores. Each holds
+/// Typst's memory of its own layout (see `padron::TOMO_ROWS`).
+const TOMOS_AT_ONCE: usize = 2;
+
+/// A tomo whose folio is taken, rendering on rayon's pool.
+struct Rendering {
+    index: usize,
+    key: String,
+    data: Value,
+    endorsements: Vec<Endorsement>,
+    reservation: Reservation,
+    rendered: Pin<Box<dyn Future<Output = Result<IssuedDocument, IssueError>> + Send>>,
+}
+
+impl Rendering {
+    /// Waits for its PDF and stores it, or annuls its folio if it failed.
+    async fn finish(
+        self,
+        issuing: &Issuing<'_>,
+        form: &FormSpec,
+        tomos: &mut [Option<DocumentRecord>],
+        new: &mut bool,
+    ) -> Result<(), ArchiveError> {
+        let rendered = self.rendered.await;
+        let order = order(issuing, form, &self.data, &self.key, self.endorsements);
+        let issued = issuing
+            .archive
+            .finish_issue(&self.reservation, &order, rendered)
+            .await?;
+        issuing.issuer.count_issued(issuing.archive, &order, &issued);
+        *new |= matches!(issued, Issued::New { .. });
+        tomos[self.index] = Some(issued.record().clone());
+        Ok(())
+    }
+}
+
+/// The order that issues a tomo with `data` under `key`.
+fn order<'a>(
+    issuing: &Issuing<'a>,
+    form: &'a FormSpec,
+    data: &'a Value,
+    key: &'a str,
+    endorsements: Vec<Endorsement>,
+) -> IssueOrder<'a> {
+    IssueOrder {
+        form,
+        data,
+        issued_at: issuing.at,
+        actor: issuing.actor,
+        expediente_id: None,
+        idempotency_key: Some(key),
+        draft: None,
+        endorsements,
+        on_paper: Vec::new(),
+    }
 }
 
 /// The key all versions of a register share, and this content's.
@@ -99,46 +162,81 @@ pub async fn issue(issuing: &Issuing<'_>, register: Register<'_>) -> Result<Vers
         .map(|(_, record)| record)
         .collect();
     let replaces: Vec<String> = superseded.iter().map(|r| r.folio.clone()).collect();
-    let mut tomos = Vec::with_capacity(count);
+    let renderer = issuing
+        .issuer
+        .renderer_for(issuing.archive)
+        .await
+        .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
+    let signer = (issuing.name, issuing.cargo);
+    let mut tomos: Vec<Option<DocumentRecord>> = vec![None; count];
+    let mut rendering: VecDeque<Rendering> = VecDeque::new();
     let mut new = false;
+    let mut failure = None;
     for (index, mut data) in register.tomos.enumerate() {
         let key = format!("{prefix}{content}-{}-{count}", index + 1);
         // Asked again with the same content: the tomo already issued.
         if let Some((_, record)) = before.iter().find(|(k, _)| *k == key) {
             if !record.status.is_current() {
-                return Err(ArchiveError::Refused(format!(
+                failure = Some(ArchiveError::Refused(format!(
                     "el tomo {} de este registro se emitió como {}, que hoy está {}; anúlelo o reemplácelo a mano",
                     index + 1,
                     record.folio,
                     record.status
                 )));
+                break;
             }
-            tomos.push(record.clone());
+            tomos[index] = Some(record.clone());
             continue;
+        }
+        // A core for each tomo rendering: wait for the oldest to end.
+        if rendering.len() >= TOMOS_AT_ONCE
+            && let Some(oldest) = rendering.pop_front()
+            && let Err(error) = oldest.finish(issuing, register.form, &mut tomos, &mut new).await
+        {
+            failure = Some(error);
+            break;
         }
         data["version"] = json!(number);
         if !replaces.is_empty() {
             data["reemplaza"] = json!(replaces.join(", "));
         }
         let (data, endorsements) = signed(issuing, register.form, data);
-        let order = IssueOrder {
-            form: register.form,
-            data: &data,
-            issued_at: issuing.at,
-            actor: issuing.actor,
-            expediente_id: None,
-            idempotency_key: Some(&key),
-            draft: None,
-            endorsements,
-            on_paper: Vec::new(),
-        };
-        let issued = issuing
-            .issuer
-            .issue(issuing.archive, &order, (issuing.name, issuing.cargo))
-            .await?;
-        new |= matches!(issued, Issued::New { .. });
-        tomos.push(issued.record().clone());
+        // Folios are taken one by one, so the tomos' follow their order.
+        let order = order(issuing, register.form, &data, &key, endorsements.clone());
+        match issuing.archive.reserve(&order).await {
+            Ok(Ok(reservation)) => {
+                let rendered =
+                    issuing
+                        .issuer
+                        .start_rendering(Arc::clone(&renderer), &order, &reservation, signer);
+                rendering.push_back(Rendering {
+                    index,
+                    key,
+                    data,
+                    endorsements,
+                    reservation,
+                    rendered: Box::pin(rendered),
+                });
+            }
+            // The same tomo, issued by someone asking at the same time.
+            Ok(Err(existing)) => tomos[index] = Some(existing),
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        }
     }
+    // Those already rendering end issued or annulled, even after a failure:
+    // no folio stays reserved.
+    while let Some(oldest) = rendering.pop_front() {
+        if let Err(error) = oldest.finish(issuing, register.form, &mut tomos, &mut new).await {
+            failure.get_or_insert(error);
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let tomos: Vec<DocumentRecord> = tomos.into_iter().flatten().collect();
     // Each tomo of the version before is replaced by the one in its place,
     // or by the last when the register shrank.
     for (index, old) in superseded.iter().enumerate() {

@@ -141,6 +141,10 @@ impl Renderer {
         // Drop memoised results that recent documents did not reuse; after
         // a large table (a tomo of a padrón), all of them: its hundreds of
         // MB would otherwise stay for the next documents, tomo after tomo.
+        // Another tomo being laid out at the same time (they render two at
+        // a time) loses what it had memoised so far, and may lay some of it
+        // out again: keeping it would hold a finished tomo's memory beside
+        // the two being laid out.
         comemo::evict(if large { 0 } else { MEMO_MAX_AGE });
         result
     }

@@ -239,6 +239,12 @@ async fn a_padron_in_several_tomos_lists_each_row_once_and_a_new_size_replaces_t
             .await
             .expect("padrón issued");
     assert_eq!((rows, first.number, first.tomos.len()), (25, 1, 3));
+    // Two tomos render at once, yet each took its folio in turn.
+    let ids: Vec<i64> = first.tomos.iter().map(|t| t.row_id).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "tomos out of folio order: {ids:?}"
+    );
     let mut listed = Vec::new();
     for (index, tomo) in first.tomos.iter().enumerate() {
         let data = data_of(tomo);

@@ -258,6 +258,22 @@ pub fn qpdf_check(pdf: &[u8]) -> Result<(), String> {
     }
 }
 
+/// The structure types of the PDF's tag tree (`Table`, `TH`, `P`…), each
+/// once, read from qpdf's uncompressed rewrite of it.
+pub fn structure_types(pdf: &[u8]) -> std::collections::BTreeSet<String> {
+    let file = write_temp(pdf);
+    let path = file.path().to_str().expect("utf-8 temp path");
+    let output = run_tool("qpdf", &["--qdf", "--object-streams=disable", path, "-"]);
+    assert!(output.status.success(), "qpdf failed");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.split("/S /")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_alphanumeric()).next())
+        .filter(|kind| !kind.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The bytes of a file attached to the PDF, read back by qpdf.
 pub fn attachment(pdf: &[u8], name: &str) -> Option<Vec<u8>> {
     let file = write_temp(pdf);

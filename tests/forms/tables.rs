@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{example, page_count, page_text, render};
+use crate::helpers::{example, page_count, page_text, render, structure_types};
 
 fn padron(rows: usize) -> Value {
     let mut data = example("padron-beneficiarios");
@@ -44,5 +44,18 @@ fn a_long_padron_repeats_its_header_and_never_splits_a_row() {
             texts[page].contains(&format!("Calle Prolongación Ignacio Zaragoza número {i}, interior B, entre Calle Miguel Hidalgo y Costilla y Calle José María Morelos y Pavón, a espaldas del mercado municipal y frente a la cancha de usos múltiples, Colonia Centro Histórico, Localidad {i}")),
             "row {i} is split across pages"
         );
+    }
+}
+
+#[test]
+fn a_padron_is_a_table_to_a_screen_reader() {
+    // Striped like a grid, tagged as a table: its header cells head each
+    // column. Drawn with a grid it was tagged as loose divisions, which
+    // PDF/UA's checks let pass.
+    for id in ["padron-programa", "padron-lote", "padron-beneficiarios"] {
+        let kinds = structure_types(&render(id, &example(id)));
+        for kind in ["Table", "TR", "TH", "TD"] {
+            assert!(kinds.contains(kind), "{id}: no {kind} in {kinds:?}");
+        }
     }
 }
