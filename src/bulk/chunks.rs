@@ -104,8 +104,7 @@ pub async fn reserve_lote(
     if let Some(last) = chunks.last() {
         order.rows.retain(|row| count(row.line) > last.last_line);
     }
-    let mut next = chunks.len() as i64;
-    for rows in order.rows.chunks(CHUNK_ROWS) {
+    for (next, rows) in (chunks.len() as i64..).zip(order.rows.chunks(CHUNK_ROWS)) {
         if lotes::is_finished(&store, lote.id).await? {
             return Ok(false);
         }
@@ -125,7 +124,6 @@ pub async fn reserve_lote(
         lotes::record_outcomes(&store, lote.id, &done).await?;
         let (first, last) = (rows[0].line, rows[rows.len() - 1].line);
         add_chunk(&store, lote, next, count(first), count(last)).await?;
-        next += 1;
         chunk_ready();
     }
     mark_reserved(&store, lote.id).await?;

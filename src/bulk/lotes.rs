@@ -386,7 +386,9 @@ pub async fn pending_rows_within(
     first: i64,
     last: i64,
 ) -> Result<Vec<ReadyRow>, LoteError> {
-    let rows: Vec<(i64, String, Option<String>, String, Option<i64>)> = sqlx::query_as(
+    // Line, data, expediente, key and the document reserved for it.
+    type StoredRow = (i64, String, Option<String>, String, Option<i64>);
+    let rows: Vec<StoredRow> = sqlx::query_as(
         "SELECT line, data, expediente, row_key, document_id FROM lote_rows \
          WHERE lote_id = $1 AND outcome IS NULL AND line >= $2 AND line <= $3 ORDER BY line",
     )

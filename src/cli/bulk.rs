@@ -1,5 +1,8 @@
 //! `sello bulk <form> --input <file.csv|file.xlsx>`: one signed, archived
 //! document per valid row, with a progress bar; every bad row reported.
+//! Long because the command also writes what a clerk takes away from a
+//! run (the errors file, the listado, the merged PDF and the padrón), each
+//! a few lines around the library call that makes it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -9,6 +9,9 @@
 //! and then, so that work whose instance died (its lease ran out) or was
 //! cut short by a restart is taken over and finished, with the folios it
 //! had reserved.
+//! Long because each way a lote's job can end (done, refused, retried,
+//! given up, stranded by a death between steps) is handled here, beside
+//! the loop that claims the jobs, so that no lote is left running.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};

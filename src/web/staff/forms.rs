@@ -240,13 +240,9 @@ async fn answering(
     let derivacion = &seen.0;
     let data: Value = serde_json::from_str(&derivacion.data).unwrap_or_default();
     filled.insert("derivacion".into(), Value::String(referral.folio.clone()));
-    for (to, from) in [
-        ("usuario", "usuario"),
-        ("unidad_origen", "unidad_origen"),
-        ("beneficio", "beneficio"),
-    ] {
-        if let Some(value) = data.get(from) {
-            filled.insert(to.into(), value.clone());
+    for field in ["usuario", "unidad_origen", "beneficio"] {
+        if let Some(value) = data.get(field) {
+            filled.insert(field.into(), value.clone());
         }
     }
     if let Some(name) = data
