@@ -25,6 +25,7 @@ pub const NOT_BLOB_COLUMNS: &[(&str, &str)] = &[
     ("documents", "data_sha256"),
     ("sessions", "token_sha256"),
     ("api_tokens", "token_sha256"),
+    ("sso_logins", "state_sha256"),
 ];
 
 /// A row that points at a blob.

@@ -27,6 +27,13 @@ const OFFICE: &str = "DIF-SLP";
 /// its reservation by hand.
 async fn prepared_lote(service: &Service, csv: &[u8]) -> LoteRecord {
     let (clerk, _) = service.user(OFFICE, "captura.reservas", Role::Capturista).await;
+    // An office that lets its capturistas prepare lotes.
+    service
+        .state
+        .accounts
+        .set_preparers_bulk(OFFICE, true)
+        .await
+        .expect("allowed");
     let upload = Upload {
         form_id: "carta-compromiso".into(),
         file_name: "familias.csv".into(),

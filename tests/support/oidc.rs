@@ -1,6 +1,6 @@
 //! A real OpenID provider on loopback: oidc-provider (a certified
 //! implementation, installed from npm by `scripts/test`, which exports
-//! `SELLO_TEST_OIDC_MODULES`) running `tests/support/oidc/provider.mjs`
+//! `OIDC_PROVIDER_MODULES`) running `tests/support/oidc/provider.mjs`
 //! under Node.js, with one confidential client and the accounts `ana`
 //! (groups `dif-firmantes`) and `beto` (groups `mantenimiento`). A
 //! person's side of the login is [`ProviderBrowser`]: an HTTP client that
@@ -29,8 +29,8 @@ pub struct Provider {
 impl Provider {
     /// The provider, with Sello's callback at `base_url` registered.
     pub fn start(base_url: &str) -> Self {
-        let modules = std::env::var("SELLO_TEST_OIDC_MODULES").unwrap_or_else(|_| {
-            panic!("SELLO_TEST_OIDC_MODULES names oidc-provider's node_modules; ./scripts/test installs it from npm")
+        let modules = std::env::var("OIDC_PROVIDER_MODULES").unwrap_or_else(|_| {
+            panic!("OIDC_PROVIDER_MODULES names oidc-provider's node_modules; ./scripts/test installs it from npm")
         });
         // The script beside its modules: Node resolves an import from the
         // importing file's folder, so the folder holds a link to them.
