@@ -450,7 +450,7 @@ async fn taken(service: &Service) -> (i64, i64) {
 }
 
 /// The lote `id` as the API shows it to `token`, once it is finished.
-async fn finished(service: &Service, token: &str, id: &str) -> Value {
+pub(crate) async fn finished(service: &Service, token: &str, id: &str) -> Value {
     let mut progress = Value::Null;
     for _ in 0..600 {
         progress = service

@@ -158,17 +158,7 @@ async fn the_same_sheet_after_a_failed_lote_does_not_adopt_its_folios(fixture: &
         started.text()
     );
     let id = started.json()["id"].as_str().expect("id").to_owned();
-    let mut progress = json!({});
-    for _ in 0..600 {
-        progress = service
-            .api("GET", &format!("/api/v1/lotes/{id}"), Some(&token), None)
-            .await
-            .json();
-        if progress["finished"] == true {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let progress = crate::api_lotes::finished(&service, &token, &id).await;
     assert_eq!(progress["finished"], true, "{progress}");
     assert_eq!(progress["documents"], 6, "{progress}");
 

@@ -401,17 +401,7 @@ async fn a_lote_issued_to_the_end_is_sent_as_lote_finished(fixture: &Fixture) {
         started.text()
     );
     let id = started.json()["id"].as_str().expect("id").to_owned();
-    let mut progress = json!({});
-    for _ in 0..600 {
-        progress = service
-            .api("GET", &format!("/api/v1/lotes/{id}"), Some(&signer), None)
-            .await
-            .json();
-        if progress["finished"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let progress = crate::api_lotes::finished(&service, &signer, &id).await;
     assert_eq!(
         (progress["finished"].clone(), progress["documents"].clone()),
         (json!(true), json!(3)),
