@@ -18,7 +18,7 @@ use crate::keys::{OfficeKey, SigningKeys};
 use crate::metrics::Metrics;
 use crate::office::Country;
 use crate::pdf::TsaClient;
-use crate::render::{DocumentContext, RenderError, Rendered, Renderer};
+use crate::render::{CitedDocument, DocumentContext, Endorsement, RenderError, Rendered, Renderer};
 use crate::signed_pdf::{IssueError, IssueRequest, IssuedDocument, LongTermSources, issue_long_term};
 
 /// What issues documents for the service.
@@ -225,19 +225,8 @@ impl Issuer {
             .map_err(|e| ArchiveError::Issue(IssueError::Other(format!("generador de PDF: {e}"))))?;
         let issued = archive
             .issue(order, |reservation| {
-                let request = IssueRequest {
-                    form: order.form,
-                    // As stored with the folio: with what the archive recorded in it.
-                    data: &reservation.data,
-                    issued_at: order.issued_at,
-                    folio: Some(reservation.folio.to_string()),
-                    citations: &reservation.citations,
-                    signer: signer.0,
-                    cargo: signer.1,
-                    endorsements: &order.endorsements,
-                    hand_signatures: order.draft.as_ref().map_or(&[][..], |d| &d.hand_signatures),
-                    on_paper: &order.on_paper,
-                };
+                let reserved = ReservedDocument::new(order, reservation, signer);
+                let request = reserved.request(order.form);
                 // Held until signed: a rotation waits for this signature.
                 let key = self
                     .keys
@@ -272,29 +261,14 @@ impl Issuer {
     ) -> impl std::future::Future<Output = Result<IssuedDocument, IssueError>> + Send + 'static {
         let (keys, base_url) = (Arc::clone(&self.keys), self.base_url.clone());
         let (timestamps, long_term) = (self.timestamps.clone(), self.long_term.clone());
-        let (form, data, issued_at) = (order.form.clone(), order.data.clone(), order.issued_at);
-        let (endorsements, on_paper) = (order.endorsements.clone(), order.on_paper.clone());
-        let hand_signatures = order
-            .draft
-            .as_ref()
-            .map_or_else(Vec::new, |d| d.hand_signatures.to_vec());
-        let (folio, citations) = (reservation.folio.to_string(), reservation.citations.clone());
-        let (name, cargo) = (signer.0.to_owned(), signer.1.to_owned());
+        let (form, reserved) = (
+            order.form.clone(),
+            ReservedDocument::new(order, reservation, signer),
+        );
         let (done, outcome) = tokio::sync::oneshot::channel();
         rayon::spawn(move || {
             let work = || {
-                let request = IssueRequest {
-                    form: &form,
-                    data: &data,
-                    issued_at,
-                    folio: Some(folio),
-                    citations: &citations,
-                    signer: &name,
-                    cargo: &cargo,
-                    endorsements: &endorsements,
-                    hand_signatures: &hand_signatures,
-                    on_paper: &on_paper,
-                };
+                let request = reserved.request(&form);
                 // Held until signed: a rotation waits for this signature.
                 let key = keys
                     .for_signing()
@@ -339,5 +313,57 @@ impl Issuer {
         let context =
             DocumentContext::draft(self.now_in(archive.office())).with_hand_signatures(hand_signatures);
         tokio::task::block_in_place(|| renderer.render(form, data, &context))
+    }
+}
+
+/// What a document whose folio the archive reserved is rendered with,
+/// owned, so that it can move to the thread that renders it: the data,
+/// folio and citations recorded with the folio, who signs, and what its
+/// order prints of its workflow.
+pub struct ReservedDocument {
+    data: Value,
+    issued_at: DateTime<Tz>,
+    folio: String,
+    citations: Vec<CitedDocument>,
+    signer: String,
+    cargo: String,
+    endorsements: Vec<Endorsement>,
+    hand_signatures: Vec<(String, Vec<u8>)>,
+    on_paper: Vec<String>,
+}
+
+impl ReservedDocument {
+    /// The document of `order` whose folio `reservation` took, signed for
+    /// `signer` (name, cargo).
+    pub fn new(order: &IssueOrder<'_>, reservation: &Reservation, signer: (&str, &str)) -> Self {
+        Self {
+            // As stored with the folio: with what the archive recorded in
+            // it, so what is printed is what is stored.
+            data: reservation.data.clone(),
+            issued_at: order.issued_at,
+            folio: reservation.folio.to_string(),
+            citations: reservation.citations.clone(),
+            signer: signer.0.to_owned(),
+            cargo: signer.1.to_owned(),
+            endorsements: order.endorsements.clone(),
+            hand_signatures: (order.draft.as_ref()).map_or_else(Vec::new, |d| d.hand_signatures.clone()),
+            on_paper: order.on_paper.clone(),
+        }
+    }
+
+    /// The request that renders and signs it as `form`, its order's.
+    pub fn request<'a>(&'a self, form: &'a FormSpec) -> IssueRequest<'a> {
+        IssueRequest {
+            form,
+            data: &self.data,
+            issued_at: self.issued_at,
+            folio: Some(self.folio.clone()),
+            signer: &self.signer,
+            cargo: &self.cargo,
+            endorsements: &self.endorsements,
+            hand_signatures: &self.hand_signatures,
+            on_paper: &self.on_paper,
+            citations: &self.citations,
+        }
     }
 }

@@ -45,6 +45,11 @@ const DRAFT_COLUMNS: &str = "d.id, d.public_id, d.form, d.data, d.created_by, u.
      (SELECT x.public_id FROM documents x WHERE x.id = d.document_id) AS document_public_id, d.step, d.replaces, \
      (SELECT r.public_id FROM documents r WHERE r.id = d.replaces) AS replaces_public_id";
 
+/// The key of a return's audit event that says the saves after it record
+/// the fields they change (`borrador.modificado`, `campos`): without it,
+/// what changed since that return is not known.
+pub(super) const CHANGES_RECORDED: &str = "cambios_registrados";
+
 /// Who changed a draft and the labels of the fields they changed.
 #[derive(Debug, Clone, Copy)]
 pub struct DraftEdit<'a> {
@@ -124,6 +129,42 @@ impl Archive {
             }
         };
         Ok(id)
+    }
+
+    /// The labels of the fields of draft `draft_id` (its key) changed
+    /// since it was last returned, in the order first changed: empty when
+    /// the record shows nothing changed. `None` when it was never returned
+    /// or its return predates the recording of changes: then nothing is
+    /// known.
+    pub async fn changed_since_return(&self, draft_id: i64) -> Result<Option<Vec<String>>, ArchiveError> {
+        let events = self.draft_events(draft_id).await?;
+        let Some(at) = events.iter().rposition(|e| e.action == "borrador.rechazado") else {
+            return Ok(None);
+        };
+        let details = |event: &super::AuditEvent| -> Value {
+            serde_json::from_str(&event.details).unwrap_or(Value::Null)
+        };
+        if details(&events[at])[CHANGES_RECORDED] != Value::Bool(true) {
+            return Ok(None);
+        }
+        let mut changed: Vec<String> = Vec::new();
+        for event in events[at + 1..]
+            .iter()
+            .filter(|e| e.action == "borrador.modificado")
+        {
+            let details = details(event);
+            for label in details["campos"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !changed.iter().any(|c| c == label) {
+                    changed.push(label.to_owned());
+                }
+            }
+        }
+        Ok(Some(changed))
     }
 
     /// Starts the correction of an issued document: a draft with its data,

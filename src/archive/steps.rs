@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::audit::AUDIT_COLUMNS;
 use super::audit::{NewEvent, append_event};
+use super::drafts::CHANGES_RECORDED;
 use super::{Archive, ArchiveError};
 use crate::db::Tx;
 use crate::forms::Action;
@@ -322,11 +323,18 @@ pub(super) async fn close_signed_draft(
 
 /// What the audit trail says of a step; a taker from another office is
 /// named with it, and only then, so the events of an office's own staff
-/// read as they always did.
+/// read as they always did. A return says that the saves after it record
+/// the fields they change ([`CHANGES_RECORDED`]): returns recorded before
+/// they did say nothing, and nothing is known of what changed after them.
 fn step_details(step: &Move<'_>, from: Option<&str>) -> serde_json::Value {
     let mut details = json!({"paso": step.from, "siguiente": step.to, "motivo": step.note});
-    if let (Some(from), serde_json::Value::Object(fields)) = (from, &mut details) {
-        fields.insert("desde_oficina".into(), from.into());
+    if let serde_json::Value::Object(fields) = &mut details {
+        if let Some(from) = from {
+            fields.insert("desde_oficina".into(), from.into());
+        }
+        if step.action == Action::Rechazado {
+            fields.insert(CHANGES_RECORDED.into(), true.into());
+        }
     }
     details
 }

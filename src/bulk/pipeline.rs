@@ -28,11 +28,12 @@ use crate::archive::{
     Archive, ArchiveError, DocumentRecord, IssueOrder, NamedPerson, Reservation, persons_in,
 };
 use crate::forms::{FormSpec, IssueDate, validate};
+use crate::issuer::ReservedDocument;
 use crate::keys::{OfficeKey, SigningKeys};
 use crate::pdf::TsaClient;
 use crate::public_id::PublicId;
 use crate::render::Renderer;
-use crate::signed_pdf::{IssueRequest, LongTermSources, issue_long_term};
+use crate::signed_pdf::{LongTermSources, issue_long_term};
 
 /// What tells a run the time: each row is dated the moment its folio is
 /// taken, as read from it (the system's clock, or a test's).
@@ -445,9 +446,9 @@ impl BulkIssuer {
             Ok(reservation) => reservation,
             Err(outcome) => return outcome,
         };
-        let folio = reservation.folio.to_string();
         // The date its reservation recorded, here or in another instance.
         let issued_at = reservation.issued_at.with_timezone(&self.issued_at.timezone());
+        let order = self.order(&form, &row, issued_at);
         let permit = rendering.acquire().await;
         let rendered = {
             let (renderer, keys, base_url, timestamps, long_term) = (
@@ -457,24 +458,10 @@ impl BulkIssuer {
                 self.timestamps.clone(),
                 self.long_term.clone(),
             );
-            // As stored with its folio (what the archive recorded in it too).
-            let (form, data) = (Arc::clone(&form), reservation.data.clone());
-            let on_paper = self.order(&form, &row, issued_at).on_paper;
-            let (signer, cargo, folio) = (self.signer.clone(), self.cargo.clone(), folio.clone());
-            let citations = reservation.citations.clone();
+            let reserved = ReservedDocument::new(&order, &reservation, (&self.signer, &self.cargo));
+            let form = Arc::clone(&form);
             on_render_pool(move || {
-                let request = IssueRequest {
-                    form: &form,
-                    data: &data,
-                    issued_at,
-                    folio: Some(folio),
-                    signer: &signer,
-                    cargo: &cargo,
-                    endorsements: &[],
-                    hand_signatures: &[],
-                    on_paper: &on_paper,
-                    citations: &citations,
-                };
+                let request = reserved.request(&form);
                 // Held until signed: a rotation waits for this signature.
                 let key = keys
                     .for_signing()
@@ -507,7 +494,7 @@ impl BulkIssuer {
         };
         match self
             .archive
-            .complete_in_batch(&reservation, &self.order(&form, &row, issued_at), &document)
+            .complete_in_batch(&reservation, &order, &document)
             .await
         {
             Ok(record) => RowOutcome::Issued(IssuedRow::of(&row, &form, record)),

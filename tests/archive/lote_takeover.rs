@@ -2,8 +2,9 @@
 //! one database (either engine): a chunk holder cut off (its lease ran out,
 //! as when its process is paused) that resumes while another finishes the
 //! same chunk; a reservation that died partway and is resumed elsewhere;
-//! a lote whose job gave up, which ends failed and frees its office; and
-//! each row dated the day it is issued, not the day the lote was uploaded.
+//! a row a cut-off holder failed and its successor issued; a lote whose
+//! job gave up, which ends failed and frees its office; and each row dated
+//! the day it is issued, not the day the lote was uploaded.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,13 +12,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::TimeZone as _;
+use sello::archive::DocumentRecord;
 use sello::bulk::chunks::{self, CHUNK_JOB, CHUNK_ROWS};
 use sello::bulk::lotes::{self, LOTE_JOB, LoteRecord, NewLote};
-use sello::bulk::{Mapping, ReadyRow, Responsible, RowOutcome, RunOrder, prepare, read_csv, row_key};
+use sello::bulk::{
+    Clock, Mapping, ReadyRow, Responsible, RowOutcome, RowProblem, RunOrder, prepare, read_csv, row_key,
+};
 use sello::forms::FormSpec;
 use sello::issuer::Issuer;
 use sello::public_id::PublicId;
-use sello::queue::{Queue, QueueError};
+use sello::queue::{Claimed, Queue, QueueError};
 use serde_json::{Value, json};
 
 use crate::Fixture;
@@ -70,30 +74,91 @@ async fn new_lote(
     lotes::lote_by_id(store, id).await.expect("read").expect("lote")
 }
 
-/// What a job of `lote` runs with, as an instance sets it up.
-fn order<'a>(
-    lote: &'a LoteRecord,
-    form: &Arc<FormSpec>,
-    rows: Vec<ReadyRow>,
-    clock: Option<sello::bulk::Clock>,
-) -> RunOrder<'a> {
-    RunOrder {
-        form: Arc::clone(form),
-        rows,
-        responsible: Responsible {
-            name: &lote.signer,
-            cargo: &lote.cargo,
-            actor: &lote.actor,
-        },
-        issued_at: lote.issued_at,
-        clock,
-        on_paper: lote.on_paper,
-        workers: Some(2),
+/// Who signs and issues the lote's documents, as its upload recorded.
+fn responsible(lote: &LoteRecord) -> Responsible<'_> {
+    Responsible {
+        name: &lote.signer,
+        cargo: &lote.cargo,
+        actor: &lote.actor,
     }
 }
 
-fn issuer(fixture: &Fixture) -> Issuer {
-    Issuer::new(&crate::config(), fixture.key.clone()).expect("issuer")
+/// A lote and what an instance runs its jobs with.
+struct Run<'f> {
+    fixture: &'f Fixture,
+    issuer: Issuer,
+    /// The data folder, where the office's bulk lock is taken.
+    data_dir: tempfile::TempDir,
+    form: Arc<FormSpec>,
+    lote: LoteRecord,
+}
+
+impl<'f> Run<'f> {
+    /// The lote of `rows` as an upload stores it, dated `issued_at`.
+    async fn new(
+        fixture: &'f Fixture,
+        form: Arc<FormSpec>,
+        rows: &[ReadyRow],
+        issued_at: chrono::DateTime<chrono_tz::Tz>,
+    ) -> Self {
+        Self {
+            fixture,
+            issuer: Issuer::new(&crate::config(), fixture.key.clone()).expect("issuer"),
+            data_dir: tempfile::tempdir().expect("temp"),
+            lote: new_lote(fixture, &form, rows, issued_at).await,
+            form,
+        }
+    }
+
+    /// What a job of the lote runs `rows` with, each dated by `clock`
+    /// when there is one.
+    fn order(&self, rows: Vec<ReadyRow>, clock: Option<Clock>) -> RunOrder<'_> {
+        RunOrder {
+            form: Arc::clone(&self.form),
+            rows,
+            responsible: responsible(&self.lote),
+            issued_at: self.lote.issued_at,
+            clock,
+            on_paper: self.lote.on_paper,
+            workers: Some(2),
+        }
+    }
+
+    /// Reserves the folios of the rows in no chunk yet, as the lote's job
+    /// does, until `stop` says; whether it reserved them all.
+    async fn reserve(&self, stop: &(dyn Fn() -> bool + Send + Sync), clock: Option<Clock>) -> bool {
+        let store = self.fixture.archive.store();
+        let rows = chunks::unchunked_rows(store, self.lote.id).await.expect("rows");
+        chunks::reserve_lote(
+            &self.issuer,
+            self.fixture.archive.clone(),
+            self.data_dir.path(),
+            &self.lote,
+            self.order(rows, clock),
+            stop,
+            &|| {},
+        )
+        .await
+        .expect("reserving")
+    }
+
+    /// The words `record`'s PDF prints, one space apart.
+    async fn printed_words(&self, record: &DocumentRecord) -> String {
+        let pdf = self.fixture.archive.pdf(record).await.expect("pdf");
+        let path = self.data_dir.path().join(format!("{}.pdf", record.id));
+        std::fs::write(&path, pdf).expect("write");
+        let text = crate::pdf_text(&path);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Issues `rows` of a chunk, as the chunk's job does.
+    async fn issue(&self, rows: Vec<ReadyRow>, clock: Option<Clock>) -> Vec<RowOutcome> {
+        let stop = AtomicBool::new(false);
+        let order = self.order(rows, clock);
+        chunks::issue_chunk(&self.issuer, self.fixture.archive.clone(), order, &stop, &|_| {})
+            .await
+            .expect("issued")
+    }
 }
 
 /// The office's documents: (number, folio, status, idempotency key, issued_on).
@@ -131,6 +196,21 @@ async fn numbers_by_line(fixture: &Fixture, lote: i64) -> Vec<(i64, i64)> {
     .expect("numbers")
 }
 
+/// Claims the next job of `kind` for `queue`'s holder with a lease that
+/// soon runs out, as a paused or dead holder's does.
+async fn claim_briefly(queue: &Queue, kind: &str) -> Claimed {
+    queue
+        .claim(kind, Duration::from_millis(100))
+        .await
+        .expect("claim")
+        .expect("a job")
+}
+
+/// Waits until a lease [`claim_briefly`] took has run out.
+async fn lease_runs_out() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 /// A chunk's holder whose lease ran out (its process paused, or cut off
 /// from the database) resumes while the instance that took the chunk over
 /// issues the same rows: both render, but each folio is completed once,
@@ -138,35 +218,18 @@ async fn numbers_by_line(fixture: &Fixture, lote: i64) -> Vec<(i64, i64)> {
 /// row is issued exactly once with the folio its place gave it, and the
 /// cut-off holder can no longer record anything in the queue.
 async fn a_cut_off_chunk_holder_and_its_successor_issue_each_row_once(fixture: &Fixture) {
-    let data_dir = tempfile::tempdir().expect("temp");
-    let issuer = issuer(fixture);
     let store = fixture.archive.store().clone();
     let (form, ready) = carta_rows(6);
-    let lote = new_lote(fixture, &form, &ready, crate::at(22)).await;
-    let rows = chunks::unchunked_rows(&store, lote.id).await.expect("rows");
-    let reserved = chunks::reserve_lote(
-        &issuer,
-        fixture.archive.clone(),
-        data_dir.path(),
-        &lote,
-        order(&lote, &form, rows, None),
-        &|| false,
-        &|| {},
-    )
-    .await
-    .expect("reserved");
-    assert!(reserved);
+    let run = Run::new(fixture, form, &ready, crate::at(22)).await;
+    let lote = &run.lote;
+    assert!(run.reserve(&|| false, None).await);
 
     // The first holder claims the chunk and is cut off past its lease;
     // the second takes it over.
     let first = Queue::with_holder(store.clone(), "pausada");
     let second = Queue::with_holder(store.clone(), "sucesora");
-    let cut_off = first
-        .claim(CHUNK_JOB, Duration::from_millis(100))
-        .await
-        .expect("claim")
-        .expect("the chunk");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cut_off = claim_briefly(&first, CHUNK_JOB).await;
+    lease_runs_out().await;
     let taken_over = second
         .claim(CHUNK_JOB, Duration::from_secs(60))
         .await
@@ -176,19 +239,10 @@ async fn a_cut_off_chunk_holder_and_its_successor_issue_each_row_once(fixture: &
 
     // Both issue the chunk at once: the first resumes unaware.
     let chunk = cut_off.payload["chunk"].as_i64().expect("chunk");
-    let run = |rows: Vec<ReadyRow>| {
-        let (issuer, archive, lote, form) = (&issuer, fixture.archive.clone(), &lote, &form);
-        async move {
-            let stop = AtomicBool::new(false);
-            chunks::issue_chunk(issuer, archive, order(lote, form, rows, None), &stop, &|_| {})
-                .await
-                .expect("issued")
-        }
-    };
     let rows_first = chunks::chunk_rows(&store, lote.id, chunk).await.expect("rows");
     let rows_second = chunks::chunk_rows(&store, lote.id, chunk).await.expect("rows");
     assert_eq!(rows_first.len(), 6);
-    let (by_first, by_second) = tokio::join!(run(rows_first), run(rows_second));
+    let (by_first, by_second) = tokio::join!(run.issue(rows_first, None), run.issue(rows_second, None));
     // As each instance records what it saw.
     lotes::record_outcomes(&store, lote.id, &by_first)
         .await
@@ -277,42 +331,25 @@ crate::archive_conformance!(a_cut_off_chunk_holder_and_its_successor_issue_each_
 /// follow in row order with no gap, each chunk is enqueued once, and
 /// every row is filed in its family's expediente.
 async fn a_reservation_that_died_partway_is_resumed_in_row_order(fixture: &Fixture) {
-    let data_dir = tempfile::tempdir().expect("temp");
-    let issuer = issuer(fixture);
     let store = fixture.archive.store().clone();
     let total = CHUNK_ROWS + 5;
     let (form, ready) = carta_rows(total);
-    let lote = new_lote(fixture, &form, &ready, crate::at(22)).await;
+    let run = Run::new(fixture, form, &ready, crate::at(22)).await;
+    let lote = &run.lote;
 
     let dies = Queue::with_holder(store.clone(), "muere");
-    let job = dies
-        .claim(LOTE_JOB, Duration::from_millis(100))
-        .await
-        .expect("claim")
-        .expect("the lote's job");
+    let job = claim_briefly(&dies, LOTE_JOB).await;
     // It reserves the first chunk and three rows of the second, then stops
     // between two rows (a kill within a row's transaction rolls it back).
-    let rows = chunks::unchunked_rows(&store, lote.id).await.expect("rows");
     let taken = AtomicUsize::new(0);
     let stop = || taken.fetch_add(1, Ordering::SeqCst) >= CHUNK_ROWS + 3;
-    let finished = chunks::reserve_lote(
-        &issuer,
-        fixture.archive.clone(),
-        data_dir.path(),
-        &lote,
-        order(&lote, &form, rows, None),
-        &stop,
-        &|| {},
-    )
-    .await
-    .expect("reserving");
-    assert!(!finished);
+    assert!(!run.reserve(&stop, None).await);
     let after_death = documents(fixture).await;
     assert_eq!(after_death.len(), CHUNK_ROWS + 3);
     assert_eq!(chunks::chunks_of(&store, lote.id).await.expect("chunks").len(), 1);
 
     // Its lease runs out; another instance takes the job over.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    lease_runs_out().await;
     let successor = Queue::with_holder(store.clone(), "sucesora");
     let again = successor
         .claim(LOTE_JOB, Duration::from_secs(60))
@@ -322,18 +359,7 @@ async fn a_reservation_that_died_partway_is_resumed_in_row_order(fixture: &Fixtu
     assert_eq!((again.id, again.attempt), (job.id, 2));
     let rows = chunks::unchunked_rows(&store, lote.id).await.expect("rows");
     assert_eq!(rows.len(), 5, "only the rows not in a chunk");
-    let finished = chunks::reserve_lote(
-        &issuer,
-        fixture.archive.clone(),
-        data_dir.path(),
-        &lote,
-        order(&lote, &form, rows, None),
-        &|| false,
-        &|| {},
-    )
-    .await
-    .expect("reserving");
-    assert!(finished);
+    assert!(run.reserve(&|| false, None).await);
     successor.complete(&again, None).await.expect("complete");
     assert!(matches!(
         dies.complete(&job, None).await,
@@ -392,6 +418,63 @@ async fn a_reservation_that_died_partway_is_resumed_in_row_order(fixture: &Fixtu
 }
 crate::archive_conformance!(a_reservation_that_died_partway_is_resumed_in_row_order);
 
+/// A row the cut-off holder of its chunk failed, and the holder that took
+/// the chunk over then issued, is issued and no longer among the lote's
+/// problems: its errores.csv lists only what was not issued.
+async fn a_row_failed_by_a_cut_off_holder_and_issued_by_its_successor_loses_its_problem(fixture: &Fixture) {
+    let store = fixture.archive.store();
+    let (form, ready) = carta_rows(2);
+    let run = Run::new(fixture, form, &ready, crate::at(22)).await;
+    let lote = run.lote.id;
+    assert!(run.reserve(&|| false, None).await);
+
+    // The successor holds the chunk's rows while the cut-off holder, still
+    // running, records a failure of the first.
+    let rows = chunks::chunk_rows(store, lote, 0).await.expect("rows");
+    let failure = RowProblem {
+        line: rows[0].line,
+        column: String::new(),
+        message: "emisión fallida: se agotó el tiempo".into(),
+        person: None,
+    };
+    lotes::record_outcomes(store, lote, &[RowOutcome::Failed(failure)])
+        .await
+        .expect("recorded");
+    assert_eq!(lotes::problems(store, lote).await.expect("problems").len(), 1);
+
+    // The successor issues both rows and records them.
+    let issued = run.issue(rows, None).await;
+    assert!(
+        issued.iter().all(|o| matches!(o, RowOutcome::Issued(_))),
+        "{issued:?}"
+    );
+    lotes::record_outcomes(store, lote, &issued)
+        .await
+        .expect("recorded");
+    let problems = lotes::problems(store, lote).await.expect("problems");
+    assert!(problems.is_empty(), "{problems:?}");
+    let recorded = lote_rows(fixture, lote).await;
+    assert!(
+        recorded.iter().all(
+            |(_, outcome, document, folio)| outcome.as_deref() == Some("emitido")
+                && document.is_some()
+                && folio.is_some()
+        ),
+        "{recorded:?}"
+    );
+}
+crate::archive_conformance!(a_row_failed_by_a_cut_off_holder_and_issued_by_its_successor_loses_its_problem);
+
+/// Runs `statement` on the lote jobs (`$1` is their kind): how a test
+/// ages them.
+async fn on_lote_jobs(store: &sello::archive::Store, statement: &str) {
+    sqlx::query(statement)
+        .bind(LOTE_JOB)
+        .execute(store.pool())
+        .await
+        .expect(statement);
+}
+
 /// Waits until the lote has ended, nudging this instance's lote jobs as
 /// its poller would.
 async fn until_finished(service: &crate::http::Service, lote: i64) -> LoteRecord {
@@ -425,11 +508,7 @@ async fn a_lote_whose_job_gives_up_ends_failed_and_frees_its_office(fixture: &Fi
     let busy = new_lote(fixture, &form, &ready, crate::at(22)).await;
     assert!(lotes::office_busy(&store, OFFICE).await.expect("busy"));
     // Two attempts: the first finds the office busy and waits its backoff.
-    sqlx::query("UPDATE jobs SET max_attempts = 2 WHERE kind = $1")
-        .bind(LOTE_JOB)
-        .execute(store.pool())
-        .await
-        .expect("attempts");
+    on_lote_jobs(&store, "UPDATE jobs SET max_attempts = 2 WHERE kind = $1").await;
     let queue = Queue::with_holder(store.clone(), "prueba");
     for _ in 0..200 {
         sello::web::jobs::run_due_lotes(&service.state);
@@ -440,11 +519,7 @@ async fn a_lote_whose_job_gives_up_ends_failed_and_frees_its_office(fixture: &Fi
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    sqlx::query("UPDATE jobs SET run_at = 0 WHERE kind = $1")
-        .bind(LOTE_JOB)
-        .execute(store.pool())
-        .await
-        .expect("due now");
+    on_lote_jobs(&store, "UPDATE jobs SET run_at = 0 WHERE kind = $1").await;
     let ended = until_finished(&service, busy.id).await;
     let failure = ended.failure.expect("failed");
     assert!(
@@ -463,18 +538,14 @@ async fn a_lote_whose_job_gives_up_ends_failed_and_frees_its_office(fixture: &Fi
     // Its holder dies on its last attempt: the queue gives the job up when
     // it is claimed again, and the lote ends failed.
     let abandoned = new_lote(fixture, &form, &ready, crate::at(22)).await;
-    sqlx::query("UPDATE jobs SET max_attempts = 1 WHERE kind = $1 AND state = 'queued'")
-        .bind(LOTE_JOB)
-        .execute(store.pool())
-        .await
-        .expect("attempts");
+    on_lote_jobs(
+        &store,
+        "UPDATE jobs SET max_attempts = 1 WHERE kind = $1 AND state = 'queued'",
+    )
+    .await;
     let dies = Queue::with_holder(store.clone(), "muere");
-    let _dead = dies
-        .claim(LOTE_JOB, Duration::from_millis(100))
-        .await
-        .expect("claim")
-        .expect("the job");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _dead = claim_briefly(&dies, LOTE_JOB).await;
+    lease_runs_out().await;
     let ended = until_finished(&service, abandoned.id).await;
     let failure = ended.failure.expect("failed");
     assert!(failure.contains("dejó de responder"), "{failure}");
@@ -509,8 +580,6 @@ fn aviso(form: &FormSpec, n: usize, day: u32) -> ReadyRow {
 /// office's time zone, and printed so; a row whose data was valid on the
 /// 23rd but is not on the day it would be issued fails, taking no folio.
 async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
-    let data_dir = tempfile::tempdir().expect("temp");
-    let issuer = issuer(fixture);
     let store = fixture.archive.store().clone();
     let form = Arc::new(
         crate::CATALOG
@@ -524,7 +593,8 @@ async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
         sello::forms::validate(&form, &row.data, sello::forms::IssueDate::issued(&uploaded))
             .expect("valid the day it is uploaded");
     }
-    let lote = new_lote(fixture, &form, &rows, uploaded).await;
+    let run = Run::new(fixture, Arc::clone(&form), &rows, uploaded).await;
+    let lote = &run.lote;
     // Two rows take their folios a little before midnight of the 24th;
     // the third just after it.
     let zone = uploaded.timezone();
@@ -546,32 +616,11 @@ async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
             }
         })
     };
-    let pending = chunks::unchunked_rows(&store, lote.id).await.expect("rows");
-    let reserved = chunks::reserve_lote(
-        &issuer,
-        fixture.archive.clone(),
-        data_dir.path(),
-        &lote,
-        order(&lote, &form, pending, Some(Arc::clone(&clock))),
-        &|| false,
-        &|| {},
-    )
-    .await
-    .expect("reserved");
-    assert!(reserved);
+    assert!(run.reserve(&|| false, Some(Arc::clone(&clock))).await);
     // Issued later still (by whichever instance): dated as reserved.
     let pending = chunks::chunk_rows(&store, lote.id, 0).await.expect("rows");
     assert_eq!(pending.len(), 2, "the row that may no longer be issued is done");
-    let stop = AtomicBool::new(false);
-    let issued = chunks::issue_chunk(
-        &issuer,
-        fixture.archive.clone(),
-        order(&lote, &form, pending, Some(clock)),
-        &stop,
-        &|_| {},
-    )
-    .await
-    .expect("issued");
+    let issued = run.issue(pending, Some(clock)).await;
     assert!(
         issued.iter().all(|o| matches!(o, RowOutcome::Issued(_))),
         "{issued:?}"
@@ -612,13 +661,7 @@ async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
             "{}",
             record.issued_at
         );
-        let pdf = fixture.archive.pdf(&record).await.expect("pdf");
-        let path = data_dir.path().join(format!("{day}.pdf"));
-        std::fs::write(&path, pdf).expect("write");
-        let text = crate::pdf_text(&path)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = run.printed_words(&record).await;
         assert!(
             text.contains(&format!("{day} de noviembre de 2026")),
             "printed with the day it was issued: {text}"
@@ -641,29 +684,19 @@ async fn each_row_of_a_lote_is_dated_the_day_it_is_issued(fixture: &Fixture) {
         rows: &listed,
     };
     let tomos = sello::bulk::issue_padron(
-        &issuer,
+        &run.issuer,
         &|_, _| {},
         &fixture.archive,
         crate::CATALOG.get(sello::bulk::PADRON_FORM).expect("padrón"),
         &padron,
-        &Responsible {
-            name: &lote.signer,
-            cargo: &lote.cargo,
-            actor: &lote.actor,
-        },
+        &responsible(lote),
         zone.with_ymd_and_hms(2026, 11, 25, 9, 0, 0)
             .single()
             .expect("time"),
     )
     .await
     .expect("the padrón");
-    let pdf = fixture.archive.pdf(&tomos[0]).await.expect("pdf");
-    let path = data_dir.path().join("padron.pdf");
-    std::fs::write(&path, pdf).expect("write");
-    let text = crate::pdf_text(&path)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = run.printed_words(&tomos[0]).await;
     assert!(
         text.contains("Documentos emitidos del 24 de noviembre de 2026 al 25 de noviembre de 2026: 2."),
         "{text}"

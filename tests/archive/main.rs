@@ -10,6 +10,7 @@ mod bulk;
 mod bulk_hostile;
 mod case_ways_in;
 mod cases;
+mod changes_since_return;
 mod checks;
 mod cli;
 mod crash;

@@ -35,8 +35,10 @@ async fn service(fixture: &Fixture, provider: &Provider, local_passwords: bool) 
     Service::with_config(fixture, config).await
 }
 
-/// The rule an administrator sets: the group `dif-firmantes` signs in DIF-SLP.
-async fn signers_rule(service: &Service) {
+/// The service configured with `provider`, passwords allowed, and the rule
+/// an administrator sets: the group `dif-firmantes` signs in DIF-SLP.
+async fn service_with_rule(fixture: &Fixture, provider: &Provider) -> Service {
+    let service = service(fixture, provider, true).await;
     service
         .state
         .accounts
@@ -52,6 +54,7 @@ async fn signers_rule(service: &Service) {
         )
         .await
         .expect("rule");
+    service
 }
 
 /// Starts a login at Sello and takes the person through the provider as
@@ -90,12 +93,8 @@ async fn audited(fixture: &Fixture, action: &str) -> Vec<serde_json::Value> {
 
 async fn a_person_signs_in_through_the_provider_with_the_office_and_role_of_the_rule(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
-    let mut browser = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
+    let service = service_with_rule(fixture, &provider).await;
+    let mut browser = service.visitor();
     let login = browser.get("/entrar").await.text();
     assert!(login.contains("Entrar con Cuenta Municipal"), "{login}");
 
@@ -126,10 +125,7 @@ async fn a_person_signs_in_through_the_provider_with_the_office_and_role_of_the_
     assert_eq!(opened[0]["cuenta_nueva"], true);
 
     // The second time, the same account, found by issuer and subject.
-    let mut again = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
+    let mut again = service.visitor();
     let callback = through_the_provider(&mut again, "ana", "/").await;
     assert_eq!(again.get(&callback).await.status, StatusCode::SEE_OTHER);
     assert!(again.cookies.contains_key("sello_sesion"));
@@ -163,12 +159,8 @@ crate::archive_conformance!(a_person_signs_in_through_the_provider_with_the_offi
 
 async fn a_person_no_rule_matches_is_refused_audited_and_gets_no_session(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
-    let mut browser = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
+    let service = service_with_rule(fixture, &provider).await;
+    let mut browser = service.visitor();
     let callback = through_the_provider(&mut browser, "beto", "/").await;
     let answer = browser.get(&callback).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
@@ -192,12 +184,8 @@ crate::archive_conformance!(a_person_no_rule_matches_is_refused_audited_and_gets
 
 async fn a_tampered_or_replayed_state_is_refused(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
-    let mut browser = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
+    let service = service_with_rule(fixture, &provider).await;
+    let mut browser = service.visitor();
     let callback = through_the_provider(&mut browser, "ana", "/").await;
     let mut url = reqwest::Url::parse(&format!("{BASE_URL}{callback}")).expect("url");
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -227,14 +215,8 @@ async fn a_tampered_or_replayed_state_is_refused(fixture: &Fixture) {
     assert!(!browser.cookies.contains_key("sello_sesion"));
 
     // The state of another browser is refused too: this one kept none.
-    let mut other = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
-    let mut first = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
+    let mut other = service.visitor();
+    let mut first = service.visitor();
     let callback = through_the_provider(&mut first, "ana", "/").await;
     let stolen = other.get(&callback).await;
     assert_eq!(stolen.status, StatusCode::BAD_REQUEST);
@@ -254,10 +236,7 @@ async fn with_passwords_turned_off_a_password_opens_nothing(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
     let service = service(fixture, &provider, false).await;
     let (_, password) = service.user("DIF-SLP", "jefa.local", Role::Firmante).await;
-    let mut browser = Browser {
-        service: &service,
-        cookies: Default::default(),
-    };
+    let mut browser = service.visitor();
     let page = browser.get("/entrar").await.text();
     assert!(page.contains("Entrar con Cuenta Municipal"));
     assert!(!page.contains("name=\"contrasena\""), "no password field");
@@ -281,10 +260,7 @@ async fn with_passwords_turned_off_a_password_opens_nothing(fixture: &Fixture) {
 
     // The same password opens a session where passwords are allowed.
     let allowed = Service::with_config(fixture, service_config(&[])).await;
-    let mut browser = Browser {
-        service: &allowed,
-        cookies: Default::default(),
-    };
+    let mut browser = allowed.visitor();
     assert_eq!(
         browser.login("jefa.local", &password).await.status,
         StatusCode::SEE_OTHER

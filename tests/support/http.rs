@@ -131,12 +131,17 @@ impl Service {
         }
     }
 
-    /// A browser with its cookies, logged in as `username`.
-    pub async fn browser(&self, username: &str, password: &str) -> Browser<'_> {
-        let mut browser = Browser {
+    /// A browser with no cookies: a visitor not yet logged in.
+    pub fn visitor(&self) -> Browser<'_> {
+        Browser {
             service: self,
             cookies: HashMap::new(),
-        };
+        }
+    }
+
+    /// A browser with its cookies, logged in as `username`.
+    pub async fn browser(&self, username: &str, password: &str) -> Browser<'_> {
+        let mut browser = self.visitor();
         let answer = browser.login(username, password).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
         browser

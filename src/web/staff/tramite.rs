@@ -131,34 +131,17 @@ pub fn draft_title(tramite: &Tramite<'_>, zone: chrono_tz::Tz) -> String {
     )
 }
 
-/// The labels of the fields changed since the draft was last returned
-/// (all its changes when it never was): what a reviewer checks again.
-/// `None` when its events could not be read: then nothing is said.
+/// The labels of the fields changed since the draft was last returned,
+/// when the record says (see [`Archive::changed_since_return`]): what a
+/// reviewer checks again. `None` when it does not, or its events could not
+/// be read: then nothing is said.
 pub async fn changed_since_return(archive: &Archive, tramite: &Tramite<'_>) -> Option<Vec<String>> {
     // Without its events the page still shows the draft, without this line.
-    let events = archive.draft_events(tramite.draft.row_id).await.ok()?;
-    let since = events
-        .iter()
-        .rposition(|e| e.action == "borrador.rechazado")
-        .map_or(0, |at| at + 1);
-    let mut changed: Vec<String> = Vec::new();
-    for event in events[since..]
-        .iter()
-        .filter(|e| e.action == "borrador.modificado")
-    {
-        let details: Value = serde_json::from_str(&event.details).unwrap_or(Value::Null);
-        for label in details["campos"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            if !changed.iter().any(|c| c == label) {
-                changed.push(label.to_owned());
-            }
-        }
-    }
-    Some(changed)
+    archive
+        .changed_since_return(tramite.draft.row_id)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The page of a draft past its elaboration: what it says (as a preview),
