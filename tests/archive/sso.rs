@@ -299,6 +299,13 @@ crate::archive_conformance!(with_passwords_turned_off_a_password_opens_nothing);
 /// Links the account logged in at `browser` to `account` at the provider,
 /// from the account page: the answer of Sello's callback.
 async fn link(browser: &mut Browser<'_>, account: &str) -> crate::http::Answer {
+    let callback = start_link(browser, account).await;
+    browser.get(&callback).await
+}
+
+/// Starts the linking from the account page and takes the person through
+/// the provider as `account`: Sello's callback, not yet followed.
+async fn start_link(browser: &mut Browser<'_>, account: &str) -> String {
     let page = browser.get("/cuenta").await.text();
     assert!(page.contains("Vincular con Cuenta Municipal"), "{page}");
     let started = browser.post("/cuenta", "/cuenta/sso/vincular", &[]).await;
@@ -315,8 +322,7 @@ async fn link(browser: &mut Browser<'_>, account: &str) -> crate::http::Answer {
     let back = ProviderBrowser::new()
         .log_in(&authorization, account, &format!("{BASE_URL}/sso/vuelta"))
         .await;
-    let callback = back.strip_prefix(BASE_URL).expect("Sello's callback").to_owned();
-    browser.get(&callback).await
+    back.strip_prefix(BASE_URL).expect("Sello's callback").to_owned()
 }
 
 /// The account a browser's session is of.
@@ -453,6 +459,26 @@ async fn an_identity_linked_to_another_account_is_not_linked_again(fixture: &Fix
     // Her logins still land where they did.
     let (again, _) = provider_login(&service, "ana").await;
     assert_eq!(session_user(&service, &again).await.id, made.id);
+
+    // That account has no password: unlinked, she could not enter again.
+    let mut first = first;
+    let kept = first.post("/cuenta", "/cuenta/sso/desvincular", &[]).await;
+    assert_eq!(kept.status, StatusCode::FORBIDDEN, "{}", kept.text());
+    assert!(
+        kept.text().contains("no podría volver a entrar"),
+        "{}",
+        kept.text()
+    );
+    assert!(
+        service
+            .state
+            .accounts
+            .sso_identity(made.id, &issuer)
+            .await
+            .expect("identity")
+            .is_some(),
+        "still linked"
+    );
 }
 crate::archive_conformance!(an_identity_linked_to_another_account_is_not_linked_again);
 
@@ -576,6 +602,42 @@ async fn an_unlinked_account_is_no_longer_reached_through_the_provider(fixture: 
     assert_eq!(events[1]["por_la_administracion"], true);
 }
 crate::archive_conformance!(an_unlinked_account_is_no_longer_reached_through_the_provider);
+
+async fn a_linking_links_only_the_account_whose_session_started_it(fixture: &Fixture) {
+    let provider = Provider::start(BASE_URL);
+    let service = service(fixture, &provider, true).await;
+    signers_rule(&service).await;
+    let (ana, password) = service.user("DIF-SLP", "ana.local", Role::Firmante).await;
+    let mut browser = service.browser("ana.local", &password).await;
+    let callback = start_link(&mut browser, "ana").await;
+    // Meanwhile the browser's session became another account's.
+    let (other, other_password) = service.user("DIF-SLP", "otra.local", Role::Firmante).await;
+    let theirs = service.browser("otra.local", &other_password).await;
+    let session = theirs.cookies.get("sello_sesion").cloned().expect("a session");
+    browser.cookies.insert("sello_sesion".into(), session);
+    let refused = browser.get(&callback).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    assert!(
+        refused.text().contains("no corresponde a la sesión abierta"),
+        "{}",
+        refused.text()
+    );
+    for account in [&ana, &other] {
+        assert!(
+            service
+                .state
+                .accounts
+                .sso_identity(account.id, &provider.issuer())
+                .await
+                .expect("identity")
+                .is_none(),
+            "{} not linked",
+            account.username
+        );
+    }
+    assert!(audited(fixture, "sesion.sso_vinculada").await.is_empty());
+}
+crate::archive_conformance!(a_linking_links_only_the_account_whose_session_started_it);
 
 async fn the_rules_are_managed_through_the_api_as_on_the_admin_page(fixture: &Fixture) {
     let service = Service::with_config(fixture, service_config(&[])).await;
