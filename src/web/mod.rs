@@ -16,6 +16,7 @@ pub mod ratelimit;
 mod reach;
 mod session;
 mod sso;
+mod sso_admin;
 mod staff;
 mod tlog;
 mod ui;

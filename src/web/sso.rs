@@ -1,8 +1,10 @@
 //! Single sign-on's two addresses: `/sso/entrar` sends the browser to the
 //! provider (the login's state kept in a cookie of its own), and
-//! `/sso/vuelta` is where the provider sends it back. What the protocol
-//! and the rules decide is `accounts::sso`'s; here it becomes a session
-//! cookie, a Spanish page and an audit event.
+//! `/sso/vuelta` is where the provider sends it back, from a login or from
+//! the linking of an account (started on the account page,
+//! `staff/sso_link.rs`). What the protocol and the rules decide is
+//! `accounts::sso`'s; here it becomes a session cookie or a link, a
+//! Spanish page and an audit event.
 
 use std::sync::Arc;
 
@@ -18,7 +20,7 @@ use serde_json::json;
 use super::AppState;
 use super::auth::{SESSION_COOKIE, cookie_value, safe_next};
 use super::ui::{bare_page, notice, unavailable};
-use crate::accounts::sso::{Refusal, SignIn, SingleSignOn, SsoError, Verified};
+use crate::accounts::sso::{Linking, Refusal, SignIn, SingleSignOn, SsoError, Verified};
 use crate::archive::NewEvent;
 
 /// The cookie that keeps a login's state while the browser is at the provider.
@@ -39,7 +41,7 @@ pub struct Next {
 
 /// The state cookie: HttpOnly, and `SameSite=Lax`, which a browser still
 /// sends on the provider's top-level redirect back to Sello.
-fn state_cookie(value: Option<&str>, secure: bool) -> String {
+pub(crate) fn state_cookie(value: Option<&str>, secure: bool) -> String {
     let mut cookie = cookie::Cookie::new(STATE_COOKIE, value.unwrap_or("").to_owned());
     cookie.set_http_only(true);
     cookie.set_same_site(cookie::SameSite::Lax);
@@ -56,11 +58,28 @@ fn enabled(state: &AppState) -> Option<&SingleSignOn> {
 
 /// A page about a login that did not happen, with the way back to the login.
 fn refusal_page(status: StatusCode, title: &str, text: &str, secure: bool) -> Response {
+    refusal_page_back(
+        status,
+        title,
+        text,
+        secure,
+        ("/entrar", "Volver a la página de entrada"),
+    )
+}
+
+/// A page about a login or a linking that did not happen, with a way back.
+fn refusal_page_back(
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    secure: bool,
+    (back, back_text): (&str, &str),
+) -> Response {
     let body = bare_page(
         title,
         html! {
             (notice("error", text))
-            p { a href="/entrar" { "Volver a la página de entrada" } }
+            p { a href=(back) { (back_text) } }
         },
     );
     (
@@ -168,6 +187,9 @@ pub async fn callback(
             return provider_down(sso, secure);
         }
     };
+    if let Some(account) = verified.link_user {
+        return finish_link(&state, sso, &headers, &verified, account).await;
+    }
     match sso.sign_in(&verified).await {
         Ok(SignIn::Opened {
             token,
@@ -245,11 +267,115 @@ async fn refuse(state: &AppState, sso: &SingleSignOn, verified: &Verified, refus
         Refusal::OtherOffice => format!(
             "Su cuenta de Sello pertenece a otra oficina que la que {provider} indica ahora. Pida a quien administra Sello que revise su cuenta."
         ),
+        // A login is never refused so; a linking is (`finish_link`).
+        Refusal::LinkedElsewhere | Refusal::AlreadyLinked => format!(
+            "Su cuenta de {provider} no tiene acceso a Sello. Pida a quien administra Sello que revise su cuenta."
+        ),
     };
     refusal_page(
         StatusCode::FORBIDDEN,
         "Sin acceso a Sello",
         &text,
         state.secure_cookies,
+    )
+}
+
+/// The return of a linking started by the account `account`: linked, if
+/// this browser's session is still that account's and the rules agree.
+async fn finish_link(
+    state: &AppState,
+    sso: &SingleSignOn,
+    headers: &HeaderMap,
+    verified: &Verified,
+    account: i64,
+) -> Response {
+    let secure = state.secure_cookies;
+    let session = match cookie_value(headers, SESSION_COOKIE) {
+        Some(token) => match state.accounts.session(&token).await {
+            Ok(session) => session,
+            Err(error) => return unavailable(&error),
+        },
+        None => None,
+    };
+    // Started by another session, or this one ended meanwhile: the
+    // identity is not linked to whoever holds the browser now.
+    let Some(session) = session.filter(|session| session.user.id == account) else {
+        tracing::warn!("vuelta de una vinculación sin la sesión que la empezó");
+        return refusal_page(
+            StatusCode::BAD_REQUEST,
+            "Vinculación vencida",
+            "Esta vinculación no corresponde a la sesión abierta en este navegador. Entre a Sello con su contraseña y vuelva a vincular su cuenta desde «Mi cuenta».",
+            secure,
+        );
+    };
+    let user = &session.user;
+    let (action, details, refusal) = match sso.link(verified, user).await {
+        Ok(Linking::Linked { rule }) => (
+            super::staff::LINKED,
+            json!({
+                "usuario": user.username,
+                "emisor": verified.issuer,
+                "sujeto": verified.subject,
+                "regla": rule.public_id.to_string(),
+                "rol_de_la_regla": rule.role.as_str(),
+            }),
+            None,
+        ),
+        Ok(Linking::Refused(refusal)) => (
+            "sesion.sso_vinculacion_rechazada",
+            json!({
+                "usuario": user.username,
+                "emisor": verified.issuer,
+                "sujeto": verified.subject,
+                "motivo": refusal.code(),
+            }),
+            Some(refusal),
+        ),
+        Err(error) => return unavailable(&error),
+    };
+    let event = NewEvent {
+        actor: user.username.clone(),
+        action,
+        office_code: Some(user.office_code.clone()),
+        document_id: None,
+        expediente_id: None,
+        draft_id: None,
+        details,
+    };
+    if let Err(error) = state.archive.store().record_event(event).await {
+        return unavailable(&error);
+    }
+    let Some(refusal) = refusal else {
+        tracing::info!(user = user.id, "cuenta vinculada con el proveedor de identidad");
+        return (
+            [(header::SET_COOKIE, state_cookie(None, secure))],
+            Redirect::to(&verified.next),
+        )
+            .into_response();
+    };
+    tracing::info!(reason = refusal.code(), "vinculación con el proveedor rechazada");
+    let provider = &sso.settings().provider_name;
+    let text = match refusal {
+        Refusal::NoRule => format!(
+            "Su cuenta de {provider} no tiene acceso a Sello: ninguna regla de esta instalación le asigna una oficina y un rol, así que no se vinculó. Pida a quien administra Sello que le dé acceso."
+        ),
+        Refusal::Inactive => "Su cuenta de Sello está desactivada.".to_owned(),
+        Refusal::OtherOffice => format!(
+            "Las reglas de esta instalación ponen su cuenta de {provider} en otra oficina que su cuenta de Sello ({}), así que no se vinculó. Pida a quien administra Sello que revise las reglas o su cuenta.",
+            user.office_code
+        ),
+        Refusal::LinkedElsewhere => format!(
+            "Esa cuenta de {provider} ya está vinculada con otra cuenta de Sello, así que no se vinculó con esta. Si las dos cuentas son suyas, pida a quien administra Sello que desvincule la otra."
+        ),
+        Refusal::AlreadyLinked => format!(
+            "Su cuenta de Sello ya está vinculada con otra cuenta de {provider}. Desvincúlela primero desde «Mi cuenta»."
+        ),
+    };
+    refusal_page_back(
+        StatusCode::FORBIDDEN,
+        "Cuenta no vinculada",
+        &text,
+        secure,
+        ("/cuenta", "Volver a «Mi cuenta»"),
     )
 }

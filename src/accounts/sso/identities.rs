@@ -1,7 +1,7 @@
 //! The Sello accounts of single sign-on: the account linked to a
 //! provider's identity by issuer and subject (`sso_identities`), the one
-//! made at a person's first login, and the ID token kept with a session
-//! for the provider's logout.
+//! made at a person's first login, an account's link made or removed, and
+//! the ID token kept with a session for the provider's logout.
 
 use super::{SsoRule, Verified};
 use crate::accounts::users::{self, UserRow, insert_user_sql};
@@ -12,7 +12,103 @@ use crate::public_id::PublicId;
 /// not a hash, so no password opens it (an administrator may give it one).
 const NO_PASSWORD: &str = "!sso";
 
+/// An account's identity at a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    /// RFC 3339.
+    pub linked_at: String,
+}
+
+/// Whether an identity row could not be added: the identity or the
+/// account has one already (another linking won a race).
+pub(super) enum Insert {
+    Added,
+    Taken,
+}
+
 impl Accounts {
+    /// The identity `user_id`'s account is linked to at `issuer`, if any.
+    pub async fn sso_identity(&self, user_id: i64, issuer: &str) -> Result<Option<Identity>, AccountError> {
+        let row: Option<(String, String)> = {
+            let pool = self.store.pool();
+            sqlx::query_as("SELECT subject, linked_at FROM sso_identities WHERE user_id = $1 AND issuer = $2")
+                .bind(user_id)
+                .bind(issuer)
+                .fetch_optional(pool)
+                .await?
+        };
+        Ok(row.map(|(subject, linked_at)| Identity {
+            issuer: issuer.to_owned(),
+            subject,
+            linked_at,
+        }))
+    }
+
+    /// Links `user_id`'s account to an identity at `issuer`.
+    pub(super) async fn insert_identity(
+        &self,
+        user_id: i64,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Insert, AccountError> {
+        let inserted = {
+            let pool = self.store.pool();
+            sqlx::query(
+                "INSERT INTO sso_identities (issuer, subject, user_id, linked_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(issuer)
+            .bind(subject)
+            .bind(user_id)
+            .bind(now_text())
+            .execute(pool)
+            .await
+        };
+        match inserted {
+            Ok(_) => Ok(Insert::Added),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Insert::Taken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes the link of `user_id`'s account at `issuer`: the identity
+    /// it had, if it had one.
+    pub async fn unlink_sso_identity(
+        &self,
+        user_id: i64,
+        issuer: &str,
+    ) -> Result<Option<Identity>, AccountError> {
+        let row: Option<(String, String)> = {
+            let pool = self.store.pool();
+            sqlx::query_as(
+                "DELETE FROM sso_identities WHERE user_id = $1 AND issuer = $2 RETURNING subject, linked_at",
+            )
+            .bind(user_id)
+            .bind(issuer)
+            .fetch_optional(pool)
+            .await?
+        };
+        Ok(row.map(|(subject, linked_at)| Identity {
+            issuer: issuer.to_owned(),
+            subject,
+            linked_at,
+        }))
+    }
+
+    /// Whether a password can open `user_id`'s account: not one made at a
+    /// first login through the provider and never given a password.
+    pub async fn has_password(&self, user_id: i64) -> Result<bool, AccountError> {
+        let hash: Option<String> = {
+            let pool = self.store.pool();
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
+        };
+        Ok(hash.is_some_and(|hash| hash != NO_PASSWORD))
+    }
+
     /// The account linked to a provider's identity: id, office, role, active.
     pub(super) async fn linked_user(
         &self,
@@ -183,6 +279,7 @@ mod tests {
             claims: Claims(claims.as_object().expect("object").clone()),
             id_token: String::new(),
             next: "/".into(),
+            link_user: None,
         }
     }
 

@@ -13,14 +13,18 @@
 //! Long because the flow's steps (discover, begin, finish, sign in, log
 //! out) are one protocol, read in order, with the generic client type that
 //! `openidconnect` needs spelled out once; the accounts it makes are in
-//! [`identities`].
+//! [`identities`], and the linking of an account that already exists is
+//! in [`linking`].
 
 mod http;
 mod identities;
+mod linking;
 mod rules;
 
 pub use http::{ProviderHttp, ProviderHttpError};
-pub use rules::{Claims, NewSsoRule, SsoRule, first_match};
+pub use identities::Identity;
+pub use linking::Linking;
+pub use rules::{Claims, NewSsoRule, SsoRule, first_match, parse_role};
 
 use std::time::{Duration, Instant};
 
@@ -137,6 +141,9 @@ pub struct Verified {
     pub id_token: String,
     /// The page of Sello to go to now.
     pub next: String,
+    /// The account whose linking this login was (`begin_link`): the
+    /// identity is linked to it, and no session is opened.
+    pub link_user: Option<i64>,
 }
 
 /// Why a verified person gets no session. Each is audited.
@@ -148,6 +155,10 @@ pub enum Refusal {
     Inactive,
     /// Their account is of another office than the rule gives.
     OtherOffice,
+    /// Linking: the identity is linked to another account already.
+    LinkedElsewhere,
+    /// Linking: the account is linked to another identity at the provider.
+    AlreadyLinked,
 }
 
 impl Refusal {
@@ -157,6 +168,8 @@ impl Refusal {
             Refusal::NoRule => "sin_regla",
             Refusal::Inactive => "cuenta_inactiva",
             Refusal::OtherOffice => "otra_oficina",
+            Refusal::LinkedElsewhere => "identidad_de_otra_cuenta",
+            Refusal::AlreadyLinked => "cuenta_ya_vinculada",
         }
     }
 }
@@ -253,6 +266,11 @@ impl SingleSignOn {
     /// authorization address, with a fresh state, nonce and PKCE challenge
     /// (S256), and the login's row.
     pub async fn begin(&self, next: &str) -> Result<Started, SsoError> {
+        self.start(next, None).await
+    }
+
+    /// A login whose row names `link_user`, the account a linking is for.
+    async fn start(&self, next: &str, link_user: Option<i64>) -> Result<Started, SsoError> {
         let (client, _) = self.provider().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -277,14 +295,15 @@ impl SingleSignOn {
                 .execute(pool)
                 .await?;
             sqlx::query(
-                "INSERT INTO sso_logins (state_sha256, nonce, pkce_verifier, next_path, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO sso_logins (state_sha256, nonce, pkce_verifier, next_path, expires_at, link_user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(token_digest(state.secret()))
             .bind(nonce.secret())
             .bind(verifier.secret())
             .bind(next)
             .bind(&expires)
+            .bind(link_user)
             .execute(pool)
             .await?;
         };
@@ -304,17 +323,17 @@ impl SingleSignOn {
         if !same_browser {
             return Err(SsoError::UnknownLogin);
         }
-        let taken: Option<(String, String, String, String)> = {
+        let taken: Option<(String, String, String, String, Option<i64>)> = {
             let pool = self.accounts.store.pool();
             sqlx::query_as(
                 "DELETE FROM sso_logins WHERE state_sha256 = $1 \
-                 RETURNING nonce, pkce_verifier, next_path, expires_at",
+                 RETURNING nonce, pkce_verifier, next_path, expires_at, link_user_id",
             )
             .bind(token_digest(state))
             .fetch_optional(pool)
             .await?
         };
-        let Some((nonce, verifier, next, expires)) = taken else {
+        let Some((nonce, verifier, next, expires, link_user)) = taken else {
             return Err(SsoError::UnknownLogin);
         };
         if expires <= now_text() {
@@ -346,6 +365,7 @@ impl SingleSignOn {
             claims: Claims(all),
             id_token: id_token.to_string(),
             next,
+            link_user,
         })
     }
 

@@ -62,6 +62,32 @@ impl Claims {
     }
 }
 
+impl SsoRule {
+    /// What the audit trail keeps of the rule when it is made or removed.
+    pub fn audit_details(&self) -> Value {
+        serde_json::json!({
+            "regla": self.public_id.to_string(),
+            "dato": self.claim,
+            "valor": self.value,
+            "oficina": self.office_code,
+            "rol": self.role.as_str(),
+            "orden": self.position,
+        })
+    }
+}
+
+/// The role a rule gives, as the administrator wrote it.
+pub fn parse_role(text: &str) -> Result<Role, AccountError> {
+    Role::parse(text.trim()).ok_or_else(|| {
+        let roles: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        AccountError::Invalid(format!(
+            "rol: «{}» no es un rol; elija uno de {}",
+            text.trim(),
+            roles.join(", ")
+        ))
+    })
+}
+
 /// The first rule, in order, that `claims` match.
 pub fn first_match<'a>(rules: &'a [SsoRule], claims: &Claims) -> Option<&'a SsoRule> {
     let mut ordered: Vec<&SsoRule> = rules.iter().collect();
@@ -177,22 +203,26 @@ impl Accounts {
     }
 
     /// Removes a rule; whoever it let in is refused at their next login
-    /// unless another rule matches them.
-    pub async fn delete_sso_rule(&self, id: PublicId) -> Result<SsoRule, AccountError> {
-        let rule = self
+    /// unless another rule matches them. The rule removed; `None` when
+    /// there was none with that id.
+    pub async fn delete_sso_rule(&self, id: PublicId) -> Result<Option<SsoRule>, AccountError> {
+        let Some(rule) = self
             .sso_rules()
             .await?
             .into_iter()
             .find(|rule| rule.public_id == id)
-            .ok_or_else(|| AccountError::Invalid("esa regla ya no existe".into()))?;
-        {
+        else {
+            return Ok(None);
+        };
+        let deleted = {
             let pool = self.store.pool();
             sqlx::query("DELETE FROM sso_rules WHERE public_id = $1")
                 .bind(id)
                 .execute(pool)
-                .await?;
+                .await?
         };
-        Ok(rule)
+        // Removed meanwhile by another administrator: not this one's act.
+        Ok((deleted.rows_affected() == 1).then_some(rule))
     }
 }
 

@@ -20,6 +20,7 @@ pub(super) mod records;
 mod referrals;
 mod registros;
 mod spanish;
+mod sso_rules;
 pub(super) mod verification;
 mod views;
 mod webhooks;
@@ -241,6 +242,9 @@ pub async fn archive_of(state: &AppState, user: &User) -> Result<Archive, Accoun
         offices::revoke,
         offices::bulk_setting,
         offices::set_bulk_setting,
+        sso_rules::list,
+        sso_rules::create,
+        sso_rules::delete,
         registros::padron,
         registros::semanal,
         registros::actividades,
@@ -395,6 +399,8 @@ pub fn router() -> Router<Arc<AppState>> {
             "/api/v1/offices/{code}/grants/{username}",
             axum::routing::put(offices::grant).delete(offices::revoke),
         )
+        .route("/api/v1/sso/rules", get(sso_rules::list).post(sso_rules::create))
+        .route("/api/v1/sso/rules/{id}", axum::routing::delete(sso_rules::delete))
         .route("/api/v1/registros/padron", post(registros::padron))
         .route("/api/v1/registros/semanal", post(registros::semanal))
         .route("/api/v1/registros/actividades", get(registros::actividades))

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -100,8 +100,16 @@ pub fn capitalized(text: &str) -> String {
     }
 }
 
-async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, String)>) -> PageResult {
+async fn account_page(
+    state: &AppState,
+    staff: &Staff,
+    created: Option<(String, String)>,
+    aviso: Option<&str>,
+) -> PageResult {
     let user = staff.user();
+    let sso = super::sso_link::section(state, staff, aviso)
+        .await
+        .or_page(staff)?;
     let tokens = (state.accounts.tokens(user.id).await)
         .map_err(Failure::unavailable)
         .or_page(staff)?;
@@ -126,6 +134,7 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
             @if user.role.can_draft() {
                 p { a href="/valores" { "Valores predeterminados de los formularios" } " (quien firma y su cargo, el lugar, la unidad)" }
             }
+            @if let Some(sso) = sso { (sso) }
             h2 { "Tokens de API" }
             p { "Un token permite que otro sistema use la API de Sello con sus permisos. Guárdelo como una contraseña." }
             @if let Some((name, secret)) = &created {
@@ -166,8 +175,17 @@ async fn account_page(state: &AppState, staff: &Staff, created: Option<(String, 
     Ok(Html(body.into_string()).into_response())
 }
 
-pub async fn show(State(state): State<Arc<AppState>>, staff: Staff) -> PageResult {
-    account_page(&state, &staff, None).await
+#[derive(Debug, Deserialize)]
+pub struct AccountQuery {
+    aviso: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    Query(query): Query<AccountQuery>,
+) -> PageResult {
+    account_page(&state, &staff, None, query.aviso.as_deref()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,7 +198,7 @@ pub async fn create_token(
     StaffForm { staff, form }: StaffForm<NewToken>,
 ) -> PageResult {
     match state.accounts.create_token(staff.user(), &form.nombre).await {
-        Ok((token, secret)) => account_page(&state, &staff, Some((token.name, secret))).await,
+        Ok((token, secret)) => account_page(&state, &staff, Some((token.name, secret)), None).await,
         Err(AccountError::Invalid(message)) => Err(PageError::bad_request(&staff, message)),
         Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
     }

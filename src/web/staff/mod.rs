@@ -23,6 +23,7 @@ mod offices;
 mod referrals;
 mod registros;
 mod search;
+mod sso_link;
 mod sso_rules;
 mod submit;
 mod tramite;
@@ -38,6 +39,7 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::ui::{FAVICON, STYLESHEET};
+pub(super) use sso_link::LINKED;
 
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
@@ -49,6 +51,8 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             get(account::password_form).post(account::change_password),
         )
         .route("/cuenta", get(account::show))
+        .route("/cuenta/sso/vincular", post(sso_link::start))
+        .route("/cuenta/sso/desvincular", post(sso_link::unlink_own))
         .route("/valores", get(defaults::show).post(defaults::save_own))
         .route("/valores/oficina", post(defaults::save_office))
         .route("/cuenta/tokens", post(account::create_token))
@@ -136,6 +140,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/admin/sso", get(sso_rules::overview).post(sso_rules::create))
         .route("/admin/sso/{id}/eliminar", post(sso_rules::delete))
+        .route("/admin/sso/desvincular", post(sso_rules::unlink))
         .layer(axum::middleware::map_response_with_state(state, staff_headers))
         .route("/estilo.css", get(stylesheet))
         .route("/firma.js", get(signature_pad))

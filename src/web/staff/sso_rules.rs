@@ -1,7 +1,8 @@
 //! `/admin/sso`: the rules that map the OpenID provider's claims to an
-//! office and a role. They are the installation's (any office may be
-//! named), so only the administrators of the configured office manage
-//! them; each change is audited.
+//! office and a role, and the unlinking of an account from its identity at
+//! the provider. They are the installation's (any office may be named), so
+//! only the administrators of the configured office manage them; each
+//! change is audited (`web::sso_admin`, shared with the API).
 
 use std::sync::Arc;
 
@@ -10,19 +11,18 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::account::capitalized;
-use super::admin::{audit, is_installation_admin};
 use super::error::{Failure, OrPage as _, PageError, PageResult, public_id};
-use crate::accounts::sso::NewSsoRule;
+use crate::accounts::sso::{NewSsoRule, parse_role};
 use crate::accounts::{AccountError, Role};
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
+use crate::web::sso_admin::{self, Via};
 use crate::web::ui::{csrf_field, notice, page};
 
 fn require_installation_admin(state: &AppState, staff: &Staff) -> Result<(), PageError> {
-    match is_installation_admin(state, staff) {
+    match sso_admin::may_manage(state, staff.user()) {
         true => Ok(()),
         false => Err(PageError::new(staff, Failure::Forbidden)),
     }
@@ -91,6 +91,16 @@ async fn rules_page(
                 input #orden name="orden" inputmode="numeric" pattern="[0-9]*" maxlength="7";
                 div.acciones { button { "Agregar la regla" } }
             }
+            @if let Some(provider) = provider {
+                form.tarjeta method="post" action="/admin/sso/desvincular" {
+                    (csrf_field(staff))
+                    h2 { "Desvincular una cuenta" }
+                    p { "Quien entra con " (provider.provider_name) " deja de llegar a esa cuenta de Sello: si una regla le da acceso, su próxima entrada crea una cuenta nueva. Cada quien puede también desvincular la suya desde «Mi cuenta». Queda en la auditoría." }
+                    label for="usuario" { "Usuario de Sello" }
+                    input #usuario name="usuario" required maxlength="100";
+                    div.acciones { button.peligro { "Desvincular" } }
+                }
+            }
         },
     );
     Ok((status, Html(body.into_string())).into_response())
@@ -115,8 +125,7 @@ pub async fn create(State(state): State<Arc<AppState>>, form: StaffForm<RuleFiel
     let StaffForm { staff, form } = form;
     require_installation_admin(&state, &staff)?;
     let added = async {
-        let role = Role::parse(&form.rol)
-            .ok_or_else(|| AccountError::Invalid("rol: elija uno de la lista".into()))?;
+        let role = parse_role(&form.rol)?;
         let position = match form.orden.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(
@@ -131,24 +140,11 @@ pub async fn create(State(state): State<Arc<AppState>>, form: StaffForm<RuleFiel
             role,
             position,
         };
-        state.accounts.add_sso_rule(&new, &staff.user().username).await
+        sso_admin::add_rule(&state, staff.user(), Via::Page, &new).await
     }
     .await;
     match added {
-        Ok(rule) => {
-            let details = json!({
-                "regla": rule.public_id.to_string(),
-                "dato": rule.claim,
-                "valor": rule.value,
-                "oficina": rule.office_code,
-                "rol": rule.role.as_str(),
-                "orden": rule.position,
-            });
-            audit(&state, &staff, "sso.regla_creada", details)
-                .await
-                .or_page(&staff)?;
-            Ok(Redirect::to("/admin/sso").into_response())
-        }
+        Ok(_) => Ok(Redirect::to("/admin/sso").into_response()),
         Err(AccountError::Invalid(message)) => {
             let message = notice("error", &capitalized(&message));
             rules_page(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
@@ -165,24 +161,60 @@ pub async fn delete(
 ) -> PageResult {
     require_installation_admin(&state, &staff)?;
     let id = public_id(&staff, &id, "esa regla")?;
-    match state.accounts.delete_sso_rule(id).await {
-        Ok(rule) => {
-            let details = json!({
-                "regla": rule.public_id.to_string(),
-                "dato": rule.claim,
-                "valor": rule.value,
-                "oficina": rule.office_code,
-                "rol": rule.role.as_str(),
-            });
-            audit(&state, &staff, "sso.regla_eliminada", details)
-                .await
-                .or_page(&staff)?;
-            Ok(Redirect::to("/admin/sso").into_response())
-        }
-        Err(AccountError::Invalid(message)) => {
-            let message = notice("error", &capitalized(&message));
+    match sso_admin::remove_rule(&state, staff.user(), Via::Page, id).await {
+        Ok(Some(_)) => Ok(Redirect::to("/admin/sso").into_response()),
+        Ok(None) => {
+            let message = notice("error", "Esa regla ya no existe.");
             rules_page(&state, &staff, StatusCode::NOT_FOUND, Some(message)).await
         }
         Err(error) => Err(Failure::unavailable(error)).or_page(&staff),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnlinkFields {
+    usuario: String,
+}
+
+/// Unlinks an account of any office from its identity at the provider.
+pub async fn unlink(State(state): State<Arc<AppState>>, form: StaffForm<UnlinkFields>) -> PageResult {
+    let StaffForm { staff, form } = form;
+    require_installation_admin(&state, &staff)?;
+    let Some(sso) = state.sso.as_deref() else {
+        return Err(PageError::not_found(
+            &staff,
+            "No hay un proveedor de identidad configurado.",
+        ));
+    };
+    let username = form.usuario.trim();
+    let refused = |text: String| {
+        let message = notice("error", &text);
+        rules_page(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(message))
+    };
+    let account = match state.accounts.user_by_username(username).await {
+        Ok(account) => account,
+        Err(AccountError::UserNotFound) => {
+            return refused(format!("Usuario: «{username}» no es una cuenta de Sello.")).await;
+        }
+        Err(error) => return Err(Failure::unavailable(error)).or_page(&staff),
+    };
+    let Some(identity) = sso.unlink(&account).await.or_page(&staff)? else {
+        return refused(format!(
+            "Usuario: la cuenta «{username}» no está vinculada con {}.",
+            sso.settings().provider_name
+        ))
+        .await;
+    };
+    super::sso_link::audit_unlinked(&state, staff.user(), &account, &identity)
+        .await
+        .or_page(&staff)?;
+    let done = notice(
+        "ok",
+        &format!(
+            "La cuenta «{}» ya no está vinculada con {}.",
+            account.username,
+            sso.settings().provider_name
+        ),
+    );
+    rules_page(&state, &staff, StatusCode::OK, Some(done)).await
 }
