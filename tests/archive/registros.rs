@@ -215,6 +215,42 @@ async fn the_padron_lists_the_documents_in_force_and_a_new_one_replaces_it(fixtu
 }
 archive_conformance!(the_padron_lists_the_documents_in_force_and_a_new_one_replaces_it);
 
+/// A beneficiary served 45 times: the row cites all 45 documents, in the
+/// stored data and on paper, though they take more than a page's height
+/// (the cell was once cut at 600 characters, ending in «…», while the
+/// padrón said each row cites each document).
+async fn a_row_cites_every_document_however_many(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    let mut folios = Vec::new();
+    for _ in 0..45 {
+        let mut data = autorizacion(7);
+        data["apoyo"] = json!("Traslado a quimioterapia");
+        let record = fixture
+            .issue_on("oficio-autorizacion-apoyo", &data, 20, None)
+            .await
+            .expect("issued")
+            .record()
+            .clone();
+        folios.push(record.folio);
+    }
+    let request = padron_request("Traslados 2026");
+    let (version, rows) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("padrón issued");
+    assert_eq!(rows, 1);
+    let padron = data_of(&version.tomos[0]);
+    assert_eq!(cited(&padron), folios);
+    let pdf = fixture.archive.pdf(&version.tomos[0]).await.expect("pdf");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &pdf).expect("write");
+    let text = crate::pdf_text(file.path());
+    for folio in &folios {
+        assert!(text.contains(folio.as_str()), "{folio} not in the PDF");
+    }
+    assert!(!text.contains('…'), "nothing cut short: {text}");
+}
+archive_conformance!(a_row_cites_every_document_however_many);
+
 /// 25 beneficiaries in tomos of 10: three tomos, numbered on from one
 /// another, each printing the folios its rows cite, no row lost or listed
 /// twice. The same archive cut in tomos of 20 (the size of a tomo changed

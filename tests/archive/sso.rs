@@ -327,8 +327,7 @@ async fn provider_login<'a>(service: &'a Service, account: &str) -> (Browser<'a>
 
 async fn a_local_account_linked_to_the_provider_is_where_its_logins_land(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
+    let service = service_with_rule(fixture, &provider).await;
     let (local, password) = service.user("DIF-SLP", "ana.local", Role::Firmante).await;
     // Something of the account's own from before: an API token.
     let api_token = service.token(&local).await;
@@ -398,8 +397,7 @@ crate::archive_conformance!(a_local_account_linked_to_the_provider_is_where_its_
 
 async fn an_identity_linked_to_another_account_is_not_linked_again(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
+    let service = service_with_rule(fixture, &provider).await;
     // Ana entered through the provider first: her identity has an account.
     let (first, answer) = provider_login(&service, "ana").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
@@ -460,9 +458,8 @@ crate::archive_conformance!(an_identity_linked_to_another_account_is_not_linked_
 
 async fn an_identity_the_rules_put_in_another_office_is_not_linked(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
     // The rule puts Ana in DIF-SLP; her local account is of another office.
-    signers_rule(&service).await;
+    let service = service_with_rule(fixture, &provider).await;
     service
         .state
         .accounts
@@ -503,8 +500,7 @@ crate::archive_conformance!(an_identity_the_rules_put_in_another_office_is_not_l
 
 async fn an_unlinked_account_is_no_longer_reached_through_the_provider(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
+    let service = service_with_rule(fixture, &provider).await;
     // Beto's group is let in too, for the administrator's part.
     service
         .state
@@ -581,8 +577,7 @@ crate::archive_conformance!(an_unlinked_account_is_no_longer_reached_through_the
 
 async fn a_linking_links_only_the_account_whose_session_started_it(fixture: &Fixture) {
     let provider = Provider::start(BASE_URL);
-    let service = service(fixture, &provider, true).await;
-    signers_rule(&service).await;
+    let service = service_with_rule(fixture, &provider).await;
     let (ana, password) = service.user("DIF-SLP", "ana.local", Role::Firmante).await;
     let mut browser = service.browser("ana.local", &password).await;
     let callback = start_link(&mut browser, "ana").await;
