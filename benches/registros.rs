@@ -206,7 +206,7 @@ async fn run(documents: usize, families: usize) {
     let (cpu, started) = (cpu_seconds(), Instant::now());
     let (version, rows) = padron::issue(&issuing, &catalog, &request).await.expect("padrón");
     println!(
-        "padrón: {rows} beneficiarios en {} tomos, emitido en {:.1} s (CPU {:.1} s), pico de memoria del proceso {:.0} MB",
+        "padrón: {rows} beneficiarios en {} tomos, emitido en {:.2} s (CPU {:.2} s), pico de memoria del proceso {:.0} MB",
         version.tomos.len(),
         started.elapsed().as_secs_f64(),
         cpu_seconds() - cpu,
