@@ -443,11 +443,10 @@ async fn a_padron_of_many_tomos_is_replaced_and_a_refused_one_takes_no_folio(fix
 }
 archive_conformance!(a_padron_of_many_tomos_is_replaced_and_a_refused_one_takes_no_folio);
 
-/// Asked for another locality, the padrón is another one that prints it;
-/// and a row's domicilio is the beneficiary's: an authorisation records
-/// the solicitante's address, which is not that of a beneficiary who is
+/// A row's domicilio is the beneficiary's: an authorisation records the
+/// solicitante's address, which is not that of a beneficiary who is
 /// someone else («no consta»).
-async fn a_padron_prints_the_locality_asked_and_only_the_beneficiarys_address(fixture: &Fixture) {
+async fn a_padron_prints_only_the_beneficiarys_own_address(fixture: &Fixture) {
     let issuer = issuer(fixture);
     // For someone else: the address is the solicitante's.
     fixture
@@ -462,11 +461,11 @@ async fn a_padron_prints_the_locality_asked_and_only_the_beneficiarys_address(fi
         .issue_on("oficio-autorizacion-apoyo", &own, 20, None)
         .await
         .expect("issued");
-    let request = padron_request("Apoyos por localidad");
-    let (first, _) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+    let request = padron_request("Apoyos y domicilios");
+    let (version, _) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
         .await
         .expect("padrón issued");
-    let padron = data_of(&first.tomos[0]);
+    let padron = data_of(&version.tomos[0]);
     let rows = padron["beneficiarios"].as_array().expect("rows");
     let row = |id: String| {
         rows.iter()
@@ -475,7 +474,27 @@ async fn a_padron_prints_the_locality_asked_and_only_the_beneficiarys_address(fi
     };
     assert_eq!(row(curp(1)).get("domicilio"), None, "{padron}");
     assert_eq!(row(curp(2))["domicilio"], "Calle Hidalgo 2, Centro");
+    let pdf = fixture.archive.pdf(&version.tomos[0]).await.expect("pdf");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &pdf).expect("write");
+    let text = crate::pdf_text(file.path());
+    assert!(!text.contains("Calle Hidalgo 1,"), "{text}");
+    assert!(text.contains("no consta"), "{text}");
+}
+archive_conformance!(a_padron_prints_only_the_beneficiarys_own_address);
 
+/// Asked for another locality, the padrón is another one that prints it,
+/// not the one that prints the first.
+async fn a_padron_asked_for_another_locality_prints_it(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(1), 20, None)
+        .await
+        .expect("issued");
+    let request = padron_request("Apoyos por localidad");
+    let (first, _) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("padrón issued");
     let elsewhere = registros::padron::PadronRequest {
         localidad: Some("Cerro de San Pedro, S.L.P."),
         ..padron_request("Apoyos por localidad")
@@ -488,8 +507,13 @@ async fn a_padron_prints_the_locality_asked_and_only_the_beneficiarys_address(fi
         data_of(&other.tomos[0])["localidad"],
         "Cerro de San Pedro, S.L.P."
     );
+    // Asked again for the first, it is the first.
+    let (again, _) = registros::padron::issue(&issuing(fixture, &issuer, 26), &CATALOG, &request)
+        .await
+        .expect("asked again");
+    assert_eq!(again.tomos[0].folio, first.tomos[0].folio);
 }
-archive_conformance!(a_padron_prints_the_locality_asked_and_only_the_beneficiarys_address);
+archive_conformance!(a_padron_asked_for_another_locality_prints_it);
 
 /// The weekly report lists exactly the oficios issued from Monday to
 /// Sunday, in folio order, the annulled one marked; documents that are
