@@ -36,7 +36,8 @@ pub enum Since {
     /// It would not: documents that grant the service in its period were
     /// issued (`nuevos`), or annulled or replaced (`anulados`), after it.
     Changed { nuevos: usize, anulados: usize },
-    /// The forms it names are not the catalog's now: it cannot be said.
+    /// What it prints does not rebuild the request it was integrated
+    /// from (the catalog's forms changed since): it cannot be said.
     Unknown,
 }
 
@@ -116,8 +117,17 @@ async fn since(
         from,
         to,
     };
+    // A padrón issued before its locality was part of which one it is was
+    // keyed without it.
     let definition = padron::definition(&request);
-    if keys_of(&definition, &Value::Null).0 != prefix {
+    let mut before_locality = definition.clone();
+    if let Some(fields) = before_locality.as_object_mut() {
+        fields.remove("localidad");
+    }
+    if ![definition, before_locality]
+        .iter()
+        .any(|d| keys_of(d, &Value::Null).0 == prefix)
+    {
         return Ok(Since::Unknown);
     }
     let first = &padron.tomos[0];
@@ -146,7 +156,7 @@ async fn since(
         })
         .await?;
     cited.sort_unstable();
-    Ok(if keys_of(&definition, &json!(cited)).1 == content {
+    Ok(if keys_of(&Value::Null, &json!(cited)).1 == content {
         Since::Unchanged
     } else {
         Since::Changed { nuevos, anulados }

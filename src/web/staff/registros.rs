@@ -157,7 +157,7 @@ fn padrones_table(in_force: &[registros::vigentes::PadronInForce]) -> Markup {
                                     strong { "Cambió: " }
                                     (nuevos) " documento(s) nuevo(s) y " (anulados) " anulado(s) o reemplazado(s) que otorgan el servicio en el periodo. Emita el padrón de nuevo para integrar una versión que reemplace a la vigente."
                                 },
-                                Since::Unknown => "No se puede comprobar: los formularios que cita ya no son los del catálogo.",
+                                Since::Unknown => "No se puede comprobar con el catálogo de hoy.",
                             }
                         }
                     }
