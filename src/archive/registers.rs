@@ -25,6 +25,8 @@ pub struct ListedDocument {
     pub issued_on: String,
     /// The folio of the document that replaced it, if one did.
     pub replaced_by_folio: Option<String>,
+    /// When it was annulled or replaced, by the archive's clock (UTC).
+    pub annulled_at: Option<String>,
 }
 
 impl Archive {
@@ -50,7 +52,7 @@ impl Archive {
             "status <> 'reservado'"
         };
         let sql = format!(
-            "SELECT id, folio, form, status, data, issued_on, \
+            "SELECT id, folio, form, status, data, issued_on, annulled_at, \
              (SELECT r.folio FROM documents r WHERE r.id = documents.replaced_by) AS replaced_by_folio \
              FROM documents WHERE office_code = $1 AND issued_on >= $2 AND issued_on <= $3 \
              AND form IN ({}) AND {statuses} ORDER BY year, series_code, number",
@@ -98,5 +100,18 @@ impl Archive {
             found.push((key, self.document_by_row(row_id).await?));
         }
         Ok(found)
+    }
+
+    /// When the document's folio was taken, by the archive's clock (UTC,
+    /// as `annulled_at`): what was annulled after it, it saw in force.
+    pub async fn reserved_at(&self, row_id: i64) -> Result<String, ArchiveError> {
+        let pool = self.store.pool();
+        let (at,): (String,) =
+            sqlx::query_as("SELECT reserved_at FROM documents WHERE office_code = $1 AND id = $2")
+                .bind(&self.office.code)
+                .bind(row_id)
+                .fetch_one(pool)
+                .await?;
+        Ok(at)
     }
 }

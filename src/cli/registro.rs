@@ -63,7 +63,7 @@ struct PadronArgs {
     /// Último día del periodo (2026-12-31)
     #[arg(long, value_name = "FECHA")]
     hasta: String,
-    /// Localidad o municipio que encabeza el padrón
+    /// Localidad o municipio que encabeza el padrón (con otra, es otro padrón)
     #[arg(long, value_name = "TEXTO")]
     localidad: Option<String>,
     #[command(flatten)]

@@ -17,8 +17,15 @@ pub struct Grant {
     /// Person fields naming the beneficiary, in order: the first filled in
     /// is the beneficiary (`["beneficiario", "solicitante"]`).
     pub persona: Vec<String>,
-    /// The text field with the beneficiary's address.
+    /// The text field with an address: the beneficiary's, unless
+    /// `domicilio_de` says whose it is.
     pub domicilio: String,
+    /// The person field whose address `domicilio` is, when the form
+    /// records only that person's (the solicitante's): a beneficiary who
+    /// is someone else has no address in the document, and the padrón
+    /// says «no consta» rather than print another person's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domicilio_de: Option<String>,
     /// The text or option field naming the service given (`apoyo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servicio: Option<String>,
@@ -70,6 +77,11 @@ impl Grant {
                 self.domicilio
             ));
         }
+        if let Some(name) = &self.domicilio_de
+            && !self.persona.contains(name)
+        {
+            return Err(format!("[padron]: «domicilio_de»: «{name}» no está en «persona»"));
+        }
         match (&self.servicio, &self.servicio_texto) {
             (None, None) => return Err("[padron]: falta «servicio» o «servicio_texto»".into()),
             (Some(name), _) if !is_text(field("servicio", name)?) => {
@@ -95,11 +107,16 @@ impl Grant {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        let person = self.persona.iter().find_map(|name| {
+        let (field, person) = self.persona.iter().find_map(|name| {
             let person = data.get(name)?;
             let nombre = person.get("nombre")?.as_str()?.trim();
-            (!nombre.is_empty()).then_some(person)
+            (!nombre.is_empty()).then_some((name, person))
         })?;
+        // Only the beneficiary's own address: another person's is not theirs.
+        let domicilio = match &self.domicilio_de {
+            Some(whose) if whose != field => None,
+            _ => text(&self.domicilio),
+        };
         let identificacion = person
             .get("identificacion")
             .and_then(Value::as_str)
@@ -114,7 +131,7 @@ impl Grant {
         Some(Granted {
             nombre: person.get("nombre")?.as_str()?.trim().to_owned(),
             identificacion,
-            domicilio: text(&self.domicilio),
+            domicilio,
             servicio,
             fecha: self.fecha.as_deref().and_then(text),
         })

@@ -9,13 +9,16 @@
 //! A register is issued like any document, in tomos when large, and is
 //! issued again as a new version only when what it lists changed: the
 //! version before is then marked replaced by the new one (with its entry in
-//! the transparency log), never deleted (`version`).
+//! the transparency log), never deleted (`version`). Whether the archive
+//! changed since a padrón in force was integrated is shown, not acted on
+//! (`vigentes`).
 
 pub mod actividades;
 pub mod padron;
 pub mod seguimientos;
 pub mod semanal;
 mod version;
+pub mod vigentes;
 
 pub use version::{Issuing, Register, Version};
 

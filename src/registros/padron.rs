@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::refused;
 use super::version::{self, Issuing, Register, Version};
-use crate::archive::{ArchiveError, normal_identity};
-use crate::forms::{Catalog, FormSpec};
+use crate::archive::{ArchiveError, ListedDocument, normal_identity};
+use crate::forms::{Catalog, FormSpec, Grant, Granted};
 
 /// The form the padrón is issued with.
 pub const PADRON_FORM: &str = "padron-programa";
@@ -87,34 +87,14 @@ pub async fn rows(
         return Err(refused("periodo: el inicio es posterior al fin"));
     }
     let ids: Vec<&str> = request.forms.iter().map(|f| f.id.as_str()).collect();
-    let grants: HashMap<&str, &crate::forms::Grant> = request
-        .forms
-        .iter()
-        .filter_map(|f| Some((f.id.as_str(), f.padron.as_ref()?)))
-        .collect();
+    let grants = grants_of(request);
     let mut found: Vec<Row> = Vec::new();
     let mut by_person: HashMap<String, usize> = HashMap::new();
-    // The service's day may be a date of the form (a delivery) that falls
-    // outside the days it was issued: read a year either side and filter.
-    let slack = chrono::Days::new(366);
-    let window = (request.from - slack, request.to + slack);
     archive
-        .for_each_issued(&ids, window, true, |document| {
-            let Some(grant) = grants.get(document.form.as_str()) else {
+        .for_each_issued(&ids, window(request), true, |document| {
+            let Some((granted, fecha)) = granted_in_period(&grants, request, &document) else {
                 return Ok(());
             };
-            let Ok(data) = serde_json::from_str::<Value>(&document.data) else {
-                return Ok(());
-            };
-            let Some(granted) = grant.read(&data) else {
-                return Ok(());
-            };
-            let fecha = granted.fecha.clone().unwrap_or(document.issued_on.clone());
-            let in_period = NaiveDate::parse_from_str(&fecha, "%Y-%m-%d")
-                .is_ok_and(|day| request.from <= day && day <= request.to);
-            if !in_period {
-                return Ok(());
-            }
             let person = match &granted.identificacion {
                 Some(id) => format!("id:{}", normal_identity(id)),
                 None => format!("nombre:{}", granted.nombre.to_lowercase()),
@@ -159,6 +139,63 @@ pub async fn rows(
     Ok(found)
 }
 
+/// What each form of the request grants, by form.
+pub(super) fn grants_of<'r>(request: &PadronRequest<'r>) -> HashMap<&'r str, &'r Grant> {
+    request
+        .forms
+        .iter()
+        .filter_map(|f| Some((f.id.as_str(), f.padron.as_ref()?)))
+        .collect()
+}
+
+/// The days whose documents may grant a service in the period: the
+/// service's day may be a date of the form (a delivery) that falls outside
+/// the days it was issued, so a year either side, filtered by the day.
+pub(super) fn window(request: &PadronRequest<'_>) -> (NaiveDate, NaiveDate) {
+    let slack = chrono::Days::new(366);
+    (request.from - slack, request.to + slack)
+}
+
+/// What `document` grants and the day it was given, if that day falls in
+/// the period.
+pub(super) fn granted_in_period(
+    grants: &HashMap<&str, &Grant>,
+    request: &PadronRequest<'_>,
+    document: &ListedDocument,
+) -> Option<(Granted, String)> {
+    let grant = grants.get(document.form.as_str())?;
+    let data = serde_json::from_str::<Value>(&document.data).ok()?;
+    let granted = grant.read(&data)?;
+    let fecha = granted.fecha.clone().unwrap_or(document.issued_on.clone());
+    NaiveDate::parse_from_str(&fecha, "%Y-%m-%d")
+        .is_ok_and(|day| request.from <= day && day <= request.to)
+        .then_some((granted, fecha))
+}
+
+/// Which padrón it is: what its versions share. The locality it prints is
+/// part of it: asked for another, it is another padrón, never the one that
+/// prints the first. (Without one the key is left out, as it was before
+/// the locality was part of it.)
+pub(super) fn definition(request: &PadronRequest<'_>) -> Value {
+    let mut ids: Vec<&str> = request.forms.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut definition = json!({
+        "registro": "padron",
+        "programa": request.programa.trim(),
+        "formularios": ids,
+        "desde": request.from.to_string(),
+        "hasta": request.to.to_string(),
+    });
+    if let Some(localidad) = localidad(request) {
+        definition["localidad"] = json!(localidad);
+    }
+    definition
+}
+
+fn localidad<'r>(request: &PadronRequest<'r>) -> Option<&'r str> {
+    request.localidad.map(str::trim).filter(|l| !l.is_empty())
+}
+
 /// Builds the padrón from the archive and issues it, in tomos of
 /// [`TOMO_ROWS`] when large, as a new version when what it lists changed.
 pub async fn issue(
@@ -199,22 +236,16 @@ pub async fn issue_in_tomos_of(
             "el archivo no tiene documentos vigentes que otorguen el servicio en el periodo: no hay padrón que emitir",
         ));
     }
-    let mut ids: Vec<&str> = request.forms.iter().map(|f| f.id.as_str()).collect();
-    ids.sort_unstable();
-    let definition = json!({
-        "registro": "padron",
-        "programa": programa,
-        "formularios": ids,
-        "desde": request.from.to_string(),
-        "hasta": request.to.to_string(),
-    });
+    let definition = definition(request);
+    let localidad = localidad(request);
     let mut cited: Vec<i64> = rows.iter().flat_map(|r| r.row_ids.iter().copied()).collect();
     cited.sort_unstable();
     let origen: Vec<&str> = request.forms.iter().map(|f| f.title.as_str()).collect();
-    let chunks = rows.chunks(tomo_rows);
-    let count = chunks.len();
+    let count = rows.len().div_ceil(tomo_rows);
     let (total, origen) = (rows.len(), clip(&origen.join("; ")));
-    let tomos = chunks.enumerate().map(move |(index, chunk)| {
+    let rows = &rows;
+    let tomo = move |index: usize| {
+        let chunk = &rows[index * tomo_rows..((index + 1) * tomo_rows).min(rows.len())];
         let mut data = json!({
             "programa": programa,
             "periodo_inicio": request.from.to_string(),
@@ -225,7 +256,7 @@ pub async fn issue_in_tomos_of(
             "beneficiarios": chunk.iter().map(row_data).collect::<Vec<_>>(),
             "responsable_nombre": issuing.name,
         });
-        if let Some(localidad) = request.localidad.map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(localidad) = localidad {
             data["localidad"] = json!(localidad);
         }
         if !issuing.cargo.trim().is_empty() {
@@ -236,12 +267,13 @@ pub async fn issue_in_tomos_of(
             data["primer_numero"] = json!(index * tomo_rows + 1);
         }
         data
-    });
+    };
     let register = Register {
         form,
         definition,
         content: json!(cited),
-        tomos: Box::new(tomos),
+        count,
+        tomo: Box::new(tomo),
     };
     let version = version::issue(issuing, register).await?;
     Ok((version, rows.len()))

@@ -139,12 +139,7 @@ pub async fn issue(
     if let Some(area) = request.area.map(str::trim).filter(|a| !a.is_empty()) {
         data["area"] = json!(area);
     }
-    let register = Register {
-        form,
-        definition,
-        content: json!(content),
-        tomos: Box::new(std::iter::once(data)),
-    };
+    let register = Register::single(form, definition, json!(content), data);
     let version = version::issue(issuing, register).await?;
     Ok((version, listed))
 }

@@ -338,6 +338,215 @@ async fn a_padron_in_several_tomos_lists_each_row_once_and_a_new_size_replaces_t
 }
 archive_conformance!(a_padron_in_several_tomos_lists_each_row_once_and_a_new_size_replaces_the_whole_set);
 
+/// A padrón whose content goes back to that of a version replaced before
+/// (the document that made the difference was annulled) is a new version
+/// that replaces the one in force, never refused: the one in force lists
+/// no annulled document. The same going back to an earlier tomo size.
+async fn a_padron_that_goes_back_to_an_earlier_content_is_a_new_version(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    for n in 1..=3 {
+        fixture
+            .issue_on("oficio-autorizacion-apoyo", &autorizacion(n), 20, None)
+            .await
+            .expect("issued");
+    }
+    let request = padron_request("Apoyos que vuelven atrás");
+    let issue = async |day: u32, tomo_rows: usize| {
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, day), &CATALOG, &request, tomo_rows)
+            .await
+            .expect("padrón issued")
+            .0
+    };
+    let first = issue(24, 10).await;
+    let extra = fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(4), 24, None)
+        .await
+        .expect("issued")
+        .record()
+        .folio
+        .clone();
+    let second = issue(25, 10).await;
+    assert_eq!(second.number, 2);
+    assert!(cited(&data_of(&second.tomos[0])).contains(&extra));
+    fixture
+        .archive
+        .annul(&extra, "emitido por error", "ana.lopez", None)
+        .await
+        .expect("annulled");
+    let third = issue(26, 10).await;
+    assert!(third.new);
+    assert_eq!(third.number, 3);
+    assert_eq!(third.replaced, vec![second.tomos[0].folio.clone()]);
+    let padron = data_of(&third.tomos[0]);
+    assert_eq!(padron["version"], 3);
+    assert_eq!(padron["reemplaza"], json!(second.tomos[0].folio));
+    assert!(!cited(&padron).contains(&extra), "annulled {extra} in force");
+    assert_eq!(cited(&padron), cited(&data_of(&first.tomos[0])));
+    for old in [&first.tomos[0], &second.tomos[0]] {
+        let status = fixture.archive.document(&old.folio).await.expect("kept").status;
+        assert_eq!(status, Status::Reemplazado, "{}", old.folio);
+    }
+    // Asked again: the version in force, not another.
+    let same = issue(27, 10).await;
+    assert!(!same.new);
+    assert_eq!(same.tomos[0].folio, third.tomos[0].folio);
+
+    // Tomos of 2, then of 10 again: each a new version.
+    let small = issue(27, 2).await;
+    assert_eq!((small.number, small.tomos.len()), (4, 2));
+    let back = issue(28, 10).await;
+    assert!(back.new);
+    assert_eq!((back.number, back.tomos.len()), (5, 1));
+    let mut replaced = back.replaced.clone();
+    replaced.sort();
+    let mut small_folios: Vec<String> = small.tomos.iter().map(|t| t.folio.clone()).collect();
+    small_folios.sort();
+    assert_eq!(replaced, small_folios);
+    assert!(back.tomos[0].status.is_current());
+}
+archive_conformance!(a_padron_that_goes_back_to_an_earlier_content_is_a_new_version);
+
+/// A padrón of many tomos rebuilt after a change: what it replaces is
+/// printed as the range of the version before (whole in the archive's
+/// record of the replacement), within its field; and a tomo the form
+/// refuses is refused before any folio is taken.
+async fn a_padron_of_many_tomos_is_replaced_and_a_refused_one_takes_no_folio(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    for n in 1..=28 {
+        fixture
+            .issue_on("oficio-autorizacion-apoyo", &autorizacion(n), 20, None)
+            .await
+            .expect("issued");
+    }
+    let request = padron_request("Apoyos en muchos tomos");
+    let (first, _) =
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, 24), &CATALOG, &request, 1)
+            .await
+            .expect("padrón issued");
+    assert_eq!(first.tomos.len(), 28);
+    fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(29), 24, None)
+        .await
+        .expect("issued");
+    let (second, rows) =
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, 25), &CATALOG, &request, 1)
+            .await
+            .expect("rebuilt");
+    assert_eq!((second.number, second.tomos.len(), rows), (2, 29, 29));
+    let (one, last) = (&first.tomos[0].folio, &first.tomos[27].folio);
+    let printed = format!("{one} a {last} (28 tomos de la versión 1)");
+    for tomo in &second.tomos {
+        assert_eq!(data_of(tomo)["reemplaza"], json!(printed));
+    }
+    assert_eq!(second.replaced.len(), 28);
+    for old in &first.tomos {
+        let kept = fixture.archive.document(&old.folio).await.expect("kept");
+        assert_eq!(kept.status, Status::Reemplazado, "{}", old.folio);
+        assert!(kept.replaced_by_folio.is_some());
+    }
+    let pdf = fixture.archive.pdf(&second.tomos[0]).await.expect("pdf");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &pdf).expect("write");
+    let text = crate::pdf_text(file.path())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("28 tomos de la versión 1"), "{text}");
+
+    // A locality longer than its field: refused, and no folio taken (a
+    // folio taken and annulled would be the one after the last tomo's).
+    let last = &second.tomos[28].folio;
+    let (series, number) = last.rsplit_once('/').expect("numbered");
+    let width = number.len();
+    let next = format!("{series}/{:0width$}", number.parse::<u32>().expect("number") + 1);
+    let long = "Localidad ".repeat(30);
+    let refused = registros::padron::PadronRequest {
+        localidad: Some(&long),
+        ..padron_request("Apoyos en muchos tomos")
+    };
+    let answer =
+        registros::padron::issue_in_tomos_of(&issuing(fixture, &issuer, 26), &CATALOG, &refused, 1).await;
+    let error = answer.expect_err("refused").to_string();
+    assert!(error.contains("localidad"), "{error}");
+    assert!(
+        fixture.archive.document(&next).await.is_err(),
+        "a refused padrón took the folio {next}"
+    );
+}
+archive_conformance!(a_padron_of_many_tomos_is_replaced_and_a_refused_one_takes_no_folio);
+
+/// A row's domicilio is the beneficiary's: an authorisation records the
+/// solicitante's address, which is not that of a beneficiary who is
+/// someone else («no consta»).
+async fn a_padron_prints_only_the_beneficiarys_own_address(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    // For someone else: the address is the solicitante's.
+    fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(1), 20, None)
+        .await
+        .expect("issued");
+    // For the solicitante: the address is theirs.
+    let mut own = autorizacion(2);
+    own.as_object_mut().expect("object").remove("beneficiario");
+    own["solicitante"] = json!({"nombre": "Solicitante Dos", "identificacion": curp(2)});
+    fixture
+        .issue_on("oficio-autorizacion-apoyo", &own, 20, None)
+        .await
+        .expect("issued");
+    let request = padron_request("Apoyos y domicilios");
+    let (version, _) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("padrón issued");
+    let padron = data_of(&version.tomos[0]);
+    let rows = padron["beneficiarios"].as_array().expect("rows");
+    let row = |id: String| {
+        rows.iter()
+            .find(|r| r["identificacion"] == json!(id))
+            .expect("row")
+    };
+    assert_eq!(row(curp(1)).get("domicilio"), None, "{padron}");
+    assert_eq!(row(curp(2))["domicilio"], "Calle Hidalgo 2, Centro");
+    let pdf = fixture.archive.pdf(&version.tomos[0]).await.expect("pdf");
+    let file = tempfile::NamedTempFile::new().expect("temp");
+    std::fs::write(file.path(), &pdf).expect("write");
+    let text = crate::pdf_text(file.path());
+    assert!(!text.contains("Calle Hidalgo 1,"), "{text}");
+    assert!(text.contains("no consta"), "{text}");
+}
+archive_conformance!(a_padron_prints_only_the_beneficiarys_own_address);
+
+/// Asked for another locality, the padrón is another one that prints it,
+/// not the one that prints the first.
+async fn a_padron_asked_for_another_locality_prints_it(fixture: &Fixture) {
+    let issuer = issuer(fixture);
+    fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(1), 20, None)
+        .await
+        .expect("issued");
+    let request = padron_request("Apoyos por localidad");
+    let (first, _) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("padrón issued");
+    let elsewhere = registros::padron::PadronRequest {
+        localidad: Some("Cerro de San Pedro, S.L.P."),
+        ..padron_request("Apoyos por localidad")
+    };
+    let (other, _) = registros::padron::issue(&issuing(fixture, &issuer, 25), &CATALOG, &elsewhere)
+        .await
+        .expect("padrón issued");
+    assert_ne!(other.tomos[0].folio, first.tomos[0].folio);
+    assert_eq!(
+        data_of(&other.tomos[0])["localidad"],
+        "Cerro de San Pedro, S.L.P."
+    );
+    // Asked again for the first, it is the first.
+    let (again, _) = registros::padron::issue(&issuing(fixture, &issuer, 26), &CATALOG, &request)
+        .await
+        .expect("asked again");
+    assert_eq!(again.tomos[0].folio, first.tomos[0].folio);
+}
+archive_conformance!(a_padron_asked_for_another_locality_prints_it);
+
 /// The weekly report lists exactly the oficios issued from Monday to
 /// Sunday, in folio order, the annulled one marked; documents that are
 /// not oficios and oficios of other weeks are not in it.
@@ -651,6 +860,65 @@ async fn registers_are_built_from_the_staff_page(fixture: &Fixture) {
     assert!(text.contains("1 sesión(es)"), "{text}");
 }
 archive_conformance!(registers_are_built_from_the_staff_page);
+
+/// The staff page lists the padrones in force and says when the archive
+/// changed since one's cut-off (a document issued, one annulled), without
+/// issuing it again.
+async fn the_staff_page_says_when_the_archive_changed_since_a_padron(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use sello::accounts::Role;
+
+    let issuer = issuer(fixture);
+    let mut folios = Vec::new();
+    for n in 1..=2 {
+        let record = fixture
+            .issue_on("oficio-autorizacion-apoyo", &autorizacion(n), 20, None)
+            .await
+            .expect("issued")
+            .record()
+            .clone();
+        folios.push(record.folio);
+    }
+    let request = padron_request("Apoyos vigilados");
+    let (version, _) = registros::padron::issue(&issuing(fixture, &issuer, 24), &CATALOG, &request)
+        .await
+        .expect("padrón issued");
+    let service = crate::http::Service::new(fixture).await;
+    let (_, password) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let mut clerk = service.browser("capturista", &password).await;
+    let page = clerk.get("/registros").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("Apoyos vigilados") && text.contains(&version.tomos[0].folio),
+        "{text}"
+    );
+    assert!(text.contains("Sin cambios"), "{text}");
+
+    fixture
+        .issue_on("oficio-autorizacion-apoyo", &autorizacion(3), 24, None)
+        .await
+        .expect("issued");
+    fixture
+        .archive
+        .annul(&folios[0], "datos equivocados", "ana.lopez", None)
+        .await
+        .expect("annulled");
+    let text = clerk.get("/registros").await.text();
+    assert!(
+        text.contains("1 documento(s) nuevo(s) y 1 anulado(s) o reemplazado(s)"),
+        "{text}"
+    );
+    // Shown, not acted on: the version in force is still the one issued.
+    let keyed = fixture
+        .archive
+        .documents_keyed_under("registro-")
+        .await
+        .expect("listed");
+    assert_eq!(keyed.len(), 1);
+    assert!(keyed[0].1.status.is_current());
+}
+archive_conformance!(the_staff_page_says_when_the_archive_changed_since_a_padron);
 
 /// Issues `data` as `form` at `when`, with the real renderer and signer.
 pub(crate) async fn issue_at(

@@ -59,3 +59,19 @@ fn a_padron_is_a_table_to_a_screen_reader() {
         }
     }
 }
+
+/// The hand-typed list says what it is: captured by the office, not the
+/// padrón Sello integrates from its archive, with a cut-off date its
+/// typist declared.
+#[test]
+fn the_typed_list_of_beneficiaries_says_it_was_captured_by_the_office() {
+    let text = crate::helpers::pdf_text(&render("padron-beneficiarios", &example("padron-beneficiarios")));
+    assert!(text.contains("RELACIÓN DE BENEFICIARIOS"), "{text}");
+    assert!(text.contains("Capturada por la oficina"), "{text}");
+    assert!(
+        text.contains("Sello no la integró de los documentos de su archivo"),
+        "{text}"
+    );
+    assert!(text.contains("Corte declarado"), "{text}");
+    assert!(!text.to_lowercase().contains("padrón de beneficiarios"), "{text}");
+}

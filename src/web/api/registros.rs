@@ -37,6 +37,7 @@ pub struct PadronBody {
     pub desde: String,
     /// Último día del periodo.
     pub hasta: String,
+    /// La localidad o municipio que encabeza el padrón: pedido con otra, es otro padrón.
     pub localidad: Option<String>,
 }
 

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::error::{OrPage as _, PageError, PageResult};
 use crate::archive::ArchiveError;
 use crate::registros::{self, Issuing, Version};
+use crate::signed_pdf::IssueError;
 use crate::web::AppState;
 use crate::web::auth::{Staff, StaffForm};
 use crate::web::ui::{csrf_field, notice, page};
@@ -76,6 +77,9 @@ pub async fn show(
         ),
         _ => None,
     };
+    let in_force = registros::vigentes::padrones(&archive, &state.catalog)
+        .await
+        .or_page(&staff)?;
     let granting: Vec<_> = state.catalog.iter().filter(|f| f.padron.is_some()).collect();
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
     let body = page(
@@ -83,6 +87,7 @@ pub async fn show(
         "Registros del archivo",
         html! {
             p { "Sello integra estos registros con los documentos emitidos: cada fila cita el folio del documento del que sale. Si el archivo cambió desde la última vez, se emite una versión nueva que reemplaza a la anterior; si no, se muestra la vigente." }
+            @if !in_force.is_empty() { (padrones_table(&in_force)) }
             @if may_sign(&state, &staff, registros::padron::PADRON_FORM) {
                 form.tarjeta method="post" action="/registros/padron" {
                     h2 { "Padrón de beneficiarios de un programa" }
@@ -123,6 +128,43 @@ pub async fn show(
         },
     );
     Ok(Html(body.into_string()).into_response())
+}
+
+/// The padrones in force, each saying whether the archive changed since
+/// its cut-off: Sello does not issue it again by itself.
+fn padrones_table(in_force: &[registros::vigentes::PadronInForce]) -> Markup {
+    use registros::vigentes::Since;
+    html! {
+        h2 { "Padrones vigentes" }
+        table {
+            thead { tr { th { "Programa" } th { "Localidad" } th { "Periodo" } th { "Versión vigente" } th { "Corte" } th { "El archivo desde el corte" } } }
+            tbody {
+                @for padron in in_force {
+                    tr {
+                        td { (padron.programa) }
+                        td { (padron.localidad.as_deref().unwrap_or("—")) }
+                        td { (crate::web::page::short_date(&padron.desde)) " a " (crate::web::page::short_date(&padron.hasta)) }
+                        td {
+                            "versión " (padron.version) ": "
+                            a href=(format!("/documentos/{}", padron.tomos[0].id)) { (padron.tomos[0].folio) }
+                            @if padron.tomos.len() > 1 { " (" (padron.tomos.len()) " tomos)" }
+                        }
+                        td { (crate::web::page::short_date(&padron.corte)) }
+                        td {
+                            @match padron.archivo {
+                                Since::Unchanged => "Sin cambios: lista lo que el archivo tiene hoy.",
+                                Since::Changed { nuevos, anulados } => {
+                                    strong { "Cambió: " }
+                                    (nuevos) " documento(s) nuevo(s) y " (anulados) " anulado(s) o reemplazado(s) que otorgan el servicio en el periodo. Emita el padrón de nuevo para integrar una versión que reemplace a la vigente."
+                                },
+                                Since::Unknown => "No se puede comprobar con el catálogo de hoy.",
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn counts_table(counts: &registros::actividades::Counts) -> Markup {
@@ -166,6 +208,10 @@ fn shown(staff: &Staff, issued: Result<Version, ArchiveError>) -> PageResult {
         },
         Err(ArchiveError::Refused(message) | ArchiveError::InProgress(message)) => {
             Err(PageError::bad_request(staff, message))
+        }
+        // A tomo the form refuses: refused before any folio was taken.
+        Err(ArchiveError::Issue(IssueError::Invalid(problems))) => {
+            Err(PageError::bad_request(staff, problems.to_string()))
         }
         Err(error) => Err(error).or_page(staff),
     }
