@@ -132,6 +132,10 @@ pub struct FormSpec {
     /// What its documents owe afterwards, and which document closes it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seguimiento: Vec<super::grants::FollowUp>,
+    /// What its documents close of other forms' `[[seguimiento]]`, as the
+    /// catalog gathers it: what issuing one checks against the cited document.
+    #[serde(skip)]
+    pub closes: Vec<super::grants::Closes>,
     /// The top-level fields that say what a reviewer approves (the amount,
     /// the budget line, the supplier), shown first on the review page.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -496,6 +500,7 @@ impl RawForm {
             contrarreferencia: self.contrarreferencia,
             padron: self.padron,
             seguimiento: self.seguimiento,
+            closes: Vec::new(),
             workflow,
             rules,
             expediente: self.expediente,

@@ -668,6 +668,8 @@ async fn overdue_follow_ups_show_on_the_home_page_and_in_the_api(fixture: &Fixtu
     let resguardo = issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
     let mut comision = crate::example("oficio-comision");
     comision["fecha_evento"] = json!("2026-11-12");
+    // One person commissioned: one constancia closes the comisión.
+    comision["comisionados"] = json!([comision["comisionados"][0]]);
     let closed = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
     let open = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
     let mut constancia = crate::example("constancia-asistencia-comision");
@@ -729,3 +731,136 @@ async fn overdue_follow_ups_show_on_the_home_page_and_in_the_api(fixture: &Fixtu
     assert!(!home.contains(&closed), "{home}");
 }
 archive_conformance!(overdue_follow_ups_show_on_the_home_page_and_in_the_api);
+
+/// A constancia closes the follow-up of the one person it names, among
+/// those the oficio de comisión it cites commissioned, for that oficio's
+/// event and day: another person, event or day is refused by the field;
+/// of two persons commissioned, the one who has not handed in hers still
+/// owes it.
+async fn a_constancia_closes_only_its_own_persons_comision(fixture: &Fixture) {
+    let mut comision = crate::example("oficio-comision");
+    comision["fecha_evento"] = json!("2026-11-12");
+    let oficio = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
+    let constancia = |nombre: &str| {
+        let mut data = crate::example("constancia-asistencia-comision");
+        data["folio_comision"] = json!(oficio);
+        data["comisionado"] = json!({"nombre": nombre});
+        data
+    };
+    let refused = |data: Value| async move {
+        fixture
+            .issue_on("constancia-asistencia-comision", &data, 22, None)
+            .await
+            .err()
+            .expect("refused")
+            .to_string()
+    };
+    let stranger = refused(constancia("Pedro Ajeno Sánchez")).await;
+    assert!(
+        stranger.contains("«Persona comisionada»: «Pedro Ajeno Sánchez» no es una de las personas"),
+        "{stranger}"
+    );
+    let mut other_event = constancia("Lucía Hernández Salazar");
+    other_event["evento"] = json!("Foro estatal de asistencia social");
+    let other_event = refused(other_event).await;
+    assert!(other_event.contains("«Evento»: aquí dice «Foro estatal"), "{other_event}");
+    let mut other_day = constancia("Lucía Hernández Salazar");
+    other_day["fecha_evento"] = json!("2026-11-13");
+    let other_day = refused(other_day).await;
+    assert!(other_day.contains("«Fecha del evento»"), "{other_day}");
+
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let owed = |due: Vec<registros::seguimientos::Due>| -> Vec<Option<String>> {
+        due.into_iter()
+            .filter(|d| d.folio == oficio)
+            .map(|d| d.persona)
+            .collect()
+    };
+    let before = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert_eq!(
+        owed(before),
+        vec![
+            Some("José Antonio Martínez Ruiz".to_owned()),
+            Some("Lucía Hernández Salazar".to_owned())
+        ]
+    );
+    // Her name as written otherwise (case, spaces) is still her.
+    fixture
+        .issue("constancia-asistencia-comision", &constancia("lucía  Hernández Salazar"))
+        .await;
+    let after = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert_eq!(owed(after), vec![Some("José Antonio Martínez Ruiz".to_owned())]);
+    fixture
+        .issue("constancia-asistencia-comision", &constancia("José Antonio Martínez Ruiz"))
+        .await;
+    let closed = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert_eq!(owed(closed), Vec::<Option<String>>::new());
+}
+archive_conformance!(a_constancia_closes_only_its_own_persons_comision);
+
+/// A renewal cites, as a checked document, the resguardo of the same
+/// beneficiary: citing another person's is refused by the field, and
+/// leaves that person's renewal due; her own renewal closes it, and prints
+/// the resguardo's folio and date as the archive holds them.
+async fn a_renewal_cites_the_resguardo_of_its_own_beneficiary(fixture: &Fixture) {
+    use chrono::TimeZone as _;
+    let october = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 10, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let juana = json!({"nombre": "Juana Gómez Pérez", "identificacion": curp(7)});
+    let mut resguardo = crate::example("oficio-ayuda-funcional");
+    resguardo["fecha_inicio"] = json!("2026-10-01");
+    resguardo["beneficiario"] = juana.clone();
+    let resguardo = issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
+
+    let mut renewal = crate::example("oficio-ayuda-funcional");
+    renewal["tipo"] = json!("Renovación");
+    renewal["fecha_inicio"] = json!("2026-11-30");
+    renewal["oficio_anterior"] = json!(resguardo);
+    let refused = fixture
+        .issue_on("oficio-ayuda-funcional", &renewal, 22, None)
+        .await
+        .err()
+        .expect("another person's resguardo is refused")
+        .to_string();
+    assert!(
+        refused.contains("«Oficio de resguardo anterior»") && refused.contains("es de otra persona"),
+        "{refused}"
+    );
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let due = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert!(due.iter().any(|d| d.folio == resguardo), "{due:?}");
+
+    renewal["beneficiario"] = juana;
+    let renewed = fixture.issue("oficio-ayuda-funcional", &renewal).await;
+    let due = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert!(!due.iter().any(|d| d.folio == resguardo), "{due:?}");
+    let text = printed(fixture, &renewed).await;
+    assert!(
+        text.contains(&format!("folio {resguardo} del 1 de octubre de 2026")),
+        "{text}"
+    );
+}
+archive_conformance!(a_renewal_cites_the_resguardo_of_its_own_beneficiary);
+
+/// The text an issued document prints, its spaces and line ends collapsed.
+async fn printed(fixture: &Fixture, record: &sello::archive::DocumentRecord) -> String {
+    let pdf = fixture.archive.pdf(record).await.expect("PDF");
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), pdf).expect("written");
+    crate::pdf_text(file.path())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -140,7 +140,10 @@ fn due_table(state: &AppState, due: &[crate::registros::seguimientos::Due]) -> M
                     tr {
                         td { (form_title(state, &item.formulario)) }
                         td { (item.folio) }
-                        td { (item.etiqueta) }
+                        td {
+                            (item.etiqueta)
+                            @if let Some(persona) = &item.persona { " de " (persona) }
+                        }
                         td {
                             (item.vence)
                             @if item.vencido { " " span.estado.anulado { "vencido" } }
