@@ -196,12 +196,15 @@ impl FollowUp {
             _ => {}
         }
         if let Some(path) = &self.por_persona {
-            self.owing_column(fields)
-                .ok_or_else(|| format!("[[seguimiento]]: «por_persona»: «{path}» no es una columna de texto de una tabla"))?;
+            self.owing_column(fields).ok_or_else(|| {
+                format!("[[seguimiento]]: «por_persona»: «{path}» no es una columna de texto de una tabla")
+            })?;
         }
         for name in &self.coinciden {
             if !fields.iter().any(|f| &f.name == name) {
-                return Err(format!("[[seguimiento]]: «coinciden»: el campo «{name}» no existe"));
+                return Err(format!(
+                    "[[seguimiento]]: «coinciden»: el campo «{name}» no existe"
+                ));
             }
         }
         Ok(())
@@ -246,12 +249,20 @@ impl FollowUp {
                 && matches!(&f.kind, FieldType::Document { forms, .. } if forms.iter().any(|c| c.id.as_str() == owing))
         });
         if !cites {
-            return Err(format!("{at}: «cita»: «{}» no es allí un campo documento que cite este formulario", self.cita));
+            return Err(format!(
+                "{at}: «cita»: «{}» no es allí un campo documento que cite este formulario",
+                self.cita
+            ));
         }
         let por_persona = match (&self.por_persona, &self.persona) {
             (Some(path), Some(person)) => {
-                if !closing.iter().any(|f| &f.name == person && matches!(f.kind, FieldType::Person { .. })) {
-                    return Err(format!("{at}: «persona»: «{person}» no es allí un campo de persona"));
+                if !closing
+                    .iter()
+                    .any(|f| &f.name == person && matches!(f.kind, FieldType::Person { .. }))
+                {
+                    return Err(format!(
+                        "{at}: «persona»: «{person}» no es allí un campo de persona"
+                    ));
                 }
                 let (table, column) = path.split_once('.').unwrap_or_default();
                 Some((table.to_owned(), column.to_owned(), person.clone()))

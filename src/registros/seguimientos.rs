@@ -13,6 +13,11 @@
 //! person a document names owes their own (`por_persona`: every person
 //! commissioned hands in their own constancia), a closing document closes
 //! only the obligation of the person it names.
+//!
+//! The answer a derivación awaits is owed too, by the due day its referral
+//! keeps (`referrals.due_on`, set from the protocolo when it was sent): the
+//! office it was sent to owes it, the office that sent it awaits it, until
+//! a contrarreferencia in force answers it or the derivación is annulled.
 
 use std::collections::{HashMap, HashSet};
 
@@ -44,6 +49,22 @@ pub struct Due {
     pub vence: String,
     /// Past its day on `today`.
     pub vencido: bool,
+    /// For the answer a derivación awaits: the referral, by its derivación.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derivacion: Option<ReferralDue>,
+}
+
+/// The answer (contrarreferencia) a derivación awaits by the due day its
+/// referral keeps (`referrals.due_on`): owed by the office it was sent to,
+/// awaited by the office that sent it; both see it among their follow-ups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReferralDue {
+    /// The derivación's public id: its page is `/derivaciones/<id>`.
+    pub id: String,
+    /// The other office: the one that owes the answer, or the one owed it.
+    pub oficina: String,
+    /// This office received the derivación and owes its answer.
+    pub debe_responder: bool,
 }
 
 /// What falls due by `today` plus `ahead` days and is not closed, the most
@@ -80,6 +101,7 @@ pub async fn pending(
                             cierra: follow_up.cierra.clone(),
                             vence: due.to_string(),
                             vencido: due < today,
+                            derivacion: None,
                         };
                         owed.push((item, follow_up));
                     }
@@ -123,10 +145,67 @@ pub async fn pending(
         })
         .map(|(item, _)| item)
         .collect();
+    pending.extend(unanswered(archive, catalog, today, horizon).await?);
     pending.sort_by(|a, b| {
         (a.vence.cmp(&b.vence))
             .then_with(|| a.folio.cmp(&b.folio))
             .then_with(|| a.persona.cmp(&b.persona))
     });
     Ok(pending)
+}
+
+/// The derivaciones this office sent or received, in force and not
+/// answered by a contrarreferencia in force, whose due day comes by
+/// `horizon`: their answer is owed.
+async fn unanswered(
+    archive: &Archive,
+    catalog: &Catalog,
+    today: NaiveDate,
+    horizon: NaiveDate,
+) -> Result<Vec<Due>, ArchiveError> {
+    let Some(answer) = catalog.iter().find(|f| f.contrarreferencia.is_some()) else {
+        return Ok(Vec::new());
+    };
+    let office = archive.office().code.clone();
+    let mut referrals = archive.referrals_sent().await?;
+    referrals.extend(archive.referrals_received().await?);
+    let mut owed = Vec::new();
+    for referral in referrals {
+        use crate::archive::ReferralState::{Enviada, Recibida, Vencida};
+        if !matches!(referral.state(today), Enviada | Recibida | Vencida) {
+            continue;
+        }
+        let Ok(due) = NaiveDate::parse_from_str(&referral.due_on, "%Y-%m-%d") else {
+            continue;
+        };
+        if due > horizon {
+            continue;
+        }
+        let owes = referral.to_office == office;
+        let other = if owes {
+            &referral.from_office
+        } else {
+            &referral.to_office
+        };
+        let etiqueta = if owes {
+            format!("Contrarreferencia a la oficina {other}")
+        } else {
+            format!("Contrarreferencia de la oficina {other}")
+        };
+        owed.push(Due {
+            folio: referral.folio,
+            formulario: referral.form,
+            etiqueta,
+            persona: None,
+            cierra: answer.id.to_string(),
+            vence: due.to_string(),
+            vencido: due < today,
+            derivacion: Some(ReferralDue {
+                id: referral.id.to_string(),
+                oficina: other.clone(),
+                debe_responder: owes,
+            }),
+        });
+    }
+    Ok(owed)
 }

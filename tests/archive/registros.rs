@@ -763,7 +763,10 @@ async fn a_constancia_closes_only_its_own_persons_comision(fixture: &Fixture) {
     let mut other_event = constancia("Lucía Hernández Salazar");
     other_event["evento"] = json!("Foro estatal de asistencia social");
     let other_event = refused(other_event).await;
-    assert!(other_event.contains("«Evento»: aquí dice «Foro estatal"), "{other_event}");
+    assert!(
+        other_event.contains("«Evento»: aquí dice «Foro estatal"),
+        "{other_event}"
+    );
     let mut other_day = constancia("Lucía Hernández Salazar");
     other_day["fecha_evento"] = json!("2026-11-13");
     let other_day = refused(other_day).await;
@@ -788,14 +791,20 @@ async fn a_constancia_closes_only_its_own_persons_comision(fixture: &Fixture) {
     );
     // Her name as written otherwise (case, spaces) is still her.
     fixture
-        .issue("constancia-asistencia-comision", &constancia("lucía  Hernández Salazar"))
+        .issue(
+            "constancia-asistencia-comision",
+            &constancia("lucía  Hernández Salazar"),
+        )
         .await;
     let after = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
         .await
         .expect("listed");
     assert_eq!(owed(after), vec![Some("José Antonio Martínez Ruiz".to_owned())]);
     fixture
-        .issue("constancia-asistencia-comision", &constancia("José Antonio Martínez Ruiz"))
+        .issue(
+            "constancia-asistencia-comision",
+            &constancia("José Antonio Martínez Ruiz"),
+        )
         .await;
     let closed = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
         .await
@@ -864,3 +873,63 @@ async fn printed(fixture: &Fixture, record: &sello::archive::DocumentRecord) -> 
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// The answer a derivación awaits is a follow-up: overdue, the API lists it
+/// for the office it was sent to, which owes it, and the office that sent
+/// it sees it awaited; once a contrarreferencia answers it, neither does.
+async fn an_overdue_derivacion_is_listed_until_it_is_answered(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use sello::accounts::Role;
+
+    let service = crate::http::Service::new(fixture).await;
+    // Sent on 22 November 2026 with 5 business days: due on the 27th.
+    let derivacion = crate::referred_here(fixture).await;
+    let (user, _) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let token = service.token(&user).await;
+    let listed = || async {
+        let answer = service
+            .api("GET", "/api/v1/seguimientos", Some(&token), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        answer
+            .json()
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|i| i["folio"] == json!(derivacion.folio))
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let owed = listed().await;
+    assert_eq!(owed.len(), 1, "{owed:?}");
+    assert_eq!(owed[0]["vence"], "2026-11-27");
+    assert_eq!(owed[0]["vencido"], true);
+    assert_eq!(owed[0]["cierra"], "contrarreferencia");
+    assert_eq!(owed[0]["derivacion"]["debe_responder"], true);
+    assert_eq!(owed[0]["derivacion"]["oficina"], crate::OTHER_OFFICE);
+    let sender = fixture.archive.for_office(sello::archive::Office::new(
+        crate::OTHER_OFFICE,
+        "Subsidios Sociales",
+    ));
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+    let awaited = registros::seguimientos::pending(&sender, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    let awaited: Vec<_> = awaited.iter().filter(|d| d.folio == derivacion.folio).collect();
+    assert_eq!(awaited.len(), 1, "{awaited:?}");
+    assert!(awaited[0].vencido);
+    assert!(!awaited[0].derivacion.as_ref().expect("a referral").debe_responder);
+
+    let mut answer = crate::example("contrarreferencia");
+    answer["derivacion"] = json!(derivacion.folio);
+    fixture.issue("contrarreferencia", &answer).await;
+    assert_eq!(listed().await, Vec::<Value>::new());
+    let awaited = registros::seguimientos::pending(&sender, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert!(
+        !awaited.iter().any(|d| d.folio == derivacion.folio),
+        "{awaited:?}"
+    );
+}
+archive_conformance!(an_overdue_derivacion_is_listed_until_it_is_answered);

@@ -342,7 +342,13 @@ pub(super) fn closing_problems(
             .find(|f| f.name == name)
             .map_or(name.to_owned(), |f| f.label.clone())
     };
-    let text = |data: &Value, name: &str| data.get(name).and_then(Value::as_str).map(str::trim).unwrap_or_default().to_owned();
+    let text = |data: &Value, name: &str| {
+        data.get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let mut problems = Vec::new();
     if let Some((table, column, person)) = &closes.por_persona {
         let named = data
@@ -365,7 +371,10 @@ pub(super) fn closing_problems(
                      persona entrega su propio documento, citando el que la nombra",
                     label(person),
                     named.trim(),
-                    owed.iter().map(|o| format!("«{}»", o.trim())).collect::<Vec<_>>().join(", ")
+                    owed.iter()
+                        .map(|o| format!("«{}»", o.trim()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }

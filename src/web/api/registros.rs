@@ -271,8 +271,9 @@ pub struct AheadParams {
 }
 
 /// What the documents in force still owe (an acuse de entrega, a
-/// constancia de asistencia, a monthly renewal), overdue or due within the
-/// days asked, the most overdue first.
+/// constancia de asistencia, a monthly renewal, the answer to a
+/// derivación), overdue or due within the days asked, the most overdue
+/// first.
 #[utoipa::path(get, path = "/api/v1/seguimientos", tag = "registros",
     params(AheadParams),
     responses((status = 200, body = Vec<crate::registros::seguimientos::Due>),

@@ -139,7 +139,11 @@ fn due_table(state: &AppState, due: &[crate::registros::seguimientos::Due]) -> M
                 @for item in due {
                     tr {
                         td { (form_title(state, &item.formulario)) }
-                        td { (item.folio) }
+                        td {
+                            @if let Some(referral) = &item.derivacion {
+                                a href={"/derivaciones/" (referral.id)} { (item.folio) }
+                            } @else { (item.folio) }
+                        }
                         td {
                             (item.etiqueta)
                             @if let Some(persona) = &item.persona { " de " (persona) }
