@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
-use crate::forms::{FieldType, Problem, REFERRAL_RECORD_FIELD, typed_data};
+use crate::forms::{FieldType, Problem, REFERRAL_RECORD_FIELD, typed_data, without_count};
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
@@ -143,7 +143,10 @@ pub fn issue_long_term(
     // The data as typed: what the archive recorded in it is its own.
     validate(
         &request.form.for_country(renderer.country()),
-        &typed_data(request.form.derivacion.is_some(), request.data),
+        &without_count(
+            request.form.conteo.is_some(),
+            &typed_data(request.form.derivacion.is_some(), request.data),
+        ),
         IssueDate::issued(&request.issued_at),
     )
     .map_err(IssueError::Invalid)?;

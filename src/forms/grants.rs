@@ -293,3 +293,62 @@ impl FollowUp {
         start + chrono::Days::new(u64::from(self.dias))
     }
 }
+
+/// Where, in the data of a form with `[conteo]`, the archive records what
+/// it counted when it took the folio: the listas de asistencia in force of
+/// the period (and group) and what they add up to. Never typed: the
+/// document prints its counts from here.
+pub const COUNT_RECORD_FIELD: &str = "conteo";
+
+/// The `[conteo]` table of a form whose documents report the sessions and
+/// attendance of a period (seed 000, E0028 productos 1 y 2): its period's
+/// date fields and, optionally, its text field naming the group whose
+/// listas count (the listas' `grupo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Count {
+    pub desde: String,
+    pub hasta: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grupo: Option<String>,
+}
+
+impl Count {
+    pub(super) fn check(&self, fields: &[FieldSpec]) -> Result<(), String> {
+        for name in [&self.desde, &self.hasta] {
+            if !fields
+                .iter()
+                .any(|f| &f.name == name && matches!(f.kind, FieldType::Date))
+            {
+                return Err(format!("[conteo]: «{name}» no es un campo de fecha"));
+            }
+        }
+        if let Some(name) = &self.grupo
+            && !fields
+                .iter()
+                .any(|f| &f.name == name && matches!(f.kind, FieldType::Text { .. }))
+        {
+            return Err(format!("[conteo]: «grupo»: «{name}» no es un campo de texto"));
+        }
+        if fields.iter().any(|f| f.name == COUNT_RECORD_FIELD) {
+            return Err(format!(
+                "[conteo]: el campo «{COUNT_RECORD_FIELD}» lo registra el archivo al emitir"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `data` without what the archive counted ([`COUNT_RECORD_FIELD`]), for a
+/// form with `[conteo]`: the data as typed, to be checked against the
+/// form's fields or taken up again for a correction.
+pub fn without_count(form_counts: bool, data: &Value) -> Value {
+    match data {
+        Value::Object(fields) if form_counts && fields.contains_key(COUNT_RECORD_FIELD) => {
+            let mut typed = fields.clone();
+            typed.remove(COUNT_RECORD_FIELD);
+            Value::Object(typed)
+        }
+        _ => data.clone(),
+    }
+}
