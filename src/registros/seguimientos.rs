@@ -29,6 +29,10 @@ use crate::archive::text::fold;
 use crate::archive::{Archive, ArchiveError};
 use crate::forms::{Catalog, FollowUp};
 
+/// What a closing document closes: the folio it cites and, where each
+/// person owes their own, the person it names (folded).
+type Closing = (String, Option<String>);
+
 /// How far back documents are read for what they owe.
 const LOOK_BACK_DAYS: u64 = 3 * 366;
 
@@ -113,7 +117,7 @@ pub async fn pending(
     // What each closing form's documents in force close, by the field
     // citing the folio: the folio, and the person named where each owes
     // their own.
-    let mut closed: HashMap<(&str, &str), HashSet<(String, Option<String>)>> = HashMap::new();
+    let mut closed: HashMap<(&str, &str), HashSet<Closing>> = HashMap::new();
     for &(_, follow_up) in &owed {
         let key = (follow_up.cierra.as_str(), follow_up.cita.as_str());
         if closed.contains_key(&key) {
