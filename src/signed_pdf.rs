@@ -14,7 +14,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::code::VerificationCode;
-use crate::forms::{FieldType, Problem, REFERRAL_RECORD_FIELD, typed_data};
+use crate::forms::{
+    COUNT_RECORD_FIELD, FieldType, Problem, REFERRAL_RECORD_FIELD, typed_data, without_count,
+};
 use crate::forms::{FormSpec, IssueDate, Problems, validate};
 use crate::keys::OfficeKey;
 use crate::pdf::{
@@ -143,12 +145,16 @@ pub fn issue_long_term(
     // The data as typed: what the archive recorded in it is its own.
     validate(
         &request.form.for_country(renderer.country()),
-        &typed_data(request.form.derivacion.is_some(), request.data),
+        &without_count(
+            request.form.conteo.is_some(),
+            &typed_data(request.form.derivacion.is_some(), request.data),
+        ),
         IssueDate::issued(&request.issued_at),
     )
     .map_err(IssueError::Invalid)?;
     unchecked_citations(request).map_err(IssueError::Invalid)?;
     unrecorded_referral(request).map_err(IssueError::Invalid)?;
+    uncounted_report(request).map_err(IssueError::Invalid)?;
     let data_sha256: [u8; 32] = Sha256::digest(data_json(request.data)).into();
     let payload = qr::signed_payload(
         key,
@@ -262,6 +268,25 @@ fn unrecorded_referral(request: &IssueRequest<'_>) -> Result<(), Problems> {
             path: rule.oficina.clone(),
             message: "una derivación se emite desde el archivo, que registra la oficina receptora, los \
                       documentos que comparte y su plazo de respuesta"
+                .into(),
+        }])),
+        _ => Ok(()),
+    }
+}
+
+/// A report of sessions (`[conteo]`) prints the listas de asistencia the
+/// archive counted when it took the folio ([`COUNT_RECORD_FIELD`]): one
+/// issued without that count would print numbers nobody counted.
+fn uncounted_report(request: &IssueRequest<'_>) -> Result<(), Problems> {
+    let counted = request
+        .data
+        .get(COUNT_RECORD_FIELD)
+        .is_some_and(serde_json::Value::is_object);
+    match &request.form.conteo {
+        Some(rule) if !counted => Err(Problems(vec![Problem {
+            path: rule.desde.clone(),
+            message: "un informe de sesiones se emite desde el archivo, que cuenta las listas de asistencia \
+                      vigentes del periodo al tomar el folio"
                 .into(),
         }])),
         _ => Ok(()),

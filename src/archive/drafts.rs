@@ -191,8 +191,13 @@ impl Archive {
             .bind(document.row_id)
             .fetch_one(self.store.pool())
             .await?;
+        // So does a report's count of listas (`[conteo]`), counted again
+        // when the correction is issued.
         let data = match serde_json::from_str::<serde_json::Value>(&document.data) {
             Ok(stored) if refers > 0 => crate::forms::typed_data(true, &stored).to_string(),
+            Ok(stored) if stored.get(crate::forms::COUNT_RECORD_FIELD).is_some() => {
+                crate::forms::without_count(true, &stored).to_string()
+            }
             _ => document.data.clone(),
         };
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);

@@ -220,7 +220,14 @@ impl Archive {
             .await?
             .map_err(case::refused)?;
         let citations = judgement.resolved;
-        let data = super::referrals::recorded_data(order.form, order.data, &judgement.referral);
+        let mut data = super::referrals::recorded_data(order.form, order.data, &judgement.referral);
+        // A report of sessions counts the listas in force now, in this
+        // transaction: what it stores and prints is what the archive holds.
+        if let Some(rule) = &order.form.conteo
+            && let Some(counts) = super::session_counts::count_in(&mut tx, &office.code, rule, &data).await?
+        {
+            data = super::session_counts::recorded(&data, &counts).map_err(case::refused)?;
+        }
         let number = steps::next_number(&mut tx, &office.code, &plan).await?;
         let number = rules::folio_number(number)?;
         let folio = plan.folio(&self.folio_format, &office.code, number);

@@ -32,6 +32,7 @@ mod resume;
 mod s3;
 mod search;
 mod search_queue;
+pub mod session_counts;
 pub mod statistics;
 pub(crate) mod steps;
 pub mod text;

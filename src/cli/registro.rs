@@ -252,7 +252,7 @@ fn actividades(config: &Config, args: ActividadesArgs) -> Result<(), Failure> {
     let to = day("hasta", &args.hasta)?;
     let counts = runtime()?.block_on(async {
         let archive = open_archive(config).await?;
-        registros::actividades::count(&archive, from, to)
+        registros::actividades::count(&archive, from, to, None)
             .await
             .map_err(archive_failure)
     })?;

@@ -44,6 +44,7 @@ impl Catalog {
             forms.insert(spec.id.clone(), spec);
         }
         name_cited_forms(root, &mut forms)?;
+        gather_closes(root, &mut forms)?;
         Ok(Self {
             root: root.to_owned(),
             forms,
@@ -111,6 +112,40 @@ fn name_cited_forms(root: &Path, forms: &mut BTreeMap<FormId, FormSpec>) -> Resu
                     path: path.clone(),
                     message: format!("{at}: el formulario «{}» no está en el catálogo", cited.id),
                 })?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives every form that closes another's `[[seguimiento]]` what closing
+/// it checks; a follow-up that names a closing form the catalog lacks, or
+/// fields it does not have, is refused.
+fn gather_closes(root: &Path, forms: &mut BTreeMap<FormId, FormSpec>) -> Result<(), CatalogError> {
+    let mut gathered: Vec<(FormId, super::grants::Closes)> = Vec::new();
+    for spec in forms.values() {
+        let invalid = |message: String| CatalogError::Invalid {
+            path: root.join(spec.id.as_str()).join("form.toml"),
+            message,
+        };
+        for follow_up in &spec.seguimiento {
+            let closing = FormId::parse(&follow_up.cierra)
+                .ok()
+                .and_then(|id| forms.get(&id))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "[[seguimiento]]: «cierra»: el formulario «{}» no está en el catálogo",
+                        follow_up.cierra
+                    ))
+                })?;
+            let closes = follow_up
+                .closes(spec.id.as_str(), &closing.fields)
+                .map_err(invalid)?;
+            gathered.push((closing.id.clone(), closes));
+        }
+    }
+    for (id, closes) in gathered {
+        if let Some(spec) = forms.get_mut(&id) {
+            spec.closes.push(closes);
         }
     }
     Ok(())

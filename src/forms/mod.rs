@@ -21,7 +21,7 @@ mod workflow;
 pub use catalog::{Catalog, CatalogError};
 pub use changes::changed_fields;
 pub use dates::{FIRST_YEAR, IssueDate, LAST_YEAR, MONTHS, long_date};
-pub use grants::{FollowUp, Grant, Granted};
+pub use grants::{COUNT_RECORD_FIELD, Closes, Count, FollowUp, Grant, Granted, without_count};
 pub use identity::normalize as normalize_identity;
 pub use money::{MoneyStyle, money_text};
 pub use referral::{

@@ -132,6 +132,13 @@ pub struct FormSpec {
     /// What its documents owe afterwards, and which document closes it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seguimiento: Vec<super::grants::FollowUp>,
+    /// The listas de asistencia its documents count, recorded at issue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conteo: Option<super::grants::Count>,
+    /// What its documents close of other forms' `[[seguimiento]]`, as the
+    /// catalog gathers it: what issuing one checks against the cited document.
+    #[serde(skip)]
+    pub closes: Vec<super::grants::Closes>,
     /// The top-level fields that say what a reviewer approves (the amount,
     /// the budget line, the supplier), shown first on the review page.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -410,6 +417,7 @@ pub(super) struct RawForm {
     padron: Option<super::grants::Grant>,
     #[serde(default)]
     seguimiento: Vec<super::grants::FollowUp>,
+    conteo: Option<super::grants::Count>,
     #[serde(default)]
     resumen: Vec<String>,
     #[serde(default)]
@@ -478,6 +486,9 @@ impl RawForm {
         for follow_up in &self.seguimiento {
             follow_up.check(&fields)?;
         }
+        if let Some(count) = &self.conteo {
+            count.check(&fields)?;
+        }
         for name in &self.resumen {
             if !fields.iter().any(|f| &f.name == name) {
                 return Err(format!("«resumen»: el campo «{name}» no existe"));
@@ -496,6 +507,8 @@ impl RawForm {
             contrarreferencia: self.contrarreferencia,
             padron: self.padron,
             seguimiento: self.seguimiento,
+            closes: Vec::new(),
+            conteo: self.conteo,
             workflow,
             rules,
             expediente: self.expediente,

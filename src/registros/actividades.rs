@@ -6,102 +6,36 @@
 //! the promotor writes the narrative parts and the programmed goals, and
 //! the draft then walks its trámite like any other.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDate;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::refused;
+pub use crate::archive::session_counts::{Counts, LISTA_FORM, Session};
+use crate::archive::session_counts::{ISSUED_AFTER_DAYS, tally};
 use crate::archive::{Archive, ArchiveError};
 
-/// The form whose documents record a session.
-pub const LISTA_FORM: &str = "lista-asistencia";
-
-/// The widest window of session days read around a period: a lista may
-/// be issued some time after its session.
-const ISSUED_AFTER_DAYS: u64 = 366;
-
-/// One session, as its lista records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Session {
-    pub folio: String,
-    /// The session's day, `YYYY-MM-DD`.
-    pub fecha: String,
-    pub motivo: String,
-    pub asistentes: usize,
-}
-
-/// What the listas of a period count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Counts {
-    pub desde: String,
-    pub hasta: String,
-    /// The sessions held, in the order of their day.
-    pub sesiones: Vec<Session>,
-    /// The attendance recorded, every lista's rows added up.
-    pub asistencias: usize,
-    /// Different people among them, by name.
-    pub personas: usize,
-}
-
 /// Counts the sessions and attendance of the listas in force whose session
-/// falls from `from` to `to`, both included.
-pub async fn count(archive: &Archive, from: NaiveDate, to: NaiveDate) -> Result<Counts, ArchiveError> {
+/// falls from `from` to `to`, both included, and with `grupo`, of that
+/// group only.
+pub async fn count(
+    archive: &Archive,
+    from: NaiveDate,
+    to: NaiveDate,
+    grupo: Option<&str>,
+) -> Result<Counts, ArchiveError> {
     if from > to {
         return Err(refused("periodo: el inicio es posterior al fin"));
     }
     let window = (from, to + chrono::Days::new(ISSUED_AFTER_DAYS));
-    let mut sesiones = Vec::new();
-    let mut people: HashSet<String> = HashSet::new();
-    let mut asistencias = 0;
+    let mut listas = Vec::new();
     archive
         .for_each_issued(&[LISTA_FORM], window, true, |document| {
             let data: Value = serde_json::from_str(&document.data).unwrap_or(Value::Null);
-            let Some(fecha) = data.get("fecha").and_then(Value::as_str) else {
-                return Ok(());
-            };
-            let held = NaiveDate::parse_from_str(fecha, "%Y-%m-%d").is_ok_and(|d| from <= d && d <= to);
-            if !held {
-                return Ok(());
-            }
-            let rows = data
-                .get("asistentes")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice);
-            for name in rows
-                .iter()
-                .filter_map(|r| r.get("nombre").and_then(Value::as_str))
-            {
-                people.insert(
-                    name.split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .to_lowercase(),
-                );
-            }
-            asistencias += rows.len();
-            sesiones.push(Session {
-                folio: document.folio,
-                fecha: fecha.to_owned(),
-                motivo: data
-                    .get("motivo")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                asistentes: rows.len(),
-            });
+            listas.push((document.folio, data));
             Ok(())
         })
         .await?;
-    sesiones.sort_by(|a, b| a.fecha.cmp(&b.fecha));
-    Ok(Counts {
-        desde: from.to_string(),
-        hasta: to.to_string(),
-        sesiones,
-        asistencias,
-        personas: people.len(),
-    })
+    Ok(tally(listas, (from, to), grupo))
 }
 
 /// What a draft of the informe final starts with: its period and the
@@ -109,23 +43,21 @@ pub async fn count(archive: &Archive, from: NaiveDate, to: NaiveDate) -> Result<
 /// qualitative results, the analysis and the conclusions are the
 /// promotor's to write.
 pub fn informe_final(counts: &Counts, programa: &str, localidad: &str) -> Value {
-    let n = counts.sesiones.len();
-    let cited = match (counts.sesiones.first(), counts.sesiones.last()) {
-        (Some(first), Some(last)) if n > 1 => format!(" ({} a {})", first.folio, last.folio),
-        (Some(only), _) => format!(" ({})", only.folio),
-        _ => String::new(),
-    };
-    json!({
+    let mut draft = json!({
         "programa": programa,
         "localidad": localidad,
         "periodo_inicio": counts.desde,
         "periodo_fin": counts.hasta,
         "resultados_cuantitativos": [
-            {"indicador": format!("Sesiones realizadas, según {n} listas de asistencia emitidas{cited}"), "alcanzado": n},
+            {"indicador": "Sesiones realizadas (listas de asistencia vigentes del periodo)", "alcanzado": counts.sesiones.len()},
             {"indicador": "Asistencias registradas en las listas de asistencia", "alcanzado": counts.asistencias},
             {"indicador": "Personas distintas que asistieron", "alcanzado": counts.personas},
         ],
-    })
+    });
+    if let Some(grupo) = &counts.grupo {
+        draft["grupo"] = json!(grupo);
+    }
+    draft
 }
 
 /// What a draft of the reporte de actividades starts with: one activity
@@ -143,11 +75,15 @@ pub fn reporte_actividades(counts: &Counts, programa: &str, localidad: &str) -> 
             })
         })
         .collect();
-    json!({
+    let mut draft = json!({
         "programa": programa,
         "localidad": localidad,
         "periodo_inicio": counts.desde,
         "periodo_fin": counts.hasta,
         "actividades": actividades,
-    })
+    });
+    if let Some(grupo) = &counts.grupo {
+        draft["grupo"] = json!(grupo);
+    }
+    draft
 }

@@ -3,7 +3,11 @@
 //! falls due and no document in force closes it, the people who draft the
 //! closing document, and whoever drafted the one that owes it, get one
 //! message. The archive records each notice (`follow_up_notices`), so an
-//! obligation is mailed once per due day, not on every round.
+//! obligation is mailed once per due day, not on every round. The answer a
+//! derivación awaits is mailed the same way: to whoever drafts the
+//! contrarreferencia in the office that received it, and to whoever
+//! drafted the derivación in the office that sent it, linking the
+//! referral's page.
 //!
 //! Like the draft notices, the message carries the form's title, what is
 //! owed, the day and a link by the document's opaque id: no folio, no data
@@ -55,12 +59,41 @@ impl Notifier {
         let users = accounts.users(&archive.office().code).await?;
         let mut sent = 0;
         for item in &due {
-            let Some(owing) = archive.owing_document(&item.folio).await? else {
-                continue;
-            };
             // Who drafts the closing document: its workflow's first step.
             let drafts_it = catalog.get(&item.cierra).map(|f| f.workflow.first().role);
-            let recipients = recipients(&users, drafts_it, owing.drafted_by);
+            let (link, log_id, drafts_it, drafted_by) = match &item.derivacion {
+                // A derivación received: this office drafts its answer.
+                Some(referral) if referral.debe_responder => (
+                    format!("{}/derivaciones/{}", self.base_url, referral.id),
+                    referral.id.clone(),
+                    drafts_it,
+                    None,
+                ),
+                // A derivación sent: the other office answers; whoever drafted it is told.
+                Some(referral) => {
+                    let Some(owing) = archive.owing_document(&item.folio).await? else {
+                        continue;
+                    };
+                    (
+                        format!("{}/derivaciones/{}", self.base_url, referral.id),
+                        referral.id.clone(),
+                        None,
+                        owing.drafted_by,
+                    )
+                }
+                None => {
+                    let Some(owing) = archive.owing_document(&item.folio).await? else {
+                        continue;
+                    };
+                    (
+                        format!("{}/documentos/{}", self.base_url, owing.id),
+                        owing.id.to_string(),
+                        drafts_it,
+                        owing.drafted_by,
+                    )
+                }
+            };
+            let recipients = recipients(&users, drafts_it, drafted_by);
             if recipients.is_empty() {
                 // Not claimed: once someone has an address, they are told.
                 continue;
@@ -73,7 +106,6 @@ impl Notifier {
             if !archive.claim_follow_up_notice(key, Utc::now()).await? {
                 continue;
             }
-            let link = format!("{}/documentos/{}", self.base_url, owing.id);
             let message = compose(from, &recipients, catalog, item, &link);
             let outcome = match message {
                 Ok(message) => transport.send(message).await.map_err(|error| {
@@ -81,12 +113,12 @@ impl Notifier {
                     tracing::warn!(
                         smtp_code = error.status().map(|c| c.to_string()),
                         permanent = error.is_permanent(),
-                        document.id = %owing.id,
+                        document.id = %log_id,
                         "no se pudo enviar el aviso de seguimiento"
                     );
                 }),
                 Err(error) => {
-                    tracing::warn!(error = %error, document.id = %owing.id, "no se pudo componer el aviso de seguimiento");
+                    tracing::warn!(error = %error, document.id = %log_id, "no se pudo componer el aviso de seguimiento");
                     Err(())
                 }
             };
@@ -95,7 +127,7 @@ impl Notifier {
                     archive
                         .follow_up_notice_sent(key, recipients.len(), Utc::now())
                         .await?;
-                    tracing::info!(document.id = %owing.id, recipients = recipients.len(), "aviso de seguimiento enviado por correo");
+                    tracing::info!(document.id = %log_id, recipients = recipients.len(), "aviso de seguimiento enviado por correo");
                     sent += 1;
                 }
                 Err(()) => archive.release_follow_up_notice(key).await?,
@@ -144,10 +176,20 @@ fn compose(
             format!("vence hoy, {day}"),
         )
     };
-    let body = format!(
-        "Un documento «{title}» de su oficina debe «{}», que {when}. Se cierra con un documento «{closing}» que cite su folio.\n\nÁbralo en Sello: {link}\n",
-        item.etiqueta
-    );
+    let what = match &item.derivacion {
+        Some(referral) if referral.debe_responder => format!(
+            "Una «{title}» enviada a su oficina espera su respuesta, que {when}. Se responde con un documento «{closing}» que la cite."
+        ),
+        Some(_) => format!(
+            "Una «{title}» de su oficina espera la «{}», que {when}. La oficina que la recibió la responde con un documento «{closing}».",
+            item.etiqueta
+        ),
+        None => format!(
+            "Un documento «{title}» de su oficina debe «{}», que {when}. Se cierra con un documento «{closing}» que cite su folio.",
+            item.etiqueta
+        ),
+    };
+    let body = format!("{what}\n\nÁbralo en Sello: {link}\n");
     let mut builder = Message::builder().from(from.clone()).subject(subject);
     for (name, address) in recipients {
         builder = builder.to(Mailbox::new(Some(name.clone()), address.clone()));

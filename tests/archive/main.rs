@@ -282,6 +282,9 @@ pub async fn citing_issued(fixture: &Fixture, form: &sello::forms::FormSpec, dat
         if answered {
             let record = referred_here(fixture).await;
             data[&field.name] = Value::String(record.folio);
+        } else if let Some(closes) = form.closes.iter().find(|c| c.cita == field.name) {
+            let folio = closed_by(fixture, closes, &data).await;
+            data[&field.name] = Value::String(folio);
         } else if field.required {
             let cited = forms[0].id.as_str();
             let record = fixture.issue(cited, &example(cited)).await;
@@ -291,6 +294,36 @@ pub async fn citing_issued(fixture: &Fixture, form: &sello::forms::FormSpec, dat
         }
     }
     data
+}
+
+/// Issues the example of the form `data` closes a follow-up of, saying what
+/// `data` must coincide with (the person, the event and its day), the day
+/// before the first of those dates: what a constancia's oficio de comisión
+/// said before the event.
+async fn closed_by(fixture: &Fixture, closes: &sello::forms::Closes, data: &Value) -> String {
+    use chrono::TimeZone as _;
+    let mut owing = example(&closes.formulario);
+    if let Some((table, column, person)) = &closes.por_persona {
+        owing[table][0][column] = data[person]["nombre"].clone();
+    }
+    let mut first = None;
+    for name in &closes.coinciden {
+        owing[name] = data[name].clone();
+        let day = data[name]
+            .as_str()
+            .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+        if let Some(day) = day {
+            first = Some(first.map_or(day, |f: chrono::NaiveDate| f.min(day)));
+        }
+    }
+    let when = match first {
+        Some(day) => chrono_tz::America::Mexico_City
+            .from_local_datetime(&(day - chrono::Days::new(1)).and_hms_opt(10, 0, 0).expect("time"))
+            .single()
+            .expect("time"),
+        None => at(22),
+    };
+    crate::registros::issue_at(fixture, &closes.formulario, &owing, when).await
 }
 
 /// Another office of the installation, as an administrator would record it.

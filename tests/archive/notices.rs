@@ -289,5 +289,20 @@ async fn an_overdue_renewal_is_mailed_once_to_those_who_draft_it(fixture: &Fixtu
     assert_eq!(sello::app::mail_follow_ups_due(&service.state).await, 0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(inbox.lock().expect("inbox").len(), 1, "mailed once");
+
+    // A derivación received and not answered by its due day (27 November):
+    // those who draft the contrarreferencia here are told, with a link to
+    // the referral and not its folio.
+    let derivacion = crate::referred_here(fixture).await;
+    assert_eq!(sello::app::mail_follow_ups_due(&service.state).await, 1);
+    let sent = messages(&inbox, 2).await;
+    assert_eq!(sent[1].to, ["auxiliar@dif.prueba"]);
+    assert!(
+        sent[1].text.contains("enviada a su oficina espera su respuesta")
+            && sent[1].text.contains(&format!("/derivaciones/{}", derivacion.id)),
+        "{}",
+        sent[1].text
+    );
+    assert!(!sent[1].text.contains(&derivacion.folio), "{}", sent[1].text);
 }
 crate::archive_conformance!(an_overdue_renewal_is_mailed_once_to_those_who_draft_it);

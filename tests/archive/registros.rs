@@ -667,7 +667,7 @@ async fn the_informe_final_counts_the_listas_of_its_period(fixture: &Fixture) {
 
     let from = chrono::NaiveDate::from_ymd_opt(2026, 8, 1).expect("date");
     let to = chrono::NaiveDate::from_ymd_opt(2026, 11, 15).expect("date");
-    let counts = registros::actividades::count(&fixture.archive, from, to)
+    let counts = registros::actividades::count(&fixture.archive, from, to, None)
         .await
         .expect("counted");
     let sessions: Vec<&str> = counts.sesiones.iter().map(|s| s.folio.as_str()).collect();
@@ -682,11 +682,6 @@ async fn the_informe_final_counts_the_listas_of_its_period(fixture: &Fixture) {
         .map(|r| r["alcanzado"].as_i64().expect("n"))
         .collect();
     assert_eq!(achieved, vec![3, 7, 5]);
-    let first = results[0]["indicador"].as_str().expect("text");
-    assert!(
-        first.contains(&counted[0]) && first.contains(&counted[2]),
-        "{first}"
-    );
 
     // Finished by the promotor, the draft is a valid informe final.
     let mut finished = crate::example("informe-final");
@@ -700,6 +695,67 @@ async fn the_informe_final_counts_the_listas_of_its_period(fixture: &Fixture) {
     let day = sello::forms::IssueDate::On(chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date"));
     sello::forms::validate(CATALOG.get("informe-final").expect("form"), &finished, day)
         .expect("a valid informe final");
+
+    // A lista annulled after the draft was started does not count in the
+    // informe issued: the archive counts again when it takes the folio,
+    // stores the folios it counted and sets what was achieved, whatever the
+    // draft said; the document prints them.
+    fixture
+        .archive
+        .annul(&counted[1], "lista capturada dos veces", "ana.lopez", None)
+        .await
+        .expect("annulled");
+    finished["resultados_cuantitativos"][0]["alcanzado"] = json!(9);
+    let issued = fixture.issue("informe-final", &finished).await;
+    let stored = data_of(&issued);
+    let listed: Vec<&str> = stored["conteo"]["listas"]
+        .as_array()
+        .expect("the listas counted")
+        .iter()
+        .map(|l| l["folio"].as_str().expect("folio"))
+        .collect();
+    assert_eq!(listed, vec![counted[0].as_str(), counted[2].as_str()]);
+    assert_eq!(
+        (
+            &stored["conteo"]["sesiones"],
+            &stored["conteo"]["asistencias"],
+            &stored["conteo"]["personas"]
+        ),
+        (&json!(2), &json!(4), &json!(3))
+    );
+    let achieved: Vec<&Value> = stored["resultados_cuantitativos"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| &r["alcanzado"])
+        .collect();
+    assert_eq!(achieved, vec![&json!(2), &json!(4), &json!(3)]);
+    // A folio may break after a slash at the end of a line.
+    let text = printed(fixture, &issued).await.replace("/ ", "/");
+    assert!(
+        text.contains(&format!(
+            "son 2 ({}, {}): 2 sesiones, 4 asistencias",
+            counted[0], counted[2]
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&counted[1]) && !text.contains(&annulled.folio),
+        "{text}"
+    );
+
+    // A typed row about sessions that the archive does not count is refused.
+    finished["resultados_cuantitativos"][0]["indicador"] = json!("Sesiones informativas con padres");
+    let refused = fixture
+        .issue_on("informe-final", &finished, 22, None)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        refused.contains("las sesiones y la asistencia las cuenta el archivo"),
+        "{refused}"
+    );
 
     let reporte = registros::actividades::reporte_actividades(&counts, "Desayunos escolares", "La Lugarda");
     let evidence: Vec<&str> = reporte["actividades"]
@@ -972,6 +1028,8 @@ async fn overdue_follow_ups_show_on_the_home_page_and_in_the_api(fixture: &Fixtu
     let resguardo = issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
     let mut comision = crate::example("oficio-comision");
     comision["fecha_evento"] = json!("2026-11-12");
+    // One person commissioned: one constancia closes the comisión.
+    comision["comisionados"] = json!([comision["comisionados"][0]]);
     let closed = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
     let open = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
     let mut constancia = crate::example("constancia-asistencia-comision");
@@ -1033,3 +1091,205 @@ async fn overdue_follow_ups_show_on_the_home_page_and_in_the_api(fixture: &Fixtu
     assert!(!home.contains(&closed), "{home}");
 }
 archive_conformance!(overdue_follow_ups_show_on_the_home_page_and_in_the_api);
+
+/// A constancia closes the follow-up of the one person it names, among
+/// those the oficio de comisión it cites commissioned, for that oficio's
+/// event and day: another person, event or day is refused by the field;
+/// of two persons commissioned, the one who has not handed in hers still
+/// owes it.
+async fn a_constancia_closes_only_its_own_persons_comision(fixture: &Fixture) {
+    let mut comision = crate::example("oficio-comision");
+    comision["fecha_evento"] = json!("2026-11-12");
+    let oficio = issue_at(fixture, "oficio-comision", &comision, crate::at(10)).await;
+    let constancia = |nombre: &str| {
+        let mut data = crate::example("constancia-asistencia-comision");
+        data["folio_comision"] = json!(oficio);
+        data["comisionado"] = json!({"nombre": nombre});
+        data
+    };
+    let refused = |data: Value| async move {
+        fixture
+            .issue_on("constancia-asistencia-comision", &data, 22, None)
+            .await
+            .err()
+            .expect("refused")
+            .to_string()
+    };
+    let stranger = refused(constancia("Pedro Ajeno Sánchez")).await;
+    assert!(
+        stranger.contains("«Persona comisionada»: «Pedro Ajeno Sánchez» no es una de las personas"),
+        "{stranger}"
+    );
+    let mut other_event = constancia("Lucía Hernández Salazar");
+    other_event["evento"] = json!("Foro estatal de asistencia social");
+    let other_event = refused(other_event).await;
+    assert!(
+        other_event.contains("«Evento»: aquí dice «Foro estatal"),
+        "{other_event}"
+    );
+    let mut other_day = constancia("Lucía Hernández Salazar");
+    other_day["fecha_evento"] = json!("2026-11-13");
+    let other_day = refused(other_day).await;
+    assert!(other_day.contains("«Fecha del evento»"), "{other_day}");
+
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let owed = |due: Vec<registros::seguimientos::Due>| -> Vec<Option<String>> {
+        due.into_iter()
+            .filter(|d| d.folio == oficio)
+            .map(|d| d.persona)
+            .collect()
+    };
+    let before = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert_eq!(
+        owed(before),
+        vec![
+            Some("José Antonio Martínez Ruiz".to_owned()),
+            Some("Lucía Hernández Salazar".to_owned())
+        ]
+    );
+    // Her name as written otherwise (case, spaces) is still her.
+    fixture
+        .issue(
+            "constancia-asistencia-comision",
+            &constancia("lucía  Hernández Salazar"),
+        )
+        .await;
+    let after = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert_eq!(owed(after), vec![Some("José Antonio Martínez Ruiz".to_owned())]);
+    fixture
+        .issue(
+            "constancia-asistencia-comision",
+            &constancia("José Antonio Martínez Ruiz"),
+        )
+        .await;
+    let closed = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert_eq!(owed(closed), Vec::<Option<String>>::new());
+}
+archive_conformance!(a_constancia_closes_only_its_own_persons_comision);
+
+/// A renewal cites, as a checked document, the resguardo of the same
+/// beneficiary: citing another person's is refused by the field, and
+/// leaves that person's renewal due; her own renewal closes it, and prints
+/// the resguardo's folio and date as the archive holds them.
+async fn a_renewal_cites_the_resguardo_of_its_own_beneficiary(fixture: &Fixture) {
+    use chrono::TimeZone as _;
+    let october = chrono_tz::America::Mexico_City
+        .with_ymd_and_hms(2026, 10, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let juana = json!({"nombre": "Juana Gómez Pérez", "identificacion": curp(7)});
+    let mut resguardo = crate::example("oficio-ayuda-funcional");
+    resguardo["fecha_inicio"] = json!("2026-10-01");
+    resguardo["beneficiario"] = juana.clone();
+    let resguardo = issue_at(fixture, "oficio-ayuda-funcional", &resguardo, october).await;
+
+    let mut renewal = crate::example("oficio-ayuda-funcional");
+    renewal["tipo"] = json!("Renovación");
+    renewal["fecha_inicio"] = json!("2026-11-30");
+    renewal["oficio_anterior"] = json!(resguardo);
+    let refused = fixture
+        .issue_on("oficio-ayuda-funcional", &renewal, 22, None)
+        .await
+        .err()
+        .expect("another person's resguardo is refused")
+        .to_string();
+    assert!(
+        refused.contains("«Oficio de resguardo anterior»") && refused.contains("es de otra persona"),
+        "{refused}"
+    );
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let due = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert!(due.iter().any(|d| d.folio == resguardo), "{due:?}");
+
+    renewal["beneficiario"] = juana;
+    let renewed = fixture.issue("oficio-ayuda-funcional", &renewal).await;
+    let due = registros::seguimientos::pending(&fixture.archive, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert!(!due.iter().any(|d| d.folio == resguardo), "{due:?}");
+    let text = printed(fixture, &renewed).await;
+    assert!(
+        text.contains(&format!("folio {resguardo} del 1 de octubre de 2026")),
+        "{text}"
+    );
+}
+archive_conformance!(a_renewal_cites_the_resguardo_of_its_own_beneficiary);
+
+/// The text an issued document prints, its spaces and line ends collapsed.
+async fn printed(fixture: &Fixture, record: &sello::archive::DocumentRecord) -> String {
+    let pdf = fixture.archive.pdf(record).await.expect("PDF");
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), pdf).expect("written");
+    crate::pdf_text(file.path())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The answer a derivación awaits is a follow-up: overdue, the API lists it
+/// for the office it was sent to, which owes it, and the office that sent
+/// it sees it awaited; once a contrarreferencia answers it, neither does.
+async fn an_overdue_derivacion_is_listed_until_it_is_answered(fixture: &Fixture) {
+    use axum::http::StatusCode;
+    use sello::accounts::Role;
+
+    let service = crate::http::Service::new(fixture).await;
+    // Sent on 22 November 2026 with 5 business days: due on the 27th.
+    let derivacion = crate::referred_here(fixture).await;
+    let (user, _) = service.user("DIF-SLP", "capturista", Role::Capturista).await;
+    let token = service.token(&user).await;
+    let listed = || async {
+        let answer = service
+            .api("GET", "/api/v1/seguimientos", Some(&token), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        answer
+            .json()
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|i| i["folio"] == json!(derivacion.folio))
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let owed = listed().await;
+    assert_eq!(owed.len(), 1, "{owed:?}");
+    assert_eq!(owed[0]["vence"], "2026-11-27");
+    assert_eq!(owed[0]["vencido"], true);
+    assert_eq!(owed[0]["cierra"], "contrarreferencia");
+    assert_eq!(owed[0]["derivacion"]["debe_responder"], true);
+    assert_eq!(owed[0]["derivacion"]["oficina"], crate::OTHER_OFFICE);
+    let sender = fixture.archive.for_office(sello::archive::Office::new(
+        crate::OTHER_OFFICE,
+        "Subsidios Sociales",
+    ));
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+    let awaited = registros::seguimientos::pending(&sender, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    let awaited: Vec<_> = awaited.iter().filter(|d| d.folio == derivacion.folio).collect();
+    assert_eq!(awaited.len(), 1, "{awaited:?}");
+    assert!(awaited[0].vencido);
+    assert!(!awaited[0].derivacion.as_ref().expect("a referral").debe_responder);
+
+    let mut answer = crate::example("contrarreferencia");
+    answer["derivacion"] = json!(derivacion.folio);
+    fixture.issue("contrarreferencia", &answer).await;
+    assert_eq!(listed().await, Vec::<Value>::new());
+    let awaited = registros::seguimientos::pending(&sender, &CATALOG, today, 0)
+        .await
+        .expect("listed");
+    assert!(
+        !awaited.iter().any(|d| d.folio == derivacion.folio),
+        "{awaited:?}"
+    );
+}
+archive_conformance!(an_overdue_derivacion_is_listed_until_it_is_answered);

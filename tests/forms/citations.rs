@@ -26,6 +26,10 @@ fn citing_forms() -> Vec<(&'static str, &'static str)> {
 fn citing(id: &str, field: &str, folio: &str) -> Value {
     let mut data = example(id);
     data[field] = Value::String(folio.to_owned());
+    if id == "oficio-ayuda-funcional" {
+        // Only a renewal cites the resguardo before it (the example is one).
+        data["tipo"] = Value::String("Renovación".into());
+    }
     data
 }
 
@@ -41,6 +45,7 @@ fn the_seeds_chains_are_declared_as_citations() {
         ("acuse-entrega-apoyo", "folio_autorizacion"),
         ("acuse-entrega-apoyo", "folio_solicitud"),
         ("constancia-asistencia-comision", "folio_comision"),
+        ("oficio-ayuda-funcional", "oficio_anterior"),
         ("ficha-seguimiento-pfd", "folio_plan"),
         ("ficha-seguimiento-laboral", "folio_plan"),
         ("linea-salida", "folio_linea_base"),
@@ -148,9 +153,10 @@ fn an_issued_document_prints_the_folio_and_date_the_archive_resolved() {
 
 /// A follow-up is closed by a document that cites the owing one: where the
 /// closing field is a `documento`, it must be able to cite the owing form,
-/// or nothing could ever close it. The acuse and the constancia cite
-/// through the archive; the renewal of a resguardo types the folio, since
-/// the first resguardo may be on paper.
+/// or nothing could ever close it. The acuse, the constancia and the
+/// renewal of a resguardo all cite through the archive, so what closes a
+/// follow-up is a document it checked (a resguardo on paper is left
+/// uncited, and owes nothing in Sello).
 #[test]
 fn every_follow_up_is_closed_through_a_field_that_can_cite_its_form() {
     let mut through_documento = Vec::new();
@@ -177,6 +183,10 @@ fn every_follow_up_is_closed_through_a_field_that_can_cite_its_form() {
     through_documento.sort();
     assert_eq!(
         through_documento,
-        ["acuse-entrega-apoyo", "constancia-asistencia-comision"]
+        [
+            "acuse-entrega-apoyo",
+            "constancia-asistencia-comision",
+            "oficio-ayuda-funcional"
+        ]
     );
 }

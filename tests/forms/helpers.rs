@@ -173,6 +173,20 @@ pub fn as_resolved(form: &FormSpec, data: &Value) -> (Value, Vec<CitedDocument>)
                 }),
             );
         }
+        // A report of sessions, the count the archive records when it
+        // takes the folio (two listas).
+        if form.conteo.is_some() {
+            object.insert(
+                sello::forms::COUNT_RECORD_FIELD.to_owned(),
+                serde_json::json!({
+                    "sesiones": 2, "asistencias": 41, "personas": 30, "grupo": null,
+                    "listas": [
+                        {"folio": "DIF/LI/2026/0031", "fecha": "2026-09-03", "asistentes": 23},
+                        {"folio": "DIF/LI/2026/0047", "fecha": "2026-10-08", "asistentes": 18},
+                    ],
+                }),
+            );
+        }
     }
     (data, resolved)
 }

@@ -51,7 +51,7 @@ fn pyhanko_validates_ed25519_and_p256_signatures_covering_the_whole_file() {
 fn pyhanko_accepts_a_second_signature_under_the_certification() {
     let office = TestKey::example(KeyAlgorithm::Ed25519);
     let director = TestKey::example(KeyAlgorithm::P256);
-    let pdf = issue_with(&office.key, "informe-final").pdf;
+    let pdf = issue_with(&office.key, "lista-asistencia").pdf;
     let signed = sign_pdf(
         &pdf,
         &SignatureRequest {

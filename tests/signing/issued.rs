@@ -66,7 +66,7 @@ fn every_issue_gets_a_new_code() {
 #[test]
 fn the_attached_data_is_what_the_qr_hash_vouches_for() {
     let key = TestKey::example(KeyAlgorithm::P256);
-    let issued = issue_with(&key.key, "informe-final");
+    let issued = issue_with(&key.key, "lista-asistencia");
     let file = write_temp(&issued.pdf);
     let output = Command::new("qpdf")
         .arg("--show-attachment=data.json")
@@ -77,7 +77,7 @@ fn the_attached_data_is_what_the_qr_hash_vouches_for() {
     let hash: [u8; 32] = Sha256::digest(&output.stdout).into();
     assert_eq!(hash, issued.data_sha256);
     let attached: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(attached, crate::helpers::example("informe-final"));
+    assert_eq!(attached, crate::helpers::example("lista-asistencia"));
 }
 
 #[test]

@@ -22,9 +22,9 @@ use crate::forms::{FieldType, FormSpec, Problem, Problems, Share};
 use crate::public_id::PublicId;
 use crate::render::CitedDocument;
 use crate::signed_pdf::IssueError;
-use rules::{Citation, identity_problems, order_problems};
+use rules::{Citation, closing_problems, identity_problems, order_problems};
 pub(crate) use steps::record_citations;
-use steps::{current_in, find_cited, folio_of, identities_of, persons_in_case};
+use steps::{current_in, find_cited, folio_of, form_and_data, identities_of, persons_in_case};
 
 /// A citation the archive resolved: the document cited and what the
 /// citing document prints of it.
@@ -129,6 +129,18 @@ pub(crate) async fn judge(
                 path: field.name.clone(),
                 message,
             }),
+        }
+    }
+    for closes in &form.closes {
+        let Some(cited) = resolved.iter().find(|r| r.printed.field == closes.cita) else {
+            continue;
+        };
+        let Some((cited_form, owing)) = form_and_data(tx, cited.cited_id).await? else {
+            continue;
+        };
+        if cited_form == closes.formulario {
+            let owing: Value = serde_json::from_str(&owing).unwrap_or(Value::Null);
+            problems.extend(closing_problems(form, closes, data, &cited.printed.folio, &owing));
         }
     }
     if let Some(rule) = &form.expediente {

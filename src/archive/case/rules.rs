@@ -182,6 +182,77 @@ pub(super) fn identity_problems(persons: &[NamedPerson], known: &[KnownPerson], 
     problems
 }
 
+/// What a closing document contradicts of the document it closes (its
+/// `folio`, with `owing` data): the person it names not among those who
+/// owe it, a field that must coincide saying something else. Each problem
+/// by the closing document's field.
+pub(super) fn closing_problems(
+    form: &FormSpec,
+    closes: &crate::forms::Closes,
+    data: &serde_json::Value,
+    folio: &str,
+    owing: &serde_json::Value,
+) -> Vec<Problem> {
+    use serde_json::Value;
+    let label = |name: &str| {
+        form.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map_or(name.to_owned(), |f| f.label.clone())
+    };
+    let text = |data: &Value, name: &str| {
+        data.get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut problems = Vec::new();
+    if let Some((table, column, person)) = &closes.por_persona {
+        let named = data
+            .get(person)
+            .and_then(|p| p.get("nombre"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let owed: Vec<&str> = owing
+            .get(table)
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter_map(|row| row.get(column)?.as_str())
+            .collect();
+        if !owed.iter().any(|o| fold(o) == fold(named)) {
+            problems.push(Problem {
+                path: person.clone(),
+                message: format!(
+                    "«{}»: «{}» no es una de las personas que nombra el documento {folio} ({}); cada \
+                     persona entrega su propio documento, citando el que la nombra",
+                    label(person),
+                    named.trim(),
+                    owed.iter()
+                        .map(|o| format!("«{}»", o.trim()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
+    for name in &closes.coinciden {
+        let (said, there) = (text(data, name), text(owing, name));
+        if fold(&said) != fold(&there) {
+            problems.push(Problem {
+                path: name.clone(),
+                message: format!(
+                    "«{}»: aquí dice «{said}» y el documento {folio} que se cita dice «{there}»; debe \
+                     decir lo mismo",
+                    label(name)
+                ),
+            });
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

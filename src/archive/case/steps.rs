@@ -132,3 +132,11 @@ pub(crate) async fn record_citations(
     }
     Ok(())
 }
+
+/// The form and data of a cited document.
+pub(super) async fn form_and_data(tx: &mut Tx, id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT form, data FROM documents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}

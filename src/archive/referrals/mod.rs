@@ -81,6 +81,8 @@ pub struct ReferralRecord {
     /// The derivación's key: never shown.
     pub document_row_id: i64,
     pub folio: String,
+    /// The derivación's form.
+    pub form: String,
     #[sqlx(try_from = "String")]
     pub document_status: Status,
     pub issued_on: String,
@@ -136,7 +138,7 @@ impl ReferralRecord {
     }
 }
 
-const REFERRAL_COLUMNS: &str = "d.public_id, d.id AS document_row_id, d.folio, d.status AS document_status, \
+const REFERRAL_COLUMNS: &str = "d.public_id, d.id AS document_row_id, d.folio, d.form, d.status AS document_status, \
      d.issued_on, r.from_office, r.to_office, r.state AS stored_state, r.due_on, r.received_at, r.received_by, \
      a.public_id AS answer_public_id, a.folio AS answer_folio, a.status AS answer_status, \
      d.expediente_id AS expediente_row_id, a.expediente_id AS answer_expediente_row_id";

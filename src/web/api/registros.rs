@@ -96,6 +96,8 @@ pub struct PeriodParams {
     pub desde: String,
     /// Último día.
     pub hasta: String,
+    /// Solo las listas de este grupo de trabajo (su campo «grupo»).
+    pub grupo: Option<String>,
 }
 
 /// A draft started from the counts.
@@ -108,6 +110,9 @@ pub struct CountsDraftBody {
     pub hasta: String,
     pub programa: String,
     pub localidad: String,
+    /// Solo las listas de este grupo de trabajo (su campo «grupo»).
+    #[serde(default)]
+    pub grupo: Option<String>,
 }
 
 /// The draft started, and what it counts.
@@ -220,7 +225,9 @@ pub async fn actividades(
 ) -> Result<Json<Counts>, ApiError> {
     let (from, to) = (day("desde", &period.desde)?, day("hasta", &period.hasta)?);
     let archive = archive_of(&state, &user).await?;
-    Ok(Json(registros::actividades::count(&archive, from, to).await?))
+    Ok(Json(
+        registros::actividades::count(&archive, from, to, period.grupo.as_deref()).await?,
+    ))
 }
 
 /// Starts a draft of the informe final or the reporte de actividades with
@@ -243,7 +250,7 @@ pub async fn borrador(
         .filter(|f| matches!(f.id.as_str(), "informe-final" | "reporte-actividades"))
         .ok_or_else(|| ApiError::bad_request("formulario: use «informe-final» o «reporte-actividades»"))?;
     let archive = archive_of(&state, &user).await?;
-    let counts = registros::actividades::count(&archive, from, to).await?;
+    let counts = registros::actividades::count(&archive, from, to, body.grupo.as_deref()).await?;
     if counts.sesiones.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -272,8 +279,9 @@ pub struct AheadParams {
 }
 
 /// What the documents in force still owe (an acuse de entrega, a
-/// constancia de asistencia, a monthly renewal), overdue or due within the
-/// days asked, the most overdue first.
+/// constancia de asistencia, a monthly renewal, the answer to a
+/// derivación), overdue or due within the days asked, the most overdue
+/// first.
 #[utoipa::path(get, path = "/api/v1/seguimientos", tag = "registros",
     params(AheadParams),
     responses((status = 200, body = Vec<crate::registros::seguimientos::Due>),

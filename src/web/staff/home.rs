@@ -139,8 +139,15 @@ fn due_table(state: &AppState, due: &[crate::registros::seguimientos::Due]) -> M
                 @for item in due {
                     tr {
                         td { (form_title(state, &item.formulario)) }
-                        td { (item.folio) }
-                        td { (item.etiqueta) }
+                        td {
+                            @if let Some(referral) = &item.derivacion {
+                                a href={"/derivaciones/" (referral.id)} { (item.folio) }
+                            } @else { (item.folio) }
+                        }
+                        td {
+                            (item.etiqueta)
+                            @if let Some(persona) = &item.persona { " de " (persona) }
+                        }
                         td {
                             (item.vence)
                             @if item.vencido { " " span.estado.anulado { "vencido" } }

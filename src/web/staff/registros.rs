@@ -69,7 +69,7 @@ pub async fn show(
                 NaiveDate::parse_from_str(from, "%Y-%m-%d"),
                 NaiveDate::parse_from_str(to, "%Y-%m-%d"),
             ) {
-                (Ok(from), Ok(to)) => registros::actividades::count(&archive, from, to)
+                (Ok(from), Ok(to)) => registros::actividades::count(&archive, from, to, None)
                     .await
                     .map_err(|e| e.to_string()),
                 _ => Err("Escriba las dos fechas del periodo.".to_owned()),
