@@ -10,6 +10,10 @@
 //! old one, says by which it was replaced and logs it. Every tomo is
 //! checked before any takes a folio, so a register the form refuses costs
 //! no folio.
+//!
+//! Long because issuing a version is one protocol whose steps share its
+//! state: find the version in force, check every tomo, take the folios in
+//! tomo order while two render at once, and annul a version left partial.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
