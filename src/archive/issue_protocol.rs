@@ -158,6 +158,18 @@ impl Archive {
         &self,
         order: &IssueOrder<'_>,
     ) -> Result<Result<Reservation, DocumentRecord>, ArchiveError> {
+        self.reserve_for(order, None).await
+    }
+
+    /// [`reserve`](Self::reserve), recording the document reserved in the
+    /// row `(lote, line)` of a lote in the same transaction: an instance
+    /// that dies just after cannot leave a folio that no row names, which
+    /// the recovery would annul as interrupted.
+    pub async fn reserve_for(
+        &self,
+        order: &IssueOrder<'_>,
+        lote_row: Option<(i64, usize)>,
+    ) -> Result<Result<Reservation, DocumentRecord>, ArchiveError> {
         let office = &self.office;
         let plan = Plan::of(order);
         let reserved_at = now();
@@ -248,6 +260,14 @@ impl Archive {
         steps::link_persons(&mut tx, &office.code, (expediente_id, document_id), &plan.persons).await?;
         case::record_citations(&mut tx, document_id, &citations).await?;
         super::referrals::record(&mut tx, &office.code, document_id, &judgement.referral).await?;
+        if let Some((lote, line)) = lote_row {
+            sqlx::query("UPDATE lote_rows SET document_id = $1 WHERE lote_id = $2 AND line = $3")
+                .bind(document_id)
+                .bind(lote)
+                .bind(i64::try_from(line).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Ok(Reservation {
             document_id,

@@ -113,10 +113,8 @@ pub async fn reserve_lote(
             if stop() {
                 return Ok(false);
             }
-            match bulk.reserve_row(&order.form, row).await {
-                Reserving::Reserved(id) if row.reserved != Some(id) => {
-                    lotes::record_reserved(&store, lote.id, row.line, id).await?;
-                }
+            // A new reservation names its row in its own transaction.
+            match bulk.reserve_row(&order.form, row, lote.id).await {
                 Reserving::Reserved(_) => {}
                 Reserving::Done(outcome) => done.push(outcome),
             }

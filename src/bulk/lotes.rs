@@ -471,19 +471,6 @@ pub async fn documents(
         .collect()
 }
 
-/// Records the document reserved for the row at `line`: its chunk
-/// completes that one, and while the lote runs the recovery of
-/// interrupted issuances leaves it alone.
-pub async fn record_reserved(store: &Store, lote: i64, line: usize, document: i64) -> Result<(), LoteError> {
-    sqlx::query("UPDATE lote_rows SET document_id = $1 WHERE lote_id = $2 AND line = $3")
-        .bind(document)
-        .bind(lote)
-        .bind(count(line))
-        .execute(store.pool())
-        .await?;
-    Ok(())
-}
-
 /// Records what became of some rows, in one transaction.
 pub async fn record_outcomes(store: &Store, lote: i64, outcomes: &[RowOutcome]) -> Result<(), LoteError> {
     if outcomes.is_empty() {

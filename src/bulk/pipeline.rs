@@ -226,11 +226,15 @@ impl BulkIssuer {
     /// folio; a reservation under its key made by anything else is not
     /// taken for its own. A row that may not be issued (the archive
     /// refuses it, or it was issued before) takes no folio and is done.
-    pub async fn reserve_row(&self, form: &FormSpec, row: &ReadyRow) -> Reserving {
+    pub async fn reserve_row(&self, form: &FormSpec, row: &ReadyRow, lote: i64) -> Reserving {
         let at = self.now();
         let reserved = match self.refused_on(form, row, at).await {
             Some(refused) => Err(refused),
-            None => self.archive.reserve(&self.order(form, row, at)).await,
+            None => {
+                self.archive
+                    .reserve_for(&self.order(form, row, at), Some((lote, row.line)))
+                    .await
+            }
         };
         let reserved = match reserved {
             Err(ArchiveError::InProgress(key)) => match row.reserved {
