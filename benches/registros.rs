@@ -135,8 +135,13 @@ async fn run(documents: usize, families: usize) {
         let day =
             chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date") + chrono::Days::new((i % 300) as u64);
         let mut data: Value = example.clone();
-        data["beneficiario"] =
+        // Each applies for herself: the domicilio is hers (of another
+        // beneficiary the padrón would print «no consta»).
+        data["solicitante"] =
             json!({"nombre": format!("Beneficiaria Número {family}"), "identificacion": curp(family)});
+        if let Some(fields) = data.as_object_mut() {
+            fields.remove("beneficiario");
+        }
         data["domicilio"] = json!(format!("Calle Hidalgo {i}, Colonia Centro"));
         data["apoyo"] = json!(
             [
