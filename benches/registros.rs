@@ -12,8 +12,10 @@
 //! holds what real issuance would leave there (no PDFs of their own, no
 //! log entries or search index, which the padrón does not read).
 //!
-//! Run: `cargo bench --bench registros` (or `--profile dev`, as the
-//! dependencies, Typst among them, are optimised in both).
+//! Run: `cargo bench --bench registros`. With `--profile dev` it builds
+//! much sooner, but Sello's own code (the PDF's post-processing, the
+//! signature, validation) is then unoptimised: its figures are not the
+//! product's.
 
 mod support;
 
