@@ -28,6 +28,16 @@ pub(super) enum Insert {
     Taken,
 }
 
+impl Identity {
+    fn at(issuer: &str, subject: String, linked_at: String) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            subject,
+            linked_at,
+        }
+    }
+}
+
 impl Accounts {
     /// The identity `user_id`'s account is linked to at `issuer`, if any.
     pub async fn sso_identity(&self, user_id: i64, issuer: &str) -> Result<Option<Identity>, AccountError> {
@@ -39,11 +49,7 @@ impl Accounts {
                 .fetch_optional(pool)
                 .await?
         };
-        Ok(row.map(|(subject, linked_at)| Identity {
-            issuer: issuer.to_owned(),
-            subject,
-            linked_at,
-        }))
+        Ok(row.map(|(subject, linked_at)| Identity::at(issuer, subject, linked_at)))
     }
 
     /// Links `user_id`'s account to an identity at `issuer`.
@@ -89,11 +95,7 @@ impl Accounts {
             .fetch_optional(pool)
             .await?
         };
-        Ok(row.map(|(subject, linked_at)| Identity {
-            issuer: issuer.to_owned(),
-            subject,
-            linked_at,
-        }))
+        Ok(row.map(|(subject, linked_at)| Identity::at(issuer, subject, linked_at)))
     }
 
     /// Whether a password can open `user_id`'s account: not one made at a

@@ -63,18 +63,24 @@ pub async fn section(
     }))
 }
 
+/// The installation's identity provider, or the page saying there is none.
+pub(super) fn provider<'a>(
+    state: &'a AppState,
+    staff: &Staff,
+) -> Result<&'a crate::accounts::sso::SingleSignOn, PageError> {
+    state
+        .sso
+        .as_deref()
+        .ok_or_else(|| PageError::not_found(staff, "No hay un proveedor de identidad configurado."))
+}
+
 /// `POST /cuenta/sso/vincular`: sends the person to the provider, with the
 /// login's state in its cookie, to come back linking their account.
 pub async fn start(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
 ) -> PageResult {
-    let Some(sso) = state.sso.as_deref() else {
-        return Err(PageError::not_found(
-            &staff,
-            "No hay un proveedor de identidad configurado.",
-        ));
-    };
+    let sso = provider(&state, &staff)?;
     match sso.begin_link(staff.user(), "/cuenta?aviso=vinculada").await {
         Ok(started) => Ok((
             [(
@@ -106,12 +112,7 @@ pub async fn unlink_own(
     State(state): State<Arc<AppState>>,
     StaffForm { staff, .. }: StaffForm<Nothing>,
 ) -> PageResult {
-    let Some(sso) = state.sso.as_deref() else {
-        return Err(PageError::not_found(
-            &staff,
-            "No hay un proveedor de identidad configurado.",
-        ));
-    };
+    let sso = provider(&state, &staff)?;
     let user = staff.user();
     if !sso.enters_without_provider(user).await.or_page(&staff)? {
         return Err(PageError::new(

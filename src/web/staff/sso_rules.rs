@@ -180,12 +180,7 @@ pub struct UnlinkFields {
 pub async fn unlink(State(state): State<Arc<AppState>>, form: StaffForm<UnlinkFields>) -> PageResult {
     let StaffForm { staff, form } = form;
     require_installation_admin(&state, &staff)?;
-    let Some(sso) = state.sso.as_deref() else {
-        return Err(PageError::not_found(
-            &staff,
-            "No hay un proveedor de identidad configurado.",
-        ));
-    };
+    let sso = super::sso_link::provider(&state, &staff)?;
     let username = form.usuario.trim();
     let refused = |text: String| {
         let message = notice("error", &text);
